@@ -1,0 +1,50 @@
+/** Incidents: what a rule emits when a series trips (status firing) and when it resolves. Input of capture and actions. */
+import type { Labels } from './samples.ts';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** What a capture and the actions aim at: the offending cgroup and/or processes. */
+export interface IncidentTarget {
+  /** Kernel cgroup id (inode of the cgroup directory) as a decimal string; the cpu controller's cgroup. */
+  readonly cgroupId?: string;
+  /** Path relative to the cgroup mount, e.g. `/kubepods/burstable/pod<uid>/<container>`. */
+  readonly cgroupPath?: string;
+  readonly pids?: readonly number[];
+  readonly container?: string;
+  readonly pod?: { readonly uid: string; readonly qos?: string; readonly name?: string; readonly namespace?: string };
+}
+
+export interface Incident {
+  /** Unique per trip: `<key hash>-<fired at ms>`. */
+  readonly id: string;
+  /** Stable for the series: rule name + sorted series labels (see incidentKey). Idempotency key of every action. */
+  readonly key: string;
+  readonly rule: string;
+  readonly status: 'firing' | 'resolved';
+  readonly severity: Severity;
+  /** The series labels (group_by labels) plus the rule's own labels. */
+  readonly labels: Labels;
+  /** Rendered annotation templates (summary, description, ...). */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly target: IncidentTarget;
+  /** Observed value of the (first) condition, in the signal's base unit, and the threshold it crossed. */
+  readonly value: number;
+  readonly threshold: number;
+  readonly unit: string;
+  /** Statistics of the window at the trip, e.g. `{ "p99": 0.012, "rate": 31.5 }`, per condition `c0.p99`, ... */
+  readonly stats: Readonly<Record<string, number>>;
+  /** ISO timestamps: condition first true (pending), firing, resolved. */
+  readonly startsAt: string;
+  readonly firedAt: string;
+  readonly resolvedAt?: string;
+  /** Set for synthetic incidents (`tripline actions fire`): actions mark their output as a test. */
+  readonly test?: boolean;
+  /** Host that saw it (os.hostname()). */
+  readonly host: string;
+}
+
+/** The stable key of a series of a rule: `rule{label="value",...}` with labels sorted. */
+export function incidentKey(rule: string, labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return `${rule}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+}
