@@ -1,0 +1,69 @@
+/**
+ * Deep probes: attached only when a rule trips, scoped to the offender, time-boxed, with a budget.
+ * Lifecycle: prepare (open + configure + load, ahead of time) → start (write target into the filter map, attach)
+ * → stop (detach, drain, symbolize) → ProbeResult. The capture manager keeps one prepared instance per probe
+ * so a trip only pays for the attach.
+ */
+import type { StackWeight } from '../../bundle/types.ts';
+
+/** Whom to trace. At least one of cgroupId / pids. cgroupId is the cpu controller's cgroup id (inode). */
+export interface ProbeTarget {
+  readonly cgroupId?: bigint;
+  readonly cgroupPath?: string;
+  readonly pids?: readonly number[];
+}
+
+export interface ProbeBudget {
+  readonly durationMs: number;
+  /** Events (ring buffer records, samples) accepted before the probe stops recording and counts drops. */
+  readonly maxEvents: number;
+  /** Bytes of event data kept in memory / written to events.ndjson. */
+  readonly maxBytes: number;
+}
+
+export interface ProbeContext {
+  /** Directory of the compiled BPF objects (build/bpf). */
+  readonly objDir: string;
+  /** Redact string arguments and SQL literals (default true). */
+  readonly redact: boolean;
+  /** Probe options from the rule (`capture.options.<probe>`), already validated by the probe's schema. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface ProbeResult {
+  readonly probe: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** Cut short (engine stopping, deadline forced, budget): the data is valid but incomplete. */
+  readonly partial: boolean;
+  readonly events: number;
+  readonly dropped: number;
+  readonly errors: readonly string[];
+  /** Stack probes: weighted, symbolized stacks (root first, leaf last). Written as .folded and profile.pb.gz. */
+  readonly stacks?: readonly StackWeight[];
+  /** Event probes: one JSON object per event, written to events.ndjson (bounded by the byte budget). */
+  readonly records?: readonly Record<string, unknown>[];
+  /** Probe-specific aggregates for findings (e.g. neighbours, per-syscall totals, slow queries). */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** What was redacted (e.g. "sql literals", "path arguments"). */
+  readonly redactions: readonly string[];
+}
+
+export interface RunningProbe {
+  /** Detaches and returns the result. `partial` marks a capture cut short. Idempotent. */
+  stop(opts?: { partial?: boolean }): Promise<ProbeResult>;
+}
+
+export interface PreparedProbe {
+  /** Writes the target into the filter map and attaches; must be fast (no BPF load here). */
+  start(target: ProbeTarget, budget: ProbeBudget): RunningProbe;
+  /** Frees a prepared instance that was never started. */
+  close(): void;
+}
+
+export interface DeepProbe {
+  readonly name: string;
+  readonly description: string;
+  /** Open, configure and load (verifier); throws TriplineError PROBE_ERR_* with a hint when it cannot run here. */
+  prepare(ctx: ProbeContext): PreparedProbe;
+}
