@@ -1,0 +1,25 @@
+/**
+ * Job ids: derived, never random, so that a retry, an engine restart and several engines on several hosts that
+ * see the same incident key all name the same delivery, and the queue keeps one.
+ */
+import { createHash } from 'node:crypto';
+import type { ActionEvent } from './types.ts';
+
+/** What identifies one delivery. `seq` separates repeated events of one kind (each `update`, each `scaled`). */
+export interface JobIdParts {
+  readonly incidentKey: string;
+  readonly actionType: string;
+  readonly event: ActionEvent;
+  readonly index: number;
+  readonly seq?: string;
+}
+
+/**
+ * `<type>-<event>-<32 hex>`: readable prefix for the CLI, SHA-256 of the parts for identity. No `:` (BullMQ
+ * keys use it) and never all digits (BullMQ reserves integer ids for its own counter).
+ */
+export function jobId(p: JobIdParts): string {
+  // JSON of an array keeps the parts unambiguous (no separator collisions between key text and seq).
+  const h = createHash('sha256').update(JSON.stringify([p.incidentKey, p.actionType, p.event, p.index, p.seq ?? ''])).digest('hex');
+  return `${p.actionType}-${p.event}-${h.slice(0, 32)}`;
+}
