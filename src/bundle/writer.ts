@@ -1,0 +1,188 @@
+/**
+ * The bundle writer. Atomic: every file goes into `<root>/.partial-<id>/` (0700) as 0600, is fsynced, the
+ * manifest (listing every other file with size and sha256) is written last, and the folder is renamed to
+ * `<root>/<id>/`; then `<id>.tar.gz` is written under a temporary name and renamed. A crash leaves only a
+ * `.partial-*` folder or a `.tmp-*` file, which no reader lists and retention removes. File names are fixed or
+ * made from probe names (registry tokens); nothing from event data or rule text beyond the validated rule name.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { TriplineError } from '../errors.ts';
+import type { Incident } from '../incident.ts';
+import type { ProbeBudget, ProbeResult } from '../probes/deep/types.ts';
+import { renderFlamegraph, type FlameInput } from './flamegraph.ts';
+import { toFolded } from './folded.ts';
+import { BUNDLE_ID_RE, BUNDLE_SCHEMA_VERSION, hostInfo, isoTime, ManifestSchema, type FileEntry, type Manifest, type ProbeEntry } from './manifest.ts';
+import { toPprof } from './pprof.ts';
+import { renderSummary } from './summary.ts';
+import { tarArchive, type TarEntry } from './tar.ts';
+import type { BundleRef, Findings } from './types.ts';
+
+/** One probe of the capture as the manager saw it: run (with its result), skipped or failed. */
+export interface ProbeRun {
+  readonly name: string;
+  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly reason?: string;
+  readonly budget: ProbeBudget;
+  readonly result?: ProbeResult;
+  readonly cpuNs?: number;
+}
+
+/** Everything a bundle is made of. Times are ms since the epoch. */
+export interface BundleInput {
+  /** Bundles folder (created 0700 when missing). */
+  readonly root: string;
+  /** Rule name (already validated as a DNS label), or `manual` for a hand-run capture. */
+  readonly rule: string;
+  readonly incident?: Incident;
+  readonly probesFrom: 'rule' | 'defaults' | 'cli';
+  readonly durationMs: number;
+  readonly target: { readonly cgroupId?: string; readonly cgroupPath?: string; readonly pids: readonly number[] };
+  readonly timings: { readonly tripAt: number; readonly attachStartedAt: number; readonly attachedAt: number; readonly detachedAt: number };
+  readonly probes: readonly ProbeRun[];
+  readonly findings: Findings;
+  /** Sampler snapshots of the target before the trip and during the capture (written as baseline.json). */
+  readonly history?: { readonly before: readonly unknown[]; readonly during: readonly unknown[] };
+  readonly partial: boolean;
+  readonly partialReason?: string;
+  readonly errors?: readonly string[];
+  /** Clock for the id and written_at (tests). */
+  readonly now?: () => number;
+}
+
+const PROBE_NAME_RE = /^[a-z][a-z0-9_]*$/;
+
+/** A new bundle id: `<UTC yyyymmddThhmmss>-<rule>-<8 hex>`. */
+export function bundleId(rule: string, atMs: number): string {
+  const stamp = new Date(atMs).toISOString().replace(/[-:]/g, '').slice(0, 15);
+  const id = `${stamp}-${rule}-${randomBytes(4).toString('hex')}`;
+  if (!BUNDLE_ID_RE.test(id)) throw new TriplineError('BUNDLE_ERR_WRITE', `rule name ${JSON.stringify(rule)} cannot be part of a bundle id`, { hint: 'rule names are DNS labels: lowercase letters, digits and "-", at most 63 characters' });
+  return id;
+}
+
+async function writeFileDurable(path: string, data: Buffer): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try { await fh.writeFile(data); await fh.sync(); } finally { await fh.close(); }
+  await chmod(path, 0o600); // the umask may have removed bits we need; never more than 0600
+}
+
+async function syncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
+}
+
+/** events.ndjson lines of one probe, cut at its byte budget; returns the lines and how many records were left out. */
+function ndjson(probe: string, records: readonly Record<string, unknown>[], maxBytes: number): { text: string; left: number } {
+  let text = '';
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const line = JSON.stringify({ ...records[i], probe }) + '\n';
+    const len = Buffer.byteLength(line);
+    if (bytes + len > maxBytes) return { text, left: records.length - i };
+    text += line; bytes += len;
+  }
+  return { text, left: 0 };
+}
+
+/** Writes the bundle atomically and returns where it is. Throws BUNDLE_ERR_WRITE (and leaves nothing half-written). */
+export async function writeBundle(input: BundleInput): Promise<BundleRef> {
+  const now = input.now ?? Date.now;
+  const id = bundleId(input.rule, input.timings.tripAt);
+  await mkdir(input.root, { recursive: true, mode: 0o700 });
+  const partialDir = join(input.root, `.partial-${id}`);
+  const finalDir = join(input.root, id);
+  const tarball = join(input.root, `${id}.tar.gz`);
+  const tmpTar = join(input.root, `.tmp-${id}.tar.gz`);
+  try {
+    await mkdir(partialDir, { mode: 0o700 });
+    await chmod(partialDir, 0o700);
+    const files: FileEntry[] = [];
+    const put = async (name: string, data: Buffer | string): Promise<void> => {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      await writeFileDurable(join(partialDir, name), buf);
+      files.push({ name, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') });
+    };
+
+    const entries: ProbeEntry[] = [];
+    const graphs: FlameInput[] = [];
+    let events = '';
+    for (const p of input.probes) {
+      if (!PROBE_NAME_RE.test(p.name)) throw new TriplineError('BUNDLE_ERR_WRITE', `probe name ${JSON.stringify(p.name)} is not a registry token`, { hint: 'deep probe names are lowercase tokens (src/probes/deep/index.ts)' });
+      const r = p.result;
+      const own: string[] = [];
+      let dropped = r?.dropped ?? 0;
+      if (r?.stacks && r.stacks.length > 0) {
+        await put(`${p.name}.folded`, toFolded(r.stacks));
+        await put(`${p.name}.pb.gz`, toPprof(r.stacks, { startMs: r.startedAt, durationMs: r.endedAt - r.startedAt, periodNs: typeof r.summary.periodNs === 'number' ? r.summary.periodNs : undefined }));
+        own.push(`${p.name}.folded`, `${p.name}.pb.gz`, 'flamegraph.html');
+        graphs.push({ name: p.name, stacks: r.stacks });
+      }
+      if (r?.records && r.records.length > 0) {
+        const { text, left } = ndjson(p.name, r.records, p.budget.maxBytes);
+        events += text; dropped += left;
+        own.push('events.ndjson');
+      }
+      entries.push({
+        name: p.name, status: p.status, ...(p.reason ? { reason: p.reason } : {}),
+        budget: { duration_ms: p.budget.durationMs, max_events: p.budget.maxEvents, max_bytes: p.budget.maxBytes },
+        ...(r ? { started_at: isoTime(r.startedAt), ended_at: isoTime(r.endedAt) } : {}),
+        events: r?.events ?? 0, dropped, errors: [...(r?.errors ?? [])], partial: r?.partial ?? false,
+        ...(p.cpuNs !== undefined ? { cpu_ns: p.cpuNs } : {}), files: own,
+      });
+    }
+    if (events !== '') await put('events.ndjson', events);
+    const title = input.incident ? `${input.rule}: ${input.incident.annotations.summary ?? input.incident.key}` : `manual capture (${input.rule})`;
+    if (graphs.length > 0) await put('flamegraph.html', renderFlamegraph(title, graphs));
+    await put('findings.json', JSON.stringify(input.findings, null, 2) + '\n');
+    if (input.history) await put('baseline.json', JSON.stringify(input.history) + '\n');
+    const errors = [...(input.errors ?? []), ...entries.flatMap((e) => e.errors.map((m) => `${e.name}: ${m}`))];
+    const redactions = [...new Set(input.probes.flatMap((p) => p.result?.redactions ?? []))].sort();
+    await put('summary.md', renderSummary({ id, title, partial: input.partial, partialReason: input.partialReason, probes: entries, errors, redactions }, input.findings));
+
+    const t = input.timings;
+    const inc = input.incident;
+    const manifest: Manifest = {
+      schema_version: BUNDLE_SCHEMA_VERSION, id, partial: input.partial,
+      ...(input.partial && input.partialReason ? { partial_reason: input.partialReason } : {}),
+      incident: inc ? {
+        id: inc.id, key: inc.key, rule: inc.rule, severity: inc.severity, status: inc.status, fired_at: inc.firedAt,
+        value: inc.value, threshold: inc.threshold, unit: inc.unit, labels: { ...inc.labels }, stats: { ...inc.stats }, test: inc.test === true,
+      } : null,
+      rule: { name: input.rule, probes: input.probes.map((p) => p.name), duration_ms: input.durationMs, probes_from: input.probesFrom },
+      target: { ...(input.target.cgroupId ? { cgroup_id: input.target.cgroupId } : {}), ...(input.target.cgroupPath ? { cgroup_path: input.target.cgroupPath } : {}), pids: [...input.target.pids] },
+      ...hostInfo(),
+      timings: {
+        trip_at: isoTime(t.tripAt), attach_started_at: isoTime(t.attachStartedAt), attached_at: isoTime(t.attachedAt),
+        detached_at: isoTime(t.detachedAt), written_at: isoTime(now()),
+        trip_to_attach_ms: Math.max(0, t.attachedAt - t.tripAt), capture_ms: Math.max(0, t.detachedAt - t.attachedAt),
+      },
+      probes: entries,
+      events: entries.reduce((a, e) => a + e.events, 0),
+      drops: entries.reduce((a, e) => a + e.dropped, 0),
+      errors, redactions, files,
+    };
+    ManifestSchema.parse(manifest); // a writer bug must fail here, not in a reader
+    await writeFileDurable(join(partialDir, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+    await syncDir(partialDir);
+    await rename(partialDir, finalDir);
+    await syncDir(input.root);
+
+    const mtimeMs = now();
+    const members: TarEntry[] = [{ path: `${id}/`, mode: 0o700, mtimeMs }];
+    for (const name of ['manifest.json', ...files.map((f) => f.name)]) {
+      members.push({ path: `${id}/${name}`, mode: 0o600, mtimeMs, data: await readFile(join(finalDir, name)) });
+    }
+    await writeFileDurable(tmpTar, gzipSync(tarArchive(members)));
+    await rename(tmpTar, tarball);
+    await syncDir(input.root);
+    return { id, dir: finalDir, tarball, partial: input.partial, findings: input.findings };
+  } catch (cause) {
+    await rm(partialDir, { recursive: true, force: true });
+    await rm(tmpTar, { force: true });
+    if (cause instanceof TriplineError) throw cause;
+    throw new TriplineError('BUNDLE_ERR_WRITE', `cannot write bundle ${id} in ${input.root}: ${(cause as Error).message}`, { hint: 'check that bundles.dir is on a writable filesystem with free space', cause });
+  }
+}
+
