@@ -13,7 +13,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "tripline.h"
 #include "features.h"
+
+TRIPLINE_EXPORT_TYPE(selftest_event);
 
 const volatile __u32 target_tgid = 0;
 const volatile __u32 syscall_nr = 0;

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { kernelTest, objDir } from '../support/kernel.ts';
+import { openObject, enableStats } from '../../src/probes/libbpf.ts';
+import { ffi } from '../../src/probes/libbpf-ffi.ts';
+import { features } from '../../src/probes/features.ts';
+import { TriplineError } from '../../src/errors.ts';
+
+const obj = join(objDir, 'features.bpf.o');
+const SYS_GETPID: Record<string, number> = { x64: 39, arm64: 172 };
+const ONLY_SELFTEST = ['tl_feat_tp_btf', 'tl_feat_raw_tp', 'tl_feat_fentry', 'tl_feat_kprobe'];
+
+kernelTest('open → configure → load → attach → read maps and ring buffer → close', () => {
+  const nr = SYS_GETPID[process.arch];
+  const stats = enableStats();
+  using o = openObject(obj, {
+    rodata: { target_tgid: process.pid, syscall_nr: nr },
+    disable: ONLY_SELFTEST,
+    layouts: { selftest_event: { size: 16, fields: { tgid: 0, syscall: 4, ts_ns: 8 } } },
+  });
+  assert.deepEqual(o.programNames(), ['tl_selftest']);
+  o.attach('tl_selftest');
+  assert.equal(o.attached, 1);
+  const events: Buffer[] = [];
+  const rb = o.ringBuffer('tl_selftest_events', (d) => events.push(d));
+  for (let i = 0; i < 7; i++) ffi().syscall5(nr);
+  rb.consume();
+  assert.equal(events.length, 7);
+  for (const e of events) {
+    assert.equal(e.length, 16);
+    assert.equal(e.readUInt32LE(0), process.pid);
+    assert.equal(e.readUInt32LE(4), nr);
+  }
+  const counts = o.map('tl_selftest_counts');
+  assert.equal(counts.lookup(Buffer.alloc(4))?.readBigUInt64LE(0), 7n);
+  assert.equal(counts.entries().length, 1);
+  const st = o.programStats().find((p) => p.name === 'tl_selftest')!;
+  assert.ok(st.runCount >= 7, `run count ${st.runCount}`);
+  o.detach();
+  for (let i = 0; i < 3; i++) ffi().syscall5(nr);
+  assert.equal(counts.lookup(Buffer.alloc(4))?.readBigUInt64LE(0), 7n, 'nothing counted after detach');
+  stats.close();
+});
+
+kernelTest('configuration errors are coded and name the fix', () => {
+  const codeOf = (fn: () => unknown): string => { try { fn(); return 'none'; } catch (e) { return (e as TriplineError).code; } };
+  assert.equal(codeOf(() => openObject(obj, { rodata: { no_such_knob: 1 }, disable: ONLY_SELFTEST })), 'PROBE_ERR_CONFIG');
+  assert.equal(codeOf(() => openObject(obj, { rodata: { target_tgid: 2 ** 40 }, disable: ONLY_SELFTEST })), 'PROBE_ERR_CONFIG');
+  assert.equal(codeOf(() => openObject(obj, { layouts: { selftest_event: { size: 24 } }, disable: ONLY_SELFTEST })), 'PROBE_ERR_LAYOUT');
+  assert.equal(codeOf(() => openObject(obj, { layouts: { selftest_event: { size: 16, fields: { ts_ns: 4 } } }, disable: ONLY_SELFTEST })), 'PROBE_ERR_LAYOUT');
+  assert.equal(codeOf(() => openObject(obj, { disable: ['nope'] })), 'PROBE_ERR_CONFIG');
+  assert.equal(codeOf(() => openObject('/nonexistent/x.bpf.o')), 'PROBE_ERR_OPEN');
+});
+
+kernelTest('features name what this kernel has and why not', () => {
+  const f = features(objDir);
+  assert.equal(f.bpf.ok, true);
+  assert.equal(f.btf.ok, true);
+  // tp_btf or raw_tp must exist for the always-on counters.
+  assert.ok(f.tpBtf.ok || f.rawTp.ok);
+  for (const [name, v] of Object.entries(f)) assert.ok(v.reason.length > 0, `${name} has a reason`);
+});

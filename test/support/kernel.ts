@@ -1,0 +1,39 @@
+/**
+ * Kernel test tier: a test that loads real BPF programs. It skips, saying why, when this host cannot load
+ * BPF; with CI=true it fails instead, so CI never passes without running the kernel tests.
+ */
+import { test, type TestContext } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { features } from '../../src/probes/features.ts';
+
+/** Directory of the compiled BPF objects. */
+export const objDir = join(import.meta.dirname, '..', '..', 'build', 'bpf');
+
+let built = false;
+/** Builds the BPF objects once per test process (fast when up to date). */
+export function buildBpf(): void {
+  if (built) return;
+  execFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'build-bpf'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  built = true;
+}
+
+/** Why BPF can't run here, or undefined when it can. */
+export function bpfUnavailable(): string | undefined {
+  buildBpf();
+  const f = features(objDir);
+  return f.bpf.ok ? undefined : f.bpf.reason;
+}
+
+/** A test that needs a real kernel with BPF. */
+export function kernelTest(name: string, fn: (t: TestContext) => unknown | Promise<unknown>, opts: { timeout?: number } = {}): void {
+  test(name, { timeout: opts.timeout ?? 120_000 }, async (t) => {
+    const why = bpfUnavailable();
+    if (why) {
+      if (process.env.CI === 'true') throw new Error(`kernel test cannot run: ${why} (CI requires the kernel tests)`);
+      t.skip(`BPF unavailable: ${why}`);
+      return;
+    }
+    await fn(t);
+  });
+}
