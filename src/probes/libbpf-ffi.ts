@@ -8,7 +8,7 @@ import { TriplineError } from '../errors.ts';
 /** A C pointer as koffi hands it out (BigInt address), or null for NULL. */
 export type Ptr = bigint | null;
 
-function loadLib(name: string, pkg: string): koffi.IKoffiLib {
+function loadLib(name: string, pkg: string): koffi.LibraryHandle {
   try {
     return koffi.load(name);
   } catch (cause) {

@@ -41,7 +41,7 @@ const EACCES = 13;
 let possible: number | undefined;
 /** Number of possible CPUs (the stride of per-CPU map values). */
 export function possibleCpus(): number {
-  possible ??= ffi().libbpf_num_possible_cpus();
+  if (possible === undefined) possible = ffi().libbpf_num_possible_cpus() as number;
   return possible;
 }
 
