@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* syscalls — system call latency per syscall (system-wide) and per (cgroup, syscall) for watched
+ * cgroups or pids. Cost class: always-on.
+ *
+ * Hooks: tp_btf raw_syscalls sys_enter / sys_exit, with raw_tp twins (userspace loads one set).
+ * Maps:
+ *   syscall_latency         PERCPU_ARRAY key __u32 nr → struct hist, SYSCALLS_MAX_NR entries
+ *   cgroup_syscall_latency  PERCPU_HASH  key struct cg_syscall_key → struct hist, CG_SYSCALL_MAX
+ *   syscall_watch_cg        HASH __u64 cgroup id → __u8, SYSCALLS_WATCH_MAX (written by userspace)
+ *   syscall_watch_pid       HASH __u32 tgid → __u8, SYSCALLS_WATCH_MAX (written by userspace)
+ *   syscall_watch_on        ARRAY 1 × __u32: number of watch entries, 0 skips the watch lookups
+ *   syscall_start           TASK_STORAGE → struct syscall_start (current thread's pending syscall)
+ *   syscalls_drops          PERCPU_ARRAY 1 × __u64
+ * Knobs: none (the watch lists are maps, changed at run time).
+ * Emits: nothing per event; userspace reads the histograms each tick (cumulative).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "hist.h"
+#include "cgroup.h"
+#include "syscalls.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCALLS_MAX_NR);
+	__type(key, __u32);
+	__type(value, struct hist);
+} syscall_latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CG_SYSCALL_MAX);
+	__type(key, struct cg_syscall_key);
+	__type(value, struct hist);
+} cgroup_syscall_latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCALLS_WATCH_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} syscall_watch_cg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCALLS_WATCH_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} syscall_watch_pid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} syscall_watch_on SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct syscall_start);
+} syscall_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} syscalls_drops SEC(".maps");
+
+static const struct hist zero_hist;
+
+static __always_inline void enter(long id)
+{
+	struct syscall_start *s;
+
+	if ((unsigned long)id >= SYSCALLS_MAX_NR) /* -1 (ptrace), x32 numbers */
+		return;
+	s = bpf_task_storage_get(&syscall_start, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		return;
+	s->nr = id;
+	s->ts = bpf_ktime_get_ns();
+}
+
+/* True when the current task's process or cpu cgroup is on a watch list; sets *cgid. */
+static __always_inline int watched(struct task_struct *task, __u64 *cgid)
+{
+	__u32 zero = 0, tgid;
+	__u32 *on = bpf_map_lookup_elem(&syscall_watch_on, &zero);
+
+	if (!on || !*on)
+		return 0;
+	*cgid = task_cpu_cgroup_id_btf(task);
+	if (bpf_map_lookup_elem(&syscall_watch_cg, cgid))
+		return 1;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&syscall_watch_pid, &tgid) != NULL;
+}
+
+static __always_inline void record_cgroup(__u64 cgid, __u32 nr, __u64 delta)
+{
+	struct cg_syscall_key key = { .cgroup_id = cgid, .nr = nr };
+	struct hist *h = bpf_map_lookup_elem(&cgroup_syscall_latency, &key);
+
+	if (!h) {
+		bpf_map_update_elem(&cgroup_syscall_latency, &key, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&cgroup_syscall_latency, &key);
+		if (!h) {
+			__u32 zero = 0;
+			__u64 *d = bpf_map_lookup_elem(&syscalls_drops, &zero);
+
+			if (d)
+				(*d)++;
+			return;
+		}
+	}
+	hist_add(h, delta);
+}
+
+static __always_inline void exit_(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct syscall_start *s = bpf_task_storage_get(&syscall_start, task, 0, 0);
+	struct hist *h;
+	__u64 delta, cgid;
+	__u32 nr;
+
+	if (!s || !s->ts)
+		return;
+	delta = bpf_ktime_get_ns() - s->ts;
+	nr = s->nr;
+	s->ts = 0;
+	h = bpf_map_lookup_elem(&syscall_latency, &nr);
+	if (h)
+		hist_add(h, delta / SYSCALLS_UNIT_NS);
+	if (watched(task, &cgid))
+		record_cgroup(cgid, nr, delta / SYSCALLS_UNIT_NS);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tl_sys_enter, struct pt_regs *regs, long id)
+{
+	enter(id);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tl_sys_exit, struct pt_regs *regs, long ret)
+{
+	exit_();
+	return 0;
+}
+
+/* raw_tp twins: same bodies; the task comes from bpf_get_current_task_btf(), which raw_tp has too. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(tl_sys_enter_raw, struct pt_regs *regs, long id)
+{
+	enter(id);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(tl_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	exit_();
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
