@@ -2,13 +2,13 @@
  * The libbpf.so.1 and libc functions tripline calls, declared once through koffi.
  * Only src/probes/libbpf.ts may import this file: it is the whole C surface of the probe runtime.
  */
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
 import { TriplineError } from '../errors.ts';
 
 /** A C pointer as koffi hands it out (BigInt address), or null for NULL. */
 export type Ptr = bigint | null;
 
-function loadLib(name: string, pkg: string): koffi.LibraryHandle {
+function loadLib(name: string, pkg: string): LibraryHandle {
   try {
     return koffi.load(name);
   } catch (cause) {
