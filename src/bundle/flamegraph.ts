@@ -55,13 +55,13 @@ svg g{cursor:pointer}svg rect{stroke:#fff;stroke-width:.5}.info{color:#555;min-h
 // Drawn in the browser: per graph an icicle (root on top). Zoom = re-layout from the clicked node.
 const SCRIPT = `(function(){
 const data=JSON.parse(document.getElementById('flame-data').textContent);
-const NS='http://www.w3.org/2000/svg',W=1200,H=17;
+const NS='http://www.w3.org/2000/svg',H=17;
 function color(name){let h=0;for(let i=0;i<name.length;i++)h=(h*31+name.charCodeAt(i))>>>0;return 'hsl('+(10+h%45)+','+(65+h%25)+'%,'+(55+h%15)+'%)';}
 function depth(n){let d=0;for(const c of n.c)d=Math.max(d,depth(c));return d+1;}
 data.forEach(function(g,gi){
   const sec=document.getElementById('graph-'+gi),svg=sec.querySelector('svg'),info=sec.querySelector('.info'),
     input=sec.querySelector('input'),reset=sec.querySelector('button');
-  const rows=depth(g.tree);svg.setAttribute('viewBox','0 0 '+W+' '+rows*H);svg.setAttribute('height',rows*H);
+  const W=Math.max(300,Math.floor(svg.getBoundingClientRect().width)||1200),rows=depth(g.tree);svg.setAttribute('viewBox','0 0 '+W+' '+rows*H);svg.setAttribute('height',rows*H);
   let zoom=[g.tree];
   function draw(){
     while(svg.firstChild)svg.removeChild(svg.firstChild);
