@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+/* runq — run-queue delay per cpu cgroup. Cost class: always-on.
+ *
+ * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set, by feature detection):
+ *   sched_wakeup, sched_wakeup_new  → enqueue time of the woken task
+ *   sched_switch                    → prev still runnable (preempted): enqueue time of prev;
+ *                                     next: delay = now - enqueue time, into next's cpu cgroup
+ * Maps:
+ *   runq_delay      PERCPU_HASH  key __u64 cgroup id → struct runq_val (runq.h)  max = max_cgroups (set by userspace)
+ *   runq_start      TASK_STORAGE task → __u64 enqueue ns                          (tp_btf programs)
+ *   runq_start_pid  HASH         key __u32 pid → __u64 enqueue ns, RUNQ_START_PID_MAX (raw_tp twin; 1 entry when unused)
+ *   runq_drops      PERCPU_ARRAY 1 × __u64: delays lost because runq_delay was full
+ * Knobs (rodata): runq_threshold_ns (default 5 ms).
+ * Emits: nothing per event; userspace reads runq_delay each tick (cumulative).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "hist.h"
+#include "cgroup.h"
+#include "runq.h"
+
+#define TASK_RUNNING 0
+
+const volatile __u64 runq_threshold_ns = 5000000;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u64);
+	__type(value, struct runq_val);
+} runq_delay SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} runq_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RUNQ_START_PID_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_start_pid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_drops SEC(".maps");
+
+static const struct runq_val zero_val;
+
+/* Adds one delay to the cgroup's histogram; counts a drop when the map is full. */
+static __always_inline void record(__u64 cgid, __u64 delta_ns)
+{
+	struct runq_val *v = bpf_map_lookup_elem(&runq_delay, &cgid);
+
+	if (!v) {
+		/* BPF_NOEXIST: another CPU may have created it meanwhile; then look up again. */
+		if (bpf_map_update_elem(&runq_delay, &cgid, &zero_val, BPF_NOEXIST) && bpf_map_lookup_elem(&runq_delay, &cgid) == NULL) {
+			__u32 zero = 0;
+			__u64 *d = bpf_map_lookup_elem(&runq_drops, &zero);
+
+			if (d)
+				(*d)++;
+			return;
+		}
+		v = bpf_map_lookup_elem(&runq_delay, &cgid);
+		if (!v)
+			return;
+	}
+	hist_add(&v->delay, delta_ns / RUNQ_UNIT_NS);
+	if (delta_ns > runq_threshold_ns)
+		v->over++;
+}
+
+/* ---- tp_btf: task storage keyed by the task itself (no hash, no pid reuse) ---- */
+
+static __always_inline void enqueue_btf(struct task_struct *p)
+{
+	__u64 *ts;
+
+	if (!p->pid) /* idle task */
+		return;
+	ts = bpf_task_storage_get(&runq_start, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(tl_runq_wakeup, struct task_struct *p)
+{
+	enqueue_btf(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(tl_runq_wakeup_new, struct task_struct *p)
+{
+	enqueue_btf(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tl_runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	__u64 *ts, now;
+
+	/* prev_state argument: kernel >= 5.18 (fa2c3254d7cf); TASK_RUNNING = preempted, still queued. */
+	if (prev_state == TASK_RUNNING)
+		enqueue_btf(prev);
+	if (!next->pid)
+		return 0;
+	/* No CREATE: tasks never seen waking (started before attach) have no storage yet. */
+	ts = bpf_task_storage_get(&runq_start, next, 0, 0);
+	if (!ts || !*ts)
+		return 0;
+	now = bpf_ktime_get_ns();
+	record(task_cpu_cgroup_id_btf(next), now - *ts);
+	*ts = 0;
+	return 0;
+}
+
+/* ---- raw_tp twin: untyped task pointers, so a pid-keyed hash and CO-RE probe reads ---- */
+
+static __always_inline void enqueue_raw(struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u64 now;
+
+	if (!pid)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&runq_start_pid, &pid, &now, BPF_ANY);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(tl_runq_wakeup_raw, struct task_struct *p)
+{
+	enqueue_raw(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(tl_runq_wakeup_new_raw, struct task_struct *p)
+{
+	enqueue_raw(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(tl_runq_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	__u32 pid;
+	__u64 *ts;
+
+	if (prev_state == TASK_RUNNING)
+		enqueue_raw(prev);
+	pid = BPF_CORE_READ(next, pid);
+	if (!pid)
+		return 0;
+	ts = bpf_map_lookup_elem(&runq_start_pid, &pid);
+	if (!ts)
+		return 0;
+	record(task_cpu_cgroup_id(next), bpf_ktime_get_ns() - *ts);
+	bpf_map_delete_elem(&runq_start_pid, &pid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
