@@ -1,0 +1,97 @@
+/**
+ * The set of cgroups the file-based families read each tick: cgroups with a CPU quota, plus every cgroup under a
+ * configured parent. Reading only those keeps 1,000 cgroups cheap; the tree is walked again every `rescanEvery`
+ * reads (not every tick), and a cgroup that vanishes between walks is dropped on its first failed read.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CgroupMount } from '../cgroup-mount.ts';
+import { walkCgroups } from '../cgroups.ts';
+
+/** A cgroup selected by the scan. */
+export interface ScannedCgroup {
+  readonly id: string;
+  readonly rel: string;
+  /** Directory in the cpu hierarchy. */
+  readonly dir: string;
+  /** v1: the same cgroup's directory in a cpuacct hierarchy mounted apart (may not exist). */
+  readonly acctDir?: string;
+  /** CPU limit in cores; undefined when unlimited. */
+  readonly quotaCores?: number;
+}
+
+export interface CgroupScanOptions {
+  readonly mount: CgroupMount;
+  /** Reads between two walks of the hierarchy. @defaultValue 10 */
+  readonly rescanEvery?: number;
+  /** Paths relative to the mount whose whole subtree is read, quota or not. */
+  readonly parents?: readonly string[];
+  /** At most this many cgroups are read (the walk stops adding past it). @defaultValue 10240 */
+  readonly maxCgroups?: number;
+}
+
+/** Quota in cores from the cgroup's files, or undefined when unlimited or unreadable. */
+export function readQuotaCores(mount: CgroupMount, dir: string): number | undefined {
+  try {
+    if (mount.version === 1) {
+      const quota = Number(readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8'));
+      if (!(quota > 0)) return undefined; // -1 = unlimited
+      const period = Number(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8'));
+      return period > 0 ? quota / period : undefined;
+    }
+    // v2 cpu.max: "<quota|max> <period>"; absent unless the parent enables the cpu controller.
+    const [quota, period] = readFileSync(join(dir, 'cpu.max'), 'utf8').trim().split(/\s+/);
+    if (quota === 'max') return undefined;
+    return Number(period) > 0 ? Number(quota) / Number(period) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Periodic selection of the cgroups worth reading. */
+export class CgroupScan {
+  private readonly opts: CgroupScanOptions;
+  private cgroups: ScannedCgroup[] = [];
+  private reads = 0;
+  /** Walks done (tests check that not every read walks). */
+  walks = 0;
+  /** Cgroups left out because of `maxCgroups` at the last walk. */
+  overflow = 0;
+
+  constructor(opts: CgroupScanOptions) {
+    this.opts = opts;
+  }
+
+  /** The selected cgroups; walks the hierarchy on the first call and then every `rescanEvery` calls. */
+  current(): readonly ScannedCgroup[] {
+    if (this.reads++ % (this.opts.rescanEvery ?? 10) === 0) this.rescan();
+    return this.cgroups;
+  }
+
+  /** Forgets a cgroup found gone (until the next walk finds it again, if it comes back). */
+  drop(id: string): void {
+    this.cgroups = this.cgroups.filter((c) => c.id !== id);
+  }
+
+  /** Walks now. */
+  rescan(): void {
+    const { mount, maxCgroups = 10240 } = this.opts;
+    // Config may write parents with or without slashes: "kubepods", "/kubepods/".
+    const parents = (this.opts.parents ?? []).map((p) => `/${p.replace(/^\/+|\/+$/g, '')}`);
+    const watched = (rel: string): boolean => parents.some((p) => p === '/' || rel === p || rel.startsWith(`${p}/`));
+    const out: ScannedCgroup[] = [];
+    let overflow = 0;
+    for (const c of walkCgroups(mount)) {
+      // The root cgroup is never throttled and has no cpu.stat totals of its own on v1.
+      if (c.rel === '/') continue;
+      const quotaCores = readQuotaCores(mount, c.dir);
+      if (quotaCores === undefined && !watched(c.rel)) continue;
+      if (out.length >= maxCgroups) { overflow++; continue; }
+      const acctDir = mount.version === 1 && mount.cpuacctDir ? join(mount.cpuacctDir, c.rel) : undefined;
+      out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores });
+    }
+    this.cgroups = out;
+    this.overflow = overflow;
+    this.walks++;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * cpustat: CFS throttling and CPU usage per cgroup from files (no BPF). v1: cpu.stat nr_periods, nr_throttled,
+ * throttled_time (ns) and cpuacct.usage (ns); v2: cpu.stat nr_periods, nr_throttled, throttled_usec, usage_usec.
+ * Quota from cpu.cfs_quota_us / cpu.cfs_period_us (v1) or cpu.max (v2), refreshed at each rescan.
+ * Cost: one or two small file reads per selected cgroup per tick (see CgroupScan for the selection).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
+import { CgroupScan } from './cgroup-scan.ts';
+import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+
+/** `key value` lines of cpu.stat as numbers. */
+export function parseFlatKeyed(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp > 0) out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+  }
+  return out;
+}
+
+/** Readings of one cgroup from its cpu.stat text (and v1 cpuacct.usage in ns, when read). Pure. */
+export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, number>, usageNs?: number, quotaCores?: number): Reading[] {
+  const labels = { cgroup_id: id };
+  const out: Reading[] = [];
+  const counter = (signal: string, value: number | undefined): void => {
+    if (value !== undefined && Number.isFinite(value)) out.push({ kind: 'counter', signal, labels, value });
+  };
+  counter('cpu_periods', stat.get('nr_periods'));
+  counter('cpu_throttled_periods', stat.get('nr_throttled'));
+  if (version === 1) {
+    const t = stat.get('throttled_time');
+    counter('cpu_throttled_seconds', t === undefined ? undefined : t / 1e9);
+    counter('cpu_usage_seconds', usageNs === undefined ? undefined : usageNs / 1e9);
+  } else {
+    const t = stat.get('throttled_usec');
+    const u = stat.get('usage_usec');
+    counter('cpu_throttled_seconds', t === undefined ? undefined : t / 1e6);
+    counter('cpu_usage_seconds', u === undefined ? undefined : u / 1e6);
+  }
+  if (quotaCores !== undefined) out.push({ kind: 'gauge', signal: 'cpu_quota_cores', labels, value: quotaCores });
+  return out;
+}
+
+export interface CpuStatOptions {
+  readonly mount?: CgroupMount;
+  /** Reads between walks of the hierarchy. @defaultValue 10 */
+  readonly rescanEvery?: number;
+  /** Subtrees read even without a quota (relative to the mount). */
+  readonly parents?: readonly string[];
+  /** @defaultValue 10240 */
+  readonly maxCgroups?: number;
+}
+
+/** Starts a cpustat family; throws PROBE_ERR_UNSUPPORTED when no cpu hierarchy is mounted. */
+export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
+  const mount = opts.mount ?? findCpuMount();
+  const scan = new CgroupScan({ mount, rescanEvery: opts.rescanEvery, parents: opts.parents, maxCgroups: opts.maxCgroups });
+  return {
+    name: 'cpustat',
+    read() {
+      const out: Reading[] = [];
+      for (const c of scan.current()) {
+        let stat: Map<string, number>;
+        try { stat = parseFlatKeyed(readFileSync(join(c.dir, 'cpu.stat'), 'latin1')); } catch {
+          scan.drop(c.id); // removed since the last walk
+          continue;
+        }
+        let usageNs: number | undefined;
+        if (c.acctDir) { try { usageNs = Number(readFileSync(join(c.acctDir, 'cpuacct.usage'), 'latin1')); } catch { /* cpuacct cgroup not made */ } }
+        for (const r of cpuStatReadings(mount.version, c.id, stat, usageNs, c.quotaCores)) out.push(r);
+      }
+      return out;
+    },
+    stats() { return { programs: 0, dropped: scan.overflow }; },
+    close() { /* nothing held open */ },
+  };
+}
+
+/** Registry entry: file-based, kept with --no-bpf. Subtrees in `counters.watch_cgroups` are read even without quota. */
+export const cpustat: CounterFactory = {
+  name: 'cpustat',
+  signals: ['cpu_periods', 'cpu_throttled_periods', 'cpu_throttled_seconds', 'cpu_usage_seconds', 'cpu_quota_cores'],
+  bpf: false,
+  start(ctx) {
+    return createCpuStatFamily({ parents: ctx.config.counters.watch_cgroups, maxCgroups: ctx.config.counters.max_cgroups });
+  },
+};

@@ -1,0 +1,205 @@
+/**
+ * The sampler: every tick it reads each counter family, turns cumulative readings into Samples (deltas), adds the
+ * cgroup labels (cgroup, container, pod_uid, qos) to per-cgroup series, publishes the Tick to subscribers, keeps the
+ * cumulative state /metrics exports and a rolling per-cgroup history. Families and the resolver are passed in.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Config } from './config.ts';
+import { parseDuration } from './config.ts';
+import type { Labels, Sample, Tick } from './samples.ts';
+import { signalSpec } from './signals.ts';
+import type { CounterFamily, FamilyStats, Reading } from './probes/counters/types.ts';
+import type { CgroupLookup } from './probes/cgroups.ts';
+import { advance, baselineSample, newState, type SeriesState } from './sampler-deltas.ts';
+import { CgroupHistory, type HistoryPoint } from './sampler-history.ts';
+import { historyKey } from './sampler-history-key.ts';
+
+/** A family that could not start here, and why (exported on /metrics). */
+export interface UnavailableFamily { readonly family: string; readonly reason: string }
+
+/** Health of one family as the sampler sees it. */
+export interface FamilyHealth {
+  readonly name: string;
+  reads: number;
+  errors: number;
+  lastError: string;
+  readSecondsTotal: number;
+  lastReadSeconds: number;
+  series: number;
+  stats: FamilyStats;
+}
+
+/** Upper bounds (seconds) of the tick duration histogram. */
+export const TICK_BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, Infinity] as const;
+
+/** Engine health the sampler measures. */
+export interface SamplerHealth {
+  ticks: number;
+  lastTickAt: number;
+  lastTickSeconds: number;
+  tickSecondsTotal: number;
+  /** Ticks per TICK_BOUNDS bucket (not cumulative). */
+  readonly tickBuckets: number[];
+  subscriberErrors: number;
+  readonly families: readonly FamilyHealth[];
+  readonly unavailable: readonly UnavailableFamily[];
+}
+
+export interface SamplerOptions {
+  readonly families: readonly CounterFamily[];
+  /** Cgroup id → path and labels; without one, cgroup labels stay ''. */
+  readonly resolver?: CgroupLookup;
+  readonly config: Readonly<Config>;
+  readonly unavailable?: readonly UnavailableFamily[];
+  /** Clock in ms (tests). @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+export interface Sampler {
+  /** Ticks every `config.sampler.tick` until stop(). */
+  start(): void;
+  stop(): void;
+  /** One tick now (start() calls it on the timer; tests call it directly). */
+  tick(): Tick;
+  /** Subscribes to ticks; returns the unsubscribe function. A throwing subscriber is counted, never stops the sampler. */
+  onTick(fn: (tick: Tick) => void): () => void;
+  /** Cumulative state of a signal's series (what /metrics exports). */
+  series(signal: string): Iterable<SeriesState>;
+  /** Signals with at least one series now. */
+  signals(): string[];
+  /** Per-tick values of a cgroup since `sinceMs`, oldest first. */
+  history(cgroupId: string, sinceMs: number): HistoryPoint[];
+  health(): SamplerHealth;
+  /** True once a tick has completed (/readyz). */
+  readonly ticked: boolean;
+}
+
+const CGROUP_LABEL_NAMES = ['cgroup', 'container', 'pod_uid', 'qos'] as const;
+
+/** Creates a sampler over the given families. */
+export function createSampler(opts: SamplerOptions): Sampler {
+  const now = opts.now ?? Date.now;
+  const tickMs = parseDuration(opts.config.sampler.tick);
+  const history = new CgroupHistory(Math.ceil(parseDuration(opts.config.sampler.history) / tickMs));
+  const bySignal = new Map<string, Map<string, SeriesState>>();
+  const byFamily = new Map<string, Map<string, SeriesState>>();
+  const subscribers = new Set<(t: Tick) => void>();
+  const health: SamplerHealth = {
+    ticks: 0, lastTickAt: 0, lastTickSeconds: 0, tickSecondsTotal: 0, tickBuckets: TICK_BOUNDS.map(() => 0), subscriberErrors: 0,
+    families: opts.families.map((f) => ({ name: f.name, reads: 0, errors: 0, lastError: '', readSecondsTotal: 0, lastReadSeconds: 0, series: 0, stats: { programs: 0, dropped: 0 } })),
+    unavailable: opts.unavailable ?? [],
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let lastAt = 0;
+
+  // Labels of a cgroup, resolved once per tick and shared by all its series.
+  const labelCache = new Map<string, Labels>();
+  const cgroupLabels = (id: string): Labels => {
+    let l = labelCache.get(id);
+    if (!l) {
+      const info = opts.resolver?.resolve(id);
+      l = Object.freeze({ cgroup: info?.path ?? '', cgroup_id: id, container: info?.labels.container ?? '', pod_uid: info?.labels.pod_uid ?? '', qos: info?.labels.qos ?? '' });
+      labelCache.set(id, l);
+    }
+    return l;
+  };
+  const labelsOf = (r: Reading): Labels => {
+    const id = r.labels.cgroup_id;
+    if (id !== undefined && id !== '') {
+      return Object.keys(r.labels).length === 1 ? cgroupLabels(id) : { ...r.labels, ...cgroupLabels(id) };
+    }
+    // Node-level series of a per-cgroup signal (e.g. PSI of the whole host): cgroup labels are ''.
+    const spec = signalSpec(r.signal);
+    if (!spec?.labels.includes('cgroup')) return r.labels;
+    const out: Record<string, string> = { cgroup_id: '', ...r.labels };
+    for (const k of CGROUP_LABEL_NAMES) out[k] ??= '';
+    return out;
+  };
+
+  function readFamily(f: CounterFamily, fh: FamilyHealth, samples: Sample[], hist: Map<string, Map<string, number>>): void {
+    const t0 = performance.now();
+    let readings: Reading[];
+    try { readings = f.read(); } catch (err) {
+      // Keep the family's state: a failed read is not a vanished series.
+      fh.errors++;
+      fh.lastError = err instanceof Error ? err.message : String(err);
+      return;
+    } finally {
+      fh.lastReadSeconds = (performance.now() - t0) / 1000;
+      fh.readSecondsTotal += fh.lastReadSeconds;
+      fh.reads++;
+    }
+    const prev = byFamily.get(f.name) ?? new Map<string, SeriesState>();
+    const next = new Map<string, SeriesState>();
+    for (const r of readings) {
+      // Internal key: families emit labels in a stable order, so no sorting is needed (seriesKey sorts).
+      let key = r.signal;
+      for (const k in r.labels) key += `\u0000${k}=${r.labels[k]}`;
+      const labels = labelsOf(r);
+      let s = prev.get(key);
+      let sample = s ? advance(s, r, labels) : null;
+      if (!s || !sample) {
+        s = newState(r, labels, r.labels.cgroup_id || undefined);
+        sample = baselineSample(s);
+        let m = bySignal.get(r.signal);
+        if (!m) bySignal.set(r.signal, (m = new Map()));
+        m.set(key, s);
+      }
+      next.set(key, s);
+      samples.push(sample);
+      if (s.cgroupId) {
+        let kv = hist.get(s.cgroupId);
+        if (!kv) hist.set(s.cgroupId, (kv = new Map()));
+        for (const [k, v] of historyKey(sample)) kv.set(k, v);
+      }
+    }
+    // Series the family no longer reports (cgroup gone, family restarted) are forgotten.
+    for (const [key, s] of prev) if (!next.has(key)) bySignal.get(s.signal)?.delete(key);
+    byFamily.set(f.name, next);
+    fh.series = next.size;
+    try { fh.stats = f.stats(); } catch { /* stats are best effort */ }
+  }
+
+  const sampler: Sampler = {
+    get ticked() { return health.ticks > 0; },
+    tick() {
+      const t0 = performance.now();
+      const at = now();
+      labelCache.clear();
+      const samples: Sample[] = [];
+      const hist = new Map<string, Map<string, number>>();
+      opts.families.forEach((f, i) => readFamily(f, health.families[i], samples, hist));
+      history.record(at, hist);
+      const tick: Tick = { at, intervalMs: lastAt ? at - lastAt : tickMs, samples };
+      lastAt = at;
+      for (const fn of subscribers) {
+        try { fn(tick); } catch { health.subscriberErrors++; }
+      }
+      const secs = (performance.now() - t0) / 1000;
+      health.ticks++;
+      health.lastTickAt = at;
+      health.lastTickSeconds = secs;
+      health.tickSecondsTotal += secs;
+      health.tickBuckets[TICK_BOUNDS.findIndex((b) => secs <= b)]++;
+      return tick;
+    },
+    start() {
+      if (timer) return;
+      sampler.tick();
+      timer = setInterval(() => sampler.tick(), tickMs);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    onTick(fn) {
+      subscribers.add(fn);
+      return () => { subscribers.delete(fn); };
+    },
+    series(signal) { return bySignal.get(signal)?.values() ?? []; },
+    signals() { return [...bySignal].filter(([, m]) => m.size > 0).map(([s]) => s); },
+    history(cgroupId, sinceMs) { return history.query(cgroupId, sinceMs); },
+    health() { return health; },
+  };
+  return sampler;
+}
