@@ -1,0 +1,151 @@
+/**
+ * The Block Kit incident message (pure): what fired, where, how far past its threshold and for how long,
+ * what the bundle found, and what tripline did about it. The same function renders the first post, the
+ * updates of the parent message (still firing, scaled, resolved) and the file sink's JSON.
+ */
+import type { Incident } from '../../incident.ts';
+import type { BundleRef } from '../../bundle/types.ts';
+import { SLACK_LIMITS, codeSpan, inertMrkdwn, safeText, truncate } from './escape.ts';
+import { formatDuration, formatValue } from './format.ts';
+
+/** Something tripline did or decided about an incident (capture, scale, verification), for the message and its thread. */
+export interface IncidentNote {
+  readonly kind: 'capture' | 'scaled' | 'scale-skipped' | 'scale-dry-run' | 'recovered' | 'not-recovered' | 'info';
+  /** Plain words; may name workloads, so it is escaped like any incident text. */
+  readonly text: string;
+  /** ISO time of the event. */
+  readonly at: string;
+}
+
+/** A Block Kit block (kept loose: the message is JSON for Slack, checked by tests against Slack's limits). */
+export type Block = Record<string, unknown>;
+
+/** A rendered message: `text` is the notification fallback, `blocks` what Slack shows. */
+export interface SlackMessage {
+  readonly text: string;
+  readonly blocks: readonly Block[];
+}
+
+/** Everything one message shows. `incidents[0]` stands for the group; more entries are the other series of the same rule. */
+export interface MessageInput {
+  readonly incidents: readonly Incident[];
+  readonly bundle?: BundleRef;
+  readonly notes?: readonly IncidentNote[];
+  /** Repeats suppressed by grouping since the last message, and the window they were counted in. */
+  readonly suppressed?: { readonly count: number; readonly windowMs: number };
+  /** `<!here>`, `<@U..>` or `<!subteam^..>` from the rule's spec (operator-written, so passed through). */
+  readonly mention?: string;
+  /** Render time (ms), for "firing for". */
+  readonly now: number;
+}
+
+/** Series listed in a grouped message before "and N more". */
+const MAX_SERIES = 10;
+/** Bundle headlines shown. */
+const MAX_HEADLINES = 5;
+
+const ICON = { firing: { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' }, resolved: ':white_check_mark:' } as const;
+
+/** Renders the parent message of an incident (firing or resolved, depending on `incidents[0].status`). */
+export function renderIncidentMessage(input: MessageInput): SlackMessage {
+  const first = input.incidents[0];
+  if (!first) throw new Error('renderIncidentMessage needs at least one incident');
+  const resolved = input.incidents.every((i) => i.status === 'resolved');
+  const testTag = first.test ? '[TEST] ' : '';
+  const state = resolved ? 'resolved' : 'firing';
+  const icon = resolved ? ICON.resolved : ICON.firing[first.severity];
+  const blocks: Block[] = [];
+
+  blocks.push({ type: 'header', text: { type: 'plain_text', emoji: true, text: safeText(`${testTag}${first.severity.toUpperCase()} ${first.rule} ${state}`, SLACK_LIMITS.header) } });
+  if (first.test) {
+    blocks.push(context(':test_tube: *Test incident* sent by `tripline actions fire` to check the wiring; nothing is wrong.'));
+  }
+  const summary = first.annotations.summary ?? first.annotations.description;
+  const lead = [input.mention && !resolved ? input.mention : '', summary ? inertMrkdwn(summary, SLACK_LIMITS.sectionText - 200) : ''].filter(Boolean).join(' ');
+  if (lead) blocks.push(section(`${icon} ${lead}`));
+
+  const endMs = resolved && first.resolvedAt ? Date.parse(first.resolvedAt) : input.now;
+  const forText = `${formatDuration(endMs - Date.parse(first.startsAt))}${resolved ? ` (resolved ${first.resolvedAt})` : ` (since ${first.startsAt})`}`;
+  blocks.push({
+    type: 'section',
+    fields: [
+      field(`*Severity*\n${first.severity}`),
+      field(`*Rule*\n${codeSpan(first.rule)}`),
+      field(`*Host*\n${codeSpan(first.host)}`),
+      field(`*Target*\n${targetText(first)}`),
+      field(`*Observed*\n${formatValue(first.value, first.unit)} vs threshold ${formatValue(first.threshold, first.unit)}`),
+      field(`*${resolved ? 'Lasted' : 'For'}*\n${forText}`),
+    ],
+  });
+
+  if (input.incidents.length > 1) blocks.push(section(seriesList(input.incidents)));
+
+  const findings = input.bundle?.findings;
+  if (findings?.diagnosis) {
+    const d = findings.diagnosis;
+    blocks.push(section(`*Diagnosis:* ${codeSpan(d.cause)} ${inertMrkdwn(d.summary, SLACK_LIMITS.sectionText - 100)}`));
+  }
+  if (findings && findings.headlines.length > 0) {
+    const lines = findings.headlines.slice(0, MAX_HEADLINES).map((h) => `• ${inertMrkdwn(h, 500)}`);
+    blocks.push(section(`*Findings*\n${lines.join('\n')}`));
+  }
+
+  const did = doneLines(input);
+  if (did.length > 0) blocks.push(section(`*What tripline did*\n${did.join('\n')}`));
+
+  if (input.suppressed && input.suppressed.count > 0) {
+    blocks.push(context(`:mute: ${input.suppressed.count} similar in the last ${formatDuration(input.suppressed.windowMs)}`));
+  }
+  blocks.push(context(`key ${codeSpan(first.key, 500)} · incident ${codeSpan(first.id, 100)}`));
+
+  const fallback = `${testTag}${first.severity.toUpperCase()} ${first.rule} ${state} on ${first.host}: ${formatValue(first.value, first.unit)} vs ${formatValue(first.threshold, first.unit)}${summary ? ` — ${summary}` : ''}`;
+  return { text: safeText(fallback, SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
+
+/** Renders a reply in the incident's thread for one note (scaled, not scaled, recovered, ...). */
+export function renderNoteReply(incident: Incident, note: IncidentNote): SlackMessage {
+  const icon = { capture: ':mag:', scaled: ':arrow_up:', 'scale-skipped': ':no_entry_sign:', 'scale-dry-run': ':memo:', recovered: ':white_check_mark:', 'not-recovered': ':warning:', info: ':information_source:' }[note.kind];
+  const body = `${icon} ${inertMrkdwn(note.text, SLACK_LIMITS.sectionText - 100)}`;
+  return { text: safeText(`${incident.rule}: ${note.text}`, SLACK_LIMITS.fallbackText), blocks: [section(body), context(`${note.kind} · ${note.at}`)] };
+}
+
+/** Renders the reply that carries the bundle's location when the tarball itself is uploaded next to it. */
+export function targetText(incident: Incident): string {
+  const t = incident.target;
+  const parts: string[] = [];
+  if (t.pod?.name) parts.push(`pod ${codeSpan(t.pod.namespace ? `${t.pod.namespace}/${t.pod.name}` : t.pod.name)}`);
+  else if (t.pod?.uid) parts.push(`pod uid ${codeSpan(t.pod.uid)}`);
+  if (t.container) parts.push(`container ${codeSpan(t.container)}`);
+  if (t.cgroupPath) parts.push(`cgroup ${codeSpan(t.cgroupPath)}`);
+  if (parts.length === 0 && t.pids?.length) parts.push(`pids ${codeSpan(t.pids.slice(0, 10).join(','))}`);
+  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : 'host-wide';
+}
+
+function seriesList(incidents: readonly Incident[]): string {
+  const lines = incidents.slice(0, MAX_SERIES).map((i) => {
+    const labels = Object.entries(i.labels).slice(0, 6).map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`).join(' ');
+    return `• ${labels || codeSpan(i.key, 200)}: ${formatValue(i.value, i.unit)}${i.status === 'resolved' ? ' (resolved)' : ''}`;
+  });
+  const more = incidents.length > MAX_SERIES ? `\n…and ${incidents.length - MAX_SERIES} more` : '';
+  return truncate(`*${incidents.length} series*\n${lines.join('\n')}${more}`, SLACK_LIMITS.sectionText);
+}
+
+function doneLines(input: MessageInput): string[] {
+  const lines: string[] = [];
+  const b = input.bundle;
+  if (b) lines.push(`• captured bundle ${codeSpan(b.id, 150)}${b.partial ? ' (partial)' : ''}; the tarball is in the thread`);
+  for (const n of (input.notes ?? []).slice(-8)) lines.push(`• ${inertMrkdwn(n.text, 400)}`);
+  return lines;
+}
+
+function section(text: string): Block {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SLACK_LIMITS.sectionText) } };
+}
+
+function field(text: string): Block {
+  return { type: 'mrkdwn', text: truncate(text, SLACK_LIMITS.field) };
+}
+
+function context(text: string): Block {
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SLACK_LIMITS.contextText) }] };
+}

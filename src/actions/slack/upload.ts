@@ -1,0 +1,60 @@
+/**
+ * The bundle tarball into the incident's thread, in Slack's three upload steps (get an upload URL, send the
+ * bytes, complete). Each step may fail and the job may run again: the progress is kept in the action store per
+ * incident key and bundle, so a retry resumes at the failed step and a completed upload is never posted twice.
+ */
+import { stat, readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { BundleRef } from '../../bundle/types.ts';
+import type { ActionStore } from '../types.ts';
+import { UploadUrlRejected } from './client.ts';
+import type { MessageRef, PendingUpload, SlackTransport } from './transport.ts';
+import { THREAD_TTL_MS } from './threads.ts';
+
+/** Tarballs above this are not uploaded; the thread gets the path instead (Slack allows more, people read less). */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+/** Progress of one upload, as stored. */
+interface UploadProgress {
+  readonly pending: PendingUpload;
+  sent: boolean;
+  done: boolean;
+}
+
+/** What `uploadBundle` did. `missing`/`too-large`: no upload (the caller says so in the thread). */
+export type UploadResult = 'uploaded' | 'already' | 'missing' | 'too-large';
+
+/** Uploads `bundle.tarball` into `thread`, once per incident key and bundle id, resuming after failures. */
+export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef): Promise<UploadResult> {
+  const key = `slack:upload:${incidentKey}:${bundle.id}`;
+  const raw = await store.get(key);
+  let progress: UploadProgress | undefined = raw ? JSON.parse(raw) as UploadProgress : undefined;
+  if (progress?.done) return 'already';
+
+  let size: number;
+  try { size = (await stat(bundle.tarball)).size; } catch { return 'missing'; }
+  if (size > MAX_UPLOAD_BYTES) return 'too-large';
+  const name = basename(bundle.tarball);
+
+  const save = (p: UploadProgress): Promise<void> => store.set(key, JSON.stringify(p), THREAD_TTL_MS);
+  if (!progress) {
+    progress = { pending: await transport.startUpload(name, size), sent: false, done: false };
+    await save(progress);
+  }
+  if (!progress.sent) {
+    try {
+      await transport.sendBytes(progress.pending, bundle.tarball, await readFile(bundle.tarball));
+    } catch (err) {
+      // An expired or refused upload URL: forget it, so the retry starts with a fresh one.
+      if (err instanceof UploadUrlRejected) await store.del(key);
+      throw err;
+    }
+    progress.sent = true;
+    await save(progress);
+  }
+  const comment = `Evidence bundle ${bundle.id}${bundle.partial ? ' (partial)' : ''}: open with \`tripline bundles show ${bundle.id}\` or unpack and read summary.md`;
+  await transport.completeUpload(progress.pending, `tripline bundle ${bundle.id}`, thread, comment);
+  progress.done = true;
+  await save(progress);
+  return 'uploaded';
+}
