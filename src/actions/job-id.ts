@@ -3,7 +3,7 @@
  * see the same incident key all name the same delivery, and the queue keeps one.
  */
 import { createHash } from 'node:crypto';
-import type { ActionEvent } from './types.ts';
+import type { ActionEvent, ActionJob, ActionJobInput } from './types.ts';
 
 /** What identifies one delivery. `seq` separates repeated events of one kind (each `update`, each `scaled`). */
 export interface JobIdParts {
@@ -22,4 +22,10 @@ export function jobId(p: JobIdParts): string {
   // JSON of an array keeps the parts unambiguous (no separator collisions between key text and seq).
   const h = createHash('sha256').update(JSON.stringify([p.incidentKey, p.actionType, p.event, p.index, p.seq ?? ''])).digest('hex');
   return `${p.actionType}-${p.event}-${h.slice(0, 32)}`;
+}
+
+/** The stored job for an enqueue input: its derived id and the enqueue time. */
+export function toJob(input: ActionJobInput, now: number): ActionJob {
+  const id = jobId({ incidentKey: input.incident.key, actionType: input.spec.type, event: input.event, index: input.index, seq: input.seq });
+  return { ...input, id, enqueuedAt: input.enqueuedAt ?? now };
 }

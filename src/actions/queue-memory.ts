@@ -1,0 +1,150 @@
+/**
+ * The in-process back end, used when no Redis is configured. NOT durable: jobs waiting or retrying when the
+ * process stops are lost, and several engines do not share it (each delivers its own). Otherwise the same
+ * semantics as the Redis back end: dedup window, attempts with backoff and jitter, failed set, retry,
+ * Retry-After parking per action type without spending an attempt.
+ */
+import { TriplineError } from '../errors.ts';
+import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, QueueCounts } from './queue.ts';
+import type { ActionJob, ActionJobInput } from './types.ts';
+import { toJob } from './job-id.ts';
+import { classify } from './errors.ts';
+import { backoffDelay } from './backoff.ts';
+import { runJob, type RunnerDeps } from './run-job.ts';
+import { MemoryStore } from './store-memory.ts';
+import type { QueueOptions } from './queue-options.ts';
+
+type State = 'waiting' | 'delayed' | 'active' | 'failed';
+interface Entry { job: ActionJob; state: State; attemptsMade: number; runAt: number; reason: string; failedAt: number }
+
+/** In-memory ActionQueue (see file comment). */
+export class MemoryQueue implements ActionQueue {
+  readonly kind = 'memory' as const;
+  readonly durable = false;
+  readonly store: MemoryStore;
+  private readonly entries = new Map<string, Entry>();
+  /** Delivered ids → end of their dedup window. */
+  private readonly done = new Map<string, number>();
+  private readonly parkedUntil = new Map<string, number>();
+  private readonly listeners = new Set<(s: JobSettled) => void>();
+  private readonly abort = new AbortController();
+  private readonly deps: RunnerDeps;
+  private readonly opts: QueueOptions;
+  private running = false;
+  private active = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: Array<() => void> = [];
+
+  constructor(opts: QueueOptions) {
+    this.opts = opts;
+    const now = opts.now ?? Date.now;
+    this.store = new MemoryStore(now);
+    this.deps = { config: opts.config, env: opts.env ?? process.env, log: opts.log, store: this.store, registry: opts.registry, metrics: opts.metrics, signal: this.abort.signal, now, enqueue: (i) => this.enqueue(i) };
+    opts.metrics.setCountsSource(() => this.counts());
+  }
+
+  private now(): number { return this.deps.now(); }
+
+  async enqueue(input: ActionJobInput): Promise<EnqueueResult> {
+    const job = toJob(input, this.now());
+    const doneUntil = this.done.get(job.id);
+    if (this.entries.has(job.id) || (doneUntil !== undefined && doneUntil > this.now())) return { id: job.id, duplicate: true, spilled: false };
+    this.entries.set(job.id, { job, state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
+    this.pump();
+    return { id: job.id, duplicate: false, spilled: false };
+  }
+
+  async start(): Promise<void> { this.running = true; this.pump(); }
+
+  /** Starts due jobs up to the concurrency limit and arms a timer for the next due one. */
+  private pump(): void {
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    const now = this.now();
+    let next = Infinity;
+    for (const e of this.entries.values()) {
+      if (this.active >= this.opts.concurrency) break;
+      if (e.state !== 'waiting' && e.state !== 'delayed') continue;
+      const due = Math.max(e.runAt, this.parkedUntil.get(e.job.spec.type) ?? 0);
+      if (due > now) { next = Math.min(next, due); continue; }
+      void this.run(e);
+    }
+    if (next < Infinity) { this.timer = setTimeout(() => this.pump(), next - now); this.timer.unref?.(); }
+    if (this.active === 0 && this.pending() === 0) { for (const f of this.idle.splice(0)) f(); }
+  }
+
+  private pending(): number { let n = 0; for (const e of this.entries.values()) if (e.state !== 'failed') n++; return n; }
+
+  private async run(e: Entry): Promise<void> {
+    e.state = 'active';
+    this.active++;
+    try {
+      const outcome = await runJob(e.job, e.attemptsMade + 1, this.deps);
+      this.entries.delete(e.job.id);
+      this.done.set(e.job.id, this.now() + this.opts.dedupWindowMs);
+      this.emit({ id: e.job.id, job: e.job, state: 'completed', summary: outcome.summary, status: outcome.status });
+    } catch (err) {
+      const c = classify(err);
+      const message = (err as Error)?.message ?? String(err);
+      if (c.kind === 'rate-limited') {
+        this.parkedUntil.set(e.job.spec.type, this.now() + (c.retryAfterMs ?? 1000));
+        e.state = 'waiting';
+      } else {
+        e.attemptsMade++;
+        if (c.kind === 'unrecoverable' || e.attemptsMade >= this.opts.attempts) {
+          Object.assign(e, { state: 'failed', reason: message, failedAt: this.now() });
+          this.emit({ id: e.job.id, job: e.job, state: 'failed', reason: message });
+        } else {
+          Object.assign(e, { state: 'delayed', runAt: this.now() + backoffDelay(e.attemptsMade, this.opts.backoffMs) });
+        }
+      }
+    } finally {
+      this.active--;
+      this.pump();
+    }
+  }
+
+  private emit(s: JobSettled): void { for (const f of this.listeners) f(s); }
+
+  onSettled(fn: (s: JobSettled) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+
+  async failed(): Promise<FailedJob[]> {
+    return [...this.entries.values()].filter((e) => e.state === 'failed').sort((a, b) => b.failedAt - a.failedAt).map((e) => ({
+      id: e.job.id, type: e.job.spec.type, event: e.job.event, incidentKey: e.job.incident.key, rule: e.job.incident.rule,
+      attempts: e.attemptsMade, reason: e.reason, failedAt: e.failedAt, test: e.job.incident.test === true,
+    }));
+  }
+
+  async retry(id: string): Promise<void> {
+    const e = this.entries.get(id);
+    if (!e || e.state !== 'failed') throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, { hint: 'list them with `tripline actions failed`' });
+    Object.assign(e, { state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
+    this.pump();
+  }
+
+  async depth(): Promise<number> { return this.pending(); }
+
+  async counts(): Promise<QueueCounts[]> {
+    const by = new Map<string, { waiting: number; delayed: number; active: number; failed: number }>();
+    for (const t of Object.keys(this.opts.registry ?? {})) by.set(t, { waiting: 0, delayed: 0, active: 0, failed: 0 });
+    for (const e of this.entries.values()) {
+      const c = by.get(e.job.spec.type) ?? { waiting: 0, delayed: 0, active: 0, failed: 0 };
+      c[e.state]++;
+      by.set(e.job.spec.type, c);
+    }
+    return [...by].map(([type, c]) => ({ name: `${this.opts.name}-${type}`, type, completed: 0, ...c }));
+  }
+
+  /** Resolves when nothing is waiting, delayed or active (failed jobs do not count); for the CLI and tests. */
+  async whenIdle(): Promise<void> {
+    if (this.active === 0 && this.pending() === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    while (this.active > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * One attempt of one job, the same for both back ends: find the action module, give it its context, time the
+ * delivery, count the failure with its reason, rethrow for the back end to decide (retry, fail, park).
+ */
+import type { Config } from '../config.ts';
+import type { EnqueueResult } from './queue.ts';
+import type { ActionContext, ActionJob, ActionJobInput, ActionLogger, ActionOutcome, ActionStore, ActionEvent, EventDetail } from './types.ts';
+import { ACTIONS, type ActionRegistry } from './registry.ts';
+import { UnrecoverableError, classify } from './errors.ts';
+import type { ActionMetrics } from './metrics.ts';
+
+/** What a back end shares with the runner. */
+export interface RunnerDeps {
+  readonly config: Readonly<Config>;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: ActionLogger;
+  readonly store: ActionStore;
+  readonly registry?: ActionRegistry;
+  readonly metrics: ActionMetrics;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  readonly enqueue: (input: ActionJobInput) => Promise<EnqueueResult>;
+}
+
+/** The inputs of `event` for every sibling action of `job` (the rule's other actions). */
+export function siblingInputs(job: ActionJob, event: ActionEvent, detail?: EventDetail, seq?: string): ActionJobInput[] {
+  return job.actions.flatMap((spec, index) => (index === job.index ? [] : [{
+    event, incident: job.incident, bundle: job.bundle, spec, index, actions: job.actions, detail, seq, dryRun: job.dryRun,
+  }]));
+}
+
+/** Runs attempt number `attempt` (1-based) of `job`. Throws the action's (classified) error. */
+export async function runJob(job: ActionJob, attempt: number, deps: RunnerDeps): Promise<ActionOutcome> {
+  const registry = deps.registry ?? ACTIONS;
+  const mod = (registry as Record<string, { execute(j: ActionJob, c: ActionContext): Promise<ActionOutcome> } | undefined>)[job.spec.type];
+  const log = deps.log;
+  try {
+    if (!mod) throw new UnrecoverableError(`no action module for type ${JSON.stringify(job.spec.type)}`, { reason: 'unknown_action', hint: 'this engine does not know the action: upgrade it or remove the action from the rule' });
+    const ctx: ActionContext = {
+      config: deps.config,
+      env: deps.env,
+      log,
+      store: deps.store,
+      attempt,
+      signal: deps.signal,
+      now: deps.now,
+      async notify(event, detail, seq) {
+        const ids: string[] = [];
+        for (const input of siblingInputs(job, event, detail, seq)) ids.push((await deps.enqueue(input)).id);
+        return ids;
+      },
+    };
+    const outcome = await mod.execute(job, ctx);
+    deps.metrics.delivered(job.spec.type, outcome.status, deps.now() - job.enqueuedAt);
+    log.debug({ job: job.id, action: job.spec.type, event: job.event, attempt, status: outcome.status }, outcome.summary);
+    return outcome;
+  } catch (err) {
+    const c = classify(err);
+    deps.metrics.failed(job.spec.type, c.reason);
+    log.warn({ job: job.id, action: job.spec.type, event: job.event, key: job.incident.key, attempt, kind: c.kind, reason: c.reason }, `action attempt failed: ${(err as Error)?.message ?? String(err)}`);
+    throw err;
+  }
+}
