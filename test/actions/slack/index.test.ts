@@ -1,0 +1,154 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSlackAction } from '../../../src/actions/slack/index.ts';
+import { RateLimitedError, RetryableError } from '../../../src/actions/errors.ts';
+import type { ActionContext, ActionJob } from '../../../src/actions/types.ts';
+import type { SlackActionSpec } from '../../../src/rules/types.ts';
+import { FakeSlack } from '../../support/fake-slack.ts';
+import { Clock, bundle, config, context, incident, job, resolved } from './helpers.ts';
+
+const slack = new FakeSlack();
+const action = createSlackAction({ channelSpacingMs: 0 });
+let env: NodeJS.ProcessEnv;
+
+before(async () => { await slack.start(); env = { SLACK_BOT_TOKEN: slack.token }; });
+after(async () => { await slack.stop(); });
+
+/** Runs a job the way the queue does: a RateLimitedError parks it (the clock moves on), other errors retry. */
+async function deliver(j: ActionJob<SlackActionSpec>, ctx: ActionContext, clock: Clock, maxTries = 10): Promise<Awaited<ReturnType<typeof action.execute>>> {
+  for (let n = 1; ; n++) {
+    try { return await action.execute(j, ctx); } catch (err) {
+      if (n >= maxTries) throw err;
+      if (err instanceof RateLimitedError) clock.t += err.retryAfterMs;
+      else if (!(err instanceof RetryableError)) throw err;
+    }
+  }
+}
+
+function fresh(): { clock: Clock; ctx: ReturnType<typeof context>; channel: string } {
+  const channel = `C${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+  const clock = new Clock();
+  return { clock, channel, ctx: context(config({ api_url: slack.url, channel }), env, clock) };
+}
+
+test('an incident becomes one message with its findings; the bundle is uploaded into its thread', async () => {
+  const { clock, ctx, channel } = fresh();
+  const b = bundle();
+  const out = await deliver(job(incident('web-1', clock.t), 'firing', { bundle: b }), ctx, clock);
+  assert.equal(out.status, 'delivered');
+  const parents = slack.parents().filter((m) => m.channel === channel);
+  assert.equal(parents.length, 1);
+  const json = JSON.stringify(parents[0].blocks);
+  assert.match(json, /limit-bound/);
+  assert.match(json, /used its whole CPU quota/);
+  const files = [...slack.files.values()].filter((f) => f.channel === channel);
+  assert.equal(files.length, 1);
+  assert.equal(files[0].threadTs, parents[0].ts);
+  assert.equal(files[0].received, 2048);
+  assert.equal(files[0].completions, 1);
+});
+
+test('resolve goes to the same thread and updates the parent', async () => {
+  const { clock, ctx, channel } = fresh();
+  const i = incident('web-2', clock.t);
+  await deliver(job(i), ctx, clock);
+  clock.t += 120_000;
+  await deliver(job(resolved(i, clock.t), 'resolved'), ctx, clock);
+  const parents = slack.parents().filter((m) => m.channel === channel);
+  assert.equal(parents.length, 1, 'no second top-level message');
+  assert.equal(parents[0].updates, 1);
+  assert.match(JSON.stringify(parents[0].blocks), /cpu-throttling resolved/);
+  const replies = slack.replies(parents[0].ts);
+  assert.equal(replies.length, 1);
+  assert.match(replies[0].text, /Resolved after/);
+});
+
+test('a retried upload never posts the file twice', async () => {
+  const { clock, ctx, channel } = fresh();
+  const before = slack.calls('files.getUploadURLExternal').length;
+  slack.fail('upload', { status: 500 });
+  slack.fail('files.completeUploadExternal', { status: 500 });
+  const j = job(incident('web-3', clock.t), 'firing', { bundle: bundle('20261125T140000-cpu-throttling-00000003') });
+  await deliver(j, ctx, clock);
+  const files = [...slack.files.values()].filter((f) => f.channel === channel);
+  assert.equal(files.length, 1);
+  assert.equal(files[0].completions, 1);
+  assert.equal(slack.calls('files.getUploadURLExternal').length - before, 1, 'the upload resumed with the same file');
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+  // The whole job delivered again (at-least-once queue): nothing new is posted.
+  await deliver(j, ctx, clock);
+  assert.equal(files[0].completions, 1);
+});
+
+test('trips within group_wait become one message listing the series; repeats are counted', async () => {
+  const channel = 'CGROUP';
+  const clock = new Clock();
+  const ctx = context(config({ api_url: slack.url, channel, group_wait: '30s', group_interval: '5m' }), env, clock);
+  const a = incident('web-a', clock.t), b2 = incident('web-b', clock.t + 1000);
+  await assert.rejects(action.execute(job(a), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 30_000);
+  clock.t += 1000;
+  await assert.rejects(action.execute(job(b2), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 29_000);
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 0, 'nothing posted during group_wait');
+  clock.t += 29_000;
+  await action.execute(job(a), ctx);
+  await action.execute(job(b2), ctx);
+  const parents = slack.parents().filter((m) => m.channel === channel);
+  assert.equal(parents.length, 1);
+  assert.match(JSON.stringify(parents[0].blocks), /2 series/);
+  // web-a trips again 2 minutes later: counted, shown at the next group_interval, no new message.
+  clock.t += 120_000;
+  const again = incident('web-a', clock.t);
+  await assert.rejects(action.execute(job(again), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 180_000);
+  clock.t += 180_000;
+  await action.execute(job(again), ctx);
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+  assert.equal(parents[0].updates, 1);
+  assert.match(JSON.stringify(parents[0].blocks), /1 similar in the last 5m/);
+});
+
+test('messages to one channel are spaced; the job is parked, not failed', async () => {
+  const spaced = createSlackAction({ channelSpacingMs: 1000 });
+  const { clock, ctx } = fresh();
+  await spaced.execute(job(incident('web-s1', clock.t)), ctx);
+  const err = await spaced.execute(job(incident('web-s2', clock.t, { rule: 'runq-latency' })), ctx).catch((e) => e);
+  assert.ok(err instanceof RateLimitedError);
+  assert.equal(err.reason, 'channel_rate');
+});
+
+test('scaled and verified notes go into the thread and onto the parent', async () => {
+  const { clock, ctx, channel } = fresh();
+  const i = incident('web-4', clock.t);
+  await deliver(job(i), ctx, clock);
+  await deliver(job(i, 'scaled', { seq: '1', detail: { kind: 'scaled', text: 'scaled Deployment shop/web 2 → 3 replicas' } }), ctx, clock);
+  await deliver(job(i, 'verified', { seq: '1', detail: { kind: 'recovered', text: 'recovered within 2 min after scaling' } }), ctx, clock);
+  const parent = slack.parents().find((m) => m.channel === channel)!;
+  const replies = slack.replies(parent.ts).map((r) => r.text);
+  assert.equal(replies.length, 2);
+  assert.match(replies[0], /scaled Deployment shop\/web 2 → 3/);
+  assert.match(replies[1], /recovered/);
+  assert.match(JSON.stringify(parent.blocks), /What tripline did.*scaled Deployment/);
+});
+
+test('without a token the file sink writes the same Block Kit JSON and the bundle path, mode 0600', async () => {
+  const clock = new Clock();
+  const cfg = config({ channel: 'COUTBOX' });
+  const ctx = context(cfg, {}, clock);
+  const b = bundle('20261125T140000-cpu-throttling-0000f11e');
+  const out = await deliver(job(incident('web-5', clock.t), 'firing', { bundle: b }), ctx, clock);
+  assert.equal(out.status, 'dry-run');
+  const dir = join(cfg.data_dir, 'slack-outbox');
+  const files = readdirSync(dir).sort();
+  assert.equal(files.length, 2);
+  const post = JSON.parse(readFileSync(join(dir, files[0]), 'utf8'));
+  assert.equal(post.method, 'chat.postMessage');
+  assert.equal(post.channel, 'COUTBOX');
+  assert.match(JSON.stringify(post.blocks), /limit-bound/);
+  const up = JSON.parse(readFileSync(join(dir, files[1]), 'utf8'));
+  assert.equal(up.method, 'files.uploadV2');
+  assert.equal(up.file, b.tarball);
+  assert.equal(up.thread_ts, post.ts);
+  for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
+  rmSync(cfg.data_dir, { recursive: true, force: true });
+});
