@@ -1,0 +1,102 @@
+/**
+ * Why a CPU-bound incident happened, from the evidence (pure):
+ * - limit-bound: the cgroup hits its CFS quota — throttled in many periods while its own demand is at the quota;
+ * - contention: its tasks were runnable but waiting while other cgroups ran, with little or no throttling;
+ * - app-bound: neither throttled nor waiting for a CPU — the time goes in the application itself;
+ * - unknown: no CPU evidence at all.
+ * The scale action scales only limit-bound workloads by default: more replicas of a workload starved by a
+ * neighbour on the same node do not help.
+ */
+import type { Diagnosis, Neighbour } from '../bundle/types.ts';
+import type { WindowStats } from './window.ts';
+
+/** Throttled in at least this share of CFS periods counts as "throttled a lot". */
+export const THROTTLED_HIGH = 0.2;
+/** Demand at or above this share of the quota counts as "using its quota". */
+export const DEMAND_AT_QUOTA = 0.8;
+/** Throttled in this share of periods or more is limit-bound even with a lower mean (bursts hit the quota). */
+export const THROTTLED_SEVERE = 0.5;
+/** Waiting for a CPU at least this share of the runnable time counts as "runnable but waiting". */
+export const WAIT_HIGH = 0.1;
+
+/** runqslower's aggregate: delays over its threshold and who held the CPU meanwhile. */
+export interface RunqEvidence {
+  readonly delays: number;
+  readonly delaySeconds: number;
+  readonly neighbours: readonly Neighbour[];
+}
+
+export interface DiagnosisInput {
+  readonly window: WindowStats;
+  readonly runq?: RunqEvidence;
+  /** The target's own cgroup id (decimal), to tell neighbours from its own threads. */
+  readonly cgroupId?: string;
+  /** Length of the capture in seconds: runqslower's delays are a share of it when the sampler has no data. */
+  readonly captureSeconds?: number;
+}
+
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+const cores = (x: number): string => `${+x.toFixed(2)}`;
+
+/** Who held the CPU most, among tasks of other cgroups, in words ("pid 4711 (backup.sh) in /other"). */
+export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string): Neighbour | undefined {
+  return [...(runq?.neighbours ?? [])].filter((n) => n.cgroupId !== ownCgroup).sort((a, b) => b.delaySeconds - a.delaySeconds)[0];
+}
+
+/** Describes a neighbour in plain words. */
+export function neighbourText(n: Neighbour): string {
+  return `pid ${n.pid} (${n.comm}) in ${n.cgroupPath || `cgroup ${n.cgroupId}`}`;
+}
+
+/** Classifies the cause; evidence keeps every number the verdict used. */
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  const w = input.window;
+  const evidence: Record<string, number | string> = {};
+  if (w.throttledRatio !== undefined) evidence.throttled_ratio = w.throttledRatio;
+  if (w.usageCores !== undefined) evidence.usage_cores = w.usageCores;
+  if (w.quotaCores !== undefined) evidence.quota_cores = w.quotaCores;
+  if (w.waitShare !== undefined) evidence.wait_share = w.waitShare;
+  if (w.pressureShare !== undefined) evidence.pressure_share = w.pressureShare;
+  if (w.points > 0) evidence.window_seconds = w.seconds;
+
+  // Delay caused by other cgroups vs the target's own threads (from runqslower's neighbours).
+  const nbs = input.runq?.neighbours ?? [];
+  const otherDelay = nbs.filter((n) => n.cgroupId !== input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
+  const ownDelay = nbs.filter((n) => n.cgroupId === input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
+  if (input.runq) { evidence.runq_delays = input.runq.delays; evidence.runq_delay_seconds = input.runq.delaySeconds; }
+  if (otherDelay + ownDelay > 0) evidence.neighbour_share = otherDelay / (otherDelay + ownDelay);
+  const top = topNeighbour(input.runq, input.cgroupId);
+  if (top) evidence.top_neighbour = neighbourText(top);
+
+  const hasCpu = w.throttledRatio !== undefined || w.usageCores !== undefined || w.waitShare !== undefined;
+  if (!hasCpu && !input.runq) return { cause: 'unknown', summary: 'no CPU evidence for the target in the window (no cpu.stat, run-queue or runqslower data)', evidence };
+
+  const throttled = w.throttledRatio ?? 0;
+  const demand = w.quotaCores && w.usageCores !== undefined ? w.usageCores / w.quotaCores : undefined;
+  if (demand !== undefined) evidence.demand_of_quota = demand;
+  if (w.quotaCores !== undefined && throttled >= THROTTLED_HIGH && ((demand ?? 0) >= DEMAND_AT_QUOTA || throttled >= THROTTLED_SEVERE)) {
+    return {
+      cause: 'limit-bound', evidence,
+      summary: `throttled in ${pct(throttled)} of CFS periods while using ${cores(w.usageCores ?? 0)} of its ${cores(w.quotaCores)}-core quota: the CPU limit is the bottleneck`,
+    };
+  }
+
+  // Waiting: from the sampler's run-queue share, or (without it) from runqslower's delays over the window.
+  const span = w.seconds > 0 ? w.seconds : input.captureSeconds ?? 0;
+  const wait = w.waitShare ?? (input.runq && span > 0 ? Math.min(1, input.runq.delaySeconds / span) : 0);
+  const mostlyOthers = evidence.neighbour_share === undefined || (evidence.neighbour_share as number) >= 0.5;
+  if (wait >= WAIT_HIGH && mostlyOthers) {
+    return {
+      cause: 'contention', evidence,
+      summary: `runnable but waiting ${pct(wait)} of the time with little throttling (${pct(throttled)} of periods)` +
+        (top ? `; other cgroups held the CPU, mostly ${neighbourText(top)}` : '; other tasks held the CPU'),
+    };
+  }
+  if (wait >= WAIT_HIGH) {
+    return { cause: 'app-bound', evidence, summary: `runnable but waiting ${pct(wait)} of the time, mostly behind its own threads (more runnable threads than CPUs), with little throttling (${pct(throttled)} of periods)` };
+  }
+  return {
+    cause: 'app-bound', evidence,
+    summary: `neither throttled much (${pct(throttled)} of periods) nor waiting for a CPU (${pct(wait)} of runnable time): the time goes in the application itself`,
+  };
+}
