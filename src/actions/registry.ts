@@ -8,6 +8,7 @@ import type { ActionSpec } from '../rules/types.ts';
 import type { Action } from './types.ts';
 import { logAction } from './log.ts';
 import { webhookAction } from './webhook.ts';
+import { slackAction } from './slack/index.ts';
 
 /** An action registry: spec type → module. Every type may be absent (the engine says which when a rule uses it). */
 export type ActionRegistry = { readonly [K in ActionSpec['type']]?: Action<Extract<ActionSpec, { type: K }>> };
@@ -16,6 +17,7 @@ export type ActionRegistry = { readonly [K in ActionSpec['type']]?: Action<Extra
 export const ACTIONS: ActionRegistry = {
   log: logAction,
   webhook: webhookAction,
+  slack: slackAction,
 };
 
 /** Fails when a module is registered under a key other than its own type (i.e. two entries for one type). */
