@@ -1,0 +1,216 @@
+/**
+ * Per-series sliding windows: one ring buffer per series key holding the samples of the last
+ * `maxWindowMs` (the longest window any rule needs). Counters and histograms are stored as
+ * running sums *before* each sample, so the increase over any window is one subtraction
+ * (`total - before[first]`): evaluating 1,000 rules costs O(1) per counter and O(buckets) per
+ * histogram, whatever the window length.
+ */
+import type { Sample, Tick, Labels } from '../samples.ts';
+import { seriesKey } from '../samples.ts';
+
+/** Samples kept beyond the longest window (jittery ticks, the sample just before the window). */
+const SLACK = 2;
+/** Hard ceiling of a ring, whatever the ticks: bounds memory if the sampler misbehaves (1 s ticks, 1 day). */
+const MAX_CAP = 86_400;
+
+/** The ring buffer of one series. Index 0 of the accessors is the oldest stored sample. */
+export class SeriesWindow {
+  readonly key: string;
+  readonly signal: string;
+  readonly labels: Labels;
+  readonly kind: Sample['kind'];
+  /** Histogram bucket upper bounds (base unit); empty for counters and gauges. */
+  bounds: readonly number[] = [];
+  /** Samples stored (≤ capacity). */
+  n = 0;
+  /** Time of the newest sample, ms. */
+  lastAt = -Infinity;
+  /** Counter: sum of all deltas seen; histogram: sum of all observation counts. */
+  total = 0;
+  /** Histogram: sum of all observed values, and per-bucket totals. */
+  totalSum = 0;
+  totalBuckets: Float64Array = new Float64Array(0);
+  private cap: number;
+  private head = 0;
+  private at: Float64Array;
+  private iv: Float64Array;
+  /** Counter/histogram: running total before the sample; gauge: the value. */
+  private v: Float64Array;
+  private sumBefore: Float64Array = new Float64Array(0);
+  private bucketsBefore: Float64Array = new Float64Array(0);
+
+  constructor(sample: Sample, cap: number) {
+    this.signal = sample.signal;
+    this.labels = sample.labels;
+    this.kind = sample.kind;
+    this.key = seriesKey(sample.signal, sample.labels);
+    this.cap = Math.max(2, cap);
+    this.at = new Float64Array(this.cap);
+    this.iv = new Float64Array(this.cap);
+    this.v = new Float64Array(this.cap);
+    if (sample.kind === 'histogram') this.resetHistogram(sample.bounds);
+  }
+
+  get capacity(): number { return this.cap; }
+
+  private resetHistogram(bounds: readonly number[]): void {
+    this.bounds = bounds.slice();
+    this.totalBuckets = new Float64Array(bounds.length);
+    this.sumBefore = new Float64Array(this.cap);
+    this.bucketsBefore = new Float64Array(this.cap * bounds.length);
+    this.n = 0; this.total = 0; this.totalSum = 0;
+  }
+
+  /** Physical slot of logical index j (0 = oldest). */
+  slot(j: number): number {
+    const p = this.head - this.n + j;
+    return p < 0 ? p + this.cap : p;
+  }
+
+  /** Appends one sample taken at `at`, `intervalMs` after the previous tick; grows the ring while the oldest sample is still inside `keepMs`. */
+  push(sample: Sample, at: number, intervalMs: number, keepMs: number): void {
+    if (this.n === this.cap && this.cap < MAX_CAP && this.at[this.slot(0)] > at - keepMs) this.grow(Math.min(MAX_CAP, this.cap * 2));
+    if (sample.kind === 'histogram' && sample.deltas.length !== this.bounds.length) this.resetHistogram(sample.bounds);
+    const s = this.head;
+    this.at[s] = at;
+    this.iv[s] = intervalMs;
+    if (sample.kind === 'gauge') {
+      this.v[s] = sample.value;
+    } else if (sample.kind === 'counter') {
+      this.v[s] = this.total;
+      this.total += sample.delta;
+    } else {
+      this.v[s] = this.total;
+      this.sumBefore[s] = this.totalSum;
+      const nb = this.bounds.length;
+      const base = s * nb;
+      for (let b = 0; b < nb; b++) { this.bucketsBefore[base + b] = this.totalBuckets[b]; this.totalBuckets[b] += sample.deltas[b]; }
+      this.total += sample.countDelta;
+      this.totalSum += sample.sumDelta;
+    }
+    this.lastAt = at;
+    this.head = s + 1 === this.cap ? 0 : s + 1;
+    if (this.n < this.cap) this.n++;
+  }
+
+  private grow(cap: number): void {
+    const nb = this.bounds.length;
+    const at = new Float64Array(cap), iv = new Float64Array(cap), v = new Float64Array(cap);
+    const sb = new Float64Array(nb > 0 ? cap : 0), bb = new Float64Array(cap * nb);
+    for (let j = 0; j < this.n; j++) {
+      const p = this.slot(j);
+      at[j] = this.at[p]; iv[j] = this.iv[p]; v[j] = this.v[p];
+      if (nb > 0) { sb[j] = this.sumBefore[p]; bb.set(this.bucketsBefore.subarray(p * nb, p * nb + nb), j * nb); }
+    }
+    this.at = at; this.iv = iv; this.v = v; this.sumBefore = sb; this.bucketsBefore = bb;
+    this.head = this.n === cap ? 0 : this.n;
+    this.cap = cap;
+  }
+
+  /** Logical index of the first sample inside the window (at > now - windowMs); `n` when none. */
+  firstIn(now: number, windowMs: number): number {
+    const from = now - windowMs;
+    let lo = 0, hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.at[this.slot(mid)] > from) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Time of sample j, ms. */
+  atOf(j: number): number { return this.at[this.slot(j)]; }
+  /** Tick interval that sample j covers, ms. */
+  intervalOf(j: number): number { return this.iv[this.slot(j)]; }
+  /** Gauge value of sample j. */
+  valueOf(j: number): number { return this.v[this.slot(j)]; }
+  /** Counter delta (histogram: observation count) of sample j. */
+  deltaOf(j: number): number { return (j + 1 < this.n ? this.v[this.slot(j + 1)] : this.total) - this.v[this.slot(j)]; }
+  /** Counter/histogram running total before sample j. */
+  before(j: number): number { return this.v[this.slot(j)]; }
+  /** Histogram: running sum of observed values before sample j. */
+  sumBeforeOf(j: number): number { return this.sumBefore[this.slot(j)]; }
+  /** Histogram: adds the bucket counts of samples j..newest into `into` (same length as bounds). */
+  addBucketsSince(j: number, into: Float64Array): void {
+    const nb = this.bounds.length;
+    const base = this.slot(j) * nb;
+    for (let b = 0; b < nb; b++) into[b] += this.totalBuckets[b] - this.bucketsBefore[base + b];
+  }
+}
+
+/** Every series window, indexed by key and by signal; `version(signal)` changes when that signal's series set does. */
+export class WindowStore {
+  private readonly byKey = new Map<string, SeriesWindow>();
+  private readonly bySig = new Map<string, SeriesWindow[]>();
+  private readonly versions = new Map<string, number>();
+  /** Series keys cached per labels object: samplers reuse label objects, so the sort-and-quote runs once per series. */
+  private readonly keyCache = new WeakMap<Labels, Map<string, string>>();
+  private maxWindowMs: number;
+  private lastSweep = -Infinity;
+
+  /** `maxWindowMs`: the longest window of any rule (see maxWindowOf in evaluate.ts). */
+  constructor(maxWindowMs: number) { this.maxWindowMs = Math.max(1, maxWindowMs); }
+
+  /** New longest window (after a reload); rings grow as samples arrive. */
+  setMaxWindow(ms: number): void { this.maxWindowMs = Math.max(1, ms); }
+
+  get size(): number { return this.byKey.size; }
+
+  private keyOf(s: Sample): string {
+    let m = this.keyCache.get(s.labels);
+    if (!m) { m = new Map(); this.keyCache.set(s.labels, m); }
+    let k = m.get(s.signal);
+    if (k === undefined) { k = seriesKey(s.signal, s.labels); m.set(s.signal, k); }
+    return k;
+  }
+
+  /** Adds the samples of one tick; forgets series unseen for longer than the longest window. */
+  ingest(tick: Tick): void {
+    const keep = this.maxWindowMs + tick.intervalMs;
+    const cap = Math.ceil(this.maxWindowMs / Math.max(1, tick.intervalMs)) + SLACK;
+    for (const s of tick.samples) {
+      const k = this.keyOf(s);
+      let w = this.byKey.get(k);
+      if (!w || w.kind !== s.kind) {
+        if (w) this.remove(w);
+        w = new SeriesWindow(s, cap);
+        this.byKey.set(k, w);
+        let list = this.bySig.get(s.signal);
+        if (!list) { list = []; this.bySig.set(s.signal, list); }
+        list.push(w);
+        this.bump(s.signal);
+      }
+      w.push(s, tick.at, tick.intervalMs, keep);
+    }
+    // Sweep at most once per window length: cheap, and a stale series only costs memory meanwhile.
+    if (tick.at - this.lastSweep >= this.maxWindowMs) { this.sweep(tick.at - keep); this.lastSweep = tick.at; }
+  }
+
+  private bump(signal: string): void { this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1); }
+
+  private remove(w: SeriesWindow): void {
+    this.byKey.delete(w.key);
+    const list = this.bySig.get(w.signal);
+    if (list) { const i = list.indexOf(w); if (i >= 0) list.splice(i, 1); }
+    this.bump(w.signal);
+  }
+
+  private sweep(before: number): void {
+    for (const [signal, list] of this.bySig) {
+      const kept = list.filter((w) => w.lastAt > before);
+      if (kept.length === list.length) continue;
+      for (const w of list) if (w.lastAt <= before) this.byKey.delete(w.key);
+      this.bySig.set(signal, kept);
+      this.bump(signal);
+    }
+  }
+
+  /** The windows of one signal (do not mutate). */
+  series(signal: string): readonly SeriesWindow[] { return this.bySig.get(signal) ?? []; }
+
+  /** Changes whenever a series of `signal` appears or goes. */
+  version(signal: string): number { return this.versions.get(signal) ?? 0; }
+
+  /** One window by series key. */
+  get(key: string): SeriesWindow | undefined { return this.byKey.get(key); }
+}

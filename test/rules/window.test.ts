@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SeriesWindow, WindowStore } from '../../src/rules/window.ts';
+import { seriesKey } from '../../src/samples.ts';
+import { counter, hist, tick } from '../support/rule-fixtures.ts';
+
+test('a ring keeps only what the longest window needs and stays exact after wrapping', () => {
+  const s = counter('c', { a: '1' }, 1);
+  const w = new SeriesWindow(s, 5);
+  for (let i = 1; i <= 100; i++) w.push(counter('c', { a: '1' }, i), i * 1000, 1000, 5000);
+  assert.equal(w.capacity, 5, 'no growth: the oldest sample is outside the 5 s keep');
+  assert.equal(w.n, 5);
+  assert.equal(w.atOf(0), 96_000);
+  assert.equal(w.firstIn(100_000, 3000), 2);
+  assert.equal(w.total - w.before(2), 98 + 99 + 100);
+  assert.equal(w.deltaOf(4), 100);
+});
+
+test('a ring grows when ticks come faster than planned, up to what the keep needs', () => {
+  const w = new SeriesWindow(counter('c', {}, 1), 3);
+  for (let i = 1; i <= 20; i++) w.push(counter('c', {}, 1), i * 100, 100, 1000); // 10 samples per second in a 1 s keep
+  assert.ok(w.capacity >= 10 && w.capacity <= 24, `capacity ${w.capacity}`);
+  assert.equal(w.total - w.before(w.firstIn(2000, 1000)), 10);
+});
+
+test('a histogram with a new bucket layout restarts its window', () => {
+  const w = new SeriesWindow(hist('h', {}, [1, 0, 0, 0, 0]), 4);
+  w.push(hist('h', {}, [1, 0, 0, 0, 0]), 1000, 1000, 10_000);
+  w.push(hist('h', {}, [0, 2, 0], [0.001, 0.002, Infinity]), 2000, 1000, 10_000);
+  assert.equal(w.n, 1);
+  assert.deepEqual(w.bounds, [0.001, 0.002, Infinity]);
+  assert.equal(w.total, 2);
+});
+
+test('the store indexes series by signal, versions the series set, forgets stale series', () => {
+  const st = new WindowStore(10_000);
+  const a = { cgroup: '/a' }, b = { cgroup: '/b' };
+  st.ingest(tick(1000, [counter('x', a, 1), counter('y', a, 1)]));
+  const v1 = st.version('x');
+  st.ingest(tick(2000, [counter('x', a, 1), counter('y', a, 1)]));
+  assert.equal(st.version('x'), v1, 'same series: same version');
+  st.ingest(tick(3000, [counter('x', a, 1), counter('x', b, 1), counter('y', a, 1)]));
+  assert.notEqual(st.version('x'), v1);
+  assert.equal(st.series('x').length, 2);
+  assert.equal(st.size, 3);
+  // x{/a} and y{/a} go on; x{/b} stops: gone once older than the window (+ one interval).
+  for (let t = 4000; t <= 30_000; t += 1000) st.ingest(tick(t, [counter('x', a, 1), counter('y', a, 1)]));
+  assert.equal(st.series('x').length, 1);
+  assert.equal(st.get(seriesKey('x', a)), st.series('x')[0]);
+});
