@@ -1,0 +1,99 @@
+/**
+ * Addresses → frame names for the stacks of a capture. Kernel frames through /proc/kallsyms; user frames through the
+ * process's mappings and the ELF symbol tables of the mapped files (parsed once per binary and cached), and JIT
+ * frames through /tmp/perf-PID.map. `track(pid)` snapshots a process's mappings when the capture starts, so frames of
+ * processes that exit before the stacks are read still resolve.
+ */
+import { statSync } from 'node:fs';
+import { kallsyms, type Kallsyms } from './kallsyms.ts';
+import { findSymbol, offsetToVaddr, readElf, type ElfInfo, type ElfSymbol } from './elf.ts';
+import { fileOffset, findMapping, readMaps, type Mapping } from './proc-maps.ts';
+import { perfMapName, readPerfMap } from './perf-map.ts';
+
+interface Tracked {
+  readonly maps: readonly Mapping[];
+  perfMap: readonly ElfSymbol[] | undefined | null; // null = not read yet
+}
+
+/** Resolves kernel and user addresses; one instance per capture (binaries are cached across instances). */
+export class Symbolizer {
+  #procs = new Map<number, Tracked>();
+  #kernel: Kallsyms | undefined;
+
+  /** Snapshots the mappings of `pid` now (cheap: one read of /proc/PID/maps); no-op when already tracked or gone. */
+  track(pid: number): void {
+    if (this.#procs.has(pid)) return;
+    const maps = readMaps(pid);
+    if (maps) this.#procs.set(pid, { maps, perfMap: null });
+  }
+
+  /** Pids tracked so far. */
+  tracked(): number[] {
+    return [...this.#procs.keys()];
+  }
+
+  /** Kernel frame name. */
+  kernel(addr: bigint): string {
+    this.#kernel ??= kallsyms();
+    return this.#kernel.name(addr);
+  }
+
+  /** User frame name: `symbol` (or `[binary]+0xoffset` when the binary has no symbol there, `[unknown]` outside any mapping). */
+  user(pid: number, addr: bigint): string {
+    this.track(pid); // not seen at start: try now (it may still be alive)
+    const proc = this.#procs.get(pid);
+    if (!proc) return `0x${addr.toString(16)}`;
+    const m = findMapping(proc.maps, addr);
+    if (!m || !m.path || m.path.startsWith('[')) {
+      // Anonymous executable memory is where JIT compilers put code.
+      if (proc.perfMap === null) proc.perfMap = readPerfMap(pid);
+      const jit = proc.perfMap ? perfMapName(proc.perfMap, addr) : undefined;
+      if (jit) return jit;
+      return m?.path ? m.path : '[unknown]';
+    }
+    const elf = binary(pid, m.path);
+    const off = fileOffset(m, addr);
+    const base = m.path.slice(m.path.lastIndexOf('/') + 1);
+    if (!elf) return `[${base}]+0x${off.toString(16)}`;
+    const vaddr = offsetToVaddr(elf, off);
+    const sym = vaddr === undefined ? undefined : findSymbol(elf.symbols, vaddr);
+    return sym ? sym.name : `[${base}]+0x${off.toString(16)}`;
+  }
+
+  /**
+   * One stack as frames root first, leaf last: the user frames (outermost first) then the kernel frames.
+   * `kernel` and `user` are leaf-first as the kernel's stack maps return them; zero addresses end a stack.
+   */
+  stack(pid: number, kernel: readonly bigint[], user: readonly bigint[]): string[] {
+    const frames: string[] = [];
+    const u = user.filter((a) => a !== 0n);
+    const k = kernel.filter((a) => a !== 0n);
+    for (let i = u.length - 1; i >= 0; i--) frames.push(this.user(pid, u[i]));
+    for (let i = k.length - 1; i >= 0; i--) frames.push(this.kernel(k[i]));
+    return frames;
+  }
+}
+
+// Per-binary cache, keyed by path, device-independent inode and mtime so a replaced binary is parsed again.
+const binaries = new Map<string, ElfInfo | undefined>();
+const BINARY_CACHE_MAX = 256;
+
+function binary(pid: number, path: string): ElfInfo | undefined {
+  // Through the process's root first: the path in maps is relative to its mount namespace (containers).
+  for (const candidate of [`/proc/${pid}/root${path}`, path]) {
+    let key: string;
+    try {
+      const st = statSync(candidate);
+      key = `${path}\0${st.ino}\0${st.mtimeMs}`;
+    } catch {
+      continue;
+    }
+    if (binaries.has(key)) return binaries.get(key);
+    let elf: ElfInfo | undefined;
+    try { elf = readElf(candidate); } catch { elf = undefined; }
+    if (binaries.size >= BINARY_CACHE_MAX) binaries.delete(binaries.keys().next().value!);
+    binaries.set(key, elf);
+    return elf;
+  }
+  return undefined;
+}
