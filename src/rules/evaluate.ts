@@ -1,0 +1,252 @@
+/**
+ * The rules evaluator: each tick, feeds the samples into the windows, evaluates every rule per group
+ * and drives each group's lifecycle; returns the incidents that fired or resolved on that tick.
+ * A trip goes through the suppression stages in order (mute, cooldown, cap, silence, inhibition);
+ * a suppressed trip is recorded by the Suppressor, never dropped silently.
+ */
+import { hostname } from 'node:os';
+import type { Incident } from '../incident.ts';
+import type { Tick } from '../samples.ts';
+import type { Rule, RuleSet } from './types.ts';
+import type { PersistedRule, PersistedState } from './state-store.ts';
+import { STATE_VERSION } from './state-store.ts';
+import { WindowStore } from './window.ts';
+import { RuleSelection, type Group } from './groups.ts';
+import { compileTree, leafValue, type TreePredicate } from './conditions.ts';
+import { MuteSchedule, activeMute } from './mute.ts';
+import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState } from './lifecycle.ts';
+import { Suppressor } from './suppress.ts';
+import { buildIncident, compileAnnotations, resolveIncident } from './incident-build.ts';
+import type { CompiledTemplate } from './template.ts';
+
+/** What a rule evaluates; state survives a reload only when this is unchanged. */
+export function ruleIdentity(r: Rule): string {
+  return JSON.stringify([r.when, r.groupBy, r.match]);
+}
+
+/** Longest window any condition of any rule needs (what the window store keeps). */
+export function maxWindowOf(rules: readonly Rule[]): number {
+  let max = 1000;
+  for (const r of rules) for (const c of new RuleSelection(r).leaves) max = Math.max(max, c.windowMs);
+  return max;
+}
+
+interface RuleRuntime {
+  rule: Rule;
+  identity: string;
+  sel: RuleSelection;
+  tree: TreePredicate;
+  mutes: MuteSchedule[];
+  templates: Record<string, CompiledTemplate>;
+  states: Map<string, SeriesState>;
+  firing: Map<string, Incident>;
+  trips: TripLog;
+  values: Float64Array;
+  maxWindowMs: number;
+  /** Restored series keep their phase until the windows hold data again (no re-alert, no lost pending). */
+  graceUntil: number;
+  restored: Set<string>;
+}
+
+interface PendingTrip { rt: RuleRuntime; st: SeriesState; incident: Incident }
+
+/** Options of an evaluator. */
+export interface EvaluatorOptions {
+  /** Host name put on incidents. @defaultValue os.hostname() */
+  readonly host?: string;
+}
+
+/** Evaluates a rule set tick by tick. */
+export class Evaluator {
+  readonly suppressor = new Suppressor();
+  private readonly host: string;
+  private readonly store: WindowStore;
+  private runtimes: RuleRuntime[] = [];
+  private lastNow = -Infinity;
+  /** True when lifecycle state changed since the last `snapshot()` (persist then). */
+  dirty = false;
+
+  constructor(ruleSet: RuleSet, opts: EvaluatorOptions = {}) {
+    this.host = opts.host ?? hostname();
+    this.store = new WindowStore(maxWindowOf(ruleSet.rules));
+    this.setRuleSet(ruleSet);
+  }
+
+  /** The rules being evaluated. */
+  get rules(): readonly Rule[] { return this.runtimes.map((r) => r.rule); }
+
+  /** Series windows held. */
+  get seriesCount(): number { return this.store.size; }
+
+  /**
+   * Replaces the rule set. Rules whose identity is unchanged keep their series state; the firing
+   * incidents of removed or changed rules are resolved (returned) so nothing stays open downstream.
+   */
+  setRuleSet(ruleSet: RuleSet, now: number = Math.max(this.lastNow, Date.now())): Incident[] {
+    const old = new Map(this.runtimes.map((r) => [r.rule.name, r]));
+    const resolved: Incident[] = [];
+    this.runtimes = ruleSet.rules.map((rule) => {
+      const identity = ruleIdentity(rule);
+      const prev = old.get(rule.name);
+      const keep = prev && prev.identity === identity;
+      if (prev) old.delete(rule.name);
+      if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, NaN));
+      const sel = keep ? prev.sel : new RuleSelection(rule);
+      const rt: RuleRuntime = {
+        rule, identity, sel,
+        tree: compileTree(rule.when),
+        mutes: rule.mute.map((m) => new MuteSchedule(m)),
+        templates: compileAnnotations(rule),
+        states: keep ? prev.states : new Map(),
+        firing: keep ? prev.firing : new Map(),
+        trips: keep ? prev.trips : new TripLog(),
+        values: new Float64Array(sel.leaves.length),
+        maxWindowMs: Math.max(...sel.leaves.map((c) => c.windowMs)),
+        graceUntil: keep ? prev.graceUntil : -Infinity,
+        restored: keep ? prev.restored : new Set(),
+      };
+      return rt;
+    });
+    for (const gone of old.values()) for (const inc of gone.firing.values()) resolved.push(resolveIncident(inc, now, NaN));
+    this.store.setMaxWindow(maxWindowOf(ruleSet.rules));
+    this.suppressor.setFromRules(ruleSet.silences, ruleSet.inhibitions);
+    if (resolved.length) this.dirty = true;
+    return resolved;
+  }
+
+  /** Ingests one tick and evaluates every rule; returns the incidents that fired or resolved. */
+  tick(t: Tick): Incident[] {
+    const now = t.at;
+    this.lastNow = now;
+    this.store.ingest(t);
+    const out: Incident[] = [];
+    const trips: PendingTrip[] = [];
+    for (const rt of this.runtimes) this.evaluateRule(rt, now, out, trips);
+    if (trips.length) this.commitTrips(trips, now, out);
+    return out;
+  }
+
+  private evaluateRule(rt: RuleRuntime, now: number, out: Incident[], trips: PendingTrip[]): void {
+    const groups = rt.sel.groups(this.store);
+    const leaves = rt.sel.leaves;
+    const v = rt.values;
+    for (const g of groups.values()) {
+      for (let i = 0; i < leaves.length; i++) v[i] = leafValue(leaves[i], g, i, now);
+      const active = rt.tree(v, false);
+      let st = rt.states.get(g.key);
+      if (!st) {
+        if (!active) continue;
+        st = { phase: 'inactive' };
+        rt.states.set(g.key, st);
+      }
+      this.step(rt, st, g, now, active, out, trips);
+    }
+    // Series whose group vanished: no data, so they clear (after the restore grace).
+    if (rt.states.size > 0) {
+      for (const [key, st] of rt.states) {
+        if (groups.has(key)) continue;
+        v.fill(NaN);
+        this.step(rt, st, { key, labels: rt.firing.get(key)?.labels ?? {}, series: [] }, now, false, out, trips);
+      }
+      for (const [key, st] of rt.states) if (isIdle(st, now, rt.rule)) { rt.states.delete(key); rt.restored.delete(key); }
+    }
+  }
+
+  private step(rt: RuleRuntime, st: SeriesState, g: Group, now: number, active: boolean, out: Incident[], trips: PendingTrip[]): void {
+    const holding = st.phase === 'firing' ? rt.tree(rt.values, true) : active;
+    const before = st.phase;
+    const snapshot = { ...st };
+    const tr = advance(st, now, active, holding, rt.rule);
+    if ((tr === 'resolve' || tr === 'cleared') && now < rt.graceUntil && rt.restored.has(g.key)) {
+      Object.assign(st, snapshot, { clearSince: undefined }); // not enough data yet to say it is over
+      return;
+    }
+    if (st.phase !== before) this.dirty = true;
+    if (tr === 'cleared') { this.suppressor.release(g.key); return; }
+    if (tr === 'resolve') {
+      const inc = rt.firing.get(g.key);
+      markResolved(st, now);
+      rt.firing.delete(g.key);
+      rt.restored.delete(g.key);
+      this.dirty = true;
+      if (inc) out.push(resolveIncident(inc, now, rt.values[0]));
+      return;
+    }
+    if (tr !== 'trip' || g.series.length === 0) return;
+    const incident = buildIncident({ rule: rt.rule, templates: rt.templates, group: g, values: rt.values, now, pendingSince: st.pendingSince ?? now, host: this.host }, rt.sel.leaves);
+    const mute = activeMute(rt.mutes, now);
+    if (mute) return this.suppress(st, incident, 'muted', `mute window ${mute.cron}`, now);
+    if (inCooldown(st, now, rt.rule)) return this.suppress(st, incident, 'cooldown', `cooldown until ${new Date(st.lastResolvedAt! + rt.rule.cooldownMs).toISOString()}`, now);
+    if (rt.trips.count(now) >= rt.rule.maxTripsPerHour) return this.suppress(st, incident, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
+    trips.push({ rt, st, incident });
+  }
+
+  private suppress(st: SeriesState, incident: Incident, reason: 'muted' | 'cooldown' | 'cap' | 'silenced' | 'inhibited', detail: string, now: number): void {
+    if (st.phase !== 'suppressed' || st.reason !== reason) this.dirty = true;
+    markSuppressed(st, reason);
+    this.suppressor.record(incident, reason, detail, now);
+  }
+
+  /** Silences and inhibitions last: sources of inhibitions fire first, so a target tripping on the same tick sees them. */
+  private commitTrips(trips: PendingTrip[], now: number, out: Incident[]): void {
+    trips.sort((a, b) => Number(this.isTargetOnly(a)) - Number(this.isTargetOnly(b)));
+    for (const p of trips) {
+      const { rt, st, incident } = p;
+      const silence = this.suppressor.silencedBy(incident.labels, now);
+      if (silence) { this.suppress(st, incident, 'silenced', `silence ${silence.id} by ${silence.author}: ${silence.comment}`, now); continue; }
+      const inh = this.suppressor.inhibitedBy(incident.labels, incident.key, this.allFiring());
+      if (inh) { this.suppress(st, incident, 'inhibited', `inhibition ${inh.name}`, now); continue; }
+      markFiring(st, now, incident.id);
+      rt.trips.record(now);
+      rt.firing.set(incident.key, incident);
+      this.suppressor.release(incident.key);
+      this.dirty = true;
+      out.push(incident);
+    }
+  }
+
+  private isTargetOnly(p: PendingTrip): boolean { return this.suppressor.isInhibitionTarget(p.incident.labels); }
+
+  private *allFiring(): Iterable<Incident> {
+    for (const rt of this.runtimes) yield* rt.firing.values();
+  }
+
+  /** Every firing incident. */
+  firing(): Incident[] { return [...this.allFiring()]; }
+
+  /** Lifecycle state of one series of a rule (tests, the API). */
+  stateOf(rule: string, key: string): Readonly<SeriesState> | undefined {
+    return this.runtimes.find((r) => r.rule.name === rule)?.states.get(key);
+  }
+
+  /** The state to persist; clears `dirty`. */
+  snapshot(now: number = this.lastNow): PersistedState {
+    const rules: Record<string, PersistedRule> = {};
+    for (const rt of this.runtimes) {
+      const series: Record<string, { state: SeriesState; incident?: Incident }> = {};
+      for (const [key, st] of rt.states) series[key] = rt.firing.has(key) ? { state: { ...st }, incident: rt.firing.get(key) } : { state: { ...st } };
+      rules[rt.rule.name] = { identity: rt.identity, trips: rt.trips.times.slice(), series };
+    }
+    this.dirty = false;
+    return { version: STATE_VERSION, savedAt: Number.isFinite(now) ? now : Date.now(), rules };
+  }
+
+  /**
+   * Restores persisted state into rules of the same name and identity. Restored series keep their
+   * phase (firing stays firing without a new incident; pending keeps its start) until the rule's
+   * longest window has been refilled after `now`.
+   */
+  restore(state: PersistedState, now: number): void {
+    for (const rt of this.runtimes) {
+      const saved = state.rules[rt.rule.name];
+      if (!saved || saved.identity !== rt.identity) continue;
+      rt.trips.times = saved.trips.filter((t) => t > now - 3_600_000).sort((a, b) => a - b);
+      rt.graceUntil = now + rt.maxWindowMs;
+      for (const [key, s] of Object.entries(saved.series)) {
+        rt.states.set(key, { ...s.state });
+        rt.restored.add(key);
+        if (s.state.phase === 'firing' && s.incident) rt.firing.set(key, s.incident);
+      }
+    }
+  }
+}
