@@ -1,0 +1,55 @@
+/**
+ * The JSON Schema of rule files, generated from the zod schemas so editors (YAML language servers)
+ * complete and validate exactly what `tripline check` accepts. scripts/gen-schema.ts writes it to
+ * schema/rule.schema.json; test/rules/json-schema.test.ts fails when the committed copy is stale.
+ */
+import { z } from 'zod';
+import { DOCUMENT_SCHEMAS, DocumentSchema } from './schema.ts';
+
+/** Where the generated schema is committed, relative to the repository root. */
+export const JSON_SCHEMA_PATH = 'schema/rule.schema.json';
+
+/** The JSON Schema (draft 2020-12) of one rule-file document, describing input as written (defaults optional). */
+export function ruleJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(DocumentSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    $schema: schema.$schema,
+    $id: 'https://tripline.dev/schema/rule.schema.json',
+    title: 'tripline rule file document (Rule, Silence, Inhibition, RuleTest)',
+    ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
+  };
+}
+
+/** The schema as the committed file's text: two-space JSON and a final newline. */
+export function ruleJsonSchemaText(): string {
+  return JSON.stringify(ruleJsonSchema(), null, 2) + '\n';
+}
+
+type JsonNode = Record<string, unknown>;
+const kindSchemas = new Map<string, JsonNode>();
+
+/**
+ * The keys allowed in the object at `path` of a document of `kind` (for "did you mean" on unknown
+ * keys), read from the generated JSON Schema so the suggestion always matches the schema.
+ */
+export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (string | number)[]): string[] {
+  let root = kindSchemas.get(kind);
+  if (!root) { root = z.toJSONSchema(DOCUMENT_SCHEMAS[kind], { io: 'input', unrepresentable: 'any' }) as JsonNode; kindSchemas.set(kind, root); }
+  const defs = (root.$defs ?? {}) as Record<string, JsonNode>;
+  const deref = (n: JsonNode | undefined): JsonNode[] => {
+    if (!n) return [];
+    if (typeof n.$ref === 'string') return deref(defs[n.$ref.split('/').pop()!]);
+    const alts = (n.anyOf ?? n.oneOf) as JsonNode[] | undefined;
+    return alts ? alts.flatMap(deref) : [n];
+  };
+  let nodes = deref(root);
+  for (const seg of path) {
+    nodes = nodes.flatMap((n) => {
+      if (typeof seg === 'number') return deref(n.items as JsonNode | undefined);
+      const props = n.properties as Record<string, JsonNode> | undefined;
+      if (props && Object.hasOwn(props, seg)) return deref(props[seg]);
+      return typeof n.additionalProperties === 'object' ? deref(n.additionalProperties as JsonNode) : [];
+    });
+  }
+  return [...new Set(nodes.flatMap((n) => Object.keys((n.properties ?? {}) as object)))];
+}

@@ -1,0 +1,152 @@
+/**
+ * One rule file, bytes to validated documents, with limits checked before any work they guard:
+ * size before reading, text (no NUL, valid UTF-8) before parsing, nesting depth before converting,
+ * alias expansions while converting. Every problem is a located TriplineError; the file's documents
+ * are kept only when it has none.
+ */
+import { isCollection, isPair, parseAllDocuments, LineCounter, visit, type Document, type Node } from 'yaml';
+import { TriplineError } from '../errors.ts';
+import type { Inhibition, Rule, Silence, SourceRef } from './types.ts';
+import { API_VERSION, DOCUMENT_SCHEMAS, KINDS, type Kind, type RuleTestSpec } from './schema.ts';
+import { locate, positionOf, ruleError, type PathSeg } from './locate.ts';
+import { problemsFromZod } from './zod-issues.ts';
+import { compileInhibition, compileRule, compileSilence } from './compile.ts';
+import { checkRuleTest } from './compile-test.ts';
+import { didYouMean } from './suggest.ts';
+import type { Reporter } from './compile-when.ts';
+
+/** Largest rule file read (rule files are small; a bigger one is a mistake or an attack). */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Deepest nesting of mappings and lists in a document (the format needs about 12). */
+export const MAX_DEPTH = 32;
+/** Alias expansions per document: enough for shared snippets, far from a billion laughs. */
+export const MAX_ALIAS_COUNT = 100;
+/** Documents per file. */
+export const MAX_DOCUMENTS = 1000;
+
+/** A RuleTest as loaded: its name, where it is, and its spec as written. */
+export interface LoadedRuleTest { readonly name: string; readonly source: SourceRef; readonly spec: RuleTestSpec }
+
+/** What one file holds; the lists are empty when `errors` is not. */
+export interface ParsedFile {
+  readonly file: string;
+  readonly rules: Rule[];
+  readonly silences: Silence[];
+  readonly inhibitions: Inhibition[];
+  readonly tests: LoadedRuleTest[];
+  readonly errors: TriplineError[];
+}
+
+/**
+ * Parses and validates one file's bytes. `file` is the name used in messages; `size` the size on disk
+ * when the caller did not read an oversized file. Never throws.
+ */
+export function parseRuleFile(file: string, bytes: Uint8Array | string, size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length): ParsedFile {
+  const out: ParsedFile = { file, rules: [], silences: [], inhibitions: [], tests: [], errors: [] };
+  const fileError = (code: 'RULE_ERR_FILE', pos: { line: number; col: number }, message: string, hint: string): ParsedFile => {
+    out.errors.push(ruleError(code, file, pos, [], message, hint));
+    return out;
+  };
+  if (size > MAX_FILE_BYTES) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `file is ${(size / 1048576).toFixed(1)} MiB, over the 1 MiB limit for rule files`, 'split it into several files, or check that this is a rule file');
+  let text: string;
+  if (typeof bytes === 'string') text = bytes;
+  else {
+    const nul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(0);
+    if (nul >= 0) return fileError('RULE_ERR_FILE', positionOf(new TextDecoder().decode(bytes.subarray(0, nul)), nul), 'binary file (NUL byte): not a YAML text file', 'rule files are UTF-8 YAML text; remove this file from the rules folder');
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch {
+      const loose = new TextDecoder().decode(bytes);
+      const at = loose.indexOf('\uFFFD');
+      return fileError('RULE_ERR_FILE', positionOf(loose, Math.max(0, at)), 'not valid UTF-8 text', 'save the file as UTF-8');
+    }
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (!/\S/.test(text.replace(/^\s*#.*$/gm, ''))) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, 'empty file: no YAML documents', 'add a document (apiVersion: tripline.dev/v1, kind: Rule, ...) or delete the file');
+
+  const lines = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, strict: true, prettyErrors: false });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (cause) {
+    // The parser recurses per nesting level; a pathological file can exhaust the stack.
+    return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `YAML parser gave up: ${(cause as Error).message}`, `keep nesting under ${MAX_DEPTH} levels`);
+  }
+  if (docs.length > MAX_DOCUMENTS) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`, 'split the file');
+  for (const doc of docs) parseDocument(doc, file, text, lines, out);
+  if (out.errors.length) { out.rules.length = 0; out.silences.length = 0; out.inhibitions.length = 0; out.tests.length = 0; }
+  return out;
+}
+
+function parseDocument(doc: Document.Parsed, file: string, text: string, lines: LineCounter, out: ParsedFile): void {
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const p = lines.linePos(e.pos[0]);
+      if (e.code === 'DUPLICATE_KEY') {
+        const key = text.slice(e.pos[0], e.pos[1]).split(/[:\n]/)[0].trim();
+        out.errors.push(ruleError('RULE_ERR_DUPLICATE', file, p, [], `duplicate key ${JSON.stringify(key)}`, 'a key may appear once per mapping: remove or merge the other one'));
+      } else {
+        const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+        out.errors.push(ruleError('RULE_ERR_SYNTAX', file, p, [], `YAML syntax: ${msg}`, 'fix the YAML (indentation, quotes, brackets)'));
+      }
+    }
+    return;
+  }
+  if (doc.contents === null) return; // an empty document between `---` separators
+  const at = (n: Node | null | undefined): { line: number; col: number } => lines.linePos(n?.range?.[0] ?? 0);
+  const deep = tooDeep(doc.contents as Node, MAX_DEPTH);
+  if (deep) { out.errors.push(ruleError('RULE_ERR_FILE', file, at(deep), [], `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure')); return; }
+  let data: unknown;
+  try { data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }); } catch (cause) {
+    let alias: Node | undefined;
+    visit(doc, { Alias(_, n) { alias = n; return visit.BREAK; } });
+    out.errors.push(ruleError('RULE_ERR_SYNTAX', file, at(alias ?? (doc.contents as Node)), [], `YAML aliases expand too much (${(cause as Error).message})`, `use at most ${MAX_ALIAS_COUNT} alias expansions per document; write the values out`));
+    return;
+  }
+  const report: Reporter = (path, err, atKey = false) => {
+    out.errors.push(ruleError(err.code, file, locate(doc, lines, path, atKey), path, err.message, err.hint));
+  };
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    report([], new TriplineError('RULE_ERR_SCHEMA', `a document must be a mapping, got ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`, { hint: 'start with apiVersion: tripline.dev/v1, kind: Rule, metadata: {name: ...}, spec: {...}' }));
+    return;
+  }
+  const obj = data as Record<string, unknown>;
+  if (obj.apiVersion !== API_VERSION) {
+    const has = Object.hasOwn(obj, 'apiVersion');
+    report(['apiVersion'], new TriplineError('RULE_ERR_SCHEMA', has ? `unsupported apiVersion ${JSON.stringify(obj.apiVersion)}` : 'missing required key "apiVersion"', { hint: `write apiVersion: ${API_VERSION}` }), !has);
+    return;
+  }
+  const kind = obj.kind as Kind;
+  if (!(KINDS as readonly unknown[]).includes(kind)) {
+    report(['kind'], new TriplineError('RULE_ERR_SCHEMA', Object.hasOwn(obj, 'kind') ? `unknown kind ${JSON.stringify(obj.kind)}` : 'missing required key "kind"', { hint: didYouMean(String(obj.kind), KINDS, `kind is one of: ${KINDS.join(', ')}`) }), !Object.hasOwn(obj, 'kind'));
+    return;
+  }
+  const parsed = DOCUMENT_SCHEMAS[kind].safeParse(data);
+  if (!parsed.success) {
+    for (const p of problemsFromZod(kind, parsed.error.issues, data)) report(p.path, p.error, p.atKey);
+    return;
+  }
+  const { metadata, spec } = parsed.data;
+  const pos = locate(doc, lines, ['metadata', 'name']);
+  const source: SourceRef = { file, line: pos.line, column: pos.col };
+  switch (kind) {
+    case 'Rule': { const r = compileRule(metadata.name, spec as never, source, report); if (r) out.rules.push(r); break; }
+    case 'Silence': { const s = compileSilence(metadata.name, spec as never, source, report); if (s) out.silences.push(s); break; }
+    case 'Inhibition': { const h = compileInhibition(metadata.name, spec as never, source, report); if (h) out.inhibitions.push(h); break; }
+    case 'RuleTest': { if (checkRuleTest(spec as RuleTestSpec, report)) out.tests.push({ name: metadata.name, source, spec: spec as RuleTestSpec }); break; }
+  }
+}
+
+/** The first node nested deeper than `max` collections, or undefined. Iterative: depth is untrusted. */
+function tooDeep(root: Node, max: number): Node | undefined {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [n, d] = stack.pop()!;
+    if (!isCollection(n)) continue;
+    if (d > max) return n as Node;
+    for (const it of n.items as unknown[]) {
+      if (isPair(it)) { stack.push([it.value, d + 1]); if (isCollection(it.key)) stack.push([it.key, d + 1]); }
+      else stack.push([it, d + 1]);
+    }
+  }
+  return undefined;
+}

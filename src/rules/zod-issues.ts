@@ -1,0 +1,93 @@
+/**
+ * zod issues turned into rule problems a person can act on: unknown keys with the closest allowed key,
+ * missing keys, wrong types and enum values with the list of valid ones, and for unions the branch
+ * that got furthest rather than "invalid input".
+ */
+import type { z } from 'zod';
+import { TriplineError } from '../errors.ts';
+import type { PathSeg } from './locate.ts';
+import type { Kind } from './schema.ts';
+import { keysAt } from './json-schema.ts';
+import { didYouMean } from './suggest.ts';
+
+/** One problem: where (path, and whether at the key), and the error without location. */
+export interface Problem { readonly path: PathSeg[]; readonly atKey: boolean; readonly error: TriplineError }
+
+type Issue = z.core.$ZodIssue;
+
+function valueAt(data: unknown, path: readonly PathSeg[]): unknown {
+  let v = data;
+  for (const s of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, s)) return undefined;
+    v = (v as Record<PathSeg, unknown>)[s];
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+}
+
+/** The union branch that got furthest: deepest first issue, then fewest issues. */
+function bestBranch(branches: Issue[][]): Issue[] {
+  const depth = (b: Issue[]): number => Math.max(...b.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 0.5)));
+  return [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0] ?? [];
+}
+
+/** Converts the issues of a failed parse of a `kind` document (`data` is what was parsed). */
+export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unknown, base: PathSeg[] = []): Problem[] {
+  const out: Problem[] = [];
+  const err = (message: string, hint: string): TriplineError => new TriplineError('RULE_ERR_SCHEMA', message, { hint });
+  for (const issue of issues) {
+    const path = [...base, ...(issue.path as PathSeg[])];
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys) {
+          const allowed = keysAt(kind, path);
+          out.push({ path: [...path, key], atKey: true, error: err(`unknown key ${JSON.stringify(key)}`, didYouMean(key, allowed, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it')) });
+        }
+        break;
+      case 'invalid_union': {
+        const branch = bestBranch(issue.errors as Issue[][]);
+        const got = valueAt(data, path);
+        const deeper = branch.length && branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys' || i.code === 'custom');
+        if (deeper) out.push(...problemsFromZod(kind, branch, data, path));
+        else out.push({ path, atKey: false, error: err(`${issue.message.replace(/^Invalid input$/, 'invalid value')}, got ${describe(got)}`, 'see docs/rules.md for the accepted forms') });
+        break;
+      }
+      case 'invalid_type': {
+        const got = valueAt(data, path);
+        if (got === undefined) {
+          const key = path[path.length - 1];
+          out.push({ path, atKey: true, error: err(`missing required key ${JSON.stringify(key)}`, `add ${String(key)}: (see docs/rules.md)`) });
+        } else {
+          const msg = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : issue.message;
+          out.push({ path, atKey: false, error: err(`${msg}, got ${describe(got)}`, `write ${String(issue.expected) === 'string' ? 'a string (quote it)' : `a ${issue.expected}`} here`) });
+        }
+        break;
+      }
+      case 'invalid_value': {
+        const got = valueAt(data, path);
+        const options = issue.values.map((v) => String(v));
+        const hint = typeof got === 'string' ? didYouMean(got, options, `one of: ${options.join(', ')}`) : `one of: ${options.join(', ')}`;
+        out.push({ path, atKey: false, error: err(`${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, hint) });
+        break;
+      }
+      default: {
+        const got = valueAt(data, path);
+        const msg = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid string: /, '');
+        out.push({ path, atKey: false, error: err(`${msg}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`, hintFor(issue)) });
+      }
+    }
+  }
+  return out;
+}
+
+function hintFor(issue: Issue): string {
+  if (issue.code === 'too_small') return issue.origin === 'array' ? 'add at least one item' : `use a value of at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `use a value of at most ${String(issue.maximum)}`;
+  return 'see docs/rules.md';
+}
