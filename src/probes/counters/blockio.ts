@@ -1,0 +1,57 @@
+/**
+ * blockio family: block I/O latency, issue to completion, per disk and operation (bpf/blockio.bpf.c).
+ * Disks are named from /sys/dev/block/M:m/uevent (DEVNAME), cached; "M:m" when the disk is gone.
+ */
+import { readFileSync } from 'node:fs';
+import { features } from '../features.ts';
+import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
+import { HIST_LAYOUT } from '../decode/hist.ts';
+
+const PROGRAMS = ['tl_bio_issue', 'tl_bio_complete'] as const;
+
+/** Device name of "major:minor" from sysfs, or the numbers themselves. */
+export function sysfsDeviceName(majorMinor: string, sysDevBlock = '/sys/dev/block'): string {
+  try { return parseUeventDevname(readFileSync(`${sysDevBlock}/${majorMinor}/uevent`, 'utf8')) ?? majorMinor; } catch { return majorMinor; }
+}
+
+/** Starts the blockio family. */
+export function startBlockio(objDir: string): CounterFamily {
+  const fam = startBpfFamily(objDir, {
+    stem: 'blockio',
+    programs: PROGRAMS,
+    maps: {
+      blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
+      blockio_start: { keySize: 8, valueSize: BLOCKIO.layouts.blockio_start.size },
+      blockio_drops: { keySize: 4, valueSize: 8 },
+    },
+    dropsMap: 'blockio_drops',
+    open: { layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts } },
+  }, chooseHooks(features(objDir), 'blockio'));
+  const latency = fam.obj.map('blockio_latency');
+  const names = new Map<string, string>();
+  const device = (mm: string): string => {
+    let n = names.get(mm);
+    if (n === undefined) { n = sysfsDeviceName(mm); names.set(mm, n); }
+    return n;
+  };
+  return {
+    name: 'blockio',
+    read(): Reading[] {
+      return latency.entries().flatMap((e) => decodeBlockioEntry(e.key, e.value, fam.cpus, device));
+    },
+    stats: () => fam.stats(),
+    close: () => fam.close(),
+  };
+}
+
+/** Registry entry. */
+export const blockio: CounterFactory = {
+  name: 'blockio',
+  signals: ['blockio_latency_seconds'],
+  bpf: true,
+  start(ctx) {
+    return startBlockio(ctx.objDir);
+  },
+};

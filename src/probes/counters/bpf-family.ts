@@ -1,0 +1,90 @@
+/**
+ * The lifecycle shared by the BPF counter families: choose hooks (tp_btf, else the raw_tp twins), open with knobs,
+ * map sizes and layout checks, check every map's key/value size against the decoder's constants, attach, and
+ * report stats. Each family module adds only its knobs and its decoders.
+ */
+import { join } from 'node:path';
+import { TriplineError } from '../../errors.ts';
+import { openObject, possibleCpus, type BpfObject, type OpenOptions } from '../libbpf.ts';
+import { features, type Features } from '../features.ts';
+import type { FamilyStats } from './types.ts';
+import { sumPerCpu } from '../decode/percpu.ts';
+
+/** Which program set runs: `tp_btf` (BTF-typed arguments) or `raw_tp` (the `<name>_raw` twins). */
+export type HookKind = 'tp_btf' | 'raw_tp';
+
+/** Picks tp_btf when the kernel loads it, else raw_tp; throws PROBE_ERR_UNSUPPORTED when neither works. */
+export function chooseHooks(f: Pick<Features, 'tpBtf' | 'rawTp'>, family: string): HookKind {
+  if (f.tpBtf.ok) return 'tp_btf';
+  if (f.rawTp.ok) return 'raw_tp';
+  throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${family}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`, {
+    hint: 'run `tripline probes` to see what this kernel offers; a kernel >= 5.5 with BTF runs every counter family',
+  });
+}
+
+/** Programs to switch off for a hook kind: the twins of the set not chosen. */
+export function disabledPrograms(programs: readonly string[], hooks: HookKind): string[] {
+  return hooks === 'tp_btf' ? programs.map((p) => `${p}_raw`) : [...programs];
+}
+
+export interface BpfFamilySpec {
+  /** Object stem: build/bpf/<stem>.bpf.o. */
+  readonly stem: string;
+  /** tp_btf program names; each has a `<name>_raw` twin in the object. */
+  readonly programs: readonly string[];
+  /** Map name → expected key and value size (bytes, per CPU for per-CPU maps), checked after load. */
+  readonly maps: Readonly<Record<string, { readonly keySize: number; readonly valueSize: number }>>;
+  /** Per-CPU array of one __u64 counting lost events. */
+  readonly dropsMap: string;
+  readonly open: Omit<OpenOptions, 'disable'> & { readonly disable?: readonly string[] };
+}
+
+/** A loaded and attached family object with its shared reads. */
+export interface BpfFamily {
+  readonly obj: BpfObject;
+  readonly hooks: HookKind;
+  readonly cpus: number;
+  stats(): FamilyStats;
+  close(): void;
+}
+
+/** Opens, loads, checks and attaches a family's object. Errors are TriplineErrors from the binding, with hints. */
+export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookKind = chooseHooks(features(objDir), spec.stem)): BpfFamily {
+  const obj = openObject(join(objDir, `${spec.stem}.bpf.o`), {
+    ...spec.open,
+    disable: [...disabledPrograms(spec.programs, hooks), ...(spec.open.disable ?? [])],
+  });
+  try {
+    for (const [name, want] of Object.entries(spec.maps)) {
+      const m = obj.map(name);
+      if (m.keySize !== want.keySize || m.valueSize !== want.valueSize) {
+        throw new TriplineError('PROBE_ERR_LAYOUT', `${obj.path}: map ${name} has key ${m.keySize} / value ${m.valueSize} bytes, the decoder expects ${want.keySize} / ${want.valueSize}`, {
+          hint: `update bpf/${spec.stem}.h and src/probes/decode/${spec.stem}.ts together, then rebuild (scripts/build-bpf)`,
+        });
+      }
+    }
+    obj.attachAll();
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+  const cpus = possibleCpus();
+  const drops = obj.map(spec.dropsMap);
+  const zero = Buffer.alloc(4);
+  return {
+    obj,
+    hooks,
+    cpus,
+    stats() {
+      const st = obj.programStats();
+      const v = drops.lookup(zero);
+      return {
+        programs: st.length,
+        dropped: v ? sumPerCpu(v, 8, cpus, `${spec.dropsMap} value`)[0] : 0,
+        runTimeNs: st.reduce((a, s) => a + s.runTimeNs, 0),
+        runCount: st.reduce((a, s) => a + s.runCount, 0),
+      };
+    },
+    close() { obj.close(); },
+  };
+}

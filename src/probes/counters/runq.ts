@@ -1,0 +1,50 @@
+/**
+ * runq family: run-queue delay per cpu cgroup (bpf/runq.bpf.c). Histogram in µs slots plus the count of delays over
+ * `counters.runq_threshold` (set as a knob before load, so changing it needs no rebuild).
+ */
+import { parseDuration } from '../../config.ts';
+import { features } from '../features.ts';
+import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
+import { HIST_LAYOUT } from '../decode/hist.ts';
+
+const PROGRAMS = ['tl_runq_wakeup', 'tl_runq_wakeup_new', 'tl_runq_switch'] as const;
+
+/** Starts the runq family with a threshold (ns) and a cap on tracked cgroups. */
+export function startRunq(objDir: string, opts: { thresholdNs: number; maxCgroups: number }): CounterFamily {
+  const f = features(objDir);
+  // The tp_btf programs keep enqueue times in task storage; without it, the raw_tp twins (pid-keyed hash) run.
+  const hooks = chooseHooks(f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp }, 'runq');
+  const fam = startBpfFamily(objDir, {
+    stem: 'runq',
+    programs: PROGRAMS,
+    maps: { runq_delay: { keySize: RUNQ.keySize, valueSize: RUNQ.valueSize }, runq_drops: { keySize: 4, valueSize: 8 } },
+    dropsMap: 'runq_drops',
+    open: {
+      rodata: { runq_threshold_ns: BigInt(Math.round(opts.thresholdNs)) },
+      // The pid-keyed start map only serves the raw_tp twins; shrink it when tp_btf uses task storage.
+      maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 1 } : {}) },
+      layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
+    },
+  }, hooks);
+  const map = fam.obj.map('runq_delay');
+  return {
+    name: 'runq',
+    read(): Reading[] {
+      return map.entries().flatMap((e) => decodeRunqEntry(e.key, e.value, fam.cpus));
+    },
+    stats: () => fam.stats(),
+    close: () => fam.close(),
+  };
+}
+
+/** Registry entry. */
+export const runq: CounterFactory = {
+  name: 'runq',
+  signals: ['runq_delay_seconds', 'runq_delay_over_threshold'],
+  bpf: true,
+  start(ctx) {
+    return startRunq(ctx.objDir, { thresholdNs: parseDuration(ctx.config.counters.runq_threshold) * 1e6, maxCgroups: ctx.config.counters.max_cgroups });
+  },
+};

@@ -1,0 +1,61 @@
+/**
+ * tcp family: active-open latency (SYN sent → established) and retransmits, per cpu cgroup of the connecting task
+ * (bpf/tcp.bpf.c). Accepted sockets' retransmits go to the socket's cgroup v2 id when the cpu controller is on v2
+ * (then the ids agree), else to cgroup_id "0".
+ */
+import { features } from '../features.ts';
+import { findCpuMount } from '../cgroup-mount.ts';
+import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
+import { HIST_LAYOUT } from '../decode/hist.ts';
+
+const PROGRAMS = ['tl_tcp_state', 'tl_tcp_retrans'] as const;
+
+/** True when the cpu controller lives on cgroup v2, so a socket's v2 cgroup id is also its cpu cgroup id. */
+function cpuOnV2(): boolean {
+  try { return findCpuMount().version === 2; } catch { return false; }
+}
+
+/** Starts the tcp family with a cap on tracked cgroups. */
+export function startTcp(objDir: string, opts: { maxCgroups: number }): CounterFamily {
+  const fam = startBpfFamily(objDir, {
+    stem: 'tcp',
+    programs: PROGRAMS,
+    maps: {
+      tcp_connect_latency: { keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
+      tcp_retransmits: { keySize: TCP.keySize, valueSize: TCP.retransValueSize },
+      tcp_socks: { keySize: 8, valueSize: TCP.layouts.tcp_sock_info.size },
+      tcp_drops: { keySize: 4, valueSize: 8 },
+    },
+    dropsMap: 'tcp_drops',
+    open: {
+      rodata: { tcp_sk_cgroup_v2: cpuOnV2() },
+      maxEntries: { tcp_connect_latency: opts.maxCgroups, tcp_retransmits: opts.maxCgroups },
+      layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
+    },
+  }, chooseHooks(features(objDir), 'tcp'));
+  const latency = fam.obj.map('tcp_connect_latency');
+  const retrans = fam.obj.map('tcp_retransmits');
+  return {
+    name: 'tcp',
+    read(): Reading[] {
+      const out: Reading[] = [];
+      for (const e of latency.entries()) out.push(...decodeTcpConnectEntry(e.key, e.value, fam.cpus));
+      for (const e of retrans.entries()) out.push(...decodeTcpRetransEntry(e.key, e.value, fam.cpus));
+      return out;
+    },
+    stats: () => fam.stats(),
+    close: () => fam.close(),
+  };
+}
+
+/** Registry entry. */
+export const tcp: CounterFactory = {
+  name: 'tcp',
+  signals: ['tcp_connect_latency_seconds', 'tcp_retransmits'],
+  bpf: true,
+  start(ctx) {
+    return startTcp(ctx.objDir, { maxCgroups: ctx.config.counters.max_cgroups });
+  },
+};
