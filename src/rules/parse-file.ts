@@ -23,6 +23,8 @@ export const MAX_DEPTH = 32;
 export const MAX_ALIAS_COUNT = 100;
 /** Documents per file. */
 export const MAX_DOCUMENTS = 1000;
+/** Errors reported per file; past this the file is clearly not a rule file, and more lines help no one. */
+export const MAX_ERRORS_PER_FILE = 50;
 
 /** A RuleTest as loaded: its name, where it is, and its spec as written. */
 export interface LoadedRuleTest { readonly name: string; readonly source: SourceRef; readonly spec: RuleTestSpec }
@@ -62,6 +64,8 @@ export function parseRuleFile(file: string, bytes: Uint8Array | string, size = t
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (!/\S/.test(text.replace(/^\s*#.*$/gm, ''))) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, 'empty file: no YAML documents', 'add a document (apiVersion: tripline.dev/v1, kind: Rule, ...) or delete the file');
 
+  const flow = Math.max(flowTooDeep(text, MAX_DEPTH), blockTooDeep(text, MAX_DEPTH));
+  if (flow >= 0) return fileError('RULE_ERR_FILE', positionOf(text, flow), `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure');
   const lines = new LineCounter();
   let docs: Document.Parsed[];
   try {
@@ -73,6 +77,11 @@ export function parseRuleFile(file: string, bytes: Uint8Array | string, size = t
   }
   if (docs.length > MAX_DOCUMENTS) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`, 'split the file');
   for (const doc of docs) parseDocument(doc, file, text, lines, out);
+  if (out.errors.length > MAX_ERRORS_PER_FILE) {
+    const more = out.errors.length - MAX_ERRORS_PER_FILE;
+    out.errors.length = MAX_ERRORS_PER_FILE;
+    out.errors.push(ruleError('RULE_ERR_FILE', file, { line: 1, col: 1 }, [], `${more} more errors not shown`, 'fix the errors above and check again'));
+  }
   if (out.errors.length) { out.rules.length = 0; out.silences.length = 0; out.inhibitions.length = 0; out.tests.length = 0; }
   return out;
 }
@@ -82,7 +91,7 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
     for (const e of doc.errors) {
       const p = lines.linePos(e.pos[0]);
       if (e.code === 'DUPLICATE_KEY') {
-        const key = text.slice(e.pos[0], e.pos[1]).split(/[:\n]/)[0].trim();
+        const key = text.slice(e.pos[0], e.pos[0] + 200).split(/[:\n]/)[0].trim();
         out.errors.push(ruleError('RULE_ERR_DUPLICATE', file, p, [], `duplicate key ${JSON.stringify(key)}`, 'a key may appear once per mapping: remove or merge the other one'));
       } else {
         const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
@@ -99,7 +108,8 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
   try { data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }); } catch (cause) {
     let alias: Node | undefined;
     visit(doc, { Alias(_, n) { alias = n; return visit.BREAK; } });
-    out.errors.push(ruleError('RULE_ERR_SYNTAX', file, at(alias ?? (doc.contents as Node)), [], `YAML aliases expand too much (${(cause as Error).message})`, `use at most ${MAX_ALIAS_COUNT} alias expansions per document; write the values out`));
+    void cause;
+    out.errors.push(ruleError('RULE_ERR_SYNTAX', file, at(alias ?? (doc.contents as Node)), [], `YAML aliases expand past ${MAX_ALIAS_COUNT} nodes (an alias bomb?)`, 'write the values out instead of nesting aliases'));
     return;
   }
   const report: Reporter = (path, err, atKey = false) => {
@@ -149,4 +159,42 @@ function tooDeep(root: Node, max: number): Node | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Offset of the first `[` or `{` nested deeper than `max` flow collections, or -1. Runs before the
+ * YAML parser, which recurses per level and would exhaust the stack on `[[[[…` ten thousand deep.
+ * Skips quoted strings and comments; a block scalar full of brackets may be over-counted, harmlessly.
+ */
+export function flowTooDeep(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) { if (++depth > max) return i; }
+    else if (c === 0x5d || c === 0x7d) { if (depth > 0) depth--; }
+    else if (c === 0x23 && (i === 0 || /\s/.test(text[i - 1]))) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
+    else if (c === 0x22) { for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++; }
+    else if (c === 0x27 && (i === 0 || /[\s[{,:]/.test(text[i - 1]))) { for (i++; i < text.length; i++) { if (text[i] === "'") { if (text[i + 1] === "'") i++; else break; } } }
+  }
+  return -1;
+}
+
+/**
+ * Offset of the first line nested deeper than `max` block levels (by indentation, and `- ` items
+ * opening a line), or -1. The parser recurses per block level too: about 950 levels exhaust its stack.
+ */
+export function blockTooDeep(text: string, max: number): number {
+  const indents: number[] = [];
+  let offset = 0;
+  for (const line of text.split('\n')) {
+    const m = /^( *)((?:- +)*)(\S?)/.exec(line)!;
+    if (m[3] !== '' && m[3] !== '#') {
+      const indent = m[1].length;
+      while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+      indents.push(indent);
+      if (indents.length + m[2].split('-').length - 1 > max) return offset + indent;
+    }
+    offset += line.length + 1;
+  }
+  return -1;
 }
