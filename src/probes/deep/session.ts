@@ -1,0 +1,99 @@
+/**
+ * The run of one prepared deep probe: target written, programs attached, ring buffers polled, detached at the
+ * deadline by a timer (and, independently, ignored by the kernel past it), then read and closed exactly once.
+ * Probe modules supply the attach step and the read step; everything else (budget, deadline, drops, errors,
+ * idempotent stop, cleanup on every path) lives here.
+ */
+import type { BpfObject } from '../libbpf.ts';
+import { checkTarget, deactivate, readStats, writeTarget, type DeepStats } from './target-map.ts';
+import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
+
+/** What a probe's read step hands back; the session adds the common fields. */
+export type ProbeOutput = Pick<ProbeResult, 'summary'> & Partial<Pick<ProbeResult, 'stacks' | 'records' | 'redactions' | 'errors'>> & {
+  /** Events dropped in user space (byte budget, decode failures), added to the kernel's drop count. */
+  readonly userDropped?: number;
+};
+
+/** How a probe plugs into a session. */
+export interface SessionSpec {
+  readonly probe: string;
+  readonly obj: BpfObject;
+  readonly target: ProbeTarget;
+  readonly budget: ProbeBudget;
+  /** Match the children of target pids too (forking servers). */
+  readonly matchChildren?: boolean;
+  /** Attaches the programs (after the target is written). */
+  attach(obj: BpfObject): void;
+  /** Drains ring buffers; called every `pollMs` while running and once after detach. */
+  poll?(): void;
+  /** Reads maps and builds the probe's part of the result. Runs after detach; `stats` are the kernel counters. */
+  read(stats: DeepStats): ProbeOutput | Promise<ProbeOutput>;
+}
+
+/** Ring buffer poll interval: 256 KiB buffers and a few thousand events/s at most leave plenty of headroom. */
+const POLL_MS = 100;
+
+/** Writes the target, attaches, and returns the running probe. Any failure closes the object before it throws. */
+export function startSession(spec: SessionSpec): RunningProbe {
+  const { obj, budget } = spec;
+  const startedAt = Date.now();
+  let detachedAt = 0;
+  try {
+    checkTarget(spec.probe, spec.target);
+    writeTarget(obj, spec.target, budget, { matchChildren: spec.matchChildren });
+    spec.attach(obj);
+  } catch (err) {
+    obj.close();
+    throw err;
+  }
+  const errors: string[] = [];
+  const poll = (): void => {
+    try { spec.poll?.(); } catch (err) { if (errors.length < 10) errors.push(String((err as Error).message ?? err)); }
+  };
+  const poller = spec.poll ? setInterval(poll, POLL_MS) : undefined;
+  poller?.unref();
+  const detach = (): void => {
+    if (detachedAt) return;
+    deactivate(obj);
+    obj.detach();
+    detachedAt = Date.now();
+    if (poller) clearInterval(poller);
+  };
+  // The time box: detach at the deadline even when nobody calls stop() in time.
+  const deadline = setTimeout(detach, budget.durationMs);
+  deadline.unref();
+
+  let result: Promise<ProbeResult> | undefined;
+  const finish = async (partial: boolean): Promise<ProbeResult> => {
+    clearTimeout(deadline);
+    try {
+      detach();
+      poll();
+      const stats = readStats(obj);
+      const out = await spec.read(stats);
+      const dropped = stats.dropped + (out.userDropped ?? 0);
+      return {
+        probe: spec.probe,
+        startedAt,
+        endedAt: detachedAt,
+        // Cut short by the caller, or events dropped at the budget: valid but incomplete.
+        partial: partial || dropped > 0,
+        events: stats.events,
+        dropped,
+        errors: [...errors, ...(out.errors ?? []), ...(stats.errors ? [`${stats.errors} in-kernel lookups failed (stack table full?)`] : [])],
+        stacks: out.stacks,
+        records: out.records,
+        summary: out.summary,
+        redactions: out.redactions ?? [],
+      };
+    } finally {
+      obj.close();
+    }
+  };
+  return {
+    stop(opts = {}) {
+      result ??= finish(opts.partial ?? false);
+      return result;
+    },
+  };
+}
