@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'CONFIG_ERR_INVALID',
   'CLI_ERR_USAGE',
   'ENGINE_ERR_PRIVILEGE',
+  'SERVER_ERR_REQUEST',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
