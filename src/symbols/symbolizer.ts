@@ -69,10 +69,15 @@ export class Symbolizer {
     const u = user.filter((a) => a !== 0n);
     const k = kernel.filter((a) => a !== 0n);
     for (let i = u.length - 1; i >= 0; i--) frames.push(this.user(pid, u[i]));
-    for (let i = k.length - 1; i >= 0; i--) frames.push(this.kernel(k[i]));
+    // The leaf-most kernel frames of a stack taken from a BPF program are the tracing machinery itself.
+    let leaf = 0;
+    while (leaf < k.length && BPF_FRAME.test(this.kernel(k[leaf]))) leaf++;
+    for (let i = k.length - 1; i >= leaf; i--) frames.push(this.kernel(k[i]));
     return frames;
   }
 }
+
+const BPF_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
 
 // Per-binary cache, keyed by path, device-independent inode and mtime so a replaced binary is parsed again.
 const binaries = new Map<string, ElfInfo | undefined>();

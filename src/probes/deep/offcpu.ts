@@ -1,0 +1,101 @@
+/**
+ * offcpu: time the target spends off CPU, by stack and reason (bpf/offcpu.bpf.c, sched_switch).
+ * Result: `stacks` (unit 'seconds', reason 'blocked' — slept, waited for I/O or a lock — or 'runnable' — preempted
+ * and waiting for a CPU; frames root first, user then kernel) and `summary` { blockedSeconds, runnableSeconds,
+ * spells, distinctStacks, top: {reason, seconds, leaf}[] } (leaf = innermost user frame, or kernel when none).
+ * Options: min_us (spells shorter than this are ignored, default 1).
+ */
+import { z } from 'zod';
+import { Symbolizer } from '../../symbols/symbolizer.ts';
+import type { StackWeight } from '../../bundle/types.ts';
+import { openProbeObject } from './open-probe.ts';
+import { parseOptions } from './options.ts';
+import { startSession } from './session.ts';
+import { mergeStacks, stackReader, trackTarget } from './stacks.ts';
+import type { DeepProbe } from './types.ts';
+
+/** sizeof(struct offcpu_key) and struct offcpu_val in bpf/offcpu.h. */
+export const OFFCPU_KEY_SIZE = 36;
+export const OFFCPU_VAL_SIZE = 16;
+const REASONS: Record<number, OffcpuReason> = { 1: 'blocked', 2: 'runnable' };
+
+/** Why a task was off CPU. */
+export type OffcpuReason = 'blocked' | 'runnable';
+
+/** Options of `capture.options.offcpu`. */
+export const offcpuOptions = z.object({
+  /** Off-CPU spells shorter than this (µs) are not counted. @defaultValue 1 */
+  min_us: z.number().int().min(0).max(10_000_000).default(1),
+}).strict();
+
+/** One decoded offcpu_ns entry. */
+export interface OffcpuEntry {
+  readonly tgid: number;
+  readonly pid: number;
+  readonly kstack: number;
+  readonly ustack: number;
+  readonly reason: OffcpuReason;
+  readonly comm: string;
+  readonly totalNs: bigint;
+  readonly count: number;
+}
+
+/** Decodes an offcpu_ns entry; rejects buffers of other sizes. */
+export function decodeOffcpu(key: Buffer, value: Buffer): OffcpuEntry {
+  if (key.length !== OFFCPU_KEY_SIZE) throw new RangeError(`offcpu_key: ${key.length} bytes, expected ${OFFCPU_KEY_SIZE}`);
+  if (value.length !== OFFCPU_VAL_SIZE) throw new RangeError(`offcpu_val: ${value.length} bytes, expected ${OFFCPU_VAL_SIZE}`);
+  const nul = key.indexOf(0, 20);
+  return {
+    tgid: key.readUInt32LE(0), pid: key.readUInt32LE(4), kstack: key.readInt32LE(8), ustack: key.readInt32LE(12),
+    reason: REASONS[key.readUInt32LE(16)] ?? 'blocked',
+    comm: key.toString('utf8', 20, nul < 0 || nul > 36 ? 36 : nul),
+    totalNs: value.readBigUInt64LE(0), count: Number(value.readBigUInt64LE(8)),
+  };
+}
+
+/** The offcpu deep probe. */
+export const offcpu = {
+  name: 'offcpu',
+  description: 'Off-CPU time of the target by kernel + user stack, blocked vs runnable-but-waiting',
+  options: offcpuOptions,
+  prepare(ctx) {
+    const opts = parseOptions('offcpu', offcpuOptions, ctx.options);
+    const obj = openProbeObject(ctx, 'offcpu', {
+      twins: { tpBtf: ['offcpu_switch'] },
+      rodata: { min_ns: BigInt(opts.min_us) * 1000n },
+      layouts: { offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } }, offcpu_val: { size: OFFCPU_VAL_SIZE } },
+    });
+    return {
+      close: () => obj.close(),
+      start(target, budget) {
+        const sym = new Symbolizer();
+        trackTarget(sym, target);
+        return startSession({
+          probe: 'offcpu', obj, target, budget,
+          attach: (o) => o.attachAll(),
+          read: () => {
+            const stack = stackReader(obj.map('offcpu_stacks'));
+            const items: (StackWeight & { frames: string[]; weight: number })[] = [];
+            const totals = { blocked: 0, runnable: 0 };
+            let spells = 0;
+            for (const { key, value } of obj.map('offcpu_ns').entries()) {
+              const e = decodeOffcpu(key, value);
+              const seconds = Number(e.totalNs) / 1e9;
+              totals[e.reason] += seconds;
+              spells += e.count;
+              const frames = sym.stack(e.tgid, stack(e.kstack), stack(e.ustack));
+              if (frames.length === 0) frames.push('[no stack]');
+              items.push({ frames, weight: seconds, unit: 'seconds', comm: e.comm, reason: e.reason });
+            }
+            const stacks = mergeStacks(items);
+            const top = stacks.slice(0, 10).map((s) => ({ reason: s.reason, seconds: s.weight, comm: s.comm, stack: s.frames.slice(-6).join(';') }));
+            return {
+              stacks,
+              summary: { blockedSeconds: totals.blocked, runnableSeconds: totals.runnable, spells, distinctStacks: stacks.length, top },
+            };
+          },
+        });
+      },
+    };
+  },
+} satisfies DeepProbe & { options: typeof offcpuOptions };
