@@ -32,7 +32,7 @@ const kindSchemas = new Map<string, JsonNode>();
  * The keys allowed in the object at `path` of a document of `kind` (for "did you mean" on unknown
  * keys), read from the generated JSON Schema so the suggestion always matches the schema.
  */
-export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (string | number)[]): string[] {
+export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (string | number)[], value?: unknown): string[] {
   let root = kindSchemas.get(kind);
   if (!root) { root = z.toJSONSchema(DOCUMENT_SCHEMAS[kind], { io: 'input', unrepresentable: 'any' }) as JsonNode; kindSchemas.set(kind, root); }
   const defs = (root.$defs ?? {}) as Record<string, JsonNode>;
@@ -51,5 +51,8 @@ export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (stri
       return typeof n.additionalProperties === 'object' ? deref(n.additionalProperties as JsonNode) : [];
     });
   }
-  return [...new Set(nodes.flatMap((n) => Object.keys((n.properties ?? {}) as object)))];
+  // Of a union's branches, keep those whose constant keys (an action's `type`) agree with the value.
+  const v = (value ?? {}) as Record<string, unknown>;
+  const fits = nodes.filter((n) => Object.entries((n.properties ?? {}) as Record<string, JsonNode>).every(([k, p]) => p.const === undefined || !Object.hasOwn(v, k) || v[k] === p.const));
+  return [...new Set((fits.length ? fits : nodes).flatMap((n) => Object.keys((n.properties ?? {}) as object)))];
 }

@@ -4,7 +4,7 @@
  * alias expansions while converting. Every problem is a located TriplineError; the file's documents
  * are kept only when it has none.
  */
-import { isCollection, isPair, parseAllDocuments, LineCounter, visit, type Document, type Node } from 'yaml';
+import { isCollection, isPair, isScalar, parseAllDocuments, LineCounter, visit, type Document, type Node } from 'yaml';
 import { TriplineError } from '../errors.ts';
 import type { Inhibition, Rule, Silence, SourceRef } from './types.ts';
 import { API_VERSION, DOCUMENT_SCHEMAS, KINDS, type Kind, type RuleTestSpec } from './schema.ts';
@@ -100,7 +100,8 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
     }
     return;
   }
-  if (doc.contents === null) return; // an empty document between `---` separators
+  // An empty document (between two `---`, or a trailing one) holds nothing: skip it.
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && !doc.contents.tag)) return;
   const at = (n: Node | null | undefined): { line: number; col: number } => lines.linePos(n?.range?.[0] ?? 0);
   const deep = tooDeep(doc.contents as Node, MAX_DEPTH);
   if (deep) { out.errors.push(ruleError('RULE_ERR_FILE', file, at(deep), [], `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure')); return; }

@@ -46,13 +46,20 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          const allowed = keysAt(kind, path);
+          const allowed = keysAt(kind, path, valueAt(data, path));
           out.push({ path: [...path, key], atKey: true, error: err(`unknown key ${JSON.stringify(key)}`, didYouMean(key, allowed, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it')) });
         }
         break;
       case 'invalid_union': {
-        const branch = bestBranch(issue.errors as Issue[][]);
         const got = valueAt(data, path);
+        if (issue.errors.length === 0 && /discriminator/i.test(issue.message)) {
+          // A discriminated union (action `type`): say which values exist, and which one was meant.
+          const options = [...issue.message.matchAll(/'([^']+)'/g)].map((m) => m[1]);
+          const hint = typeof got === 'string' ? didYouMean(got, options, `one of: ${options.join(', ')}`) : `one of: ${options.join(', ')}`;
+          out.push({ path, atKey: false, error: err(`${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, hint) });
+          break;
+        }
+        const branch = bestBranch(issue.errors as Issue[][]);
         const deeper = branch.length && branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys' || i.code === 'custom');
         if (deeper) out.push(...problemsFromZod(kind, branch, data, path));
         else out.push({ path, atKey: false, error: err(`${issue.message.replace(/^Invalid input$/, 'invalid value')}, got ${describe(got)}`, 'see docs/rules.md for the accepted forms') });
