@@ -1,0 +1,53 @@
+/**
+ * Budgets and the probe CPU cap. Each probe of a capture gets a budget (time box, events, bytes); the manager
+ * keeps the in-kernel run time of all running probes under `capture.max_cpu_percent` of one core, measured from
+ * the probes that report it (`cpuNs()` on the running probe: run time of its BPF programs, from the kernel's
+ * per-program statistics). Probes that do not report it count as zero.
+ */
+import type { ProbeBudget, RunningProbe } from '../probes/deep/types.ts';
+
+/** Event and byte budgets per probe; the time box comes from the rule. Sized for a 10 s capture on a busy target. */
+export const PROBE_BUDGETS: Readonly<Record<string, { maxEvents: number; maxBytes: number }>> = {
+  profile: { maxEvents: 200_000, maxBytes: 16 << 20 },
+  offcpu: { maxEvents: 200_000, maxBytes: 16 << 20 },
+  runqslower: { maxEvents: 20_000, maxBytes: 8 << 20 },
+  syscalls: { maxEvents: 50_000, maxBytes: 8 << 20 },
+  io: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  tcp: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  pg: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  bpftrace: { maxEvents: 20_000, maxBytes: 4 << 20 },
+};
+const FALLBACK = { maxEvents: 20_000, maxBytes: 4 << 20 };
+
+/** The budget of a probe for a capture of `durationMs`. */
+export function budgetFor(probe: string, durationMs: number): ProbeBudget {
+  const b = PROBE_BUDGETS[probe] ?? FALLBACK;
+  return { durationMs, maxEvents: b.maxEvents, maxBytes: b.maxBytes };
+}
+
+/** A running probe that may report its in-kernel CPU time. */
+export type MeteredProbe = RunningProbe & { cpuNs?(): number };
+
+/** In-kernel CPU time of a running probe so far (0 when it does not report it or the read fails). */
+export function probeCpuNs(p: MeteredProbe): number {
+  try { return typeof p.cpuNs === 'function' ? Math.max(0, p.cpuNs()) : 0; } catch { return 0; }
+}
+
+/**
+ * Rate of CPU use of a set of probes, in percent of one core, between successive `sample()` calls.
+ * Stateless about who the probes are: the caller passes the current total each time.
+ */
+export class CpuRate {
+  private lastNs: number | undefined;
+  private lastAt = 0;
+
+  /** Feeds the current total (ns) at `atMs`; returns percent of one core since the previous call (0 on the first). */
+  sample(totalNs: number, atMs: number): number {
+    const prev = this.lastNs;
+    const dt = atMs - this.lastAt;
+    this.lastNs = totalNs;
+    this.lastAt = atMs;
+    if (prev === undefined || dt <= 0) return 0;
+    return Math.max(0, (100 * (totalNs - prev)) / (dt * 1e6));
+  }
+}

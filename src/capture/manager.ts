@@ -1,0 +1,222 @@
+/**
+ * The capture manager: incident → deep probes on the offender, time-boxed → bundle.
+ * - One prepared instance per probe is kept ready (open + load done ahead), so a trip pays only for the attach;
+ *   a used instance is replaced in the background right after the attach.
+ * - One capture per incident key at a time: a trip while its capture runs joins it (same promise).
+ * - A global cap on concurrent captures (CAPTURE_ERR_BUSY past it) and on the probes' total in-kernel CPU:
+ *   a new capture's probes are skipped while the cap is exceeded, and a running capture is cut when the total
+ *   stays above it; both are recorded in the manifest.
+ * - stop(): running captures are cut, marked partial and still bundled.
+ * Events: `started` {key, probes}, `attached` {key, attached, tripToAttachMs}, `finished` BundleRef, `failed` {key, error}.
+ */
+import { EventEmitter } from 'node:events';
+import { TriplineError } from '../errors.ts';
+import type { Incident, IncidentTarget } from '../incident.ts';
+import type { DeepProbe, PreparedProbe, ProbeTarget } from '../probes/deep/types.ts';
+import type { Rule } from '../rules/types.ts';
+import type { HistoryPoint } from '../sampler-history.ts';
+import type { BundleRef } from '../bundle/types.ts';
+import { writeBundle } from '../bundle/writer.ts';
+import { budgetFor } from './budget.ts';
+import { conditionSignals, defaultProbes, isCpuSignal } from './defaults.ts';
+import { buildFindings } from './findings.ts';
+import { CaptureRun } from './run.ts';
+
+export interface CaptureManagerOptions {
+  /** The deep probe catalog (src/probes/deep/index.ts), or any set of DeepProbes. */
+  readonly registry: Readonly<Record<string, DeepProbe>>;
+  readonly objDir: string;
+  readonly redact: boolean;
+  readonly bundlesDir: string;
+  /** config.capture.max_concurrent */
+  readonly maxConcurrent: number;
+  /** config.capture.max_cpu_percent: percent of one core for all running probes together. */
+  readonly maxCpuPercent: number;
+  /** config.capture.duration in ms: the time box when the rule sets none. */
+  readonly defaultDurationMs: number;
+  /** The sampler's per-cgroup history (before/after comparison and diagnosis). */
+  readonly history?: { history(cgroupId: string, sinceMs: number): HistoryPoint[] };
+  /** Baseline window before the trip. @defaultValue 5 minutes */
+  readonly historyMs?: number;
+  /** Probes kept prepared. @defaultValue every probe of the registry */
+  readonly warm?: readonly string[];
+  /** Interval of the CPU cap check. @defaultValue 250 ms */
+  readonly cpuCheckMs?: number;
+}
+
+/** A capture to run: for an incident (with its rule), or by hand (target, probes, duration). */
+export interface CaptureRequest {
+  readonly incident?: Incident;
+  readonly rule?: Rule;
+  readonly target?: IncidentTarget;
+  /** Overrides the rule's probes (CLI). */
+  readonly probes?: readonly string[];
+  readonly durationMs?: number;
+  /** When the trip happened (ms); defaults to the call time. trip→attached is measured from it. */
+  readonly tripAt?: number;
+}
+
+interface Active { readonly key: string; readonly run: CaptureRun; lastCpu: number; over: number }
+
+/** Runs captures; see the module comment for the rules it keeps. */
+export class CaptureManager extends EventEmitter {
+  private readonly opts: CaptureManagerOptions;
+  private readonly ready = new Map<string, PreparedProbe>();
+  private readonly unavailableProbes = new Map<string, string>();
+  private readonly inflight = new Map<string, Promise<BundleRef>>();
+  private readonly active = new Set<Active>();
+  private monitor: NodeJS.Timeout | undefined;
+  private cpuInUse = 0;
+  private stopped = false;
+
+  constructor(opts: CaptureManagerOptions) {
+    super();
+    this.opts = opts;
+  }
+
+  /** Prepares the warm pool. Probes that cannot run here are remembered with the reason (see `unavailable`). */
+  start(): void {
+    for (const name of this.opts.warm ?? Object.keys(this.opts.registry)) this.refill(name);
+  }
+
+  /** Probes that failed to prepare, with the reason. */
+  get unavailable(): ReadonlyMap<string, string> { return this.unavailableProbes; }
+
+  /** Captures running now. */
+  get running(): number { return this.inflight.size; }
+
+  /** Starts (or joins) the capture of an incident or a hand-run target; resolves with the written bundle. */
+  capture(req: CaptureRequest): Promise<BundleRef> {
+    const tripAt = req.tripAt ?? Date.now();
+    const target = req.incident?.target ?? req.target;
+    const key = req.incident?.key ?? `manual:${target?.cgroupId ?? target?.cgroupPath ?? ''}:${(target?.pids ?? []).join(',')}`;
+    const joined = this.inflight.get(key);
+    if (joined) return joined;
+    try {
+      if (this.stopped) throw new TriplineError('CAPTURE_ERR_BUSY', 'the capture manager is stopping', { hint: 'captures resume when the engine starts again' });
+      if (this.inflight.size >= this.opts.maxConcurrent) {
+        throw new TriplineError('CAPTURE_ERR_BUSY', `${this.inflight.size} captures running, the cap is ${this.opts.maxConcurrent}`, { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' });
+      }
+      const promise = this.begin(key, req, probeTarget(target), tripAt);
+      this.inflight.set(key, promise);
+      const forget = (): void => { this.inflight.delete(key); };
+      promise.then(forget, forget);
+      return promise;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Cuts every running capture (bundled as partial), waits for the bundles, frees the warm pool. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const a of this.active) void a.run.cut('engine stopping');
+    await Promise.allSettled([...this.inflight.values()]);
+    for (const p of this.ready.values()) p.close();
+    this.ready.clear();
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = undefined;
+  }
+
+  private begin(key: string, req: CaptureRequest, target: ProbeTarget, tripAt: number): Promise<BundleRef> {
+    const rule = req.rule;
+    const spec = rule?.capture;
+    const probes = req.probes ?? (spec && spec.probes.length > 0 ? spec.probes : defaultProbes(rule ? conditionSignals(rule.when) : []));
+    const probesFrom = req.probes ? 'cli' : spec && spec.probes.length > 0 ? 'rule' : 'defaults';
+    const durationMs = req.durationMs ?? spec?.durationMs ?? this.opts.defaultDurationMs;
+    const skip = new Map<string, string>();
+    for (const p of probes) {
+      if (!Object.hasOwn(this.opts.registry, p)) skip.set(p, 'not in the deep probe catalog');
+      else if (this.cpuInUse >= this.opts.maxCpuPercent) skip.set(p, `probe CPU cap reached (${this.cpuInUse.toFixed(1)}% of a core in use, cap ${this.opts.maxCpuPercent}%)`);
+    }
+    this.emit('started', { key, probes });
+    const used: string[] = [];
+    const run = new CaptureRun({
+      probes, durationMs, target, skip,
+      budgetOf: (p) => budgetFor(p, durationMs),
+      acquire: (p) => { used.push(p); return this.acquire(p, { ...(spec?.options[p] ?? {}), ...(p === 'bpftrace' && spec?.bpftrace ? { program: spec.bpftrace } : {}) }); },
+    });
+    const active: Active = { key, run, lastCpu: 0, over: 0 };
+    this.active.add(active);
+    this.ensureMonitor();
+    this.emit('attached', { key, attached: run.attached, tripToAttachMs: run.attachedAt - tripAt });
+    // Replace the used instances after the attach, so the next trip finds them ready.
+    setImmediate(() => { for (const p of used) if (!this.ready.has(p)) this.refill(p); });
+
+    return run.done.then(async (outcome) => {
+      this.active.delete(active);
+      const cgroupId = req.incident?.target.cgroupId ?? req.target?.cgroupId;
+      const historyMs = this.opts.historyMs ?? 300_000;
+      const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
+      const before = all.filter((p) => p.at < tripAt);
+      const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
+      const cpu = rule ? conditionSignals(rule.when).some(isCpuSignal) : true;
+      const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
+      const { findings, errors } = buildFindings({ results, cgroupId, before, during, cpu, captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000 });
+      const t = req.incident?.target ?? req.target ?? {};
+      const ref = await writeBundle({
+        root: this.opts.bundlesDir, rule: req.incident?.rule ?? rule?.name ?? 'manual', incident: req.incident, probesFrom, durationMs,
+        target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
+        timings: { tripAt, attachStartedAt: outcome.attachStartedAt, attachedAt: outcome.attachedAt, detachedAt: outcome.detachedAt },
+        probes: outcome.runs, findings, history: { before, during }, partial: outcome.partial, partialReason: outcome.partialReason, errors,
+      });
+      this.emit('finished', ref);
+      return ref;
+    }).catch((err: unknown) => {
+      this.emit('failed', { key, error: err });
+      throw err;
+    });
+  }
+
+  /** A prepared instance: from the pool when the rule passes no options, else prepared now (slower trip). */
+  private acquire(name: string, options: Record<string, unknown>): PreparedProbe {
+    if (Object.keys(options).length === 0) {
+      const p = this.ready.get(name);
+      if (p) { this.ready.delete(name); return p; }
+    }
+    return this.opts.registry[name].prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options });
+  }
+
+  private refill(name: string): void {
+    if (this.stopped || this.ready.has(name)) return;
+    const probe = this.opts.registry[name];
+    if (!probe) { this.unavailableProbes.set(name, 'not in the deep probe catalog'); return; }
+    try {
+      this.ready.set(name, probe.prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options: {} }));
+      this.unavailableProbes.delete(name);
+    } catch (err) {
+      this.unavailableProbes.set(name, (err as Error).message);
+    }
+  }
+
+  /** Every cpuCheckMs while captures run: sum the probes' CPU; cut the heaviest capture after two checks over the cap. */
+  private ensureMonitor(): void {
+    if (this.monitor) return;
+    this.monitor = setInterval(() => {
+      if (this.active.size === 0) { clearInterval(this.monitor); this.monitor = undefined; this.cpuInUse = 0; return; }
+      let total = 0;
+      for (const a of this.active) { a.lastCpu = a.run.cpuPercent(); total += a.lastCpu; }
+      this.cpuInUse = total;
+      if (total <= this.opts.maxCpuPercent) { for (const a of this.active) a.over = 0; return; }
+      const heaviest = [...this.active].sort((x, y) => y.lastCpu - x.lastCpu)[0];
+      if (++heaviest.over >= 2) {
+        void heaviest.run.cut(`probe CPU ${total.toFixed(1)}% of a core, over the cap of ${this.opts.maxCpuPercent}% (capture.max_cpu_percent)`);
+      }
+    }, this.opts.cpuCheckMs ?? 250);
+    this.monitor.unref();
+  }
+}
+
+/** The incident target as a probe target; CAPTURE_ERR_TARGET when it names neither a cgroup id nor pids. */
+export function probeTarget(t: IncidentTarget | undefined): ProbeTarget {
+  const pids = (t?.pids ?? []).filter((p) => Number.isInteger(p) && p > 0);
+  let cgroupId: bigint | undefined;
+  if (t?.cgroupId !== undefined && t.cgroupId !== '') {
+    if (!/^\d+$/.test(t.cgroupId)) throw new TriplineError('CAPTURE_ERR_TARGET', `cgroup id ${JSON.stringify(t.cgroupId)} is not a decimal inode number`, { hint: 'the target cgroup id is the inode of the cgroup directory (stat -c %i DIR)' });
+    cgroupId = BigInt(t.cgroupId);
+  }
+  if (cgroupId === undefined && pids.length === 0) {
+    throw new TriplineError('CAPTURE_ERR_TARGET', 'the capture target names neither a cgroup id nor a pid', { hint: 'group the rule by cgroup (group_by: [cgroup, cgroup_id]) or pass --cgroup / --pid' });
+  }
+  return { ...(cgroupId !== undefined ? { cgroupId } : {}), ...(t?.cgroupPath ? { cgroupPath: t.cgroupPath } : {}), ...(pids.length ? { pids } : {}) };
+}

@@ -1,0 +1,227 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CaptureManager, probeTarget, type CaptureManagerOptions } from '../../src/capture/manager.ts';
+import { defaultProbes } from '../../src/capture/defaults.ts';
+import { validateBundle } from '../../src/bundle/validate.ts';
+import { listBundles } from '../../src/bundle/store.ts';
+import { CgroupHistory } from '../../src/sampler-history.ts';
+import { hasCode, TriplineError } from '../../src/errors.ts';
+import type { DeepProbe, PreparedProbe, ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from '../../src/probes/deep/types.ts';
+import type { Incident } from '../../src/incident.ts';
+import type { Rule } from '../../src/rules/types.ts';
+
+// A real, small deep probe that is not a kernel probe: it samples /proc/PID/stat of the target pids every 10 ms
+// (scheduler state and CPU ticks) and reports the time it spent doing so as its CPU cost. `burnMs` makes each
+// tick also burn that much CPU, to exercise the CPU cap.
+function procstat(name: string, opts: { burnMs?: number; failPrepare?: boolean } = {}): DeepProbe & { prepared: number; stops: number[] } {
+  const probe = {
+    name, description: 'samples /proc/PID/stat of the target', prepared: 0, stops: [] as number[],
+    prepare(): PreparedProbe {
+      if (opts.failPrepare) throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${name}: not supported here`, { hint: 'test probe' });
+      readFileSync('/proc/self/stat'); // proves /proc is readable before any trip
+      probe.prepared++;
+      let used = false;
+      return {
+        close() { used = true; },
+        start(target: ProbeTarget, budget: ProbeBudget): RunningProbe & { cpuNs(): number } {
+          if (used) throw new Error('prepared instance used twice');
+          used = true;
+          const startedAt = Date.now();
+          const records: Record<string, unknown>[] = [];
+          let events = 0, dropped = 0, cpuNs = 0;
+          const tick = setInterval(() => {
+            const t0 = process.hrtime.bigint();
+            if (opts.burnMs) while (Number(process.hrtime.bigint() - t0) < opts.burnMs * 1e6) { /* burn */ }
+            for (const pid of target.pids ?? []) {
+              try {
+                const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+                const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // comm may hold spaces and parentheses
+                events++;
+                if (records.length < budget.maxEvents) records.push({ pid, state: f[0], utime: Number(f[11]), stime: Number(f[12]) });
+                else dropped++;
+              } catch { /* exited */ }
+            }
+            cpuNs += Number(process.hrtime.bigint() - t0);
+          }, 10);
+          let result: Promise<ProbeResult> | undefined;
+          return {
+            cpuNs: () => cpuNs,
+            stop(o = {}) {
+              if (!result) {
+                clearInterval(tick);
+                probe.stops.push(Date.now());
+                result = Promise.resolve({
+                  probe: name, startedAt, endedAt: Date.now(), partial: o.partial ?? false, events, dropped, errors: [],
+                  records, summary: { samples: events }, redactions: [],
+                });
+              }
+              return result;
+            },
+          };
+        },
+      };
+    },
+  };
+  return probe;
+}
+
+const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-capture-`));
+const children: ChildProcess[] = [];
+after(() => { for (const c of children) c.kill('SIGKILL'); rmSync(root, { recursive: true, force: true }); });
+function sleeper(): number { const c = spawn('sleep', ['60'], { stdio: 'ignore' }); children.push(c); return c.pid!; }
+
+let n = 0;
+function manager(over: Partial<CaptureManagerOptions> = {}): CaptureManager {
+  return new CaptureManager({
+    registry: { procstat: procstat('procstat') }, objDir: '/nonexistent', redact: true, bundlesDir: join(root, `b${++n}`),
+    maxConcurrent: 2, maxCpuPercent: 400, defaultDurationMs: 300, ...over,
+  });
+}
+
+function incident(key: string, pids: number[], cgroupId?: string): Incident {
+  return {
+    id: `${key}-1`, key, rule: 'cpu-throttled', status: 'firing', severity: 'warning', labels: { pod: 'api' }, annotations: { summary: 'api throttled' },
+    target: { pids, ...(cgroupId ? { cgroupId } : {}) }, value: 0.8, threshold: 0.25, unit: 'ratio', stats: { rate: 0.8 },
+    startsAt: new Date().toISOString(), firedAt: new Date().toISOString(), host: 'test',
+  };
+}
+
+function rule(probes: string[], durationMs = 300): Rule {
+  return {
+    name: 'cpu-throttled', source: { file: 'rules/cpu.yaml', line: 1, column: 1 }, severity: 'warning', labels: {}, groupBy: ['cgroup'], match: {},
+    when: { signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 30_000, op: 'above', threshold: 0.25, thresholdText: '25%' },
+    forMs: 0, keepFiringForMs: 0, cooldownMs: 0, maxTripsPerHour: 10, mute: [], annotations: {},
+    capture: { probes, durationMs, options: {} }, actions: [],
+  };
+}
+
+test('a capture attaches the warm instance, runs for its time box, and writes a valid bundle with the baseline', async () => {
+  const pid = sleeper();
+  const history = new CgroupHistory(600);
+  const trip = Date.now();
+  for (let i = 60; i >= 1; i--) history.record(trip - i * 1000, new Map([['777', new Map([['cpu_periods', 10], ['cpu_throttled_periods', 1], ['cpu_usage_seconds', 0.5], ['cpu_quota_cores', 1]])]]));
+  const m = manager({ history: { history: (id, since) => history.query(id, since) } });
+  const probe = m['opts'].registry.procstat as ReturnType<typeof procstat>;
+  m.start();
+  assert.equal(probe.prepared, 1);
+  const events: string[] = [];
+  for (const e of ['started', 'attached', 'finished']) m.on(e, () => events.push(e));
+  let attachMs = -1;
+  m.on('attached', (a: { tripToAttachMs: number }) => { attachMs = a.tripToAttachMs; });
+  const p = m.capture({ incident: incident('k1', [pid], '777'), rule: rule(['procstat']), tripAt: trip });
+  // During the capture the sampler keeps recording: a throttled second.
+  setTimeout(() => history.record(Date.now(), new Map([['777', new Map([['cpu_periods', 10], ['cpu_throttled_periods', 9], ['cpu_usage_seconds', 0.99], ['cpu_quota_cores', 1]])]])), 100);
+  const ref = await p;
+  assert.deepEqual(events, ['started', 'attached', 'finished']);
+  assert.ok(attachMs >= 0);
+  const check = await validateBundle(ref.dir);
+  assert.deepEqual(check.problems, []);
+  const mf = check.manifest!;
+  assert.equal(mf.partial, false);
+  assert.equal(mf.rule.probes_from, 'rule');
+  assert.equal(mf.timings.trip_to_attach_ms, attachMs);
+  assert.ok(mf.timings.capture_ms >= 280 && mf.timings.capture_ms < 2000, `capture_ms ${mf.timings.capture_ms}`);
+  assert.ok(mf.probes[0].events > 5);
+  assert.ok((mf.probes[0].cpu_ns ?? 0) > 0);
+  const lines = readFileSync(join(ref.dir, 'events.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.every((r) => r.pid === pid && r.state === 'S'), 'the sleeping target reads as S');
+  const baseline = JSON.parse(readFileSync(join(ref.dir, 'baseline.json'), 'utf8'));
+  assert.equal(baseline.before.length, 60);
+  assert.equal(baseline.during.length, 1);
+  assert.equal(ref.findings.diagnosis?.cause, 'limit-bound');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(probe.prepared, 2, 'the used instance was replaced in the background');
+  await m.stop();
+});
+
+test('a trip during a running capture of the same key joins it; another key past the cap is refused', async () => {
+  const pid = sleeper();
+  const m = manager({ maxConcurrent: 1 });
+  m.start();
+  const a = m.capture({ incident: incident('k-join', [pid]), rule: rule(['procstat']) });
+  const b = m.capture({ incident: incident('k-join', [pid]), rule: rule(['procstat']) });
+  assert.equal(a, b);
+  await assert.rejects(m.capture({ incident: incident('k-other', [pid]), rule: rule(['procstat']) }), (e) => hasCode(e, 'CAPTURE_ERR_BUSY'));
+  const ref = await a;
+  assert.equal((await listBundles(join(ref.dir, '..'))).length, 1);
+  assert.equal(m.running, 0);
+  await m.stop();
+});
+
+test('the deadline holds while the event loop is busy in 30 ms slices', async () => {
+  const pid = sleeper();
+  const m = manager();
+  const probe = m['opts'].registry.procstat as ReturnType<typeof procstat>;
+  m.start();
+  const started = Date.now();
+  const p = m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 300 });
+  let busy = true;
+  const chunk = (): void => { const t = Date.now(); while (Date.now() - t < 30) { /* busy */ } if (busy) setImmediate(chunk); };
+  setImmediate(chunk);
+  const ref = await p;
+  busy = false;
+  const stoppedAfter = probe.stops[0] - started;
+  assert.ok(stoppedAfter >= 290 && stoppedAfter < 300 + 400, `stopped after ${stoppedAfter} ms`);
+  assert.equal(ref.partial, false);
+  await m.stop();
+});
+
+test('probes past the CPU cap: a capture whose probes burn too much CPU is cut and marked partial', async () => {
+  const pid = sleeper();
+  const m = manager({ registry: { procstat: procstat('procstat', { burnMs: 8 }) }, maxCpuPercent: 10, cpuCheckMs: 100 });
+  m.start();
+  const ref = await m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 10_000 });
+  const mf = (await validateBundle(ref.dir)).manifest!;
+  assert.equal(mf.partial, true);
+  assert.match(mf.partial_reason ?? '', /over the cap of 10% \(capture\.max_cpu_percent\)/);
+  assert.ok(mf.timings.capture_ms < 5000, `cut after ${mf.timings.capture_ms} ms`);
+  await m.stop();
+});
+
+test('stop() cuts running captures; they are bundled as partial; later captures are refused', async () => {
+  const pid = sleeper();
+  const m = manager();
+  m.start();
+  const p = m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 100));
+  const t = Date.now();
+  await m.stop();
+  const ref = await p;
+  assert.ok(Date.now() - t < 5000);
+  assert.equal(ref.partial, true);
+  const mf = (await validateBundle(ref.dir)).manifest!;
+  assert.equal(mf.partial_reason, 'engine stopping');
+  assert.equal(mf.probes[0].partial, true);
+  await assert.rejects(m.capture({ target: { pids: [pid] }, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_BUSY'));
+});
+
+test('unknown and unpreparable probes are recorded, the others run', async () => {
+  const pid = sleeper();
+  const m = manager({ registry: { procstat: procstat('procstat'), broken: procstat('broken', { failPrepare: true }) } });
+  m.start();
+  assert.match(m.unavailable.get('broken') ?? '', /not supported here/);
+  const ref = await m.capture({ target: { pids: [pid] }, probes: ['procstat', 'broken', 'nosuch'], durationMs: 200 });
+  const mf = (await validateBundle(ref.dir)).manifest!;
+  assert.deepEqual(mf.probes.map((p) => [p.name, p.status]), [['procstat', 'ok'], ['broken', 'failed'], ['nosuch', 'skipped']]);
+  assert.match(mf.probes[1].reason ?? '', /PROBE_ERR_UNSUPPORTED/);
+  assert.equal(mf.probes[2].reason, 'not in the deep probe catalog');
+  await m.stop();
+});
+
+test('targets: neither cgroup nor pid is refused; a cgroup id must be decimal', async () => {
+  assert.throws(() => probeTarget({}), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+  assert.throws(() => probeTarget({ cgroupId: '../x' }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+  assert.deepEqual(probeTarget({ cgroupId: '4242', pids: [7] }), { cgroupId: 4242n, pids: [7] });
+  const m = manager();
+  await assert.rejects(m.capture({ target: {}, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+});
+
+test('default probes per signal when the rule names none', () => {
+  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'profile', 'offcpu']);
+  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'offcpu', 'tcp']);
+  assert.deepEqual(defaultProbes(['something_new']), ['profile', 'offcpu']);
+});
