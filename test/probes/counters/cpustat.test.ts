@@ -115,3 +115,23 @@ cgroupTest('cgroups without quota are read only under a watched parent; the tree
   watched.read();
   assert.ok(watched.read().some((x) => x.labels.cgroup_id === late.id), 'found at the 4th read (rescanEvery 3)');
 });
+
+cgroupTest('cgroup v2: usage from cpu.stat usage_usec of a watched cgroup', async (fx, t) => {
+  const { parseCgroupMounts } = await import('../../../src/probes/cgroup-mount.ts');
+  const { readFileSync } = await import('node:fs');
+  const m = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).find((x) => x.fstype === 'cgroup2');
+  if (!m) { t.skip('no cgroup v2 hierarchy'); return; }
+  const mount = { version: 2 as const, dir: m.dir, root: m.root };
+  const cg = fx.cgroup('v2', { mount });
+  const fam = createCpuStatFamily({ mount, parents: [cg.rel], rescanEvery: 1000 });
+  const usage = (): number => {
+    const r = fam.read().find((x) => x.labels.cgroup_id === cg.id && x.signal === 'cpu_usage_seconds');
+    assert.ok(r && r.kind === 'counter', 'usage read');
+    return r.value;
+  };
+  const before = usage();
+  const loop = fx.busyLoop(cg);
+  await sleep(400);
+  loop.kill('SIGKILL');
+  assert.ok(usage() - before > 0.05, 'the loop\'s CPU time shows in usage_usec');
+});
