@@ -1,0 +1,179 @@
+/**
+ * The scale action: on a firing incident whose diagnosis allows it, raise the workload's replicas through the
+ * scale subresource (or its HPA's minReplicas), once per incident key across hosts, never past `max`, at most once
+ * per cooldown per workload; report what it did, or why not, into the incident's Slack thread (ctx.notify), then
+ * verify recovery. A dry run (spec or job) sends the PATCH with `dryRun=All` only and reports what it would do.
+ */
+import type { Config } from '../../config.ts';
+import type { Incident } from '../../incident.ts';
+import type { ScaleActionSpec } from '../../rules/types.ts';
+import { TriplineError } from '../../errors.ts';
+import { UnrecoverableError } from '../errors.ts';
+import type { Action, ActionContext, ActionJob, ActionOutcome, EventDetail } from '../types.ts';
+import { ScaleGuards } from './cooldown.ts';
+import type { ScaleClaim } from './cooldown.ts';
+import { findHpa, hpaPatch, hpaPath } from './hpa.ts';
+import { KubeClient } from './kube-client.ts';
+import { resolveCredentials } from './kubeconfig.ts';
+import { OwnerResolver, scalePath, workloadId } from './owner.ts';
+import type { WorkloadRef } from './owner.ts';
+import { causeVerdict, parseStep, plan } from './plan.ts';
+import { verify } from './verify.ts';
+import type { Probe, Verdict } from './verify.ts';
+
+/** Options of the scale action; production uses the defaults. */
+export interface ScaleActionOptions {
+  /** Builds the Kubernetes client; default: credentials from the config (kubeconfig, in-cluster, api_url). */
+  readonly client?: (config: Readonly<Config>, env: NodeJS.ProcessEnv) => KubeClient;
+  /** The verification probe for an incident; default: "not resolved yet" from the resolved marker in the store. */
+  readonly probe?: (incident: Incident, ctx: ActionContext) => Probe;
+  /** Called with each verification started in the background (tests await it). */
+  readonly onVerify?: (done: Promise<Verdict>) => void;
+}
+
+/** The scale subresource's body (autoscaling/v1 Scale). */
+interface Scale { readonly spec: { readonly replicas?: number }; readonly status?: { readonly replicas?: number } }
+
+/** The claim lives at least this long, so a burst of retries and hosts meets it even with a tiny cooldown. */
+const MIN_CLAIM_MS = 60_000;
+
+/** Builds the scale action. */
+export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleActionSpec> {
+  // One client and pod cache per config (the engine has one config; reload makes a new one).
+  const resolvers = new WeakMap<object, { client: KubeClient; owners: OwnerResolver }>();
+  const kube = (ctx: ActionContext): { client: KubeClient; owners: OwnerResolver } => {
+    let r = resolvers.get(ctx.config);
+    if (!r) {
+      let client: KubeClient;
+      try { client = opts.client ? opts.client(ctx.config, ctx.env) : new KubeClient(resolveCredentials(ctx.config.kubernetes, ctx.env)); } catch (cause) {
+        throw cause instanceof TriplineError ? new UnrecoverableError(cause.message, { reason: 'config', hint: cause.hint, cause }) : cause;
+      }
+      r = { client, owners: new OwnerResolver(client, ctx.now) };
+      resolvers.set(ctx.config, r);
+    }
+    return r;
+  };
+
+  return {
+    type: 'scale',
+    check(spec) {
+      parseStep(spec.step);
+      if (!(spec.max >= 1)) throw new TriplineError('ACTION_ERR_CONFIG', `scale max ${spec.max} must be at least 1`, { hint: 'set max: to the most replicas tripline may ask for' });
+    },
+
+    async execute(job: ActionJob<ScaleActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
+      const { spec, incident } = job;
+      const guards = new ScaleGuards(ctx.store);
+      if (job.event === 'resolved') {
+        await guards.markResolved(incident.key, incident.resolvedAt ?? new Date(ctx.now()).toISOString(), Math.max(spec.verifyMs, spec.cooldownMs, MIN_CLAIM_MS) * 2);
+        return { status: 'skipped', summary: `recorded the resolution of ${incident.key} for verification` };
+      }
+      if (job.event !== 'firing') return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
+      const dryRun = spec.dryRun || job.dryRun === true;
+      const tell = (detail: EventDetail, seq: string): Promise<string[]> => ctx.notify('scaled', detail, `${incident.id}-${seq}`);
+
+      // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
+      const refused = causeVerdict(job.bundle?.findings.diagnosis?.cause, spec.whenCause);
+      if (refused) {
+        await tell({ kind: 'scale-skipped', text: refused }, 'skip');
+        return { status: 'skipped', summary: refused };
+      }
+      const { client, owners } = kube(ctx);
+      const workload = await owners.resolve(spec.target, incident.target);
+      const w = workloadId(workload);
+
+      if (dryRun) return dryRunScale(client, workload, job, tell);
+
+      const claimTtl = Math.max(spec.cooldownMs, MIN_CLAIM_MS);
+      const { owner, claim } = await guards.claim(incident.key, incident.id, claimTtl);
+      if (owner === 'taken') {
+        const summary = `Did not scale: ${incident.key} was already handled${claim.summary ? ` (${claim.summary})` : ' by another engine'}; cooldown ${Math.round(spec.cooldownMs / 1000)}s.`;
+        return { status: 'skipped', summary };
+      }
+      if (claim.state === 'done' || claim.state === 'skipped') {
+        // A retry after the work was done (e.g. the worker died before acking): report again, idempotently.
+        await tell({ kind: claim.state === 'done' ? 'scaled' : 'scale-skipped', text: claim.summary ?? '' }, claim.state === 'done' ? 'scaled' : 'skip');
+        return { status: claim.state === 'done' ? 'delivered' : 'skipped', summary: claim.summary ?? '' };
+      }
+
+      let planned: ScaleClaim = claim;
+      if (planned.to === undefined) {
+        const cd = await guards.startCooldown(w, incident.key, spec.cooldownMs);
+        if (!cd.started) {
+          const text = `Did not scale: ${w} is in its cooldown (${Math.round(spec.cooldownMs / 1000)}s), last scaled for ${cd.holder ?? 'another incident'}.`;
+          return skip(guards, incident, claimTtl, text, tell);
+        }
+        const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
+        const p = plan({ current: scale.spec.replicas ?? 0, step: spec.step, max: spec.max, cause: job.bundle?.findings.diagnosis?.cause, whenCause: spec.whenCause, hpa });
+        if (!p.scale) {
+          await guards.releaseCooldown(w);
+          return skip(guards, incident, claimTtl, p.reason, tell);
+        }
+        planned = { incident: incident.id, state: 'planned', workload: w, from: p.from, to: p.to, via: p.via };
+        // Recorded before the PATCH: a retry re-applies this absolute count instead of stepping again.
+        await guards.record(incident.key, planned, claimTtl);
+      }
+
+      const to = planned.to!;
+      let text: string;
+      if (planned.via === 'hpa-min') {
+        const hpa = await findHpa(client, workload);
+        if (!hpa) throw new UnrecoverableError(`scale: the HPA of ${w} disappeared`, { reason: 'hpa_gone' });
+        await client.patch(hpaPath(hpa), hpaPatch(to));
+        text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).`;
+      } else {
+        await client.patch(scalePath(workload), { spec: { replicas: to } });
+        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).`;
+      }
+      await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
+      await tell({ kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' }, 'scaled');
+
+      if (spec.verifyMs > 0) {
+        const probe = opts.probe ? opts.probe(incident, ctx) : resolvedProbe(guards, incident);
+        const done = verify({
+          probe, verifyMs: spec.verifyMs, change: `${w} ${planned.from} → ${to}`, signal: ctx.signal,
+          report: (detail) => ctx.notify('verified', detail, incident.id),
+        });
+        opts.onVerify?.(done);
+      }
+      return { status: 'delivered', summary: text, data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' } };
+    },
+  };
+}
+
+/** The scale action with production defaults (the registry's entry). */
+export const scaleAction: Action<ScaleActionSpec> = createScaleAction();
+
+/** Records and reports a decision not to scale. */
+async function skip(guards: ScaleGuards, incident: Incident, ttl: number, text: string, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+  await guards.record(incident.key, { incident: incident.id, state: 'skipped', summary: text }, ttl);
+  await tell({ kind: 'scale-skipped', text }, 'skip');
+  return { status: 'skipped', summary: text };
+}
+
+/** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */
+async function dryRunScale(client: KubeClient, workload: WorkloadRef, job: ActionJob<ScaleActionSpec>, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+  const { spec } = job;
+  const w = workloadId(workload);
+  const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
+  const p = plan({ current: scale.spec.replicas ?? 0, step: spec.step, max: spec.max, cause: job.bundle?.findings.diagnosis?.cause, whenCause: spec.whenCause, hpa });
+  if (!p.scale) {
+    await tell({ kind: 'scale-skipped', text: `Dry run: ${p.reason}` }, 'dry-skip');
+    return { status: 'dry-run', summary: `Dry run: ${p.reason}` };
+  }
+  const path = p.via === 'hpa-min' && hpa ? hpaPath(hpa) : scalePath(workload);
+  const body = p.via === 'hpa-min' ? hpaPatch(p.to) : { spec: { replicas: p.to } };
+  await client.patch(path, body, true);
+  const text = `Dry run: would scale ${w} from ${p.from} to ${p.to}${p.via === 'hpa-min' ? ' through its HPA\'s minReplicas' : ''} — PATCH ${path} ${JSON.stringify(body)} (validated by the API server with dryRun=All).`;
+  await tell({ kind: 'scale-dry-run', text, from: p.from, to: p.to, workload: w }, 'dry-run');
+  return { status: 'dry-run', summary: text, data: { method: 'PATCH', path, body: JSON.stringify(body), contentType: 'application/merge-patch+json' } };
+}
+
+/** Default probe: still breaching until the incident's `resolved` event (recorded by this action) is newer than the trip. */
+function resolvedProbe(guards: ScaleGuards, incident: Incident): Probe {
+  const fired = Date.parse(incident.firedAt);
+  return async () => {
+    const at = await guards.resolvedAt(incident.key);
+    return !(at && Date.parse(at) >= fired);
+  };
+}

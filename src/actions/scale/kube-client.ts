@@ -1,0 +1,113 @@
+/**
+ * A minimal Kubernetes REST client over node:https/http: GET, LIST and merge-PATCH (with server-side `dryRun=All`),
+ * JSON in and out, bearer token or client certificate, the cluster's CA. Failures become the action error classes:
+ * 429 parks for Retry-After, 5xx/409/network retry, 401/403/404/422 do not (with an RBAC hint where it helps).
+ */
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../errors.ts';
+import type { KubeCredentials } from './kubeconfig.ts';
+
+/** A request the client made (tests and dry runs show them). */
+export interface KubeRequest {
+  readonly method: 'GET' | 'PATCH';
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+/** Per-request timeout: a hung API server fails the attempt as retryable. */
+const TIMEOUT_MS = 10_000;
+/** How long a token read from a file is used before rereading it. */
+const TOKEN_REFRESH_MS = 60_000;
+/** Largest response body read (a pod list of a big cluster is a few MB). */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** An HTTP failure from the API server; `status` lets callers treat 404 as "absent". */
+export class KubeHttpError extends UnrecoverableError {
+  readonly status: number;
+  constructor(status: number, method: string, path: string, message: string) {
+    const hint = status === 401 || status === 403
+      ? 'grant tripline\'s service account get/list on pods and replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC)'
+      : undefined;
+    super(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, { reason: `http_${status}`, hint });
+    this.name = 'KubeHttpError';
+    this.status = status;
+  }
+}
+
+/** The client. Paths are API paths (`/apis/apps/v1/...`); the server comes from the credentials. */
+export class KubeClient {
+  readonly creds: KubeCredentials;
+  readonly #timeoutMs: number;
+  #token?: { value: string; readAt: number };
+
+  constructor(creds: KubeCredentials, opts: { timeoutMs?: number } = {}) {
+    this.creds = creds;
+    this.#timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+  }
+
+  /** GET a resource or list; `query` is appended URL-encoded. */
+  async get<T>(path: string, query: Record<string, string> = {}): Promise<T> {
+    return this.#call<T>('GET', withQuery(path, query));
+  }
+
+  /** PATCH with `application/merge-patch+json`; `dryRun` asks the server to validate without persisting. */
+  async patch<T>(path: string, body: unknown, dryRun = false): Promise<T> {
+    return this.#call<T>('PATCH', withQuery(path, dryRun ? { dryRun: 'All' } : {}), body);
+  }
+
+  #bearer(): string | undefined {
+    if (this.creds.token) return this.creds.token;
+    if (!this.creds.tokenFile) return undefined;
+    const now = Date.now();
+    if (!this.#token || now - this.#token.readAt > TOKEN_REFRESH_MS) {
+      this.#token = { value: readFileSync(this.creds.tokenFile, 'utf8').trim(), readAt: now };
+    }
+    return this.#token.value;
+  }
+
+  #call<T>(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<T> {
+    const url = new URL(this.creds.server + path);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (payload) { headers['Content-Type'] = 'application/merge-patch+json'; headers['Content-Length'] = String(payload.length); }
+    const token = this.#bearer();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const tls = url.protocol === 'https:';
+    const req = (tls ? httpsRequest : httpRequest)(url, {
+      method, headers, timeout: this.#timeoutMs,
+      ...(tls ? { ca: this.creds.ca, cert: this.creds.cert, key: this.creds.key, rejectUnauthorized: !this.creds.insecureSkipTlsVerify } : {}),
+    });
+    return new Promise<T>((resolve, reject) => {
+      req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#timeoutMs} ms`)));
+      req.on('error', (err) => reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY_BYTES) chunks.push(c); });
+        res.on('error', (err) => reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (status >= 200 && status < 300) {
+            try { resolve(JSON.parse(text) as T); } catch { reject(new RetryableError(`kubernetes ${method} ${path}: answer is not JSON`, { reason: 'bad_answer' })); }
+            return;
+          }
+          let message = '';
+          try { message = String((JSON.parse(text) as { message?: string }).message ?? ''); } catch { /* not a Status object */ }
+          message = message.slice(0, 300);
+          if (status === 429) reject(new RateLimitedError(`kubernetes ${method} ${path}: too many requests`, parseRetryAfter(res.headers['retry-after'] as string | undefined, 1000), { reason: 'http_429' }));
+          else if (status >= 500 || status === 409 || status === 408) reject(new RetryableError(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, { reason: `http_${status}` }));
+          else reject(new KubeHttpError(status, method, path, message));
+        });
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function withQuery(path: string, query: Record<string, string>): string {
+  const q = new URLSearchParams(query).toString();
+  return q ? `${path}${path.includes('?') ? '&' : '?'}${q}` : path;
+}
