@@ -7,6 +7,8 @@ import { runq } from './runq.ts';
 import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import { blockio } from './blockio.ts';
+import { cpustat } from './cpustat.ts';
+import { psi } from './psi.ts';
 
 /** Families by name (names match `counters.enabled` in the config). */
 export const COUNTERS: Readonly<Record<string, CounterFactory>> = {
@@ -14,4 +16,6 @@ export const COUNTERS: Readonly<Record<string, CounterFactory>> = {
   syscalls,
   tcp,
   blockio,
+  cpustat,
+  psi,
 };
