@@ -86,6 +86,13 @@ function ndjson(probe: string, records: readonly Record<string, unknown>[], maxB
   return { text, left: 0 };
 }
 
+/** On-CPU sampling period of a stack probe, from its summary (`periodNs` or `frequencyHz`); undefined when unknown. */
+function samplePeriodNs(summary: Readonly<Record<string, unknown>>): number | undefined {
+  if (typeof summary.periodNs === 'number' && summary.periodNs > 0) return summary.periodNs;
+  if (typeof summary.frequencyHz === 'number' && summary.frequencyHz > 0) return 1e9 / summary.frequencyHz;
+  return undefined;
+}
+
 /** Writes the bundle atomically and returns where it is. Throws BUNDLE_ERR_WRITE (and leaves nothing half-written). */
 export async function writeBundle(input: BundleInput): Promise<BundleRef> {
   const now = input.now ?? Date.now;
@@ -115,7 +122,7 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
       let dropped = r?.dropped ?? 0;
       if (r?.stacks && r.stacks.length > 0) {
         await put(`${p.name}.folded`, toFolded(r.stacks));
-        await put(`${p.name}.pb.gz`, toPprof(r.stacks, { startMs: r.startedAt, durationMs: r.endedAt - r.startedAt, periodNs: typeof r.summary.periodNs === 'number' ? r.summary.periodNs : undefined }));
+        await put(`${p.name}.pb.gz`, toPprof(r.stacks, { startMs: r.startedAt, durationMs: r.endedAt - r.startedAt, periodNs: samplePeriodNs(r.summary) }));
         own.push(`${p.name}.folded`, `${p.name}.pb.gz`, 'flamegraph.html');
         graphs.push({ name: p.name, stacks: r.stacks });
       }

@@ -2,7 +2,7 @@
  * Findings: the probes' results, the diagnosis and the baseline comparison turned into the culprits in plain
  * words (headlines) and the top lists the summary, Slack and the scale action use. Pure. Probe summaries are
  * read with tolerant schemas: a summary a probe shaped differently is reported as an error, never a crash.
- * Summary shapes read here: runqslower `{ delays, delaySeconds, neighbours: Neighbour[] }`,
+ * Summary shapes read here: runqslower `{ delays, totalDelaySeconds, neighbours: Neighbour[] }`,
  * syscalls `{ slowest: [{ syscall, pid, comm, seconds, args }] }`, pg `{ slowest: [{ query, seconds, pid }] }`.
  */
 import { z } from 'zod';
@@ -31,7 +31,8 @@ const NeighbourIn = z.object({
   pid: z.number().int(), comm: z.string(), cgroupId: z.union([z.string(), z.number(), z.bigint()]).transform(String),
   cgroupPath: z.string().default(''), count: z.number().int().nonnegative(), delaySeconds: z.number().nonnegative(),
 });
-const RunqIn = z.object({ delays: z.number().nonnegative(), delaySeconds: z.number().nonnegative(), neighbours: z.array(NeighbourIn) });
+const RunqIn = z.object({ delays: z.number().nonnegative(), totalDelaySeconds: z.number().nonnegative(), neighbours: z.array(NeighbourIn) })
+  .transform((r) => ({ delays: r.delays, delaySeconds: r.totalDelaySeconds, neighbours: r.neighbours }));
 const SyscallsIn = z.object({ slowest: z.array(z.object({ syscall: z.string(), pid: z.number().int(), comm: z.string(), seconds: z.number(), args: z.string().default('') })) });
 const PgIn = z.object({ slowest: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() })) });
 

@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
 import { writeBundle, bundleId, type BundleInput } from '../../src/bundle/writer.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles, showBundle } from '../../src/bundle/store.ts';
@@ -59,6 +61,9 @@ test('a complete bundle: files, permissions, manifest, passes its own schema che
   assert.equal(events.length, 3);
   assert.equal(events[0].probe, 'pg');
   assert.match(readFileSync(join(ref.dir, 'summary.md'), 'utf8'), /preempted mostly by pid 4711/);
+  // The profile's 99 Hz becomes the pprof period.
+  const prof = Profile.decode(gunzipSync(readFileSync(join(ref.dir, 'profile.pb.gz'))));
+  assert.equal(Number(prof.period), Math.round(1e9 / 99));
 });
 
 test('the tarball extracts with tar -xzf to the same files', async () => {

@@ -17,7 +17,7 @@ function result(probe: string, over: Partial<ProbeResult>): ProbeResult {
   return { probe, startedAt: T0, endedAt: T0 + 10_000, partial: false, events: 10, dropped: 0, errors: [], summary: {}, redactions: [], ...over };
 }
 const results: ProbeResult[] = [
-  result('runqslower', { summary: { delays: 57, delaySeconds: 3.4, neighbours: [
+  result('runqslower', { summary: { delays: 57, totalDelaySeconds: 3.4, maxDelaySeconds: 0.2, thresholdMs: 1, neighbours: [
     { pid: 4800, comm: 'gzip', cgroupId: 9001, cgroupPath: '/other', count: 16, delaySeconds: 0.8 },
     { pid: 4711, comm: 'backup.sh', cgroupId: '9001', cgroupPath: '/other', count: 41, delaySeconds: 2.6 },
   ] } }),
