@@ -17,11 +17,14 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "tripline.h"
 #include "deep_target.h"
 #include "hist.h"
 #include "pg.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+TRIPLINE_EXPORT_TYPE(pg_event);
 
 const volatile __u64 threshold_ns = 1000000;
 

@@ -17,10 +17,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "tripline.h"
 #include "deep_target.h"
 #include "runqslower.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+TRIPLINE_EXPORT_TYPE(runqslower_event);
 
 #define RUNQ_SLOTS 8 /* power of two: the index is masked */
 
