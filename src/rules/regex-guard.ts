@@ -76,6 +76,7 @@ export function checkLabelRegex(pattern: string): void {
       }
     } else {
       top.alt += c;
+      if (c === '.') top.literalAlts = null; // `.` overlaps every alternative
     }
     lastClosed = closed;
   }

@@ -53,7 +53,9 @@ export function compileTemplate(text: string): CompiledTemplate {
     if (open > i) parts.push(text.slice(i, open));
     const close = text.indexOf('}}', open + 2);
     if (close < 0) throw new TemplateError('unclosed {{', open + 1, 'close the expression with }}');
-    parts.push(parseExpr(text.slice(open + 2, close), open + 3));
+    const src = text.slice(open + 2, close);
+    // The column of the expression itself (past `{{` and spaces), 1-based.
+    parts.push(parseExpr(src, open + 3 + src.length - src.trimStart().length));
     i = close + 2;
   }
   return Object.freeze({ text, render: (data: TemplateData) => renderParts(parts, data) });
