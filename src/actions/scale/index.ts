@@ -48,7 +48,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
       try { client = opts.client ? opts.client(ctx.config, ctx.env) : new KubeClient(resolveCredentials(ctx.config.kubernetes, ctx.env)); } catch (cause) {
         throw cause instanceof TriplineError ? new UnrecoverableError(cause.message, { reason: 'config', hint: cause.hint, cause }) : cause;
       }
-      r = { client, owners: new OwnerResolver(client, ctx.now) };
+      r = { client, owners: new OwnerResolver(client) };
       resolvers.set(ctx.config, r);
     }
     return r;

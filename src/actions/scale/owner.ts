@@ -30,19 +30,15 @@ interface OwnerReference { readonly kind: string; readonly name: string; readonl
 interface ObjectMeta { readonly name: string; readonly namespace: string; readonly uid: string; readonly ownerReferences?: readonly OwnerReference[] }
 interface PodList { readonly items: readonly { readonly metadata: ObjectMeta }[] }
 
-/** Minimum spacing of full pod lists (pods keep their uid for life, so a cached hit stays right; misses relist). */
-const LIST_SPACING_MS = 1000;
-
 /** Resolves incidents to workloads; keep one per client so its pod cache is reused. */
 export class OwnerResolver {
   readonly #client: KubeClient;
-  readonly #now: () => number;
+  /** uid → pod name, from the last full list (a pod keeps its uid for life, so a hit stays right until it is gone). */
   #uids = new Map<string, { namespace: string; name: string }>();
-  #listedAt = -Infinity;
+  #listing?: Promise<PodList>;
 
-  constructor(client: KubeClient, now: () => number = Date.now) {
+  constructor(client: KubeClient) {
     this.#client = client;
-    this.#now = now;
   }
 
   /** The workload for a spec's target: explicit, or `auto` from the incident's pod. */
@@ -63,9 +59,9 @@ export class OwnerResolver {
     const p = t.pod;
     if (!p?.uid && !(p?.name && p.namespace)) throw notScalable('the incident names no pod (target auto needs a pod; give the rule an explicit target)');
     if (p.name && p.namespace) {
+      // By name even when the uid differs: a pod recreated under the same name (StatefulSet) has the same owner.
       try {
-        const pod = await this.#client.get<{ metadata: ObjectMeta }>(`/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`);
-        if (!p.uid || pod.metadata.uid === p.uid) return pod.metadata;
+        return (await this.#client.get<{ metadata: ObjectMeta }>(`/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`)).metadata;
       } catch (err) {
         if (!(err instanceof KubeHttpError && err.status === 404) || !p.uid) throw err;
       }
@@ -75,11 +71,11 @@ export class OwnerResolver {
 
   async #byUid(uid: string): Promise<ObjectMeta> {
     let hit = this.#uids.get(uid);
-    // A miss lists again (a new pod), but not more than once per LIST_SPACING_MS: a burst of incidents shares one list.
-    if (!hit && this.#now() - this.#listedAt > LIST_SPACING_MS) {
-      const list = await this.#client.get<PodList>('/api/v1/pods');
+    if (!hit) {
+      // A miss lists all pods again (a new pod); concurrent misses share one list, so a burst of incidents costs one call.
+      this.#listing ??= this.#client.get<PodList>('/api/v1/pods').finally(() => { this.#listing = undefined; });
+      const list = await this.#listing;
       this.#uids = new Map(list.items.map((i) => [i.metadata.uid, { namespace: i.metadata.namespace, name: i.metadata.name }]));
-      this.#listedAt = this.#now();
       hit = this.#uids.get(uid);
     }
     if (!hit) throw notScalable(`no pod with uid ${uid} in the cluster (gone already?)`);

@@ -59,7 +59,8 @@ export function plan(input: PlanInput): Plan {
   if (refused) return { scale: false, code: 'cause', reason: refused };
   const step = parseStep(input.step);
   const base = Math.max(input.current, input.hpa?.minReplicas ?? 0);
-  const stepped = step.op === 'add' ? base + step.n : Math.ceil(base * step.f);
+  // A multiplier always adds at least one replica (x1.5 of 1 is 2; of 0, 1).
+  const stepped = step.op === 'add' ? base + step.n : Math.max(base + 1, Math.ceil(base * step.f));
   const ceiling = Math.min(input.max, input.hpa?.maxReplicas ?? Infinity);
   const to = Math.min(stepped, ceiling);
   if (to <= base) {
