@@ -9,6 +9,7 @@ import type { Action } from './types.ts';
 import { logAction } from './log.ts';
 import { webhookAction } from './webhook.ts';
 import { slackAction } from './slack/index.ts';
+import { scaleAction } from './scale/index.ts';
 
 /** An action registry: spec type → module. Every type may be absent (the engine says which when a rule uses it). */
 export type ActionRegistry = { readonly [K in ActionSpec['type']]?: Action<Extract<ActionSpec, { type: K }>> };
@@ -18,6 +19,7 @@ export const ACTIONS: ActionRegistry = {
   log: logAction,
   webhook: webhookAction,
   slack: slackAction,
+  scale: scaleAction,
 };
 
 /** Fails when a module is registered under a key other than its own type (i.e. two entries for one type). */
