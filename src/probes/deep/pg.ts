@@ -1,0 +1,145 @@
+/**
+ * pg: PostgreSQL query latency from the server's USDT probes postgresql:query__start / query__done (bpf/pg.bpf.c),
+ * with the first 128 bytes of each query's text. Attached to the postgres binary for all processes (backends fork
+ * after the capture starts); the target filter picks the backends (cgroup, or the postmaster's pid and its children).
+ * Result: `records` — one per query over the threshold: { kind, query (fingerprint: literals → ?), seconds, pid }
+ * (plus `text`, the raw text, only when ctx.redact is false). `summary` — { perKind: {[kind]: {count, seconds,
+ * p50Seconds, p99Seconds}} (all queries, from in-kernel histograms; quantiles are log2 bucket upper bounds),
+ * queries, thresholdMs, slowest: {query, seconds, pid, kind}[] (longest first), byFingerprint: {query, count,
+ * seconds, maxSeconds}[] (of the recorded queries, most time first) }.
+ * Options: threshold_ms (default 1), slowest (default 20), binary (default: /proc/PID/exe of the first target pid,
+ * else /usr/local/bin/postgres).
+ */
+import { readlinkSync } from 'node:fs';
+import { z } from 'zod';
+import { TriplineError } from '../../errors.ts';
+import { possibleCpus } from '../libbpf.ts';
+import { decodeHist, HIST_LAYOUT, HIST_SIZE, histBounds } from '../decode/hist.ts';
+import { sumPerCpu } from '../decode/percpu.ts';
+import { openProbeObject } from './open-probe.ts';
+import { parseOptions } from './options.ts';
+import { RecordBuffer } from './record-buffer.ts';
+import { startSession } from './session.ts';
+import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
+import type { DeepProbe } from './types.ts';
+
+/** sizeof(struct pg_event) in bpf/pg.h. */
+export const PG_EVENT_SIZE = 152;
+const KINDS: readonly QueryKind[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'OTHER'];
+const DEFAULT_BINARY = '/usr/local/bin/postgres';
+
+/** Options of `capture.options.pg`. */
+export const pgOptions = z.object({
+  /** Queries at least this long (ms) are recorded with their text. @defaultValue 1 */
+  threshold_ms: z.number().min(0).max(600_000).default(1),
+  /** How many of the slowest queries the summary keeps. @defaultValue 20 */
+  slowest: z.number().int().min(1).max(1000).default(20),
+  /** The postgres binary carrying the USDT probes. */
+  binary: z.string().startsWith('/').optional(),
+}).strict();
+
+/** One decoded query event. */
+export interface PgQuery {
+  readonly durationNs: bigint;
+  readonly pid: number;
+  readonly kind: QueryKind;
+  readonly text: string;
+}
+
+/** Decodes struct pg_event; rejects buffers of other sizes. */
+export function decodePgQuery(b: Buffer): PgQuery {
+  if (b.length !== PG_EVENT_SIZE) throw new RangeError(`pg_event: ${b.length} bytes, expected ${PG_EVENT_SIZE}`);
+  const len = Math.min(b.readUInt32LE(16), 128);
+  const nul = b.indexOf(0, 24);
+  const end = Math.min(24 + Math.max(0, len - 1), nul < 0 ? 152 : nul);
+  return { durationNs: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), kind: KINDS[b.readUInt32LE(12)] ?? 'OTHER', text: b.toString('utf8', 24, end) };
+}
+
+/** The quantile `q` of a log2 histogram in seconds (the upper bound of the bucket holding it). */
+function quantile(counts: readonly number[], bounds: readonly number[], q: number): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (!total) return 0;
+  let cum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    cum += counts[i];
+    if (cum >= q * total) return Number.isFinite(bounds[i]) ? bounds[i] : bounds[i - 1];
+  }
+  return bounds[bounds.length - 2];
+}
+
+function postgresBinary(explicit: string | undefined, pids: readonly number[] | undefined): string {
+  if (explicit) return explicit;
+  for (const pid of pids ?? []) {
+    try { return readlinkSync(`/proc/${pid}/exe`); } catch { /* gone: try the next */ }
+  }
+  return DEFAULT_BINARY;
+}
+
+/** The pg deep probe. */
+export const pg = {
+  name: 'pg',
+  description: 'PostgreSQL query latency per kind and the slowest queries (literals stripped), from USDT probes',
+  options: pgOptions,
+  prepare(ctx) {
+    const opts = parseOptions('pg', pgOptions, ctx.options);
+    const obj = openProbeObject(ctx, 'pg', {
+      rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
+      layouts: { pg_event: { size: PG_EVENT_SIZE, fields: { kind: 12, query_len: 16, query: 24 } }, hist: HIST_LAYOUT },
+    });
+    const queries: PgQuery[] = [];
+    let decodeErrors = 0;
+    const rb = obj.ringBuffer('pg_events', (data) => {
+      try { queries.push(decodePgQuery(data)); } catch { decodeErrors++; }
+    });
+    return {
+      close: () => obj.close(),
+      start(target, budget) {
+        const binary = postgresBinary(opts.binary, target.pids);
+        const out = new RecordBuffer(budget.maxBytes);
+        return startSession({
+          probe: 'pg', obj, target, budget,
+          matchChildren: true,
+          attach: (o) => {
+            try {
+              o.attachUsdt('pg_query_start', { binary, provider: 'postgresql', name: 'query__start' });
+              o.attachUsdt('pg_query_done', { binary, provider: 'postgresql', name: 'query__done' });
+            } catch (cause) {
+              throw new TriplineError('PROBE_ERR_ATTACH', `pg: cannot attach to the USDT probes of ${binary}`, {
+                hint: 'set capture.options.pg.binary to a postgres built with --enable-dtrace', cause,
+              });
+            }
+          },
+          poll: () => { rb.consume(); },
+          read: () => {
+            const perKind: Record<string, { count: number; seconds: number; p50Seconds: number; p99Seconds: number }> = {};
+            const bounds = histBounds(1);
+            let total = 0;
+            for (const { key, value } of obj.map('pg_kinds').entries()) {
+              const h = decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'pg_kinds'));
+              const count = h.counts.reduce((a, b) => a + b, 0);
+              if (!count) continue;
+              total += count;
+              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = { count, seconds: h.sum / 1e9, p50Seconds: quantile(h.counts, bounds, 0.5), p99Seconds: quantile(h.counts, bounds, 0.99) };
+            }
+            const view = queries.map((q) => ({ kind: q.kind, query: fingerprintSql(q.text), seconds: Number(q.durationNs) / 1e9, pid: q.pid, ...(ctx.redact ? {} : { text: q.text }) }));
+            for (const v of view) out.push(v);
+            const slowest = [...view].sort((a, b) => b.seconds - a.seconds).slice(0, opts.slowest).map(({ query, seconds, pid, kind }) => ({ query, seconds, pid, kind }));
+            const fp = new Map<string, { query: string; count: number; seconds: number; maxSeconds: number }>();
+            for (const v of view) {
+              const a = fp.get(v.query) ?? { query: v.query, count: 0, seconds: 0, maxSeconds: 0 };
+              a.count++; a.seconds += v.seconds; a.maxSeconds = Math.max(a.maxSeconds, v.seconds);
+              fp.set(v.query, a);
+            }
+            return {
+              records: out.records,
+              userDropped: out.dropped + decodeErrors,
+              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              redactions: ctx.redact ? ['sql literals'] : [],
+              summary: { perKind, queries: total, thresholdMs: opts.threshold_ms, binary, slowest, byFingerprint: [...fp.values()].sort((a, b) => b.seconds - a.seconds).slice(0, 20) },
+            };
+          },
+        });
+      },
+    };
+  },
+} satisfies DeepProbe & { options: typeof pgOptions };
