@@ -86,7 +86,7 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   if (slowSyscalls[0]) headlines.push(`slowest syscall: ${slowSyscalls[0].syscall} took ${secs(slowSyscalls[0].seconds)} in pid ${slowSyscalls[0].pid} (${slowSyscalls[0].comm})`);
   if (slowQueries[0]) headlines.push(`slowest query: ${secs(slowQueries[0].seconds)} for ${slowQueries[0].query.slice(0, 80)}`);
   if (cmp.moved.length > 0) headlines.push(`moved against the window before the trip: ${cmp.moved.slice(0, 3).map(shiftText).join('; ')}`);
-  for (const r of input.results) if (r.dropped > 0) headlines.push(`${r.probe} dropped ${r.dropped} events past its budget: its numbers are a lower bound`);
+  for (const r of input.results) if (r.dropped > 0) headlines.push(`${r.probe} dropped ${r.dropped} events (budget or full buffers): its numbers are a lower bound`);
 
   return {
     findings: { ...(diagnosis ? { diagnosis } : {}), headlines, neighbours, topOnCpu, topOffCpu, slowSyscalls, slowQueries, shifts: cmp.shifts },

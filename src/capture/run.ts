@@ -107,15 +107,20 @@ export class CaptureRun {
       try { p = r.probe.stop({ partial }); } catch (err) { p = Promise.reject(err); }
       return { r, cpuNs, p };
     });
-    const detachedAt = this.now();
+    // When the last probe detached: its own endedAt (a probe's stop may symbolize synchronously before returning,
+    // so the clock after the stop calls would overstate the capture), else when we asked.
+    let detachedAt = this.now();
+    let lastEnd = 0;
     for (const { r, cpuNs, p } of results) {
       try {
         const result = (await p) as ProbeRun['result'];
+        if (result && result.endedAt > lastEnd) lastEnd = result.endedAt;
         runs.push({ name: r.name, status: 'ok', budget: r.budget, result, ...(cpuNs > 0 ? { cpuNs } : {}) });
       } catch (err) {
         runs.push({ name: r.name, status: 'failed', reason: describe(err), budget: r.budget });
       }
     }
+    if (lastEnd > 0) detachedAt = Math.min(detachedAt, Math.max(lastEnd, this.attachedAt));
     const order = this.plan.probes;
     runs.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
     return { runs, attachStartedAt: this.attachStartedAt, attachedAt: this.attachedAt, detachedAt, partial, ...(partial ? { partialReason: this.cutReason } : {}) };

@@ -46,7 +46,7 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
   assert.equal(f.headlines[3], 'slowest syscall: fsync took 212 ms in pid 812 (api)');
   assert.equal(f.headlines[4], 'slowest query: 201 ms for SELECT pg_sleep(?)');
   assert.match(f.headlines[5], /^moved against the window before the trip: runq_delay_seconds/);
-  assert.equal(f.headlines[6], 'offcpu dropped 12 events past its budget: its numbers are a lower bound');
+  assert.equal(f.headlines[6], 'offcpu dropped 12 events (budget or full buffers): its numbers are a lower bound');
   assert.deepEqual(f.neighbours.map((n) => [n.pid, n.cgroupId]), [[4711, '9001'], [4800, '9001']]);
   assert.equal(f.topOnCpu[0].weight, 580);
   assert.equal(f.slowSyscalls[0].syscall, 'fsync');
