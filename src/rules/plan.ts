@@ -1,0 +1,87 @@
+/**
+ * The plan an incident leads to, executing nothing: which deep probes a capture would attach (the
+ * rule's `capture.probes`, or the defaults of its signals) for how long, and which actions would run
+ * with which parameters (string parameters rendered as templates with the incident's data).
+ * `tripline test` checks plans; the capture manager reuses DEFAULT_PROBES_BY_SOURCE.
+ */
+import type { Incident } from '../incident.ts';
+import type { ActionSpec, Rule } from './types.ts';
+import { signalSpec } from '../signals.ts';
+import { leavesOf } from './groups.ts';
+import { compileTemplate } from './template.ts';
+
+/** Deep probes attached by default, per counter family (the `source` of a catalog signal). */
+export const DEFAULT_PROBES_BY_SOURCE: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  // CPU: run-queue waits, throttling and pressure all ask "what was it doing, what kept it off CPU".
+  runq: ['runqslower', 'offcpu', 'profile'],
+  cpustat: ['runqslower', 'offcpu', 'profile'],
+  psi: ['runqslower', 'offcpu', 'profile'],
+  syscalls: ['syscalls', 'offcpu'],
+  tcp: ['tcp'],
+  blockio: ['io', 'offcpu'],
+  pg: ['pg'],
+});
+
+/** Capture length when the rule says nothing (config capture.duration's default). */
+export const DEFAULT_CAPTURE_MS = 10_000;
+
+/** One probe of the plan. */
+export interface PlannedProbe {
+  readonly name: string;
+  readonly durationMs: number;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** One action of the plan, with its parameters as the action would receive them (camelCase). */
+export interface PlannedAction {
+  readonly type: ActionSpec['type'];
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** What an incident leads to. */
+export interface Plan {
+  readonly incidentId: string;
+  readonly key: string;
+  readonly target: Incident['target'];
+  readonly probes: readonly PlannedProbe[];
+  readonly actions: readonly PlannedAction[];
+}
+
+/** Default probes for the signals a rule reads, in table order, without duplicates. */
+export function defaultProbes(signals: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const s of signals) {
+    const src = signalSpec(s)?.source;
+    for (const p of (src && DEFAULT_PROBES_BY_SOURCE[src]) || []) if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Renders every string in `v` (recursively) as a template over the incident. */
+function renderDeep(v: unknown, inc: Incident): unknown {
+  if (typeof v === 'string') {
+    if (!v.includes('{{')) return v;
+    return compileTemplate(v).render({ rule: inc.rule, value: inc.value, threshold: inc.threshold, labels: inc.labels, stats: inc.stats, severity: inc.severity });
+  }
+  if (Array.isArray(v)) return v.map((x) => renderDeep(x, inc));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderDeep(x, inc)]));
+  return v;
+}
+
+/** The plan of `incident`, a trip of `rule`. */
+export function planFor(rule: Rule, incident: Incident, defaultDurationMs = DEFAULT_CAPTURE_MS): Plan {
+  const cap = rule.capture;
+  const signals = leavesOf(rule.when).flatMap((c) => (c.ratioTo ? [c.signal, c.ratioTo] : [c.signal]));
+  const names = cap && cap.probes.length > 0 ? cap.probes : defaultProbes(signals);
+  const durationMs = cap?.durationMs ?? defaultDurationMs;
+  const probes = names.map((name) => {
+    const options: Record<string, unknown> = { ...(cap?.options[name] ?? {}) };
+    if (name === 'bpftrace' && cap?.bpftrace) options.program = cap.bpftrace;
+    return Object.freeze({ name, durationMs, options: Object.freeze(options) });
+  });
+  const actions = rule.actions.map((a) => {
+    const { type, ...params } = a;
+    return Object.freeze({ type, params: Object.freeze(renderDeep(params, incident) as Record<string, unknown>) });
+  });
+  return Object.freeze({ incidentId: incident.id, key: incident.key, target: incident.target, probes, actions });
+}
