@@ -3,23 +3,26 @@
  * bundle uploaded into that thread, scale and verification results as replies, and the parent updated to show
  * the state. Without a token (or on a dry run) the same calls go to the file sink.
  *
- * Waiting (group_wait, group_interval, the channel's ~1 message/s, another host holding the group) is done by
- * throwing RateLimitedError: the queue parks the job that long without spending an attempt, so no worker sleeps.
+ * Waits are short and per job: the first post of a group waits out group_wait (the jobs of the group wait
+ * together, whichever wakes first posts for all), the channel's ~1 message/s and a busy group lock are waited
+ * in-process. RateLimitedError is kept for Slack's own 429: the queue then parks every Slack job, as it should.
+ * Repeats within group_interval wait for nothing: they are counted and shown by the next update of the parent.
  */
 import { parseDuration, slackToken } from '../../config.ts';
 import type { Config } from '../../config.ts';
 import { TriplineError } from '../../errors.ts';
 import type { SlackActionSpec } from '../../rules/types.ts';
-import { RateLimitedError, RetryableError, UnrecoverableError } from '../errors.ts';
+import { RetryableError, UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from '../types.ts';
 import { renderIncidentMessage, renderNoteReply } from './blocks.ts';
+import { formatDuration } from './format.ts';
 import type { IncidentNote } from './blocks.ts';
 import { SlackClient } from './client.ts';
 import { FileSink } from './file-sink.ts';
 import { addNote, groupId, groupIncidents, isExpired, mergeIncident, newGroup, nextRenderAt } from './group.ts';
 import type { GroupState, GroupTiming } from './group.ts';
 import { Threads, THREAD_TTL_MS } from './threads.ts';
-import type { SlackTransport } from './transport.ts';
+import type { MessageRef, SlackTransport } from './transport.ts';
 import { uploadBundle } from './upload.ts';
 
 /** Options of the Slack action; the defaults suit production, tests shorten the waits. */
@@ -28,12 +31,28 @@ export interface SlackActionOptions {
   readonly channelSpacingMs?: number;
   /** Builds the transport; the default picks the Web API with a token, the file sink without (or on a dry run). */
   readonly transport?: (config: Readonly<Config>, env: NodeJS.ProcessEnv, dryRun: boolean) => SlackTransport;
+  /** Waits `ms` (aborted early by `signal`); tests pass one that moves a fake clock. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** How long the group lock is held at most (a crashed holder frees it after this). */
 const LOCK_TTL_MS = 30_000;
 /** How long a job waits for a busy group lock before trying again. */
-const LOCK_RETRY_MS = 250;
+const LOCK_RETRY_MS = 100;
+/** Tries for the group lock or a channel slot before giving the job back to the queue as retryable. */
+const MAX_TRIES = 100;
+/** Longest wait for the parent of a scale/verify note (group_wait plus a margin); longer, the queue retries later. */
+const MAX_NOTE_WAIT_MS = 120_000;
+
+/** A sleep that ends early when the engine stops. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) { resolve(); return; }
+    const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** The default transport choice: Web API when a token is set and this is not a dry run; the file sink otherwise. */
 export function defaultTransport(config: Readonly<Config>, env: NodeJS.ProcessEnv, dryRun: boolean): SlackTransport {
@@ -46,6 +65,7 @@ export function defaultTransport(config: Readonly<Config>, env: NodeJS.ProcessEn
 export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackActionSpec> {
   const spacingMs = opts.channelSpacingMs ?? 1000;
   const makeTransport = opts.transport ?? defaultTransport;
+  const sleep = opts.sleep ?? abortableSleep;
 
   return {
     type: 'slack',
@@ -72,7 +92,7 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
         intervalMs: parseDuration(ctx.config.slack.group_interval),
         repeatMs: parseDuration(ctx.config.slack.repeat_interval),
       };
-      const run = new Delivery(job, ctx, transport, threads, channel, timing, spacingMs);
+      const run = new Delivery(job, ctx, transport, threads, channel, timing, spacingMs, sleep);
       const outcome = await run.deliver();
       await threads.mark(job.id, 'job');
       return outcome;
@@ -93,10 +113,12 @@ class Delivery {
   readonly timing: GroupTiming;
   readonly spacingMs: number;
   readonly gid: string;
+  readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(job: ActionJob<SlackActionSpec>, ctx: ActionContext, transport: SlackTransport, threads: Threads, channel: string, timing: GroupTiming, spacingMs: number) {
+  constructor(job: ActionJob<SlackActionSpec>, ctx: ActionContext, transport: SlackTransport, threads: Threads, channel: string, timing: GroupTiming, spacingMs: number, sleep: (ms: number, signal: AbortSignal) => Promise<void>) {
     this.job = job; this.ctx = ctx; this.transport = transport; this.threads = threads;
     this.channel = channel; this.timing = timing; this.spacingMs = spacingMs;
+    this.sleep = (ms) => sleep(ms, ctx.signal);
     this.gid = groupId(job.incident, channel);
   }
 
@@ -109,32 +131,43 @@ class Delivery {
   /** firing / update / resolved: merge into the group, post or refresh the parent when due, upload the bundle. */
   async #incident(): Promise<ActionOutcome> {
     const { incident, bundle } = this.job;
-    const now = this.ctx.now();
-    const { parent, change, rendered } = await this.#withGroup(async (g) => {
-      const change = mergeIncident(g, incident, bundle);
-      const urgent = incident.status === 'resolved';
-      const at = nextRenderAt(g, now, this.timing, urgent, incident.test === true);
-      if (at !== undefined && at > now) return { wait: at - now };
-      const rendered = at !== undefined ? await this.#render(g) : false;
-      return { result: { parent: g.parent, change, rendered } };
-    });
+    let first: 'new' | 'repeat' | 'resolved' | 'same' | undefined;
+    let out: { parent?: MessageRef; rendered: boolean };
+    for (;;) {
+      const step = await this.#withGroup(async (g) => {
+        const now = this.ctx.now();
+        const change = mergeIncident(g, incident, bundle);
+        first ??= change;
+        // New series and resolutions show at once (an update in place notifies nobody); repeats wait for group_interval.
+        const urgent = first !== 'repeat' && first !== 'same';
+        const at = nextRenderAt(g, now, this.timing, urgent, incident.test === true);
+        if (at !== undefined && at > now && !g.parent) return { wait: at - now };
+        const rendered = at !== undefined && at <= now ? await this.#render(g) : false;
+        return { result: { parent: g.parent, rendered } };
+      });
+      if (step.wait === undefined) { out = step.result!; break; }
+      // group_wait: every job of the group waits; the first to wake posts the message for all of them.
+      if (this.ctx.signal.aborted) throw new RetryableError('slack: engine stopping during group_wait', { reason: 'stopping' });
+      await this.sleep(step.wait);
+    }
+    const { parent, rendered } = out;
+    const change = first;
     if (!parent) return { status: 'skipped', summary: `${incident.key}: waiting for its group's message` };
     const thread = { ...parent, group: this.gid };
     await this.threads.set(incident.key, thread);
 
-    if (incident.status === 'resolved' && change === 'resolved') {
-      await this.#replyOnce('resolved', renderNoteReply(incident, { kind: 'info', text: `Resolved after ${durationText(incident)}.`, at: incident.resolvedAt ?? new Date(now).toISOString() }), thread);
+    if (incident.status === 'resolved') {
+      await this.#replyOnce('resolved', renderNoteReply(incident, { kind: 'info', text: `Resolved after ${durationText(incident)}.`, at: incident.resolvedAt ?? new Date(this.ctx.now()).toISOString() }), thread);
     }
     let uploaded = '';
     if (bundle) {
-      await this.#spaceChannel();
-      const r = await uploadBundle(this.transport, this.ctx.store, thread, incident.key, bundle);
+      const r = await uploadBundle(this.transport, this.ctx.store, thread, incident.key, bundle, () => this.#spaceChannel());
       if (r === 'missing' || r === 'too-large') {
-        await this.#replyOnce(`bundle-${r}`, renderNoteReply(incident, { kind: 'capture', text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`, at: new Date(now).toISOString() }), thread);
+        await this.#replyOnce(`bundle-${r}`, renderNoteReply(incident, { kind: 'capture', text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`, at: new Date(this.ctx.now()).toISOString() }), thread);
       }
       uploaded = `, bundle ${r}`;
     }
-    const what = rendered ? 'message posted/updated' : change === 'repeat' ? 'repeat counted' : 'no change';
+    const what = rendered ? 'message posted/updated' : change === 'repeat' ? 'repeat counted, shown at the next update' : 'no change';
     return { status: this.transport.kind === 'file' ? 'dry-run' : 'delivered', summary: `slack ${this.channel} ts ${parent.ts}: ${what}${uploaded}`, data: { channel: parent.channel, ts: parent.ts, transport: this.transport.kind } };
   }
 
@@ -144,17 +177,22 @@ class Delivery {
     const kinds: readonly IncidentNote['kind'][] = ['capture', 'scaled', 'scale-skipped', 'scale-dry-run', 'recovered', 'not-recovered', 'info'];
     const kind = kinds.includes(detail?.kind as IncidentNote['kind']) ? detail!.kind as IncidentNote['kind'] : 'info';
     const note: IncidentNote = { kind, text: String(detail?.text ?? `${this.job.event}`), at: new Date(this.ctx.now()).toISOString() };
-    const thread = await this.threads.get(incident.key);
-    if (!thread) {
-      // The parent may still be in its group wait: come back when it should be out.
+    let thread = await this.threads.get(incident.key);
+    for (let waited = 0; !thread;) {
+      // The parent may still be in its group wait: wait for it (bounded), else let the queue retry later.
       const raw = await this.ctx.store.get(`slack:group:${this.gid}`);
       const g = raw ? JSON.parse(raw) as GroupState : undefined;
-      if (g && !g.parent) throw new RateLimitedError('slack: the incident\'s message is not posted yet', Math.max(1000, g.createdAt + this.timing.waitMs - this.ctx.now() + 1000), { reason: 'await_parent' });
-      throw new RetryableError(`slack: no thread for ${incident.key} yet`, { reason: 'no_thread' });
+      const due = g && !g.parent ? g.createdAt + this.timing.waitMs - this.ctx.now() : -1;
+      if (due < 0 || waited > MAX_NOTE_WAIT_MS || this.ctx.signal.aborted) throw new RetryableError(`slack: no thread for ${incident.key} yet`, { reason: 'no_thread' });
+      const ms = Math.max(LOCK_RETRY_MS, Math.min(due + LOCK_RETRY_MS, 5000));
+      await this.sleep(ms);
+      waited += ms;
+      thread = await this.threads.get(incident.key);
     }
     await this.#replyOnce('note', renderNoteReply(incident, note), thread);
+    const parentTs = thread.ts;
     await this.#withGroup(async (g) => {
-      if (!g.parent || g.parent.ts !== thread.ts) return { result: undefined };
+      if (!g.parent || g.parent.ts !== parentTs) return { result: undefined };
       if (!g.notes.some((n) => n.text === note.text && n.kind === note.kind)) addNote(g, note);
       if (g.rendered < g.version) await this.#render(g);
       return { result: undefined };
@@ -182,12 +220,13 @@ class Delivery {
     return true;
   }
 
-  /** Runs `fn` on the group's state under a cross-host lock; `fn` returns a result or a time to wait. */
-  async #withGroup<T>(fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>): Promise<T> {
+  /** Runs `fn` on the group's state under a cross-host lock (waited for); `fn` returns a result or a time to wait. */
+  async #withGroup<T>(fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>): Promise<{ result?: T; wait?: number }> {
     const store = this.ctx.store;
     const lockKey = `slack:lock:${this.gid}`;
-    if (!(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS))) {
-      throw new RateLimitedError('slack: another delivery holds this incident group', LOCK_RETRY_MS, { reason: 'group_busy' });
+    for (let tries = 0; !(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS)); tries++) {
+      if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
+      await this.sleep(LOCK_RETRY_MS);
     }
     try {
       const key = `slack:group:${this.gid}`;
@@ -195,25 +234,23 @@ class Delivery {
       const now = this.ctx.now();
       let g = raw ? JSON.parse(raw) as GroupState : undefined;
       if (!g || (this.job.incident.status === 'firing' && isExpired(g, now, this.timing) && g.series[this.job.incident.key]?.id !== this.job.incident.id)) g = newGroup(this.gid, now);
-      let out: { result?: T; wait?: number };
       try {
-        out = await fn(g);
+        return await fn(g);
       } finally {
         // Save even when a Slack call failed: the parent's ts must not be lost once posted.
         await store.set(key, JSON.stringify(g), THREAD_TTL_MS);
       }
-      if (out.wait !== undefined) throw new RateLimitedError(`slack: grouping, next message in ${out.wait}ms`, out.wait, { reason: 'grouping' });
-      return out.result as T;
     } finally {
       await store.del(lockKey);
     }
   }
 
-  /** Keeps messages to one channel at least `spacingMs` apart, across hosts; parks the job when too soon. */
+  /** Keeps messages to one channel at least `spacingMs` apart, across hosts, by waiting for the channel's slot. */
   async #spaceChannel(): Promise<void> {
     if (this.spacingMs <= 0) return;
-    if (!(await this.ctx.store.setIfAbsent(`slack:rate:${this.channel}`, '1', this.spacingMs))) {
-      throw new RateLimitedError(`slack: coalescing messages to ${this.channel}`, this.spacingMs, { reason: 'channel_rate' });
+    for (let tries = 0; !(await this.ctx.store.setIfAbsent(`slack:rate:${this.channel}`, '1', this.spacingMs)); tries++) {
+      if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError(`slack: no free slot for ${this.channel}`, { reason: 'channel_rate' });
+      await this.sleep(Math.max(10, Math.ceil(this.spacingMs / 4)));
     }
   }
 
@@ -228,7 +265,5 @@ class Delivery {
 
 function durationText(i: { startsAt: string; resolvedAt?: string }): string {
   const ms = Date.parse(i.resolvedAt ?? '') - Date.parse(i.startsAt);
-  if (!Number.isFinite(ms)) return 'an unknown time';
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `${s}s` : `${Math.round(s / 60)} min`;
+  return Number.isFinite(ms) ? formatDuration(ms) : 'an unknown time';
 }

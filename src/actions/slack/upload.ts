@@ -24,8 +24,11 @@ interface UploadProgress {
 /** What `uploadBundle` did. `missing`/`too-large`: no upload (the caller says so in the thread). */
 export type UploadResult = 'uploaded' | 'already' | 'missing' | 'too-large';
 
-/** Uploads `bundle.tarball` into `thread`, once per incident key and bundle id, resuming after failures. */
-export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef): Promise<UploadResult> {
+/**
+ * Uploads `bundle.tarball` into `thread`, once per incident key and bundle id, resuming after failures. `beforePost`
+ * runs right before the step that posts into the channel (the caller's per-channel spacing).
+ */
+export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef, beforePost: () => Promise<void> = async () => {}): Promise<UploadResult> {
   const key = `slack:upload:${incidentKey}:${bundle.id}`;
   const raw = await store.get(key);
   let progress: UploadProgress | undefined = raw ? JSON.parse(raw) as UploadProgress : undefined;
@@ -53,6 +56,7 @@ export async function uploadBundle(transport: SlackTransport, store: ActionStore
     await save(progress);
   }
   const comment = `Evidence bundle ${bundle.id}${bundle.partial ? ' (partial)' : ''}: open with \`tripline bundles show ${bundle.id}\` or unpack and read summary.md`;
+  await beforePost();
   await transport.completeUpload(progress.pending, `tripline bundle ${bundle.id}`, thread, comment);
   progress.done = true;
   await save(progress);

@@ -65,6 +65,18 @@ test('resolve goes to the same thread and updates the parent', async () => {
   assert.match(replies[0].text, /Resolved after/);
 });
 
+test('Slack\'s 429 reaches the queue as RateLimitedError; the retry posts once', async () => {
+  const { clock, ctx, channel } = fresh();
+  slack.fail('chat.postMessage', { status: 429, retryAfter: 3 });
+  const j = job(incident('web-429', clock.t));
+  await assert.rejects(action.execute(j, ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 3000);
+  slack.fail('chat.postMessage', { status: 500 });
+  await assert.rejects(action.execute(j, ctx), (e: unknown) => e instanceof RetryableError && e.reason === 'http_500');
+  await action.execute(j, ctx);
+  await action.execute(j, ctx);
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+});
+
 test('a retried upload never posts the file twice', async () => {
   const { clock, ctx, channel } = fresh();
   const before = slack.calls('files.getUploadURLExternal').length;
@@ -82,39 +94,58 @@ test('a retried upload never posts the file twice', async () => {
   assert.equal(files[0].completions, 1);
 });
 
-test('trips within group_wait become one message listing the series; repeats are counted', async () => {
+test('trips within group_wait become one message listing the series; nothing is posted before', async () => {
   const channel = 'CGROUP';
-  const clock = new Clock();
-  const ctx = context(config({ api_url: slack.url, channel, group_wait: '30s', group_interval: '5m' }), env, clock);
-  const a = incident('web-a', clock.t), b2 = incident('web-b', clock.t + 1000);
-  await assert.rejects(action.execute(job(a), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 30_000);
-  clock.t += 1000;
-  await assert.rejects(action.execute(job(b2), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 29_000);
+  const clock = { now: Date.now } as unknown as Clock;
+  const ctx = context(config({ api_url: slack.url, channel, group_wait: '400ms' }), env, clock);
+  const t0 = Date.now();
+  const a = action.execute(job(incident('web-a', t0)), ctx);
+  await new Promise((r) => setTimeout(r, 100));
   assert.equal(slack.parents().filter((m) => m.channel === channel).length, 0, 'nothing posted during group_wait');
-  clock.t += 29_000;
-  await action.execute(job(a), ctx);
-  await action.execute(job(b2), ctx);
+  const b = action.execute(job(incident('web-b', t0 + 100)), ctx);
+  const outs = await Promise.all([a, b]);
+  assert.ok(Date.now() - t0 >= 350, 'the first post waited for group_wait');
   const parents = slack.parents().filter((m) => m.channel === channel);
   assert.equal(parents.length, 1);
   assert.match(JSON.stringify(parents[0].blocks), /2 series/);
-  // web-a trips again 2 minutes later: counted, shown at the next group_interval, no new message.
-  clock.t += 120_000;
-  const again = incident('web-a', clock.t);
-  await assert.rejects(action.execute(job(again), ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 180_000);
-  clock.t += 180_000;
-  await action.execute(job(again), ctx);
-  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
-  assert.equal(parents[0].updates, 1);
-  assert.match(JSON.stringify(parents[0].blocks), /1 similar in the last 5m/);
+  assert.deepEqual(outs.map((o) => o.data?.ts), [parents[0].ts, parents[0].ts]);
 });
 
-test('messages to one channel are spaced; the job is parked, not failed', async () => {
-  const spaced = createSlackAction({ channelSpacingMs: 1000 });
-  const { clock, ctx } = fresh();
-  await spaced.execute(job(incident('web-s1', clock.t)), ctx);
-  const err = await spaced.execute(job(incident('web-s2', clock.t, { rule: 'runq-latency' })), ctx).catch((e) => e);
-  assert.ok(err instanceof RateLimitedError);
-  assert.equal(err.reason, 'channel_rate');
+test('repeats within group_interval are counted and shown at the next update, never posted again', async () => {
+  const channel = 'CREPEAT';
+  const clock = new Clock();
+  const ctx = context(config({ api_url: slack.url, channel, group_wait: '30s', group_interval: '5m' }), env, clock);
+  const timed = createSlackAction({ channelSpacingMs: 0, sleep: async (ms) => { clock.t += ms; } });
+  await timed.execute(job(incident('web-a', clock.t)), ctx);
+  assert.equal(clock.t, new Clock().t + 30_000, 'group_wait passed on the job\'s clock');
+  const parent = slack.parents().find((m) => m.channel === channel)!;
+  clock.t += 60_000;
+  const r1 = await timed.execute(job(incident('web-a', clock.t)), ctx);
+  assert.match(r1.summary, /repeat counted/);
+  assert.equal(parent.updates, 0, 'within group_interval: no update');
+  clock.t += 60_000;
+  await timed.execute(job(incident('web-a', clock.t)), ctx);
+  assert.equal(parent.updates, 0);
+  clock.t += 300_000;
+  await timed.execute(job(incident('web-a', clock.t)), ctx);
+  assert.equal(parent.updates, 1);
+  assert.match(JSON.stringify(parent.blocks), /3 similar in the last 7m 30s/);
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+  // After repeat_interval (4h) of quiet a trip starts a new message.
+  clock.t += 4 * 3_600_000;
+  await timed.execute(job(incident('web-a', clock.t)), ctx);
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 2);
+});
+
+test('messages to one channel are spaced (~1/s), across rules', async () => {
+  const spaced = createSlackAction({ channelSpacingMs: 300 });
+  const channel = 'CSPACED';
+  const ctx = context(config({ api_url: slack.url, channel }), env, { now: Date.now } as unknown as Clock);
+  await spaced.execute(job(incident('web-s1', Date.now())), ctx);
+  await spaced.execute(job(incident('web-s2', Date.now(), { rule: 'runq-latency' })), ctx);
+  const posts = slack.calls('chat.postMessage').filter((r) => r.params.channel === channel);
+  assert.equal(posts.length, 2);
+  assert.ok(posts[1].at - posts[0].at >= 250, `spaced ${posts[1].at - posts[0].at} ms`);
 });
 
 test('scaled and verified notes go into the thread and onto the parent', async () => {
