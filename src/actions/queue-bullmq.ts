@@ -25,6 +25,8 @@ const BACKOFF_TYPE = 'tripline-exp-jitter';
 /** Finished jobs are kept at most a day (seconds) for `tripline actions list` and debugging; dedup keys outlive them. */
 const KEEP_COMPLETED_AGE_S = 24 * 3600;
 /** Failed jobs stay until retried or this old, so an operator finds them after a weekend. */
+/** How long `close` waits for running deliveries before forcing the workers shut. */
+const CLOSE_GRACE_MS = 10_000;
 const KEEP_FAILED = { age: 30 * 24 * 3600, count: 10_000 };
 
 /** BullMQ-backed ActionQueue; create with `BullQueue.open` (checks Redis first). */
@@ -179,7 +181,9 @@ export class BullQueue implements ActionQueue {
   async counts(): Promise<QueueCounts[]> {
     const out: QueueCounts[] = [];
     for (const [type, q] of this.queues) {
-      const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed').catch((cause: Error) => {
+        throw new TriplineError('ACTION_ERR_REDIS', `cannot read queue ${q.name}: ${cause.message}`, { hint: 'is Redis up? jobs enqueued meanwhile are held in memory and added when it is back', cause });
+      });
       out.push({ name: q.name, type, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 });
     }
     return out;
@@ -194,7 +198,14 @@ export class BullQueue implements ActionQueue {
     const left = await this.spill.drain(flushTimeoutMs);
     if (left > 0) this.opts.log.error({ jobs: left }, 'Redis still unreachable at shutdown: action jobs held in memory are lost');
     // Let running deliveries finish (each has its own timeout), then abort anything that still waits on the signal.
-    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+    // A worker blocked on an unreachable Redis never finishes closing: force it after a grace period.
+    await Promise.all(this.workers.map(async (w) => {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), CLOSE_GRACE_MS); });
+      const r = await Promise.race([w.close().then(() => 'closed' as const, () => 'closed' as const), grace]);
+      clearTimeout(timer);
+      if (r === 'timeout') await w.close(true).catch(() => undefined);
+    }));
     this.abort.abort();
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.workerConn?.disconnect();
