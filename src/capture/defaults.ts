@@ -1,22 +1,11 @@
 /**
- * Deep probes a rule gets when its `capture:` names none, chosen by the signals its conditions watch:
- * CPU and run-queue signals → who took the CPU (runqslower), where the time went (profile, offcpu); latency
- * signals of a subsystem → that subsystem's probe plus offcpu (what the waiting looked like).
+ * Deep probes a capture gets when its rule's `capture:` names none: the per-family table of src/rules/plan.ts
+ * (so `tripline test` plans and real captures agree), with on- and off-CPU stacks when no signal has an entry.
  */
+import { defaultProbes as planDefaults } from '../rules/plan.ts';
 import type { ConditionTree } from '../rules/types.ts';
 
-/** Probes per signal name prefix; the first matching entry wins. */
-export const DEFAULT_PROBES: readonly (readonly [prefix: string, probes: readonly string[]])[] = [
-  ['runq_', ['runqslower', 'profile', 'offcpu']],
-  ['cpu_', ['runqslower', 'profile', 'offcpu']],
-  ['cgroup_syscall_', ['syscalls', 'offcpu']],
-  ['syscall_', ['syscalls', 'offcpu']],
-  ['tcp_', ['tcp', 'offcpu']],
-  ['blockio_', ['io', 'offcpu']],
-  ['pg_', ['pg', 'offcpu']],
-];
-
-/** When no signal matches a prefix: on- and off-CPU stacks explain most things. */
+/** When no signal has defaults: on- and off-CPU stacks explain most things. */
 export const FALLBACK_PROBES: readonly string[] = ['profile', 'offcpu'];
 
 /** Signal names of a condition tree (numerators and denominators of ratios too). */
@@ -26,13 +15,9 @@ export function conditionSignals(tree: ConditionTree): string[] {
   return tree.ratioTo ? [tree.signal, tree.ratioTo] : [tree.signal];
 }
 
-/** Default probes for the signals, in order, without duplicates. */
+/** Default probes for the signals, in table order, without duplicates. */
 export function defaultProbes(signals: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const s of signals) {
-    const hit = DEFAULT_PROBES.find(([prefix]) => s.startsWith(prefix));
-    for (const p of hit?.[1] ?? FALLBACK_PROBES) if (!out.includes(p)) out.push(p);
-  }
+  const out = planDefaults(signals);
   return out.length > 0 ? out : [...FALLBACK_PROBES];
 }
 

@@ -221,7 +221,7 @@ test('targets: neither cgroup nor pid is refused; a cgroup id must be decimal', 
 });
 
 test('default probes per signal when the rule names none', () => {
-  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'profile', 'offcpu']);
-  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'offcpu', 'tcp']);
+  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'offcpu', 'profile']);
+  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'tcp']);
   assert.deepEqual(defaultProbes(['something_new']), ['profile', 'offcpu']);
 });
