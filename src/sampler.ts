@@ -116,6 +116,22 @@ export function createSampler(opts: SamplerOptions): Sampler {
     return out;
   };
 
+  // Internal series key: families emit labels in a stable order, so no sorting is needed (seriesKey sorts).
+  // Cached per labels object: families that reuse one frozen labels object per cgroup build no string per tick.
+  const keyCache = new WeakMap<Labels, Map<string, string>>();
+  const keyOf = (r: Reading): string => {
+    let bySig = keyCache.get(r.labels);
+    let key = bySig?.get(r.signal);
+    if (key !== undefined) return key;
+    key = r.signal;
+    for (const k in r.labels) key += `\u0000${k}=${r.labels[k]}`;
+    if (Object.isFrozen(r.labels)) {
+      if (!bySig) keyCache.set(r.labels, (bySig = new Map()));
+      bySig.set(r.signal, key);
+    }
+    return key;
+  };
+
   function readFamily(f: CounterFamily, fh: FamilyHealth, samples: Sample[], hist: Map<string, Map<string, number>>): void {
     const t0 = performance.now();
     let readings: Reading[];
@@ -132,9 +148,7 @@ export function createSampler(opts: SamplerOptions): Sampler {
     const prev = byFamily.get(f.name) ?? new Map<string, SeriesState>();
     const next = new Map<string, SeriesState>();
     for (const r of readings) {
-      // Internal key: families emit labels in a stable order, so no sorting is needed (seriesKey sorts).
-      let key = r.signal;
-      for (const k in r.labels) key += `\u0000${k}=${r.labels[k]}`;
+      const key = keyOf(r);
       const labels = labelsOf(r);
       let s = prev.get(key);
       let sample = s ? advance(s, r, labels) : null;

@@ -18,11 +18,13 @@ export interface ScannedCgroup {
   readonly acctDir?: string;
   /** CPU limit in cores; undefined when unlimited. */
   readonly quotaCores?: number;
+  /** `{ cgroup_id }`, one frozen object per cgroup: the sampler caches series keys by label object. */
+  readonly labels: Readonly<{ cgroup_id: string }>;
 }
 
 export interface CgroupScanOptions {
   readonly mount: CgroupMount;
-  /** Reads between two walks of the hierarchy. @defaultValue 10 */
+  /** Reads between two walks of the hierarchy (a walk of 1,000 cgroups costs about 10 ticks' worth of reads). @defaultValue 30 */
   readonly rescanEvery?: number;
   /** Paths relative to the mount whose whole subtree is read, quota or not. */
   readonly parents?: readonly string[];
@@ -64,7 +66,7 @@ export class CgroupScan {
 
   /** The selected cgroups; walks the hierarchy on the first call and then every `rescanEvery` calls. */
   current(): readonly ScannedCgroup[] {
-    if (this.reads++ % (this.opts.rescanEvery ?? 10) === 0) this.rescan();
+    if (this.reads++ % (this.opts.rescanEvery ?? 30) === 0) this.rescan();
     return this.cgroups;
   }
 
@@ -80,6 +82,7 @@ export class CgroupScan {
     const parents = (this.opts.parents ?? []).map((p) => `/${p.replace(/^\/+|\/+$/g, '')}`);
     const watched = (rel: string): boolean => parents.some((p) => p === '/' || rel === p || rel.startsWith(`${p}/`));
     const out: ScannedCgroup[] = [];
+    const prevLabels = new Map(this.cgroups.map((c) => [c.id, c.labels]));
     let overflow = 0;
     for (const c of walkCgroups(mount)) {
       // The root cgroup is never throttled and has no cpu.stat totals of its own on v1.
@@ -88,7 +91,8 @@ export class CgroupScan {
       if (quotaCores === undefined && !watched(c.rel)) continue;
       if (out.length >= maxCgroups) { overflow++; continue; }
       const acctDir = mount.version === 1 && mount.cpuacctDir ? join(mount.cpuacctDir, c.rel) : undefined;
-      out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores });
+      const labels = prevLabels.get(c.id) ?? Object.freeze({ cgroup_id: c.id });
+      out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores, labels });
     }
     this.cgroups = out;
     this.overflow = overflow;

@@ -2,12 +2,13 @@
  * cpustat: CFS throttling and CPU usage per cgroup from files (no BPF). v1: cpu.stat nr_periods, nr_throttled,
  * throttled_time (ns) and cpuacct.usage (ns); v2: cpu.stat nr_periods, nr_throttled, throttled_usec, usage_usec.
  * Quota from cpu.cfs_quota_us / cpu.cfs_period_us (v1) or cpu.max (v2), refreshed at each rescan.
- * Cost: one or two small file reads per selected cgroup per tick (see CgroupScan for the selection).
+ * Cost: one or two small file reads per selected cgroup per tick, on descriptors kept open (see FileReader), and a
+ * walk of the hierarchy every `rescanEvery` ticks (see CgroupScan for which cgroups are read).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
 import { CgroupScan } from './cgroup-scan.ts';
+import { FileReader } from './file-reader.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 
 /** `key value` lines of cpu.stat as numbers. */
@@ -21,8 +22,7 @@ export function parseFlatKeyed(text: string): Map<string, number> {
 }
 
 /** Readings of one cgroup from its cpu.stat text (and v1 cpuacct.usage in ns, when read). Pure. */
-export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, number>, usageNs?: number, quotaCores?: number): Reading[] {
-  const labels = { cgroup_id: id };
+export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, number>, usageNs?: number, quotaCores?: number, labels: Reading['labels'] = { cgroup_id: id }): Reading[] {
   const out: Reading[] = [];
   const counter = (signal: string, value: number | undefined): void => {
     if (value !== undefined && Number.isFinite(value)) out.push({ kind: 'counter', signal, labels, value });
@@ -45,36 +45,51 @@ export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, nu
 
 export interface CpuStatOptions {
   readonly mount?: CgroupMount;
-  /** Reads between walks of the hierarchy. @defaultValue 10 */
+  /** Reads between walks of the hierarchy. @defaultValue 30 */
   readonly rescanEvery?: number;
   /** Subtrees read even without a quota (relative to the mount). */
   readonly parents?: readonly string[];
   /** @defaultValue 10240 */
   readonly maxCgroups?: number;
+  /** Files kept open for cheap re-reads. @defaultValue 4096 */
+  readonly maxOpenFiles?: number;
 }
 
 /** Starts a cpustat family; throws PROBE_ERR_UNSUPPORTED when no cpu hierarchy is mounted. */
 export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
   const mount = opts.mount ?? findCpuMount();
   const scan = new CgroupScan({ mount, rescanEvery: opts.rescanEvery, parents: opts.parents, maxCgroups: opts.maxCgroups });
+  const files = new FileReader(opts.maxOpenFiles);
+  let walks = -1;
+  // Cgroups without a cpuacct twin (made only in the cpu hierarchy): not retried until the next walk.
+  const noAcct = new Set<string>();
   return {
     name: 'cpustat',
     read() {
       const out: Reading[] = [];
-      for (const c of scan.current()) {
+      const cgroups = scan.current();
+      if (scan.walks !== walks) {
+        // After a walk, close the files of cgroups no longer selected.
+        walks = scan.walks;
+        noAcct.clear();
+        const dirs = new Set<string>();
+        for (const c of cgroups) { dirs.add(c.dir); if (c.acctDir) dirs.add(c.acctDir); }
+        files.retain((p) => dirs.has(p.slice(0, p.lastIndexOf('/'))));
+      }
+      for (const c of cgroups) {
         let stat: Map<string, number>;
-        try { stat = parseFlatKeyed(readFileSync(join(c.dir, 'cpu.stat'), 'latin1')); } catch {
+        try { stat = parseFlatKeyed(files.read(join(c.dir, 'cpu.stat'))); } catch {
           scan.drop(c.id); // removed since the last walk
           continue;
         }
         let usageNs: number | undefined;
-        if (c.acctDir) { try { usageNs = Number(readFileSync(join(c.acctDir, 'cpuacct.usage'), 'latin1')); } catch { /* cpuacct cgroup not made */ } }
-        for (const r of cpuStatReadings(mount.version, c.id, stat, usageNs, c.quotaCores)) out.push(r);
+        if (c.acctDir && !noAcct.has(c.id)) { try { usageNs = Number(files.read(join(c.acctDir, 'cpuacct.usage'))); } catch { noAcct.add(c.id); } }
+        for (const r of cpuStatReadings(mount.version, c.id, stat, usageNs, c.quotaCores, c.labels)) out.push(r);
       }
       return out;
     },
     stats() { return { programs: 0, dropped: scan.overflow }; },
-    close() { /* nothing held open */ },
+    close() { files.close(); },
   };
 }
 

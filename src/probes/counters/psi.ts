@@ -3,11 +3,11 @@
  * from cpu.pressure on cgroup v2 (the cgroups CgroupScan selects). Totals are µs in the files, seconds here.
  * When the kernel has PSI off (psi=0 or CONFIG_PSI_DEFAULT_DISABLED), the family is unavailable with that reason.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TriplineError } from '../../errors.ts';
 import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
 import { CgroupScan } from './cgroup-scan.ts';
+import { FileReader } from './file-reader.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 
 /** `total=` of the some and full lines of a pressure file, in seconds. Pure. */
@@ -40,7 +40,8 @@ export interface PsiOptions {
 /** Starts the psi family; throws PROBE_ERR_UNSUPPORTED ("PSI disabled") when the node file cannot be read. */
 export function createPsiFamily(opts: PsiOptions = {}): CounterFamily {
   const nodeFile = opts.nodeFile ?? '/proc/pressure/cpu';
-  const readNode = (): string => readFileSync(nodeFile, 'latin1');
+  const files = new FileReader();
+  const readNode = (): string => files.read(nodeFile);
   try { readNode(); } catch (cause) {
     // Missing file: kernel without CONFIG_PSI; EOPNOTSUPP on read: built in but disabled at boot.
     throw new TriplineError('PROBE_ERR_UNSUPPORTED', `unavailable: PSI disabled (boot with psi=1): cannot read ${nodeFile}: ${(cause as Error).message}`, {
@@ -58,13 +59,13 @@ export function createPsiFamily(opts: PsiOptions = {}): CounterFamily {
       const out = pressureReadings(parsePressure(readNode()), {});
       for (const c of scan?.current() ?? []) {
         let text: string;
-        try { text = readFileSync(join(c.dir, 'cpu.pressure'), 'latin1'); } catch { scan!.drop(c.id); continue; }
-        for (const r of pressureReadings(parsePressure(text), { cgroup_id: c.id })) out.push(r);
+        try { text = files.read(join(c.dir, 'cpu.pressure')); } catch { scan!.drop(c.id); continue; }
+        for (const r of pressureReadings(parsePressure(text), c.labels)) out.push(r);
       }
       return out;
     },
     stats() { return { programs: 0, dropped: scan?.overflow ?? 0 }; },
-    close() { /* nothing held open */ },
+    close() { files.close(); },
   };
 }
 
