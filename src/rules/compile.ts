@@ -42,8 +42,19 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
     if (!cron.validate(m.cron)) r(['mute', i, 'cron'], new TriplineError('RULE_ERR_SCHEMA', `${JSON.stringify(m.cron)} is not a cron expression`, { hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 0" for Sundays 02:00' }));
     if (m.timezone !== undefined && !validTimeZone(m.timezone)) r(['mute', i, 'timezone'], new TriplineError('RULE_ERR_SCHEMA', `unknown time zone ${JSON.stringify(m.timezone)}`, { hint: 'use an IANA name like Europe/Paris or UTC' }));
   });
+  // An incident's labels: the rule's own, `rule`, and the series labels its signals carry.
+  const known = [...new Set([...(labels ?? []), ...Object.keys(spec.labels), 'rule'])];
   for (const [k, text] of Object.entries(spec.annotations)) {
-    try { compileTemplate(text); } catch (e) {
+    try {
+      const t = compileTemplate(text);
+      for (const ref of t.refs) {
+        const label = ref.startsWith('labels.') ? ref.slice(7) : undefined;
+        // A misspelt label would render as empty text on every incident: refuse it at load.
+        if (label !== undefined && labels && !known.includes(label)) {
+          r(['annotations', k], new TriplineError('RULE_ERR_TEMPLATE', `template reads .labels.${label}, which no incident of this rule has`, { hint: didYouMean(label, known, `labels are: ${known.join(', ')}`) }));
+        }
+      }
+    } catch (e) {
       const t = e as TemplateError;
       r(['annotations', k], new TriplineError('RULE_ERR_TEMPLATE', `template (at character ${t.column}): ${t.message}`, { hint: t.hint }));
     }

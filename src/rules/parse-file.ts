@@ -105,6 +105,9 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
   const at = (n: Node | null | undefined): { line: number; col: number } => lines.linePos(n?.range?.[0] ?? 0);
   const deep = tooDeep(doc.contents as Node, MAX_DEPTH);
   if (deep) { out.errors.push(ruleError('RULE_ERR_FILE', file, at(deep), [], `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure')); return; }
+  const reserved = reservedKeys(doc.contents as Node);
+  for (const k of reserved) out.errors.push(ruleError('RULE_ERR_SCHEMA', file, at(k.node), k.path, `key ${JSON.stringify(k.path[k.path.length - 1])} is reserved`, 'rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype)'));
+  if (reserved.length) return;
   let data: unknown;
   try { data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }); } catch (cause) {
     let alias: Node | undefined;
@@ -198,4 +201,25 @@ export function blockTooDeep(text: string, max: number): number {
     offset += line.length + 1;
   }
   return -1;
+}
+
+/** Keys that a plain JavaScript object cannot hold as data (a record would drop `__proto__` silently). */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Key nodes named like an object's prototype machinery, with their paths, anywhere in the (depth-checked) tree. */
+function reservedKeys(root: Node): { node: Node; path: PathSeg[] }[] {
+  const found: { node: Node; path: PathSeg[] }[] = [];
+  const stack: [unknown, PathSeg[]][] = [[root, []]];
+  while (stack.length) {
+    const [n, path] = stack.pop()!;
+    if (!isCollection(n)) continue;
+    (n.items as unknown[]).forEach((it, i) => {
+      if (isPair(it)) {
+        const key = isScalar(it.key) ? String(it.key.value) : '?';
+        if (RESERVED_KEYS.has(key)) found.push({ node: it.key as Node, path: [...path, key] });
+        stack.push([it.key, path], [it.value, [...path, key]]);
+      } else stack.push([it, [...path, i]]);
+    });
+  }
+  return found.sort((a, b) => (a.node.range?.[0] ?? 0) - (b.node.range?.[0] ?? 0));
 }

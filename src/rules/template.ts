@@ -29,6 +29,8 @@ type Part = string | { path: [string] | [string, string]; pipes: { name: string;
 /** A parsed template. */
 export interface CompiledTemplate {
   readonly text: string;
+  /** The fields it reads, as written without the dot: `labels.pod`, `value`, `stats.c0.p99`. */
+  readonly refs: readonly string[];
   /** The text with each `{{ … }}` replaced by its value in `data`; missing labels render as empty. */
   render(data: TemplateData): string;
 }
@@ -58,7 +60,8 @@ export function compileTemplate(text: string): CompiledTemplate {
     parts.push(parseExpr(src, open + 3 + src.length - src.trimStart().length));
     i = close + 2;
   }
-  return Object.freeze({ text, render: (data: TemplateData) => renderParts(parts, data) });
+  const refs = Object.freeze(parts.flatMap((p) => (typeof p === 'string' ? [] : [p.path.join('.')])));
+  return Object.freeze({ text, refs, render: (data: TemplateData) => renderParts(parts, data) });
 }
 
 function parseExpr(src: string, col: number): Part {

@@ -43,6 +43,7 @@ const cases: [string, string[]][] = [
   ['threshold-no-unit.yaml', [`${bad}/threshold-no-unit.yaml:10:12: spec.when.above: syscall_latency_seconds p99 is in seconds: threshold 10 has no unit | write 10ms (units: us, ms, s, m) | RULE_ERR_UNIT`]],
   ['wrong-unit.yaml', [`${bad}/wrong-unit.yaml:10:12: spec.when.above: runq_delay_over_threshold rate is per second: 20ms is not a rate | write 20/s (or 20/m per minute) | RULE_ERR_UNIT`]],
   ['unknown-signal.yaml', [`${bad}/unknown-signal.yaml:8:13: spec.when.signal: unknown signal "runq_delay_second" | did you mean "runq_delay_seconds"? | RULE_ERR_SIGNAL`]],
+  ['prototype-key.yaml', [`${bad}/prototype-key.yaml:7:5: spec.labels.__proto__: key "__proto__" is reserved | rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype) | RULE_ERR_SCHEMA`]],
   ['syntax.yaml', [`${bad}/syntax.yaml:5:1: YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ] | fix the YAML (indentation, quotes, brackets) | RULE_ERR_SYNTAX`]],
 ];
 
@@ -187,4 +188,14 @@ test('RuleTest checks: series notation, buckets, labels, rule files', () => {
     '7:78: spec.input[0].buckets.fast: bucket bound "fast" is not a number or a duration | write bounds like \'5ms\', \'0.005\' or \'+Inf\'',
     "7:63: spec.input[0].buckets: buckets need a '+Inf' bound (the total count) | add '+Inf': <series>",
   ]);
+});
+
+test("templates may read only labels the rule's incidents carry", () => {
+  assert.deepEqual(docErrors("  labels: {team: a}\n  annotations: {summary: '{{ .labels.containr }} {{ .labels.team }} {{ .labels.rule }} {{ .labels.pod_uid }}'}\n  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}"),
+    ['6:26: spec.annotations.summary: template reads .labels.containr, which no incident of this rule has | did you mean "container"?']);
+});
+
+test('prototype keys are refused anywhere, never silently dropped', () => {
+  assert.deepEqual(docErrors('  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  capture: {options: {constructor: {a: 1}}}'),
+    ['6:23: spec.capture.options.constructor: key "constructor" is reserved | rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype)']);
 });
