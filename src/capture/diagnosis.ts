@@ -33,6 +33,8 @@ export interface DiagnosisInput {
   readonly cgroupId?: string;
   /** Length of the capture in seconds: runqslower's delays are a share of it when the sampler has no data. */
   readonly captureSeconds?: number;
+  /** Waiting share from the deep probes (offcpu's runnable time vs profile's on-CPU time), when the sampler has none. */
+  readonly probeWaitShare?: number;
 }
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
@@ -68,7 +70,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   const top = topNeighbour(input.runq, input.cgroupId);
   if (top) evidence.top_neighbour = neighbourText(top);
 
-  const hasCpu = w.throttledRatio !== undefined || w.usageCores !== undefined || w.waitShare !== undefined;
+  const hasCpu = w.throttledRatio !== undefined || w.usageCores !== undefined || w.waitShare !== undefined || input.probeWaitShare !== undefined;
   if (!hasCpu && !input.runq) return { cause: 'unknown', summary: 'no CPU evidence for the target in the window (no cpu.stat, run-queue or runqslower data)', evidence };
 
   const throttled = w.throttledRatio ?? 0;
@@ -83,7 +85,10 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
 
   // Waiting: from the sampler's run-queue share, or (without it) from runqslower's delays over the window.
   const span = w.seconds > 0 ? w.seconds : input.captureSeconds ?? 0;
-  const wait = w.waitShare ?? (input.runq && span > 0 ? Math.min(1, input.runq.delaySeconds / span) : 0);
+  const fromRunq = input.runq && span > 0 ? Math.min(1, input.runq.delaySeconds / span) : undefined;
+  const wait = w.waitShare ?? input.probeWaitShare ?? fromRunq ?? 0;
+  evidence.wait_share_from = w.waitShare !== undefined ? 'sampler' : input.probeWaitShare !== undefined ? 'offcpu+profile' : fromRunq !== undefined ? 'runqslower' : 'none';
+  if (w.waitShare === undefined && (input.probeWaitShare !== undefined || fromRunq !== undefined)) evidence.wait_share = wait;
   const mostlyOthers = evidence.neighbour_share === undefined || (evidence.neighbour_share as number) >= 0.5;
   if (wait >= WAIT_HIGH && mostlyOthers) {
     return {

@@ -3,6 +3,7 @@
  * words (headlines) and the top lists the summary, Slack and the scale action use. Pure. Probe summaries are
  * read with tolerant schemas: a summary a probe shaped differently is reported as an error, never a crash.
  * Summary shapes read here: runqslower `{ delays, totalDelaySeconds, neighbours: Neighbour[] }`,
+ * offcpu `{ runnableSeconds }`, profile `{ samples, frequencyHz }`,
  * syscalls `{ slowest: [{ syscall, pid, comm, seconds, args }] }`, pg `{ slowest: [{ query, seconds, pid }] }`.
  */
 import { z } from 'zod';
@@ -34,6 +35,8 @@ const NeighbourIn = z.object({
 const RunqIn = z.object({ delays: z.number().nonnegative(), totalDelaySeconds: z.number().nonnegative(), neighbours: z.array(NeighbourIn) })
   .transform((r) => ({ delays: r.delays, delaySeconds: r.totalDelaySeconds, neighbours: r.neighbours }));
 const SyscallsIn = z.object({ slowest: z.array(z.object({ syscall: z.string(), pid: z.number().int(), comm: z.string(), seconds: z.number(), args: z.string().default('') })) });
+const OffcpuIn = z.object({ runnableSeconds: z.number().nonnegative() });
+const ProfileIn = z.object({ samples: z.number().nonnegative(), frequencyHz: z.number().positive() });
 const PgIn = z.object({ slowest: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() })) });
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
@@ -61,10 +64,16 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const runq = read('runqslower', RunqIn) as RunqEvidence | undefined;
   const syscalls = read('syscalls', SyscallsIn);
   const pg = read('pg', PgIn);
+  // Waiting share from the probes themselves: runnable-but-waiting seconds vs on-CPU seconds (samples / Hz).
+  const off = read('offcpu', OffcpuIn);
+  const prof = read('profile', ProfileIn);
+  const onCpuSeconds = prof ? prof.samples / prof.frequencyHz : undefined;
+  const probeWaitShare = off && onCpuSeconds !== undefined && off.runnableSeconds + onCpuSeconds > 0
+    ? off.runnableSeconds / (off.runnableSeconds + onCpuSeconds) : undefined;
 
   const duringStats = windowStats(input.during);
   const window = duringStats.points > 0 ? duringStats : windowStats(input.before.slice(-30));
-  const diagnosis = input.cpu ? diagnose({ window, runq, cgroupId: input.cgroupId, captureSeconds: input.captureSeconds }) : undefined;
+  const diagnosis = input.cpu ? diagnose({ window, runq, cgroupId: input.cgroupId, captureSeconds: input.captureSeconds, probeWaitShare }) : undefined;
   const neighbours: Neighbour[] = [...(runq?.neighbours ?? [])].sort((a, b) => b.delaySeconds - a.delaySeconds).slice(0, n);
   const topOnCpu = topStacks(input.results, 'samples', n);
   const topOffCpu = topStacks(input.results, 'seconds', n);

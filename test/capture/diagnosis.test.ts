@@ -25,7 +25,7 @@ const OWN: RunqEvidence = {
   neighbours: [{ pid: 1201, comm: 'worker', cgroupId: '4242', cgroupPath: '/app', count: 80, delaySeconds: 3.0 }],
 };
 
-const table: { name: string; points: HistoryPoint[]; runq?: RunqEvidence; captureSeconds?: number; cause: Cause; summary: RegExp }[] = [
+const table: { name: string; points: HistoryPoint[]; runq?: RunqEvidence; captureSeconds?: number; probeWaitShare?: number; cause: Cause; summary: RegExp }[] = [
   {
     name: 'at its 1-core quota, throttled in 80% of 100 ms periods',
     points: ticks(30, { cpu_periods: 10, cpu_throttled_periods: 8, cpu_usage_seconds: 0.98, cpu_quota_cores: 1, runq_delay_seconds_sum: 0.4, runq_delay_seconds_count: 300 }),
@@ -60,12 +60,20 @@ const table: { name: string; points: HistoryPoint[]; runq?: RunqEvidence; captur
     points: ticks(30, { cpu_usage_seconds: 1.9, runq_delay_seconds_sum: 0.6, runq_delay_seconds_count: 2000 }),
     runq: OWN, cause: 'app-bound', summary: /mostly behind its own threads/,
   },
+  {
+    name: 'only deep-probe evidence: 40% of runnable time waiting (offcpu vs profile), neighbours in /other',
+    points: [], runq: OTHER, probeWaitShare: 0.4, captureSeconds: 10, cause: 'contention', summary: /waiting 40% of the time/,
+  },
+  {
+    name: 'only deep-probe evidence: 3% waiting, no runqslower',
+    points: [], probeWaitShare: 0.03, captureSeconds: 10, cause: 'app-bound', summary: /nor waiting for a CPU \(3% of runnable time\)/,
+  },
   { name: 'no evidence at all', points: [], cause: 'unknown', summary: /^no CPU evidence/ },
 ];
 
 for (const row of table) {
   test(`diagnosis: ${row.name} → ${row.cause}`, () => {
-    const d = diagnose({ window: windowStats(row.points), runq: row.runq, cgroupId: '4242', captureSeconds: row.captureSeconds });
+    const d = diagnose({ window: windowStats(row.points), runq: row.runq, cgroupId: '4242', captureSeconds: row.captureSeconds, probeWaitShare: row.probeWaitShare });
     assert.equal(d.cause, row.cause, d.summary);
     assert.match(d.summary, row.summary);
   });

@@ -21,11 +21,11 @@ const results: ProbeResult[] = [
     { pid: 4800, comm: 'gzip', cgroupId: 9001, cgroupPath: '/other', count: 16, delaySeconds: 0.8 },
     { pid: 4711, comm: 'backup.sh', cgroupId: '9001', cgroupPath: '/other', count: 41, delaySeconds: 2.6 },
   ] } }),
-  result('profile', { stacks: [
+  result('profile', { summary: { samples: 1000, frequencyHz: 99 }, stacks: [
     { frames: ['main', 'handle', 'json_parse', 'memcpy'], weight: 420, unit: 'samples', comm: 'api' },
     { frames: ['main', 'gc'], weight: 580, unit: 'samples', comm: 'api' },
   ] }),
-  result('offcpu', { dropped: 12, stacks: [
+  result('offcpu', { dropped: 12, summary: { blockedSeconds: 0.2, runnableSeconds: 3.5 }, stacks: [
     { frames: ['main', 'read_body', 'recv'], weight: 0.2, unit: 'seconds', reason: 'blocked' },
     { frames: ['main', 'handle', 'json_parse'], weight: 3.3, unit: 'seconds', reason: 'runnable' },
   ] }),
@@ -62,6 +62,16 @@ test('findings: before/after shifts report the run-queue jump and leave steady s
   assert.equal(f.shifts['tcp_retransmits.p50'], undefined, 'a signal that stayed at 0 did not move');
   const cmp = compareWindows(before, during);
   assert.ok(cmp.moved.every((s) => !s.key.startsWith('cpu_usage')), 'usage 0.6 → 0.55 is not a move');
+});
+
+test('findings: without sampler data, offcpu runnable time vs profile samples gives the waiting share', () => {
+  const { findings: f, errors } = buildFindings({ results, cgroupId: '4242', before: [], during: [], cpu: true, captureSeconds: 10 });
+  assert.deepEqual(errors, []);
+  // 3.5 s runnable vs 1000 samples / 99 Hz = 10.1 s on CPU → 26% waiting, behind /other.
+  assert.equal(f.diagnosis?.cause, 'contention');
+  assert.equal(f.diagnosis?.evidence.wait_share_from, 'offcpu+profile');
+  assert.ok(Math.abs((f.diagnosis?.evidence.wait_share as number) - 3.5 / (3.5 + 1000 / 99)) < 1e-9);
+  assert.match(f.headlines[0], /^runnable but waiting 26% of the time, preempted mostly by pid 4711/);
 });
 
 test('findings: a summary shaped differently is reported, not fatal; empty input gives empty findings', () => {
