@@ -3,7 +3,7 @@
 // rejects the whole set so nothing is half-applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadRules, loadRuleSet } from '../../src/rules/load.ts';
@@ -198,4 +198,32 @@ test("templates may read only labels the rule's incidents carry", () => {
 test('prototype keys are refused anywhere, never silently dropped', () => {
   assert.deepEqual(docErrors('  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  capture: {options: {constructor: {a: 1}}}'),
     ['6:23: spec.capture.options.constructor: key "constructor" is reserved | rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype)']);
+});
+
+test('mutated rule files never throw or hang: each parse returns a result (fuzz, fixed seed)', () => {
+  const base = readFileSync(join(rulesDir, 'cpu-throttling.yaml'), 'utf8');
+  let seed = 0x9e3779b9;
+  const rnd = (n: number): number => { seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0; return seed % n; };
+  const bits = ['[', ']', '{', '}', ':', '- ', '\t', '"', "'", '&a ', '*a', '!!binary ', '%YAML 1.1\n', '\n', '#', '|', '>', '? ', '---\n', '...\n', '\0', '\uFFFD', '<<: ', '~', '1e309', 'ms', '/s', '%'];
+  let rejected = 0;
+  for (let i = 0; i < 400; i++) {
+    let t = base;
+    for (let k = 1 + rnd(4); k > 0; k--) {
+      const at = rnd(t.length);
+      switch (rnd(3)) {
+        case 0: t = t.slice(0, at) + bits[rnd(bits.length)] + t.slice(at); break;
+        case 1: t = t.slice(0, at) + t.slice(at + 1 + rnd(20)); break;
+        default: { const lines = t.split('\n'); const l = rnd(lines.length); lines.splice(rnd(lines.length), 0, lines[l]); t = lines.join('\n'); }
+      }
+    }
+    const start = performance.now();
+    const f = parseRuleFile('fuzz.yaml', Buffer.from(t));
+    assert.ok(performance.now() - start < 2000, `parse took ${performance.now() - start} ms on:\n${t}`);
+    if (f.errors.length) {
+      rejected++;
+      assert.equal(f.rules.length, 0);
+      for (const e of f.errors) assert.match(e.message, /^fuzz\.yaml:\d+:\d+: /);
+    }
+  }
+  assert.ok(rejected > 100, `only ${rejected} of 400 mutations were rejected`);
 });
