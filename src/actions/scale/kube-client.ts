@@ -9,13 +9,6 @@ import { readFileSync } from 'node:fs';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../errors.ts';
 import type { KubeCredentials } from './kubeconfig.ts';
 
-/** A request the client made (tests and dry runs show them). */
-export interface KubeRequest {
-  readonly method: 'GET' | 'PATCH';
-  readonly path: string;
-  readonly body?: unknown;
-}
-
 /** Per-request timeout: a hung API server fails the attempt as retryable. */
 const TIMEOUT_MS = 10_000;
 /** How long a token read from a file is used before rereading it. */

@@ -109,7 +109,7 @@ export function renderNoteReply(incident: Incident, note: IncidentNote): SlackMe
   return { text: safeText(`${incident.rule}: ${note.text}`, SLACK_LIMITS.fallbackText), blocks: [section(body), context(`${note.kind} · ${note.at}`)] };
 }
 
-/** Renders the reply that carries the bundle's location when the tarball itself is uploaded next to it. */
+/** The incident's target in mrkdwn: pod (namespace/name or uid), container, cgroup path, or pids; `host-wide` without one. */
 export function targetText(incident: Incident): string {
   const t = incident.target;
   const parts: string[] = [];

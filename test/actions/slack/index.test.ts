@@ -7,6 +7,8 @@ import { RateLimitedError, RetryableError } from '../../../src/actions/errors.ts
 import type { ActionContext, ActionJob } from '../../../src/actions/types.ts';
 import type { SlackActionSpec } from '../../../src/rules/types.ts';
 import { FakeSlack } from '../../support/fake-slack.ts';
+import { buildConfig } from '../../../src/config.ts';
+import { hasCode } from '../../../src/errors.ts';
 import { Clock, bundle, config, context, incident, job, resolved } from './helpers.ts';
 
 const slack = new FakeSlack();
@@ -182,4 +184,11 @@ test('without a token the file sink writes the same Block Kit JSON and the bundl
   assert.equal(up.thread_ts, post.ts);
   for (const f of files) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600);
   rmSync(cfg.data_dir, { recursive: true, force: true });
+});
+
+test('check: a slack action needs a channel from the rule, the config or SLACK_CHANNEL', () => {
+  const noChannel = buildConfig({ slack: {} }, {});
+  assert.throws(() => action.check!({ type: 'slack' }, noChannel, {}), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /SLACK_CHANNEL/.test(e.hint));
+  action.check!({ type: 'slack', channel: 'C1' }, noChannel, {});
+  action.check!({ type: 'slack' }, buildConfig({}, { SLACK_CHANNEL: 'C2' }), {});
 });
