@@ -1,164 +1,153 @@
-// SPDX-License-Identifier: GPL-2.0
-/* tcp — TCP active-open latency and retransmits per cpu cgroup. Cost class: always-on.
- *
- * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set):
- *   sock:inet_sock_set_state  SYN_SENT: remember start time and the cpu cgroup of the connecting
- *                             task (connect() runs in task context); ESTABLISHED from SYN_SENT:
- *                             connect latency into that cgroup; CLOSE: forget the socket
- *   tcp:tcp_retransmit_skb    +1 for the cgroup recorded at connect; sockets not seen connecting
- *                             (accepted ones) use the socket's cgroup v2 id when tcp_sk_cgroup_v2
- *                             is set (cpu controller on v2), else cgroup id 0 (unknown)
- * Maps:
- *   tcp_connect_latency  PERCPU_HASH key __u64 cgroup id → struct hist, max = max_cgroups
- *   tcp_retransmits      PERCPU_HASH key __u64 cgroup id → __u64, max = max_cgroups
- *   tcp_socks            HASH key __u64 sk → struct tcp_sock_info, TCP_SOCKS_MAX
- *   tcp_drops            PERCPU_ARRAY 1 × __u64
- * Knobs (rodata): tcp_sk_cgroup_v2 (0/1).
- * Emits: nothing per event; userspace reads the maps each tick (cumulative).
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * tcp (deep probe): the target's TCP connects (with handshake latency), failed connects, retransmits and resets.
+ * Hooks: tracepoint/sock/inet_sock_set_state, tracepoint/tcp/tcp_retransmit_skb, tracepoint/tcp/tcp_send_reset,
+ *        tracepoint/tcp/tcp_receive_reset. Tracepoints only, so it runs without kprobes.
+ * Sockets: a socket is the target's once the target changes its state in its own context (connect, close); its
+ *        addresses are kept then, so retransmits and resets handled later in softirq context are attributed.
+ *        Accepted sockets the target never closes during the capture are not seen.
+ * Maps:  tcpd_socks  HASH struct sock * -> {SYN ns, tgid, comm, addresses} (max 8192)
+ *        tcpd_events RINGBUF 256 KiB of struct tcpd_event
+ *        + deep_target / target_pids / deep_stats (deep_target.h)
+ * Events: one record per connect, failed connect, retransmit or reset (budget: max_events).
+ * Cost class: deep (every TCP state change, retransmit and reset on the host).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
-#include "hist.h"
-#include "cgroup.h"
+#include "tripline.h"
+#include "deep_target.h"
 #include "tcp.h"
 
-#define IPPROTO_TCP 6
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_CLOSE 7
+char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u8 tcp_sk_cgroup_v2 = 0;
+TRIPLINE_EXPORT_TYPE(tcpd_event);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
-	__type(value, struct hist);
-} tcp_connect_latency SEC(".maps");
+#define IPPROTO_TCP_NR 6
+#define ST_ESTABLISHED 1
+#define ST_SYN_SENT 2
+#define ST_CLOSE 7
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u64);
-	__type(value, __u64);
-} tcp_retransmits SEC(".maps");
+struct owned {
+	__u64 syn_ns; /* 0 unless a connect is in flight */
+	__u32 tgid;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad[3];
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[TCPD_COMM_LEN];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TCP_SOCKS_MAX);
+	__uint(max_entries, 8192);
 	__type(key, __u64);
-	__type(value, struct tcp_sock_info);
-} tcp_socks SEC(".maps");
+	__type(value, struct owned);
+} tcpd_socks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} tcp_drops SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} tcpd_events SEC(".maps");
 
-static const struct hist zero_hist;
-
-static __always_inline void drop(void)
+static __always_inline void emit(__u32 type, struct owned *o, __u64 latency)
 {
-	__u32 zero = 0;
-	__u64 *d = bpf_map_lookup_elem(&tcp_drops, &zero);
-
-	if (d)
-		(*d)++;
+	if (!deep_take_event())
+		return;
+	struct tcpd_event *e = bpf_ringbuf_reserve(&tcpd_events, sizeof(*e), 0);
+	if (!e) {
+		deep_count(DEEP_STAT_DROPPED);
+		return;
+	}
+	e->latency_ns = latency;
+	e->type = type;
+	e->tgid = o->tgid;
+	e->family = o->family;
+	e->sport = o->sport;
+	e->dport = o->dport;
+	e->pad = 0;
+	__builtin_memcpy(e->saddr, o->saddr, 16);
+	__builtin_memcpy(e->daddr, o->daddr, 16);
+	__builtin_memcpy(e->comm, o->comm, TCPD_COMM_LEN);
+	bpf_ringbuf_submit(e, 0);
 }
 
-/* Shared body: `sk` may be a BTF or an untyped pointer, so only CO-RE probe reads of it. */
-static __always_inline void set_state(struct sock *sk, int oldstate, int newstate)
+SEC("tracepoint/sock/inet_sock_set_state")
+int tcpd_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	__u64 key = (__u64)sk;
-	struct tcp_sock_info *info;
-
-	if (newstate == TCP_SYN_SENT) {
-		if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-			return;
-		struct tcp_sock_info v = {
-			.start_ns = bpf_ktime_get_ns(),
-			.cgroup_id = task_cpu_cgroup_id_btf(bpf_get_current_task_btf()),
-		};
-		if (bpf_map_update_elem(&tcp_socks, &key, &v, BPF_ANY))
-			drop();
-		return;
-	}
-	if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&tcp_socks, &key);
-		return;
-	}
-	if (newstate != TCP_ESTABLISHED || oldstate != TCP_SYN_SENT)
-		return;
-	info = bpf_map_lookup_elem(&tcp_socks, &key);
-	if (!info || !info->start_ns)
-		return;
-	__u64 delta = bpf_ktime_get_ns() - info->start_ns;
-	info->start_ns = 0; /* keep the entry: retransmits are attributed to info->cgroup_id */
-	struct hist *h = bpf_map_lookup_elem(&tcp_connect_latency, &info->cgroup_id);
-	if (!h) {
-		bpf_map_update_elem(&tcp_connect_latency, &info->cgroup_id, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&tcp_connect_latency, &info->cgroup_id);
-		if (!h) {
-			drop();
-			return;
+	if (ctx->protocol != IPPROTO_TCP_NR)
+		return 0;
+	__u64 sk = (__u64)ctx->skaddr;
+	int newstate = ctx->newstate;
+	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+	if (!o) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		if (newstate == ST_CLOSE || !deep_is_target(t))
+			return 0;
+		struct owned n = {};
+		n.tgid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(n.comm, sizeof(n.comm));
+		n.family = ctx->family;
+		n.sport = ctx->sport;
+		n.dport = ctx->dport;
+		// Copied with probe reads: the verifier refuses loads through a ctx pointer moved by a CO-RE offset.
+		if (ctx->family == 2) {
+			bpf_probe_read_kernel(n.saddr, 4, &ctx->saddr);
+			bpf_probe_read_kernel(n.daddr, 4, &ctx->daddr);
+		} else {
+			bpf_probe_read_kernel(n.saddr, 16, &ctx->saddr_v6);
+			bpf_probe_read_kernel(n.daddr, 16, &ctx->daddr_v6);
 		}
+		bpf_map_update_elem(&tcpd_socks, &sk, &n, BPF_NOEXIST);
+		o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+		if (!o)
+			return 0;
 	}
-	hist_add(h, delta / TCP_UNIT_NS);
-}
-
-static __always_inline void retransmit(struct sock *sk)
-{
-	__u64 key = (__u64)sk, cgid = 0, one = 1, *n;
-	struct tcp_sock_info *info = bpf_map_lookup_elem(&tcp_socks, &key);
-
-	if (info)
-		cgid = info->cgroup_id;
-	else if (tcp_sk_cgroup_v2)
-		cgid = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	n = bpf_map_lookup_elem(&tcp_retransmits, &cgid);
-	if (n) {
-		(*n)++;
-		return;
+	__u64 now = bpf_ktime_get_ns();
+	if (newstate == ST_SYN_SENT) {
+		o->syn_ns = now;
+	} else if (newstate == ST_ESTABLISHED && o->syn_ns) {
+		// The local port is bound by now (it may still be 0 at SYN_SENT).
+		o->sport = ctx->sport;
+		emit(TCPD_CONNECT, o, now - o->syn_ns);
+		o->syn_ns = 0;
+	} else if (newstate == ST_CLOSE) {
+		if (o->syn_ns)
+			emit(TCPD_CONNECT_FAIL, o, now - o->syn_ns);
+		bpf_map_delete_elem(&tcpd_socks, &sk);
 	}
-	if (bpf_map_update_elem(&tcp_retransmits, &cgid, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&tcp_retransmits, &cgid);
-		if (n)
-			(*n)++;
-		else
-			drop();
-	}
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(tl_tcp_state, struct sock *sk, int oldstate, int newstate)
-{
-	set_state(sk, oldstate, newstate);
 	return 0;
 }
 
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tl_tcp_retrans, struct sock *sk)
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tcpd_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
-	retransmit(sk);
+	__u64 sk = (__u64)ctx->skaddr;
+	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+	if (o)
+		emit(TCPD_RETRANSMIT, o, 0);
 	return 0;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(tl_tcp_state_raw, struct sock *sk, int oldstate, int newstate)
+SEC("tracepoint/tcp/tcp_send_reset")
+int tcpd_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 {
-	set_state(sk, oldstate, newstate);
+	__u64 sk = (__u64)ctx->skaddr;
+	struct owned *o = sk ? bpf_map_lookup_elem(&tcpd_socks, &sk) : 0;
+	if (o)
+		emit(TCPD_SEND_RESET, o, 0);
 	return 0;
 }
 
-SEC("raw_tp/tcp_retransmit_skb")
-int BPF_PROG(tl_tcp_retrans_raw, struct sock *sk)
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tcpd_recv_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	retransmit(sk);
+	__u64 sk = (__u64)ctx->skaddr;
+	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+	if (o)
+		emit(TCPD_RECV_RESET, o, 0);
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "GPL";

@@ -1,26 +1,30 @@
-/* Kernel/user contract of the tcp family (bpf/tcp.bpf.c, src/probes/counters/tcp.ts). */
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tcp (deep probe): kernel/user contract (decoded by src/probes/deep/tcp.ts). */
 #ifndef TRIPLINE_TCP_H
 #define TRIPLINE_TCP_H
 
-#include "hist.h"
+#define TCPD_COMM_LEN 16
+#define TCPD_EVENT_SIZE 72
+#define TCPD_CONNECT 1      /* SYN_SENT → ESTABLISHED; latency_ns = handshake time */
+#define TCPD_CONNECT_FAIL 2 /* SYN_SENT → CLOSE; latency_ns = time to failure */
+#define TCPD_RETRANSMIT 3
+#define TCPD_SEND_RESET 4
+#define TCPD_RECV_RESET 5
 
-/* Histogram unit: microseconds. */
-#define TCP_UNIT_NS 1000
-
-/* tcp_connect_latency: PERCPU_HASH, key __u64 cgroup id, value struct hist per CPU. */
-#define TCP_KEY_SIZE 8
-/* tcp_retransmits: PERCPU_HASH, key __u64 cgroup id (0 = unknown owner), value __u64 per CPU. */
-#define TCP_RETRANS_VAL_SIZE 8
-
-/* tcp_socks: HASH, key __u64 socket address, value struct tcp_sock_info; entries live SYN_SENT → CLOSE. */
-struct tcp_sock_info {
-	__u64 start_ns;   /* SYN_SENT time, 0 once established */
-	__u64 cgroup_id;  /* cpu cgroup of the connecting task */
+struct tcpd_event {
+	__u64 latency_ns;
+	__u32 type;  /* TCPD_* */
+	__u32 tgid;
+	__u16 family; /* AF_INET 2, AF_INET6 10 */
+	__u16 sport;
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[TCPD_COMM_LEN];
 };
-#define TCP_SOCK_INFO_SIZE 16
-_Static_assert(sizeof(struct tcp_sock_info) == TCP_SOCK_INFO_SIZE, "struct tcp_sock_info size");
-#define TCP_SOCKS_MAX 65536
 
-/* tcp_drops: PERCPU_ARRAY 1 × __u64: sockets or cgroups not tracked because a map was full. */
-
-#endif /* TRIPLINE_TCP_H */
+#ifdef __bpf__
+_Static_assert(sizeof(struct tcpd_event) == TCPD_EVENT_SIZE, "tcpd_event layout");
+#endif
+#endif

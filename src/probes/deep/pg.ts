@@ -20,6 +20,7 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
+import { histQuantile } from './quantile.ts';
 import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
 import type { DeepProbe } from './types.ts';
 
@@ -53,18 +54,6 @@ export function decodePgQuery(b: Buffer): PgQuery {
   const nul = b.indexOf(0, 24);
   const end = Math.min(24 + Math.max(0, len - 1), nul < 0 ? 152 : nul);
   return { durationNs: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), kind: KINDS[b.readUInt32LE(12)] ?? 'OTHER', text: b.toString('utf8', 24, end) };
-}
-
-/** The quantile `q` of a log2 histogram in seconds (the upper bound of the bucket holding it). */
-function quantile(counts: readonly number[], bounds: readonly number[], q: number): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (!total) return 0;
-  let cum = 0;
-  for (let i = 0; i < counts.length; i++) {
-    cum += counts[i];
-    if (cum >= q * total) return Number.isFinite(bounds[i]) ? bounds[i] : bounds[i - 1];
-  }
-  return bounds[bounds.length - 2];
 }
 
 function postgresBinary(explicit: string | undefined, pids: readonly number[] | undefined): string {
@@ -119,7 +108,7 @@ export const pg = {
               const count = h.counts.reduce((a, b) => a + b, 0);
               if (!count) continue;
               total += count;
-              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = { count, seconds: h.sum / 1e9, p50Seconds: quantile(h.counts, bounds, 0.5), p99Seconds: quantile(h.counts, bounds, 0.99) };
+              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = { count, seconds: h.sum / 1e9, p50Seconds: histQuantile(h.counts, bounds, 0.5), p99Seconds: histQuantile(h.counts, bounds, 0.99) };
             }
             const view = queries.map((q) => ({ kind: q.kind, query: fingerprintSql(q.text), seconds: Number(q.durationNs) / 1e9, pid: q.pid, ...(ctx.redact ? {} : { text: q.text }) }));
             for (const v of view) out.push(v);

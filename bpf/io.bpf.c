@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * io (deep probe): block I/O latency of requests issued by the target, and each request over a threshold.
+ * Hooks: tp_btf/block_rq_issue, tp_btf/block_rq_complete (raw_tp twins). The issuer is the task current at
+ *        block_rq_issue: the submitter for direct and synchronous I/O; background writeback is issued by kernel
+ *        workers and is not the target's.
+ * Maps:  io_start  HASH struct request * -> {issue ns, tgid, comm} (max 8192)
+ *        io_lat    PERCPU_ARRAY[1] struct hist of latencies in ns (hist.h)
+ *        io_events RINGBUF 256 KiB of struct iod_event
+ *        + deep_target / target_pids / deep_stats (deep_target.h)
+ * Knobs: threshold_ns — requests at least this slow are sent as events.
+ * Events: one record per request over the threshold (budget: max_events; the histogram keeps counting).
+ * Cost class: deep (every block request on the host).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "tripline.h"
+#include "deep_target.h"
+#include "hist.h"
+#include "io.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+TRIPLINE_EXPORT_TYPE(iod_event);
+
+const volatile __u64 threshold_ns = 1000000;
+
+struct issued {
+	__u64 ts;
+	__u32 tgid;
+	__u32 pad;
+	char comm[IO_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct issued);
+} io_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist);
+} io_lat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} io_events SEC(".maps");
+
+static __always_inline void on_issue(struct request *rq)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	if (!deep_is_target(t))
+		return;
+	struct issued s = {};
+	__u64 key = (__u64)rq;
+	s.ts = bpf_ktime_get_ns();
+	s.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(s.comm, sizeof(s.comm));
+	bpf_map_update_elem(&io_start, &key, &s, BPF_ANY);
+}
+
+static __always_inline void on_complete(struct request *rq, int error, unsigned int nr_bytes)
+{
+	__u64 key = (__u64)rq;
+	struct issued *s = bpf_map_lookup_elem(&io_start, &key);
+	if (!s)
+		return;
+	__u64 lat = bpf_ktime_get_ns() - s->ts;
+	__u32 zero = 0;
+	struct hist *h = bpf_map_lookup_elem(&io_lat, &zero);
+	if (h)
+		hist_add(h, lat);
+	if (lat >= threshold_ns && deep_take_event()) {
+		struct iod_event *e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
+		if (e) {
+			e->latency_ns = lat;
+			e->sector = BPF_CORE_READ(rq, __sector);
+			int major = BPF_CORE_READ(rq, q, disk, major);
+			int minor = BPF_CORE_READ(rq, q, disk, first_minor);
+			e->dev = ((__u32)major << 20) | (__u32)minor;
+			e->bytes = nr_bytes;
+			e->op = BPF_CORE_READ(rq, cmd_flags) & 0xff; /* REQ_OP_MASK */
+			e->tgid = s->tgid;
+			e->error = error;
+			e->pad = 0;
+			__builtin_memcpy(e->comm, s->comm, IO_COMM_LEN);
+			bpf_ringbuf_submit(e, 0);
+		} else {
+			deep_count(DEEP_STAT_DROPPED);
+		}
+	}
+	bpf_map_delete_elem(&io_start, &key);
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(io_issue, struct request *rq) { on_issue(rq); return 0; }
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(io_complete, struct request *rq, int error, unsigned int nr_bytes) { on_complete(rq, error, nr_bytes); return 0; }
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(io_issue_raw, struct request *rq) { on_issue(rq); return 0; }
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(io_complete_raw, struct request *rq, int error, unsigned int nr_bytes) { on_complete(rq, error, nr_bytes); return 0; }
