@@ -136,10 +136,12 @@ class Delivery {
     for (;;) {
       const step = await this.#withGroup(async (g) => {
         const now = this.ctx.now();
+        const hadBundle = g.bundle !== undefined;
         const change = mergeIncident(g, incident, bundle);
         first ??= change;
-        // New series and resolutions show at once (an update in place notifies nobody); repeats wait for group_interval.
-        const urgent = first !== 'repeat' && first !== 'same';
+        // New series, resolutions and a first bundle show at once (an update in place notifies nobody);
+        // repeats wait for group_interval.
+        const urgent = (first !== 'repeat' && first !== 'same') || (!hadBundle && g.bundle !== undefined);
         const at = nextRenderAt(g, now, this.timing, urgent, incident.test === true);
         if (at !== undefined && at > now && !g.parent) return { wait: at - now };
         const rendered = at !== undefined && at <= now ? await this.#render(g) : false;

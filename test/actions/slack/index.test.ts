@@ -67,6 +67,19 @@ test('resolve goes to the same thread and updates the parent', async () => {
   assert.match(replies[0].text, /Resolved after/);
 });
 
+test('a bundle that is ready after the first post updates the parent and goes into the thread', async () => {
+  const { clock, ctx, channel } = fresh();
+  const i = incident('web-late', clock.t);
+  await deliver(job(i), ctx, clock);
+  const parent = slack.parents().find((m) => m.channel === channel)!;
+  assert.doesNotMatch(JSON.stringify(parent.blocks), /limit-bound/);
+  clock.t += 15_000;
+  await deliver(job(i, 'update', { seq: 'bundle', bundle: bundle('20261125T140000-cpu-throttling-0000late') }), ctx, clock);
+  assert.equal(parent.updates, 1);
+  assert.match(JSON.stringify(parent.blocks), /limit-bound/);
+  assert.equal([...slack.files.values()].filter((f) => f.threadTs === parent.ts).length, 1);
+});
+
 test('Slack\'s 429 reaches the queue as RateLimitedError; the retry posts once', async () => {
   const { clock, ctx, channel } = fresh();
   slack.fail('chat.postMessage', { status: 429, retryAfter: 3 });
