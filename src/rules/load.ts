@@ -92,24 +92,33 @@ export function loadRules(paths: readonly string[]): RuleLoad {
   return { ruleSet, tests: deepFreeze(tests), files, errors: [] };
 }
 
+/** The absolute paths of a test's `rule_files` (they are written relative to the test file). */
+export function ruleFilesOf(t: LoadedRuleTest): string[] {
+  return t.spec.rule_files.map((rf) => resolve(dirname(t.source.file), rf));
+}
+
 /** A test's rule files exist, and the rules its expectations name are defined in them. */
 function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, errors: TriplineError[]): void {
   const dir = dirname(t.source.file);
-  const where = `${t.source.file}:${t.source.line}:${t.source.column}`;
+  const where = (path: string): string => {
+    const p = t.positions[path] ?? { line: t.source.line, col: t.source.column };
+    return `${t.source.file}:${p.line}:${p.col}: ${path}`;
+  };
   const names = new Set<string>();
+  const paths = ruleFilesOf(t);
   t.spec.rule_files.forEach((rf, i) => {
-    const p = resolve(dir, rf);
-    if (!existsSync(p)) { errors.push(new TriplineError('RULE_ERR_TEST', `${where}: spec.rule_files[${i}]: ${rf} does not exist (relative to ${dir})`, { hint: 'rule_files are paths relative to the test file' })); return; }
+    const p = paths[i];
+    if (!existsSync(p)) { errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} does not exist (relative to ${dir})`, { hint: 'rule_files are paths relative to the test file' })); return; }
     let found = false;
     for (const [name, src] of loaded) if (resolve(src.file) === p) { names.add(name); found = true; }
     if (!found) {
       const other = readRuleFile(p);
-      if (other.errors.length) errors.push(new TriplineError('RULE_ERR_TEST', `${where}: spec.rule_files[${i}]: ${rf} is invalid`, { hint: `run tripline check ${p}` }));
+      if (other.errors.length) errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} is invalid`, { hint: `run tripline check ${p}` }));
       for (const r of other.rules) names.add(r.name);
     }
   });
   t.spec.expect.forEach((e, i) => e.incidents.forEach((inc, j) => {
-    if (names.size && !names.has(inc.rule)) errors.push(new TriplineError('RULE_ERR_TEST', `${where}: spec.expect[${i}].incidents[${j}].rule: rule ${JSON.stringify(inc.rule)} is not in the test's rule_files`, { hint: `rules there: ${[...names].join(', ')}` }));
+    if (names.size && !names.has(inc.rule)) errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.expect[${i}].incidents[${j}]`)}.rule: rule ${JSON.stringify(inc.rule)} is not in the test's rule_files`, { hint: `rules there: ${[...names].join(', ')}` }));
   }));
 }
 

@@ -8,7 +8,7 @@ import { isCollection, isPair, isScalar, parseAllDocuments, LineCounter, visit, 
 import { TriplineError } from '../errors.ts';
 import type { Inhibition, Rule, Silence, SourceRef } from './types.ts';
 import { API_VERSION, DOCUMENT_SCHEMAS, KINDS, type Kind, type RuleTestSpec } from './schema.ts';
-import { locate, positionOf, ruleError, type PathSeg } from './locate.ts';
+import { locate, pathText, positionOf, ruleError, type PathSeg, type Position } from './locate.ts';
 import { problemsFromZod } from './zod-issues.ts';
 import { compileInhibition, compileRule, compileSilence } from './compile.ts';
 import { checkRuleTest } from './compile-test.ts';
@@ -26,8 +26,17 @@ export const MAX_DOCUMENTS = 1000;
 /** Errors reported per file; past this the file is clearly not a rule file, and more lines help no one. */
 export const MAX_ERRORS_PER_FILE = 50;
 
-/** A RuleTest as loaded: its name, where it is, and its spec as written. */
-export interface LoadedRuleTest { readonly name: string; readonly source: SourceRef; readonly spec: RuleTestSpec }
+/**
+ * A RuleTest as loaded: its name, where it is, its spec as written, and the positions of the parts a
+ * runner reports on, keyed by YAML path (`spec.rule_files[0]`, `spec.expect[1]`,
+ * `spec.expect[1].incidents[0]`, `spec.input[2]`), so a mismatch names its line.
+ */
+export interface LoadedRuleTest {
+  readonly name: string;
+  readonly source: SourceRef;
+  readonly spec: RuleTestSpec;
+  readonly positions: Readonly<Record<string, Position>>;
+}
 
 /** What one file holds; the lists are empty when `errors` is not. */
 export interface ParsedFile {
@@ -146,7 +155,18 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
     case 'Rule': { const r = compileRule(metadata.name, spec as never, source, report); if (r) out.rules.push(r); break; }
     case 'Silence': { const s = compileSilence(metadata.name, spec as never, source, report); if (s) out.silences.push(s); break; }
     case 'Inhibition': { const h = compileInhibition(metadata.name, spec as never, source, report); if (h) out.inhibitions.push(h); break; }
-    case 'RuleTest': { if (checkRuleTest(spec as RuleTestSpec, report)) out.tests.push({ name: metadata.name, source, spec: spec as RuleTestSpec }); break; }
+    case 'RuleTest': {
+      const t = spec as RuleTestSpec;
+      if (!checkRuleTest(t, report)) break;
+      const paths: PathSeg[][] = [
+        ...t.rule_files.map((_, i) => ['spec', 'rule_files', i]),
+        ...t.input.map((_, i) => ['spec', 'input', i]),
+        ...t.expect.flatMap((e, i) => [['spec', 'expect', i], ...e.incidents.map((_, j) => ['spec', 'expect', i, 'incidents', j])]),
+      ];
+      const positions = Object.fromEntries(paths.map((p) => [pathText(p), locate(doc, lines, p)]));
+      out.tests.push({ name: metadata.name, source, spec: t, positions });
+      break;
+    }
   }
 }
 

@@ -3,10 +3,10 @@
 // rejects the whole set so nothing is half-applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { loadRules, loadRuleSet } from '../../src/rules/load.ts';
+import { loadRules, loadRuleSet, ruleFilesOf } from '../../src/rules/load.ts';
 import { parseRuleFile, MAX_FILE_BYTES } from '../../src/rules/parse-file.ts';
 import { TriplineError } from '../../src/errors.ts';
 
@@ -104,6 +104,7 @@ test('the example rules load into a frozen rule set with base units', () => {
   assert.equal(cpu.source.line, 8);
   assert.deepEqual(tests.map((t) => t.name), ['cpu-throttling']);
   assert.equal(tests[0].spec.interval, '1s');
+  assert.deepEqual(ruleFilesOf(tests[0]), [join(rulesDir, 'cpu-throttling.yaml')]);
 });
 
 test('documents: several per file, Silence and Inhibition, empty documents between separators', () => {
@@ -226,4 +227,18 @@ test('mutated rule files never throw or hang: each parse returns a result (fuzz,
     }
   }
   assert.ok(rejected > 100, `only ${rejected} of 400 mutations were rejected`);
+});
+
+test('a test whose rule file is missing, or whose expected rule is not in it, is an error', () => {
+  const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-`));
+  try {
+    copyFileSync(join(rulesDir, 'runq-latency.yaml'), join(dir, 'runq-latency.yaml'));
+    const t = (files: string, rule: string): string => `apiVersion: tripline.dev/v1\nkind: RuleTest\nmetadata: {name: t}\nspec:\n  rule_files: [${files}]\n  input: [{signal: tcp_retransmits, values: '0+1x10'}]\n  expect: [{at: 5s, incidents: [{rule: ${rule}}]}]\n`;
+    writeFileSync(join(dir, 'a.test.yaml'), t('nope.yaml', 'runq-latency'));
+    assert.deepEqual(loadRules([join(dir, 'a.test.yaml')]).errors.map((e) => e.message), [`${dir}/a.test.yaml:5:16: spec.rule_files[0]: nope.yaml does not exist (relative to ${dir})`]);
+    writeFileSync(join(dir, 'a.test.yaml'), t('runq-latency.yaml', 'runq-latncy'));
+    assert.deepEqual(loadRules([dir]).errors.map((e) => `${e.message} | ${e.hint}`), [`${dir}/a.test.yaml:7:33: spec.expect[0].incidents[0].rule: rule "runq-latncy" is not in the test's rule_files | rules there: runq-latency`]);
+    // The rule file is read even when it is not part of the checked set.
+    assert.equal(loadRules([join(dir, 'a.test.yaml')]).errors.length, 1);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
