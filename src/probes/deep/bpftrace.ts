@@ -1,0 +1,101 @@
+/**
+ * bpftrace (optional probe): runs a bpftrace program carried by the rule (`capture.options.bpftrace.program`) for
+ * the time box and keeps its output. The target goes in as positional parameters, never into the program text:
+ * `$1` = the first target pid, or the cgroup id when there are no pids; `$2` = the cgroup id (0 when none).
+ * bpftrace compiles at start, so this probe attaches in seconds, not milliseconds; prefer the built-in probes.
+ * Result: no stacks or records; `summary` { output (stdout, cut at the byte budget), attached (saw "Attaching"),
+ * exitCode, signal, stderr (last 2 KiB) }.
+ * Options: program (required, at most 64 KiB), bpftrace (path of the binary, default from PATH).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { TriplineError } from '../../errors.ts';
+import { parseOptions } from './options.ts';
+import { checkTarget } from './target-map.ts';
+import type { DeepProbe, ProbeResult } from './types.ts';
+
+/** Options of `capture.options.bpftrace`. */
+export const bpftraceOptions = z.object({
+  program: z.string().min(1).max(64 * 1024),
+  bpftrace: z.string().startsWith('/').optional(),
+}).strict();
+
+/** Seconds bpftrace gets to print its maps after SIGINT before it is killed. */
+const EXIT_GRACE_MS = 5000;
+
+/** Where bpftrace is, or undefined. */
+export function findBpftrace(explicit?: string): string | undefined {
+  const r = spawnSync(explicit ?? 'bpftrace', ['--version'], { stdio: 'ignore', timeout: 10_000 });
+  return r.status === 0 ? (explicit ?? 'bpftrace') : undefined;
+}
+
+/** Positional parameters for a target: [$1, $2]. */
+export function bpftraceArgs(target: { pids?: readonly number[]; cgroupId?: bigint }): [string, string] {
+  const cg = (target.cgroupId ?? 0n).toString();
+  return [target.pids?.length ? String(target.pids[0]) : cg, cg];
+}
+
+/** The bpftrace deep probe. */
+export const bpftrace = {
+  name: 'bpftrace',
+  description: 'A bpftrace program from the rule, run for the time box with the target as positional parameters',
+  options: bpftraceOptions,
+  prepare(ctx) {
+    const opts = parseOptions('bpftrace', bpftraceOptions, ctx.options);
+    const bin = findBpftrace(opts.bpftrace);
+    if (!bin) {
+      throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'bpftrace is not installed here', { hint: 'install it (apt-get install -y bpftrace) or drop the bpftrace probe from the rule' });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-bt-'));
+    const file = join(dir, 'program.bt');
+    writeFileSync(file, opts.program, { mode: 0o600 });
+    const cleanup = () => rmSync(dir, { recursive: true, force: true });
+    return {
+      close: cleanup,
+      start(target, budget) {
+        checkTarget('bpftrace', target);
+        const startedAt = Date.now();
+        const child = spawn(bin, [file, ...bpftraceArgs(target)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let outDropped = 0;
+        let err = '';
+        let attached = false;
+        let exitedAt = 0;
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          if (!attached && d.includes('Attaching')) attached = true;
+          const room = budget.maxBytes - out.length;
+          if (room > 0) out += d.slice(0, room);
+          outDropped += Math.max(0, d.length - Math.max(room, 0));
+        });
+        child.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-2048); });
+        const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+          child.on('exit', (code, signal) => { exitedAt = Date.now(); resolve({ code, signal }); });
+          child.on('error', () => resolve({ code: null, signal: null }));
+        });
+        const interrupt = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); };
+        const deadline = setTimeout(interrupt, budget.durationMs);
+        deadline.unref();
+        let result: Promise<ProbeResult> | undefined;
+        const finish = async (partial: boolean): Promise<ProbeResult> => {
+          clearTimeout(deadline);
+          interrupt(); // SIGINT: bpftrace prints its maps and exits
+          const kill = setTimeout(() => child.kill('SIGKILL'), EXIT_GRACE_MS);
+          const { code, signal } = await exited;
+          clearTimeout(kill);
+          cleanup();
+          const errors = code === 0 ? [] : [`bpftrace exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`];
+          return {
+            probe: 'bpftrace', startedAt, endedAt: exitedAt || Date.now(), partial: partial || outDropped > 0 || code !== 0,
+            events: 0, dropped: outDropped, errors,
+            summary: { output: out, attached, exitCode: code, signal, stderr: err },
+            redactions: [],
+          };
+        };
+        return { stop: (o = {}) => (result ??= finish(o.partial ?? false)) };
+      },
+    };
+  },
+} satisfies DeepProbe & { options: typeof bpftraceOptions };
