@@ -81,12 +81,12 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
     async execute(job: ActionJob<SlackActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
       const channel = job.spec.channel ?? ctx.config.slack.channel;
       if (!channel) throw new UnrecoverableError('slack: no channel', { reason: 'no_channel', hint: 'set SLACK_CHANNEL or the rule\'s slack channel' });
-      const threads = new Threads(ctx.store);
-      if (await threads.marker(job.id, 'job')) return { status: 'skipped', summary: `job ${job.id} was already delivered` };
       let transport: SlackTransport;
       try { transport = makeTransport(ctx.config, ctx.env, job.dryRun === true); } catch (cause) {
         throw new UnrecoverableError(`slack: cannot set up the client: ${(cause as Error).message}`, { reason: 'config', cause });
       }
+      const threads = new Threads(ctx.store, transport.kind === 'file' ? 'slack-file' : 'slack');
+      if (await threads.marker(job.id, 'job')) return { status: 'skipped', summary: `job ${job.id} was already delivered` };
       const timing: GroupTiming = {
         waitMs: parseDuration(ctx.config.slack.group_wait),
         intervalMs: parseDuration(ctx.config.slack.group_interval),
@@ -163,7 +163,7 @@ class Delivery {
     }
     let uploaded = '';
     if (bundle) {
-      const r = await uploadBundle(this.transport, this.ctx.store, thread, incident.key, bundle, () => this.#spaceChannel());
+      const r = await uploadBundle(this.transport, this.ctx.store, thread, incident.key, bundle, () => this.#spaceChannel(), this.threads.ns);
       if (r === 'missing' || r === 'too-large') {
         await this.#replyOnce(`bundle-${r}`, renderNoteReply(incident, { kind: 'capture', text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`, at: new Date(this.ctx.now()).toISOString() }), thread);
       }
@@ -182,7 +182,7 @@ class Delivery {
     let thread = await this.threads.get(incident.key);
     for (let waited = 0; !thread;) {
       // The parent may still be in its group wait: wait for it (bounded), else let the queue retry later.
-      const raw = await this.ctx.store.get(`slack:group:${this.gid}`);
+      const raw = await this.ctx.store.get(`${this.threads.ns}:group:${this.gid}`);
       const g = raw ? JSON.parse(raw) as GroupState : undefined;
       const due = g && !g.parent ? g.createdAt + this.timing.waitMs - this.ctx.now() : -1;
       if (due < 0 || waited > MAX_NOTE_WAIT_MS || this.ctx.signal.aborted) throw new RetryableError(`slack: no thread for ${incident.key} yet`, { reason: 'no_thread' });
@@ -225,13 +225,13 @@ class Delivery {
   /** Runs `fn` on the group's state under a cross-host lock (waited for); `fn` returns a result or a time to wait. */
   async #withGroup<T>(fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>): Promise<{ result?: T; wait?: number }> {
     const store = this.ctx.store;
-    const lockKey = `slack:lock:${this.gid}`;
+    const lockKey = `${this.threads.ns}:lock:${this.gid}`;
     for (let tries = 0; !(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS)); tries++) {
       if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
       await this.sleep(LOCK_RETRY_MS);
     }
     try {
-      const key = `slack:group:${this.gid}`;
+      const key = `${this.threads.ns}:group:${this.gid}`;
       const raw = await store.get(key);
       const now = this.ctx.now();
       let g = raw ? JSON.parse(raw) as GroupState : undefined;
@@ -249,7 +249,8 @@ class Delivery {
 
   /** Keeps messages to one channel at least `spacingMs` apart, across hosts, by waiting for the channel's slot. */
   async #spaceChannel(): Promise<void> {
-    if (this.spacingMs <= 0) return;
+    // The file sink has no rate limit to respect.
+    if (this.spacingMs <= 0 || this.transport.kind === 'file') return;
     for (let tries = 0; !(await this.ctx.store.setIfAbsent(`slack:rate:${this.channel}`, '1', this.spacingMs)); tries++) {
       if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError(`slack: no free slot for ${this.channel}`, { reason: 'channel_rate' });
       await this.sleep(Math.max(10, Math.ceil(this.spacingMs / 4)));

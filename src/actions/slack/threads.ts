@@ -18,30 +18,33 @@ export interface ThreadRecord extends MessageRef {
 export class Threads {
   readonly #store: ActionStore;
   readonly #ttlMs: number;
+  /** Key prefix: `slack`, or `slack-file` for the file sink, so outbox "threads" never mix with Slack's. */
+  readonly ns: string;
 
-  constructor(store: ActionStore, ttlMs: number = THREAD_TTL_MS) {
+  constructor(store: ActionStore, ns = 'slack', ttlMs: number = THREAD_TTL_MS) {
     this.#store = store;
+    this.ns = ns;
     this.#ttlMs = ttlMs;
   }
 
   /** The thread of an incident key, if its parent was posted. */
   async get(incidentKey: string): Promise<ThreadRecord | undefined> {
-    const raw = await this.#store.get(`slack:thread:${incidentKey}`);
+    const raw = await this.#store.get(`${this.ns}:thread:${incidentKey}`);
     return raw ? (JSON.parse(raw) as ThreadRecord) : undefined;
   }
 
   /** Records (or refreshes) the thread of an incident key. */
   async set(incidentKey: string, rec: ThreadRecord): Promise<void> {
-    await this.#store.set(`slack:thread:${incidentKey}`, JSON.stringify({ channel: rec.channel, ts: rec.ts, group: rec.group }), this.#ttlMs);
+    await this.#store.set(`${this.ns}:thread:${incidentKey}`, JSON.stringify({ channel: rec.channel, ts: rec.ts, group: rec.group }), this.#ttlMs);
   }
 
   /** A value recorded by a step of a job (e.g. the ts of a reply it posted), so a rerun skips the step. */
   async marker(jobId: string, step: string): Promise<string | undefined> {
-    return this.#store.get(`slack:done:${jobId}:${step}`);
+    return this.#store.get(`${this.ns}:done:${jobId}:${step}`);
   }
 
   /** Records that a step of a job is done. */
   async mark(jobId: string, step: string, value = '1'): Promise<void> {
-    await this.#store.set(`slack:done:${jobId}:${step}`, value, this.#ttlMs);
+    await this.#store.set(`${this.ns}:done:${jobId}:${step}`, value, this.#ttlMs);
   }
 }

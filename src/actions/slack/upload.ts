@@ -26,10 +26,11 @@ export type UploadResult = 'uploaded' | 'already' | 'missing' | 'too-large';
 
 /**
  * Uploads `bundle.tarball` into `thread`, once per incident key and bundle id, resuming after failures. `beforePost`
- * runs right before the step that posts into the channel (the caller's per-channel spacing).
+ * runs right before the step that posts into the channel (the caller's per-channel spacing); `ns` prefixes the
+ * progress key (`slack-file` for the file sink).
  */
-export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef, beforePost: () => Promise<void> = async () => {}): Promise<UploadResult> {
-  const key = `slack:upload:${incidentKey}:${bundle.id}`;
+export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef, beforePost: () => Promise<void> = async () => {}, ns = 'slack'): Promise<UploadResult> {
+  const key = `${ns}:upload:${incidentKey}:${bundle.id}`;
   const raw = await store.get(key);
   let progress: UploadProgress | undefined = raw ? JSON.parse(raw) as UploadProgress : undefined;
   if (progress?.done) return 'already';
