@@ -11,7 +11,7 @@ import { buildBpf, objDir } from '../support/kernel.ts';
 import { HIST_LAYOUT, HIST_SIZE } from '../../src/probes/decode/hist.ts';
 import { RUNQ } from '../../src/probes/decode/runq.ts';
 import { SYSCALLS } from '../../src/probes/decode/syscalls.ts';
-import { TCP } from '../../src/probes/decode/tcp.ts';
+import { TCP } from '../../src/probes/decode/tcpstat.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
 
 interface BtfType { id: number; kind: string; name?: string; size?: number; type_id?: number; nr_elems?: number; vars?: { type_id: number; size: number; offset: number }[]; members?: { name: string; type_id: number; bits_offset: number }[]; linkage?: string }
@@ -86,7 +86,7 @@ const FAMILIES = {
     layouts: SYSCALLS.layouts,
     knobs: {},
   },
-  tcp: {
+  tcpstat: {
     maps: {
       tcp_connect_latency: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
       tcp_retransmits: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.retransValueSize },

@@ -28,7 +28,7 @@ export function disabledPrograms(programs: readonly string[], hooks: HookKind): 
 }
 
 export interface BpfFamilySpec {
-  /** Object stem: build/bpf/<stem>.bpf.o. */
+  /** Object stem: build/bpf/<stem>.bpf.o, header bpf/<stem>.h, decoder src/probes/decode/<stem>.ts. */
   readonly stem: string;
   /** tp_btf program names; each has a `<name>_raw` twin in the object. */
   readonly programs: readonly string[];

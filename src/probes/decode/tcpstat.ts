@@ -1,9 +1,9 @@
-/** Decoder of the tcp family's maps (contract: bpf/tcp.h). Pure: bytes in, readings out. */
+/** Decoder of the tcp family's maps (contract: bpf/tcpstat.h). Pure: bytes in, readings out. */
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
 
-/** Mirrors bpf/tcp.h. */
+/** Mirrors bpf/tcpstat.h. */
 export const TCP = {
   unitNs: 1000,
   keySize: 8,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeTcpConnectEntry, decodeTcpRetransEntry } from '../../../src/probes/decode/tcp.ts';
+import { decodeTcpConnectEntry, decodeTcpRetransEntry } from '../../../src/probes/decode/tcpstat.ts';
 import { HIST_SLOTS } from '../../../src/probes/decode/hist.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { perCpuBytes } from './fixtures/per-cpu.ts';
