@@ -8,7 +8,8 @@
  * Maps:
  *   runq_delay      PERCPU_HASH  key __u64 cgroup id → struct runq_val (runq.h)  max = max_cgroups (set by userspace)
  *   runq_start      TASK_STORAGE task → __u64 enqueue ns                          (tp_btf programs)
- *   runq_start_pid  HASH         key __u32 pid → __u64 enqueue ns, RUNQ_START_PID_MAX (raw_tp twin; 1 entry when unused)
+ *   runq_start_pid  HASH         key __u32 pid → __u64 enqueue ns, RUNQ_START_PID_MAX: every task for the raw_tp
+ *                                twin; only new tasks (sched_wakeup_new) for tp_btf, see enqueue_new_btf()
  *   runq_drops      PERCPU_ARRAY 1 × __u64: delays lost because runq_delay was full
  * Knobs (rodata): runq_threshold_ns (default 5 ms).
  * Emits: nothing per event; userspace reads runq_delay each tick (cumulative).
@@ -99,10 +100,26 @@ int BPF_PROG(tl_runq_wakeup, struct task_struct *p)
 	return 0;
 }
 
+/* A new task has no task storage yet, and creating it (an allocation) would make fork pay ~2x what a hash update
+ * costs. So new tasks go into the pid hash; sched_switch looks there only when the task has no storage. */
+static __always_inline void enqueue_new_btf(struct task_struct *p)
+{
+	__u32 pid = p->pid;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (bpf_map_update_elem(&runq_start_pid, &pid, &now, BPF_ANY)) {
+		__u32 zero = 0;
+		__u64 *d = bpf_map_lookup_elem(&runq_drops, &zero);
+
+		if (d)
+			(*d)++;
+	}
+}
+
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(tl_runq_wakeup_new, struct task_struct *p)
 {
-	enqueue_btf(p);
+	enqueue_new_btf(p);
 	return 0;
 }
 
@@ -116,9 +133,19 @@ int BPF_PROG(tl_runq_switch, bool preempt, struct task_struct *prev, struct task
 		enqueue_btf(prev);
 	if (!next->pid)
 		return 0;
-	/* No CREATE: tasks never seen waking (started before attach) have no storage yet. */
+	/* No CREATE: a task without storage is new (its enqueue time is in the pid hash) or was not seen waking. */
 	ts = bpf_task_storage_get(&runq_start, next, 0, 0);
-	if (!ts || !*ts)
+	if (!ts) {
+		__u32 pid = next->pid;
+
+		ts = bpf_map_lookup_elem(&runq_start_pid, &pid);
+		if (!ts)
+			return 0;
+		record(task_cpu_cgroup_id_btf(next), bpf_ktime_get_ns() - *ts);
+		bpf_map_delete_elem(&runq_start_pid, &pid);
+		return 0;
+	}
+	if (!*ts)
 		return 0;
 	now = bpf_ktime_get_ns();
 	record(task_cpu_cgroup_id_btf(next), now - *ts);

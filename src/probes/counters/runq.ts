@@ -23,8 +23,8 @@ export function startRunq(objDir: string, opts: { thresholdNs: number; maxCgroup
     dropsMap: 'runq_drops',
     open: {
       rodata: { runq_threshold_ns: BigInt(Math.round(opts.thresholdNs)) },
-      // The pid-keyed start map only serves the raw_tp twins; shrink it when tp_btf uses task storage.
-      maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 1 } : {}) },
+      // With tp_btf the pid-keyed start map holds only forked tasks not yet run (task storage holds the rest).
+      maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 8192 } : {}) },
       layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
     },
   }, hooks);
