@@ -34,7 +34,7 @@ export interface SessionSpec {
 const POLL_MS = 100;
 
 /** Writes the target, attaches, and returns the running probe. Any failure closes the object before it throws. */
-export function startSession(spec: SessionSpec): RunningProbe {
+export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): number } {
   const { obj, budget } = spec;
   const startedAt = Date.now();
   let detachedAt = 0;
@@ -90,10 +90,20 @@ export function startSession(spec: SessionSpec): RunningProbe {
       obj.close();
     }
   };
+  // In-kernel run time of the programs (counted while BPF stats are enabled), for the capture's CPU cap.
+  let lastCpuNs = 0;
+  const cpuNs = (): number => {
+    if (!result) {
+      try { lastCpuNs = obj.programStats().reduce((s, p) => s + p.runTimeNs, 0); } catch { /* closed */ }
+    }
+    return lastCpuNs;
+  };
   return {
     stop(opts = {}) {
+      if (!result) cpuNs(); // last reading before the object is closed
       result ??= finish(opts.partial ?? false);
       return result;
     },
+    cpuNs,
   };
 }

@@ -1,0 +1,29 @@
+/**
+ * The deep probe catalog: name → probe. Adding a probe is one module, one line here, one test file and one section
+ * of docs/probes.md. Each key equals its probe's `name` (test/probes/deep/index.test.ts checks it, and that every
+ * probe is documented).
+ */
+import { bpftrace } from './bpftrace.ts';
+import { io } from './io.ts';
+import { offcpu } from './offcpu.ts';
+import { pg } from './pg.ts';
+import { profile } from './profile.ts';
+import { runqslower } from './runqslower.ts';
+import { systrace } from './systrace.ts';
+import { tcp } from './tcp.ts';
+import type { DeepProbe } from './types.ts';
+
+/** Every deep probe, by name. `syscalls` lives in systrace.ts: the `syscalls` stem is the always-on family's. */
+export const deepProbes = {
+  offcpu,
+  profile,
+  runqslower,
+  syscalls: systrace,
+  io,
+  tcp,
+  pg,
+  bpftrace,
+} as const satisfies Readonly<Record<string, DeepProbe>>;
+
+/** Name of a probe in the catalog. */
+export type DeepProbeName = keyof typeof deepProbes;
