@@ -85,13 +85,13 @@ function compileCondition(raw: RawWhen, path: PathSeg[], report: Reporter, signa
   let unit: ReturnType<typeof thresholdUnit> | undefined;
   let what = '';
   const stat = (raw.stat ?? 'increase') as Stat;
-  try {
-    if (raw.signal !== undefined) {
-      const s = checkSignal(raw.signal);
-      specs = [s];
-      if (raw.stat !== undefined) { checkStat(s, stat); unit = thresholdUnit(s, stat); what = `${s.name} ${stat}`; }
+  if (raw.signal !== undefined) {
+    let s: SignalSpec | undefined;
+    try { s = checkSignal(raw.signal); specs = [s]; } catch (e) { fail([...path, 'signal'], e as TriplineError); }
+    if (s && raw.stat !== undefined) {
+      try { checkStat(s, stat); unit = thresholdUnit(s, stat); what = `${s.name} ${stat}`; } catch (e) { fail([...path, 'stat'], e as TriplineError); }
     }
-  } catch (e) { fail([...path, raw.stat !== undefined && (e as TriplineError).message.startsWith('stat') ? 'stat' : 'signal'], e as TriplineError); }
+  }
   if (raw.ratio !== undefined) {
     for (const side of ['of', 'to'] as const) {
       try {

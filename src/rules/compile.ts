@@ -33,7 +33,8 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
   const labels = signals.length ? commonLabels(signals) : undefined;
   const names = [...new Set(signals.map((s) => s.name))].join(', ');
   spec.group_by.forEach((l, i) => {
-    if (labels && !labels.includes(l)) {
+    if (spec.group_by.indexOf(l) !== i) r(['group_by', i], new TriplineError('RULE_ERR_DUPLICATE', `group_by lists ${JSON.stringify(l)} twice`, { hint: 'list each label once' }));
+    else if (labels && !labels.includes(l)) {
       r(['group_by', i], new TriplineError('RULE_ERR_SIGNAL', `group_by label ${JSON.stringify(l)} is not a label of ${names}`, { hint: didYouMean(l, labels, `labels are: ${labels.join(', ')}`) }));
     }
   });

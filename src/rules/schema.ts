@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, STATS } from './units.ts';
 import { MAX_LABEL_VALUE_LENGTH } from './regex-guard.ts';
+import type { Cause } from '../bundle/types.ts';
 
 /** The only apiVersion this release reads. */
 export const API_VERSION = 'tripline.dev/v1';
@@ -87,15 +88,22 @@ export const WhenSchema: z.ZodType<RawWhen> = z.lazy(() => z.strictObject({
 
 const D = RULE_DEFAULTS;
 
+/** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
+export const SCALE_CAUSES = ['limit-bound', 'contention', 'app-bound', 'unknown', 'any'] as const satisfies readonly (Cause | 'any')[];
+// Fails to type-check when the bundle gains a Cause this list lacks.
+const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
+void everyCause;
+
 export const SlackActionSchema = z.strictObject({ type: z.literal('slack'), channel: z.string().optional(), mention: z.string().optional() });
 export const ScaleActionSchema = z.strictObject({
   type: z.literal('scale'),
   target: z.union([z.literal('auto'), z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), namespace: name, name })]).default(D.scale.target),
-  step: z.string().regex(/^(\+[1-9]\d{0,2}|x[1-9]\d?(\.\d+)?)$/, { error: "expected a step like '+1' or 'x1.5'" }).default(D.scale.step),
+  step: z.string().regex(/^(\+[1-9]\d{0,2}|x[1-9]\d?(\.\d+)?)$/, { error: "expected a step like '+1' or 'x1.5'", abort: true })
+    .refine((s) => s.startsWith('+') || Number(s.slice(1)) > 1, { error: "a multiplier must be above 1, like 'x1.5'" }).default(D.scale.step),
   max: z.number().int().min(1).max(1000).default(D.scale.max),
   cooldown: duration.default(D.scale.cooldown),
   dry_run: z.boolean().default(D.scale.dry_run),
-  when_cause: z.array(z.string().regex(/^[a-z][a-z-]*$/)).min(1).default([...D.scale.when_cause]),
+  when_cause: z.array(z.enum(SCALE_CAUSES)).min(1).default([...D.scale.when_cause]),
   verify: duration.default(D.scale.verify),
 });
 export const WebhookActionSchema = z.strictObject({

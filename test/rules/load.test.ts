@@ -102,9 +102,10 @@ test('the example rules load into a frozen rule set with base units', () => {
   assert.deepEqual(cpu.actions[1], { type: 'scale', target: 'auto', step: '+1', max: 10, cooldownMs: 600000, dryRun: false, whenCause: ['limit-bound'], verifyMs: 120000 });
   assert.deepEqual(cpu.capture, { probes: ['runqslower', 'offcpu', 'profile'], durationMs: 10000, options: {} });
   assert.equal(cpu.source.line, 8);
-  assert.deepEqual(tests.map((t) => t.name), ['cpu-throttling']);
-  assert.equal(tests[0].spec.interval, '1s');
-  assert.deepEqual(ruleFilesOf(tests[0]), [join(rulesDir, 'cpu-throttling.yaml')]);
+  const cpuTest = tests.find((t) => t.name === 'cpu-throttling')!;
+  assert.equal(cpuTest.spec.interval, '1s');
+  assert.deepEqual(ruleFilesOf(cpuTest), [join(rulesDir, 'cpu-throttling.yaml')]);
+  assert.deepEqual(cpuTest.positions['spec.expect[1].incidents[0]'], { line: 37, col: 11 });
 });
 
 test('documents: several per file, Silence and Inhibition, empty documents between separators', () => {
@@ -241,4 +242,11 @@ test('a test whose rule file is missing, or whose expected rule is not in it, is
     // The rule file is read even when it is not part of the checked set.
     assert.equal(loadRules([join(dir, 'a.test.yaml')]).errors.length, 1);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('scale steps, causes and group_by are checked where a typo would silently change behaviour', () => {
+  const w = '  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n';
+  assert.deepEqual(docErrors(`${w}  actions: [{type: scale, when_cause: [limit_bound]}]`), ['6:40: spec.actions[0].when_cause[0]: "limit_bound" is not one of "limit-bound", "contention", "app-bound", "unknown", "any" | did you mean "limit-bound"?']);
+  assert.deepEqual(docErrors(`${w}  actions: [{type: scale, step: x1}]`), ["6:33: spec.actions[0].step: a multiplier must be above 1, like 'x1.5', got string \"x1\" | see docs/rules.md"]);
+  assert.deepEqual(docErrors(`  group_by: [cgroup, cgroup]\n${w}`), ['5:22: spec.group_by[1]: group_by lists "cgroup" twice | list each label once']);
 });
