@@ -14,10 +14,14 @@ export function leafValue(c: Condition, group: Group, i: number, now: number): n
   return windowStat(num, c.stat, now, c.windowMs);
 }
 
-/** True when `value` is past the threshold (NaN never is). */
+/**
+ * True when `value` is past the threshold (NaN never is). In resolve mode with a resolve threshold,
+ * the series holds until the value is strictly past it (`resolve_below: 5/s` resolves below 5/s,
+ * not at 5/s); without one, it holds exactly while the trip condition does.
+ */
 export function crosses(c: Condition, value: number, resolve: boolean): boolean {
-  const t = resolve ? (c.resolveThreshold ?? c.threshold) : c.threshold;
-  return c.op === 'above' ? value > t : value < t;
+  if (resolve && c.resolveThreshold !== undefined) return c.op === 'above' ? value >= c.resolveThreshold : value <= c.resolveThreshold;
+  return c.op === 'above' ? value > c.threshold : value < c.threshold;
 }
 
 /** A tree compiled to a predicate over the leaf values (leaves numbered in document order). */
