@@ -90,11 +90,14 @@ export function inClusterCredentials(env: NodeJS.ProcessEnv, dir: string = SERVI
 export function resolveCredentials(kube: { readonly kubeconfig?: string; readonly api_url?: string }, env: NodeJS.ProcessEnv): KubeCredentials {
   let creds: KubeCredentials | undefined;
   if (kube.kubeconfig) {
+    // KUBECONFIG may list several files (`a:b`); tripline reads the first that exists (no merging).
+    const paths = kube.kubeconfig.split(':').filter(Boolean);
+    const file = paths.find((p) => existsSync(p)) ?? paths[0] ?? kube.kubeconfig;
     let text: string;
-    try { text = readFileSync(kube.kubeconfig, 'utf8'); } catch (cause) {
-      throw new TriplineError('ACTION_ERR_CONFIG', `cannot read kubeconfig ${kube.kubeconfig}: ${(cause as Error).message}`, { hint: 'set kubernetes.kubeconfig or KUBECONFIG to a readable file, or run in the cluster', cause });
+    try { text = readFileSync(file, 'utf8'); } catch (cause) {
+      throw new TriplineError('ACTION_ERR_CONFIG', `cannot read kubeconfig ${file}: ${(cause as Error).message}`, { hint: 'set kubernetes.kubeconfig or KUBECONFIG to a readable file, or run in the cluster', cause });
     }
-    creds = parseKubeconfig(text, kube.kubeconfig);
+    creds = parseKubeconfig(text, file);
   } else {
     creds = inClusterCredentials(env);
   }

@@ -116,6 +116,14 @@ test('the client talks HTTPS with the kubeconfig CA and token; errors map to act
   }
 });
 
+test('KUBECONFIG with several files uses the first that exists', () => {
+  const file = join(dir, 'second');
+  writeFileSync(file, kubeconfig('https://second:6443', '', '    token: t2'));
+  const c = resolveCredentials({ kubeconfig: `${join(dir, 'missing')}:${file}` }, {});
+  assert.equal(c.server, 'https://second:6443');
+  assert.equal(c.source, file);
+});
+
 test('api_url overrides the server and works without other credentials', () => {
   assert.deepEqual(resolveCredentials({ api_url: 'http://127.0.0.1:8001/' }, {}), { server: 'http://127.0.0.1:8001', source: 'api_url' });
 });
