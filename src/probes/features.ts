@@ -49,6 +49,7 @@ function tryProgram(objDir: string, program: string): Feature {
     return { ok: true, reason: 'loads' };
   } catch (err) {
     const e = err as TriplineError;
+    if (e.code === 'PROBE_ERR_PERMISSION' && process.geteuid?.() === 0) return { ok: false, reason: 'refused by this kernel (EPERM while root: lockdown or a forbidden program type)' };
     return { ok: false, reason: `${e.code ?? 'error'}: ${e.message.split('\n')[0]}${e.hint ? ` (${e.hint})` : ''}` };
   }
 }
