@@ -5,14 +5,17 @@ import { CGROUP_LABELS } from './signals.ts';
 const CG = new Set<string>(CGROUP_LABELS);
 
 /**
- * History entries of a sample: counters give their delta, gauges their value, histograms `<signal>_count` and
- * `<signal>_sum` deltas (bucket deltas would cost 16× the memory). Non-cgroup labels go into the key: `x{syscall="read"}`.
+ * Calls `put` with the history entries of a sample: counters give their delta, gauges their value, histograms
+ * `<signal>_count` and `<signal>_sum` deltas (bucket deltas would cost 16× the memory). Non-cgroup labels go into
+ * the key: `x{syscall="read"}`.
  */
-export function historyKey(s: Sample): [string, number][] {
+export function historyEntries(s: Sample, put: (key: string, value: number) => void): void {
   let extra = '';
   for (const k in s.labels) if (!CG.has(k)) extra += `${extra ? ',' : ''}${k}=${JSON.stringify(s.labels[k])}`;
-  const suffix = extra ? `{${extra}}` : '';
-  if (s.kind === 'counter') return [[s.signal + suffix, s.delta]];
-  if (s.kind === 'gauge') return [[s.signal + suffix, s.value]];
-  return [[`${s.signal}_count${suffix}`, s.countDelta], [`${s.signal}_sum${suffix}`, s.sumDelta]];
+  if (s.kind === 'counter') put(extra ? `${s.signal}{${extra}}` : s.signal, s.delta);
+  else if (s.kind === 'gauge') put(extra ? `${s.signal}{${extra}}` : s.signal, s.value);
+  else {
+    put(extra ? `${s.signal}_count{${extra}}` : `${s.signal}_count`, s.countDelta);
+    put(extra ? `${s.signal}_sum{${extra}}` : `${s.signal}_sum`, s.sumDelta);
+  }
 }

@@ -37,34 +37,49 @@ export class CgroupHistory {
     this.seqOf = new Uint32Array(this.capacity);
   }
 
-  /** Records one tick: cgroup id → key → value. Cgroups silent for a whole window are forgotten. */
+  /** Records one tick: cgroup id → key → value (convenience over beginTick/put/endTick). */
   record(at: number, values: ReadonlyMap<string, ReadonlyMap<string, number>>): void {
+    this.beginTick(at);
+    for (const [id, kv] of values) for (const [k, v] of kv) this.put(id, k, v);
+    this.endTick();
+  }
+
+  /** Starts a tick: the following put() calls fill its slot. */
+  beginTick(at: number): void {
     const seq = ++this.seq;
     const slot = seq % this.capacity;
     this.at[slot] = at;
     this.seqOf[slot] = seq;
-    for (const [id, kv] of values) {
-      let ring = this.rings.get(id);
-      if (!ring) {
-        if (this.rings.size >= this.maxCgroups) { this.dropped += kv.size; continue; }
-        ring = { lastSeq: 0, slotSeq: new Uint32Array(this.capacity), keys: new Map() };
-        this.rings.set(id, ring);
-      }
+  }
+
+  /** One value of a cgroup in the current tick (no allocation once the cgroup and key have their columns). */
+  put(cgroupId: string, key: string, value: number): void {
+    const seq = this.seq;
+    const slot = seq % this.capacity;
+    let ring = this.rings.get(cgroupId);
+    if (!ring) {
+      if (this.rings.size >= this.maxCgroups) { this.dropped++; return; }
+      ring = { lastSeq: 0, slotSeq: new Uint32Array(this.capacity), keys: new Map() };
+      this.rings.set(cgroupId, ring);
+    }
+    if (ring.slotSeq[slot] !== seq) {
       ring.lastSeq = seq;
       ring.slotSeq[slot] = seq;
       // Keys of this cgroup without a value this tick read NaN (not a stale value from a lap ago).
       for (const col of ring.keys.values()) col[slot] = NaN;
-      for (const [k, v] of kv) {
-        let col = ring.keys.get(k);
-        if (!col) {
-          if (ring.keys.size >= this.maxKeys) { this.dropped++; continue; }
-          col = new Float32Array(this.capacity).fill(NaN);
-          ring.keys.set(k, col);
-        }
-        col[slot] = v;
-      }
     }
-    for (const [id, ring] of this.rings) if (seq - ring.lastSeq >= this.capacity) this.rings.delete(id);
+    let col = ring.keys.get(key);
+    if (!col) {
+      if (ring.keys.size >= this.maxKeys) { this.dropped++; return; }
+      col = new Float32Array(this.capacity).fill(NaN);
+      ring.keys.set(key, col);
+    }
+    col[slot] = value;
+  }
+
+  /** Ends the tick: cgroups silent for a whole window are forgotten. */
+  endTick(): void {
+    for (const [id, ring] of this.rings) if (this.seq - ring.lastSeq >= this.capacity) this.rings.delete(id);
   }
 
   /** Points of a cgroup at or after `sinceMs`, oldest first; NaN values are left out. */

@@ -12,7 +12,7 @@ import type { CounterFamily, FamilyStats, Reading } from './probes/counters/type
 import type { CgroupLookup } from './probes/cgroups.ts';
 import { advance, baselineSample, newState, type SeriesState } from './sampler-deltas.ts';
 import { CgroupHistory, type HistoryPoint } from './sampler-history.ts';
-import { historyKey } from './sampler-history-key.ts';
+import { historyEntries } from './sampler-history-key.ts';
 
 /** A family that could not start here, and why (exported on /metrics). */
 export interface UnavailableFamily { readonly family: string; readonly reason: string }
@@ -132,7 +132,7 @@ export function createSampler(opts: SamplerOptions): Sampler {
     return key;
   };
 
-  function readFamily(f: CounterFamily, fh: FamilyHealth, samples: Sample[], hist: Map<string, Map<string, number>>): void {
+  function readFamily(f: CounterFamily, fh: FamilyHealth, samples: Sample[]): void {
     const t0 = performance.now();
     let readings: Reading[];
     try { readings = f.read(); } catch (err) {
@@ -162,9 +162,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
       next.set(key, s);
       samples.push(sample);
       if (s.cgroupId) {
-        let kv = hist.get(s.cgroupId);
-        if (!kv) hist.set(s.cgroupId, (kv = new Map()));
-        for (const [k, v] of historyKey(sample)) kv.set(k, v);
+        const id = s.cgroupId;
+        historyEntries(sample, (k, v) => history.put(id, k, v));
       }
     }
     // Series the family no longer reports (cgroup gone, family restarted) are forgotten.
@@ -181,9 +180,9 @@ export function createSampler(opts: SamplerOptions): Sampler {
       const at = now();
       labelCache.clear();
       const samples: Sample[] = [];
-      const hist = new Map<string, Map<string, number>>();
-      opts.families.forEach((f, i) => readFamily(f, health.families[i], samples, hist));
-      history.record(at, hist);
+      history.beginTick(at);
+      opts.families.forEach((f, i) => readFamily(f, health.families[i], samples));
+      history.endTick();
       const tick: Tick = { at, intervalMs: lastAt ? at - lastAt : tickMs, samples };
       lastAt = at;
       for (const fn of subscribers) {
