@@ -14,6 +14,7 @@ import { makeIncident, jobInput, recordingLogger, uniqueName } from './fixtures/
 let redis: TestRedis;
 const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
+const history = new Map<ActionQueue, JobSettled[]>();
 
 before(async () => { redis = await startRedis(); });
 after(async () => {
@@ -29,6 +30,9 @@ function config(extra: { attempts?: number; backoff?: string } = {}) {
 async function queue(cfg = config(), name = uniqueName(), metricsRegistry?: Registry, keepCompleted?: number): Promise<ActionQueue> {
   const q = await openQueue({ config: cfg, log: recordingLogger(), name, metricsRegistry, stalledIntervalMs: 1000, lockDurationMs: 2000, keepCompleted });
   open.push(q);
+  const seen: JobSettled[] = [];
+  history.set(q, seen);
+  q.onSettled((s) => seen.push(s));
   return q;
 }
 
@@ -38,10 +42,13 @@ async function receiver(reply?: Parameters<typeof startReceiver>[0]): Promise<Re
   return r;
 }
 
+/** Waits for job `id` to settle; remembers events seen since the queue was opened (a job may settle before enqueue returns). */
 function settled(q: ActionQueue, id: string, timeoutMs = 30_000): Promise<JobSettled> {
   return new Promise((resolve, reject) => {
+    const seen = history.get(q)?.find((s) => s.id === id);
+    if (seen) { history.get(q)!.splice(history.get(q)!.indexOf(seen), 1); return resolve(seen); }
     const t = setTimeout(() => { off(); reject(new Error(`job ${id} not settled after ${timeoutMs} ms`)); }, timeoutMs);
-    const off = q.onSettled((s) => { if (s.id === id) { clearTimeout(t); off(); resolve(s); } });
+    const off = q.onSettled((s) => { if (s.id === id) { clearTimeout(t); off(); history.get(q)!.splice(history.get(q)!.indexOf(s), 1); resolve(s); } });
   });
 }
 
