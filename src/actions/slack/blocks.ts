@@ -65,7 +65,7 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
   if (lead) blocks.push(section(`${icon} ${lead}`));
 
   const endMs = resolved && first.resolvedAt ? Date.parse(first.resolvedAt) : input.now;
-  const forText = `${formatDuration(endMs - Date.parse(first.startsAt))}${resolved ? ` (resolved ${first.resolvedAt})` : ` (since ${first.startsAt})`}`;
+  const forText = `${formatDuration(endMs - Date.parse(first.startsAt))}${resolved ? ` (resolved ${slackDate(first.resolvedAt!)})` : ` (since ${slackDate(first.startsAt)})`}`;
   blocks.push({
     type: 'section',
     fields: [
@@ -136,6 +136,17 @@ function doneLines(input: MessageInput): string[] {
   if (b) lines.push(`• captured bundle ${codeSpan(b.id, 150)}${b.partial ? ' (partial)' : ''}; the tarball is in the thread`);
   for (const n of (input.notes ?? []).slice(-8)) lines.push(`• ${inertMrkdwn(n.text, 400)}`);
   return lines;
+}
+
+/**
+ * A time Slack shows in each reader's time zone (`<!date^epoch^{date_short_pretty} {time_secs}|fallback>`); the
+ * ISO text is the fallback. Built from a parsed date only, so nothing from incident data reaches the markup.
+ */
+export function slackDate(iso: string): string {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return 'an unknown time';
+  const fallback = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
 }
 
 function section(text: string): Block {

@@ -70,10 +70,15 @@ export function codeSpan(value: string, max: number = MAX_LABEL_CHARS): string {
 }
 
 /**
- * Prose from incident data (headlines, summaries) for mrkdwn: escaped, formatting characters made inert by a
- * zero-width space after them (Slack needs the marker right next to a word to style it), cut to `max`.
+ * Prose from incident data (headlines, summaries) for mrkdwn: escaped, and every formatting marker that could open
+ * or close a style (one at a word boundary) made inert by a zero-width space after it. Markers inside a word
+ * (`json_encode`, `a*b`) never style text in Slack and are left alone, so identifiers copy cleanly. Cut to `max`.
  */
 export function inertMrkdwn(text: string, max: number): string {
-  const inert = escapeText(text).replace(/([*_~`])/g, '$1\u200B');
+  const word = /[\p{L}\p{N}]/u;
+  const inert = escapeText(text).replace(/[*_~`]/g, (c, at: number, all: string) => {
+    const inside = at > 0 && word.test(all[at - 1]) && at + 1 < all.length && word.test(all[at + 1]);
+    return inside ? c : `${c}\u200B`;
+  });
   return truncate(inert, max);
 }

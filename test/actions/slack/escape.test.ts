@@ -26,4 +26,6 @@ test('inertMrkdwn breaks formatting markers and escapes mentions', () => {
   assert.ok(!out.includes('*bold*'));
   assert.ok(!out.includes('<!here>'));
   assert.match(out, /&lt;!here&gt;/);
+  assert.equal(inertMrkdwn('json_encode a*b', 100), 'json_encode a*b', 'markers inside words stay as they are');
+  assert.ok(!inertMrkdwn('x _it_ y ~s~ `c`', 100).match(/_it_|~s~|`c`/));
 });
