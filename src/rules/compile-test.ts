@@ -53,5 +53,10 @@ export function checkRuleTest(spec: RuleTestSpec, report: Reporter): boolean {
       if (!keys.includes('+Inf')) r([...at, 'buckets'], new TriplineError('RULE_ERR_TEST', "buckets need a '+Inf' bound (the total count)", { hint: "add '+Inf': <series>" }));
     }
   });
+  spec.expect.forEach((e, i) => e.incidents.forEach((inc, j) => {
+    if (typeof inc.value === 'string') {
+      try { parseQuantity(inc.value); } catch (err) { r(['expect', i, 'incidents', j, 'value'], new TriplineError('RULE_ERR_TEST', (err as TriplineError).message, { hint: 'write the value with its unit (30/s, 12ms, 45%) or in base units' })); }
+    }
+  }));
   return n === 0;
 }

@@ -73,18 +73,18 @@ export interface RawWhen {
  * together is checked in compile.ts.
  */
 export const WhenSchema: z.ZodType<RawWhen> = z.lazy(() => z.strictObject({
-  signal: signalName.optional(),
-  stat: z.enum(STATS as [string, ...string[]]).optional(),
-  ratio: z.strictObject({ of: signalName, to: signalName }).optional(),
-  window: duration.optional(),
-  above: threshold.optional(),
-  below: threshold.optional(),
-  resolve_below: threshold.optional(),
-  resolve_above: threshold.optional(),
-  match: MatchersSchema.optional(),
-  all: z.array(WhenSchema).min(1).optional(),
-  any: z.array(WhenSchema).min(1).optional(),
-})) as z.ZodType<RawWhen>;
+  signal: signalName.optional().describe('A catalog signal (docs/rules.md, Signals).'),
+  stat: z.enum(STATS as [string, ...string[]]).optional().describe('Statistic over the window: quantiles and mean need a histogram, rate/increase a counter or histogram.'),
+  ratio: z.strictObject({ of: signalName, to: signalName }).optional().describe('Increase of counter `of` / increase of counter `to` over the window; threshold in %.'),
+  window: duration.optional().describe('Sliding window, 1s..1h.'),
+  above: threshold.optional().describe('Fires when the value is higher; with the unit of the signal (10ms, 20/s, 20%, 5).'),
+  below: threshold.optional().describe('Fires when the value is lower.'),
+  resolve_below: threshold.optional().describe('With above: resolves only once below this.'),
+  resolve_above: threshold.optional().describe('With below: resolves only once above this.'),
+  match: MatchersSchema.optional().describe('Label matchers for this condition only.'),
+  all: z.array(WhenSchema).min(1).optional().describe('Holds when every member holds.'),
+  any: z.array(WhenSchema).min(1).optional().describe('Holds when any member holds.'),
+})).meta({ id: 'When', description: 'A condition, or all/any of conditions.' }) as z.ZodType<RawWhen>;
 
 const D = RULE_DEFAULTS;
 
@@ -126,20 +126,20 @@ export const CaptureSchema = z.strictObject({
 });
 
 export const RuleSpecSchema = z.strictObject({
-  description: z.string().optional(),
+  description: z.string().optional().describe('Free text shown with incidents.'),
   severity: z.enum(['info', 'warning', 'critical']).default(D.severity),
-  labels: z.record(labelName, labelValue).default({}),
-  group_by: z.array(labelName).default([]),
-  match: MatchersSchema.default({}),
+  labels: z.record(labelName, labelValue).default({}).describe('Labels added to every incident of the rule.'),
+  group_by: z.array(labelName).default([]).describe('Series labels: one state machine per distinct value tuple.'),
+  match: MatchersSchema.default({}).describe('Label matchers every series of every condition must satisfy.'),
   when: WhenSchema,
-  for: duration.default(D.for),
-  keep_firing_for: duration.default(D.keep_firing_for),
-  cooldown: duration.default(D.cooldown),
-  max_trips_per_hour: z.number().int().min(1).max(3600).default(D.max_trips_per_hour),
-  mute: z.array(z.strictObject({ cron: z.string(), duration, timezone: z.string().optional() })).default([]),
-  annotations: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string()).default({}),
-  capture: CaptureSchema.optional(),
-  actions: z.array(ActionSchema).default([]),
+  for: duration.default(D.for).describe('How long the condition must hold before firing.'),
+  keep_firing_for: duration.default(D.keep_firing_for).describe('How long a firing series stays firing after the condition stops holding.'),
+  cooldown: duration.default(D.cooldown).describe('Minimum time between two trips of one series.'),
+  max_trips_per_hour: z.number().int().min(1).max(3600).default(D.max_trips_per_hour).describe('Cap of trips per hour for the whole rule.'),
+  mute: z.array(z.strictObject({ cron: z.string(), duration, timezone: z.string().optional() })).default([]).describe('Mute windows: a cron expression starts a window of `duration`.'),
+  annotations: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string()).default({}).describe('Templates rendered per incident: {{ .labels.NAME }}, {{ .value | duration }}.'),
+  capture: CaptureSchema.optional().describe('Deep probes attached to the offender when the rule trips.'),
+  actions: z.array(ActionSchema).default([]).describe('What runs on a trip: slack, scale, webhook, log.'),
 });
 
 export const SilenceSpecSchema = z.strictObject({

@@ -250,3 +250,8 @@ test('scale steps, causes and group_by are checked where a typo would silently c
   assert.deepEqual(docErrors(`${w}  actions: [{type: scale, step: x1}]`), ["6:33: spec.actions[0].step: a multiplier must be above 1, like 'x1.5', got string \"x1\" | see docs/rules.md"]);
   assert.deepEqual(docErrors(`  group_by: [cgroup, cgroup]\n${w}`), ['5:22: spec.group_by[1]: group_by lists "cgroup" twice | list each label once']);
 });
+
+test('expected values in tests carry a valid unit', () => {
+  assert.deepEqual(docErrors("  rule_files: [../../../rules/runq-latency.yaml]\n  input: [{signal: tcp_retransmits, values: '1 2'}]\n  expect: [{at: 1m, incidents: [{rule: runq-latency, value: 12 ms/s}]}]", 'RuleTest'),
+    ['7:61: spec.expect[0].incidents[0].value: "12 ms/s" is not a number with a unit | write the value with its unit (30/s, 12ms, 45%) or in base units']);
+});
