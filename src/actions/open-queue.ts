@@ -1,4 +1,6 @@
 /** Picks the queue back end from the config: BullMQ when `redis.url` (or REDIS_URL) is set, in-process otherwise. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { ActionQueue } from './queue.ts';
@@ -7,6 +9,7 @@ import { ACTIONS, checkRegistry, type ActionRegistry } from './registry.ts';
 import { ActionMetrics } from './metrics.ts';
 import { resolveQueueOptions, type QueueOverrides } from './queue-options.ts';
 import { MemoryQueue } from './queue-memory.ts';
+import { FileStore } from './store-file.ts';
 
 /** What `openQueue` needs; `metricsRegistry` receives the queue metrics (none when omitted). */
 export interface OpenQueueOptions extends QueueOverrides {
@@ -24,7 +27,9 @@ export async function openQueue(o: OpenQueueOptions): Promise<ActionQueue> {
   const opts = resolveQueueOptions({ ...rest, registry, metrics: new ActionMetrics(metricsRegistry, o.config.metrics.prefix) });
   if (!o.config.redis.url) {
     o.log.info({ queue: 'memory' }, 'actions use the in-process queue (not durable): set redis.url or REDIS_URL for a durable queue');
-    return new MemoryQueue(opts);
+    // Slack threads and scale cooldowns survive an engine restart when there is a data_dir to keep them in.
+    const store = opts.store ?? (existsSync(o.config.data_dir) ? new FileStore(join(o.config.data_dir, 'action-store.json')) : undefined);
+    return new MemoryQueue({ ...opts, store });
   }
   // BullMQ is loaded only when used, so an engine without Redis does not pay for it.
   const { BullQueue } = await import('./queue-bullmq.ts');

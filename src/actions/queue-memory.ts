@@ -6,7 +6,7 @@
  */
 import { TriplineError } from '../errors.ts';
 import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, QueueCounts } from './queue.ts';
-import type { ActionJob, ActionJobInput } from './types.ts';
+import type { ActionJob, ActionJobInput, ActionStore } from './types.ts';
 import { toJob } from './job-id.ts';
 import { classify } from './errors.ts';
 import { backoffDelay } from './backoff.ts';
@@ -21,7 +21,7 @@ interface Entry { job: ActionJob; state: State; attemptsMade: number; runAt: num
 export class MemoryQueue implements ActionQueue {
   readonly kind = 'memory' as const;
   readonly durable = false;
-  readonly store: MemoryStore;
+  readonly store: ActionStore;
   private readonly entries = new Map<string, Entry>();
   /** Delivered ids → end of their dedup window. */
   private readonly done = new Map<string, number>();
@@ -38,7 +38,7 @@ export class MemoryQueue implements ActionQueue {
   constructor(opts: QueueOptions) {
     this.opts = opts;
     const now = opts.now ?? Date.now;
-    this.store = new MemoryStore(now);
+    this.store = opts.store ?? new MemoryStore(now);
     this.deps = { config: opts.config, env: opts.env ?? process.env, log: opts.log, store: this.store, registry: opts.registry, metrics: opts.metrics, signal: this.abort.signal, now, enqueue: (i) => this.enqueue(i) };
     opts.metrics.setCountsSource(() => this.counts());
   }

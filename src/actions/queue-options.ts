@@ -1,6 +1,6 @@
 /** Options shared by both queue back ends, resolved once from the engine config (defaults live in config.ts). */
 import { parseDuration, type Config } from '../config.ts';
-import type { ActionLogger } from './types.ts';
+import type { ActionLogger, ActionStore } from './types.ts';
 import type { ActionRegistry } from './registry.ts';
 import type { ActionMetrics } from './metrics.ts';
 
@@ -32,6 +32,8 @@ export interface QueueOptions {
   /** Completed jobs kept (Redis) for inspection; dedup does not depend on them. 0 removes each at once. @defaultValue 1000 */
   readonly keepCompleted: number;
   readonly now?: () => number;
+  /** State store for the in-process back end (open-queue.ts picks a FileStore in data_dir when it exists). @defaultValue a MemoryStore */
+  readonly store?: ActionStore;
 }
 
 /** Overridable parts of QueueOptions (the rest comes from the config). */
