@@ -1,0 +1,58 @@
+/** `tripline run`: the engine in the foreground until SIGINT/SIGTERM; SIGHUP reloads the rules. */
+import { loadConfig, type Config } from '../config.ts';
+import { TriplineError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { Engine } from '../engine.ts';
+import { checkHost } from '../probes/host-checks.ts';
+import { parseFlags } from './args.ts';
+
+const USAGE = 'tripline run [--config FILE] [--listen HOST:PORT] [--no-bpf]';
+
+export async function main(argv: string[]): Promise<number> {
+  let flags;
+  try {
+    flags = parseFlags(argv, { config: { type: 'string' }, listen: { type: 'string' }, 'no-bpf': { type: 'boolean' } }, USAGE).values;
+  } catch (err) {
+    process.stderr.write(`tripline run: ${(err as TriplineError).describe()}\n`);
+    return 2;
+  }
+  const noBpf = flags['no-bpf'] === true;
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(flags.config);
+  } catch (err) {
+    process.stderr.write(`tripline run: ${(err as TriplineError).describe?.() ?? String(err)}\n`);
+    return 1;
+  }
+  if (!noBpf) {
+    const failed = checkHost().filter((c) => c.required && !c.ok);
+    if (failed.length) {
+      for (const c of failed) process.stderr.write(`tripline run: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}\n`);
+      process.stderr.write('tripline run: cannot run the eBPF counters here; `tripline run --no-bpf` keeps the file-based signals (cpu.stat, PSI)\n');
+      return 1;
+    }
+  }
+  const log = createLogger(config.log.level);
+  const engine = new Engine({ config, configFile: flags.config, log, noBpf });
+  process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection (engine keeps running)'));
+  try {
+    await engine.start(flags.listen ?? config.listen);
+  } catch (err) {
+    log.fatal({ err: err instanceof TriplineError ? err.describe() : (err as Error)?.stack }, 'engine failed to start');
+    await engine.stop().catch(() => undefined);
+    process.stderr.write(`tripline run: ${err instanceof TriplineError ? err.describe() : String((err as Error)?.message ?? err)}\n`);
+    return 1;
+  }
+  process.on('SIGHUP', () => { engine.reload(); });
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      engine.stop().then(() => done(0), (err) => { log.error({ err: (err as Error)?.message }, 'stop failed'); done(1); });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
