@@ -12,6 +12,8 @@ interface StateBase {
   labels: Labels;
   /** Decimal cgroup id when the series is per cgroup. */
   readonly cgroupId: string | undefined;
+  /** Tick number of the latest reading (the sampler forgets series its family stopped reporting). */
+  seen?: number;
 }
 /** Counter: `total` only grows (sum of deltas since the first reading, starting at that reading's value). */
 export interface CounterState extends StateBase { readonly kind: 'counter'; raw: number; total: number; delta: number }

@@ -3,6 +3,7 @@ import type { Sample } from './samples.ts';
 import { CGROUP_LABELS } from './signals.ts';
 
 const CG = new Set<string>(CGROUP_LABELS);
+const extraCache = new WeakMap<object, string>();
 
 /**
  * Calls `put` with the history entries of a sample: counters give their delta, gauges their value, histograms
@@ -10,8 +11,13 @@ const CG = new Set<string>(CGROUP_LABELS);
  * the key: `x{syscall="read"}`.
  */
 export function historyEntries(s: Sample, put: (key: string, value: number) => void): void {
-  let extra = '';
-  for (const k in s.labels) if (!CG.has(k)) extra += `${extra ? ',' : ''}${k}=${JSON.stringify(s.labels[k])}`;
+  let extra = extraCache.get(s.labels);
+  if (extra === undefined) {
+    extra = '';
+    for (const k in s.labels) if (!CG.has(k)) extra += `${extra ? ',' : ''}${k}=${JSON.stringify(s.labels[k])}`;
+    // The sampler shares one frozen labels object per cgroup: compute its suffix once.
+    if (Object.isFrozen(s.labels)) extraCache.set(s.labels, extra);
+  }
   if (s.kind === 'counter') put(extra ? `${s.signal}{${extra}}` : s.signal, s.delta);
   else if (s.kind === 'gauge') put(extra ? `${s.signal}{${extra}}` : s.signal, s.value);
   else {

@@ -76,13 +76,19 @@ export interface Sampler {
 
 const CGROUP_LABEL_NAMES = ['cgroup', 'container', 'pod_uid', 'qos'] as const;
 
+/** True when `cgroup_id` is the only label (checked without allocating a key array, once per reading). */
+function onlyCgroupId(labels: Labels): boolean {
+  for (const k in labels) if (k !== 'cgroup_id') return false;
+  return true;
+}
+
 /** Creates a sampler over the given families. */
 export function createSampler(opts: SamplerOptions): Sampler {
   const now = opts.now ?? Date.now;
   const tickMs = parseDuration(opts.config.sampler.tick);
   const history = new CgroupHistory(Math.ceil(parseDuration(opts.config.sampler.history) / tickMs));
   const bySignal = new Map<string, Map<string, SeriesState>>();
-  const byFamily = new Map<string, Map<string, SeriesState>>();
+  const byFamily = new Map<CounterFamily, Map<string, SeriesState>>();
   const subscribers = new Set<(t: Tick) => void>();
   const health: SamplerHealth = {
     ticks: 0, lastTickAt: 0, lastTickSeconds: 0, tickSecondsTotal: 0, tickBuckets: TICK_BOUNDS.map(() => 0), subscriberErrors: 0,
@@ -106,7 +112,7 @@ export function createSampler(opts: SamplerOptions): Sampler {
   const labelsOf = (r: Reading): Labels => {
     const id = r.labels.cgroup_id;
     if (id !== undefined && id !== '') {
-      return Object.keys(r.labels).length === 1 ? cgroupLabels(id) : { ...r.labels, ...cgroupLabels(id) };
+      return onlyCgroupId(r.labels) ? cgroupLabels(id) : { ...r.labels, ...cgroupLabels(id) };
     }
     // Node-level series of a per-cgroup signal (e.g. PSI of the whole host): cgroup labels are ''.
     const spec = signalSpec(r.signal);
@@ -145,31 +151,33 @@ export function createSampler(opts: SamplerOptions): Sampler {
       fh.readSecondsTotal += fh.lastReadSeconds;
       fh.reads++;
     }
-    const prev = byFamily.get(f.name) ?? new Map<string, SeriesState>();
-    const next = new Map<string, SeriesState>();
+    let series = byFamily.get(f);
+    if (!series) byFamily.set(f, (series = new Map()));
+    const mark = health.ticks + 1;
+    let historyId = '';
+    const put = (k: string, v: number): void => history.put(historyId, k, v);
     for (const r of readings) {
       const key = keyOf(r);
       const labels = labelsOf(r);
-      let s = prev.get(key);
+      let s = series.get(key);
       let sample = s ? advance(s, r, labels) : null;
       if (!s || !sample) {
         s = newState(r, labels, r.labels.cgroup_id || undefined);
         sample = baselineSample(s);
+        series.set(key, s);
         let m = bySignal.get(r.signal);
         if (!m) bySignal.set(r.signal, (m = new Map()));
         m.set(key, s);
       }
-      next.set(key, s);
+      s.seen = mark;
       samples.push(sample);
-      if (s.cgroupId) {
-        const id = s.cgroupId;
-        historyEntries(sample, (k, v) => history.put(id, k, v));
-      }
+      if (s.cgroupId) { historyId = s.cgroupId; historyEntries(sample, put); }
     }
     // Series the family no longer reports (cgroup gone, family restarted) are forgotten.
-    for (const [key, s] of prev) if (!next.has(key)) bySignal.get(s.signal)?.delete(key);
-    byFamily.set(f.name, next);
-    fh.series = next.size;
+    for (const [key, s] of series) {
+      if (s.seen !== mark) { series.delete(key); bySignal.get(s.signal)?.delete(key); }
+    }
+    fh.series = series.size;
     try { fh.stats = f.stats(); } catch { /* stats are best effort */ }
   }
 
