@@ -59,10 +59,24 @@ function readRuleFile(file: string): ParsedFile {
   return parseRuleFile(file, readFileSync(file));
 }
 
+/** Options of a load. */
+export interface LoadOptions {
+  /**
+   * Read `*.test.yaml` files found in folders (files named explicitly are always read). The engine
+   * passes false so a broken unit test never blocks a reload; `tripline check` and `test` keep it.
+   * @defaultValue true
+   */
+  readonly tests?: boolean;
+}
+
+const isTestFile = (p: string): boolean => /\.test\.ya?ml$/.test(p);
+
 /** Loads and checks everything under `paths`. Never throws for bad input. */
-export function loadRules(paths: readonly string[]): RuleLoad {
+export function loadRules(paths: readonly string[], opts: LoadOptions = {}): RuleLoad {
   const errors: TriplineError[] = [];
-  const files = listRuleFiles(paths, errors).map((f) => {
+  const named = new Set(paths);
+  const listed = listRuleFiles(paths, errors).filter((f) => opts.tests !== false || !isTestFile(f) || named.has(f));
+  const files = listed.map((f) => {
     try { return readRuleFile(f); } catch (cause) {
       const e = new TriplineError('RULE_ERR_FILE', `${f}:1:1: cannot read: ${(cause as Error).message}`, { hint: 'check the file permissions', cause });
       return { file: f, rules: [], silences: [], inhibitions: [], tests: [], errors: [e] } satisfies ParsedFile;
@@ -123,8 +137,8 @@ function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, error
 }
 
 /** Loads a rule set or throws the first error (all of them in `cause`, an AggregateError). */
-export function loadRuleSet(paths: readonly string[]): { ruleSet: RuleSet; tests: readonly LoadedRuleTest[] } {
-  const r = loadRules(paths);
+export function loadRuleSet(paths: readonly string[], opts: LoadOptions = {}): { ruleSet: RuleSet; tests: readonly LoadedRuleTest[] } {
+  const r = loadRules(paths, opts);
   if (!r.ruleSet) {
     const first = r.errors[0];
     throw new TriplineError(first.code, `${first.message}${r.errors.length > 1 ? ` (and ${r.errors.length - 1} more errors)` : ''}`, { hint: first.hint, cause: new AggregateError(r.errors, 'rule set rejected') });

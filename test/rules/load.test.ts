@@ -255,3 +255,14 @@ test('expected values in tests carry a valid unit', () => {
   assert.deepEqual(docErrors("  rule_files: [../../../rules/runq-latency.yaml]\n  input: [{signal: tcp_retransmits, values: '1 2'}]\n  expect: [{at: 1m, incidents: [{rule: runq-latency, value: 12 ms/s}]}]", 'RuleTest'),
     ['7:61: spec.expect[0].incidents[0].value: "12 ms/s" is not a number with a unit | write the value with its unit (30/s, 12ms, 45%) or in base units']);
 });
+
+test('the engine can leave unit tests out of its rule set', () => {
+  const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-`));
+  try {
+    copyFileSync(join(rulesDir, 'runq-latency.yaml'), join(dir, 'runq-latency.yaml'));
+    writeFileSync(join(dir, 'broken.test.yaml'), 'apiVersion: tripline.dev/v1\nkind: RuleTest\nmetadata: {name: b}\nspec: {}\n');
+    assert.equal(loadRules([dir]).ruleSet, undefined, 'check and test read the broken test');
+    const r = loadRules([dir], { tests: false });
+    assert.deepEqual([r.errors.length, r.ruleSet?.rules.length, r.tests.length], [0, 1, 0]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
