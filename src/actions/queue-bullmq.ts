@@ -9,7 +9,7 @@
 import { Queue, Worker, UnrecoverableError as BullUnrecoverable, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { TriplineError } from '../errors.ts';
-import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, QueueCounts } from './queue.ts';
+import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, JobStatus, QueueCounts } from './queue.ts';
 import type { ActionJob, ActionJobInput, ActionOutcome } from './types.ts';
 import type { QueueOptions } from './queue-options.ts';
 import { toJob } from './job-id.ts';
@@ -176,6 +176,20 @@ export class BullQueue implements ActionQueue {
       if (j && (await j.getState()) === 'failed') { await j.retry('failed'); return; }
     }
     throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, { hint: 'list them with `tripline actions failed`' });
+  }
+
+  async status(id: string): Promise<JobStatus> {
+    if (this.spill.has(id)) return { state: 'waiting', text: 'held in memory until Redis is back' };
+    for (const q of this.queues.values()) {
+      const j = await q.getJob(id);
+      if (!j) continue;
+      const state = await j.getState();
+      if (state === 'completed') return { state, text: (j.returnvalue as ActionOutcome | undefined)?.summary };
+      if (state === 'failed') return { state, text: j.failedReason };
+      if (state === 'active' || state === 'delayed') return { state };
+      return { state: 'waiting' };
+    }
+    return { state: 'unknown' };
   }
 
   async counts(): Promise<QueueCounts[]> {

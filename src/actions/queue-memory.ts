@@ -5,7 +5,7 @@
  * Retry-After parking per action type without spending an attempt.
  */
 import { TriplineError } from '../errors.ts';
-import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, QueueCounts } from './queue.ts';
+import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, JobStatus, QueueCounts } from './queue.ts';
 import type { ActionJob, ActionJobInput, ActionStore } from './types.ts';
 import { toJob } from './job-id.ts';
 import { classify } from './errors.ts';
@@ -13,6 +13,9 @@ import { backoffDelay } from './backoff.ts';
 import { runJob, type RunnerDeps } from './run-job.ts';
 import { MemoryStore } from './store-memory.ts';
 import type { QueueOptions } from './queue-options.ts';
+
+/** Completed jobs whose summary `status` still reports. */
+const RESULTS_KEPT = 1000;
 
 type State = 'waiting' | 'delayed' | 'active' | 'failed';
 interface Entry { job: ActionJob; state: State; attemptsMade: number; runAt: number; reason: string; failedAt: number }
@@ -25,6 +28,8 @@ export class MemoryQueue implements ActionQueue {
   private readonly entries = new Map<string, Entry>();
   /** Delivered ids → end of their dedup window. */
   private readonly done = new Map<string, number>();
+  /** Summaries of recently completed jobs, for `status` (bounded: oldest forgotten first). */
+  private readonly results = new Map<string, string>();
   private readonly parkedUntil = new Map<string, number>();
   private readonly listeners = new Set<(s: JobSettled) => void>();
   private readonly abort = new AbortController();
@@ -82,6 +87,8 @@ export class MemoryQueue implements ActionQueue {
       const outcome = await runJob(e.job, e.attemptsMade + 1, this.deps);
       this.entries.delete(e.job.id);
       this.done.set(e.job.id, this.now() + this.opts.dedupWindowMs);
+      this.results.set(e.job.id, outcome.summary);
+      if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
       this.emit({ id: e.job.id, job: e.job, state: 'completed', summary: outcome.summary, status: outcome.status });
     } catch (err) {
       const c = classify(err);
@@ -120,6 +127,13 @@ export class MemoryQueue implements ActionQueue {
     if (!e || e.state !== 'failed') throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, { hint: 'list them with `tripline actions failed`' });
     Object.assign(e, { state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
     this.pump();
+  }
+
+  async status(id: string): Promise<JobStatus> {
+    const e = this.entries.get(id);
+    if (e) return { state: e.state, text: e.reason || undefined };
+    const summary = this.results.get(id);
+    return summary === undefined ? { state: 'unknown' } : { state: 'completed', text: summary };
   }
 
   async depth(): Promise<number> { return this.pending(); }

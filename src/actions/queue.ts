@@ -48,6 +48,13 @@ export type JobSettled =
   | { readonly id: string; readonly job: ActionJob; readonly state: 'completed'; readonly summary: string; readonly status: string }
   | { readonly id: string; readonly job: ActionJob; readonly state: 'failed'; readonly reason: string };
 
+/** Where one job is now. `unknown`: never enqueued here, or completed and since removed. */
+export interface JobStatus {
+  readonly state: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'unknown';
+  /** The outcome's summary (completed) or the last error (failed). */
+  readonly text?: string;
+}
+
 /** The one queue interface. */
 export interface ActionQueue {
   readonly kind: 'redis' | 'memory';
@@ -63,6 +70,8 @@ export interface ActionQueue {
   failed(): Promise<FailedJob[]>;
   /** Moves a failed job back to waiting (attempts reset). Throws ACTION_ERR_CONFIG when no failed job has this id. */
   retry(id: string): Promise<void>;
+  /** The state of one job (any engine's, for the Redis back end). */
+  status(id: string): Promise<JobStatus>;
   /** Jobs not yet settled (waiting + delayed + active + spilled). */
   depth(): Promise<number>;
   /** Per action type counts. */

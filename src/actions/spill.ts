@@ -25,6 +25,9 @@ export class Spill {
 
   get size(): number { return this.items.length; }
 
+  /** True when a job with this id is held. */
+  has(id: string): boolean { return this.items.some((j) => j.id === id); }
+
   /** Holds a job and starts flushing in the background. */
   push(job: ActionJob): void {
     this.items.push(job);
