@@ -54,7 +54,7 @@ export class FileReader {
 
   private readFd(fd: number): string {
     const n = readSync(fd, this.buf, 0, BUF_SIZE, 0);
-    return this.buf.latin1Slice(0, n);
+    return this.buf.toString('latin1', 0, n);
   }
 
   private forget(path: string): void {
