@@ -14,8 +14,8 @@ import { advance, baselineSample, newState, type SeriesState } from './sampler-d
 import { CgroupHistory, type HistoryPoint } from './sampler-history.ts';
 import { historyEntries } from './sampler-history-key.ts';
 
-/** A family that could not start here, and why (exported on /metrics). */
-export interface UnavailableFamily { readonly family: string; readonly reason: string }
+import type { UnavailableFamily } from './probes/counters/start.ts';
+export type { UnavailableFamily } from './probes/counters/start.ts';
 
 /** Health of one family as the sampler sees it. */
 export interface FamilyHealth {

@@ -4,7 +4,9 @@
  */
 import { TriplineError } from '../../errors.ts';
 import type { CounterContext, CounterFactory, CounterFamily } from './types.ts';
-import type { UnavailableFamily } from '../../sampler.ts';
+
+/** A family that could not start here, and why (exported on /metrics as tripline_engine_family_unavailable). */
+export interface UnavailableFamily { readonly family: string; readonly reason: string }
 
 export interface StartOptions {
   /** Family names to start, in this order. @defaultValue ctx.config.counters.enabled */
