@@ -68,3 +68,29 @@ kernelTest('offcpu stops at its deadline with nobody calling stop', async () => 
     child.kill('SIGKILL');
   }
 });
+
+kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targeted by cgroup', async () => {
+  const { createCgroup } = await import('../../../src/probes/cgroup-admin.ts');
+  const { uniqueName } = await import('./support.ts');
+  const spin = compileC('int main(void) { volatile unsigned long x = 0; for (;;) x++; }');
+  const cg = createCgroup({ name: uniqueName() });
+  // Two spinners pinned to one CPU: each is preempted for the other, never blocked.
+  const kids = [spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' }), spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' })];
+  try {
+    cg.addPid(kids[0].pid!);
+    await sleep(100);
+    const running = offcpu.prepare(probeContext()).start({ cgroupId: BigInt(cg.id), cgroupPath: cg.path }, budget());
+    await sleep(1500);
+    const r = await running.stop();
+    const s = r.summary as { blockedSeconds: number; runnableSeconds: number };
+    assert.ok(s.runnableSeconds > 0.3, `runnable ${s.runnableSeconds}s`);
+    assert.ok(s.runnableSeconds > 5 * s.blockedSeconds, JSON.stringify(s));
+    assert.ok(r.stacks!.every((x) => x.comm === 'w'), 'only the cgroup\'s task');
+    assert.ok(r.stacks!.some((x) => x.reason === 'runnable' && x.frames.includes('main')), 'the spinner\'s user stack');
+  } finally {
+    for (const k of kids) k.kill('SIGKILL');
+    await sleep(100);
+    cg.destroy();
+    spin.cleanup();
+  }
+});
