@@ -32,7 +32,8 @@ export const RULE_DEFAULTS = {
 export const NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 export const LABEL_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$';
 
-const duration = z.string().regex(new RegExp(DURATION_PATTERN), { error: 'expected a duration like 250us, 5ms, 1.5s, 2m, 4h' });
+const DURATION_WORDS = 'expected a duration like 250us, 5ms, 1.5s, 2m, 4h';
+const duration = z.string({ error: DURATION_WORDS }).regex(new RegExp(DURATION_PATTERN), { error: DURATION_WORDS });
 const labelName = z.string().regex(new RegExp(LABEL_NAME_PATTERN), { error: 'expected a label name (letters, digits, _)' });
 const labelValue = z.string({ error: 'expected a string (quote numbers: "500")' }).max(MAX_LABEL_VALUE_LENGTH);
 const threshold = z.union([z.string(), z.number()], { error: 'expected a threshold like 10ms, 20/s, 20% or 5' });
@@ -119,7 +120,7 @@ export const ACTION_TYPES = ['slack', 'scale', 'webhook', 'log'] as const;
 
 export const CaptureSchema = z.strictObject({
   /** Deep probes to attach; empty means the defaults for the rule's signals. */
-  probes: z.array(z.string().regex(/^[a-z][a-z0-9]*$/)).default([]),
+  probes: z.array(z.string().regex(/^[a-z][a-z0-9]*$/, { error: 'expected a deep probe name like runqslower (lowercase letters and digits)' })).default([]),
   duration: duration.default(D.capture.duration),
   options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   bpftrace: z.string().max(65536).optional(),

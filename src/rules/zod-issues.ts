@@ -41,7 +41,10 @@ function bestBranch(branches: Issue[][]): Issue[] {
 export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unknown, base: PathSeg[] = []): Problem[] {
   const out: Problem[] = [];
   const err = (message: string, hint: string): TriplineError => new TriplineError('RULE_ERR_SCHEMA', message, { hint });
+  // A cross-key check on an object that already has unknown keys only repeats the problem.
+  const unknownAt = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => JSON.stringify(i.path)));
   for (const issue of issues) {
+    if (issue.code === 'custom' && unknownAt.has(JSON.stringify(issue.path))) continue;
     const path = [...base, ...(issue.path as PathSeg[])];
     switch (issue.code) {
       case 'unrecognized_keys':
@@ -71,8 +74,9 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
           const key = path[path.length - 1];
           out.push({ path, atKey: true, error: err(`missing required key ${JSON.stringify(key)}`, `add ${String(key)}: (see docs/rules.md)`) });
         } else {
-          const msg = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : issue.message;
-          out.push({ path, atKey: false, error: err(`${msg}, got ${describe(got)}`, `write ${String(issue.expected) === 'string' ? 'a string (quote it)' : `a ${issue.expected}`} here`) });
+          const expected = YAML_WORDS[String(issue.expected)] ?? `a ${String(issue.expected)}`;
+          const msg = issue.message.startsWith('Invalid input') ? `expected ${expected}` : issue.message;
+          out.push({ path, atKey: false, error: err(`${msg}, got ${describe(got)}`, typeHint(msg, String(issue.expected), got)) });
         }
         break;
       }
@@ -91,6 +95,18 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
     }
   }
   return out;
+}
+
+/** zod's type names in the words of YAML. */
+const YAML_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+
+function typeHint(msg: string, expected: string, got: unknown): string {
+  // A bare number where a duration belongs: say which unit to add.
+  if (/duration/.test(msg) && typeof got === 'number') return `write ${got}s (durations need a unit: us, ms, s, m, h, d)`;
+  if (expected === 'string') return 'write a string (quote it)';
+  if (expected === 'array') return 'write a list: [a, b] or one "- item" per line';
+  if (expected === 'object') return 'write a mapping: {key: value} or one "key: value" per line';
+  return `write ${YAML_WORDS[expected] ?? `a ${expected}`} here`;
 }
 
 function hintFor(issue: Issue): string {

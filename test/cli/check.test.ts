@@ -31,7 +31,7 @@ test('invalid rules: exit 1, every error as file:line:col: message with its hint
   assert.equal(r.stderr, [
     `${bad}/wrong-type.yaml:6:13: spec.severity: "loud" is not one of "info", "warning", "critical" [RULE_ERR_SCHEMA]`,
     '  hint: one of: info, warning, critical',
-    `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected number, got string "ten" [RULE_ERR_SCHEMA]`,
+    `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected a number, got string "ten" [RULE_ERR_SCHEMA]`,
     '  hint: write a number here',
     `${bad}/unknown-key.yaml:9:5: spec.when.windw: unknown key "windw" [RULE_ERR_SCHEMA]`,
     '  hint: did you mean "window"?',

@@ -28,7 +28,7 @@ function errorsOf(path: string): string[] {
 const cases: [string, string[]][] = [
   ['wrong-type.yaml', [
     `${bad}/wrong-type.yaml:6:13: spec.severity: "loud" is not one of "info", "warning", "critical" | one of: info, warning, critical | RULE_ERR_SCHEMA`,
-    `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected number, got string "ten" | write a number here | RULE_ERR_SCHEMA`,
+    `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected a number, got string "ten" | write a number here | RULE_ERR_SCHEMA`,
   ]],
   ['unknown-key.yaml', [`${bad}/unknown-key.yaml:9:5: spec.when.windw: unknown key "windw" | did you mean "window"? | RULE_ERR_SCHEMA`]],
   ['duplicate-key.yaml', [`${bad}/duplicate-key.yaml:10:5: duplicate key "window" | a key may appear once per mapping: remove or merge the other one | RULE_ERR_DUPLICATE`]],
@@ -174,7 +174,7 @@ test('actions, mute and capture are validated', () => {
     '6:55: spec.mute[0].timezone: unknown time zone "Mars/Olympus" | use an IANA name like Europe/Paris or UTC',
   ]);
   assert.deepEqual(docErrors('  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  capture: {probes: [offcpu], duraton: 5s}'), ['6:31: spec.capture.duraton: unknown key "duraton" | did you mean "duration"?']);
-  assert.deepEqual(docErrors('  labels: {team: 5}\n  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}'), ['5:18: spec.labels.team: expected a string (quote numbers: "500"), got number 5 | write a string (quote it) here']);
+  assert.deepEqual(docErrors('  labels: {team: 5}\n  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}'), ['5:18: spec.labels.team: expected a string (quote numbers: "500"), got number 5 | write a string (quote it)']);
 });
 
 test('missing keys are reported at the mapping that lacks them', () => {
@@ -265,4 +265,12 @@ test('the engine can leave unit tests out of its rule set', () => {
     const r = loadRules([dir], { tests: false });
     assert.deepEqual([r.errors.length, r.ruleSet?.rules.length, r.tests.length], [0, 1, 0]);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('type errors speak YAML: lists, mappings, durations with their unit', () => {
+  const w = '  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n';
+  assert.deepEqual(docErrors(`${w}  group_by: cgroup`), ['6:13: spec.group_by: expected a list, got string "cgroup" | write a list: [a, b] or one "- item" per line']);
+  assert.deepEqual(docErrors('  when: []'), ['5:9: spec.when: expected a mapping, got a list | write a mapping: {key: value} or one "key: value" per line']);
+  assert.deepEqual(docErrors('  when: {signal: tcp_retransmits, stat: rate, window: 30, above: 1/s}'), ['5:55: spec.when.window: expected a duration like 250us, 5ms, 1.5s, 2m, 4h, got number 30 | write 30s (durations need a unit: us, ms, s, m, h, d)']);
+  assert.deepEqual(docErrors(`${w}  match: {cgroup: {regx: "a"}}`), ['6:20: spec.match.cgroup.regx: unknown key "regx" | did you mean "regex"?'], 'no second error for the same object');
 });
