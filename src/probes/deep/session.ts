@@ -4,6 +4,7 @@
  * Probe modules supply the attach step and the read step; everything else (budget, deadline, drops, errors,
  * idempotent stop, cleanup on every path) lives here.
  */
+import { TriplineError } from '../../errors.ts';
 import type { BpfObject } from '../libbpf.ts';
 import { checkTarget, deactivate, readStats, writeTarget, type DeepStats } from './target-map.ts';
 import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
@@ -33,9 +34,16 @@ export interface SessionSpec {
 /** Ring buffer poll interval: 256 KiB buffers and a few thousand events/s at most leave plenty of headroom. */
 const POLL_MS = 100;
 
+// Objects already started: a prepared probe runs once (its maps hold that run's data).
+const started = new WeakSet<BpfObject>();
+
 /** Writes the target, attaches, and returns the running probe. Any failure closes the object before it throws. */
 export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): number } {
   const { obj, budget } = spec;
+  if (started.has(obj)) {
+    throw new TriplineError('PROBE_ERR_ATTACH', `${spec.probe}: this prepared probe was already started`, { hint: 'prepare() once per capture: a prepared probe runs once' });
+  }
+  started.add(obj);
   const startedAt = Date.now();
   let detachedAt = 0;
   try {

@@ -63,3 +63,15 @@ kernelTest('profile stops at its event budget and reports the drops', async () =
     child.kill('SIGKILL');
   }
 });
+
+kernelTest('a prepared probe starts once', async () => {
+  const prepared = profile.prepare(probeContext());
+  const running = prepared.start({ pids: [process.pid] }, budget({ durationMs: 1000 }));
+  assert.throws(() => prepared.start({ pids: [process.pid] }, budget()), (e) => hasCode(e, 'PROBE_ERR_ATTACH') && /already started/.test(e.message));
+  await running.stop();
+});
+
+kernelTest('a target with neither cgroup nor pids is refused and the object freed', () => {
+  const prepared = profile.prepare(probeContext());
+  assert.throws(() => prepared.start({}, budget()), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+});
