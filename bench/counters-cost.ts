@@ -1,0 +1,50 @@
+/**
+ * Per-event in-kernel cost of BPF programs, from `bpftool prog show -j` (run_time_ns / run_cnt, counted while BPF
+ * run-time stats are on), grouped by the tracepoint they hook. Programs sharing a hook all run on each event, so their
+ * per-run costs add up (bpftrace's tcp script puts two programs on inet_sock_set_state).
+ */
+import { execFileSync } from 'node:child_process';
+import { enableStats } from '../src/probes/libbpf.ts';
+
+export interface Prog { id: number; name: string; run_time_ns?: number; run_cnt?: number }
+export interface HookCost { ns: number; events: number; programs: number }
+
+/** Every loaded program, as bpftool lists it. */
+export function progs(): Prog[] {
+  return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as Prog[];
+}
+
+/** Hook of a program, from its kernel name (15 characters at most): tripline's tl_* or bpftrace's probe names. */
+const HOOKS: [RegExp, string][] = [
+  [/^(tl_runq_wakeup_|sched_wakeup_ne)/, 'sched_wakeup_new'],
+  [/^(tl_runq_wakeup|sched_wakeup)$/, 'sched_wakeup'],
+  [/^(tl_runq_switch|sched_switch)/, 'sched_switch'],
+  [/^(tl_sys_enter|sys_enter)/, 'sys_enter'],
+  [/^(tl_sys_exit|sys_exit)/, 'sys_exit'],
+  [/^(tl_tcp_state|inet_sock_set_s)/, 'inet_sock_set_state'],
+  [/^tl_tcp_retrans/, 'tcp_retransmit_skb'],
+];
+export const hookOf = (name: string): string => HOOKS.find(([re]) => re.test(name))?.[1] ?? name;
+
+/** Runs `load` with run-time stats on and returns the cost per hook of the programs whose ids are in `ids`. */
+export function measureCost(ids: ReadonlySet<number>, load: () => void): Map<string, HookCost> {
+  const stats = enableStats();
+  let before: Map<number, Prog>, after: Prog[];
+  try {
+    before = new Map(progs().map((p) => [p.id, p]));
+    load();
+    after = progs();
+  } finally {
+    stats.close();
+  }
+  const out = new Map<string, HookCost>();
+  for (const p of after.filter((x) => ids.has(x.id))) {
+    const b = before.get(p.id);
+    const cnt = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    const ns = (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
+    if (cnt <= 0) continue;
+    const h = out.get(hookOf(p.name)) ?? { ns: 0, events: 0, programs: 0 };
+    out.set(hookOf(p.name), { ns: h.ns + ns / cnt, events: Math.max(h.events, cnt), programs: h.programs + 1 });
+  }
+  return out;
+}
