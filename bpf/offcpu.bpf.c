@@ -2,7 +2,8 @@
 /*
  * offcpu (deep probe): time the target's threads spend off CPU, by kernel + user stack and reason.
  * Hooks: tp_btf/sched_switch (raw_tp/sched_switch twin for kernels without tp_btf; one is disabled at load).
- * Maps:  offcpu_start  HASH   tid -> {switch-out ns, stack ids, reason}     (max 10240)
+ * Maps:  offcpu_start  HASH   tid -> struct offcpu_spell (switch-out ns, stack ids, reason, tgid, comm)
+ *                      (max 10240; user space also reads it at stop for threads still off CPU)
  *        offcpu_stacks STACK_TRACE  127 frames                               (max 4096)
  *        offcpu_ns     HASH   struct offcpu_key -> struct offcpu_val        (max 8192)
  *        + deep_target / target_pids / deep_stats (deep_target.h)
@@ -23,19 +24,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 min_ns = 0;
 
-struct spell {
-	__u64 ts;
-	__s32 kstack;
-	__s32 ustack;
-	__u32 reason;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
-	__type(value, struct spell);
+	__type(value, struct offcpu_spell);
 } offcpu_start SEC(".maps");
 
 struct {
@@ -61,8 +54,10 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 
 	// 1. Switch-out of a target thread: remember when, why and where (current is still prev here).
 	if (prev_pid && deep_is_target(prev)) {
-		struct spell s = {};
+		struct offcpu_spell s = {};
 		s.ts = now;
+		s.tgid = BPF_CORE_READ(prev, tgid);
+		BPF_CORE_READ_STR_INTO(&s.comm, prev, comm);
 		s.reason = (!preempt && prev_state != 0) ? OFFCPU_REASON_BLOCKED : OFFCPU_REASON_RUNNABLE;
 		s.kstack = bpf_get_stackid(ctx, &offcpu_stacks, 0);
 		s.ustack = bpf_get_stackid(ctx, &offcpu_stacks, BPF_F_USER_STACK);
@@ -72,7 +67,7 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 	}
 
 	// 2. Switch-in of a thread we saw leave: charge the spell to its stack.
-	struct spell *s = bpf_map_lookup_elem(&offcpu_start, &next_pid);
+	struct offcpu_spell *s = bpf_map_lookup_elem(&offcpu_start, &next_pid);
 	if (!s)
 		return 0;
 	__u64 delta = now - s->ts;

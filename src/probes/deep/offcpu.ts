@@ -2,7 +2,8 @@
  * offcpu: time the target spends off CPU, by stack and reason (bpf/offcpu.bpf.c, sched_switch).
  * Result: `stacks` (unit 'seconds', reason 'blocked' — slept, waited for I/O or a lock — or 'runnable' — preempted
  * and waiting for a CPU; frames root first, user then kernel) and `summary` { blockedSeconds, runnableSeconds,
- * spells, distinctStacks, top: {reason, seconds, leaf}[] } (leaf = innermost user frame, or kernel when none).
+ * inProgressSeconds, spells, distinctStacks, top: {reason, seconds, comm, stack}[] }. Spells still running at the
+ * end count up to the detach (inProgressSeconds); spells that began before the capture are not seen.
  * Options: min_us (spells shorter than this are ignored, default 1).
  */
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import type { DeepProbe } from './types.ts';
 /** sizeof(struct offcpu_key) and struct offcpu_val in bpf/offcpu.h. */
 export const OFFCPU_KEY_SIZE = 36;
 export const OFFCPU_VAL_SIZE = 16;
+export const OFFCPU_SPELL_SIZE = 40;
 const REASONS: Record<number, OffcpuReason> = { 1: 'blocked', 2: 'runnable' };
 
 /** Why a task was off CPU. */
@@ -53,6 +55,26 @@ export function decodeOffcpu(key: Buffer, value: Buffer): OffcpuEntry {
   };
 }
 
+/** A spell still in progress at stop (offcpu_start). */
+export interface OffcpuSpell {
+  readonly ts: bigint;
+  readonly kstack: number;
+  readonly ustack: number;
+  readonly reason: OffcpuReason;
+  readonly tgid: number;
+  readonly comm: string;
+}
+
+/** Decodes struct offcpu_spell; rejects buffers of other sizes. */
+export function decodeSpell(b: Buffer): OffcpuSpell {
+  if (b.length !== OFFCPU_SPELL_SIZE) throw new RangeError(`offcpu_spell: ${b.length} bytes, expected ${OFFCPU_SPELL_SIZE}`);
+  const nul = b.indexOf(0, 24);
+  return {
+    ts: b.readBigUInt64LE(0), kstack: b.readInt32LE(8), ustack: b.readInt32LE(12), reason: REASONS[b.readUInt32LE(16)] ?? 'blocked',
+    tgid: b.readUInt32LE(20), comm: b.toString('utf8', 24, nul < 0 || nul > 40 ? 40 : nul),
+  };
+}
+
 /** The offcpu deep probe. */
 export const offcpu = {
   name: 'offcpu',
@@ -63,7 +85,10 @@ export const offcpu = {
     const obj = openProbeObject(ctx, 'offcpu', {
       twins: { tpBtf: ['offcpu_switch'] },
       rodata: { min_ns: BigInt(opts.min_us) * 1000n },
-      layouts: { offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } }, offcpu_val: { size: OFFCPU_VAL_SIZE } },
+      layouts: {
+        offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } }, offcpu_val: { size: OFFCPU_VAL_SIZE },
+        offcpu_spell: { size: OFFCPU_SPELL_SIZE, fields: { reason: 16, tgid: 20, comm: 24 } },
+      },
     });
     return {
       close: () => obj.close(),
@@ -73,7 +98,7 @@ export const offcpu = {
         return startSession({
           probe: 'offcpu', obj, target, budget,
           attach: (o) => o.attachAll(),
-          read: () => {
+          read: (_stats, detachedNs) => {
             const stack = stackReader(obj.map('offcpu_stacks'));
             const items: (StackWeight & { frames: string[]; weight: number })[] = [];
             const totals = { blocked: 0, runnable: 0 };
@@ -87,11 +112,24 @@ export const offcpu = {
               if (frames.length === 0) frames.push('[no stack]');
               items.push({ frames, weight: seconds, unit: 'seconds', comm: e.comm, reason: e.reason });
             }
+            // Threads still off CPU at the end: their spell so far counts too (a task asleep in a long wait is the
+            // usual culprit, and its switch-in may never come within the time box).
+            let inProgressSeconds = 0;
+            for (const { value } of obj.map('offcpu_start').entries()) {
+              const sp = decodeSpell(value);
+              if (detachedNs <= sp.ts || detachedNs - sp.ts < BigInt(opts.min_us) * 1000n) continue;
+              const seconds = Number(detachedNs - sp.ts) / 1e9;
+              inProgressSeconds += seconds;
+              totals[sp.reason] += seconds;
+              const frames = sym.stack(sp.tgid, stack(sp.kstack), stack(sp.ustack));
+              if (frames.length === 0) frames.push('[no stack]');
+              items.push({ frames, weight: seconds, unit: 'seconds', comm: sp.comm, reason: sp.reason });
+            }
             const stacks = mergeStacks(items);
             const top = stacks.slice(0, 10).map((s) => ({ reason: s.reason, seconds: s.weight, comm: s.comm, stack: s.frames.slice(-6).join(';') }));
             return {
               stacks,
-              summary: { blockedSeconds: totals.blocked, runnableSeconds: totals.runnable, spells, distinctStacks: stacks.length, top },
+              summary: { blockedSeconds: totals.blocked, runnableSeconds: totals.runnable, inProgressSeconds, spells, distinctStacks: stacks.length, top },
             };
           },
         });

@@ -6,7 +6,7 @@
  */
 import { TriplineError } from '../../errors.ts';
 import type { BpfObject } from '../libbpf.ts';
-import { checkTarget, deactivate, readStats, writeTarget, type DeepStats } from './target-map.ts';
+import { checkTarget, deactivate, monotonicNs, readStats, writeTarget, type DeepStats } from './target-map.ts';
 import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
 
 /** What a probe's read step hands back; the session adds the common fields. */
@@ -27,8 +27,11 @@ export interface SessionSpec {
   attach(obj: BpfObject): void;
   /** Drains ring buffers; called every `pollMs` while running and once after detach. */
   poll?(): void;
-  /** Reads maps and builds the probe's part of the result. Runs after detach; `stats` are the kernel counters. */
-  read(stats: DeepStats): ProbeOutput | Promise<ProbeOutput>;
+  /**
+   * Reads maps and builds the probe's part of the result. Runs after detach; `stats` are the kernel counters,
+   * `detachedNs` the monotonic time (bpf_ktime_get_ns clock) of the detach.
+   */
+  read(stats: DeepStats, detachedNs: bigint): ProbeOutput | Promise<ProbeOutput>;
 }
 
 /** Ring buffer poll interval: 256 KiB buffers and a few thousand events/s at most leave plenty of headroom. */
@@ -46,6 +49,7 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
   started.add(obj);
   const startedAt = Date.now();
   let detachedAt = 0;
+  let detachedNs = 0n;
   try {
     checkTarget(spec.probe, spec.target);
     writeTarget(obj, spec.target, budget, { matchChildren: spec.matchChildren });
@@ -65,6 +69,7 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
     deactivate(obj);
     obj.detach();
     detachedAt = Date.now();
+    detachedNs = monotonicNs();
     if (poller) clearInterval(poller);
   };
   // The time box: detach at the deadline even when nobody calls stop() in time.
@@ -78,7 +83,7 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
       detach();
       poll();
       const stats = readStats(obj);
-      const out = await spec.read(stats);
+      const out = await spec.read(stats, detachedNs);
       const dropped = stats.dropped + (out.userDropped ?? 0);
       return {
         probe: spec.probe,

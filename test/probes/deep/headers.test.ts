@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEEP_TARGET_SIZE } from '../../../src/probes/deep/target-map.ts';
-import { OFFCPU_KEY_SIZE, OFFCPU_VAL_SIZE } from '../../../src/probes/deep/offcpu.ts';
+import { OFFCPU_KEY_SIZE, OFFCPU_SPELL_SIZE, OFFCPU_VAL_SIZE } from '../../../src/probes/deep/offcpu.ts';
 import { PROFILE_KEY_SIZE } from '../../../src/probes/deep/profile.ts';
 import { RUNQSLOWER_EVENT_SIZE, RUNQSLOWER_NB_SIZE } from '../../../src/probes/deep/runqslower.ts';
 import { SYSTRACE_EVENT_SIZE, SYSTRACE_TOTAL_SIZE } from '../../../src/probes/deep/systrace.ts';
@@ -22,7 +22,7 @@ function define(header: string, name: string): number {
 test('decoder sizes match the BPF headers', () => {
   const cases: [string, string, number][] = [
     ['deep_target.h', 'DEEP_TARGET_SIZE', DEEP_TARGET_SIZE],
-    ['offcpu.h', 'OFFCPU_KEY_SIZE', OFFCPU_KEY_SIZE], ['offcpu.h', 'OFFCPU_VAL_SIZE', OFFCPU_VAL_SIZE],
+    ['offcpu.h', 'OFFCPU_KEY_SIZE', OFFCPU_KEY_SIZE], ['offcpu.h', 'OFFCPU_VAL_SIZE', OFFCPU_VAL_SIZE], ['offcpu.h', 'OFFCPU_SPELL_SIZE', OFFCPU_SPELL_SIZE],
     ['profile.h', 'PROFILE_KEY_SIZE', PROFILE_KEY_SIZE],
     ['runqslower.h', 'RUNQSLOWER_EVENT_SIZE', RUNQSLOWER_EVENT_SIZE], ['runqslower.h', 'RUNQSLOWER_NB_SIZE', RUNQSLOWER_NB_SIZE],
     ['systrace.h', 'SYSTRACE_EVENT_SIZE', SYSTRACE_EVENT_SIZE], ['systrace.h', 'SYSTRACE_TOTAL_SIZE', SYSTRACE_TOTAL_SIZE],

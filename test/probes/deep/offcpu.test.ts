@@ -94,3 +94,20 @@ kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targete
     spin.cleanup();
   }
 });
+
+kernelTest('offcpu counts a spell still in progress at stop (a long sleep that began during the capture)', async () => {
+  const child = spawn('sh', ['-c', 'sleep 0.3; exec sleep 30'], { stdio: 'ignore' });
+  try {
+    const running = offcpu.prepare(probeContext()).start({ pids: [child.pid!] }, budget());
+    await sleep(1500);
+    const r = await running.stop();
+    const s = r.summary as { blockedSeconds: number; inProgressSeconds: number };
+    assert.ok(s.inProgressSeconds > 0.8 && s.inProgressSeconds < 1.6, JSON.stringify(s));
+    const top = r.stacks![0];
+    assert.equal(top.comm, 'sleep');
+    assert.equal(top.reason, 'blocked');
+    assert.ok(top.frames.includes('hrtimer_nanosleep'), top.frames.join(';'));
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
