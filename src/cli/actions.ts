@@ -3,9 +3,11 @@
  *   list                 queue back end, and per action type: waiting, delayed, active, completed, failed
  *   failed               the failed set: id, action, event, rule, attempts, when, why
  *   retry ID             replays a failed job (attempts reset)
- *   fire RULE [--label k=v]... [--dry-run] [--rules PATH]... [--timeout 60s]
+ *   fire RULE [--label k=v]... [--dry-run] [--rules PATH]... [--timeout 60s] [--work]
  *                        a synthetic incident (marked test) through the rule's actions, on the same queue and
- *                        job-id path as a real one; this process runs workers until those jobs settle
+ *                        job-id path as a real one, then waits for the jobs to settle. On Redis the running
+ *                        engine delivers them (this shell's environment may lack its secrets, so this process
+ *                        runs no workers unless --work); with the in-process queue this process delivers them.
  * Every subcommand takes --config FILE (REDIS_URL etc. apply as for the engine).
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -20,7 +22,7 @@ import { actionFor } from '../actions/registry.ts';
 import { syntheticIncident } from '../actions/synthetic-incident.ts';
 import { parseFlags } from './args.ts';
 
-const USAGE = 'tripline actions list | failed | retry ID | fire RULE [--label k=v]... [--dry-run] [--rules PATH]... [--timeout 60s]   (all: --config FILE)';
+const USAGE = 'tripline actions list | failed | retry ID | fire RULE [--label k=v]... [--dry-run] [--rules PATH]... [--timeout 60s] [--work]   (all: --config FILE)';
 /** Where the engine looks for rules when the config names relative paths and no config file is given. */
 const INSTALL_DIR = resolve(import.meta.dirname, '..', '..');
 
@@ -85,7 +87,7 @@ async function loadRule(config: Readonly<Config>, configFile: string | undefined
   return rule;
 }
 
-async function fire(config: Readonly<Config>, configFile: string | undefined, name: string, o: { label: string[]; dryRun: boolean; rules: string[]; timeoutMs: number }): Promise<number> {
+async function fire(config: Readonly<Config>, configFile: string | undefined, name: string, o: { label: string[]; dryRun: boolean; rules: string[]; timeoutMs: number; work: boolean }): Promise<number> {
   const rule = await loadRule(config, configFile, o.rules, name);
   for (const spec of rule.actions) actionFor(spec.type).check?.(spec as never, config, process.env);
   const runId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18);
@@ -94,7 +96,7 @@ async function fire(config: Readonly<Config>, configFile: string | undefined, na
   try {
     const settled = new Map<string, string>();
     q.onSettled((s) => settled.set(s.id, s.state === 'completed' ? `${s.status}: ${s.summary}` : `failed: ${s.reason}`));
-    await q.start();
+    if (!q.durable || o.work) await q.start();
     const results = await dispatch(q, rule, incident, { bundle, dryRun: o.dryRun });
     process.stdout.write(`test incident ${incident.key}${o.dryRun ? ' (dry run)' : ''} → ${q.kind} queue\n`);
     let bad = 0;
@@ -108,7 +110,10 @@ async function fire(config: Readonly<Config>, configFile: string | undefined, na
         else if (st.state === 'failed') text = `failed: ${st.text ?? ''}`;
         else { await new Promise((res) => setTimeout(res, 100)); text = settled.get(r.id); }
       }
-      if (!text) text = `not settled within ${o.timeoutMs / 1000} s (see \`tripline actions list\`)`;
+      if (!text) {
+        const st = await q.status(r.id);
+        text = `${st.state} after ${o.timeoutMs / 1000} s${q.durable && !o.work && st.state === 'waiting' ? ': no engine took it; is `tripline run` up on this Redis and prefix? (or pass --work)' : ''}`;
+      }
       if (!text.startsWith('delivered') && !text.startsWith('dry-run') && !text.startsWith('skipped')) bad++;
       process.stdout.write(`  ${type.padEnd(8)} ${r.id}  ${r.duplicate ? 'duplicate, ' : ''}${r.spilled ? 'held (Redis down), ' : ''}${text}\n`);
     }
@@ -122,7 +127,7 @@ async function fire(config: Readonly<Config>, configFile: string | undefined, na
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, {
     config: { type: 'string' }, label: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' },
-    rules: { type: 'string', multiple: true }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    rules: { type: 'string', multiple: true }, timeout: { type: 'string' }, work: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   }, USAGE, true);
   if (values.help) { process.stdout.write(`usage: ${USAGE}\n`); return 0; }
   const [sub, arg, ...extra] = positionals;
@@ -135,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'retry': return arg ? retry(config, arg) : usage('retry needs a job ID (see `tripline actions failed`)');
     case 'fire':
       if (!arg) return usage('fire needs a RULE name');
-      return fire(config, values.config, arg, { label: values.label ?? [], dryRun: values['dry-run'] === true, rules: values.rules ?? [], timeoutMs: parseDuration(values.timeout ?? '60s') });
+      return fire(config, values.config, arg, { label: values.label ?? [], dryRun: values['dry-run'] === true, rules: values.rules ?? [], timeoutMs: parseDuration(values.timeout ?? '60s'), work: values.work === true });
     default: return usage(sub ? `unknown subcommand ${JSON.stringify(sub)}` : 'missing subcommand');
   }
 }

@@ -74,13 +74,20 @@ test('on Redis: fire delivers through the durable queue; a failing receiver land
   const env = { REDIS_URL: redis.url };
   const cfg = join(cfgDir, 'tripline.yaml');
   writeFileSync(cfg, `redis:\n  prefix: ${uniqueName()}\nactions:\n  attempts: 2\n  backoff: 50ms\nrules: [${JSON.stringify(dir)}]\n`);
-  const ok = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-2'], env);
+  // No engine on this Redis and no --work: the jobs wait, and fire says why.
+  const n0 = r.requests.length;
+  const waiting = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-1', '--timeout', '1s'], env);
+  assert.equal(waiting.code, 1);
+  assert.match(waiting.stdout, /webhook\s+\S+\s+waiting after 1 s: no engine took it/);
+  assert.equal(r.requests.length, n0, 'nothing delivered');
+  const ok = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-2', '--work'], env);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /→ redis queue/);
-  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+0\s+0\s+0\s+1\s+0/);
+  // The workers of that run also delivered the job the first fire left waiting.
+  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+0\s+0\s+0\s+2\s+0/);
 
   r.reply = () => ({ status: 500 });
-  const bad = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-3'], env);
+  const bad = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-3', '--work'], env);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /webhook\s+\S+\s+failed: webhook http:\/\/127\.0\.0\.1:\d+\/hook: HTTP 500/);
   const failed = await tripline(['failed', '--config', cfg], env);
@@ -91,9 +98,9 @@ test('on Redis: fire delivers through the durable queue; a failing receiver land
   const n = r.requests.length;
   const retried = await tripline(['retry', id, '--config', cfg], env);
   assert.equal(retried.code, 0, retried.stderr);
-  // Nothing else runs workers on this Redis: list shows it waiting, a fire run (which starts workers) delivers it.
-  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+1\s+0\s+0\s+1\s+0/);
-  await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-4'], env);
+  // Nothing runs workers on this Redis: list shows the retried job waiting; a fire run with --work delivers it.
+  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+1\s+0\s+0\s+2\s+0/);
+  await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-4', '--work'], env);
   assert.ok(r.requests.slice(n).some((x) => x.headers['x-tripline-idempotency-key'] === id), 'the retried job was delivered');
   assert.match((await tripline(['failed', '--config', cfg], env)).stdout, /no failed jobs/);
 });
