@@ -40,14 +40,37 @@ export interface DiagnosisInput {
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const cores = (x: number): string => `${+x.toFixed(2)}`;
 
-/** Who held the CPU most, among tasks of other cgroups, in words ("pid 4711 (backup.sh) in /other"). */
-export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string): Neighbour | undefined {
-  return [...(runq?.neighbours ?? [])].filter((n) => n.cgroupId !== ownCgroup).sort((a, b) => b.delaySeconds - a.delaySeconds)[0];
+/** Tasks of one other cgroup that held the CPU while the target waited, heaviest first. */
+export interface NeighbourGroup {
+  readonly cgroupId: string;
+  readonly cgroupPath: string;
+  readonly delaySeconds: number;
+  readonly tasks: readonly Neighbour[];
 }
 
-/** Describes a neighbour in plain words. */
-export function neighbourText(n: Neighbour): string {
-  return `pid ${n.pid} (${n.comm}) in ${n.cgroupPath || `cgroup ${n.cgroupId}`}`;
+/**
+ * The other cgroup whose tasks held the CPU longest while the target waited. Grouped by cgroup because a noisy
+ * neighbour is often several processes (a backup with its gzip, a build with its compilers).
+ */
+export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string): NeighbourGroup | undefined {
+  const groups = new Map<string, { cgroupId: string; cgroupPath: string; delaySeconds: number; tasks: Neighbour[] }>();
+  for (const n of runq?.neighbours ?? []) {
+    if (n.cgroupId === ownCgroup) continue;
+    let g = groups.get(n.cgroupId);
+    if (!g) groups.set(n.cgroupId, (g = { cgroupId: n.cgroupId, cgroupPath: n.cgroupPath, delaySeconds: 0, tasks: [] }));
+    g.delaySeconds += n.delaySeconds;
+    g.tasks.push(n);
+  }
+  const top = [...groups.values()].sort((a, b) => b.delaySeconds - a.delaySeconds)[0];
+  top?.tasks.sort((a, b) => b.delaySeconds - a.delaySeconds);
+  return top;
+}
+
+/** A neighbour group in plain words: "pid 4711 (backup.sh) in /other", "pid 4711 (backup.sh) and 2 other tasks in /other". */
+export function neighbourText(g: NeighbourGroup): string {
+  const t = g.tasks[0];
+  const more = g.tasks.length > 1 ? ` and ${g.tasks.length - 1} other task${g.tasks.length > 2 ? 's' : ''}` : '';
+  return `pid ${t.pid} (${t.comm})${more} in ${g.cgroupPath || `cgroup ${g.cgroupId}`}`;
 }
 
 /** Classifies the cause; evidence keeps every number the verdict used. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diagnose, type RunqEvidence } from '../../src/capture/diagnosis.ts';
+import { diagnose, neighbourText, topNeighbour, type RunqEvidence } from '../../src/capture/diagnosis.ts';
 import { windowStats } from '../../src/capture/window.ts';
 import type { HistoryPoint } from '../../src/sampler-history.ts';
 import type { Cause } from '../../src/bundle/types.ts';
@@ -39,7 +39,7 @@ const table: { name: string; points: HistoryPoint[]; runq?: RunqEvidence; captur
   {
     name: 'no quota, waiting 38% of its runnable time while /other runs',
     points: ticks(30, { cpu_usage_seconds: 0.55, runq_delay_seconds_sum: 0.337, runq_delay_seconds_count: 900 }),
-    runq: OTHER, cause: 'contention', summary: /^runnable but waiting 38% of the time .*mostly pid 4711 \(backup\.sh\) in \/other$/,
+    runq: OTHER, cause: 'contention', summary: /^runnable but waiting 38% of the time .*mostly pid 4711 \(backup\.sh\) and 1 other task in \/other$/,
   },
   {
     name: 'quota 4 cores far from reached, 2% throttled, waiting 30%',
@@ -86,6 +86,24 @@ test('diagnosis evidence carries the numbers behind the verdict', () => {
   assert.equal(d.evidence.quota_cores, 1);
   assert.equal(d.evidence.window_seconds, 30);
   const c = diagnose({ window: windowStats(table[2].points), runq: OTHER, cgroupId: '4242' });
-  assert.equal(c.evidence.top_neighbour, 'pid 4711 (backup.sh) in /other');
+  assert.equal(c.evidence.top_neighbour, 'pid 4711 (backup.sh) and 1 other task in /other');
   assert.equal(c.evidence.neighbour_share, 1);
+});
+
+test('the top neighbour is the other cgroup that held the CPU longest, not the single heaviest task', () => {
+  const runq: RunqEvidence = {
+    delays: 300, delaySeconds: 2,
+    neighbours: [
+      { pid: 8238, comm: 'node', cgroupId: '1', cgroupPath: '/', count: 195, delaySeconds: 0.65 },
+      { pid: 9686, comm: 'sh', cgroupId: '77', cgroupPath: '/noisy', count: 72, delaySeconds: 0.27 },
+      { pid: 9688, comm: 'sh', cgroupId: '77', cgroupPath: '/noisy', count: 68, delaySeconds: 0.25 },
+      { pid: 9687, comm: 'sh', cgroupId: '77', cgroupPath: '/noisy', count: 64, delaySeconds: 0.23 },
+      { pid: 1201, comm: 'worker', cgroupId: '4242', cgroupPath: '/app', count: 500, delaySeconds: 5 },
+    ],
+  };
+  const top = topNeighbour(runq, '4242')!;
+  assert.equal(top.cgroupPath, '/noisy');
+  assert.ok(Math.abs(top.delaySeconds - 0.75) < 1e-9);
+  assert.equal(neighbourText(top), 'pid 9686 (sh) and 2 other tasks in /noisy');
+  assert.equal(neighbourText({ ...top, tasks: top.tasks.slice(0, 1) }), 'pid 9686 (sh) in /noisy');
 });

@@ -40,7 +40,7 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
   const { findings: f, errors } = buildFindings({ results, cgroupId: '4242', before, during, cpu: true, captureSeconds: 10 });
   assert.deepEqual(errors, []);
   assert.equal(f.diagnosis?.cause, 'contention');
-  assert.equal(f.headlines[0], 'runnable but waiting 38% of the time, preempted mostly by pid 4711 (backup.sh) in /other (contention; throttled in 0% of CFS periods)');
+  assert.equal(f.headlines[0], 'runnable but waiting 38% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; throttled in 0% of CFS periods)');
   assert.equal(f.headlines[1], 'hottest on-CPU stack (58% of samples): gc ← main');
   assert.equal(f.headlines[2], 'most off-CPU time (3.3 s, runnable): json_parse ← handle ← main');
   assert.equal(f.headlines[3], 'slowest syscall: fsync took 212 ms in pid 812 (api)');
