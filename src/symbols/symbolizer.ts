@@ -18,13 +18,16 @@ interface Tracked {
 /** Resolves kernel and user addresses; one instance per capture (binaries are cached across instances). */
 export class Symbolizer {
   #procs = new Map<number, Tracked>();
+  // Pids whose maps could not be read (exited before anyone tracked them): not retried for every frame.
+  #gone = new Set<number>();
   #kernel: Kallsyms | undefined;
 
   /** Snapshots the mappings of `pid` now (cheap: one read of /proc/PID/maps); no-op when already tracked or gone. */
   track(pid: number): void {
-    if (this.#procs.has(pid)) return;
+    if (this.#procs.has(pid) || this.#gone.has(pid)) return;
     const maps = readMaps(pid);
     if (maps) this.#procs.set(pid, { maps, perfMap: null });
+    else this.#gone.add(pid);
   }
 
   /** Pids tracked so far. */
