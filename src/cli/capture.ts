@@ -18,18 +18,13 @@ import { CAPTURE_USAGE, parseCaptureArgs } from './capture-args.ts';
 /** Compiled BPF objects of this checkout (scripts/build-bpf). */
 export const OBJ_DIR = fileURLToPath(new URL('../../build/bpf/', import.meta.url));
 
-/** The deep probe catalog, loaded lazily (it pulls in libbpf): the first export that maps names to DeepProbes. */
-export async function loadDeepRegistry(): Promise<Record<string, DeepProbe>> {
-  let mod: Record<string, unknown>;
-  // A computed specifier: the catalog loads libbpf, which only this command and the engine need.
-  const catalog = '../probes/deep/index.ts';
-  try { mod = (await import(catalog)) as Record<string, unknown>; } catch (cause) {
-    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `the deep probe catalog cannot be loaded: ${(cause as Error).message}`, { hint: 'src/probes/deep/index.ts lists the deep probes; check the installation', cause });
+/** The deep probe catalog, loaded lazily: it pulls in libbpf, which only this command and the engine need. */
+export async function loadDeepRegistry(): Promise<Readonly<Record<string, DeepProbe>>> {
+  try {
+    return (await import('../probes/deep/index.ts')).deepProbes;
+  } catch (cause) {
+    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `the deep probe catalog cannot be loaded: ${(cause as Error).message}`, { hint: 'run `tripline doctor`; the catalog is src/probes/deep/index.ts', cause });
   }
-  for (const v of Object.values(mod)) {
-    if (v && typeof v === 'object' && Object.values(v).length > 0 && Object.values(v).every((p) => typeof (p as DeepProbe)?.prepare === 'function')) return v as Record<string, DeepProbe>;
-  }
-  throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'src/probes/deep/index.ts exports no probe registry', { hint: 'it must export an object literal of name → DeepProbe' });
 }
 
 /** The target of --cgroup (path → inode = cgroup id) or --pid (must exist). */

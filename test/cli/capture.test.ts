@@ -49,6 +49,9 @@ test('tripline capture: usage errors exit 2 with the usage line', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown option "--frobnicate"/);
   assert.match(r.stderr, /^usage: tripline capture/m);
+  const unknown = await run(['capture', '--pid', String(process.pid), '--probes', 'profile,nosuch', '--duration', '100ms']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown probe nosuch; the catalog has: .*\bprofile\b/);
 });
 
 kernelTest('tripline capture --pid of a busy shell loop writes a valid bundle with its on-CPU stacks', async () => {
