@@ -3,14 +3,45 @@
  * predicate over the leaf values. `resolve` mode uses each leaf's resolve threshold (hysteresis):
  * a firing series stays firing while the tree holds in resolve mode.
  */
-import type { Condition, ConditionTree } from './types.ts';
+import type { Condition, ConditionTree, Stat } from './types.ts';
+import type { SeriesWindow } from './window.ts';
 import type { Group } from './groups.ts';
 import { ratio, windowStat } from './stats.ts';
 
-/** Value of leaf `i` of `group` at `now` (NaN without data). */
-export function leafValue(c: Condition, group: Group, i: number, now: number): number {
-  const [num, den] = group.series[i];
-  if (c.ratioTo) return ratio(num, den, now, c.windowMs);
+const statKeys = new Map<string, number>();
+/** A small integer naming (stat, window): the key under which a series remembers a statistic for the tick. */
+export function statKey(stat: string, windowMs: number): number {
+  const k = `${stat}|${windowMs}`;
+  let id = statKeys.get(k);
+  if (id === undefined) { id = statKeys.size; statKeys.set(k, id); }
+  return id;
+}
+
+/** A one-series group, reused so the per-tick path allocates nothing (windowStat keeps no reference). */
+const one: SeriesWindow[] = [];
+
+/** `stat` of one series at `now`, computed once per tick however many rules read it. */
+function seriesStat(w: SeriesWindow, stat: Stat, windowMs: number, key: number, now: number): number {
+  const slot = w.recall(now, key);
+  if (slot >= 0) return w.recalled(slot);
+  one[0] = w;
+  const v = windowStat(one, stat, now, windowMs);
+  w.remember(now, key, v);
+  return v;
+}
+
+/** Value of leaf `i` of `group` at `now` (NaN without data). `key`: statKey of the leaf (its increase for ratios). */
+export function leafValue(c: Condition, group: Group, i: number, now: number, key = -1): number {
+  const pair = group.series[i];
+  const num = pair[0], den = pair[1];
+  if (c.ratioTo) {
+    if (key < 0 || num.length > 1 || den.length !== 1) return ratio(num, den, now, c.windowMs);
+    const d = seriesStat(den[0], 'increase', c.windowMs, key, now);
+    if (!(d > 0)) return NaN;
+    const n = num.length ? seriesStat(num[0], 'increase', c.windowMs, key, now) : NaN;
+    return Number.isNaN(n) ? 0 : n / d;
+  }
+  if (key >= 0 && num.length === 1) return seriesStat(num[0], c.stat, c.windowMs, key, now);
   return windowStat(num, c.stat, now, c.windowMs);
 }
 

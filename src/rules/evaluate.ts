@@ -12,7 +12,7 @@ import type { PersistedRule, PersistedState } from './state-store.ts';
 import { STATE_VERSION } from './state-store.ts';
 import { WindowStore } from './window.ts';
 import { RuleSelection, type Group } from './groups.ts';
-import { compileTree, leafValue, type TreePredicate } from './conditions.ts';
+import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
 import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState } from './lifecycle.ts';
 import { Suppressor } from './suppress.ts';
@@ -42,6 +42,8 @@ interface RuleRuntime {
   firing: Map<string, Incident>;
   trips: TripLog;
   values: Float64Array;
+  /** Per leaf: statKey of its stat (of `increase` for a ratio), for the per-tick memo on series. */
+  keys: number[];
   maxWindowMs: number;
   /** Restored series keep their phase until the windows hold data again (no re-alert, no lost pending). */
   graceUntil: number;
@@ -101,6 +103,7 @@ export class Evaluator {
         firing: keep ? prev.firing : new Map(),
         trips: keep ? prev.trips : new TripLog(),
         values: new Float64Array(sel.leaves.length),
+        keys: sel.leaves.map((c) => statKey(c.ratioTo ? 'increase' : c.stat, c.windowMs)),
         maxWindowMs: Math.max(...sel.leaves.map((c) => c.windowMs)),
         graceUntil: keep ? prev.graceUntil : -Infinity,
         restored: keep ? prev.restored : new Set(),
@@ -127,11 +130,13 @@ export class Evaluator {
   }
 
   private evaluateRule(rt: RuleRuntime, now: number, out: Incident[], trips: PendingTrip[]): void {
+    const list = rt.sel.groupList(this.store);
     const groups = rt.sel.groups(this.store);
     const leaves = rt.sel.leaves;
     const v = rt.values;
-    for (const g of groups.values()) {
-      for (let i = 0; i < leaves.length; i++) v[i] = leafValue(leaves[i], g, i, now);
+    for (let gi = 0; gi < list.length; gi++) {
+      const g = list[gi];
+      for (let i = 0; i < leaves.length; i++) v[i] = leafValue(leaves[i], g, i, now, rt.keys[i]);
       const active = rt.tree(v, false);
       let st = rt.states.get(g.key);
       if (!st) {
@@ -143,12 +148,12 @@ export class Evaluator {
     }
     // Series whose group vanished: no data, so they clear (after the restore grace).
     if (rt.states.size > 0) {
-      for (const [key, st] of rt.states) {
-        if (groups.has(key)) continue;
+      rt.states.forEach((st, key) => {
+        if (groups.has(key)) return;
         v.fill(NaN);
         this.step(rt, st, { key, labels: rt.firing.get(key)?.labels ?? {}, series: [] }, now, false, out, trips);
-      }
-      for (const [key, st] of rt.states) if (isIdle(st, now, rt.rule)) { rt.states.delete(key); rt.restored.delete(key); }
+      });
+      rt.states.forEach((st, key) => { if (isIdle(st, now, rt.rule)) { rt.states.delete(key); rt.restored.delete(key); } });
     }
   }
 

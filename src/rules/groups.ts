@@ -34,6 +34,7 @@ export class RuleSelection {
   private readonly signals: string[];
   private seen = '';
   private cached = new Map<string, Group>();
+  private list: Group[] = [];
 
   constructor(rule: Rule) {
     this.rule = rule;
@@ -46,8 +47,14 @@ export class RuleSelection {
   groups(store: WindowStore): Map<string, Group> {
     let sig = '';
     for (const s of this.signals) sig += `${store.version(s)},`;
-    if (sig !== this.seen) { this.cached = this.build(store); this.seen = sig; }
+    if (sig !== this.seen) { this.cached = this.build(store); this.list = [...this.cached.values()]; this.seen = sig; }
     return this.cached;
+  }
+
+  /** The same groups as an array (iterating an array is cheaper than a Map on the hot path). */
+  groupList(store: WindowStore): readonly Group[] {
+    this.groups(store);
+    return this.list;
   }
 
   private build(store: WindowStore): Map<string, Group> {

@@ -37,6 +37,15 @@ export class SeriesWindow {
   /** Counter/histogram: running total before the sample; gauge: the value. */
   private v: Float64Array;
   private sumBefore: Float64Array = new Float64Array(0);
+  /** firstIn of the last (now, window) asked: several rules read the same series with the same window. */
+  private memoNow = NaN;
+  private memoWin = NaN;
+  private memoJ = 0;
+  /** Statistics already computed at `statsAt` (key ids from statKey in conditions.ts), shared by rules reading this series. */
+  private statsAt = NaN;
+  private statN = 0;
+  private statKeys = new Int32Array(0);
+  private statVals = new Float64Array(0);
   private bucketsBefore: Float64Array = new Float64Array(0);
 
   constructor(sample: Sample, cap: number) {
@@ -58,7 +67,7 @@ export class SeriesWindow {
     this.totalBuckets = new Float64Array(bounds.length);
     this.sumBefore = new Float64Array(this.cap);
     this.bucketsBefore = new Float64Array(this.cap * bounds.length);
-    this.n = 0; this.total = 0; this.totalSum = 0;
+    this.n = 0; this.total = 0; this.totalSum = 0; this.memoNow = NaN; this.statsAt = NaN;
   }
 
   /** Physical slot of logical index j (0 = oldest). */
@@ -89,6 +98,8 @@ export class SeriesWindow {
       this.totalSum += sample.sumDelta;
     }
     this.lastAt = at;
+    this.memoNow = NaN;
+    this.statsAt = NaN;
     this.head = s + 1 === this.cap ? 0 : s + 1;
     if (this.n < this.cap) this.n++;
   }
@@ -109,13 +120,50 @@ export class SeriesWindow {
 
   /** Logical index of the first sample inside the window (at > now - windowMs); `n` when none. */
   firstIn(now: number, windowMs: number): number {
+    if (now === this.memoNow && windowMs === this.memoWin) return this.memoJ;
     const from = now - windowMs;
-    let lo = 0, hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.at[this.slot(mid)] > from) hi = mid; else lo = mid + 1;
+    const n = this.n;
+    let j: number;
+    // Ticks are regular: guess from the newest sample's interval, then step; binary search if far off.
+    const iv = n > 0 ? this.iv[this.slot(n - 1)] : 0;
+    const guess = iv > 0 ? n - Math.floor((this.lastAt - from) / iv) - 1 : -1;
+    if (guess > 0 && guess < n && this.at[this.slot(guess)] > from && this.at[this.slot(guess - 1)] <= from) j = guess;
+    else if (guess >= 0 && guess + 1 < n && this.at[this.slot(guess)] <= from && this.at[this.slot(guess + 1)] > from) j = guess + 1;
+    else {
+      let lo = 0, hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.at[this.slot(mid)] > from) hi = mid; else lo = mid + 1;
+      }
+      j = lo;
     }
-    return lo;
+    this.memoNow = now; this.memoWin = windowMs; this.memoJ = j;
+    return j;
+  }
+
+  /** Slot of a statistic computed earlier at `now` under `key`, or -1 (read it with `recalled`). */
+  recall(now: number, key: number): number {
+    if (now !== this.statsAt) return -1;
+    const k = this.statKeys;
+    for (let i = 0; i < this.statN; i++) if (k[i] === key) return i;
+    return -1;
+  }
+
+  /** The statistic in slot `i` of `recall`. */
+  recalled(i: number): number { return this.statVals[i]; }
+
+  /** Remembers a statistic computed at `now` (forgotten at the next `now`). */
+  remember(now: number, key: number, value: number): void {
+    if (now !== this.statsAt) { this.statsAt = now; this.statN = 0; }
+    if (this.statN === this.statKeys.length) {
+      // Grown rarely (a series read by more distinct stats than before); typed arrays keep doubles unboxed.
+      const k = new Int32Array(this.statN * 2 + 2), v = new Float64Array(this.statN * 2 + 2);
+      k.set(this.statKeys); v.set(this.statVals);
+      this.statKeys = k; this.statVals = v;
+    }
+    this.statKeys[this.statN] = key;
+    this.statVals[this.statN] = value;
+    this.statN++;
   }
 
   /** Time of sample j, ms. */
@@ -168,7 +216,9 @@ export class WindowStore {
   ingest(tick: Tick): void {
     const keep = this.maxWindowMs + tick.intervalMs;
     const cap = Math.ceil(this.maxWindowMs / Math.max(1, tick.intervalMs)) + SLACK;
-    for (const s of tick.samples) {
+    const samples = tick.samples;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
       const k = this.keyOf(s);
       let w = this.byKey.get(k);
       if (!w || w.kind !== s.kind) {
