@@ -152,13 +152,13 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
     throw new TriplineError('CONFIG_ERR_INVALID', `cannot read config ${file}: ${(cause as Error).message}`, { hint: 'pass an existing file to --config', cause });
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, maxAliasCount: 50 });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const p = e.linePos?.[0];
     throw new TriplineError('CONFIG_ERR_INVALID', `${file}:${p?.line ?? 1}:${p?.col ?? 1}: ${e.message.split('\n')[0]}`, { hint: 'fix the YAML syntax' });
   }
-  return buildConfig(doc.toJS(), env, file, lines, doc);
+  return buildConfig(doc.toJS({ maxAliasCount: 50 }), env, file, lines, doc);
 }
 
 /** The Slack bot token from SLACK_BOT_TOKEN or the token file; undefined when neither is set. Never log it. */

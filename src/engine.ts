@@ -99,7 +99,8 @@ export class Engine extends EventEmitter {
 
   /** Loads the rules first (a broken rule set refuses to start), then starts every part. */
   async start(listen = this.config.listen): Promise<{ host: string; port: number }> {
-    const { ruleSet } = loadRuleSet(this.rulePaths);
+    // Unit tests (*.test.yaml) beside the rules are not loaded: a broken test never blocks the engine.
+    const { ruleSet } = loadRuleSet(this.rulePaths, { tests: false });
     const c = this.config;
     const dataDir = c.data_dir;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -183,7 +184,7 @@ export class Engine extends EventEmitter {
     if (!this.evaluator) return false;
     let ruleSet: RuleSet;
     try {
-      ruleSet = loadRuleSet(this.rulePaths).ruleSet;
+      ruleSet = loadRuleSet(this.rulePaths, { tests: false }).ruleSet;
     } catch (err) {
       this.reloadFailures?.inc();
       this.reloadOk?.set(0);

@@ -78,7 +78,13 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         await tell({ kind: 'scale-skipped', text: refused }, 'skip');
         return { status: 'skipped', summary: refused };
       }
-      const { client, owners } = kube(ctx);
+      let k: { client: KubeClient; owners: OwnerResolver };
+      try { k = kube(ctx); } catch (err) {
+        // A dry run on a host without a cluster (e.g. `tripline demo`) still says what it would send.
+        if (dryRun && err instanceof UnrecoverableError) return offlineDryRun(job, err, tell);
+        throw err;
+      }
+      const { client, owners } = k;
       const workload = await owners.resolve(spec.target, incident.target);
       const w = workloadId(workload);
 
@@ -149,6 +155,20 @@ async function skip(guards: ScaleGuards, incident: Incident, ttl: number, text: 
   await guards.record(incident.key, { incident: incident.id, state: 'skipped', summary: text }, ttl);
   await tell({ kind: 'scale-skipped', text }, 'skip');
   return { status: 'skipped', summary: text };
+}
+
+/** Dry run without any Kubernetes API: the request it would make, with the replica count it cannot read. */
+async function offlineDryRun(job: ActionJob<ScaleActionSpec>, why: Error, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+  const { spec } = job;
+  const step = parseStep(spec.step);
+  const next = step.op === 'add' ? `current + ${step.n}` : `ceil(current × ${step.f})`;
+  const where = spec.target === 'auto'
+    ? `the scale subresource of the Deployment or StatefulSet owning pod ${job.incident.target.pod?.uid ?? '(unknown pod)'}`
+    : scalePath(spec.target);
+  const body = `{"spec":{"replicas":<${next}, at most ${spec.max}>}}`;
+  const text = `Dry run (no Kubernetes API here: ${why.message}): would GET ${where} and PATCH it with ${body} (application/merge-patch+json).`;
+  await tell({ kind: 'scale-dry-run', text }, 'dry-run');
+  return { status: 'dry-run', summary: text, data: { method: 'PATCH', path: where, body } };
 }
 
 /** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */

@@ -26,6 +26,9 @@ import type { MessageRef, SlackTransport } from './transport.ts';
 import { uploadBundle } from './upload.ts';
 
 /** Options of the Slack action; the defaults suit production, tests shorten the waits. */
+/** Channel name written into file-sink messages when none is configured (nothing is posted anywhere). */
+export const FILE_SINK_CHANNEL = '#incidents';
+
 export interface SlackActionOptions {
   /** Minimum spacing of messages to one channel (Slack allows about one per second). @defaultValue 1000 */
   readonly channelSpacingMs?: number;
@@ -70,21 +73,23 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
   return {
     type: 'slack',
     check(spec, config, env) {
-      if (!spec.channel && !config.slack.channel) {
-        throw new TriplineError('ACTION_ERR_CONFIG', 'slack action without a channel', { hint: 'set SLACK_CHANNEL, slack.channel in the config, or channel: in the rule\'s slack action' });
-      }
-      try { slackToken(config, env); } catch (cause) {
+      let token: string | undefined;
+      try { token = slackToken(config, env); } catch (cause) {
         throw new TriplineError('ACTION_ERR_CONFIG', `cannot read slack.token_file ${config.slack.token_file}: ${(cause as Error).message}`, { hint: 'point slack.token_file (SLACK_BOT_TOKEN_FILE) at a readable file', cause });
+      }
+      // Without a token messages go to the file sink, which needs no channel (FILE_SINK_CHANNEL names it).
+      if (token && !spec.channel && !config.slack.channel) {
+        throw new TriplineError('ACTION_ERR_CONFIG', 'slack action without a channel', { hint: 'set SLACK_CHANNEL, slack.channel in the config, or channel: in the rule\'s slack action' });
       }
     },
 
     async execute(job: ActionJob<SlackActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
-      const channel = job.spec.channel ?? ctx.config.slack.channel;
-      if (!channel) throw new UnrecoverableError('slack: no channel', { reason: 'no_channel', hint: 'set SLACK_CHANNEL or the rule\'s slack channel' });
       let transport: SlackTransport;
       try { transport = makeTransport(ctx.config, ctx.env, job.dryRun === true); } catch (cause) {
         throw new UnrecoverableError(`slack: cannot set up the client: ${(cause as Error).message}`, { reason: 'config', cause });
       }
+      const channel = job.spec.channel ?? ctx.config.slack.channel ?? (transport.kind === 'file' ? FILE_SINK_CHANNEL : undefined);
+      if (!channel) throw new UnrecoverableError('slack: no channel', { reason: 'no_channel', hint: 'set SLACK_CHANNEL or the rule\'s slack channel' });
       const threads = new Threads(ctx.store, transport.kind === 'file' ? 'slack-file' : 'slack');
       if (await threads.marker(job.id, 'job')) return { status: 'skipped', summary: `job ${job.id} was already delivered` };
       const timing: GroupTiming = {

@@ -45,7 +45,7 @@ export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, nu
 
 export interface CpuStatOptions {
   readonly mount?: CgroupMount;
-  /** Reads between walks of the hierarchy. @defaultValue 30 */
+  /** Reads between walks of the hierarchy. @defaultValue 5 */
   readonly rescanEvery?: number;
   /** Subtrees read even without a quota (relative to the mount). */
   readonly parents?: readonly string[];

@@ -199,9 +199,11 @@ test('without a token the file sink writes the same Block Kit JSON and the bundl
   rmSync(cfg.data_dir, { recursive: true, force: true });
 });
 
-test('check: a slack action needs a channel from the rule, the config or SLACK_CHANNEL', () => {
+test('check: with a token a slack action needs a channel from the rule, the config or SLACK_CHANNEL; the file sink does not', () => {
   const noChannel = buildConfig({ slack: {} }, {});
-  assert.throws(() => action.check!({ type: 'slack' }, noChannel, {}), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /SLACK_CHANNEL/.test(e.hint));
-  action.check!({ type: 'slack', channel: 'C1' }, noChannel, {});
-  action.check!({ type: 'slack' }, buildConfig({}, { SLACK_CHANNEL: 'C2' }), {});
+  const withToken = { SLACK_BOT_TOKEN: 'xoxb-test' };
+  assert.throws(() => action.check!({ type: 'slack' }, noChannel, withToken), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /SLACK_CHANNEL/.test(e.hint));
+  action.check!({ type: 'slack', channel: 'C1' }, noChannel, withToken);
+  action.check!({ type: 'slack' }, buildConfig({}, { SLACK_CHANNEL: 'C2' }), withToken);
+  action.check!({ type: 'slack' }, noChannel, {});
 });
