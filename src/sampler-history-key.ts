@@ -4,6 +4,8 @@ import { CGROUP_LABELS } from './signals.ts';
 
 const CG = new Set<string>(CGROUP_LABELS);
 const extraCache = new WeakMap<object, string>();
+// `<signal>_count` / `<signal>_sum`, built once per signal rather than per sample.
+const histNames = new Map<string, [string, string]>();
 
 /**
  * Calls `put` with the history entries of a sample: counters give their delta, gauges their value, histograms
@@ -20,8 +22,13 @@ export function historyEntries(s: Sample, put: (key: string, value: number) => v
   }
   if (s.kind === 'counter') put(extra ? `${s.signal}{${extra}}` : s.signal, s.delta);
   else if (s.kind === 'gauge') put(extra ? `${s.signal}{${extra}}` : s.signal, s.value);
-  else {
-    put(extra ? `${s.signal}_count{${extra}}` : `${s.signal}_count`, s.countDelta);
-    put(extra ? `${s.signal}_sum{${extra}}` : `${s.signal}_sum`, s.sumDelta);
+  else if (extra) {
+    put(`${s.signal}_count{${extra}}`, s.countDelta);
+    put(`${s.signal}_sum{${extra}}`, s.sumDelta);
+  } else {
+    let names = histNames.get(s.signal);
+    if (!names) histNames.set(s.signal, (names = [`${s.signal}_count`, `${s.signal}_sum`]));
+    put(names[0], s.countDelta);
+    put(names[1], s.sumDelta);
   }
 }

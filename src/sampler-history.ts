@@ -25,6 +25,8 @@ export class CgroupHistory {
   private readonly seqOf: Uint32Array;
   private seq = 0;
   private readonly rings = new Map<string, CgroupRing>();
+  private lastId = '';
+  private lastRing: CgroupRing | undefined;
   /** Values not kept because a cap was reached. */
   dropped = 0;
 
@@ -56,12 +58,15 @@ export class CgroupHistory {
   put(cgroupId: string, key: string, value: number): void {
     const seq = this.seq;
     const slot = seq % this.capacity;
-    let ring = this.rings.get(cgroupId);
+    // Families emit a cgroup's series one after another: the last ring usually hits.
+    let ring = this.lastId === cgroupId ? this.lastRing : this.rings.get(cgroupId);
     if (!ring) {
       if (this.rings.size >= this.maxCgroups) { this.dropped++; return; }
       ring = { lastSeq: 0, slotSeq: new Uint32Array(this.capacity), keys: new Map() };
       this.rings.set(cgroupId, ring);
     }
+    this.lastId = cgroupId;
+    this.lastRing = ring;
     if (ring.slotSeq[slot] !== seq) {
       ring.lastSeq = seq;
       ring.slotSeq[slot] = seq;
@@ -80,6 +85,8 @@ export class CgroupHistory {
   /** Ends the tick: cgroups silent for a whole window are forgotten. */
   endTick(): void {
     for (const [id, ring] of this.rings) if (this.seq - ring.lastSeq >= this.capacity) this.rings.delete(id);
+    this.lastId = '';
+    this.lastRing = undefined;
   }
 
   /** Points of a cgroup at or after `sinceMs`, oldest first; NaN values are left out. */
