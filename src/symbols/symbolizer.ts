@@ -80,7 +80,8 @@ export class Symbolizer {
   }
 }
 
-const BPF_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
+// tp_btf/raw_tp: __traceiter_* → bpf_trace_run* → bpf_prog_*; classic tracepoints: perf_trace_* → trace_call_bpf.
+const BPF_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|trace_call_bpf|perf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
 
 // Per-binary cache, keyed by path, device-independent inode and mtime so a replaced binary is parsed again.
 const binaries = new Map<string, ElfInfo | undefined>();

@@ -51,12 +51,14 @@ kernelTest('runqslower names the busy neighbour pinned on the same CPU, with its
 
   const s = r.summary as { delays: number; neighbours: { pid: number; comm: string; cgroupId: string; cgroupPath: string; count: number; delaySeconds: number }[] };
   assert.ok(s.delays >= 5, `delays over 0.5 ms: ${s.delays}`);
-  const top = s.neighbours[0];
-  assert.ok(top, 'a neighbour');
-  assert.equal(top.comm, 'tl-noisy', JSON.stringify(s.neighbours.slice(0, 3)));
-  assert.equal(top.pid, noisy.pid);
-  assert.equal(top.cgroupId, noisyCg.id);
-  assert.equal(top.cgroupPath, noisyCg.path);
+  // Other work on this shared machine may also run on CPU 0 (and even outweigh it): the spinner must be named,
+  // with its cgroup, and hold a real share of the waits.
+  const nb = s.neighbours.find((n) => n.pid === noisy.pid);
+  assert.ok(nb, `the spinner is a neighbour: ${JSON.stringify(s.neighbours.slice(0, 5))}`);
+  assert.equal(nb.comm, 'tl-noisy');
+  assert.equal(nb.cgroupId, noisyCg.id);
+  assert.equal(nb.cgroupPath, noisyCg.path);
+  assert.ok(nb.count >= 3 && nb.delaySeconds > 0.01, JSON.stringify(nb));
   assert.ok(r.records!.every((rec) => rec.comm === 'tl-victim'), 'only the target\'s delays');
   assert.ok(s.neighbours.every((n) => n.comm !== 'tl-victim'), 'the target is never its own neighbour');
 }, { timeout: 60_000 });
