@@ -1,8 +1,9 @@
 /**
  * Workloads of bench/counters.ts, small C programs compiled at bench time plus `perf bench sched pipe`, all pinned to
- * one CPU: a 1-byte read() loop, loopback TCP connect/accept/close, fork+exit. Each returns one figure; the caller
- * repeats and takes medians. The C loops report the thread's CPU time per operation (CLOCK_THREAD_CPUTIME_ID, which
- * includes the BPF programs run in the thread's context) so that other tenants preempting the loop do not count.
+ * one CPU: a 1-byte read() loop, loopback TCP connect/accept/close, fork+exit+wait. Each returns one figure; the
+ * caller repeats and takes medians. Every figure is CPU time per operation (CLOCK_THREAD_CPUTIME_ID, children's
+ * rusage), which includes the BPF programs run in the tasks' context, so other tenants preempting the loop do not
+ * count (on a shared 2-CPU host wall-clock figures swing by 2x between runs).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ const LOOPS_C = `
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +25,7 @@ static double now(clockid_t c) { struct timespec t; clock_gettime(c, &t); return
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
   long n = atol(argv[2]);
-  double t0 = now(CLOCK_THREAD_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
+  double t0 = now(CLOCK_THREAD_CPUTIME_ID);
   if (!strcmp(argv[1], "read")) {
     int fd = open("/dev/zero", O_RDONLY); char b;
     for (long i = 0; i < n; i++) if (read(fd, &b, 1) != 1) return 1;
@@ -36,7 +38,7 @@ int main(int argc, char **argv) {
     struct linger lg = { 1, 0 };
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 128) || getsockname(l, (struct sockaddr *)&a, &al)) return 3;
-    t0 = now(CLOCK_THREAD_CPUTIME_ID); w0 = now(CLOCK_MONOTONIC);
+    t0 = now(CLOCK_THREAD_CPUTIME_ID);
     for (long i = 0; i < n; i++) {
       int c = socket(AF_INET, SOCK_STREAM, 0);
       if (connect(c, (struct sockaddr *)&a, sizeof a)) return 4;
@@ -45,9 +47,12 @@ int main(int argc, char **argv) {
       close(c); close(s);
     }
   } else if (!strcmp(argv[1], "fork")) {
-    /* Wall time here: the child's run is part of the operation. */
+    /* The children's CPU time is part of the operation: add what getrusage reports for the waited children. */
     for (long i = 0; i < n; i++) { pid_t p = fork(); if (p == 0) _exit(0); waitpid(p, 0, 0); }
-    printf("%.2f\\n", (now(CLOCK_MONOTONIC) - w0) / n);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    double kids = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+    printf("%.2f\\n", (now(CLOCK_THREAD_CPUTIME_ID) - t0 + kids) / n);
     return 0;
   } else return 2;
   printf("%.2f\\n", (now(CLOCK_THREAD_CPUTIME_ID) - t0) / n);
@@ -73,12 +78,18 @@ export function loopNs(binary: string, kind: 'read' | 'connect' | 'fork', n: num
   return Number(execFileSync('taskset', ['-c', String(cpu), binary, kind, String(n)], { encoding: 'utf8' }).trim());
 }
 
-/** µs per op of `perf bench sched pipe -l loops`, both tasks pinned to `cpu` (every op is two context switches and wakeups). */
+/**
+ * CPU µs per op of `perf bench sched pipe -l loops`, both tasks pinned to `cpu` (every op is two context switches,
+ * two wakeups and four syscalls). CPU time (user + system of perf and its child, from the shell's `times`) rather
+ * than perf's wall-clock figure, so other tenants running on the CPU meanwhile do not count.
+ */
 export function schedPipeUs(loops: number, cpu = 0): number {
-  const out = execFileSync('taskset', ['-c', String(cpu), 'perf', 'bench', 'sched', 'pipe', '-l', String(loops)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = /([\d.]+)\s+usecs\/op/.exec(out);
-  if (!m) throw new Error(`unexpected perf bench output:\n${out}`);
-  return Number(m[1]);
+  const out = execFileSync('bash', ['-c', `taskset -c ${cpu} perf bench sched pipe -l ${loops} >/dev/null && times`], { encoding: 'utf8' });
+  const lines = out.trim().split('\n');
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
+  if (!m) throw new Error(`unexpected output of times:\n${out}`);
+  const seconds = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  return (seconds * 1e6) / loops;
 }
 
 /** Median of a non-empty list. */

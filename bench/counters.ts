@@ -5,8 +5,8 @@
  * Configurations: nothing attached / tripline's runq+syscalls+tcp families / bpftrace running runq_latency.bt,
  * syscall_latency.bt and tcp_connect_latency.bt (the same hooks).
  *  1. Rounds: each round runs the workloads under all three configurations back to back, so load from other tenants
- *     hits them alike; medians over rounds. Workloads (bench/counters-workloads.ts, pinned to CPU 0): 1-byte read()
- *     loop (CPU ns/syscall), `perf bench sched pipe` (µs/op), loopback connect+accept+close (CPU ns/op), fork+wait.
+ *     hits them alike; medians over rounds. Workloads (bench/counters-workloads.ts, pinned to CPU 0, CPU time per
+ *     op): 1-byte read() loop, `perf bench sched pipe`, loopback connect+accept+close, fork+exit+wait.
  *  2. Per-event cost: the workloads once more per configuration with BPF run-time stats on (bench/counters-cost.ts),
  *     as measured and minus the stats floor of an empty program (bench/counters-calibrate.ts).
  */
@@ -39,7 +39,7 @@ const anchors = join(repo, '..', 'shared', 'anchors');
 const SCRIPTS = ['runq_latency.bt', 'syscall_latency.bt', 'tcp_connect_latency.bt'];
 const CONFIGS = ['nothing', 'tripline', 'bpftrace'] as const;
 type ConfigName = (typeof CONFIGS)[number];
-const WORKLOADS = ['read() CPU ns/syscall', 'sched pipe us/op', 'connect+close CPU ns/op', 'fork+wait ns/op'] as const;
+const WORKLOADS = ['read() ns/syscall', 'sched pipe us/op', 'connect+close ns/op', 'fork+wait ns/op'] as const;
 
 function preflight(): void {
   if (process.geteuid?.() !== 0) throw new Error('run as root (loads BPF programs)');
@@ -147,7 +147,7 @@ function report(samples: Record<ConfigName, number[][]>, tl: Map<string, HookCos
     out.push(`${h.padEnd(22)}${f1(a?.ns ?? NaN)}${f1(b?.ns ?? NaN)}${f2(a && b ? a.ns / b.ns : NaN)}${f1(an)}${f1(bn)}${f2(an / bn)}  ${a?.events ?? '-'} / ${b?.events ?? '-'}`);
   }
   out.push('');
-  out.push('workloads, pinned to CPU 0 (median over rounds; +tl/+bt: median of the per-round differences to nothing)');
+  out.push('workloads, CPU time per op, pinned to CPU 0 (median over rounds; +tl/+bt: median of the per-round differences to nothing)');
   out.push(`${'workload'.padEnd(26)}${'nothing'.padStart(10)}${'tripline'.padStart(10)}${'bpftrace'.padStart(10)}${'+tl'.padStart(10)}${'+bt'.padStart(10)}${'ratio'.padStart(7)}`);
   WORKLOADS.forEach((name, w) => {
     const col = (c: ConfigName): number[] => samples[c].map((s) => s[w]);
