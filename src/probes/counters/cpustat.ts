@@ -93,12 +93,18 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
   };
 }
 
-/** Registry entry: file-based, kept with --no-bpf. Subtrees in `counters.watch_cgroups` are read even without quota. */
+/**
+ * Subtrees read even without a quota: the kubelet's (cgroupfs and systemd drivers), so BestEffort pods show their
+ * usage beside the limited ones.
+ */
+export const KNOWN_PARENTS = ['/kubepods', '/kubepods.slice'] as const;
+
+/** Registry entry: file-based, kept with --no-bpf. Subtrees in `counters.watch_cgroups` and KNOWN_PARENTS are read even without quota. */
 export const cpustat: CounterFactory = {
   name: 'cpustat',
   signals: ['cpu_periods', 'cpu_throttled_periods', 'cpu_throttled_seconds', 'cpu_usage_seconds', 'cpu_quota_cores'],
   bpf: false,
   start(ctx) {
-    return createCpuStatFamily({ parents: ctx.config.counters.watch_cgroups, maxCgroups: ctx.config.counters.max_cgroups });
+    return createCpuStatFamily({ parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS], maxCgroups: ctx.config.counters.max_cgroups });
   },
 };

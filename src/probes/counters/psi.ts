@@ -8,6 +8,7 @@ import { TriplineError } from '../../errors.ts';
 import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
 import { CgroupScan } from './cgroup-scan.ts';
 import { FileReader } from './file-reader.ts';
+import { KNOWN_PARENTS } from './cpustat.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 
 /** `total=` of the some and full lines of a pressure file, in seconds. Pure. */
@@ -75,6 +76,6 @@ export const psi: CounterFactory = {
   signals: ['cpu_pressure_some_seconds', 'cpu_pressure_full_seconds'],
   bpf: false,
   start(ctx) {
-    return createPsiFamily({ parents: ctx.config.counters.watch_cgroups, maxCgroups: ctx.config.counters.max_cgroups });
+    return createPsiFamily({ parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS], maxCgroups: ctx.config.counters.max_cgroups });
   },
 };
