@@ -42,6 +42,11 @@ export interface CaptureManagerOptions {
   readonly warm?: readonly string[];
   /** Interval of the CPU cap check. @defaultValue 250 ms */
   readonly cpuCheckMs?: number;
+  /**
+   * Turns on the kernel's per-program run-time statistics while captures run (libbpf's `enableStats`), so the
+   * probes can report their CPU and the cap can hold. Without it the cap sees only what probes report otherwise.
+   */
+  readonly enableStats?: () => { close(): void };
 }
 
 /** A capture to run: for an incident (with its rule), or by hand (target, probes, duration). */
@@ -68,6 +73,11 @@ export class CaptureManager extends EventEmitter {
   private monitor: NodeJS.Timeout | undefined;
   private cpuInUse = 0;
   private stopped = false;
+  private stats: { close(): void } | undefined;
+  private readonly refillQueue: string[] = [];
+  private refillTimer: NodeJS.Timeout | undefined;
+  /** Why run-time statistics could not be enabled (recorded in each bundle's errors). */
+  private statsError: string | undefined;
 
   constructor(opts: CaptureManagerOptions) {
     super();
@@ -112,8 +122,12 @@ export class CaptureManager extends EventEmitter {
     this.stopped = true;
     for (const a of this.active) void a.run.cut('engine stopping');
     await Promise.allSettled([...this.inflight.values()]);
+    if (this.refillTimer) clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
     for (const p of this.ready.values()) p.close();
     this.ready.clear();
+    this.stats?.close();
+    this.stats = undefined;
     if (this.monitor) clearInterval(this.monitor);
     this.monitor = undefined;
   }
@@ -138,13 +152,15 @@ export class CaptureManager extends EventEmitter {
     });
     const active: Active = { key, run, lastCpu: 0, over: 0 };
     this.active.add(active);
+    this.holdStats();
     this.ensureMonitor();
     this.emit('attached', { key, attached: run.attached, tripToAttachMs: run.attachedAt - tripAt });
     // Replace the used instances after the attach, so the next trip finds them ready.
-    setImmediate(() => { for (const p of used) if (!this.ready.has(p)) this.refill(p); });
+    this.scheduleRefill(used);
 
     return run.done.then(async (outcome) => {
       this.active.delete(active);
+      if (this.active.size === 0) { this.stats?.close(); this.stats = undefined; }
       const cgroupId = req.incident?.target.cgroupId ?? req.target?.cgroupId;
       const historyMs = this.opts.historyMs ?? 300_000;
       const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
@@ -158,7 +174,8 @@ export class CaptureManager extends EventEmitter {
         root: this.opts.bundlesDir, rule: req.incident?.rule ?? rule?.name ?? 'manual', incident: req.incident, probesFrom, durationMs,
         target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
         timings: { tripAt, attachStartedAt: outcome.attachStartedAt, attachedAt: outcome.attachedAt, detachedAt: outcome.detachedAt },
-        probes: outcome.runs, findings, history: { before, during }, partial: outcome.partial, partialReason: outcome.partialReason, errors,
+        probes: outcome.runs, findings, history: { before, during }, partial: outcome.partial, partialReason: outcome.partialReason,
+        errors: this.statsError ? [...errors, `probe CPU not measured: ${this.statsError}`] : errors,
       });
       this.emit('finished', ref);
       return ref;
@@ -168,6 +185,12 @@ export class CaptureManager extends EventEmitter {
     });
   }
 
+  /** Keeps run-time statistics on while any capture runs (after the attach: it must not delay it). */
+  private holdStats(): void {
+    if (this.stats || !this.opts.enableStats) return;
+    try { this.stats = this.opts.enableStats(); this.statsError = undefined; } catch (err) { this.statsError = (err as Error).message; }
+  }
+
   /** A prepared instance: from the pool when the rule passes no options, else prepared now (slower trip). */
   private acquire(name: string, options: Record<string, unknown>): PreparedProbe {
     if (Object.keys(options).length === 0) {
@@ -175,6 +198,21 @@ export class CaptureManager extends EventEmitter {
       if (p) { this.ready.delete(name); return p; }
     }
     return this.opts.registry[name].prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options });
+  }
+
+  /**
+   * Prepares the names one per event-loop turn: a prepare (BPF load and verification) blocks for 50–400 ms, and
+   * running captures need the loop between them (ring buffer polls, the deadline check, the CPU meter).
+   */
+  private scheduleRefill(names: readonly string[]): void {
+    for (const n of names) if (!this.refillQueue.includes(n)) this.refillQueue.push(n);
+    if (this.refillTimer) return;
+    const next = (): void => {
+      const name = this.refillQueue.shift();
+      if (name !== undefined && !this.ready.has(name)) this.refill(name);
+      this.refillTimer = this.refillQueue.length > 0 && !this.stopped ? setTimeout(next, 0) : undefined;
+    };
+    this.refillTimer = setTimeout(next, 0);
   }
 
   private refill(name: string): void {

@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       bundlesDir: args.out ?? config.bundles.dir ?? join(config.data_dir, 'bundles'),
       maxConcurrent: 1, maxCpuPercent: config.capture.max_cpu_percent, defaultDurationMs: parseDuration(config.capture.duration),
       warm: [],
+      enableStats: (await import('../probes/libbpf.ts')).enableStats,
     });
     const durationMs = args.durationMs ?? parseDuration(config.capture.duration);
     manager.on('attached', (a: { attached: string[]; tripToAttachMs: number }) => {
