@@ -33,6 +33,8 @@ export class RuleSelection {
   private readonly preds: LabelPredicate[];
   private readonly signals: string[];
   private seen = '';
+  private seenGeneration = -1;
+  private seenStore: WindowStore | undefined;
   private cached = new Map<string, Group>();
   private list: Group[] = [];
 
@@ -45,6 +47,9 @@ export class RuleSelection {
 
   /** The groups as of the store's current series set. */
   groups(store: WindowStore): Map<string, Group> {
+    if (store.generation === this.seenGeneration && store === this.seenStore) return this.cached;
+    this.seenGeneration = store.generation;
+    this.seenStore = store;
     let sig = '';
     for (const s of this.signals) sig += `${store.version(s)},`;
     if (sig !== this.seen) { this.cached = this.build(store); this.list = [...this.cached.values()]; this.seen = sig; }

@@ -236,7 +236,10 @@ export class WindowStore {
     if (tick.at - this.lastSweep >= this.maxWindowMs) { this.sweep(tick.at - keep); this.lastSweep = tick.at; }
   }
 
-  private bump(signal: string): void { this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1); }
+  private bump(signal: string): void { this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1); this.generation++; }
+
+  /** Changes whenever any series appears or goes (a cheap first check before per-signal versions). */
+  generation = 0;
 
   private remove(w: SeriesWindow): void {
     this.byKey.delete(w.key);
