@@ -1,17 +1,21 @@
 /**
  * Kernel test of the tcp family: loopback connects to a node:net server show in the connect latency histogram of the
- * connecting process's cpu cgroup.
+ * connecting process's cpu cgroup; a SYN dropped once (tc filter in a private network namespace) shows as a
+ * retransmit of the connecting cgroup and as a connect latency of about a second.
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startTcp } from '../../../src/probes/counters/tcp.ts';
 import { findCpuMount } from '../../../src/probes/cgroup-mount.ts';
-import { find, histCount } from './fixtures/workload.ts';
+import { createCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];
 after(() => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
@@ -63,4 +67,38 @@ kernelTest('tcp: a refused connect is not counted as a connect latency', async (
   const [err] = await once(c, 'error').catch((e) => [e]);
   assert.equal((err as NodeJS.ErrnoException).code, 'ECONNREFUSED');
   assert.equal(histCount(find(fam.read(), 'tcp_connect_latency_seconds', { cgroup_id: ownCpuCgroupId() })), 0);
+});
+
+kernelTest('tcp: a retransmitted SYN counts for the connecting cgroup, and its connect takes about a second', async () => {
+  const ns = uniqueName('ns').slice(0, 40);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const sh = (cmd: string, ...a: string[]): string => execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  sh('clang', '-O2', '-g', '-target', 'bpf', `-DPORT=${port}`, `-I${objDir}`, '-c', join(import.meta.dirname, 'fixtures', 'drop-syn.bpf.c'), '-o', join(dir, 'drop.o'));
+  sh('ip', 'netns', 'add', ns);
+  cleanups.push(() => sh('ip', 'netns', 'del', ns));
+  sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+  sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'lo', 'clsact');
+  sh('tc', '-n', ns, 'filter', 'add', 'dev', 'lo', 'egress', 'bpf', 'da', 'obj', join(dir, 'drop.o'), 'sec', 'tc');
+
+  const fam = startTcp(objDir, { maxCgroups: 10240 });
+  cleanups.push(() => fam.close());
+  const cg = createCgroup({ name: uniqueName('tcp') });
+  cleanups.push(() => cg.destroy());
+  const node = join(import.meta.dirname, '..', '..', '..', 'scripts', 'node');
+  const p = gated(['ip', 'netns', 'exec', ns, node, join(import.meta.dirname, 'fixtures', 'tcp-pair.ts'), String(port)]);
+  cleanups.push(() => p.kill());
+  cg.addPid(p.child.pid!);
+  p.go();
+  await sleep(600); // the first SYN is dropped; the kernel retries after 1 s
+  sh('tc', '-n', ns, 'filter', 'del', 'dev', 'lo', 'egress');
+  const [code] = (await p.exited) as [number];
+  assert.equal(code, 0, 'the connect completed once the filter was gone');
+
+  const readings = fam.read();
+  assert.ok(counterValue(find(readings, 'tcp_retransmits', { cgroup_id: cg.id })) >= 1, 'SYN retransmit counted for the connecting cgroup');
+  const lat = find(readings, 'tcp_connect_latency_seconds', { cgroup_id: cg.id });
+  assert.equal(histCount(lat), 1);
+  assert.ok(lat?.kind === 'histogram' && lat.sum! > 0.9 && lat.sum! < 10, `connect latency ${lat?.kind === 'histogram' ? lat.sum : '?'} s`);
 });
