@@ -1,7 +1,7 @@
 /**
  * `summary.md`: the findings in plain words for a person opening the bundle (and the Slack action's excerpt).
- * Frame names, comms and queries come from the traced process: they are printed inside code spans with
- * backticks removed, so they cannot inject markdown links or markup.
+ * Frame names, comms, queries and label values come from outside: they are printed inside code spans with
+ * backticks removed, or as plain text with markdown markup escaped, so they cannot inject links or markup.
  */
 import type { Findings, StackWeight } from './types.ts';
 
@@ -22,6 +22,12 @@ export function code(s: string, max = 200): string {
   return '`' + (one.length > max ? one.slice(0, max - 1) + '…' : one) + '`';
 }
 
+/** Untrusted text as plain markdown: one line, markup characters escaped (no links, emphasis or headings). */
+export function plain(s: string, max = 200): string {
+  const one = s.replace(/[\r\n\t]+/g, ' ');
+  return (one.length > max ? one.slice(0, max - 1) + '…' : one).replace(/[\\`*_{}[\]()#+!<>|~]/g, (c) => `\\${c}`);
+}
+
 /** Seconds in a readable unit (µs, ms, s). */
 export function humanSeconds(s: number): string {
   if (s < 1e-3) return `${(s * 1e6).toFixed(0)} µs`;
@@ -40,14 +46,14 @@ function stackLine(s: StackWeight, total: number): string {
 
 /** Renders summary.md. Sections without data are left out; an empty capture says so. */
 export function renderSummary(head: SummaryHead, f: Findings): string {
-  const out: string[] = [`# ${head.title}`, '', `Bundle \`${head.id}\`.`];
+  const out: string[] = [`# ${plain(head.title)}`, '', `Bundle \`${head.id}\`.`];
   if (head.partial) out.push('', `**Partial capture**: ${head.partialReason ?? 'cut short'}. The data below is valid but incomplete.`);
   out.push('', '## What happened', '');
   if (f.headlines.length === 0) out.push('- No probe recorded anything about the target during the capture.');
-  for (const h of f.headlines) out.push(`- ${h}`);
+  for (const h of f.headlines) out.push(`- ${plain(h, 400)}`);
   if (f.diagnosis) {
-    out.push('', `## Diagnosis: ${f.diagnosis.cause}`, '', f.diagnosis.summary, '');
-    for (const [k, v] of Object.entries(f.diagnosis.evidence)) out.push(`- ${k}: ${typeof v === 'number' ? +v.toFixed(4) : v}`);
+    out.push('', `## Diagnosis: ${f.diagnosis.cause}`, '', plain(f.diagnosis.summary, 400), '');
+    for (const [k, v] of Object.entries(f.diagnosis.evidence)) out.push(`- ${plain(k, 64)}: ${typeof v === 'number' ? +v.toFixed(4) : plain(v)}`);
   }
   if (f.neighbours.length > 0) {
     out.push('', '## Who ran while the target waited', '');
@@ -68,10 +74,10 @@ export function renderSummary(head: SummaryHead, f: Findings): string {
   const shifts = Object.entries(f.shifts);
   if (shifts.length > 0) {
     out.push('', '## Before the trip vs during the capture', '', '| signal | before | during |', '|---|---|---|');
-    for (const [k, v] of shifts) out.push(`| ${k} | ${+v.before.toPrecision(4)} | ${+v.during.toPrecision(4)} |`);
+    for (const [k, v] of shifts) out.push(`| ${plain(k, 120)} | ${+v.before.toPrecision(4)} | ${+v.during.toPrecision(4)} |`);
   }
   out.push('', '## Probes', '');
-  for (const p of head.probes) out.push(`- ${p.name}: ${p.status}, ${p.events} events, ${p.dropped} dropped${p.reason ? ` (${p.reason})` : ''}`);
+  for (const p of head.probes) out.push(`- ${p.name}: ${p.status}, ${p.events} events, ${p.dropped} dropped${p.reason ? ` (${plain(p.reason, 300)})` : ''}`);
   if (head.errors.length > 0) { out.push('', '## Errors', ''); for (const e of head.errors) out.push(`- ${code(e, 300)}`); }
   if (head.redactions.length > 0) out.push('', `Redacted: ${head.redactions.join(', ')}.`);
   return out.join('\n') + '\n';

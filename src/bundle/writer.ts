@@ -73,12 +73,17 @@ async function syncDir(path: string): Promise<void> {
   try { await fh.sync(); } finally { await fh.close(); }
 }
 
+/** JSON.stringify that writes bigints (kernel ids, addresses) as decimal strings instead of throwing. */
+function json(value: unknown, indent?: number): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent);
+}
+
 /** events.ndjson lines of one probe, cut at its byte budget; returns the lines and how many records were left out. */
 function ndjson(probe: string, records: readonly Record<string, unknown>[], maxBytes: number): { text: string; left: number } {
   let text = '';
   let bytes = 0;
   for (let i = 0; i < records.length; i++) {
-    const line = JSON.stringify({ ...records[i], probe }) + '\n';
+    const line = json({ ...records[i], probe }) + '\n';
     const len = Buffer.byteLength(line);
     if (bytes + len > maxBytes) return { text, left: records.length - i };
     text += line; bytes += len;
@@ -142,8 +147,8 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     if (events !== '') await put('events.ndjson', events);
     const title = input.incident ? `${input.rule}: ${input.incident.annotations.summary ?? input.incident.key}` : `manual capture (${input.rule})`;
     if (graphs.length > 0) await put('flamegraph.html', renderFlamegraph(title, graphs));
-    await put('findings.json', JSON.stringify(input.findings, null, 2) + '\n');
-    if (input.history) await put('baseline.json', JSON.stringify(input.history) + '\n');
+    await put('findings.json', json(input.findings, 2) + '\n');
+    if (input.history) await put('baseline.json', json(input.history) + '\n');
     const errors = [...(input.errors ?? []), ...entries.flatMap((e) => e.errors.map((m) => `${e.name}: ${m}`))];
     const redactions = [...new Set(input.probes.flatMap((p) => p.result?.redactions ?? []))].sort();
     await put('summary.md', renderSummary({ id, title, partial: input.partial, partialReason: input.partialReason, probes: entries, errors, redactions }, input.findings));

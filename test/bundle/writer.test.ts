@@ -139,3 +139,12 @@ test('a write that fails removes its partial folder and throws BUNDLE_ERR_WRITE'
   await assert.rejects(writeBundle({ ...i, probes: [{ name: 'Bad/Name', status: 'ok', budget: i.probes[0].budget }] }), (e) => hasCode(e, 'BUNDLE_ERR_WRITE'));
   assert.ok(!readdirSync(root).some((n) => n.startsWith('.partial-') && !n.includes('deadbeef')));
 });
+
+test('bigints in probe records (kernel ids) are written as decimal strings, not a failed bundle', async () => {
+  const i = input();
+  const budget = { durationMs: 1000, maxEvents: 10, maxBytes: 10_000 };
+  const result = { ...pgResult(0), records: [{ pid: 1, cgroupId: 18446744073709551615n }] };
+  const ref = await writeBundle({ ...i, probes: [{ name: 'pg', status: 'ok', budget, result }] });
+  assert.equal(JSON.parse(readFileSync(join(ref.dir, 'events.ndjson'), 'utf8')).cgroupId, '18446744073709551615');
+  assert.equal((await validateBundle(ref.dir)).ok, true);
+});
