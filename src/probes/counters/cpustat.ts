@@ -2,8 +2,8 @@
  * cpustat: CFS throttling and CPU usage per cgroup from files (no BPF). v1: cpu.stat nr_periods, nr_throttled,
  * throttled_time (ns) and cpuacct.usage (ns); v2: cpu.stat nr_periods, nr_throttled, throttled_usec, usage_usec.
  * Quota from cpu.cfs_quota_us / cpu.cfs_period_us (v1) or cpu.max (v2), refreshed at each rescan.
- * Cost: one or two small file reads per selected cgroup per tick, on descriptors kept open (see FileReader), and a
- * walk of the hierarchy every `rescanEvery` ticks (see CgroupScan for which cgroups are read).
+ * Cost: one or two small file reads per busy cgroup per tick (idle ones every `idleEvery` ticks), on descriptors kept
+ * open (see FileReader), and a walk of the hierarchy every `rescanEvery` ticks (see CgroupScan for which cgroups).
  */
 import { join } from 'node:path';
 import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
@@ -53,7 +53,16 @@ export interface CpuStatOptions {
   readonly maxCgroups?: number;
   /** Files kept open for cheap re-reads. @defaultValue 4096 */
   readonly maxOpenFiles?: number;
+  /**
+   * A cgroup whose files did not change at its last read is idle and read again only every `idleEvery` reads
+   * (staggered by id), its last values repeated in between; a change puts it back on every read. Throttling needs
+   * CFS periods, which need runnable tasks, so an idle cgroup's first activity shows at most `idleEvery − 1` ticks
+   * late, with its deltas whole. 1 reads everything every tick. @defaultValue 5
+   */
+  readonly idleEvery?: number;
 }
+
+interface LastRead { readonly stat: string; readonly usage: string | undefined; readonly readings: Reading[]; readonly quiet: boolean }
 
 /** Starts a cpustat family; throws PROBE_ERR_UNSUPPORTED when no cpu hierarchy is mounted. */
 export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
@@ -63,29 +72,44 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
   let walks = -1;
   // Cgroups without a cpuacct twin (made only in the cpu hierarchy): not retried until the next walk.
   const noAcct = new Set<string>();
+  const idleEvery = Math.max(1, Math.floor(opts.idleEvery ?? 5));
+  const last = new Map<string, LastRead>();
+  let reads = 0;
   return {
     name: 'cpustat',
     read() {
       const out: Reading[] = [];
       const cgroups = scan.current();
+      reads++;
       if (scan.walks !== walks) {
-        // After a walk, close the files of cgroups no longer selected.
+        // After a walk, close the files of cgroups no longer selected, and read everything (quotas may have changed).
         walks = scan.walks;
         noAcct.clear();
+        last.clear();
         const dirs = new Set<string>();
         for (const c of cgroups) { dirs.add(c.dir); if (c.acctDir) dirs.add(c.acctDir); }
         files.retain((p) => dirs.has(p.slice(0, p.lastIndexOf('/'))));
       }
       for (const c of cgroups) {
-        let stat: Map<string, number>;
-        try { stat = parseFlatKeyed(files.read(join(c.dir, 'cpu.stat'))); } catch {
-          scan.drop(c.id); // removed since the last walk
+        const prev = last.get(c.id);
+        if (prev?.quiet && (reads + Number(c.id)) % idleEvery !== 0) {
+          for (const r of prev.readings) out.push(r);
           continue;
         }
-        let usageNs: number | undefined;
-        if (c.acctDir && !noAcct.has(c.id)) { try { usageNs = Number(files.read(join(c.acctDir, 'cpuacct.usage'))); } catch { noAcct.add(c.id); } }
-        for (const r of cpuStatReadings(mount.version, c.id, stat, usageNs, c.quotaCores, c.labels)) out.push(r);
+        let stat: string;
+        try { stat = files.read(join(c.dir, 'cpu.stat')); } catch {
+          scan.drop(c.id); // removed since the last walk
+          last.delete(c.id);
+          continue;
+        }
+        let usage: string | undefined;
+        if (c.acctDir && !noAcct.has(c.id)) { try { usage = files.read(join(c.acctDir, 'cpuacct.usage')); } catch { noAcct.add(c.id); } }
+        const quiet = prev !== undefined && prev.stat === stat && prev.usage === usage;
+        const readings = quiet ? prev.readings : cpuStatReadings(mount.version, c.id, parseFlatKeyed(stat), usage === undefined ? undefined : Number(usage), c.quotaCores, c.labels);
+        last.set(c.id, { stat, usage, readings, quiet });
+        for (const r of readings) out.push(r);
       }
+      if (last.size > cgroups.length) { const ids = new Set(cgroups.map((c) => c.id)); for (const id of last.keys()) if (!ids.has(id)) last.delete(id); }
       return out;
     },
     stats() { return { programs: 0, dropped: scan.overflow }; },

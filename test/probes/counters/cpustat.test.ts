@@ -135,3 +135,31 @@ cgroupTest('cgroup v2: usage from cpu.stat usage_usec of a watched cgroup', asyn
   loop.kill('SIGKILL');
   assert.ok(usage() - before > 0.05, 'the loop\'s CPU time shows in usage_usec');
 });
+
+cgroupTest('idle cgroups are read every idleEvery reads (values repeated between); activity puts them back on every read', async (fx) => {
+  const mount = findCpuMount();
+  const cg = fx.cgroup('idle-skip', { quotaCores: 0.2, mount });
+  const periods = (fam: ReturnType<typeof createCpuStatFamily>): number => {
+    const r = fam.read().find((x) => x.labels.cgroup_id === cg.id && x.signal === 'cpu_periods');
+    assert.ok(r && r.kind === 'counter');
+    return r.value;
+  };
+  const fam = createCpuStatFamily({ mount, rescanEvery: 1000, idleEvery: 4 });
+  periods(fam); periods(fam); // the second read finds no change: idle
+  // A family that re-reads idle cgroups very rarely keeps repeating the idle values: the skip is real.
+  const rare = createCpuStatFamily({ mount, rescanEvery: 1000, idleEvery: 100_003 });
+  periods(rare); periods(rare);
+  fx.busyLoop(cg);
+  await sleep(300);
+  assert.equal(periods(rare), 0, 'skipped read repeats the idle value');
+  assert.ok(createCpuStatFamily({ mount, rescanEvery: 1000 }).read().some((x) => x.labels.cgroup_id === cg.id && x.signal === 'cpu_periods' && x.value > 0), 'a fresh read sees the activity');
+  // Within idleEvery reads the change is seen...
+  const seen: number[] = [];
+  for (let i = 0; i < 4; i++) { await sleep(250); seen.push(periods(fam)); }
+  const first = seen.findIndex((v) => v > 0);
+  assert.ok(first >= 0, `activity seen within 4 reads: ${seen}`);
+  // ...and from then on every read is a real one: the count grows at each read while the loop runs.
+  const more: number[] = [];
+  for (let i = 0; i < 3; i++) { await sleep(250); more.push(periods(fam)); }
+  assert.ok(more[0] > seen.at(-1)! && more[1] > more[0] && more[2] > more[1], `growing every read: ${seen} then ${more}`);
+});
