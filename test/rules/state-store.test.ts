@@ -10,6 +10,7 @@ import { RedisStateStore } from '../../src/rules/state-redis.ts';
 import type { StateStore } from '../../src/rules/state-store.ts';
 import { hasCode } from '../../src/errors.ts';
 import { startRedis } from '../support/redis.ts';
+import { openStateStore, STATE_FILE } from '../../src/rules/state-open.ts';
 import { cond, counter, rule, ruleSet, tick } from '../support/rule-fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-state-`));
@@ -102,6 +103,17 @@ test('redis store: restart of tripline and of redis-server without re-alert; wri
   await new Promise((r) => setTimeout(r, 200));
   monitor.disconnect();
   assert.deepEqual(cmds.filter((c) => c === 'hset' || c === 'hdel'), ['hset'], 'one HSET, for the tick that changed B');
+});
+
+test('the config picks the back end: Redis when redis.url is set and a client is given, else the file in data_dir', () => {
+  const file = openStateStore({ data_dir: dir, redis: { prefix: 'tripline' } }, undefined);
+  assert.ok(file instanceof FileStateStore);
+  assert.equal(file.path, join(dir, STATE_FILE));
+  const client = new Redis({ lazyConnect: true });
+  const redis = openStateStore({ data_dir: dir, redis: { url: 'redis://127.0.0.1:1', prefix: 'pfx' } }, client);
+  assert.ok(redis instanceof RedisStateStore);
+  assert.equal(redis.key, 'pfx:rules:state');
+  client.disconnect();
 });
 
 test('redis store: unreadable entries are reported and skipped', async (t) => {
