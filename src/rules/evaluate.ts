@@ -24,11 +24,14 @@ export function ruleIdentity(r: Rule): string {
   return JSON.stringify([r.when, r.groupBy, r.match]);
 }
 
-/** Longest window any condition of any rule needs (what the window store keeps). */
-export function maxWindowOf(rules: readonly Rule[]): number {
-  let max = 1000;
-  for (const r of rules) for (const c of new RuleSelection(r).leaves) max = Math.max(max, c.windowMs);
-  return max;
+/** Per signal, the longest window any condition of any rule reads it over (what the window store keeps). */
+export function windowsOf(rules: readonly Rule[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const need = (signal: string, ms: number): void => { out.set(signal, Math.max(out.get(signal) ?? 0, ms)); };
+  for (const r of rules) {
+    for (const c of new RuleSelection(r).leaves) { need(c.signal, c.windowMs); if (c.ratioTo) need(c.ratioTo, c.windowMs); }
+  }
+  return out;
 }
 
 interface RuleRuntime {
@@ -70,7 +73,7 @@ export class Evaluator {
 
   constructor(ruleSet: RuleSet, opts: EvaluatorOptions = {}) {
     this.host = opts.host ?? hostname();
-    this.store = new WindowStore(maxWindowOf(ruleSet.rules));
+    this.store = new WindowStore(windowsOf(ruleSet.rules));
     this.setRuleSet(ruleSet);
   }
 
@@ -92,7 +95,7 @@ export class Evaluator {
       const prev = old.get(rule.name);
       const keep = prev && prev.identity === identity;
       if (prev) old.delete(rule.name);
-      if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, NaN));
+      if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
       const sel = keep ? prev.sel : new RuleSelection(rule);
       const rt: RuleRuntime = {
         rule, identity, sel,
@@ -110,8 +113,8 @@ export class Evaluator {
       };
       return rt;
     });
-    for (const gone of old.values()) for (const inc of gone.firing.values()) resolved.push(resolveIncident(inc, now, NaN));
-    this.store.setMaxWindow(maxWindowOf(ruleSet.rules));
+    for (const gone of old.values()) for (const inc of gone.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
+    this.store.setWindows(windowsOf(ruleSet.rules));
     this.suppressor.setFromRules(ruleSet.silences, ruleSet.inhibitions);
     if (resolved.length) this.dirty = true;
     return resolved;

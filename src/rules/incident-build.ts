@@ -59,8 +59,11 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
   const stats: Record<string, number> = {};
   leaves.forEach((c, i) => {
     const name = c.ratioTo ? 'ratio' : c.stat;
-    stats[`c${i}.${name}`] = values[i];
-    if (i === 0) stats[name] = values[i];
+    // A condition without data (e.g. a ratio over no CFS periods) has no statistic: NaN never leaves the evaluator.
+    if (Number.isFinite(values[i])) {
+      stats[`c${i}.${name}`] = values[i];
+      if (i === 0) stats[name] = values[i];
+    }
     if (c.ratioTo) return;
     const wins: SeriesWindow[] = group.series[i][0];
     for (const extra of EXTRA_STATS[wins[0]?.kind ?? ''] ?? []) {
@@ -94,7 +97,10 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
   });
 }
 
-/** The resolution of a firing incident: same key and id, status resolved, the value seen at resolve. */
+/**
+ * The resolution of a firing incident: same key and id, status resolved, the value seen at resolve
+ * (the firing value when there is no data any more: the series went, or the rule was changed).
+ */
 export function resolveIncident(firing: Incident, now: number, value: number): Incident {
-  return Object.freeze({ ...firing, status: 'resolved', value, resolvedAt: new Date(now).toISOString() });
+  return Object.freeze({ ...firing, status: 'resolved', value: Number.isFinite(value) ? value : firing.value, resolvedAt: new Date(now).toISOString() });
 }

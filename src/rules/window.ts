@@ -1,6 +1,6 @@
 /**
- * Per-series sliding windows: one ring buffer per series key holding the samples of the last
- * `maxWindowMs` (the longest window any rule needs). Counters and histograms are stored as
+ * Per-series sliding windows: one ring buffer per series key holding the samples of the longest
+ * window any rule reads that signal over (signals no rule reads are not kept at all). Counters and histograms are stored as
  * running sums *before* each sample, so the increase over any window is one subtraction
  * (`total - before[first]`): evaluating 1,000 rules costs O(1) per counter and O(buckets) per
  * histogram, whatever the window length.
@@ -193,14 +193,27 @@ export class WindowStore {
   private readonly versions = new Map<string, number>();
   /** Series keys cached per labels object: samplers reuse label objects, so the sort-and-quote runs once per series. */
   private readonly keyCache = new WeakMap<Labels, Map<string, string>>();
-  private maxWindowMs: number;
+  private windows: ReadonlyMap<string, number>;
+  private longest = 1;
   private lastSweep = -Infinity;
 
-  /** `maxWindowMs`: the longest window of any rule (see maxWindowOf in evaluate.ts). */
-  constructor(maxWindowMs: number) { this.maxWindowMs = Math.max(1, maxWindowMs); }
+  /** `windows`: per signal, the longest window a rule reads it over (see windowsOf in evaluate.ts); other signals are not kept. */
+  constructor(windows: ReadonlyMap<string, number>) {
+    this.windows = windows;
+    this.setWindows(windows);
+  }
 
-  /** New longest window (after a reload); rings grow as samples arrive. */
-  setMaxWindow(ms: number): void { this.maxWindowMs = Math.max(1, ms); }
+  /** New windows (after a reload): rings grow as samples arrive; series of signals no rule reads any more are dropped. */
+  setWindows(windows: ReadonlyMap<string, number>): void {
+    this.windows = windows;
+    this.longest = Math.max(1, ...windows.values());
+    for (const signal of [...this.bySig.keys()]) {
+      if (windows.has(signal)) continue;
+      for (const w of this.bySig.get(signal)!) this.byKey.delete(w.key);
+      this.bySig.delete(signal);
+      this.bump(signal);
+    }
+  }
 
   get size(): number { return this.byKey.size; }
 
@@ -212,28 +225,29 @@ export class WindowStore {
     return k;
   }
 
-  /** Adds the samples of one tick; forgets series unseen for longer than the longest window. */
+  /** Adds the samples of one tick (of the signals some rule reads); forgets series unseen for longer than their window. */
   ingest(tick: Tick): void {
-    const keep = this.maxWindowMs + tick.intervalMs;
-    const cap = Math.ceil(this.maxWindowMs / Math.max(1, tick.intervalMs)) + SLACK;
     const samples = tick.samples;
+    const iv = Math.max(1, tick.intervalMs);
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
+      const win = this.windows.get(s.signal);
+      if (win === undefined) continue;
       const k = this.keyOf(s);
       let w = this.byKey.get(k);
       if (!w || w.kind !== s.kind) {
         if (w) this.remove(w);
-        w = new SeriesWindow(s, cap);
+        w = new SeriesWindow(s, Math.ceil(win / iv) + SLACK);
         this.byKey.set(k, w);
         let list = this.bySig.get(s.signal);
         if (!list) { list = []; this.bySig.set(s.signal, list); }
         list.push(w);
         this.bump(s.signal);
       }
-      w.push(s, tick.at, tick.intervalMs, keep);
+      w.push(s, tick.at, tick.intervalMs, win + tick.intervalMs);
     }
-    // Sweep at most once per window length: cheap, and a stale series only costs memory meanwhile.
-    if (tick.at - this.lastSweep >= this.maxWindowMs) { this.sweep(tick.at - keep); this.lastSweep = tick.at; }
+    // Sweep at most once per longest window: cheap, and a stale series only costs memory meanwhile.
+    if (tick.at - this.lastSweep >= this.longest) { this.sweep(tick.at, tick.intervalMs); this.lastSweep = tick.at; }
   }
 
   private bump(signal: string): void { this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1); this.generation++; }
@@ -248,8 +262,9 @@ export class WindowStore {
     this.bump(w.signal);
   }
 
-  private sweep(before: number): void {
+  private sweep(now: number, intervalMs: number): void {
     for (const [signal, list] of this.bySig) {
+      const before = now - (this.windows.get(signal) ?? 0) - intervalMs;
       const kept = list.filter((w) => w.lastAt > before);
       if (kept.length === list.length) continue;
       for (const w of list) if (w.lastAt <= before) this.byKey.delete(w.key);

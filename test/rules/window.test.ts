@@ -33,7 +33,7 @@ test('a histogram with a new bucket layout restarts its window', () => {
 });
 
 test('the store indexes series by signal, versions the series set, forgets stale series', () => {
-  const st = new WindowStore(10_000);
+  const st = new WindowStore(new Map([['x', 10_000], ['y', 10_000]]));
   const a = { cgroup: '/a' }, b = { cgroup: '/b' };
   st.ingest(tick(1000, [counter('x', a, 1), counter('y', a, 1)]));
   const v1 = st.version('x');
@@ -47,4 +47,18 @@ test('the store indexes series by signal, versions the series set, forgets stale
   for (let t = 4000; t <= 30_000; t += 1000) st.ingest(tick(t, [counter('x', a, 1), counter('y', a, 1)]));
   assert.equal(st.series('x').length, 1);
   assert.equal(st.get(seriesKey('x', a)), st.series('x')[0]);
+});
+
+test('only signals some rule reads are kept; a reload that drops a signal drops its series', () => {
+  const st = new WindowStore(new Map([['x', 5000]]));
+  st.ingest(tick(1000, [counter('x', { a: '1' }, 1), counter('unread', { a: '1' }, 1)]));
+  assert.equal(st.size, 1);
+  assert.equal(st.series('unread').length, 0);
+  const v = st.version('x');
+  st.setWindows(new Map([['unread', 5000]]));
+  assert.equal(st.size, 0);
+  assert.notEqual(st.version('x'), v);
+  st.ingest(tick(2000, [counter('x', { a: '1' }, 1), counter('unread', { a: '1' }, 1)]));
+  assert.deepEqual([st.series('x').length, st.series('unread').length], [0, 1]);
+  assert.equal(st.series('unread')[0].capacity, 7, '5 s of 1 s ticks plus slack');
 });
