@@ -122,7 +122,7 @@ function runLoop(engine: Engine, w: Workload, say: (l: string) => void, at: () =
     engine.on('capture', (e: { phase: string; key?: string; probes?: string[]; attached?: string[]; tripToAttachMs?: number; dir?: string; findings?: { diagnosis?: { cause: string; summary: string }; headlines?: string[] }; error?: Error }) => {
       if (e.phase === 'started') say(`${at()} capture: attaching ${(e.probes ?? []).join(', ')} to ${w.target.path}`);
       else if (e.phase === 'attached') say(`${at()} capture: attached ${(e.attached ?? []).join(', ')} ${e.tripToAttachMs !== undefined ? `${Math.round(e.tripToAttachMs)} ms after the trip` : ''}`);
-      else if (e.phase === 'failed') say(`${at()} capture failed: ${e.error?.message}`);
+      else if (e.phase === 'failed') { state.captured = true; say(`${at()} capture failed: ${e.error?.message}`); }
       else if (e.phase === 'finished') {
         state.captured = true;
         say(`${at()} bundle: ${e.dir}`);

@@ -104,6 +104,8 @@ function renderParts(parts: Part[], data: TemplateData): string {
   for (const p of parts) {
     if (typeof p === 'string') { out += p; continue; }
     let v: unknown = lookup(data, p.path);
+    // A statistic or value without data renders as n/a rather than vanishing from the sentence.
+    if ((p.path[0] === 'stats' || p.path[0] === 'value') && (v === undefined || (typeof v === 'number' && !Number.isFinite(v)))) { out += 'n/a'; continue; }
     for (const pipe of p.pipes) v = applyPipe(pipe.name, v, pipe.arg);
     out += v === undefined || v === null ? '' : typeof v === 'object' ? '' : String(v);
   }

@@ -94,7 +94,7 @@ test('the example rules load into a frozen rule set with base units', () => {
   const cpu = ruleSet.rules.find((r) => r.name === 'cpu-throttling')!;
   assert.ok(Object.isFrozen(ruleSet) && Object.isFrozen(cpu) && Object.isFrozen(cpu.when) && Object.isFrozen(cpu.actions[1]));
   assert.deepEqual(cpu.when, {
-    all: [
+    any: [
       { signal: 'runq_delay_over_threshold', stat: 'rate', windowMs: 30000, op: 'above', threshold: 20, thresholdText: '20/s' },
       { signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'increase', windowMs: 30000, op: 'above', threshold: 0.2, resolveThreshold: 0.1, thresholdText: '20%' },
     ],

@@ -17,7 +17,7 @@ test('fields and pipes render', () => {
   assert.equal(r('{{ .stats.c0.rate | rate }}, {{ .stats.c1.ratio | percent }}'), '31.5/s, 45.6%');
   assert.equal(r('{{ .stats.p99 | number }}'), '0.0123');
   assert.equal(r('{{ .labels.cgroup | truncate 10 }}'), '/kubepods/…');
-  assert.equal(r('{{ .labels.missing }}|{{ .stats.nope | duration }}'), '|', 'missing data renders empty');
+  assert.equal(r('{{ .labels.missing }}|{{ .stats.nope | duration }}'), '|n/a', 'a missing label renders empty, a statistic without data as n/a');
   assert.equal(r('no expressions'), 'no expressions');
 });
 
@@ -43,7 +43,7 @@ test('templates cannot reach outside their data', () => {
   assert.equal(failure('{{ .env }}'), '4: unknown field .env');
   assert.equal(failure('{{ .labels["a"] }}'), '4: ".labels[\\"a\\"]" is not a field reference');
   // Own properties only: a label named like an Object.prototype member renders as missing.
-  assert.equal(compileTemplate('[{{ .labels.toString }}][{{ .stats.hasOwnProperty }}]').render(data), '[][]');
+  assert.equal(compileTemplate('[{{ .labels.toString }}][{{ .stats.hasOwnProperty }}]').render(data), '[][n/a]');
 });
 
 test('bad expressions fail with their column', () => {
