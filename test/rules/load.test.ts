@@ -101,7 +101,7 @@ test('the example rules load into a frozen rule set with base units', () => {
   });
   assert.deepEqual(cpu.actions[1], { type: 'scale', target: 'auto', step: '+1', max: 10, cooldownMs: 600000, dryRun: false, whenCause: ['limit-bound'], verifyMs: 120000 });
   assert.deepEqual(cpu.capture, { probes: ['runqslower', 'offcpu', 'profile'], durationMs: 10000, options: {} });
-  assert.equal(cpu.source.line, 8);
+  assert.equal(cpu.source.line, 9);
   const cpuTest = tests.find((t) => t.name === 'cpu-throttling')!;
   assert.equal(cpuTest.spec.interval, '1s');
   assert.deepEqual(ruleFilesOf(cpuTest), [join(rulesDir, 'cpu-throttling.yaml')]);
