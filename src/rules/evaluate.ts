@@ -184,7 +184,7 @@ export class Evaluator {
     const incident = buildIncident({ rule: rt.rule, templates: rt.templates, group: g, values: rt.values, now, pendingSince: st.pendingSince ?? now, host: this.host }, rt.sel.leaves);
     const mute = activeMute(rt.mutes, now);
     if (mute) return this.suppress(st, incident, 'muted', `mute window ${mute.cron}`, now);
-    if (inCooldown(st, now, rt.rule)) return this.suppress(st, incident, 'cooldown', `cooldown until ${new Date(st.lastResolvedAt! + rt.rule.cooldownMs).toISOString()}`, now);
+    if (inCooldown(st, now, rt.rule)) return this.suppress(st, incident, 'cooldown', `cooldown until ${new Date(st.lastTripAt! + rt.rule.cooldownMs).toISOString()}`, now);
     if (rt.trips.count(now) >= rt.rule.maxTripsPerHour) return this.suppress(st, incident, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
     trips.push({ rt, st, incident });
   }

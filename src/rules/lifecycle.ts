@@ -18,7 +18,9 @@ export interface SeriesState {
   firedAt?: number;
   /** While firing: since when the condition has been clear (keep_firing_for counts from here). */
   clearSince?: number;
-  /** End of the previous incident (cooldown counts from here). */
+  /** When the series last tripped (cooldown counts from here: the minimum time between two trips). */
+  lastTripAt?: number;
+  /** End of the previous incident. */
   lastResolvedAt?: number;
   /** Id of the firing incident. */
   incidentId?: string;
@@ -64,15 +66,16 @@ export function advance(s: SeriesState, now: number, active: boolean, holding: b
   }
 }
 
-/** True while the series may not trip again after its previous incident. */
+/** True while the series may not trip again: less than `cooldown` since its previous trip. */
 export function inCooldown(s: SeriesState, now: number, rule: LifecycleRule): boolean {
-  return s.lastResolvedAt !== undefined && now - s.lastResolvedAt < rule.cooldownMs;
+  return s.lastTripAt !== undefined && now - s.lastTripAt < rule.cooldownMs;
 }
 
 /** Commits a trip: the series fires with incident `id`. */
 export function markFiring(s: SeriesState, now: number, id: string): void {
   s.phase = 'firing';
   s.firedAt = now;
+  s.lastTripAt = now;
   s.incidentId = id;
   s.clearSince = undefined;
   s.reason = undefined;
@@ -84,7 +87,7 @@ export function markSuppressed(s: SeriesState, reason: SuppressReason): void {
   s.reason = reason;
 }
 
-/** Commits a resolve: back to inactive, cooldown starts now. */
+/** Commits a resolve: back to inactive (the cooldown runs on from the trip). */
 export function markResolved(s: SeriesState, now: number): void {
   s.phase = 'inactive';
   s.lastResolvedAt = now;

@@ -11,11 +11,11 @@ const MINUTE = 60_000;
 
 interface Fields { minute: Set<number>; hour: Set<number>; dom: Set<number>; lastDom: boolean; month: Set<number>; dow: Set<number>; domAny: boolean; dowAny: boolean }
 
-/** Wall-clock fields of `ms` in `timeZone` (UTC when undefined). */
+/** Wall-clock fields of `ms` in the window's time zone (the host's when it names none). */
 function wall(ms: number, fmt: Intl.DateTimeFormat | undefined): { minute: number; hour: number; day: number; month: number; year: number; dow: number } {
   if (!fmt) {
     const d = new Date(ms);
-    return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(), month: d.getUTCMonth() + 1, year: d.getUTCFullYear(), dow: d.getUTCDay() };
+    return { minute: d.getMinutes(), hour: d.getHours(), day: d.getDate(), month: d.getMonth() + 1, year: d.getFullYear(), dow: d.getDay() };
   }
   const p: Record<string, string> = {};
   for (const part of fmt.formatToParts(new Date(ms))) p[part.type] = part.value;

@@ -34,7 +34,7 @@ export interface ReloaderOptions {
   readonly onReload?: (result: ReloadResult) => void;
   /** Quiet time after the last file event before reloading. @defaultValue 250 ms */
   readonly debounceMs?: number;
-  /** Loader (tests may wrap it). @defaultValue loadRules */
+  /** Loader (tests may wrap it). @defaultValue loadRules without unit tests (a broken test never blocks a reload) */
   readonly load?: (paths: readonly string[]) => RuleLoad;
 }
 
@@ -60,7 +60,7 @@ export class RuleReloader {
   /** Loads the paths now; applies the set when it is valid and different. Never throws for bad rules. */
   reload(reason: ReloadReason = 'manual'): ReloadResult {
     let result: ReloadResult;
-    const load = (this.opts.load ?? loadRules)(this.opts.paths);
+    const load = (this.opts.load ?? ((p) => loadRules(p, { tests: false })))(this.opts.paths);
     if (!load.ruleSet) {
       this.failures++;
       this.opts.onError?.(load.errors, reason);

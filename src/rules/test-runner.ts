@@ -4,16 +4,12 @@
  * and the plan each leads to with what the test expects. Every mismatch is reported as
  * `file:line: at 45s: expected … got …`, at the line of the expectation.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parseAllDocuments, LineCounter, type Document } from 'yaml';
 import { isDeepStrictEqual } from 'node:util';
 import type { Incident } from '../incident.ts';
 import type { Rule, RuleSet } from './types.ts';
 import type { LoadedRuleTest } from './load.ts';
 import type { RuleTestSpec } from './schema.ts';
-import { loadRules } from './load.ts';
-import { locate } from './locate.ts';
+import { loadRules, ruleFilesOf } from './load.ts';
 import { parseDuration, parseThreshold, thresholdUnit, type ThresholdUnit } from './units.ts';
 import { formatSeconds } from './template.ts';
 import { signalSpec } from '../signals.ts';
@@ -38,15 +34,9 @@ export interface RuleTestResult {
   readonly failures: readonly string[];
 }
 
-/** Lines of each expectation (`spec.expect[i]` and its incidents) in the test's document. */
-function lineFinder(test: LoadedRuleTest): (path: (string | number)[]) => number {
-  let doc: Document | undefined, lines: LineCounter | undefined;
-  try {
-    lines = new LineCounter();
-    const docs = parseAllDocuments(readFileSync(test.source.file, 'utf8'), { lineCounter: lines });
-    if (Array.isArray(docs)) doc = docs.find((d) => d.getIn(['kind']) === 'RuleTest' && d.getIn(['metadata', 'name']) === test.name);
-  } catch { /* the loader read it a moment ago; fall back to the document's line */ }
-  return (path) => (doc && lines ? locate(doc, lines, ['spec', ...path]).line : test.source.line);
+/** Line of a part of the test (`expect[1].incidents[0]`), from the positions the loader recorded. */
+function lineOf(test: LoadedRuleTest, path: string): number {
+  return test.positions[`spec.${path}`]?.line ?? test.source.line;
 }
 
 const labelsText = (l: Readonly<Record<string, string>>): string => `{${Object.keys(l).sort().map((k) => `${k}=${JSON.stringify(l[k])}`).join(', ')}}`;
@@ -116,14 +106,13 @@ export function runRuleTest(test: LoadedRuleTest): RuleTestResult {
   const file = test.source.file;
   const failures: string[] = [];
   const result = (): RuleTestResult => ({ name: test.name, file, line: test.source.line, failures });
-  const load = loadRules(test.spec.rule_files.map((f) => resolve(dirname(file), f)));
+  const load = loadRules(ruleFilesOf(test), { tests: false });
   if (!load.ruleSet) {
     for (const e of load.errors) failures.push(`${file}:${test.source.line}: rule_files: ${e.message}`);
     return result();
   }
   const ruleSet: RuleSet = load.ruleSet;
   const rules = new Map(ruleSet.rules.map((r) => [r.name, r]));
-  const lineOf = lineFinder(test);
   const intervalMs = parseDuration(test.spec.interval);
   const expects = test.spec.expect.map((e, i) => ({ e, i, atMs: parseDuration(e.at) })).sort((a, b) => a.atMs - b.atMs);
   const lastAt = expects.length ? expects[expects.length - 1].atMs : 0;
@@ -135,7 +124,7 @@ export function runRuleTest(test: LoadedRuleTest): RuleTestResult {
     while (next < expects.length && TEST_EPOCH_MS + expects[next].atMs < t.at + intervalMs) {
       const { e, i } = expects[next++];
       const actual = [...ev.firing(), ...out.filter((x) => x.status === 'resolved')];
-      compare(e.incidents, actual, rules, (j) => `${file}:${lineOf(j === undefined ? ['expect', i] : ['expect', i, 'incidents', j])}: at ${e.at}`, failures);
+      compare(e.incidents, actual, rules, (j) => `${file}:${lineOf(test, j === undefined ? `expect[${i}]` : `expect[${i}].incidents[${j}]`)}: at ${e.at}`, failures);
     }
     if (next >= expects.length) break;
   }

@@ -55,16 +55,17 @@ test('keep_firing_for: resolves only after being clear that long', () => {
   assert.deepEqual(summary(run(ev, [30, 0, 30, 0, 0, 0, 0])), ['0:firing', '5:resolved']);
 });
 
-test('cooldown: a re-trip soon after the resolve is suppressed (counted, listed), then fires', () => {
-  const ev = new Evaluator(ruleSet([rateRule({ cooldownMs: 3000 })]));
+test('cooldown: a re-trip sooner than `cooldown` after the previous trip is suppressed (counted, listed), then fires', () => {
+  const ev = new Evaluator(ruleSet([rateRule({ cooldownMs: 4000 })]));
   const seen: string[] = [];
   ev.suppressor.onSuppressed = (t) => seen.push(`${t.reason}:${t.incident.key}`);
   const got = run(ev, [30, 0, 30, 30]);
   assert.deepEqual(summary(got), ['0:firing', '1:resolved']);
   assert.equal(ev.suppressor.counts.cooldown, 1, 'counted once per episode, not per tick');
   assert.equal(ev.suppressor.suppressed()[0].reason, 'cooldown');
+  assert.match(ev.suppressor.suppressed()[0].detail, /cooldown until 2026-11-25T10:00:04\.000Z/);
   assert.deepEqual(seen, [`cooldown:${incidentKey('hot', { cgroup: A.cgroup })}`]);
-  assert.deepEqual(summary(run(ev, [30], A, 4)), ['4:firing'], 'cooldown over (resolved at 1 s + 3 s)');
+  assert.deepEqual(summary(run(ev, [30], A, 4)), ['4:firing'], 'cooldown over: 4 s after the trip at 0 s');
   assert.equal(ev.suppressor.suppressed().length, 0, 'fired: no longer listed');
 });
 
@@ -79,7 +80,7 @@ test('max trips per hour per rule: further trips are capped', () => {
 
 test('mute windows from cron: trips inside are suppressed as muted; fires once the window ends', () => {
   // T0 is 10:00:00Z; mute every day 10:00 for 3 s.
-  const ev = new Evaluator(ruleSet([rateRule({ mute: [{ cron: '0 10 * * *', durationMs: 3000 }] })]));
+  const ev = new Evaluator(ruleSet([rateRule({ mute: [{ cron: '0 10 * * *', durationMs: 3000, timezone: 'UTC' }] })]));
   assert.deepEqual(summary(run(ev, [30, 30, 30, 30])), ['3:firing']);
   assert.equal(ev.suppressor.counts.muted, 1);
 });

@@ -20,10 +20,10 @@ test('inactive → pending → (for elapsed) trip → firing → clear for keep_
   assert.equal(advance(s, 10_000, false, false, rule), 'resolve');
   markResolved(s, 10_000);
   assert.equal(s.phase, 'inactive');
-  assert.ok(inCooldown(s, 19_999, rule));
-  assert.ok(!inCooldown(s, 20_000, rule));
-  assert.ok(!isIdle(s, 15_000, rule));
-  assert.ok(isIdle(s, 20_000, rule));
+  assert.ok(inCooldown(s, 14_999, rule), 'cooldown: 10 s from the trip at 5 s');
+  assert.ok(!inCooldown(s, 15_000, rule));
+  assert.ok(!isIdle(s, 12_000, rule), 'kept while the cooldown runs');
+  assert.ok(isIdle(s, 15_000, rule));
 });
 
 test('pending that stops holding clears; a suppressed trip retries until it clears', () => {
