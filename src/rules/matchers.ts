@@ -1,25 +1,25 @@
 /**
  * Label matching: a rule's, a condition's, a silence's or an inhibition's `Matchers` compiled once into
- * one predicate. Regexes are anchored (the whole value must match, as label matchers usually are);
- * their patterns were bounded by the loader's regex guard, so compiling them here is safe.
+ * one predicate. Regexes go through the regex guard (bounded patterns, anchored: the whole value must
+ * match; values past the length bound never match), each pattern compiled once.
  */
 import type { Labels } from '../samples.ts';
 import type { LabelMatcher, Matchers } from './types.ts';
-import { TriplineError } from '../errors.ts';
+import { compileLabelRegex } from './regex-guard.ts';
 
 /** A compiled label predicate. */
 export type LabelPredicate = (labels: Labels) => boolean;
 
-const cache = new Map<string, RegExp>();
-function anchored(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (!re) {
-    try { re = new RegExp(`^(?:${pattern})$`, 'u'); } catch (cause) {
-      throw new TriplineError('RULE_ERR_REGEX', `invalid label regex ${JSON.stringify(pattern)}: ${(cause as Error).message}`, { hint: 'fix the pattern (it must compile as a JavaScript regular expression with the u flag)', cause });
-    }
-    cache.set(pattern, re);
+const cache = new Map<string, (value: string) => boolean>();
+/** The guarded, anchored regex of the loader (also for silences added at run time, which skip the loader), compiled once. */
+function anchored(pattern: string): (value: string) => boolean {
+  let test = cache.get(pattern);
+  if (!test) {
+    test = compileLabelRegex(pattern);
+    if (cache.size >= 10_000) cache.clear(); // patterns come from rules and API silences: bound the cache anyway
+    cache.set(pattern, test);
   }
-  return re;
+  return test;
 }
 
 /** Compiles one matcher; a missing label reads as the empty string. */
@@ -27,8 +27,8 @@ export function compileMatcher(m: LabelMatcher): (value: string) => boolean {
   switch (m.op) {
     case 'equals': { const v = m.value; return (x) => x === v; }
     case 'not': { const v = m.value; return (x) => x !== v; }
-    case 'regex': { const re = anchored(m.pattern); return (x) => re.test(x); }
-    case 'not_regex': { const re = anchored(m.pattern); return (x) => !re.test(x); }
+    case 'regex': { const test = anchored(m.pattern); return (x) => test(x); }
+    case 'not_regex': { const test = anchored(m.pattern); return (x) => !test(x); }
     case 'in': { const set = new Set(m.values); return (x) => set.has(x); }
     case 'not_in': { const set = new Set(m.values); return (x) => !set.has(x); }
   }

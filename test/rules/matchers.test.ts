@@ -25,6 +25,7 @@ test('each matcher kind, anchored regexes, missing labels read as empty', () => 
   assert.equal(compileMatchers({ a: { op: 'equals', value: 'x' } }, { b: { op: 'equals', value: 'y' } })({ a: 'x', b: 'z' }), false, 'several sets: all must hold');
 });
 
-test('an invalid pattern is a coded error', () => {
+test('an invalid or catastrophic pattern is a coded error (silences from the API do not pass the loader)', () => {
   assert.throws(() => compileMatchers({ a: { op: 'regex', pattern: '(' } }), (e) => hasCode(e, 'RULE_ERR_REGEX'));
+  assert.throws(() => compileMatchers({ a: { op: 'regex', pattern: '(a+)+b' } }), (e) => hasCode(e, 'RULE_ERR_REGEX'));
 });
