@@ -65,7 +65,10 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
     let parsed: URL;
     try { parsed = new URL(url, 'http://localhost'); } catch { return jsonError(400, 'SERVER_ERR_REQUEST', `bad URL ${JSON.stringify(url)}`); }
     const hit = router.match(method, parsed.pathname);
-    if (!hit) return jsonError(404, 'SERVER_ERR_REQUEST', `no route for ${parsed.pathname}`, 'see /api for mounted routes; /metrics, /healthz, /readyz always exist');
+    if (!hit) {
+      const routes = router.list();
+      return jsonError(404, 'SERVER_ERR_REQUEST', `no route for ${parsed.pathname}`, `routes: ${routes.slice(0, 30).join(', ')}${routes.length > 30 ? ', …' : ''}`);
+    }
     if ('allowed' in hit) return { ...jsonError(405, 'SERVER_ERR_REQUEST', `${method} not allowed on ${parsed.pathname}`, `use ${hit.allowed.join(', ')}`), headers: { allow: hit.allowed.join(', ') } };
     let json: unknown;
     if (body && body.length > 0) {

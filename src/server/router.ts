@@ -47,6 +47,11 @@ export class Router {
     this.routes.push({ method: m, pattern, segs, handler });
   }
 
+  /** Mounted routes as `METHOD /pattern`, in mount order. */
+  list(): string[] {
+    return this.routes.map((r) => `${r.method} ${r.pattern}`);
+  }
+
   /** The handler and params for a request; `allowed` lists methods of the path when only the method is wrong. */
   match(method: string, path: string): { handler: RouteHandler; params: Record<string, string> } | { allowed: string[] } | undefined {
     let segs: string[];

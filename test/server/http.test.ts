@@ -66,6 +66,7 @@ test('bad requests get JSON errors with a code and a hint', async () => {
   assert.doesNotMatch(boom.body, /secret/, 'internal errors do not leak their message');
   assert.equal((await s.inject({ method: 'GET', url: '/api/x' })).headers.allow, 'POST');
   assert.equal(errorOf((await s.inject({ method: 'GET', url: '/api/bad' })).body).hint, 'write 30s');
+  assert.match(errorOf((await s.inject({ method: 'GET', url: '/nope' })).body).hint, /^routes: GET \/healthz, GET \/readyz, POST \/api\/x, /, 'a 404 lists the mounted routes');
 });
 
 test('parseListen', () => {
