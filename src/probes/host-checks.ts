@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { features, kernelRelease } from './features.ts';
+import { findCpuMount, type CgroupMount } from './cgroup-mount.ts';
 
 export interface Check {
   readonly name: string;
@@ -23,23 +24,6 @@ export function effectiveCaps(status = readFileSync('/proc/self/status', 'utf8')
 
 function hasCap(caps: bigint, bit: number): boolean {
   return (caps & (1n << BigInt(bit))) !== 0n;
-}
-
-/** Where the cpu controller lives: cgroup v1 `cpu` mount, or v2 with `cpu` in cgroup.controllers. */
-export function cpuControllerMount(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): { version: 1 | 2; path: string } | undefined {
-  let v2: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!post) continue;
-    const fields = pre.split(' ');
-    const [fstype, , superOpts] = post.split(' ');
-    if (fstype === 'cgroup' && superOpts?.split(',').includes('cpu')) return { version: 1, path: fields[4] };
-    if (fstype === 'cgroup2') {
-      const path = fields[4];
-      try { if (readFileSync(join(path, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) v2 = path; } catch { /* unreadable */ }
-    }
-  }
-  return v2 ? { version: 2, path: v2 } : undefined;
 }
 
 /** Every check, in the order a user would fix them. */
@@ -69,9 +53,10 @@ export function checkHost(objDir = join(import.meta.dirname, '..', '..', 'build'
     add({ name: 'kprobes', ok: f.kprobes.ok, required: false, detail: f.kprobes.reason + ' (optional: every always-on counter has a tracepoint path)' });
     add({ name: 'fentry', ok: f.fentry.ok, required: false, detail: f.fentry.ok ? 'loads' : 'refused by this kernel (optional)' });
   }
-  const cpu = cpuControllerMount();
+  let cpu: CgroupMount | undefined;
+  try { cpu = findCpuMount(); } catch { /* reported below */ }
   add({ name: 'cgroups', ok: cpu !== undefined, required: false,
-    detail: cpu ? `cpu controller on cgroup v${cpu.version} at ${cpu.path}` : 'no cpu controller mounted',
+    detail: cpu ? `cpu controller on cgroup v${cpu.version} at ${cpu.dir}` : 'no cpu controller mounted',
     fix: 'mount the cpu controller (v1: mount -t cgroup -o cpu cgroup /sys/fs/cgroup/cpu) or enable it in cgroup v2' });
   const psi = existsSync('/proc/pressure/cpu');
   add({ name: 'psi', ok: psi, required: false, detail: psi ? '/proc/pressure/cpu present' : 'PSI disabled', fix: 'boot with psi=1 for CPU pressure signals' });
