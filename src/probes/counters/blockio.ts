@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
-import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -16,8 +16,8 @@ export function sysfsDeviceName(majorMinor: string, sysDevBlock = '/sys/dev/bloc
   try { return parseUeventDevname(readFileSync(`${sysDevBlock}/${majorMinor}/uevent`, 'utf8')) ?? majorMinor; } catch { return majorMinor; }
 }
 
-/** Starts the blockio family. */
-export function startBlockio(objDir: string): CounterFamily {
+/** Starts the blockio family; `hooks` overrides feature detection (tests). */
+export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
   const fam = startBpfFamily(objDir, {
     stem: 'blockio',
     programs: PROGRAMS,
@@ -28,7 +28,7 @@ export function startBlockio(objDir: string): CounterFamily {
     },
     dropsMap: 'blockio_drops',
     open: { layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts } },
-  }, chooseHooks(features(objDir), 'blockio'));
+  }, hooks ?? chooseHooks(features(objDir), 'blockio'));
   const latency = fam.obj.map('blockio_latency');
   const names = new Map<string, string>();
   const device = (mm: string): string => {

@@ -5,17 +5,17 @@
 import { parseDuration } from '../../config.ts';
 import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
-import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
 const PROGRAMS = ['tl_runq_wakeup', 'tl_runq_wakeup_new', 'tl_runq_switch'] as const;
 
-/** Starts the runq family with a threshold (ns) and a cap on tracked cgroups. */
-export function startRunq(objDir: string, opts: { thresholdNs: number; maxCgroups: number }): CounterFamily {
+/** Starts the runq family with a threshold (ns) and a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
+export function startRunq(objDir: string, opts: { thresholdNs: number; maxCgroups: number; hooks?: HookKind }): CounterFamily {
   const f = features(objDir);
   // The tp_btf programs keep enqueue times in task storage; without it, the raw_tp twins (pid-keyed hash) run.
-  const hooks = chooseHooks(f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp }, 'runq');
+  const hooks = opts.hooks ?? chooseHooks(f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp }, 'runq');
   const fam = startBpfFamily(objDir, {
     stem: 'runq',
     programs: PROGRAMS,

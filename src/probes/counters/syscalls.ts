@@ -10,7 +10,7 @@ import { features } from '../features.ts';
 import { findCpuMount } from '../cgroup-mount.ts';
 import { syscallName } from '../syscall-names.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
-import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { SYSCALLS, cgroupWatchKey, decodeCgroupSyscallEntry, decodeSyscallEntry, pidWatchKey } from '../decode/syscalls.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -25,8 +25,8 @@ export function cgroupIdsOf(paths: readonly string[], mountDir: string = findCpu
   return out;
 }
 
-/** Starts the syscalls family; `base` is always watched (from the config), `watch()` adds to it. */
-export function startSyscalls(objDir: string, base: { cgroupPaths: readonly string[]; pids: readonly number[] } = { cgroupPaths: [], pids: [] }): CounterFamily {
+/** Starts the syscalls family; `base` is always watched (from the config), `watch()` adds to it; `hooks` overrides feature detection (tests). */
+export function startSyscalls(objDir: string, base: { cgroupPaths: readonly string[]; pids: readonly number[] } = { cgroupPaths: [], pids: [] }, hooks?: HookKind): CounterFamily {
   const f = features(objDir);
   if (!f.taskStorage.ok) {
     throw new TriplineError('PROBE_ERR_UNSUPPORTED', `syscalls: task storage maps are unavailable (${f.taskStorage.reason})`, { hint: 'the syscalls counter needs Linux >= 5.11' });
@@ -44,7 +44,7 @@ export function startSyscalls(objDir: string, base: { cgroupPaths: readonly stri
     },
     dropsMap: 'syscalls_drops',
     open: { layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts } },
-  }, chooseHooks(f, 'syscalls'));
+  }, hooks ?? chooseHooks(f, 'syscalls'));
   const perSyscall = fam.obj.map('syscall_latency');
   const perCgroup = fam.obj.map('cgroup_syscall_latency');
   const watchCg = fam.obj.map('syscall_watch_cg');

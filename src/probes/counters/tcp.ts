@@ -6,7 +6,7 @@
 import { features } from '../features.ts';
 import { findCpuMount } from '../cgroup-mount.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
-import { chooseHooks, startBpfFamily } from './bpf-family.ts';
+import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcpstat.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -17,8 +17,8 @@ function cpuOnV2(): boolean {
   try { return findCpuMount().version === 2; } catch { return false; }
 }
 
-/** Starts the tcp family with a cap on tracked cgroups. */
-export function startTcp(objDir: string, opts: { maxCgroups: number }): CounterFamily {
+/** Starts the tcp family with a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
+export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: HookKind }): CounterFamily {
   const fam = startBpfFamily(objDir, {
     stem: 'tcpstat',
     programs: PROGRAMS,
@@ -34,7 +34,7 @@ export function startTcp(objDir: string, opts: { maxCgroups: number }): CounterF
       maxEntries: { tcp_connect_latency: opts.maxCgroups, tcp_retransmits: opts.maxCgroups },
       layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
     },
-  }, chooseHooks(features(objDir), 'tcp'));
+  }, opts.hooks ?? chooseHooks(features(objDir), 'tcp'));
   const latency = fam.obj.map('tcp_connect_latency');
   const retrans = fam.obj.map('tcp_retransmits');
   return {
