@@ -3,6 +3,12 @@
  * and drives each group's lifecycle; returns the incidents that fired or resolved on that tick.
  * A trip goes through the suppression stages in order (mute, cooldown, cap, silence, inhibition);
  * a suppressed trip is recorded by the Suppressor, never dropped silently.
+ *
+ * Wiring (engine): `ev = new Evaluator(ruleSet)`; `ev.restore(await store.load(), Date.now())`; each
+ * sampler tick `for (const inc of ev.tick(tick)) capture/actions(inc, planFor(rule, inc))`, then
+ * `if (ev.dirty) await store.save(ev.snapshot())`; on reload `ev.setRuleSet(newSet)` (returns the
+ * resolutions of removed or changed rules); silences API: `ev.suppressor`; suppressed trips:
+ * `ev.suppressor.suppressed()`, `.counts`, `.onSuppressed`.
  */
 import { hostname } from 'node:os';
 import type { Incident } from '../incident.ts';

@@ -3,6 +3,7 @@
  * in, shared with the action queues), otherwise `<data_dir>/rules-state.json`.
  */
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { StateErrorHandler, StateStore } from './state-store.ts';
 import { FileStateStore } from './state-file.ts';
@@ -12,7 +13,7 @@ import { RedisStateStore } from './state-redis.ts';
 export const STATE_FILE = 'rules-state.json';
 
 /** The state store for this config. */
-export function openStateStore(config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } }, redis: Redis | undefined, onError: StateErrorHandler = () => {}): StateStore {
-  if (config.redis.url && redis) return new RedisStateStore(redis, config.redis.prefix, onError);
+export function openStateStore(config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } }, redis: Redis | undefined, onError: StateErrorHandler = () => {}, host = hostname()): StateStore {
+  if (config.redis.url && redis) return new RedisStateStore(redis, config.redis.prefix, host, onError);
   return new FileStateStore(join(config.data_dir, STATE_FILE), onError);
 }

@@ -1,5 +1,6 @@
 /**
- * The Redis back end of the rule state: one hash per rule set, `<prefix>:rules:state`, one field per
+ * The Redis back end of the rule state: one hash per host, `<prefix>:rules:state:<host>` (hosts share
+ * a Redis but each evaluates its own series, and node-level series have the same key on every host), one field per
  * series (`<rule>\u0000<series key>`) plus one per rule for its trip log and identity. A save writes only
  * the fields that changed since the previous save and deletes those that went, in one MULTI, so a
  * tick with ten thousand quiet series costs nothing.
@@ -18,10 +19,10 @@ export class RedisStateStore implements StateStore {
   private readonly onError: StateErrorHandler;
   private written = new Map<string, string>();
 
-  /** `prefix`: config.redis.prefix (default `tripline`). */
-  constructor(redis: Redis, prefix: string, onError: StateErrorHandler = () => {}) {
+  /** `prefix`: config.redis.prefix (default `tripline`); `host`: this engine's host name. */
+  constructor(redis: Redis, prefix: string, host: string, onError: StateErrorHandler = () => {}) {
     this.redis = redis;
-    this.key = `${prefix}:rules:state`;
+    this.key = `${prefix}:rules:state:${host}`;
     this.onError = onError;
   }
 

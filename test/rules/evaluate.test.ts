@@ -148,3 +148,19 @@ test('a series that disappears resolves; a rule reload keeps the state of unchan
   const gone = ev.tick(tick(T0 + 2000, []));
   assert.deepEqual(gone.map((i) => i.status), ['resolved', 'resolved'], 'no data: resolved');
 });
+
+test('restore: only into a rule of the same name and identity; a restored firing series does not re-alert, then resolves with its id', () => {
+  const ev = new Evaluator(ruleSet([rateRule()]));
+  const [fired] = run(ev, [30]).get(0)!;
+  const saved = ev.snapshot();
+  assert.equal(ev.dirty, false);
+  const changed = new Evaluator(ruleSet([rateRule({}, { threshold: 25 })]));
+  changed.restore(saved, T0 + 1000);
+  assert.equal(changed.firing().length, 0, 'another condition: the saved state does not apply');
+  const same = new Evaluator(ruleSet([rateRule()]));
+  same.restore(saved, T0 + 1000);
+  assert.deepEqual(summary(run(same, [30, 30], A, 1)), [], 'still firing: no new incident');
+  const [res] = run(same, [0], A, 3).get(3)!;
+  assert.deepEqual([res.status, res.id], ['resolved', fired.id]);
+  assert.equal(same.dirty, true);
+});

@@ -76,12 +76,13 @@ test('redis store: restart of tripline and of redis-server without re-alert; wri
   const clients: Redis[] = [];
   t.after(async () => { for (const c of clients) c.disconnect(); await redis.stop(); });
   const prefix = `tripline-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const open = (): StateStore => { const c = new Redis(redis.url, { maxRetriesPerRequest: 1 }); clients.push(c); return new RedisStateStore(c, prefix); };
+  const open = (): StateStore => { const c = new Redis(redis.url, { maxRetriesPerRequest: 1 }); clients.push(c); return new RedisStateStore(c, prefix, 'h'); };
   await restartScenario(open);
 
   // The state survives a redis-server restart (AOF).
   const probe = new Redis(redis.url); clients.push(probe);
-  const fields = await probe.hkeys(`${prefix}:rules:state`);
+  const fields = await probe.hkeys(`${prefix}:rules:state:h`);
+  assert.deepEqual(await probe.hkeys(`${prefix}:rules:state:other-host`), [], 'state is per host');
   assert.ok(fields.some((f) => f.startsWith('hot\u0000')), fields.join(','));
   await redis.restart();
   const again = await open().load();
@@ -110,9 +111,9 @@ test('the config picks the back end: Redis when redis.url is set and a client is
   assert.ok(file instanceof FileStateStore);
   assert.equal(file.path, join(dir, STATE_FILE));
   const client = new Redis({ lazyConnect: true });
-  const redis = openStateStore({ data_dir: dir, redis: { url: 'redis://127.0.0.1:1', prefix: 'pfx' } }, client);
+  const redis = openStateStore({ data_dir: dir, redis: { url: 'redis://127.0.0.1:1', prefix: 'pfx' } }, client, undefined, 'node-7');
   assert.ok(redis instanceof RedisStateStore);
-  assert.equal(redis.key, 'pfx:rules:state');
+  assert.equal(redis.key, 'pfx:rules:state:node-7');
   client.disconnect();
 });
 
@@ -120,9 +121,9 @@ test('redis store: unreadable entries are reported and skipped', async (t) => {
   const redis = await startRedis();
   const c = new Redis(redis.url);
   t.after(async () => { c.disconnect(); await redis.stop(); });
-  await c.hset('p:rules:state', 'hot\u0000k', 'not json', 'garbage', '1');
+  await c.hset('p:rules:state:h', 'hot\u0000k', 'not json', 'garbage', '1');
   const errors: Error[] = [];
-  const got = await new RedisStateStore(c, 'p', (e) => errors.push(e)).load();
+  const got = await new RedisStateStore(c, 'p', 'h', (e) => errors.push(e)).load();
   assert.ok(got);
   assert.equal(errors.length, 1);
   assert.ok(hasCode(errors[0], 'RULE_ERR_STATE'));
