@@ -9,7 +9,7 @@ import { parseDuration } from './config.ts';
 import type { Labels, Sample, Tick } from './samples.ts';
 import { signalSpec } from './signals.ts';
 import type { CounterFamily, FamilyStats, Reading } from './probes/counters/types.ts';
-import type { CgroupLookup } from './probes/cgroups.ts';
+import type { CgroupInfo, CgroupLookup } from './probes/cgroups.ts';
 import { advance, baselineSample, newState, type SeriesState } from './sampler-deltas.ts';
 import { CgroupHistory, type HistoryPoint } from './sampler-history.ts';
 import { historyEntries } from './sampler-history-key.ts';
@@ -98,16 +98,21 @@ export function createSampler(opts: SamplerOptions): Sampler {
   let timer: NodeJS.Timeout | undefined;
   let lastAt = 0;
 
-  // Labels of a cgroup, resolved once per tick and shared by all its series.
-  const labelCache = new Map<string, Labels>();
+  // Labels of a cgroup, resolved once per tick and shared by all its series. The object stays the same across ticks
+  // while the resolver returns the same cgroup, so caches keyed by labels objects (series keys, /metrics
+  // formatting) keep hitting.
+  const labelCache = new Map<string, { info: CgroupInfo | undefined; labels: Labels; tick: number }>();
+  let tickNo = 0;
   const cgroupLabels = (id: string): Labels => {
-    let l = labelCache.get(id);
-    if (!l) {
-      const info = opts.resolver?.resolve(id);
-      l = Object.freeze({ cgroup: info?.path ?? '', cgroup_id: id, container: info?.labels.container ?? '', pod_uid: info?.labels.pod_uid ?? '', qos: info?.labels.qos ?? '' });
-      labelCache.set(id, l);
+    let e = labelCache.get(id);
+    if (e && e.tick === tickNo) return e.labels;
+    const info = opts.resolver?.resolve(id);
+    if (!e || e.info !== info) {
+      const labels = Object.freeze({ cgroup: info?.path ?? '', cgroup_id: id, container: info?.labels.container ?? '', pod_uid: info?.labels.pod_uid ?? '', qos: info?.labels.qos ?? '' });
+      labelCache.set(id, (e = { info, labels, tick: tickNo }));
     }
-    return l;
+    e.tick = tickNo;
+    return e.labels;
   };
   const labelsOf = (r: Reading): Labels => {
     const id = r.labels.cgroup_id;
@@ -186,11 +191,13 @@ export function createSampler(opts: SamplerOptions): Sampler {
     tick() {
       const t0 = performance.now();
       const at = now();
-      labelCache.clear();
+      tickNo++;
       const samples: Sample[] = [];
       history.beginTick(at);
       opts.families.forEach((f, i) => readFamily(f, health.families[i], samples));
       history.endTick();
+      // Cgroups not seen this tick: their labels are dropped (a cgroup coming back is resolved afresh).
+      for (const [id, e] of labelCache) if (e.tick !== tickNo) labelCache.delete(id);
       const tick: Tick = { at, intervalMs: lastAt ? at - lastAt : tickMs, samples };
       lastAt = at;
       for (const fn of subscribers) {

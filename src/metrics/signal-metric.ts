@@ -9,7 +9,24 @@ import { FoldPlans, foldCounts } from './fold-buckets.ts';
 import { decayScore, selectTop } from './top-n.ts';
 
 /** prom-client's view of one exported line. */
-export interface MetricValue { value: number; labels: Record<string, string | number>; metricName?: string }
+export interface MetricValue {
+  value: number;
+  labels: Record<string, string | number>;
+  /** Labels common to several lines; prom-client formats them once per object identity, so pass stable objects. */
+  sharedLabels?: Record<string, string>;
+  metricName?: string;
+}
+
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** One `{ le }` object per bound, shared by every series and scrape. */
+const leLabels = new Map<number, Record<string, string>>();
+const leOf = (b: number): Record<string, string> => {
+  let l = leLabels.get(b);
+  if (!l) leLabels.set(b, (l = Object.freeze({ le: Number.isFinite(b) ? String(b) : '+Inf' }) as Record<string, string>));
+  return l;
+};
+/** The "other" labels and key of a series' labels, cached per (stable, frozen) labels object. */
+const otherOf = new WeakMap<object, { key: string; labels: Record<string, string> }>();
 
 /** What a SignalMetric reads: the sampler's series of one signal. */
 export interface SeriesSource { series(signal: string): Iterable<SeriesState> }
@@ -24,10 +41,12 @@ export function metricName(prefix: string, spec: SignalSpec): string {
   return `${prefix}${spec.name}${spec.kind === 'counter' ? '_total' : ''}`;
 }
 
-const le = (b: number): string => (Number.isFinite(b) ? String(b) : '+Inf');
 
 export class SignalMetric {
   readonly name: string;
+  private readonly bucketName: string;
+  private readonly sumName: string;
+  private readonly countName: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly aggregator = 'sum' as const;
@@ -49,6 +68,9 @@ export class SignalMetric {
     this.topN = opts.topN;
     this.follows = opts.follows;
     this.name = metricName(opts.prefix, spec);
+    this.bucketName = `${this.name}_bucket`;
+    this.sumName = `${this.name}_sum`;
+    this.countName = `${this.name}_count`;
     this.help = spec.help;
     this.type = spec.kind;
     this.plans = new FoldPlans(spec.name);
@@ -86,9 +108,14 @@ export class SignalMetric {
     for (const s of all) {
       const now = cur.get(s)!;
       if (!s.cgroupId || this.members.has(s.cgroupId)) { this.emit(out, s.labels, now, s.kind === 'histogram' ? this.plans.plan(s.bounds).bounds : undefined); continue; }
-      const extra: Record<string, string> = { cgroup: 'other', cgroup_id: '', container: '', pod_uid: '', qos: '' };
-      for (const k in s.labels) if (!CGROUP_KEYS.has(k)) extra[k] = s.labels[k];
-      const key = JSON.stringify(extra);
+      let folded = otherOf.get(s.labels);
+      if (!folded) {
+        const labels: Record<string, string> = { cgroup: 'other', cgroup_id: '', container: '', pod_uid: '', qos: '' };
+        for (const k in s.labels) if (!CGROUP_KEYS.has(k)) labels[k] = s.labels[k];
+        folded = { key: JSON.stringify(labels), labels };
+        if (Object.isFrozen(s.labels)) otherOf.set(s.labels, folded);
+      }
+      const { key, labels: extra } = folded;
       if (kind === 'gauge') {
         const o = gaugeOthers.get(key) ?? { labels: extra, total: 0, sum: 0 };
         o.total += now.total;
@@ -118,13 +145,14 @@ export class SignalMetric {
   }
 
   private emit(out: MetricValue[], labels: Record<string, string>, v: Seen, bounds: readonly number[] | undefined): void {
-    if (this.spec.kind !== 'histogram' || !v.counts || !bounds) { out.push({ value: v.total, labels }); return; }
+    // Series labels go in sharedLabels: prom-client then formats them once per labels object, not once per line.
+    if (this.spec.kind !== 'histogram' || !v.counts || !bounds) { out.push({ value: v.total, labels: NO_LABELS, sharedLabels: labels }); return; }
     let cum = 0;
     for (let i = 0; i < bounds.length; i++) {
       cum += v.counts[i];
-      out.push({ metricName: `${this.name}_bucket`, value: cum, labels: { ...labels, le: le(bounds[i]) } });
+      out.push({ metricName: this.bucketName, value: cum, labels: leOf(bounds[i]), sharedLabels: labels });
     }
-    out.push({ metricName: `${this.name}_sum`, value: v.sum ?? 0, labels });
-    out.push({ metricName: `${this.name}_count`, value: v.total, labels });
+    out.push({ metricName: this.sumName, value: v.sum ?? 0, labels: NO_LABELS, sharedLabels: labels });
+    out.push({ metricName: this.countName, value: v.total, labels: NO_LABELS, sharedLabels: labels });
   }
 }
