@@ -69,7 +69,7 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
     for (const extra of EXTRA_STATS[wins[0]?.kind ?? ''] ?? []) {
       if (extra === c.stat) continue;
       const v = windowStat(wins, extra, now, c.windowMs);
-      if (!Number.isNaN(v)) { stats[`c${i}.${extra}`] = v; if (i === 0) stats[extra] ??= v; }
+      if (Number.isFinite(v)) { stats[`c${i}.${extra}`] = v; if (i === 0) stats[extra] ??= v; }
     }
   });
   const first = leaves[0];

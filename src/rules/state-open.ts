@@ -14,6 +14,6 @@ export const STATE_FILE = 'rules-state.json';
 
 /** The state store for this config. */
 export function openStateStore(config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } }, redis: Redis | undefined, onError: StateErrorHandler = () => {}, host = hostname()): StateStore {
-  if (config.redis.url && redis) return new RedisStateStore(redis, config.redis.prefix, host, onError);
+  if (config.redis.url && redis) return new RedisStateStore(redis, config.redis.prefix, onError, host);
   return new FileStateStore(join(config.data_dir, STATE_FILE), onError);
 }

@@ -5,6 +5,7 @@
  * the fields that changed since the previous save and deletes those that went, in one MULTI, so a
  * tick with ten thousand quiet series costs nothing.
  */
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { TriplineError } from '../errors.ts';
 import { STATE_VERSION, isPersistedRule, type PersistedRule, type PersistedState, type StateErrorHandler, type StateStore } from './state-store.ts';
@@ -20,7 +21,7 @@ export class RedisStateStore implements StateStore {
   private written = new Map<string, string>();
 
   /** `prefix`: config.redis.prefix (default `tripline`); `host`: this engine's host name. */
-  constructor(redis: Redis, prefix: string, host: string, onError: StateErrorHandler = () => {}) {
+  constructor(redis: Redis, prefix: string, onError: StateErrorHandler = () => {}, host: string = hostname()) {
     this.redis = redis;
     this.key = `${prefix}:rules:state:${host}`;
     this.onError = onError;

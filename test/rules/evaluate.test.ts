@@ -164,3 +164,12 @@ test('restore: only into a rule of the same name and identity; a restored firing
   assert.deepEqual([res.status, res.id], ['resolved', fired.id]);
   assert.equal(same.dirty, true);
 });
+
+test('incidents carry only finite statistics: a leaf without data is left out', () => {
+  const r = rateRule({ when: { any: [cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20 }), cond({ signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 1000, threshold: 0.2 })] } });
+  const [inc] = new Evaluator(ruleSet([r])).tick(tick(T0, [counter(SIG, A, 30)]));
+  assert.equal(inc.stats['c0.rate'], 30);
+  assert.ok(!('c1.ratio' in inc.stats), 'no periods: no ratio');
+  assert.ok(Object.values(inc.stats).every(Number.isFinite));
+  assert.doesNotMatch(JSON.stringify(inc), /null/);
+});

@@ -76,7 +76,7 @@ test('redis store: restart of tripline and of redis-server without re-alert; wri
   const clients: Redis[] = [];
   t.after(async () => { for (const c of clients) c.disconnect(); await redis.stop(); });
   const prefix = `tripline-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const open = (): StateStore => { const c = new Redis(redis.url, { maxRetriesPerRequest: 1 }); clients.push(c); return new RedisStateStore(c, prefix, 'h'); };
+  const open = (): StateStore => { const c = new Redis(redis.url, { maxRetriesPerRequest: 1 }); clients.push(c); return new RedisStateStore(c, prefix, undefined, 'h'); };
   await restartScenario(open);
 
   // The state survives a redis-server restart (AOF).
@@ -123,7 +123,7 @@ test('redis store: unreadable entries are reported and skipped', async (t) => {
   t.after(async () => { c.disconnect(); await redis.stop(); });
   await c.hset('p:rules:state:h', 'hot\u0000k', 'not json', 'garbage', '1');
   const errors: Error[] = [];
-  const got = await new RedisStateStore(c, 'p', 'h', (e) => errors.push(e)).load();
+  const got = await new RedisStateStore(c, 'p', (e) => errors.push(e), 'h').load();
   assert.ok(got);
   assert.equal(errors.length, 1);
   assert.ok(hasCode(errors[0], 'RULE_ERR_STATE'));
