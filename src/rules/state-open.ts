@@ -10,7 +10,7 @@ import { FileStateStore } from './state-file.ts';
 import { RedisStateStore } from './state-redis.ts';
 
 /** File name of the file back end inside data_dir. */
-export const STATE_FILE = 'rules-state.json';
+export const STATE_FILE = 'rule-state.json';
 
 /** The state store for this config. */
 export function openStateStore(config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } }, redis: Redis | undefined, onError: StateErrorHandler = () => {}, host = hostname()): StateStore {
