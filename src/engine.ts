@@ -15,6 +15,7 @@ import { IncidentLog } from './incident-log.ts';
 import type { Logger } from './log.ts';
 import type { BundleRef } from './bundle/types.ts';
 import { CgroupResolver } from './probes/cgroups.ts';
+import { enableStats } from './probes/libbpf.ts';
 import { COUNTERS } from './probes/counters/index.ts';
 import { startFamilies } from './probes/counters/start.ts';
 import type { CounterFactory, CounterFamily } from './probes/counters/types.ts';
@@ -144,6 +145,8 @@ export class Engine extends EventEmitter {
       maxConcurrent: c.capture.max_concurrent, maxCpuPercent: c.capture.max_cpu_percent,
       defaultDurationMs: parseDuration(c.capture.duration), history: this.sampler, historyMs: parseDuration(c.sampler.history),
       warm: this.opts.noBpf ? [] : undefined,
+      // Probe CPU (for the cap) is measured from the kernel's run-time statistics, on only while captures run.
+      enableStats: this.opts.noBpf ? undefined : enableStats,
     });
     this.capture.start();
     for (const [probe, why] of this.capture.unavailable) this.log.warn({ probe, reason: why }, 'deep probe unavailable');
