@@ -3,7 +3,7 @@
  *
  * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set, by feature detection):
  *   sched_wakeup, sched_wakeup_new  → enqueue time of the woken task
- *   sched_switch                    → prev still runnable (preempted): enqueue time of prev;
+ *   sched_switch                    → prev still queued (preempted or TASK_RUNNING): enqueue time of prev;
  *                                     next: delay = now - enqueue time, into next's cpu cgroup
  * Maps:
  *   runq_delay      PERCPU_HASH  key __u64 cgroup id → struct runq_val (runq.h)  max = max_cgroups (set by userspace)
@@ -128,8 +128,9 @@ int BPF_PROG(tl_runq_switch, bool preempt, struct task_struct *prev, struct task
 {
 	__u64 *ts, now;
 
-	/* prev_state argument: kernel >= 5.18 (fa2c3254d7cf); TASK_RUNNING = preempted, still queued. */
-	if (prev_state == TASK_RUNNING)
+	/* Still queued: preempted (stays on the run queue whatever its state) or switched out while TASK_RUNNING.
+	 * The prev_state argument exists since 5.18 (fa2c3254d7cf). */
+	if (preempt || prev_state == TASK_RUNNING)
 		enqueue_btf(prev);
 	if (!next->pid)
 		return 0;
@@ -186,7 +187,7 @@ int BPF_PROG(tl_runq_switch_raw, bool preempt, struct task_struct *prev, struct 
 	__u32 pid;
 	__u64 *ts;
 
-	if (prev_state == TASK_RUNNING)
+	if (preempt || prev_state == TASK_RUNNING)
 		enqueue_raw(prev);
 	pid = BPF_CORE_READ(next, pid);
 	if (!pid)

@@ -6,7 +6,8 @@
  * Maps:
  *   syscall_latency         PERCPU_ARRAY key __u32 nr → struct hist, SYSCALLS_MAX_NR entries
  *   cgroup_syscall_latency  PERCPU_HASH  key struct cg_syscall_key → struct hist, CG_SYSCALL_MAX
- *   syscall_watch_cg        HASH __u64 cgroup id → __u8, SYSCALLS_WATCH_MAX (written by userspace)
+ *   syscall_watch_cg        HASH __u64 cgroup id → __u8, SYSCALLS_WATCH_MAX (written by userspace); a watched
+ *                           cgroup covers its descendants down to SYSCALLS_WATCH_DEPTH - 1 levels
  *   syscall_watch_pid       HASH __u32 tgid → __u8, SYSCALLS_WATCH_MAX (written by userspace)
  *   syscall_watch_on        ARRAY 1 × __u32: number of watch entries, 0 skips the watch lookups
  *   syscall_start           TASK_STORAGE → struct syscall_start (current thread's pending syscall)
@@ -86,17 +87,30 @@ static __always_inline void enter(long id)
 	s->ts = bpf_ktime_get_ns();
 }
 
-/* True when the current task's process or cpu cgroup is on a watch list; sets *cgid. */
+/* True when the current task's process, its cpu cgroup or one of that cgroup's SYSCALLS_WATCH_DEPTH - 1 ancestors
+ * is on a watch list; sets *cgid to the watched cgroup (the task's own for a watched pid). */
 static __always_inline int watched(struct task_struct *task, __u64 *cgid)
 {
 	__u32 zero = 0, tgid;
 	__u32 *on = bpf_map_lookup_elem(&syscall_watch_on, &zero);
+	struct cgroup_subsys_state *css;
+	__u64 id;
 
 	if (!on || !*on)
 		return 0;
-	*cgid = task_cpu_cgroup_id_btf(task);
-	if (bpf_map_lookup_elem(&syscall_watch_cg, cgid))
-		return 1;
+	css = task->cgroups->subsys[cpu_cgrp_id];
+	*cgid = css->cgroup->kn->id;
+#pragma unroll
+	for (int i = 0; i < SYSCALLS_WATCH_DEPTH; i++) {
+		if (!css)
+			break;
+		id = css->cgroup->kn->id;
+		if (bpf_map_lookup_elem(&syscall_watch_cg, &id)) {
+			*cgid = id;
+			return 1;
+		}
+		css = css->parent;
+	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&syscall_watch_pid, &tgid) != NULL;
 }

@@ -25,6 +25,9 @@ _Static_assert(sizeof(struct cg_syscall_key) == CG_SYSCALL_KEY_SIZE, "struct cg_
 
 /* syscall_watch_cg: HASH __u64 cgroup id → __u8 1; syscall_watch_pid: HASH __u32 tgid → __u8 1. */
 #define SYSCALLS_WATCH_MAX 1024
+/* A task is watched when its cpu cgroup or one of its ancestors up to this many levels above is on the list
+ * (a pod's processes live in its containers' child cgroups); the series carries the watched cgroup's id. */
+#define SYSCALLS_WATCH_DEPTH 4
 
 /* syscall_watch_on: ARRAY, key __u32 0 → __u32 number of watch entries (0 = skip the watch lookups). */
 

@@ -67,3 +67,21 @@ kernelTest('syscalls: watching a pid records it under its cgroup; an emptied wat
   const second = histCount(find(fam.read(), 'cgroup_syscall_latency_seconds', { cgroup_id: cg.id, syscall: 'read' }));
   assert.equal(second, first, 'unwatched: per-cgroup histogram unchanged');
 });
+
+kernelTest('syscalls: watching a parent cgroup (a pod) covers processes in its child cgroups (containers), under the parent id', async () => {
+  const fam = startSyscalls(objDir);
+  cleanups.push(() => fam.close());
+  const pod = createCgroup({ name: uniqueName('pod') });
+  cleanups.push(() => pod.destroy());
+  const container = createCgroup({ name: `${pod.rel.slice(1)}/ctr` });
+  cleanups.push(() => container.destroy());
+  fam.watch!({ cgroupIds: [BigInt(pod.id)] });
+  const p = gated(dd(10_000));
+  cleanups.push(() => p.kill());
+  container.addPid(p.child.pid!);
+  p.go();
+  await p.exited;
+  const readings = fam.read();
+  assert.ok(histCount(find(readings, 'cgroup_syscall_latency_seconds', { cgroup_id: pod.id, syscall: 'read' })) >= 10_000, 'recorded under the watched parent');
+  assert.equal(find(readings, 'cgroup_syscall_latency_seconds', { cgroup_id: container.id }), undefined, 'not under the child id');
+});
