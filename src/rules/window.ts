@@ -12,6 +12,8 @@ import { seriesKey } from '../samples.ts';
 const SLACK = 2;
 /** Hard ceiling of a ring, whatever the ticks: bounds memory if the sampler misbehaves (1 s ticks, 1 day). */
 const MAX_CAP = 86_400;
+/** Rows a histogram keeps before its ticks are strided: 360 rows of 28 buckets is 80 KiB a series, even for a 1 h window. */
+export const MAX_HISTOGRAM_ROWS = 360;
 
 /** The ring buffer of one series. Index 0 of the accessors is the oldest stored sample. */
 export class SeriesWindow {
@@ -48,7 +50,16 @@ export class SeriesWindow {
   private statVals = new Float64Array(0);
   private bucketsBefore: Float64Array = new Float64Array(0);
 
-  constructor(sample: Sample, cap: number) {
+  /**
+   * Ticks per stored row (histograms over long windows only): a row holds the running sums at its
+   * first tick, later ticks of the row only move the totals, so sums stay exact and the window start
+   * is resolved to `stride` ticks. Bounds a histogram's memory to about MAX_HISTOGRAM_ROWS rows.
+   */
+  readonly stride: number;
+  private sinceRow = 0;
+
+  constructor(sample: Sample, cap: number, stride = 1) {
+    this.stride = Math.max(1, Math.floor(stride));
     this.signal = sample.signal;
     this.labels = sample.labels;
     this.kind = sample.kind;
@@ -78,8 +89,10 @@ export class SeriesWindow {
 
   /** Appends one sample taken at `at`, `intervalMs` after the previous tick; grows the ring while the oldest sample is still inside `keepMs`. */
   push(sample: Sample, at: number, intervalMs: number, keepMs: number): void {
-    if (this.n === this.cap && this.cap < MAX_CAP && this.at[this.slot(0)] > at - keepMs) this.grow(Math.min(MAX_CAP, this.cap * 2));
     if (sample.kind === 'histogram' && sample.deltas.length !== this.bounds.length) this.resetHistogram(sample.bounds);
+    if (this.stride > 1 && this.n > 0 && this.sinceRow < this.stride) { this.addToRow(sample, at); return; }
+    this.sinceRow = 1;
+    if (this.n === this.cap && this.cap < MAX_CAP && this.at[this.slot(0)] > at - keepMs) this.grow(Math.min(MAX_CAP, this.cap * 2));
     const s = this.head;
     this.at[s] = at;
     this.iv[s] = intervalMs;
@@ -104,6 +117,20 @@ export class SeriesWindow {
     if (this.n < this.cap) this.n++;
   }
 
+  /** A tick inside the current row: only the totals move (the row keeps the sums at its start). */
+  private addToRow(sample: Sample, at: number): void {
+    this.sinceRow++;
+    if (sample.kind === 'counter') this.total += sample.delta;
+    else if (sample.kind === 'histogram') {
+      for (let b = 0; b < this.bounds.length; b++) this.totalBuckets[b] += sample.deltas[b];
+      this.total += sample.countDelta;
+      this.totalSum += sample.sumDelta;
+    } else this.v[this.slot(this.n - 1)] = sample.value; // never used: gauges are not strided
+    this.lastAt = at;
+    this.memoNow = NaN;
+    this.statsAt = NaN;
+  }
+
   private grow(cap: number): void {
     const nb = this.bounds.length;
     const at = new Float64Array(cap), iv = new Float64Array(cap), v = new Float64Array(cap);
@@ -125,8 +152,8 @@ export class SeriesWindow {
     const n = this.n;
     let j: number;
     // Ticks are regular: guess from the newest sample's interval, then step; binary search if far off.
-    const iv = n > 0 ? this.iv[this.slot(n - 1)] : 0;
-    const guess = iv > 0 ? n - Math.floor((this.lastAt - from) / iv) - 1 : -1;
+    const iv = n > 0 ? this.iv[this.slot(n - 1)] * this.stride : 0;
+    const guess = iv > 0 ? n - Math.floor((this.at[this.slot(n - 1)] - from) / iv) - 1 : -1;
     if (guess > 0 && guess < n && this.at[this.slot(guess)] > from && this.at[this.slot(guess - 1)] <= from) j = guess;
     else if (guess >= 0 && guess + 1 < n && this.at[this.slot(guess)] <= from && this.at[this.slot(guess + 1)] > from) j = guess + 1;
     else {
@@ -237,7 +264,9 @@ export class WindowStore {
       let w = this.byKey.get(k);
       if (!w || w.kind !== s.kind) {
         if (w) this.remove(w);
-        w = new SeriesWindow(s, Math.ceil(win / iv) + SLACK);
+        const rows = Math.ceil(win / iv);
+        const stride = s.kind === 'histogram' && rows > MAX_HISTOGRAM_ROWS ? Math.ceil(rows / MAX_HISTOGRAM_ROWS) : 1;
+        w = new SeriesWindow(s, Math.ceil(rows / stride) + SLACK, stride);
         this.byKey.set(k, w);
         let list = this.bySig.get(s.signal);
         if (!list) { list = []; this.bySig.set(s.signal, list); }

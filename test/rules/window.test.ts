@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeriesWindow, WindowStore } from '../../src/rules/window.ts';
 import { seriesKey } from '../../src/samples.ts';
+import { windowStat } from '../../src/rules/stats.ts';
 import { counter, hist, tick } from '../support/rule-fixtures.ts';
 
 test('a ring keeps only what the longest window needs and stays exact after wrapping', () => {
@@ -61,4 +62,25 @@ test('only signals some rule reads are kept; a reload that drops a signal drops 
   st.ingest(tick(2000, [counter('x', { a: '1' }, 1), counter('unread', { a: '1' }, 1)]));
   assert.deepEqual([st.series('x').length, st.series('unread').length], [0, 1]);
   assert.equal(st.series('unread')[0].capacity, 7, '5 s of 1 s ticks plus slack');
+});
+
+test('histograms over long windows are strided: bounded rows, exact sums, window start resolved to the stride', () => {
+  const st = new WindowStore(new Map([['h', 3_600_000]]));
+  const l = { syscall: 'read' };
+  for (let t = 1; t <= 4000; t++) st.ingest(tick(t * 1000, [hist('h', l, t <= 3000 ? [1, 0, 0, 0, 0] : [0, 0, 0, 1, 0])]));
+  const [w] = st.series('h');
+  assert.equal(w.stride, 10, '3600 one-second ticks in 360 rows');
+  assert.ok(w.capacity <= 362 + 2, `capacity ${w.capacity}`);
+  // Rows start at ticks 1, 11, 21, ...: the last hour (400 s, 4000 s] starts at the row of tick 401.
+  const j = w.firstIn(4_000_000, 3_600_000);
+  assert.equal(w.atOf(j), 401_000);
+  assert.equal(w.total - w.before(j), 3600, 'observations of ticks 401..4000, exactly');
+  // p50 over the hour: 2600 fast (bucket 0) and 1000 slow (4..8ms) observations: rank 1800 in bucket 0.
+  assert.ok(Math.abs(windowStat([w], 'p50', 4_000_000, 3_600_000) - 0.001 * (1800 / 2600)) < 1e-12);
+  // A window that starts inside a row starts at the next row: (405 s, 4000 s] reads from tick 411.
+  assert.equal(windowStat([w], 'count', 4_000_000, 3_595_000), 3590);
+  // The last 100 s (3900, 4000]: rows at 3901 .. 3991 hold ticks 3901..4000, all slow.
+  assert.equal(windowStat([w], 'count', 4_000_000, 100_000), 100);
+  assert.ok(Math.abs(windowStat([w], 'p50', 4_000_000, 100_000) - 0.006) < 1e-12);
+  assert.equal(windowStat([w], 'rate', 4_000_000, 100_000), 1);
 });
