@@ -41,6 +41,10 @@ export interface SamplerHealth {
   /** Ticks per TICK_BOUNDS bucket (not cumulative). */
   readonly tickBuckets: number[];
   subscriberErrors: number;
+  /** History values not kept because a cap (cgroups, keys per cgroup) was reached. */
+  historyDropped: number;
+  /** Cgroups with history now. */
+  historyCgroups: number;
   readonly families: readonly FamilyHealth[];
   readonly unavailable: readonly UnavailableFamily[];
 }
@@ -91,7 +95,7 @@ export function createSampler(opts: SamplerOptions): Sampler {
   const byFamily = new Map<CounterFamily, Map<string, SeriesState>>();
   const subscribers = new Set<(t: Tick) => void>();
   const health: SamplerHealth = {
-    ticks: 0, lastTickAt: 0, lastTickSeconds: 0, tickSecondsTotal: 0, tickBuckets: TICK_BOUNDS.map(() => 0), subscriberErrors: 0,
+    ticks: 0, lastTickAt: 0, lastTickSeconds: 0, tickSecondsTotal: 0, tickBuckets: TICK_BOUNDS.map(() => 0), subscriberErrors: 0, historyDropped: 0, historyCgroups: 0,
     families: opts.families.map((f) => ({ name: f.name, reads: 0, errors: 0, lastError: '', readSecondsTotal: 0, lastReadSeconds: 0, series: 0, stats: { programs: 0, dropped: 0 } })),
     unavailable: opts.unavailable ?? [],
   };
@@ -196,6 +200,8 @@ export function createSampler(opts: SamplerOptions): Sampler {
       history.beginTick(at);
       opts.families.forEach((f, i) => readFamily(f, health.families[i], samples));
       history.endTick();
+      health.historyDropped = history.dropped;
+      health.historyCgroups = history.size;
       // Cgroups not seen this tick: their labels are dropped (a cgroup coming back is resolved afresh).
       for (const [id, e] of labelCache) if (e.tick !== tickNo) labelCache.delete(id);
       const tick: Tick = { at, intervalMs: lastAt ? at - lastAt : tickMs, samples };

@@ -44,6 +44,8 @@ export function healthMetrics(prefix: string, health: () => SamplerHealth, scrap
     collected(`${p}events_dropped_total`, 'counter', 'Events or cgroups a family could not record (full maps, ring buffer drops, caps).', perFamily((f) => f.stats.dropped)),
     collected(`${p}bpf_run_seconds_total`, 'counter', 'In-kernel run time of a family\'s programs (needs kernel.bpf_stats_enabled=1).', perFamily((f) => f.stats.runTimeNs === undefined ? undefined : f.stats.runTimeNs / 1e9)),
     collected(`${p}family_unavailable`, 'gauge', 'Counter families that could not start here (1), with the reason.', () => health().unavailable.map((u) => ({ value: 1, labels: { family: u.family, reason: u.reason } }))),
+    collected(`${p}history_cgroups`, 'gauge', 'Cgroups with a rolling per-tick history (for before/after comparisons).', () => [{ value: health().historyCgroups, labels: {} }]),
+    collected(`${p}history_dropped_total`, 'counter', 'History values not kept because the cgroup or key cap was reached.', () => [{ value: health().historyDropped, labels: {} }]),
     collected(`${p}subscriber_errors_total`, 'counter', 'Tick subscribers that threw.', () => [{ value: health().subscriberErrors, labels: {} }]),
     collected(`${p}scrape_duration_seconds`, 'gauge', 'Time the previous /metrics scrape took to compute.', () => [{ value: scrapeSeconds(), labels: {} }]),
   ];

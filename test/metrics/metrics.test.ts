@@ -42,6 +42,8 @@ test('names, units, histogram folding and engine health', async () => {
     assert.deepEqual(Object.keys(s.labels).sort(), ['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos']);
   }
   assert.equal(samplesOf(f, 'tripline_engine_ticks_total')[0].value, 3);
+  assert.equal(samplesOf(f, 'tripline_engine_history_cgroups')[0].value, 1);
+  assert.equal(samplesOf(f, 'tripline_engine_history_dropped_total')[0].value, 0);
   assert.equal(samplesOf(f, 'tripline_engine_tick_duration_seconds_count')[0].value, 3);
   assert.equal(samplesOf(f, 'tripline_engine_programs_attached', { family: 'scripted' })[0].value, 3);
   assert.equal(samplesOf(f, 'tripline_engine_events_dropped_total', { family: 'scripted' })[0].value, 7);
