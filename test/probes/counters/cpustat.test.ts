@@ -10,6 +10,7 @@ import { createServer } from '../../../src/server/http.ts';
 import { buildConfig } from '../../../src/config.ts';
 import type { Tick } from '../../../src/samples.ts';
 import { cgroupTest } from '../../support/cgroups.ts';
+import { createCgroup } from '../../../src/probes/cgroup-admin.ts';
 import { parseProm, samplesOf } from '../../support/prom-parse.ts';
 
 test('cpu.stat v1 and v2 to readings in base units', () => {
@@ -162,4 +163,25 @@ cgroupTest('idle cgroups are read every idleEvery reads (values repeated between
   const more: number[] = [];
   for (let i = 0; i < 3; i++) { await sleep(250); more.push(periods(fam)); }
   assert.ok(more[0] > seen.at(-1)! && more[1] > more[0] && more[2] > more[1], `growing every read: ${seen} then ${more}`);
+});
+
+cgroupTest('kubelet-style cgroups get container, pod and QoS labels end to end; a removed one leaves the sampler', async (fx) => {
+  const mount = findCpuMount();
+  const uid = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
+  const cid = 'ab'.repeat(32);
+  const root = fx.cgroup('k8s', { mount });
+  const parts = ['kubepods', 'burstable', `pod${uid}`, cid];
+  // Nested cgroups, parents first; removed children first in `finally` (before the fixture removes the root).
+  const chain = parts.map((_, i) => createCgroup({ name: [root.rel.slice(1), ...parts.slice(0, i + 1)].join('/'), mount, quotaCores: i === parts.length - 1 ? 0.5 : undefined }));
+  try {
+    const container = chain.at(-1)!;
+    const sampler = createSampler({ families: [createCpuStatFamily({ mount, rescanEvery: 1000 })], resolver: new CgroupResolver({ mount, minRefreshMs: 0 }), config: buildConfig({}, {}) });
+    const s = sampler.tick().samples.find((x) => x.signal === 'cpu_quota_cores' && x.labels.cgroup_id === container.id);
+    assert.deepEqual(s?.labels, { cgroup: container.path, cgroup_id: container.id, container: cid, pod_uid: uid, qos: 'burstable' });
+    container.destroy();
+    sampler.tick();
+    assert.equal([...sampler.series('cpu_periods')].some((x) => x.cgroupId === container.id), false, 'series of the removed cgroup forgotten');
+  } finally {
+    for (const c of chain.reverse()) c.destroy();
+  }
 });
