@@ -84,3 +84,23 @@ test('histograms over long windows are strided: bounded rows, exact sums, window
   assert.ok(Math.abs(windowStat([w], 'p50', 4_000_000, 100_000) - 0.006) < 1e-12);
   assert.equal(windowStat([w], 'rate', 4_000_000, 100_000), 1);
 });
+
+test('firstIn agrees with a linear scan on jittery and irregular ticks (seeded)', () => {
+  let x = 42;
+  const rnd = (): number => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x / 0x7fffffff; };
+  for (const stride of [1, 3]) {
+    const w = new SeriesWindow(hist('h', {}, [1, 0, 0, 0, 0]), 8, stride);
+    let t = 0;
+    for (let i = 0; i < 500; i++) {
+      const iv = rnd() < 0.1 ? 5000 * rnd() : 1000 + 200 * (rnd() - 0.5); // mostly ~1 s, sometimes a gap or a burst
+      t += Math.max(1, Math.round(iv));
+      w.push(hist('h', {}, [1, 0, 0, 0, 0]), t, Math.round(iv), 30_000);
+      for (const win of [1000, 2500, 10_000, 30_000]) {
+        const now = t + Math.round(rnd() * 1500);
+        let expect = 0;
+        while (expect < w.n && w.atOf(expect) <= now - win) expect++;
+        assert.equal(w.firstIn(now, win), expect, `stride ${stride} tick ${i} window ${win}`);
+      }
+    }
+  }
+});
