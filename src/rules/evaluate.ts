@@ -20,9 +20,9 @@ import { WindowStore } from './window.ts';
 import { RuleSelection, type Group } from './groups.ts';
 import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
-import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState } from './lifecycle.ts';
+import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState, type SuppressReason } from './lifecycle.ts';
 import { Suppressor } from './suppress.ts';
-import { buildIncident, compileAnnotations, resolveIncident } from './incident-build.ts';
+import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from './template.ts';
 
 /** What a rule evaluates; state survives a reload only when this is unchanged. */
@@ -59,7 +59,8 @@ interface RuleRuntime {
   restored: Set<string>;
 }
 
-interface PendingTrip { rt: RuleRuntime; st: SeriesState; incident: Incident }
+/** A trip past mute, cooldown and cap, waiting for silences and inhibitions (the incident is built only when needed). */
+interface PendingTrip { rt: RuleRuntime; st: SeriesState; group: Group; values: Float64Array; labels: Readonly<Record<string, string>> }
 
 /** Options of an evaluator. */
 export interface EvaluatorOptions {
@@ -187,29 +188,36 @@ export class Evaluator {
       return;
     }
     if (tr !== 'trip' || g.series.length === 0) return;
-    const incident = buildIncident({ rule: rt.rule, templates: rt.templates, group: g, values: rt.values, now, pendingSince: st.pendingSince ?? now, host: this.host }, rt.sel.leaves);
     const mute = activeMute(rt.mutes, now);
-    if (mute) return this.suppress(st, incident, 'muted', `mute window ${mute.cron}`, now);
-    if (inCooldown(st, now, rt.rule)) return this.suppress(st, incident, 'cooldown', `cooldown until ${new Date(st.lastTripAt! + rt.rule.cooldownMs).toISOString()}`, now);
-    if (rt.trips.count(now) >= rt.rule.maxTripsPerHour) return this.suppress(st, incident, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
-    trips.push({ rt, st, incident });
+    if (mute) return this.suppress(rt, st, g, rt.values, 'muted', `mute window ${mute.cron}`, now);
+    if (inCooldown(st, now, rt.rule)) return this.suppress(rt, st, g, rt.values, 'cooldown', `cooldown until ${new Date(st.lastTripAt! + rt.rule.cooldownMs).toISOString()}`, now);
+    if (rt.trips.count(now) >= rt.rule.maxTripsPerHour) return this.suppress(rt, st, g, rt.values, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
+    trips.push({ rt, st, group: g, values: rt.values.slice(), labels: incidentLabels(rt.rule, g) });
   }
 
-  private suppress(st: SeriesState, incident: Incident, reason: 'muted' | 'cooldown' | 'cap' | 'silenced' | 'inhibited', detail: string, now: number): void {
+  private build(rt: RuleRuntime, st: SeriesState, g: Group, values: Float64Array, now: number): Incident {
+    return buildIncident({ rule: rt.rule, templates: rt.templates, group: g, values, now, pendingSince: st.pendingSince ?? now, host: this.host }, rt.sel.leaves);
+  }
+
+  /** Records a suppressed trip; a series already suppressed for the same reason costs nothing more (no incident built). */
+  private suppress(rt: RuleRuntime, st: SeriesState, g: Group, values: Float64Array, reason: SuppressReason, detail: string, now: number): void {
+    if (st.phase === 'suppressed' && st.reason === reason && this.suppressor.isRecorded(g.key, reason)) return;
     if (st.phase !== 'suppressed' || st.reason !== reason) this.dirty = true;
     markSuppressed(st, reason);
-    this.suppressor.record(incident, reason, detail, now);
+    this.suppressor.record(this.build(rt, st, g, values, now), reason, detail, now);
   }
 
   /** Silences and inhibitions last: sources of inhibitions fire first, so a target tripping on the same tick sees them. */
   private commitTrips(trips: PendingTrip[], now: number, out: Incident[]): void {
-    trips.sort((a, b) => Number(this.isTargetOnly(a)) - Number(this.isTargetOnly(b)));
+    const target = (p: PendingTrip): number => Number(this.suppressor.isInhibitionTarget(p.labels));
+    trips.sort((a, b) => target(a) - target(b));
     for (const p of trips) {
-      const { rt, st, incident } = p;
-      const silence = this.suppressor.silencedBy(incident.labels, now);
-      if (silence) { this.suppress(st, incident, 'silenced', `silence ${silence.id} by ${silence.author}: ${silence.comment}`, now); continue; }
-      const inh = this.suppressor.inhibitedBy(incident.labels, incident.key, this.allFiring());
-      if (inh) { this.suppress(st, incident, 'inhibited', `inhibition ${inh.name}`, now); continue; }
+      const { rt, st, group, values, labels } = p;
+      const silence = this.suppressor.silencedBy(labels, now);
+      if (silence) { this.suppress(rt, st, group, values, 'silenced', `silence ${silence.id} by ${silence.author}: ${silence.comment}`, now); continue; }
+      const inh = this.suppressor.inhibitedBy(labels, group.key, this.allFiring());
+      if (inh) { this.suppress(rt, st, group, values, 'inhibited', `inhibition ${inh.name}`, now); continue; }
+      const incident = this.build(rt, st, group, values, now);
       markFiring(st, now, incident.id);
       rt.trips.record(now);
       rt.firing.set(incident.key, incident);
@@ -218,8 +226,6 @@ export class Evaluator {
       out.push(incident);
     }
   }
-
-  private isTargetOnly(p: PendingTrip): boolean { return this.suppressor.isInhibitionTarget(p.incident.labels); }
 
   private *allFiring(): Iterable<Incident> {
     for (const rt of this.runtimes) yield* rt.firing.values();

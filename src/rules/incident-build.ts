@@ -42,6 +42,11 @@ export function targetOf(labels: Readonly<Record<string, string>>): IncidentTarg
   return t;
 }
 
+/** The labels of a group's incidents: the rule's labels, the group_by labels, and `rule`. */
+export function incidentLabels(rule: Rule, group: Group): Readonly<Record<string, string>> {
+  return Object.freeze({ ...rule.labels, ...group.labels, rule: rule.name });
+}
+
 /** Inputs of one trip. */
 export interface TripInput {
   readonly rule: Rule;
@@ -74,7 +79,7 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
   });
   const first = leaves[0];
   const spec = signalSpec(first.signal);
-  const labels = Object.freeze({ ...rule.labels, ...group.labels, rule: rule.name });
+  const labels = incidentLabels(rule, group);
   const annotations: Record<string, string> = {};
   const data = { rule: rule.name, value: values[0], threshold: first.threshold, labels: { ...commonLabels(group), ...labels }, stats, severity: rule.severity };
   for (const [k, tpl] of Object.entries(t.templates)) annotations[k] = tpl.render(data);

@@ -98,6 +98,9 @@ export class Suppressor implements SilenceApi {
     this.onSuppressed?.(trip);
   }
 
+  /** True when the series `key` is listed as suppressed for `reason` (so the trip need not be built again). */
+  isRecorded(key: string, reason: SuppressReason): boolean { return this.ledger.get(key)?.reason === reason; }
+
   /** Forgets the ledger entry of a series that fired or cleared. */
   release(key: string): void { this.ledger.delete(key); }
 

@@ -173,3 +173,16 @@ test('incidents carry only finite statistics: a leaf without data is left out', 
   assert.ok(Object.values(inc.stats).every(Number.isFinite));
   assert.doesNotMatch(JSON.stringify(inc), /null/);
 });
+
+test('a suppressed series retries each tick without rebuilding its incident, and is listed again after a restart', () => {
+  const r = rateRule({ mute: [{ cron: '0 10 * * *', durationMs: 60_000, timezone: 'UTC' }], annotations: { s: '{{ .value }}' } });
+  const ev = new Evaluator(ruleSet([r]));
+  run(ev, [30, 31, 32]);
+  const [trip] = ev.suppressor.suppressed();
+  assert.equal(trip.incident.value, 30, 'built once, at the first suppressed trip');
+  assert.equal(ev.suppressor.counts.muted, 1);
+  const again = new Evaluator(ruleSet([r]));
+  again.restore(ev.snapshot(), T0 + 3000);
+  run(again, [33], A, 3);
+  assert.deepEqual(again.suppressor.suppressed().map((t) => [t.reason, t.incident.value]), [['muted', 33]]);
+});
