@@ -7,6 +7,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupMount } from '../cgroup-mount.ts';
 import { walkCgroups } from '../cgroups.ts';
+import { FileReader } from './file-reader.ts';
 
 /** A cgroup selected by the scan. */
 export interface ScannedCgroup {
@@ -39,17 +40,17 @@ function readSmall(path: string): string {
   try { return small.toString('latin1', 0, readSync(fd, small, 0, small.length, 0)); } finally { closeSync(fd); }
 }
 
-/** Quota in cores from the cgroup's files, or undefined when unlimited or unreadable. */
-export function readQuotaCores(mount: CgroupMount, dir: string): number | undefined {
+/** Quota in cores from the cgroup's files, or undefined when unlimited or unreadable. `read` reads one small file. */
+export function readQuotaCores(mount: CgroupMount, dir: string, read: (path: string) => string = readSmall): number | undefined {
   try {
     if (mount.version === 1) {
-      const quota = Number(readSmall(join(dir, 'cpu.cfs_quota_us')));
+      const quota = Number(read(join(dir, 'cpu.cfs_quota_us')));
       if (!(quota > 0)) return undefined; // -1 = unlimited
-      const period = Number(readSmall(join(dir, 'cpu.cfs_period_us')));
+      const period = Number(read(join(dir, 'cpu.cfs_period_us')));
       return period > 0 ? quota / period : undefined;
     }
     // v2 cpu.max: "<quota|max> <period>"; absent unless the parent enables the cpu controller.
-    const [quota, period] = readSmall(join(dir, 'cpu.max')).trim().split(/\s+/);
+    const [quota, period] = read(join(dir, 'cpu.max')).trim().split(/\s+/);
     if (quota === 'max') return undefined;
     return Number(period) > 0 ? Number(quota) / Number(period) : undefined;
   } catch {
@@ -62,6 +63,9 @@ export class CgroupScan {
   private readonly opts: CgroupScanOptions;
   private cgroups: ScannedCgroup[] = [];
   private reads = 0;
+  // Quota files stay open between walks: a walk of 1,000 cgroups then costs ~1,000 preads instead of ~2,000
+  // open/read/close, which matters at a walk every few seconds.
+  private readonly quotaFiles = new FileReader(2048);
   /** Walks done (tests check that not every read walks). */
   walks = 0;
   /** Cgroups left out because of `maxCgroups` at the last walk. */
@@ -91,18 +95,27 @@ export class CgroupScan {
     const out: ScannedCgroup[] = [];
     const prevLabels = new Map(this.cgroups.map((c) => [c.id, c.labels]));
     let overflow = 0;
-    for (const c of walkCgroups(mount)) {
+    const dirs = new Set<string>();
+    const read = (path: string): string => this.quotaFiles.read(path);
+    for (const c of walkCgroups(mount, undefined, { labels: false })) {
       // The root cgroup is never throttled and has no cpu.stat totals of its own on v1.
       if (c.rel === '/') continue;
-      const quotaCores = readQuotaCores(mount, c.dir);
+      dirs.add(c.dir);
+      const quotaCores = readQuotaCores(mount, c.dir, read);
       if (quotaCores === undefined && !watched(c.rel)) continue;
       if (out.length >= maxCgroups) { overflow++; continue; }
       const acctDir = mount.version === 1 && mount.cpuacctDir ? join(mount.cpuacctDir, c.rel) : undefined;
       const labels = prevLabels.get(c.id) ?? Object.freeze({ cgroup_id: c.id });
       out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores, labels });
     }
+    this.quotaFiles.retain((p) => dirs.has(p.slice(0, p.lastIndexOf('/'))));
     this.cgroups = out;
     this.overflow = overflow;
     this.walks++;
+  }
+
+  /** Closes the quota files (idempotent). */
+  close(): void {
+    this.quotaFiles.close();
   }
 }

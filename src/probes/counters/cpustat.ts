@@ -113,7 +113,7 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
       return out;
     },
     stats() { return { programs: 0, dropped: scan.overflow }; },
-    close() { files.close(); },
+    close() { files.close(); scan.close(); },
   };
 }
 

@@ -66,7 +66,7 @@ export function createPsiFamily(opts: PsiOptions = {}): CounterFamily {
       return out;
     },
     stats() { return { programs: 0, dropped: scan?.overflow ?? 0 }; },
-    close() { files.close(); },
+    close() { files.close(); scan?.close(); },
   };
 }
 
