@@ -1,0 +1,217 @@
+/**
+ * End-to-end harness: a real redis-server, the local Slack and Kubernetes servers, the real engine with the
+ * bundled rules (rules/), and pod-like cgroups at kubelet cgroupfs paths (`/kubepods/burstable/pod<uid>/<id>`)
+ * with real busy loops. It records the engine's events, and `close()` releases everything it started
+ * (processes, cgroups including the parents it made, engine, servers, Redis), also after a failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { buildConfig } from '../../src/config.ts';
+import { Engine, INSTALL_DIR } from '../../src/engine.ts';
+import type { Incident } from '../../src/incident.ts';
+import { createLogger } from '../../src/log.ts';
+import type { JobSettled } from '../../src/actions/queue.ts';
+import { createCgroup, type ManagedCgroup } from '../../src/probes/cgroup-admin.ts';
+import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
+import type { Tick } from '../../src/samples.ts';
+import { FakeKube } from '../support/fake-kube.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
+import { startRedis, type TestRedis } from '../support/redis.ts';
+
+/** The bundled rule both scenarios trip. */
+export const RULE = 'cpu-throttling';
+/** Slack channel the engine posts to. */
+export const CHANNEL = '#e2e-incidents';
+
+/** Polls `probe` every 250 ms until it returns a value other than undefined/false; throws with `state()` on timeout. */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | false, state: () => string = () => ''): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${state() ? ` (${state()})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A deployment's pod as a cgroup: the kubelet's cgroupfs layout, so the engine labels it with pod_uid and container. */
+export interface PodCgroup {
+  readonly cg: ManagedCgroup;
+  readonly podUid: string;
+  readonly containerId: string;
+}
+
+/** One end-to-end world; `start()` it, `close()` it in finally. */
+export class E2eWorld {
+  readonly dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-e2e-`));
+  readonly slack = new FakeSlack();
+  readonly kube = new FakeKube();
+  redis?: TestRedis;
+  engine?: Engine;
+  /** Recorded engine events, in order. */
+  readonly incidents: Incident[] = [];
+  readonly actions: JobSettled[] = [];
+  readonly captures: { phase: string; [k: string]: unknown }[] = [];
+  /** cgroup id → time of the first tick with a run-queue delay over the threshold or a throttled period. */
+  readonly firstOver = new Map<string, number>();
+  readonly #watched = new Set<string>();
+  /** Cgroups made, in creation order (parents before children); removed in reverse. */
+  readonly #cgroups: ManagedCgroup[] = [];
+  readonly #procs: ChildProcess[] = [];
+  readonly #binDir = join(this.dir, 'bin');
+  #log?: WriteStream;
+  #savedToken?: string;
+
+  /** Starts Redis, the Slack and Kubernetes servers and the engine; resolves after the engine's first tick. */
+  async start(): Promise<this> {
+    this.redis = await startRedis();
+    await this.slack.start();
+    await this.kube.start();
+    // The actions read the token from the process environment (the queue's ActionContext.env).
+    this.#savedToken = process.env.SLACK_BOT_TOKEN;
+    process.env.SLACK_BOT_TOKEN = this.slack.token;
+    const config = buildConfig({
+      listen: '127.0.0.1:0', rules: [join(INSTALL_DIR, 'rules')], data_dir: join(this.dir, 'data'),
+      redis: { url: this.redis.url },
+      slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },
+      kubernetes: { api_url: this.kube.url },
+    }, { SLACK_BOT_TOKEN: this.slack.token });
+    this.#log = createWriteStream(join(this.dir, 'engine.log'));
+    this.engine = new Engine({ config, log: createLogger('info', this.#log), watchRules: false });
+    this.engine.on('incident', (i: Incident) => this.incidents.push(i));
+    this.engine.on('action', (s: JobSettled) => this.actions.push(s));
+    this.engine.on('capture', (c: { phase: string }) => this.captures.push(c));
+    let ticked = false;
+    this.engine.on('tick', (t: Tick) => { ticked = true; this.#onTick(t); });
+    await this.engine.start();
+    await waitFor('the engine\'s first tick', 30_000, () => ticked);
+    return this;
+  }
+
+  /** Base URL of the engine's HTTP server. */
+  get api(): string {
+    return `http://${this.engine!.address!.host}:${this.engine!.address!.port}`;
+  }
+
+  /** Where the engine logs (kept when a test fails). */
+  get logFile(): string {
+    return join(this.dir, 'engine.log');
+  }
+
+  /** Records the first over-threshold tick of a cgroup (see firstOver). */
+  watch(cgroupId: string): void {
+    this.#watched.add(cgroupId);
+  }
+
+  #onTick(t: Tick): void {
+    for (const s of t.samples) {
+      const id = s.labels.cgroup_id;
+      if (id === undefined || !this.#watched.has(id) || this.firstOver.has(id) || s.kind !== 'counter') continue;
+      if ((s.signal === 'runq_delay_over_threshold' || s.signal === 'cpu_throttled_periods') && s.delta > 0) this.firstOver.set(id, Date.now());
+    }
+  }
+
+  /** A Deployment `name` with `replicas`, its ReplicaSet and one pod, in the fake cluster; returns the pod's uid. */
+  deployment(namespace: string, name: string, replicas: number): string {
+    // The kubelet writes the uid into the cgroup path, so it must be a real (hex) uid; the fake's own are not.
+    const [fakeUid] = this.kube.addDeployment(namespace, name, replicas, 1);
+    const pod = [...this.kube.pods.values()].find((p) => p.metadata.uid === fakeUid)!;
+    pod.metadata.uid = randomUUID();
+    return pod.metadata.uid;
+  }
+
+  /** The cgroup of a container of pod `podUid` at /kubepods/burstable/pod<uid>/<64 hex>; parents made only when missing. */
+  podCgroup(podUid: string, quotaCores?: number): PodCgroup {
+    const containerId = randomBytes(32).toString('hex');
+    const mount = findCpuMount();
+    const segs = ['kubepods', 'burstable', `pod${podUid}`];
+    for (let i = 1; i <= segs.length; i++) {
+      const name = segs.slice(0, i).join('/');
+      // Another test may hold /kubepods already: use it, and leave it to whoever made it.
+      if (!existsSync(join(mount.dir, name))) this.#cgroups.push(createCgroup({ name }));
+    }
+    const cg = createCgroup({ name: `${segs.join('/')}/${containerId}`, quotaCores, periodUs: 100_000 });
+    this.#cgroups.push(cg);
+    return { cg, podUid, containerId };
+  }
+
+  /** A uniquely named cgroup at the top of the hierarchy, with `weight` times the default CPU weight. */
+  plainCgroup(suffix: string, weight = 1): ManagedCgroup {
+    const cg = createCgroup({ name: `tripline-test-${process.pid}-${randomBytes(3).toString('hex')}-${suffix}` });
+    this.#cgroups.push(cg);
+    const mount = findCpuMount();
+    if (weight !== 1) {
+      if (mount.version === 1) writeFileSync(join(cg.dirs[0], 'cpu.shares'), String(1024 * weight));
+      else writeFileSync(join(cg.dirs[0], 'cpu.weight'), String(Math.min(10000, 100 * weight)));
+    }
+    return cg;
+  }
+
+  /**
+   * A shell busy loop named `comm` (the kernel names a task after the file it runs, so /bin/sh runs through a
+   * symlink of that name), pinned to `cpu` when given, moved into `cg`. Returns its pid.
+   */
+  busy(cg: ManagedCgroup, comm: string, cpu?: number): number {
+    const exe = join(this.#binDir, comm);
+    if (!existsSync(exe)) { mkdirSync(this.#binDir, { recursive: true }); symlinkSync('/bin/sh', exe); }
+    const loop = ['-c', 'while :; do :; done'];
+    const child = cpu === undefined ? spawn(exe, loop, { stdio: 'ignore' }) : spawn('taskset', ['-c', String(cpu), exe, ...loop], { stdio: 'ignore' });
+    child.on('error', () => { /* the missing pid below says it */ });
+    if (child.pid === undefined) throw new Error(`cannot start the busy loop ${comm}`);
+    this.#procs.push(child);
+    cg.addPid(child.pid);
+    return child.pid;
+  }
+
+  /** Kills the busy loops (the incident then resolves). */
+  stopLoad(): void {
+    for (const p of this.#procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  }
+
+  /** Settled jobs of one incident (by key), optionally of one action type and event. */
+  settled(key: string, type?: string, event?: string): JobSettled[] {
+    return this.actions.filter((s) => s.job.incident.key === key && (!type || s.job.spec.type === type) && (!event || s.job.event === event));
+  }
+
+  /** One line of what happened so far, for timeout messages. */
+  describe(): string {
+    const inc = this.incidents.map((i) => `${i.status} ${i.rule} ${i.labels.cgroup ?? i.key}`).join('; ');
+    const act = this.actions.map((s) => `${s.job.spec.type}/${s.job.event}: ${s.state === 'completed' ? s.summary : `FAILED ${s.reason}`}`).join('; ');
+    return `incidents: [${inc}] captures: [${this.captures.map((c) => c.phase).join(',')}] actions: [${act}] slack: ${this.slack.requests.map((r) => r.method).join(',')} kube: ${this.kube.calls.map((c) => `${c.method} ${c.path}`).join(',')}; engine log ${this.logFile}`;
+  }
+
+  /** Releases everything, in reverse order of need; never throws. `keep` leaves the temp dir (logs, bundles) for a failed run. */
+  async close(keep = false): Promise<void> {
+    this.stopLoad();
+    await this.engine?.stop().catch(() => undefined);
+    await this.slack.stop().catch(() => undefined);
+    await this.kube.stop().catch(() => undefined);
+    await this.redis?.stop().catch(() => undefined);
+    if (this.#savedToken === undefined) delete process.env.SLACK_BOT_TOKEN;
+    else process.env.SLACK_BOT_TOKEN = this.#savedToken;
+    for (const cg of this.#cgroups.splice(0).reverse()) {
+      // A parent another test is using now stays busy: that test removes it.
+      try { cg.destroy(); } catch { /* busy parent */ }
+    }
+    await new Promise<void>((r) => (this.#log ? this.#log.end(() => r()) : r()));
+    if (!keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` with a started world, closing it afterwards; on failure the world's temp dir is kept and named. */
+export async function withWorld(t: TestContext, fn: (w: E2eWorld) => Promise<void>): Promise<void> {
+  const w = new E2eWorld();
+  let ok = false;
+  try {
+    await w.start();
+    await fn(w);
+    ok = true;
+  } finally {
+    if (!ok) t.diagnostic(`kept ${w.dir} (engine log, bundles) for the failed run`);
+    await w.close(!ok);
+  }
+}
