@@ -4,7 +4,7 @@
  * flushed, everything detached). Every part is built from the frozen config; registries can be injected.
  */
 import { EventEmitter } from 'node:events';
-import { watch, mkdirSync, type FSWatcher } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
 import { Redis } from 'ioredis';
@@ -26,10 +26,10 @@ import { createMetrics, type Metrics } from './metrics/index.ts';
 import { loadRuleSet } from './rules/load.ts';
 import { Evaluator } from './rules/evaluate.ts';
 import type { StateStore } from './rules/state-store.ts';
-import { FileStateStore } from './rules/state-file.ts';
-import { RedisStateStore } from './rules/state-redis.ts';
+import { openStateStore } from './rules/state-open.ts';
+import { RuleReloader } from './rules/reload.ts';
 import { planFor } from './rules/plan.ts';
-import type { Rule, RuleSet } from './rules/types.ts';
+import type { Rule } from './rules/types.ts';
 import { CaptureManager } from './capture/manager.ts';
 import { scheduleRetention } from './bundle/retention.ts';
 import { openQueue } from './actions/open-queue.ts';
@@ -76,8 +76,7 @@ export class Engine extends EventEmitter {
   private queue?: ActionQueue;
   private server?: TriplineServer;
   private retention?: { stop(): void };
-  private watchers: FSWatcher[] = [];
-  private reloadTimer?: NodeJS.Timeout;
+  private reloader?: RuleReloader;
   /** Per incident key: the chain of work (capture, then actions), so a resolve never overtakes its trip. */
   private readonly chains = new Map<string, Promise<void>>();
   /** The rule an incident fired under (a reload may remove the rule before the resolve). */
@@ -132,10 +131,8 @@ export class Engine extends EventEmitter {
     if (c.redis.url) {
       this.redis = new Redis(c.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
       this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis (rule state)'));
-      this.store = new RedisStateStore(this.redis, c.redis.prefix, onStateError);
-    } else {
-      this.store = new FileStateStore(join(dataDir, 'rule-state.json'), onStateError);
     }
+    this.store = openStateStore(c, this.redis, onStateError);
     const saved = await this.store.load();
     if (saved) this.evaluator.restore(saved, Date.now());
 
@@ -177,38 +174,33 @@ export class Engine extends EventEmitter {
       if (this.evaluator.dirty) this.persist();
     });
     this.sampler.start();
-    if (this.opts.watchRules !== false) this.watchRules();
+    this.reloader = new RuleReloader(ruleSet, {
+      paths: this.rulePaths,
+      apply: (rs) => { for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc); this.log.info({ rules: rs.rules.length }, 'rules reloaded'); },
+      onError: (errors, reason) => {
+        this.log.error({ reason, errors: errors.map((e) => e.message) }, 'rule reload rejected; the previous rules keep running');
+      },
+      onReload: (r) => {
+        if (!r.ok) this.reloadFailures?.inc();
+        this.reloadOk?.set(r.ok ? 1 : 0);
+        this.emit('reload', { ok: r.ok, changed: r.changed, reason: r.reason, error: r.errors.map((e) => e.message).join('; ') || undefined });
+      },
+    });
+    if (this.opts.watchRules !== false) this.reloader.watch();
     this.log.info({ listen: `${this.address.host}:${this.address.port}`, rules: ruleSet.rules.length, families: families.map((f) => f.name), queue: this.queue.kind }, 'tripline running');
     return this.address;
   }
 
-  /** Reloads the rule files: a set that fails validation is rejected whole and the running rules stay. */
+  /** Reloads the rule files (SIGHUP): a set that fails validation is rejected whole and the running rules stay. */
   reload(): boolean {
-    if (!this.evaluator) return false;
-    let ruleSet: RuleSet;
-    try {
-      ruleSet = loadRuleSet(this.rulePaths, { tests: false }).ruleSet;
-    } catch (err) {
-      this.reloadFailures?.inc();
-      this.reloadOk?.set(0);
-      const message = err instanceof TriplineError ? err.message : String(err);
-      this.log.error({ err: message }, 'rule reload rejected; the previous rules keep running');
-      this.emit('reload', { ok: false, error: message });
-      return false;
-    }
-    for (const inc of this.evaluator.setRuleSet(ruleSet)) this.onIncident(inc);
-    this.reloadOk?.set(1);
-    this.log.info({ rules: ruleSet.rules.length }, 'rules reloaded');
-    this.emit('reload', { ok: true });
-    return true;
+    return this.reloader?.reload('signal').ok ?? false;
   }
 
   /** Graceful stop: no more ticks, running captures cut and bundled, their actions queued and flushed, all detached. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.reloadTimer);
-    for (const w of this.watchers.splice(0)) w.close();
+    this.reloader?.close();
     this.sampler?.stop();
     await this.capture?.stop();
     await Promise.race([Promise.allSettled([...this.chains.values()]), sleep(15_000)]);
@@ -278,21 +270,6 @@ export class Engine extends EventEmitter {
     this.evaluator.dirty = false;
     const store = this.store;
     this.saving = this.saving.then(() => store.save(snapshot)).catch((err) => this.log.error({ err: (err as Error).message }, 'saving rule state failed'));
-  }
-
-  private watchRules(): void {
-    for (const p of this.rulePaths) {
-      try {
-        const w = watch(p, { persistent: false }, () => {
-          clearTimeout(this.reloadTimer);
-          this.reloadTimer = setTimeout(() => this.reload(), 300);
-        });
-        w.on('error', () => { /* path removed: the next reload reports it */ });
-        this.watchers.push(w);
-      } catch (err) {
-        this.log.warn({ path: p, err: (err as Error).message }, 'cannot watch rule path (reload with SIGHUP)');
-      }
-    }
   }
 
   /** The evaluator's view for tools (demo progress): phase of a series of a rule. */
