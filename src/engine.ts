@@ -33,6 +33,7 @@ import type { Rule } from './rules/types.ts';
 import { CaptureManager } from './capture/manager.ts';
 import { scheduleRetention } from './bundle/retention.ts';
 import { openQueue } from './actions/open-queue.ts';
+import { dispatch } from './actions/dispatcher.ts';
 import type { ActionQueue } from './actions/queue.ts';
 import type { ActionEvent } from './actions/types.ts';
 import type { ActionRegistry } from './actions/registry.ts';
@@ -257,10 +258,7 @@ export class Engine extends EventEmitter {
 
   private async dispatch(inc: Incident, rule: Rule, event: ActionEvent, bundle?: BundleRef): Promise<void> {
     if (!this.queue) return;
-    for (const [index, spec] of rule.actions.entries()) {
-      const r = await this.queue.enqueue({ event, incident: inc, bundle, spec, index, actions: rule.actions });
-      this.incidents.action(inc.id, r.id, 'queued');
-    }
+    for (const r of await dispatch(this.queue, rule, inc, { event, bundle })) this.incidents.action(inc.id, r.id, 'queued');
   }
 
   /** Saves the rules' state, one save at a time (the latest snapshot wins). */
