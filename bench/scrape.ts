@@ -84,7 +84,7 @@ try {
     own.push(ticks.at(-1)! - (fams[0].lastReadSeconds + fams[1].lastReadSeconds) * 1000);
   }
   const fh = sampler0.health().families;
-  console.log(`cpustat read (${fh[0].series} series): p50 ${ms(pct(reads, 50))} ms  p90 ${ms(pct(reads, 90))} ms  max ${ms(Math.max(...reads))} ms  (every 30th read walks the tree)`);
+  console.log(`cpustat read (${fh[0].series} series): p50 ${ms(pct(reads, 50))} ms  p90 ${ms(pct(reads, 90))} ms  max ${ms(Math.max(...reads))} ms  (every 5th read walks the tree)`);
   console.log(`sampler tick (cpustat + ${fh[1].series} histogram/counter series): p50 ${ms(pct(ticks, 50))} ms  p90 ${ms(pct(ticks, 90))} ms  max ${ms(Math.max(...ticks))} ms`);
   console.log(`sampler's own work per tick (deltas, labels, history for ${fh[0].series + fh[1].series} series): p50 ${ms(pct(own, 50))} ms  p90 ${ms(pct(own, 90))} ms`);
   globalThis.gc?.();
