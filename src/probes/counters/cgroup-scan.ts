@@ -25,7 +25,7 @@ export interface ScannedCgroup {
 
 export interface CgroupScanOptions {
   readonly mount: CgroupMount;
-  /** Reads between two walks of the hierarchy (a walk of 1,000 cgroups costs about 10 ticks' worth of reads); 5 finds a new cgroup within 5 s. @defaultValue 5 */
+  /** Reads between two walks of the hierarchy: 5 finds a new cgroup within 5 s (a walk of 1,000 cgroups costs ~17 ms, about three ticks' worth of reads). @defaultValue 5 */
   readonly rescanEvery?: number;
   /** Paths relative to the mount whose whole subtree is read, quota or not. */
   readonly parents?: readonly string[];
