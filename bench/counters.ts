@@ -21,7 +21,7 @@ import { tcp } from '../src/probes/counters/tcp.ts';
 import type { CounterFamily } from '../src/probes/counters/types.ts';
 import { buildLoops, loopNs, median, schedPipeUs } from './counters-workloads.ts';
 import { statsFloorNs } from './counters-calibrate.ts';
-import { measureCost, progs, type HookCost } from './counters-cost.ts';
+import { measureCost, programIdsOf, progs, type HookCost } from './counters-cost.ts';
 
 const { values: args } = parseArgs({ options: {
   rounds: { type: 'string', default: '5' },
@@ -54,16 +54,15 @@ function preflight(): void {
 interface Attached { ids: Set<number>; stop(): Promise<void> }
 
 async function attachTripline(): Promise<Attached> {
-  const pre = new Set(progs().map((p) => p.id));
   const config = buildConfig({});
   const fams: CounterFamily[] = [];
   try { for (const f of [runq, syscalls, tcp]) fams.push(f.start({ config, objDir })); } catch (err) { for (const f of fams) f.close(); throw err; }
-  const ids = new Set(progs().filter((p) => !pre.has(p.id) && p.name.startsWith('tl_')).map((p) => p.id));
+  // This process's own programs (other processes may run the same families meanwhile).
+  const ids = programIdsOf(process.pid);
   return { ids, async stop() { for (const f of fams) f.close(); } };
 }
 
 async function attachBpftrace(): Promise<Attached> {
-  const pre = new Set(progs().map((p) => p.id));
   const children = SCRIPTS.map((s) => spawn('bpftrace', [join(anchors, s)], { stdio: ['ignore', 'pipe', 'ignore'] }));
   const stop = async (): Promise<void> => {
     await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise<void>((resolve) => {
@@ -81,7 +80,7 @@ async function attachBpftrace(): Promise<Attached> {
     })));
     await new Promise((r) => setTimeout(r, 1000)); // the banner comes just before the attach
   } catch (err) { await stop(); throw err; }
-  const ids = new Set(progs().filter((p) => !pre.has(p.id) && !p.name.startsWith('tl_')).map((p) => p.id));
+  const ids = new Set(children.flatMap((c) => [...programIdsOf(c.pid!)]));
   return { ids, stop };
 }
 
