@@ -28,6 +28,7 @@ struct request___old {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
 	__uint(max_entries, BLOCKIO_MAX);
 	__type(key, struct blockio_key);
 	__type(value, struct hist);

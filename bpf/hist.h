@@ -1,5 +1,7 @@
 /* Log2 histograms shared by the always-on counter families (kernel side and its TypeScript mirror,
- * src/probes/decode/hist.ts).
+ * src/probes/decode/hist.ts). Kept in per-CPU maps (plain adds, userspace sums CPUs) created with
+ * BPF_F_NO_PREALLOC: memory is keys seen × possible CPUs × HIST_SIZE, e.g. 1,000 cgroups on 64 CPUs = 17 MB,
+ * instead of max_entries × CPUs reserved up front.
  *
  * Slot i holds values in [2^(i-1), 2^i) of the family's unit; slot 0 holds 0; the last slot holds
  * everything from 2^(HIST_SLOTS-2) up (exported as +Inf). `sum` is the total of observed values in

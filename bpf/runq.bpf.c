@@ -28,6 +28,7 @@ const volatile __u64 runq_threshold_ns = 5000000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct runq_val);

@@ -32,6 +32,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
 	__uint(max_entries, CG_SYSCALL_MAX);
 	__type(key, struct cg_syscall_key);
 	__type(value, struct hist);

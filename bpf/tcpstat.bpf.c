@@ -34,6 +34,7 @@ const volatile __u8 tcp_sk_cgroup_v2 = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct hist);
@@ -41,6 +42,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, __u64);
