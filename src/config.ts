@@ -24,7 +24,7 @@ export const ConfigSchema = z.object({
   }).strict().default({ tick: '1s', history: '5m' }),
   counters: z.object({
     /** Counter families to run. @defaultValue all */
-    enabled: z.array(z.enum(['runq', 'syscalls', 'tcp', 'blockio', 'cpustat', 'psi'])).default(['runq', 'syscalls', 'tcp', 'blockio', 'cpustat', 'psi']),
+    enabled: z.array(z.enum(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi'])).default(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']),
     /** Run-queue delay counted as "over threshold" above this. @defaultValue 5ms */
     runq_threshold: duration.default('5ms'),
     /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
@@ -33,6 +33,12 @@ export const ConfigSchema = z.object({
     watch_pids: z.array(z.number().int().positive()).default([]),
     /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
     max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
+    /** PostgreSQL server binaries (built with --enable-dtrace) whose USDT query probes the pg family attaches to; missing paths are skipped, symlinks to one file count once. @defaultValue the PGDG/Debian/Ubuntu paths of versions 13–17, then /usr/local */
+    pg_binaries: z.array(z.string().startsWith('/')).default([
+      '/usr/lib/postgresql/17/bin/postgres', '/usr/lib/postgresql/16/bin/postgres', '/usr/lib/postgresql/15/bin/postgres',
+      '/usr/lib/postgresql/14/bin/postgres', '/usr/lib/postgresql/13/bin/postgres',
+      '/usr/local/bin/postgres', '/usr/local/pgsql/bin/postgres',
+    ]),
   }).strict().prefault({}),
   metrics: z.object({
     /** Per-cgroup series exported per signal; the rest is folded into cgroup="other". Sized by bench/scrape.ts: 1,000 cgroups at 100 scrape in ~8 ms (p99 13 ms). @defaultValue 100 */

@@ -7,6 +7,7 @@ import { runq } from './runq.ts';
 import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import { blockio } from './blockio.ts';
+import { pg } from './pgstat.ts';
 import { cpustat } from './cpustat.ts';
 import { psi } from './psi.ts';
 
@@ -16,6 +17,7 @@ export const COUNTERS: Readonly<Record<string, CounterFactory>> = {
   syscalls,
   tcp,
   blockio,
+  pg,
   cpustat,
   psi,
 };
