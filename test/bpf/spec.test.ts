@@ -13,10 +13,11 @@ import { RUNQ } from '../../src/probes/decode/runq.ts';
 import { SYSCALLS } from '../../src/probes/decode/syscalls.ts';
 import { TCP } from '../../src/probes/decode/tcpstat.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
+import { PGSTAT } from '../../src/probes/decode/pgstat.ts';
 
 interface BtfType { id: number; kind: string; name?: string; size?: number; type_id?: number; nr_elems?: number; vars?: { type_id: number; size: number; offset: number }[]; members?: { name: string; type_id: number; bits_offset: number }[]; linkage?: string }
 
-const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, TASK_STORAGE = 29;
+const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9, TASK_STORAGE = 29;
 
 /** The object's BTF as bpftool prints it in JSON. */
 function btfOf(stem: string): Map<number, BtfType> {
@@ -105,14 +106,28 @@ const FAMILIES = {
     layouts: BLOCKIO.layouts,
     knobs: {},
   },
+  // USDT programs (no raw_tp twins); <bpf/usdt.bpf.h> adds libbpf's own __bpf_usdt_* maps and functions, not checked here.
+  pgstat: {
+    usdt: true,
+    maps: {
+      pg_query_latency: { type: PERCPU_HASH, keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
+      pg_query_start: { type: LRU_HASH, keySize: 8, valueSize: PGSTAT.layouts.pgstat_start.size },
+      ...drops('pg_drops'),
+    },
+    layouts: PGSTAT.layouts,
+    knobs: {},
+  },
 } as const;
+
+/** libbpf's USDT support code and maps, compiled into objects that include <bpf/usdt.bpf.h>. */
+const isUsdtSupport = (name: string): boolean => name.startsWith('__bpf_usdt_') || name.startsWith('bpf_usdt_');
 
 buildBpf();
 
 for (const [stem, want] of Object.entries(FAMILIES)) {
   test(`${stem}.bpf.o: maps match the decoder's types and sizes`, () => {
     const maps = mapsOf(btfOf(stem));
-    assert.deepEqual([...maps.keys()].sort(), Object.keys(want.maps).sort(), 'map names');
+    assert.deepEqual([...maps.keys()].filter((n) => !('usdt' in want) || !isUsdtSupport(n)).sort(), Object.keys(want.maps).sort(), 'map names');
     for (const [name, m] of Object.entries(want.maps)) assert.deepEqual(maps.get(name), m, `map ${name}`);
   });
 
@@ -130,9 +145,11 @@ for (const [stem, want] of Object.entries(FAMILIES)) {
   test(`${stem}.bpf.o: knobs and program names (tl_ prefix, each tp_btf program has a _raw twin)`, () => {
     const types = btfOf(stem);
     assert.deepEqual(Object.fromEntries(rodataOf(types)), want.knobs);
-    const funcs = [...types.values()].filter((t) => t.kind === 'FUNC' && t.linkage === 'global').map((t) => t.name!);
+    const usdt = 'usdt' in want;
+    const funcs = [...types.values()].filter((t) => t.kind === 'FUNC' && t.linkage === 'global' && !(usdt && isUsdtSupport(t.name!))).map((t) => t.name!);
     assert.ok(funcs.length >= 2);
     for (const f of funcs) assert.match(f, /^tl_/);
+    if (usdt) return; // USDT has no tracepoint twin
     for (const f of funcs.filter((n) => !n.endsWith('_raw'))) assert.ok(funcs.includes(`${f}_raw`), `${f} has a raw_tp twin`);
   });
 }

@@ -14,7 +14,7 @@ import { kernelTest } from '../support/kernel.ts';
 interface ProgInfo { id: number; name?: string }
 
 /** Names (as the kernel truncates them to 15 characters) of the counter families' programs start with these. */
-const FAMILY_PREFIXES = ['tl_runq_', 'tl_sys_', 'tl_tcp_', 'tl_bio_'];
+const FAMILY_PREFIXES = ['tl_runq_', 'tl_sys_', 'tl_tcp_', 'tl_bio_', 'tl_pg_'];
 
 function programs(): ProgInfo[] {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgInfo[];
@@ -47,13 +47,13 @@ kernelTest('SIGKILL of a process with every counter family attached leaves none 
     assert.ok(Date.now() < deadline, 'child did not get ready within 60 s');
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.match(out, /^ready \d+ runq,syscalls,tcp,blockio\n/);
+  assert.match(out, /^ready \d+ runq,syscalls,tcp,blockio(,pg)?\n/);
 
   // Attribute programs by the child's own file descriptors: other processes may run the same families meanwhile.
   const held = programIdsOf(child.pid!);
   const during = programs().filter((p) => held.has(p.id) && ours(p));
-  // 3 runq + 2 syscalls + 2 tcp + 2 blockio programs: the tp_btf or the raw_tp set, never both.
-  assert.equal(during.length, 9, `programs held by the child: ${during.map((p) => p.name).join(', ')}`);
+  // 3 runq + 2 syscalls + 2 tcp + 2 blockio programs: the tp_btf or the raw_tp set, never both; + 2 pg (USDT) when started.
+  assert.equal(during.length, out.includes(',pg') ? 11 : 9, `programs held by the child: ${during.map((p) => p.name).join(', ')}`);
 
   child.kill('SIGKILL');
   await exited;
