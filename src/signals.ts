@@ -82,7 +82,7 @@ export const SIGNALS = {
   },
   pg_query_latency_seconds: {
     kind: 'histogram', unit: 'seconds', labels: [...cg, 'query_kind'], source: 'pg',
-    help: 'PostgreSQL query latency per query kind (SELECT, INSERT, ...), from the pg deep probe.',
+    help: 'PostgreSQL query latency per cgroup of the backend and query kind (SELECT, INSERT, UPDATE, DELETE, OTHER), from the USDT query probes.',
   },
 } as const satisfies Record<string, Omit<SignalSpec, 'name'>>;
 
