@@ -19,6 +19,7 @@ import { runJob, type RunnerDeps } from './run-job.ts';
 import { RedisStore } from './store-redis.ts';
 import { checkRedis } from './redis-check.ts';
 import { Spill } from './spill.ts';
+import { TripTracker } from './trips.ts';
 
 /** Name of the custom backoff strategy in job options (see backoff.ts). */
 const BACKOFF_TYPE = 'tripline-exp-jitter';
@@ -43,6 +44,7 @@ export class BullQueue implements ActionQueue {
   private readonly abort = new AbortController();
   private readonly spill: Spill;
   private readonly deps: RunnerDeps;
+  private readonly trips: TripTracker;
 
   private constructor(opts: QueueOptions, url: string) {
     this.opts = opts;
@@ -50,6 +52,7 @@ export class BullQueue implements ActionQueue {
     this.producer = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
     this.producer.on('error', () => undefined); // reconnects by itself; state is reported through enqueue/spill
     this.store = new RedisStore(this.producer, opts.config.redis.prefix);
+    this.trips = new TripTracker(this.store, opts.dedupWindowMs, opts.enqueueTimeoutMs, () => this.producer.status === 'ready');
     const prefix = opts.config.redis.prefix;
     for (const type of Object.keys(opts.registry)) {
       const q = new Queue(`${opts.name}-${type}`, { connection: this.producer, prefix });
@@ -97,7 +100,7 @@ export class BullQueue implements ActionQueue {
   }
 
   async enqueue(input: ActionJobInput): Promise<EnqueueResult> {
-    const job = toJob(input, this.deps.now());
+    const job = toJob(await this.trips.assign(input), this.deps.now());
     this.queueFor(job.spec.type);
     // Keep order: while older jobs wait in the spill, newer ones queue behind them.
     if (this.spill.size === 0) {
@@ -212,17 +215,23 @@ export class BullQueue implements ActionQueue {
     const left = await this.spill.drain(flushTimeoutMs);
     if (left > 0) this.opts.log.error({ jobs: left }, 'Redis still unreachable at shutdown: action jobs held in memory are lost');
     // Let running deliveries finish (each has its own timeout), then abort anything that still waits on the signal.
-    // A worker blocked on an unreachable Redis never finishes closing: force it after a grace period.
+    // With Redis down a graceful close never finishes (BullMQ's close is memoised, so it cannot be forced later):
+    // force it from the start, and drop the connections if even that hangs, or their timers keep the process alive.
+    const force = this.producer.status !== 'ready';
     await Promise.all(this.workers.map(async (w) => {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), CLOSE_GRACE_MS); });
-      const r = await Promise.race([w.close().then(() => 'closed' as const, () => 'closed' as const), grace]);
-      clearTimeout(timer);
-      if (r === 'timeout') await w.close(true).catch(() => undefined);
+      if ((await within(force ? 2000 : CLOSE_GRACE_MS, w.close(force))) === 'timeout') await within(1000, w.disconnect());
     }));
     this.abort.abort();
-    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    await Promise.all([...this.queues.values()].map(async (q) => { if ((await within(1000, q.close())) === 'timeout') await within(1000, q.disconnect()); }));
     this.workerConn?.disconnect();
     this.producer.disconnect();
   }
+}
+
+/** Waits for `p` at most `ms`; never rejects. */
+async function within(ms: number, p: Promise<unknown>): Promise<'done' | 'timeout'> {
+  let t: NodeJS.Timeout | undefined;
+  const r = await Promise.race([p.then(() => 'done' as const, () => 'done' as const), new Promise<'timeout'>((res) => { t = setTimeout(() => res('timeout'), ms); })]);
+  clearTimeout(t);
+  return r;
 }

@@ -12,6 +12,7 @@ import { classify } from './errors.ts';
 import { backoffDelay } from './backoff.ts';
 import { runJob, type RunnerDeps } from './run-job.ts';
 import { MemoryStore } from './store-memory.ts';
+import { TripTracker } from './trips.ts';
 import type { QueueOptions } from './queue-options.ts';
 
 /** Completed jobs whose summary `status` still reports. */
@@ -34,6 +35,7 @@ export class MemoryQueue implements ActionQueue {
   private readonly listeners = new Set<(s: JobSettled) => void>();
   private readonly abort = new AbortController();
   private readonly deps: RunnerDeps;
+  private readonly trips: TripTracker;
   private readonly opts: QueueOptions;
   private running = false;
   private active = 0;
@@ -44,6 +46,7 @@ export class MemoryQueue implements ActionQueue {
     this.opts = opts;
     const now = opts.now ?? Date.now;
     this.store = opts.store ?? new MemoryStore(now);
+    this.trips = new TripTracker(this.store, opts.dedupWindowMs);
     this.deps = { config: opts.config, env: opts.env ?? process.env, log: opts.log, store: this.store, registry: opts.registry, metrics: opts.metrics, signal: this.abort.signal, now, enqueue: (i) => this.enqueue(i) };
     opts.metrics.setCountsSource(() => this.counts());
   }
@@ -51,7 +54,7 @@ export class MemoryQueue implements ActionQueue {
   private now(): number { return this.deps.now(); }
 
   async enqueue(input: ActionJobInput): Promise<EnqueueResult> {
-    const job = toJob(input, this.now());
+    const job = toJob(await this.trips.assign(input), this.now());
     const doneUntil = this.done.get(job.id);
     if (this.entries.has(job.id) || (doneUntil !== undefined && doneUntil > this.now())) return { id: job.id, duplicate: true, spilled: false };
     this.entries.set(job.id, { job, state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });

@@ -24,8 +24,8 @@ test('one job per action spec, ids derived from key, type, event and index', asy
   const inc = makeIncident();
   const res = await dispatch(q, rule, inc);
   assert.deepEqual(res.map((r) => r.id), [
-    jobId({ incidentKey: inc.key, actionType: 'log', event: 'firing', index: 0 }),
-    jobId({ incidentKey: inc.key, actionType: 'webhook', event: 'firing', index: 1 }),
+    jobId({ incidentKey: inc.key, actionType: 'log', event: 'firing', index: 0, seq: 't1' }),
+    jobId({ incidentKey: inc.key, actionType: 'webhook', event: 'firing', index: 1, seq: 't1' }),
   ]);
   assert.equal(await q.depth(), 2);
   // Same incident again (another host, a restart): nothing new.
@@ -34,6 +34,10 @@ test('one job per action spec, ids derived from key, type, event and index', asy
   const resolved = await dispatch(q, rule, { ...inc, status: 'resolved' });
   assert.ok(resolved.every((r) => !r.duplicate && r.id.includes('-resolved-')));
   assert.equal(await q.depth(), 4);
+  // The series trips again after resolving: a new trip (generation 2), new deliveries.
+  const again = await dispatch(q, rule, { ...inc, id: 'second-trip' });
+  assert.ok(again.every((r) => !r.duplicate));
+  assert.equal(again[0].id, jobId({ incidentKey: inc.key, actionType: 'log', event: 'firing', index: 0, seq: 't2' }));
   await q.close();
 });
 

@@ -78,6 +78,26 @@ test('two engines on one Redis deliver one incident key once, also after the job
   assert.equal(r.requests[0].headers['x-tripline-idempotency-key'], third.id);
 });
 
+test('two engines: trip, resolve, trip again: three deliveries (firing, resolved, firing of the next trip)', async () => {
+  const r = await receiver();
+  const cfg = config();
+  const name = uniqueName();
+  const a = await queue(cfg, name);
+  const b = await queue(cfg, name);
+  await a.start(); await b.start();
+  const inc = makeIncident('retrip', { pod: 'web-1' });
+  const events = [
+    [inc, 'firing'], [{ ...inc, status: 'resolved' as const }, 'resolved'], [{ ...inc, id: 'trip-2' }, 'firing'],
+  ] as const;
+  for (const [n, [i, event]] of events.entries()) {
+    for (const q of [a, b]) await q.enqueue(jobInput({ ...i, host: q === a ? 'host-a' : 'host-b' }, hook(r.url), 0, event));
+    await r.waitFor(n + 1);
+  }
+  await new Promise((res) => setTimeout(res, 1000));
+  assert.deepEqual(r.requests.map((x) => x.headers['x-tripline-event']), ['firing', 'resolved', 'firing']);
+  assert.equal(new Set(r.requests.map((x) => x.headers['x-tripline-idempotency-key'])).size, 3);
+});
+
 test('429 with Retry-After parks the job without spending an attempt, then delivers once', async () => {
   const r = await receiver((n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
   // One attempt only: if the 429 spent it, the job would land in the failed set.

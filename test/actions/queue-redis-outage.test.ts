@@ -53,3 +53,21 @@ test('incidents arriving while Redis is down are held, then delivered once each 
   assert.deepEqual(new Set(keys), ids);
   assert.equal(await q.depth(), 0);
 });
+
+test('close returns while Redis is down (held jobs are reported lost, workers forced shut)', { timeout: 60_000 }, async () => {
+  await q?.close(1000);
+  const cfg = buildConfig({ redis: { url: redis.url, prefix: uniqueName() } }, {});
+  const log = recordingLogger();
+  q = await openQueue({ config: cfg, log, name: uniqueName(), enqueueTimeoutMs: 500 });
+  await q.start();
+  await redis.pause();
+  try {
+    const res = await q.enqueue(jobInput(makeIncident('outage', { pod: 'at-close' }), [{ type: 'log' }]));
+    assert.equal(res.spilled, true);
+    const t0 = Date.now();
+    await q.close(500);
+    q = undefined;
+    assert.ok(Date.now() - t0 < 30_000, `close took ${Date.now() - t0} ms`);
+    assert.ok(log.lines.some((l) => l.level === 'error' && /held in memory are lost/.test(l.msg ?? '')));
+  } finally { await redis.start(); }
+});
