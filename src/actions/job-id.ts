@@ -5,7 +5,10 @@
 import { createHash } from 'node:crypto';
 import type { ActionEvent, ActionJob, ActionJobInput } from './types.ts';
 
-/** What identifies one delivery. `seq` separates repeated events of one kind (each `update`, each `scaled`). */
+/**
+ * What identifies one delivery. `seq` separates repeated events of one kind (each `update`, each `scaled`); the
+ * queues prefix it with the trip generation (trips.ts) so a later trip of the same series is a new delivery.
+ */
 export interface JobIdParts {
   readonly incidentKey: string;
   readonly actionType: string;
