@@ -7,12 +7,13 @@
  * by the postmaster at any time; USDT has no tp_btf/raw_tp twins):
  *   postgresql:query__start(const char *query)  remember the start time and the query kind of this thread; the
  *                                               kind comes from the first PGSTAT_PEEK bytes of the text
- *   postgresql:query__done(const char *query)   latency into (cpu cgroup of the backend, kind); forget the thread
- *   A query that fails never fires query__done: the backend's next query__start overwrites its entry.
+ *   postgresql:query__done(const char *query)   latency into (cpu cgroup of the backend, kind); the argument is not
+ *                                               read (fetching it costs a user-memory read per query)
+ *   A query that fails never fires query__done: the backend's next query__start overwrites its start.
  * Maps:
  *   pg_query_latency  PERCPU_HASH key struct pgstat_key {cgroup id, kind} → struct hist (µs), max = max_cgroups
- *   pg_query_start    LRU_HASH key __u64 pid_tgid → struct pgstat_start, PGSTAT_START_MAX (LRU: the entry of a
- *                     backend killed inside a query is evicted by newer ones instead of filling the map)
+ *   pg_query_start    TASK_STORAGE → struct pgstat_start (per thread, freed with it: nothing leaks when a backend
+ *                     dies mid-query; measured ~1/3 cheaper per query than a hash keyed by pid_tgid, bench/pg.ts)
  *   pg_drops          PERCPU_ARRAY 1 × __u64
  *   + the USDT spec maps of <bpf/usdt.bpf.h> (filled by libbpf at attach)
  * Knobs: none.
@@ -36,9 +37,9 @@ struct {
 } pg_query_latency SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PGSTAT_START_MAX);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for task storage */
+	__type(key, int);
 	__type(value, struct pgstat_start);
 } pg_query_start SEC(".maps");
 
@@ -103,28 +104,32 @@ static __always_inline void drop(void)
 SEC("usdt")
 int BPF_USDT(tl_pg_query_start, const char *query)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pgstat_start s = { .kind = query_kind(query) };
+	struct pgstat_start *s = bpf_task_storage_get(&pg_query_start, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	s.start_ns = bpf_ktime_get_ns(); /* after the text read: its cost is not part of the query */
-	bpf_map_update_elem(&pg_query_start, &id, &s, BPF_ANY);
+	if (!s) {
+		drop(); /* no memory for this thread's storage */
+		return 0;
+	}
+	s->kind = query_kind(query);
+	s->start_ns = bpf_ktime_get_ns(); /* after the text read: its cost is not part of the query */
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(tl_pg_query_done, const char *query)
+int BPF_USDT(tl_pg_query_done)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	struct pgstat_start *s = bpf_map_lookup_elem(&pg_query_start, &id);
+	__u64 now = bpf_ktime_get_ns();
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pgstat_start *s = bpf_task_storage_get(&pg_query_start, t, 0, 0);
 	struct pgstat_key key = {};
 	struct hist *h;
 
-	if (!s)
-		return 0; /* attached mid-query, or the entry was evicted */
-	key.cgroup_id = task_cpu_cgroup_id_btf(bpf_get_current_task_btf());
+	if (!s || !s->start_ns)
+		return 0; /* attached mid-query */
+	key.cgroup_id = task_cpu_cgroup_id_btf(t);
 	key.kind = s->kind;
 	__u64 delta = now - s->start_ns;
-	bpf_map_delete_elem(&pg_query_start, &id);
+	s->start_ns = 0; /* done; the storage itself lives until the thread exits (cheaper than a delete per query) */
 	h = bpf_map_lookup_elem(&pg_query_latency, &key);
 	if (!h) {
 		bpf_map_update_elem(&pg_query_latency, &key, &zero_hist, BPF_NOEXIST);

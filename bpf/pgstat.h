@@ -29,17 +29,16 @@ struct pgstat_key {
 #define PGSTAT_KEY_SIZE 16
 _Static_assert(sizeof(struct pgstat_key) == PGSTAT_KEY_SIZE, "struct pgstat_key size");
 
-/* pg_query_start: LRU_HASH, key __u64 pid_tgid, value struct pgstat_start, PGSTAT_START_MAX entries
- * (one per backend inside a query; deleted at query__done). */
+/* pg_query_start: TASK_STORAGE, value struct pgstat_start: one per thread that ran a query (postgres backends),
+ * freed with the thread; start_ns is set to 0 at query__done. */
 struct pgstat_start {
-	__u64 start_ns; /* bpf_ktime_get_ns() at query__start */
+	__u64 start_ns; /* bpf_ktime_get_ns() at query__start, 0 when no query is running */
 	__u32 kind;     /* PGSTAT_KIND_* */
 	__u32 pad;
 };
 #define PGSTAT_START_SIZE 16
 _Static_assert(sizeof(struct pgstat_start) == PGSTAT_START_SIZE, "struct pgstat_start size");
-#define PGSTAT_START_MAX 16384
 
-/* pg_drops: PERCPU_ARRAY 1 × __u64: queries not recorded because pg_query_latency was full. */
+/* pg_drops: PERCPU_ARRAY 1 × __u64: queries not recorded (pg_query_latency full, or no memory for a thread's storage). */
 
 #endif /* TRIPLINE_PGSTAT_H */

@@ -17,7 +17,7 @@ import { PGSTAT } from '../../src/probes/decode/pgstat.ts';
 
 interface BtfType { id: number; kind: string; name?: string; size?: number; type_id?: number; nr_elems?: number; vars?: { type_id: number; size: number; offset: number }[]; members?: { name: string; type_id: number; bits_offset: number }[]; linkage?: string }
 
-const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, LRU_HASH = 9, TASK_STORAGE = 29;
+const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, TASK_STORAGE = 29;
 
 /** The object's BTF as bpftool prints it in JSON. */
 function btfOf(stem: string): Map<number, BtfType> {
@@ -111,7 +111,7 @@ const FAMILIES = {
     usdt: true,
     maps: {
       pg_query_latency: { type: PERCPU_HASH, keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
-      pg_query_start: { type: LRU_HASH, keySize: 8, valueSize: PGSTAT.layouts.pgstat_start.size },
+      pg_query_start: { type: TASK_STORAGE, keySize: 4, valueSize: PGSTAT.layouts.pgstat_start.size },
       ...drops('pg_drops'),
     },
     layouts: PGSTAT.layouts,

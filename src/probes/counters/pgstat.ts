@@ -40,7 +40,7 @@ export function startPg(objDir: string, opts: { binaries: readonly string[]; max
     programs: [], // USDT programs: no tp_btf/raw_tp twins, attached below per binary
     maps: {
       pg_query_latency: { keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
-      pg_query_start: { keySize: 8, valueSize: PGSTAT.layouts.pgstat_start.size },
+      pg_query_start: { keySize: 4, valueSize: PGSTAT.layouts.pgstat_start.size }, // task storage: key is a pidfd
       pg_drops: { keySize: 4, valueSize: 8 },
     },
     dropsMap: 'pg_drops',
@@ -60,7 +60,7 @@ export function startPg(objDir: string, opts: { binaries: readonly string[]; max
         skipped.push(`${binary}: ${err instanceof TriplineError ? err.message : String(err)}`);
         continue;
       }
-      // query__start without query__done would only fill pg_query_start: a binary with one and not the other is an error.
+      // query__start without query__done would cost a uprobe per query and record nothing: a binary with one and not the other is an error.
       fam.obj.attachUsdt('tl_pg_query_done', { binary, provider: 'postgresql', name: 'query__done', pid: -1 });
       attached.push(binary);
     }

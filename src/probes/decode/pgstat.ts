@@ -10,7 +10,6 @@ export const PGSTAT = {
   keySize: 16,
   valueSize: HIST_SIZE,
   peek: 16,
-  startMax: 16384,
   layouts: {
     pgstat_key: { size: 16, fields: { cgroup_id: 0, kind: 8, pad: 12 } },
     pgstat_start: { size: 16, fields: { start_ns: 0, kind: 8, pad: 12 } },
