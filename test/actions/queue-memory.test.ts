@@ -89,6 +89,8 @@ test('5xx until the limit: failed set with the reason; retry delivers; unknown i
   await q.retry(id);
   assert.equal((await again).state, 'completed');
   assert.deepEqual(await q.failed(), []);
+  assert.match(await reg.getSingleMetricAsString('tripline_action_delivery_seconds'), /tripline_action_delivery_seconds_count\{action="webhook",outcome="delivered"\} 1\b/);
+  assert.match(await reg.getSingleMetricAsString('tripline_action_failures_total'), /action="webhook",reason="http_502"\} 3\b/);
   await assert.rejects(q.retry(id), (e) => hasCode(e, 'ACTION_ERR_CONFIG'));
 });
 
