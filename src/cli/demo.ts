@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     const w = workload;
     say(`${at()} workload: ${scenario === 'limit'
       ? `cgroup ${w.target.path} with a CPU quota of 0.2 cores and 2 busy loops (pids ${w.pids.join(', ')})`
-      : `cgroup ${w.target.path} without quota (demo-app-worker) and ${w.neighbour!.path} with 10x its CPU weight (demo-batch-job), both pinned to CPU 0 (pids ${w.pids.join(', ')})`}`);
+      : `cgroup ${w.target.path} without quota (2 demo-app-worker loops) and ${w.neighbour!.path} with 10x its CPU weight (demo-batch-job), all pinned to CPU 0 (pids ${w.pids.join(', ')})`}`);
     const result = await runLoop(engine, w, say, at, timeoutS * 1000, process.env.SLACK_BOT_TOKEN ? undefined : join(dir, 'data', 'slack-outbox'));
     say('');
     say(result.ok ? `demo complete in ${Math.round((Date.now() - t0) / 1000)}s` : `demo incomplete: ${result.why}`);

@@ -1,8 +1,8 @@
 /**
  * The demo's workloads: real cgroups with real busy processes, and their clean-up (also on Ctrl-C).
  *   limit:     one cgroup with a CPU quota of 0.2 cores and two busy loops: throttled by its own limit.
- *   neighbour: a victim cgroup without quota and a neighbour cgroup with 10× the CPU weight, each with a busy
- *              loop, both pinned to CPU 0: the victim waits while the neighbour runs.
+ *   neighbour: a victim cgroup without quota (two busy loops) and a neighbour cgroup with 10× the CPU weight (one
+ *              busy loop), all pinned to CPU 0: the victim waits while the neighbour runs.
  * Used by `tripline demo` and by the end-to-end tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -80,6 +80,8 @@ export function startWorkload(scenario: Scenario, tag: string): Workload {
     made.push(neighbour);
     setWeight(neighbour, 10);
     start(neighbour, 'demo-batch-job', 0);
+    // Two workers: each is scheduled out past 5 ms ~20 times a second, so the cgroup is well over the rule's 20/s.
+    start(target, 'demo-app-worker', 0);
     start(target, 'demo-app-worker', 0);
     return workload(scenario, target, neighbour);
   } catch (err) {
