@@ -149,7 +149,7 @@ export class Engine extends EventEmitter {
     this.capture.start();
     for (const [probe, why] of this.capture.unavailable) this.log.warn({ probe, reason: why }, 'deep probe unavailable');
     for (const phase of ['started', 'attached', 'finished', 'failed'] as const) this.capture.on(phase, (e: object) => this.emit('capture', { phase, ...e }));
-    this.queue = await openQueue({ config: c, log: this.log, registry: this.opts.actions, metricsRegistry: this.metrics.registry });
+    this.queue = await openQueue({ config: c, log: this.log, registry: this.opts.actions, metricsRegistry: this.metrics.registry, persistState: true });
     this.queue.onSettled((s) => {
       this.incidents.action(s.job.incident.id, s.id, s.state === 'completed' ? `completed: ${s.summary}` : `failed: ${s.reason}`);
       this.log[s.state === 'completed' ? 'info' : 'warn']({ job: s.id, action: s.job.spec.type, event: s.job.event, key: s.job.incident.key, result: s.state === 'completed' ? s.summary : s.reason }, 'action settled');

@@ -32,7 +32,7 @@ function table(rows: string[][]): string {
 }
 
 async function withQueue<T>(config: Readonly<Config>, fn: (q: ActionQueue) => Promise<T>): Promise<T> {
-  const q = await openQueue({ config, log: createLogger(config.log.level === 'info' ? 'warn' : config.log.level) });
+  const q = await openQueue({ config, log: createLogger(config.log.level === 'info' ? 'warn' : config.log.level), persistState: true });
   try { return await fn(q); } finally { await q.close(); }
 }
 
@@ -92,7 +92,7 @@ async function fire(config: Readonly<Config>, configFile: string | undefined, na
   for (const spec of rule.actions) actionFor(spec.type).check?.(spec as never, config, process.env);
   const runId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18);
   const { incident, bundle } = syntheticIncident(rule, parseLabels(o.label), runId);
-  const q = await openQueue({ config, log: createLogger(config.log.level) });
+  const q = await openQueue({ config, log: createLogger(config.log.level), persistState: true });
   try {
     const settled = new Map<string, string>();
     q.onSettled((s) => settled.set(s.id, s.state === 'completed' ? `${s.status}: ${s.summary}` : `failed: ${s.reason}`));

@@ -5,6 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildConfig } from '../../../src/config.ts';
 import { openQueue } from '../../../src/actions/open-queue.ts';
 import type { ActionQueue } from '../../../src/actions/queue.ts';
@@ -43,6 +46,8 @@ async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promi
 
 async function engine(redisUrl: string | undefined, prefix: string, name: string, channel: string): Promise<ActionQueue> {
   const config = buildConfig({
+    // A fresh data_dir of its own (the engine keeps in-process action state there).
+    data_dir: mkdtempSync(join(tmpdir(), 'tripline-with-queue-')),
     redis: redisUrl ? { url: redisUrl, prefix } : {},
     slack: { api_url: slack.url, channel, group_wait: '200ms' },
     kubernetes: { api_url: kube.url },
