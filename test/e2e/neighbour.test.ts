@@ -28,6 +28,8 @@ kernelTest('e2e noisy neighbour: contention named in the bundle, no scale PATCH,
   const check = await validateBundle(rec.bundle!.dir);
   assert.deepEqual(check.problems, []);
   const findings = check.findings!;
+  const tm = check.manifest!.timings;
+  t.diagnostic(`bundle ${rec.bundle!.id}: partial ${check.manifest!.partial}${check.manifest!.partial_reason ? ` (${check.manifest!.partial_reason})` : ''}, attached ${tm.trip_to_attach_ms} ms after the trip, captured ${((Date.parse(tm.detached_at) - Date.parse(tm.attached_at)) / 1000).toFixed(1)} s; ${check.findings?.diagnosis?.summary}`);
   assert.equal(findings.diagnosis?.cause, 'contention', findings.diagnosis?.summary ?? 'no diagnosis');
   const named = findings.neighbours.find((n) => n.cgroupPath === neighbour.path);
   assert.ok(named, `findings do not name ${neighbour.path}: ${JSON.stringify(findings.neighbours)}`);
