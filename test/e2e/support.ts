@@ -64,6 +64,7 @@ export class E2eWorld {
   readonly #procs: ChildProcess[] = [];
   readonly #binDir = join(this.dir, 'bin');
   #log?: WriteStream;
+  #starting?: Promise<unknown>;
   #savedToken?: string;
 
   /** Starts Redis, the Slack and Kubernetes servers and the engine; resolves after the engine's first tick. */
@@ -87,7 +88,8 @@ export class E2eWorld {
     this.engine.on('capture', (c: { phase: string }) => this.captures.push(c));
     let ticked = false;
     this.engine.on('tick', (t: Tick) => { ticked = true; this.#onTick(t); });
-    await this.engine.start();
+    this.#starting = this.engine.start();
+    await this.#starting;
     await waitFor('the engine\'s first tick', 30_000, () => ticked);
     return this;
   }
@@ -126,6 +128,7 @@ export class E2eWorld {
 
   /** The cgroup of a container of pod `podUid` at /kubepods/burstable/pod<uid>/<64 hex>; parents made only when missing. */
   podCgroup(podUid: string, quotaCores?: number): PodCgroup {
+    this.#live();
     const containerId = randomBytes(32).toString('hex');
     const mount = findCpuMount();
     const segs = ['kubepods', 'burstable', `pod${podUid}`];
@@ -141,6 +144,7 @@ export class E2eWorld {
 
   /** A uniquely named cgroup at the top of the hierarchy, with `weight` times the default CPU weight. */
   plainCgroup(suffix: string, weight = 1): ManagedCgroup {
+    this.#live();
     const cg = createCgroup({ name: `tripline-test-${process.pid}-${randomBytes(3).toString('hex')}-${suffix}` });
     this.#cgroups.push(cg);
     const mount = findCpuMount();
@@ -156,6 +160,7 @@ export class E2eWorld {
    * symlink of that name), pinned to `cpu` when given, moved into `cg`. Returns its pid.
    */
   busy(cg: ManagedCgroup, comm: string, cpu?: number): number {
+    this.#live();
     const exe = join(this.#binDir, comm);
     if (!existsSync(exe)) { mkdirSync(this.#binDir, { recursive: true }); symlinkSync('/bin/sh', exe); }
     const loop = ['-c', 'while :; do :; done'];
@@ -184,10 +189,25 @@ export class E2eWorld {
     return `incidents: [${inc}] captures: [${this.captures.map((c) => c.phase).join(',')}] actions: [${act}] slack: ${this.slack.requests.map((r) => r.method).join(',')} kube: ${this.kube.calls.map((c) => `${c.method} ${c.path}`).join(',')}; engine log ${this.logFile}`;
   }
 
-  /** Releases everything, in reverse order of need; never throws. `keep` leaves the temp dir (logs, bundles) for a failed run. */
-  async close(keep = false): Promise<void> {
+  #closing?: Promise<void>;
+
+  /** A closed world (its test aborted) makes nothing more: it would never be released. */
+  #live(): void {
+    if (this.#closing) throw new Error('the e2e world is closed (test aborted)');
+  }
+
+  /** Releases everything, in reverse order of need; idempotent, never throws. `keep` leaves the temp dir (logs, bundles) for a failed run. */
+  close(keep = false): Promise<void> {
+    this.#closing ??= this.#close(keep);
+    return this.#closing;
+  }
+
+  async #close(keep: boolean): Promise<void> {
     this.stopLoad();
-    await this.engine?.stop().catch(() => undefined);
+    // A stop during the engine's start (a test aborted early) waits for the start; a stop that hangs must not
+    // keep the cgroups, servers and Redis below from being released.
+    await this.#starting?.catch(() => undefined);
+    await Promise.race([this.engine?.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 30_000).unref())]);
     await this.slack.stop().catch(() => undefined);
     await this.kube.stop().catch(() => undefined);
     await this.redis?.stop().catch(() => undefined);
@@ -206,11 +226,15 @@ export class E2eWorld {
 export async function withWorld(t: TestContext, fn: (w: E2eWorld) => Promise<void>): Promise<void> {
   const w = new E2eWorld();
   let ok = false;
+  // A test that times out is abandoned, not unwound: release the world at once, not when its waits run out.
+  const onAbort = (): void => { t.diagnostic(`aborted: kept ${w.dir}`); void w.close(true); };
+  t.signal.addEventListener('abort', onAbort, { once: true });
   try {
     await w.start();
     await fn(w);
     ok = true;
   } finally {
+    t.signal.removeEventListener('abort', onAbort);
     if (!ok) t.diagnostic(`kept ${w.dir} (engine log, bundles) for the failed run`);
     await w.close(!ok);
   }
