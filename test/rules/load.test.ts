@@ -105,7 +105,7 @@ test('the example rules load into a frozen rule set with base units', () => {
   const cpuTest = tests.find((t) => t.name === 'cpu-throttling')!;
   assert.equal(cpuTest.spec.interval, '1s');
   assert.deepEqual(ruleFilesOf(cpuTest), [join(rulesDir, 'cpu-throttling.yaml')]);
-  assert.deepEqual(cpuTest.positions['spec.expect[1].incidents[0]'], { line: 45, col: 11 });
+  assert.deepEqual(cpuTest.positions['spec.expect[1].incidents[0]'], { line: 49, col: 11 });
 });
 
 test('documents: several per file, Silence and Inhibition, empty documents between separators', () => {
