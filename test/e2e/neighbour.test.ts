@@ -1,13 +1,15 @@
-// End to end, noisy neighbour: a pod's container cgroup without a CPU quota shares CPU 0 with a busy neighbour
-// cgroup of 10x its CPU weight; the bundled cpu-throttling rule trips on the run-queue delays; the bundle's
-// runqslower events and its findings name the neighbour (pid, comm, cgroup path), the diagnosis is contention,
-// the scale action sends no PATCH and the Slack thread says why it did not scale.
+// End to end, noisy neighbour: a pod's container cgroup without a CPU quota shares one CPU (the least busy) with a
+// busy neighbour cgroup of 10x its CPU weight; the bundled cpu-throttling rule trips on the run-queue delays; the
+// bundle's runqslower events and its findings name the neighbour (pid, comm, cgroup path), the diagnosis is
+// contention, the scale action sends no PATCH and the Slack thread says why it did not scale.
+// The victim gets one scheduler tick (4 ms at HZ=250) per ~11 ticks, ~22 delays/s, just over the rule's 20/s: a
+// second load pinned to the same CPU would push it under, hence the choice of CPU.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
-import { RULE, waitFor, withWorld } from './support.ts';
+import { RULE, idlestCpu, waitFor, withWorld } from './support.ts';
 
 const NEIGHBOUR_COMM = 'e2e-batch-job';
 
@@ -15,12 +17,15 @@ kernelTest('e2e noisy neighbour: contention named in the bundle, no scale PATCH,
   const uid = w.deployment('shop', 'api', 2);
   const pod = w.podCgroup(uid);
   const neighbour = w.plainCgroup('batch', 10);
-  const neighbourPid = w.busy(neighbour, NEIGHBOUR_COMM, 0);
-  w.busy(pod.cg, 'e2e-app-worker', 0);
+  const cpu = await idlestCpu();
+  const neighbourPid = w.busy(neighbour, NEIGHBOUR_COMM, cpu);
+  w.busy(pod.cg, 'e2e-app-worker', cpu);
+  w.watch(pod.cg.id);
   const state = (): string => w.describe();
 
   const fired = await waitFor('the incident of the crowded pod', 200_000, () => w.incidents.find((i) => i.rule === RULE && i.status === 'firing' && i.labels.pod_uid === uid), state);
   assert.equal(fired.labels.container, pod.containerId);
+  t.diagnostic(`pinned to CPU ${cpu}; fired on ${JSON.stringify(fired.stats)}; over-threshold delays ${w.meanOverRate(pod.cg.id).toFixed(1)}/s over the last 30 ticks`);
 
   // The bundle: valid, diagnosed contention, naming the neighbour in its findings and in runqslower's events.
   const rec = await waitFor('the capture', 60_000, () => { const r = w.engine!.incidents.get(fired.id); return r && (r.capture === 'done' || r.capture === 'failed') ? r : undefined; }, state);

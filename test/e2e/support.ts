@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -38,6 +38,33 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T
   }
 }
 
+/** Busy jiffies and all jiffies of each CPU, from /proc/stat. */
+function cpuTimes(): { busy: number; total: number }[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => {
+    const v = l.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3] - (v[4] ?? 0), total };
+  });
+}
+
+/**
+ * The CPU least busy over `ms` (ties: the lowest number). Pinning a contention scenario there keeps it from
+ * sharing its CPU with another pinned load (the demo and other kernel tests pin to CPU 0), which would stretch
+ * the victim's wait between runs so far that its delays, though longer, become rarer than the rule's rate.
+ */
+export async function idlestCpu(ms = 1000): Promise<number> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  let best = 0;
+  let bestShare = Infinity;
+  b.forEach((x, i) => {
+    const share = (x.busy - a[i].busy) / Math.max(1, x.total - a[i].total);
+    if (share < bestShare) { best = i; bestShare = share; }
+  });
+  return best;
+}
+
 /** A deployment's pod as a cgroup: the kubelet's cgroupfs layout, so the engine labels it with pod_uid and container. */
 export interface PodCgroup {
   readonly cg: ManagedCgroup;
@@ -58,6 +85,8 @@ export class E2eWorld {
   readonly captures: { phase: string; [k: string]: unknown }[] = [];
   /** cgroup id → time of the first tick with a run-queue delay over the threshold or a throttled period. */
   readonly firstOver = new Map<string, number>();
+  /** cgroup id → run-queue delays over the threshold per second, one entry per tick (last 120). */
+  readonly overRate = new Map<string, number[]>();
   readonly #watched = new Set<string>();
   /** Cgroups made, in creation order (parents before children); removed in reverse. */
   readonly #cgroups: ManagedCgroup[] = [];
@@ -110,12 +139,27 @@ export class E2eWorld {
   }
 
   #onTick(t: Tick): void {
+    const over = new Map<string, number>();
     for (const s of t.samples) {
       const id = s.labels.cgroup_id;
-      if (id === undefined || !this.#watched.has(id) || this.firstOver.has(id) || s.kind !== 'counter') continue;
-      if ((s.signal === 'runq_delay_over_threshold' || s.signal === 'cpu_throttled_periods') && s.delta > 0) this.firstOver.set(id, Date.now());
+      if (id === undefined || !this.#watched.has(id) || s.kind !== 'counter') continue;
+      if (s.signal === 'runq_delay_over_threshold') over.set(id, (over.get(id) ?? 0) + s.delta);
+      if ((s.signal === 'runq_delay_over_threshold' || s.signal === 'cpu_throttled_periods') && s.delta > 0 && !this.firstOver.has(id)) this.firstOver.set(id, Date.now());
+    }
+    for (const id of this.#watched) {
+      const list = this.overRate.get(id) ?? [];
+      list.push((over.get(id) ?? 0) / ((t.intervalMs || 1000) / 1000));
+      if (list.length > 120) list.shift();
+      this.overRate.set(id, list);
     }
   }
+
+  /** Mean over-threshold delays per second of a watched cgroup in its last `n` ticks (the rule's rate condition). */
+  meanOverRate(cgroupId: string, n = 30): number {
+    const list = (this.overRate.get(cgroupId) ?? []).slice(-n);
+    return list.length ? list.reduce((a, b) => a + b, 0) / list.length : 0;
+  }
+
 
   /** A Deployment `name` with `replicas`, its ReplicaSet and one pod, in the fake cluster; returns the pod's uid. */
   deployment(namespace: string, name: string, replicas: number): string {
@@ -186,7 +230,8 @@ export class E2eWorld {
   describe(): string {
     const inc = this.incidents.map((i) => `${i.status} ${i.rule} ${i.labels.cgroup ?? i.key}`).join('; ');
     const act = this.actions.map((s) => `${s.job.spec.type}/${s.job.event}: ${s.state === 'completed' ? s.summary : `FAILED ${s.reason}`}`).join('; ');
-    return `incidents: [${inc}] captures: [${this.captures.map((c) => c.phase).join(',')}] actions: [${act}] slack: ${this.slack.requests.map((r) => r.method).join(',')} kube: ${this.kube.calls.map((c) => `${c.method} ${c.path}`).join(',')}; engine log ${this.logFile}`;
+    const rates = [...this.#watched].map((id) => `${id}: ${this.meanOverRate(id).toFixed(1)}/s`).join(', ');
+    return `over-threshold delays (last 30 ticks) ${rates}; incidents: [${inc}] captures: [${this.captures.map((c) => c.phase).join(',')}] actions: [${act}] slack: ${this.slack.requests.map((r) => r.method).join(',')} kube: ${this.kube.calls.map((c) => `${c.method} ${c.path}`).join(',')}; engine log ${this.logFile}`;
   }
 
   #closing?: Promise<void>;
