@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -88,9 +88,11 @@ export class E2eWorld {
   /** cgroup id → run-queue delays over the threshold per second, one entry per tick (last 120). */
   readonly overRate = new Map<string, number[]>();
   readonly #watched = new Set<string>();
-  /** Cgroups made, in creation order (parents before children); removed in reverse. */
+  /** Cgroups this world owns, in creation order; removed in reverse. */
   readonly #cgroups: ManagedCgroup[] = [];
   readonly #procs: ChildProcess[] = [];
+  /** Parents of pod cgroups, possibly shared with other tests (/kubepods, /kubepods/burstable); deepest last. */
+  readonly #parents: ManagedCgroup[] = [];
   readonly #binDir = join(this.dir, 'bin');
   #log?: WriteStream;
   #starting?: Promise<unknown>;
@@ -174,17 +176,21 @@ export class E2eWorld {
   podCgroup(podUid: string, quotaCores?: number): PodCgroup {
     this.#live();
     const containerId = randomBytes(32).toString('hex');
-    const mount = findCpuMount();
     const segs = ['kubepods', 'burstable', `pod${podUid}`];
-    for (let i = 1; i <= segs.length; i++) {
-      const name = segs.slice(0, i).join('/');
-      // Another test may hold /kubepods already: use it, and leave it to whoever made it.
-      if (!existsSync(join(mount.dir, name))) this.#cgroups.push(createCgroup({ name }));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Parents may exist already (another test's pod): createCgroup takes an existing directory as it is.
+        for (let i = 1; i <= segs.length; i++) this.#parents.push(createCgroup({ name: segs.slice(0, i).join('/') }));
+        const cg = createCgroup({ name: `${segs.join('/')}/${containerId}`, quotaCores, periodUs: 100_000 });
+        this.#cgroups.push(cg);
+        return { cg, podUid, containerId };
+      } catch (err) {
+        // Another test's close may have removed a shared parent between our mkdirs: once more.
+        if (attempt >= 3) throw err;
+      }
     }
-    const cg = createCgroup({ name: `${segs.join('/')}/${containerId}`, quotaCores, periodUs: 100_000 });
-    this.#cgroups.push(cg);
-    return { cg, podUid, containerId };
   }
+
 
   /** A uniquely named cgroup at the top of the hierarchy, with `weight` times the default CPU weight. */
   plainCgroup(suffix: string, weight = 1): ManagedCgroup {
@@ -259,8 +265,12 @@ export class E2eWorld {
     if (this.#savedToken === undefined) delete process.env.SLACK_BOT_TOKEN;
     else process.env.SLACK_BOT_TOKEN = this.#savedToken;
     for (const cg of this.#cgroups.splice(0).reverse()) {
-      // A parent another test is using now stays busy: that test removes it.
-      try { cg.destroy(); } catch { /* busy parent */ }
+      try { cg.destroy(); } catch { /* reported by the next run's leftovers check */ }
+    }
+    // Shared parents (/kubepods/...): whoever leaves last removes them; the kernel refuses rmdir of a cgroup
+    // that still has children or tasks, so another test's pods are safe.
+    for (const cg of this.#parents.splice(0).reverse()) {
+      for (const d of [...cg.dirs].reverse()) { try { rmdirSync(d); } catch { /* still in use, or gone */ } }
     }
     await new Promise<void>((r) => (this.#log ? this.#log.end(() => r()) : r()));
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
