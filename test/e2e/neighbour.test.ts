@@ -3,7 +3,7 @@
 // bundle's runqslower events and its findings name the neighbour (pid, comm, cgroup path), the diagnosis is
 // contention, the scale action sends no PATCH and the Slack thread says why it did not scale.
 // The victim gets one scheduler tick (4 ms at HZ=250) per ~11 ticks, ~22 delays/s, just over the rule's 20/s: a
-// second load pinned to the same CPU would push it under, hence the choice of CPU.
+// second load pinned to the same CPU would push it under, hence the choice of CPU and the host-wide lock.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ kernelTest('e2e noisy neighbour: contention named in the bundle, no scale PATCH,
   const uid = w.deployment('shop', 'api', 2);
   const pod = w.podCgroup(uid);
   const neighbour = w.plainCgroup('batch', 10);
+  // Two contention scenarios on one CPU starve each victim below the rule's rate: concurrent runs take turns.
+  if (!(await w.lock('contention', 150_000))) t.diagnostic('another run kept the contention lock for 150 s: running alongside it');
   const cpu = await idlestCpu();
   const neighbourPid = w.busy(neighbour, NEIGHBOUR_COMM, cpu);
   w.busy(pod.cg, 'e2e-app-worker', cpu);

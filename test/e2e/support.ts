@@ -65,6 +65,31 @@ export async function idlestCpu(ms = 1000): Promise<number> {
   return best;
 }
 
+/**
+ * A host-wide lock (a file in the temp dir holding the owner's pid; a dead owner's lock is taken over), so that
+ * concurrent runs of a scenario, e.g. from two clones of the repository, do not crowd the same CPU. Waits up to
+ * `waitMs`; returns the release function, or undefined when the wait ran out (the caller carries on unlocked).
+ */
+export async function hostLock(name: string, waitMs: number): Promise<(() => void) | undefined> {
+  const file = join(tmpdir(), `tripline-e2e-${name}.lock`);
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => { try { if (readFileSync(file, 'utf8') === String(process.pid)) rmSync(file); } catch { /* gone */ } };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let owner = 0;
+    try { owner = Number(readFileSync(file, 'utf8')); } catch { continue; }
+    let alive = owner > 0;
+    try { if (alive) process.kill(owner, 0); } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM'; }
+    if (!alive) { try { rmSync(file); } catch { /* another waiter took it over */ } continue; }
+    if (Date.now() > until) return undefined;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** A deployment's pod as a cgroup: the kubelet's cgroupfs layout, so the engine labels it with pod_uid and container. */
 export interface PodCgroup {
   readonly cg: ManagedCgroup;
@@ -241,6 +266,15 @@ export class E2eWorld {
   }
 
   #closing?: Promise<void>;
+  /** Released by close() (host locks taken for this world). */
+  readonly #releases: (() => void)[] = [];
+
+  /** Holds a host lock (see hostLock) until close(); false when the wait ran out. */
+  async lock(name: string, waitMs: number): Promise<boolean> {
+    const release = await hostLock(name, waitMs);
+    if (release) this.#releases.push(release);
+    return release !== undefined;
+  }
 
   /** A closed world (its test aborted) makes nothing more: it would never be released. */
   #live(): void {
@@ -272,6 +306,7 @@ export class E2eWorld {
     for (const cg of this.#parents.splice(0).reverse()) {
       for (const d of [...cg.dirs].reverse()) { try { rmdirSync(d); } catch { /* still in use, or gone */ } }
     }
+    for (const release of this.#releases.splice(0)) release();
     await new Promise<void>((r) => (this.#log ? this.#log.end(() => r()) : r()));
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
   }
