@@ -97,15 +97,16 @@ test('the example rules load into a frozen rule set with base units', () => {
     any: [
       { signal: 'runq_delay_over_threshold', stat: 'rate', windowMs: 30000, op: 'above', threshold: 20, thresholdText: '20/s' },
       { signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'increase', windowMs: 30000, op: 'above', threshold: 0.2, resolveThreshold: 0.1, thresholdText: '20%' },
+      { signal: 'runq_delay_seconds', stat: 'p99', windowMs: 30000, op: 'above', threshold: 0.02, resolveThreshold: 0.01, thresholdText: '20ms' },
     ],
   });
   assert.deepEqual(cpu.actions[1], { type: 'scale', target: 'auto', step: '+1', max: 10, cooldownMs: 600000, dryRun: false, whenCause: ['limit-bound'], verifyMs: 120000 });
   assert.deepEqual(cpu.capture, { probes: ['runqslower', 'offcpu', 'profile'], durationMs: 10000, options: {} });
-  assert.equal(cpu.source.line, 9);
+  assert.equal(cpu.source.line, 10);
   const cpuTest = tests.find((t) => t.name === 'cpu-throttling')!;
   assert.equal(cpuTest.spec.interval, '1s');
   assert.deepEqual(ruleFilesOf(cpuTest), [join(rulesDir, 'cpu-throttling.yaml')]);
-  assert.deepEqual(cpuTest.positions['spec.expect[1].incidents[0]'], { line: 49, col: 11 });
+  assert.deepEqual(cpuTest.positions['spec.expect[1].incidents[0]'], { line: 61, col: 11 });
 });
 
 test('documents: several per file, Silence and Inhibition, empty documents between separators', () => {
