@@ -3,6 +3,7 @@
  * redis-server, and in-process), against the local Slack and Kubernetes servers. The scale result reaches the
  * Slack thread through the queue (ctx.notify), and two engines on one Redis make one thread and one PATCH.
  */
+import { skipOrFail } from '../../support/kernel.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -61,7 +62,7 @@ async function engine(redisUrl: string | undefined, prefix: string, name: string
 
 for (const backend of ['memory', 'redis'] as const) {
   test(`${backend} queue: one thread with the bundle and the scale result, one PATCH, also with two engines`, async (t) => {
-    if (backend === 'redis' && !redis) { t.skip('redis-server is not available'); return; }
+    if (backend === 'redis' && !redis) { skipOrFail(t, 'redis-server is not available'); return; }
     const namespace = `q${backend}`;
     const uid = kube.addDeployment(namespace, 'web', 2, 1)[0];
     const channel = `C${backend.toUpperCase()}`;

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelTest, objDir } from '../../support/kernel.ts';
+import { kernelTest, objDir, skipOrFail } from '../../support/kernel.ts';
 import { startPg } from '../../../src/probes/counters/pgstat.ts';
 import { COUNTERS } from '../../../src/probes/counters/index.ts';
 import { startFamilies } from '../../../src/probes/counters/start.ts';
@@ -66,7 +66,7 @@ function countAbove(r: Reading | undefined, seconds: number): number {
 }
 
 kernelTest('pg: queries show per kind in the histograms of the backends\' cgroup, a pg_sleep(0.2) in a slow bucket', (t) => {
-  if (skipWhy) { t.skip(skipWhy); return; }
+  if (skipWhy) { skipOrFail(t, skipWhy); return; }
   // Both paths are one file here (/usr/local/bin/postgres is a symlink): attached once, or every query counts twice.
   const fam = startPg(objDir, { binaries: [POSTGRES, '/usr/lib/postgresql/15/bin/postgres', '/nonexistent/postgres'], maxCgroups: 10240 });
   cleanups.push(() => fam.close());
@@ -103,7 +103,7 @@ kernelTest('pg: queries show per kind in the histograms of the backends\' cgroup
 });
 
 kernelTest('pg: through the sampler and the bundled rule, slow SELECTs become pg_query_latency_seconds samples and an incident', (t) => {
-  if (skipWhy) { t.skip(skipWhy); return; }
+  if (skipWhy) { skipOrFail(t, skipWhy); return; }
   const config = buildConfig({}, {});
   const { families, unavailable } = startFamilies(COUNTERS, { config, objDir }, { enabled: ['pg'] });
   cleanups.push(() => { for (const f of families) f.close(); });

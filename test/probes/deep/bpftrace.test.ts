@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { kernelTest } from '../../support/kernel.ts';
+import { kernelTest, skipOrFail } from '../../support/kernel.ts';
 import { bpftrace, bpftraceArgs, findBpftrace } from '../../../src/probes/deep/bpftrace.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { budget, probeContext, sleep } from './support.ts';
@@ -19,7 +19,7 @@ test('a missing bpftrace is a clear unsupported error; a missing program a confi
 });
 
 kernelTest('bpftrace runs the rule\'s program with $1 = the target pid and stops at the deadline', async (t) => {
-  if (!findBpftrace()) { t.skip('bpftrace not installed'); return; }
+  if (!findBpftrace()) { skipOrFail(t, 'bpftrace not installed'); return; }
   const child = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], { stdio: 'ignore' });
   try {
     const program = 'tracepoint:syscalls:sys_enter_wait4 /pid == $1/ { @waits = count(); }';

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelTest } from '../../support/kernel.ts';
+import { kernelTest, skipOrFail } from '../../support/kernel.ts';
 import { decodePgQuery, pg, PG_EVENT_SIZE } from '../../../src/probes/deep/pg.ts';
 import { budget, probeContext, sleep } from './support.ts';
 
@@ -38,7 +38,7 @@ after(() => {
 });
 
 kernelTest('pg: a pg_sleep(0.2) among fast queries is the slowest query, literals stripped', async (t) => {
-  if (skipWhy) { t.skip(skipWhy); return; }
+  if (skipWhy) { skipOrFail(t, skipWhy); return; }
   const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const running = pg.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [postmaster] }, budget());
   const sql = [
