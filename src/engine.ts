@@ -36,7 +36,7 @@ import { openQueue } from './actions/open-queue.ts';
 import { dispatch } from './actions/dispatcher.ts';
 import type { ActionQueue } from './actions/queue.ts';
 import type { ActionEvent } from './actions/types.ts';
-import type { ActionRegistry } from './actions/registry.ts';
+import { ACTIONS, actionFor, type ActionRegistry } from './actions/registry.ts';
 import { createServer, type TriplineServer } from './server/http.ts';
 import { mountApi } from './server/api.ts';
 
@@ -126,6 +126,7 @@ export class Engine extends EventEmitter {
     const suppressed = new Counter({ name: `${c.metrics.prefix}rules_suppressed_trips_total`, help: 'Trips not turned into incidents, by reason (muted, cooldown, cap, silenced, inhibited).', labelNames: ['rule', 'reason'], registers: [this.metrics.registry] });
 
     // Rules, with persisted state.
+    this.checkActions(ruleSet.rules);
     this.evaluator = new Evaluator(ruleSet);
     this.evaluator.suppressor.onSuppressed = (t) => { suppressed.inc({ rule: t.incident.rule, reason: t.reason }); this.log.info({ rule: t.incident.rule, key: t.incident.key, reason: t.reason, detail: t.detail }, 'trip suppressed'); };
     const onStateError = (err: Error): void => this.log.error({ err: err.message }, 'rule state');
@@ -177,7 +178,7 @@ export class Engine extends EventEmitter {
     this.sampler.start();
     this.reloader = new RuleReloader(ruleSet, {
       paths: this.rulePaths,
-      apply: (rs) => { for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc); this.log.info({ rules: rs.rules.length }, 'rules reloaded'); },
+      apply: (rs) => { this.checkActions(rs.rules); for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc); this.log.info({ rules: rs.rules.length }, 'rules reloaded'); },
       onError: (errors, reason) => {
         this.log.error({ reason, errors: errors.map((e) => e.message) }, 'rule reload rejected; the previous rules keep running');
       },
@@ -214,6 +215,24 @@ export class Engine extends EventEmitter {
     this.retention?.stop();
     await this.server?.close();
     this.log.info({}, 'tripline stopped');
+  }
+
+  /**
+   * Checks each rule's actions against the config (a webhook's secret env set, Slack's channel when a token is
+   * set, a valid scale step): a problem is logged with the rule's file and line at start and reload, and the
+   * action would fail unrecoverably (visible in `tripline actions failed`); the engine and other actions run on.
+   */
+  private checkActions(rules: readonly Rule[]): void {
+    for (const rule of rules) {
+      for (const [i, spec] of rule.actions.entries()) {
+        try {
+          actionFor(spec.type, this.opts.actions ?? ACTIONS).check?.(spec as never, this.config, process.env);
+        } catch (err) {
+          const e = err as TriplineError;
+          this.log.error({ rule: rule.name, action: spec.type, at: `${rule.source.file}:${rule.source.line}`, err: e.message, hint: e.hint }, `rule ${rule.name}: actions[${i}] (${spec.type}) cannot run with this configuration`);
+        }
+      }
+    }
   }
 
   /** The rule a firing incident's actions and capture follow. */

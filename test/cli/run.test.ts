@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
 import { parseProm } from '../support/prom-parse.ts';
+import { createCgroup } from '../../src/probes/cgroup-admin.ts';
 
 /** Every sample of an exposition, flat. */
-function parseExposition(text: string): { name: string; value: number }[] {
+function parseExposition(text: string): { name: string; labels: Readonly<Record<string, string>>; value: number }[] {
   return [...parseProm(text).values()].flatMap((f) => f.samples);
 }
 
@@ -71,20 +72,32 @@ function dataEnv(): { env: NodeJS.ProcessEnv; dir: string } {
   return { env: { ...process.env, TRIPLINE_DATA_DIR: dir, REDIS_URL: '', SLACK_BOT_TOKEN: '' }, dir };
 }
 
-test('tripline run --no-bpf keeps the file-based signals and serves /metrics, /healthz, /readyz', { timeout: 90_000 }, async () => {
+test('tripline run --no-bpf keeps the file-based signals and serves /metrics, /healthz, /readyz; misconfigured actions are named at start', { timeout: 90_000 }, async () => {
   const { env, dir } = dataEnv();
-  const run = await startRun(['--no-bpf', '--listen', '127.0.0.1:0'], env);
+  // A cgroup with a quota, so the file-based family has something to read on any host.
+  const cg = createCgroup({ name: `tripline-test-${process.pid}-run`, quotaCores: 0.5 });
+  // A Slack token without a channel: the bundled rules' Slack actions cannot run; the engine says so and runs on.
+  const run = await startRun(['--no-bpf', '--listen', '127.0.0.1:0'], { ...env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_CHANNEL: '' });
+  assert.match(run.stderr(), /rule cpu-throttling: actions\[0\] \(slack\) cannot run with this configuration/);
+  assert.match(run.stderr(), /"at":"[^"]*rules\/cpu-throttling\.yaml:\d+"/);
+  assert.doesNotMatch(run.stderr(), /xoxb-test/, 'the token never appears in logs');
   try {
     const base = `http://127.0.0.1:${run.port}`;
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     for (let i = 0; i < 50 && (await fetch(`${base}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 200));
     const metrics = parseExposition(await (await fetch(`${base}/metrics`)).text());
     const names = new Set(metrics.map((m) => m.name));
-    assert.ok(names.has('tripline_cpu_periods_total') || names.has('tripline_cpu_usage_seconds_total'), `file-based cgroup signals exported: ${[...names].slice(0, 20).join(', ')}`);
+    let cpuSeries = metrics.filter((m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path);
+    for (let i = 0; i < 30 && cpuSeries.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      cpuSeries = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter((m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path);
+    }
+    assert.equal(cpuSeries[0]?.value, 0.5, `the quota'd cgroup ${cg.path} is exported by the file-based family`);
     assert.ok(!names.has('tripline_runq_delay_seconds_bucket'), 'no BPF series with --no-bpf');
     assert.deepEqual(await (await fetch(`${base}/api/incidents`)).json(), { incidents: [] });
   } finally {
     assert.equal(await run.stop(), 0);
+    cg.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 });
