@@ -157,7 +157,7 @@ export const InhibitionSpecSchema = z.strictObject({
   equal: z.array(labelName).default([]),
 });
 
-/** Promtool-like series: `0+30x60` (start, step, count), `1 2 _ 4` (`_` missing), `5x10` (repeat). */
+/** Series notation: `0+30x60` (start, step, count), `1 2 _ 4` (`_` missing), `5x10` (repeat). */
 const series = z.string().max(65536);
 
 export const RuleTestSpecSchema = z.strictObject({
