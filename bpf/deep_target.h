@@ -101,7 +101,11 @@ static __always_inline bool deep_is_target(struct task_struct *t)
 	return false;
 }
 
-/* Takes one event from the budget: false (and a drop counted) past max_events or the deadline. */
+/*
+ * Takes one event from the budget: false (and a drop counted) past max_events or the deadline. The check and the
+ * add are two steps (a fetching atomic needs BPF v3 atomics, kernel 5.12): CPUs racing at the boundary may each
+ * take the last event, so a probe records at most max_events + (CPUs - 1).
+ */
 static __always_inline bool deep_take_event(void)
 {
 	struct deep_target *cfg = deep_cfg();

@@ -126,6 +126,9 @@ export class BullQueue implements ActionQueue {
         lockDuration: this.opts.lockDurationMs,
         stalledInterval: this.opts.stalledIntervalMs,
         maxStalledCount: 3,
+        // A limiter makes every fetch check the queue's rate-limit key in Redis, so a manual `rateLimit()` (a 429's
+        // Retry-After) holds for every worker loop; the ceiling itself is far above what one engine delivers.
+        limiter: { max: 100_000, duration: 1000 },
         settings: { backoffStrategy: (attemptsMade: number, _t?: string, _e?: Error, j?: { opts: { backoff?: unknown } }) => backoffDelay(attemptsMade, (j?.opts.backoff as { delay?: number } | undefined)?.delay ?? this.opts.backoffMs) },
       });
       worker.on('error', (err) => this.opts.log.warn({ queue: q.name, err: err.message }, 'action worker error'));

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../../support/kernel.ts';
 import { decodeSlowCall, systrace, SYSTRACE_EVENT_SIZE } from '../../../src/probes/deep/systrace.ts';
@@ -78,8 +78,11 @@ kernelTest('syscalls flooded beyond its event budget stops at the budget and rep
     const running = systrace.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [child.pid!] }, budget({ maxEvents: 100 }));
     await sleep(500);
     const r = await running.stop();
-    assert.equal(r.events, 100);
-    assert.equal(r.records!.length, 100);
+    // The budget check and the count are two steps, so CPUs racing at the boundary may each take the last event:
+    // at most one extra event per other CPU (bpf/deep_target.h).
+    const slack = availableParallelism() - 1;
+    assert.ok(r.events >= 100 && r.events <= 100 + slack, `events ${r.events}`);
+    assert.equal(r.records!.length, r.events);
     assert.ok(r.dropped > 1000, `dropped ${r.dropped}`);
     assert.equal(r.partial, true);
     const s = r.summary as { perSyscall: Record<string, { count: number }> };
