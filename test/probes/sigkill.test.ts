@@ -3,12 +3,12 @@
  * `bpftool prog show` lists none of the programs it had loaded (tripline pins nothing; the kernel frees programs
  * when the last file descriptor and link go away).
  */
+import { programsHeldBy } from '../support/bpf-programs.ts';
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
 import { kernelTest } from '../support/kernel.ts';
 
 interface ProgInfo { id: number; name?: string }
@@ -20,18 +20,6 @@ function programs(): ProgInfo[] {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgInfo[];
 }
 const ours = (p: ProgInfo): boolean => FAMILY_PREFIXES.some((x) => p.name?.startsWith(x));
-
-/** Ids of the BPF programs a process holds (program and link file descriptors name them in fdinfo). */
-function programIdsOf(pid: number): Set<number> {
-  const ids = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let text = '';
-    try { text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
-    const m = /^prog_id:\s+(\d+)/m.exec(text);
-    if (m) ids.add(Number(m[1]));
-  }
-  return ids;
-}
 
 let child: ChildProcess | undefined;
 after(() => { if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
@@ -50,7 +38,7 @@ kernelTest('SIGKILL of a process with every counter family attached leaves none 
   assert.match(out, /^ready \d+ runq,syscalls,tcp,blockio(,pg)?\n/);
 
   // Attribute programs by the child's own file descriptors: other processes may run the same families meanwhile.
-  const held = programIdsOf(child.pid!);
+  const held = programsHeldBy(child.pid!);
   const during = programs().filter((p) => held.has(p.id) && ours(p));
   // 3 runq + 2 syscalls + 2 tcp + 2 blockio programs: the tp_btf or the raw_tp set, never both; + 2 pg (USDT) when started.
   assert.equal(during.length, out.includes(',pg') ? 11 : 9, `programs held by the child: ${during.map((p) => p.name).join(', ')}`);
