@@ -10,6 +10,7 @@ import { Counter, Gauge } from 'prom-client';
 import { Redis } from 'ioredis';
 import { parseDuration, type Config } from './config.ts';
 import { TriplineError } from './errors.ts';
+import { INSTALL_DIR, OBJ_DIR } from './paths.ts';
 import type { Incident } from './incident.ts';
 import { IncidentLog } from './incident-log.ts';
 import type { Logger } from './log.ts';
@@ -56,8 +57,6 @@ export interface EngineOptions {
   readonly watchRules?: boolean;
 }
 
-/** Root of this installation (rules/ and build/bpf/ live here). */
-export const INSTALL_DIR = resolve(import.meta.dirname, '..');
 
 /** Events: 'tick' (Tick), 'incident' (Incident), 'capture' ({phase, ...}), 'action' (JobSettled), 'reload' ({ok, error?}). */
 export class Engine extends EventEmitter {
@@ -93,7 +92,7 @@ export class Engine extends EventEmitter {
     this.opts = opts;
     this.config = opts.config;
     this.log = opts.log;
-    this.objDir = opts.objDir ?? join(INSTALL_DIR, 'build', 'bpf');
+    this.objDir = opts.objDir ?? OBJ_DIR;
     const base = opts.configFile ? dirname(resolve(opts.configFile)) : INSTALL_DIR;
     this.rulePaths = opts.config.rules.map((p) => (isAbsolute(p) ? p : resolve(base, p)));
   }

@@ -10,6 +10,7 @@
  *                        runs no workers unless --work); with the in-process queue this process delivers them.
  * Every subcommand takes --config FILE (REDIS_URL etc. apply as for the engine).
  */
+import { INSTALL_DIR } from '../paths.ts';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { loadConfig, parseDuration, type Config } from '../config.ts';
 import { TriplineError } from '../errors.ts';
@@ -24,7 +25,6 @@ import { parseFlags } from './args.ts';
 
 const USAGE = 'tripline actions list | failed | retry ID | fire RULE [--label k=v]... [--dry-run] [--rules PATH]... [--timeout 60s] [--work]   (all: --config FILE)';
 /** Where the engine looks for rules when the config names relative paths and no config file is given. */
-const INSTALL_DIR = resolve(import.meta.dirname, '..', '..');
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -8,7 +8,8 @@ import { mkdtempSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../config.ts';
-import { Engine, INSTALL_DIR } from '../engine.ts';
+import { Engine } from '../engine.ts';
+import { RULES_DIR } from '../paths.ts';
 import { TriplineError } from '../errors.ts';
 import { incidentKey, type Incident } from '../incident.ts';
 import { createLogger } from '../log.ts';
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const dir = mkdtempSync(join(tmpdir(), 'tripline-demo-'));
   const tag = String(process.pid);
-  const ruleFile = writeDemoRule(join(INSTALL_DIR, 'rules', 'cpu-throttling.yaml'), join(dir, 'rules'), `/tripline-demo-${tag}-`);
+  const ruleFile = writeDemoRule(join(RULES_DIR, 'cpu-throttling.yaml'), join(dir, 'rules'), `/tripline-demo-${tag}-`);
   const config = buildConfig({
     listen: '127.0.0.1:0', data_dir: join(dir, 'data'), rules: [join(dir, 'rules')],
     sampler: { tick: '1s', history: '2m' },

@@ -2,12 +2,11 @@
  * `tripline probes`: what this kernel supports, found by really loading each counter family and deep probe
  * (loaded, attached for counters, then closed at once), with the reason for anything unavailable.
  */
-import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
+import { OBJ_DIR as objDir } from '../paths.ts';
 import { TriplineError } from '../errors.ts';
 import { features } from '../probes/features.ts';
 
-const objDir = join(import.meta.dirname, '..', '..', 'build', 'bpf');
 
 interface Row { readonly kind: string; readonly name: string; readonly ok: boolean; readonly detail: string }
 

@@ -1,7 +1,7 @@
 /** Host checks for `tripline doctor` and the engine's start-up: kernel, BTF, privileges, tracefs, cgroups, objects. */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { features, kernelRelease } from './features.ts';
+import { OBJ_DIR } from '../paths.ts';
 import { findCpuMount, type CgroupMount } from './cgroup-mount.ts';
 
 export interface Check {
@@ -27,7 +27,7 @@ function hasCap(caps: bigint, bit: number): boolean {
 }
 
 /** Every check, in the order a user would fix them. */
-export function checkHost(objDir = join(import.meta.dirname, '..', '..', 'build', 'bpf')): Check[] {
+export function checkHost(objDir = OBJ_DIR): Check[] {
   const checks: Check[] = [];
   const add = (c: Check): void => { checks.push(c); };
   const [maj, min] = kernelRelease().split('.').map(Number);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { buildConfig } from '../../src/config.ts';
-import { Engine, INSTALL_DIR } from '../../src/engine.ts';
+import { Engine } from '../../src/engine.ts';
+import { RULES_DIR } from '../../src/paths.ts';
 import type { Incident } from '../../src/incident.ts';
 import { createLogger } from '../../src/log.ts';
 import type { JobSettled } from '../../src/actions/queue.ts';
@@ -132,7 +133,7 @@ export class E2eWorld {
     this.#savedToken = process.env.SLACK_BOT_TOKEN;
     process.env.SLACK_BOT_TOKEN = this.slack.token;
     const config = buildConfig({
-      listen: '127.0.0.1:0', rules: [join(INSTALL_DIR, 'rules')], data_dir: join(this.dir, 'data'),
+      listen: '127.0.0.1:0', rules: [RULES_DIR], data_dir: join(this.dir, 'data'),
       redis: { url: this.redis.url },
       slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },
       kubernetes: { api_url: this.kube.url },

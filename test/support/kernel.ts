@@ -6,9 +6,10 @@ import { test, type TestContext } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { features } from '../../src/probes/features.ts';
+import { OBJ_DIR } from '../../src/paths.ts';
 
 /** Directory of the compiled BPF objects. */
-export const objDir = join(import.meta.dirname, '..', '..', 'build', 'bpf');
+export const objDir = OBJ_DIR;
 
 let built = false;
 /** Builds the BPF objects once per test process (fast when up to date). */
