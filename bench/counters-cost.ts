@@ -4,7 +4,6 @@
  * per-run costs add up (bpftrace's tcp script puts two programs on inet_sock_set_state).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { enableStats } from '../src/probes/libbpf.ts';
 
 export interface Prog { id: number; name: string; run_time_ns?: number; run_cnt?: number }
@@ -15,17 +14,8 @@ export function progs(): Prog[] {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as Prog[];
 }
 
-/** Ids of the BPF programs a process holds (its program and link fds name them in fdinfo). */
-export function programIdsOf(pid: number): Set<number> {
-  const ids = new Set<number>();
-  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let text = '';
-    try { text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
-    const m = /^prog_id:\s+(\d+)/m.exec(text);
-    if (m) ids.add(Number(m[1]));
-  }
-  return ids;
-}
+/** Ids of the BPF programs a process holds (the tests' helper: program and link fds, read from fdinfo). */
+export { programsHeldBy as programIdsOf } from '../test/support/bpf-programs.ts';
 
 /** Hook of a program, from its kernel name (15 characters at most): tripline's tl_* or bpftrace's probe names. */
 const HOOKS: [RegExp, string][] = [
