@@ -1,5 +1,5 @@
 /**
- * Benchmark: added cost per query of the pg counter family (two USDT uprobes per query, bpf/pgstat.bpf.c).
+ * Benchmark: added cost per query of the pg counter family (two USDT uprobes per query, bpf/counters/pg.bpf.c).
  *
  *   scripts/node bench/pg.ts [--rounds 7] [--queries 20000] [--no-floor] [--obj-dir build/bpf]
  *
@@ -21,15 +21,15 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPg } from '../src/probes/counters/pgstat.ts';
-import { createCgroup } from '../src/probes/cgroup-admin.ts';
+import { startPg } from '../src/probes/counters/pg.ts';
+import { createCgroup } from '../src/demo/cgroup-admin.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import { programIdsOf, progs } from './counters-cost.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const POSTGRES = '/usr/local/bin/postgres';
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, queries: { type: 'string', default: '20000' }, 'no-floor': { type: 'boolean', default: false }, 'obj-dir': { type: 'string' } } });
-/** Where pgstat.bpf.o is read from (`--obj-dir` compares a variant of the object). */
+/** Where counters/pg.bpf.o is read from (`--obj-dir` compares a variant of the object). */
 const OBJ_DIR = values['obj-dir'] ?? join(import.meta.dirname, '..', 'build', 'bpf');
 const rounds = Number(values.rounds), queries = Number(values.queries), withFloor = !values['no-floor'];
 for (const f of [POSTGRES, join(BIN, 'pgbench'), join(BIN, 'initdb'), join(BIN, 'pg_ctl')]) {

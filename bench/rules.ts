@@ -11,7 +11,7 @@
  * selecting one team, 1% of the cgroups), rotating through p99, rate, ratio and all-of(rate, ratio).
  * Target: < 50 ms per tick at 10,000 series, linear in series.
  */
-import { Evaluator } from '../src/rules/evaluate.ts';
+import { Evaluator } from '../src/rules/evaluate/evaluate.ts';
 import type { ConditionTree, Rule, RuleSet } from '../src/rules/types.ts';
 import { log2Bounds, type Labels, type Sample, type Tick } from '../src/samples.ts';
 

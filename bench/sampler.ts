@@ -9,13 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildConfig } from '../src/config.ts';
-import { createSampler } from '../src/sampler.ts';
+import { createSampler } from '../src/sampler/sampler.ts';
 import { createMetrics } from '../src/metrics/index.ts';
 import { createCpuStatFamily } from '../src/probes/counters/cpustat.ts';
 import { createPsiFamily } from '../src/probes/counters/psi.ts';
 import { CgroupResolver } from '../src/probes/cgroups.ts';
 import { findCpuMount } from '../src/probes/cgroup-mount.ts';
-import { createCgroup, type ManagedCgroup } from '../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../src/demo/cgroup-admin.ts';
 
 const { values: args } = parseArgs({ options: { cgroups: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '30' } } });
 const N = Number(args.cgroups);

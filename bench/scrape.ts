@@ -13,12 +13,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Histogram, Registry } from 'prom-client';
 import { buildConfig } from '../src/config.ts';
-import { createSampler } from '../src/sampler.ts';
+import { createSampler } from '../src/sampler/sampler.ts';
 import { createMetrics } from '../src/metrics/index.ts';
 import { createCpuStatFamily } from '../src/probes/counters/cpustat.ts';
 import { CgroupResolver } from '../src/probes/cgroups.ts';
 import { findCpuMount } from '../src/probes/cgroup-mount.ts';
-import { createCgroup, type ManagedCgroup } from '../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../src/demo/cgroup-admin.ts';
 import { log2Bounds } from '../src/samples.ts';
 import type { CounterFamily, Reading } from '../src/probes/counters/types.ts';
 

@@ -3,7 +3,7 @@
  * window, per signal, as per-tick p50 and p99. A signal "moved" when either quantile changed by half or more of
  * the larger value (×2 up or ÷2 down). Pure.
  */
-import type { HistoryPoint } from '../sampler-history.ts';
+import type { HistoryPoint } from '../sampler/history.ts';
 import { quantile, tickSeries } from './window.ts';
 
 /** Keys always reported (when present) even if they did not move: the CPU story of the incident. */

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { Findings, Neighbour, StackWeight } from '../bundle/types.ts';
 import type { ProbeResult } from '../probes/deep/types.ts';
-import type { HistoryPoint } from '../sampler-history.ts';
+import type { HistoryPoint } from '../sampler/history.ts';
 import { compareWindows, shiftText } from './compare.ts';
 import { diagnose, neighbourText, topNeighbour, type RunqEvidence } from './diagnosis.ts';
 import { windowStats } from './window.ts';

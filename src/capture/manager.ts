@@ -14,7 +14,7 @@ import { TriplineError } from '../errors.ts';
 import type { Incident, IncidentTarget } from '../incident.ts';
 import type { DeepProbe, PreparedProbe, ProbeTarget } from '../probes/deep/types.ts';
 import type { Rule } from '../rules/types.ts';
-import type { HistoryPoint } from '../sampler-history.ts';
+import type { HistoryPoint } from '../sampler/history.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import { writeBundle } from '../bundle/writer.ts';
 import { budgetFor } from './budget.ts';

@@ -3,7 +3,7 @@
  * the diagnosis weighs (throttled share of CFS periods, usage vs quota, run-queue wait) and per-tick quantiles
  * for the before/after comparison. Pure.
  */
-import type { HistoryPoint } from '../sampler-history.ts';
+import type { HistoryPoint } from '../sampler/history.ts';
 
 /** CPU evidence of a window. Undefined fields had no data in the window. */
 export interface WindowStats {

@@ -4,7 +4,7 @@
  * error on stderr as `file:line:col: message`), 2 on usage errors.
  */
 import { loadRules } from '../rules/load.ts';
-import type { ParsedFile } from '../rules/parse-file.ts';
+import type { ParsedFile } from '../rules/parse/parse-file.ts';
 
 const USAGE = 'usage: tripline check [PATH...]   (files or folders of *.yaml rules; default rules/)\n';
 

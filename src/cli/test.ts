@@ -1,5 +1,5 @@
 /** `tripline test [PATH...]`: runs the rule unit tests (kind RuleTest) under the paths (default `rules`). Exit 0 all pass, 1 otherwise. */
-import { runRuleTests } from '../rules/test-runner.ts';
+import { runRuleTests } from '../rules/test/runner.ts';
 
 const USAGE = 'usage: tripline test [PATH...]   (files or folders; default: rules)\n';
 

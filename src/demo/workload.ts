@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCgroup, type ManagedCgroup } from '../probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from './cgroup-admin.ts';
 import { findCpuMount } from '../probes/cgroup-mount.ts';
 import { TriplineError } from '../errors.ts';
 

@@ -2,8 +2,8 @@
  * The engine's own health on /metrics, read from the sampler at scrape time: ticks and their duration, per-family
  * read time, errors, programs attached, events dropped, series, families unavailable (with the reason as a label).
  */
-import type { SamplerHealth } from '../sampler.ts';
-import { TICK_BOUNDS } from '../sampler.ts';
+import type { SamplerHealth } from '../sampler/sampler.ts';
+import { TICK_BOUNDS } from '../sampler/sampler.ts';
 import type { MetricValue } from './signal-metric.ts';
 
 /** A prom-client metric whose values come from a function at scrape time. */

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
-import type { Sampler } from '../sampler.ts';
+import type { Sampler } from '../sampler/sampler.ts';
 import { allSignals } from '../signals.ts';
 import { SignalMetric } from './signal-metric.ts';
 import { healthMetrics } from './health-metrics.ts';

@@ -4,7 +4,7 @@
  * their increases since the previous scrape, so it stays monotonic while cgroups come, go and change rank.
  */
 import type { SignalSpec } from '../signals.ts';
-import type { SeriesState } from '../sampler-deltas.ts';
+import type { SeriesState } from '../sampler/deltas.ts';
 import { FoldPlans, foldCounts } from './fold-buckets.ts';
 import { decayScore, selectTop } from './top-n.ts';
 

@@ -39,7 +39,7 @@ export function checkHost(objDir = OBJ_DIR): Check[] {
   add({ name: 'privileges', ok: privileged, required: true,
     detail: privileged ? `uid ${process.geteuid?.()}, CAP_BPF ${hasCap(caps, CAP.BPF)}, CAP_PERFMON ${hasCap(caps, CAP.PERFMON)}` : 'missing CAP_BPF and/or CAP_PERFMON',
     fix: 'run as root, or grant CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE (see deploy/tripline.service)' });
-  const objects = existsSync(objDir) ? readdirSync(objDir).filter((f) => f.endsWith('.bpf.o')) : [];
+  const objects = existsSync(objDir) ? readdirSync(objDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.bpf.o')) : [];
   add({ name: 'bpf objects', ok: objects.length > 0, required: true, detail: objects.length ? `${objects.length} in ${objDir}` : `none in ${objDir}`, fix: 'build them: scripts/build-bpf (needs clang, libbpf-dev, bpftool)' });
   const f = objects.length ? features(objDir) : undefined;
   if (f) {

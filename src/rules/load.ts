@@ -8,10 +8,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import type { RuleSet, SourceRef } from './types.ts';
-import { MAX_FILE_BYTES, parseRuleFile, type LoadedRuleTest, type ParsedFile } from './parse-file.ts';
-import { deepFreeze } from './compile.ts';
+import { MAX_FILE_BYTES, parseRuleFile, type LoadedRuleTest, type ParsedFile } from './parse/parse-file.ts';
+import { deepFreeze } from './compile/compile.ts';
 
-export type { LoadedRuleTest } from './parse-file.ts';
+export type { LoadedRuleTest } from './parse/parse-file.ts';
 
 /** Files one load may read (folders are walked recursively). */
 export const MAX_FILES = 10_000;

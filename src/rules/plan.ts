@@ -7,8 +7,8 @@
 import type { Incident } from '../incident.ts';
 import type { ActionSpec, Rule } from './types.ts';
 import { signalSpec } from '../signals.ts';
-import { leavesOf } from './groups.ts';
-import { compileTemplate } from './template.ts';
+import { leavesOf } from './evaluate/groups.ts';
+import { compileTemplate } from './compile/template.ts';
 
 /** Deep probes attached by default, per counter family (the `source` of a catalog signal). */
 export const DEFAULT_PROBES_BY_SOURCE: Readonly<Record<string, readonly string[]>> = Object.freeze({

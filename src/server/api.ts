@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncidentLog } from '../incident-log.ts';
-import type { SilenceApi, SuppressedTrip } from '../rules/suppress.ts';
-import { SilenceSpecSchema } from '../rules/schema.ts';
-import { compileSilence } from '../rules/compile.ts';
+import type { SilenceApi, SuppressedTrip } from '../rules/evaluate/suppress.ts';
+import { SilenceSpecSchema } from '../rules/parse/schema.ts';
+import { compileSilence } from '../rules/compile/compile.ts';
 import type { TriplineError } from '../errors.ts';
 import type { TriplineServer } from './http.ts';
 

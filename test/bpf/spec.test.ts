@@ -11,9 +11,9 @@ import { buildBpf, objDir } from '../support/kernel.ts';
 import { HIST_LAYOUT, HIST_SIZE } from '../../src/probes/decode/hist.ts';
 import { RUNQ } from '../../src/probes/decode/runq.ts';
 import { SYSCALLS } from '../../src/probes/decode/syscalls.ts';
-import { TCP } from '../../src/probes/decode/tcpstat.ts';
+import { TCP } from '../../src/probes/decode/tcp.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
-import { PGSTAT } from '../../src/probes/decode/pgstat.ts';
+import { PGSTAT } from '../../src/probes/decode/pg.ts';
 
 interface BtfType { id: number; kind: string; name?: string; size?: number; type_id?: number; nr_elems?: number; vars?: { type_id: number; size: number; offset: number }[]; members?: { name: string; type_id: number; bits_offset: number }[]; linkage?: string }
 
@@ -21,7 +21,7 @@ const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, TASK_STORAGE = 29;
 
 /** The object's BTF as bpftool prints it in JSON. */
 function btfOf(stem: string): Map<number, BtfType> {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', join(objDir, `${stem}.bpf.o`), 'format', 'raw'], { encoding: 'utf8' });
+  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', join(objDir, 'counters', `${stem}.bpf.o`), 'format', 'raw'], { encoding: 'utf8' });
   return new Map((JSON.parse(out).types as BtfType[]).map((t) => [t.id, t]));
 }
 
@@ -87,7 +87,7 @@ const FAMILIES = {
     layouts: SYSCALLS.layouts,
     knobs: {},
   },
-  tcpstat: {
+  tcp: {
     maps: {
       tcp_connect_latency: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
       tcp_retransmits: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.retransValueSize },
@@ -107,7 +107,7 @@ const FAMILIES = {
     knobs: {},
   },
   // USDT programs (no raw_tp twins); <bpf/usdt.bpf.h> adds libbpf's own __bpf_usdt_* maps and functions, not checked here.
-  pgstat: {
+  pg: {
     usdt: true,
     maps: {
       pg_query_latency: { type: PERCPU_HASH, keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },

@@ -10,7 +10,7 @@ import { after } from 'node:test';
 import { cgroupTest, type CgroupFixture } from '../support/cgroups.ts';
 import { bpfUnavailable, objDir } from '../support/kernel.ts';
 import { buildConfig } from '../../src/config.ts';
-import { createSampler } from '../../src/sampler.ts';
+import { createSampler } from '../../src/sampler/sampler.ts';
 import { createCpuStatFamily } from '../../src/probes/counters/cpustat.ts';
 import { CgroupResolver } from '../../src/probes/cgroups.ts';
 import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
@@ -19,7 +19,7 @@ import { profile } from '../../src/probes/deep/profile.ts';
 import { offcpu } from '../../src/probes/deep/offcpu.ts';
 import { runqslower } from '../../src/probes/deep/runqslower.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
-import type { ManagedCgroup } from '../../src/probes/cgroup-admin.ts';
+import type { ManagedCgroup } from '../../src/demo/cgroup-admin.ts';
 import type { DeepProbe } from '../../src/probes/deep/types.ts';
 import type { TestContext } from 'node:test';
 

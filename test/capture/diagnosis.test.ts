@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diagnose, neighbourText, topNeighbour, type RunqEvidence } from '../../src/capture/diagnosis.ts';
 import { windowStats } from '../../src/capture/window.ts';
-import type { HistoryPoint } from '../../src/sampler-history.ts';
+import type { HistoryPoint } from '../../src/sampler/history.ts';
 import type { Cause } from '../../src/bundle/types.ts';
 
 /** n one-second ticks with the same per-second values (with a little deterministic jitter, like real ticks). */

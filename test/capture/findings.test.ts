@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildFindings } from '../../src/capture/findings.ts';
 import { compareWindows } from '../../src/capture/compare.ts';
 import type { ProbeResult } from '../../src/probes/deep/types.ts';
-import type { HistoryPoint } from '../../src/sampler-history.ts';
+import type { HistoryPoint } from '../../src/sampler/history.ts';
 
 const T0 = 1_700_000_000_000;
 function ticks(from: number, n: number, v: (i: number) => Record<string, number>): HistoryPoint[] {

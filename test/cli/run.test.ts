@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
 import { parseProm } from '../support/prom-parse.ts';
-import { createCgroup } from '../../src/probes/cgroup-admin.ts';
+import { createCgroup } from '../../src/demo/cgroup-admin.ts';
 
 /** Every sample of an exposition, flat. */
 function parseExposition(text: string): { name: string; labels: Readonly<Record<string, string>>; value: number }[] {

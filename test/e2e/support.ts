@@ -16,7 +16,7 @@ import { RULES_DIR } from '../../src/paths.ts';
 import type { Incident } from '../../src/incident.ts';
 import { createLogger } from '../../src/log.ts';
 import type { JobSettled } from '../../src/actions/queue.ts';
-import { createCgroup, type ManagedCgroup } from '../../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts';
 import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
 import type { Tick } from '../../src/samples.ts';
 import { FakeKube } from '../support/fake-kube.ts';

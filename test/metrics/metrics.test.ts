@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMetrics } from '../../src/metrics/index.ts';
-import { createSampler } from '../../src/sampler.ts';
+import { createSampler } from '../../src/sampler/sampler.ts';
 import { buildConfig } from '../../src/config.ts';
 import { log2Bounds } from '../../src/samples.ts';
 import type { CounterFamily, Reading } from '../../src/probes/counters/types.ts';

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { CgroupResolver, walkCgroups, cgroupPath } from '../../src/probes/cgroups.ts';
-import { createCgroup, type ManagedCgroup } from '../../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts';
 import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
 
 const made: ManagedCgroup[] = [];

@@ -7,7 +7,7 @@ import { mkdtempSync, openSync, ftruncateSync, closeSync, rmSync, copyFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadRules, loadRuleSet, ruleFilesOf } from '../../src/rules/load.ts';
-import { parseRuleFile, MAX_FILE_BYTES } from '../../src/rules/parse-file.ts';
+import { parseRuleFile, MAX_FILE_BYTES } from '../../src/rules/parse/parse-file.ts';
 import { TriplineError } from '../../src/errors.ts';
 
 const here = relative(process.cwd(), import.meta.dirname);

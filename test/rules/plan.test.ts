@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planFor, defaultProbes, DEFAULT_PROBES_BY_SOURCE } from '../../src/rules/plan.ts';
-import { Evaluator } from '../../src/rules/evaluate.ts';
+import { Evaluator } from '../../src/rules/evaluate/evaluate.ts';
 import { SIGNALS } from '../../src/signals.ts';
 import { cond, counter, rule, ruleSet, tick } from '../support/rule-fixtures.ts';
 

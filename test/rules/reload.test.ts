@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuleReloader, type ReloadResult } from '../../src/rules/reload.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
-import { Evaluator } from '../../src/rules/evaluate.ts';
+import { Evaluator } from '../../src/rules/evaluate/evaluate.ts';
 import type { Tick } from '../../src/samples.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-reload-`));

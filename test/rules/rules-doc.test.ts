@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ruleJsonSchema } from '../../src/rules/json-schema.ts';
-import { STATS } from '../../src/rules/units.ts';
-import { KINDS } from '../../src/rules/schema.ts';
-import { parseRuleFile } from '../../src/rules/parse-file.ts';
+import { ruleJsonSchema } from '../../src/rules/parse/json-schema.ts';
+import { STATS } from '../../src/rules/compile/units.ts';
+import { KINDS } from '../../src/rules/parse/schema.ts';
+import { parseRuleFile } from '../../src/rules/parse/parse-file.ts';
 
 const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'rules.md'), 'utf8');
 

@@ -4,7 +4,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createCgroup, type CreateCgroupOptions, type ManagedCgroup } from '../../src/probes/cgroup-admin.ts';
+import { createCgroup, type CreateCgroupOptions, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts';
 
 /** A unique cgroup name for this test process: tripline-test-<pid>-<random>-<suffix>. */
 export function testCgroupName(suffix: string): string {

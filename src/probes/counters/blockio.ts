@@ -1,5 +1,5 @@
 /**
- * blockio family: block I/O latency, issue to completion, per disk and operation (bpf/blockio.bpf.c).
+ * blockio family: block I/O latency, issue to completion, per disk and operation (bpf/counters/blockio.bpf.c).
  * Disks are named from /sys/dev/block/M:m/uevent (DEVNAME), cached; "M:m" when the disk is gone.
  */
 import { readFileSync } from 'node:fs';

@@ -28,7 +28,7 @@ export function disabledPrograms(programs: readonly string[], hooks: HookKind): 
 }
 
 export interface BpfFamilySpec {
-  /** Object stem: build/bpf/<stem>.bpf.o, header bpf/<stem>.h, decoder src/probes/decode/<stem>.ts. */
+  /** Object stem, equal to the family's registry key: build/bpf/counters/<stem>.bpf.o, header bpf/counters/<stem>.h, decoder src/probes/decode/<stem>.ts. */
   readonly stem: string;
   /** tp_btf program names; each has a `<name>_raw` twin in the object. */
   readonly programs: readonly string[];
@@ -50,7 +50,7 @@ export interface BpfFamily {
 
 /** Opens, loads, checks and attaches a family's object. Errors are TriplineErrors from the binding, with hints. */
 export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookKind = chooseHooks(features(objDir), spec.stem)): BpfFamily {
-  const obj = openObject(join(objDir, `${spec.stem}.bpf.o`), {
+  const obj = openObject(join(objDir, 'counters', `${spec.stem}.bpf.o`), {
     ...spec.open,
     disable: [...disabledPrograms(spec.programs, hooks), ...(spec.open.disable ?? [])],
   });
@@ -59,7 +59,7 @@ export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookK
       const m = obj.map(name);
       if (m.keySize !== want.keySize || m.valueSize !== want.valueSize) {
         throw new TriplineError('PROBE_ERR_LAYOUT', `${obj.path}: map ${name} has key ${m.keySize} / value ${m.valueSize} bytes, the decoder expects ${want.keySize} / ${want.valueSize}`, {
-          hint: `update bpf/${spec.stem}.h and src/probes/decode/${spec.stem}.ts together, then rebuild (scripts/build-bpf)`,
+          hint: `update bpf/counters/${spec.stem}.h and src/probes/decode/${spec.stem}.ts together, then rebuild (scripts/build-bpf)`,
         });
       }
     }

@@ -7,7 +7,7 @@ import { runq } from './runq.ts';
 import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import { blockio } from './blockio.ts';
-import { pg } from './pgstat.ts';
+import { pg } from './pg.ts';
 import { cpustat } from './cpustat.ts';
 import { psi } from './psi.ts';
 

@@ -1,5 +1,5 @@
 /**
- * runq family: run-queue delay per cpu cgroup (bpf/runq.bpf.c). Histogram in µs slots plus the count of delays over
+ * runq family: run-queue delay per cpu cgroup (bpf/counters/runq.bpf.c). Histogram in µs slots plus the count of delays over
  * `counters.runq_threshold` (set as a knob before load, so changing it needs no rebuild).
  */
 import { parseDuration } from '../../config.ts';

@@ -1,6 +1,6 @@
 /**
  * syscalls family: syscall latency per syscall system-wide, and per (cgroup, syscall) for the cgroups and pids on the
- * in-kernel watch lists (bpf/syscalls.bpf.c). The watch lists are `counters.watch_cgroups` / `counters.watch_pids`
+ * in-kernel watch lists (bpf/counters/syscalls.bpf.c). The watch lists are `counters.watch_cgroups` / `counters.watch_pids`
  * plus whatever `watch()` sets at run time. A watched cgroup also covers its descendants up to 3 levels down (a pod and
  * its containers), reported under the watched cgroup's id.
  */

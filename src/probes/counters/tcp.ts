@@ -1,13 +1,13 @@
 /**
  * tcp family: active-open latency (SYN sent → established) and retransmits, per cpu cgroup of the connecting task.
- * Its BPF object is bpf/tcpstat.bpf.c (bpf/tcp.bpf.c is the tcp deep probe). Accepted sockets' retransmits go to the
+ * Its BPF object is bpf/counters/tcp.bpf.c (bpf/deep/tcp.bpf.c is the tcp deep probe). Accepted sockets' retransmits go to the
  * socket's cgroup v2 id when the cpu controller is on v2 (then the ids agree), else to cgroup_id "0".
  */
 import { features } from '../features.ts';
 import { findCpuMount } from '../cgroup-mount.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
-import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcpstat.ts';
+import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
 const PROGRAMS = ['tl_tcp_state', 'tl_tcp_retrans'] as const;
@@ -20,7 +20,7 @@ function cpuOnV2(): boolean {
 /** Starts the tcp family with a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
 export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: HookKind }): CounterFamily {
   const fam = startBpfFamily(objDir, {
-    stem: 'tcpstat',
+    stem: 'tcp',
     programs: PROGRAMS,
     maps: {
       tcp_connect_latency: { keySize: TCP.keySize, valueSize: TCP.latencyValueSize },

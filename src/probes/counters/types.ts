@@ -1,6 +1,6 @@
 /**
  * Always-on counter families: each reads its kernel maps (or files) and returns cumulative readings.
- * The sampler (src/sampler.ts) turns readings into per-tick deltas (Samples) and adds cgroup labels.
+ * The sampler (src/sampler/sampler.ts) turns readings into per-tick deltas (Samples) and adds cgroup labels.
  */
 import type { Labels } from '../../samples.ts';
 import type { Config } from '../../config.ts';

@@ -1,4 +1,4 @@
-/** Decoder of the blockio family's maps (contract: bpf/blockio.h). Pure: bytes in, readings out. */
+/** Decoder of the blockio family's maps (contract: bpf/counters/blockio.h). Pure: bytes in, readings out. */
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
@@ -14,7 +14,7 @@ export const BLOCKIO = {
   },
 } as const;
 
-/** BLOCKIO_OP_* of bpf/blockio.h, by value. */
+/** BLOCKIO_OP_* of bpf/counters/blockio.h, by value. */
 export const BLOCKIO_OPS = ['read', 'write', 'flush', 'discard', 'other'] as const;
 
 /** Kernel dev_t (major << 20 | minor) → "major:minor". */

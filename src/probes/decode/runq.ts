@@ -1,4 +1,4 @@
-/** Decoder of the runq family's maps (contract: bpf/runq.h). Pure: bytes in, readings out. */
+/** Decoder of the runq family's maps (contract: bpf/counters/runq.h). Pure: bytes in, readings out. */
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';

@@ -1,4 +1,4 @@
-/** Decoder of the syscalls family's maps (contract: bpf/syscalls.h). Pure: bytes in, readings out. */
+/** Decoder of the syscalls family's maps (contract: bpf/counters/syscalls.h). Pure: bytes in, readings out. */
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';

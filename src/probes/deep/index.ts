@@ -9,16 +9,16 @@ import { offcpu } from './offcpu.ts';
 import { pg } from './pg.ts';
 import { profile } from './profile.ts';
 import { runqslower } from './runqslower.ts';
-import { systrace } from './systrace.ts';
+import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import type { DeepProbe } from './types.ts';
 
-/** Every deep probe, by name. `syscalls` lives in systrace.ts: the `syscalls` stem is the always-on family's. */
+/** Every deep probe, by name (each key is its module's file name and its object's stem under bpf/deep/). */
 export const deepProbes = {
   offcpu,
   profile,
   runqslower,
-  syscalls: systrace,
+  syscalls,
   io,
   tcp,
   pg,

@@ -1,5 +1,5 @@
 /**
- * io: block I/O latency of the requests the target issues, and the slowest requests (bpf/io.bpf.c,
+ * io: block I/O latency of the requests the target issues, and the slowest requests (bpf/deep/io.bpf.c,
  * block_rq_issue/block_rq_complete).
  * Result: `records` — one per request over the threshold: { dev ("major:minor"), disk (name from /sys/dev/block),
  * sector, bytes, op, seconds, error, pid, comm }. `summary` — { requests, seconds, p50Seconds, p99Seconds

@@ -1,5 +1,5 @@
 /**
- * offcpu: time the target spends off CPU, by stack and reason (bpf/offcpu.bpf.c, sched_switch).
+ * offcpu: time the target spends off CPU, by stack and reason (bpf/deep/offcpu.bpf.c, sched_switch).
  * Result: `stacks` (unit 'seconds', reason 'blocked' — slept, waited for I/O or a lock — or 'runnable' — preempted
  * and waiting for a CPU; frames root first, user then kernel) and `summary` { blockedSeconds, runnableSeconds,
  * inProgressSeconds, spells, distinctStacks, top: {reason, seconds, comm, stack}[] }. Spells still running at the

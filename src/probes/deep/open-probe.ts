@@ -12,7 +12,7 @@ export interface Twins {
 }
 
 /**
- * Opens `<objDir>/<stem>.bpf.o` with the shared target layout checked. With `twins`, loads the tp_btf programs
+ * Opens `<objDir>/deep/<stem>.bpf.o` with the shared target layout checked. With `twins`, loads the tp_btf programs
  * when the kernel supports them and the `_raw` twins otherwise (the other set is never loaded).
  */
 export function openProbeObject(ctx: ProbeContext, stem: string, opts: OpenOptions & { twins?: Twins } = {}): BpfObject {
@@ -27,7 +27,7 @@ export function openProbeObject(ctx: ProbeContext, stem: string, opts: OpenOptio
       });
     }
   }
-  return openObject(join(ctx.objDir, `${stem}.bpf.o`), {
+  return openObject(join(ctx.objDir, 'deep', `${stem}.bpf.o`), {
     ...opts,
     disable,
     layouts: { ...DEEP_TARGET_LAYOUT, ...(opts.layouts ?? {}) },

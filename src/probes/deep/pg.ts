@@ -1,5 +1,5 @@
 /**
- * pg: PostgreSQL query latency from the server's USDT probes postgresql:query__start / query__done (bpf/pg.bpf.c),
+ * pg: PostgreSQL query latency from the server's USDT probes postgresql:query__start / query__done (bpf/deep/pg.bpf.c),
  * with the first 128 bytes of each query's text. Attached to the postgres binary for all processes (backends fork
  * after the capture starts); the target filter picks the backends (cgroup, or the postmaster's pid and its children).
  * Result: `records` — one per query over the threshold: { kind, query (fingerprint: literals → ?), seconds, pid }

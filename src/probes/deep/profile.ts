@@ -1,5 +1,5 @@
 /**
- * profile: on-CPU stack sampling of the target (bpf/profile.bpf.c), software cpu-clock perf events on every CPU.
+ * profile: on-CPU stack sampling of the target (bpf/deep/profile.bpf.c), software cpu-clock perf events on every CPU.
  * Result: `stacks` (unit 'samples', frames root first: user frames then kernel frames, one entry per distinct
  * stack and comm) and `summary` { samples, frequencyHz, cpus, distinctStacks, topFunctions: {name, samples}[] }
  * where topFunctions counts the leaf-most user frame of each sample.

@@ -1,6 +1,6 @@
 /**
  * runqslower: each scheduling delay of the target above a threshold, with the tasks that held that CPU while it
- * waited (bpf/runqslower.bpf.c; sched_wakeup/sched_wakeup_new/sched_switch).
+ * waited (bpf/deep/runqslower.bpf.c; sched_wakeup/sched_wakeup_new/sched_switch).
  * Result: `records` — one per delay: { pid, comm, cpu, delayMs, neighbours: [{pid, comm, cgroupId, cgroupPath, ranMs}] }.
  * `summary` — { delays, totalDelaySeconds, maxDelaySeconds, thresholdMs, neighbours: Neighbour[] } where each
  * neighbour (per pid + comm + cgroup) has `count` = delays during which it held the CPU and `delaySeconds` = the

@@ -7,7 +7,7 @@
 /** Kinds a query is counted under. */
 export type QueryKind = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'OTHER';
 
-/** Kind from the first keyword, the same rule as bpf/pg.bpf.c (a leading WITH is OTHER). */
+/** Kind from the first keyword, the same rule as bpf/deep/pg.bpf.c (a leading WITH is OTHER). */
 export function queryKind(sql: string): QueryKind {
   const m = /^[\s(]*([A-Za-z]+)/.exec(sql);
   const w = m?.[1].toUpperCase();

@@ -1,6 +1,6 @@
 /**
  * tcp: the target's TCP connects with their handshake latency, failed connects, retransmits and resets
- * (bpf/tcp.bpf.c; tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,
+ * (bpf/deep/tcp.bpf.c; tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,
  * tcp:tcp_receive_reset). Sockets count as the target's once it connects them or changes their state itself.
  * Result: `records` — one per event: { type: connect|connect-failed|retransmit|send-reset|receive-reset, pid, comm,
  * local, remote ("addr:port"), seconds (connects: handshake time) }. `summary` — { connects, connectFailures,

@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuStatReadings, parseFlatKeyed, createCpuStatFamily } from '../../../src/probes/counters/cpustat.ts';
 import { CgroupResolver } from '../../../src/probes/cgroups.ts';
 import { findCpuMount } from '../../../src/probes/cgroup-mount.ts';
-import { createSampler } from '../../../src/sampler.ts';
+import { createSampler } from '../../../src/sampler/sampler.ts';
 import { createMetrics } from '../../../src/metrics/index.ts';
 import { createServer } from '../../../src/server/http.ts';
 import { buildConfig } from '../../../src/config.ts';
 import type { Tick } from '../../../src/samples.ts';
 import { cgroupTest } from '../../support/cgroups.ts';
-import { createCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { parseProm, samplesOf } from '../../support/prom-parse.ts';
 
 test('cpu.stat v1 and v2 to readings in base units', () => {

@@ -8,7 +8,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startRunq } from '../../../src/probes/counters/runq.ts';
-import { createCgroup, type ManagedCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
 import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 

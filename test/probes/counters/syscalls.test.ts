@@ -6,7 +6,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startSyscalls } from '../../../src/probes/counters/syscalls.ts';
-import { createCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { find, gated, histCount, uniqueName } from './fixtures/workload.ts';
 
 const READS = 200_000;

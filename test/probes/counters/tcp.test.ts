@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startTcp } from '../../../src/probes/counters/tcp.ts';
 import { findCpuMount } from '../../../src/probes/cgroup-mount.ts';
-import { createCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];

@@ -70,7 +70,7 @@ kernelTest('offcpu stops at its deadline with nobody calling stop', async () => 
 });
 
 kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targeted by cgroup', async () => {
-  const { createCgroup } = await import('../../../src/probes/cgroup-admin.ts');
+  const { createCgroup } = await import('../../../src/demo/cgroup-admin.ts');
   const { uniqueName } = await import('./support.ts');
   const spin = compileC('int main(void) { volatile unsigned long x = 0; for (;;) x++; }');
   const cg = createCgroup({ name: uniqueName() });

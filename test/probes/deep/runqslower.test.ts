@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { kernelTest } from '../../support/kernel.ts';
-import { createCgroup, type ManagedCgroup } from '../../../src/probes/cgroup-admin.ts';
+import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { aggregateNeighbours, decodeRunqDelay, runqslower, RUNQSLOWER_EVENT_SIZE } from '../../../src/probes/deep/runqslower.ts';
 import { budget, compileC, probeContext, sleep, uniqueName } from './support.ts';
 

@@ -1,0 +1,37 @@
+/* Kernel/user contract of the blockio family (bpf/counters/blockio.bpf.c, src/probes/counters/blockio.ts). */
+#ifndef TRIPLINE_BLOCKIO_H
+#define TRIPLINE_BLOCKIO_H
+
+#include "hist.h"
+
+/* Histogram unit: microseconds. */
+#define BLOCKIO_UNIT_NS 1000
+
+/* Operations, from cmd_flags & REQ_OP_MASK. */
+#define BLOCKIO_OP_READ 0
+#define BLOCKIO_OP_WRITE 1
+#define BLOCKIO_OP_FLUSH 2
+#define BLOCKIO_OP_DISCARD 3
+#define BLOCKIO_OP_OTHER 4
+
+/* blockio_latency: PERCPU_HASH, key struct blockio_key, value struct hist per CPU. */
+struct blockio_key {
+	__u32 dev;   /* major << 20 | minor (the kernel's dev_t encoding) of the whole disk */
+	__u32 op;    /* BLOCKIO_OP_* */
+};
+#define BLOCKIO_KEY_SIZE 8
+_Static_assert(sizeof(struct blockio_key) == BLOCKIO_KEY_SIZE, "struct blockio_key size");
+#define BLOCKIO_MAX 1024
+
+/* blockio_start: HASH, key __u64 struct request address, value struct blockio_start (issue → complete). */
+struct blockio_start {
+	__u64 ts;
+	struct blockio_key key;
+};
+#define BLOCKIO_START_SIZE 16
+_Static_assert(sizeof(struct blockio_start) == BLOCKIO_START_SIZE, "struct blockio_start size");
+#define BLOCKIO_INFLIGHT_MAX 16384
+
+/* blockio_drops: PERCPU_ARRAY 1 × __u64: requests not timed because a map was full. */
+
+#endif /* TRIPLINE_BLOCKIO_H */

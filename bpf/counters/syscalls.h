@@ -1,0 +1,45 @@
+/* Kernel/user contract of the syscalls family (bpf/counters/syscalls.bpf.c, src/probes/counters/syscalls.ts). */
+#ifndef TRIPLINE_SYSCALLS_H
+#define TRIPLINE_SYSCALLS_H
+
+#include "hist.h"
+
+/* Histogram unit: nanoseconds (most syscalls take well under a microsecond). */
+#define SYSCALLS_UNIT_NS 1
+
+/* Syscall numbers tracked system-wide: 0 .. SYSCALLS_MAX_NR-1 (x86_64 and arm64 stay below 512). */
+#define SYSCALLS_MAX_NR 512
+
+/* syscall_latency: PERCPU_ARRAY, key __u32 syscall nr, value struct hist per CPU. */
+#define SYSCALLS_KEY_SIZE 4
+
+/* cgroup_syscall_latency: PERCPU_HASH, key struct cg_syscall_key, value struct hist per CPU. */
+struct cg_syscall_key {
+	__u64 cgroup_id;
+	__u32 nr;
+	__u32 pad;   /* always 0 */
+};
+#define CG_SYSCALL_KEY_SIZE 16
+_Static_assert(sizeof(struct cg_syscall_key) == CG_SYSCALL_KEY_SIZE, "struct cg_syscall_key size");
+#define CG_SYSCALL_MAX 16384
+
+/* syscall_watch_cg: HASH __u64 cgroup id → __u8 1; syscall_watch_pid: HASH __u32 tgid → __u8 1. */
+#define SYSCALLS_WATCH_MAX 1024
+/* A task is watched when its cpu cgroup or one of its ancestors up to this many levels above is on the list
+ * (a pod's processes live in its containers' child cgroups); the series carries the watched cgroup's id. */
+#define SYSCALLS_WATCH_DEPTH 4
+
+/* syscall_watch_on: ARRAY, key __u32 0 → __u32 number of watch entries (0 = skip the watch lookups). */
+
+/* syscall_start (task storage): when the current syscall of the thread started. */
+struct syscall_start {
+	__u64 ts;    /* ns, 0 = none pending */
+	__u32 nr;
+	__u32 pad;
+};
+#define SYSCALL_START_SIZE 16
+_Static_assert(sizeof(struct syscall_start) == SYSCALL_START_SIZE, "struct syscall_start size");
+
+/* syscalls_drops: PERCPU_ARRAY 1 × __u64: per-cgroup observations lost to a full map. */
+
+#endif /* TRIPLINE_SYSCALLS_H */

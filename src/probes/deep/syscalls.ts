@@ -1,0 +1,130 @@
+/**
+ * The `syscalls` deep probe (bpf/deep/syscalls.bpf.c; bpf/counters/syscalls.bpf.c is the always-on family). For the target:
+ * per-syscall counts and total time, and each call over a threshold with its first arguments
+ * (raw_syscalls sys_enter/sys_exit).
+ * Result: `records` — one per slow call: { syscall, pid, tid, comm, seconds, ret, args } (args in plain words; the
+ * openat path is '<redacted>' unless ctx.redact is false). `summary` — { perSyscall: {[name]: {count, seconds}} (by
+ * seconds, largest first), calls, seconds, thresholdMs, slowest: {syscall, pid, tid, comm, seconds, ret, args}[] }
+ * (the `slowest` N, longest first).
+ * Options: threshold_ms (calls this long or longer become events, default 1), slowest (N, default 20).
+ */
+import { z } from 'zod';
+import { syscallName, syscallTable } from '../syscall-names.ts';
+import { openProbeObject } from './open-probe.ts';
+import { parseOptions } from './options.ts';
+import { RecordBuffer } from './record-buffer.ts';
+import { startSession } from './session.ts';
+import { formatSyscallArgs } from './syscall-args.ts';
+import type { DeepProbe } from './types.ts';
+
+/** Sizes from bpf/deep/syscalls.h. */
+export const SYSTRACE_EVENT_SIZE = 136;
+export const SYSTRACE_TOTAL_SIZE = 16;
+
+/** Options of `capture.options.syscalls`. */
+export const syscallsOptions = z.object({
+  /** Calls at least this long (ms) are recorded one by one. @defaultValue 1 */
+  threshold_ms: z.number().min(0).max(60_000).default(1),
+  /** How many of the slowest calls the summary keeps. @defaultValue 20 */
+  slowest: z.number().int().min(1).max(1000).default(20),
+}).strict();
+
+/** One decoded slow call. */
+export interface SlowCall {
+  readonly durationNs: bigint;
+  readonly ret: bigint;
+  readonly args: readonly bigint[];
+  readonly id: number;
+  readonly pid: number;
+  readonly tgid: number;
+  readonly comm: string;
+  readonly path: string | undefined;
+}
+
+const cstr = (b: Buffer, from: number, len: number): string => {
+  const nul = b.indexOf(0, from);
+  return b.toString('utf8', from, nul < 0 || nul > from + len ? from + len : nul);
+};
+
+/** Decodes struct systrace_event; rejects buffers of other sizes. */
+export function decodeSlowCall(b: Buffer): SlowCall {
+  if (b.length !== SYSTRACE_EVENT_SIZE) throw new RangeError(`systrace_event: ${b.length} bytes, expected ${SYSTRACE_EVENT_SIZE}`);
+  return {
+    durationNs: b.readBigUInt64LE(0), ret: b.readBigInt64LE(8),
+    args: [b.readBigUInt64LE(16), b.readBigUInt64LE(24), b.readBigUInt64LE(32)],
+    id: b.readUInt32LE(40), pid: b.readUInt32LE(44), tgid: b.readUInt32LE(48),
+    comm: cstr(b, 56, 16), path: b.readUInt32LE(52) ? cstr(b, 72, 64) : undefined,
+  };
+}
+
+function openatNr(): number {
+  const t = syscallTable();
+  if (!t) return 0;
+  for (const [nr, name] of Object.entries(t)) if (name === 'openat') return Number(nr);
+  return 0;
+}
+
+/** The syscalls deep probe. */
+export const syscalls = {
+  name: 'syscalls',
+  description: 'System calls of the target: counts and time per syscall, the slowest calls with their arguments',
+  options: syscallsOptions,
+  prepare(ctx) {
+    const opts = parseOptions('syscalls', syscallsOptions, ctx.options);
+    const obj = openProbeObject(ctx, 'syscalls', {
+      rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)), openat_nr: openatNr() },
+      layouts: { systrace_event: { size: SYSTRACE_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } }, systrace_total: { size: SYSTRACE_TOTAL_SIZE } },
+    });
+    const calls: SlowCall[] = [];
+    let decodeErrors = 0;
+    const rb = obj.ringBuffer('st_events', (data) => {
+      try { calls.push(decodeSlowCall(data)); } catch { decodeErrors++; }
+    });
+    const view = (c: SlowCall) => {
+      const name = syscallName(c.id);
+      return { syscall: name, pid: c.tgid, tid: c.pid, comm: c.comm, seconds: Number(c.durationNs) / 1e9, ret: Number(c.ret), args: formatSyscallArgs(name, c.args, c.path, ctx.redact) };
+    };
+    return {
+      close: () => obj.close(),
+      start(target, budget) {
+        const out = new RecordBuffer(budget.maxBytes);
+        return startSession({
+          probe: 'syscalls', obj, target, budget,
+          attach: (o) => o.attachAll(),
+          poll: () => { rb.consume(); },
+          read: () => {
+            const perSyscall: Record<string, { count: number; seconds: number }> = {};
+            let total = 0;
+            let seconds = 0;
+            const totals = obj.map('st_totals');
+            const stride = Math.ceil(totals.valueSize / 8) * 8;
+            const rows: [string, { count: number; seconds: number }][] = [];
+            for (const { key, value } of totals.entries()) {
+              let count = 0;
+              let ns = 0;
+              for (let o = 0; o + SYSTRACE_TOTAL_SIZE <= value.length; o += stride) {
+                count += Number(value.readBigUInt64LE(o));
+                ns += Number(value.readBigUInt64LE(o + 8));
+              }
+              if (!count) continue;
+              rows.push([syscallName(key.readUInt32LE(0)), { count, seconds: ns / 1e9 }]);
+              total += count;
+              seconds += ns / 1e9;
+            }
+            for (const [name, v] of rows.sort((a, b) => b[1].seconds - a[1].seconds)) perSyscall[name] = v;
+            for (const c of calls) out.push(view(c));
+            const slowest = [...calls].sort((a, b) => (b.durationNs > a.durationNs ? 1 : b.durationNs < a.durationNs ? -1 : 0)).slice(0, opts.slowest).map(view);
+            const sawPath = calls.some((c) => c.path !== undefined);
+            return {
+              records: out.records,
+              userDropped: out.dropped + decodeErrors,
+              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              redactions: ctx.redact && sawPath ? ['path arguments'] : [],
+              summary: { perSyscall, calls: total, seconds, thresholdMs: opts.threshold_ms, slowest },
+            };
+          },
+        });
+      },
+    };
+  },
+} satisfies DeepProbe & { options: typeof syscallsOptions };

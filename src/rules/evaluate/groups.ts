@@ -1,0 +1,98 @@
+/**
+ * Series selection and grouping for one rule: which series each condition reads (signal + rule
+ * matchers + condition matchers), split into groups by the rule's `group_by` labels. Rebuilt only
+ * when a series of one of the rule's signals appears or goes, so a steady tick costs no matching.
+ */
+import type { Labels } from '../../samples.ts';
+import type { Condition, ConditionTree, Rule } from '../types.ts';
+import { incidentKey } from '../../incident.ts';
+import { compileMatchers, type LabelPredicate } from '../compile/matchers.ts';
+import type { SeriesWindow, WindowStore } from './window.ts';
+
+/** One group of a rule: the `group_by` label values and, per condition, the series it reads. */
+export interface Group {
+  /** incidentKey(rule, labels): the stable key of the group's incidents. */
+  readonly key: string;
+  /** The group_by labels (missing labels read as ""). */
+  readonly labels: Labels;
+  /** Per leaf condition: [numerator-or-signal series, denominator series (ratios only)]. */
+  readonly series: [SeriesWindow[], SeriesWindow[]][];
+}
+
+/** The leaf conditions of a tree, in document order (the first one is the incident's value). */
+export function leavesOf(tree: ConditionTree): Condition[] {
+  if ('all' in tree) return tree.all.flatMap(leavesOf);
+  if ('any' in tree) return tree.any.flatMap(leavesOf);
+  return [tree];
+}
+
+/** The rule's selection of series into groups, cached against the store's signal versions. */
+export class RuleSelection {
+  readonly rule: Rule;
+  readonly leaves: Condition[];
+  private readonly preds: LabelPredicate[];
+  private readonly signals: string[];
+  private seen = '';
+  private seenGeneration = -1;
+  private seenStore: WindowStore | undefined;
+  private cached = new Map<string, Group>();
+  private list: Group[] = [];
+
+  constructor(rule: Rule) {
+    this.rule = rule;
+    this.leaves = leavesOf(rule.when);
+    this.preds = this.leaves.map((c) => compileMatchers(rule.match, c.match));
+    this.signals = [...new Set(this.leaves.flatMap((c) => (c.ratioTo ? [c.signal, c.ratioTo] : [c.signal])))];
+  }
+
+  /** The groups as of the store's current series set. */
+  groups(store: WindowStore): Map<string, Group> {
+    if (store.generation === this.seenGeneration && store === this.seenStore) return this.cached;
+    this.seenGeneration = store.generation;
+    this.seenStore = store;
+    let sig = '';
+    for (const s of this.signals) sig += `${store.version(s)},`;
+    if (sig !== this.seen) { this.cached = this.build(store); this.list = [...this.cached.values()]; this.seen = sig; }
+    return this.cached;
+  }
+
+  /** The same groups as an array (iterating an array is cheaper than a Map on the hot path). */
+  groupList(store: WindowStore): readonly Group[] {
+    this.groups(store);
+    return this.list;
+  }
+
+  private build(store: WindowStore): Map<string, Group> {
+    const out = new Map<string, Group>();
+    const by = this.rule.groupBy;
+    const groupOf = (labels: Labels): Group => {
+      const gl: Record<string, string> = {};
+      for (const l of by) gl[l] = labels[l] ?? '';
+      const key = incidentKey(this.rule.name, gl);
+      let g = out.get(key);
+      if (!g) {
+        g = { key, labels: Object.freeze(gl), series: this.leaves.map(() => [[], []] as [SeriesWindow[], SeriesWindow[]]) };
+        out.set(key, g);
+      }
+      return g;
+    };
+    this.leaves.forEach((c, i) => {
+      const pred = this.preds[i];
+      for (const w of store.series(c.signal)) if (pred(w.labels)) groupOf(w.labels).series[i][0].push(w);
+      if (c.ratioTo) for (const w of store.series(c.ratioTo)) if (pred(w.labels)) groupOf(w.labels).series[i][1].push(w);
+    });
+    return out;
+  }
+}
+
+/** Labels every series of the group shares (cgroup, pod_uid, … when the group is one cgroup): the incident's target. */
+export function commonLabels(g: Group): Record<string, string> {
+  let common: Record<string, string> | undefined;
+  for (const [num, den] of g.series) {
+    for (const w of num.length ? num : den) {
+      if (!common) { common = { ...w.labels }; continue; }
+      for (const k of Object.keys(common)) if (w.labels[k] !== common[k]) delete common[k];
+    }
+  }
+  return common ?? { ...g.labels };
+}
