@@ -27,14 +27,29 @@ const CONCURRENCY = arg('concurrency', 4);
 /** Redis AOF fsync policy: `everysec` is Redis' default; `always` (the tests' setting) fsyncs every write. */
 const FSYNC = process.argv.includes('--fsync-always') ? 'always' : 'everysec';
 
-const quantile = (xs: number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
 
 async function run(kind: 'memory' | 'redis'): Promise<void> {
   const redis = kind === 'redis' ? await startRedis(['--appendfsync', FSYNC]) : undefined;
   const receiver = await startReceiver();
   const sentAt = new Map<string, number>();
-  const config = buildConfig({ redis: redis ? { url: redis.url, prefix: `bench-${process.pid}` } : {}, actions: { attempts: 3, backoff: '100ms' } }, {});
-  const q: ActionQueue = await openQueue({ config, log: recordingLogger(), name: `bench-${kind}`, concurrency: CONCURRENCY, keepCompleted: 0 });
+  const config = buildConfig(
+    {
+      redis: redis ? { url: redis.url, prefix: `bench-${process.pid}` } : {},
+      actions: { attempts: 3, backoff: '100ms' },
+    },
+    {},
+  );
+  const q: ActionQueue = await openQueue({
+    config,
+    log: recordingLogger(),
+    name: `bench-${kind}`,
+    concurrency: CONCURRENCY,
+    keepCompleted: 0,
+  });
   const specs: ActionSpec[] = [{ type: 'webhook', url: receiver.url, timeoutMs: 5000 }];
   try {
     await q.start();
@@ -54,10 +69,15 @@ async function run(kind: 'memory' | 'redis'): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000 / RATE));
     }
     await receiver.waitFor(base + LATENCY_JOBS, 120_000);
-    const lat = receiver.requests.slice(base).map((r) => r.at - sentAt.get(String(r.headers['x-tripline-idempotency-key']))!);
-    const dupes = receiver.requests.length - new Set(receiver.requests.map((r) => r.headers['x-tripline-idempotency-key'])).size;
-    console.log(`${kind.padEnd(6)}  burst ${JOBS} jobs: ${perSec.toFixed(0)} jobs/s (enqueue ${(JOBS / ((tEnq - t0) / 1000)).toFixed(0)}/s)  |  ` +
-      `${LATENCY_JOBS} jobs at ${RATE}/s: enqueue→delivery p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms  |  duplicates ${dupes}`);
+    const lat = receiver.requests
+      .slice(base)
+      .map((r) => r.at - sentAt.get(String(r.headers['x-tripline-idempotency-key']))!);
+    const dupes =
+      receiver.requests.length - new Set(receiver.requests.map((r) => r.headers['x-tripline-idempotency-key'])).size;
+    console.log(
+      `${kind.padEnd(6)}  burst ${JOBS} jobs: ${perSec.toFixed(0)} jobs/s (enqueue ${(JOBS / ((tEnq - t0) / 1000)).toFixed(0)}/s)  |  ` +
+        `${LATENCY_JOBS} jobs at ${RATE}/s: enqueue→delivery p50 ${quantile(lat, 0.5).toFixed(1)} ms, p99 ${quantile(lat, 0.99).toFixed(1)} ms  |  duplicates ${dupes}`,
+    );
   } finally {
     await q.close();
     await receiver.close();

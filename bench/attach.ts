@@ -23,8 +23,11 @@ const ANCHORS = join(ROOT, '..', 'shared', 'anchors');
 const OBJ_DIR = join(ROOT, 'build', 'bpf');
 /** Each probe and its reference script. */
 const PAIRS: readonly [keyof typeof deepProbes, string][] = [
-  ['offcpu', 'offcpu_stacks.bt'], ['profile', 'profile.bt'], ['runqslower', 'runq_latency.bt'],
-  ['syscalls', 'syscall_latency.bt'], ['tcp', 'tcp_connect_latency.bt'],
+  ['offcpu', 'offcpu_stacks.bt'],
+  ['profile', 'profile.bt'],
+  ['runqslower', 'runq_latency.bt'],
+  ['syscalls', 'syscall_latency.bt'],
+  ['tcp', 'tcp_connect_latency.bt'],
 ];
 const COST_PROBES: readonly (keyof typeof deepProbes)[] = ['offcpu', 'profile', 'runqslower', 'syscalls', 'io', 'tcp'];
 
@@ -44,13 +47,16 @@ const budget: ProbeBudget = { durationMs: 60_000, maxEvents: 200_000, maxBytes: 
 /** A busy target: spins ~2 ms, makes 2000 cheap system calls, writes and syncs a file, sleeps 1 ms; forever. */
 function busyTarget(dir: string): { pid: number; kill(): void } {
   const src = join(dir, 'busy.c');
-  writeFileSync(src, `
+  writeFileSync(
+    src,
+    `
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 static void spin(void) { struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a); do clock_gettime(CLOCK_MONOTONIC, &b); while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 2000000L); }
 int main(int argc, char **argv) { int fd = open(argv[1], O_CREAT | O_WRONLY, 0600); struct timespec ts = {0, 1000000};
-  for (unsigned n = 0;; n++) { spin(); for (int i = 0; i < 2000; i++) getppid(); if (n % 50 == 0) { write(fd, "x", 1); fdatasync(fd); } nanosleep(&ts, 0); } }`);
+  for (unsigned n = 0;; n++) { spin(); for (int i = 0; i < 2000; i++) getppid(); if (n % 50 == 0) { write(fd, "x", 1); fdatasync(fd); } nanosleep(&ts, 0); } }`,
+  );
   execFileSync('cc', ['-O1', '-fno-omit-frame-pointer', '-o', join(dir, 'busy'), src]);
   const child = spawn(join(dir, 'busy'), [join(dir, 'data')], { stdio: 'ignore' });
   return { pid: child.pid!, kill: () => child.kill('SIGKILL') };
@@ -90,13 +96,19 @@ async function timeBpftrace(script: string, pid: number, runs: number): Promise<
   return ms;
 }
 
-async function cost(name: keyof typeof deepProbes, pid: number, seconds: number): Promise<{ userMs: number; kernelMs: number; events: number; dropped: number }> {
+async function cost(
+  name: keyof typeof deepProbes,
+  pid: number,
+  seconds: number,
+): Promise<{ userMs: number; kernelMs: number; events: number; dropped: number }> {
   const probe: DeepProbe = deepProbes[name];
   const prepared = probe.prepare(ctx);
   const stats = enableStats();
   try {
     const c0 = process.cpuUsage();
-    const running = prepared.start({ pids: [pid] }, { ...budget, durationMs: seconds * 1000 + 5000 }) as ReturnType<typeof prepared.start> & { cpuNs?(): number };
+    const running = prepared.start({ pids: [pid] }, { ...budget, durationMs: seconds * 1000 + 5000 }) as ReturnType<
+      typeof prepared.start
+    > & { cpuNs?(): number };
     await sleep(seconds * 1000);
     const kernelNs = running.cpuNs?.() ?? 0;
     const r = await running.stop();
@@ -121,10 +133,18 @@ async function main(): Promise<void> {
       const prep: number[] = [];
       const t = await timeAttach(deepProbes[name], target.pid, runs, prep);
       // prepare (open + load + verifier) happens ahead of the trip; shown to say what pre-preparing saves.
-      const row: Record<string, number | string> = { tripP50Ms: pct(t, 0.5), tripP99Ms: pct(t, 0.99), prepareP50Ms: pct(prep, 0.5) };
+      const row: Record<string, number | string> = {
+        tripP50Ms: pct(t, 0.5),
+        tripP99Ms: pct(t, 0.99),
+        prepareP50Ms: pct(prep, 0.5),
+      };
       if (btRuns > 0 && existsSync(join(ANCHORS, script))) {
         const b = await timeBpftrace(script, target.pid, btRuns);
-        Object.assign(row, { bpftraceP50Ms: pct(b, 0.5), bpftraceP99Ms: pct(b, 0.99), speedupP50: pct(b, 0.5) / pct(t, 0.5) });
+        Object.assign(row, {
+          bpftraceP50Ms: pct(b, 0.5),
+          bpftraceP99Ms: pct(b, 0.99),
+          speedupP50: pct(b, 0.5) / pct(t, 0.5),
+        });
       }
       attach[name] = row;
       if (!flag('json')) console.log(`attach ${name.padEnd(10)} ${JSON.stringify(row)}`);

@@ -23,11 +23,19 @@ export function statsFloorNs(objDir: string, load: () => void): number {
   const dir = mkdtempSync(join(tmpdir(), 'tripline-bench-bpf-'));
   try {
     writeFileSync(join(dir, 'empty.bpf.c'), EMPTY_BPF);
-    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I${objDir}`, '-c', join(dir, 'empty.bpf.c'), '-o', join(dir, 'empty.bpf.o')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'clang',
+      ['-O2', '-g', '-target', 'bpf', `-I${objDir}`, '-c', join(dir, 'empty.bpf.c'), '-o', join(dir, 'empty.bpf.o')],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     using obj = openObject(join(dir, 'empty.bpf.o'));
     obj.attachAll();
     const stats = enableStats();
-    try { load(); } finally { stats.close(); }
+    try {
+      load();
+    } finally {
+      stats.close();
+    }
     const [s] = obj.programStats();
     return s.runCount ? s.runTimeNs / s.runCount : 0;
   } finally {

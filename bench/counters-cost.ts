@@ -6,8 +6,17 @@
 import { execFileSync } from 'node:child_process';
 import { enableStats } from '../src/probes/libbpf.ts';
 
-export interface Prog { id: number; name: string; run_time_ns?: number; run_cnt?: number }
-export interface HookCost { ns: number; events: number; programs: number }
+export interface Prog {
+  id: number;
+  name: string;
+  run_time_ns?: number;
+  run_cnt?: number;
+}
+export interface HookCost {
+  ns: number;
+  events: number;
+  programs: number;
+}
 
 /** Every loaded program, as bpftool lists it. */
 export function progs(): Prog[] {

@@ -65,10 +65,14 @@ export function buildLoops(): { path: string; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'tripline-bench-'));
   writeFileSync(join(dir, 'loops.c'), LOOPS_C);
   try {
-    execFileSync('cc', ['-O2', '-o', join(dir, 'loops'), join(dir, 'loops.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('cc', ['-O2', '-o', join(dir, 'loops'), join(dir, 'loops.c')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`cannot compile the benchmark loops (needs a C compiler: apt-get install -y gcc): ${(err as Error).message}`);
+    throw new Error(
+      `cannot compile the benchmark loops (needs a C compiler: apt-get install -y gcc): ${(err as Error).message}`,
+    );
   }
   return { path: join(dir, 'loops'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -84,7 +88,9 @@ export function loopNs(binary: string, kind: 'read' | 'connect' | 'fork', n: num
  * than perf's wall-clock figure, so other tenants running on the CPU meanwhile do not count.
  */
 export function schedPipeUs(loops: number, cpu = 0): number {
-  const out = execFileSync('bash', ['-c', `taskset -c ${cpu} perf bench sched pipe -l ${loops} >/dev/null && times`], { encoding: 'utf8' });
+  const out = execFileSync('bash', ['-c', `taskset -c ${cpu} perf bench sched pipe -l ${loops} >/dev/null && times`], {
+    encoding: 'utf8',
+  });
   const lines = out.trim().split('\n');
   const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
   if (!m) throw new Error(`unexpected output of times:\n${out}`);

@@ -28,25 +28,54 @@ import { programIdsOf, progs } from './counters-cost.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const POSTGRES = '/usr/local/bin/postgres';
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, queries: { type: 'string', default: '20000' }, 'no-floor': { type: 'boolean', default: false }, 'obj-dir': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    queries: { type: 'string', default: '20000' },
+    'no-floor': { type: 'boolean', default: false },
+    'obj-dir': { type: 'string' },
+  },
+});
 /** Where counters/pg.bpf.o is read from (`--obj-dir` compares a variant of the object). */
 const OBJ_DIR = values['obj-dir'] ?? join(import.meta.dirname, '..', 'build', 'bpf');
-const rounds = Number(values.rounds), queries = Number(values.queries), withFloor = !values['no-floor'];
+const rounds = Number(values.rounds),
+  queries = Number(values.queries),
+  withFloor = !values['no-floor'];
 for (const f of [POSTGRES, join(BIN, 'pgbench'), join(BIN, 'initdb'), join(BIN, 'pg_ctl')]) {
   if (!existsSync(f)) throw new Error(`bench/pg.ts needs ${f}`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tripline-bench-pg-'));
 const data = join(dir, 'data');
-const asNobody = (cmd: string, args: string[]) => execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+const asNobody = (cmd: string, args: string[]) =>
+  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
 const cg = createCgroup({ name: `tripline-bench-pg-${process.pid}` });
 let started = false;
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 try {
   chmodSync(dir, 0o777);
   asNobody(join(BIN, 'initdb'), ['-D', data, '--auth=trust', '-U', 'nobody', '--no-sync']);
-  asNobody(join(BIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start', '-o', `-k ${dir} -c listen_addresses=''`]);
+  asNobody(join(BIN, 'pg_ctl'), [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+    '-o',
+    `-k ${dir} -c listen_addresses=''`,
+  ]);
   started = true;
   cg.addPid(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]));
   const cpuacct = cg.dirs.map((d) => join(d, 'cpuacct.usage')).find((f) => existsSync(f));
@@ -57,7 +86,22 @@ try {
   /** One pgbench run: server CPU ns per query and pgbench's latency average (ns). */
   const run = (n: number): { cpuNs: number; latencyNs: number } => {
     const before = Number(readFileSync(cpuacct, 'utf8'));
-    const out = asNobody(join(BIN, 'pgbench'), ['-n', '-M', 'simple', '-c', '1', '-j', '1', '-t', String(n), '-f', join(dir, 'select1.sql'), '-h', dir, 'postgres']);
+    const out = asNobody(join(BIN, 'pgbench'), [
+      '-n',
+      '-M',
+      'simple',
+      '-c',
+      '1',
+      '-j',
+      '1',
+      '-t',
+      String(n),
+      '-f',
+      join(dir, 'select1.sql'),
+      '-h',
+      dir,
+      'postgres',
+    ]);
     const cpu = Number(readFileSync(cpuacct, 'utf8')) - before;
     const m = /latency average = ([\d.]+) ms/.exec(out);
     if (!m) throw new Error(`pgbench output without a latency: ${out}`);
@@ -65,43 +109,77 @@ try {
   };
   const withFamily = <T>(fn: () => T): T => {
     const fam = startPg(OBJ_DIR, { binaries: [POSTGRES], maxCgroups: 10240 });
-    try { return fn(); } finally { fam.close(); }
+    try {
+      return fn();
+    } finally {
+      fam.close();
+    }
   };
 
   /** The uprobe floor: the same two USDT probes with empty bpftrace programs (trap and dispatch, no work). */
   const withEmptyProbes = async <T>(fn: () => T): Promise<T> => {
-    const bt = spawn('bpftrace', ['-e', `usdt:${POSTGRES}:query__start { } usdt:${POSTGRES}:query__done { }`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bt = spawn('bpftrace', ['-e', `usdt:${POSTGRES}:query__start { } usdt:${POSTGRES}:query__done { }`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    bt.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    bt.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    bt.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    bt.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const deadline = Date.now() + 60_000;
     while (!out.includes('Attaching')) {
       if (bt.exitCode !== null || Date.now() > deadline) throw new Error(`bpftrace did not attach: ${out}`);
       await sleep(50);
     }
     await sleep(200); // "Attaching" is printed just before the attach
-    try { return fn(); } finally { bt.kill('SIGINT'); await once(bt, 'exit'); }
+    try {
+      return fn();
+    } finally {
+      bt.kill('SIGINT');
+      await once(bt, 'exit');
+    }
   };
 
   run(2000); // warm the server's caches
   type Run = { cpuNs: number; latencyNs: number };
-  const off: Run[] = [], on: Run[] = [], floor: Run[] = [];
+  const off: Run[] = [],
+    on: Run[] = [],
+    floor: Run[] = [];
   for (let r = 0; r < rounds; r++) {
     // Rotate the order each round so drift from other tenants hits all three alike.
-    const steps = [() => { off.push(run(queries)); }, () => { on.push(withFamily(() => run(queries))); }, async () => { if (withFloor) floor.push(await withEmptyProbes(() => run(queries))); }];
+    const steps = [
+      () => {
+        off.push(run(queries));
+      },
+      () => {
+        on.push(withFamily(() => run(queries)));
+      },
+      async () => {
+        if (withFloor) floor.push(await withEmptyProbes(() => run(queries)));
+      },
+    ];
     for (let i = 0; i < steps.length; i++) await steps[(i + r) % steps.length]();
   }
   const fmt = (ns: number) => `${(ns / 1000).toFixed(2)} µs`;
   const signed = (ns: number) => `${ns >= 0 ? '+' : '−'}${fmt(Math.abs(ns))}`;
-  const diff = (xs: Run[], k: keyof Run) => `${signed(median(xs.map((x, i) => x[k] - off[i][k])))}, min ${signed(Math.min(...xs.map((x) => x[k])) - Math.min(...off.map((x) => x[k])))}`;
+  const diff = (xs: Run[], k: keyof Run) =>
+    `${signed(median(xs.map((x, i) => x[k] - off[i][k])))}, min ${signed(Math.min(...xs.map((x) => x[k])) - Math.min(...off.map((x) => x[k])))}`;
   const med = (xs: Run[], k: keyof Run) => fmt(median(xs.map((x) => x[k])));
-  console.log(`# scripts/node bench/pg.ts --rounds ${rounds} --queries ${queries}${withFloor ? '' : ' --no-floor'}  (${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${cpus().length} CPUs)`);
+  console.log(
+    `# scripts/node bench/pg.ts --rounds ${rounds} --queries ${queries}${withFloor ? '' : ' --no-floor'}  (${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${cpus().length} CPUs)`,
+  );
   for (const k of ['cpuNs', 'latencyNs'] as const) {
     const what = k === 'cpuNs' ? 'server CPU per query' : 'latency per query   ';
-    console.log(`${what}: off ${med(off, k)}  pg family ${med(on, k)} (${diff(on, k)})` +
-      (withFloor ? `  empty bpftrace probes ${med(floor, k)} (${diff(floor, k)})` : ''));
+    console.log(
+      `${what}: off ${med(off, k)}  pg family ${med(on, k)} (${diff(on, k)})` +
+        (withFloor ? `  empty bpftrace probes ${med(floor, k)} (${diff(floor, k)})` : ''),
+    );
   }
-  console.log('(medians over rounds; added = median of per-round differences to off, and difference of the minimums: other tenants only add time)');
+  console.log(
+    '(medians over rounds; added = median of per-round differences to off, and difference of the minimums: other tenants only add time)',
+  );
 
   const stats = enableStats();
   try {
@@ -110,13 +188,25 @@ try {
       run(queries);
       // Each program runs once per query; stats add two clock reads per run (an empty program measures ~46 ns here).
       const held = programIdsOf(process.pid);
-      const per = progs().filter((p) => held.has(p.id) && p.name.startsWith('tl_pg_')).map((p) => `${p.name} ${((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)).toFixed(0)} ns × ${p.run_cnt ?? 0}`);
+      const per = progs()
+        .filter((p) => held.has(p.id) && p.name.startsWith('tl_pg_'))
+        .map(
+          (p) => `${p.name} ${((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)).toFixed(0)} ns × ${p.run_cnt ?? 0}`,
+        );
       const st = fam.stats();
       console.log(`in-kernel (BPF stats): ${per.join(', ')}; ${(st.runTimeNs! / queries).toFixed(0)} ns per query`);
-    } finally { fam.close(); }
-  } finally { stats.close(); }
+    } finally {
+      fam.close();
+    }
+  } finally {
+    stats.close();
+  }
 } finally {
-  if (started) spawnSync('runuser', ['-u', 'nobody', '--', join(BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore', timeout: 60_000 });
+  if (started)
+    spawnSync('runuser', ['-u', 'nobody', '--', join(BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], {
+      stdio: 'ignore',
+      timeout: 60_000,
+    });
   cg.destroy();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -28,7 +28,10 @@ function visit(f: string): void {
   if (cycle) return;
   const s = state.get(f);
   if (s === 'done') return;
-  if (s === 'visiting') { cycle = stack.slice(stack.indexOf(f)).concat(f); return; }
+  if (s === 'visiting') {
+    cycle = stack.slice(stack.indexOf(f)).concat(f);
+    return;
+  }
   state.set(f, 'visiting');
   stack.push(f);
   for (const d of graph.get(f) ?? []) if (graph.has(d)) visit(d);

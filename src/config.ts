@@ -9,105 +9,151 @@ import { TriplineError } from './errors.ts';
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 4h');
 
-export const ConfigSchema = z.object({
-  /** Address of the HTTP server (/metrics, /healthz, /readyz, /api). @defaultValue 127.0.0.1:9464 */
-  listen: z.string().default('127.0.0.1:9464'),
-  /** Folders or files holding rule YAML. @defaultValue ["rules"] (relative to the config file or cwd) */
-  rules: z.array(z.string()).default(['rules']),
-  /** Where state, bundles and sinks live. @defaultValue /var/lib/tripline */
-  data_dir: z.string().default('/var/lib/tripline'),
-  sampler: z.object({
-    /** @defaultValue 1s */
-    tick: duration.default('1s'),
-    /** Rolling per-cgroup history kept for bundles' before/after comparison. @defaultValue 5m */
-    history: duration.default('5m'),
-  }).strict().default({ tick: '1s', history: '5m' }),
-  counters: z.object({
-    /** Counter families to run. @defaultValue all */
-    enabled: z.array(z.enum(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi'])).default(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']),
-    /** Run-queue delay counted as "over threshold" above this. @defaultValue 5ms */
-    runq_threshold: duration.default('5ms'),
-    /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
-    watch_cgroups: z.array(z.string()).default([]),
-    /** Pids whose syscalls get per-cgroup histograms. */
-    watch_pids: z.array(z.number().int().positive()).default([]),
-    /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
-    max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
-    /** PostgreSQL server binaries (built with --enable-dtrace) whose USDT query probes the pg family attaches to; missing paths are skipped, symlinks to one file count once. @defaultValue the PGDG/Debian/Ubuntu paths of versions 13–17, then /usr/local */
-    pg_binaries: z.array(z.string().startsWith('/')).default([
-      '/usr/lib/postgresql/17/bin/postgres', '/usr/lib/postgresql/16/bin/postgres', '/usr/lib/postgresql/15/bin/postgres',
-      '/usr/lib/postgresql/14/bin/postgres', '/usr/lib/postgresql/13/bin/postgres',
-      '/usr/local/bin/postgres', '/usr/local/pgsql/bin/postgres',
-    ]),
-  }).strict().prefault({}),
-  metrics: z.object({
-    /** Per-cgroup series exported per signal; the rest is folded into cgroup="other". Sized by bench/scrape.ts: 1,000 cgroups at 100 scrape in ~8 ms (p99 13 ms). @defaultValue 100 */
-    top_cgroups: z.number().int().min(1).max(5000).default(100),
-    /** Prefix of every exported metric. @defaultValue tripline_ */
-    prefix: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('tripline_'),
-  }).strict().prefault({}),
-  capture: z.object({
-    /** Captures running at once, all incidents together. @defaultValue 2 */
-    max_concurrent: z.number().int().min(1).max(64).default(2),
-    /** Default time box of a capture. @defaultValue 10s */
-    duration: duration.default('10s'),
-    /** Total CPU the running probes may use, in percent of one core; a capture past it is cut. @defaultValue 10 */
-    max_cpu_percent: z.number().min(0.1).max(400).default(10),
-  }).strict().prefault({}),
-  bundles: z.object({
-    /** @defaultValue <data_dir>/bundles */
-    dir: z.string().optional(),
-    max_age: duration.default('7d'),
-    max_count: z.number().int().min(1).default(200),
-    max_bytes: z.number().int().min(1_000_000).default(2_000_000_000),
-    /** node-cron expression of the retention sweep. @defaultValue every 10 minutes */
-    retention_schedule: z.string().default('*/10 * * * *'),
-    /** Redact string arguments and SQL literals. @defaultValue true */
-    redact: z.boolean().default(true),
-  }).strict().prefault({}),
-  redis: z.object({
-    /** redis://host:port/db; unset = in-process queue (not durable) and file-based rule state. Env REDIS_URL. */
-    url: z.string().optional(),
-    /** Prefix of every key tripline writes. @defaultValue tripline */
-    prefix: z.string().default('tripline'),
-  }).strict().prefault({}),
-  slack: z.object({
-    /** Env SLACK_BOT_TOKEN, or token_file. Never logged. */
-    token_file: z.string().optional(),
-    /** Default channel. Env SLACK_CHANNEL. */
-    channel: z.string().optional(),
-    /** Env SLACK_API_URL. @defaultValue https://slack.com/api/ */
-    api_url: z.string().default('https://slack.com/api/'),
-    group_wait: duration.default('30s'),
-    group_interval: duration.default('5m'),
-    repeat_interval: duration.default('4h'),
-    /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox */
-    file_sink: z.string().optional(),
-  }).strict().prefault({}),
-  kubernetes: z.object({
-    /** Path of a kubeconfig (env KUBECONFIG); unset = in-cluster service account when present. */
-    kubeconfig: z.string().optional(),
-    /** Override of the API server URL (tests, proxies). */
-    api_url: z.string().optional(),
-  }).strict().prefault({}),
-  actions: z.object({
-    attempts: z.number().int().min(1).max(100).default(8),
-    /** First retry delay; doubles each attempt, with jitter. @defaultValue 1s */
-    backoff: duration.default('1s'),
-    /** Idempotency window of a job id (BullMQ deduplication TTL). @defaultValue 24h */
-    dedup_window: duration.default('24h'),
-  }).strict().prefault({}),
-  log: z.object({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  }).strict().prefault({}),
-}).strict();
+export const ConfigSchema = z
+  .object({
+    /** Address of the HTTP server (/metrics, /healthz, /readyz, /api). @defaultValue 127.0.0.1:9464 */
+    listen: z.string().default('127.0.0.1:9464'),
+    /** Folders or files holding rule YAML. @defaultValue ["rules"] (relative to the config file or cwd) */
+    rules: z.array(z.string()).default(['rules']),
+    /** Where state, bundles and sinks live. @defaultValue /var/lib/tripline */
+    data_dir: z.string().default('/var/lib/tripline'),
+    sampler: z
+      .object({
+        /** @defaultValue 1s */
+        tick: duration.default('1s'),
+        /** Rolling per-cgroup history kept for bundles' before/after comparison. @defaultValue 5m */
+        history: duration.default('5m'),
+      })
+      .strict()
+      .default({ tick: '1s', history: '5m' }),
+    counters: z
+      .object({
+        /** Counter families to run. @defaultValue all */
+        enabled: z
+          .array(z.enum(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']))
+          .default(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']),
+        /** Run-queue delay counted as "over threshold" above this. @defaultValue 5ms */
+        runq_threshold: duration.default('5ms'),
+        /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
+        watch_cgroups: z.array(z.string()).default([]),
+        /** Pids whose syscalls get per-cgroup histograms. */
+        watch_pids: z.array(z.number().int().positive()).default([]),
+        /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
+        max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
+        /** PostgreSQL server binaries (built with --enable-dtrace) whose USDT query probes the pg family attaches to; missing paths are skipped, symlinks to one file count once. @defaultValue the PGDG/Debian/Ubuntu paths of versions 13–17, then /usr/local */
+        pg_binaries: z
+          .array(z.string().startsWith('/'))
+          .default([
+            '/usr/lib/postgresql/17/bin/postgres',
+            '/usr/lib/postgresql/16/bin/postgres',
+            '/usr/lib/postgresql/15/bin/postgres',
+            '/usr/lib/postgresql/14/bin/postgres',
+            '/usr/lib/postgresql/13/bin/postgres',
+            '/usr/local/bin/postgres',
+            '/usr/local/pgsql/bin/postgres',
+          ]),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        /** Per-cgroup series exported per signal; the rest is folded into cgroup="other". Sized by bench/scrape.ts: 1,000 cgroups at 100 scrape in ~8 ms (p99 13 ms). @defaultValue 100 */
+        top_cgroups: z.number().int().min(1).max(5000).default(100),
+        /** Prefix of every exported metric. @defaultValue tripline_ */
+        prefix: z
+          .string()
+          .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+          .default('tripline_'),
+      })
+      .strict()
+      .prefault({}),
+    capture: z
+      .object({
+        /** Captures running at once, all incidents together. @defaultValue 2 */
+        max_concurrent: z.number().int().min(1).max(64).default(2),
+        /** Default time box of a capture. @defaultValue 10s */
+        duration: duration.default('10s'),
+        /** Total CPU the running probes may use, in percent of one core; a capture past it is cut. @defaultValue 10 */
+        max_cpu_percent: z.number().min(0.1).max(400).default(10),
+      })
+      .strict()
+      .prefault({}),
+    bundles: z
+      .object({
+        /** @defaultValue <data_dir>/bundles */
+        dir: z.string().optional(),
+        max_age: duration.default('7d'),
+        max_count: z.number().int().min(1).default(200),
+        max_bytes: z.number().int().min(1_000_000).default(2_000_000_000),
+        /** node-cron expression of the retention sweep. @defaultValue every 10 minutes */
+        retention_schedule: z.string().default('*/10 * * * *'),
+        /** Redact string arguments and SQL literals. @defaultValue true */
+        redact: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    redis: z
+      .object({
+        /** redis://host:port/db; unset = in-process queue (not durable) and file-based rule state. Env REDIS_URL. */
+        url: z.string().optional(),
+        /** Prefix of every key tripline writes. @defaultValue tripline */
+        prefix: z.string().default('tripline'),
+      })
+      .strict()
+      .prefault({}),
+    slack: z
+      .object({
+        /** Env SLACK_BOT_TOKEN, or token_file. Never logged. */
+        token_file: z.string().optional(),
+        /** Default channel. Env SLACK_CHANNEL. */
+        channel: z.string().optional(),
+        /** Env SLACK_API_URL. @defaultValue https://slack.com/api/ */
+        api_url: z.string().default('https://slack.com/api/'),
+        group_wait: duration.default('30s'),
+        group_interval: duration.default('5m'),
+        repeat_interval: duration.default('4h'),
+        /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox */
+        file_sink: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    kubernetes: z
+      .object({
+        /** Path of a kubeconfig (env KUBECONFIG); unset = in-cluster service account when present. */
+        kubeconfig: z.string().optional(),
+        /** Override of the API server URL (tests, proxies). */
+        api_url: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    actions: z
+      .object({
+        attempts: z.number().int().min(1).max(100).default(8),
+        /** First retry delay; doubles each attempt, with jitter. @defaultValue 1s */
+        backoff: duration.default('1s'),
+        /** Idempotency window of a job id (BullMQ deduplication TTL). @defaultValue 24h */
+        dedup_window: duration.default('24h'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Parses a duration string (`500ms`, `10s`, `5m`, `4h`, `7d`) to milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new TriplineError('CONFIG_ERR_INVALID', `not a duration: ${JSON.stringify(text)}`, { hint: 'write a number with a unit: 500ms, 10s, 5m, 4h, 7d' });
+  if (!m)
+    throw new TriplineError('CONFIG_ERR_INVALID', `not a duration: ${JSON.stringify(text)}`, {
+      hint: 'write a number with a unit: 500ms, 10s, 5m, 4h, 7d',
+    });
   const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * mult;
 }
@@ -130,22 +176,36 @@ function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv): Record<stri
 }
 
 /** Validates a config object (already parsed), applies env overrides, freezes it. `file` is for messages. */
-export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, file = '<config>', lines?: LineCounter, doc?: ReturnType<typeof parseDocument>): Readonly<Config> {
+export function buildConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  file = '<config>',
+  lines?: LineCounter,
+  doc?: ReturnType<typeof parseDocument>,
+): Readonly<Config> {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TriplineError('CONFIG_ERR_INVALID', `${file}:1:1: the config must be a mapping`, { hint: 'see tripline.example.yaml' });
+    throw new TriplineError('CONFIG_ERR_INVALID', `${file}:1:1: the config must be a mapping`, {
+      hint: 'see tripline.example.yaml',
+    });
   }
   const parsed = ConfigSchema.safeParse(applyEnv(raw as Record<string, any>, env));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     let where = `${file}:1:1`;
     if (doc && lines) {
-      const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+      const node = doc.getIn(issue.path as (string | number)[], true) as
+        { range?: [number, number, number] } | undefined;
       const offset = node?.range?.[0];
-      if (offset !== undefined) { const p = lines.linePos(offset); where = `${file}:${p.line}:${p.col}`; }
+      if (offset !== undefined) {
+        const p = lines.linePos(offset);
+        where = `${file}:${p.line}:${p.col}`;
+      }
     }
     const key = issue.path.join('.') || '(top level)';
-    throw new TriplineError('CONFIG_ERR_INVALID', `${where}: ${key}: ${issue.message}`, { hint: 'see tripline.example.yaml for every option and its default' });
+    throw new TriplineError('CONFIG_ERR_INVALID', `${where}: ${key}: ${issue.message}`, {
+      hint: 'see tripline.example.yaml for every option and its default',
+    });
   }
   return deepFreeze(parsed.data);
 }
@@ -154,15 +214,24 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
 export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   if (!file) return buildConfig({}, env);
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (cause) {
-    throw new TriplineError('CONFIG_ERR_INVALID', `cannot read config ${file}: ${(cause as Error).message}`, { hint: 'pass an existing file to --config', cause });
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new TriplineError('CONFIG_ERR_INVALID', `cannot read config ${file}: ${(cause as Error).message}`, {
+      hint: 'pass an existing file to --config',
+      cause,
+    });
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const p = e.linePos?.[0];
-    throw new TriplineError('CONFIG_ERR_INVALID', `${file}:${p?.line ?? 1}:${p?.col ?? 1}: ${e.message.split('\n')[0]}`, { hint: 'fix the YAML syntax' });
+    throw new TriplineError(
+      'CONFIG_ERR_INVALID',
+      `${file}:${p?.line ?? 1}:${p?.col ?? 1}: ${e.message.split('\n')[0]}`,
+      { hint: 'fix the YAML syntax' },
+    );
   }
   return buildConfig(doc.toJS({ maxAliasCount: 50 }), env, file, lines, doc);
 }
@@ -175,6 +244,9 @@ export function slackToken(config: Readonly<Config>, env: NodeJS.ProcessEnv = pr
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') { for (const v of Object.values(o)) deepFreeze(v); Object.freeze(o); }
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
   return o;
 }

@@ -57,7 +57,6 @@ export interface EngineOptions {
   readonly watchRules?: boolean;
 }
 
-
 /** Events: 'tick' (Tick), 'incident' (Incident), 'capture' ({phase, ...}), 'action' (JobSettled), 'reload' ({ok, error?}). */
 export class Engine extends EventEmitter {
   readonly config: Readonly<Config>;
@@ -107,27 +106,65 @@ export class Engine extends EventEmitter {
     const bundlesDir = c.bundles.dir ?? join(dataDir, 'bundles');
 
     // Probes → sampler.
-    const { families, unavailable } = startFamilies(this.opts.counters ?? COUNTERS, { config: c, objDir: this.objDir }, { noBpf: this.opts.noBpf });
+    const { families, unavailable } = startFamilies(
+      this.opts.counters ?? COUNTERS,
+      { config: c, objDir: this.objDir },
+      { noBpf: this.opts.noBpf },
+    );
     this.families = families;
     for (const u of unavailable) this.log.warn({ family: u.family, reason: u.reason }, 'counter family unavailable');
     if (!this.opts.noBpf && families.length === 0) {
-      throw new TriplineError('ENGINE_ERR_PRIVILEGE', `no counter family could start: ${unavailable.map((u) => `${u.family}: ${u.reason}`).join('; ')}`, { hint: 'run `tripline doctor`; or `tripline run --no-bpf` for the file-based signals only' });
+      throw new TriplineError(
+        'ENGINE_ERR_PRIVILEGE',
+        `no counter family could start: ${unavailable.map((u) => `${u.family}: ${u.reason}`).join('; ')}`,
+        { hint: 'run `tripline doctor`; or `tripline run --no-bpf` for the file-based signals only' },
+      );
     }
     let resolver: CgroupResolver | undefined;
-    try { resolver = new CgroupResolver(); } catch (err) { this.log.warn({ err: (err as Error).message }, 'no cgroup labels: cpu cgroup hierarchy not found'); }
+    try {
+      resolver = new CgroupResolver();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'no cgroup labels: cpu cgroup hierarchy not found');
+    }
     this.sampler = createSampler({ families, resolver, config: c, unavailable });
     this.metrics = createMetrics({ sampler: this.sampler, config: c });
-    this.reloadFailures = new Counter({ name: `${c.metrics.prefix}rules_reload_failures_total`, help: 'Rule reloads rejected because the new rule set did not validate.', registers: [this.metrics.registry] });
-    this.reloadOk = new Gauge({ name: `${c.metrics.prefix}rules_last_reload_success`, help: '1 when the last rule load succeeded, 0 when it was rejected (the previous rules keep running).', registers: [this.metrics.registry] });
+    this.reloadFailures = new Counter({
+      name: `${c.metrics.prefix}rules_reload_failures_total`,
+      help: 'Rule reloads rejected because the new rule set did not validate.',
+      registers: [this.metrics.registry],
+    });
+    this.reloadOk = new Gauge({
+      name: `${c.metrics.prefix}rules_last_reload_success`,
+      help: '1 when the last rule load succeeded, 0 when it was rejected (the previous rules keep running).',
+      registers: [this.metrics.registry],
+    });
     this.reloadOk.set(1);
     const engine = this;
-    new Gauge({ name: `${c.metrics.prefix}rules_loaded`, help: 'Rules being evaluated.', registers: [this.metrics.registry], collect(this: Gauge): void { this.set(engine.evaluator?.rules.length ?? 0); } });
-    const suppressed = new Counter({ name: `${c.metrics.prefix}rules_suppressed_trips_total`, help: 'Trips not turned into incidents, by reason (muted, cooldown, cap, silenced, inhibited).', labelNames: ['rule', 'reason'], registers: [this.metrics.registry] });
+    new Gauge({
+      name: `${c.metrics.prefix}rules_loaded`,
+      help: 'Rules being evaluated.',
+      registers: [this.metrics.registry],
+      collect(this: Gauge): void {
+        this.set(engine.evaluator?.rules.length ?? 0);
+      },
+    });
+    const suppressed = new Counter({
+      name: `${c.metrics.prefix}rules_suppressed_trips_total`,
+      help: 'Trips not turned into incidents, by reason (muted, cooldown, cap, silenced, inhibited).',
+      labelNames: ['rule', 'reason'],
+      registers: [this.metrics.registry],
+    });
 
     // Rules, with persisted state.
     this.checkActions(ruleSet.rules);
     this.evaluator = new Evaluator(ruleSet);
-    this.evaluator.suppressor.onSuppressed = (t) => { suppressed.inc({ rule: t.incident.rule, reason: t.reason }); this.log.info({ rule: t.incident.rule, key: t.incident.key, reason: t.reason, detail: t.detail }, 'trip suppressed'); };
+    this.evaluator.suppressor.onSuppressed = (t) => {
+      suppressed.inc({ rule: t.incident.rule, reason: t.reason });
+      this.log.info(
+        { rule: t.incident.rule, key: t.incident.key, reason: t.reason, detail: t.detail },
+        'trip suppressed',
+      );
+    };
     const onStateError = (err: Error): void => this.log.error({ err: err.message }, 'rule state');
     if (c.redis.url) {
       this.redis = new Redis(c.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
@@ -139,25 +176,58 @@ export class Engine extends EventEmitter {
 
     // Capture and actions.
     this.capture = new CaptureManager({
-      registry: this.opts.deepProbes ?? deepProbes, objDir: this.objDir, redact: c.bundles.redact, bundlesDir,
-      maxConcurrent: c.capture.max_concurrent, maxCpuPercent: c.capture.max_cpu_percent,
-      defaultDurationMs: parseDuration(c.capture.duration), history: this.sampler, historyMs: parseDuration(c.sampler.history),
+      registry: this.opts.deepProbes ?? deepProbes,
+      objDir: this.objDir,
+      redact: c.bundles.redact,
+      bundlesDir,
+      maxConcurrent: c.capture.max_concurrent,
+      maxCpuPercent: c.capture.max_cpu_percent,
+      defaultDurationMs: parseDuration(c.capture.duration),
+      history: this.sampler,
+      historyMs: parseDuration(c.sampler.history),
       warm: this.opts.noBpf ? [] : undefined,
       // Probe CPU (for the cap) is measured from the kernel's run-time statistics, on only while captures run.
       enableStats: this.opts.noBpf ? undefined : enableStats,
     });
     this.capture.start();
-    for (const [probe, why] of this.capture.unavailable) this.log.warn({ probe, reason: why }, 'deep probe unavailable');
-    for (const phase of ['started', 'attached', 'finished', 'failed'] as const) this.capture.on(phase, (e: object) => this.emit('capture', { phase, ...e }));
-    this.queue = await openQueue({ config: c, log: this.log, registry: this.opts.actions, metricsRegistry: this.metrics.registry, persistState: true });
+    for (const [probe, why] of this.capture.unavailable)
+      this.log.warn({ probe, reason: why }, 'deep probe unavailable');
+    for (const phase of ['started', 'attached', 'finished', 'failed'] as const)
+      this.capture.on(phase, (e: object) => this.emit('capture', { phase, ...e }));
+    this.queue = await openQueue({
+      config: c,
+      log: this.log,
+      registry: this.opts.actions,
+      metricsRegistry: this.metrics.registry,
+      persistState: true,
+    });
     this.queue.onSettled((s) => {
-      this.incidents.action(s.job.incident.id, s.id, s.state === 'completed' ? `completed: ${s.summary}` : `failed: ${s.reason}`);
-      this.log[s.state === 'completed' ? 'info' : 'warn']({ job: s.id, action: s.job.spec.type, event: s.job.event, key: s.job.incident.key, result: s.state === 'completed' ? s.summary : s.reason }, 'action settled');
+      this.incidents.action(
+        s.job.incident.id,
+        s.id,
+        s.state === 'completed' ? `completed: ${s.summary}` : `failed: ${s.reason}`,
+      );
+      this.log[s.state === 'completed' ? 'info' : 'warn'](
+        {
+          job: s.id,
+          action: s.job.spec.type,
+          event: s.job.event,
+          key: s.job.incident.key,
+          result: s.state === 'completed' ? s.summary : s.reason,
+        },
+        'action settled',
+      );
       this.emit('action', s);
     });
     await this.queue.start();
-    this.retention = scheduleRetention(bundlesDir, { maxAgeMs: parseDuration(c.bundles.max_age), maxCount: c.bundles.max_count, maxBytes: c.bundles.max_bytes }, c.bundles.retention_schedule,
-      (r) => { if (r instanceof Error) this.log.warn({ err: r.message }, 'bundle retention'); });
+    this.retention = scheduleRetention(
+      bundlesDir,
+      { maxAgeMs: parseDuration(c.bundles.max_age), maxCount: c.bundles.max_count, maxBytes: c.bundles.max_bytes },
+      c.bundles.retention_schedule,
+      (r) => {
+        if (r instanceof Error) this.log.warn({ err: r.message }, 'bundle retention');
+      },
+    );
 
     // Server.
     this.server = createServer({
@@ -165,7 +235,11 @@ export class Engine extends EventEmitter {
       ready: () => (this.sampler?.ticked ? true : 'no sampler tick yet'),
       onError: (err, req) => this.log.error({ err: (err as Error)?.message, ...req }, 'http handler failed'),
     });
-    mountApi(this.server, { incidents: this.incidents, silences: () => this.evaluator!.suppressor, suppressed: () => this.evaluator!.suppressor.suppressed() });
+    mountApi(this.server, {
+      incidents: this.incidents,
+      silences: () => this.evaluator!.suppressor,
+      suppressed: () => this.evaluator!.suppressor.suppressed(),
+    });
     this.address = await this.server.listen(listen);
 
     this.sampler.onTick((tick) => {
@@ -177,18 +251,38 @@ export class Engine extends EventEmitter {
     this.sampler.start();
     this.reloader = new RuleReloader(ruleSet, {
       paths: this.rulePaths,
-      apply: (rs) => { this.checkActions(rs.rules); for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc); this.log.info({ rules: rs.rules.length }, 'rules reloaded'); },
+      apply: (rs) => {
+        this.checkActions(rs.rules);
+        for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc);
+        this.log.info({ rules: rs.rules.length }, 'rules reloaded');
+      },
       onError: (errors, reason) => {
-        this.log.error({ reason, errors: errors.map((e) => e.message) }, 'rule reload rejected; the previous rules keep running');
+        this.log.error(
+          { reason, errors: errors.map((e) => e.message) },
+          'rule reload rejected; the previous rules keep running',
+        );
       },
       onReload: (r) => {
         if (!r.ok) this.reloadFailures?.inc();
         this.reloadOk?.set(r.ok ? 1 : 0);
-        this.emit('reload', { ok: r.ok, changed: r.changed, reason: r.reason, error: r.errors.map((e) => e.message).join('; ') || undefined });
+        this.emit('reload', {
+          ok: r.ok,
+          changed: r.changed,
+          reason: r.reason,
+          error: r.errors.map((e) => e.message).join('; ') || undefined,
+        });
       },
     });
     if (this.opts.watchRules !== false) this.reloader.watch();
-    this.log.info({ listen: `${this.address.host}:${this.address.port}`, rules: ruleSet.rules.length, families: families.map((f) => f.name), queue: this.queue.kind }, 'tripline running');
+    this.log.info(
+      {
+        listen: `${this.address.host}:${this.address.port}`,
+        rules: ruleSet.rules.length,
+        families: families.map((f) => f.name),
+        queue: this.queue.kind,
+      },
+      'tripline running',
+    );
     return this.address;
   }
 
@@ -228,7 +322,16 @@ export class Engine extends EventEmitter {
           actionFor(spec.type, this.opts.actions ?? ACTIONS).check?.(spec as never, this.config, process.env);
         } catch (err) {
           const e = err as TriplineError;
-          this.log.error({ rule: rule.name, action: spec.type, at: `${rule.source.file}:${rule.source.line}`, err: e.message, hint: e.hint }, `rule ${rule.name}: actions[${i}] (${spec.type}) cannot run with this configuration`);
+          this.log.error(
+            {
+              rule: rule.name,
+              action: spec.type,
+              at: `${rule.source.file}:${rule.source.line}`,
+              err: e.message,
+              hint: e.hint,
+            },
+            `rule ${rule.name}: actions[${i}] (${spec.type}) cannot run with this configuration`,
+          );
         }
       }
     }
@@ -241,13 +344,24 @@ export class Engine extends EventEmitter {
 
   private onIncident(inc: Incident): void {
     this.incidents.upsert(inc);
-    this.log.info({ incident: inc.id, key: inc.key, rule: inc.rule, status: inc.status, value: inc.value, threshold: inc.threshold }, `incident ${inc.status}`);
+    this.log.info(
+      {
+        incident: inc.id,
+        key: inc.key,
+        rule: inc.rule,
+        status: inc.status,
+        value: inc.value,
+        threshold: inc.threshold,
+      },
+      `incident ${inc.status}`,
+    );
     this.emit('incident', inc);
     const rule = this.ruleFor(inc);
     if (!rule) return;
     if (inc.status === 'firing') this.firingRules.set(inc.key, rule);
     const prev = this.chains.get(inc.key) ?? Promise.resolve();
-    const next = prev.then(() => (inc.status === 'firing' ? this.onFiring(inc, rule) : this.dispatch(inc, rule, 'resolved')))
+    const next = prev
+      .then(() => (inc.status === 'firing' ? this.onFiring(inc, rule) : this.dispatch(inc, rule, 'resolved')))
       .catch((err) => this.log.error({ key: inc.key, err: (err as Error)?.message }, 'incident handling failed'));
     this.chains.set(inc.key, next);
     void next.then(() => {
@@ -264,7 +378,10 @@ export class Engine extends EventEmitter {
       try {
         bundle = await this.capture.capture({ incident: inc, rule, tripAt: Date.parse(inc.firedAt) });
         this.incidents.captured(inc.id, bundle);
-        this.log.info({ incident: inc.id, bundle: bundle.dir, partial: bundle.partial, cause: bundle.findings.diagnosis?.cause }, 'bundle written');
+        this.log.info(
+          { incident: inc.id, bundle: bundle.dir, partial: bundle.partial, cause: bundle.findings.diagnosis?.cause },
+          'bundle written',
+        );
       } catch (err) {
         const message = err instanceof TriplineError ? err.describe() : String((err as Error)?.message ?? err);
         this.incidents.captured(inc.id, undefined, message);
@@ -276,7 +393,8 @@ export class Engine extends EventEmitter {
 
   private async dispatch(inc: Incident, rule: Rule, event: ActionEvent, bundle?: BundleRef): Promise<void> {
     if (!this.queue) return;
-    for (const r of await dispatch(this.queue, rule, inc, { event, bundle })) this.incidents.action(inc.id, r.id, 'queued');
+    for (const r of await dispatch(this.queue, rule, inc, { event, bundle }))
+      this.incidents.action(inc.id, r.id, 'queued');
   }
 
   /** Saves the rules' state, one save at a time (the latest snapshot wins). */
@@ -285,7 +403,9 @@ export class Engine extends EventEmitter {
     const snapshot = this.evaluator.snapshot();
     this.evaluator.dirty = false;
     const store = this.store;
-    this.saving = this.saving.then(() => store.save(snapshot)).catch((err) => this.log.error({ err: (err as Error).message }, 'saving rule state failed'));
+    this.saving = this.saving
+      .then(() => store.save(snapshot))
+      .catch((err) => this.log.error({ err: (err as Error).message }, 'saving rule state failed'));
   }
 
   /** The evaluator's view for tools (demo progress): phase of a series of a rule. */

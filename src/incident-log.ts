@@ -24,13 +24,24 @@ export interface IncidentRecord {
 export class IncidentLog {
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly max: number;
-  constructor(max = 1000) { this.max = max; }
+  constructor(max = 1000) {
+    this.max = max;
+  }
 
   /** Records a firing or resolved incident (a resolve updates the record of the same id). */
   upsert(incident: Incident): IncidentRecord {
     let r = this.byId.get(incident.id);
     if (!r) {
-      r = { id: incident.id, key: incident.key, rule: incident.rule, status: incident.status, incident, capture: 'none', actions: {}, updatedAt: new Date().toISOString() };
+      r = {
+        id: incident.id,
+        key: incident.key,
+        rule: incident.rule,
+        status: incident.status,
+        incident,
+        capture: 'none',
+        actions: {},
+        updatedAt: new Date().toISOString(),
+      };
       this.byId.set(incident.id, r);
       if (this.byId.size > this.max) this.byId.delete(this.byId.keys().next().value!);
     } else {

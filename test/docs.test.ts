@@ -24,7 +24,10 @@ test('README: the signal catalog table lists every signal with its kind, unit an
   for (const s of allSignals()) {
     const row = readme.split('\n').find((l) => l.startsWith(`| \`${s.name}\` |`));
     assert.ok(row, `README lists ${s.name}`);
-    assert.ok(row.includes(`| ${s.kind} | ${s.unit} | ${s.labels.join(', ')} |`), `README row of ${s.name} matches the catalog`);
+    assert.ok(
+      row.includes(`| ${s.kind} | ${s.unit} | ${s.labels.join(', ')} |`),
+      `README row of ${s.name} matches the catalog`,
+    );
   }
 });
 

@@ -20,10 +20,17 @@ test('every error code is documented with a meaning and a fix', () => {
 
 test('the doc lists each code once and no unknown code', () => {
   const documented = rows.map((r) => r[1]);
-  assert.deepEqual(documented.filter((c, i) => documented.indexOf(c) !== i), [], 'codes listed twice');
+  assert.deepEqual(
+    documented.filter((c, i) => documented.indexOf(c) !== i),
+    [],
+    'codes listed twice',
+  );
   const unknown = documented.filter((c) => !(ERROR_CODES as readonly string[]).includes(c));
   assert.deepEqual(unknown, [], `not in ERROR_CODES: ${unknown.join(', ')}`);
   // Every code-looking word anywhere in the doc is a real code (catches typos outside the table).
   const words = [...new Set(doc.match(/\b[A-Z]+_ERR_[A-Z_]+\b/g) ?? [])];
-  assert.deepEqual(words.filter((w) => !(ERROR_CODES as readonly string[]).includes(w)), []);
+  assert.deepEqual(
+    words.filter((w) => !(ERROR_CODES as readonly string[]).includes(w)),
+    [],
+  );
 });

@@ -22,14 +22,35 @@ export interface DispatchOptions {
 }
 
 /** Enqueues the rule's actions for the incident; returns one result per action, in the rule's order. */
-export async function dispatch(queue: Pick<ActionQueue, 'enqueue'>, rule: Pick<Rule, 'name' | 'actions'>, incident: Incident, opts: DispatchOptions = {}): Promise<EnqueueResult[]> {
+export async function dispatch(
+  queue: Pick<ActionQueue, 'enqueue'>,
+  rule: Pick<Rule, 'name' | 'actions'>,
+  incident: Incident,
+  opts: DispatchOptions = {},
+): Promise<EnqueueResult[]> {
   if (incident.rule !== rule.name) {
-    throw new TriplineError('ACTION_ERR_CONFIG', `incident of rule ${JSON.stringify(incident.rule)} dispatched with rule ${JSON.stringify(rule.name)}`, { hint: 'pass the rule that produced the incident' });
+    throw new TriplineError(
+      'ACTION_ERR_CONFIG',
+      `incident of rule ${JSON.stringify(incident.rule)} dispatched with rule ${JSON.stringify(rule.name)}`,
+      { hint: 'pass the rule that produced the incident' },
+    );
   }
   const event = opts.event ?? (incident.status === 'resolved' ? 'resolved' : 'firing');
   const out: EnqueueResult[] = [];
   for (const [index, spec] of rule.actions.entries()) {
-    out.push(await queue.enqueue({ event, incident, bundle: opts.bundle, spec, index, actions: rule.actions, detail: opts.detail, seq: opts.seq, dryRun: opts.dryRun }));
+    out.push(
+      await queue.enqueue({
+        event,
+        incident,
+        bundle: opts.bundle,
+        spec,
+        index,
+        actions: rule.actions,
+        detail: opts.detail,
+        seq: opts.seq,
+        dryRun: opts.dryRun,
+      }),
+    );
   }
   return out;
 }

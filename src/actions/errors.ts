@@ -16,7 +16,10 @@ export interface ActionErrorOptions {
 export class RetryableError extends TriplineError {
   readonly reason: string;
   constructor(message: string, opts: ActionErrorOptions = {}) {
-    super('ACTION_ERR_RETRYABLE', message, { hint: opts.hint ?? 'the queue retries it with backoff', cause: opts.cause });
+    super('ACTION_ERR_RETRYABLE', message, {
+      hint: opts.hint ?? 'the queue retries it with backoff',
+      cause: opts.cause,
+    });
     this.name = 'RetryableError';
     this.reason = opts.reason ?? 'retryable';
   }
@@ -26,7 +29,10 @@ export class RetryableError extends TriplineError {
 export class UnrecoverableError extends TriplineError {
   readonly reason: string;
   constructor(message: string, opts: ActionErrorOptions = {}) {
-    super('ACTION_ERR_UNRECOVERABLE', message, { hint: opts.hint ?? 'fix the cause, then `tripline actions retry ID`', cause: opts.cause });
+    super('ACTION_ERR_UNRECOVERABLE', message, {
+      hint: opts.hint ?? 'fix the cause, then `tripline actions retry ID`',
+      cause: opts.cause,
+    });
     this.name = 'UnrecoverableError';
     this.reason = opts.reason ?? 'unrecoverable';
   }
@@ -38,7 +44,10 @@ export class RateLimitedError extends TriplineError {
   /** How long to wait before the next try, in milliseconds (from Retry-After; at least 1). */
   readonly retryAfterMs: number;
   constructor(message: string, retryAfterMs: number, opts: ActionErrorOptions = {}) {
-    super('ACTION_ERR_RATE_LIMITED', message, { hint: opts.hint ?? 'the queue waits for Retry-After, then tries again', cause: opts.cause });
+    super('ACTION_ERR_RATE_LIMITED', message, {
+      hint: opts.hint ?? 'the queue waits for Retry-After, then tries again',
+      cause: opts.cause,
+    });
     this.name = 'RateLimitedError';
     this.retryAfterMs = Math.max(1, Math.ceil(Number.isFinite(retryAfterMs) ? retryAfterMs : 1000));
     this.reason = opts.reason ?? 'rate_limited';
@@ -50,7 +59,8 @@ export type ErrorClass = 'retryable' | 'unrecoverable' | 'rate-limited';
 
 /** Classifies any thrown value; unknown errors are retryable (a bug in an action should not lose an incident). */
 export function classify(err: unknown): { kind: ErrorClass; reason: string; retryAfterMs?: number } {
-  if (err instanceof RateLimitedError) return { kind: 'rate-limited', reason: err.reason, retryAfterMs: err.retryAfterMs };
+  if (err instanceof RateLimitedError)
+    return { kind: 'rate-limited', reason: err.reason, retryAfterMs: err.retryAfterMs };
   if (err instanceof UnrecoverableError) return { kind: 'unrecoverable', reason: err.reason };
   if (err instanceof RetryableError) return { kind: 'retryable', reason: err.reason };
   if (err instanceof TriplineError) return { kind: 'retryable', reason: err.code.toLowerCase() };

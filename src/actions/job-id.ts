@@ -23,12 +23,20 @@ export interface JobIdParts {
  */
 export function jobId(p: JobIdParts): string {
   // JSON of an array keeps the parts unambiguous (no separator collisions between key text and seq).
-  const h = createHash('sha256').update(JSON.stringify([p.incidentKey, p.actionType, p.event, p.index, p.seq ?? ''])).digest('hex');
+  const h = createHash('sha256')
+    .update(JSON.stringify([p.incidentKey, p.actionType, p.event, p.index, p.seq ?? '']))
+    .digest('hex');
   return `${p.actionType}-${p.event}-${h.slice(0, 32)}`;
 }
 
 /** The stored job for an enqueue input: its derived id and the enqueue time. */
 export function toJob(input: ActionJobInput, now: number): ActionJob {
-  const id = jobId({ incidentKey: input.incident.key, actionType: input.spec.type, event: input.event, index: input.index, seq: input.seq });
+  const id = jobId({
+    incidentKey: input.incident.key,
+    actionType: input.spec.type,
+    event: input.event,
+    index: input.index,
+    seq: input.seq,
+  });
   return { ...input, id, enqueuedAt: input.enqueuedAt ?? now };
 }

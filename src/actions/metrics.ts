@@ -29,7 +29,8 @@ export class ActionMetrics {
         this.reset();
         const counts = await self.countsSource?.().catch(() => undefined);
         for (const c of counts ?? []) {
-          for (const state of ['waiting', 'delayed', 'active', 'failed'] as const) this.set({ action: c.type, state }, c[state]);
+          for (const state of ['waiting', 'delayed', 'active', 'failed'] as const)
+            this.set({ action: c.type, state }, c[state]);
         }
       },
     });
@@ -37,24 +38,58 @@ export class ActionMetrics {
       name: `${prefix}action_spill_jobs`,
       help: 'Jobs held in memory because Redis was unreachable; added to Redis when it is back.',
       registers: [registry],
-      collect() { this.set(self.spillSize); },
+      collect() {
+        this.set(self.spillSize);
+      },
     });
-    this.latency = new Histogram({ name: `${prefix}action_delivery_seconds`, help: 'Time from enqueue to the end of a successful delivery.', labelNames: ['action', 'outcome'], buckets: LATENCY_BUCKETS, registers: [registry] });
-    this.failures = new Counter({ name: `${prefix}action_failures_total`, help: 'Failed delivery attempts by action and reason (http_503, timeout, rate_limited, ...).', labelNames: ['action', 'reason'], registers: [registry] });
-    this.spilledTotal = new Counter({ name: `${prefix}action_spilled_total`, help: 'Jobs that went to the in-memory spill because Redis was unreachable.', registers: [registry] });
-    this.spillDropped = new Counter({ name: `${prefix}action_spill_dropped_total`, help: 'Jobs dropped because the spill was full (Redis unreachable too long).', registers: [registry] });
+    this.latency = new Histogram({
+      name: `${prefix}action_delivery_seconds`,
+      help: 'Time from enqueue to the end of a successful delivery.',
+      labelNames: ['action', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: `${prefix}action_failures_total`,
+      help: 'Failed delivery attempts by action and reason (http_503, timeout, rate_limited, ...).',
+      labelNames: ['action', 'reason'],
+      registers: [registry],
+    });
+    this.spilledTotal = new Counter({
+      name: `${prefix}action_spilled_total`,
+      help: 'Jobs that went to the in-memory spill because Redis was unreachable.',
+      registers: [registry],
+    });
+    this.spillDropped = new Counter({
+      name: `${prefix}action_spill_dropped_total`,
+      help: 'Jobs dropped because the spill was full (Redis unreachable too long).',
+      registers: [registry],
+    });
   }
 
   /** Where the depth gauge reads its counts at scrape time. */
-  setCountsSource(fn: () => Promise<QueueCounts[]>): void { this.countsSource = fn; }
+  setCountsSource(fn: () => Promise<QueueCounts[]>): void {
+    this.countsSource = fn;
+  }
 
-  delivered(action: string, outcome: string, latencyMs: number): void { this.latency?.observe({ action, outcome }, latencyMs / 1000); }
+  delivered(action: string, outcome: string, latencyMs: number): void {
+    this.latency?.observe({ action, outcome }, latencyMs / 1000);
+  }
 
-  failed(action: string, reason: string): void { this.failures?.inc({ action, reason }); }
+  failed(action: string, reason: string): void {
+    this.failures?.inc({ action, reason });
+  }
 
-  spilled(size: number): void { this.spillSize = size; this.spilledTotal?.inc(); }
+  spilled(size: number): void {
+    this.spillSize = size;
+    this.spilledTotal?.inc();
+  }
 
-  spillDrop(): void { this.spillDropped?.inc(); }
+  spillDrop(): void {
+    this.spillDropped?.inc();
+  }
 
-  spillSizeNow(size: number): void { this.spillSize = size; }
+  spillSizeNow(size: number): void {
+    this.spillSize = size;
+  }
 }

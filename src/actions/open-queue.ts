@@ -30,11 +30,22 @@ export async function openQueue(o: OpenQueueOptions): Promise<ActionQueue> {
   const registry = o.registry ?? ACTIONS;
   checkRegistry(registry);
   const { metricsRegistry, persistState: _persist, ...rest } = o;
-  const opts = resolveQueueOptions({ ...rest, registry, metrics: new ActionMetrics(metricsRegistry, o.config.metrics.prefix) });
+  const opts = resolveQueueOptions({
+    ...rest,
+    registry,
+    metrics: new ActionMetrics(metricsRegistry, o.config.metrics.prefix),
+  });
   if (!o.config.redis.url) {
-    o.log.info({ queue: 'memory' }, 'actions use the in-process queue (not durable): set redis.url or REDIS_URL for a durable queue');
+    o.log.info(
+      { queue: 'memory' },
+      'actions use the in-process queue (not durable): set redis.url or REDIS_URL for a durable queue',
+    );
     // Slack threads and scale cooldowns survive an engine restart when there is a data_dir to keep them in.
-    const store = opts.store ?? (o.persistState && existsSync(o.config.data_dir) ? new FileStore(join(o.config.data_dir, 'action-store.json')) : undefined);
+    const store =
+      opts.store ??
+      (o.persistState && existsSync(o.config.data_dir)
+        ? new FileStore(join(o.config.data_dir, 'action-store.json'))
+        : undefined);
     return new MemoryQueue({ ...opts, store });
   }
   // BullMQ is loaded only when used, so an engine without Redis does not pay for it.

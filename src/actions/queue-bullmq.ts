@@ -52,14 +52,29 @@ export class BullQueue implements ActionQueue {
     this.producer = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
     this.producer.on('error', () => undefined); // reconnects by itself; state is reported through enqueue/spill
     this.store = new RedisStore(this.producer, opts.config.redis.prefix);
-    this.trips = new TripTracker(this.store, opts.dedupWindowMs, opts.enqueueTimeoutMs, () => this.producer.status === 'ready');
+    this.trips = new TripTracker(
+      this.store,
+      opts.dedupWindowMs,
+      opts.enqueueTimeoutMs,
+      () => this.producer.status === 'ready',
+    );
     const prefix = opts.config.redis.prefix;
     for (const type of Object.keys(opts.registry)) {
       const q = new Queue(`${opts.name}-${type}`, { connection: this.producer, prefix });
       q.on('error', () => undefined);
       this.queues.set(type, q);
     }
-    this.deps = { config: opts.config, env: opts.env ?? process.env, log: opts.log, store: this.store, registry: opts.registry, metrics: opts.metrics, signal: this.abort.signal, now: opts.now ?? Date.now, enqueue: (i) => this.enqueue(i) };
+    this.deps = {
+      config: opts.config,
+      env: opts.env ?? process.env,
+      log: opts.log,
+      store: this.store,
+      registry: opts.registry,
+      metrics: opts.metrics,
+      signal: this.abort.signal,
+      now: opts.now ?? Date.now,
+      enqueue: (i) => this.enqueue(i),
+    };
     this.spill = new Spill({ max: opts.spillMax, add: (job) => this.add(job), metrics: opts.metrics, log: opts.log });
     this.producer.on('ready', () => this.spill.kick());
     opts.metrics.setCountsSource(() => this.counts());
@@ -68,13 +83,21 @@ export class BullQueue implements ActionQueue {
   /** Connects, checks `maxmemory-policy noeviction` (ACTION_ERR_REDIS otherwise), returns the queue. */
   static async open(opts: QueueOptions, url: string): Promise<BullQueue> {
     const q = new BullQueue(opts, url);
-    try { await checkRedis(q.producer, url); } catch (err) { await q.close(0).catch(() => undefined); throw err; }
+    try {
+      await checkRedis(q.producer, url);
+    } catch (err) {
+      await q.close(0).catch(() => undefined);
+      throw err;
+    }
     return q;
   }
 
   private queueFor(type: string): Queue {
     const q = this.queues.get(type);
-    if (!q) throw new TriplineError('ACTION_ERR_CONFIG', `no action module for type ${JSON.stringify(type)}`, { hint: 'add it to src/actions/registry.ts' });
+    if (!q)
+      throw new TriplineError('ACTION_ERR_CONFIG', `no action module for type ${JSON.stringify(type)}`, {
+        hint: 'add it to src/actions/registry.ts',
+      });
     return q;
   }
 
@@ -89,14 +112,22 @@ export class BullQueue implements ActionQueue {
         deduplication: { id: job.id, ttl: this.opts.dedupWindowMs },
         attempts: this.opts.attempts,
         backoff: { type: BACKOFF_TYPE, delay: this.opts.backoffMs },
-        removeOnComplete: this.opts.keepCompleted === 0 ? true : { age: KEEP_COMPLETED_AGE_S, count: this.opts.keepCompleted },
+        removeOnComplete:
+          this.opts.keepCompleted === 0 ? true : { age: KEEP_COMPLETED_AGE_S, count: this.opts.keepCompleted },
         removeOnFail: KEEP_FAILED,
       });
       return false;
     })();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('redis timeout')), this.opts.enqueueTimeoutMs); });
-    try { return await Promise.race([work, timeout]); } finally { clearTimeout(timer); work.catch(() => undefined); }
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('redis timeout')), this.opts.enqueueTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => undefined);
+    }
   }
 
   async enqueue(input: ActionJobInput): Promise<EnqueueResult> {
@@ -104,8 +135,13 @@ export class BullQueue implements ActionQueue {
     this.queueFor(job.spec.type);
     // Keep order: while older jobs wait in the spill, newer ones queue behind them.
     if (this.spill.size === 0) {
-      try { return { id: job.id, duplicate: await this.add(job), spilled: false }; } catch (err) {
-        this.opts.log.warn({ job: job.id, key: job.incident.key, err: (err as Error).message }, 'Redis unreachable: action job held in memory until it is back');
+      try {
+        return { id: job.id, duplicate: await this.add(job), spilled: false };
+      } catch (err) {
+        this.opts.log.warn(
+          { job: job.id, key: job.incident.key, err: (err as Error).message },
+          'Redis unreachable: action job held in memory until it is back',
+        );
       }
     }
     this.spill.push(job);
@@ -129,13 +165,30 @@ export class BullQueue implements ActionQueue {
         // A limiter makes every fetch check the queue's rate-limit key in Redis, so a manual `rateLimit()` (a 429's
         // Retry-After) holds for every worker loop; the ceiling itself is far above what one engine delivers.
         limiter: { max: 100_000, duration: 1000 },
-        settings: { backoffStrategy: (attemptsMade: number, _t?: string, _e?: Error, j?: { opts: { backoff?: unknown } }) => backoffDelay(attemptsMade, (j?.opts.backoff as { delay?: number } | undefined)?.delay ?? this.opts.backoffMs) },
+        settings: {
+          backoffStrategy: (attemptsMade: number, _t?: string, _e?: Error, j?: { opts: { backoff?: unknown } }) =>
+            backoffDelay(
+              attemptsMade,
+              (j?.opts.backoff as { delay?: number } | undefined)?.delay ?? this.opts.backoffMs,
+            ),
+        },
       });
       worker.on('error', (err) => this.opts.log.warn({ queue: q.name, err: err.message }, 'action worker error'));
-      worker.on('completed', (job: Job, result: ActionOutcome) => this.emit({ id: String(job.id), job: job.data as ActionJob, state: 'completed', summary: result?.summary ?? '', status: result?.status ?? '' }));
+      worker.on('completed', (job: Job, result: ActionOutcome) =>
+        this.emit({
+          id: String(job.id),
+          job: job.data as ActionJob,
+          state: 'completed',
+          summary: result?.summary ?? '',
+          status: result?.status ?? '',
+        }),
+      );
       worker.on('failed', (job: Job | undefined, err: Error) => {
         if (!job) return;
-        const final = err instanceof BullUnrecoverable || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+        const final =
+          err instanceof BullUnrecoverable ||
+          err.name === 'UnrecoverableError' ||
+          job.attemptsMade >= (job.opts.attempts ?? 1);
         if (final) this.emit({ id: String(job.id), job: job.data as ActionJob, state: 'failed', reason: err.message });
       });
       this.workers.push(worker);
@@ -161,16 +214,31 @@ export class BullQueue implements ActionQueue {
     }
   }
 
-  private emit(s: JobSettled): void { for (const f of this.listeners) f(s); }
+  private emit(s: JobSettled): void {
+    for (const f of this.listeners) f(s);
+  }
 
-  onSettled(fn: (s: JobSettled) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+  onSettled(fn: (s: JobSettled) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
 
   async failed(): Promise<FailedJob[]> {
     const out: FailedJob[] = [];
     for (const [type, q] of this.queues) {
       for (const j of await q.getFailed(0, 999)) {
         const d = j.data as ActionJob;
-        out.push({ id: String(j.id), type, event: d.event, incidentKey: d.incident.key, rule: d.incident.rule, attempts: j.attemptsMade, reason: j.failedReason ?? '', failedAt: j.finishedOn ?? 0, test: d.incident.test === true });
+        out.push({
+          id: String(j.id),
+          type,
+          event: d.event,
+          incidentKey: d.incident.key,
+          rule: d.incident.rule,
+          attempts: j.attemptsMade,
+          reason: j.failedReason ?? '',
+          failedAt: j.finishedOn ?? 0,
+          test: d.incident.test === true,
+        });
       }
     }
     return out.sort((a, b) => b.failedAt - a.failedAt);
@@ -179,9 +247,14 @@ export class BullQueue implements ActionQueue {
   async retry(id: string): Promise<void> {
     for (const q of this.queues.values()) {
       const j = await q.getJob(id);
-      if (j && (await j.getState()) === 'failed') { await j.retry('failed'); return; }
+      if (j && (await j.getState()) === 'failed') {
+        await j.retry('failed');
+        return;
+      }
     }
-    throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, { hint: 'list them with `tripline actions failed`' });
+    throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, {
+      hint: 'list them with `tripline actions failed`',
+    });
   }
 
   async status(id: string): Promise<JobStatus> {
@@ -201,10 +274,23 @@ export class BullQueue implements ActionQueue {
   async counts(): Promise<QueueCounts[]> {
     const out: QueueCounts[] = [];
     for (const [type, q] of this.queues) {
-      const c = await q.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed').catch((cause: Error) => {
-        throw new TriplineError('ACTION_ERR_REDIS', `cannot read queue ${q.name}: ${cause.message}`, { hint: 'is Redis up? jobs enqueued meanwhile are held in memory and added when it is back', cause });
+      const c = await q
+        .getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed')
+        .catch((cause: Error) => {
+          throw new TriplineError('ACTION_ERR_REDIS', `cannot read queue ${q.name}: ${cause.message}`, {
+            hint: 'is Redis up? jobs enqueued meanwhile are held in memory and added when it is back',
+            cause,
+          });
+        });
+      out.push({
+        name: q.name,
+        type,
+        waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+        delayed: c.delayed ?? 0,
+        active: c.active ?? 0,
+        completed: c.completed ?? 0,
+        failed: c.failed ?? 0,
       });
-      out.push({ name: q.name, type, waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 });
     }
     return out;
   }
@@ -216,16 +302,24 @@ export class BullQueue implements ActionQueue {
 
   async close(flushTimeoutMs = 5000): Promise<void> {
     const left = await this.spill.drain(flushTimeoutMs);
-    if (left > 0) this.opts.log.error({ jobs: left }, 'Redis still unreachable at shutdown: action jobs held in memory are lost');
+    if (left > 0)
+      this.opts.log.error({ jobs: left }, 'Redis still unreachable at shutdown: action jobs held in memory are lost');
     // Let running deliveries finish (each has its own timeout), then abort anything that still waits on the signal.
     // With Redis down a graceful close never finishes (BullMQ's close is memoised, so it cannot be forced later):
     // force it from the start, and drop the connections if even that hangs, or their timers keep the process alive.
     const force = this.producer.status !== 'ready';
-    await Promise.all(this.workers.map(async (w) => {
-      if ((await within(force ? 2000 : CLOSE_GRACE_MS, w.close(force))) === 'timeout') await within(1000, w.disconnect());
-    }));
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if ((await within(force ? 2000 : CLOSE_GRACE_MS, w.close(force))) === 'timeout')
+          await within(1000, w.disconnect());
+      }),
+    );
     this.abort.abort();
-    await Promise.all([...this.queues.values()].map(async (q) => { if ((await within(1000, q.close())) === 'timeout') await within(1000, q.disconnect()); }));
+    await Promise.all(
+      [...this.queues.values()].map(async (q) => {
+        if ((await within(1000, q.close())) === 'timeout') await within(1000, q.disconnect());
+      }),
+    );
     this.workerConn?.disconnect();
     this.producer.disconnect();
   }
@@ -234,7 +328,15 @@ export class BullQueue implements ActionQueue {
 /** Waits for `p` at most `ms`; never rejects. */
 async function within(ms: number, p: Promise<unknown>): Promise<'done' | 'timeout'> {
   let t: NodeJS.Timeout | undefined;
-  const r = await Promise.race([p.then(() => 'done' as const, () => 'done' as const), new Promise<'timeout'>((res) => { t = setTimeout(() => res('timeout'), ms); })]);
+  const r = await Promise.race([
+    p.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    new Promise<'timeout'>((res) => {
+      t = setTimeout(() => res('timeout'), ms);
+    }),
+  ]);
   clearTimeout(t);
   return r;
 }

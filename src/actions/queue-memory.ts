@@ -19,7 +19,14 @@ import type { QueueOptions } from './queue-options.ts';
 const RESULTS_KEPT = 1000;
 
 type State = 'waiting' | 'delayed' | 'active' | 'failed';
-interface Entry { job: ActionJob; state: State; attemptsMade: number; runAt: number; reason: string; failedAt: number }
+interface Entry {
+  job: ActionJob;
+  state: State;
+  attemptsMade: number;
+  runAt: number;
+  reason: string;
+  failedAt: number;
+}
 
 /** In-memory ActionQueue (see file comment). */
 export class MemoryQueue implements ActionQueue {
@@ -47,22 +54,38 @@ export class MemoryQueue implements ActionQueue {
     const now = opts.now ?? Date.now;
     this.store = opts.store ?? new MemoryStore(now);
     this.trips = new TripTracker(this.store, opts.dedupWindowMs);
-    this.deps = { config: opts.config, env: opts.env ?? process.env, log: opts.log, store: this.store, registry: opts.registry, metrics: opts.metrics, signal: this.abort.signal, now, enqueue: (i) => this.enqueue(i) };
+    this.deps = {
+      config: opts.config,
+      env: opts.env ?? process.env,
+      log: opts.log,
+      store: this.store,
+      registry: opts.registry,
+      metrics: opts.metrics,
+      signal: this.abort.signal,
+      now,
+      enqueue: (i) => this.enqueue(i),
+    };
     opts.metrics.setCountsSource(() => this.counts());
   }
 
-  private now(): number { return this.deps.now(); }
+  private now(): number {
+    return this.deps.now();
+  }
 
   async enqueue(input: ActionJobInput): Promise<EnqueueResult> {
     const job = toJob(await this.trips.assign(input), this.now());
     const doneUntil = this.done.get(job.id);
-    if (this.entries.has(job.id) || (doneUntil !== undefined && doneUntil > this.now())) return { id: job.id, duplicate: true, spilled: false };
+    if (this.entries.has(job.id) || (doneUntil !== undefined && doneUntil > this.now()))
+      return { id: job.id, duplicate: true, spilled: false };
     this.entries.set(job.id, { job, state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
     this.pump();
     return { id: job.id, duplicate: false, spilled: false };
   }
 
-  async start(): Promise<void> { this.running = true; this.pump(); }
+  async start(): Promise<void> {
+    this.running = true;
+    this.pump();
+  }
 
   /** Starts due jobs up to the concurrency limit and arms a timer for the next due one. */
   private pump(): void {
@@ -74,14 +97,26 @@ export class MemoryQueue implements ActionQueue {
       if (this.active >= this.opts.concurrency) break;
       if (e.state !== 'waiting' && e.state !== 'delayed') continue;
       const due = Math.max(e.runAt, this.parkedUntil.get(e.job.spec.type) ?? 0);
-      if (due > now) { next = Math.min(next, due); continue; }
+      if (due > now) {
+        next = Math.min(next, due);
+        continue;
+      }
       void this.run(e);
     }
-    if (next < Infinity) { this.timer = setTimeout(() => this.pump(), next - now); this.timer.unref?.(); }
-    if (this.active === 0 && this.pending() === 0) { for (const f of this.idle.splice(0)) f(); }
+    if (next < Infinity) {
+      this.timer = setTimeout(() => this.pump(), next - now);
+      this.timer.unref?.();
+    }
+    if (this.active === 0 && this.pending() === 0) {
+      for (const f of this.idle.splice(0)) f();
+    }
   }
 
-  private pending(): number { let n = 0; for (const e of this.entries.values()) if (e.state !== 'failed') n++; return n; }
+  private pending(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.state !== 'failed') n++;
+    return n;
+  }
 
   private async run(e: Entry): Promise<void> {
     e.state = 'active';
@@ -114,20 +149,38 @@ export class MemoryQueue implements ActionQueue {
     }
   }
 
-  private emit(s: JobSettled): void { for (const f of this.listeners) f(s); }
+  private emit(s: JobSettled): void {
+    for (const f of this.listeners) f(s);
+  }
 
-  onSettled(fn: (s: JobSettled) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+  onSettled(fn: (s: JobSettled) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
 
   async failed(): Promise<FailedJob[]> {
-    return [...this.entries.values()].filter((e) => e.state === 'failed').sort((a, b) => b.failedAt - a.failedAt).map((e) => ({
-      id: e.job.id, type: e.job.spec.type, event: e.job.event, incidentKey: e.job.incident.key, rule: e.job.incident.rule,
-      attempts: e.attemptsMade, reason: e.reason, failedAt: e.failedAt, test: e.job.incident.test === true,
-    }));
+    return [...this.entries.values()]
+      .filter((e) => e.state === 'failed')
+      .sort((a, b) => b.failedAt - a.failedAt)
+      .map((e) => ({
+        id: e.job.id,
+        type: e.job.spec.type,
+        event: e.job.event,
+        incidentKey: e.job.incident.key,
+        rule: e.job.incident.rule,
+        attempts: e.attemptsMade,
+        reason: e.reason,
+        failedAt: e.failedAt,
+        test: e.job.incident.test === true,
+      }));
   }
 
   async retry(id: string): Promise<void> {
     const e = this.entries.get(id);
-    if (!e || e.state !== 'failed') throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, { hint: 'list them with `tripline actions failed`' });
+    if (!e || e.state !== 'failed')
+      throw new TriplineError('ACTION_ERR_CONFIG', `no failed job with id ${JSON.stringify(id)}`, {
+        hint: 'list them with `tripline actions failed`',
+      });
     Object.assign(e, { state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
     this.pump();
   }
@@ -139,7 +192,9 @@ export class MemoryQueue implements ActionQueue {
     return summary === undefined ? { state: 'unknown' } : { state: 'completed', text: summary };
   }
 
-  async depth(): Promise<number> { return this.pending(); }
+  async depth(): Promise<number> {
+    return this.pending();
+  }
 
   async counts(): Promise<QueueCounts[]> {
     const by = new Map<string, { waiting: number; delayed: number; active: number; failed: number }>();

@@ -40,7 +40,9 @@ export interface QueueOptions {
 export type QueueOverrides = Partial<Omit<QueueOptions, 'config' | 'log' | 'registry' | 'metrics'>>;
 
 /** Resolves options from the config plus overrides. */
-export function resolveQueueOptions(base: Pick<QueueOptions, 'config' | 'log' | 'registry' | 'metrics'> & QueueOverrides): QueueOptions {
+export function resolveQueueOptions(
+  base: Pick<QueueOptions, 'config' | 'log' | 'registry' | 'metrics'> & QueueOverrides,
+): QueueOptions {
   const a = base.config.actions;
   return {
     name: 'actions',

@@ -45,7 +45,13 @@ export interface QueueCounts {
 
 /** Final result of one job, for listeners (the CLI's `fire`, tests, the engine's log). */
 export type JobSettled =
-  | { readonly id: string; readonly job: ActionJob; readonly state: 'completed'; readonly summary: string; readonly status: string }
+  | {
+      readonly id: string;
+      readonly job: ActionJob;
+      readonly state: 'completed';
+      readonly summary: string;
+      readonly status: string;
+    }
   | { readonly id: string; readonly job: ActionJob; readonly state: 'failed'; readonly reason: string };
 
 /** Where one job is now. `unknown`: never enqueued here, or completed and since removed. */

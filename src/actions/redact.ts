@@ -6,8 +6,15 @@
  */
 export function redactUrl(raw: string): string {
   let u: URL;
-  try { u = new URL(raw); } catch { return '<invalid url>'; }
+  try {
+    u = new URL(raw);
+  } catch {
+    return '<invalid url>';
+  }
   // Long opaque path segments are how many hooks embed their secret (e.g. /hooks/T000/B000/XXXXXXXX).
-  const path = u.pathname.split('/').map((seg) => (seg.length >= 16 && /[0-9]/.test(seg) && /[a-zA-Z]/.test(seg) ? '…' : seg)).join('/');
+  const path = u.pathname
+    .split('/')
+    .map((seg) => (seg.length >= 16 && /[0-9]/.test(seg) && /[a-zA-Z]/.test(seg) ? '…' : seg))
+    .join('/');
   return `${u.protocol}//${u.host}${path}${u.search ? '?…' : ''}`;
 }

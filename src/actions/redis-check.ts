@@ -12,13 +12,25 @@ export async function checkRedis(redis: Redis, url: string, timeoutMs = 5000): P
   try {
     info = await Promise.race([
       redis.info('memory'),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
     ]);
   } catch (cause) {
-    throw new TriplineError('ACTION_ERR_REDIS', `cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`, { hint: 'start Redis or fix redis.url / REDIS_URL; unset it to use the in-process queue (not durable)', cause });
+    throw new TriplineError(
+      'ACTION_ERR_REDIS',
+      `cannot reach Redis at ${redactUrl(url)}: ${(cause as Error).message}`,
+      { hint: 'start Redis or fix redis.url / REDIS_URL; unset it to use the in-process queue (not durable)', cause },
+    );
   }
   const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
   if (policy !== 'noeviction') {
-    throw new TriplineError('ACTION_ERR_REDIS', `Redis at ${redactUrl(url)} has maxmemory-policy ${policy ?? '(unknown)'}; queued actions could be evicted`, { hint: 'run `redis-cli CONFIG SET maxmemory-policy noeviction` and set `maxmemory-policy noeviction` in redis.conf' });
+    throw new TriplineError(
+      'ACTION_ERR_REDIS',
+      `Redis at ${redactUrl(url)} has maxmemory-policy ${policy ?? '(unknown)'}; queued actions could be evicted`,
+      {
+        hint: 'run `redis-cli CONFIG SET maxmemory-policy noeviction` and set `maxmemory-policy noeviction` in redis.conf',
+      },
+    );
   }
 }

@@ -28,10 +28,19 @@ export function checkRegistry(registry: ActionRegistry = ACTIONS): void {
   for (const [key, mod] of Object.entries(registry) as [string, Action | undefined][]) {
     if (!mod) continue;
     if (mod.type !== key) {
-      throw new TriplineError('ACTION_ERR_CONFIG', `action registry: key ${JSON.stringify(key)} holds the ${JSON.stringify(mod.type)} module`, { hint: 'src/actions/registry.ts: register each module under its own type, once' });
+      throw new TriplineError(
+        'ACTION_ERR_CONFIG',
+        `action registry: key ${JSON.stringify(key)} holds the ${JSON.stringify(mod.type)} module`,
+        { hint: 'src/actions/registry.ts: register each module under its own type, once' },
+      );
     }
     const prev = seen.get(mod.type);
-    if (prev) throw new TriplineError('ACTION_ERR_CONFIG', `action registry: ${mod.type} is registered twice (${prev}, ${key})`, { hint: 'src/actions/registry.ts: remove the duplicate line' });
+    if (prev)
+      throw new TriplineError(
+        'ACTION_ERR_CONFIG',
+        `action registry: ${mod.type} is registered twice (${prev}, ${key})`,
+        { hint: 'src/actions/registry.ts: remove the duplicate line' },
+      );
     seen.set(mod.type, key);
   }
 }
@@ -40,7 +49,9 @@ export function checkRegistry(registry: ActionRegistry = ACTIONS): void {
 export function actionFor(type: string, registry: ActionRegistry = ACTIONS): Action {
   const mod = (registry as Record<string, Action | undefined>)[type];
   if (!mod) {
-    throw new TriplineError('ACTION_ERR_CONFIG', `no action module for type ${JSON.stringify(type)}`, { hint: `known types: ${Object.keys(registry).join(', ')}; add src/actions/${type}.ts and one line in src/actions/registry.ts` });
+    throw new TriplineError('ACTION_ERR_CONFIG', `no action module for type ${JSON.stringify(type)}`, {
+      hint: `known types: ${Object.keys(registry).join(', ')}; add src/actions/${type}.ts and one line in src/actions/registry.ts`,
+    });
   }
   return mod;
 }

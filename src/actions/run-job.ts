@@ -4,7 +4,16 @@
  */
 import type { Config } from '../config.ts';
 import type { EnqueueResult } from './queue.ts';
-import type { ActionContext, ActionJob, ActionJobInput, ActionLogger, ActionOutcome, ActionStore, ActionEvent, EventDetail } from './types.ts';
+import type {
+  ActionContext,
+  ActionJob,
+  ActionJobInput,
+  ActionLogger,
+  ActionOutcome,
+  ActionStore,
+  ActionEvent,
+  EventDetail,
+} from './types.ts';
 import { ACTIONS, type ActionRegistry } from './registry.ts';
 import { UnrecoverableError, classify } from './errors.ts';
 import type { ActionMetrics } from './metrics.ts';
@@ -23,19 +32,44 @@ export interface RunnerDeps {
 }
 
 /** The inputs of `event` for every sibling action of `job` (the rule's other actions). */
-export function siblingInputs(job: ActionJob, event: ActionEvent, detail?: EventDetail, seq?: string): ActionJobInput[] {
-  return job.actions.flatMap((spec, index) => (index === job.index ? [] : [{
-    event, incident: job.incident, bundle: job.bundle, spec, index, actions: job.actions, detail, seq, dryRun: job.dryRun,
-  }]));
+export function siblingInputs(
+  job: ActionJob,
+  event: ActionEvent,
+  detail?: EventDetail,
+  seq?: string,
+): ActionJobInput[] {
+  return job.actions.flatMap((spec, index) =>
+    index === job.index
+      ? []
+      : [
+          {
+            event,
+            incident: job.incident,
+            bundle: job.bundle,
+            spec,
+            index,
+            actions: job.actions,
+            detail,
+            seq,
+            dryRun: job.dryRun,
+          },
+        ],
+  );
 }
 
 /** Runs attempt number `attempt` (1-based) of `job`. Throws the action's (classified) error. */
 export async function runJob(job: ActionJob, attempt: number, deps: RunnerDeps): Promise<ActionOutcome> {
   const registry = deps.registry ?? ACTIONS;
-  const mod = (registry as Record<string, { execute(j: ActionJob, c: ActionContext): Promise<ActionOutcome> } | undefined>)[job.spec.type];
+  const mod = (
+    registry as Record<string, { execute(j: ActionJob, c: ActionContext): Promise<ActionOutcome> } | undefined>
+  )[job.spec.type];
   const log = deps.log;
   try {
-    if (!mod) throw new UnrecoverableError(`no action module for type ${JSON.stringify(job.spec.type)}`, { reason: 'unknown_action', hint: 'this engine does not know the action: upgrade it or remove the action from the rule' });
+    if (!mod)
+      throw new UnrecoverableError(`no action module for type ${JSON.stringify(job.spec.type)}`, {
+        reason: 'unknown_action',
+        hint: 'this engine does not know the action: upgrade it or remove the action from the rule',
+      });
     const ctx: ActionContext = {
       config: deps.config,
       env: deps.env,
@@ -52,12 +86,26 @@ export async function runJob(job: ActionJob, attempt: number, deps: RunnerDeps):
     };
     const outcome = await mod.execute(job, ctx);
     deps.metrics.delivered(job.spec.type, outcome.status, deps.now() - job.enqueuedAt);
-    log.debug({ job: job.id, action: job.spec.type, event: job.event, attempt, status: outcome.status }, outcome.summary);
+    log.debug(
+      { job: job.id, action: job.spec.type, event: job.event, attempt, status: outcome.status },
+      outcome.summary,
+    );
     return outcome;
   } catch (err) {
     const c = classify(err);
     deps.metrics.failed(job.spec.type, c.reason);
-    log.warn({ job: job.id, action: job.spec.type, event: job.event, key: job.incident.key, attempt, kind: c.kind, reason: c.reason }, `action attempt failed: ${(err as Error)?.message ?? String(err)}`);
+    log.warn(
+      {
+        job: job.id,
+        action: job.spec.type,
+        event: job.event,
+        key: job.incident.key,
+        attempt,
+        kind: c.kind,
+        reason: c.reason,
+      },
+      `action attempt failed: ${(err as Error)?.message ?? String(err)}`,
+    );
     throw err;
   }
 }

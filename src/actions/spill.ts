@@ -19,14 +19,28 @@ export class Spill {
   /** Delay between flush tries while Redis stays unreachable. */
   private readonly retryMs: number;
 
-  constructor(opts: { max: number; add: (job: ActionJob) => Promise<unknown>; metrics: ActionMetrics; log: ActionLogger; retryMs?: number }) {
-    this.max = opts.max; this.add = opts.add; this.metrics = opts.metrics; this.log = opts.log; this.retryMs = opts.retryMs ?? 500;
+  constructor(opts: {
+    max: number;
+    add: (job: ActionJob) => Promise<unknown>;
+    metrics: ActionMetrics;
+    log: ActionLogger;
+    retryMs?: number;
+  }) {
+    this.max = opts.max;
+    this.add = opts.add;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+    this.retryMs = opts.retryMs ?? 500;
   }
 
-  get size(): number { return this.items.length; }
+  get size(): number {
+    return this.items.length;
+  }
 
   /** True when a job with this id is held. */
-  has(id: string): boolean { return this.items.some((j) => j.id === id); }
+  has(id: string): boolean {
+    return this.items.some((j) => j.id === id);
+  }
 
   /** Holds a job and starts flushing in the background. */
   push(job: ActionJob): void {
@@ -34,7 +48,10 @@ export class Spill {
     if (this.items.length > this.max) {
       const lost = this.items.shift()!;
       this.metrics.spillDrop();
-      this.log.error({ job: lost.id, key: lost.incident.key, max: this.max }, 'action spill full while Redis is unreachable: dropped the oldest job');
+      this.log.error(
+        { job: lost.id, key: lost.incident.key, max: this.max },
+        'action spill full while Redis is unreachable: dropped the oldest job',
+      );
     }
     this.metrics.spilled(this.items.length);
     this.kick();
@@ -46,13 +63,20 @@ export class Spill {
     clearTimeout(this.timer);
     this.flushing = this.flushOnce().finally(() => {
       this.flushing = undefined;
-      if (this.items.length > 0 && !this.stopped) { this.timer = setTimeout(() => this.kick(), this.retryMs); this.timer.unref?.(); }
+      if (this.items.length > 0 && !this.stopped) {
+        this.timer = setTimeout(() => this.kick(), this.retryMs);
+        this.timer.unref?.();
+      }
     });
   }
 
   private async flushOnce(): Promise<void> {
     while (this.items.length > 0) {
-      try { await this.add(this.items[0]); } catch { return; }
+      try {
+        await this.add(this.items[0]);
+      } catch {
+        return;
+      }
       this.items.shift();
       this.metrics.spillSizeNow(this.items.length);
     }
@@ -65,7 +89,8 @@ export class Spill {
     while (this.items.length > 0 && Date.now() < until) {
       this.kick();
       await (this.flushing ?? new Promise((r) => setTimeout(r, 50)));
-      if (this.items.length > 0) await new Promise((r) => setTimeout(r, Math.min(this.retryMs, Math.max(0, until - Date.now()))));
+      if (this.items.length > 0)
+        await new Promise((r) => setTimeout(r, Math.min(this.retryMs, Math.max(0, until - Date.now()))));
     }
     this.stopped = true;
     clearTimeout(this.timer);

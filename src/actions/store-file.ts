@@ -13,7 +13,10 @@ import type { ActionStore } from './types.ts';
 /** Entries kept at most; past it the ones closest to expiry are dropped (the store holds hints, not the queue). */
 const MAX_ENTRIES = 50_000;
 
-interface Entry { v: string; e: number | null }
+interface Entry {
+  v: string;
+  e: number | null;
+}
 
 /** The file-backed store. */
 export class FileStore implements ActionStore {
@@ -26,22 +29,38 @@ export class FileStore implements ActionStore {
     this.file = file;
     this.#now = now;
     let text: string | undefined;
-    try { text = readFileSync(file, 'utf8'); } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TriplineError('ACTION_ERR_CONFIG', `cannot read the action store ${file}: ${(err as Error).message}`, { hint: 'check data_dir is readable by tripline', cause: err });
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new TriplineError(
+          'ACTION_ERR_CONFIG',
+          `cannot read the action store ${file}: ${(err as Error).message}`,
+          { hint: 'check data_dir is readable by tripline', cause: err },
+        );
     }
     if (text === undefined) return;
     let parsed: Record<string, Entry>;
-    try { parsed = JSON.parse(text) as Record<string, Entry>; } catch (cause) {
-      throw new TriplineError('ACTION_ERR_CONFIG', `the action store ${file} is not valid JSON`, { hint: `move ${file} away; tripline starts with an empty store (Slack threads and cooldowns are forgotten)`, cause });
+    try {
+      parsed = JSON.parse(text) as Record<string, Entry>;
+    } catch (cause) {
+      throw new TriplineError('ACTION_ERR_CONFIG', `the action store ${file} is not valid JSON`, {
+        hint: `move ${file} away; tripline starts with an empty store (Slack threads and cooldowns are forgotten)`,
+        cause,
+      });
     }
     const at = this.#now();
-    for (const [k, e] of Object.entries(parsed)) if (e && typeof e.v === 'string' && (e.e === null || e.e > at)) this.#data.set(k, e);
+    for (const [k, e] of Object.entries(parsed))
+      if (e && typeof e.v === 'string' && (e.e === null || e.e > at)) this.#data.set(k, e);
   }
 
   async get(key: string): Promise<string | undefined> {
     const e = this.#data.get(key);
     if (!e) return undefined;
-    if (e.e !== null && e.e <= this.#now()) { this.#data.delete(key); return undefined; }
+    if (e.e !== null && e.e <= this.#now()) {
+      this.#data.delete(key);
+      return undefined;
+    }
     return e.v;
   }
 
@@ -73,7 +92,11 @@ export class FileStore implements ActionStore {
       writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.#data)), { mode: 0o600 });
       renameSync(tmp, this.file);
     } catch (cause) {
-      throw new TriplineError('ACTION_ERR_CONFIG', `cannot write the action store ${this.file}: ${(cause as Error).message}`, { hint: 'check data_dir is writable by tripline', cause });
+      throw new TriplineError(
+        'ACTION_ERR_CONFIG',
+        `cannot write the action store ${this.file}: ${(cause as Error).message}`,
+        { hint: 'check data_dir is writable by tripline', cause },
+      );
     }
   }
 }

@@ -6,16 +6,23 @@ export class MemoryStore implements ActionStore {
   private readonly data = new Map<string, { value: string; expires: number }>();
   private readonly now: () => number;
 
-  constructor(now: () => number = Date.now) { this.now = now; }
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   private live(key: string): string | undefined {
     const e = this.data.get(key);
     if (!e) return undefined;
-    if (e.expires <= this.now()) { this.data.delete(key); return undefined; }
+    if (e.expires <= this.now()) {
+      this.data.delete(key);
+      return undefined;
+    }
     return e.value;
   }
 
-  async get(key: string): Promise<string | undefined> { return this.live(key); }
+  async get(key: string): Promise<string | undefined> {
+    return this.live(key);
+  }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     this.data.set(key, { value, expires: ttlMs ? this.now() + ttlMs : Infinity });
@@ -27,5 +34,7 @@ export class MemoryStore implements ActionStore {
     return true;
   }
 
-  async del(key: string): Promise<void> { this.data.delete(key); }
+  async del(key: string): Promise<void> {
+    this.data.delete(key);
+  }
 }

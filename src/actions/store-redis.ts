@@ -7,7 +7,10 @@ export class RedisStore implements ActionStore {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) { this.redis = redis; this.prefix = `${prefix}:store:`; }
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = `${prefix}:store:`;
+  }
 
   async get(key: string): Promise<string | undefined> {
     return (await this.redis.get(this.prefix + key)) ?? undefined;
@@ -25,5 +28,7 @@ export class RedisStore implements ActionStore {
     return r === 'OK';
   }
 
-  async del(key: string): Promise<void> { await this.redis.del(this.prefix + key); }
+  async del(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
 }

@@ -17,7 +17,10 @@ const MIRROR_MAX = 10_000;
 /** A trip state outlives the dedup window, so a generation never restarts while old job ids still dedup. */
 const MIN_STATE_TTL_MS = 30 * 24 * 3600_000;
 
-interface TripState { g: number; open: boolean }
+interface TripState {
+  g: number;
+  open: boolean;
+}
 
 /** Assigns the trip part of job seqs. */
 export class TripTracker {
@@ -48,8 +51,16 @@ export class TripTracker {
   private async timed<T>(p: Promise<T>): Promise<T> {
     let t: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([p, new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error('store timeout')), this.timeoutMs); })]);
-    } finally { clearTimeout(t); p.catch(() => undefined); }
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          t = setTimeout(() => reject(new Error('store timeout')), this.timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(t);
+      p.catch(() => undefined);
+    }
   }
 
   /** The input with its seq prefixed by the trip (`t3` or `t3-<seq>`; `i<incident id>` when the store is unreachable). */
@@ -60,7 +71,10 @@ export class TripTracker {
     try {
       if (!this.available()) throw new Error('store down');
       const raw = await this.timed(this.store.get(k));
-      if (raw) { const [g, s] = raw.split(':'); state = { g: Number(g) || 0, open: s === 'open' }; }
+      if (raw) {
+        const [g, s] = raw.split(':');
+        state = { g: Number(g) || 0, open: s === 'open' };
+      }
     } catch {
       reachable = false;
       state = this.mirror.get(k);
@@ -71,7 +85,10 @@ export class TripTracker {
     else if (input.event === 'resolved') next = { g: state?.g || 1, open: false };
     else next = state ?? { g: 1, open: true };
     if (!state || next.g !== state.g || next.open !== state.open) {
-      if (reachable) await this.timed(this.store.set(k, `${next.g}:${next.open ? 'open' : 'closed'}`, this.ttlMs)).catch(() => undefined);
+      if (reachable)
+        await this.timed(this.store.set(k, `${next.g}:${next.open ? 'open' : 'closed'}`, this.ttlMs)).catch(
+          () => undefined,
+        );
     }
     this.remember(k, next);
     return { ...input, seq: `t${next.g}${input.seq ? `-${input.seq}` : ''}` };

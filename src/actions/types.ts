@@ -49,7 +49,9 @@ export interface ActionJob<S extends ActionSpec = ActionSpec> {
 }
 
 /** What callers hand to `ActionQueue.enqueue`: a job without its derived id and timestamp. */
-export type ActionJobInput<S extends ActionSpec = ActionSpec> = Omit<ActionJob<S>, 'id' | 'enqueuedAt'> & { readonly enqueuedAt?: number };
+export type ActionJobInput<S extends ActionSpec = ActionSpec> = Omit<ActionJob<S>, 'id' | 'enqueuedAt'> & {
+  readonly enqueuedAt?: number;
+};
 
 /** A small structured logger (pino-compatible signature: object first, message second). */
 export interface ActionLogger {

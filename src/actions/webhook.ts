@@ -28,7 +28,16 @@ export function webhookBody(job: ActionJob<WebhookActionSpec>): string {
     test: job.incident.test === true,
     dryRun: job.dryRun === true,
     incident: job.incident,
-    bundle: b ? { id: b.id, dir: b.dir, tarball: b.tarball, partial: b.partial, diagnosis: b.findings.diagnosis ?? null, headlines: b.findings.headlines } : null,
+    bundle: b
+      ? {
+          id: b.id,
+          dir: b.dir,
+          tarball: b.tarball,
+          partial: b.partial,
+          diagnosis: b.findings.diagnosis ?? null,
+          headlines: b.findings.headlines,
+        }
+      : null,
     detail: job.detail ?? null,
   });
 }
@@ -41,7 +50,14 @@ export function signBody(body: string, secret: string): string {
 function secretOf(spec: WebhookActionSpec, env: NodeJS.ProcessEnv): string | undefined {
   if (!spec.secretEnv) return undefined;
   const v = env[spec.secretEnv];
-  if (!v) throw new UnrecoverableError(`webhook ${redactUrl(spec.url)}: environment variable ${spec.secretEnv} (secret_env) is not set`, { reason: 'secret_missing', hint: `export ${spec.secretEnv}=<shared secret> in the engine's environment, then retry the job` });
+  if (!v)
+    throw new UnrecoverableError(
+      `webhook ${redactUrl(spec.url)}: environment variable ${spec.secretEnv} (secret_env) is not set`,
+      {
+        reason: 'secret_missing',
+        hint: `export ${spec.secretEnv}=<shared secret> in the engine's environment, then retry the job`,
+      },
+    );
   return v;
 }
 
@@ -51,36 +67,67 @@ export const webhookAction: Action<WebhookActionSpec> = {
 
   check(spec: WebhookActionSpec, _config: Readonly<Config>, env: NodeJS.ProcessEnv): void {
     let u: URL;
-    try { u = new URL(spec.url); } catch {
-      throw new TriplineError('ACTION_ERR_CONFIG', `webhook url is not a URL: ${redactUrl(spec.url)}`, { hint: 'write an absolute http(s) URL' });
+    try {
+      u = new URL(spec.url);
+    } catch {
+      throw new TriplineError('ACTION_ERR_CONFIG', `webhook url is not a URL: ${redactUrl(spec.url)}`, {
+        hint: 'write an absolute http(s) URL',
+      });
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TriplineError('ACTION_ERR_CONFIG', `webhook url must be http(s): ${redactUrl(spec.url)}`, { hint: 'use https://' });
-    if (spec.secretEnv && !env[spec.secretEnv]) throw new TriplineError('ACTION_ERR_CONFIG', `webhook ${redactUrl(spec.url)}: secret_env ${spec.secretEnv} is not set`, { hint: `export ${spec.secretEnv} before starting tripline` });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new TriplineError('ACTION_ERR_CONFIG', `webhook url must be http(s): ${redactUrl(spec.url)}`, {
+        hint: 'use https://',
+      });
+    if (spec.secretEnv && !env[spec.secretEnv])
+      throw new TriplineError(
+        'ACTION_ERR_CONFIG',
+        `webhook ${redactUrl(spec.url)}: secret_env ${spec.secretEnv} is not set`,
+        { hint: `export ${spec.secretEnv} before starting tripline` },
+      );
   },
 
   async execute(job: ActionJob<WebhookActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
     const spec = job.spec;
     const where = redactUrl(spec.url);
     const body = webhookBody(job);
-    const headers: Record<string, string> = { ...(spec.headers ?? {}), 'content-type': 'application/json', 'user-agent': 'tripline', 'x-tripline-idempotency-key': job.id, 'x-tripline-event': job.event };
+    const headers: Record<string, string> = {
+      ...(spec.headers ?? {}),
+      'content-type': 'application/json',
+      'user-agent': 'tripline',
+      'x-tripline-idempotency-key': job.id,
+      'x-tripline-event': job.event,
+    };
     const secret = secretOf(spec, ctx.env);
     if (secret) headers['x-tripline-signature'] = signBody(body, secret);
     let url: URL;
-    try { url = new URL(spec.url); } catch { throw new UnrecoverableError(`webhook url is not a URL: ${where}`, { reason: 'bad_url' }); }
+    try {
+      url = new URL(spec.url);
+    } catch {
+      throw new UnrecoverableError(`webhook url is not a URL: ${where}`, { reason: 'bad_url' });
+    }
     // fetch refuses URLs with credentials: move them to a Basic Authorization header instead.
     if (url.username || url.password) {
       headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-      url.username = ''; url.password = '';
+      url.username = '';
+      url.password = '';
     }
     if (job.dryRun) return { status: 'dry-run', summary: `would POST ${body.length} bytes to ${where}` };
 
     const timeout = AbortSignal.timeout(spec.timeoutMs);
     let res: Response;
     try {
-      res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.any([ctx.signal, timeout]) });
+      res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([ctx.signal, timeout]),
+      });
     } catch (err) {
-      if (timeout.aborted) throw new RetryableError(`webhook ${where}: no answer within ${spec.timeoutMs} ms`, { reason: 'timeout' });
-      if (ctx.signal.aborted) throw new RetryableError(`webhook ${where}: stopped by engine shutdown`, { reason: 'aborted' });
+      if (timeout.aborted)
+        throw new RetryableError(`webhook ${where}: no answer within ${spec.timeoutMs} ms`, { reason: 'timeout' });
+      if (ctx.signal.aborted)
+        throw new RetryableError(`webhook ${where}: stopped by engine shutdown`, { reason: 'aborted' });
       // Only the low-level code (ECONNREFUSED, ENOTFOUND): undici's messages may quote the request.
       const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'network error');
       throw new RetryableError(`webhook ${where}: ${code}`, { reason: 'network' });
@@ -91,11 +138,21 @@ export const webhookAction: Action<WebhookActionSpec> = {
     if (s >= 200 && s < 300) return { status: 'delivered', summary: `POST ${where} → ${s}`, data: { status: s } };
     if (s === 429) {
       const after = res.headers.get('retry-after');
-      if (after) throw new RateLimitedError(`webhook ${where}: 429, retry after ${after}`, parseRetryAfter(after, 1000), { reason: 'http_429' });
+      if (after)
+        throw new RateLimitedError(`webhook ${where}: 429, retry after ${after}`, parseRetryAfter(after, 1000), {
+          reason: 'http_429',
+        });
       throw new RetryableError(`webhook ${where}: 429 without Retry-After`, { reason: 'http_429' });
     }
     if (s === 408 || s >= 500) throw new RetryableError(`webhook ${where}: HTTP ${s}`, { reason: `http_${s}` });
-    if (s >= 300 && s < 400) throw new UnrecoverableError(`webhook ${where}: redirected (HTTP ${s})`, { reason: `http_${s}`, hint: 'point the url at the final address; tripline does not follow redirects with a signed body' });
-    throw new UnrecoverableError(`webhook ${where}: HTTP ${s}`, { reason: `http_${s}`, hint: 'the receiver rejected the request: check the url, headers and secret, then `tripline actions retry ID`' });
+    if (s >= 300 && s < 400)
+      throw new UnrecoverableError(`webhook ${where}: redirected (HTTP ${s})`, {
+        reason: `http_${s}`,
+        hint: 'point the url at the final address; tripline does not follow redirects with a signed body',
+      });
+    throw new UnrecoverableError(`webhook ${where}: HTTP ${s}`, {
+      reason: `http_${s}`,
+      hint: 'the receiver rejected the request: check the url, headers and secret, then `tripline actions retry ID`',
+    });
   },
 };

@@ -15,7 +15,11 @@ export interface FlameInput {
 }
 
 /** A node of the merged call tree: name, total weight, children. Short keys keep big pages small. */
-export interface FlameNode { n: string; v: number; c: FlameNode[] }
+export interface FlameNode {
+  n: string;
+  v: number;
+  c: FlameNode[];
+}
 
 /** Merges stacks into a call tree rooted at "all" (comm is the first level), children heaviest first. */
 export function flameTree(stacks: readonly StackWeight[]): FlameNode {
@@ -27,12 +31,18 @@ export function flameTree(stacks: readonly StackWeight[]): FlameNode {
     let node = root;
     for (const f of foldedPath(s)) {
       let child = node.c.find((c) => c.n === f);
-      if (!child) { child = { n: f, v: 0, c: [] }; node.c.push(child); }
+      if (!child) {
+        child = { n: f, v: 0, c: [] };
+        node.c.push(child);
+      }
       child.v += w;
       node = child;
     }
   }
-  const sort = (n: FlameNode): void => { n.c.sort((a, b) => b.v - a.v); n.c.forEach(sort); };
+  const sort = (n: FlameNode): void => {
+    n.c.sort((a, b) => b.v - a.v);
+    n.c.forEach(sort);
+  };
   sort(root);
   return root;
 }
@@ -44,7 +54,10 @@ export function escapeHtml(s: string): string {
 
 /** JSON safe inside a <script> element: no `</script>`, no `<!--`, no line separators that break JS. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 const STYLE = `body{font:13px system-ui,sans-serif;margin:16px;color:#222}h1{font-size:18px}h2{font-size:15px;margin:20px 0 6px}
@@ -91,10 +104,18 @@ data.forEach(function(g,gi){
 
 /** The page for one or more graphs. `title` is escaped; frame names only ever travel as JSON. */
 export function renderFlamegraph(title: string, graphs: readonly FlameInput[]): string {
-  const data = graphs.map((g) => ({ name: g.name, unit: g.stacks[0]?.unit === 'seconds' ? 'us' : 'samples', tree: flameTree(g.stacks) }));
-  const sections = data.map((g, i) => `<section id="graph-${i}"><h2>${escapeHtml(g.name)} — ${g.tree.v} ${g.unit}</h2>
+  const data = graphs.map((g) => ({
+    name: g.name,
+    unit: g.stacks[0]?.unit === 'seconds' ? 'us' : 'samples',
+    tree: flameTree(g.stacks),
+  }));
+  const sections = data
+    .map(
+      (g, i) => `<section id="graph-${i}"><h2>${escapeHtml(g.name)} — ${g.tree.v} ${g.unit}</h2>
 <div class="bar"><input type="search" placeholder="search frames" aria-label="search frames"><button type="button">reset zoom</button></div>
-<div class="info"></div><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(g.name)} flame graph"></svg></section>`).join('\n');
+<div class="info"></div><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeHtml(g.name)} flame graph"></svg></section>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">

@@ -23,10 +23,13 @@ export function toPprof(stacks: readonly StackWeight[], meta: PprofMeta): Buffer
   const strings = new StringTable();
   const unit = stacks[0]?.unit ?? 'samples';
   const period = meta.periodNs ?? 0;
-  const sampleType = unit === 'seconds'
-    ? [new ValueType({ type: strings.dedup('off-cpu'), unit: strings.dedup('nanoseconds') })]
-    : [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
-      ...(period > 0 ? [new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') })] : [])];
+  const sampleType =
+    unit === 'seconds'
+      ? [new ValueType({ type: strings.dedup('off-cpu'), unit: strings.dedup('nanoseconds') })]
+      : [
+          new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
+          ...(period > 0 ? [new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') })] : []),
+        ];
 
   const functions: PFunction[] = [];
   const locations: Location[] = [];
@@ -47,9 +50,10 @@ export function toPprof(stacks: readonly StackWeight[], meta: PprofMeta): Buffer
   for (const s of stacks) {
     if (s.unit !== unit) throw new Error(`pprof: mixed units ${unit} and ${s.unit} in one profile`);
     const locationId = [...s.frames].reverse().map((f) => locationOf(f === '' ? '[unknown]' : f));
-    const value = unit === 'seconds'
-      ? [Math.round(s.weight * 1e9)]
-      : [Math.round(s.weight), ...(period > 0 ? [Math.round(s.weight * period)] : [])];
+    const value =
+      unit === 'seconds'
+        ? [Math.round(s.weight * 1e9)]
+        : [Math.round(s.weight), ...(period > 0 ? [Math.round(s.weight * period)] : [])];
     const label: Label[] = [];
     if (s.comm) label.push(new Label({ key: strings.dedup('comm'), str: strings.dedup(s.comm) }));
     if (s.reason) label.push(new Label({ key: strings.dedup('reason'), str: strings.dedup(s.reason) }));

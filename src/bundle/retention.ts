@@ -29,7 +29,11 @@ export async function sweepBundles(root: string, policy: RetentionPolicy, nowMs 
   const removed: { name: string; reason: 'age' | 'count' | 'size' | 'stale-partial' }[] = [];
   const grace = policy.partialGraceMs ?? 600_000;
   let names: string[] = [];
-  try { names = await readdir(root); } catch { return { removed, kept: 0, bytes: 0 }; }
+  try {
+    names = await readdir(root);
+  } catch {
+    return { removed, kept: 0, bytes: 0 };
+  }
   for (const n of names) {
     if (!n.startsWith('.partial-') && !n.startsWith('.tmp-')) continue;
     const st = await stat(join(root, n)).catch(() => null);
@@ -46,21 +50,43 @@ export async function sweepBundles(root: string, policy: RetentionPolicy, nowMs 
     removed.push({ name: b.id, reason });
   };
   let keepFrom = 0;
-  while (keepFrom < bundles.length && nowMs - Date.parse(bundles[keepFrom].tripAt) > policy.maxAgeMs) await drop(keepFrom++, 'age');
+  while (keepFrom < bundles.length && nowMs - Date.parse(bundles[keepFrom].tripAt) > policy.maxAgeMs)
+    await drop(keepFrom++, 'age');
   while (bundles.length - keepFrom > policy.maxCount) await drop(keepFrom++, 'count');
   let total = bundles.slice(keepFrom).reduce((a, b) => a + b.bytes, 0);
   // The newest bundle is kept even when it alone exceeds max_bytes: it is the one someone is about to read.
-  while (total > policy.maxBytes && bundles.length - keepFrom > 1) { total -= bundles[keepFrom].bytes; await drop(keepFrom++, 'size'); }
+  while (total > policy.maxBytes && bundles.length - keepFrom > 1) {
+    total -= bundles[keepFrom].bytes;
+    await drop(keepFrom++, 'size');
+  }
   return { removed, kept: bundles.length - keepFrom, bytes: total };
 }
 
 /** Runs sweeps on a cron schedule (config.bundles.retention_schedule) and once at start. Returns a stopper. */
-export function scheduleRetention(root: string, policy: RetentionPolicy, schedule: string, onResult?: (r: SweepResult | Error) => void): { stop(): void } {
+export function scheduleRetention(
+  root: string,
+  policy: RetentionPolicy,
+  schedule: string,
+  onResult?: (r: SweepResult | Error) => void,
+): { stop(): void } {
   if (!cron.validate(schedule)) {
-    throw new TriplineError('CONFIG_ERR_INVALID', `bundles.retention_schedule: not a cron expression: ${JSON.stringify(schedule)}`, { hint: 'five or six cron fields, e.g. "*/10 * * * *"' });
+    throw new TriplineError(
+      'CONFIG_ERR_INVALID',
+      `bundles.retention_schedule: not a cron expression: ${JSON.stringify(schedule)}`,
+      { hint: 'five or six cron fields, e.g. "*/10 * * * *"' },
+    );
   }
-  const run = (): void => { sweepBundles(root, policy).then((r) => onResult?.(r), (e: Error) => onResult?.(e)); };
+  const run = (): void => {
+    sweepBundles(root, policy).then(
+      (r) => onResult?.(r),
+      (e: Error) => onResult?.(e),
+    );
+  };
   const task = cron.schedule(schedule, run, { noOverlap: true, name: 'tripline-bundle-retention' });
   run();
-  return { stop: () => { void task.destroy(); } };
+  return {
+    stop: () => {
+      void task.destroy();
+    },
+  };
 }

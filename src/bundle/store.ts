@@ -37,23 +37,41 @@ async function dirBytes(dir: string): Promise<number> {
 async function info(root: string, id: string): Promise<BundleInfo> {
   const dir = join(root, id);
   let manifest: Manifest | null = null;
-  try { manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))); } catch { manifest = null; }
+  try {
+    manifest = ManifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+  } catch {
+    manifest = null;
+  }
   let tarball: string | null = join(root, `${id}.tar.gz`);
   let tarBytes = 0;
-  try { tarBytes = (await stat(tarball)).size; } catch { tarball = null; }
+  try {
+    tarBytes = (await stat(tarball)).size;
+  } catch {
+    tarball = null;
+  }
   const stamp = id.slice(0, 15);
-  const tripAt = manifest?.timings.trip_at ??
+  const tripAt =
+    manifest?.timings.trip_at ??
     `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`;
   return {
-    id, dir, tarball, rule: manifest?.rule.name ?? id.slice(16, -9), tripAt, partial: manifest?.partial ?? true,
-    probes: manifest?.rule.probes ?? [], bytes: (await dirBytes(dir)) + tarBytes, manifest,
+    id,
+    dir,
+    tarball,
+    rule: manifest?.rule.name ?? id.slice(16, -9),
+    tripAt,
+    partial: manifest?.partial ?? true,
+    probes: manifest?.rule.probes ?? [],
+    bytes: (await dirBytes(dir)) + tarBytes,
+    manifest,
   };
 }
 
 /** Complete bundles in the folder, oldest first (ids start with the UTC trip time). Missing folder = none. */
 export async function listBundles(root: string): Promise<BundleInfo[]> {
   let names: string[];
-  try { names = await readdir(root); } catch (err) {
+  try {
+    names = await readdir(root);
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
@@ -66,15 +84,33 @@ export async function listBundles(root: string): Promise<BundleInfo[]> {
 }
 
 /** One bundle with its findings and summary. Throws BUNDLE_ERR_NOT_FOUND for an unknown or malformed id. */
-export async function showBundle(root: string, id: string): Promise<BundleInfo & { findings: Findings | null; summary: string }> {
-  if (!BUNDLE_ID_RE.test(id)) throw new TriplineError('BUNDLE_ERR_NOT_FOUND', `${JSON.stringify(id)} is not a bundle id`, { hint: 'ids look like 20260101T120000-rule-name-0a1b2c3d; see `tripline bundles list`' });
-  try { if (!(await stat(join(root, id))).isDirectory()) throw new Error('not a folder'); } catch {
-    throw new TriplineError('BUNDLE_ERR_NOT_FOUND', `no bundle ${id} in ${root}`, { hint: 'see `tripline bundles list`; retention may have removed it (bundles.max_age, max_count, max_bytes)' });
+export async function showBundle(
+  root: string,
+  id: string,
+): Promise<BundleInfo & { findings: Findings | null; summary: string }> {
+  if (!BUNDLE_ID_RE.test(id))
+    throw new TriplineError('BUNDLE_ERR_NOT_FOUND', `${JSON.stringify(id)} is not a bundle id`, {
+      hint: 'ids look like 20260101T120000-rule-name-0a1b2c3d; see `tripline bundles list`',
+    });
+  try {
+    if (!(await stat(join(root, id))).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new TriplineError('BUNDLE_ERR_NOT_FOUND', `no bundle ${id} in ${root}`, {
+      hint: 'see `tripline bundles list`; retention may have removed it (bundles.max_age, max_count, max_bytes)',
+    });
   }
   const base = await info(root, id);
   let findings: Findings | null = null;
-  try { findings = JSON.parse(await readFile(join(base.dir, 'findings.json'), 'utf8')) as Findings; } catch { findings = null; }
+  try {
+    findings = JSON.parse(await readFile(join(base.dir, 'findings.json'), 'utf8')) as Findings;
+  } catch {
+    findings = null;
+  }
   let summary = '';
-  try { summary = await readFile(join(base.dir, 'summary.md'), 'utf8'); } catch { summary = ''; }
+  try {
+    summary = await readFile(join(base.dir, 'summary.md'), 'utf8');
+  } catch {
+    summary = '';
+  }
   return { ...base, findings, summary };
 }

@@ -47,25 +47,39 @@ function stackLine(s: StackWeight, total: number): string {
 /** Renders summary.md. Sections without data are left out; an empty capture says so. */
 export function renderSummary(head: SummaryHead, f: Findings): string {
   const out: string[] = [`# ${plain(head.title)}`, '', `Bundle \`${head.id}\`.`];
-  if (head.partial) out.push('', `**Partial capture**: ${head.partialReason ?? 'cut short'}. The data below is valid but incomplete.`);
+  if (head.partial)
+    out.push('', `**Partial capture**: ${head.partialReason ?? 'cut short'}. The data below is valid but incomplete.`);
   out.push('', '## What happened', '');
   if (f.headlines.length === 0) out.push('- No probe recorded anything about the target during the capture.');
   for (const h of f.headlines) out.push(`- ${plain(h, 400)}`);
   if (f.diagnosis) {
     out.push('', `## Diagnosis: ${f.diagnosis.cause}`, '', plain(f.diagnosis.summary, 400), '');
-    for (const [k, v] of Object.entries(f.diagnosis.evidence)) out.push(`- ${plain(k, 64)}: ${typeof v === 'number' ? +v.toFixed(4) : plain(v)}`);
+    for (const [k, v] of Object.entries(f.diagnosis.evidence))
+      out.push(`- ${plain(k, 64)}: ${typeof v === 'number' ? +v.toFixed(4) : plain(v)}`);
   }
   if (f.neighbours.length > 0) {
     out.push('', '## Who ran while the target waited', '');
-    for (const n of f.neighbours) out.push(`- pid ${n.pid} ${code(n.comm, 32)} in ${code(n.cgroupPath || n.cgroupId, 120)}: ${n.count} delays, ${humanSeconds(n.delaySeconds)} in total`);
+    for (const n of f.neighbours)
+      out.push(
+        `- pid ${n.pid} ${code(n.comm, 32)} in ${code(n.cgroupPath || n.cgroupId, 120)}: ${n.count} delays, ${humanSeconds(n.delaySeconds)} in total`,
+      );
   }
   const offTotal = f.topOffCpu.reduce((a, s) => a + s.weight, 0);
-  if (f.topOffCpu.length > 0) { out.push('', '## Top off-CPU stacks', ''); for (const s of f.topOffCpu) out.push(stackLine(s, offTotal)); }
+  if (f.topOffCpu.length > 0) {
+    out.push('', '## Top off-CPU stacks', '');
+    for (const s of f.topOffCpu) out.push(stackLine(s, offTotal));
+  }
   const onTotal = f.topOnCpu.reduce((a, s) => a + s.weight, 0);
-  if (f.topOnCpu.length > 0) { out.push('', '## Top on-CPU stacks', ''); for (const s of f.topOnCpu) out.push(stackLine(s, onTotal)); }
+  if (f.topOnCpu.length > 0) {
+    out.push('', '## Top on-CPU stacks', '');
+    for (const s of f.topOnCpu) out.push(stackLine(s, onTotal));
+  }
   if (f.slowSyscalls.length > 0) {
     out.push('', '## Slowest syscalls', '');
-    for (const s of f.slowSyscalls) out.push(`- ${humanSeconds(s.seconds)} ${code(s.syscall, 32)} by pid ${s.pid} ${code(s.comm, 32)}${s.args ? ` ${code(s.args, 120)}` : ''}`);
+    for (const s of f.slowSyscalls)
+      out.push(
+        `- ${humanSeconds(s.seconds)} ${code(s.syscall, 32)} by pid ${s.pid} ${code(s.comm, 32)}${s.args ? ` ${code(s.args, 120)}` : ''}`,
+      );
   }
   if (f.slowQueries.length > 0) {
     out.push('', '## Slowest queries', '');
@@ -74,11 +88,18 @@ export function renderSummary(head: SummaryHead, f: Findings): string {
   const shifts = Object.entries(f.shifts);
   if (shifts.length > 0) {
     out.push('', '## Before the trip vs during the capture', '', '| signal | before | during |', '|---|---|---|');
-    for (const [k, v] of shifts) out.push(`| ${plain(k, 120)} | ${+v.before.toPrecision(4)} | ${+v.during.toPrecision(4)} |`);
+    for (const [k, v] of shifts)
+      out.push(`| ${plain(k, 120)} | ${+v.before.toPrecision(4)} | ${+v.during.toPrecision(4)} |`);
   }
   out.push('', '## Probes', '');
-  for (const p of head.probes) out.push(`- ${p.name}: ${p.status}, ${p.events} events, ${p.dropped} dropped${p.reason ? ` (${plain(p.reason, 300)})` : ''}`);
-  if (head.errors.length > 0) { out.push('', '## Errors', ''); for (const e of head.errors) out.push(`- ${code(e, 300)}`); }
+  for (const p of head.probes)
+    out.push(
+      `- ${p.name}: ${p.status}, ${p.events} events, ${p.dropped} dropped${p.reason ? ` (${plain(p.reason, 300)})` : ''}`,
+    );
+  if (head.errors.length > 0) {
+    out.push('', '## Errors', '');
+    for (const e of head.errors) out.push(`- ${code(e, 300)}`);
+  }
   if (head.redactions.length > 0) out.push('', `Redacted: ${head.redactions.join(', ')}.`);
   return out.join('\n') + '\n';
 }

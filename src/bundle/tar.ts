@@ -26,13 +26,14 @@ function header(e: TarEntry): Buffer {
     const cut = name.lastIndexOf('/', dir ? name.length - 2 : name.length - 1);
     prefix = name.slice(0, cut);
     name = name.slice(cut + 1);
-    if (cut < 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100) throw new Error(`tar: path too long: ${e.path}`);
+    if (cut < 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(name) > 100)
+      throw new Error(`tar: path too long: ${e.path}`);
   }
   h.write(name, 0, 100, 'utf8');
   h.write(octal(e.mode & 0o7777, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
   h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(dir ? 0 : e.data?.length ?? 0, 12), 124, 'ascii');
+  h.write(octal(dir ? 0 : (e.data?.length ?? 0), 12), 124, 'ascii');
   h.write(octal(Math.floor(e.mtimeMs / 1000), 12), 136, 'ascii');
   h.write('        ', 148, 'ascii'); // checksum is computed with its own field as spaces
   h.write(dir ? '5' : '0', 156, 'ascii');

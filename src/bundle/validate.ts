@@ -10,32 +10,51 @@ import { z } from 'zod';
 import { ManifestSchema, type Manifest } from './manifest.ts';
 import type { Findings } from './types.ts';
 
-const StackSchema = z.object({
-  frames: z.array(z.string()),
-  weight: z.number().nonnegative(),
-  unit: z.enum(['samples', 'seconds']),
-  comm: z.string().optional(),
-  reason: z.string().optional(),
-}).strict();
+const StackSchema = z
+  .object({
+    frames: z.array(z.string()),
+    weight: z.number().nonnegative(),
+    unit: z.enum(['samples', 'seconds']),
+    comm: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .strict();
 
 /** Schema of findings.json (the `Findings` contract of src/bundle/types.ts). */
-export const FindingsSchema = z.object({
-  diagnosis: z.object({
-    cause: z.enum(['limit-bound', 'contention', 'app-bound', 'unknown']),
-    summary: z.string(),
-    evidence: z.record(z.string(), z.union([z.number(), z.string()])),
-  }).strict().optional(),
-  headlines: z.array(z.string()),
-  neighbours: z.array(z.object({
-    pid: z.number().int(), comm: z.string(), cgroupId: z.string(), cgroupPath: z.string(),
-    count: z.number().int().nonnegative(), delaySeconds: z.number().nonnegative(),
-  }).strict()),
-  topOnCpu: z.array(StackSchema),
-  topOffCpu: z.array(StackSchema),
-  slowSyscalls: z.array(z.object({ syscall: z.string(), pid: z.number().int(), comm: z.string(), seconds: z.number(), args: z.string() }).strict()),
-  slowQueries: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() }).strict()),
-  shifts: z.record(z.string(), z.object({ before: z.number(), during: z.number() }).strict()),
-}).strict();
+export const FindingsSchema = z
+  .object({
+    diagnosis: z
+      .object({
+        cause: z.enum(['limit-bound', 'contention', 'app-bound', 'unknown']),
+        summary: z.string(),
+        evidence: z.record(z.string(), z.union([z.number(), z.string()])),
+      })
+      .strict()
+      .optional(),
+    headlines: z.array(z.string()),
+    neighbours: z.array(
+      z
+        .object({
+          pid: z.number().int(),
+          comm: z.string(),
+          cgroupId: z.string(),
+          cgroupPath: z.string(),
+          count: z.number().int().nonnegative(),
+          delaySeconds: z.number().nonnegative(),
+        })
+        .strict(),
+    ),
+    topOnCpu: z.array(StackSchema),
+    topOffCpu: z.array(StackSchema),
+    slowSyscalls: z.array(
+      z
+        .object({ syscall: z.string(), pid: z.number().int(), comm: z.string(), seconds: z.number(), args: z.string() })
+        .strict(),
+    ),
+    slowQueries: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() }).strict()),
+    shifts: z.record(z.string(), z.object({ before: z.number(), during: z.number() }).strict()),
+  })
+  .strict();
 
 /** Result of a check: `ok` when `problems` is empty. */
 export interface BundleCheck {
@@ -50,7 +69,9 @@ function issues(prefix: string, err: z.ZodError): string[] {
 }
 
 async function readJson(dir: string, name: string, problems: string[]): Promise<unknown> {
-  try { return JSON.parse(await readFile(join(dir, name), 'utf8')); } catch (err) {
+  try {
+    return JSON.parse(await readFile(join(dir, name), 'utf8'));
+  } catch (err) {
     problems.push(`${name}: ${(err as Error).message}`);
     return undefined;
   }
@@ -74,16 +95,24 @@ export async function validateBundle(dir: string): Promise<BundleCheck> {
       listed.add(file.name);
       try {
         const st = await stat(join(dir, file.name));
-        if (st.size !== file.bytes) { problems.push(`${file.name}: ${st.size} bytes, manifest says ${file.bytes}`); continue; }
-        const hash = createHash('sha256').update(await readFile(join(dir, file.name))).digest('hex');
+        if (st.size !== file.bytes) {
+          problems.push(`${file.name}: ${st.size} bytes, manifest says ${file.bytes}`);
+          continue;
+        }
+        const hash = createHash('sha256')
+          .update(await readFile(join(dir, file.name)))
+          .digest('hex');
         if (hash !== file.sha256) problems.push(`${file.name}: sha256 ${hash} does not match the manifest`);
       } catch (err) {
-        problems.push(`${file.name}: listed in the manifest but ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`);
+        problems.push(
+          `${file.name}: listed in the manifest but ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`,
+        );
       }
     }
     if (!listed.has('findings.json')) problems.push('findings.json: not listed in the manifest');
     for (const name of await readdir(dir)) {
-      if (name !== 'manifest.json' && !listed.has(name)) problems.push(`${name}: present but not listed in the manifest`);
+      if (name !== 'manifest.json' && !listed.has(name))
+        problems.push(`${name}: present but not listed in the manifest`);
     }
   }
   return { ok: problems.length === 0, problems, manifest, findings: f?.success ? (f.data as Findings) : undefined };

@@ -14,7 +14,16 @@ import type { Incident } from '../incident.ts';
 import type { ProbeBudget, ProbeResult } from '../probes/deep/types.ts';
 import { renderFlamegraph, type FlameInput } from './flamegraph.ts';
 import { toFolded } from './folded.ts';
-import { BUNDLE_ID_RE, BUNDLE_SCHEMA_VERSION, hostInfo, isoTime, ManifestSchema, type FileEntry, type Manifest, type ProbeEntry } from './manifest.ts';
+import {
+  BUNDLE_ID_RE,
+  BUNDLE_SCHEMA_VERSION,
+  hostInfo,
+  isoTime,
+  ManifestSchema,
+  type FileEntry,
+  type Manifest,
+  type ProbeEntry,
+} from './manifest.ts';
 import { toPprof } from './pprof.ts';
 import { renderSummary } from './summary.ts';
 import { tarArchive, type TarEntry } from './tar.ts';
@@ -40,7 +49,12 @@ export interface BundleInput {
   readonly probesFrom: 'rule' | 'defaults' | 'cli';
   readonly durationMs: number;
   readonly target: { readonly cgroupId?: string; readonly cgroupPath?: string; readonly pids: readonly number[] };
-  readonly timings: { readonly tripAt: number; readonly attachStartedAt: number; readonly attachedAt: number; readonly detachedAt: number };
+  readonly timings: {
+    readonly tripAt: number;
+    readonly attachStartedAt: number;
+    readonly attachedAt: number;
+    readonly detachedAt: number;
+  };
   readonly probes: readonly ProbeRun[];
   readonly findings: Findings;
   /** Sampler snapshots of the target before the trip and during the capture (written as baseline.json). */
@@ -58,19 +72,31 @@ const PROBE_NAME_RE = /^[a-z][a-z0-9_]*$/;
 export function bundleId(rule: string, atMs: number): string {
   const stamp = new Date(atMs).toISOString().replace(/[-:]/g, '').slice(0, 15);
   const id = `${stamp}-${rule}-${randomBytes(4).toString('hex')}`;
-  if (!BUNDLE_ID_RE.test(id)) throw new TriplineError('BUNDLE_ERR_WRITE', `rule name ${JSON.stringify(rule)} cannot be part of a bundle id`, { hint: 'rule names are DNS labels: lowercase letters, digits and "-", at most 63 characters' });
+  if (!BUNDLE_ID_RE.test(id))
+    throw new TriplineError('BUNDLE_ERR_WRITE', `rule name ${JSON.stringify(rule)} cannot be part of a bundle id`, {
+      hint: 'rule names are DNS labels: lowercase letters, digits and "-", at most 63 characters',
+    });
   return id;
 }
 
 async function writeFileDurable(path: string, data: Buffer): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
-  try { await fh.writeFile(data); await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await chmod(path, 0o600); // the umask may have removed bits we need; never more than 0600
 }
 
 async function syncDir(path: string): Promise<void> {
   const fh = await open(path, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** JSON.stringify that writes bigints (kernel ids, addresses) as decimal strings instead of throwing. */
@@ -79,14 +105,19 @@ function json(value: unknown, indent?: number): string {
 }
 
 /** events.ndjson lines of one probe, cut at its byte budget; returns the lines and how many records were left out. */
-function ndjson(probe: string, records: readonly Record<string, unknown>[], maxBytes: number): { text: string; left: number } {
+function ndjson(
+  probe: string,
+  records: readonly Record<string, unknown>[],
+  maxBytes: number,
+): { text: string; left: number } {
   let text = '';
   let bytes = 0;
   for (let i = 0; i < records.length; i++) {
     const line = json({ ...records[i], probe }) + '\n';
     const len = Buffer.byteLength(line);
     if (bytes + len > maxBytes) return { text, left: records.length - i };
-    text += line; bytes += len;
+    text += line;
+    bytes += len;
   }
   return { text, left: 0 };
 }
@@ -121,59 +152,113 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     const graphs: FlameInput[] = [];
     let events = '';
     for (const p of input.probes) {
-      if (!PROBE_NAME_RE.test(p.name)) throw new TriplineError('BUNDLE_ERR_WRITE', `probe name ${JSON.stringify(p.name)} is not a registry token`, { hint: 'deep probe names are lowercase tokens (src/probes/deep/index.ts)' });
+      if (!PROBE_NAME_RE.test(p.name))
+        throw new TriplineError('BUNDLE_ERR_WRITE', `probe name ${JSON.stringify(p.name)} is not a registry token`, {
+          hint: 'deep probe names are lowercase tokens (src/probes/deep/index.ts)',
+        });
       const r = p.result;
       const own: string[] = [];
       let dropped = r?.dropped ?? 0;
       if (r?.stacks && r.stacks.length > 0) {
         await put(`${p.name}.folded`, toFolded(r.stacks));
-        await put(`${p.name}.pb.gz`, toPprof(r.stacks, { startMs: r.startedAt, durationMs: r.endedAt - r.startedAt, periodNs: samplePeriodNs(r.summary) }));
+        await put(
+          `${p.name}.pb.gz`,
+          toPprof(r.stacks, {
+            startMs: r.startedAt,
+            durationMs: r.endedAt - r.startedAt,
+            periodNs: samplePeriodNs(r.summary),
+          }),
+        );
         own.push(`${p.name}.folded`, `${p.name}.pb.gz`, 'flamegraph.html');
         graphs.push({ name: p.name, stacks: r.stacks });
       }
       if (r?.records && r.records.length > 0) {
         const { text, left } = ndjson(p.name, r.records, p.budget.maxBytes);
-        events += text; dropped += left;
+        events += text;
+        dropped += left;
         own.push('events.ndjson');
       }
       entries.push({
-        name: p.name, status: p.status, ...(p.reason ? { reason: p.reason } : {}),
+        name: p.name,
+        status: p.status,
+        ...(p.reason ? { reason: p.reason } : {}),
         budget: { duration_ms: p.budget.durationMs, max_events: p.budget.maxEvents, max_bytes: p.budget.maxBytes },
         ...(r ? { started_at: isoTime(r.startedAt), ended_at: isoTime(r.endedAt) } : {}),
-        events: r?.events ?? 0, dropped, errors: [...(r?.errors ?? [])], partial: r?.partial ?? false,
-        ...(p.cpuNs !== undefined ? { cpu_ns: p.cpuNs } : {}), files: own,
+        events: r?.events ?? 0,
+        dropped,
+        errors: [...(r?.errors ?? [])],
+        partial: r?.partial ?? false,
+        ...(p.cpuNs !== undefined ? { cpu_ns: p.cpuNs } : {}),
+        files: own,
       });
     }
     if (events !== '') await put('events.ndjson', events);
-    const title = input.incident ? `${input.rule}: ${input.incident.annotations.summary ?? input.incident.key}` : `manual capture (${input.rule})`;
+    const title = input.incident
+      ? `${input.rule}: ${input.incident.annotations.summary ?? input.incident.key}`
+      : `manual capture (${input.rule})`;
     if (graphs.length > 0) await put('flamegraph.html', renderFlamegraph(title, graphs));
     await put('findings.json', json(input.findings, 2) + '\n');
     if (input.history) await put('baseline.json', json(input.history) + '\n');
     const errors = [...(input.errors ?? []), ...entries.flatMap((e) => e.errors.map((m) => `${e.name}: ${m}`))];
     const redactions = [...new Set(input.probes.flatMap((p) => p.result?.redactions ?? []))].sort();
-    await put('summary.md', renderSummary({ id, title, partial: input.partial, partialReason: input.partialReason, probes: entries, errors, redactions }, input.findings));
+    await put(
+      'summary.md',
+      renderSummary(
+        { id, title, partial: input.partial, partialReason: input.partialReason, probes: entries, errors, redactions },
+        input.findings,
+      ),
+    );
 
     const t = input.timings;
     const inc = input.incident;
     const manifest: Manifest = {
-      schema_version: BUNDLE_SCHEMA_VERSION, id, partial: input.partial,
+      schema_version: BUNDLE_SCHEMA_VERSION,
+      id,
+      partial: input.partial,
       ...(input.partial && input.partialReason ? { partial_reason: input.partialReason } : {}),
-      incident: inc ? {
-        id: inc.id, key: inc.key, rule: inc.rule, severity: inc.severity, status: inc.status, fired_at: inc.firedAt,
-        value: inc.value, threshold: inc.threshold, unit: inc.unit, labels: { ...inc.labels }, stats: { ...inc.stats }, test: inc.test === true,
-      } : null,
-      rule: { name: input.rule, probes: input.probes.map((p) => p.name), duration_ms: input.durationMs, probes_from: input.probesFrom },
-      target: { ...(input.target.cgroupId ? { cgroup_id: input.target.cgroupId } : {}), ...(input.target.cgroupPath ? { cgroup_path: input.target.cgroupPath } : {}), pids: [...input.target.pids] },
+      incident: inc
+        ? {
+            id: inc.id,
+            key: inc.key,
+            rule: inc.rule,
+            severity: inc.severity,
+            status: inc.status,
+            fired_at: inc.firedAt,
+            value: inc.value,
+            threshold: inc.threshold,
+            unit: inc.unit,
+            labels: { ...inc.labels },
+            stats: { ...inc.stats },
+            test: inc.test === true,
+          }
+        : null,
+      rule: {
+        name: input.rule,
+        probes: input.probes.map((p) => p.name),
+        duration_ms: input.durationMs,
+        probes_from: input.probesFrom,
+      },
+      target: {
+        ...(input.target.cgroupId ? { cgroup_id: input.target.cgroupId } : {}),
+        ...(input.target.cgroupPath ? { cgroup_path: input.target.cgroupPath } : {}),
+        pids: [...input.target.pids],
+      },
       ...hostInfo(),
       timings: {
-        trip_at: isoTime(t.tripAt), attach_started_at: isoTime(t.attachStartedAt), attached_at: isoTime(t.attachedAt),
-        detached_at: isoTime(t.detachedAt), written_at: isoTime(now()),
-        trip_to_attach_ms: Math.max(0, t.attachedAt - t.tripAt), capture_ms: Math.max(0, t.detachedAt - t.attachedAt),
+        trip_at: isoTime(t.tripAt),
+        attach_started_at: isoTime(t.attachStartedAt),
+        attached_at: isoTime(t.attachedAt),
+        detached_at: isoTime(t.detachedAt),
+        written_at: isoTime(now()),
+        trip_to_attach_ms: Math.max(0, t.attachedAt - t.tripAt),
+        capture_ms: Math.max(0, t.detachedAt - t.attachedAt),
       },
       probes: entries,
       events: entries.reduce((a, e) => a + e.events, 0),
       drops: entries.reduce((a, e) => a + e.dropped, 0),
-      errors, redactions, files,
+      errors,
+      redactions,
+      files,
     };
     ManifestSchema.parse(manifest); // a writer bug must fail here, not in a reader
     await writeFileDurable(join(partialDir, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
@@ -194,7 +279,10 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     await rm(partialDir, { recursive: true, force: true });
     await rm(tmpTar, { force: true });
     if (cause instanceof TriplineError) throw cause;
-    throw new TriplineError('BUNDLE_ERR_WRITE', `cannot write bundle ${id} in ${input.root}: ${(cause as Error).message}`, { hint: 'check that bundles.dir is on a writable filesystem with free space', cause });
+    throw new TriplineError(
+      'BUNDLE_ERR_WRITE',
+      `cannot write bundle ${id} in ${input.root}: ${(cause as Error).message}`,
+      { hint: 'check that bundles.dir is on a writable filesystem with free space', cause },
+    );
   }
 }
-

@@ -30,7 +30,11 @@ export type MeteredProbe = RunningProbe & { cpuNs?(): number };
 
 /** In-kernel CPU time of a running probe so far (0 when it does not report it or the read fails). */
 export function probeCpuNs(p: MeteredProbe): number {
-  try { return typeof p.cpuNs === 'function' ? Math.max(0, p.cpuNs()) : 0; } catch { return 0; }
+  try {
+    return typeof p.cpuNs === 'function' ? Math.max(0, p.cpuNs()) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**

@@ -40,11 +40,20 @@ export function compareWindows(before: readonly HistoryPoint[], during: readonly
   for (const [key, dv] of d) {
     const bv = b.get(key);
     if (!bv || bv.length === 0 || dv.length === 0) continue;
-    for (const [stat, q] of [['p50', 0.5], ['p99', 0.99]] as const) all.push({ key, stat, before: quantile(bv, q), during: quantile(dv, q) });
+    for (const [stat, q] of [
+      ['p50', 0.5],
+      ['p99', 0.99],
+    ] as const)
+      all.push({ key, stat, before: quantile(bv, q), during: quantile(dv, q) });
   }
-  const moved = all.filter((s) => movedBy(s) >= MOVED_SHARE).sort((x, y) => movedBy(y) - movedBy(x)).slice(0, MAX_MOVED);
+  const moved = all
+    .filter((s) => movedBy(s) >= MOVED_SHARE)
+    .sort((x, y) => movedBy(y) - movedBy(x))
+    .slice(0, MAX_MOVED);
   const shifts: Record<string, { before: number; during: number }> = {};
-  for (const s of all) if (CORE_KEYS.includes(s.key) || moved.includes(s)) shifts[`${s.key}.${s.stat}`] = { before: s.before, during: s.during };
+  for (const s of all)
+    if (CORE_KEYS.includes(s.key) || moved.includes(s))
+      shifts[`${s.key}.${s.stat}`] = { before: s.before, during: s.during };
   return { shifts, moved };
 }
 

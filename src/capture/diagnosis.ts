@@ -57,7 +57,8 @@ export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string)
   for (const n of runq?.neighbours ?? []) {
     if (n.cgroupId === ownCgroup) continue;
     let g = groups.get(n.cgroupId);
-    if (!g) groups.set(n.cgroupId, (g = { cgroupId: n.cgroupId, cgroupPath: n.cgroupPath, delaySeconds: 0, tasks: [] }));
+    if (!g)
+      groups.set(n.cgroupId, (g = { cgroupId: n.cgroupId, cgroupPath: n.cgroupPath, delaySeconds: 0, tasks: [] }));
     g.delaySeconds += n.delaySeconds;
     g.tasks.push(n);
   }
@@ -88,43 +89,75 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
   const nbs = input.runq?.neighbours ?? [];
   const otherDelay = nbs.filter((n) => n.cgroupId !== input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
   const ownDelay = nbs.filter((n) => n.cgroupId === input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
-  if (input.runq) { evidence.runq_delays = input.runq.delays; evidence.runq_delay_seconds = input.runq.delaySeconds; }
+  if (input.runq) {
+    evidence.runq_delays = input.runq.delays;
+    evidence.runq_delay_seconds = input.runq.delaySeconds;
+  }
   if (otherDelay + ownDelay > 0) evidence.neighbour_share = otherDelay / (otherDelay + ownDelay);
   const top = topNeighbour(input.runq, input.cgroupId);
   if (top) evidence.top_neighbour = neighbourText(top);
 
-  const hasCpu = w.throttledRatio !== undefined || w.usageCores !== undefined || w.waitShare !== undefined || input.probeWaitShare !== undefined;
-  if (!hasCpu && !input.runq) return { cause: 'unknown', summary: 'no CPU evidence for the target in the window (no cpu.stat, run-queue or runqslower data)', evidence };
+  const hasCpu =
+    w.throttledRatio !== undefined ||
+    w.usageCores !== undefined ||
+    w.waitShare !== undefined ||
+    input.probeWaitShare !== undefined;
+  if (!hasCpu && !input.runq)
+    return {
+      cause: 'unknown',
+      summary: 'no CPU evidence for the target in the window (no cpu.stat, run-queue or runqslower data)',
+      evidence,
+    };
 
   const throttled = w.throttledRatio ?? 0;
   const demand = w.quotaCores && w.usageCores !== undefined ? w.usageCores / w.quotaCores : undefined;
   if (demand !== undefined) evidence.demand_of_quota = demand;
-  if (w.quotaCores !== undefined && throttled >= THROTTLED_HIGH && ((demand ?? 0) >= DEMAND_AT_QUOTA || throttled >= THROTTLED_SEVERE)) {
+  if (
+    w.quotaCores !== undefined &&
+    throttled >= THROTTLED_HIGH &&
+    ((demand ?? 0) >= DEMAND_AT_QUOTA || throttled >= THROTTLED_SEVERE)
+  ) {
     return {
-      cause: 'limit-bound', evidence,
+      cause: 'limit-bound',
+      evidence,
       summary: `throttled in ${pct(throttled)} of CFS periods while using ${cores(w.usageCores ?? 0)} of its ${cores(w.quotaCores)}-core quota: the CPU limit is the bottleneck`,
     };
   }
 
   // Waiting: from the sampler's run-queue share, or (without it) from runqslower's delays over the window.
-  const span = w.seconds > 0 ? w.seconds : input.captureSeconds ?? 0;
+  const span = w.seconds > 0 ? w.seconds : (input.captureSeconds ?? 0);
   const fromRunq = input.runq && span > 0 ? Math.min(1, input.runq.delaySeconds / span) : undefined;
   const wait = w.waitShare ?? input.probeWaitShare ?? fromRunq ?? 0;
-  evidence.wait_share_from = w.waitShare !== undefined ? 'sampler' : input.probeWaitShare !== undefined ? 'offcpu+profile' : fromRunq !== undefined ? 'runqslower' : 'none';
-  if (w.waitShare === undefined && (input.probeWaitShare !== undefined || fromRunq !== undefined)) evidence.wait_share = wait;
+  evidence.wait_share_from =
+    w.waitShare !== undefined
+      ? 'sampler'
+      : input.probeWaitShare !== undefined
+        ? 'offcpu+profile'
+        : fromRunq !== undefined
+          ? 'runqslower'
+          : 'none';
+  if (w.waitShare === undefined && (input.probeWaitShare !== undefined || fromRunq !== undefined))
+    evidence.wait_share = wait;
   const mostlyOthers = evidence.neighbour_share === undefined || (evidence.neighbour_share as number) >= 0.5;
   if (wait >= WAIT_HIGH && mostlyOthers) {
     return {
-      cause: 'contention', evidence,
-      summary: `runnable but waiting ${pct(wait)} of the time with little throttling (${pct(throttled)} of periods)` +
+      cause: 'contention',
+      evidence,
+      summary:
+        `runnable but waiting ${pct(wait)} of the time with little throttling (${pct(throttled)} of periods)` +
         (top ? `; other cgroups held the CPU, mostly ${neighbourText(top)}` : '; other tasks held the CPU'),
     };
   }
   if (wait >= WAIT_HIGH) {
-    return { cause: 'app-bound', evidence, summary: `runnable but waiting ${pct(wait)} of the time, mostly behind its own threads (more runnable threads than CPUs), with little throttling (${pct(throttled)} of periods)` };
+    return {
+      cause: 'app-bound',
+      evidence,
+      summary: `runnable but waiting ${pct(wait)} of the time, mostly behind its own threads (more runnable threads than CPUs), with little throttling (${pct(throttled)} of periods)`,
+    };
   }
   return {
-    cause: 'app-bound', evidence,
+    cause: 'app-bound',
+    evidence,
     summary: `neither throttled much (${pct(throttled)} of periods) nor waiting for a CPU (${pct(wait)} of runnable time): the time goes in the application itself`,
   };
 }

@@ -29,25 +29,51 @@ export interface FindingsInput {
 }
 
 const NeighbourIn = z.object({
-  pid: z.number().int(), comm: z.string(), cgroupId: z.union([z.string(), z.number(), z.bigint()]).transform(String),
-  cgroupPath: z.string().default(''), count: z.number().int().nonnegative(), delaySeconds: z.number().nonnegative(),
+  pid: z.number().int(),
+  comm: z.string(),
+  cgroupId: z.union([z.string(), z.number(), z.bigint()]).transform(String),
+  cgroupPath: z.string().default(''),
+  count: z.number().int().nonnegative(),
+  delaySeconds: z.number().nonnegative(),
 });
-const RunqIn = z.object({ delays: z.number().nonnegative(), totalDelaySeconds: z.number().nonnegative(), neighbours: z.array(NeighbourIn) })
+const RunqIn = z
+  .object({
+    delays: z.number().nonnegative(),
+    totalDelaySeconds: z.number().nonnegative(),
+    neighbours: z.array(NeighbourIn),
+  })
   .transform((r) => ({ delays: r.delays, delaySeconds: r.totalDelaySeconds, neighbours: r.neighbours }));
-const SyscallsIn = z.object({ slowest: z.array(z.object({ syscall: z.string(), pid: z.number().int(), comm: z.string(), seconds: z.number(), args: z.string().default('') })) });
+const SyscallsIn = z.object({
+  slowest: z.array(
+    z.object({
+      syscall: z.string(),
+      pid: z.number().int(),
+      comm: z.string(),
+      seconds: z.number(),
+      args: z.string().default(''),
+    }),
+  ),
+});
 const OffcpuIn = z.object({ runnableSeconds: z.number().nonnegative() });
 const ProfileIn = z.object({ samples: z.number().nonnegative(), frequencyHz: z.number().positive() });
-const PgIn = z.object({ slowest: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() })) });
+const PgIn = z.object({
+  slowest: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() })),
+});
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
-function secs(s: number): string { return s < 1 ? `${+(s * 1000).toPrecision(3)} ms` : `${+s.toPrecision(3)} s`; }
+function secs(s: number): string {
+  return s < 1 ? `${+(s * 1000).toPrecision(3)} ms` : `${+s.toPrecision(3)} s`;
+}
 /** Leaf first, a few frames: how people read a hot stack. */
 export function stackText(s: StackWeight, frames = 4): string {
   return [...s.frames].reverse().slice(0, frames).join(' ← ') || '[no frames]';
 }
 
 function topStacks(results: readonly ProbeResult[], unit: 'samples' | 'seconds', n: number): StackWeight[] {
-  return results.flatMap((r) => (r.stacks ?? []).filter((s) => s.unit === unit)).sort((a, b) => b.weight - a.weight).slice(0, n);
+  return results
+    .flatMap((r) => (r.stacks ?? []).filter((s) => s.unit === unit))
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, n);
 }
 
 /** Builds the findings; `errors` lists probe summaries that could not be read. */
@@ -58,7 +84,12 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
     const r = input.results.find((x) => x.probe === probe);
     if (!r) return undefined;
     const p = schema.safeParse(r.summary);
-    if (!p.success) { errors.push(`${probe}: summary not understood (${p.error.issues[0]?.path.join('.')}: ${p.error.issues[0]?.message})`); return undefined; }
+    if (!p.success) {
+      errors.push(
+        `${probe}: summary not understood (${p.error.issues[0]?.path.join('.')}: ${p.error.issues[0]?.message})`,
+      );
+      return undefined;
+    }
     return p.data;
   };
   const runq = read('runqslower', RunqIn) as RunqEvidence | undefined;
@@ -68,13 +99,19 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const off = read('offcpu', OffcpuIn);
   const prof = read('profile', ProfileIn);
   const onCpuSeconds = prof ? prof.samples / prof.frequencyHz : undefined;
-  const probeWaitShare = off && onCpuSeconds !== undefined && off.runnableSeconds + onCpuSeconds > 0
-    ? off.runnableSeconds / (off.runnableSeconds + onCpuSeconds) : undefined;
+  const probeWaitShare =
+    off && onCpuSeconds !== undefined && off.runnableSeconds + onCpuSeconds > 0
+      ? off.runnableSeconds / (off.runnableSeconds + onCpuSeconds)
+      : undefined;
 
   const duringStats = windowStats(input.during);
   const window = duringStats.points > 0 ? duringStats : windowStats(input.before.slice(-30));
-  const diagnosis = input.cpu ? diagnose({ window, runq, cgroupId: input.cgroupId, captureSeconds: input.captureSeconds, probeWaitShare }) : undefined;
-  const neighbours: Neighbour[] = [...(runq?.neighbours ?? [])].sort((a, b) => b.delaySeconds - a.delaySeconds).slice(0, n);
+  const diagnosis = input.cpu
+    ? diagnose({ window, runq, cgroupId: input.cgroupId, captureSeconds: input.captureSeconds, probeWaitShare })
+    : undefined;
+  const neighbours: Neighbour[] = [...(runq?.neighbours ?? [])]
+    .sort((a, b) => b.delaySeconds - a.delaySeconds)
+    .slice(0, n);
   const topOnCpu = topStacks(input.results, 'samples', n);
   const topOffCpu = topStacks(input.results, 'seconds', n);
   const slowSyscalls = [...(syscalls?.slowest ?? [])].sort((a, b) => b.seconds - a.seconds).slice(0, n);
@@ -85,20 +122,45 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   if (diagnosis?.cause === 'contention') {
     const top = topNeighbour(runq, input.cgroupId);
     const wait = diagnosis.evidence.wait_share;
-    headlines.push(`runnable but waiting ${typeof wait === 'number' ? pct(wait) : 'a large share'} of the time` +
-      (top ? `, preempted mostly by ${neighbourText(top)}` : '') +
-      ` (contention; throttled in ${pct(Number(diagnosis.evidence.throttled_ratio ?? 0))} of CFS periods)`);
+    headlines.push(
+      `runnable but waiting ${typeof wait === 'number' ? pct(wait) : 'a large share'} of the time` +
+        (top ? `, preempted mostly by ${neighbourText(top)}` : '') +
+        ` (contention; throttled in ${pct(Number(diagnosis.evidence.throttled_ratio ?? 0))} of CFS periods)`,
+    );
   } else if (diagnosis && diagnosis.cause !== 'unknown') headlines.push(`${diagnosis.cause}: ${diagnosis.summary}`);
-  const onTotal = input.results.flatMap((r) => r.stacks ?? []).filter((s) => s.unit === 'samples').reduce((a, s) => a + s.weight, 0);
-  if (topOnCpu[0]) headlines.push(`hottest on-CPU stack (${pct(topOnCpu[0].weight / onTotal)} of samples): ${stackText(topOnCpu[0])}`);
-  if (topOffCpu[0]) headlines.push(`most off-CPU time (${secs(topOffCpu[0].weight)}${topOffCpu[0].reason ? `, ${topOffCpu[0].reason}` : ''}): ${stackText(topOffCpu[0])}`);
-  if (slowSyscalls[0]) headlines.push(`slowest syscall: ${slowSyscalls[0].syscall} took ${secs(slowSyscalls[0].seconds)} in pid ${slowSyscalls[0].pid} (${slowSyscalls[0].comm})`);
-  if (slowQueries[0]) headlines.push(`slowest query: ${secs(slowQueries[0].seconds)} for ${slowQueries[0].query.slice(0, 80)}`);
-  if (cmp.moved.length > 0) headlines.push(`moved against the window before the trip: ${cmp.moved.slice(0, 3).map(shiftText).join('; ')}`);
-  for (const r of input.results) if (r.dropped > 0) headlines.push(`${r.probe} dropped ${r.dropped} events (budget or full buffers): its numbers are a lower bound`);
+  const onTotal = input.results
+    .flatMap((r) => r.stacks ?? [])
+    .filter((s) => s.unit === 'samples')
+    .reduce((a, s) => a + s.weight, 0);
+  if (topOnCpu[0])
+    headlines.push(`hottest on-CPU stack (${pct(topOnCpu[0].weight / onTotal)} of samples): ${stackText(topOnCpu[0])}`);
+  if (topOffCpu[0])
+    headlines.push(
+      `most off-CPU time (${secs(topOffCpu[0].weight)}${topOffCpu[0].reason ? `, ${topOffCpu[0].reason}` : ''}): ${stackText(topOffCpu[0])}`,
+    );
+  if (slowSyscalls[0])
+    headlines.push(
+      `slowest syscall: ${slowSyscalls[0].syscall} took ${secs(slowSyscalls[0].seconds)} in pid ${slowSyscalls[0].pid} (${slowSyscalls[0].comm})`,
+    );
+  if (slowQueries[0])
+    headlines.push(`slowest query: ${secs(slowQueries[0].seconds)} for ${slowQueries[0].query.slice(0, 80)}`);
+  if (cmp.moved.length > 0)
+    headlines.push(`moved against the window before the trip: ${cmp.moved.slice(0, 3).map(shiftText).join('; ')}`);
+  for (const r of input.results)
+    if (r.dropped > 0)
+      headlines.push(`${r.probe} dropped ${r.dropped} events (budget or full buffers): its numbers are a lower bound`);
 
   return {
-    findings: { ...(diagnosis ? { diagnosis } : {}), headlines, neighbours, topOnCpu, topOffCpu, slowSyscalls, slowQueries, shifts: cmp.shifts },
+    findings: {
+      ...(diagnosis ? { diagnosis } : {}),
+      headlines,
+      neighbours,
+      topOnCpu,
+      topOffCpu,
+      slowSyscalls,
+      slowQueries,
+      shifts: cmp.shifts,
+    },
     errors,
   };
 }

@@ -61,7 +61,12 @@ export interface CaptureRequest {
   readonly tripAt?: number;
 }
 
-interface Active { readonly key: string; readonly run: CaptureRun; lastCpu: number; over: number }
+interface Active {
+  readonly key: string;
+  readonly run: CaptureRun;
+  lastCpu: number;
+  over: number;
+}
 
 /** Runs captures; see the module comment for the rules it keeps. */
 export class CaptureManager extends EventEmitter {
@@ -90,26 +95,40 @@ export class CaptureManager extends EventEmitter {
   }
 
   /** Probes that failed to prepare, with the reason. */
-  get unavailable(): ReadonlyMap<string, string> { return this.unavailableProbes; }
+  get unavailable(): ReadonlyMap<string, string> {
+    return this.unavailableProbes;
+  }
 
   /** Captures running now. */
-  get running(): number { return this.inflight.size; }
+  get running(): number {
+    return this.inflight.size;
+  }
 
   /** Starts (or joins) the capture of an incident or a hand-run target; resolves with the written bundle. */
   capture(req: CaptureRequest): Promise<BundleRef> {
     const tripAt = req.tripAt ?? Date.now();
     const target = req.incident?.target ?? req.target;
-    const key = req.incident?.key ?? `manual:${target?.cgroupId ?? target?.cgroupPath ?? ''}:${(target?.pids ?? []).join(',')}`;
+    const key =
+      req.incident?.key ?? `manual:${target?.cgroupId ?? target?.cgroupPath ?? ''}:${(target?.pids ?? []).join(',')}`;
     const joined = this.inflight.get(key);
     if (joined) return joined;
     try {
-      if (this.stopped) throw new TriplineError('CAPTURE_ERR_BUSY', 'the capture manager is stopping', { hint: 'captures resume when the engine starts again' });
+      if (this.stopped)
+        throw new TriplineError('CAPTURE_ERR_BUSY', 'the capture manager is stopping', {
+          hint: 'captures resume when the engine starts again',
+        });
       if (this.inflight.size >= this.opts.maxConcurrent) {
-        throw new TriplineError('CAPTURE_ERR_BUSY', `${this.inflight.size} captures running, the cap is ${this.opts.maxConcurrent}`, { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' });
+        throw new TriplineError(
+          'CAPTURE_ERR_BUSY',
+          `${this.inflight.size} captures running, the cap is ${this.opts.maxConcurrent}`,
+          { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' },
+        );
       }
       const promise = this.begin(key, req, probeTarget(target), tripAt);
       this.inflight.set(key, promise);
-      const forget = (): void => { this.inflight.delete(key); };
+      const forget = (): void => {
+        this.inflight.delete(key);
+      };
       promise.then(forget, forget);
       return promise;
     } catch (err) {
@@ -135,20 +154,35 @@ export class CaptureManager extends EventEmitter {
   private begin(key: string, req: CaptureRequest, target: ProbeTarget, tripAt: number): Promise<BundleRef> {
     const rule = req.rule;
     const spec = rule?.capture;
-    const probes = req.probes ?? (spec && spec.probes.length > 0 ? spec.probes : defaultProbes(rule ? conditionSignals(rule.when) : []));
+    const probes =
+      req.probes ??
+      (spec && spec.probes.length > 0 ? spec.probes : defaultProbes(rule ? conditionSignals(rule.when) : []));
     const probesFrom = req.probes ? 'cli' : spec && spec.probes.length > 0 ? 'rule' : 'defaults';
     const durationMs = req.durationMs ?? spec?.durationMs ?? this.opts.defaultDurationMs;
     const skip = new Map<string, string>();
     for (const p of probes) {
       if (!Object.hasOwn(this.opts.registry, p)) skip.set(p, 'not in the deep probe catalog');
-      else if (this.cpuInUse >= this.opts.maxCpuPercent) skip.set(p, `probe CPU cap reached (${this.cpuInUse.toFixed(1)}% of a core in use, cap ${this.opts.maxCpuPercent}%)`);
+      else if (this.cpuInUse >= this.opts.maxCpuPercent)
+        skip.set(
+          p,
+          `probe CPU cap reached (${this.cpuInUse.toFixed(1)}% of a core in use, cap ${this.opts.maxCpuPercent}%)`,
+        );
     }
     this.emit('started', { key, probes });
     const used: string[] = [];
     const run = new CaptureRun({
-      probes, durationMs, target, skip,
+      probes,
+      durationMs,
+      target,
+      skip,
       budgetOf: (p) => budgetFor(p, durationMs),
-      acquire: (p) => { used.push(p); return this.acquire(p, { ...(spec?.options[p] ?? {}), ...(p === 'bpftrace' && spec?.bpftrace ? { program: spec.bpftrace } : {}) }); },
+      acquire: (p) => {
+        used.push(p);
+        return this.acquire(p, {
+          ...(spec?.options[p] ?? {}),
+          ...(p === 'bpftrace' && spec?.bpftrace ? { program: spec.bpftrace } : {}),
+        });
+      },
     });
     const active: Active = { key, run, lastCpu: 0, over: 0 };
     this.active.add(active);
@@ -158,44 +192,77 @@ export class CaptureManager extends EventEmitter {
     // Replace the used instances after the attach, so the next trip finds them ready.
     this.scheduleRefill(used);
 
-    return run.done.then(async (outcome) => {
-      this.active.delete(active);
-      if (this.active.size === 0) { this.stats?.close(); this.stats = undefined; }
-      const cgroupId = req.incident?.target.cgroupId ?? req.target?.cgroupId;
-      const historyMs = this.opts.historyMs ?? 300_000;
-      const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
-      const before = all.filter((p) => p.at < tripAt);
-      const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
-      const cpu = rule ? conditionSignals(rule.when).some(isCpuSignal) : true;
-      const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
-      const { findings, errors } = buildFindings({ results, cgroupId, before, during, cpu, captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000 });
-      const t = req.incident?.target ?? req.target ?? {};
-      const ref = await writeBundle({
-        root: this.opts.bundlesDir, rule: req.incident?.rule ?? rule?.name ?? 'manual', incident: req.incident, probesFrom, durationMs,
-        target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
-        timings: { tripAt, attachStartedAt: outcome.attachStartedAt, attachedAt: outcome.attachedAt, detachedAt: outcome.detachedAt },
-        probes: outcome.runs, findings, history: { before, during }, partial: outcome.partial, partialReason: outcome.partialReason,
-        errors: this.statsError ? [...errors, `probe CPU not measured: ${this.statsError}`] : errors,
+    return run.done
+      .then(async (outcome) => {
+        this.active.delete(active);
+        if (this.active.size === 0) {
+          this.stats?.close();
+          this.stats = undefined;
+        }
+        const cgroupId = req.incident?.target.cgroupId ?? req.target?.cgroupId;
+        const historyMs = this.opts.historyMs ?? 300_000;
+        const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
+        const before = all.filter((p) => p.at < tripAt);
+        const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
+        const cpu = rule ? conditionSignals(rule.when).some(isCpuSignal) : true;
+        const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
+        const { findings, errors } = buildFindings({
+          results,
+          cgroupId,
+          before,
+          during,
+          cpu,
+          captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
+        });
+        const t = req.incident?.target ?? req.target ?? {};
+        const ref = await writeBundle({
+          root: this.opts.bundlesDir,
+          rule: req.incident?.rule ?? rule?.name ?? 'manual',
+          incident: req.incident,
+          probesFrom,
+          durationMs,
+          target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
+          timings: {
+            tripAt,
+            attachStartedAt: outcome.attachStartedAt,
+            attachedAt: outcome.attachedAt,
+            detachedAt: outcome.detachedAt,
+          },
+          probes: outcome.runs,
+          findings,
+          history: { before, during },
+          partial: outcome.partial,
+          partialReason: outcome.partialReason,
+          errors: this.statsError ? [...errors, `probe CPU not measured: ${this.statsError}`] : errors,
+        });
+        this.emit('finished', ref);
+        return ref;
+      })
+      .catch((err: unknown) => {
+        this.emit('failed', { key, error: err });
+        throw err;
       });
-      this.emit('finished', ref);
-      return ref;
-    }).catch((err: unknown) => {
-      this.emit('failed', { key, error: err });
-      throw err;
-    });
   }
 
   /** Keeps run-time statistics on while any capture runs (after the attach: it must not delay it). */
   private holdStats(): void {
     if (this.stats || !this.opts.enableStats) return;
-    try { this.stats = this.opts.enableStats(); this.statsError = undefined; } catch (err) { this.statsError = (err as Error).message; }
+    try {
+      this.stats = this.opts.enableStats();
+      this.statsError = undefined;
+    } catch (err) {
+      this.statsError = (err as Error).message;
+    }
   }
 
   /** A prepared instance: from the pool when the rule passes no options, else prepared now (slower trip). */
   private acquire(name: string, options: Record<string, unknown>): PreparedProbe {
     if (Object.keys(options).length === 0) {
       const p = this.ready.get(name);
-      if (p) { this.ready.delete(name); return p; }
+      if (p) {
+        this.ready.delete(name);
+        return p;
+      }
     }
     return this.opts.registry[name].prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options });
   }
@@ -218,7 +285,10 @@ export class CaptureManager extends EventEmitter {
   private refill(name: string): void {
     if (this.stopped || this.ready.has(name)) return;
     const probe = this.opts.registry[name];
-    if (!probe) { this.unavailableProbes.set(name, 'not in the deep probe catalog'); return; }
+    if (!probe) {
+      this.unavailableProbes.set(name, 'not in the deep probe catalog');
+      return;
+    }
     try {
       this.ready.set(name, probe.prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options: {} }));
       this.unavailableProbes.delete(name);
@@ -231,14 +301,27 @@ export class CaptureManager extends EventEmitter {
   private ensureMonitor(): void {
     if (this.monitor) return;
     this.monitor = setInterval(() => {
-      if (this.active.size === 0) { clearInterval(this.monitor); this.monitor = undefined; this.cpuInUse = 0; return; }
+      if (this.active.size === 0) {
+        clearInterval(this.monitor);
+        this.monitor = undefined;
+        this.cpuInUse = 0;
+        return;
+      }
       let total = 0;
-      for (const a of this.active) { a.lastCpu = a.run.cpuPercent(); total += a.lastCpu; }
+      for (const a of this.active) {
+        a.lastCpu = a.run.cpuPercent();
+        total += a.lastCpu;
+      }
       this.cpuInUse = total;
-      if (total <= this.opts.maxCpuPercent) { for (const a of this.active) a.over = 0; return; }
+      if (total <= this.opts.maxCpuPercent) {
+        for (const a of this.active) a.over = 0;
+        return;
+      }
       const heaviest = [...this.active].sort((x, y) => y.lastCpu - x.lastCpu)[0];
       if (++heaviest.over >= 2) {
-        void heaviest.run.cut(`probe CPU ${total.toFixed(1)}% of a core, over the cap of ${this.opts.maxCpuPercent}% (capture.max_cpu_percent)`);
+        void heaviest.run.cut(
+          `probe CPU ${total.toFixed(1)}% of a core, over the cap of ${this.opts.maxCpuPercent}% (capture.max_cpu_percent)`,
+        );
       }
     }, this.opts.cpuCheckMs ?? 250);
     this.monitor.unref();
@@ -250,11 +333,22 @@ export function probeTarget(t: IncidentTarget | undefined): ProbeTarget {
   const pids = (t?.pids ?? []).filter((p) => Number.isInteger(p) && p > 0);
   let cgroupId: bigint | undefined;
   if (t?.cgroupId !== undefined && t.cgroupId !== '') {
-    if (!/^\d+$/.test(t.cgroupId)) throw new TriplineError('CAPTURE_ERR_TARGET', `cgroup id ${JSON.stringify(t.cgroupId)} is not a decimal inode number`, { hint: 'the target cgroup id is the inode of the cgroup directory (stat -c %i DIR)' });
+    if (!/^\d+$/.test(t.cgroupId))
+      throw new TriplineError(
+        'CAPTURE_ERR_TARGET',
+        `cgroup id ${JSON.stringify(t.cgroupId)} is not a decimal inode number`,
+        { hint: 'the target cgroup id is the inode of the cgroup directory (stat -c %i DIR)' },
+      );
     cgroupId = BigInt(t.cgroupId);
   }
   if (cgroupId === undefined && pids.length === 0) {
-    throw new TriplineError('CAPTURE_ERR_TARGET', 'the capture target names neither a cgroup id nor a pid', { hint: 'group the rule by cgroup (group_by: [cgroup, cgroup_id]) or pass --cgroup / --pid' });
+    throw new TriplineError('CAPTURE_ERR_TARGET', 'the capture target names neither a cgroup id nor a pid', {
+      hint: 'group the rule by cgroup (group_by: [cgroup, cgroup_id]) or pass --cgroup / --pid',
+    });
   }
-  return { ...(cgroupId !== undefined ? { cgroupId } : {}), ...(t?.cgroupPath ? { cgroupPath: t.cgroupPath } : {}), ...(pids.length ? { pids } : {}) };
+  return {
+    ...(cgroupId !== undefined ? { cgroupId } : {}),
+    ...(t?.cgroupPath ? { cgroupPath: t.cgroupPath } : {}),
+    ...(pids.length ? { pids } : {}),
+  };
 }

@@ -57,7 +57,10 @@ export class CaptureRun {
     for (const name of plan.probes) {
       const budget = plan.budgetOf(name);
       const why = plan.skip?.get(name);
-      if (why) { this.failed.push({ name, status: 'skipped', reason: why, budget }); continue; }
+      if (why) {
+        this.failed.push({ name, status: 'skipped', reason: why, budget });
+        continue;
+      }
       try {
         this.running.push({ name, budget, probe: plan.acquire(name).start(plan.target, budget) as MeteredProbe });
       } catch (err) {
@@ -66,20 +69,29 @@ export class CaptureRun {
     }
     this.attachedAt = this.now();
     this.deadlineAt = this.attachedAt + plan.durationMs;
-    const stopped = new Promise<void>((resolve) => { this.resolveStop = resolve; });
+    const stopped = new Promise<void>((resolve) => {
+      this.resolveStop = resolve;
+    });
     this.timer = setTimeout(() => this.finish(), plan.durationMs);
     // The hard check: timers of a busy loop can fire late; this catches a missed deadline on the next turn it gets.
-    this.check = setInterval(() => { if (this.now() >= this.deadlineAt) this.finish(); }, CHECK_MS);
+    this.check = setInterval(() => {
+      if (this.now() >= this.deadlineAt) this.finish();
+    }, CHECK_MS);
     this.done = stopped.then(() => this.collect());
     if (this.running.length === 0) this.finish();
   }
 
   /** Names of the probes that attached. */
-  get attached(): string[] { return this.running.map((r) => r.name); }
+  get attached(): string[] {
+    return this.running.map((r) => r.name);
+  }
 
   /** Percent of one core the running probes used since the previous call (in-kernel time they report). */
   cpuPercent(): number {
-    return this.rate.sample(this.running.reduce((a, r) => a + probeCpuNs(r.probe), 0), this.now());
+    return this.rate.sample(
+      this.running.reduce((a, r) => a + probeCpuNs(r.probe), 0),
+      this.now(),
+    );
   }
 
   /** Stops now and marks the capture partial with the reason (first reason wins). */
@@ -104,7 +116,11 @@ export class CaptureRun {
     const results = this.running.map((r) => {
       const cpuNs = probeCpuNs(r.probe);
       let p: Promise<unknown>;
-      try { p = r.probe.stop({ partial }); } catch (err) { p = Promise.reject(err); }
+      try {
+        p = r.probe.stop({ partial });
+      } catch (err) {
+        p = Promise.reject(err);
+      }
       return { r, cpuNs, p };
     });
     // When the last probe detached: its own endedAt (a probe's stop may symbolize synchronously before returning,
@@ -123,7 +139,14 @@ export class CaptureRun {
     if (lastEnd > 0) detachedAt = Math.min(detachedAt, Math.max(lastEnd, this.attachedAt));
     const order = this.plan.probes;
     runs.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-    return { runs, attachStartedAt: this.attachStartedAt, attachedAt: this.attachedAt, detachedAt, partial, ...(partial ? { partialReason: this.cutReason } : {}) };
+    return {
+      runs,
+      attachStartedAt: this.attachStartedAt,
+      attachedAt: this.attachedAt,
+      detachedAt,
+      partial,
+      ...(partial ? { partialReason: this.cutReason } : {}),
+    };
   }
 }
 

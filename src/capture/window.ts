@@ -28,14 +28,20 @@ export interface WindowStats {
 
 function sum(points: readonly HistoryPoint[], key: string): number | undefined {
   let total: number | undefined;
-  for (const p of points) { const v = p.values[key]; if (v !== undefined) total = (total ?? 0) + v; }
+  for (const p of points) {
+    const v = p.values[key];
+    if (v !== undefined) total = (total ?? 0) + v;
+  }
   return total;
 }
 
 /** Tick length in seconds: the median gap between points (1 s when fewer than two points). */
 export function tickSeconds(points: readonly HistoryPoint[]): number {
   if (points.length < 2) return 1;
-  const gaps = points.slice(1).map((p, i) => p.at - points[i].at).sort((a, b) => a - b);
+  const gaps = points
+    .slice(1)
+    .map((p, i) => p.at - points[i].at)
+    .sort((a, b) => a - b);
   return Math.max(0.001, gaps[Math.floor(gaps.length / 2)] / 1000);
 }
 
@@ -51,11 +57,18 @@ export function windowStats(points: readonly HistoryPoint[]): WindowStats {
   for (const p of points) if (p.values.cpu_quota_cores !== undefined) quotaCores = p.values.cpu_quota_cores;
   const usageCores = usage !== undefined && seconds > 0 ? usage / seconds : undefined;
   return {
-    points: points.length, seconds,
-    cpuPeriods, throttledPeriods,
+    points: points.length,
+    seconds,
+    cpuPeriods,
+    throttledPeriods,
     throttledRatio: cpuPeriods && throttledPeriods !== undefined ? throttledPeriods / cpuPeriods : undefined,
-    usageCores, quotaCores, runqSeconds,
-    waitShare: runqSeconds !== undefined && usage !== undefined && runqSeconds + usage > 0 ? runqSeconds / (runqSeconds + usage) : undefined,
+    usageCores,
+    quotaCores,
+    runqSeconds,
+    waitShare:
+      runqSeconds !== undefined && usage !== undefined && runqSeconds + usage > 0
+        ? runqSeconds / (runqSeconds + usage)
+        : undefined,
     pressureShare: pressure !== undefined && seconds > 0 ? Math.min(1, pressure / seconds) : undefined,
   };
 }
@@ -63,7 +76,11 @@ export function windowStats(points: readonly HistoryPoint[]): WindowStats {
 /** Per-tick series of every key, plus derived ones: mean run-queue delay and throttled ratio per tick. */
 export function tickSeries(points: readonly HistoryPoint[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  const push = (k: string, v: number): void => { let a = out.get(k); if (!a) out.set(k, (a = [])); a.push(v); };
+  const push = (k: string, v: number): void => {
+    let a = out.get(k);
+    if (!a) out.set(k, (a = []));
+    a.push(v);
+  };
   for (const p of points) {
     for (const [k, v] of Object.entries(p.values)) push(k, v);
     const c = p.values.runq_delay_seconds_count;

@@ -23,7 +23,11 @@ export async function loadDeepRegistry(): Promise<Readonly<Record<string, DeepPr
   try {
     return (await import('../probes/deep/index.ts')).deepProbes;
   } catch (cause) {
-    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `the deep probe catalog cannot be loaded: ${(cause as Error).message}`, { hint: 'run `tripline doctor`; the catalog is src/probes/deep/index.ts', cause });
+    throw new TriplineError(
+      'PROBE_ERR_UNSUPPORTED',
+      `the deep probe catalog cannot be loaded: ${(cause as Error).message}`,
+      { hint: 'run `tripline doctor`; the catalog is src/probes/deep/index.ts', cause },
+    );
   }
 }
 
@@ -31,14 +35,25 @@ export async function loadDeepRegistry(): Promise<Readonly<Record<string, DeepPr
 export function resolveTarget(cgroup: string | undefined, pids: readonly number[]): IncidentTarget {
   if (cgroup !== undefined) {
     const mount = findCpuMount();
-    const dir = isAbsolute(cgroup) && cgroup.startsWith(mount.dir + '/') ? cgroup : join(mount.dir, normalize('/' + cgroup));
+    const dir =
+      isAbsolute(cgroup) && cgroup.startsWith(mount.dir + '/') ? cgroup : join(mount.dir, normalize('/' + cgroup));
     let st;
-    try { st = statSync(dir); } catch { st = undefined; }
-    if (!st?.isDirectory()) throw new TriplineError('CAPTURE_ERR_TARGET', `no cgroup ${cgroup} under ${mount.dir}`, { hint: `pass a folder of the cpu hierarchy (ls ${mount.dir})` });
+    try {
+      st = statSync(dir);
+    } catch {
+      st = undefined;
+    }
+    if (!st?.isDirectory())
+      throw new TriplineError('CAPTURE_ERR_TARGET', `no cgroup ${cgroup} under ${mount.dir}`, {
+        hint: `pass a folder of the cpu hierarchy (ls ${mount.dir})`,
+      });
     return { cgroupId: String(st.ino), cgroupPath: dir.slice(mount.dir.length) || '/' };
   }
   for (const p of pids) {
-    if (!existsSync(`/proc/${p}`)) throw new TriplineError('CAPTURE_ERR_TARGET', `no process ${p}`, { hint: 'pass the pid of a running process (pgrep NAME)' });
+    if (!existsSync(`/proc/${p}`))
+      throw new TriplineError('CAPTURE_ERR_TARGET', `no process ${p}`, {
+        hint: 'pass the pid of a running process (pgrep NAME)',
+      });
   }
   return { pids: [...pids] };
 }
@@ -46,11 +61,16 @@ export function resolveTarget(cgroup: string | undefined, pids: readonly number[
 /** Runs the command; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let args;
-  try { args = parseCaptureArgs(argv); } catch (err) {
+  try {
+    args = parseCaptureArgs(argv);
+  } catch (err) {
     process.stderr.write(`tripline capture: ${(err as Error).message}\n${CAPTURE_USAGE}`);
     return 2;
   }
-  if (args.help) { process.stdout.write(CAPTURE_USAGE); return 0; }
+  if (args.help) {
+    process.stdout.write(CAPTURE_USAGE);
+    return 0;
+  }
   try {
     const config = loadConfig(args.config);
     const target = resolveTarget(args.cgroup, args.pids);
@@ -58,22 +78,33 @@ export async function main(argv: string[]): Promise<number> {
     const registry = await loadDeepRegistry();
     const unknown = probes.filter((p) => !Object.hasOwn(registry, p));
     if (unknown.length > 0) {
-      process.stderr.write(`tripline capture: unknown probe ${unknown.join(', ')}; the catalog has: ${Object.keys(registry).sort().join(', ')}\n`);
+      process.stderr.write(
+        `tripline capture: unknown probe ${unknown.join(', ')}; the catalog has: ${Object.keys(registry).sort().join(', ')}\n`,
+      );
       return 2;
     }
     const manager = new CaptureManager({
-      registry, objDir: OBJ_DIR, redact: config.bundles.redact,
+      registry,
+      objDir: OBJ_DIR,
+      redact: config.bundles.redact,
       bundlesDir: args.out ?? config.bundles.dir ?? join(config.data_dir, 'bundles'),
-      maxConcurrent: 1, maxCpuPercent: config.capture.max_cpu_percent, defaultDurationMs: parseDuration(config.capture.duration),
+      maxConcurrent: 1,
+      maxCpuPercent: config.capture.max_cpu_percent,
+      defaultDurationMs: parseDuration(config.capture.duration),
       warm: [],
       enableStats: (await import('../probes/libbpf.ts')).enableStats,
     });
     const durationMs = args.durationMs ?? parseDuration(config.capture.duration);
     manager.on('attached', (a: { attached: string[]; tripToAttachMs: number }) => {
-      process.stderr.write(`attached ${a.attached.join(', ') || 'nothing'} in ${a.tripToAttachMs} ms; capturing for ${durationMs / 1000} s (Ctrl-C stops early)\n`);
+      process.stderr.write(
+        `attached ${a.attached.join(', ') || 'nothing'} in ${a.tripToAttachMs} ms; capturing for ${durationMs / 1000} s (Ctrl-C stops early)\n`,
+      );
     });
     const pending = manager.capture({ target, probes, durationMs });
-    const onSignal = (): void => { process.stderr.write('stopping: writing a partial bundle\n'); void manager.stop(); };
+    const onSignal = (): void => {
+      process.stderr.write('stopping: writing a partial bundle\n');
+      void manager.stop();
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
@@ -87,7 +118,10 @@ export async function main(argv: string[]): Promise<number> {
       await manager.stop();
     }
   } catch (err) {
-    if (err instanceof TriplineError) { process.stderr.write(`tripline capture: ${err.describe()}\n`); return 1; }
+    if (err instanceof TriplineError) {
+      process.stderr.write(`tripline capture: ${err.describe()}\n`);
+      return 1;
+    }
     throw err;
   }
 }

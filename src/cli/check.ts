@@ -26,18 +26,28 @@ function summary(f: ParsedFile): string {
 export async function main(argv: string[]): Promise<number> {
   const paths: string[] = [];
   for (const a of argv) {
-    if (a === '-h' || a === '--help') { process.stdout.write(USAGE); return 0; }
+    if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
     if (a === '--') continue;
-    if (a.startsWith('-')) { process.stderr.write(`tripline check: unknown option ${JSON.stringify(a)}\n${USAGE}`); return 2; }
+    if (a.startsWith('-')) {
+      process.stderr.write(`tripline check: unknown option ${JSON.stringify(a)}\n${USAGE}`);
+      return 2;
+    }
     paths.push(a);
   }
   const result = loadRules(paths.length ? paths : ['rules']);
   if (result.errors.length) {
-    for (const e of result.errors) process.stderr.write(`${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    for (const e of result.errors)
+      process.stderr.write(`${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
     process.stderr.write(`tripline check: ${plural(result.errors.length, 'error')}; rule set rejected\n`);
     return 1;
   }
-  if (result.files.length === 0) { process.stderr.write('tripline check: no *.yaml files found\n'); return 1; }
+  if (result.files.length === 0) {
+    process.stderr.write('tripline check: no *.yaml files found\n');
+    return 1;
+  }
   for (const f of result.files) process.stdout.write(summary(f));
   return 0;
 }

@@ -27,36 +27,59 @@ const RULE = 'cpu-throttling';
 export async function main(argv: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseFlags(argv, { scenario: { type: 'string', default: 'limit' }, timeout: { type: 'string', default: '120' } }, USAGE).values;
-  } catch (err) { process.stderr.write(`tripline demo: ${(err as TriplineError).describe()}\n`); return 2; }
+    flags = parseFlags(
+      argv,
+      { scenario: { type: 'string', default: 'limit' }, timeout: { type: 'string', default: '120' } },
+      USAGE,
+    ).values;
+  } catch (err) {
+    process.stderr.write(`tripline demo: ${(err as TriplineError).describe()}\n`);
+    return 2;
+  }
   const scenario = flags.scenario as Scenario;
-  if (scenario !== 'limit' && scenario !== 'neighbour') { process.stderr.write(`tripline demo: unknown scenario ${JSON.stringify(flags.scenario)} (usage: ${USAGE})\n`); return 2; }
+  if (scenario !== 'limit' && scenario !== 'neighbour') {
+    process.stderr.write(`tripline demo: unknown scenario ${JSON.stringify(flags.scenario)} (usage: ${USAGE})\n`);
+    return 2;
+  }
   const timeoutS = Number.parseInt(String(flags.timeout), 10);
   const failed = checkHost().filter((c) => c.required && !c.ok);
   if (failed.length) {
-    for (const c of failed) process.stderr.write(`tripline demo: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}\n`);
+    for (const c of failed)
+      process.stderr.write(`tripline demo: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}\n`);
     return 1;
   }
-  const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
   const t0 = Date.now();
   const at = (): string => `[${String(Math.round((Date.now() - t0) / 1000)).padStart(3)}s]`;
 
   const dir = mkdtempSync(join(tmpdir(), 'tripline-demo-'));
   const tag = String(process.pid);
   const ruleFile = writeDemoRule(join(RULES_DIR, 'cpu-throttling.yaml'), join(dir, 'rules'), `/tripline-demo-${tag}-`);
-  const config = buildConfig({
-    listen: '127.0.0.1:0', data_dir: join(dir, 'data'), rules: [join(dir, 'rules')],
-    sampler: { tick: '1s', history: '2m' },
-    capture: { duration: DEMO_TIMINGS.capture },
-    slack: { group_wait: '1s', group_interval: '10s' },
-    log: { level: 'info' },
-  }, { ...process.env, REDIS_URL: '' });
+  const config = buildConfig(
+    {
+      listen: '127.0.0.1:0',
+      data_dir: join(dir, 'data'),
+      rules: [join(dir, 'rules')],
+      sampler: { tick: '1s', history: '2m' },
+      capture: { duration: DEMO_TIMINGS.capture },
+      slack: { group_wait: '1s', group_interval: '10s' },
+      log: { level: 'info' },
+    },
+    { ...process.env, REDIS_URL: '' },
+  );
   const log = createLogger('info', createWriteStream(join(dir, 'engine.log')));
   const engine = new Engine({ config, log, watchRules: false });
 
   say(`tripline demo (${scenario}): everything it makes lives under ${dir}; engine log: ${join(dir, 'engine.log')}`);
-  say(`rule: ${RULE} from rules/cpu-throttling.yaml with demo timings (window ${DEMO_TIMINGS.window}, for ${DEMO_TIMINGS.for}, capture ${DEMO_TIMINGS.capture}); copy at ${ruleFile}`);
-  const slackMode = process.env.SLACK_BOT_TOKEN && process.env.SLACK_CHANNEL ? `Slack channel ${process.env.SLACK_CHANNEL}` : `the file sink ${join(dir, 'data', 'slack-outbox')} (set SLACK_BOT_TOKEN and SLACK_CHANNEL to post to Slack)`;
+  say(
+    `rule: ${RULE} from rules/cpu-throttling.yaml with demo timings (window ${DEMO_TIMINGS.window}, for ${DEMO_TIMINGS.for}, capture ${DEMO_TIMINGS.capture}); copy at ${ruleFile}`,
+  );
+  const slackMode =
+    process.env.SLACK_BOT_TOKEN && process.env.SLACK_CHANNEL
+      ? `Slack channel ${process.env.SLACK_CHANNEL}`
+      : `the file sink ${join(dir, 'data', 'slack-outbox')} (set SLACK_BOT_TOKEN and SLACK_CHANNEL to post to Slack)`;
   say(`messages go to ${slackMode}; the scale action runs in dry run`);
 
   let workload: Workload | undefined;
@@ -67,7 +90,10 @@ export async function main(argv: string[]): Promise<number> {
     workload?.cleanup();
     await engine.stop().catch(() => undefined);
   };
-  const onSignal = (): void => { say(`${at()} interrupted: cleaning up`); void cleanup().then(() => process.exit(130)); };
+  const onSignal = (): void => {
+    say(`${at()} interrupted: cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -75,15 +101,28 @@ export async function main(argv: string[]): Promise<number> {
     await engine.start();
     workload = startWorkload(scenario, tag);
     const w = workload;
-    say(`${at()} workload: ${scenario === 'limit'
-      ? `cgroup ${w.target.path} with a CPU quota of 0.2 cores and 2 busy loops (pids ${w.pids.join(', ')})`
-      : `cgroup ${w.target.path} without quota (2 demo-app-worker loops) and ${w.neighbour!.path} with 10x its CPU weight (demo-batch-job), all pinned to CPU 0 (pids ${w.pids.join(', ')})`}`);
-    const result = await runLoop(engine, w, say, at, timeoutS * 1000, process.env.SLACK_BOT_TOKEN ? undefined : join(dir, 'data', 'slack-outbox'));
+    say(
+      `${at()} workload: ${
+        scenario === 'limit'
+          ? `cgroup ${w.target.path} with a CPU quota of 0.2 cores and 2 busy loops (pids ${w.pids.join(', ')})`
+          : `cgroup ${w.target.path} without quota (2 demo-app-worker loops) and ${w.neighbour!.path} with 10x its CPU weight (demo-batch-job), all pinned to CPU 0 (pids ${w.pids.join(', ')})`
+      }`,
+    );
+    const result = await runLoop(
+      engine,
+      w,
+      say,
+      at,
+      timeoutS * 1000,
+      process.env.SLACK_BOT_TOKEN ? undefined : join(dir, 'data', 'slack-outbox'),
+    );
     say('');
     say(result.ok ? `demo complete in ${Math.round((Date.now() - t0) / 1000)}s` : `demo incomplete: ${result.why}`);
     return result.ok ? 0 : 1;
   } catch (err) {
-    process.stderr.write(`tripline demo: ${err instanceof TriplineError ? err.describe() : String((err as Error)?.stack ?? err)}\n`);
+    process.stderr.write(
+      `tripline demo: ${err instanceof TriplineError ? err.describe() : String((err as Error)?.stack ?? err)}\n`,
+    );
     return 1;
   } finally {
     await cleanup();
@@ -94,21 +133,45 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Follows the engine's events until the incident fired, was captured, delivered, and resolved. */
-function runLoop(engine: Engine, w: Workload, say: (l: string) => void, at: () => string, timeoutMs: number, outbox: string | undefined): Promise<{ ok: boolean; why?: string }> {
+function runLoop(
+  engine: Engine,
+  w: Workload,
+  say: (l: string) => void,
+  at: () => string,
+  timeoutMs: number,
+  outbox: string | undefined,
+): Promise<{ ok: boolean; why?: string }> {
   const shown = new Set<string>();
   return new Promise((done) => {
-    const state = { firing: undefined as Incident | undefined, captured: false, firingActions: 0, resolved: false, resolvedActions: 0, ticks: 0, loadStopped: false };
+    const state = {
+      firing: undefined as Incident | undefined,
+      captured: false,
+      firingActions: 0,
+      resolved: false,
+      resolvedActions: 0,
+      ticks: 0,
+      loadStopped: false,
+    };
     const key = incidentKey(RULE, { cgroup: w.target.path, container: '', pod_uid: '' });
     const expectedActions = 2;
-    const timer = setTimeout(() => done({ ok: false, why: `timed out after ${timeoutMs / 1000}s (${describe()})` }), timeoutMs);
-    const finish = (r: { ok: boolean; why?: string }): void => { clearTimeout(timer); done(r); };
-    const describe = (): string => `fired: ${Boolean(state.firing)}, captured: ${state.captured}, actions: ${state.firingActions}/${expectedActions}, resolved: ${state.resolved}`;
+    const timer = setTimeout(
+      () => done({ ok: false, why: `timed out after ${timeoutMs / 1000}s (${describe()})` }),
+      timeoutMs,
+    );
+    const finish = (r: { ok: boolean; why?: string }): void => {
+      clearTimeout(timer);
+      done(r);
+    };
+    const describe = (): string =>
+      `fired: ${Boolean(state.firing)}, captured: ${state.captured}, actions: ${state.firingActions}/${expectedActions}, resolved: ${state.resolved}`;
 
     engine.on('tick', (t: Tick) => {
       if (state.resolved || ++state.ticks % 2) return;
       const d = deltas(t, w.target.id);
       const phase = engine.seriesPhase(RULE, key) ?? 'inactive';
-      say(`${at()} ${w.target.path}: scheduled out >5ms ${d.over.toFixed(0)}/s · run-queue wait ${(d.waitShare * 100).toFixed(0)}% · throttled in ${d.periods ? Math.round((100 * d.throttled) / d.periods) : 0}% of CFS periods · rule ${phase}`);
+      say(
+        `${at()} ${w.target.path}: scheduled out >5ms ${d.over.toFixed(0)}/s · run-queue wait ${(d.waitShare * 100).toFixed(0)}% · throttled in ${d.periods ? Math.round((100 * d.throttled) / d.periods) : 0}% of CFS periods · rule ${phase}`,
+      );
     });
     engine.on('incident', (inc: Incident) => {
       if (inc.key !== key) return;
@@ -120,31 +183,51 @@ function runLoop(engine: Engine, w: Workload, say: (l: string) => void, at: () =
         say(`${at()} RESOLVED ${inc.rule}: the load stopped`);
       }
     });
-    engine.on('capture', (e: { phase: string; key?: string; probes?: string[]; attached?: string[]; tripToAttachMs?: number; dir?: string; findings?: { diagnosis?: { cause: string; summary: string }; headlines?: string[] }; error?: Error }) => {
-      if (e.phase === 'started') say(`${at()} capture: attaching ${(e.probes ?? []).join(', ')} to ${w.target.path}`);
-      else if (e.phase === 'attached') say(`${at()} capture: attached ${(e.attached ?? []).join(', ')} ${e.tripToAttachMs !== undefined ? `${Math.round(e.tripToAttachMs)} ms after the trip` : ''}`);
-      else if (e.phase === 'failed') { state.captured = true; say(`${at()} capture failed: ${e.error?.message}`); }
-      else if (e.phase === 'finished') {
-        state.captured = true;
-        say(`${at()} bundle: ${e.dir}`);
-        const dg = e.findings?.diagnosis;
-        if (dg) say(`       diagnosis: ${dg.cause} — ${dg.summary}`);
-        for (const h of (e.findings?.headlines ?? []).slice(0, 4)) say(`       • ${h}`);
-      }
-    });
+    engine.on(
+      'capture',
+      (e: {
+        phase: string;
+        key?: string;
+        probes?: string[];
+        attached?: string[];
+        tripToAttachMs?: number;
+        dir?: string;
+        findings?: { diagnosis?: { cause: string; summary: string }; headlines?: string[] };
+        error?: Error;
+      }) => {
+        if (e.phase === 'started') say(`${at()} capture: attaching ${(e.probes ?? []).join(', ')} to ${w.target.path}`);
+        else if (e.phase === 'attached')
+          say(
+            `${at()} capture: attached ${(e.attached ?? []).join(', ')} ${e.tripToAttachMs !== undefined ? `${Math.round(e.tripToAttachMs)} ms after the trip` : ''}`,
+          );
+        else if (e.phase === 'failed') {
+          state.captured = true;
+          say(`${at()} capture failed: ${e.error?.message}`);
+        } else if (e.phase === 'finished') {
+          state.captured = true;
+          say(`${at()} bundle: ${e.dir}`);
+          const dg = e.findings?.diagnosis;
+          if (dg) say(`       diagnosis: ${dg.cause} — ${dg.summary}`);
+          for (const h of (e.findings?.headlines ?? []).slice(0, 4)) say(`       • ${h}`);
+        }
+      },
+    );
     engine.on('action', (s: JobSettled) => {
       if (s.job.incident.key !== key) return;
       const type = s.job.spec.type;
       if (s.state === 'failed') say(`${at()} ${type} (${s.job.event}) failed: ${s.reason}`);
       else {
         say(`${at()} ${type} (${s.job.event}): ${s.summary}`);
-        if (type === 'slack' && outbox) for (const line of newMessages(outbox, shown).slice(0, 40)) say(`       │ ${line}`);
+        if (type === 'slack' && outbox)
+          for (const line of newMessages(outbox, shown).slice(0, 40)) say(`       │ ${line}`);
       }
       if (s.job.event === 'firing') state.firingActions++;
       if (s.job.event === 'resolved' && type === 'slack') state.resolvedActions++;
       if (state.firingActions >= expectedActions && state.captured && !state.loadStopped) {
         state.loadStopped = true;
-        say(`${at()} stopping the workload; the rule resolves after ${DEMO_TIMINGS.keep_firing_for} below its thresholds`);
+        say(
+          `${at()} stopping the workload; the rule resolves after ${DEMO_TIMINGS.keep_firing_for} below its thresholds`,
+        );
         w.stopLoad();
       }
       if (state.resolved && state.resolvedActions > 0) finish({ ok: true });
@@ -155,7 +238,10 @@ function runLoop(engine: Engine, w: Workload, say: (l: string) => void, at: () =
 /** Per-second values of the target cgroup in one tick. */
 function deltas(t: Tick, cgroupId: string): { over: number; throttled: number; periods: number; waitShare: number } {
   const sec = t.intervalMs / 1000 || 1;
-  let over = 0, throttled = 0, periods = 0, wait = 0;
+  let over = 0,
+    throttled = 0,
+    periods = 0,
+    wait = 0;
   for (const s of t.samples) {
     if (s.labels.cgroup_id !== cgroupId) continue;
     if (s.kind === 'counter' && s.signal === 'runq_delay_over_threshold') over += s.delta;

@@ -4,7 +4,10 @@ import { checkHost, type Check } from '../probes/host-checks.ts';
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const unknown = argv.filter((a) => a !== '--json');
-  if (unknown.length) { process.stderr.write(`tripline doctor: unknown option ${unknown[0]} (usage: tripline doctor [--json])\n`); return 2; }
+  if (unknown.length) {
+    process.stderr.write(`tripline doctor: unknown option ${unknown[0]} (usage: tripline doctor [--json])\n`);
+    return 2;
+  }
   const checks = checkHost();
   if (json) process.stdout.write(JSON.stringify(checks, null, 2) + '\n');
   else process.stdout.write(render(checks));

@@ -16,14 +16,25 @@ export const COMMANDS = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return 'usage: tripline COMMAND [OPTIONS]\n\n' +
-    Object.entries(COMMANDS).map(([c, h]) => `  ${c.padEnd(width)}  ${h}`).join('\n') + '\n';
+  return (
+    'usage: tripline COMMAND [OPTIONS]\n\n' +
+    Object.entries(COMMANDS)
+      .map(([c, h]) => `  ${c.padEnd(width)}  ${h}`)
+      .join('\n') +
+    '\n'
+  );
 }
 
 export async function dispatch(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') { process.stdout.write(usage()); return cmd ? 0 : 2; }
-  if (cmd === '--version') { process.stdout.write('tripline 0.1.0\n'); return 0; }
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd ? 0 : 2;
+  }
+  if (cmd === '--version') {
+    process.stdout.write('tripline 0.1.0\n');
+    return 0;
+  }
   if (!Object.hasOwn(COMMANDS, cmd)) {
     process.stderr.write(`tripline: unknown command ${JSON.stringify(cmd)}\n\n${usage()}`);
     return 2;

@@ -7,13 +7,20 @@ import { OBJ_DIR as objDir } from '../paths.ts';
 import { TriplineError } from '../errors.ts';
 import { features } from '../probes/features.ts';
 
-
-interface Row { readonly kind: string; readonly name: string; readonly ok: boolean; readonly detail: string }
+interface Row {
+  readonly kind: string;
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const bad = argv.find((a) => a !== '--json');
-  if (bad) { process.stderr.write(`tripline probes: unknown option ${bad} (usage: tripline probes [--json])\n`); return 2; }
+  if (bad) {
+    process.stderr.write(`tripline probes: unknown option ${bad} (usage: tripline probes [--json])\n`);
+    return 2;
+  }
   const rows: Row[] = [];
   const f = features(objDir);
   for (const [name, v] of Object.entries(f)) rows.push({ kind: 'feature', name, ok: v.ok, detail: v.reason });
@@ -25,7 +32,12 @@ export async function main(argv: string[]): Promise<number> {
       const fam = factory.start({ config, objDir });
       const st = fam.stats();
       fam.close();
-      rows.push({ kind: 'counter', name, ok: true, detail: `${factory.bpf ? `${st.programs} program(s)` : 'file reads'}; signals: ${factory.signals.join(', ')}` });
+      rows.push({
+        kind: 'counter',
+        name,
+        ok: true,
+        detail: `${factory.bpf ? `${st.programs} program(s)` : 'file reads'}; signals: ${factory.signals.join(', ')}`,
+      });
     } catch (err) {
       rows.push({ kind: 'counter', name, ok: false, detail: reason(err) });
     }
@@ -44,8 +56,11 @@ export async function main(argv: string[]): Promise<number> {
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else {
     for (const kind of ['feature', 'counter', 'deep']) {
-      process.stdout.write(`${{ feature: 'kernel features', counter: 'always-on counters', deep: 'deep probes' }[kind]}:\n`);
-      for (const r of rows.filter((x) => x.kind === kind)) process.stdout.write(`  ${r.ok ? 'yes' : 'no '}  ${r.name.padEnd(13)} ${r.detail}\n`);
+      process.stdout.write(
+        `${{ feature: 'kernel features', counter: 'always-on counters', deep: 'deep probes' }[kind]}:\n`,
+      );
+      for (const r of rows.filter((x) => x.kind === kind))
+        process.stdout.write(`  ${r.ok ? 'yes' : 'no '}  ${r.name.padEnd(13)} ${r.detail}\n`);
     }
   }
   // Exit 1 when no counter can run at all (nothing useful on this host).

@@ -11,7 +11,11 @@ const USAGE = 'tripline run [--config FILE] [--listen HOST:PORT] [--no-bpf]';
 export async function main(argv: string[]): Promise<number> {
   let flags;
   try {
-    flags = parseFlags(argv, { config: { type: 'string' }, listen: { type: 'string' }, 'no-bpf': { type: 'boolean' } }, USAGE).values;
+    flags = parseFlags(
+      argv,
+      { config: { type: 'string' }, listen: { type: 'string' }, 'no-bpf': { type: 'boolean' } },
+      USAGE,
+    ).values;
   } catch (err) {
     process.stderr.write(`tripline run: ${(err as TriplineError).describe()}\n`);
     return 2;
@@ -27,30 +31,45 @@ export async function main(argv: string[]): Promise<number> {
   if (!noBpf) {
     const failed = checkHost().filter((c) => c.required && !c.ok);
     if (failed.length) {
-      for (const c of failed) process.stderr.write(`tripline run: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}\n`);
-      process.stderr.write('tripline run: cannot run the eBPF counters here; `tripline run --no-bpf` keeps the file-based signals (cpu.stat, PSI)\n');
+      for (const c of failed)
+        process.stderr.write(`tripline run: ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}\n`);
+      process.stderr.write(
+        'tripline run: cannot run the eBPF counters here; `tripline run --no-bpf` keeps the file-based signals (cpu.stat, PSI)\n',
+      );
       return 1;
     }
   }
   const log = createLogger(config.log.level);
   const engine = new Engine({ config, configFile: flags.config, log, noBpf });
-  process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection (engine keeps running)'));
+  process.on('unhandledRejection', (err) =>
+    log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection (engine keeps running)'),
+  );
   try {
     await engine.start(flags.listen ?? config.listen);
   } catch (err) {
     log.fatal({ err: err instanceof TriplineError ? err.describe() : (err as Error)?.stack }, 'engine failed to start');
     await engine.stop().catch(() => undefined);
-    process.stderr.write(`tripline run: ${err instanceof TriplineError ? err.describe() : String((err as Error)?.message ?? err)}\n`);
+    process.stderr.write(
+      `tripline run: ${err instanceof TriplineError ? err.describe() : String((err as Error)?.message ?? err)}\n`,
+    );
     return 1;
   }
-  process.on('SIGHUP', () => { engine.reload(); });
+  process.on('SIGHUP', () => {
+    engine.reload();
+  });
   return new Promise<number>((done) => {
     let stopping = false;
     const stop = (sig: string): void => {
       if (stopping) return;
       stopping = true;
       log.info({ signal: sig }, 'stopping');
-      engine.stop().then(() => done(0), (err) => { log.error({ err: (err as Error)?.message }, 'stop failed'); done(1); });
+      engine.stop().then(
+        () => done(0),
+        (err) => {
+          log.error({ err: (err as Error)?.message }, 'stop failed');
+          done(1);
+        },
+      );
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -5,9 +5,15 @@ const USAGE = 'usage: tripline test [PATH...]   (files or folders; default: rule
 
 /** Runs the tests; failures and load errors go to stderr, one per line. */
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) { process.stdout.write(USAGE); return 0; }
+  if (argv.includes('-h') || argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const bad = argv.find((a) => a.startsWith('-'));
-  if (bad) { process.stderr.write(`tripline test: unknown option ${bad}\n${USAGE}`); return 2; }
+  if (bad) {
+    process.stderr.write(`tripline test: unknown option ${bad}\n${USAGE}`);
+    return 2;
+  }
   const paths = argv.length ? argv : ['rules'];
   const { results, errors } = runRuleTests(paths);
   if (errors.length) {
@@ -15,10 +21,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tripline test: the rule set has ${errors.length} error(s); nothing was run\n`);
     return 1;
   }
-  if (results.length === 0) { process.stderr.write(`tripline test: no RuleTest documents under ${paths.join(' ')}\n`); return 1; }
+  if (results.length === 0) {
+    process.stderr.write(`tripline test: no RuleTest documents under ${paths.join(' ')}\n`);
+    return 1;
+  }
   let failed = 0;
   for (const r of results) {
-    if (r.failures.length === 0) { process.stdout.write(`ok    ${r.name} (${r.file})\n`); continue; }
+    if (r.failures.length === 0) {
+      process.stdout.write(`ok    ${r.name} (${r.file})\n`);
+      continue;
+    }
     failed++;
     process.stdout.write(`FAIL  ${r.name} (${r.file})\n`);
     for (const f of r.failures) process.stderr.write(`${f}\n`);

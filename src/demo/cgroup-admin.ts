@@ -37,29 +37,55 @@ export interface CreateCgroupOptions {
 }
 
 const write = (file: string, text: string): void => {
-  try { writeFileSync(file, text); } catch (cause) {
+  try {
+    writeFileSync(file, text);
+  } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    throw new TriplineError(code === 'EACCES' || code === 'EPERM' ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_CONFIG', `cannot write ${JSON.stringify(text)} to ${file}: ${(cause as Error).message}`, {
-      hint: code === 'EACCES' || code === 'EPERM' ? 'run as root (or with write access to the cgroup hierarchy)' : 'check the value and that the cgroup still exists',
-      cause,
-    });
+    throw new TriplineError(
+      code === 'EACCES' || code === 'EPERM' ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_CONFIG',
+      `cannot write ${JSON.stringify(text)} to ${file}: ${(cause as Error).message}`,
+      {
+        hint:
+          code === 'EACCES' || code === 'EPERM'
+            ? 'run as root (or with write access to the cgroup hierarchy)'
+            : 'check the value and that the cgroup still exists',
+        cause,
+      },
+    );
   }
 };
 
 /** Makes the cgroup and sets its quota; throws PROBE_ERR_PERMISSION / PROBE_ERR_CONFIG with a hint on failure. */
 export function createCgroup(opts: CreateCgroupOptions): ManagedCgroup {
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(opts.name) || opts.name.split('/').some((s) => s === '..' || s === '.')) {
-    throw new TriplineError('PROBE_ERR_CONFIG', `bad cgroup name ${JSON.stringify(opts.name)}`, { hint: 'use letters, digits, dot, dash and underscore, segments separated by /' });
+  if (
+    !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(opts.name) ||
+    opts.name.split('/').some((s) => s === '..' || s === '.')
+  ) {
+    throw new TriplineError('PROBE_ERR_CONFIG', `bad cgroup name ${JSON.stringify(opts.name)}`, {
+      hint: 'use letters, digits, dot, dash and underscore, segments separated by /',
+    });
   }
   const mount = opts.mount ?? findCpuMount();
   const rel = `/${opts.name}`;
   const dirs = [join(mount.dir, rel)];
-  if (mount.version === 1 && mount.cpuacctDir && mount.cpuacctDir !== mount.dir && existsSync(join(mount.cpuacctDir, dirname(rel)))) dirs.push(join(mount.cpuacctDir, rel));
+  if (
+    mount.version === 1 &&
+    mount.cpuacctDir &&
+    mount.cpuacctDir !== mount.dir &&
+    existsSync(join(mount.cpuacctDir, dirname(rel)))
+  )
+    dirs.push(join(mount.cpuacctDir, rel));
   for (const d of dirs) {
-    try { mkdirSync(d); } catch (cause) {
+    try {
+      mkdirSync(d);
+    } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new TriplineError(code === 'EACCES' || code === 'EPERM' ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_CONFIG', `cannot create cgroup ${d}: ${(cause as Error).message}`, { hint: 'run as root; parents of the cgroup must exist', cause });
+        throw new TriplineError(
+          code === 'EACCES' || code === 'EPERM' ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_CONFIG',
+          `cannot create cgroup ${d}: ${(cause as Error).message}`,
+          { hint: 'run as root; parents of the cgroup must exist', cause },
+        );
       }
     }
   }
@@ -71,8 +97,12 @@ export function createCgroup(opts: CreateCgroupOptions): ManagedCgroup {
     path: cgroupPath(mount.root, rel),
     id: statSync(cpuDir, { bigint: true }).ino.toString(),
     dirs,
-    addPid(pid) { for (const d of dirs) write(join(d, 'cgroup.procs'), String(pid)); },
-    pids() { return readPids(cpuDir); },
+    addPid(pid) {
+      for (const d of dirs) write(join(d, 'cgroup.procs'), String(pid));
+    },
+    pids() {
+      return readPids(cpuDir);
+    },
     destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -82,7 +112,10 @@ export function createCgroup(opts: CreateCgroupOptions): ManagedCgroup {
   };
   try {
     if (opts.quotaCores !== undefined) {
-      if (!(opts.quotaCores > 0)) throw new TriplineError('PROBE_ERR_CONFIG', `quotaCores must be > 0, got ${opts.quotaCores}`, { hint: 'e.g. 0.1 for 10% of one CPU' });
+      if (!(opts.quotaCores > 0))
+        throw new TriplineError('PROBE_ERR_CONFIG', `quotaCores must be > 0, got ${opts.quotaCores}`, {
+          hint: 'e.g. 0.1 for 10% of one CPU',
+        });
       // The kernel refuses quotas below 1 ms.
       const quota = Math.max(1000, Math.round(opts.quotaCores * period));
       if (mount.version === 1) {
@@ -101,13 +134,20 @@ export function createCgroup(opts: CreateCgroupOptions): ManagedCgroup {
 }
 
 function readPids(dir: string): number[] {
-  try { return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number); } catch { return []; }
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** v2: the cpu controller must be enabled in every ancestor's subtree_control for cpu.max to exist. */
 function enableCpuController(parent: string, top: string): void {
   const chain: string[] = [];
-  for (let d = parent; d.startsWith(top); d = dirname(d)) { chain.unshift(d); if (d === top) break; }
+  for (let d = parent; d.startsWith(top); d = dirname(d)) {
+    chain.unshift(d);
+    if (d === top) break;
+  }
   for (const d of chain) {
     const ctl = join(d, 'cgroup.subtree_control');
     if (!readFileSync(ctl, 'utf8').split(/\s+/).includes('cpu')) write(ctl, '+cpu');
@@ -120,14 +160,27 @@ export function removeCgroupDir(dir: string): void {
   const parentProcs = join(dirname(dir), 'cgroup.procs');
   for (let attempt = 0; attempt < 50; attempt++) {
     for (const pid of readPids(dir)) {
-      try { writeFileSync(parentProcs, String(pid)); } catch { /* exited meanwhile */ }
+      try {
+        writeFileSync(parentProcs, String(pid));
+      } catch {
+        /* exited meanwhile */
+      }
     }
-    try { rmdirSync(dir); return; } catch (err) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY') throw new TriplineError('PROBE_ERR_CONFIG', `cannot remove cgroup ${dir}: ${(err as Error).message}`, { hint: 'remove its child cgroups first', cause: err });
+      if (code !== 'EBUSY')
+        throw new TriplineError('PROBE_ERR_CONFIG', `cannot remove cgroup ${dir}: ${(err as Error).message}`, {
+          hint: 'remove its child cgroups first',
+          cause: err,
+        });
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
-  throw new TriplineError('PROBE_ERR_CONFIG', `cgroup ${dir} stays busy`, { hint: `move its processes out (cat ${dir}/cgroup.procs) and rmdir it` });
+  throw new TriplineError('PROBE_ERR_CONFIG', `cgroup ${dir} stays busy`, {
+    hint: `move its processes out (cat ${dir}/cgroup.procs) and rmdir it`,
+  });
 }

@@ -32,12 +32,18 @@ export function writeDemoRule(bundledFile: string, dir: string, cgroupPrefix: st
   }
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'cpu-throttling.yaml');
-  writeFileSync(out, `# Demo copy of ${bundledFile} (timings shortened, scoped to the demo's cgroups, scale in dry run).\n${doc.toString()}`);
+  writeFileSync(
+    out,
+    `# Demo copy of ${bundledFile} (timings shortened, scoped to the demo's cgroups, scale in dry run).\n${doc.toString()}`,
+  );
   return out;
 }
 
 function setWindows(node: unknown): void {
-  if (isSeq(node)) { for (const item of node.items) setWindows(item); return; }
+  if (isSeq(node)) {
+    for (const item of node.items) setWindows(item);
+    return;
+  }
   if (!isMap(node)) return;
   if (node.has('window')) node.set('window', DEMO_TIMINGS.window);
   for (const key of ['all', 'any']) if (node.has(key)) setWindows(node.get(key));

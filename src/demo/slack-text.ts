@@ -10,10 +10,15 @@ export function newMessages(outboxDir: string, shown: Set<string>): string[] {
     if (shown.has(name)) continue;
     shown.add(name);
     let entry: { method: string; thread_ts?: string; text?: string; blocks?: unknown[]; file?: string; title?: string };
-    try { entry = JSON.parse(readFileSync(join(outboxDir, name), 'utf8')); } catch { continue; }
+    try {
+      entry = JSON.parse(readFileSync(join(outboxDir, name), 'utf8'));
+    } catch {
+      continue;
+    }
     lines.push(`${entry.method}${entry.thread_ts ? ' (in thread)' : ''} → ${join(outboxDir, name)}`);
     if (entry.file) lines.push(`  file: ${entry.title ?? ''} ${entry.file}`);
-    for (const text of blockTexts(entry.blocks ?? [])) for (const l of text.split('\n')) if (l.trim()) lines.push(`  ${l}`);
+    for (const text of blockTexts(entry.blocks ?? []))
+      for (const l of text.split('\n')) if (l.trim()) lines.push(`  ${l}`);
     if (!entry.blocks?.length && entry.text) lines.push(`  ${entry.text}`);
   }
   return lines;
@@ -21,7 +26,11 @@ export function newMessages(outboxDir: string, shown: Set<string>): string[] {
 
 function blockTexts(blocks: unknown[]): string[] {
   const out: string[] = [];
-  for (const b of blocks as { text?: { text?: string }; fields?: { text?: string }[]; elements?: { text?: string }[] }[]) {
+  for (const b of blocks as {
+    text?: { text?: string };
+    fields?: { text?: string }[];
+    elements?: { text?: string }[];
+  }[]) {
     if (b.text?.text) out.push(b.text.text);
     for (const f of b.fields ?? []) if (f.text) out.push(f.text);
     for (const e of b.elements ?? []) if (e.text) out.push(e.text);

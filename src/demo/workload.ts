@@ -37,9 +37,11 @@ function busy(binDir: string, comm: string, cpu?: number): ChildProcess {
   const exe = join(binDir, comm);
   if (!existsSync(exe)) symlinkSync('/bin/sh', exe);
   const loop = ['-c', 'while :; do :; done'];
-  const cmd = cpu === undefined ? [exe, loop] as const : ['taskset', ['-c', String(cpu), exe, ...loop]] as const;
+  const cmd = cpu === undefined ? ([exe, loop] as const) : (['taskset', ['-c', String(cpu), exe, ...loop]] as const);
   const child = spawn(cmd[0], [...cmd[1]], { stdio: 'ignore', detached: false });
-  child.on('error', () => { /* reported by the caller through the missing pid */ });
+  child.on('error', () => {
+    /* reported by the caller through the missing pid */
+  });
   return child;
 }
 
@@ -56,14 +58,29 @@ export function startWorkload(scenario: Scenario, tag: string): Workload {
   const children: ChildProcess[] = [];
   const binDir = mkdtempSync(join(tmpdir(), 'tripline-demo-bin-'));
   const cleanupAll = (): void => {
-    for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
-    for (const cg of [...made].reverse()) { try { cg.destroy(); } catch { /* reported by doctor */ } }
+    for (const c of children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const cg of [...made].reverse()) {
+      try {
+        cg.destroy();
+      } catch {
+        /* reported by doctor */
+      }
+    }
     rmSync(binDir, { recursive: true, force: true });
   };
   try {
     const start = (cg: ManagedCgroup, comm: string, cpu?: number): void => {
       const child = busy(binDir, comm, cpu);
-      if (child.pid === undefined) throw new TriplineError('PROBE_ERR_CONFIG', `cannot start the demo workload ${comm}`, { hint: 'bash and taskset (util-linux) must be installed' });
+      if (child.pid === undefined)
+        throw new TriplineError('PROBE_ERR_CONFIG', `cannot start the demo workload ${comm}`, {
+          hint: 'bash and taskset (util-linux) must be installed',
+        });
       children.push(child);
       cg.addPid(child.pid);
     };
@@ -92,14 +109,25 @@ export function startWorkload(scenario: Scenario, tag: string): Workload {
   function workload(s: Scenario, target: ManagedCgroup, neighbour: ManagedCgroup | undefined): Workload {
     let stopped = false;
     return {
-      scenario: s, target, neighbour,
+      scenario: s,
+      target,
+      neighbour,
       pids: children.map((c) => c.pid!),
       stopLoad() {
         if (stopped) return;
         stopped = true;
-        for (const c of children) { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+        for (const c of children) {
+          try {
+            c.kill('SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
       },
-      cleanup() { stopped = true; cleanupAll(); },
+      cleanup() {
+        stopped = true;
+        cleanupAll();
+      },
     };
   }
 }

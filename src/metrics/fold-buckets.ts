@@ -23,7 +23,11 @@ export const SIGNAL_RANGES: Readonly<Record<string, readonly [number, number]>> 
 const EPS = 1e-12;
 
 /** Export bounds (last is Infinity) for a histogram with kernel bounds `input`, at most `max` buckets. */
-export function exportBounds(input: readonly number[], range: readonly [number, number] | undefined, max = MAX_EXPORT_BUCKETS): number[] {
+export function exportBounds(
+  input: readonly number[],
+  range: readonly [number, number] | undefined,
+  max = MAX_EXPORT_BUCKETS,
+): number[] {
   const finite = input.filter((b) => Number.isFinite(b));
   let cands = range ? finite.filter((b) => b >= range[0] * (1 - EPS) && b <= range[1] * (1 + EPS)) : finite;
   if (cands.length === 0) cands = finite;

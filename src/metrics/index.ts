@@ -22,7 +22,11 @@ export interface Metrics {
 }
 
 /** Builds the registry over a sampler. `signals` limits the exported signals (default: the whole catalog). */
-export function createMetrics(opts: { sampler: Pick<Sampler, 'series' | 'health'>; config: Readonly<Config>; signals?: readonly string[] }): Metrics {
+export function createMetrics(opts: {
+  sampler: Pick<Sampler, 'series' | 'health'>;
+  config: Readonly<Config>;
+  signals?: readonly string[];
+}): Metrics {
   const { prefix, top_cgroups: topN } = opts.config.metrics;
   const registry = new Registry();
   const bySignal = new Map<string, SignalMetric>();
@@ -37,7 +41,12 @@ export function createMetrics(opts: { sampler: Pick<Sampler, 'series' | 'health'
     registry.registerMetric(m as never);
   }
   let lastScrape = 0;
-  for (const m of healthMetrics(prefix, () => opts.sampler.health(), () => lastScrape)) registry.registerMetric(m as never);
+  for (const m of healthMetrics(
+    prefix,
+    () => opts.sampler.health(),
+    () => lastScrape,
+  ))
+    registry.registerMetric(m as never);
   return {
     registry,
     contentType: registry.contentType,

@@ -22,25 +22,37 @@ const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, st
 const leLabels = new Map<number, Record<string, string>>();
 const leOf = (b: number): Record<string, string> => {
   let l = leLabels.get(b);
-  if (!l) leLabels.set(b, (l = Object.freeze({ le: Number.isFinite(b) ? String(b) : '+Inf' }) as Record<string, string>));
+  if (!l)
+    leLabels.set(b, (l = Object.freeze({ le: Number.isFinite(b) ? String(b) : '+Inf' }) as Record<string, string>));
   return l;
 };
 /** The "other" labels and key of a series' labels, cached per (stable, frozen) labels object. */
 const otherOf = new WeakMap<object, { key: string; labels: Record<string, string> }>();
 
 /** What a SignalMetric reads: the sampler's series of one signal. */
-export interface SeriesSource { series(signal: string): Iterable<SeriesState> }
+export interface SeriesSource {
+  series(signal: string): Iterable<SeriesState>;
+}
 
 const CGROUP_KEYS = new Set(['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos']);
 
-interface Seen { total: number; counts?: number[]; sum?: number }
-interface Other { labels: Record<string, string>; total: number; counts?: number[]; sum: number; bounds?: readonly number[] }
+interface Seen {
+  total: number;
+  counts?: number[];
+  sum?: number;
+}
+interface Other {
+  labels: Record<string, string>;
+  total: number;
+  counts?: number[];
+  sum: number;
+  bounds?: readonly number[];
+}
 
 /** Prometheus name of a signal: prefix + name, `_total` for counters. */
 export function metricName(prefix: string, spec: SignalSpec): string {
   return `${prefix}${spec.name}${spec.kind === 'counter' ? '_total' : ''}`;
 }
-
 
 export class SignalMetric {
   readonly name: string;
@@ -62,7 +74,11 @@ export class SignalMetric {
   private readonly others = new Map<string, Other>();
 
   /** `follows`: take the member set of another metric (a gauge like cpu_quota_cores follows cpu_usage_seconds). */
-  constructor(spec: SignalSpec, source: SeriesSource, opts: { prefix: string; topN: number; follows?: () => ReadonlySet<string> | undefined }) {
+  constructor(
+    spec: SignalSpec,
+    source: SeriesSource,
+    opts: { prefix: string; topN: number; follows?: () => ReadonlySet<string> | undefined },
+  ) {
     this.spec = spec;
     this.source = source;
     this.topN = opts.topN;
@@ -89,7 +105,8 @@ export class SignalMetric {
     const all: SeriesState[] = [];
     for (const s of this.source.series(this.spec.name)) {
       all.push(s);
-      const now: Seen = s.kind === 'counter' ? { total: s.total } : s.kind === 'gauge' ? { total: s.value } : this.foldState(s);
+      const now: Seen =
+        s.kind === 'counter' ? { total: s.total } : s.kind === 'gauge' ? { total: s.value } : this.foldState(s);
       cur.set(s, now);
       if (!s.cgroupId) continue;
       const before = this.seen.get(s);
@@ -107,7 +124,10 @@ export class SignalMetric {
     const gaugeOthers = new Map<string, Other>();
     for (const s of all) {
       const now = cur.get(s)!;
-      if (!s.cgroupId || this.members.has(s.cgroupId)) { this.emit(out, s.labels, now, s.kind === 'histogram' ? this.plans.plan(s.bounds).bounds : undefined); continue; }
+      if (!s.cgroupId || this.members.has(s.cgroupId)) {
+        this.emit(out, s.labels, now, s.kind === 'histogram' ? this.plans.plan(s.bounds).bounds : undefined);
+        continue;
+      }
       let folded = otherOf.get(s.labels);
       if (!folded) {
         const labels: Record<string, string> = { cgroup: 'other', cgroup_id: '', container: '', pod_uid: '', qos: '' };
@@ -126,14 +146,31 @@ export class SignalMetric {
       const before = this.seen.get(s);
       if (!before) continue;
       let o = this.others.get(key);
-      if (!o) this.others.set(key, (o = { labels: extra, total: 0, sum: 0, counts: now.counts?.map(() => 0), bounds: s.kind === 'histogram' ? this.plans.plan(s.bounds).bounds : undefined }));
+      if (!o)
+        this.others.set(
+          key,
+          (o = {
+            labels: extra,
+            total: 0,
+            sum: 0,
+            counts: now.counts?.map(() => 0),
+            bounds: s.kind === 'histogram' ? this.plans.plan(s.bounds).bounds : undefined,
+          }),
+        );
       o.total += Math.max(0, now.total - before.total);
       o.sum += Math.max(0, (now.sum ?? 0) - (before.sum ?? 0));
-      if (o.counts && now.counts && before.counts && now.counts.length === o.counts.length && before.counts.length === o.counts.length) {
+      if (
+        o.counts &&
+        now.counts &&
+        before.counts &&
+        now.counts.length === o.counts.length &&
+        before.counts.length === o.counts.length
+      ) {
         for (let i = 0; i < o.counts.length; i++) o.counts[i] += Math.max(0, now.counts[i] - before.counts[i]);
       }
     }
-    for (const o of this.others.values()) this.emit(out, o.labels, { total: o.total, counts: o.counts, sum: o.sum }, o.bounds);
+    for (const o of this.others.values())
+      this.emit(out, o.labels, { total: o.total, counts: o.counts, sum: o.sum }, o.bounds);
     for (const o of gaugeOthers.values()) this.emit(out, o.labels, { total: o.total }, undefined);
     this.seen = cur;
     return out;
@@ -144,9 +181,17 @@ export class SignalMetric {
     return { total: s.count, counts: foldCounts(s.counts, p.map, p.bounds.length), sum: s.sum };
   }
 
-  private emit(out: MetricValue[], labels: Record<string, string>, v: Seen, bounds: readonly number[] | undefined): void {
+  private emit(
+    out: MetricValue[],
+    labels: Record<string, string>,
+    v: Seen,
+    bounds: readonly number[] | undefined,
+  ): void {
     // Series labels go in sharedLabels: prom-client then formats them once per labels object, not once per line.
-    if (this.spec.kind !== 'histogram' || !v.counts || !bounds) { out.push({ value: v.total, labels: NO_LABELS, sharedLabels: labels }); return; }
+    if (this.spec.kind !== 'histogram' || !v.counts || !bounds) {
+      out.push({ value: v.total, labels: NO_LABELS, sharedLabels: labels });
+      return;
+    }
     let cum = 0;
     for (let i = 0; i < bounds.length; i++) {
       cum += v.counts[i];

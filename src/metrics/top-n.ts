@@ -23,7 +23,12 @@ export function selectTop(current: ReadonlySet<string>, scores: ReadonlyMap<stri
   // Swaps: weakest members against the strongest remaining others.
   const weak = [...set].sort((a, b) => score(a) - score(b));
   let w = 0;
-  while (k < others.length && w < weak.length && score(others[k]) > SWAP_FACTOR * score(weak[w]) && score(others[k]) > 0) {
+  while (
+    k < others.length &&
+    w < weak.length &&
+    score(others[k]) > SWAP_FACTOR * score(weak[w]) &&
+    score(others[k]) > 0
+  ) {
     set.delete(weak[w++]);
     set.add(others[k++]);
   }

@@ -27,7 +27,8 @@ export interface CgroupMountEntry {
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const unescape = (s: string): string =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** Cgroup mounts listed in a mountinfo text (proc(5) format). */
 export function parseCgroupMounts(mountinfo: string): CgroupMountEntry[] {
@@ -39,7 +40,12 @@ export function parseCgroupMounts(mountinfo: string): CgroupMountEntry[] {
     const post = line.slice(dash + 3).split(' ');
     const fstype = post[0];
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    out.push({ fstype, root: unescape(pre[3] ?? '/'), dir: unescape(pre[4] ?? ''), options: (post[2] ?? '').split(',') });
+    out.push({
+      fstype,
+      root: unescape(pre[3] ?? '/'),
+      dir: unescape(pre[4] ?? ''),
+      options: (post[2] ?? '').split(','),
+    });
   }
   return out;
 }
@@ -48,7 +54,10 @@ export function parseCgroupMounts(mountinfo: string): CgroupMountEntry[] {
  * Picks the cpu hierarchy among mounts: a v1 mount with the `cpu` option wins (then v2 cannot have cpu); otherwise the
  * first v2 mount for which `hasCpu(dir)` says its cgroup.controllers lists cpu.
  */
-export function pickCpuMount(mounts: readonly CgroupMountEntry[], hasCpu: (dir: string) => boolean): CgroupMount | undefined {
+export function pickCpuMount(
+  mounts: readonly CgroupMountEntry[],
+  hasCpu: (dir: string) => boolean,
+): CgroupMount | undefined {
   const v1 = mounts.find((m) => m.fstype === 'cgroup' && m.options.includes('cpu'));
   if (v1) {
     const acct = mounts.find((m) => m.fstype === 'cgroup' && m.options.includes('cpuacct'));
@@ -61,11 +70,17 @@ export function pickCpuMount(mounts: readonly CgroupMountEntry[], hasCpu: (dir: 
 /** Finds the cpu controller's hierarchy of this host; throws PROBE_ERR_UNSUPPORTED when there is none. */
 export function findCpuMount(mountinfoFile = '/proc/self/mountinfo'): CgroupMount {
   let text: string;
-  try { text = readFileSync(mountinfoFile, 'utf8'); } catch (cause) {
+  try {
+    text = readFileSync(mountinfoFile, 'utf8');
+  } catch (cause) {
     throw new TriplineError('PROBE_ERR_UNSUPPORTED', `cannot read ${mountinfoFile}`, { hint: 'mount /proc', cause });
   }
   const hasCpu = (dir: string): boolean => {
-    try { return readFileSync(`${dir}/cgroup.controllers`, 'utf8').split(/\s+/).includes('cpu'); } catch { return false; }
+    try {
+      return readFileSync(`${dir}/cgroup.controllers`, 'utf8').split(/\s+/).includes('cpu');
+    } catch {
+      return false;
+    }
   };
   const mount = pickCpuMount(parseCgroupMounts(text), hasCpu);
   if (!mount) {

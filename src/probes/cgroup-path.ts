@@ -46,7 +46,10 @@ export function parseCgroupPath(path: string): CgroupPathLabels {
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
     const id = containerOfSegment(seg);
-    if (id) { container = id; continue; }
+    if (id) {
+      container = id;
+      continue;
+    }
     // systemd driver: the QoS and the pod are in slice names.
     if (seg.endsWith('.slice') && seg.includes('kubepods')) {
       inKubepods = true;
@@ -61,8 +64,14 @@ export function parseCgroupPath(path: string): CgroupPathLabels {
       continue;
     }
     // cgroupfs driver: /kubepods[/burstable|/besteffort]/pod<uid>/<container id>.
-    if (seg === 'kubepods') { inKubepods = true; continue; }
-    if (inKubepods && !podUid && (seg === 'burstable' || seg === 'besteffort')) { qos = seg; continue; }
+    if (seg === 'kubepods') {
+      inKubepods = true;
+      continue;
+    }
+    if (inKubepods && !podUid && (seg === 'burstable' || seg === 'besteffort')) {
+      qos = seg;
+      continue;
+    }
     const pod = inKubepods ? POD_DIR.exec(seg) : null;
     if (pod) {
       podUid = pod[1].toLowerCase();

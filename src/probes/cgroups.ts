@@ -38,7 +38,11 @@ export function cgroupPath(root: string, rel: string): string {
  * Every cgroup directory under the mount, depth first, with its id. Cgroups that vanish during the walk are skipped
  * (they come and go all the time). `visit` may return false to skip a subtree; `labels: false` leaves labels empty.
  */
-export function walkCgroups(mount: CgroupMount, visit?: (c: CgroupInfo) => boolean | void, opts: { labels?: boolean } = {}): CgroupInfo[] {
+export function walkCgroups(
+  mount: CgroupMount,
+  visit?: (c: CgroupInfo) => boolean | void,
+  opts: { labels?: boolean } = {},
+): CgroupInfo[] {
   // Callers that only need ids and directories skip the path parsing (a walk of 1,000 cgroups every few seconds).
   const withLabels = opts.labels ?? true;
   const out: CgroupInfo[] = [];
@@ -48,16 +52,30 @@ export function walkCgroups(mount: CgroupMount, visit?: (c: CgroupInfo) => boole
     const dir = rel === '/' ? mount.dir : join(mount.dir, rel);
     let ino: bigint;
     let nlink: bigint;
-    try { ({ ino, nlink } = statSync(dir, { bigint: true })); } catch { continue; }
+    try {
+      ({ ino, nlink } = statSync(dir, { bigint: true }));
+    } catch {
+      continue;
+    }
     const path = cgroupPath(mount.root, rel);
-    const info: CgroupInfo = { id: ino.toString(), rel, path, dir, labels: withLabels ? parseCgroupPath(path) : NO_LABELS };
+    const info: CgroupInfo = {
+      id: ino.toString(),
+      rel,
+      path,
+      dir,
+      labels: withLabels ? parseCgroupPath(path) : NO_LABELS,
+    };
     out.push(info);
     if (visit && visit(info) === false) continue;
     // Cgroup directories count their subdirectories in nlink (2 + children): a leaf needs no readdir,
     // which halves the cost of walking 1,000 cgroups.
     if (nlink === 2n) continue;
     let entries;
-    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { continue; }
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
     for (const e of entries) if (e.isDirectory()) stack.push(rel === '/' ? `/${e.name}` : `${rel}/${e.name}`);
   }
   return out;

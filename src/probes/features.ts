@@ -32,7 +32,13 @@ export interface Features {
 const BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_MAP_TYPE_TASK_STORAGE = 29;
 
-const FEATURE_PROGRAMS = { tpBtf: 'tl_feat_tp_btf', rawTp: 'tl_feat_raw_tp', fentry: 'tl_feat_fentry', kprobe: 'tl_feat_kprobe', selftest: 'tl_selftest' } as const;
+const FEATURE_PROGRAMS = {
+  tpBtf: 'tl_feat_tp_btf',
+  rawTp: 'tl_feat_raw_tp',
+  fentry: 'tl_feat_fentry',
+  kprobe: 'tl_feat_kprobe',
+  selftest: 'tl_selftest',
+} as const;
 
 let cache: Features | undefined;
 
@@ -49,7 +55,8 @@ function tryProgram(objDir: string, program: string): Feature {
     return { ok: true, reason: 'loads' };
   } catch (err) {
     const e = err as TriplineError;
-    if (e.code === 'PROBE_ERR_PERMISSION' && process.geteuid?.() === 0) return { ok: false, reason: 'refused by this kernel (EPERM while root: lockdown or a forbidden program type)' };
+    if (e.code === 'PROBE_ERR_PERMISSION' && process.geteuid?.() === 0)
+      return { ok: false, reason: 'refused by this kernel (EPERM while root: lockdown or a forbidden program type)' };
     return { ok: false, reason: `${e.code ?? 'error'}: ${e.message.split('\n')[0]}${e.hint ? ` (${e.hint})` : ''}` };
   }
 }
@@ -62,15 +69,21 @@ export function features(objDir: string): Features {
     : { ok: false, reason: 'no /sys/kernel/btf/vmlinux: the kernel needs CONFIG_DEBUG_INFO_BTF=y for CO-RE' };
   let bpf: Feature;
   let libOk = true;
-  try { ffi(); bpf = tryProgram(objDir, FEATURE_PROGRAMS.selftest); } catch (err) {
+  try {
+    ffi();
+    bpf = tryProgram(objDir, FEATURE_PROGRAMS.selftest);
+  } catch (err) {
     libOk = false;
     bpf = { ok: false, reason: (err as TriplineError).describe?.() ?? String(err) };
   }
-  const prog = (name: string): Feature => (libOk && bpf.ok ? tryProgram(objDir, name) : { ok: false, reason: `BPF unavailable: ${bpf.reason}` });
+  const prog = (name: string): Feature =>
+    libOk && bpf.ok ? tryProgram(objDir, name) : { ok: false, reason: `BPF unavailable: ${bpf.reason}` };
   const mapType = (type: number, name: string): Feature => {
     if (!libOk) return { ok: false, reason: 'libbpf unavailable' };
     const rc = ffi().libbpf_probe_bpf_map_type(type, null);
-    return rc === 1 ? { ok: true, reason: 'supported' } : { ok: false, reason: `${name} maps not supported by this kernel` };
+    return rc === 1
+      ? { ok: true, reason: 'supported' }
+      : { ok: false, reason: `${name} maps not supported by this kernel` };
   };
   const pmu = (name: string): boolean => existsSync(`/sys/bus/event_source/devices/${name}`);
   const kprobeProg = prog(FEATURE_PROGRAMS.kprobe);
@@ -78,23 +91,42 @@ export function features(objDir: string): Features {
   if (!libOk) perfCpuClock = { ok: false, reason: 'libbpf unavailable' };
   else {
     const fd = perfEventOpen({ frequency: 1, pid: -1, cpu: 0 });
-    if (fd >= 0) { ffi().close(fd); perfCpuClock = { ok: true, reason: 'software cpu-clock' }; }
-    else perfCpuClock = { ok: false, reason: 'perf_event_open(cpu-clock) failed: grant CAP_PERFMON or lower kernel.perf_event_paranoid' };
+    if (fd >= 0) {
+      ffi().close(fd);
+      perfCpuClock = { ok: true, reason: 'software cpu-clock' };
+    } else
+      perfCpuClock = {
+        ok: false,
+        reason: 'perf_event_open(cpu-clock) failed: grant CAP_PERFMON or lower kernel.perf_event_paranoid',
+      };
   }
-  const tracefs = existsSync('/sys/kernel/tracing/events') || existsSync('/sys/kernel/debug/tracing/events')
-    ? { ok: true, reason: 'mounted' }
-    : { ok: false, reason: 'not mounted (tripline mounts it when attaching tracepoints): mount -t tracefs tracefs /sys/kernel/tracing' };
+  const tracefs =
+    existsSync('/sys/kernel/tracing/events') || existsSync('/sys/kernel/debug/tracing/events')
+      ? { ok: true, reason: 'mounted' }
+      : {
+          ok: false,
+          reason:
+            'not mounted (tripline mounts it when attaching tracepoints): mount -t tracefs tracefs /sys/kernel/tracing',
+        };
   cache = {
     btf,
     bpf,
     tpBtf: prog(FEATURE_PROGRAMS.tpBtf),
     rawTp: prog(FEATURE_PROGRAMS.rawTp),
     fentry: prog(FEATURE_PROGRAMS.fentry),
-    kprobes: pmu('kprobe') && kprobeProg.ok
-      ? { ok: true, reason: 'kprobe PMU present' }
-      : { ok: false, reason: pmu('kprobe') ? kprobeProg.reason : 'no kprobe PMU: kernel built without CONFIG_KPROBES' },
-    uprobes: pmu('uprobe') ? { ok: true, reason: 'uprobe PMU present' } : { ok: false, reason: 'no uprobe PMU: kernel built without CONFIG_UPROBE_EVENTS' },
-    usdt: pmu('uprobe') ? { ok: true, reason: 'via uprobes' } : { ok: false, reason: 'USDT needs uprobes (CONFIG_UPROBE_EVENTS)' },
+    kprobes:
+      pmu('kprobe') && kprobeProg.ok
+        ? { ok: true, reason: 'kprobe PMU present' }
+        : {
+            ok: false,
+            reason: pmu('kprobe') ? kprobeProg.reason : 'no kprobe PMU: kernel built without CONFIG_KPROBES',
+          },
+    uprobes: pmu('uprobe')
+      ? { ok: true, reason: 'uprobe PMU present' }
+      : { ok: false, reason: 'no uprobe PMU: kernel built without CONFIG_UPROBE_EVENTS' },
+    usdt: pmu('uprobe')
+      ? { ok: true, reason: 'via uprobes' }
+      : { ok: false, reason: 'USDT needs uprobes (CONFIG_UPROBE_EVENTS)' },
     ringbuf: mapType(BPF_MAP_TYPE_RINGBUF, 'ring buffer'),
     taskStorage: mapType(BPF_MAP_TYPE_TASK_STORAGE, 'task storage'),
     perfCpuClock,

@@ -15,14 +15,24 @@ const BTF_KIND_DATASEC = 15;
 const BTF_TYPE_BYTES = 12;
 const BTF_MEMBER_BYTES = 12;
 
-function readType(btf: Ptr, id: number): { buf: Buffer; nameOff: number; kind: number; vlen: number; kflag: boolean; size: number } {
+function readType(
+  btf: Ptr,
+  id: number,
+): { buf: Buffer; nameOff: number; kind: number; vlen: number; kflag: boolean; size: number } {
   const f = ffi();
   const ptr = f.btf__type_by_id(btf, id);
   const head = Buffer.from(koffi.view(ptr, BTF_TYPE_BYTES) as ArrayBuffer);
   const info = head.readUInt32LE(4);
   const vlen = info & 0xffff;
   const buf = Buffer.from(koffi.view(ptr, BTF_TYPE_BYTES + vlen * BTF_MEMBER_BYTES) as ArrayBuffer);
-  return { buf, nameOff: head.readUInt32LE(0), kind: (info >>> 24) & 0x1f, vlen, kflag: info >>> 31 === 1, size: head.readUInt32LE(8) };
+  return {
+    buf,
+    nameOff: head.readUInt32LE(0),
+    kind: (info >>> 24) & 0x1f,
+    vlen,
+    kflag: info >>> 31 === 1,
+    size: head.readUInt32LE(8),
+  };
 }
 
 /** Layout of `struct NAME` in the BTF, or undefined when absent. */
@@ -53,7 +63,10 @@ export function btfDatasecVars(btf: Ptr, section: string): Map<string, { offset:
     const at = BTF_TYPE_BYTES + i * 12;
     const varId = t.buf.readUInt32LE(at);
     const v = readType(btf, varId);
-    out.set(f.btf__name_by_offset(btf, v.nameOff) as string, { offset: t.buf.readUInt32LE(at + 4), size: t.buf.readUInt32LE(at + 8) });
+    out.set(f.btf__name_by_offset(btf, v.nameOff) as string, {
+      offset: t.buf.readUInt32LE(at + 4),
+      size: t.buf.readUInt32LE(at + 8),
+    });
   }
   return out;
 }

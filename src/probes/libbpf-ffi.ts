@@ -33,7 +33,13 @@ function declare() {
 
   const PrintFn = koffi.proto('int tripline_libbpf_print(int level, void *fmt, void *args)');
   const SampleFn = koffi.proto('int tripline_ringbuf_sample(void *ctx, void *data, size_t size)');
-  koffi.struct('bpf_uprobe_opts', { sz: 'size_t', ref_ctr_offset: 'size_t', bpf_cookie: 'uint64', retprobe: 'bool', func_name: 'const char *' });
+  koffi.struct('bpf_uprobe_opts', {
+    sz: 'size_t',
+    ref_ctr_offset: 'size_t',
+    bpf_cookie: 'uint64',
+    retprobe: 'bool',
+    func_name: 'const char *',
+  });
   koffi.struct('bpf_usdt_opts', { sz: 'size_t', usdt_cookie: 'uint64' });
 
   return {
@@ -62,8 +68,12 @@ function declare() {
     bpf_program__fd: bpf.func('int bpf_program__fd(void *prog)'),
     bpf_program__attach: bpf.func('void *bpf_program__attach(void *prog)'),
     bpf_program__attach_perf_event: bpf.func('void *bpf_program__attach_perf_event(void *prog, int pfd)'),
-    bpf_program__attach_uprobe_opts: bpf.func('void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary, size_t offset, const bpf_uprobe_opts *opts)'),
-    bpf_program__attach_usdt: bpf.func('void *bpf_program__attach_usdt(void *prog, int pid, const char *binary, const char *provider, const char *name, const bpf_usdt_opts *opts)'),
+    bpf_program__attach_uprobe_opts: bpf.func(
+      'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary, size_t offset, const bpf_uprobe_opts *opts)',
+    ),
+    bpf_program__attach_usdt: bpf.func(
+      'void *bpf_program__attach_usdt(void *prog, int pid, const char *binary, const char *provider, const char *name, const bpf_usdt_opts *opts)',
+    ),
     bpf_link__destroy: bpf.func('int bpf_link__destroy(void *link)'),
 
     bpf_map__name: bpf.func('const char *bpf_map__name(void *map)'),
@@ -77,10 +87,14 @@ function declare() {
     bpf_map__set_initial_value: bpf.func('int bpf_map__set_initial_value(void *map, const uint8_t *data, size_t size)'),
 
     bpf_map_lookup_elem: bpf.func('int bpf_map_lookup_elem(int fd, const uint8_t *key, _Out_ uint8_t *value)'),
-    bpf_map_update_elem: bpf.func('int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64 flags)'),
+    bpf_map_update_elem: bpf.func(
+      'int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64 flags)',
+    ),
     bpf_map_delete_elem: bpf.func('int bpf_map_delete_elem(int fd, const uint8_t *key)'),
     bpf_map_get_next_key: bpf.func('int bpf_map_get_next_key(int fd, const uint8_t *key, _Out_ uint8_t *next)'),
-    bpf_map_lookup_batch: bpf.func('int bpf_map_lookup_batch(int fd, const uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32 *count, void *opts)'),
+    bpf_map_lookup_batch: bpf.func(
+      'int bpf_map_lookup_batch(int fd, const uint8_t *in_batch, _Out_ uint8_t *out_batch, _Out_ uint8_t *keys, _Out_ uint8_t *values, _Inout_ uint32 *count, void *opts)',
+    ),
 
     ring_buffer__new: bpf.func('void *ring_buffer__new(int fd, void *cb, void *ctx, void *opts)'),
     ring_buffer__consume: bpf.func('int ring_buffer__consume(void *rb)'),

@@ -20,7 +20,9 @@ export interface OpenOptions {
   /** max_entries overrides before load. */
   readonly maxEntries?: Readonly<Record<string, number>>;
   /** Expected C struct layouts (size, field offsets): a mismatch with the object's BTF fails with PROBE_ERR_LAYOUT. */
-  readonly layouts?: Readonly<Record<string, { readonly size: number; readonly fields?: Readonly<Record<string, number>> }>>;
+  readonly layouts?: Readonly<
+    Record<string, { readonly size: number; readonly fields?: Readonly<Record<string, number>> }>
+  >;
 }
 
 export interface ProgramStats {
@@ -33,7 +35,12 @@ const BPF_MAP_TYPE_PERCPU_HASH = 5;
 const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
 const BPF_MAP_TYPE_LRU_PERCPU_HASH = 10;
 const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
-const PERCPU_TYPES = new Set([BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE]);
+const PERCPU_TYPES = new Set([
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+]);
 const ENOENT = 2;
 const EPERM = 1;
 const EACCES = 13;
@@ -100,7 +107,12 @@ export class BpfMap {
   }
 
   #checkKey(key: Buffer): void {
-    if (key.length !== this.keySize) throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: key of ${key.length} bytes, map has ${this.keySize}`, { hint: 'the TypeScript key layout does not match the BPF map' });
+    if (key.length !== this.keySize)
+      throw new TriplineError(
+        'PROBE_ERR_MAP',
+        `map ${this.name}: key of ${key.length} bytes, map has ${this.keySize}`,
+        { hint: 'the TypeScript key layout does not match the BPF map' },
+      );
   }
 
   lookup(key: Buffer): Buffer | undefined {
@@ -114,9 +126,16 @@ export class BpfMap {
 
   update(key: Buffer, value: Buffer, flags = 0): void {
     this.#checkKey(key);
-    if (value.length !== this.valueBytes) throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: value of ${value.length} bytes, map needs ${this.valueBytes}`);
+    if (value.length !== this.valueBytes)
+      throw new TriplineError(
+        'PROBE_ERR_MAP',
+        `map ${this.name}: value of ${value.length} bytes, map needs ${this.valueBytes}`,
+      );
     const rc = ffi().bpf_map_update_elem(this.fd, key, value, flags);
-    if (rc !== 0) throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: update failed (${errnoText(-rc)})`, { hint: 'the map may be full: raise its max entries' });
+    if (rc !== 0)
+      throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: update failed (${errnoText(-rc)})`, {
+        hint: 'the map may be full: raise its max entries',
+      });
   }
 
   delete(key: Buffer): boolean {
@@ -165,7 +184,10 @@ export class BpfMap {
       const rc = f.bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, count, null);
       const errno = rc === 0 ? 0 : -rc;
       if (rc !== 0 && errno !== ENOENT) {
-        if (out.length === 0) { this.#batch = false; return undefined; } // not supported for this map type
+        if (out.length === 0) {
+          this.#batch = false;
+          return undefined;
+        } // not supported for this map type
         throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: batch lookup failed (${errnoText(errno)})`);
       }
       this.#batch = true;
@@ -194,7 +216,10 @@ export class RingBuffer {
     this.#rb = f.ring_buffer__new(map.fd, this.#cb, null, null);
     if (!this.#rb) {
       koffi.unregister(this.#cb as never);
-      throw new TriplineError('PROBE_ERR_MAP', `ring buffer ${map.name}: cannot create consumer (${errnoText(lastErrno())})`);
+      throw new TriplineError(
+        'PROBE_ERR_MAP',
+        `ring buffer ${map.name}: cannot create consumer (${errnoText(lastErrno())})`,
+      );
     }
   }
   /** Consumes every pending record without blocking; returns how many. */
@@ -211,7 +236,11 @@ export class RingBuffer {
   }
 }
 
-interface Program { readonly name: string; readonly ptr: Ptr; readonly section: string }
+interface Program {
+  readonly name: string;
+  readonly ptr: Ptr;
+  readonly section: string;
+}
 
 /** A loaded BPF object: its programs, maps and links. Close it (or `using` it) to detach and free everything. */
 export class BpfObject implements Disposable {
@@ -229,7 +258,11 @@ export class BpfObject implements Disposable {
     const f = ffi();
     for (let p = f.bpf_object__next_program(obj, null); p; p = f.bpf_object__next_program(obj, p)) {
       if (!f.bpf_program__autoload(p)) continue;
-      this.#programs.set(f.bpf_program__name(p), { name: f.bpf_program__name(p), ptr: p, section: f.bpf_program__section_name(p) });
+      this.#programs.set(f.bpf_program__name(p), {
+        name: f.bpf_program__name(p),
+        ptr: p,
+        section: f.bpf_program__section_name(p),
+      });
     }
     for (let m = f.bpf_object__next_map(obj, null); m; m = f.bpf_object__next_map(obj, m)) {
       const map = new BpfMap(m);
@@ -244,7 +277,10 @@ export class BpfObject implements Disposable {
 
   #program(name: string): Program {
     const p = this.#programs.get(name);
-    if (!p) throw new TriplineError('PROBE_ERR_ATTACH', `${this.path}: no loaded program named ${name}`, { hint: `loaded: ${this.programNames().join(', ')}` });
+    if (!p)
+      throw new TriplineError('PROBE_ERR_ATTACH', `${this.path}: no loaded program named ${name}`, {
+        hint: `loaded: ${this.programNames().join(', ')}`,
+      });
     return p;
   }
 
@@ -274,7 +310,10 @@ export class BpfObject implements Disposable {
   }
 
   /** Software cpu-clock perf events (one per CPU, or one for a pid), each running the program. */
-  attachPerfEvent(program: string, opts: { frequency?: number; period?: number; pid?: number; cpus?: readonly number[] }): void {
+  attachPerfEvent(
+    program: string,
+    opts: { frequency?: number; period?: number; pid?: number; cpus?: readonly number[] },
+  ): void {
     const p = this.#program(program);
     const cpus = opts.pid !== undefined ? [-1] : (opts.cpus ?? onlineCpus());
     for (const cpu of cpus) {
@@ -284,25 +323,48 @@ export class BpfObject implements Disposable {
       this.#link(ffi().bpf_program__attach_perf_event(p.ptr, fd), `${p.name} (perf event on cpu ${cpu})`);
     }
     if (this.#perfFds.length === 0) {
-      throw new TriplineError('PROBE_ERR_ATTACH', `${this.path}: perf_event_open(cpu-clock) failed on every CPU`, { hint: 'grant CAP_PERFMON, or lower kernel.perf_event_paranoid' });
+      throw new TriplineError('PROBE_ERR_ATTACH', `${this.path}: perf_event_open(cpu-clock) failed on every CPU`, {
+        hint: 'grant CAP_PERFMON, or lower kernel.perf_event_paranoid',
+      });
     }
   }
 
-  attachUprobe(program: string, opts: { binary: string; offset?: number; symbol?: string; pid?: number; retprobe?: boolean }): void {
+  attachUprobe(
+    program: string,
+    opts: { binary: string; offset?: number; symbol?: string; pid?: number; retprobe?: boolean },
+  ): void {
     const p = this.#program(program);
-    const o = { sz: 40, ref_ctr_offset: 0, bpf_cookie: 0n, retprobe: opts.retprobe ?? false, func_name: opts.symbol ?? null };
-    this.#link(ffi().bpf_program__attach_uprobe_opts(p.ptr, opts.pid ?? -1, opts.binary, opts.offset ?? 0, o), `${p.name} (uprobe ${opts.binary}:${opts.symbol ?? opts.offset})`);
+    const o = {
+      sz: 40,
+      ref_ctr_offset: 0,
+      bpf_cookie: 0n,
+      retprobe: opts.retprobe ?? false,
+      func_name: opts.symbol ?? null,
+    };
+    this.#link(
+      ffi().bpf_program__attach_uprobe_opts(p.ptr, opts.pid ?? -1, opts.binary, opts.offset ?? 0, o),
+      `${p.name} (uprobe ${opts.binary}:${opts.symbol ?? opts.offset})`,
+    );
   }
 
-  attachUsdt(program: string, opts: { binary: string; provider: string; name: string; pid?: number; cookie?: bigint }): void {
+  attachUsdt(
+    program: string,
+    opts: { binary: string; provider: string; name: string; pid?: number; cookie?: bigint },
+  ): void {
     const p = this.#program(program);
     const o = opts.cookie === undefined ? null : { sz: 16, usdt_cookie: opts.cookie };
-    this.#link(ffi().bpf_program__attach_usdt(p.ptr, opts.pid ?? -1, opts.binary, opts.provider, opts.name, o), `${p.name} (usdt ${opts.provider}:${opts.name} in ${opts.binary})`);
+    this.#link(
+      ffi().bpf_program__attach_usdt(p.ptr, opts.pid ?? -1, opts.binary, opts.provider, opts.name, o),
+      `${p.name} (usdt ${opts.provider}:${opts.name} in ${opts.binary})`,
+    );
   }
 
   map(name: string): BpfMap {
     const m = this.#maps.get(name);
-    if (!m) throw new TriplineError('PROBE_ERR_MAP', `${this.path}: no map named ${name}`, { hint: `maps: ${[...this.#maps.keys()].join(', ')}` });
+    if (!m)
+      throw new TriplineError('PROBE_ERR_MAP', `${this.path}: no map named ${name}`, {
+        hint: `maps: ${[...this.#maps.keys()].join(', ')}`,
+      });
     return m;
   }
 
@@ -337,7 +399,10 @@ export class BpfObject implements Disposable {
   close(): void {
     for (const rb of this.#rings.splice(0)) rb.close();
     this.detach();
-    if (this.#obj) { ffi().bpf_object__close(this.#obj); this.#obj = null; }
+    if (this.#obj) {
+      ffi().bpf_object__close(this.#obj);
+      this.#obj = null;
+    }
   }
 
   [Symbol.dispose](): void {
@@ -354,7 +419,10 @@ export function openObject(path: string, opts: OpenOptions = {}): BpfObject {
   if (!obj) {
     const errno = lastErrno();
     throw new TriplineError('PROBE_ERR_OPEN', `cannot open BPF object ${path} (${errnoText(errno)})`, {
-      hint: errno === ENOENT ? 'build it: scripts/build-bpf (needs clang, libbpf-dev, bpftool)' : 'rebuild it: scripts/build-bpf',
+      hint:
+        errno === ENOENT
+          ? 'build it: scripts/build-bpf (needs clang, libbpf-dev, bpftool)'
+          : 'rebuild it: scripts/build-bpf',
     });
   }
   try {
@@ -366,10 +434,16 @@ export function openObject(path: string, opts: OpenOptions = {}): BpfObject {
     if (rc !== 0) {
       const errno = -rc;
       const log = logTail.slice(-15).join('\n');
-      throw new TriplineError(errno === EPERM || errno === EACCES ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_LOAD',
-        `cannot load ${path} (${errnoText(errno)})${log ? `:\n${log}` : ''}`, {
-          hint: permissionHint(errno, 'the kernel refused a program: see `tripline probes` for what this kernel supports'),
-        });
+      throw new TriplineError(
+        errno === EPERM || errno === EACCES ? 'PROBE_ERR_PERMISSION' : 'PROBE_ERR_LOAD',
+        `cannot load ${path} (${errnoText(errno)})${log ? `:\n${log}` : ''}`,
+        {
+          hint: permissionHint(
+            errno,
+            'the kernel refused a program: see `tripline probes` for what this kernel supports',
+          ),
+        },
+      );
     }
   } catch (err) {
     f.bpf_object__close(obj);
@@ -381,23 +455,34 @@ export function openObject(path: string, opts: OpenOptions = {}): BpfObject {
 function configure(path: string, obj: Ptr, opts: OpenOptions): void {
   const f = ffi();
   const maps = new Map<string, Ptr>();
-  for (let m = f.bpf_object__next_map(obj, null); m; m = f.bpf_object__next_map(obj, m)) maps.set(f.bpf_map__name(m), m);
+  for (let m = f.bpf_object__next_map(obj, null); m; m = f.bpf_object__next_map(obj, m))
+    maps.set(f.bpf_map__name(m), m);
   const progs = new Map<string, Ptr>();
-  for (let p = f.bpf_object__next_program(obj, null); p; p = f.bpf_object__next_program(obj, p)) progs.set(f.bpf_program__name(p), p);
+  for (let p = f.bpf_object__next_program(obj, null); p; p = f.bpf_object__next_program(obj, p))
+    progs.set(f.bpf_program__name(p), p);
   const btf = f.bpf_object__btf(obj);
 
   for (const name of opts.disable ?? []) {
     const p = progs.get(name);
-    if (!p) throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot disable unknown program ${name}`, { hint: `programs: ${[...progs.keys()].join(', ')}` });
+    if (!p)
+      throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot disable unknown program ${name}`, {
+        hint: `programs: ${[...progs.keys()].join(', ')}`,
+      });
     f.bpf_program__set_autoload(p, false);
   }
   for (const [name, n] of Object.entries(opts.maxEntries ?? {})) {
     const m = maps.get(name);
-    if (!m || f.bpf_map__set_max_entries(m, n) !== 0) throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot set max entries of map ${name} to ${n}`, { hint: `maps: ${[...maps.keys()].join(', ')}` });
+    if (!m || f.bpf_map__set_max_entries(m, n) !== 0)
+      throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot set max entries of map ${name} to ${n}`, {
+        hint: `maps: ${[...maps.keys()].join(', ')}`,
+      });
   }
   for (const [name, want] of Object.entries(opts.layouts ?? {})) {
     const got = btf ? btfStructLayout(btf, name) : undefined;
-    if (!got) throw new TriplineError('PROBE_ERR_LAYOUT', `${path}: struct ${name} not found in the object's BTF`, { hint: 'rebuild with -g, and keep the struct used by a map or program' });
+    if (!got)
+      throw new TriplineError('PROBE_ERR_LAYOUT', `${path}: struct ${name} not found in the object's BTF`, {
+        hint: 'rebuild with -g, and keep the struct used by a map or program',
+      });
     const bad: string[] = [];
     if (got.size !== want.size) bad.push(`size ${got.size} (TypeScript expects ${want.size})`);
     for (const [field, off] of Object.entries(want.fields ?? {})) {
@@ -405,29 +490,42 @@ function configure(path: string, obj: Ptr, opts: OpenOptions): void {
       if (g === undefined) bad.push(`no field ${field}`);
       else if (g !== off) bad.push(`${field} at offset ${g} (TypeScript expects ${off})`);
     }
-    if (bad.length) throw new TriplineError('PROBE_ERR_LAYOUT', `${path}: struct ${name} does not match its TypeScript decoder: ${bad.join('; ')}`, { hint: 'update the header and the decoder together, then rebuild' });
+    if (bad.length)
+      throw new TriplineError(
+        'PROBE_ERR_LAYOUT',
+        `${path}: struct ${name} does not match its TypeScript decoder: ${bad.join('; ')}`,
+        { hint: 'update the header and the decoder together, then rebuild' },
+      );
   }
   const knobs = Object.entries(opts.rodata ?? {});
   if (knobs.length) {
     const rodata = maps.get('.rodata') ?? [...maps.entries()].find(([n]) => n.endsWith('.rodata'))?.[1];
-    if (!rodata || !btf) throw new TriplineError('PROBE_ERR_CONFIG', `${path}: has no .rodata to configure`, { hint: 'declare knobs as `const volatile` globals' });
+    if (!rodata || !btf)
+      throw new TriplineError('PROBE_ERR_CONFIG', `${path}: has no .rodata to configure`, {
+        hint: 'declare knobs as `const volatile` globals',
+      });
     const size = [0];
     const init = f.bpf_map__initial_value(rodata, size);
     const data = Buffer.from(koffi.view(init, size[0]) as ArrayBuffer);
     const vars = btfDatasecVars(btf, '.rodata');
     for (const [name, value] of knobs) {
       const v = vars.get(name);
-      if (!v) throw new TriplineError('PROBE_ERR_CONFIG', `${path}: no knob named ${name}`, { hint: `knobs: ${[...vars.keys()].join(', ')}` });
+      if (!v)
+        throw new TriplineError('PROBE_ERR_CONFIG', `${path}: no knob named ${name}`, {
+          hint: `knobs: ${[...vars.keys()].join(', ')}`,
+        });
       writeKnob(data, v.offset, v.size, value, `${path}: knob ${name}`);
     }
-    if (f.bpf_map__set_initial_value(rodata, data, data.length) !== 0) throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot set .rodata`);
+    if (f.bpf_map__set_initial_value(rodata, data, data.length) !== 0)
+      throw new TriplineError('PROBE_ERR_CONFIG', `${path}: cannot set .rodata`);
   }
 }
 
 function writeKnob(buf: Buffer, offset: number, size: number, value: number | bigint | boolean, what: string): void {
   const v = typeof value === 'boolean' ? (value ? 1n : 0n) : BigInt(value);
   const max = size >= 8 ? 2n ** 64n : 2n ** BigInt(size * 8);
-  if (v < -(max / 2n) || v >= max) throw new TriplineError('PROBE_ERR_CONFIG', `${what}: ${value} does not fit in ${size} bytes`);
+  if (v < -(max / 2n) || v >= max)
+    throw new TriplineError('PROBE_ERR_CONFIG', `${what}: ${value} does not fit in ${size} bytes`);
   const u = v < 0n ? v + max : v;
   for (let i = 0; i < size; i++) buf[offset + i] = Number((u >> BigInt(8 * i)) & 0xffn);
 }
@@ -440,9 +538,14 @@ export function ensureTracefs(): void {
     try {
       execFileSync('mount', ['-t', 'tracefs', 'tracefs', '/sys/kernel/tracing'], { stdio: 'ignore' });
     } catch (cause) {
-      throw new TriplineError('PROBE_ERR_ATTACH', 'tracefs is not mounted and could not be mounted at /sys/kernel/tracing', {
-        hint: 'mount it: mount -t tracefs tracefs /sys/kernel/tracing', cause,
-      });
+      throw new TriplineError(
+        'PROBE_ERR_ATTACH',
+        'tracefs is not mounted and could not be mounted at /sys/kernel/tracing',
+        {
+          hint: 'mount it: mount -t tracefs tracefs /sys/kernel/tracing',
+          cause,
+        },
+      );
     }
   }
   tracefsChecked = true;
@@ -455,7 +558,9 @@ function fdinfo(fd: number): Record<string, number> {
       const m = /^(\w+):\s+(\d+)$/.exec(line);
       if (m) out[m[1]] = Number(m[2]);
     }
-  } catch { /* fd gone: no stats */ }
+  } catch {
+    /* fd gone: no stats */
+  }
   return out;
 }
 
@@ -478,7 +583,8 @@ const PERF_FLAG_FD_CLOEXEC = 8;
 /** perf_event_open for a software cpu-clock event; returns the fd or -1. */
 export function perfEventOpen(opts: { frequency?: number; period?: number; pid: number; cpu: number }): number {
   const nr = SYS_PERF_EVENT_OPEN[process.arch];
-  if (nr === undefined) throw new TriplineError('PROBE_ERR_UNSUPPORTED', `perf events: architecture ${process.arch} not supported`);
+  if (nr === undefined)
+    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `perf events: architecture ${process.arch} not supported`);
   // struct perf_event_attr (PERF_ATTR_SIZE_VER5 = 112 bytes is enough for what we set).
   const attr = Buffer.alloc(112);
   attr.writeUInt32LE(PERF_TYPE_SOFTWARE, 0);
@@ -489,16 +595,28 @@ export function perfEventOpen(opts: { frequency?: number; period?: number; pid: 
   // flags bitfield at offset 40: bit 10 = freq.
   attr.writeBigUInt64LE(freq ? 1n << 10n : 0n, 40);
   const f = ffi();
-  const fd = Number(f.syscall5(nr, 'void *', attr, 'int', opts.pid, 'int', opts.cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC));
+  const fd = Number(
+    f.syscall5(nr, 'void *', attr, 'int', opts.pid, 'int', opts.cpu, 'int', -1, 'unsigned long', PERF_FLAG_FD_CLOEXEC),
+  );
   return fd;
 }
 
 /** Turns on in-kernel run-time statistics (BPF_STATS_RUN_TIME) while the returned handle is open. */
 export function enableStats(): { close(): void } {
   const fd = ffi().bpf_enable_stats(0);
-  if (fd < 0) throw new TriplineError('PROBE_ERR_PERMISSION', `cannot enable BPF run-time stats (${errnoText(-fd)})`, { hint: 'needs CAP_SYS_ADMIN, or set sysctl kernel.bpf_stats_enabled=1' });
+  if (fd < 0)
+    throw new TriplineError('PROBE_ERR_PERMISSION', `cannot enable BPF run-time stats (${errnoText(-fd)})`, {
+      hint: 'needs CAP_SYS_ADMIN, or set sysctl kernel.bpf_stats_enabled=1',
+    });
   let open = true;
-  return { close: () => { if (open) { ffi().close(fd); open = false; } } };
+  return {
+    close: () => {
+      if (open) {
+        ffi().close(fd);
+        open = false;
+      }
+    },
+  };
 }
 
 /** libbpf's version, e.g. "1.1". */

@@ -4,6 +4,8 @@
  * Numbers missing from the table are named `sys_<nr>` so a series is never lost.
  */
 
+// A data table, kept dense by hand.
+// prettier-ignore
 const X86_64: Readonly<Record<number, string>> = {
   0: 'read', 1: 'write', 2: 'open', 3: 'close', 4: 'stat', 5: 'fstat', 6: 'lstat', 7: 'poll', 8: 'lseek', 9: 'mmap',
   10: 'mprotect', 11: 'munmap', 12: 'brk', 13: 'rt_sigaction', 14: 'rt_sigprocmask', 15: 'rt_sigreturn', 16: 'ioctl',
@@ -71,6 +73,8 @@ const X86_64: Readonly<Record<number, string>> = {
   465: 'listxattrat', 466: 'removexattrat', 467: 'open_tree_attr', 468: 'file_getattr', 469: 'file_setattr',
 };
 
+// A data table, kept dense by hand.
+// prettier-ignore
 const ARM64: Readonly<Record<number, string>> = {
   0: 'io_setup', 1: 'io_destroy', 2: 'io_submit', 3: 'io_cancel', 4: 'io_getevents', 5: 'setxattr', 6: 'lsetxattr',
   7: 'fsetxattr', 8: 'getxattr', 9: 'lgetxattr', 10: 'fgetxattr', 11: 'listxattr', 12: 'llistxattr',

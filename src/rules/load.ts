@@ -33,20 +33,36 @@ export function listRuleFiles(paths: readonly string[], errors: TriplineError[])
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       let st;
-      try { st = statSync(p); } catch { continue; } // a dangling symlink is not a rule file
-      if (st.isDirectory()) { if (depth < 8 && !name.startsWith('.')) walk(p, depth + 1); }
-      else if (st.isFile() && isRuleFile(name) && files.length < MAX_FILES) files.push(p);
+      try {
+        st = statSync(p);
+      } catch {
+        continue;
+      } // a dangling symlink is not a rule file
+      if (st.isDirectory()) {
+        if (depth < 8 && !name.startsWith('.')) walk(p, depth + 1);
+      } else if (st.isFile() && isRuleFile(name) && files.length < MAX_FILES) files.push(p);
     }
   };
   for (const p of paths) {
     let st;
-    try { st = statSync(p); } catch {
-      errors.push(new TriplineError('RULE_ERR_FILE', `${p}:1:1: no such file or folder`, { hint: 'pass a rule file or a folder of *.yaml files' }));
+    try {
+      st = statSync(p);
+    } catch {
+      errors.push(
+        new TriplineError('RULE_ERR_FILE', `${p}:1:1: no such file or folder`, {
+          hint: 'pass a rule file or a folder of *.yaml files',
+        }),
+      );
       continue;
     }
     if (st.isDirectory()) walk(p, 0);
     else if (isRuleFile(p)) files.push(p);
-    else errors.push(new TriplineError('RULE_ERR_FILE', `${p}:1:1: not a .yaml or .yml file`, { hint: 'rule files end in .yaml or .yml' }));
+    else
+      errors.push(
+        new TriplineError('RULE_ERR_FILE', `${p}:1:1: not a .yaml or .yml file`, {
+          hint: 'rule files end in .yaml or .yml',
+        }),
+      );
   }
   return [...new Set(files)];
 }
@@ -77,16 +93,35 @@ export function loadRules(paths: readonly string[], opts: LoadOptions = {}): Rul
   const named = new Set(paths);
   const listed = listRuleFiles(paths, errors).filter((f) => opts.tests !== false || !isTestFile(f) || named.has(f));
   const files = listed.map((f) => {
-    try { return readRuleFile(f); } catch (cause) {
-      const e = new TriplineError('RULE_ERR_FILE', `${f}:1:1: cannot read: ${(cause as Error).message}`, { hint: 'check the file permissions', cause });
+    try {
+      return readRuleFile(f);
+    } catch (cause) {
+      const e = new TriplineError('RULE_ERR_FILE', `${f}:1:1: cannot read: ${(cause as Error).message}`, {
+        hint: 'check the file permissions',
+        cause,
+      });
       return { file: f, rules: [], silences: [], inhibitions: [], tests: [], errors: [e] } satisfies ParsedFile;
     }
   });
   for (const f of files) errors.push(...f.errors);
-  const seen = { Rule: new Map<string, SourceRef>(), Silence: new Map<string, SourceRef>(), Inhibition: new Map<string, SourceRef>(), RuleTest: new Map<string, SourceRef>() };
+  const seen = {
+    Rule: new Map<string, SourceRef>(),
+    Silence: new Map<string, SourceRef>(),
+    Inhibition: new Map<string, SourceRef>(),
+    RuleTest: new Map<string, SourceRef>(),
+  };
   const dup = (kind: keyof typeof seen, name: string, src: SourceRef): void => {
     const first = seen[kind].get(name);
-    if (first) errors.push(new TriplineError('RULE_ERR_DUPLICATE', `${src.file}:${src.line}:${src.column}: metadata.name: duplicate ${kind} name ${JSON.stringify(name)}`, { hint: `first defined at ${first.file}:${first.line}:${first.column}; names are unique across the rule set` }));
+    if (first)
+      errors.push(
+        new TriplineError(
+          'RULE_ERR_DUPLICATE',
+          `${src.file}:${src.line}:${src.column}: metadata.name: duplicate ${kind} name ${JSON.stringify(name)}`,
+          {
+            hint: `first defined at ${first.file}:${first.line}:${first.column}; names are unique across the rule set`,
+          },
+        ),
+      );
     else seen[kind].set(name, src);
   };
   for (const f of files) {
@@ -122,26 +157,60 @@ function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, error
   const paths = ruleFilesOf(t);
   t.spec.rule_files.forEach((rf, i) => {
     const p = paths[i];
-    if (!existsSync(p)) { errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} does not exist (relative to ${dir})`, { hint: 'rule_files are paths relative to the test file' })); return; }
+    if (!existsSync(p)) {
+      errors.push(
+        new TriplineError(
+          'RULE_ERR_TEST',
+          `${where(`spec.rule_files[${i}]`)}: ${rf} does not exist (relative to ${dir})`,
+          { hint: 'rule_files are paths relative to the test file' },
+        ),
+      );
+      return;
+    }
     let found = false;
-    for (const [name, src] of loaded) if (resolve(src.file) === p) { names.add(name); found = true; }
+    for (const [name, src] of loaded)
+      if (resolve(src.file) === p) {
+        names.add(name);
+        found = true;
+      }
     if (!found) {
       const other = readRuleFile(p);
-      if (other.errors.length) errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} is invalid`, { hint: `run tripline check ${p}` }));
+      if (other.errors.length)
+        errors.push(
+          new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} is invalid`, {
+            hint: `run tripline check ${p}`,
+          }),
+        );
       for (const r of other.rules) names.add(r.name);
     }
   });
-  t.spec.expect.forEach((e, i) => e.incidents.forEach((inc, j) => {
-    if (names.size && !names.has(inc.rule)) errors.push(new TriplineError('RULE_ERR_TEST', `${where(`spec.expect[${i}].incidents[${j}]`)}.rule: rule ${JSON.stringify(inc.rule)} is not in the test's rule_files`, { hint: `rules there: ${[...names].join(', ')}` }));
-  }));
+  t.spec.expect.forEach((e, i) =>
+    e.incidents.forEach((inc, j) => {
+      if (names.size && !names.has(inc.rule))
+        errors.push(
+          new TriplineError(
+            'RULE_ERR_TEST',
+            `${where(`spec.expect[${i}].incidents[${j}]`)}.rule: rule ${JSON.stringify(inc.rule)} is not in the test's rule_files`,
+            { hint: `rules there: ${[...names].join(', ')}` },
+          ),
+        );
+    }),
+  );
 }
 
 /** Loads a rule set or throws the first error (all of them in `cause`, an AggregateError). */
-export function loadRuleSet(paths: readonly string[], opts: LoadOptions = {}): { ruleSet: RuleSet; tests: readonly LoadedRuleTest[] } {
+export function loadRuleSet(
+  paths: readonly string[],
+  opts: LoadOptions = {},
+): { ruleSet: RuleSet; tests: readonly LoadedRuleTest[] } {
   const r = loadRules(paths, opts);
   if (!r.ruleSet) {
     const first = r.errors[0];
-    throw new TriplineError(first.code, `${first.message}${r.errors.length > 1 ? ` (and ${r.errors.length - 1} more errors)` : ''}`, { hint: first.hint, cause: new AggregateError(r.errors, 'rule set rejected') });
+    throw new TriplineError(
+      first.code,
+      `${first.message}${r.errors.length > 1 ? ` (and ${r.errors.length - 1} more errors)` : ''}`,
+      { hint: first.hint, cause: new AggregateError(r.errors, 'rule set rejected') },
+    );
   }
   return { ruleSet: r.ruleSet, tests: r.tests };
 }

@@ -61,7 +61,14 @@ export function defaultProbes(signals: Iterable<string>): string[] {
 function renderDeep(v: unknown, inc: Incident): unknown {
   if (typeof v === 'string') {
     if (!v.includes('{{')) return v;
-    return compileTemplate(v).render({ rule: inc.rule, value: inc.value, threshold: inc.threshold, labels: inc.labels, stats: inc.stats, severity: inc.severity });
+    return compileTemplate(v).render({
+      rule: inc.rule,
+      value: inc.value,
+      threshold: inc.threshold,
+      labels: inc.labels,
+      stats: inc.stats,
+      severity: inc.severity,
+    });
   }
   if (Array.isArray(v)) return v.map((x) => renderDeep(x, inc));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderDeep(x, inc)]));

@@ -83,13 +83,20 @@ export class RuleReloader {
   watch(): void {
     const schedule = (): void => {
       if (this.timer) clearTimeout(this.timer);
-      this.timer = setTimeout(() => { this.timer = undefined; this.reload('watch'); }, this.opts.debounceMs ?? 250);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.reload('watch');
+      }, this.opts.debounceMs ?? 250);
       this.timer.unref?.();
     };
     for (const p of this.opts.paths) {
       const abs = resolve(p);
       let isDir = false;
-      try { isDir = statSync(abs).isDirectory(); } catch { /* watched through its folder below */ }
+      try {
+        isDir = statSync(abs).isDirectory();
+      } catch {
+        /* watched through its folder below */
+      }
       // A file is watched through its folder: editors replace files by rename, which ends a file watch.
       const target = isDir ? abs : dirname(abs);
       const only = isDir ? undefined : basename(abs);
@@ -120,5 +127,8 @@ function fingerprint(rs: RuleSet): string {
 }
 
 function watchError(target: string, cause: Error): TriplineError {
-  return new TriplineError('RULE_ERR_FILE', `cannot watch ${target} for rule changes: ${cause.message}`, { hint: 'check that the rule folder exists; reload with SIGHUP once it is back', cause });
+  return new TriplineError('RULE_ERR_FILE', `cannot watch ${target} for rule changes: ${cause.message}`, {
+    hint: 'check that the rule folder exists; reload with SIGHUP once it is back',
+    cause,
+  });
 }

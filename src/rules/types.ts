@@ -24,7 +24,8 @@ export type LabelMatcher =
 export type Matchers = Readonly<Record<string, LabelMatcher>>;
 
 /** Statistics a condition may take over its window. Quantiles and mean need a histogram signal. */
-export type Stat = 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'mean' | 'max' | 'min' | 'last' | 'rate' | 'increase' | 'count';
+export type Stat =
+  'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'mean' | 'max' | 'min' | 'last' | 'rate' | 'increase' | 'count';
 
 /** A threshold condition over one signal, or over the ratio of two counters. */
 export interface Condition {
@@ -46,9 +47,7 @@ export interface Condition {
 }
 
 export type ConditionTree =
-  | { readonly all: readonly ConditionTree[] }
-  | { readonly any: readonly ConditionTree[] }
-  | Condition;
+  { readonly all: readonly ConditionTree[] } | { readonly any: readonly ConditionTree[] } | Condition;
 
 export interface MuteWindow {
   /** Five-field cron expression of the window's start (node-cron syntax). */
@@ -78,7 +77,8 @@ export interface SlackActionSpec {
 export interface ScaleActionSpec {
   readonly type: 'scale';
   /** `auto`: resolved from the incident's pod owner references; or an explicit workload. */
-  readonly target: 'auto' | { readonly kind: 'Deployment' | 'StatefulSet'; readonly namespace: string; readonly name: string };
+  readonly target:
+    'auto' | { readonly kind: 'Deployment' | 'StatefulSet'; readonly namespace: string; readonly name: string };
   /** `+N` adds replicas, `xF` multiplies (rounded up). */
   readonly step: string;
   readonly max: number;

@@ -16,8 +16,16 @@ interface StateBase {
   seen?: number;
 }
 /** Counter: `total` only grows (sum of deltas since the first reading, starting at that reading's value). */
-export interface CounterState extends StateBase { readonly kind: 'counter'; raw: number; total: number; delta: number }
-export interface GaugeState extends StateBase { readonly kind: 'gauge'; value: number }
+export interface CounterState extends StateBase {
+  readonly kind: 'counter';
+  raw: number;
+  total: number;
+  delta: number;
+}
+export interface GaugeState extends StateBase {
+  readonly kind: 'gauge';
+  value: number;
+}
 /** Histogram: `counts` and `sum` accumulate deltas, so they never go down even when the kernel side restarts. */
 export interface HistogramState extends StateBase {
   readonly kind: 'histogram';
@@ -49,9 +57,15 @@ export function estimateSum(bounds: readonly number[], counts: readonly number[]
 }
 
 /** Bucket deltas; a bucket that went down (or other bounds) means the histogram restarted: deltas = counts. */
-export function histogramDelta(prevBounds: readonly number[], prev: readonly number[], bounds: readonly number[], counts: readonly number[]): { deltas: number[]; reset: boolean } {
+export function histogramDelta(
+  prevBounds: readonly number[],
+  prev: readonly number[],
+  bounds: readonly number[],
+  counts: readonly number[],
+): { deltas: number[]; reset: boolean } {
   let reset = prevBounds.length !== bounds.length || prev.length !== counts.length;
-  for (let i = 0; !reset && i < counts.length; i++) if (counts[i] < prev[i] || prevBounds[i] !== bounds[i]) reset = true;
+  for (let i = 0; !reset && i < counts.length; i++)
+    if (counts[i] < prev[i] || prevBounds[i] !== bounds[i]) reset = true;
   return { deltas: reset ? counts.slice() : counts.map((c, i) => c - prev[i]), reset };
 }
 
@@ -59,12 +73,22 @@ const sumOf = (a: readonly number[]): number => a.reduce((s, x) => s + x, 0);
 
 /** State of a series seen for the first time: a baseline (its first sample has zero deltas, so a restart of tripline is not a spike). */
 export function newState(r: Reading, labels: Labels, cgroupId: string | undefined): SeriesState {
-  if (r.kind === 'counter') return { kind: 'counter', signal: r.signal, labels, cgroupId, raw: r.value, total: r.value, delta: 0 };
+  if (r.kind === 'counter')
+    return { kind: 'counter', signal: r.signal, labels, cgroupId, raw: r.value, total: r.value, delta: 0 };
   if (r.kind === 'gauge') return { kind: 'gauge', signal: r.signal, labels, cgroupId, value: r.value };
   const counts = r.counts.slice();
   return {
-    kind: 'histogram', signal: r.signal, labels, cgroupId, bounds: r.bounds, rawCounts: r.counts, rawSum: r.sum,
-    counts, sum: r.sum ?? estimateSum(r.bounds, counts), count: sumOf(counts), countDelta: 0,
+    kind: 'histogram',
+    signal: r.signal,
+    labels,
+    cgroupId,
+    bounds: r.bounds,
+    rawCounts: r.counts,
+    rawSum: r.sum,
+    counts,
+    sum: r.sum ?? estimateSum(r.bounds, counts),
+    count: sumOf(counts),
+    countDelta: 0,
   };
 }
 
@@ -72,7 +96,15 @@ export function newState(r: Reading, labels: Labels, cgroupId: string | undefine
 export function baselineSample(s: SeriesState): Sample {
   if (s.kind === 'counter') return { kind: 'counter', signal: s.signal, labels: s.labels, delta: 0, total: s.total };
   if (s.kind === 'gauge') return { kind: 'gauge', signal: s.signal, labels: s.labels, value: s.value };
-  return { kind: 'histogram', signal: s.signal, labels: s.labels, bounds: s.bounds, deltas: s.bounds.map(() => 0), sumDelta: 0, countDelta: 0 };
+  return {
+    kind: 'histogram',
+    signal: s.signal,
+    labels: s.labels,
+    bounds: s.bounds,
+    deltas: s.bounds.map(() => 0),
+    sumDelta: 0,
+    countDelta: 0,
+  };
 }
 
 /** Advances a state with a new reading of the same series; returns the tick's sample, or null when the kind changed (start a new state). */

@@ -61,7 +61,10 @@ export class CgroupHistory {
     // Families emit a cgroup's series one after another: the last ring usually hits.
     let ring = this.lastId === cgroupId ? this.lastRing : this.rings.get(cgroupId);
     if (!ring) {
-      if (this.rings.size >= this.maxCgroups) { this.dropped++; return; }
+      if (this.rings.size >= this.maxCgroups) {
+        this.dropped++;
+        return;
+      }
       ring = { lastSeq: 0, slotSeq: new Uint32Array(this.capacity), keys: new Map() };
       this.rings.set(cgroupId, ring);
     }
@@ -75,7 +78,10 @@ export class CgroupHistory {
     }
     let col = ring.keys.get(key);
     if (!col) {
-      if (ring.keys.size >= this.maxKeys) { this.dropped++; return; }
+      if (ring.keys.size >= this.maxKeys) {
+        this.dropped++;
+        return;
+      }
       col = new Float32Array(this.capacity).fill(NaN);
       ring.keys.set(key, col);
     }

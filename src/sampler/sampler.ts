@@ -95,8 +95,24 @@ export function createSampler(opts: SamplerOptions): Sampler {
   const byFamily = new Map<CounterFamily, Map<string, SeriesState>>();
   const subscribers = new Set<(t: Tick) => void>();
   const health: SamplerHealth = {
-    ticks: 0, lastTickAt: 0, lastTickSeconds: 0, tickSecondsTotal: 0, tickBuckets: TICK_BOUNDS.map(() => 0), subscriberErrors: 0, historyDropped: 0, historyCgroups: 0,
-    families: opts.families.map((f) => ({ name: f.name, reads: 0, errors: 0, lastError: '', readSecondsTotal: 0, lastReadSeconds: 0, series: 0, stats: { programs: 0, dropped: 0 } })),
+    ticks: 0,
+    lastTickAt: 0,
+    lastTickSeconds: 0,
+    tickSecondsTotal: 0,
+    tickBuckets: TICK_BOUNDS.map(() => 0),
+    subscriberErrors: 0,
+    historyDropped: 0,
+    historyCgroups: 0,
+    families: opts.families.map((f) => ({
+      name: f.name,
+      reads: 0,
+      errors: 0,
+      lastError: '',
+      readSecondsTotal: 0,
+      lastReadSeconds: 0,
+      series: 0,
+      stats: { programs: 0, dropped: 0 },
+    })),
     unavailable: opts.unavailable ?? [],
   };
   let timer: NodeJS.Timeout | undefined;
@@ -112,7 +128,13 @@ export function createSampler(opts: SamplerOptions): Sampler {
     if (e && e.tick === tickNo) return e.labels;
     const info = opts.resolver?.resolve(id);
     if (!e || e.info !== info) {
-      const labels = Object.freeze({ cgroup: info?.path ?? '', cgroup_id: id, container: info?.labels.container ?? '', pod_uid: info?.labels.pod_uid ?? '', qos: info?.labels.qos ?? '' });
+      const labels = Object.freeze({
+        cgroup: info?.path ?? '',
+        cgroup_id: id,
+        container: info?.labels.container ?? '',
+        pod_uid: info?.labels.pod_uid ?? '',
+        qos: info?.labels.qos ?? '',
+      });
       labelCache.set(id, (e = { info, labels, tick: tickNo }));
     }
     e.tick = tickNo;
@@ -150,7 +172,9 @@ export function createSampler(opts: SamplerOptions): Sampler {
   function readFamily(f: CounterFamily, fh: FamilyHealth, samples: Sample[]): void {
     const t0 = performance.now();
     let readings: Reading[];
-    try { readings = f.read(); } catch (err) {
+    try {
+      readings = f.read();
+    } catch (err) {
       // Keep the family's state: a failed read is not a vanished series.
       fh.errors++;
       fh.lastError = err instanceof Error ? err.message : String(err);
@@ -180,18 +204,30 @@ export function createSampler(opts: SamplerOptions): Sampler {
       }
       s.seen = mark;
       samples.push(sample);
-      if (s.cgroupId) { historyId = s.cgroupId; historyEntries(sample, put); }
+      if (s.cgroupId) {
+        historyId = s.cgroupId;
+        historyEntries(sample, put);
+      }
     }
     // Series the family no longer reports (cgroup gone, family restarted) are forgotten.
     for (const [key, s] of series) {
-      if (s.seen !== mark) { series.delete(key); bySignal.get(s.signal)?.delete(key); }
+      if (s.seen !== mark) {
+        series.delete(key);
+        bySignal.get(s.signal)?.delete(key);
+      }
     }
     fh.series = series.size;
-    try { fh.stats = f.stats(); } catch { /* stats are best effort */ }
+    try {
+      fh.stats = f.stats();
+    } catch {
+      /* stats are best effort */
+    }
   }
 
   const sampler: Sampler = {
-    get ticked() { return health.ticks > 0; },
+    get ticked() {
+      return health.ticks > 0;
+    },
     tick() {
       const t0 = performance.now();
       const at = now();
@@ -207,7 +243,11 @@ export function createSampler(opts: SamplerOptions): Sampler {
       const tick: Tick = { at, intervalMs: lastAt ? at - lastAt : tickMs, samples };
       lastAt = at;
       for (const fn of subscribers) {
-        try { fn(tick); } catch { health.subscriberErrors++; }
+        try {
+          fn(tick);
+        } catch {
+          health.subscriberErrors++;
+        }
       }
       const secs = (performance.now() - t0) / 1000;
       health.ticks++;
@@ -228,12 +268,22 @@ export function createSampler(opts: SamplerOptions): Sampler {
     },
     onTick(fn) {
       subscribers.add(fn);
-      return () => { subscribers.delete(fn); };
+      return () => {
+        subscribers.delete(fn);
+      };
     },
-    series(signal) { return bySignal.get(signal)?.values() ?? []; },
-    signals() { return [...bySignal].filter(([, m]) => m.size > 0).map(([s]) => s); },
-    history(cgroupId, sinceMs) { return history.query(cgroupId, sinceMs); },
-    health() { return health; },
+    series(signal) {
+      return bySignal.get(signal)?.values() ?? [];
+    },
+    signals() {
+      return [...bySignal].filter(([, m]) => m.size > 0).map(([s]) => s);
+    },
+    history(cgroupId, sinceMs) {
+      return history.query(cgroupId, sinceMs);
+    },
+    health() {
+      return health;
+    },
   };
   return sampler;
 }

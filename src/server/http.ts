@@ -3,7 +3,12 @@
  * mount with `route()`. Bad requests get JSON errors; a throwing handler gets a 500 and never takes the process down.
  * `inject()` runs a request without a socket (tests); `listen()` serves on node:http.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type IncomingHttpHeaders } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type IncomingHttpHeaders,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TriplineError } from '../errors.ts';
 import { Router, type ApiResponse, type RouteHandler } from './router.ts';
@@ -11,9 +16,18 @@ import { Router, type ApiResponse, type RouteHandler } from './router.ts';
 export type { ApiRequest, ApiResponse, RouteHandler } from './router.ts';
 
 /** A request for `inject`. */
-export interface InjectRequest { readonly method: string; readonly url: string; readonly headers?: IncomingHttpHeaders; readonly body?: string | Buffer }
+export interface InjectRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers?: IncomingHttpHeaders;
+  readonly body?: string | Buffer;
+}
 /** A response as bytes would carry it. */
-export interface InjectResponse { readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+export interface InjectResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
 
 export interface ServerOptions {
   /** Serves GET /metrics when given. */
@@ -39,11 +53,17 @@ export interface TriplineServer {
 export function parseListen(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new TriplineError('CONFIG_ERR_INVALID', `listen: bad address ${JSON.stringify(address)}`, { hint: 'write host:port, e.g. 127.0.0.1:9464 or [::1]:9464' });
+  if (!m || port > 65535)
+    throw new TriplineError('CONFIG_ERR_INVALID', `listen: bad address ${JSON.stringify(address)}`, {
+      hint: 'write host:port, e.g. 127.0.0.1:9464 or [::1]:9464',
+    });
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
-const jsonError = (status: number, code: string, message: string, hint = ''): ApiResponse => ({ status, json: { error: { code, message, hint } } });
+const jsonError = (status: number, code: string, message: string, hint = ''): ApiResponse => ({
+  status,
+  json: { error: { code, message, hint } },
+});
 
 /** Creates the server; nothing listens until `listen()`. */
 export function createServer(opts: ServerOptions = {}): TriplineServer {
@@ -61,27 +81,66 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
     router.add('GET', '/metrics', async () => ({ text: await m.scrape(), contentType: m.contentType }));
   }
 
-  async function dispatch(method: string, url: string, headers: IncomingHttpHeaders, body: Buffer | undefined): Promise<ApiResponse> {
+  async function dispatch(
+    method: string,
+    url: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer | undefined,
+  ): Promise<ApiResponse> {
     let parsed: URL;
-    try { parsed = new URL(url, 'http://localhost'); } catch { return jsonError(400, 'SERVER_ERR_REQUEST', `bad URL ${JSON.stringify(url)}`); }
+    try {
+      parsed = new URL(url, 'http://localhost');
+    } catch {
+      return jsonError(400, 'SERVER_ERR_REQUEST', `bad URL ${JSON.stringify(url)}`);
+    }
     const hit = router.match(method, parsed.pathname);
     if (!hit) {
       const routes = router.list();
-      return jsonError(404, 'SERVER_ERR_REQUEST', `no route for ${parsed.pathname}`, `routes: ${routes.slice(0, 30).join(', ')}${routes.length > 30 ? ', …' : ''}`);
+      return jsonError(
+        404,
+        'SERVER_ERR_REQUEST',
+        `no route for ${parsed.pathname}`,
+        `routes: ${routes.slice(0, 30).join(', ')}${routes.length > 30 ? ', …' : ''}`,
+      );
     }
-    if ('allowed' in hit) return { ...jsonError(405, 'SERVER_ERR_REQUEST', `${method} not allowed on ${parsed.pathname}`, `use ${hit.allowed.join(', ')}`), headers: { allow: hit.allowed.join(', ') } };
+    if ('allowed' in hit)
+      return {
+        ...jsonError(
+          405,
+          'SERVER_ERR_REQUEST',
+          `${method} not allowed on ${parsed.pathname}`,
+          `use ${hit.allowed.join(', ')}`,
+        ),
+        headers: { allow: hit.allowed.join(', ') },
+      };
     let json: unknown;
     if (body && body.length > 0) {
       const type = String(headers['content-type'] ?? 'application/json');
-      if (!type.includes('json')) return jsonError(415, 'SERVER_ERR_REQUEST', `unsupported content type ${type}`, 'send application/json');
-      try { json = JSON.parse(body.toString('utf8')); } catch (err) {
-        return jsonError(400, 'SERVER_ERR_REQUEST', `request body is not valid JSON: ${(err as Error).message}`, 'send a JSON document');
+      if (!type.includes('json'))
+        return jsonError(415, 'SERVER_ERR_REQUEST', `unsupported content type ${type}`, 'send application/json');
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        return jsonError(
+          400,
+          'SERVER_ERR_REQUEST',
+          `request body is not valid JSON: ${(err as Error).message}`,
+          'send a JSON document',
+        );
       }
     }
     try {
-      return await hit.handler({ method, path: parsed.pathname, query: parsed.searchParams, params: hit.params, headers, body: json });
+      return await hit.handler({
+        method,
+        path: parsed.pathname,
+        query: parsed.searchParams,
+        params: hit.params,
+        headers,
+        body: json,
+      });
     } catch (err) {
-      if (err instanceof TriplineError) return jsonError(err.code.endsWith('_NOT_FOUND') ? 404 : 400, err.code, err.message, err.hint);
+      if (err instanceof TriplineError)
+        return jsonError(err.code.endsWith('_NOT_FOUND') ? 404 : 400, err.code, err.message, err.hint);
       opts.onError?.(err, { method, url });
       return jsonError(500, 'SERVER_ERR_REQUEST', 'internal error', 'see the engine log');
     }
@@ -90,7 +149,10 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
   function render(method: string, res: ApiResponse): InjectResponse {
     const isJson = res.text === undefined;
     const body = isJson ? `${JSON.stringify(res.json ?? null)}\n` : res.text!;
-    const headers: Record<string, string> = { 'content-type': isJson ? 'application/json; charset=utf-8' : (res.contentType ?? 'text/plain; charset=utf-8'), ...res.headers };
+    const headers: Record<string, string> = {
+      'content-type': isJson ? 'application/json; charset=utf-8' : (res.contentType ?? 'text/plain; charset=utf-8'),
+      ...res.headers,
+    };
     headers['content-length'] = String(Buffer.byteLength(body));
     return { status: res.status ?? 200, headers, body: method === 'HEAD' ? '' : body };
   }
@@ -107,10 +169,13 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
   }
 
   return {
-    route(method, pattern, handler) { router.add(method, pattern, handler); },
+    route(method, pattern, handler) {
+      router.add(method, pattern, handler);
+    },
     async inject(req) {
       const body = req.body === undefined ? undefined : Buffer.from(req.body);
-      if (body && body.length > maxBody) return render(req.method, jsonError(413, 'SERVER_ERR_REQUEST', `body over ${maxBody} bytes`, 'send less'));
+      if (body && body.length > maxBody)
+        return render(req.method, jsonError(413, 'SERVER_ERR_REQUEST', `body over ${maxBody} bytes`, 'send less'));
       return render(req.method, await dispatch(req.method.toUpperCase(), req.url, req.headers ?? {}, body));
     },
     async listen(address) {
@@ -121,23 +186,37 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
           let out: InjectResponse;
           try {
             const body = await readBody(req);
-            out = body === 'too large'
-              ? render(method, jsonError(413, 'SERVER_ERR_REQUEST', `body over ${maxBody} bytes`, 'send less'))
-              : render(method, await dispatch(method, req.url ?? '/', req.headers, body));
+            out =
+              body === 'too large'
+                ? render(method, jsonError(413, 'SERVER_ERR_REQUEST', `body over ${maxBody} bytes`, 'send less'))
+                : render(method, await dispatch(method, req.url ?? '/', req.headers, body));
           } catch (err) {
             opts.onError?.(err, { method, url: req.url ?? '' });
             out = render(method, jsonError(500, 'SERVER_ERR_REQUEST', 'internal error', 'see the engine log'));
           }
           if (out.status === 413) res.setHeader('connection', 'close');
           res.writeHead(out.status, out.headers).end(out.body);
-        })().catch((err) => { opts.onError?.(err, { method: req.method ?? '', url: req.url ?? '' }); res.destroy(); });
+        })().catch((err) => {
+          opts.onError?.(err, { method: req.method ?? '', url: req.url ?? '' });
+          res.destroy();
+        });
       });
       // Malformed HTTP: answer 400 and drop the connection instead of letting the error escape.
-      http.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); else socket.destroy(); });
+      http.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+        else socket.destroy();
+      });
       http.requestTimeout = 30_000;
       http.headersTimeout = 10_000;
       await new Promise<void>((resolve, reject) => {
-        http!.once('error', (err) => reject(new TriplineError('CONFIG_ERR_INVALID', `cannot listen on ${address}: ${err.message}`, { hint: 'pick a free port with --listen or listen: in the config', cause: err })));
+        http!.once('error', (err) =>
+          reject(
+            new TriplineError('CONFIG_ERR_INVALID', `cannot listen on ${address}: ${err.message}`, {
+              hint: 'pick a free port with --listen or listen: in the config',
+              cause: err,
+            }),
+          ),
+        );
         http!.listen(port, host, () => resolve());
       });
       const a = http.address() as AddressInfo;

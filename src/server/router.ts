@@ -26,7 +26,12 @@ export interface ApiResponse {
 
 export type RouteHandler = (req: ApiRequest) => ApiResponse | Promise<ApiResponse>;
 
-interface Route { readonly method: string; readonly pattern: string; readonly segs: readonly string[]; readonly handler: RouteHandler }
+interface Route {
+  readonly method: string;
+  readonly pattern: string;
+  readonly segs: readonly string[];
+  readonly handler: RouteHandler;
+}
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -37,12 +42,20 @@ export class Router {
   /** Adds a route; a duplicate or malformed pattern is a programming error and throws SERVER_ERR_REQUEST at start-up. */
   add(method: string, pattern: string, handler: RouteHandler): void {
     const m = method.toUpperCase();
-    if (!METHODS.has(m)) throw new TriplineError('SERVER_ERR_REQUEST', `unsupported method ${method} for ${pattern}`, { hint: `use one of ${[...METHODS].join(', ')}` });
-    if (!/^(\/(:?[A-Za-z0-9._~-]+))+$|^\/$/.test(pattern)) throw new TriplineError('SERVER_ERR_REQUEST', `bad route pattern ${JSON.stringify(pattern)}`, { hint: 'write it like /api/incidents/:id' });
+    if (!METHODS.has(m))
+      throw new TriplineError('SERVER_ERR_REQUEST', `unsupported method ${method} for ${pattern}`, {
+        hint: `use one of ${[...METHODS].join(', ')}`,
+      });
+    if (!/^(\/(:?[A-Za-z0-9._~-]+))+$|^\/$/.test(pattern))
+      throw new TriplineError('SERVER_ERR_REQUEST', `bad route pattern ${JSON.stringify(pattern)}`, {
+        hint: 'write it like /api/incidents/:id',
+      });
     const segs = pattern.split('/').filter(Boolean);
     const shape = (s: readonly string[]): string => s.map((x) => (x.startsWith(':') ? ':' : x)).join('/');
     if (this.routes.some((r) => r.method === m && shape(r.segs) === shape(segs))) {
-      throw new TriplineError('SERVER_ERR_REQUEST', `route ${m} ${pattern} is already mounted`, { hint: 'mount each route once' });
+      throw new TriplineError('SERVER_ERR_REQUEST', `route ${m} ${pattern} is already mounted`, {
+        hint: 'mount each route once',
+      });
     }
     this.routes.push({ method: m, pattern, segs, handler });
   }
@@ -53,14 +66,22 @@ export class Router {
   }
 
   /** The handler and params for a request; `allowed` lists methods of the path when only the method is wrong. */
-  match(method: string, path: string): { handler: RouteHandler; params: Record<string, string> } | { allowed: string[] } | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { handler: RouteHandler; params: Record<string, string> } | { allowed: string[] } | undefined {
     let segs: string[];
-    try { segs = path.split('/').filter(Boolean).map(decodeURIComponent); } catch { return undefined; }
+    try {
+      segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return undefined;
+    }
     const allowed: string[] = [];
     for (const r of this.routes) {
       if (r.segs.length !== segs.length) continue;
       const params: Record<string, string> = {};
-      if (!r.segs.every((s, i) => (s.startsWith(':') ? ((params[s.slice(1)] = segs[i]), true) : s === segs[i]))) continue;
+      if (!r.segs.every((s, i) => (s.startsWith(':') ? ((params[s.slice(1)] = segs[i]), true) : s === segs[i])))
+        continue;
       if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { handler: r.handler, params };
       allowed.push(r.method);
     }

@@ -57,7 +57,8 @@ export function parseElf(buf: Buffer, file = '<buffer>'): ElfInfo {
   const phnum = buf.readUInt16LE(56);
   const shentsize = buf.readUInt16LE(58);
   const shnum = buf.readUInt16LE(60);
-  if (phoff + phnum * phentsize > buf.length || shoff + shnum * shentsize > buf.length) throw bad('headers past the end', file);
+  if (phoff + phnum * phentsize > buf.length || shoff + shnum * shentsize > buf.length)
+    throw bad('headers past the end', file);
 
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
@@ -100,7 +101,8 @@ export function parseElf(buf: Buffer, file = '<buffer>'): ElfInfo {
       const end = buf.indexOf(0, nameOff);
       if (end < 0) continue;
       // .symtab comes first in most binaries and holds the same names as .dynsym plus the local ones.
-      if (!byAddr.has(addr)) byAddr.set(addr, { addr, size: buf.readBigUInt64LE(o + 16), name: buf.toString('utf8', nameOff, end) });
+      if (!byAddr.has(addr))
+        byAddr.set(addr, { addr, size: buf.readBigUInt64LE(o + 16), name: buf.toString('utf8', nameOff, end) });
     }
   }
   const symbols = [...byAddr.values()].sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
@@ -143,7 +145,10 @@ export function findSymbol(symbols: readonly ElfSymbol[], vaddr: bigint): ElfSym
   let best = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (symbols[mid].addr <= vaddr) { best = mid; lo = mid + 1; } else hi = mid - 1;
+    if (symbols[mid].addr <= vaddr) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   if (best < 0) return undefined;
   const s = symbols[best];

@@ -22,7 +22,9 @@ export function readPerfMap(pid: number, nsPid = pid): ElfSymbol[] | undefined {
   for (const path of [`/proc/${pid}/root/tmp/perf-${nsPid}.map`, `/tmp/perf-${pid}.map`]) {
     try {
       return parsePerfMap(readFileSync(path, 'utf8'));
-    } catch { /* try the next place */ }
+    } catch {
+      /* try the next place */
+    }
   }
   return undefined;
 }

@@ -81,7 +81,8 @@ export class Symbolizer {
 }
 
 // tp_btf/raw_tp: __traceiter_* → bpf_trace_run* → bpf_prog_*; classic tracepoints: perf_trace_* → trace_call_bpf.
-const BPF_FRAME = /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|trace_call_bpf|perf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
+const BPF_FRAME =
+  /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|trace_call_bpf|perf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
 
 // Per-binary cache, keyed by path, device-independent inode and mtime so a replaced binary is parsed again.
 const binaries = new Map<string, ElfInfo | undefined>();
@@ -99,7 +100,11 @@ function binary(pid: number, path: string): ElfInfo | undefined {
     }
     if (binaries.has(key)) return binaries.get(key);
     let elf: ElfInfo | undefined;
-    try { elf = readElf(candidate); } catch { elf = undefined; }
+    try {
+      elf = readElf(candidate);
+    } catch {
+      elf = undefined;
+    }
     if (binaries.size >= BINARY_CACHE_MAX) binaries.delete(binaries.keys().next().value!);
     binaries.set(key, elf);
     return elf;

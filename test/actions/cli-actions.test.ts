@@ -21,26 +21,48 @@ before(async () => {
   cfgDir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-cfg-`));
   redis = await startRedis();
   r = await startReceiver();
-  const rule = readFileSync(join(import.meta.dirname, 'fixtures', 'rules', 'fire-test.yaml'), 'utf8').replace('WEBHOOK_URL', r.url);
+  const rule = readFileSync(join(import.meta.dirname, 'fixtures', 'rules', 'fire-test.yaml'), 'utf8').replace(
+    'WEBHOOK_URL',
+    r.url,
+  );
   writeFileSync(join(dir, 'fire-test.yaml'), rule);
 });
-after(async () => { await r.close(); await redis.stop(); rmSync(dir, { recursive: true, force: true }); rmSync(cfgDir, { recursive: true, force: true }); });
+after(async () => {
+  await r.close();
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(cfgDir, { recursive: true, force: true });
+});
 
-function tripline(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function tripline(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'actions', ...args], { env: { ...process.env, REDIS_URL: '', FIRE_TEST_SECRET: 'fire-secret', ...env } });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    const p = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'actions', ...args], {
+      env: { ...process.env, REDIS_URL: '', FIRE_TEST_SECRET: 'fire-secret', ...env },
+    });
+    let stdout = '',
+      stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     p.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
 function logLines(stderr: string): Array<Record<string, unknown>> {
-  return stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((o) => o.action === 'log');
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((o) => o.action === 'log');
 }
 
-test('fire runs a test incident through the rule\'s actions (in-process queue): one log line, one signed webhook', async () => {
+test("fire runs a test incident through the rule's actions (in-process queue): one log line, one signed webhook", async () => {
   const before = r.requests.length;
   const res = await tripline(['fire', 'fire-test', '--rules', dir, '--label', 'container=web-1']);
   assert.equal(res.code, 0, res.stdout + res.stderr);
@@ -52,7 +74,10 @@ test('fire runs a test incident through the rule\'s actions (in-process queue): 
   assert.match(String(lines[0].key), /^fire-test\{container="web-1",test="\d+T\d+"\}$/);
   assert.equal(r.requests.length, before + 1);
   const got = r.requests.at(-1)!;
-  assert.equal(got.headers['x-tripline-signature'], `sha256=${createHmac('sha256', 'fire-secret').update(got.body).digest('hex')}`);
+  assert.equal(
+    got.headers['x-tripline-signature'],
+    `sha256=${createHmac('sha256', 'fire-secret').update(got.body).digest('hex')}`,
+  );
   const body = JSON.parse(got.body);
   assert.equal(body.test, true);
   assert.equal(body.incident.labels.container, 'web-1');
@@ -73,10 +98,16 @@ test('--dry-run sends nothing to the webhook; --label cause=... sets the diagnos
 test('on Redis: fire delivers through the durable queue; a failing receiver lands in `failed`, `retry` replays it', async () => {
   const env = { REDIS_URL: redis.url };
   const cfg = join(cfgDir, 'tripline.yaml');
-  writeFileSync(cfg, `redis:\n  prefix: ${uniqueName()}\nactions:\n  attempts: 2\n  backoff: 50ms\nrules: [${JSON.stringify(dir)}]\n`);
+  writeFileSync(
+    cfg,
+    `redis:\n  prefix: ${uniqueName()}\nactions:\n  attempts: 2\n  backoff: 50ms\nrules: [${JSON.stringify(dir)}]\n`,
+  );
   // No engine on this Redis and no --work: the jobs wait, and fire says why.
   const n0 = r.requests.length;
-  const waiting = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-1', '--timeout', '1s'], env);
+  const waiting = await tripline(
+    ['fire', 'fire-test', '--config', cfg, '--label', 'container=web-1', '--timeout', '1s'],
+    env,
+  );
   assert.equal(waiting.code, 1);
   assert.match(waiting.stdout, /webhook\s+\S+\s+waiting after 1 s: no engine took it/);
   assert.equal(r.requests.length, n0, 'nothing delivered');
@@ -84,7 +115,10 @@ test('on Redis: fire delivers through the durable queue; a failing receiver land
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /→ redis queue/);
   // The workers of that run also delivered the job the first fire left waiting.
-  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+0\s+0\s+0\s+2\s+0/);
+  assert.match(
+    (await tripline(['list', '--config', cfg], env)).stdout,
+    /actions-webhook\s+webhook\s+0\s+0\s+0\s+2\s+0/,
+  );
 
   r.reply = () => ({ status: 500 });
   const bad = await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-3', '--work'], env);
@@ -99,9 +133,15 @@ test('on Redis: fire delivers through the durable queue; a failing receiver land
   const retried = await tripline(['retry', id, '--config', cfg], env);
   assert.equal(retried.code, 0, retried.stderr);
   // Nothing runs workers on this Redis: list shows the retried job waiting; a fire run with --work delivers it.
-  assert.match((await tripline(['list', '--config', cfg], env)).stdout, /actions-webhook\s+webhook\s+1\s+0\s+0\s+2\s+0/);
+  assert.match(
+    (await tripline(['list', '--config', cfg], env)).stdout,
+    /actions-webhook\s+webhook\s+1\s+0\s+0\s+2\s+0/,
+  );
   await tripline(['fire', 'fire-test', '--config', cfg, '--label', 'container=web-4', '--work'], env);
-  assert.ok(r.requests.slice(n).some((x) => x.headers['x-tripline-idempotency-key'] === id), 'the retried job was delivered');
+  assert.ok(
+    r.requests.slice(n).some((x) => x.headers['x-tripline-idempotency-key'] === id),
+    'the retried job was delivered',
+  );
   assert.match((await tripline(['failed', '--config', cfg], env)).stdout, /no failed jobs/);
 });
 

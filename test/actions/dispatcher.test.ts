@@ -16,17 +16,27 @@ const actions: ActionSpec[] = [{ type: 'log' }, { type: 'webhook', url: 'http://
 const rule = { name: 'cpu-throttling', actions };
 
 function queue(): MemoryQueue {
-  return new MemoryQueue(resolveQueueOptions({ config: buildConfig({}, {}), log: recordingLogger(), registry: ACTIONS, metrics: new ActionMetrics() }));
+  return new MemoryQueue(
+    resolveQueueOptions({
+      config: buildConfig({}, {}),
+      log: recordingLogger(),
+      registry: ACTIONS,
+      metrics: new ActionMetrics(),
+    }),
+  );
 }
 
 test('one job per action spec, ids derived from key, type, event and index', async () => {
   const q = queue();
   const inc = makeIncident();
   const res = await dispatch(q, rule, inc);
-  assert.deepEqual(res.map((r) => r.id), [
-    jobId({ incidentKey: inc.key, actionType: 'log', event: 'firing', index: 0, seq: 't1' }),
-    jobId({ incidentKey: inc.key, actionType: 'webhook', event: 'firing', index: 1, seq: 't1' }),
-  ]);
+  assert.deepEqual(
+    res.map((r) => r.id),
+    [
+      jobId({ incidentKey: inc.key, actionType: 'log', event: 'firing', index: 0, seq: 't1' }),
+      jobId({ incidentKey: inc.key, actionType: 'webhook', event: 'firing', index: 1, seq: 't1' }),
+    ],
+  );
   assert.equal(await q.depth(), 2);
   // Same incident again (another host, a restart): nothing new.
   assert.ok((await dispatch(q, rule, { ...inc, host: 'b' })).every((r) => r.duplicate));
@@ -42,5 +52,7 @@ test('one job per action spec, ids derived from key, type, event and index', asy
 });
 
 test('an incident of another rule is refused', async () => {
-  await assert.rejects(dispatch(queue(), { name: 'other', actions }, makeIncident()), (e) => hasCode(e, 'ACTION_ERR_CONFIG'));
+  await assert.rejects(dispatch(queue(), { name: 'other', actions }, makeIncident()), (e) =>
+    hasCode(e, 'ACTION_ERR_CONFIG'),
+  );
 });

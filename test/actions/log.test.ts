@@ -11,15 +11,46 @@ import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts'
 
 test('one info line per job', async () => {
   const log = recordingLogger();
-  const job = toJob(jobInput(makeIncident('r', { pod: 'p' }, { test: true }), [{ type: 'log' }]), 1) as ActionJob<LogActionSpec>;
-  const out = await logAction.execute(job, { config: buildConfig({}, {}), env: {}, log, store: new MemoryStore(), attempt: 1, signal: new AbortController().signal, notify: async () => [], now: Date.now });
+  const job = toJob(
+    jobInput(makeIncident('r', { pod: 'p' }, { test: true }), [{ type: 'log' }]),
+    1,
+  ) as ActionJob<LogActionSpec>;
+  const out = await logAction.execute(job, {
+    config: buildConfig({}, {}),
+    env: {},
+    log,
+    store: new MemoryStore(),
+    attempt: 1,
+    signal: new AbortController().signal,
+    notify: async () => [],
+    now: Date.now,
+  });
   assert.equal(out.status, 'delivered');
   assert.equal(log.lines.length, 1);
   const [line] = log.lines;
   assert.equal(line.level, 'info');
   assert.match(line.msg!, /^\[test\] r on p$/);
-  assert.deepEqual({ ...(line.obj as Record<string, unknown>) }, {
-    action: 'log', job: job.id, event: 'firing', incident: job.incident.id, key: 'r{pod="p"}', rule: 'r', severity: 'warning', status: 'firing',
-    value: 0.42, threshold: 0.25, unit: 'ratio', host: 'host-a', labels: { pod: 'p' }, bundle: null, cause: null, detail: null, test: true, dryRun: false,
-  });
+  assert.deepEqual(
+    { ...(line.obj as Record<string, unknown>) },
+    {
+      action: 'log',
+      job: job.id,
+      event: 'firing',
+      incident: job.incident.id,
+      key: 'r{pod="p"}',
+      rule: 'r',
+      severity: 'warning',
+      status: 'firing',
+      value: 0.42,
+      threshold: 0.25,
+      unit: 'ratio',
+      host: 'host-a',
+      labels: { pod: 'p' },
+      bundle: null,
+      cause: null,
+      detail: null,
+      test: true,
+      dryRun: false,
+    },
+  );
 });

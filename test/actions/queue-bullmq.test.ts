@@ -16,7 +16,9 @@ const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
 const history = new Map<ActionQueue, JobSettled[]>();
 
-before(async () => { redis = await startRedis(); });
+before(async () => {
+  redis = await startRedis();
+});
 after(async () => {
   for (const q of open) await q.close(1000).catch(() => undefined);
   for (const r of receivers) await r.close();
@@ -24,11 +26,30 @@ after(async () => {
 });
 
 function config(extra: { attempts?: number; backoff?: string } = {}) {
-  return buildConfig({ redis: { url: redis.url, prefix: uniqueName() }, actions: { attempts: extra.attempts ?? 3, backoff: extra.backoff ?? '100ms' } }, {});
+  return buildConfig(
+    {
+      redis: { url: redis.url, prefix: uniqueName() },
+      actions: { attempts: extra.attempts ?? 3, backoff: extra.backoff ?? '100ms' },
+    },
+    {},
+  );
 }
 
-async function queue(cfg = config(), name = uniqueName(), metricsRegistry?: Registry, keepCompleted?: number): Promise<ActionQueue> {
-  const q = await openQueue({ config: cfg, log: recordingLogger(), name, metricsRegistry, stalledIntervalMs: 1000, lockDurationMs: 2000, keepCompleted });
+async function queue(
+  cfg = config(),
+  name = uniqueName(),
+  metricsRegistry?: Registry,
+  keepCompleted?: number,
+): Promise<ActionQueue> {
+  const q = await openQueue({
+    config: cfg,
+    log: recordingLogger(),
+    name,
+    metricsRegistry,
+    stalledIntervalMs: 1000,
+    lockDurationMs: 2000,
+    keepCompleted,
+  });
   open.push(q);
   const seen: JobSettled[] = [];
   history.set(q, seen);
@@ -46,9 +67,22 @@ async function receiver(reply?: Parameters<typeof startReceiver>[0]): Promise<Re
 function settled(q: ActionQueue, id: string, timeoutMs = 30_000): Promise<JobSettled> {
   return new Promise((resolve, reject) => {
     const seen = history.get(q)?.find((s) => s.id === id);
-    if (seen) { history.get(q)!.splice(history.get(q)!.indexOf(seen), 1); return resolve(seen); }
-    const t = setTimeout(() => { off(); reject(new Error(`job ${id} not settled after ${timeoutMs} ms`)); }, timeoutMs);
-    const off = q.onSettled((s) => { if (s.id === id) { clearTimeout(t); off(); history.get(q)!.splice(history.get(q)!.indexOf(s), 1); resolve(s); } });
+    if (seen) {
+      history.get(q)!.splice(history.get(q)!.indexOf(seen), 1);
+      return resolve(seen);
+    }
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`job ${id} not settled after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = q.onSettled((s) => {
+      if (s.id === id) {
+        clearTimeout(t);
+        off();
+        history.get(q)!.splice(history.get(q)!.indexOf(s), 1);
+        resolve(s);
+      }
+    });
   });
 }
 
@@ -61,14 +95,19 @@ test('two engines on one Redis deliver one incident key once, also after the job
   // keepCompleted 0: each job is deleted as soon as it completes, so only the dedup key can stop a repeat.
   const a = await queue(cfg, name, undefined, 0);
   const b = await queue(cfg, name, undefined, 0);
-  await a.start(); await b.start();
+  await a.start();
+  await b.start();
   const inc = makeIncident('cpu-throttling', { pod: 'web-1' });
   const first = await a.enqueue(jobInput(inc, hook(r.url)));
   const second = await b.enqueue(jobInput({ ...inc, host: 'host-b', id: 'other-trip' }, hook(r.url)));
   assert.equal(second.id, first.id);
   await r.waitFor(1);
   await new Promise((res) => setTimeout(res, 300));
-  assert.equal((await a.counts()).reduce((n, c) => n + c.completed, 0), 0, 'completed jobs were removed');
+  assert.equal(
+    (await a.counts()).reduce((n, c) => n + c.completed, 0),
+    0,
+    'completed jobs were removed',
+  );
   // A third report long after delivery: the dedup key still holds although the job itself may be gone.
   const third = await a.enqueue(jobInput(inc, hook(r.url)));
   assert.equal(third.duplicate, true);
@@ -84,17 +123,24 @@ test('two engines: trip, resolve, trip again: three deliveries (firing, resolved
   const name = uniqueName();
   const a = await queue(cfg, name);
   const b = await queue(cfg, name);
-  await a.start(); await b.start();
+  await a.start();
+  await b.start();
   const inc = makeIncident('retrip', { pod: 'web-1' });
   const events = [
-    [inc, 'firing'], [{ ...inc, status: 'resolved' as const }, 'resolved'], [{ ...inc, id: 'trip-2' }, 'firing'],
+    [inc, 'firing'],
+    [{ ...inc, status: 'resolved' as const }, 'resolved'],
+    [{ ...inc, id: 'trip-2' }, 'firing'],
   ] as const;
   for (const [n, [i, event]] of events.entries()) {
-    for (const q of [a, b]) await q.enqueue(jobInput({ ...i, host: q === a ? 'host-a' : 'host-b' }, hook(r.url), 0, event));
+    for (const q of [a, b])
+      await q.enqueue(jobInput({ ...i, host: q === a ? 'host-a' : 'host-b' }, hook(r.url), 0, event));
     await r.waitFor(n + 1);
   }
   await new Promise((res) => setTimeout(res, 1000));
-  assert.deepEqual(r.requests.map((x) => x.headers['x-tripline-event']), ['firing', 'resolved', 'firing']);
+  assert.deepEqual(
+    r.requests.map((x) => x.headers['x-tripline-event']),
+    ['firing', 'resolved', 'firing'],
+  );
   assert.equal(new Set(r.requests.map((x) => x.headers['x-tripline-idempotency-key'])).size, 3);
 });
 
@@ -108,7 +154,10 @@ test('429 with Retry-After parks the job without spending an attempt, then deliv
   const s = await settled(q, id);
   assert.equal(s.state, 'completed');
   assert.equal(r.requests.length, 2);
-  assert.ok(r.requests[1].at - r.requests[0].at >= 900, `second try ${r.requests[1].at - r.requests[0].at} ms after the 429`);
+  assert.ok(
+    r.requests[1].at - r.requests[0].at >= 900,
+    `second try ${r.requests[1].at - r.requests[0].at} ms after the 429`,
+  );
   assert.ok(Date.now() - t0 >= 900);
   assert.deepEqual(await q.failed(), []);
 });
@@ -152,6 +201,11 @@ test('a Redis that may evict keys is refused at start with the fix', async () =>
   const evicting = await startRedis(['--maxmemory-policy', 'allkeys-lru']);
   try {
     const cfg = buildConfig({ redis: { url: evicting.url } }, {});
-    await assert.rejects(openQueue({ config: cfg, log: recordingLogger(), name: uniqueName() }), (e) => hasCode(e, 'ACTION_ERR_REDIS') && /noeviction/.test(e.hint));
-  } finally { await evicting.stop(); }
+    await assert.rejects(
+      openQueue({ config: cfg, log: recordingLogger(), name: uniqueName() }),
+      (e) => hasCode(e, 'ACTION_ERR_REDIS') && /noeviction/.test(e.hint),
+    );
+  } finally {
+    await evicting.stop();
+  }
 });

@@ -13,10 +13,18 @@ import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts'
 const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
 const history = new Map<ActionQueue, JobSettled[]>();
-after(async () => { for (const q of open) await q.close(); for (const r of receivers) await r.close(); });
+after(async () => {
+  for (const q of open) await q.close();
+  for (const r of receivers) await r.close();
+});
 
-async function setup(reply: Parameters<typeof startReceiver>[0], actions: { attempts?: number; backoff?: string } = {}, reg?: Registry) {
-  const r = await startReceiver(reply); receivers.push(r);
+async function setup(
+  reply: Parameters<typeof startReceiver>[0],
+  actions: { attempts?: number; backoff?: string } = {},
+  reg?: Registry,
+) {
+  const r = await startReceiver(reply);
+  receivers.push(r);
   const config = buildConfig({ actions: { attempts: actions.attempts ?? 3, backoff: actions.backoff ?? '20ms' } }, {});
   const q = await openQueue({ config, log: recordingLogger(), metricsRegistry: reg });
   open.push(q);
@@ -31,9 +39,22 @@ async function setup(reply: Parameters<typeof startReceiver>[0], actions: { atte
 function settled(q: ActionQueue, id: string, timeoutMs = 30_000): Promise<JobSettled> {
   return new Promise((resolve, reject) => {
     const seen = history.get(q)?.find((s) => s.id === id);
-    if (seen) { history.get(q)!.splice(history.get(q)!.indexOf(seen), 1); return resolve(seen); }
-    const t = setTimeout(() => { off(); reject(new Error(`job ${id} not settled after ${timeoutMs} ms`)); }, timeoutMs);
-    const off = q.onSettled((s) => { if (s.id === id) { clearTimeout(t); off(); history.get(q)!.splice(history.get(q)!.indexOf(s), 1); resolve(s); } });
+    if (seen) {
+      history.get(q)!.splice(history.get(q)!.indexOf(seen), 1);
+      return resolve(seen);
+    }
+    const t = setTimeout(() => {
+      off();
+      reject(new Error(`job ${id} not settled after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = q.onSettled((s) => {
+      if (s.id === id) {
+        clearTimeout(t);
+        off();
+        history.get(q)!.splice(history.get(q)!.indexOf(s), 1);
+        resolve(s);
+      }
+    });
   });
 }
 
@@ -59,11 +80,17 @@ test('jobs wait until start, then deliver once; the same incident key is dedupli
   assert.equal(resolved.duplicate, false);
   await settled(q, resolved.id);
   assert.equal(r.requests.length, 2);
-  assert.deepEqual(r.requests.map((x) => x.headers['x-tripline-event']), ['firing', 'resolved']);
+  assert.deepEqual(
+    r.requests.map((x) => x.headers['x-tripline-event']),
+    ['firing', 'resolved'],
+  );
 });
 
 test('429 with Retry-After parks without spending an attempt', async () => {
-  const { r, q, specs } = await setup((n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }), { attempts: 1 });
+  const { r, q, specs } = await setup(
+    (n) => (n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }),
+    { attempts: 1 },
+  );
   await q.start();
   const { id } = await q.enqueue(jobInput(makeIncident(), specs));
   assert.equal((await settled(q, id)).state, 'completed');
@@ -82,15 +109,23 @@ test('5xx until the limit: failed set with the reason; retry delivers; unknown i
   // Backoff grows: the gap before the 3rd try is at least the 2nd's minimum (2 × 20 ms / 2).
   assert.ok(r.requests[2].at - r.requests[1].at >= 20);
   const [f] = await q.failed();
-  assert.equal(f.id, id); assert.equal(f.attempts, 3); assert.match(f.reason, /HTTP 502/);
+  assert.equal(f.id, id);
+  assert.equal(f.attempts, 3);
+  assert.match(f.reason, /HTTP 502/);
   assert.match(await reg.getSingleMetricAsString('tripline_action_queue_depth'), /action="webhook",state="failed"} 1/);
   ok = true;
   const again = settled(q, id);
   await q.retry(id);
   assert.equal((await again).state, 'completed');
   assert.deepEqual(await q.failed(), []);
-  assert.match(await reg.getSingleMetricAsString('tripline_action_delivery_seconds'), /tripline_action_delivery_seconds_count\{action="webhook",outcome="delivered"\} 1\b/);
-  assert.match(await reg.getSingleMetricAsString('tripline_action_failures_total'), /action="webhook",reason="http_502"\} 3\b/);
+  assert.match(
+    await reg.getSingleMetricAsString('tripline_action_delivery_seconds'),
+    /tripline_action_delivery_seconds_count\{action="webhook",outcome="delivered"\} 1\b/,
+  );
+  assert.match(
+    await reg.getSingleMetricAsString('tripline_action_failures_total'),
+    /action="webhook",reason="http_502"\} 3\b/,
+  );
   await assert.rejects(q.retry(id), (e) => hasCode(e, 'ACTION_ERR_CONFIG'));
 });
 

@@ -13,9 +13,15 @@ test('the built-in registry is consistent and holds log and webhook', () => {
 
 test('a module filed under another key (a second entry for one type) fails at start', () => {
   const bad = { log: logAction, webhook: logAction } as unknown as ActionRegistry;
-  assert.throws(() => checkRegistry(bad), (e) => hasCode(e, 'ACTION_ERR_CONFIG') && /"webhook" holds the "log" module/.test(e.message));
+  assert.throws(
+    () => checkRegistry(bad),
+    (e) => hasCode(e, 'ACTION_ERR_CONFIG') && /"webhook" holds the "log" module/.test(e.message),
+  );
 });
 
 test('an unknown type names the known ones and the fix', () => {
-  assert.throws(() => actionFor('pager'), (e) => hasCode(e, 'ACTION_ERR_CONFIG') && /src\/actions\/pager\.ts/.test(e.hint) && /log, webhook/.test(e.hint));
+  assert.throws(
+    () => actionFor('pager'),
+    (e) => hasCode(e, 'ACTION_ERR_CONFIG') && /src\/actions\/pager\.ts/.test(e.hint) && /log, webhook/.test(e.hint),
+  );
 });

@@ -33,5 +33,8 @@ test('values, expiry and set-if-absent survive a restart (a new store on the sam
 test('a damaged file is a coded error naming the file and the way out', () => {
   const file = join(dir, 'bad.json');
   writeFileSync(file, '{not json');
-  assert.throws(() => new FileStore(file), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && e.message.includes(file) && /move .* away/.test(e.hint));
+  assert.throws(
+    () => new FileStore(file),
+    (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && e.message.includes(file) && /move .* away/.test(e.hint),
+  );
 });

@@ -14,23 +14,42 @@ import { startReceiver, type Receiver } from './fixtures/receiver.ts';
 import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts';
 
 const receivers: Receiver[] = [];
-after(async () => { for (const r of receivers) await r.close(); });
+after(async () => {
+  for (const r of receivers) await r.close();
+});
 const SECRET = 's3cret-for-test';
 const config = buildConfig({}, {});
 
 function ctx(env: NodeJS.ProcessEnv = {}): ActionContext {
-  return { config, env, log: recordingLogger(), store: new MemoryStore(), attempt: 1, signal: new AbortController().signal, notify: async () => [], now: Date.now };
+  return {
+    config,
+    env,
+    log: recordingLogger(),
+    store: new MemoryStore(),
+    attempt: 1,
+    signal: new AbortController().signal,
+    notify: async () => [],
+    now: Date.now,
+  };
 }
 function job(spec: WebhookActionSpec): ActionJob<WebhookActionSpec> {
   return toJob(jobInput(makeIncident(), [spec]), Date.now()) as ActionJob<WebhookActionSpec>;
 }
 async function receiver(reply: Parameters<typeof startReceiver>[0] = () => ({ status: 200 })): Promise<Receiver> {
-  const r = await startReceiver(reply); receivers.push(r); return r;
+  const r = await startReceiver(reply);
+  receivers.push(r);
+  return r;
 }
 
 test('the receiver verifies the HMAC-SHA256 signature of the exact body, and gets the idempotency key', async () => {
   const r = await receiver();
-  const spec: WebhookActionSpec = { type: 'webhook', url: r.url, secretEnv: 'HOOK_SECRET', timeoutMs: 2000, headers: { 'x-team': 'ops' } };
+  const spec: WebhookActionSpec = {
+    type: 'webhook',
+    url: r.url,
+    secretEnv: 'HOOK_SECRET',
+    timeoutMs: 2000,
+    headers: { 'x-team': 'ops' },
+  };
   const j = job(spec);
   const out = await webhookAction.execute(j, ctx({ HOOK_SECRET: SECRET }));
   assert.equal(out.status, 'delivered');
@@ -53,8 +72,14 @@ test('the receiver verifies the HMAC-SHA256 signature of the exact body, and get
 test('a missing secret env is unrecoverable (and refused by check at start)', async () => {
   const r = await receiver();
   const spec: WebhookActionSpec = { type: 'webhook', url: r.url, secretEnv: 'HOOK_SECRET', timeoutMs: 2000 };
-  await assert.rejects(webhookAction.execute(job(spec), ctx({})), (e) => e instanceof UnrecoverableError && /HOOK_SECRET/.test(e.message));
-  assert.throws(() => webhookAction.check!(spec, config, {}), (e) => hasCode(e, 'ACTION_ERR_CONFIG'));
+  await assert.rejects(
+    webhookAction.execute(job(spec), ctx({})),
+    (e) => e instanceof UnrecoverableError && /HOOK_SECRET/.test(e.message),
+  );
+  assert.throws(
+    () => webhookAction.check!(spec, config, {}),
+    (e) => hasCode(e, 'ACTION_ERR_CONFIG'),
+  );
   assert.equal(r.requests.length, 0);
 });
 
@@ -70,11 +95,21 @@ test('status classes: 5xx and 408 retry, 429 parks for Retry-After, other 4xx fa
   ];
   for (const [status, headers, check] of cases) {
     const r = await receiver(() => ({ status, headers }));
-    await assert.rejects(webhookAction.execute(job({ type: 'webhook', url: r.url, timeoutMs: 2000 }), ctx()), check, `status ${status}`);
+    await assert.rejects(
+      webhookAction.execute(job({ type: 'webhook', url: r.url, timeoutMs: 2000 }), ctx()),
+      check,
+      `status ${status}`,
+    );
   }
   const slow = await receiver(() => ({ status: 200, delayMs: 5000 }));
-  await assert.rejects(webhookAction.execute(job({ type: 'webhook', url: slow.url, timeoutMs: 200 }), ctx()), (e) => e instanceof RetryableError && e.reason === 'timeout');
-  await assert.rejects(webhookAction.execute(job({ type: 'webhook', url: 'http://127.0.0.1:1/x', timeoutMs: 2000 }), ctx()), (e) => e instanceof RetryableError && e.reason === 'network');
+  await assert.rejects(
+    webhookAction.execute(job({ type: 'webhook', url: slow.url, timeoutMs: 200 }), ctx()),
+    (e) => e instanceof RetryableError && e.reason === 'timeout',
+  );
+  await assert.rejects(
+    webhookAction.execute(job({ type: 'webhook', url: 'http://127.0.0.1:1/x', timeoutMs: 2000 }), ctx()),
+    (e) => e instanceof RetryableError && e.reason === 'network',
+  );
 });
 
 test('credentials, query and secret-looking path segments of the URL never appear in errors; credentials become Basic auth', async () => {
@@ -84,10 +119,13 @@ test('credentials, query and secret-looking path segments of the URL never appea
   const err = await webhookAction.execute(job({ type: 'webhook', url, timeoutMs: 2000 }), ctx()).catch((e: Error) => e);
   assert.ok(err instanceof RetryableError);
   const text = `${err.message} ${err.hint} ${err.stack}`;
-  for (const secret of ['hunter2pw', 'bob', 'topsecret123', 'T0A1B2C3D4E5F6G7H8']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+  for (const secret of ['hunter2pw', 'bob', 'topsecret123', 'T0A1B2C3D4E5F6G7H8'])
+    assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   assert.match(err.message, /\/hooks\/…\/x\?…/);
   assert.equal(r.requests[0].headers.authorization, `Basic ${Buffer.from('bob:hunter2pw').toString('base64')}`);
-  const down = await webhookAction.execute(job({ type: 'webhook', url: 'http://alice:pw123456@127.0.0.1:1/?k=zzz', timeoutMs: 2000 }), ctx()).catch((e: Error) => e);
+  const down = await webhookAction
+    .execute(job({ type: 'webhook', url: 'http://alice:pw123456@127.0.0.1:1/?k=zzz', timeoutMs: 2000 }), ctx())
+    .catch((e: Error) => e);
   assert.ok(down instanceof RetryableError);
   assert.ok(!down.message.includes('pw123456') && !down.message.includes('zzz'), down.message);
 });

@@ -15,13 +15,31 @@ import { TCP } from '../../src/probes/decode/tcp.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
 import { PGSTAT } from '../../src/probes/decode/pg.ts';
 
-interface BtfType { id: number; kind: string; name?: string; size?: number; type_id?: number; nr_elems?: number; vars?: { type_id: number; size: number; offset: number }[]; members?: { name: string; type_id: number; bits_offset: number }[]; linkage?: string }
+interface BtfType {
+  id: number;
+  kind: string;
+  name?: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
+  vars?: { type_id: number; size: number; offset: number }[];
+  members?: { name: string; type_id: number; bits_offset: number }[];
+  linkage?: string;
+}
 
-const HASH = 1, ARRAY = 2, PERCPU_HASH = 5, PERCPU_ARRAY = 6, TASK_STORAGE = 29;
+const HASH = 1,
+  ARRAY = 2,
+  PERCPU_HASH = 5,
+  PERCPU_ARRAY = 6,
+  TASK_STORAGE = 29;
 
 /** The object's BTF as bpftool prints it in JSON. */
 function btfOf(stem: string): Map<number, BtfType> {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', join(objDir, 'counters', `${stem}.bpf.o`), 'format', 'raw'], { encoding: 'utf8' });
+  const out = execFileSync(
+    'bpftool',
+    ['-j', 'btf', 'dump', 'file', join(objDir, 'counters', `${stem}.bpf.o`), 'format', 'raw'],
+    { encoding: 'utf8' },
+  );
   return new Map((JSON.parse(out).types as BtfType[]).map((t) => [t.id, t]));
 }
 
@@ -43,12 +61,19 @@ function mapsOf(types: Map<number, BtfType>): Map<string, { type: number; keySiz
     const member = (n: string) => def.members!.find((m) => m.name === n);
     const pointee = (n: string) => types.get(member(n)!.type_id)!.type_id!; // PTR → target
     const type = types.get(pointee('type'))!.nr_elems!; // __uint(type, X) is int (*type)[X]
-    out.set(variable.name!, { type, keySize: sizeOf(types, pointee('key')), valueSize: sizeOf(types, pointee('value')) });
+    out.set(variable.name!, {
+      type,
+      keySize: sizeOf(types, pointee('key')),
+      valueSize: sizeOf(types, pointee('value')),
+    });
   }
   return out;
 }
 
-function structOf(types: Map<number, BtfType>, name: string): { size: number; fields: Record<string, number> } | undefined {
+function structOf(
+  types: Map<number, BtfType>,
+  name: string,
+): { size: number; fields: Record<string, number> } | undefined {
   const s = [...types.values()].find((t) => t.kind === 'STRUCT' && t.name === name);
   if (!s) return undefined;
   return { size: s.size!, fields: Object.fromEntries(s.members!.map((m) => [m.name, m.bits_offset / 8])) };
@@ -127,14 +152,20 @@ buildBpf();
 for (const [stem, want] of Object.entries(FAMILIES)) {
   test(`${stem}.bpf.o: maps match the decoder's types and sizes`, () => {
     const maps = mapsOf(btfOf(stem));
-    assert.deepEqual([...maps.keys()].filter((n) => !('usdt' in want) || !isUsdtSupport(n)).sort(), Object.keys(want.maps).sort(), 'map names');
+    assert.deepEqual(
+      [...maps.keys()].filter((n) => !('usdt' in want) || !isUsdtSupport(n)).sort(),
+      Object.keys(want.maps).sort(),
+      'map names',
+    );
     for (const [name, m] of Object.entries(want.maps)) assert.deepEqual(maps.get(name), m, `map ${name}`);
   });
 
   test(`${stem}.bpf.o: shared structs match their TypeScript layouts`, () => {
     const types = btfOf(stem);
     assert.deepEqual(structOf(types, 'hist'), { size: HIST_SIZE, fields: HIST_LAYOUT.fields });
-    for (const [name, layout] of Object.entries(want.layouts as Record<string, { size: number; fields: Record<string, number> }>)) {
+    for (const [name, layout] of Object.entries(
+      want.layouts as Record<string, { size: number; fields: Record<string, number> }>,
+    )) {
       const got = structOf(types, name);
       assert.ok(got, `struct ${name} in BTF`);
       assert.equal(got.size, layout.size, `sizeof(struct ${name})`);
@@ -146,10 +177,13 @@ for (const [stem, want] of Object.entries(FAMILIES)) {
     const types = btfOf(stem);
     assert.deepEqual(Object.fromEntries(rodataOf(types)), want.knobs);
     const usdt = 'usdt' in want;
-    const funcs = [...types.values()].filter((t) => t.kind === 'FUNC' && t.linkage === 'global' && !(usdt && isUsdtSupport(t.name!))).map((t) => t.name!);
+    const funcs = [...types.values()]
+      .filter((t) => t.kind === 'FUNC' && t.linkage === 'global' && !(usdt && isUsdtSupport(t.name!)))
+      .map((t) => t.name!);
     assert.ok(funcs.length >= 2);
     for (const f of funcs) assert.match(f, /^tl_/);
     if (usdt) return; // USDT has no tracepoint twin
-    for (const f of funcs.filter((n) => !n.endsWith('_raw'))) assert.ok(funcs.includes(`${f}_raw`), `${f} has a raw_tp twin`);
+    for (const f of funcs.filter((n) => !n.endsWith('_raw')))
+      assert.ok(funcs.includes(`${f}_raw`), `${f} has a raw_tp twin`);
   });
 }

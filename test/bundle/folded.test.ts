@@ -14,7 +14,10 @@ test('folded text: comm as root, identical paths merged, heaviest first', () => 
 
 test('folded text: seconds become integer microseconds', () => {
   const parsed = parseFolded(toFolded(offCpu));
-  assert.deepEqual(parsed[0], { path: ['api', 'main', 'wait_for_work', 'pthread_cond_wait', 'futex_wait'], weight: 1_250_000 });
+  assert.deepEqual(parsed[0], {
+    path: ['api', 'main', 'wait_for_work', 'pthread_cond_wait', 'futex_wait'],
+    weight: 1_250_000,
+  });
   assert.equal(parsed[1].weight, 380_000);
 });
 

@@ -12,7 +12,10 @@ function decode(buf: Buffer): { p: Profile; s: (i: number | bigint) => string } 
 
 test('pprof of on-CPU samples parses back with samples/count and cpu/nanoseconds', () => {
   const { p, s } = decode(toPprof(onCpu, { startMs: 1_700_000_000_000, durationMs: 10_000, periodNs: 1e9 / 99 }));
-  assert.deepEqual(p.sampleType.map((t) => `${s(t.type)}/${s(t.unit)}`), ['samples/count', 'cpu/nanoseconds']);
+  assert.deepEqual(
+    p.sampleType.map((t) => `${s(t.type)}/${s(t.unit)}`),
+    ['samples/count', 'cpu/nanoseconds'],
+  );
   assert.equal(p.sample.length, onCpu.length);
   assert.equal(Number(p.durationNanos), 10_000 * 1e6);
   // Leaf first: the first location of the hottest sample is memcpy, the last is _start.
@@ -33,7 +36,10 @@ test('pprof of on-CPU samples parses back with samples/count and cpu/nanoseconds
 
 test('pprof of off-CPU seconds uses off-cpu/nanoseconds and keeps the reason label', () => {
   const { p, s } = decode(toPprof(offCpu, { startMs: Date.now(), durationMs: 5000 }));
-  assert.deepEqual(p.sampleType.map((t) => `${s(t.type)}/${s(t.unit)}`), ['off-cpu/nanoseconds']);
+  assert.deepEqual(
+    p.sampleType.map((t) => `${s(t.type)}/${s(t.unit)}`),
+    ['off-cpu/nanoseconds'],
+  );
   assert.equal(Number(p.sample[0].value[0]), 1_250_000_000);
   const labels = Object.fromEntries(p.sample[1].label.map((l) => [s(l.key), s(l.str)]));
   assert.deepEqual(labels, { comm: 'api', reason: 'runnable' });

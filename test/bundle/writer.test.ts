@@ -1,7 +1,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, appendFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+  appendFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -19,7 +28,10 @@ function input(over: Partial<BundleInput> = {}): BundleInput {
   const t0 = Date.parse('2026-03-04T05:06:07Z');
   const budget = { durationMs: 10_000, maxEvents: 10_000, maxBytes: 1 << 20 };
   return {
-    root, rule: 'cpu-throttled', probesFrom: 'rule', durationMs: 10_000,
+    root,
+    rule: 'cpu-throttled',
+    probesFrom: 'rule',
+    durationMs: 10_000,
     target: { cgroupId: '4242', cgroupPath: '/kubepods/pod1/c1', pids: [812] },
     timings: { tripAt: t0, attachStartedAt: t0 + 1, attachedAt: t0 + 4, detachedAt: t0 + 10_004 },
     probes: [
@@ -28,23 +40,40 @@ function input(over: Partial<BundleInput> = {}): BundleInput {
       { name: 'pg', status: 'ok', budget, result: pgResult(t0 + 4) },
       { name: 'tcp', status: 'skipped', reason: 'probe CPU cap reached', budget },
     ],
-    findings, partial: false,
+    findings,
+    partial: false,
     history: { before: [{ at: t0 - 1000, samples: [] }], during: [] },
     ...over,
   };
 }
 
 test('bundle id: UTC time, rule, 8 hex; a bad rule name is refused', () => {
-  assert.match(bundleId('cpu-throttled', Date.parse('2026-03-04T05:06:07Z')), /^20260304T050607-cpu-throttled-[0-9a-f]{8}$/);
-  assert.throws(() => bundleId('../etc', 0), (e) => hasCode(e, 'BUNDLE_ERR_WRITE'));
+  assert.match(
+    bundleId('cpu-throttled', Date.parse('2026-03-04T05:06:07Z')),
+    /^20260304T050607-cpu-throttled-[0-9a-f]{8}$/,
+  );
+  assert.throws(
+    () => bundleId('../etc', 0),
+    (e) => hasCode(e, 'BUNDLE_ERR_WRITE'),
+  );
 });
 
 test('a complete bundle: files, permissions, manifest, passes its own schema check', async () => {
   const ref = await writeBundle(input());
   assert.equal(ref.partial, false);
   const names = readdirSync(ref.dir).sort();
-  assert.deepEqual(names, ['baseline.json', 'events.ndjson', 'findings.json', 'flamegraph.html', 'manifest.json',
-    'offcpu.folded', 'offcpu.pb.gz', 'profile.folded', 'profile.pb.gz', 'summary.md']);
+  assert.deepEqual(names, [
+    'baseline.json',
+    'events.ndjson',
+    'findings.json',
+    'flamegraph.html',
+    'manifest.json',
+    'offcpu.folded',
+    'offcpu.pb.gz',
+    'profile.folded',
+    'profile.pb.gz',
+    'summary.md',
+  ]);
   assert.equal(statSync(ref.dir).mode & 0o777, 0o700);
   for (const n of names) assert.equal(statSync(join(ref.dir, n)).mode & 0o777, 0o600, n);
   assert.equal(statSync(ref.tarball).mode & 0o777, 0o600);
@@ -57,7 +86,10 @@ test('a complete bundle: files, permissions, manifest, passes its own schema che
   assert.deepEqual(m.redactions, ['sql literals']);
   assert.equal(m.probes.find((p) => p.name === 'tcp')!.status, 'skipped');
   assert.equal(m.kernel.release, execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
-  const events = readFileSync(join(ref.dir, 'events.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+  const events = readFileSync(join(ref.dir, 'events.ndjson'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(events.length, 3);
   assert.equal(events[0].probe, 'pg');
   assert.match(readFileSync(join(ref.dir, 'summary.md'), 'utf8'), /preempted mostly by pid 4711/);
@@ -73,9 +105,12 @@ test('the tarball extracts with tar -xzf to the same files', async () => {
     execFileSync('tar', ['-xzf', ref.tarball, '-C', out]);
     const extracted = join(out, ref.id);
     assert.deepEqual(readdirSync(extracted).sort(), readdirSync(ref.dir).sort());
-    for (const n of readdirSync(ref.dir)) assert.ok(readFileSync(join(extracted, n)).equals(readFileSync(join(ref.dir, n))), n);
+    for (const n of readdirSync(ref.dir))
+      assert.ok(readFileSync(join(extracted, n)).equals(readFileSync(join(ref.dir, n))), n);
     assert.equal((await validateBundle(extracted)).ok, true);
-  } finally { rmSync(out, { recursive: true, force: true }); }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('the schema check detects tampering: changed, missing and extra files', async () => {
@@ -85,7 +120,10 @@ test('the schema check detects tampering: changed, missing and extra files', asy
   writeFileSync(join(ref.dir, 'extra.txt'), 'x');
   const check = await validateBundle(ref.dir);
   assert.equal(check.ok, false);
-  assert.ok(check.problems.some((p) => p.startsWith('summary.md:')), check.problems.join('\n'));
+  assert.ok(
+    check.problems.some((p) => p.startsWith('summary.md:')),
+    check.problems.join('\n'),
+  );
   assert.ok(check.problems.some((p) => p.startsWith('profile.folded: listed in the manifest but missing')));
   assert.ok(check.problems.some((p) => p.startsWith('extra.txt: present but not listed')));
   const m = JSON.parse(readFileSync(join(ref.dir, 'manifest.json'), 'utf8'));
@@ -96,7 +134,12 @@ test('the schema check detects tampering: changed, missing and extra files', asy
 
 test('a capture cut short is marked partial in the manifest and the summary', async () => {
   const i = input();
-  const ref = await writeBundle({ ...i, partial: true, partialReason: 'engine stopping', probes: [{ ...i.probes[0], result: { ...profileResult(0), partial: true } }] });
+  const ref = await writeBundle({
+    ...i,
+    partial: true,
+    partialReason: 'engine stopping',
+    probes: [{ ...i.probes[0], result: { ...profileResult(0), partial: true } }],
+  });
   assert.equal(ref.partial, true);
   const check = await validateBundle(ref.dir);
   assert.equal(check.ok, true);
@@ -131,12 +174,17 @@ test('a crashed write leaves only a .partial folder, which is never listed', asy
   const shown = await showBundle(root, listed.find((b) => b.manifest)!.id);
   assert.equal(shown.findings!.neighbours[0].pid, 4711);
   await assert.rejects(showBundle(root, '../../etc'), (e) => hasCode(e, 'BUNDLE_ERR_NOT_FOUND'));
-  await assert.rejects(showBundle(root, '20260304T050607-cpu-throttled-deadbeef'), (e) => hasCode(e, 'BUNDLE_ERR_NOT_FOUND'));
+  await assert.rejects(showBundle(root, '20260304T050607-cpu-throttled-deadbeef'), (e) =>
+    hasCode(e, 'BUNDLE_ERR_NOT_FOUND'),
+  );
 });
 
 test('a write that fails removes its partial folder and throws BUNDLE_ERR_WRITE', async () => {
   const i = input();
-  await assert.rejects(writeBundle({ ...i, probes: [{ name: 'Bad/Name', status: 'ok', budget: i.probes[0].budget }] }), (e) => hasCode(e, 'BUNDLE_ERR_WRITE'));
+  await assert.rejects(
+    writeBundle({ ...i, probes: [{ name: 'Bad/Name', status: 'ok', budget: i.probes[0].budget }] }),
+    (e) => hasCode(e, 'BUNDLE_ERR_WRITE'),
+  );
   assert.ok(!readdirSync(root).some((n) => n.startsWith('.partial-') && !n.includes('deadbeef')));
 });
 

@@ -9,71 +9,132 @@ import type { Cause } from '../../src/bundle/types.ts';
 function ticks(n: number, v: Record<string, number>): HistoryPoint[] {
   return Array.from({ length: n }, (_, i) => ({
     at: 1_700_000_000_000 + i * 1000,
-    values: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'cpu_quota_cores' ? x : x * (1 + ((i % 5) - 2) * 0.01)])),
+    values: Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, k === 'cpu_quota_cores' ? x : x * (1 + ((i % 5) - 2) * 0.01)]),
+    ),
   }));
 }
 
 const OTHER: RunqEvidence = {
-  delays: 57, delaySeconds: 3.4,
+  delays: 57,
+  delaySeconds: 3.4,
   neighbours: [
     { pid: 4711, comm: 'backup.sh', cgroupId: '9001', cgroupPath: '/other', count: 41, delaySeconds: 2.6 },
     { pid: 4800, comm: 'gzip', cgroupId: '9001', cgroupPath: '/other', count: 16, delaySeconds: 0.8 },
   ],
 };
 const OWN: RunqEvidence = {
-  delays: 80, delaySeconds: 3.0,
+  delays: 80,
+  delaySeconds: 3.0,
   neighbours: [{ pid: 1201, comm: 'worker', cgroupId: '4242', cgroupPath: '/app', count: 80, delaySeconds: 3.0 }],
 };
 
-const table: { name: string; points: HistoryPoint[]; runq?: RunqEvidence; captureSeconds?: number; probeWaitShare?: number; cause: Cause; summary: RegExp }[] = [
+const table: {
+  name: string;
+  points: HistoryPoint[];
+  runq?: RunqEvidence;
+  captureSeconds?: number;
+  probeWaitShare?: number;
+  cause: Cause;
+  summary: RegExp;
+}[] = [
   {
     name: 'at its 1-core quota, throttled in 80% of 100 ms periods',
-    points: ticks(30, { cpu_periods: 10, cpu_throttled_periods: 8, cpu_usage_seconds: 0.98, cpu_quota_cores: 1, runq_delay_seconds_sum: 0.4, runq_delay_seconds_count: 300 }),
-    cause: 'limit-bound', summary: /^throttled in 80% of CFS periods while using 0\.98 of its 1-core quota/,
+    points: ticks(30, {
+      cpu_periods: 10,
+      cpu_throttled_periods: 8,
+      cpu_usage_seconds: 0.98,
+      cpu_quota_cores: 1,
+      runq_delay_seconds_sum: 0.4,
+      runq_delay_seconds_count: 300,
+    }),
+    cause: 'limit-bound',
+    summary: /^throttled in 80% of CFS periods while using 0\.98 of its 1-core quota/,
   },
   {
     name: 'bursts: mean use 0.4 of 1 core but throttled in 60% of periods',
     points: ticks(30, { cpu_periods: 10, cpu_throttled_periods: 6, cpu_usage_seconds: 0.4, cpu_quota_cores: 1 }),
-    cause: 'limit-bound', summary: /throttled in 60% of CFS periods/,
+    cause: 'limit-bound',
+    summary: /throttled in 60% of CFS periods/,
   },
   {
     name: 'no quota, waiting 38% of its runnable time while /other runs',
     points: ticks(30, { cpu_usage_seconds: 0.55, runq_delay_seconds_sum: 0.337, runq_delay_seconds_count: 900 }),
-    runq: OTHER, cause: 'contention', summary: /^runnable but waiting 38% of the time .*mostly pid 4711 \(backup\.sh\) and 1 other task in \/other$/,
+    runq: OTHER,
+    cause: 'contention',
+    summary: /^runnable but waiting 38% of the time .*mostly pid 4711 \(backup\.sh\) and 1 other task in \/other$/,
   },
   {
     name: 'quota 4 cores far from reached, 2% throttled, waiting 30%',
-    points: ticks(30, { cpu_periods: 10, cpu_throttled_periods: 0.2, cpu_usage_seconds: 0.7, cpu_quota_cores: 4, runq_delay_seconds_sum: 0.3, runq_delay_seconds_count: 400 }),
-    runq: OTHER, cause: 'contention', summary: /little throttling \(2% of periods\)/,
+    points: ticks(30, {
+      cpu_periods: 10,
+      cpu_throttled_periods: 0.2,
+      cpu_usage_seconds: 0.7,
+      cpu_quota_cores: 4,
+      runq_delay_seconds_sum: 0.3,
+      runq_delay_seconds_count: 400,
+    }),
+    runq: OTHER,
+    cause: 'contention',
+    summary: /little throttling \(2% of periods\)/,
   },
   {
     name: 'only runqslower evidence (no sampler data): 3.4 s of 10 s delayed behind /other',
-    points: [], runq: OTHER, captureSeconds: 10, cause: 'contention', summary: /waiting 34% of the time/,
+    points: [],
+    runq: OTHER,
+    captureSeconds: 10,
+    cause: 'contention',
+    summary: /waiting 34% of the time/,
   },
   {
     name: 'busy on 0.9 of 2 cores, 3% throttled, 2% waiting',
-    points: ticks(30, { cpu_periods: 10, cpu_throttled_periods: 0.3, cpu_usage_seconds: 0.9, cpu_quota_cores: 2, runq_delay_seconds_sum: 0.018, runq_delay_seconds_count: 200 }),
-    cause: 'app-bound', summary: /^neither throttled much \(3% of periods\) nor waiting for a CPU \(2% of runnable time\)/,
+    points: ticks(30, {
+      cpu_periods: 10,
+      cpu_throttled_periods: 0.3,
+      cpu_usage_seconds: 0.9,
+      cpu_quota_cores: 2,
+      runq_delay_seconds_sum: 0.018,
+      runq_delay_seconds_count: 200,
+    }),
+    cause: 'app-bound',
+    summary: /^neither throttled much \(3% of periods\) nor waiting for a CPU \(2% of runnable time\)/,
   },
   {
     name: 'waiting behind its own threads',
     points: ticks(30, { cpu_usage_seconds: 1.9, runq_delay_seconds_sum: 0.6, runq_delay_seconds_count: 2000 }),
-    runq: OWN, cause: 'app-bound', summary: /mostly behind its own threads/,
+    runq: OWN,
+    cause: 'app-bound',
+    summary: /mostly behind its own threads/,
   },
   {
     name: 'only deep-probe evidence: 40% of runnable time waiting (offcpu vs profile), neighbours in /other',
-    points: [], runq: OTHER, probeWaitShare: 0.4, captureSeconds: 10, cause: 'contention', summary: /waiting 40% of the time/,
+    points: [],
+    runq: OTHER,
+    probeWaitShare: 0.4,
+    captureSeconds: 10,
+    cause: 'contention',
+    summary: /waiting 40% of the time/,
   },
   {
     name: 'only deep-probe evidence: 3% waiting, no runqslower',
-    points: [], probeWaitShare: 0.03, captureSeconds: 10, cause: 'app-bound', summary: /nor waiting for a CPU \(3% of runnable time\)/,
+    points: [],
+    probeWaitShare: 0.03,
+    captureSeconds: 10,
+    cause: 'app-bound',
+    summary: /nor waiting for a CPU \(3% of runnable time\)/,
   },
   { name: 'no evidence at all', points: [], cause: 'unknown', summary: /^no CPU evidence/ },
 ];
 
 for (const row of table) {
   test(`diagnosis: ${row.name} → ${row.cause}`, () => {
-    const d = diagnose({ window: windowStats(row.points), runq: row.runq, cgroupId: '4242', captureSeconds: row.captureSeconds, probeWaitShare: row.probeWaitShare });
+    const d = diagnose({
+      window: windowStats(row.points),
+      runq: row.runq,
+      cgroupId: '4242',
+      captureSeconds: row.captureSeconds,
+      probeWaitShare: row.probeWaitShare,
+    });
     assert.equal(d.cause, row.cause, d.summary);
     assert.match(d.summary, row.summary);
   });
@@ -92,7 +153,8 @@ test('diagnosis evidence carries the numbers behind the verdict', () => {
 
 test('the top neighbour is the other cgroup that held the CPU longest, not the single heaviest task', () => {
   const runq: RunqEvidence = {
-    delays: 300, delaySeconds: 2,
+    delays: 300,
+    delaySeconds: 2,
     neighbours: [
       { pid: 8238, comm: 'node', cgroupId: '1', cgroupPath: '/', count: 195, delaySeconds: 0.65 },
       { pid: 9686, comm: 'sh', cgroupId: '77', cgroupPath: '/noisy', count: 72, delaySeconds: 0.27 },

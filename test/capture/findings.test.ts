@@ -10,44 +10,107 @@ function ticks(from: number, n: number, v: (i: number) => Record<string, number>
   return Array.from({ length: n }, (_, i) => ({ at: from + i * 1000, values: v(i) }));
 }
 // 5 minutes of a calm cgroup, then 10 s of capture while a neighbour takes the CPU.
-const before = ticks(T0 - 300_000, 300, (i) => ({ cpu_usage_seconds: 0.6 + (i % 7) * 0.01, runq_delay_seconds_sum: 0.004, runq_delay_seconds_count: 400, tcp_retransmits: 0 }));
-const during = ticks(T0, 10, (i) => ({ cpu_usage_seconds: 0.55 + (i % 3) * 0.01, runq_delay_seconds_sum: 0.34, runq_delay_seconds_count: 420, tcp_retransmits: 0 }));
+const before = ticks(T0 - 300_000, 300, (i) => ({
+  cpu_usage_seconds: 0.6 + (i % 7) * 0.01,
+  runq_delay_seconds_sum: 0.004,
+  runq_delay_seconds_count: 400,
+  tcp_retransmits: 0,
+}));
+const during = ticks(T0, 10, (i) => ({
+  cpu_usage_seconds: 0.55 + (i % 3) * 0.01,
+  runq_delay_seconds_sum: 0.34,
+  runq_delay_seconds_count: 420,
+  tcp_retransmits: 0,
+}));
 
 function result(probe: string, over: Partial<ProbeResult>): ProbeResult {
-  return { probe, startedAt: T0, endedAt: T0 + 10_000, partial: false, events: 10, dropped: 0, errors: [], summary: {}, redactions: [], ...over };
+  return {
+    probe,
+    startedAt: T0,
+    endedAt: T0 + 10_000,
+    partial: false,
+    events: 10,
+    dropped: 0,
+    errors: [],
+    summary: {},
+    redactions: [],
+    ...over,
+  };
 }
 const results: ProbeResult[] = [
-  result('runqslower', { summary: { delays: 57, totalDelaySeconds: 3.4, maxDelaySeconds: 0.2, thresholdMs: 1, neighbours: [
-    { pid: 4800, comm: 'gzip', cgroupId: 9001, cgroupPath: '/other', count: 16, delaySeconds: 0.8 },
-    { pid: 4711, comm: 'backup.sh', cgroupId: '9001', cgroupPath: '/other', count: 41, delaySeconds: 2.6 },
-  ] } }),
-  result('profile', { summary: { samples: 1000, frequencyHz: 99 }, stacks: [
-    { frames: ['main', 'handle', 'json_parse', 'memcpy'], weight: 420, unit: 'samples', comm: 'api' },
-    { frames: ['main', 'gc'], weight: 580, unit: 'samples', comm: 'api' },
-  ] }),
-  result('offcpu', { dropped: 12, summary: { blockedSeconds: 0.2, runnableSeconds: 3.5 }, stacks: [
-    { frames: ['main', 'read_body', 'recv'], weight: 0.2, unit: 'seconds', reason: 'blocked' },
-    { frames: ['main', 'handle', 'json_parse'], weight: 3.3, unit: 'seconds', reason: 'runnable' },
-  ] }),
-  result('syscalls', { summary: { slowest: [
-    { syscall: 'read', pid: 812, comm: 'api', seconds: 0.004, args: 'fd=5 size=4096' },
-    { syscall: 'fsync', pid: 812, comm: 'api', seconds: 0.212, args: 'fd=7' },
-  ] } }),
-  result('pg', { summary: { slowest: [{ query: 'SELECT pg_sleep(?)', seconds: 0.2013, pid: 9 }, { query: 'SELECT ?', seconds: 0.0004, pid: 9 }] } }),
+  result('runqslower', {
+    summary: {
+      delays: 57,
+      totalDelaySeconds: 3.4,
+      maxDelaySeconds: 0.2,
+      thresholdMs: 1,
+      neighbours: [
+        { pid: 4800, comm: 'gzip', cgroupId: 9001, cgroupPath: '/other', count: 16, delaySeconds: 0.8 },
+        { pid: 4711, comm: 'backup.sh', cgroupId: '9001', cgroupPath: '/other', count: 41, delaySeconds: 2.6 },
+      ],
+    },
+  }),
+  result('profile', {
+    summary: { samples: 1000, frequencyHz: 99 },
+    stacks: [
+      { frames: ['main', 'handle', 'json_parse', 'memcpy'], weight: 420, unit: 'samples', comm: 'api' },
+      { frames: ['main', 'gc'], weight: 580, unit: 'samples', comm: 'api' },
+    ],
+  }),
+  result('offcpu', {
+    dropped: 12,
+    summary: { blockedSeconds: 0.2, runnableSeconds: 3.5 },
+    stacks: [
+      { frames: ['main', 'read_body', 'recv'], weight: 0.2, unit: 'seconds', reason: 'blocked' },
+      { frames: ['main', 'handle', 'json_parse'], weight: 3.3, unit: 'seconds', reason: 'runnable' },
+    ],
+  }),
+  result('syscalls', {
+    summary: {
+      slowest: [
+        { syscall: 'read', pid: 812, comm: 'api', seconds: 0.004, args: 'fd=5 size=4096' },
+        { syscall: 'fsync', pid: 812, comm: 'api', seconds: 0.212, args: 'fd=7' },
+      ],
+    },
+  }),
+  result('pg', {
+    summary: {
+      slowest: [
+        { query: 'SELECT pg_sleep(?)', seconds: 0.2013, pid: 9 },
+        { query: 'SELECT ?', seconds: 0.0004, pid: 9 },
+      ],
+    },
+  }),
 ];
 
 test('findings: headlines name the waiting share, the neighbour, hot stacks, slowest syscall and query', () => {
-  const { findings: f, errors } = buildFindings({ results, cgroupId: '4242', before, during, cpu: true, captureSeconds: 10 });
+  const { findings: f, errors } = buildFindings({
+    results,
+    cgroupId: '4242',
+    before,
+    during,
+    cpu: true,
+    captureSeconds: 10,
+  });
   assert.deepEqual(errors, []);
   assert.equal(f.diagnosis?.cause, 'contention');
-  assert.equal(f.headlines[0], 'runnable but waiting 38% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; throttled in 0% of CFS periods)');
+  assert.equal(
+    f.headlines[0],
+    'runnable but waiting 38% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; throttled in 0% of CFS periods)',
+  );
   assert.equal(f.headlines[1], 'hottest on-CPU stack (58% of samples): gc ← main');
   assert.equal(f.headlines[2], 'most off-CPU time (3.3 s, runnable): json_parse ← handle ← main');
   assert.equal(f.headlines[3], 'slowest syscall: fsync took 212 ms in pid 812 (api)');
   assert.equal(f.headlines[4], 'slowest query: 201 ms for SELECT pg_sleep(?)');
   assert.match(f.headlines[5], /^moved against the window before the trip: runq_delay_seconds/);
   assert.equal(f.headlines[6], 'offcpu dropped 12 events (budget or full buffers): its numbers are a lower bound');
-  assert.deepEqual(f.neighbours.map((n) => [n.pid, n.cgroupId]), [[4711, '9001'], [4800, '9001']]);
+  assert.deepEqual(
+    f.neighbours.map((n) => [n.pid, n.cgroupId]),
+    [
+      [4711, '9001'],
+      [4800, '9001'],
+    ],
+  );
   assert.equal(f.topOnCpu[0].weight, 580);
   assert.equal(f.slowSyscalls[0].syscall, 'fsync');
   assert.equal(f.slowQueries[0].query, 'SELECT pg_sleep(?)');
@@ -61,11 +124,21 @@ test('findings: before/after shifts report the run-queue jump and leave steady s
   assert.ok(f.shifts['cpu_usage_seconds.p50'], 'core CPU keys are always reported');
   assert.equal(f.shifts['tcp_retransmits.p50'], undefined, 'a signal that stayed at 0 did not move');
   const cmp = compareWindows(before, during);
-  assert.ok(cmp.moved.every((s) => !s.key.startsWith('cpu_usage')), 'usage 0.6 → 0.55 is not a move');
+  assert.ok(
+    cmp.moved.every((s) => !s.key.startsWith('cpu_usage')),
+    'usage 0.6 → 0.55 is not a move',
+  );
 });
 
 test('findings: without sampler data, offcpu runnable time vs profile samples gives the waiting share', () => {
-  const { findings: f, errors } = buildFindings({ results, cgroupId: '4242', before: [], during: [], cpu: true, captureSeconds: 10 });
+  const { findings: f, errors } = buildFindings({
+    results,
+    cgroupId: '4242',
+    before: [],
+    during: [],
+    cpu: true,
+    captureSeconds: 10,
+  });
   assert.deepEqual(errors, []);
   // 3.5 s runnable vs 1000 samples / 99 Hz = 10.1 s on CPU → 26% waiting, behind /other.
   assert.equal(f.diagnosis?.cause, 'contention');
@@ -75,7 +148,13 @@ test('findings: without sampler data, offcpu runnable time vs profile samples gi
 });
 
 test('findings: a summary shaped differently is reported, not fatal; empty input gives empty findings', () => {
-  const { findings: f, errors } = buildFindings({ results: [result('runqslower', { summary: { neighbours: 'x' } })], before: [], during: [], cpu: true, captureSeconds: 10 });
+  const { findings: f, errors } = buildFindings({
+    results: [result('runqslower', { summary: { neighbours: 'x' } })],
+    before: [],
+    during: [],
+    cpu: true,
+    captureSeconds: 10,
+  });
   assert.equal(errors.length, 1);
   assert.match(errors[0], /^runqslower: summary not understood/);
   assert.equal(f.diagnosis?.cause, 'unknown');

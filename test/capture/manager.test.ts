@@ -10,40 +10,64 @@ import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles } from '../../src/bundle/store.ts';
 import { CgroupHistory } from '../../src/sampler/history.ts';
 import { hasCode, TriplineError } from '../../src/errors.ts';
-import type { DeepProbe, PreparedProbe, ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from '../../src/probes/deep/types.ts';
+import type {
+  DeepProbe,
+  PreparedProbe,
+  ProbeBudget,
+  ProbeResult,
+  ProbeTarget,
+  RunningProbe,
+} from '../../src/probes/deep/types.ts';
 import type { Incident } from '../../src/incident.ts';
 import type { Rule } from '../../src/rules/types.ts';
 
 // A real, small deep probe that is not a kernel probe: it samples /proc/PID/stat of the target pids every 10 ms
 // (scheduler state and CPU ticks) and reports the time it spent doing so as its CPU cost. `burnMs` makes each
 // tick also burn that much CPU, to exercise the CPU cap.
-function procstat(name: string, opts: { burnMs?: number; failPrepare?: boolean } = {}): DeepProbe & { prepared: number; stops: number[] } {
+function procstat(
+  name: string,
+  opts: { burnMs?: number; failPrepare?: boolean } = {},
+): DeepProbe & { prepared: number; stops: number[] } {
   const probe = {
-    name, description: 'samples /proc/PID/stat of the target', prepared: 0, stops: [] as number[],
+    name,
+    description: 'samples /proc/PID/stat of the target',
+    prepared: 0,
+    stops: [] as number[],
     prepare(): PreparedProbe {
-      if (opts.failPrepare) throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${name}: not supported here`, { hint: 'test probe' });
+      if (opts.failPrepare)
+        throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${name}: not supported here`, { hint: 'test probe' });
       readFileSync('/proc/self/stat'); // proves /proc is readable before any trip
       probe.prepared++;
       let used = false;
       return {
-        close() { used = true; },
+        close() {
+          used = true;
+        },
         start(target: ProbeTarget, budget: ProbeBudget): RunningProbe & { cpuNs(): number } {
           if (used) throw new Error('prepared instance used twice');
           used = true;
           const startedAt = Date.now();
           const records: Record<string, unknown>[] = [];
-          let events = 0, dropped = 0, cpuNs = 0;
+          let events = 0,
+            dropped = 0,
+            cpuNs = 0;
           const tick = setInterval(() => {
             const t0 = process.hrtime.bigint();
-            if (opts.burnMs) while (Number(process.hrtime.bigint() - t0) < opts.burnMs * 1e6) { /* burn */ }
+            if (opts.burnMs)
+              while (Number(process.hrtime.bigint() - t0) < opts.burnMs * 1e6) {
+                /* burn */
+              }
             for (const pid of target.pids ?? []) {
               try {
                 const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
                 const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // comm may hold spaces and parentheses
                 events++;
-                if (records.length < budget.maxEvents) records.push({ pid, state: f[0], utime: Number(f[11]), stime: Number(f[12]) });
+                if (records.length < budget.maxEvents)
+                  records.push({ pid, state: f[0], utime: Number(f[11]), stime: Number(f[12]) });
                 else dropped++;
-              } catch { /* exited */ }
+              } catch {
+                /* exited */
+              }
             }
             cpuNs += Number(process.hrtime.bigint() - t0);
           }, 10);
@@ -55,8 +79,16 @@ function procstat(name: string, opts: { burnMs?: number; failPrepare?: boolean }
                 clearInterval(tick);
                 probe.stops.push(Date.now());
                 result = Promise.resolve({
-                  probe: name, startedAt, endedAt: Date.now(), partial: o.partial ?? false, events, dropped, errors: [],
-                  records, summary: { samples: events }, redactions: [],
+                  probe: name,
+                  startedAt,
+                  endedAt: Date.now(),
+                  partial: o.partial ?? false,
+                  events,
+                  dropped,
+                  errors: [],
+                  records,
+                  summary: { samples: events },
+                  redactions: [],
                 });
               }
               return result;
@@ -71,31 +103,75 @@ function procstat(name: string, opts: { burnMs?: number; failPrepare?: boolean }
 
 const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-capture-`));
 const children: ChildProcess[] = [];
-after(() => { for (const c of children) c.kill('SIGKILL'); rmSync(root, { recursive: true, force: true }); });
-function sleeper(): number { const c = spawn('sleep', ['60'], { stdio: 'ignore' }); children.push(c); return c.pid!; }
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+});
+function sleeper(): number {
+  const c = spawn('sleep', ['60'], { stdio: 'ignore' });
+  children.push(c);
+  return c.pid!;
+}
 
 let n = 0;
 function manager(over: Partial<CaptureManagerOptions> = {}): CaptureManager {
   return new CaptureManager({
-    registry: { procstat: procstat('procstat') }, objDir: '/nonexistent', redact: true, bundlesDir: join(root, `b${++n}`),
-    maxConcurrent: 2, maxCpuPercent: 400, defaultDurationMs: 300, ...over,
+    registry: { procstat: procstat('procstat') },
+    objDir: '/nonexistent',
+    redact: true,
+    bundlesDir: join(root, `b${++n}`),
+    maxConcurrent: 2,
+    maxCpuPercent: 400,
+    defaultDurationMs: 300,
+    ...over,
   });
 }
 
 function incident(key: string, pids: number[], cgroupId?: string): Incident {
   return {
-    id: `${key}-1`, key, rule: 'cpu-throttled', status: 'firing', severity: 'warning', labels: { pod: 'api' }, annotations: { summary: 'api throttled' },
-    target: { pids, ...(cgroupId ? { cgroupId } : {}) }, value: 0.8, threshold: 0.25, unit: 'ratio', stats: { rate: 0.8 },
-    startsAt: new Date().toISOString(), firedAt: new Date().toISOString(), host: 'test',
+    id: `${key}-1`,
+    key,
+    rule: 'cpu-throttled',
+    status: 'firing',
+    severity: 'warning',
+    labels: { pod: 'api' },
+    annotations: { summary: 'api throttled' },
+    target: { pids, ...(cgroupId ? { cgroupId } : {}) },
+    value: 0.8,
+    threshold: 0.25,
+    unit: 'ratio',
+    stats: { rate: 0.8 },
+    startsAt: new Date().toISOString(),
+    firedAt: new Date().toISOString(),
+    host: 'test',
   };
 }
 
 function rule(probes: string[], durationMs = 300): Rule {
   return {
-    name: 'cpu-throttled', source: { file: 'rules/cpu.yaml', line: 1, column: 1 }, severity: 'warning', labels: {}, groupBy: ['cgroup'], match: {},
-    when: { signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 30_000, op: 'above', threshold: 0.25, thresholdText: '25%' },
-    forMs: 0, keepFiringForMs: 0, cooldownMs: 0, maxTripsPerHour: 10, mute: [], annotations: {},
-    capture: { probes, durationMs, options: {} }, actions: [],
+    name: 'cpu-throttled',
+    source: { file: 'rules/cpu.yaml', line: 1, column: 1 },
+    severity: 'warning',
+    labels: {},
+    groupBy: ['cgroup'],
+    match: {},
+    when: {
+      signal: 'cpu_throttled_periods',
+      ratioTo: 'cpu_periods',
+      stat: 'rate',
+      windowMs: 30_000,
+      op: 'above',
+      threshold: 0.25,
+      thresholdText: '25%',
+    },
+    forMs: 0,
+    keepFiringForMs: 0,
+    cooldownMs: 0,
+    maxTripsPerHour: 10,
+    mute: [],
+    annotations: {},
+    capture: { probes, durationMs, options: {} },
+    actions: [],
   };
 }
 
@@ -103,7 +179,21 @@ test('a capture attaches the warm instance, runs for its time box, and writes a 
   const pid = sleeper();
   const history = new CgroupHistory(600);
   const trip = Date.now();
-  for (let i = 60; i >= 1; i--) history.record(trip - i * 1000, new Map([['777', new Map([['cpu_periods', 10], ['cpu_throttled_periods', 1], ['cpu_usage_seconds', 0.5], ['cpu_quota_cores', 1]])]]));
+  for (let i = 60; i >= 1; i--)
+    history.record(
+      trip - i * 1000,
+      new Map([
+        [
+          '777',
+          new Map([
+            ['cpu_periods', 10],
+            ['cpu_throttled_periods', 1],
+            ['cpu_usage_seconds', 0.5],
+            ['cpu_quota_cores', 1],
+          ]),
+        ],
+      ]),
+    );
   const m = manager({ history: { history: (id, since) => history.query(id, since) } });
   const probe = m['opts'].registry.procstat as ReturnType<typeof procstat>;
   m.start();
@@ -111,10 +201,29 @@ test('a capture attaches the warm instance, runs for its time box, and writes a 
   const events: string[] = [];
   for (const e of ['started', 'attached', 'finished']) m.on(e, () => events.push(e));
   let attachMs = -1;
-  m.on('attached', (a: { tripToAttachMs: number }) => { attachMs = a.tripToAttachMs; });
+  m.on('attached', (a: { tripToAttachMs: number }) => {
+    attachMs = a.tripToAttachMs;
+  });
   const p = m.capture({ incident: incident('k1', [pid], '777'), rule: rule(['procstat']), tripAt: trip });
   // During the capture the sampler keeps recording: a throttled second.
-  setTimeout(() => history.record(Date.now(), new Map([['777', new Map([['cpu_periods', 10], ['cpu_throttled_periods', 9], ['cpu_usage_seconds', 0.99], ['cpu_quota_cores', 1]])]])), 100);
+  setTimeout(
+    () =>
+      history.record(
+        Date.now(),
+        new Map([
+          [
+            '777',
+            new Map([
+              ['cpu_periods', 10],
+              ['cpu_throttled_periods', 9],
+              ['cpu_usage_seconds', 0.99],
+              ['cpu_quota_cores', 1],
+            ]),
+          ],
+        ]),
+      ),
+    100,
+  );
   const ref = await p;
   assert.deepEqual(events, ['started', 'attached', 'finished']);
   assert.ok(attachMs >= 0);
@@ -127,8 +236,14 @@ test('a capture attaches the warm instance, runs for its time box, and writes a 
   assert.ok(mf.timings.capture_ms >= 280 && mf.timings.capture_ms < 2000, `capture_ms ${mf.timings.capture_ms}`);
   assert.ok(mf.probes[0].events > 5);
   assert.ok((mf.probes[0].cpu_ns ?? 0) > 0);
-  const lines = readFileSync(join(ref.dir, 'events.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-  assert.ok(lines.every((r) => r.pid === pid && r.state === 'S'), 'the sleeping target reads as S');
+  const lines = readFileSync(join(ref.dir, 'events.ndjson'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    lines.every((r) => r.pid === pid && r.state === 'S'),
+    'the sleeping target reads as S',
+  );
   const baseline = JSON.parse(readFileSync(join(ref.dir, 'baseline.json'), 'utf8'));
   assert.equal(baseline.before.length, 60);
   assert.equal(baseline.during.length, 1);
@@ -145,7 +260,9 @@ test('a trip during a running capture of the same key joins it; another key past
   const a = m.capture({ incident: incident('k-join', [pid]), rule: rule(['procstat']) });
   const b = m.capture({ incident: incident('k-join', [pid]), rule: rule(['procstat']) });
   assert.equal(a, b);
-  await assert.rejects(m.capture({ incident: incident('k-other', [pid]), rule: rule(['procstat']) }), (e) => hasCode(e, 'CAPTURE_ERR_BUSY'));
+  await assert.rejects(m.capture({ incident: incident('k-other', [pid]), rule: rule(['procstat']) }), (e) =>
+    hasCode(e, 'CAPTURE_ERR_BUSY'),
+  );
   const ref = await a;
   assert.equal((await listBundles(join(ref.dir, '..'))).length, 1);
   assert.equal(m.running, 0);
@@ -160,7 +277,13 @@ test('the deadline holds while the event loop is busy in 30 ms slices', async ()
   const started = Date.now();
   const p = m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 300 });
   let busy = true;
-  const chunk = (): void => { const t = Date.now(); while (Date.now() - t < 30) { /* busy */ } if (busy) setImmediate(chunk); };
+  const chunk = (): void => {
+    const t = Date.now();
+    while (Date.now() - t < 30) {
+      /* busy */
+    }
+    if (busy) setImmediate(chunk);
+  };
   setImmediate(chunk);
   const ref = await p;
   busy = false;
@@ -172,7 +295,11 @@ test('the deadline holds while the event loop is busy in 30 ms slices', async ()
 
 test('probes past the CPU cap: a capture whose probes burn too much CPU is cut and marked partial', async () => {
   const pid = sleeper();
-  const m = manager({ registry: { procstat: procstat('procstat', { burnMs: 8 }) }, maxCpuPercent: 10, cpuCheckMs: 100 });
+  const m = manager({
+    registry: { procstat: procstat('procstat', { burnMs: 8 }) },
+    maxCpuPercent: 10,
+    cpuCheckMs: 100,
+  });
   m.start();
   const ref = await m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 10_000 });
   const mf = (await validateBundle(ref.dir)).manifest!;
@@ -196,25 +323,42 @@ test('stop() cuts running captures; they are bundled as partial; later captures 
   const mf = (await validateBundle(ref.dir)).manifest!;
   assert.equal(mf.partial_reason, 'engine stopping');
   assert.equal(mf.probes[0].partial, true);
-  await assert.rejects(m.capture({ target: { pids: [pid] }, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_BUSY'));
+  await assert.rejects(m.capture({ target: { pids: [pid] }, probes: ['procstat'] }), (e) =>
+    hasCode(e, 'CAPTURE_ERR_BUSY'),
+  );
 });
 
 test('unknown and unpreparable probes are recorded, the others run', async () => {
   const pid = sleeper();
-  const m = manager({ registry: { procstat: procstat('procstat'), broken: procstat('broken', { failPrepare: true }) } });
+  const m = manager({
+    registry: { procstat: procstat('procstat'), broken: procstat('broken', { failPrepare: true }) },
+  });
   m.start();
   assert.match(m.unavailable.get('broken') ?? '', /not supported here/);
   const ref = await m.capture({ target: { pids: [pid] }, probes: ['procstat', 'broken', 'nosuch'], durationMs: 200 });
   const mf = (await validateBundle(ref.dir)).manifest!;
-  assert.deepEqual(mf.probes.map((p) => [p.name, p.status]), [['procstat', 'ok'], ['broken', 'failed'], ['nosuch', 'skipped']]);
+  assert.deepEqual(
+    mf.probes.map((p) => [p.name, p.status]),
+    [
+      ['procstat', 'ok'],
+      ['broken', 'failed'],
+      ['nosuch', 'skipped'],
+    ],
+  );
   assert.match(mf.probes[1].reason ?? '', /PROBE_ERR_UNSUPPORTED/);
   assert.equal(mf.probes[2].reason, 'not in the deep probe catalog');
   await m.stop();
 });
 
 test('targets: neither cgroup nor pid is refused; a cgroup id must be decimal', async () => {
-  assert.throws(() => probeTarget({}), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
-  assert.throws(() => probeTarget({ cgroupId: '../x' }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+  assert.throws(
+    () => probeTarget({}),
+    (e) => hasCode(e, 'CAPTURE_ERR_TARGET'),
+  );
+  assert.throws(
+    () => probeTarget({ cgroupId: '../x' }),
+    (e) => hasCode(e, 'CAPTURE_ERR_TARGET'),
+  );
   assert.deepEqual(probeTarget({ cgroupId: '4242', pids: [7] }), { cgroupId: 4242n, pids: [7] });
   const m = manager();
   await assert.rejects(m.capture({ target: {}, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));

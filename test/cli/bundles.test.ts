@@ -9,9 +9,11 @@ import { writeBundle } from '../../src/bundle/writer.ts';
 import { findings, profileResult } from '../bundle/fixtures/results.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'tripline');
-const run = (args: string[]) => promisify(execFile)(BIN, args, { timeout: 60_000 }).then(
-  (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-  (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+const run = (args: string[]) =>
+  promisify(execFile)(BIN, args, { timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
 
 const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-cli-bundles-`));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -20,9 +22,15 @@ test('tripline bundles list and show (with the schema check, which catches an ed
   const t0 = Date.parse('2026-02-03T04:05:06Z');
   const budget = { durationMs: 1000, maxEvents: 10, maxBytes: 1000 };
   const ref = await writeBundle({
-    root, rule: 'api-slow', probesFrom: 'cli', durationMs: 1000, target: { pids: [1] },
+    root,
+    rule: 'api-slow',
+    probesFrom: 'cli',
+    durationMs: 1000,
+    target: { pids: [1] },
     timings: { tripAt: t0, attachStartedAt: t0, attachedAt: t0 + 2, detachedAt: t0 + 1002 },
-    probes: [{ name: 'profile', status: 'ok', budget, result: profileResult(t0) }], findings, partial: false,
+    probes: [{ name: 'profile', status: 'ok', budget, result: profileResult(t0) }],
+    findings,
+    partial: false,
   });
   const list = await run(['bundles', 'list', '--dir', root]);
   assert.equal(list.code, 0, list.stderr);

@@ -28,22 +28,27 @@ test('invalid rules: exit 1, every error as file:line:col: message with its hint
   const r = check(join(bad, 'wrong-type.yaml'), join(bad, 'unknown-key.yaml'));
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');
-  assert.equal(r.stderr, [
-    `${bad}/wrong-type.yaml:6:13: spec.severity: "loud" is not one of "info", "warning", "critical" [RULE_ERR_SCHEMA]`,
-    '  hint: one of: info, warning, critical',
-    `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected a number, got string "ten" [RULE_ERR_SCHEMA]`,
-    '  hint: write a number here',
-    `${bad}/unknown-key.yaml:9:5: spec.when.windw: unknown key "windw" [RULE_ERR_SCHEMA]`,
-    '  hint: did you mean "window"?',
-    'tripline check: 3 errors; rule set rejected',
-    '',
-  ].join('\n'));
+  assert.equal(
+    r.stderr,
+    [
+      `${bad}/wrong-type.yaml:6:13: spec.severity: "loud" is not one of "info", "warning", "critical" [RULE_ERR_SCHEMA]`,
+      '  hint: one of: info, warning, critical',
+      `${bad}/wrong-type.yaml:7:23: spec.max_trips_per_hour: expected a number, got string "ten" [RULE_ERR_SCHEMA]`,
+      '  hint: write a number here',
+      `${bad}/unknown-key.yaml:9:5: spec.when.windw: unknown key "windw" [RULE_ERR_SCHEMA]`,
+      '  hint: did you mean "window"?',
+      'tripline check: 3 errors; rule set rejected',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('the whole bad corpus: exit 1, every error line located, no crash', () => {
   const r = check(bad);
   assert.equal(r.code, 1);
-  const errors = r.stderr.split('\n').filter((l) => l && !l.startsWith('  hint: ') && !l.startsWith('tripline check: '));
+  const errors = r.stderr
+    .split('\n')
+    .filter((l) => l && !l.startsWith('  hint: ') && !l.startsWith('tripline check: '));
   assert.ok(errors.length >= 15, r.stderr);
   for (const l of errors) assert.match(l, /^test\/rules\/fixtures\/bad\/[^:]+:\d+:\d+: .+ \[RULE_ERR_[A-Z]+\]$/);
 });
@@ -57,5 +62,8 @@ test('usage errors: exit 2', () => {
 test('a missing path: exit 1 with a located error', () => {
   const r = check('no/such/dir');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^no\/such\/dir:1:1: no such file or folder \[RULE_ERR_FILE\]\n  hint: pass a rule file or a folder of \*\.yaml files\n/);
+  assert.match(
+    r.stderr,
+    /^no\/such\/dir:1:1: no such file or folder \[RULE_ERR_FILE\]\n  hint: pass a rule file or a folder of \*\.yaml files\n/,
+  );
 });

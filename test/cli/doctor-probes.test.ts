@@ -16,8 +16,18 @@ test('effective capabilities are read from /proc status text', () => {
 kernelTest('tripline doctor: every check with a verdict, exit 0 on this host, JSON on request', () => {
   const r = spawnSync(bin, ['doctor', '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  const checks = JSON.parse(r.stdout) as { name: string; ok: boolean; required: boolean; detail: string; fix?: string }[];
-  for (const n of ['kernel', 'node', 'privileges', 'bpf objects', 'btf', 'bpf load', 'tracepoints', 'cgroups']) assert.ok(checks.some((c) => c.name === n), `check ${n}`);
+  const checks = JSON.parse(r.stdout) as {
+    name: string;
+    ok: boolean;
+    required: boolean;
+    detail: string;
+    fix?: string;
+  }[];
+  for (const n of ['kernel', 'node', 'privileges', 'bpf objects', 'btf', 'bpf load', 'tracepoints', 'cgroups'])
+    assert.ok(
+      checks.some((c) => c.name === n),
+      `check ${n}`,
+    );
   assert.ok(checks.filter((c) => c.required).every((c) => c.ok));
   for (const c of checks.filter((x) => !x.ok)) assert.ok(c.fix || c.detail, `${c.name} says why`);
   assert.equal(spawnSync(bin, ['doctor', '--nope'], { encoding: 'utf8' }).status, 2);
@@ -34,8 +44,10 @@ kernelTest('tripline probes: each counter and deep probe really loaded, unavaila
   const r = spawnSync(bin, ['probes', '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as { kind: string; name: string; ok: boolean; detail: string }[];
-  for (const n of ['runq', 'syscalls', 'tcp', 'blockio', 'cpustat']) assert.equal(rows.find((x) => x.kind === 'counter' && x.name === n)?.ok, true, `counter ${n}`);
-  for (const n of ['offcpu', 'profile', 'runqslower']) assert.equal(rows.find((x) => x.kind === 'deep' && x.name === n)?.ok, true, `deep ${n}`);
+  for (const n of ['runq', 'syscalls', 'tcp', 'blockio', 'cpustat'])
+    assert.equal(rows.find((x) => x.kind === 'counter' && x.name === n)?.ok, true, `counter ${n}`);
+  for (const n of ['offcpu', 'profile', 'runqslower'])
+    assert.equal(rows.find((x) => x.kind === 'deep' && x.name === n)?.ok, true, `deep ${n}`);
   // This kernel has no kprobes: the feature is reported unavailable with the reason.
   const kp = rows.find((x) => x.kind === 'feature' && x.name === 'kprobes')!;
   if (!kp.ok) assert.match(kp.detail, /kprobe/);

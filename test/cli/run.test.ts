@@ -28,7 +28,10 @@ test('tripline run: a bad config file is refused with file, line, column and the
     writeFileSync(cfg, 'listen: 127.0.0.1:0\nsampler:\n  tick: fast\n');
     const r = spawnSync(bin, ['run', '--config', cfg], { encoding: 'utf8' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`CONFIG_ERR_INVALID: ${cfg.replace(/[.]/g, '\\.')}:3:9: sampler\\.tick: .*duration`));
+    assert.match(
+      r.stderr,
+      new RegExp(`CONFIG_ERR_INVALID: ${cfg.replace(/[.]/g, '\\.')}:3:9: sampler\\.tick: .*duration`),
+    );
     writeFileSync(cfg, 'listen: 127.0.0.1:0\nlisten_port: 9\n');
     const r2 = spawnSync(bin, ['run', '--config', cfg], { encoding: 'utf8' });
     assert.equal(r2.status, 1);
@@ -36,17 +39,25 @@ test('tripline run: a bad config file is refused with file, line, column and the
     const r3 = spawnSync(bin, ['run', '--config', join(dir, 'missing.yaml')], { encoding: 'utf8' });
     assert.equal(r3.status, 1);
     assert.match(r3.stderr, /cannot read config .*missing\.yaml/);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('tripline run without privileges says what is missing and exits non-zero', () => {
-  const r = spawnSync('runuser', ['-u', 'nobody', '--', bin, 'run', '--listen', '127.0.0.1:0'], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('runuser', ['-u', 'nobody', '--', bin, 'run', '--listen', '127.0.0.1:0'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /privileges: missing CAP_BPF|--no-bpf/);
 });
 
 /** Starts `tripline run` and resolves once it logged its listen address. */
-function startRun(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ port: number; stop(): Promise<number | null>; stderr: () => string }> {
+function startRun(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ port: number; stop(): Promise<number | null>; stderr: () => string }> {
   const child = spawn(bin, ['run', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   return new Promise((resolve, reject) => {
@@ -59,11 +70,18 @@ function startRun(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
         resolve({
           port: Number(m[1]),
           stderr: () => err,
-          stop: () => new Promise((done) => { child.once('exit', (code) => done(code)); child.kill('SIGTERM'); }),
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', (code) => done(code));
+              child.kill('SIGTERM');
+            }),
         });
       }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tripline run exited ${code}:\n${err}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tripline run exited ${code}:\n${err}`));
+    });
   });
 }
 
@@ -72,35 +90,46 @@ function dataEnv(): { env: NodeJS.ProcessEnv; dir: string } {
   return { env: { ...process.env, TRIPLINE_DATA_DIR: dir, REDIS_URL: '', SLACK_BOT_TOKEN: '' }, dir };
 }
 
-test('tripline run --no-bpf keeps the file-based signals and serves /metrics, /healthz, /readyz; misconfigured actions are named at start', { timeout: 90_000 }, async () => {
-  const { env, dir } = dataEnv();
-  // A cgroup with a quota, so the file-based family has something to read on any host.
-  const cg = createCgroup({ name: `tripline-test-${process.pid}-run`, quotaCores: 0.5 });
-  // A Slack token without a channel: the bundled rules' Slack actions cannot run; the engine says so and runs on.
-  const run = await startRun(['--no-bpf', '--listen', '127.0.0.1:0'], { ...env, SLACK_BOT_TOKEN: 'xoxb-test', SLACK_CHANNEL: '' });
-  assert.match(run.stderr(), /rule cpu-throttling: actions\[0\] \(slack\) cannot run with this configuration/);
-  assert.match(run.stderr(), /"at":"[^"]*rules\/cpu-throttling\.yaml:\d+"/);
-  assert.doesNotMatch(run.stderr(), /xoxb-test/, 'the token never appears in logs');
-  try {
-    const base = `http://127.0.0.1:${run.port}`;
-    assert.equal((await fetch(`${base}/healthz`)).status, 200);
-    for (let i = 0; i < 50 && (await fetch(`${base}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 200));
-    const metrics = parseExposition(await (await fetch(`${base}/metrics`)).text());
-    const names = new Set(metrics.map((m) => m.name));
-    let cpuSeries = metrics.filter((m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path);
-    for (let i = 0; i < 30 && cpuSeries.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      cpuSeries = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter((m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path);
+test(
+  'tripline run --no-bpf keeps the file-based signals and serves /metrics, /healthz, /readyz; misconfigured actions are named at start',
+  { timeout: 90_000 },
+  async () => {
+    const { env, dir } = dataEnv();
+    // A cgroup with a quota, so the file-based family has something to read on any host.
+    const cg = createCgroup({ name: `tripline-test-${process.pid}-run`, quotaCores: 0.5 });
+    // A Slack token without a channel: the bundled rules' Slack actions cannot run; the engine says so and runs on.
+    const run = await startRun(['--no-bpf', '--listen', '127.0.0.1:0'], {
+      ...env,
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_CHANNEL: '',
+    });
+    assert.match(run.stderr(), /rule cpu-throttling: actions\[0\] \(slack\) cannot run with this configuration/);
+    assert.match(run.stderr(), /"at":"[^"]*rules\/cpu-throttling\.yaml:\d+"/);
+    assert.doesNotMatch(run.stderr(), /xoxb-test/, 'the token never appears in logs');
+    try {
+      const base = `http://127.0.0.1:${run.port}`;
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      for (let i = 0; i < 50 && (await fetch(`${base}/readyz`)).status !== 200; i++)
+        await new Promise((r) => setTimeout(r, 200));
+      const metrics = parseExposition(await (await fetch(`${base}/metrics`)).text());
+      const names = new Set(metrics.map((m) => m.name));
+      let cpuSeries = metrics.filter((m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path);
+      for (let i = 0; i < 30 && cpuSeries.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        cpuSeries = parseExposition(await (await fetch(`${base}/metrics`)).text()).filter(
+          (m) => m.name === 'tripline_cpu_quota_cores' && m.labels.cgroup === cg.path,
+        );
+      }
+      assert.equal(cpuSeries[0]?.value, 0.5, `the quota'd cgroup ${cg.path} is exported by the file-based family`);
+      assert.ok(!names.has('tripline_runq_delay_seconds_bucket'), 'no BPF series with --no-bpf');
+      assert.deepEqual(await (await fetch(`${base}/api/incidents`)).json(), { incidents: [] });
+    } finally {
+      assert.equal(await run.stop(), 0);
+      cg.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(cpuSeries[0]?.value, 0.5, `the quota'd cgroup ${cg.path} is exported by the file-based family`);
-    assert.ok(!names.has('tripline_runq_delay_seconds_bucket'), 'no BPF series with --no-bpf');
-    assert.deepEqual(await (await fetch(`${base}/api/incidents`)).json(), { incidents: [] });
-  } finally {
-    assert.equal(await run.stop(), 0);
-    cg.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 kernelTest('tripline run exports the BPF counters and detaches everything on SIGTERM', async () => {
   const { env, dir } = dataEnv();
@@ -108,11 +137,17 @@ kernelTest('tripline run exports the BPF counters and detaches everything on SIG
   let code: number | null = null;
   try {
     const base = `http://127.0.0.1:${run.port}`;
-    for (let i = 0; i < 50 && (await fetch(`${base}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 50 && (await fetch(`${base}/readyz`)).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 1500));
     const metrics = parseExposition(await (await fetch(`${base}/metrics`)).text());
     const names = new Set(metrics.map((m) => m.name));
-    for (const n of ['tripline_runq_delay_seconds_bucket', 'tripline_syscall_latency_seconds_bucket', 'tripline_rules_loaded']) assert.ok(names.has(n), `${n} exported`);
+    for (const n of [
+      'tripline_runq_delay_seconds_bucket',
+      'tripline_syscall_latency_seconds_bucket',
+      'tripline_rules_loaded',
+    ])
+      assert.ok(names.has(n), `${n} exported`);
     const loaded = metrics.find((m) => m.name === 'tripline_rules_loaded');
     assert.ok(loaded && loaded.value >= 7, 'the bundled rules are loaded');
   } finally {

@@ -8,7 +8,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
-import { HeldProgramsWatch, loadedPrograms, orphanedTriplinePrograms, stillLoaded, triplineProgramNames } from '../support/bpf-programs.ts';
+import {
+  HeldProgramsWatch,
+  loadedPrograms,
+  orphanedTriplinePrograms,
+  stillLoaded,
+  triplineProgramNames,
+} from '../support/bpf-programs.ts';
 import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'tripline');
@@ -33,24 +39,41 @@ function startDemo(args: string[], tmp: string): DemoRun {
   const child = spawn(bin, ['demo', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return {
-    child, pid: child.pid!, exited,
+    child,
+    pid: child.pid!,
+    exited,
     stdout: () => out,
     stderr: () => err,
     waitFor(re, timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`demo did not print ${re} within ${timeoutMs / 1000}s:\n${out}\n${err}`)); }, timeoutMs);
+        const timer = setTimeout(() => {
+          clearInterval(poll);
+          reject(new Error(`demo did not print ${re} within ${timeoutMs / 1000}s:\n${out}\n${err}`));
+        }, timeoutMs);
         const poll = setInterval(() => {
           const m = re.exec(out);
-          if (m) { clearInterval(poll); clearTimeout(timer); resolve(m); }
+          if (m) {
+            clearInterval(poll);
+            clearTimeout(timer);
+            resolve(m);
+          }
         }, 200);
         void exited.then((code) => {
           const m = re.exec(out);
-          clearInterval(poll); clearTimeout(timer);
-          if (m) resolve(m); else reject(new Error(`demo exited (${code}) before printing ${re}:\n${out}\n${err}`));
+          clearInterval(poll);
+          clearTimeout(timer);
+          if (m) resolve(m);
+          else reject(new Error(`demo exited (${code}) before printing ${re}:\n${out}\n${err}`));
         });
       });
     },
@@ -61,13 +84,21 @@ function startDemo(args: string[], tmp: string): DemoRun {
 function demoCgroups(pid: number): string[] {
   const mount = findCpuMount();
   const dirs = [...new Set([mount.dir, mount.cpuacctDir].filter((d): d is string => Boolean(d)))];
-  return dirs.flatMap((d) => readdirSync(d).filter((n) => n.startsWith(`tripline-demo-${pid}-`)).map((n) => join(d, n)));
+  return dirs.flatMap((d) =>
+    readdirSync(d)
+      .filter((n) => n.startsWith(`tripline-demo-${pid}-`))
+      .map((n) => join(d, n)),
+  );
 }
 
 /** The printed workload pids that still run a busy loop (a reused pid runs something else). */
 function busyLoopsAlive(pids: number[]): number[] {
   return pids.filter((p) => {
-    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('while :; do :; done'); } catch { return false; }
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('while :; do :; done');
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -83,7 +114,10 @@ async function assertNothingLeft(run: DemoRun, watch: HeldProgramsWatch, before:
 
   const names = triplineProgramNames();
   const heldNames = [...watch.names.values()];
-  assert.ok(heldNames.some((n) => names.has(n)), `the watch saw the demo holding tripline's BPF programs (so the check below can fail): ${heldNames.join(', ')}`);
+  assert.ok(
+    heldNames.some((n) => names.has(n)),
+    `the watch saw the demo holding tripline's BPF programs (so the check below can fail): ${heldNames.join(', ')}`,
+  );
   assert.deepEqual(await stillLoaded(watch.ids), [], 'no program the demo held is still loaded');
   assert.deepEqual(await orphanedTriplinePrograms(before), [], 'no tripline program without an owner appeared');
 }
@@ -119,33 +153,55 @@ async function demoToCompletion(scenario: 'limit' | 'neighbour'): Promise<void> 
     await assertNothingLeft(run, watch, before);
   } finally {
     watch.stop();
-    if (run.child.exitCode === null) { run.child.kill('SIGKILL'); await run.exited; }
+    if (run.child.exitCode === null) {
+      run.child.kill('SIGKILL');
+      await run.exited;
+    }
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-kernelTest('tripline demo (limit) runs to completion: limit-bound, Slack message, dry-run PATCH, resolved; nothing left', () => demoToCompletion('limit'), { timeout: 240_000 });
+kernelTest(
+  'tripline demo (limit) runs to completion: limit-bound, Slack message, dry-run PATCH, resolved; nothing left',
+  () => demoToCompletion('limit'),
+  { timeout: 240_000 },
+);
 
-kernelTest('tripline demo --scenario neighbour runs to completion: contention, the neighbour named, no scale; nothing left', () => demoToCompletion('neighbour'), { timeout: 240_000 });
+kernelTest(
+  'tripline demo --scenario neighbour runs to completion: contention, the neighbour named, no scale; nothing left',
+  () => demoToCompletion('neighbour'),
+  { timeout: 240_000 },
+);
 
-kernelTest('tripline demo interrupted with Ctrl-C exits 130 and leaves nothing behind', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-demo-`));
-  const before = new Set(loadedPrograms().keys());
-  const run = startDemo([], tmp);
-  const watch = new HeldProgramsWatch(run.pid);
-  try {
-    await run.waitFor(/FIRING|capture:/, 150_000);
-    watch.sample();
-    run.child.kill('SIGINT');
-    const sentAt = Date.now();
-    const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
-    watch.stop();
-    assert.equal(code, 130, `demo exits 130 on Ctrl-C (after ${Date.now() - sentAt} ms):\n${run.stdout()}\n${run.stderr()}`);
-    assert.match(run.stdout(), /interrupted: cleaning up/);
-    await assertNothingLeft(run, watch, before);
-  } finally {
-    watch.stop();
-    if (run.child.exitCode === null) { run.child.kill('SIGKILL'); await run.exited; }
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}, { timeout: 240_000 });
+kernelTest(
+  'tripline demo interrupted with Ctrl-C exits 130 and leaves nothing behind',
+  async () => {
+    const tmp = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-demo-`));
+    const before = new Set(loadedPrograms().keys());
+    const run = startDemo([], tmp);
+    const watch = new HeldProgramsWatch(run.pid);
+    try {
+      await run.waitFor(/FIRING|capture:/, 150_000);
+      watch.sample();
+      run.child.kill('SIGINT');
+      const sentAt = Date.now();
+      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
+      watch.stop();
+      assert.equal(
+        code,
+        130,
+        `demo exits 130 on Ctrl-C (after ${Date.now() - sentAt} ms):\n${run.stdout()}\n${run.stderr()}`,
+      );
+      assert.match(run.stdout(), /interrupted: cleaning up/);
+      await assertNothingLeft(run, watch, before);
+    } finally {
+      watch.stop();
+      if (run.child.exitCode === null) {
+        run.child.kill('SIGKILL');
+        await run.exited;
+      }
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+  { timeout: 240_000 },
+);

@@ -15,83 +15,153 @@ const NS = 'shop';
 const DEPLOY = 'web';
 const SCALE_PATH = `/apis/apps/v1/namespaces/${NS}/deployments/${DEPLOY}/scale`;
 
-kernelTest('e2e limit-bound: throttled pod → bundle (limit-bound) → Slack + one scale PATCH → resolved, verified recovered', (t) => withWorld(t, async (w) => {
-  const uid = w.deployment(NS, DEPLOY, 2);
-  const pod = w.podCgroup(uid, 0.2);
-  w.watch(pod.cg.id);
-  w.busy(pod.cg, 'e2e-app-worker');
-  w.busy(pod.cg, 'e2e-app-worker');
-  const state = (): string => w.describe();
+kernelTest(
+  'e2e limit-bound: throttled pod → bundle (limit-bound) → Slack + one scale PATCH → resolved, verified recovered',
+  (t) =>
+    withWorld(t, async (w) => {
+      const uid = w.deployment(NS, DEPLOY, 2);
+      const pod = w.podCgroup(uid, 0.2);
+      w.watch(pod.cg.id);
+      w.busy(pod.cg, 'e2e-app-worker');
+      w.busy(pod.cg, 'e2e-app-worker');
+      const state = (): string => w.describe();
 
-  // The rule needs its 30 s window and 30 s `for`; the box leaves room for a loaded machine.
-  const fired = await waitFor('the incident of the throttled pod', 200_000, () => w.incidents.find((i) => i.rule === RULE && i.status === 'firing' && i.labels.pod_uid === uid), state);
-  assert.equal(fired.labels.container, pod.containerId);
-  assert.equal(fired.target.pod?.uid, uid);
+      // The rule needs its 30 s window and 30 s `for`; the box leaves room for a loaded machine.
+      const fired = await waitFor(
+        'the incident of the throttled pod',
+        200_000,
+        () => w.incidents.find((i) => i.rule === RULE && i.status === 'firing' && i.labels.pod_uid === uid),
+        state,
+      );
+      assert.equal(fired.labels.container, pod.containerId);
+      assert.equal(fired.target.pod?.uid, uid);
 
-  // The bundle: written, valid against its schema, diagnosed limit-bound.
-  const rec = await waitFor('the capture', 60_000, () => { const r = w.engine!.incidents.get(fired.id); return r && (r.capture === 'done' || r.capture === 'failed') ? r : undefined; }, state);
-  assert.equal(rec.capture, 'done', rec.captureError ?? '');
-  assert.ok(rec.bundle && existsSync(join(rec.bundle.dir, 'manifest.json')), `no manifest.json in ${rec.bundle?.dir}`);
-  const check = await validateBundle(rec.bundle.dir);
-  assert.deepEqual(check.problems, []);
-  assert.equal(check.findings?.diagnosis?.cause, 'limit-bound', check.findings?.diagnosis?.summary ?? 'no diagnosis');
-  assert.equal(rec.diagnosis?.cause, 'limit-bound');
-  const tm = check.manifest!.timings;
-  t.diagnostic(`bundle ${rec.bundle!.id}: partial ${check.manifest!.partial}${check.manifest!.partial_reason ? ` (${check.manifest!.partial_reason})` : ''}, attached ${tm.trip_to_attach_ms} ms after the trip, captured ${((Date.parse(tm.detached_at) - Date.parse(tm.attached_at)) / 1000).toFixed(1)} s; ${check.findings?.diagnosis?.summary}`);
+      // The bundle: written, valid against its schema, diagnosed limit-bound.
+      const rec = await waitFor(
+        'the capture',
+        60_000,
+        () => {
+          const r = w.engine!.incidents.get(fired.id);
+          return r && (r.capture === 'done' || r.capture === 'failed') ? r : undefined;
+        },
+        state,
+      );
+      assert.equal(rec.capture, 'done', rec.captureError ?? '');
+      assert.ok(
+        rec.bundle && existsSync(join(rec.bundle.dir, 'manifest.json')),
+        `no manifest.json in ${rec.bundle?.dir}`,
+      );
+      const check = await validateBundle(rec.bundle.dir);
+      assert.deepEqual(check.problems, []);
+      assert.equal(
+        check.findings?.diagnosis?.cause,
+        'limit-bound',
+        check.findings?.diagnosis?.summary ?? 'no diagnosis',
+      );
+      assert.equal(rec.diagnosis?.cause, 'limit-bound');
+      const tm = check.manifest!.timings;
+      t.diagnostic(
+        `bundle ${rec.bundle!.id}: partial ${check.manifest!.partial}${check.manifest!.partial_reason ? ` (${check.manifest!.partial_reason})` : ''}, attached ${tm.trip_to_attach_ms} ms after the trip, captured ${((Date.parse(tm.detached_at) - Date.parse(tm.attached_at)) / 1000).toFixed(1)} s; ${check.findings?.diagnosis?.summary}`,
+      );
 
-  // Slack: the message, and the bundle uploaded into its thread; the scale result as a reply.
-  const scaled = await waitFor('the scale action and its Slack note', 60_000, () => {
-    const s = w.settled(fired.key, 'scale', 'firing')[0];
-    return s && w.settled(fired.key, 'slack', 'scaled').length > 0 && w.settled(fired.key, 'slack', 'firing').length > 0 ? s : undefined;
-  }, state);
-  assert.equal(scaled.state, 'completed', scaled.state === 'failed' ? scaled.reason : '');
-  for (const s of w.settled(fired.key, 'slack')) assert.equal(s.state, 'completed', s.state === 'failed' ? s.reason : '');
-  const parent = w.slack.parents().find((m) => w.slack.replies(m.ts).some((r) => /Scaled Deployment\/shop\/web from 2 to 3/.test(JSON.stringify(r))));
-  assert.ok(parent, `no Slack thread with the scale reply: ${JSON.stringify(w.slack.messages.map((m) => m.text))}`);
-  assert.equal(parent.channel, '#e2e-incidents');
-  assert.match(JSON.stringify(parent.blocks), new RegExp(uid.slice(0, 8)));
-  const upload = [...w.slack.files.values()].find((f) => f.name === `${rec.bundle!.id}.tar.gz`);
-  assert.ok(upload, `bundle ${rec.bundle.id} not uploaded: ${JSON.stringify([...w.slack.files.values()])}`);
-  assert.equal(upload.threadTs, parent.ts);
-  assert.ok(upload.completions >= 1 && upload.received === upload.length && upload.length > 0);
+      // Slack: the message, and the bundle uploaded into its thread; the scale result as a reply.
+      const scaled = await waitFor(
+        'the scale action and its Slack note',
+        60_000,
+        () => {
+          const s = w.settled(fired.key, 'scale', 'firing')[0];
+          return s &&
+            w.settled(fired.key, 'slack', 'scaled').length > 0 &&
+            w.settled(fired.key, 'slack', 'firing').length > 0
+            ? s
+            : undefined;
+        },
+        state,
+      );
+      assert.equal(scaled.state, 'completed', scaled.state === 'failed' ? scaled.reason : '');
+      for (const s of w.settled(fired.key, 'slack'))
+        assert.equal(s.state, 'completed', s.state === 'failed' ? s.reason : '');
+      const parent = w.slack
+        .parents()
+        .find((m) =>
+          w.slack.replies(m.ts).some((r) => /Scaled Deployment\/shop\/web from 2 to 3/.test(JSON.stringify(r))),
+        );
+      assert.ok(parent, `no Slack thread with the scale reply: ${JSON.stringify(w.slack.messages.map((m) => m.text))}`);
+      assert.equal(parent.channel, '#e2e-incidents');
+      assert.match(JSON.stringify(parent.blocks), new RegExp(uid.slice(0, 8)));
+      const upload = [...w.slack.files.values()].find((f) => f.name === `${rec.bundle!.id}.tar.gz`);
+      assert.ok(upload, `bundle ${rec.bundle.id} not uploaded: ${JSON.stringify([...w.slack.files.values()])}`);
+      assert.equal(upload.threadTs, parent.ts);
+      assert.ok(upload.completions >= 1 && upload.received === upload.length && upload.length > 0);
 
-  // Kubernetes: exactly one real (not dry-run) PATCH, on the Deployment's scale subresource, 2 → 3.
-  const patches = w.kube.patches();
-  assert.equal(patches.length, 1, JSON.stringify(patches));
-  assert.equal(patches[0].path, SCALE_PATH);
-  assert.equal(patches[0].query.dryRun, undefined);
-  assert.deepEqual(patches[0].body, { spec: { replicas: 3 } });
-  assert.equal(w.kube.replicas.get(`deployments/${NS}/${DEPLOY}`), 3);
+      // Kubernetes: exactly one real (not dry-run) PATCH, on the Deployment's scale subresource, 2 → 3.
+      const patches = w.kube.patches();
+      assert.equal(patches.length, 1, JSON.stringify(patches));
+      assert.equal(patches[0].path, SCALE_PATH);
+      assert.equal(patches[0].query.dryRun, undefined);
+      assert.deepEqual(patches[0].body, { spec: { replicas: 3 } });
+      assert.equal(w.kube.replicas.get(`deployments/${NS}/${DEPLOY}`), 3);
 
-  // The API lists it, with its bundle and diagnosis.
-  const listed = (await (await fetch(`${w.api}/api/incidents`)).json()) as { incidents: { id: string; bundle?: { dir: string }; diagnosis?: { cause: string } }[] };
-  const mine = listed.incidents.find((i) => i.id === fired.id);
-  assert.ok(mine, `incident ${fired.id} not in /api/incidents`);
-  assert.equal(mine.bundle?.dir, rec.bundle.dir);
-  assert.equal(mine.diagnosis?.cause, 'limit-bound');
+      // The API lists it, with its bundle and diagnosis.
+      const listed = (await (await fetch(`${w.api}/api/incidents`)).json()) as {
+        incidents: { id: string; bundle?: { dir: string }; diagnosis?: { cause: string } }[];
+      };
+      const mine = listed.incidents.find((i) => i.id === fired.id);
+      assert.ok(mine, `incident ${fired.id} not in /api/incidents`);
+      assert.equal(mine.bundle?.dir, rec.bundle.dir);
+      assert.equal(mine.diagnosis?.cause, 'limit-bound');
 
-  // Time from the first over-threshold tick to the Slack delivery of the message.
-  const firstOver = w.firstOver.get(pod.cg.id);
-  assert.ok(firstOver !== undefined, 'no tick showed the pod over its threshold');
-  // The group's message may predate this incident (another throttled cgroup on the host): delivery is the
-  // first post or update of a parent message that shows this pod.
-  const delivery = w.slack.requests.find((r) => (r.method === 'chat.postMessage' || r.method === 'chat.update') && r.params.thread_ts === undefined && JSON.stringify(r.params).includes(uid));
-  assert.ok(delivery, 'no Slack message showed the pod');
-  const delivered = delivery.at;
-  assert.ok(delivered > firstOver);
-  t.diagnostic(`first over-threshold tick → Slack message: ${((delivered - firstOver) / 1000).toFixed(1)} s (fired ${((Date.parse(fired.firedAt) - firstOver) / 1000).toFixed(1)} s after it)`);
-  console.log(`e2e limit-bound: first over-threshold delay → Slack delivery ${((delivered - firstOver) / 1000).toFixed(1)} s`);
+      // Time from the first over-threshold tick to the Slack delivery of the message.
+      const firstOver = w.firstOver.get(pod.cg.id);
+      assert.ok(firstOver !== undefined, 'no tick showed the pod over its threshold');
+      // The group's message may predate this incident (another throttled cgroup on the host): delivery is the
+      // first post or update of a parent message that shows this pod.
+      const delivery = w.slack.requests.find(
+        (r) =>
+          (r.method === 'chat.postMessage' || r.method === 'chat.update') &&
+          r.params.thread_ts === undefined &&
+          JSON.stringify(r.params).includes(uid),
+      );
+      assert.ok(delivery, 'no Slack message showed the pod');
+      const delivered = delivery.at;
+      assert.ok(delivered > firstOver);
+      t.diagnostic(
+        `first over-threshold tick → Slack message: ${((delivered - firstOver) / 1000).toFixed(1)} s (fired ${((Date.parse(fired.firedAt) - firstOver) / 1000).toFixed(1)} s after it)`,
+      );
+      console.log(
+        `e2e limit-bound: first over-threshold delay → Slack delivery ${((delivered - firstOver) / 1000).toFixed(1)} s`,
+      );
 
-  // Stop the load: the incident resolves, the verification says recovered, the parent is updated.
-  const updatesBefore = w.slack.calls('chat.update').filter((r) => r.params.ts === parent.ts).length;
-  w.stopLoad();
-  await waitFor('the resolve', 200_000, () => w.incidents.find((i) => i.key === fired.key && i.status === 'resolved'), state);
-  const verified = await waitFor('the verification note', 120_000, () => w.settled(fired.key, 'slack', 'verified')[0], state);
-  assert.equal(verified.state, 'completed', verified.state === 'failed' ? verified.reason : '');
-  assert.equal(verified.job.detail?.kind, 'recovered', JSON.stringify(verified.job.detail));
-  const replies = w.slack.replies(parent.ts).map((r) => JSON.stringify([r.text, r.blocks]));
-  assert.ok(replies.some((r) => /recovered/i.test(r) && !/not recovered/i.test(r)), `no "recovered" reply: ${replies.join('\n')}`);
-  await waitFor('the update of the parent', 30_000, () => w.slack.calls('chat.update').filter((r) => r.params.ts === parent.ts).length > updatesBefore, state);
-  assert.ok(parent.updates > 0);
-  assert.equal(w.kube.patches().length, 1, 'the resolve must not scale again');
-}), { timeout: 360_000 });
+      // Stop the load: the incident resolves, the verification says recovered, the parent is updated.
+      const updatesBefore = w.slack.calls('chat.update').filter((r) => r.params.ts === parent.ts).length;
+      w.stopLoad();
+      await waitFor(
+        'the resolve',
+        200_000,
+        () => w.incidents.find((i) => i.key === fired.key && i.status === 'resolved'),
+        state,
+      );
+      const verified = await waitFor(
+        'the verification note',
+        120_000,
+        () => w.settled(fired.key, 'slack', 'verified')[0],
+        state,
+      );
+      assert.equal(verified.state, 'completed', verified.state === 'failed' ? verified.reason : '');
+      assert.equal(verified.job.detail?.kind, 'recovered', JSON.stringify(verified.job.detail));
+      const replies = w.slack.replies(parent.ts).map((r) => JSON.stringify([r.text, r.blocks]));
+      assert.ok(
+        replies.some((r) => /recovered/i.test(r) && !/not recovered/i.test(r)),
+        `no "recovered" reply: ${replies.join('\n')}`,
+      );
+      await waitFor(
+        'the update of the parent',
+        30_000,
+        () => w.slack.calls('chat.update').filter((r) => r.params.ts === parent.ts).length > updatesBefore,
+        state,
+      );
+      assert.ok(parent.updates > 0);
+      assert.equal(w.kube.patches().length, 1, 'the resolve must not scale again');
+    }),
+  { timeout: 360_000 },
+);

@@ -6,7 +6,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -29,23 +40,34 @@ export const RULE = 'cpu-throttling';
 export const CHANNEL = '#e2e-incidents';
 
 /** Polls `probe` every 250 ms until it returns a value other than undefined/false; throws with `state()` on timeout. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined | false, state: () => string = () => ''): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | false,
+  state: () => string = () => '',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${state() ? ` (${state()})` : ''}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${state() ? ` (${state()})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 /** Busy jiffies and all jiffies of each CPU, from /proc/stat. */
 function cpuTimes(): { busy: number; total: number }[] {
-  return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => {
-    const v = l.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    return { busy: total - v[3] - (v[4] ?? 0), total };
-  });
+  return readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((l) => /^cpu\d+ /.test(l))
+    .map((l) => {
+      const v = l.trim().split(/\s+/).slice(1).map(Number);
+      const total = v.reduce((a, b) => a + b, 0);
+      return { busy: total - v[3] - (v[4] ?? 0), total };
+    });
 }
 
 /**
@@ -61,7 +83,10 @@ export async function idlestCpu(ms = 1000): Promise<number> {
   let bestShare = Infinity;
   b.forEach((x, i) => {
     const share = (x.busy - a[i].busy) / Math.max(1, x.total - a[i].total);
-    if (share < bestShare) { best = i; bestShare = share; }
+    if (share < bestShare) {
+      best = i;
+      bestShare = share;
+    }
   });
   return best;
 }
@@ -77,15 +102,36 @@ export async function hostLock(name: string, waitMs: number): Promise<(() => voi
   for (;;) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => { try { if (readFileSync(file, 'utf8') === String(process.pid)) rmSync(file); } catch { /* gone */ } };
+      return () => {
+        try {
+          if (readFileSync(file, 'utf8') === String(process.pid)) rmSync(file);
+        } catch {
+          /* gone */
+        }
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     let owner = 0;
-    try { owner = Number(readFileSync(file, 'utf8')); } catch { continue; }
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      continue;
+    }
     let alive = owner > 0;
-    try { if (alive) process.kill(owner, 0); } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM'; }
-    if (!alive) { try { rmSync(file); } catch { /* another waiter took it over */ } continue; }
+    try {
+      if (alive) process.kill(owner, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) {
+      try {
+        rmSync(file);
+      } catch {
+        /* another waiter took it over */
+      }
+      continue;
+    }
     if (Date.now() > until) return undefined;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -132,22 +178,30 @@ export class E2eWorld {
     // The actions read the token from the process environment (the queue's ActionContext.env).
     this.#savedToken = process.env.SLACK_BOT_TOKEN;
     process.env.SLACK_BOT_TOKEN = this.slack.token;
-    const config = buildConfig({
-      listen: '127.0.0.1:0', rules: [RULES_DIR], data_dir: join(this.dir, 'data'),
-      redis: { url: this.redis.url },
-      slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },
-      kubernetes: { api_url: this.kube.url },
-    }, { SLACK_BOT_TOKEN: this.slack.token });
+    const config = buildConfig(
+      {
+        listen: '127.0.0.1:0',
+        rules: [RULES_DIR],
+        data_dir: join(this.dir, 'data'),
+        redis: { url: this.redis.url },
+        slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },
+        kubernetes: { api_url: this.kube.url },
+      },
+      { SLACK_BOT_TOKEN: this.slack.token },
+    );
     this.#log = createWriteStream(join(this.dir, 'engine.log'));
     this.engine = new Engine({ config, log: createLogger('info', this.#log), watchRules: false });
     this.engine.on('incident', (i: Incident) => this.incidents.push(i));
     this.engine.on('action', (s: JobSettled) => this.actions.push(s));
     this.engine.on('capture', (c: { phase: string }) => this.captures.push(c));
     let ticked = false;
-    this.engine.on('tick', (t: Tick) => { ticked = true; this.#onTick(t); });
+    this.engine.on('tick', (t: Tick) => {
+      ticked = true;
+      this.#onTick(t);
+    });
     this.#starting = this.engine.start();
     await this.#starting;
-    await waitFor('the engine\'s first tick', 30_000, () => ticked);
+    await waitFor("the engine's first tick", 30_000, () => ticked);
     return this;
   }
 
@@ -172,7 +226,12 @@ export class E2eWorld {
       const id = s.labels.cgroup_id;
       if (id === undefined || !this.#watched.has(id) || s.kind !== 'counter') continue;
       if (s.signal === 'runq_delay_over_threshold') over.set(id, (over.get(id) ?? 0) + s.delta);
-      if ((s.signal === 'runq_delay_over_threshold' || s.signal === 'cpu_throttled_periods') && s.delta > 0 && !this.firstOver.has(id)) this.firstOver.set(id, Date.now());
+      if (
+        (s.signal === 'runq_delay_over_threshold' || s.signal === 'cpu_throttled_periods') &&
+        s.delta > 0 &&
+        !this.firstOver.has(id)
+      )
+        this.firstOver.set(id, Date.now());
     }
     for (const id of this.#watched) {
       const list = this.overRate.get(id) ?? [];
@@ -187,7 +246,6 @@ export class E2eWorld {
     const list = (this.overRate.get(cgroupId) ?? []).slice(-n);
     return list.length ? list.reduce((a, b) => a + b, 0) / list.length : 0;
   }
-
 
   /** A Deployment `name` with `replicas`, its ReplicaSet and one pod, in the fake cluster; returns the pod's uid. */
   deployment(namespace: string, name: string, replicas: number): string {
@@ -217,7 +275,6 @@ export class E2eWorld {
     }
   }
 
-
   /** A uniquely named cgroup at the top of the hierarchy, with `weight` times the default CPU weight. */
   plainCgroup(suffix: string, weight = 1): ManagedCgroup {
     this.#live();
@@ -238,10 +295,18 @@ export class E2eWorld {
   busy(cg: ManagedCgroup, comm: string, cpu?: number): number {
     this.#live();
     const exe = join(this.#binDir, comm);
-    if (!existsSync(exe)) { mkdirSync(this.#binDir, { recursive: true }); symlinkSync('/bin/sh', exe); }
+    if (!existsSync(exe)) {
+      mkdirSync(this.#binDir, { recursive: true });
+      symlinkSync('/bin/sh', exe);
+    }
     const loop = ['-c', 'while :; do :; done'];
-    const child = cpu === undefined ? spawn(exe, loop, { stdio: 'ignore' }) : spawn('taskset', ['-c', String(cpu), exe, ...loop], { stdio: 'ignore' });
-    child.on('error', () => { /* the missing pid below says it */ });
+    const child =
+      cpu === undefined
+        ? spawn(exe, loop, { stdio: 'ignore' })
+        : spawn('taskset', ['-c', String(cpu), exe, ...loop], { stdio: 'ignore' });
+    child.on('error', () => {
+      /* the missing pid below says it */
+    });
     if (child.pid === undefined) throw new Error(`cannot start the busy loop ${comm}`);
     this.#procs.push(child);
     cg.addPid(child.pid);
@@ -250,18 +315,28 @@ export class E2eWorld {
 
   /** Kills the busy loops (the incident then resolves). */
   stopLoad(): void {
-    for (const p of this.#procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+    for (const p of this.#procs) {
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 
   /** Settled jobs of one incident (by key), optionally of one action type and event. */
   settled(key: string, type?: string, event?: string): JobSettled[] {
-    return this.actions.filter((s) => s.job.incident.key === key && (!type || s.job.spec.type === type) && (!event || s.job.event === event));
+    return this.actions.filter(
+      (s) => s.job.incident.key === key && (!type || s.job.spec.type === type) && (!event || s.job.event === event),
+    );
   }
 
   /** One line of what happened so far, for timeout messages. */
   describe(): string {
     const inc = this.incidents.map((i) => `${i.status} ${i.rule} ${i.labels.cgroup ?? i.key}`).join('; ');
-    const act = this.actions.map((s) => `${s.job.spec.type}/${s.job.event}: ${s.state === 'completed' ? s.summary : `FAILED ${s.reason}`}`).join('; ');
+    const act = this.actions
+      .map((s) => `${s.job.spec.type}/${s.job.event}: ${s.state === 'completed' ? s.summary : `FAILED ${s.reason}`}`)
+      .join('; ');
     const rates = [...this.#watched].map((id) => `${id}: ${this.meanOverRate(id).toFixed(1)}/s`).join(', ');
     return `over-threshold delays (last 30 ticks) ${rates}; incidents: [${inc}] captures: [${this.captures.map((c) => c.phase).join(',')}] actions: [${act}] slack: ${this.slack.requests.map((r) => r.method).join(',')} kube: ${this.kube.calls.map((c) => `${c.method} ${c.path}`).join(',')}; engine log ${this.logFile}`;
   }
@@ -300,12 +375,22 @@ export class E2eWorld {
     if (this.#savedToken === undefined) delete process.env.SLACK_BOT_TOKEN;
     else process.env.SLACK_BOT_TOKEN = this.#savedToken;
     for (const cg of this.#cgroups.splice(0).reverse()) {
-      try { cg.destroy(); } catch { /* reported by the next run's leftovers check */ }
+      try {
+        cg.destroy();
+      } catch {
+        /* reported by the next run's leftovers check */
+      }
     }
     // Shared parents (/kubepods/...): whoever leaves last removes them; the kernel refuses rmdir of a cgroup
     // that still has children or tasks, so another test's pods are safe.
     for (const cg of this.#parents.splice(0).reverse()) {
-      for (const d of [...cg.dirs].reverse()) { try { rmdirSync(d); } catch { /* still in use, or gone */ } }
+      for (const d of [...cg.dirs].reverse()) {
+        try {
+          rmdirSync(d);
+        } catch {
+          /* still in use, or gone */
+        }
+      }
     }
     for (const release of this.#releases.splice(0)) release();
     await new Promise<void>((r) => (this.#log ? this.#log.end(() => r()) : r()));
@@ -318,7 +403,10 @@ export async function withWorld(t: TestContext, fn: (w: E2eWorld) => Promise<voi
   const w = new E2eWorld();
   let ok = false;
   // A test that times out is abandoned, not unwound: release the world at once, not when its waits run out.
-  const onAbort = (): void => { t.diagnostic(`aborted: kept ${w.dir}`); void w.close(true); };
+  const onAbort = (): void => {
+    t.diagnostic(`aborted: kept ${w.dir}`);
+    void w.close(true);
+  };
   t.signal.addEventListener('abort', onAbort, { once: true });
   try {
     await w.start();

@@ -1,10 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportBounds, foldCounts, foldMap, FoldPlans, MAX_EXPORT_BUCKETS, SIGNAL_RANGES } from '../../src/metrics/fold-buckets.ts';
+import {
+  exportBounds,
+  foldCounts,
+  foldMap,
+  FoldPlans,
+  MAX_EXPORT_BUCKETS,
+  SIGNAL_RANGES,
+} from '../../src/metrics/fold-buckets.ts';
 import { log2Bounds } from '../../src/samples.ts';
 
 test('32 kernel log2 slots fold to at most 16 exact buckets inside the signal range', () => {
-  for (const [signal, unit] of [['runq_delay_seconds', 1e-6], ['syscall_latency_seconds', 1e-9], ['tcp_connect_latency_seconds', 1e-6], ['blockio_latency_seconds', 1e-6]] as const) {
+  for (const [signal, unit] of [
+    ['runq_delay_seconds', 1e-6],
+    ['syscall_latency_seconds', 1e-9],
+    ['tcp_connect_latency_seconds', 1e-6],
+    ['blockio_latency_seconds', 1e-6],
+  ] as const) {
     const input = log2Bounds(32, unit);
     const out = exportBounds(input, SIGNAL_RANGES[signal]);
     assert.ok(out.length <= MAX_EXPORT_BUCKETS, `${signal}: ${out.length} buckets`);

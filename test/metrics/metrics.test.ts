@@ -15,25 +15,54 @@ function scripted(script: (n: number) => Reading[]): CounterFamily {
 const bounds = log2Bounds(32, 1e-6);
 const hist = (id: string, slot: number, count: number): Reading => {
   const counts = bounds.map((_, i) => (i === slot ? count : 0));
-  return { kind: 'histogram', signal: 'runq_delay_seconds', labels: { cgroup_id: id }, bounds, counts, sum: count * 2 ** slot * 1e-6 * 0.75 };
+  return {
+    kind: 'histogram',
+    signal: 'runq_delay_seconds',
+    labels: { cgroup_id: id },
+    bounds,
+    counts,
+    sum: count * 2 ** slot * 1e-6 * 0.75,
+  };
 };
-const ctr = (id: string, v: number): Reading => ({ kind: 'counter', signal: 'cpu_throttled_seconds', labels: { cgroup_id: id }, value: v });
+const ctr = (id: string, v: number): Reading => ({
+  kind: 'counter',
+  signal: 'cpu_throttled_seconds',
+  labels: { cgroup_id: id },
+  value: v,
+});
 
 test('names, units, histogram folding and engine health', async () => {
   const config = buildConfig({ metrics: { top_cgroups: 10 } }, {});
-  const sampler = createSampler({ families: [scripted((n) => [hist('5', 13, 10 * (n + 1)), ctr('5', n * 0.5), { kind: 'gauge', signal: 'cpu_quota_cores', labels: { cgroup_id: '5' }, value: 0.1 }])], config, unavailable: [{ family: 'tcp', reason: 'PROBE_ERR_ATTACH: no tracepoint' }] });
+  const sampler = createSampler({
+    families: [
+      scripted((n) => [
+        hist('5', 13, 10 * (n + 1)),
+        ctr('5', n * 0.5),
+        { kind: 'gauge', signal: 'cpu_quota_cores', labels: { cgroup_id: '5' }, value: 0.1 },
+      ]),
+    ],
+    config,
+    unavailable: [{ family: 'tcp', reason: 'PROBE_ERR_ATTACH: no tracepoint' }],
+  });
   const metrics = createMetrics({ sampler, config });
-  sampler.tick(); sampler.tick(); sampler.tick();
+  sampler.tick();
+  sampler.tick();
+  sampler.tick();
   const f = parseProm(await metrics.scrape());
   assert.equal(f.get('tripline_runq_delay_seconds')?.type, 'histogram');
-  const buckets = samplesOf(f, 'tripline_runq_delay_seconds', { cgroup_id: '5' }).filter((s) => s.name.endsWith('_bucket'));
+  const buckets = samplesOf(f, 'tripline_runq_delay_seconds', { cgroup_id: '5' }).filter((s) =>
+    s.name.endsWith('_bucket'),
+  );
   assert.ok(buckets.length <= 16 && buckets.length >= 8, `${buckets.length} buckets`);
   assert.equal(buckets.at(-1)?.labels.le, '+Inf');
   assert.equal(buckets.at(-1)?.value, 30);
   // slot 13 holds [4.096 ms, 8.192 ms): every observation is ≤ 8.192 ms and none ≤ 4.096 ms
   const at = (le: number): number => buckets.filter((b) => Number(b.labels.le) >= le - 1e-12)[0].value;
   assert.equal(at(2 ** 13 * 1e-6), 30);
-  assert.equal(buckets.filter((b) => Number(b.labels.le) <= 2 ** 12 * 1e-6 + 1e-12).every((b) => b.value === 0), true);
+  assert.equal(
+    buckets.filter((b) => Number(b.labels.le) <= 2 ** 12 * 1e-6 + 1e-12).every((b) => b.value === 0),
+    true,
+  );
   assert.equal(samplesOf(f, 'tripline_runq_delay_seconds_count', { cgroup_id: '5' })[0].value, 30);
   assert.equal(f.get('tripline_cpu_throttled_seconds_total')?.type, 'counter');
   assert.equal(samplesOf(f, 'tripline_cpu_throttled_seconds_total', { cgroup_id: '5' })[0].value, 1);
@@ -47,7 +76,10 @@ test('names, units, histogram folding and engine health', async () => {
   assert.equal(samplesOf(f, 'tripline_engine_tick_duration_seconds_count')[0].value, 3);
   assert.equal(samplesOf(f, 'tripline_engine_programs_attached', { family: 'scripted' })[0].value, 3);
   assert.equal(samplesOf(f, 'tripline_engine_events_dropped_total', { family: 'scripted' })[0].value, 7);
-  assert.equal(samplesOf(f, 'tripline_engine_family_unavailable', { family: 'tcp' })[0].labels.reason, 'PROBE_ERR_ATTACH: no tracepoint');
+  assert.equal(
+    samplesOf(f, 'tripline_engine_family_unavailable', { family: 'tcp' })[0].labels.reason,
+    'PROBE_ERR_ATTACH: no tracepoint',
+  );
   assert.ok(samplesOf(f, 'tripline_engine_family_read_seconds_total', { family: 'scripted' })[0].value >= 0);
   const again = parseProm(await metrics.scrape());
   assert.ok(samplesOf(again, 'tripline_engine_scrape_duration_seconds')[0].value > 0);
@@ -58,7 +90,10 @@ test('top-N per signal: the rest folds into cgroup="other", which never goes dow
   // Cgroup i grows by rate[i] per tick; the rates change half-way so membership must change.
   let rates = [1, 2, 3, 8, 10];
   const totals = [0, 0, 0, 0, 0];
-  const sampler = createSampler({ families: [scripted(() => totals.map((t, i) => ctr(String(i + 1), (totals[i] = t + rates[i]))))], config });
+  const sampler = createSampler({
+    families: [scripted(() => totals.map((t, i) => ctr(String(i + 1), (totals[i] = t + rates[i]))))],
+    config,
+  });
   const metrics = createMetrics({ sampler, config });
   let lastOther = 0;
   const exportedIds: string[][] = [];
@@ -67,7 +102,10 @@ test('top-N per signal: the rest folds into cgroup="other", which never goes dow
     sampler.tick();
     const f = parseProm(await metrics.scrape());
     const s = samplesOf(f, 'tripline_cpu_throttled_seconds_total');
-    const ids = s.filter((x) => x.labels.cgroup !== 'other').map((x) => x.labels.cgroup_id).sort();
+    const ids = s
+      .filter((x) => x.labels.cgroup !== 'other')
+      .map((x) => x.labels.cgroup_id)
+      .sort();
     assert.ok(ids.length <= 2, `round ${round}: ${ids}`);
     exportedIds.push(ids);
     const other = s.find((x) => x.labels.cgroup === 'other')?.value ?? 0;
@@ -82,12 +120,26 @@ test('top-N per signal: the rest folds into cgroup="other", which never goes dow
 test('cgroups that vanish leave /metrics; node-level series are never folded', async () => {
   const config = buildConfig({ metrics: { top_cgroups: 1 } }, {});
   let ids = ['1', '2', '3'];
-  const sampler = createSampler({ families: [scripted((n) => [...ids.map((id) => ctr(id, n)), { kind: 'counter', signal: 'cpu_pressure_some_seconds', labels: {}, value: n }])], config });
+  const sampler = createSampler({
+    families: [
+      scripted((n) => [
+        ...ids.map((id) => ctr(id, n)),
+        { kind: 'counter', signal: 'cpu_pressure_some_seconds', labels: {}, value: n },
+      ]),
+    ],
+    config,
+  });
   const metrics = createMetrics({ sampler, config });
-  sampler.tick(); await metrics.scrape();
+  sampler.tick();
+  await metrics.scrape();
   ids = ['1'];
   sampler.tick();
   const f = parseProm(await metrics.scrape());
-  assert.deepEqual(samplesOf(f, 'tripline_cpu_throttled_seconds_total').map((s) => s.labels.cgroup_id).filter(Boolean), ['1']);
+  assert.deepEqual(
+    samplesOf(f, 'tripline_cpu_throttled_seconds_total')
+      .map((s) => s.labels.cgroup_id)
+      .filter(Boolean),
+    ['1'],
+  );
   assert.equal(samplesOf(f, 'tripline_cpu_pressure_some_seconds_total', { cgroup: '' }).length, 1);
 });

@@ -21,14 +21,25 @@ test('v1 hybrid: cpu and cpuacct mounted apart', () => {
 
 test('v1 co-mounted cpu,cpuacct', () => {
   const m = pickCpuMount(parseCgroupMounts(COMOUNTED), () => false);
-  assert.deepEqual(m, { version: 1, dir: '/sys/fs/cgroup/cpu,cpuacct', root: '/', cpuacctDir: '/sys/fs/cgroup/cpu,cpuacct' });
+  assert.deepEqual(m, {
+    version: 1,
+    dir: '/sys/fs/cgroup/cpu,cpuacct',
+    root: '/',
+    cpuacctDir: '/sys/fs/cgroup/cpu,cpuacct',
+  });
 });
 
 test('v2 only when its controllers include cpu; the mount root is kept', () => {
   const mounts = parseCgroupMounts(UNIFIED_IN_CONTAINER);
   assert.equal(mounts.length, 1);
-  assert.equal(pickCpuMount(mounts, () => false), undefined);
-  assert.deepEqual(pickCpuMount(mounts, (d) => d === '/sys/fs/cgroup'), { version: 2, dir: '/sys/fs/cgroup', root: '/kubepods.slice/kubepods-pod1.slice' });
+  assert.equal(
+    pickCpuMount(mounts, () => false),
+    undefined,
+  );
+  assert.deepEqual(
+    pickCpuMount(mounts, (d) => d === '/sys/fs/cgroup'),
+    { version: 2, dir: '/sys/fs/cgroup', root: '/kubepods.slice/kubepods-pod1.slice' },
+  );
 });
 
 test('octal escapes in mount points are decoded', () => {

@@ -20,12 +20,27 @@ const TABLE: [string, string, string, string][] = [
   ['/kubepods.slice', '', '', ''],
   ['/kubepods.slice/kubepods-burstable.slice', '', '', 'burstable'],
   [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice`, '', UID, 'burstable'],
-  [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${CID}.scope`, CID, UID, 'burstable'],
-  [`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/crio-${CID}.scope`, CID, UID, 'besteffort'],
+  [
+    `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${CID}.scope`,
+    CID,
+    UID,
+    'burstable',
+  ],
+  [
+    `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID_}.slice/crio-${CID}.scope`,
+    CID,
+    UID,
+    'besteffort',
+  ],
   [`/kubepods.slice/kubepods-pod${UID_}.slice/docker-${CID}.scope`, CID, UID, 'guaranteed'],
   [`/kubepods.slice/kubepods-pod${UID_}.slice/crio-conmon-${CID}.scope`, '', UID, 'guaranteed'],
   // nested kubelet (node in a container): prefixed slice names
-  [`/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`, CID, UID, 'besteffort'],
+  [
+    `/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_}.slice/cri-containerd-${CID}.scope`,
+    CID,
+    UID,
+    'besteffort',
+  ],
   // kubelet, cgroupfs driver
   ['/kubepods/burstable', '', '', 'burstable'],
   [`/kubepods/burstable/pod${UID}/${CID}`, CID, UID, 'burstable'],

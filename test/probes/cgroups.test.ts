@@ -6,7 +6,9 @@ import { createCgroup, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts
 import { findCpuMount } from '../../src/probes/cgroup-mount.ts';
 
 const made: ManagedCgroup[] = [];
-after(() => { for (const c of made.reverse()) c.destroy(); });
+after(() => {
+  for (const c of made.reverse()) c.destroy();
+});
 const uniq = `tripline-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 test('cgroupPath joins the mount root', () => {
@@ -71,7 +73,9 @@ test('createCgroup sets the quota, moves a process, destroy evacuates and remove
     for (const d of cg.dirs) assert.equal(existsSync(d), false, d);
     assert.equal(child.exitCode, null, 'destroy moves processes out, it does not kill them');
     cg.destroy(); // idempotent
-  } finally { child.kill('SIGKILL'); }
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('createCgroup rejects bad names and quotas with a coded error', () => {

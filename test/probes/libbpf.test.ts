@@ -43,13 +43,40 @@ kernelTest('open → configure → load → attach → read maps and ring buffer
 });
 
 kernelTest('configuration errors are coded and name the fix', () => {
-  const codeOf = (fn: () => unknown): string => { try { fn(); return 'none'; } catch (e) { return (e as TriplineError).code; } };
-  assert.equal(codeOf(() => openObject(obj, { rodata: { no_such_knob: 1 }, disable: ONLY_SELFTEST })), 'PROBE_ERR_CONFIG');
-  assert.equal(codeOf(() => openObject(obj, { rodata: { target_tgid: 2 ** 40 }, disable: ONLY_SELFTEST })), 'PROBE_ERR_CONFIG');
-  assert.equal(codeOf(() => openObject(obj, { layouts: { selftest_event: { size: 24 } }, disable: ONLY_SELFTEST })), 'PROBE_ERR_LAYOUT');
-  assert.equal(codeOf(() => openObject(obj, { layouts: { selftest_event: { size: 16, fields: { ts_ns: 4 } } }, disable: ONLY_SELFTEST })), 'PROBE_ERR_LAYOUT');
-  assert.equal(codeOf(() => openObject(obj, { disable: ['nope'] })), 'PROBE_ERR_CONFIG');
-  assert.equal(codeOf(() => openObject('/nonexistent/x.bpf.o')), 'PROBE_ERR_OPEN');
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+      return 'none';
+    } catch (e) {
+      return (e as TriplineError).code;
+    }
+  };
+  assert.equal(
+    codeOf(() => openObject(obj, { rodata: { no_such_knob: 1 }, disable: ONLY_SELFTEST })),
+    'PROBE_ERR_CONFIG',
+  );
+  assert.equal(
+    codeOf(() => openObject(obj, { rodata: { target_tgid: 2 ** 40 }, disable: ONLY_SELFTEST })),
+    'PROBE_ERR_CONFIG',
+  );
+  assert.equal(
+    codeOf(() => openObject(obj, { layouts: { selftest_event: { size: 24 } }, disable: ONLY_SELFTEST })),
+    'PROBE_ERR_LAYOUT',
+  );
+  assert.equal(
+    codeOf(() =>
+      openObject(obj, { layouts: { selftest_event: { size: 16, fields: { ts_ns: 4 } } }, disable: ONLY_SELFTEST }),
+    ),
+    'PROBE_ERR_LAYOUT',
+  );
+  assert.equal(
+    codeOf(() => openObject(obj, { disable: ['nope'] })),
+    'PROBE_ERR_CONFIG',
+  );
+  assert.equal(
+    codeOf(() => openObject('/nonexistent/x.bpf.o')),
+    'PROBE_ERR_OPEN',
+  );
 });
 
 kernelTest('features name what this kernel has and why not', () => {

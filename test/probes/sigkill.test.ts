@@ -11,7 +11,10 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
 
-interface ProgInfo { id: number; name?: string }
+interface ProgInfo {
+  id: number;
+  name?: string;
+}
 
 /** Names (as the kernel truncates them to 15 characters) of the counter families' programs start with these. */
 const FAMILY_PREFIXES = ['tl_runq_', 'tl_sys_', 'tl_tcp_', 'tl_bio_', 'tl_pg_'];
@@ -22,12 +25,20 @@ function programs(): ProgInfo[] {
 const ours = (p: ProgInfo): boolean => FAMILY_PREFIXES.some((x) => p.name?.startsWith(x));
 
 let child: ChildProcess | undefined;
-after(() => { if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+after(() => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 kernelTest('SIGKILL of a process with every counter family attached leaves none of its programs loaded', async () => {
-  child = spawn(join(import.meta.dirname, '..', '..', 'scripts', 'node'), [join(import.meta.dirname, 'fixtures', 'counters-child.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child = spawn(
+    join(import.meta.dirname, '..', '..', 'scripts', 'node'),
+    [join(import.meta.dirname, 'fixtures', 'counters-child.ts')],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = once(child, 'exit');
   const deadline = Date.now() + 60_000;
   while (!out.includes('\n')) {
@@ -41,7 +52,11 @@ kernelTest('SIGKILL of a process with every counter family attached leaves none 
   const held = programsHeldBy(child.pid!);
   const during = programs().filter((p) => held.has(p.id) && ours(p));
   // 3 runq + 2 syscalls + 2 tcp + 2 blockio programs: the tp_btf or the raw_tp set, never both; + 2 pg (USDT) when started.
-  assert.equal(during.length, out.includes(',pg') ? 11 : 9, `programs held by the child: ${during.map((p) => p.name).join(', ')}`);
+  assert.equal(
+    during.length,
+    out.includes(',pg') ? 11 : 9,
+    `programs held by the child: ${during.map((p) => p.name).join(', ')}`,
+  );
 
   child.kill('SIGKILL');
   await exited;
@@ -53,5 +68,9 @@ kernelTest('SIGKILL of a process with every counter family attached leaves none 
     if (left.length === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.deepEqual(left.map((p) => `${p.id}:${p.name}`), [], 'programs left after SIGKILL');
+  assert.deepEqual(
+    left.map((p) => `${p.id}:${p.name}`),
+    [],
+    'programs left after SIGKILL',
+  );
 });

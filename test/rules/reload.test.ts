@@ -20,7 +20,11 @@ spec:
   when: {signal: tcp_retransmits, stat: rate, window: 1s, above: ${above}}
   annotations: {summary: ${summary}}
 `;
-const tickAt = (s: number): Tick => ({ at: s * 1000, intervalMs: 1000, samples: [{ kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup: '/a' }, delta: 50, total: 0 }] });
+const tickAt = (s: number): Tick => ({
+  at: s * 1000,
+  intervalMs: 1000,
+  samples: [{ kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup: '/a' }, delta: 50, total: 0 }],
+});
 
 test('a bad set is rejected whole: running rules and their state stay; a good set keeps state of unchanged rules', () => {
   const d = join(dir, 'manual');
@@ -33,10 +37,16 @@ test('a bad set is rejected whole: running rules and their state stay; a good se
   const errors: string[] = [];
   const r = new RuleReloader(loadRuleSet([d]).ruleSet, {
     paths: [d],
-    apply: (rs) => { for (const i of ev.setRuleSet(rs, 500)) resolvedOnApply.push(`${i.rule}:${i.status}`); },
+    apply: (rs) => {
+      for (const i of ev.setRuleSet(rs, 500)) resolvedOnApply.push(`${i.rule}:${i.status}`);
+    },
     onError: (errs) => errors.push(...errs.map((e) => e.code)),
   });
-  assert.deepEqual(r.reload('signal'), { ok: true, changed: false, errors: [], reason: 'signal' }, 'same files: nothing applied');
+  assert.deepEqual(
+    r.reload('signal'),
+    { ok: true, changed: false, errors: [], reason: 'signal' },
+    'same files: nothing applied',
+  );
 
   // One good file and one broken file: nothing of it applies.
   writeFileSync(join(d, 'a.yaml'), rule('keep', '10/s', 'edited'));
@@ -45,7 +55,10 @@ test('a bad set is rejected whole: running rules and their state stay; a good se
   assert.equal(bad.ok, false);
   assert.equal(r.failures, 1);
   assert.deepEqual(errors, ['RULE_ERR_UNIT']);
-  assert.deepEqual(ev.rules.map((x) => `${x.name}:${x.annotations.summary}`), ['keep:hot', 'change:hot']);
+  assert.deepEqual(
+    ev.rules.map((x) => `${x.name}:${x.annotations.summary}`),
+    ['keep:hot', 'change:hot'],
+  );
   assert.equal(ev.firing().length, 2);
 
   // Fixed: `keep` changed only its annotation (same identity: stays firing, no re-alert); `change` changed its condition.
@@ -53,9 +66,16 @@ test('a bad set is rejected whole: running rules and their state stay; a good se
   const good = r.reload('signal');
   assert.deepEqual([good.ok, good.changed, r.successes], [true, true, 1]);
   assert.deepEqual(resolvedOnApply, ['change:resolved']);
-  assert.deepEqual(ev.rules.map((x) => `${x.name}:${x.annotations.summary}`), ['keep:edited', 'change:hot']);
+  assert.deepEqual(
+    ev.rules.map((x) => `${x.name}:${x.annotations.summary}`),
+    ['keep:edited', 'change:hot'],
+  );
   const next = ev.tick(tickAt(1));
-  assert.deepEqual(next.map((i) => `${i.rule}:${i.status}`), ['change:firing'], 'keep did not re-alert');
+  assert.deepEqual(
+    next.map((i) => `${i.rule}:${i.status}`),
+    ['change:firing'],
+    'keep did not re-alert',
+  );
 });
 
 test('file changes reload once after a debounce, including a rename-replace by an editor', async () => {
@@ -64,7 +84,14 @@ test('file changes reload once after a debounce, including a rename-replace by a
   writeFileSync(join(d, 'a.yaml'), rule('w', '10/s'));
   const results: ReloadResult[] = [];
   let applied = 0;
-  const r = new RuleReloader(loadRuleSet([d]).ruleSet, { paths: [d], debounceMs: 100, apply: () => { applied++; }, onReload: (x) => results.push(x) });
+  const r = new RuleReloader(loadRuleSet([d]).ruleSet, {
+    paths: [d],
+    debounceMs: 100,
+    apply: () => {
+      applied++;
+    },
+    onReload: (x) => results.push(x),
+  });
   r.watch();
   try {
     for (let i = 1; i <= 5; i++) writeFileSync(join(d, 'a.yaml'), rule('w', `${10 + i}/s`));
@@ -85,8 +112,14 @@ test('file changes reload once after a debounce, including a rename-replace by a
   }
 });
 
-function mkdirp(d: string): void { rmSync(d, { recursive: true, force: true }); mkdirSync(d, { recursive: true }); }
+function mkdirp(d: string): void {
+  rmSync(d, { recursive: true, force: true });
+  mkdirSync(d, { recursive: true });
+}
 async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
-  while (!cond()) { if (Date.now() > until) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 20)); }
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -32,19 +32,46 @@ function documented(word: string): boolean {
 test('every key of the schema is documented', () => {
   const keys = [...propertyNames(ruleJsonSchema())].sort();
   assert.ok(keys.length > 50, `only ${keys.length} keys found`);
-  assert.deepEqual(keys.filter((k) => !documented(k)), []);
+  assert.deepEqual(
+    keys.filter((k) => !documented(k)),
+    [],
+  );
 });
 
 test('every kind, stat, matcher operator and pipe is documented', () => {
-  const words = [...KINDS, ...STATS, 'not', 'regex', 'not_regex', 'in', 'not_in', '| duration', '| percent', '| rate', '| number', '| upper', '| lower', '| truncate N'];
-  assert.deepEqual(words.filter((w) => !documented(w)), []);
+  const words = [
+    ...KINDS,
+    ...STATS,
+    'not',
+    'regex',
+    'not_regex',
+    'in',
+    'not_in',
+    '| duration',
+    '| percent',
+    '| rate',
+    '| number',
+    '| upper',
+    '| lower',
+    '| truncate N',
+  ];
+  assert.deepEqual(
+    words.filter((w) => !documented(w)),
+    [],
+  );
 });
 
 test('every example document in the doc is valid', () => {
-  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => b.startsWith('apiVersion:'));
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1])
+    .filter((b) => b.startsWith('apiVersion:'));
   assert.ok(blocks.length >= 4, `${blocks.length} complete examples`);
   for (const b of blocks) {
     const f = parseRuleFile('docs/rules.md', b);
-    assert.deepEqual(f.errors.map((e) => e.message), [], b.split('\n')[1]);
+    assert.deepEqual(
+      f.errors.map((e) => e.message),
+      [],
+      b.split('\n')[1],
+    );
   }
 });

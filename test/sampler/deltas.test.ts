@@ -4,7 +4,14 @@ import { advance, counterDelta, estimateSum, histogramDelta, newState } from '..
 import type { Reading } from '../../src/probes/counters/types.ts';
 
 const c = (value: number): Reading => ({ kind: 'counter', signal: 'cpu_periods', labels: { cgroup_id: '7' }, value });
-const h = (counts: number[], sum?: number): Reading => ({ kind: 'histogram', signal: 'runq_delay_seconds', labels: {}, bounds: [1, 2, 4, Infinity], counts, sum });
+const h = (counts: number[], sum?: number): Reading => ({
+  kind: 'histogram',
+  signal: 'runq_delay_seconds',
+  labels: {},
+  bounds: [1, 2, 4, Infinity],
+  counts,
+  sum,
+});
 
 test('counterDelta: growth, reset, wrap', () => {
   assert.equal(counterDelta(10, 15), 5);
@@ -28,7 +35,10 @@ test('histogramDelta: per-bucket deltas; a bucket going down is a reset', () => 
   const b = [1, 2, Infinity];
   assert.deepEqual(histogramDelta(b, [1, 2, 3], b, [2, 2, 5]), { deltas: [1, 0, 2], reset: false });
   assert.deepEqual(histogramDelta(b, [1, 2, 3], b, [0, 3, 3]), { deltas: [0, 3, 3], reset: true });
-  assert.deepEqual(histogramDelta(b, [1, 2, 3], [1, 2, 8, Infinity], [0, 1, 1, 1]), { deltas: [0, 1, 1, 1], reset: true });
+  assert.deepEqual(histogramDelta(b, [1, 2, 3], [1, 2, 8, Infinity], [0, 1, 1, 1]), {
+    deltas: [0, 1, 1, 1],
+    reset: true,
+  });
 });
 
 test('histogram state: deltas, kernel sum or bucket-midpoint estimate, monotonic across reset', () => {

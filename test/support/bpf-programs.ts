@@ -22,15 +22,25 @@ export function loadedPrograms(): Map<number, string> {
 export function programsHeldBy(pid: number): Set<number> {
   const held = new Set<number>();
   let fds: string[];
-  try { fds = readdirSync(`/proc/${pid}/fd`); } catch { return held; }
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return held;
+  }
   for (const fd of fds) {
     let target: string;
-    try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
     if (target !== 'anon_inode:bpf-prog' && target !== 'anon_inode:bpf_link') continue;
     try {
       const m = /^prog_id:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
       if (m) held.add(Number(m[1]));
-    } catch { /* closed meanwhile */ }
+    } catch {
+      /* closed meanwhile */
+    }
   }
   return held;
 }
@@ -51,7 +61,8 @@ export function triplineProgramNames(bpfDir = join(import.meta.dirname, '..', '.
   for (const file of readdirSync(bpfDir).filter((f) => f.endsWith('.bpf.c'))) {
     const src = readFileSync(join(bpfDir, file), 'utf8');
     // SEC("...") then `int NAME(` or `int BPF_PROG(NAME,` / BPF_USDT / BPF_KPROBE ...; maps' SEC(".maps") never match.
-    for (const m of src.matchAll(/SEC\("[^"]*"\)\s*int\s+(?:BPF_[A-Z_]+\(\s*)?(\w+)/g)) names.add(m[1].slice(0, NAME_LEN));
+    for (const m of src.matchAll(/SEC\("[^"]*"\)\s*int\s+(?:BPF_[A-Z_]+\(\s*)?(\w+)/g))
+      names.add(m[1].slice(0, NAME_LEN));
   }
   return names;
 }
@@ -74,9 +85,14 @@ export class HeldProgramsWatch {
     const fresh = [...programsHeldBy(this.pid)].filter((id) => !this.ids.has(id));
     if (fresh.length === 0) return;
     const loaded = loadedPrograms();
-    for (const id of fresh) { this.ids.add(id); this.names.set(id, loaded.get(id) ?? ''); }
+    for (const id of fresh) {
+      this.ids.add(id);
+      this.names.set(id, loaded.get(id) ?? '');
+    }
   }
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 /**
@@ -104,7 +120,9 @@ export async function orphanedTriplinePrograms(before: ReadonlySet<number>, time
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const held = programsHeldByAnyone();
-    const orphans = [...loadedPrograms()].filter(([id, name]) => !before.has(id) && names.has(name) && !held.has(id)).map(([id, name]) => `${id} ${name}`);
+    const orphans = [...loadedPrograms()]
+      .filter(([id, name]) => !before.has(id) && names.has(name) && !held.has(id))
+      .map(([id, name]) => `${id} ${name}`);
     if (orphans.length === 0 || Date.now() >= deadline) return orphans;
     await new Promise((r) => setTimeout(r, 500));
   }

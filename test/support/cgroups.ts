@@ -33,17 +33,29 @@ export class CgroupFixture {
 
   cleanup(): void {
     for (const p of this.procs) p.kill('SIGKILL');
-    for (const c of this.cgroups.reverse()) { try { c.destroy(); } catch { /* reported by the next run's leftovers check */ } }
+    for (const c of this.cgroups.reverse()) {
+      try {
+        c.destroy();
+      } catch {
+        /* reported by the next run's leftovers check */
+      }
+    }
   }
 }
 
 /** A test that needs to create cgroups; skips (fails with CI=true) when it cannot. */
-export function cgroupTest(name: string, fn: (fx: CgroupFixture, t: TestContext) => unknown | Promise<unknown>, opts: { timeout?: number } = {}): void {
+export function cgroupTest(
+  name: string,
+  fn: (fx: CgroupFixture, t: TestContext) => unknown | Promise<unknown>,
+  opts: { timeout?: number } = {},
+): void {
   test(name, { timeout: opts.timeout ?? 60_000 }, async (t) => {
     const fx = new CgroupFixture();
     try {
       let probe: ManagedCgroup;
-      try { probe = fx.cgroup('probe'); } catch (err) {
+      try {
+        probe = fx.cgroup('probe');
+      } catch (err) {
         const why = (err as Error).message;
         if (process.env.CI === 'true') throw new Error(`cgroup test cannot run: ${why} (CI requires it)`);
         t.skip(`cannot create cgroups here: ${why}`);

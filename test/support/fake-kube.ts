@@ -18,7 +18,12 @@ export interface KubeCall {
   readonly authorization?: string;
 }
 
-type Meta = { name: string; namespace: string; uid: string; ownerReferences?: { kind: string; name: string; controller?: boolean; apiVersion?: string }[] };
+type Meta = {
+  name: string;
+  namespace: string;
+  uid: string;
+  ownerReferences?: { kind: string; name: string; controller?: boolean; apiVersion?: string }[];
+};
 
 /** The fake API server. */
 export class FakeKube {
@@ -27,7 +32,17 @@ export class FakeKube {
   readonly replicaSets = new Map<string, { metadata: Meta }>();
   /** `deployments/ns/name` or `statefulsets/ns/name` → replicas. */
   readonly replicas = new Map<string, number>();
-  readonly hpas = new Map<string, { metadata: { name: string; namespace: string }; spec: { minReplicas?: number; maxReplicas: number; scaleTargetRef: { kind: string; name: string; apiVersion: string } } }>();
+  readonly hpas = new Map<
+    string,
+    {
+      metadata: { name: string; namespace: string };
+      spec: {
+        minReplicas?: number;
+        maxReplicas: number;
+        scaleTargetRef: { kind: string; name: string; apiVersion: string };
+      };
+    }
+  >();
   /** When set, requests without `Bearer <token>` get 401. */
   token?: string;
   url = '';
@@ -37,7 +52,9 @@ export class FakeKube {
 
   /** Starts on a random loopback port; with `tls` it serves HTTPS with that key and certificate. */
   async start(tls?: { key: Buffer; cert: Buffer }): Promise<this> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => { void this.#handle(req, res); };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
+      void this.#handle(req, res);
+    };
     this.#server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
@@ -59,8 +76,17 @@ export class FakeKube {
   addDeployment(namespace: string, name: string, replicas: number, pods = 1): string[] {
     this.replicas.set(`deployments/${namespace}/${name}`, replicas);
     const rs = `${name}-7f9c${this.#uid}`;
-    this.replicaSets.set(`${namespace}/${rs}`, { metadata: { name: rs, namespace, uid: this.#newUid(), ownerReferences: [{ kind: 'Deployment', name, controller: true, apiVersion: 'apps/v1' }] } });
-    return Array.from({ length: pods }, (_, k) => this.addPod(namespace, `${rs}-p${k}`, { kind: 'ReplicaSet', name: rs }));
+    this.replicaSets.set(`${namespace}/${rs}`, {
+      metadata: {
+        name: rs,
+        namespace,
+        uid: this.#newUid(),
+        ownerReferences: [{ kind: 'Deployment', name, controller: true, apiVersion: 'apps/v1' }],
+      },
+    });
+    return Array.from({ length: pods }, (_, k) =>
+      this.addPod(namespace, `${rs}-p${k}`, { kind: 'ReplicaSet', name: rs }),
+    );
   }
 
   /** A StatefulSet with `replicas` and one pod; returns the pod's uid. */
@@ -72,13 +98,27 @@ export class FakeKube {
   /** A pod owned by `owner` (or by nothing); returns its uid. */
   addPod(namespace: string, name: string, owner?: { kind: string; name: string }): string {
     const uid = this.#newUid();
-    this.pods.set(`${namespace}/${name}`, { metadata: { name, namespace, uid, ownerReferences: owner ? [{ ...owner, controller: true, apiVersion: 'apps/v1' }] : undefined } });
+    this.pods.set(`${namespace}/${name}`, {
+      metadata: {
+        name,
+        namespace,
+        uid,
+        ownerReferences: owner ? [{ ...owner, controller: true, apiVersion: 'apps/v1' }] : undefined,
+      },
+    });
     return uid;
   }
 
   /** An HPA on a Deployment. */
   addHpa(namespace: string, name: string, deployment: string, minReplicas: number, maxReplicas: number): void {
-    this.hpas.set(`${namespace}/${name}`, { metadata: { name, namespace }, spec: { minReplicas, maxReplicas, scaleTargetRef: { kind: 'Deployment', name: deployment, apiVersion: 'apps/v1' } } });
+    this.hpas.set(`${namespace}/${name}`, {
+      metadata: { name, namespace },
+      spec: {
+        minReplicas,
+        maxReplicas,
+        scaleTargetRef: { kind: 'Deployment', name: deployment, apiVersion: 'apps/v1' },
+      },
+    });
   }
 
   /** PATCH requests (dry run or not). */
@@ -96,18 +136,27 @@ export class FakeKube {
     const url = new URL(req.url ?? '/', 'http://x');
     const text = Buffer.concat(chunks).toString('utf8');
     const call: KubeCall = {
-      method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams),
-      body: text ? JSON.parse(text) : undefined, contentType: req.headers['content-type'], authorization: req.headers.authorization,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: text ? JSON.parse(text) : undefined,
+      contentType: req.headers['content-type'],
+      authorization: req.headers.authorization,
     };
     this.calls.push(call);
     const f = this.#failures.find((x) => x.times > 0 && x.match.test(`${call.method} ${call.path}`));
-    if (f) { f.times -= 1; return send(res, f.status, status(f.status, 'injected failure')); }
+    if (f) {
+      f.times -= 1;
+      return send(res, f.status, status(f.status, 'injected failure'));
+    }
     if (this.token && call.authorization !== `Bearer ${this.token}`) return send(res, 401, status(401, 'Unauthorized'));
-    if (call.method === 'PATCH' && call.contentType !== 'application/merge-patch+json') return send(res, 415, status(415, 'unsupported patch type'));
+    if (call.method === 'PATCH' && call.contentType !== 'application/merge-patch+json')
+      return send(res, 415, status(415, 'unsupported patch type'));
     const dry = call.query.dryRun === 'All';
     const p = call.path;
     let m: RegExpExecArray | null;
-    if (call.method === 'GET' && p === '/api/v1/pods') return send(res, 200, { kind: 'PodList', items: [...this.pods.values()] });
+    if (call.method === 'GET' && p === '/api/v1/pods')
+      return send(res, 200, { kind: 'PodList', items: [...this.pods.values()] });
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(p)) && call.method === 'GET') {
       const pod = this.pods.get(`${m[1]}/${m[2]}`);
       return pod ? send(res, 200, pod) : send(res, 404, status(404, 'pods not found'));
@@ -122,20 +171,37 @@ export class FakeKube {
       let replicas = this.replicas.get(key)!;
       if (call.method === 'PATCH') {
         const want = call.body?.spec?.replicas;
-        if (!Number.isInteger(want) || want < 0) return send(res, 422, status(422, 'spec.replicas must be a non-negative integer'));
+        if (!Number.isInteger(want) || want < 0)
+          return send(res, 422, status(422, 'spec.replicas must be a non-negative integer'));
         if (!dry) this.replicas.set(key, want);
         replicas = want;
       }
-      return send(res, 200, { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name: m[3], namespace: m[1] }, spec: { replicas }, status: { replicas } });
+      return send(res, 200, {
+        kind: 'Scale',
+        apiVersion: 'autoscaling/v1',
+        metadata: { name: m[3], namespace: m[1] },
+        spec: { replicas },
+        status: { replicas },
+      });
     }
-    if ((m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers$/.exec(p)) && call.method === 'GET') {
-      return send(res, 200, { kind: 'HorizontalPodAutoscalerList', items: [...this.hpas.values()].filter((h) => h.metadata.namespace === m![1]) });
+    if (
+      (m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers$/.exec(p)) &&
+      call.method === 'GET'
+    ) {
+      return send(res, 200, {
+        kind: 'HorizontalPodAutoscalerList',
+        items: [...this.hpas.values()].filter((h) => h.metadata.namespace === m![1]),
+      });
     }
-    if ((m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p)) && call.method === 'PATCH') {
+    if (
+      (m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p)) &&
+      call.method === 'PATCH'
+    ) {
       const h = this.hpas.get(`${m[1]}/${m[2]}`);
       if (!h) return send(res, 404, status(404, 'horizontalpodautoscalers not found'));
       const min = call.body?.spec?.minReplicas;
-      if (!Number.isInteger(min) || min < 1 || min > h.spec.maxReplicas) return send(res, 422, status(422, 'minReplicas must be within 1..maxReplicas'));
+      if (!Number.isInteger(min) || min < 1 || min > h.spec.maxReplicas)
+        return send(res, 422, status(422, 'minReplicas must be within 1..maxReplicas'));
       const next = { ...h, spec: { ...h.spec, minReplicas: min } };
       if (!dry) this.hpas.set(`${m[1]}/${m[2]}`, next);
       return send(res, 200, next);

@@ -35,7 +35,10 @@ export class FakeSlack {
   readonly requests: SlackRequest[] = [];
   readonly messages: FakeMessage[] = [];
   /** Uploaded files: id → bytes received, completed into which thread. */
-  readonly files = new Map<string, { name: string; length: number; received?: number; channel?: string; threadTs?: string; completions: number }>();
+  readonly files = new Map<
+    string,
+    { name: string; length: number; received?: number; channel?: string; threadTs?: string; completions: number }
+  >();
   token = 'xoxb-test-token';
   url = '';
   #server?: Server;
@@ -44,7 +47,9 @@ export class FakeSlack {
 
   /** Starts on a random loopback port; `url` is the Web API base (`http://127.0.0.1:PORT/api/`). */
   async start(): Promise<this> {
-    this.#server = createServer((req, res) => { void this.#handle(req, res); });
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
     await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/api/`;
     return this;
@@ -84,12 +89,19 @@ export class FakeSlack {
     const upload = /^\/upload\/(F\w+)$/.exec(url.pathname);
     const method = upload ? 'upload' : url.pathname.replace(/^\/api\//, '');
     const params = upload ? {} : parseParams(String(req.headers['content-type'] ?? ''), body);
-    this.requests.push({ method, params, authorization: req.headers.authorization, bytes: body.length, at: Date.now() });
+    this.requests.push({
+      method,
+      params,
+      authorization: req.headers.authorization,
+      bytes: body.length,
+      at: Date.now(),
+    });
 
     const f = this.#failures.find((x) => x.method === method && x.times > 0);
     if (f) {
       f.times -= 1;
-      if ('status' in f.failure && f.failure.status === 429) return send(res, 429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(f.failure.retryAfter) });
+      if ('status' in f.failure && f.failure.status === 429)
+        return send(res, 429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(f.failure.retryAfter) });
       if ('status' in f.failure) return send(res, 500, { ok: false, error: 'internal_error' });
       return send(res, 200, { ok: false, error: f.failure.error });
     }
@@ -99,36 +111,54 @@ export class FakeSlack {
       file.received = body.length;
       return send(res, 200, { ok: true });
     }
-    if (req.headers.authorization !== `Bearer ${this.token}`) return send(res, 200, { ok: false, error: 'invalid_auth' });
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return send(res, 200, { ok: false, error: 'invalid_auth' });
     switch (method) {
-      case 'auth.test': return send(res, 200, { ok: true, team: 'tripline-test', user: 'tripline' });
+      case 'auth.test':
+        return send(res, 200, { ok: true, team: 'tripline-test', user: 'tripline' });
       case 'chat.postMessage': {
         const ts = this.#ts();
         const channel = String(params.channel);
-        this.messages.push({ channel, ts, threadTs: params.thread_ts as string | undefined, text: String(params.text ?? ''), blocks: (params.blocks as unknown[]) ?? [], updates: 0 });
+        this.messages.push({
+          channel,
+          ts,
+          threadTs: params.thread_ts as string | undefined,
+          text: String(params.text ?? ''),
+          blocks: (params.blocks as unknown[]) ?? [],
+          updates: 0,
+        });
         return send(res, 200, { ok: true, channel, ts });
       }
       case 'chat.update': {
         const m = this.messages.find((x) => x.channel === params.channel && x.ts === params.ts);
         if (!m) return send(res, 200, { ok: false, error: 'message_not_found' });
-        m.text = String(params.text ?? ''); m.blocks = (params.blocks as unknown[]) ?? []; m.updates += 1;
+        m.text = String(params.text ?? '');
+        m.blocks = (params.blocks as unknown[]) ?? [];
+        m.updates += 1;
         return send(res, 200, { ok: true, channel: m.channel, ts: m.ts });
       }
       case 'files.getUploadURLExternal': {
         const id = `F${String(++this.#seq).padStart(8, '0')}`;
         this.files.set(id, { name: String(params.filename), length: Number(params.length), completions: 0 });
-        return send(res, 200, { ok: true, file_id: id, upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}` });
+        return send(res, 200, {
+          ok: true,
+          file_id: id,
+          upload_url: `${this.url.replace(/\/api\/$/, '')}/upload/${id}`,
+        });
       }
       case 'files.completeUploadExternal': {
         const list = (params.files as { id: string }[]) ?? [];
         for (const { id } of list) {
           const file = this.files.get(id);
           if (!file || file.received === undefined) return send(res, 200, { ok: false, error: 'file_not_found' });
-          file.channel = String(params.channel_id); file.threadTs = params.thread_ts as string | undefined; file.completions += 1;
+          file.channel = String(params.channel_id);
+          file.threadTs = params.thread_ts as string | undefined;
+          file.completions += 1;
         }
         return send(res, 200, { ok: true, files: list.map((x) => ({ id: x.id })) });
       }
-      default: return send(res, 200, { ok: false, error: 'unknown_method' });
+      default:
+        return send(res, 200, { ok: false, error: 'unknown_method' });
     }
   }
 
@@ -141,9 +171,16 @@ export class FakeSlack {
 function parseParams(type: string, body: Buffer): Record<string, unknown> {
   let out: Record<string, unknown> = {};
   if (type.includes('application/json')) out = JSON.parse(body.toString('utf8') || '{}');
-  else if (type.includes('application/x-www-form-urlencoded')) out = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  else if (type.includes('application/x-www-form-urlencoded'))
+    out = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
   for (const k of ['blocks', 'files', 'attachments']) {
-    if (typeof out[k] === 'string') { try { out[k] = JSON.parse(out[k] as string); } catch { /* keep the string */ } }
+    if (typeof out[k] === 'string') {
+      try {
+        out[k] = JSON.parse(out[k] as string);
+      } catch {
+        /* keep the string */
+      }
+    }
   }
   return out;
 }

@@ -15,7 +15,9 @@ let built = false;
 /** Builds the BPF objects once per test process (fast when up to date). */
 export function buildBpf(): void {
   if (built) return;
-  execFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'build-bpf'), { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(join(import.meta.dirname, '..', '..', 'scripts', 'build-bpf'), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   built = true;
 }
 
@@ -27,7 +29,11 @@ export function bpfUnavailable(): string | undefined {
 }
 
 /** A test that needs a real kernel with BPF. */
-export function kernelTest(name: string, fn: (t: TestContext) => unknown | Promise<unknown>, opts: { timeout?: number } = {}): void {
+export function kernelTest(
+  name: string,
+  fn: (t: TestContext) => unknown | Promise<unknown>,
+  opts: { timeout?: number } = {},
+): void {
   test(name, { timeout: opts.timeout ?? 120_000 }, async (t) => {
     const why = bpfUnavailable();
     if (why) {
@@ -41,6 +47,7 @@ export function kernelTest(name: string, fn: (t: TestContext) => unknown | Promi
 
 /** Skips a test whose prerequisite is missing, saying why; with CI=true fails instead (CI installs everything). */
 export function skipOrFail(t: TestContext, why: string): void {
-  if (process.env.CI === 'true') throw new Error(`test cannot run: ${why} (CI must provide it: see scripts/setup.sh --test)`);
+  if (process.env.CI === 'true')
+    throw new Error(`test cannot run: ${why} (CI must provide it: see scripts/setup.sh --test)`);
   t.skip(why);
 }

@@ -3,8 +3,17 @@
  * HELP/TYPE lines, samples with escaped label values, histogram families (_bucket/_sum/_count).
  */
 
-export interface PromSample { readonly name: string; readonly labels: Readonly<Record<string, string>>; readonly value: number }
-export interface PromFamily { readonly name: string; type: string; help: string; readonly samples: PromSample[] }
+export interface PromSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+export interface PromFamily {
+  readonly name: string;
+  type: string;
+  help: string;
+  readonly samples: PromSample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 
@@ -34,7 +43,16 @@ function parseLabels(s: string, line: number): [Record<string, string>, number] 
       if (c === '"') break;
       if (c === '\\') {
         const e = s[i++];
-        val += e === 'n' ? '\n' : e === '\\' ? '\\' : e === '"' ? '"' : (() => { throw new Error(`line ${line}: bad escape \\${e}`); })();
+        val +=
+          e === 'n'
+            ? '\n'
+            : e === '\\'
+              ? '\\'
+              : e === '"'
+                ? '"'
+                : (() => {
+                    throw new Error(`line ${line}: bad escape \\${e}`);
+                  })();
       } else val += c;
     }
     if (key in labels) throw new Error(`line ${line}: duplicate label ${key}`);
@@ -70,7 +88,8 @@ export function parseProm(text: string): Map<string, PromFamily> {
       const f = families.get(m[2]) ?? { name: m[2], type: 'untyped', help: '', samples: [] };
       families.set(m[2], f);
       if (m[1] === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3])) throw new Error(`line ${line}: bad type ${m[3]}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(m[3]))
+          throw new Error(`line ${line}: bad type ${m[3]}`);
         f.type = m[3];
       } else f.help = m[3];
       return;
@@ -79,7 +98,11 @@ export function parseProm(text: string): Map<string, PromFamily> {
     if (!nm) throw new Error(`line ${line}: bad metric name in ${JSON.stringify(raw)}`);
     let rest = raw.slice(nm[0].length);
     let labels: Record<string, string> = {};
-    if (rest.startsWith('{')) { const [l, end] = parseLabels(rest, line); labels = l; rest = rest.slice(end); }
+    if (rest.startsWith('{')) {
+      const [l, end] = parseLabels(rest, line);
+      labels = l;
+      rest = rest.slice(end);
+    }
     const parts = rest.trim().split(/\s+/);
     if (parts.length < 1 || parts.length > 2) throw new Error(`line ${line}: expected value [timestamp]`);
     const f = familyOf(nm[0], families);
@@ -90,7 +113,11 @@ export function parseProm(text: string): Map<string, PromFamily> {
 }
 
 /** Samples of a family whose labels include `match`. */
-export function samplesOf(families: Map<string, PromFamily>, name: string, match: Record<string, string> = {}): PromSample[] {
+export function samplesOf(
+  families: Map<string, PromFamily>,
+  name: string,
+  match: Record<string, string> = {},
+): PromSample[] {
   // `name` may be a family or one sample name of a histogram family (x_bucket, x_sum, x_count).
   const fam = families.get(name);
   const samples = fam ? fam.samples : (familyOf(name, families)?.samples.filter((s) => s.name === name) ?? []);

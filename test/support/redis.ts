@@ -39,9 +39,17 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.write('PING\r\n'); });
-      s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
-      s.once('error', () => { s.destroy(); resolve(false); });
+      s.once('connect', () => {
+        s.write('PING\r\n');
+      });
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith('+PONG'));
+      });
+      s.once('error', () => {
+        s.destroy();
+        resolve(false);
+      });
     });
     if (ok) return;
     if (Date.now() > until) throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
@@ -57,10 +65,33 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   let stderr = '';
 
   const start = async (): Promise<void> => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
-    proc.stderr?.on('data', (d) => { stderr += String(d); });
-    const exited = new Promise<never>((_, reject) => proc!.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${stderr}`))));
+    proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        'noeviction',
+        ...extraArgs,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    proc.stderr?.on('data', (d) => {
+      stderr += String(d);
+    });
+    const exited = new Promise<never>((_, reject) =>
+      proc!.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${stderr}`))),
+    );
     exited.catch(() => undefined);
     await Promise.race([waitForPort(port, 10_000), exited]);
   };
@@ -68,7 +99,10 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     const p = proc;
     proc = undefined;
     if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => { p.once('exit', () => resolve()); p.kill('SIGTERM'); });
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
   };
 
   await start();
@@ -78,7 +112,13 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     dir,
     start,
     pause,
-    async restart() { await pause(); await start(); },
-    async stop() { await pause(); rmSync(dir, { recursive: true, force: true }); },
+    async restart() {
+      await pause();
+      await start();
+    },
+    async stop() {
+      await pause();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

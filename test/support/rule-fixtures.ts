@@ -4,15 +4,35 @@ import type { Labels, Sample, Tick } from '../../src/samples.ts';
 
 /** A condition with defaults (p99 of runq_delay_seconds over 10 s above 5 ms). */
 export function cond(c: Partial<Condition> = {}): Condition {
-  return { signal: 'runq_delay_seconds', stat: 'p99', windowMs: 10_000, op: 'above', threshold: 0.005, thresholdText: '5ms', ...c };
+  return {
+    signal: 'runq_delay_seconds',
+    stat: 'p99',
+    windowMs: 10_000,
+    op: 'above',
+    threshold: 0.005,
+    thresholdText: '5ms',
+    ...c,
+  };
 }
 
 /** A rule with defaults: no for, no cooldown, 100 trips per hour, no annotations. */
 export function rule(r: Partial<Rule> = {}): Rule {
   return {
-    name: 'test-rule', source: { file: 'test.yaml', line: 1, column: 1 }, severity: 'warning', labels: {},
-    groupBy: ['cgroup'], match: {}, when: cond(), forMs: 0, keepFiringForMs: 0, cooldownMs: 0, maxTripsPerHour: 100,
-    mute: [], annotations: {}, actions: [], ...r,
+    name: 'test-rule',
+    source: { file: 'test.yaml', line: 1, column: 1 },
+    severity: 'warning',
+    labels: {},
+    groupBy: ['cgroup'],
+    match: {},
+    when: cond(),
+    forMs: 0,
+    keepFiringForMs: 0,
+    cooldownMs: 0,
+    maxTripsPerHour: 100,
+    mute: [],
+    annotations: {},
+    actions: [],
+    ...r,
   };
 }
 
@@ -34,8 +54,14 @@ export function gauge(signal: string, labels: Labels, value: number): Sample {
 /** A histogram sample with bounds [1ms, 2ms, 4ms, 8ms, +Inf]; `deltas` per bucket; sum from bucket midpoints. */
 export const BOUNDS = [0.001, 0.002, 0.004, 0.008, Infinity];
 export function hist(signal: string, labels: Labels, deltas: number[], bounds: number[] = BOUNDS): Sample {
-  let sum = 0, count = 0;
-  deltas.forEach((d, i) => { const lo = i === 0 ? 0 : bounds[i - 1]; const hi = bounds[i] === Infinity ? lo : bounds[i]; sum += d * (lo + hi) / 2; count += d; });
+  let sum = 0,
+    count = 0;
+  deltas.forEach((d, i) => {
+    const lo = i === 0 ? 0 : bounds[i - 1];
+    const hi = bounds[i] === Infinity ? lo : bounds[i];
+    sum += (d * (lo + hi)) / 2;
+    count += d;
+  });
   return { kind: 'histogram', signal, labels, bounds, deltas, sumDelta: sum, countDelta: count };
 }
 

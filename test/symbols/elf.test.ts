@@ -54,7 +54,13 @@ test('file offsets map to virtual addresses through PT_LOAD', () => {
 });
 
 test('a non-ELF buffer is a coded error', () => {
-  assert.throws(() => parseElf(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80)), 'script.sh'), (e) => hasCode(e, 'PROBE_ERR_OPEN') && /script\.sh/.test(e.message));
+  assert.throws(
+    () => parseElf(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80)), 'script.sh'),
+    (e) => hasCode(e, 'PROBE_ERR_OPEN') && /script\.sh/.test(e.message),
+  );
   const truncated = Buffer.from(readFileSync('/bin/ls').subarray(0, 64));
-  assert.throws(() => parseElf(truncated, 'ls'), (e) => hasCode(e, 'PROBE_ERR_OPEN'));
+  assert.throws(
+    () => parseElf(truncated, 'ls'),
+    (e) => hasCode(e, 'PROBE_ERR_OPEN'),
+  );
 });

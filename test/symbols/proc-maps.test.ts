@@ -25,6 +25,9 @@ test('parses mappings and finds the one holding an address', () => {
 
 test('reads a live process and reports an exited one as gone', () => {
   const maps = readMaps(process.pid)!;
-  assert.ok(maps.some((m) => m.executable && m.path.endsWith('node')), 'node maps its own binary');
+  assert.ok(
+    maps.some((m) => m.executable && m.path.endsWith('node')),
+    'node maps its own binary',
+  );
   assert.equal(readMaps(0x7ffffff0), undefined);
 });

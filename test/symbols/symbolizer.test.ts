@@ -9,7 +9,9 @@ import { readMaps } from '../../src/symbols/proc-maps.ts';
 
 /** Runtime address of an exported function of a library mapped into `pid`, computed from nm and the maps. */
 function runtimeAddress(pid: number, lib: string, fn: string): bigint {
-  const line = execFileSync('nm', ['-D', '--defined-only', lib], { encoding: 'utf8' }).split('\n').find((l) => new RegExp(` ${fn}(@|$)`).test(l))!;
+  const line = execFileSync('nm', ['-D', '--defined-only', lib], { encoding: 'utf8' })
+    .split('\n')
+    .find((l) => new RegExp(` ${fn}(@|$)`).test(l))!;
   const vaddr = BigInt(`0x${line.split(' ')[0]}`);
   const seg = readElf(lib).segments.find((s) => vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz)!;
   const off = vaddr - seg.vaddr + seg.offset;

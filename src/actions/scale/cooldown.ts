@@ -30,13 +30,20 @@ export class ScaleGuards {
    * Claims an incident key for `ttlMs`. Returns `mine` (new claim, or this trip's own claim from an earlier try,
    * with what it recorded) or `taken` (another trip or host holds it, with its record).
    */
-  async claim(incidentKey: string, incidentId: string, ttlMs: number): Promise<{ owner: 'mine' | 'taken'; claim: ScaleClaim }> {
+  async claim(
+    incidentKey: string,
+    incidentId: string,
+    ttlMs: number,
+  ): Promise<{ owner: 'mine' | 'taken'; claim: ScaleClaim }> {
     const key = `scale:claim:${incidentKey}`;
     const fresh: ScaleClaim = { incident: incidentId, state: 'planned' };
     if (await this.#store.setIfAbsent(key, JSON.stringify(fresh), ttlMs)) return { owner: 'mine', claim: fresh };
     const raw = await this.#store.get(key);
     // Expired between the two calls: claim again.
-    if (!raw) return (await this.#store.setIfAbsent(key, JSON.stringify(fresh), ttlMs)) ? { owner: 'mine', claim: fresh } : this.claim(incidentKey, incidentId, ttlMs);
+    if (!raw)
+      return (await this.#store.setIfAbsent(key, JSON.stringify(fresh), ttlMs))
+        ? { owner: 'mine', claim: fresh }
+        : this.claim(incidentKey, incidentId, ttlMs);
     const held = JSON.parse(raw) as ScaleClaim;
     return { owner: held.incident === incidentId ? 'mine' : 'taken', claim: held };
   }
@@ -47,7 +54,11 @@ export class ScaleGuards {
   }
 
   /** Starts a workload's cooldown; false when one is running (`holder` says for which incident key). */
-  async startCooldown(workload: string, incidentKey: string, ttlMs: number): Promise<{ started: boolean; holder?: string }> {
+  async startCooldown(
+    workload: string,
+    incidentKey: string,
+    ttlMs: number,
+  ): Promise<{ started: boolean; holder?: string }> {
     const key = `scale:cooldown:${workload}`;
     if (await this.#store.setIfAbsent(key, incidentKey, ttlMs)) return { started: true };
     const holder = await this.#store.get(key);

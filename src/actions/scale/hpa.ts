@@ -16,7 +16,11 @@ export interface Hpa {
 interface HpaList {
   readonly items: readonly {
     readonly metadata: { readonly name: string; readonly namespace: string };
-    readonly spec: { readonly minReplicas?: number; readonly maxReplicas: number; readonly scaleTargetRef: { readonly kind: string; readonly name: string; readonly apiVersion?: string } };
+    readonly spec: {
+      readonly minReplicas?: number;
+      readonly maxReplicas: number;
+      readonly scaleTargetRef: { readonly kind: string; readonly name: string; readonly apiVersion?: string };
+    };
   }[];
 }
 
@@ -25,12 +29,23 @@ const HPA_API = '/apis/autoscaling/v2';
 
 /** The HPA whose scaleTargetRef is the workload, if any. */
 export async function findHpa(client: KubeClient, w: WorkloadRef): Promise<Hpa | undefined> {
-  const list = await client.get<HpaList>(`${HPA_API}/namespaces/${encodeURIComponent(w.namespace)}/horizontalpodautoscalers`);
-  const hit = list.items.find((h) => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.name
-    && (h.spec.scaleTargetRef.apiVersion === undefined || h.spec.scaleTargetRef.apiVersion.startsWith('apps/')));
+  const list = await client.get<HpaList>(
+    `${HPA_API}/namespaces/${encodeURIComponent(w.namespace)}/horizontalpodautoscalers`,
+  );
+  const hit = list.items.find(
+    (h) =>
+      h.spec.scaleTargetRef.kind === w.kind &&
+      h.spec.scaleTargetRef.name === w.name &&
+      (h.spec.scaleTargetRef.apiVersion === undefined || h.spec.scaleTargetRef.apiVersion.startsWith('apps/')),
+  );
   if (!hit) return undefined;
   // minReplicas defaults to 1 in the API.
-  return { namespace: hit.metadata.namespace, name: hit.metadata.name, minReplicas: hit.spec.minReplicas ?? 1, maxReplicas: hit.spec.maxReplicas };
+  return {
+    namespace: hit.metadata.namespace,
+    name: hit.metadata.name,
+    minReplicas: hit.spec.minReplicas ?? 1,
+    maxReplicas: hit.spec.maxReplicas,
+  };
 }
 
 /** The API path of an HPA. */

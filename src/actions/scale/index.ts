@@ -32,7 +32,10 @@ export interface ScaleActionOptions {
 }
 
 /** The scale subresource's body (autoscaling/v1 Scale). */
-interface Scale { readonly spec: { readonly replicas?: number }; readonly status?: { readonly replicas?: number } }
+interface Scale {
+  readonly spec: { readonly replicas?: number };
+  readonly status?: { readonly replicas?: number };
+}
 
 /** The claim lives at least this long, so a burst of retries and hosts meets it even with a tiny cooldown. */
 const MIN_CLAIM_MS = 60_000;
@@ -45,8 +48,14 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     let r = resolvers.get(ctx.config);
     if (!r) {
       let client: KubeClient;
-      try { client = opts.client ? opts.client(ctx.config, ctx.env) : new KubeClient(resolveCredentials(ctx.config.kubernetes, ctx.env)); } catch (cause) {
-        throw cause instanceof TriplineError ? new UnrecoverableError(cause.message, { reason: 'config', hint: cause.hint, cause }) : cause;
+      try {
+        client = opts.client
+          ? opts.client(ctx.config, ctx.env)
+          : new KubeClient(resolveCredentials(ctx.config.kubernetes, ctx.env));
+      } catch (cause) {
+        throw cause instanceof TriplineError
+          ? new UnrecoverableError(cause.message, { reason: 'config', hint: cause.hint, cause })
+          : cause;
       }
       r = { client, owners: new OwnerResolver(client) };
       resolvers.set(ctx.config, r);
@@ -58,19 +67,28 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     type: 'scale',
     check(spec) {
       parseStep(spec.step);
-      if (!(spec.max >= 1)) throw new TriplineError('ACTION_ERR_CONFIG', `scale max ${spec.max} must be at least 1`, { hint: 'set max: to the most replicas tripline may ask for' });
+      if (!(spec.max >= 1))
+        throw new TriplineError('ACTION_ERR_CONFIG', `scale max ${spec.max} must be at least 1`, {
+          hint: 'set max: to the most replicas tripline may ask for',
+        });
     },
 
     async execute(job: ActionJob<ScaleActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
       const { spec, incident } = job;
       const guards = new ScaleGuards(ctx.store);
       if (job.event === 'resolved') {
-        await guards.markResolved(incident.key, incident.resolvedAt ?? new Date(ctx.now()).toISOString(), Math.max(spec.verifyMs, spec.cooldownMs, MIN_CLAIM_MS) * 2);
+        await guards.markResolved(
+          incident.key,
+          incident.resolvedAt ?? new Date(ctx.now()).toISOString(),
+          Math.max(spec.verifyMs, spec.cooldownMs, MIN_CLAIM_MS) * 2,
+        );
         return { status: 'skipped', summary: `recorded the resolution of ${incident.key} for verification` };
       }
-      if (job.event !== 'firing') return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
+      if (job.event !== 'firing')
+        return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
       const dryRun = spec.dryRun || job.dryRun === true;
-      const tell = (detail: EventDetail, seq: string): Promise<string[]> => ctx.notify('scaled', detail, `${incident.id}-${seq}`);
+      const tell = (detail: EventDetail, seq: string): Promise<string[]> =>
+        ctx.notify('scaled', detail, `${incident.id}-${seq}`);
 
       // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
       const refused = causeVerdict(job.bundle?.findings.diagnosis?.cause, spec.whenCause);
@@ -79,7 +97,9 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         return { status: 'skipped', summary: refused };
       }
       let k: { client: KubeClient; owners: OwnerResolver };
-      try { k = kube(ctx); } catch (err) {
+      try {
+        k = kube(ctx);
+      } catch (err) {
         // A dry run on a host without a cluster (e.g. `tripline demo`) still says what it would send.
         if (dryRun && err instanceof UnrecoverableError) return offlineDryRun(job, err, tell);
         throw err;
@@ -98,7 +118,10 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
       }
       if (claim.state === 'done' || claim.state === 'skipped') {
         // A retry after the work was done (e.g. the worker died before acking): report again, idempotently.
-        await tell({ kind: claim.state === 'done' ? 'scaled' : 'scale-skipped', text: claim.summary ?? '' }, claim.state === 'done' ? 'scaled' : 'skip');
+        await tell(
+          { kind: claim.state === 'done' ? 'scaled' : 'scale-skipped', text: claim.summary ?? '' },
+          claim.state === 'done' ? 'scaled' : 'skip',
+        );
         return { status: claim.state === 'done' ? 'delivered' : 'skipped', summary: claim.summary ?? '' };
       }
 
@@ -110,7 +133,14 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
           return skip(guards, incident, claimTtl, text, tell);
         }
         const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
-        const p = plan({ current: scale.spec.replicas ?? 0, step: spec.step, max: spec.max, cause: job.bundle?.findings.diagnosis?.cause, whenCause: spec.whenCause, hpa });
+        const p = plan({
+          current: scale.spec.replicas ?? 0,
+          step: spec.step,
+          max: spec.max,
+          cause: job.bundle?.findings.diagnosis?.cause,
+          whenCause: spec.whenCause,
+          hpa,
+        });
         if (!p.scale) {
           await guards.releaseCooldown(w);
           return skip(guards, incident, claimTtl, p.reason, tell);
@@ -132,17 +162,27 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).`;
       }
       await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
-      await tell({ kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' }, 'scaled');
+      await tell(
+        { kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' },
+        'scaled',
+      );
 
       if (spec.verifyMs > 0) {
         const probe = opts.probe ? opts.probe(incident, ctx) : resolvedProbe(guards, incident);
         const done = verify({
-          probe, verifyMs: spec.verifyMs, change: `${w} ${planned.from} → ${to}`, signal: ctx.signal,
+          probe,
+          verifyMs: spec.verifyMs,
+          change: `${w} ${planned.from} → ${to}`,
+          signal: ctx.signal,
           report: (detail) => ctx.notify('verified', detail, incident.id),
         });
         opts.onVerify?.(done);
       }
-      return { status: 'delivered', summary: text, data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' } };
+      return {
+        status: 'delivered',
+        summary: text,
+        data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' },
+      };
     },
   };
 }
@@ -151,20 +191,31 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
 export const scaleAction: Action<ScaleActionSpec> = createScaleAction();
 
 /** Records and reports a decision not to scale. */
-async function skip(guards: ScaleGuards, incident: Incident, ttl: number, text: string, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+async function skip(
+  guards: ScaleGuards,
+  incident: Incident,
+  ttl: number,
+  text: string,
+  tell: (d: EventDetail, seq: string) => Promise<string[]>,
+): Promise<ActionOutcome> {
   await guards.record(incident.key, { incident: incident.id, state: 'skipped', summary: text }, ttl);
   await tell({ kind: 'scale-skipped', text }, 'skip');
   return { status: 'skipped', summary: text };
 }
 
 /** Dry run without any Kubernetes API: the request it would make, with the replica count it cannot read. */
-async function offlineDryRun(job: ActionJob<ScaleActionSpec>, why: Error, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+async function offlineDryRun(
+  job: ActionJob<ScaleActionSpec>,
+  why: Error,
+  tell: (d: EventDetail, seq: string) => Promise<string[]>,
+): Promise<ActionOutcome> {
   const { spec } = job;
   const step = parseStep(spec.step);
   const next = step.op === 'add' ? `current + ${step.n}` : `ceil(current × ${step.f})`;
-  const where = spec.target === 'auto'
-    ? `the scale subresource of the Deployment or StatefulSet owning pod ${job.incident.target.pod?.uid ?? '(unknown pod)'}`
-    : scalePath(spec.target);
+  const where =
+    spec.target === 'auto'
+      ? `the scale subresource of the Deployment or StatefulSet owning pod ${job.incident.target.pod?.uid ?? '(unknown pod)'}`
+      : scalePath(spec.target);
   const body = `{"spec":{"replicas":<${next}, at most ${spec.max}>}}`;
   const text = `Dry run (no Kubernetes API here: ${why.message}): would GET ${where} and PATCH it with ${body} (application/merge-patch+json).`;
   await tell({ kind: 'scale-dry-run', text }, 'dry-run');
@@ -172,11 +223,23 @@ async function offlineDryRun(job: ActionJob<ScaleActionSpec>, why: Error, tell: 
 }
 
 /** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */
-async function dryRunScale(client: KubeClient, workload: WorkloadRef, job: ActionJob<ScaleActionSpec>, tell: (d: EventDetail, seq: string) => Promise<string[]>): Promise<ActionOutcome> {
+async function dryRunScale(
+  client: KubeClient,
+  workload: WorkloadRef,
+  job: ActionJob<ScaleActionSpec>,
+  tell: (d: EventDetail, seq: string) => Promise<string[]>,
+): Promise<ActionOutcome> {
   const { spec } = job;
   const w = workloadId(workload);
   const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
-  const p = plan({ current: scale.spec.replicas ?? 0, step: spec.step, max: spec.max, cause: job.bundle?.findings.diagnosis?.cause, whenCause: spec.whenCause, hpa });
+  const p = plan({
+    current: scale.spec.replicas ?? 0,
+    step: spec.step,
+    max: spec.max,
+    cause: job.bundle?.findings.diagnosis?.cause,
+    whenCause: spec.whenCause,
+    hpa,
+  });
   if (!p.scale) {
     await tell({ kind: 'scale-skipped', text: `Dry run: ${p.reason}` }, 'dry-skip');
     return { status: 'dry-run', summary: `Dry run: ${p.reason}` };
@@ -184,9 +247,13 @@ async function dryRunScale(client: KubeClient, workload: WorkloadRef, job: Actio
   const path = p.via === 'hpa-min' && hpa ? hpaPath(hpa) : scalePath(workload);
   const body = p.via === 'hpa-min' ? hpaPatch(p.to) : { spec: { replicas: p.to } };
   await client.patch(path, body, true);
-  const text = `Dry run: would scale ${w} from ${p.from} to ${p.to}${p.via === 'hpa-min' ? ' through its HPA\'s minReplicas' : ''} — PATCH ${path} ${JSON.stringify(body)} (validated by the API server with dryRun=All).`;
+  const text = `Dry run: would scale ${w} from ${p.from} to ${p.to}${p.via === 'hpa-min' ? " through its HPA's minReplicas" : ''} — PATCH ${path} ${JSON.stringify(body)} (validated by the API server with dryRun=All).`;
   await tell({ kind: 'scale-dry-run', text, from: p.from, to: p.to, workload: w }, 'dry-run');
-  return { status: 'dry-run', summary: text, data: { method: 'PATCH', path, body: JSON.stringify(body), contentType: 'application/merge-patch+json' } };
+  return {
+    status: 'dry-run',
+    summary: text,
+    data: { method: 'PATCH', path, body: JSON.stringify(body), contentType: 'application/merge-patch+json' },
+  };
 }
 
 /** Default probe: still breaching until the incident's `resolved` event (recorded by this action) is newer than the trip. */

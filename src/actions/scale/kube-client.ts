@@ -20,10 +20,14 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 export class KubeHttpError extends UnrecoverableError {
   readonly status: number;
   constructor(status: number, method: string, path: string, message: string) {
-    const hint = status === 401 || status === 403
-      ? 'grant tripline\'s service account get/list on pods and replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC)'
-      : undefined;
-    super(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, { reason: `http_${status}`, hint });
+    const hint =
+      status === 401 || status === 403
+        ? "grant tripline's service account get/list on pods and replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC)"
+        : undefined;
+    super(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, {
+      reason: `http_${status}`,
+      hint,
+    });
     this.name = 'KubeHttpError';
     this.status = status;
   }
@@ -64,34 +68,73 @@ export class KubeClient {
     const url = new URL(this.creds.server + path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { Accept: 'application/json' };
-    if (payload) { headers['Content-Type'] = 'application/merge-patch+json'; headers['Content-Length'] = String(payload.length); }
+    if (payload) {
+      headers['Content-Type'] = 'application/merge-patch+json';
+      headers['Content-Length'] = String(payload.length);
+    }
     const token = this.#bearer();
     if (token) headers.Authorization = `Bearer ${token}`;
     const tls = url.protocol === 'https:';
     const req = (tls ? httpsRequest : httpRequest)(url, {
-      method, headers, timeout: this.#timeoutMs,
-      ...(tls ? { ca: this.creds.ca, cert: this.creds.cert, key: this.creds.key, rejectUnauthorized: !this.creds.insecureSkipTlsVerify } : {}),
+      method,
+      headers,
+      timeout: this.#timeoutMs,
+      ...(tls
+        ? {
+            ca: this.creds.ca,
+            cert: this.creds.cert,
+            key: this.creds.key,
+            rejectUnauthorized: !this.creds.insecureSkipTlsVerify,
+          }
+        : {}),
     });
     return new Promise<T>((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#timeoutMs} ms`)));
-      req.on('error', (err) => reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })));
+      req.on('error', (err) =>
+        reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })),
+      );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        res.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY_BYTES) chunks.push(c); });
-        res.on('error', (err) => reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })));
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_BODY_BYTES) chunks.push(c);
+        });
+        res.on('error', (err) =>
+          reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })),
+        );
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
           if (status >= 200 && status < 300) {
-            try { resolve(JSON.parse(text) as T); } catch { reject(new RetryableError(`kubernetes ${method} ${path}: answer is not JSON`, { reason: 'bad_answer' })); }
+            try {
+              resolve(JSON.parse(text) as T);
+            } catch {
+              reject(new RetryableError(`kubernetes ${method} ${path}: answer is not JSON`, { reason: 'bad_answer' }));
+            }
             return;
           }
           let message = '';
-          try { message = String((JSON.parse(text) as { message?: string }).message ?? ''); } catch { /* not a Status object */ }
+          try {
+            message = String((JSON.parse(text) as { message?: string }).message ?? '');
+          } catch {
+            /* not a Status object */
+          }
           message = message.slice(0, 300);
-          if (status === 429) reject(new RateLimitedError(`kubernetes ${method} ${path}: too many requests`, parseRetryAfter(res.headers['retry-after'] as string | undefined, 1000), { reason: 'http_429' }));
-          else if (status >= 500 || status === 409 || status === 408) reject(new RetryableError(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, { reason: `http_${status}` }));
+          if (status === 429)
+            reject(
+              new RateLimitedError(
+                `kubernetes ${method} ${path}: too many requests`,
+                parseRetryAfter(res.headers['retry-after'] as string | undefined, 1000),
+                { reason: 'http_429' },
+              ),
+            );
+          else if (status >= 500 || status === 409 || status === 408)
+            reject(
+              new RetryableError(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, {
+                reason: `http_${status}`,
+              }),
+            );
           else reject(new KubeHttpError(status, method, path, message));
         });
       });

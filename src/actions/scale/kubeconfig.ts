@@ -29,10 +29,16 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
 /** Parses kubeconfig text (YAML) for its current context. Relative file paths resolve against the file's folder. */
 export function parseKubeconfig(text: string, file: string): KubeCredentials {
   const fail = (what: string): never => {
-    throw new TriplineError('ACTION_ERR_CONFIG', `${file}: ${what}`, { hint: 'check the kubeconfig (kubernetes.kubeconfig or KUBECONFIG): current-context must name a context whose cluster has a server' });
+    throw new TriplineError('ACTION_ERR_CONFIG', `${file}: ${what}`, {
+      hint: 'check the kubeconfig (kubernetes.kubeconfig or KUBECONFIG): current-context must name a context whose cluster has a server',
+    });
   };
   let doc: any;
-  try { doc = parse(text, { maxAliasCount: 50 }); } catch (cause) { fail(`not valid YAML: ${(cause as Error).message.split('\n')[0]}`); }
+  try {
+    doc = parse(text, { maxAliasCount: 50 });
+  } catch (cause) {
+    fail(`not valid YAML: ${(cause as Error).message.split('\n')[0]}`);
+  }
   if (!doc || typeof doc !== 'object') fail('empty or not a mapping');
   const ctxName = doc['current-context'];
   if (!ctxName) fail('no current-context');
@@ -43,20 +49,29 @@ export function parseKubeconfig(text: string, file: string): KubeCredentials {
   const context = named(doc.contexts, ctxName, 'context').context ?? {};
   const cluster = named(doc.clusters, context.cluster, 'cluster').cluster ?? {};
   const user = context.user ? (named(doc.users, context.user, 'user').user ?? {}) : {};
-  if (typeof cluster.server !== 'string' || !cluster.server) fail(`cluster ${JSON.stringify(context.cluster)} has no server`);
+  if (typeof cluster.server !== 'string' || !cluster.server)
+    fail(`cluster ${JSON.stringify(context.cluster)} has no server`);
   const base = dirname(file);
   const data = (inline: unknown, path: unknown, what: string): Buffer | undefined => {
     if (typeof inline === 'string' && inline) return Buffer.from(inline, 'base64');
     if (typeof path === 'string' && path) {
       const p = isAbsolute(path) ? path : resolve(base, path);
-      try { return readFileSync(p); } catch { return fail(`${what} file ${p} cannot be read`); }
+      try {
+        return readFileSync(p);
+      } catch {
+        return fail(`${what} file ${p} cannot be read`);
+      }
     }
     return undefined;
   };
   let token: string | undefined = typeof user.token === 'string' ? user.token : undefined;
-  if (!token && typeof user.tokenFile === 'string') token = data(undefined, user.tokenFile, 'tokenFile')?.toString('utf8').trim();
+  if (!token && typeof user.tokenFile === 'string')
+    token = data(undefined, user.tokenFile, 'tokenFile')?.toString('utf8').trim();
   if (user.exec || user['auth-provider']) {
-    if (!token && !user['client-certificate'] && !user['client-certificate-data']) fail(`user ${JSON.stringify(context.user)} uses an exec/auth-provider plugin, which tripline does not run; use a token or a client certificate`);
+    if (!token && !user['client-certificate'] && !user['client-certificate-data'])
+      fail(
+        `user ${JSON.stringify(context.user)} uses an exec/auth-provider plugin, which tripline does not run; use a token or a client certificate`,
+      );
   }
   return {
     server: cluster.server.replace(/\/+$/, ''),
@@ -70,7 +85,10 @@ export function parseKubeconfig(text: string, file: string): KubeCredentials {
 }
 
 /** The in-cluster service account's credentials, or undefined outside a pod. */
-export function inClusterCredentials(env: NodeJS.ProcessEnv, dir: string = SERVICE_ACCOUNT_DIR): KubeCredentials | undefined {
+export function inClusterCredentials(
+  env: NodeJS.ProcessEnv,
+  dir: string = SERVICE_ACCOUNT_DIR,
+): KubeCredentials | undefined {
   const host = env.KUBERNETES_SERVICE_HOST;
   if (!host || !existsSync(`${dir}/token`)) return undefined;
   const port = env.KUBERNETES_SERVICE_PORT ?? '443';
@@ -87,23 +105,42 @@ export function inClusterCredentials(env: NodeJS.ProcessEnv, dir: string = SERVI
  * Picks credentials: a kubeconfig when configured, else the in-cluster service account; `api_url` overrides the
  * server of either (or stands alone, e.g. a local proxy or a test server, with no credentials).
  */
-export function resolveCredentials(kube: { readonly kubeconfig?: string; readonly api_url?: string }, env: NodeJS.ProcessEnv): KubeCredentials {
+export function resolveCredentials(
+  kube: { readonly kubeconfig?: string; readonly api_url?: string },
+  env: NodeJS.ProcessEnv,
+): KubeCredentials {
   let creds: KubeCredentials | undefined;
   if (kube.kubeconfig) {
     // KUBECONFIG may list several files (`a:b`); tripline reads the first that exists (no merging).
     const paths = kube.kubeconfig.split(':').filter(Boolean);
     const file = paths.find((p) => existsSync(p)) ?? paths[0] ?? kube.kubeconfig;
     let text: string;
-    try { text = readFileSync(file, 'utf8'); } catch (cause) {
-      throw new TriplineError('ACTION_ERR_CONFIG', `cannot read kubeconfig ${file}: ${(cause as Error).message}`, { hint: 'set kubernetes.kubeconfig or KUBECONFIG to a readable file, or run in the cluster', cause });
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (cause) {
+      throw new TriplineError('ACTION_ERR_CONFIG', `cannot read kubeconfig ${file}: ${(cause as Error).message}`, {
+        hint: 'set kubernetes.kubeconfig or KUBECONFIG to a readable file, or run in the cluster',
+        cause,
+      });
     }
     creds = parseKubeconfig(text, file);
   } else {
     creds = inClusterCredentials(env);
   }
-  if (kube.api_url) return { ...(creds ?? {}), server: kube.api_url.replace(/\/+$/, ''), source: creds ? `${creds.source} (server from api_url)` : 'api_url' };
+  if (kube.api_url)
+    return {
+      ...(creds ?? {}),
+      server: kube.api_url.replace(/\/+$/, ''),
+      source: creds ? `${creds.source} (server from api_url)` : 'api_url',
+    };
   if (!creds) {
-    throw new TriplineError('ACTION_ERR_CONFIG', 'no Kubernetes credentials: no kubeconfig, not in a cluster, no api_url', { hint: 'set KUBECONFIG (kubernetes.kubeconfig), run tripline as a pod with a service account, or set kubernetes.api_url' });
+    throw new TriplineError(
+      'ACTION_ERR_CONFIG',
+      'no Kubernetes credentials: no kubeconfig, not in a cluster, no api_url',
+      {
+        hint: 'set KUBECONFIG (kubernetes.kubeconfig), run tripline as a pod with a service account, or set kubernetes.api_url',
+      },
+    );
   }
   return creds;
 }

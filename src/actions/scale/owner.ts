@@ -26,9 +26,21 @@ export function scalePath(w: WorkloadRef): string {
   return `/apis/apps/v1/namespaces/${encodeURIComponent(w.namespace)}/${w.kind === 'Deployment' ? 'deployments' : 'statefulsets'}/${encodeURIComponent(w.name)}/scale`;
 }
 
-interface OwnerReference { readonly kind: string; readonly name: string; readonly controller?: boolean; readonly apiVersion?: string }
-interface ObjectMeta { readonly name: string; readonly namespace: string; readonly uid: string; readonly ownerReferences?: readonly OwnerReference[] }
-interface PodList { readonly items: readonly { readonly metadata: ObjectMeta }[] }
+interface OwnerReference {
+  readonly kind: string;
+  readonly name: string;
+  readonly controller?: boolean;
+  readonly apiVersion?: string;
+}
+interface ObjectMeta {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+  readonly ownerReferences?: readonly OwnerReference[];
+}
+interface PodList {
+  readonly items: readonly { readonly metadata: ObjectMeta }[];
+}
 
 /** Resolves incidents to workloads; keep one per client so its pod cache is reused. */
 export class OwnerResolver {
@@ -48,20 +60,29 @@ export class OwnerResolver {
     const owner = controllerOf(pod);
     if (!owner) throw notScalable(`pod ${pod.namespace}/${pod.name} has no controller owner`);
     if (owner.kind === 'StatefulSet') return { kind: 'StatefulSet', namespace: pod.namespace, name: owner.name };
-    if (owner.kind !== 'ReplicaSet') throw notScalable(`pod ${pod.namespace}/${pod.name} is owned by a ${owner.kind}, which has no replicas to raise`);
-    const rs = await this.#client.get<{ metadata: ObjectMeta }>(`/apis/apps/v1/namespaces/${encodeURIComponent(pod.namespace)}/replicasets/${encodeURIComponent(owner.name)}`);
+    if (owner.kind !== 'ReplicaSet')
+      throw notScalable(`pod ${pod.namespace}/${pod.name} is owned by a ${owner.kind}, which has no replicas to raise`);
+    const rs = await this.#client.get<{ metadata: ObjectMeta }>(
+      `/apis/apps/v1/namespaces/${encodeURIComponent(pod.namespace)}/replicasets/${encodeURIComponent(owner.name)}`,
+    );
     const dep = controllerOf(rs.metadata);
-    if (!dep || dep.kind !== 'Deployment') throw notScalable(`ReplicaSet ${pod.namespace}/${owner.name} is not owned by a Deployment`);
+    if (!dep || dep.kind !== 'Deployment')
+      throw notScalable(`ReplicaSet ${pod.namespace}/${owner.name} is not owned by a Deployment`);
     return { kind: 'Deployment', namespace: pod.namespace, name: dep.name };
   }
 
   async #pod(t: IncidentTarget): Promise<ObjectMeta> {
     const p = t.pod;
-    if (!p?.uid && !(p?.name && p.namespace)) throw notScalable('the incident names no pod (target auto needs a pod; give the rule an explicit target)');
+    if (!p?.uid && !(p?.name && p.namespace))
+      throw notScalable('the incident names no pod (target auto needs a pod; give the rule an explicit target)');
     if (p.name && p.namespace) {
       // By name even when the uid differs: a pod recreated under the same name (StatefulSet) has the same owner.
       try {
-        return (await this.#client.get<{ metadata: ObjectMeta }>(`/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`)).metadata;
+        return (
+          await this.#client.get<{ metadata: ObjectMeta }>(
+            `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`,
+          )
+        ).metadata;
       } catch (err) {
         if (!(err instanceof KubeHttpError && err.status === 404) || !p.uid) throw err;
       }
@@ -73,14 +94,20 @@ export class OwnerResolver {
     let hit = this.#uids.get(uid);
     if (!hit) {
       // A miss lists all pods again (a new pod); concurrent misses share one list, so a burst of incidents costs one call.
-      this.#listing ??= this.#client.get<PodList>('/api/v1/pods').finally(() => { this.#listing = undefined; });
+      this.#listing ??= this.#client.get<PodList>('/api/v1/pods').finally(() => {
+        this.#listing = undefined;
+      });
       const list = await this.#listing;
-      this.#uids = new Map(list.items.map((i) => [i.metadata.uid, { namespace: i.metadata.namespace, name: i.metadata.name }]));
+      this.#uids = new Map(
+        list.items.map((i) => [i.metadata.uid, { namespace: i.metadata.namespace, name: i.metadata.name }]),
+      );
       hit = this.#uids.get(uid);
     }
     if (!hit) throw notScalable(`no pod with uid ${uid} in the cluster (gone already?)`);
     try {
-      const pod = await this.#client.get<{ metadata: ObjectMeta }>(`/api/v1/namespaces/${encodeURIComponent(hit.namespace)}/pods/${encodeURIComponent(hit.name)}`);
+      const pod = await this.#client.get<{ metadata: ObjectMeta }>(
+        `/api/v1/namespaces/${encodeURIComponent(hit.namespace)}/pods/${encodeURIComponent(hit.name)}`,
+      );
       return pod.metadata;
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 404) this.#uids.delete(uid);
@@ -95,5 +122,8 @@ function controllerOf(meta: ObjectMeta): OwnerReference | undefined {
 }
 
 function notScalable(what: string): UnrecoverableError {
-  return new UnrecoverableError(`scale: ${what}`, { reason: 'no_target', hint: 'set target: {kind, namespace, name} in the rule\'s scale action, or scale only pods of Deployments and StatefulSets' });
+  return new UnrecoverableError(`scale: ${what}`, {
+    reason: 'no_target',
+    hint: "set target: {kind, namespace, name} in the rule's scale action, or scale only pods of Deployments and StatefulSets",
+  });
 }

@@ -15,7 +15,9 @@ export function parseStep(text: string): Step {
   if (m && Number(m[1]) >= 1) return { op: 'add', n: Number(m[1]) };
   m = /^[x*×](\d+(?:\.\d+)?)$/.exec(t);
   if (m && Number(m[1]) > 1) return { op: 'mul', f: Number(m[1]) };
-  throw new TriplineError('ACTION_ERR_CONFIG', `scale step ${JSON.stringify(text)} is not +N or xF`, { hint: 'write step: "+1" to add replicas or "x1.5" to multiply (F > 1)' });
+  throw new TriplineError('ACTION_ERR_CONFIG', `scale step ${JSON.stringify(text)} is not +N or xF`, {
+    hint: 'write step: "+1" to add replicas or "x1.5" to multiply (F > 1)',
+  });
 }
 
 /** What the plan needs to know. */
@@ -64,7 +66,11 @@ export function plan(input: PlanInput): Plan {
   const ceiling = Math.min(input.max, input.hpa?.maxReplicas ?? Infinity);
   const to = Math.min(stepped, ceiling);
   if (to <= base) {
-    return { scale: false, code: 'max', reason: `Did not scale: already at ${base} replicas, the maximum is ${ceiling}${input.hpa && input.hpa.maxReplicas < input.max ? ' (the HPA\'s maxReplicas)' : ''}.` };
+    return {
+      scale: false,
+      code: 'max',
+      reason: `Did not scale: already at ${base} replicas, the maximum is ${ceiling}${input.hpa && input.hpa.maxReplicas < input.max ? " (the HPA's maxReplicas)" : ''}.`,
+    };
   }
   return { scale: true, from: base, to, via: input.hpa ? 'hpa-min' : 'replicas' };
 }

@@ -38,10 +38,16 @@ export async function verify(input: VerifyInput): Promise<Verdict> {
   for (;;) {
     if (input.signal?.aborted) return 'aborted';
     let breaching = true;
-    try { breaching = await input.probe(); } catch { errors += 1; }
+    try {
+      breaching = await input.probe();
+    } catch {
+      errors += 1;
+    }
     if (!breaching) {
       const after = Math.round((now() - start) / 1000);
-      await input.report({ kind: 'recovered', text: `Recovered ${after}s after scaling ${input.change}.`, seconds: after }).catch(() => undefined);
+      await input
+        .report({ kind: 'recovered', text: `Recovered ${after}s after scaling ${input.change}.`, seconds: after })
+        .catch(() => undefined);
       return 'recovered';
     }
     if (now() >= end) break;
@@ -49,14 +55,20 @@ export async function verify(input: VerifyInput): Promise<Verdict> {
   }
   const mins = Math.round(input.verifyMs / 60_000);
   const text = `Not recovered ${mins >= 1 ? `${mins} min` : `${Math.round(input.verifyMs / 1000)}s`} after scaling ${input.change}: still breaching${errors ? ` (${errors} probe errors)` : ''}. Look at the bundle; the limit or the node may be the problem.`;
-  await input.report({ kind: 'not-recovered', text, seconds: Math.round(input.verifyMs / 1000) }).catch(() => undefined);
+  await input
+    .report({ kind: 'not-recovered', text, seconds: Math.round(input.verifyMs / 1000) })
+    .catch(() => undefined);
   return 'not-recovered';
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(done, ms);
-    function done(): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -44,7 +44,10 @@ const MAX_SERIES = 10;
 /** Bundle headlines shown. */
 const MAX_HEADLINES = 5;
 
-const ICON = { firing: { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' }, resolved: ':white_check_mark:' } as const;
+const ICON = {
+  firing: { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' },
+  resolved: ':white_check_mark:',
+} as const;
 
 /** Renders the parent message of an incident (firing or resolved, depending on `incidents[0].status`). */
 export function renderIncidentMessage(input: MessageInput): SlackMessage {
@@ -56,12 +59,26 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
   const icon = resolved ? ICON.resolved : ICON.firing[first.severity];
   const blocks: Block[] = [];
 
-  blocks.push({ type: 'header', text: { type: 'plain_text', emoji: true, text: safeText(`${testTag}${first.severity.toUpperCase()} ${first.rule} ${state}`, SLACK_LIMITS.header) } });
+  blocks.push({
+    type: 'header',
+    text: {
+      type: 'plain_text',
+      emoji: true,
+      text: safeText(`${testTag}${first.severity.toUpperCase()} ${first.rule} ${state}`, SLACK_LIMITS.header),
+    },
+  });
   if (first.test) {
-    blocks.push(context(':test_tube: *Test incident* sent by `tripline actions fire` to check the wiring; nothing is wrong.'));
+    blocks.push(
+      context(':test_tube: *Test incident* sent by `tripline actions fire` to check the wiring; nothing is wrong.'),
+    );
   }
   const summary = first.annotations.summary ?? first.annotations.description;
-  const lead = [input.mention && !resolved ? input.mention : '', summary ? inertMrkdwn(summary, SLACK_LIMITS.sectionText - 200) : ''].filter(Boolean).join(' ');
+  const lead = [
+    input.mention && !resolved ? input.mention : '',
+    summary ? inertMrkdwn(summary, SLACK_LIMITS.sectionText - 200) : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   if (lead) blocks.push(section(`${icon} ${lead}`));
 
   const endMs = resolved && first.resolvedAt ? Date.parse(first.resolvedAt) : input.now;
@@ -73,7 +90,9 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
       field(`*Rule*\n${codeSpan(first.rule)}`),
       field(`*Host*\n${codeSpan(first.host)}`),
       field(`*Target*\n${targetText(first)}`),
-      field(`*Observed*\n${formatValue(first.value, first.unit)} vs threshold ${formatValue(first.threshold, first.unit)}`),
+      field(
+        `*Observed*\n${formatValue(first.value, first.unit)} vs threshold ${formatValue(first.threshold, first.unit)}`,
+      ),
       field(`*${resolved ? 'Lasted' : 'For'}*\n${forText}`),
     ],
   });
@@ -94,7 +113,9 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
   if (did.length > 0) blocks.push(section(`*What tripline did*\n${did.join('\n')}`));
 
   if (input.suppressed && input.suppressed.count > 0) {
-    blocks.push(context(`:mute: ${input.suppressed.count} similar in the last ${formatDuration(input.suppressed.windowMs)}`));
+    blocks.push(
+      context(`:mute: ${input.suppressed.count} similar in the last ${formatDuration(input.suppressed.windowMs)}`),
+    );
   }
   blocks.push(context(`key ${codeSpan(first.key, 500)} · incident ${codeSpan(first.id, 100)}`));
 
@@ -104,9 +125,20 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
 
 /** Renders a reply in the incident's thread for one note (scaled, not scaled, recovered, ...). */
 export function renderNoteReply(incident: Incident, note: IncidentNote): SlackMessage {
-  const icon = { capture: ':mag:', scaled: ':arrow_up:', 'scale-skipped': ':no_entry_sign:', 'scale-dry-run': ':memo:', recovered: ':white_check_mark:', 'not-recovered': ':warning:', info: ':information_source:' }[note.kind];
+  const icon = {
+    capture: ':mag:',
+    scaled: ':arrow_up:',
+    'scale-skipped': ':no_entry_sign:',
+    'scale-dry-run': ':memo:',
+    recovered: ':white_check_mark:',
+    'not-recovered': ':warning:',
+    info: ':information_source:',
+  }[note.kind];
   const body = `${icon} ${inertMrkdwn(note.text, SLACK_LIMITS.sectionText - 100)}`;
-  return { text: safeText(`${incident.rule}: ${note.text}`, SLACK_LIMITS.fallbackText), blocks: [section(body), context(`${note.kind} · ${note.at}`)] };
+  return {
+    text: safeText(`${incident.rule}: ${note.text}`, SLACK_LIMITS.fallbackText),
+    blocks: [section(body), context(`${note.kind} · ${note.at}`)],
+  };
 }
 
 /** The incident's target in mrkdwn: pod (namespace/name or uid), container, cgroup path, or pids; `host-wide` without one. */
@@ -123,7 +155,10 @@ export function targetText(incident: Incident): string {
 
 function seriesList(incidents: readonly Incident[]): string {
   const lines = incidents.slice(0, MAX_SERIES).map((i) => {
-    const labels = Object.entries(i.labels).slice(0, 6).map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`).join(' ');
+    const labels = Object.entries(i.labels)
+      .slice(0, 6)
+      .map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`)
+      .join(' ');
     return `• ${labels || codeSpan(i.key, 200)}: ${formatValue(i.value, i.unit)}${i.status === 'resolved' ? ' (resolved)' : ''}`;
   });
   const more = incidents.length > MAX_SERIES ? `\n…and ${incidents.length - MAX_SERIES} more` : '';
@@ -133,7 +168,10 @@ function seriesList(incidents: readonly Incident[]): string {
 function doneLines(input: MessageInput): string[] {
   const lines: string[] = [];
   const b = input.bundle;
-  if (b) lines.push(`• captured bundle ${codeSpan(b.id, 150)}${b.partial ? ' (partial)' : ''}; the tarball is in the thread`);
+  if (b)
+    lines.push(
+      `• captured bundle ${codeSpan(b.id, 150)}${b.partial ? ' (partial)' : ''}; the tarball is in the thread`,
+    );
   for (const n of (input.notes ?? []).slice(-8)) lines.push(`• ${inertMrkdwn(n.text, 400)}`);
   return lines;
 }

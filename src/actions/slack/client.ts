@@ -3,7 +3,14 @@
  * rate-limit waits turned off, so the queue is the one layer that retries (a 429 parks the job for Retry-After).
  * Errors are mapped to the three action error classes; the token never appears in them.
  */
-import { WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, LogLevel } from '@slack/web-api';
+import {
+  WebClient,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  LogLevel,
+} from '@slack/web-api';
 import type { Logger } from '@slack/web-api';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../errors.ts';
 import type { SlackMessage } from './blocks.ts';
@@ -11,12 +18,35 @@ import type { MessageRef, PendingUpload, SlackTransport } from './transport.ts';
 
 /** Slack `error` values that retrying cannot fix: bad token, missing channel or scope, rejected payload. */
 const PERMANENT = new Set([
-  'invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'no_permission', 'missing_scope',
-  'channel_not_found', 'not_in_channel', 'is_archived', 'invalid_blocks', 'invalid_blocks_format', 'msg_too_long',
-  'message_not_found', 'cant_update_message', 'edit_window_closed', 'invalid_arguments', 'file_not_found', 'restricted_action',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'msg_too_long',
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
+  'invalid_arguments',
+  'file_not_found',
+  'restricted_action',
 ]);
 /** Slack `error` values that mean "try again later". */
-const TRANSIENT = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited', 'team_added_to_org']);
+const TRANSIENT = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'ratelimited',
+  'team_added_to_org',
+]);
 
 /** Per-call timeout: a hung Slack call fails as retryable instead of holding a worker. */
 const TIMEOUT_MS = 15_000;
@@ -33,30 +63,53 @@ export interface SlackClientOptions {
 export function mapSlackError(err: unknown, call: string): Error {
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof UnrecoverableError) return err;
   if (err instanceof WebAPIRateLimitedError) {
-    return new RateLimitedError(`slack ${call}: rate limited, retry after ${err.retryAfter}s`, err.retryAfter * 1000, { reason: 'http_429' });
+    return new RateLimitedError(`slack ${call}: rate limited, retry after ${err.retryAfter}s`, err.retryAfter * 1000, {
+      reason: 'http_429',
+    });
   }
   if (err instanceof WebAPIPlatformError) {
     const code = String(err.data.error);
-    if (code === 'ratelimited') return new RateLimitedError(`slack ${call}: ratelimited`, 1000 * Number(err.data.response_metadata?.retryAfter ?? 1), { reason: 'ratelimited' });
+    if (code === 'ratelimited')
+      return new RateLimitedError(
+        `slack ${call}: ratelimited`,
+        1000 * Number(err.data.response_metadata?.retryAfter ?? 1),
+        { reason: 'ratelimited' },
+      );
     if (TRANSIENT.has(code)) return new RetryableError(`slack ${call}: ${code}`, { reason: code });
-    const hint = code === 'invalid_auth' || code === 'not_authed' ? 'check SLACK_BOT_TOKEN or slack.token_file'
-      : code === 'channel_not_found' || code === 'not_in_channel' ? 'check the channel (SLACK_CHANNEL or the rule\'s slack.channel) and invite the bot'
-        : undefined;
-    return new UnrecoverableError(`slack ${call}: ${code}`, { reason: PERMANENT.has(code) ? code : 'platform_error', hint, cause: err });
+    const hint =
+      code === 'invalid_auth' || code === 'not_authed'
+        ? 'check SLACK_BOT_TOKEN or slack.token_file'
+        : code === 'channel_not_found' || code === 'not_in_channel'
+          ? "check the channel (SLACK_CHANNEL or the rule's slack.channel) and invite the bot"
+          : undefined;
+    return new UnrecoverableError(`slack ${call}: ${code}`, {
+      reason: PERMANENT.has(code) ? code : 'platform_error',
+      hint,
+      cause: err,
+    });
   }
   if (err instanceof WebAPIHTTPError) {
     const s = err.statusCode;
     if (s >= 500 || s === 408) return new RetryableError(`slack ${call}: HTTP ${s}`, { reason: `http_${s}` });
     return new UnrecoverableError(`slack ${call}: HTTP ${s}`, { reason: `http_${s}` });
   }
-  if (err instanceof WebAPIRequestError) return new RetryableError(`slack ${call}: ${err.original.message}`, { reason: 'network' });
-  return new RetryableError(`slack ${call}: ${(err as Error)?.message ?? String(err)}`, { reason: 'error', cause: err });
+  if (err instanceof WebAPIRequestError)
+    return new RetryableError(`slack ${call}: ${err.original.message}`, { reason: 'network' });
+  return new RetryableError(`slack ${call}: ${(err as Error)?.message ?? String(err)}`, {
+    reason: 'error',
+    cause: err,
+  });
 }
 
 /** A logger for the SDK that stays quiet: errors are reported by the queue, and request bodies have no place in logs. */
 const QUIET: Logger = {
-  debug() {}, info() {}, warn() {}, error() {},
-  setLevel() {}, getLevel: () => LogLevel.ERROR, setName() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  setLevel() {},
+  getLevel: () => LogLevel.ERROR,
+  setName() {},
 };
 
 /** The Web API transport. */
@@ -84,36 +137,60 @@ export class SlackClient implements SlackTransport {
     try {
       const r = await this.#web.auth.test();
       return { team: r.team, user: r.user };
-    } catch (err) { throw mapSlackError(err, 'auth.test'); }
+    } catch (err) {
+      throw mapSlackError(err, 'auth.test');
+    }
   }
 
   async post(channel: string, message: SlackMessage, threadTs?: string): Promise<MessageRef> {
     try {
-      const r = await this.#web.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, thread_ts: threadTs, unfurl_links: false, unfurl_media: false });
-      if (!r.ts || !r.channel) throw new RetryableError('slack chat.postMessage: answer without ts', { reason: 'bad_answer' });
+      const r = await this.#web.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks as never,
+        thread_ts: threadTs,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      if (!r.ts || !r.channel)
+        throw new RetryableError('slack chat.postMessage: answer without ts', { reason: 'bad_answer' });
       return { channel: r.channel, ts: r.ts };
-    } catch (err) { throw mapSlackError(err, 'chat.postMessage'); }
+    } catch (err) {
+      throw mapSlackError(err, 'chat.postMessage');
+    }
   }
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {
     try {
-      await this.#web.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks as never });
-    } catch (err) { throw mapSlackError(err, 'chat.update'); }
+      await this.#web.chat.update({
+        channel: ref.channel,
+        ts: ref.ts,
+        text: message.text,
+        blocks: message.blocks as never,
+      });
+    } catch (err) {
+      throw mapSlackError(err, 'chat.update');
+    }
   }
 
   async startUpload(filename: string, length: number): Promise<PendingUpload> {
     try {
       const r = await this.#web.files.getUploadURLExternal({ filename, length });
-      if (!r.file_id || !r.upload_url) throw new RetryableError('slack files.getUploadURLExternal: answer without file_id', { reason: 'bad_answer' });
+      if (!r.file_id || !r.upload_url)
+        throw new RetryableError('slack files.getUploadURLExternal: answer without file_id', { reason: 'bad_answer' });
       return { fileId: r.file_id, uploadUrl: r.upload_url };
-    } catch (err) { throw mapSlackError(err, 'files.getUploadURLExternal'); }
+    } catch (err) {
+      throw mapSlackError(err, 'files.getUploadURLExternal');
+    }
   }
 
   async sendBytes(upload: PendingUpload, file: string, bytes: Buffer): Promise<void> {
     let res: Response;
     try {
       res = await fetch(upload.uploadUrl, {
-        method: 'POST', body: new Uint8Array(bytes), redirect: 'error',
+        method: 'POST',
+        body: new Uint8Array(bytes),
+        redirect: 'error',
         headers: { 'Content-Type': 'application/octet-stream', 'X-Filename': encodeURIComponent(file) },
         signal: AbortSignal.timeout(this.#timeoutMs * 4),
       });
@@ -121,8 +198,12 @@ export class SlackClient implements SlackTransport {
       throw new RetryableError(`slack upload: ${(err as Error).message}`, { reason: 'network' });
     }
     await res.arrayBuffer().catch(() => undefined);
-    if (res.status === 429) throw new RateLimitedError('slack upload: rate limited', parseRetryAfter(res.headers.get('retry-after'), 1000), { reason: 'http_429' });
-    if (res.status >= 500 || res.status === 408) throw new RetryableError(`slack upload: HTTP ${res.status}`, { reason: `http_${res.status}` });
+    if (res.status === 429)
+      throw new RateLimitedError('slack upload: rate limited', parseRetryAfter(res.headers.get('retry-after'), 1000), {
+        reason: 'http_429',
+      });
+    if (res.status >= 500 || res.status === 408)
+      throw new RetryableError(`slack upload: HTTP ${res.status}`, { reason: `http_${res.status}` });
     // A 4xx here usually means the upload URL expired; the caller starts over with a new one.
     if (res.status !== 200) throw new UploadUrlRejected(res.status);
   }
@@ -130,9 +211,14 @@ export class SlackClient implements SlackTransport {
   async completeUpload(upload: PendingUpload, title: string, thread: MessageRef, comment: string): Promise<void> {
     try {
       await this.#web.files.completeUploadExternal({
-        files: [{ id: upload.fileId, title }], channel_id: thread.channel, thread_ts: thread.ts, initial_comment: comment,
+        files: [{ id: upload.fileId, title }],
+        channel_id: thread.channel,
+        thread_ts: thread.ts,
+        initial_comment: comment,
       });
-    } catch (err) { throw mapSlackError(err, 'files.completeUploadExternal'); }
+    } catch (err) {
+      throw mapSlackError(err, 'files.completeUploadExternal');
+    }
   }
 }
 

@@ -50,12 +50,27 @@ export class FileSink implements SlackTransport {
 
   async post(channel: string, message: SlackMessage, threadTs?: string): Promise<MessageRef> {
     const ts = this.#ts();
-    this.#write({ method: 'chat.postMessage', channel, ts, thread_ts: threadTs, text: message.text, blocks: message.blocks, written_at: new Date(this.#now()).toISOString() });
+    this.#write({
+      method: 'chat.postMessage',
+      channel,
+      ts,
+      thread_ts: threadTs,
+      text: message.text,
+      blocks: message.blocks,
+      written_at: new Date(this.#now()).toISOString(),
+    });
     return { channel, ts };
   }
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {
-    this.#write({ method: 'chat.update', channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks, written_at: new Date(this.#now()).toISOString() });
+    this.#write({
+      method: 'chat.update',
+      channel: ref.channel,
+      ts: ref.ts,
+      text: message.text,
+      blocks: message.blocks,
+      written_at: new Date(this.#now()).toISOString(),
+    });
   }
 
   async startUpload(filename: string, length: number): Promise<PendingUpload> {
@@ -71,13 +86,29 @@ export class FileSink implements SlackTransport {
 
   async completeUpload(upload: PendingUpload, title: string, thread: MessageRef, comment: string): Promise<void> {
     const p = this.#pending.get(upload.fileId);
-    this.#write({ method: 'files.uploadV2', channel: thread.channel, ts: this.#ts(), thread_ts: thread.ts, file: p?.file, bytes: p?.bytes, title, initial_comment: comment, written_at: new Date(this.#now()).toISOString() });
+    this.#write({
+      method: 'files.uploadV2',
+      channel: thread.channel,
+      ts: this.#ts(),
+      thread_ts: thread.ts,
+      file: p?.file,
+      bytes: p?.bytes,
+      title,
+      initial_comment: comment,
+      written_at: new Date(this.#now()).toISOString(),
+    });
     this.#pending.delete(upload.fileId);
   }
 
   /** The outbox's files in write order (names sort by time, then sequence). */
   list(): string[] {
-    try { return readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort(); } catch { return []; }
+    try {
+      return readdirSync(this.dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort();
+    } catch {
+      return [];
+    }
   }
 
   #ts(): string {
@@ -93,7 +124,11 @@ export class FileSink implements SlackTransport {
       // Mode 0600: the outbox holds incident details that may be sensitive; `wx` never overwrites.
       writeFileSync(join(this.dir, name), `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     } catch (cause) {
-      throw new RetryableError(`slack file sink: cannot write to ${this.dir}: ${(cause as Error).message}`, { reason: 'file_sink', hint: 'check slack.file_sink (or data_dir) is writable', cause });
+      throw new RetryableError(`slack file sink: cannot write to ${this.dir}: ${(cause as Error).message}`, {
+        reason: 'file_sink',
+        hint: 'check slack.file_sink (or data_dir) is writable',
+        cause,
+      });
     }
   }
 }

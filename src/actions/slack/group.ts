@@ -65,7 +65,11 @@ export function isExpired(g: GroupState, now: number, t: GroupTiming): boolean {
  * Merges an incident event into the group. Returns what changed: `new` series, a `repeat` (same series, new
  * trip: counted), `resolved`, or `same` (this very trip is already in; a retried job).
  */
-export function mergeIncident(g: GroupState, incident: Incident, bundle: BundleRef | undefined): 'new' | 'repeat' | 'resolved' | 'same' {
+export function mergeIncident(
+  g: GroupState,
+  incident: Incident,
+  bundle: BundleRef | undefined,
+): 'new' | 'repeat' | 'resolved' | 'same' {
   const prev = g.series[incident.key];
   let change: 'new' | 'repeat' | 'resolved' | 'same';
   if (!prev) change = 'new';
@@ -78,9 +82,13 @@ export function mergeIncident(g: GroupState, incident: Incident, bundle: BundleR
     g.series[incident.key] = incident;
   }
   if (change === 'repeat') g.suppressed += 1;
-  if (bundle && !g.bundle) { g.bundle = bundle; g.version += 1; }
+  if (bundle && !g.bundle) {
+    g.bundle = bundle;
+    g.version += 1;
+  }
   if (change !== 'same') g.version += 1;
-  if (Object.values(g.series).every((i) => i.status === 'resolved') && change !== 'same') g.closedAt = Date.parse(incident.resolvedAt ?? '') || g.createdAt;
+  if (Object.values(g.series).every((i) => i.status === 'resolved') && change !== 'same')
+    g.closedAt = Date.parse(incident.resolvedAt ?? '') || g.createdAt;
   else if (change === 'repeat' || change === 'new') delete g.closedAt;
   return change;
 }
@@ -96,7 +104,13 @@ export function addNote(g: GroupState, note: IncidentNote): void {
  * When the parent may be posted or refreshed: `now` when due, a later time to wait for, or undefined when the
  * parent already shows the latest version. `urgent` (resolved, scaled, verified) skips group_interval.
  */
-export function nextRenderAt(g: GroupState, now: number, t: GroupTiming, urgent: boolean, skipWait: boolean): number | undefined {
+export function nextRenderAt(
+  g: GroupState,
+  now: number,
+  t: GroupTiming,
+  urgent: boolean,
+  skipWait: boolean,
+): number | undefined {
   if (!g.parent) return skipWait ? now : Math.max(now, g.createdAt + t.waitMs);
   if (g.rendered >= g.version) return undefined;
   if (urgent) return now;

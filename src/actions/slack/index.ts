@@ -50,8 +50,15 @@ const MAX_NOTE_WAIT_MS = 120_000;
 /** A sleep that ends early when the engine stops. */
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
     const t = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
@@ -74,24 +81,43 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
     type: 'slack',
     check(spec, config, env) {
       let token: string | undefined;
-      try { token = slackToken(config, env); } catch (cause) {
-        throw new TriplineError('ACTION_ERR_CONFIG', `cannot read slack.token_file ${config.slack.token_file}: ${(cause as Error).message}`, { hint: 'point slack.token_file (SLACK_BOT_TOKEN_FILE) at a readable file', cause });
+      try {
+        token = slackToken(config, env);
+      } catch (cause) {
+        throw new TriplineError(
+          'ACTION_ERR_CONFIG',
+          `cannot read slack.token_file ${config.slack.token_file}: ${(cause as Error).message}`,
+          { hint: 'point slack.token_file (SLACK_BOT_TOKEN_FILE) at a readable file', cause },
+        );
       }
       // Without a token messages go to the file sink, which needs no channel (FILE_SINK_CHANNEL names it).
       if (token && !spec.channel && !config.slack.channel) {
-        throw new TriplineError('ACTION_ERR_CONFIG', 'slack action without a channel', { hint: 'set SLACK_CHANNEL, slack.channel in the config, or channel: in the rule\'s slack action' });
+        throw new TriplineError('ACTION_ERR_CONFIG', 'slack action without a channel', {
+          hint: "set SLACK_CHANNEL, slack.channel in the config, or channel: in the rule's slack action",
+        });
       }
     },
 
     async execute(job: ActionJob<SlackActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
       let transport: SlackTransport;
-      try { transport = makeTransport(ctx.config, ctx.env, job.dryRun === true); } catch (cause) {
-        throw new UnrecoverableError(`slack: cannot set up the client: ${(cause as Error).message}`, { reason: 'config', cause });
+      try {
+        transport = makeTransport(ctx.config, ctx.env, job.dryRun === true);
+      } catch (cause) {
+        throw new UnrecoverableError(`slack: cannot set up the client: ${(cause as Error).message}`, {
+          reason: 'config',
+          cause,
+        });
       }
-      const channel = job.spec.channel ?? ctx.config.slack.channel ?? (transport.kind === 'file' ? FILE_SINK_CHANNEL : undefined);
-      if (!channel) throw new UnrecoverableError('slack: no channel', { reason: 'no_channel', hint: 'set SLACK_CHANNEL or the rule\'s slack channel' });
+      const channel =
+        job.spec.channel ?? ctx.config.slack.channel ?? (transport.kind === 'file' ? FILE_SINK_CHANNEL : undefined);
+      if (!channel)
+        throw new UnrecoverableError('slack: no channel', {
+          reason: 'no_channel',
+          hint: "set SLACK_CHANNEL or the rule's slack channel",
+        });
       const threads = new Threads(ctx.store, transport.kind === 'file' ? 'slack-file' : 'slack');
-      if (await threads.marker(job.id, 'job')) return { status: 'skipped', summary: `job ${job.id} was already delivered` };
+      if (await threads.marker(job.id, 'job'))
+        return { status: 'skipped', summary: `job ${job.id} was already delivered` };
       const timing: GroupTiming = {
         waitMs: parseDuration(ctx.config.slack.group_wait),
         intervalMs: parseDuration(ctx.config.slack.group_interval),
@@ -120,9 +146,23 @@ class Delivery {
   readonly gid: string;
   readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(job: ActionJob<SlackActionSpec>, ctx: ActionContext, transport: SlackTransport, threads: Threads, channel: string, timing: GroupTiming, spacingMs: number, sleep: (ms: number, signal: AbortSignal) => Promise<void>) {
-    this.job = job; this.ctx = ctx; this.transport = transport; this.threads = threads;
-    this.channel = channel; this.timing = timing; this.spacingMs = spacingMs;
+  constructor(
+    job: ActionJob<SlackActionSpec>,
+    ctx: ActionContext,
+    transport: SlackTransport,
+    threads: Threads,
+    channel: string,
+    timing: GroupTiming,
+    spacingMs: number,
+    sleep: (ms: number, signal: AbortSignal) => Promise<void>,
+  ) {
+    this.job = job;
+    this.ctx = ctx;
+    this.transport = transport;
+    this.threads = threads;
+    this.channel = channel;
+    this.timing = timing;
+    this.spacingMs = spacingMs;
     this.sleep = (ms) => sleep(ms, ctx.signal);
     this.gid = groupId(job.incident, channel);
   }
@@ -152,9 +192,13 @@ class Delivery {
         const rendered = at !== undefined && at <= now ? await this.#render(g) : false;
         return { result: { parent: g.parent, rendered } };
       });
-      if (step.wait === undefined) { out = step.result!; break; }
+      if (step.wait === undefined) {
+        out = step.result!;
+        break;
+      }
       // group_wait: every job of the group waits; the first to wake posts the message for all of them.
-      if (this.ctx.signal.aborted) throw new RetryableError('slack: engine stopping during group_wait', { reason: 'stopping' });
+      if (this.ctx.signal.aborted)
+        throw new RetryableError('slack: engine stopping during group_wait', { reason: 'stopping' });
       await this.sleep(step.wait);
     }
     const { parent, rendered } = out;
@@ -164,33 +208,78 @@ class Delivery {
     await this.threads.set(incident.key, thread);
 
     if (incident.status === 'resolved') {
-      await this.#replyOnce('resolved', renderNoteReply(incident, { kind: 'info', text: `Resolved after ${durationText(incident)}.`, at: incident.resolvedAt ?? new Date(this.ctx.now()).toISOString() }), thread);
+      await this.#replyOnce(
+        'resolved',
+        renderNoteReply(incident, {
+          kind: 'info',
+          text: `Resolved after ${durationText(incident)}.`,
+          at: incident.resolvedAt ?? new Date(this.ctx.now()).toISOString(),
+        }),
+        thread,
+      );
     }
     let uploaded = '';
     if (bundle) {
-      const r = await uploadBundle(this.transport, this.ctx.store, thread, incident.key, bundle, () => this.#spaceChannel(), this.threads.ns);
+      const r = await uploadBundle(
+        this.transport,
+        this.ctx.store,
+        thread,
+        incident.key,
+        bundle,
+        () => this.#spaceChannel(),
+        this.threads.ns,
+      );
       if (r === 'missing' || r === 'too-large') {
-        await this.#replyOnce(`bundle-${r}`, renderNoteReply(incident, { kind: 'capture', text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`, at: new Date(this.ctx.now()).toISOString() }), thread);
+        await this.#replyOnce(
+          `bundle-${r}`,
+          renderNoteReply(incident, {
+            kind: 'capture',
+            text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`,
+            at: new Date(this.ctx.now()).toISOString(),
+          }),
+          thread,
+        );
       }
       uploaded = `, bundle ${r}`;
     }
-    const what = rendered ? 'message posted/updated' : change === 'repeat' ? 'repeat counted, shown at the next update' : 'no change';
-    return { status: this.transport.kind === 'file' ? 'dry-run' : 'delivered', summary: `slack ${this.channel} ts ${parent.ts}: ${what}${uploaded}`, data: { channel: parent.channel, ts: parent.ts, transport: this.transport.kind } };
+    const what = rendered
+      ? 'message posted/updated'
+      : change === 'repeat'
+        ? 'repeat counted, shown at the next update'
+        : 'no change';
+    return {
+      status: this.transport.kind === 'file' ? 'dry-run' : 'delivered',
+      summary: `slack ${this.channel} ts ${parent.ts}: ${what}${uploaded}`,
+      data: { channel: parent.channel, ts: parent.ts, transport: this.transport.kind },
+    };
   }
 
   /** scaled / verified: a reply in the incident's thread and the note on the parent. */
   async #note(): Promise<ActionOutcome> {
     const { incident, detail } = this.job;
-    const kinds: readonly IncidentNote['kind'][] = ['capture', 'scaled', 'scale-skipped', 'scale-dry-run', 'recovered', 'not-recovered', 'info'];
-    const kind = kinds.includes(detail?.kind as IncidentNote['kind']) ? detail!.kind as IncidentNote['kind'] : 'info';
-    const note: IncidentNote = { kind, text: String(detail?.text ?? `${this.job.event}`), at: new Date(this.ctx.now()).toISOString() };
+    const kinds: readonly IncidentNote['kind'][] = [
+      'capture',
+      'scaled',
+      'scale-skipped',
+      'scale-dry-run',
+      'recovered',
+      'not-recovered',
+      'info',
+    ];
+    const kind = kinds.includes(detail?.kind as IncidentNote['kind']) ? (detail!.kind as IncidentNote['kind']) : 'info';
+    const note: IncidentNote = {
+      kind,
+      text: String(detail?.text ?? `${this.job.event}`),
+      at: new Date(this.ctx.now()).toISOString(),
+    };
     let thread = await this.threads.get(incident.key);
     for (let waited = 0; !thread;) {
       // The parent may still be in its group wait: wait for it (bounded), else let the queue retry later.
       const raw = await this.ctx.store.get(`${this.threads.ns}:group:${this.gid}`);
-      const g = raw ? JSON.parse(raw) as GroupState : undefined;
+      const g = raw ? (JSON.parse(raw) as GroupState) : undefined;
       const due = g && !g.parent ? g.createdAt + this.timing.waitMs - this.ctx.now() : -1;
-      if (due < 0 || waited > MAX_NOTE_WAIT_MS || this.ctx.signal.aborted) throw new RetryableError(`slack: no thread for ${incident.key} yet`, { reason: 'no_thread' });
+      if (due < 0 || waited > MAX_NOTE_WAIT_MS || this.ctx.signal.aborted)
+        throw new RetryableError(`slack: no thread for ${incident.key} yet`, { reason: 'no_thread' });
       const ms = Math.max(LOCK_RETRY_MS, Math.min(due + LOCK_RETRY_MS, 5000));
       await this.sleep(ms);
       waited += ms;
@@ -204,7 +293,10 @@ class Delivery {
       if (g.rendered < g.version) await this.#render(g);
       return { result: undefined };
     });
-    return { status: this.transport.kind === 'file' ? 'dry-run' : 'delivered', summary: `slack ${thread.channel} thread ${thread.ts}: ${note.kind}` };
+    return {
+      status: this.transport.kind === 'file' ? 'dry-run' : 'delivered',
+      summary: `slack ${thread.channel} thread ${thread.ts}: ${note.kind}`,
+    };
   }
 
   /** Posts the parent (first time) or updates it; records the threads of every series. */
@@ -212,7 +304,11 @@ class Delivery {
     await this.#spaceChannel();
     const now = this.ctx.now();
     const message = renderIncidentMessage({
-      incidents: groupIncidents(g), bundle: g.bundle, notes: g.notes, mention: this.job.spec.mention, now,
+      incidents: groupIncidents(g),
+      bundle: g.bundle,
+      notes: g.notes,
+      mention: this.job.spec.mention,
+      now,
       suppressed: g.suppressed > 0 ? { count: g.suppressed, windowMs: now - g.createdAt } : undefined,
     });
     if (!g.parent) {
@@ -228,19 +324,28 @@ class Delivery {
   }
 
   /** Runs `fn` on the group's state under a cross-host lock (waited for); `fn` returns a result or a time to wait. */
-  async #withGroup<T>(fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>): Promise<{ result?: T; wait?: number }> {
+  async #withGroup<T>(
+    fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>,
+  ): Promise<{ result?: T; wait?: number }> {
     const store = this.ctx.store;
     const lockKey = `${this.threads.ns}:lock:${this.gid}`;
     for (let tries = 0; !(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS)); tries++) {
-      if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
+      if (tries >= MAX_TRIES || this.ctx.signal.aborted)
+        throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
       await this.sleep(LOCK_RETRY_MS);
     }
     try {
       const key = `${this.threads.ns}:group:${this.gid}`;
       const raw = await store.get(key);
       const now = this.ctx.now();
-      let g = raw ? JSON.parse(raw) as GroupState : undefined;
-      if (!g || (this.job.incident.status === 'firing' && isExpired(g, now, this.timing) && g.series[this.job.incident.key]?.id !== this.job.incident.id)) g = newGroup(this.gid, now);
+      let g = raw ? (JSON.parse(raw) as GroupState) : undefined;
+      if (
+        !g ||
+        (this.job.incident.status === 'firing' &&
+          isExpired(g, now, this.timing) &&
+          g.series[this.job.incident.key]?.id !== this.job.incident.id)
+      )
+        g = newGroup(this.gid, now);
       try {
         return await fn(g);
       } finally {
@@ -256,14 +361,23 @@ class Delivery {
   async #spaceChannel(): Promise<void> {
     // The file sink has no rate limit to respect.
     if (this.spacingMs <= 0 || this.transport.kind === 'file') return;
-    for (let tries = 0; !(await this.ctx.store.setIfAbsent(`slack:rate:${this.channel}`, '1', this.spacingMs)); tries++) {
-      if (tries >= MAX_TRIES || this.ctx.signal.aborted) throw new RetryableError(`slack: no free slot for ${this.channel}`, { reason: 'channel_rate' });
+    for (
+      let tries = 0;
+      !(await this.ctx.store.setIfAbsent(`slack:rate:${this.channel}`, '1', this.spacingMs));
+      tries++
+    ) {
+      if (tries >= MAX_TRIES || this.ctx.signal.aborted)
+        throw new RetryableError(`slack: no free slot for ${this.channel}`, { reason: 'channel_rate' });
       await this.sleep(Math.max(10, Math.ceil(this.spacingMs / 4)));
     }
   }
 
   /** A thread reply posted at most once per job and step. */
-  async #replyOnce(step: string, message: ReturnType<typeof renderNoteReply>, thread: { channel: string; ts: string }): Promise<void> {
+  async #replyOnce(
+    step: string,
+    message: ReturnType<typeof renderNoteReply>,
+    thread: { channel: string; ts: string },
+  ): Promise<void> {
     if (await this.threads.marker(this.job.id, step)) return;
     await this.#spaceChannel();
     const ref = await this.transport.post(thread.channel, message, thread.ts);

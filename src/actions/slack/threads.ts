@@ -35,7 +35,11 @@ export class Threads {
 
   /** Records (or refreshes) the thread of an incident key. */
   async set(incidentKey: string, rec: ThreadRecord): Promise<void> {
-    await this.#store.set(`${this.ns}:thread:${incidentKey}`, JSON.stringify({ channel: rec.channel, ts: rec.ts, group: rec.group }), this.#ttlMs);
+    await this.#store.set(
+      `${this.ns}:thread:${incidentKey}`,
+      JSON.stringify({ channel: rec.channel, ts: rec.ts, group: rec.group }),
+      this.#ttlMs,
+    );
   }
 
   /** A value recorded by a step of a job (e.g. the ts of a reply it posted), so a rerun skips the step. */

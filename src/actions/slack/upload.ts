@@ -29,14 +29,26 @@ export type UploadResult = 'uploaded' | 'already' | 'missing' | 'too-large';
  * runs right before the step that posts into the channel (the caller's per-channel spacing); `ns` prefixes the
  * progress key (`slack-file` for the file sink).
  */
-export async function uploadBundle(transport: SlackTransport, store: ActionStore, thread: MessageRef, incidentKey: string, bundle: BundleRef, beforePost: () => Promise<void> = async () => {}, ns = 'slack'): Promise<UploadResult> {
+export async function uploadBundle(
+  transport: SlackTransport,
+  store: ActionStore,
+  thread: MessageRef,
+  incidentKey: string,
+  bundle: BundleRef,
+  beforePost: () => Promise<void> = async () => {},
+  ns = 'slack',
+): Promise<UploadResult> {
   const key = `${ns}:upload:${incidentKey}:${bundle.id}`;
   const raw = await store.get(key);
-  let progress: UploadProgress | undefined = raw ? JSON.parse(raw) as UploadProgress : undefined;
+  let progress: UploadProgress | undefined = raw ? (JSON.parse(raw) as UploadProgress) : undefined;
   if (progress?.done) return 'already';
 
   let size: number;
-  try { size = (await stat(bundle.tarball)).size; } catch { return 'missing'; }
+  try {
+    size = (await stat(bundle.tarball)).size;
+  } catch {
+    return 'missing';
+  }
   if (size > MAX_UPLOAD_BYTES) return 'too-large';
   const name = basename(bundle.tarball);
 

@@ -13,27 +13,38 @@ const PROGRAMS = ['tl_bio_issue', 'tl_bio_complete'] as const;
 
 /** Device name of "major:minor" from sysfs, or the numbers themselves. */
 export function sysfsDeviceName(majorMinor: string, sysDevBlock = '/sys/dev/block'): string {
-  try { return parseUeventDevname(readFileSync(`${sysDevBlock}/${majorMinor}/uevent`, 'utf8')) ?? majorMinor; } catch { return majorMinor; }
+  try {
+    return parseUeventDevname(readFileSync(`${sysDevBlock}/${majorMinor}/uevent`, 'utf8')) ?? majorMinor;
+  } catch {
+    return majorMinor;
+  }
 }
 
 /** Starts the blockio family; `hooks` overrides feature detection (tests). */
 export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
-  const fam = startBpfFamily(objDir, {
-    stem: 'blockio',
-    programs: PROGRAMS,
-    maps: {
-      blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-      blockio_start: { keySize: 8, valueSize: BLOCKIO.layouts.blockio_start.size },
-      blockio_drops: { keySize: 4, valueSize: 8 },
+  const fam = startBpfFamily(
+    objDir,
+    {
+      stem: 'blockio',
+      programs: PROGRAMS,
+      maps: {
+        blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
+        blockio_start: { keySize: 8, valueSize: BLOCKIO.layouts.blockio_start.size },
+        blockio_drops: { keySize: 4, valueSize: 8 },
+      },
+      dropsMap: 'blockio_drops',
+      open: { layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts } },
     },
-    dropsMap: 'blockio_drops',
-    open: { layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts } },
-  }, hooks ?? chooseHooks(features(objDir), 'blockio'));
+    hooks ?? chooseHooks(features(objDir), 'blockio'),
+  );
   const latency = fam.obj.map('blockio_latency');
   const names = new Map<string, string>();
   const device = (mm: string): string => {
     let n = names.get(mm);
-    if (n === undefined) { n = sysfsDeviceName(mm); names.set(mm, n); }
+    if (n === undefined) {
+      n = sysfsDeviceName(mm);
+      names.set(mm, n);
+    }
     return n;
   };
   return {

@@ -17,9 +17,13 @@ export type HookKind = 'tp_btf' | 'raw_tp';
 export function chooseHooks(f: Pick<Features, 'tpBtf' | 'rawTp'>, family: string): HookKind {
   if (f.tpBtf.ok) return 'tp_btf';
   if (f.rawTp.ok) return 'raw_tp';
-  throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${family}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`, {
-    hint: 'run `tripline probes` to see what this kernel offers; a kernel >= 5.5 with BTF runs every counter family',
-  });
+  throw new TriplineError(
+    'PROBE_ERR_UNSUPPORTED',
+    `${family}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
+    {
+      hint: 'run `tripline probes` to see what this kernel offers; a kernel >= 5.5 with BTF runs every counter family',
+    },
+  );
 }
 
 /** Programs to switch off for a hook kind: the twins of the set not chosen. */
@@ -49,7 +53,11 @@ export interface BpfFamily {
 }
 
 /** Opens, loads, checks and attaches a family's object. Errors are TriplineErrors from the binding, with hints. */
-export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookKind = chooseHooks(features(objDir), spec.stem)): BpfFamily {
+export function startBpfFamily(
+  objDir: string,
+  spec: BpfFamilySpec,
+  hooks: HookKind = chooseHooks(features(objDir), spec.stem),
+): BpfFamily {
   const obj = openObject(join(objDir, 'counters', `${spec.stem}.bpf.o`), {
     ...spec.open,
     disable: [...disabledPrograms(spec.programs, hooks), ...(spec.open.disable ?? [])],
@@ -58,9 +66,13 @@ export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookK
     for (const [name, want] of Object.entries(spec.maps)) {
       const m = obj.map(name);
       if (m.keySize !== want.keySize || m.valueSize !== want.valueSize) {
-        throw new TriplineError('PROBE_ERR_LAYOUT', `${obj.path}: map ${name} has key ${m.keySize} / value ${m.valueSize} bytes, the decoder expects ${want.keySize} / ${want.valueSize}`, {
-          hint: `update bpf/counters/${spec.stem}.h and src/probes/decode/${spec.stem}.ts together, then rebuild (scripts/build-bpf)`,
-        });
+        throw new TriplineError(
+          'PROBE_ERR_LAYOUT',
+          `${obj.path}: map ${name} has key ${m.keySize} / value ${m.valueSize} bytes, the decoder expects ${want.keySize} / ${want.valueSize}`,
+          {
+            hint: `update bpf/counters/${spec.stem}.h and src/probes/decode/${spec.stem}.ts together, then rebuild (scripts/build-bpf)`,
+          },
+        );
       }
     }
     obj.attachAll();
@@ -85,6 +97,8 @@ export function startBpfFamily(objDir: string, spec: BpfFamilySpec, hooks: HookK
         runCount: st.reduce((a, s) => a + s.runCount, 0),
       };
     },
-    close() { obj.close(); },
+    close() {
+      obj.close();
+    },
   };
 }

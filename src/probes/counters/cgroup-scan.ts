@@ -37,11 +37,19 @@ const small = Buffer.allocUnsafe(256);
 /** A small file's text without readFileSync's fstat and allocations (walks read 1,000s of them). */
 function readSmall(path: string): string {
   const fd = openSync(path, 'r');
-  try { return small.toString('latin1', 0, readSync(fd, small, 0, small.length, 0)); } finally { closeSync(fd); }
+  try {
+    return small.toString('latin1', 0, readSync(fd, small, 0, small.length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Quota in cores from the cgroup's files, or undefined when unlimited or unreadable. `read` reads one small file. */
-export function readQuotaCores(mount: CgroupMount, dir: string, read: (path: string) => string = readSmall): number | undefined {
+export function readQuotaCores(
+  mount: CgroupMount,
+  dir: string,
+  read: (path: string) => string = readSmall,
+): number | undefined {
   try {
     if (mount.version === 1) {
       const quota = Number(read(join(dir, 'cpu.cfs_quota_us')));
@@ -103,7 +111,10 @@ export class CgroupScan {
       dirs.add(c.dir);
       const quotaCores = readQuotaCores(mount, c.dir, read);
       if (quotaCores === undefined && !watched(c.rel)) continue;
-      if (out.length >= maxCgroups) { overflow++; continue; }
+      if (out.length >= maxCgroups) {
+        overflow++;
+        continue;
+      }
       const acctDir = mount.version === 1 && mount.cpuacctDir ? join(mount.cpuacctDir, c.rel) : undefined;
       const labels = prevLabels.get(c.id) ?? Object.freeze({ cgroup_id: c.id });
       out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores, labels });

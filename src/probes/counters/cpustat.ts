@@ -22,7 +22,14 @@ export function parseFlatKeyed(text: string): Map<string, number> {
 }
 
 /** Readings of one cgroup from its cpu.stat text (and v1 cpuacct.usage in ns, when read). Pure. */
-export function cpuStatReadings(version: 1 | 2, id: string, stat: Map<string, number>, usageNs?: number, quotaCores?: number, labels: Reading['labels'] = { cgroup_id: id }): Reading[] {
+export function cpuStatReadings(
+  version: 1 | 2,
+  id: string,
+  stat: Map<string, number>,
+  usageNs?: number,
+  quotaCores?: number,
+  labels: Reading['labels'] = { cgroup_id: id },
+): Reading[] {
   const out: Reading[] = [];
   const counter = (signal: string, value: number | undefined): void => {
     if (value !== undefined && Number.isFinite(value)) out.push({ kind: 'counter', signal, labels, value });
@@ -62,12 +69,22 @@ export interface CpuStatOptions {
   readonly idleEvery?: number;
 }
 
-interface LastRead { readonly stat: string; readonly usage: string | undefined; readonly readings: Reading[]; readonly quiet: boolean }
+interface LastRead {
+  readonly stat: string;
+  readonly usage: string | undefined;
+  readonly readings: Reading[];
+  readonly quiet: boolean;
+}
 
 /** Starts a cpustat family; throws PROBE_ERR_UNSUPPORTED when no cpu hierarchy is mounted. */
 export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
   const mount = opts.mount ?? findCpuMount();
-  const scan = new CgroupScan({ mount, rescanEvery: opts.rescanEvery, parents: opts.parents, maxCgroups: opts.maxCgroups });
+  const scan = new CgroupScan({
+    mount,
+    rescanEvery: opts.rescanEvery,
+    parents: opts.parents,
+    maxCgroups: opts.maxCgroups,
+  });
   const files = new FileReader(opts.maxOpenFiles);
   let walks = -1;
   // Cgroups without a cpuacct twin (made only in the cpu hierarchy): not retried until the next walk.
@@ -87,7 +104,10 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
         noAcct.clear();
         last.clear();
         const dirs = new Set<string>();
-        for (const c of cgroups) { dirs.add(c.dir); if (c.acctDir) dirs.add(c.acctDir); }
+        for (const c of cgroups) {
+          dirs.add(c.dir);
+          if (c.acctDir) dirs.add(c.acctDir);
+        }
         files.retain((p) => dirs.has(p.slice(0, p.lastIndexOf('/'))));
       }
       for (const c of cgroups) {
@@ -97,23 +117,48 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
           continue;
         }
         let stat: string;
-        try { stat = files.read(join(c.dir, 'cpu.stat')); } catch {
+        try {
+          stat = files.read(join(c.dir, 'cpu.stat'));
+        } catch {
           scan.drop(c.id); // removed since the last walk
           last.delete(c.id);
           continue;
         }
         let usage: string | undefined;
-        if (c.acctDir && !noAcct.has(c.id)) { try { usage = files.read(join(c.acctDir, 'cpuacct.usage')); } catch { noAcct.add(c.id); } }
+        if (c.acctDir && !noAcct.has(c.id)) {
+          try {
+            usage = files.read(join(c.acctDir, 'cpuacct.usage'));
+          } catch {
+            noAcct.add(c.id);
+          }
+        }
         const quiet = prev !== undefined && prev.stat === stat && prev.usage === usage;
-        const readings = quiet ? prev.readings : cpuStatReadings(mount.version, c.id, parseFlatKeyed(stat), usage === undefined ? undefined : Number(usage), c.quotaCores, c.labels);
+        const readings = quiet
+          ? prev.readings
+          : cpuStatReadings(
+              mount.version,
+              c.id,
+              parseFlatKeyed(stat),
+              usage === undefined ? undefined : Number(usage),
+              c.quotaCores,
+              c.labels,
+            );
         last.set(c.id, { stat, usage, readings, quiet });
         for (const r of readings) out.push(r);
       }
-      if (last.size > cgroups.length) { const ids = new Set(cgroups.map((c) => c.id)); for (const id of last.keys()) if (!ids.has(id)) last.delete(id); }
+      if (last.size > cgroups.length) {
+        const ids = new Set(cgroups.map((c) => c.id));
+        for (const id of last.keys()) if (!ids.has(id)) last.delete(id);
+      }
       return out;
     },
-    stats() { return { programs: 0, dropped: scan.overflow }; },
-    close() { files.close(); scan.close(); },
+    stats() {
+      return { programs: 0, dropped: scan.overflow };
+    },
+    close() {
+      files.close();
+      scan.close();
+    },
   };
 }
 
@@ -129,6 +174,9 @@ export const cpustat: CounterFactory = {
   signals: ['cpu_periods', 'cpu_throttled_periods', 'cpu_throttled_seconds', 'cpu_usage_seconds', 'cpu_quota_cores'],
   bpf: false,
   start(ctx) {
-    return createCpuStatFamily({ parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS], maxCgroups: ctx.config.counters.max_cgroups });
+    return createCpuStatFamily({
+      parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS],
+      maxCgroups: ctx.config.counters.max_cgroups,
+    });
   },
 };

@@ -23,7 +23,9 @@ export class FileReader {
   read(path: string): string {
     let fd = this.fds.get(path);
     if (fd !== undefined) {
-      try { return this.readFd(fd); } catch (err) {
+      try {
+        return this.readFd(fd);
+      } catch (err) {
         // The cgroup was removed (ENODEV) or the file changed: forget the descriptor, report the error.
         this.forget(path);
         throw err;
@@ -32,9 +34,18 @@ export class FileReader {
     fd = openSync(path, 'r');
     if (this.fds.size < this.maxOpen) {
       this.fds.set(path, fd);
-      try { return this.readFd(fd); } catch (err) { this.forget(path); throw err; }
+      try {
+        return this.readFd(fd);
+      } catch (err) {
+        this.forget(path);
+        throw err;
+      }
     }
-    try { return this.readFd(fd); } finally { closeSync(fd); }
+    try {
+      return this.readFd(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Closes the files of paths no longer wanted (called after a rescan). */
@@ -60,6 +71,12 @@ export class FileReader {
   private forget(path: string): void {
     const fd = this.fds.get(path);
     this.fds.delete(path);
-    if (fd !== undefined) { try { closeSync(fd); } catch { /* already gone */ } }
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already gone */
+      }
+    }
   }
 }

@@ -12,7 +12,8 @@ import { startBpfFamily } from './bpf-family.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 import { PGSTAT, decodePgLatencyEntry } from '../decode/pg.ts';
 
-const CONFIG_HINT = 'set counters.pg_binaries to the postgres server binaries of this host (built with --enable-dtrace, as the PGDG and Debian packages are)';
+const CONFIG_HINT =
+  'set counters.pg_binaries to the postgres server binaries of this host (built with --enable-dtrace, as the PGDG and Debian packages are)';
 
 /** Existing binaries of `paths`, each file once: /usr/local/bin/postgres is often a symlink to a packaged binary, and
  * attaching twice to one file would count every query twice. */
@@ -26,29 +27,43 @@ export function existingBinaries(paths: readonly string[]): string[] {
 }
 
 /** Starts the pg family on the binaries of `opts.binaries` that exist; throws PROBE_ERR_UNSUPPORTED when none has the probes. */
-export function startPg(objDir: string, opts: { binaries: readonly string[]; maxCgroups: number }): CounterFamily & { readonly binaries: readonly string[] } {
+export function startPg(
+  objDir: string,
+  opts: { binaries: readonly string[]; maxCgroups: number },
+): CounterFamily & { readonly binaries: readonly string[] } {
   const usdt = features(objDir).usdt;
-  if (!usdt.ok) throw new TriplineError('PROBE_ERR_UNSUPPORTED', `pg: USDT probes cannot be attached here (${usdt.reason})`, { hint: 'run `tripline probes` to see what this kernel offers' });
+  if (!usdt.ok)
+    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `pg: USDT probes cannot be attached here (${usdt.reason})`, {
+      hint: 'run `tripline probes` to see what this kernel offers',
+    });
   const binaries = existingBinaries(opts.binaries);
   if (binaries.length === 0) {
-    throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'no PostgreSQL binary with USDT probes found (set counters.pg_binaries)', {
-      hint: `none of ${opts.binaries.join(', ') || '(empty list)'} exists; ${CONFIG_HINT}`,
-    });
+    throw new TriplineError(
+      'PROBE_ERR_UNSUPPORTED',
+      'no PostgreSQL binary with USDT probes found (set counters.pg_binaries)',
+      {
+        hint: `none of ${opts.binaries.join(', ') || '(empty list)'} exists; ${CONFIG_HINT}`,
+      },
+    );
   }
-  const fam = startBpfFamily(objDir, {
-    stem: 'pg',
-    programs: [], // USDT programs: no tp_btf/raw_tp twins, attached below per binary
-    maps: {
-      pg_query_latency: { keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
-      pg_query_start: { keySize: 4, valueSize: PGSTAT.layouts.pgstat_start.size }, // task storage: key is a pidfd
-      pg_drops: { keySize: 4, valueSize: 8 },
+  const fam = startBpfFamily(
+    objDir,
+    {
+      stem: 'pg',
+      programs: [], // USDT programs: no tp_btf/raw_tp twins, attached below per binary
+      maps: {
+        pg_query_latency: { keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
+        pg_query_start: { keySize: 4, valueSize: PGSTAT.layouts.pgstat_start.size }, // task storage: key is a pidfd
+        pg_drops: { keySize: 4, valueSize: 8 },
+      },
+      dropsMap: 'pg_drops',
+      open: {
+        maxEntries: { pg_query_latency: opts.maxCgroups },
+        layouts: { hist: HIST_LAYOUT, ...PGSTAT.layouts },
+      },
     },
-    dropsMap: 'pg_drops',
-    open: {
-      maxEntries: { pg_query_latency: opts.maxCgroups },
-      layouts: { hist: HIST_LAYOUT, ...PGSTAT.layouts },
-    },
-  }, 'tp_btf');
+    'tp_btf',
+  );
   const attached: string[] = [];
   const skipped: string[] = [];
   try {
@@ -65,9 +80,13 @@ export function startPg(objDir: string, opts: { binaries: readonly string[]; max
       attached.push(binary);
     }
     if (attached.length === 0) {
-      throw new TriplineError('PROBE_ERR_UNSUPPORTED', `no PostgreSQL binary with USDT probes found (set counters.pg_binaries): ${binaries.join(', ')} ${binaries.length === 1 ? 'has' : 'have'} no postgresql:query__start probe`, {
-        hint: `${CONFIG_HINT}; \`readelf -n BINARY | grep query__start\` shows whether a binary has them (${skipped.join('; ')})`,
-      });
+      throw new TriplineError(
+        'PROBE_ERR_UNSUPPORTED',
+        `no PostgreSQL binary with USDT probes found (set counters.pg_binaries): ${binaries.join(', ')} ${binaries.length === 1 ? 'has' : 'have'} no postgresql:query__start probe`,
+        {
+          hint: `${CONFIG_HINT}; \`readelf -n BINARY | grep query__start\` shows whether a binary has them (${skipped.join('; ')})`,
+        },
+      );
     }
   } catch (err) {
     fam.close();
@@ -93,6 +112,9 @@ export const pg: CounterFactory = {
   signals: ['pg_query_latency_seconds'],
   bpf: true,
   start(ctx) {
-    return startPg(ctx.objDir, { binaries: ctx.config.counters.pg_binaries, maxCgroups: ctx.config.counters.max_cgroups });
+    return startPg(ctx.objDir, {
+      binaries: ctx.config.counters.pg_binaries,
+      maxCgroups: ctx.config.counters.max_cgroups,
+    });
   },
 };

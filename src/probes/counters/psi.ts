@@ -43,30 +43,55 @@ export function createPsiFamily(opts: PsiOptions = {}): CounterFamily {
   const nodeFile = opts.nodeFile ?? '/proc/pressure/cpu';
   const files = new FileReader();
   const readNode = (): string => files.read(nodeFile);
-  try { readNode(); } catch (cause) {
+  try {
+    readNode();
+  } catch (cause) {
     // Missing file: kernel without CONFIG_PSI; EOPNOTSUPP on read: built in but disabled at boot.
-    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `unavailable: PSI disabled (boot with psi=1): cannot read ${nodeFile}: ${(cause as Error).message}`, {
-      hint: 'add psi=1 to the kernel command line (needs CONFIG_PSI) and reboot',
-      cause,
-    });
+    throw new TriplineError(
+      'PROBE_ERR_UNSUPPORTED',
+      `unavailable: PSI disabled (boot with psi=1): cannot read ${nodeFile}: ${(cause as Error).message}`,
+      {
+        hint: 'add psi=1 to the kernel command line (needs CONFIG_PSI) and reboot',
+        cause,
+      },
+    );
   }
   let mount = opts.mount;
-  if (mount === undefined) { try { mount = findCpuMount(); } catch { mount = null; } } // node level still works
+  if (mount === undefined) {
+    try {
+      mount = findCpuMount();
+    } catch {
+      mount = null;
+    }
+  } // node level still works
   // On v1 the cpu hierarchy has no pressure files; its cgroup ids differ from the v2 ones, so none are read.
-  const scan = mount && mount.version === 2 ? new CgroupScan({ mount, rescanEvery: opts.rescanEvery, parents: opts.parents, maxCgroups: opts.maxCgroups }) : undefined;
+  const scan =
+    mount && mount.version === 2
+      ? new CgroupScan({ mount, rescanEvery: opts.rescanEvery, parents: opts.parents, maxCgroups: opts.maxCgroups })
+      : undefined;
   return {
     name: 'psi',
     read() {
       const out = pressureReadings(parsePressure(readNode()), {});
       for (const c of scan?.current() ?? []) {
         let text: string;
-        try { text = files.read(join(c.dir, 'cpu.pressure')); } catch { scan!.drop(c.id); continue; }
+        try {
+          text = files.read(join(c.dir, 'cpu.pressure'));
+        } catch {
+          scan!.drop(c.id);
+          continue;
+        }
         for (const r of pressureReadings(parsePressure(text), c.labels)) out.push(r);
       }
       return out;
     },
-    stats() { return { programs: 0, dropped: scan?.overflow ?? 0 }; },
-    close() { files.close(); scan?.close(); },
+    stats() {
+      return { programs: 0, dropped: scan?.overflow ?? 0 };
+    },
+    close() {
+      files.close();
+      scan?.close();
+    },
   };
 }
 
@@ -76,6 +101,9 @@ export const psi: CounterFactory = {
   signals: ['cpu_pressure_some_seconds', 'cpu_pressure_full_seconds'],
   bpf: false,
   start(ctx) {
-    return createPsiFamily({ parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS], maxCgroups: ctx.config.counters.max_cgroups });
+    return createPsiFamily({
+      parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS],
+      maxCgroups: ctx.config.counters.max_cgroups,
+    });
   },
 };

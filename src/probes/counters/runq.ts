@@ -12,22 +12,37 @@ import { HIST_LAYOUT } from '../decode/hist.ts';
 const PROGRAMS = ['tl_runq_wakeup', 'tl_runq_wakeup_new', 'tl_runq_switch'] as const;
 
 /** Starts the runq family with a threshold (ns) and a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
-export function startRunq(objDir: string, opts: { thresholdNs: number; maxCgroups: number; hooks?: HookKind }): CounterFamily {
+export function startRunq(
+  objDir: string,
+  opts: { thresholdNs: number; maxCgroups: number; hooks?: HookKind },
+): CounterFamily {
   const f = features(objDir);
   // The tp_btf programs keep enqueue times in task storage; without it, the raw_tp twins (pid-keyed hash) run.
-  const hooks = opts.hooks ?? chooseHooks(f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp }, 'runq');
-  const fam = startBpfFamily(objDir, {
-    stem: 'runq',
-    programs: PROGRAMS,
-    maps: { runq_delay: { keySize: RUNQ.keySize, valueSize: RUNQ.valueSize }, runq_drops: { keySize: 4, valueSize: 8 } },
-    dropsMap: 'runq_drops',
-    open: {
-      rodata: { runq_threshold_ns: BigInt(Math.round(opts.thresholdNs)) },
-      // With tp_btf the pid-keyed start map holds only forked tasks not yet run (task storage holds the rest).
-      maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 8192 } : {}) },
-      layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
+  const hooks =
+    opts.hooks ??
+    chooseHooks(
+      f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp },
+      'runq',
+    );
+  const fam = startBpfFamily(
+    objDir,
+    {
+      stem: 'runq',
+      programs: PROGRAMS,
+      maps: {
+        runq_delay: { keySize: RUNQ.keySize, valueSize: RUNQ.valueSize },
+        runq_drops: { keySize: 4, valueSize: 8 },
+      },
+      dropsMap: 'runq_drops',
+      open: {
+        rodata: { runq_threshold_ns: BigInt(Math.round(opts.thresholdNs)) },
+        // With tp_btf the pid-keyed start map holds only forked tasks not yet run (task storage holds the rest).
+        maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 8192 } : {}) },
+        layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
+      },
     },
-  }, hooks);
+    hooks,
+  );
   const map = fam.obj.map('runq_delay');
   return {
     name: 'runq',
@@ -45,6 +60,9 @@ export const runq: CounterFactory = {
   signals: ['runq_delay_seconds', 'runq_delay_over_threshold'],
   bpf: true,
   start(ctx) {
-    return startRunq(ctx.objDir, { thresholdNs: parseDuration(ctx.config.counters.runq_threshold) * 1e6, maxCgroups: ctx.config.counters.max_cgroups });
+    return startRunq(ctx.objDir, {
+      thresholdNs: parseDuration(ctx.config.counters.runq_threshold) * 1e6,
+      maxCgroups: ctx.config.counters.max_cgroups,
+    });
   },
 };

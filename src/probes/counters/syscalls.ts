@@ -12,7 +12,13 @@ import { findCpuMount } from '../cgroup-mount.ts';
 import { syscallName } from '../syscall-names.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
-import { SYSCALLS, cgroupWatchKey, decodeCgroupSyscallEntry, decodeSyscallEntry, pidWatchKey } from '../decode/syscalls.ts';
+import {
+  SYSCALLS,
+  cgroupWatchKey,
+  decodeCgroupSyscallEntry,
+  decodeSyscallEntry,
+  pidWatchKey,
+} from '../decode/syscalls.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
 const PROGRAMS = ['tl_sys_enter', 'tl_sys_exit'] as const;
@@ -21,31 +27,47 @@ const PROGRAMS = ['tl_sys_enter', 'tl_sys_exit'] as const;
 export function cgroupIdsOf(paths: readonly string[], mountDir: string = findCpuMount().dir): bigint[] {
   const out: bigint[] = [];
   for (const p of paths) {
-    try { out.push(statSync(join(mountDir, p), { bigint: true }).ino); } catch { /* not there yet: retried on the next watch() */ }
+    try {
+      out.push(statSync(join(mountDir, p), { bigint: true }).ino);
+    } catch {
+      /* not there yet: retried on the next watch() */
+    }
   }
   return out;
 }
 
 /** Starts the syscalls family; `base` is always watched (from the config), `watch()` adds to it; `hooks` overrides feature detection (tests). */
-export function startSyscalls(objDir: string, base: { cgroupPaths: readonly string[]; pids: readonly number[] } = { cgroupPaths: [], pids: [] }, hooks?: HookKind): CounterFamily {
+export function startSyscalls(
+  objDir: string,
+  base: { cgroupPaths: readonly string[]; pids: readonly number[] } = { cgroupPaths: [], pids: [] },
+  hooks?: HookKind,
+): CounterFamily {
   const f = features(objDir);
   if (!f.taskStorage.ok) {
-    throw new TriplineError('PROBE_ERR_UNSUPPORTED', `syscalls: task storage maps are unavailable (${f.taskStorage.reason})`, { hint: 'the syscalls counter needs Linux >= 5.11' });
+    throw new TriplineError(
+      'PROBE_ERR_UNSUPPORTED',
+      `syscalls: task storage maps are unavailable (${f.taskStorage.reason})`,
+      { hint: 'the syscalls counter needs Linux >= 5.11' },
+    );
   }
-  const fam = startBpfFamily(objDir, {
-    stem: 'syscalls',
-    programs: PROGRAMS,
-    maps: {
-      syscall_latency: { keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
-      cgroup_syscall_latency: { keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
-      syscall_watch_cg: { keySize: 8, valueSize: 1 },
-      syscall_watch_pid: { keySize: 4, valueSize: 1 },
-      syscall_watch_on: { keySize: 4, valueSize: 4 },
-      syscalls_drops: { keySize: 4, valueSize: 8 },
+  const fam = startBpfFamily(
+    objDir,
+    {
+      stem: 'syscalls',
+      programs: PROGRAMS,
+      maps: {
+        syscall_latency: { keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
+        cgroup_syscall_latency: { keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
+        syscall_watch_cg: { keySize: 8, valueSize: 1 },
+        syscall_watch_pid: { keySize: 4, valueSize: 1 },
+        syscall_watch_on: { keySize: 4, valueSize: 4 },
+        syscalls_drops: { keySize: 4, valueSize: 8 },
+      },
+      dropsMap: 'syscalls_drops',
+      open: { layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts } },
     },
-    dropsMap: 'syscalls_drops',
-    open: { layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts } },
-  }, hooks ?? chooseHooks(f, 'syscalls'));
+    hooks ?? chooseHooks(f, 'syscalls'),
+  );
   const perSyscall = fam.obj.map('syscall_latency');
   const perCgroup = fam.obj.map('cgroup_syscall_latency');
   const watchCg = fam.obj.map('syscall_watch_cg');
@@ -57,7 +79,11 @@ export function startSyscalls(objDir: string, base: { cgroupPaths: readonly stri
     const cgSet = new Set(cg);
     const pidSet = new Set(pids);
     if (cgSet.size > SYSCALLS.watchMax || pidSet.size > SYSCALLS.watchMax) {
-      throw new TriplineError('PROBE_ERR_CONFIG', `syscalls: at most ${SYSCALLS.watchMax} watched cgroups and ${SYSCALLS.watchMax} pids (got ${cgSet.size} and ${pidSet.size})`, { hint: 'shorten counters.watch_cgroups / watch_pids' });
+      throw new TriplineError(
+        'PROBE_ERR_CONFIG',
+        `syscalls: at most ${SYSCALLS.watchMax} watched cgroups and ${SYSCALLS.watchMax} pids (got ${cgSet.size} and ${pidSet.size})`,
+        { hint: 'shorten counters.watch_cgroups / watch_pids' },
+      );
     }
     const one = Buffer.from([1]);
     for (const k of watchCg.keys()) if (!cgSet.has(k.readBigUInt64LE(0))) watchCg.delete(k);
@@ -69,7 +95,12 @@ export function startSyscalls(objDir: string, base: { cgroupPaths: readonly stri
     watchOn.update(Buffer.alloc(4), n);
   };
   const baseIds = (): bigint[] => (base.cgroupPaths.length ? cgroupIdsOf(base.cgroupPaths) : []);
-  try { setWatch(baseIds(), base.pids); } catch (err) { fam.close(); throw err; }
+  try {
+    setWatch(baseIds(), base.pids);
+  } catch (err) {
+    fam.close();
+    throw err;
+  }
 
   const name = (nr: number): string => syscallName(nr);
   return {
@@ -95,6 +126,9 @@ export const syscalls: CounterFactory = {
   signals: ['syscall_latency_seconds', 'cgroup_syscall_latency_seconds'],
   bpf: true,
   start(ctx) {
-    return startSyscalls(ctx.objDir, { cgroupPaths: ctx.config.counters.watch_cgroups, pids: ctx.config.counters.watch_pids });
+    return startSyscalls(ctx.objDir, {
+      cgroupPaths: ctx.config.counters.watch_cgroups,
+      pids: ctx.config.counters.watch_pids,
+    });
   },
 };

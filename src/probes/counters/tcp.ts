@@ -14,27 +14,35 @@ const PROGRAMS = ['tl_tcp_state', 'tl_tcp_retrans'] as const;
 
 /** True when the cpu controller lives on cgroup v2, so a socket's v2 cgroup id is also its cpu cgroup id. */
 function cpuOnV2(): boolean {
-  try { return findCpuMount().version === 2; } catch { return false; }
+  try {
+    return findCpuMount().version === 2;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the tcp family with a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
 export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: HookKind }): CounterFamily {
-  const fam = startBpfFamily(objDir, {
-    stem: 'tcp',
-    programs: PROGRAMS,
-    maps: {
-      tcp_connect_latency: { keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
-      tcp_retransmits: { keySize: TCP.keySize, valueSize: TCP.retransValueSize },
-      tcp_socks: { keySize: 8, valueSize: TCP.layouts.tcp_sock_info.size },
-      tcp_drops: { keySize: 4, valueSize: 8 },
+  const fam = startBpfFamily(
+    objDir,
+    {
+      stem: 'tcp',
+      programs: PROGRAMS,
+      maps: {
+        tcp_connect_latency: { keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
+        tcp_retransmits: { keySize: TCP.keySize, valueSize: TCP.retransValueSize },
+        tcp_socks: { keySize: 8, valueSize: TCP.layouts.tcp_sock_info.size },
+        tcp_drops: { keySize: 4, valueSize: 8 },
+      },
+      dropsMap: 'tcp_drops',
+      open: {
+        rodata: { tcp_sk_cgroup_v2: cpuOnV2() },
+        maxEntries: { tcp_connect_latency: opts.maxCgroups, tcp_retransmits: opts.maxCgroups },
+        layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
+      },
     },
-    dropsMap: 'tcp_drops',
-    open: {
-      rodata: { tcp_sk_cgroup_v2: cpuOnV2() },
-      maxEntries: { tcp_connect_latency: opts.maxCgroups, tcp_retransmits: opts.maxCgroups },
-      layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
-    },
-  }, opts.hooks ?? chooseHooks(features(objDir), 'tcp'));
+    opts.hooks ?? chooseHooks(features(objDir), 'tcp'),
+  );
   const latency = fam.obj.map('tcp_connect_latency');
   const retrans = fam.obj.map('tcp_retransmits');
   return {

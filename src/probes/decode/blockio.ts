@@ -23,15 +23,26 @@ export function devName(dev: number): string {
 }
 
 /** One blockio_latency entry → histogram labelled with device (via `device`, given "major:minor") and op. */
-export function decodeBlockioEntry(key: Buffer, value: Buffer, cpus: number, device: (majorMinor: string) => string): Reading[] {
+export function decodeBlockioEntry(
+  key: Buffer,
+  value: Buffer,
+  cpus: number,
+  device: (majorMinor: string) => string,
+): Reading[] {
   expectLength(key, BLOCKIO.keySize, 'blockio_latency key');
   const h = decodeHist(sumPerCpu(value, BLOCKIO.valueSize, cpus, 'blockio_latency value'));
   if (histEmpty(h)) return [];
   const op = BLOCKIO_OPS[key.readUInt32LE(4)] ?? 'other';
-  return [{
-    kind: 'histogram', signal: 'blockio_latency_seconds', labels: { device: device(devName(key.readUInt32LE(0))), op },
-    bounds: histBounds(BLOCKIO.unitNs), counts: h.counts, sum: (h.sum * BLOCKIO.unitNs) / 1e9,
-  }];
+  return [
+    {
+      kind: 'histogram',
+      signal: 'blockio_latency_seconds',
+      labels: { device: device(devName(key.readUInt32LE(0))), op },
+      bounds: histBounds(BLOCKIO.unitNs),
+      counts: h.counts,
+      sum: (h.sum * BLOCKIO.unitNs) / 1e9,
+    },
+  ];
 }
 
 /** DEVNAME from the text of /sys/dev/block/M:m/uevent, or undefined. */

@@ -21,7 +21,11 @@ export interface RawHist {
 /** Reads a histogram from summed per-CPU words starting at word `at`. */
 export function decodeHist(words: ArrayLike<number>, at = 0): RawHist {
   if (words.length < at + HIST_SLOTS + 1) {
-    throw new TriplineError('PROBE_ERR_LAYOUT', `histogram needs ${HIST_SLOTS + 1} words from ${at}, got ${words.length - at}`, { hint: 'HIST_SLOTS in bpf/hist.h and src/probes/decode/hist.ts must agree' });
+    throw new TriplineError(
+      'PROBE_ERR_LAYOUT',
+      `histogram needs ${HIST_SLOTS + 1} words from ${at}, got ${words.length - at}`,
+      { hint: 'HIST_SLOTS in bpf/hist.h and src/probes/decode/hist.ts must agree' },
+    );
   }
   const counts = new Array<number>(HIST_SLOTS);
   for (let i = 0; i < HIST_SLOTS; i++) counts[i] = words[at + i];

@@ -23,7 +23,10 @@ export function expectLength(buf: Buffer, size: number, what: string): void {
  * `cpus` the number of possible CPUs; the buffer must be `cpus * valueSize` bytes.
  */
 export function sumPerCpu(value: Buffer, valueSize: number, cpus: number, what: string): Float64Array {
-  if (valueSize % 8 !== 0) throw new TriplineError('PROBE_ERR_LAYOUT', `${what}: value size ${valueSize} is not a multiple of 8`, { hint: 'per-CPU values here are arrays of __u64' });
+  if (valueSize % 8 !== 0)
+    throw new TriplineError('PROBE_ERR_LAYOUT', `${what}: value size ${valueSize} is not a multiple of 8`, {
+      hint: 'per-CPU values here are arrays of __u64',
+    });
   expectLength(value, valueSize * cpus, what);
   const words = valueSize / 8;
   const out = new Float64Array(words);

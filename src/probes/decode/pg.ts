@@ -25,15 +25,24 @@ export function decodePgLatencyEntry(key: Buffer, value: Buffer, cpus: number): 
   const kind = PG_QUERY_KINDS[key.readUInt32LE(8)];
   if (kind === undefined) {
     // The kernel only writes PGSTAT_KIND_*: another value means the header grew a kind the decoder lacks.
-    throw new TriplineError('PROBE_ERR_LAYOUT', `pg_query_latency key: query kind ${key.readUInt32LE(8)} is not one of ${PG_QUERY_KINDS.length} known kinds`, {
-      hint: 'PGSTAT_KIND_* in bpf/counters/pg.h and PG_QUERY_KINDS in src/probes/decode/pg.ts must agree; rebuild (scripts/build-bpf)',
-    });
+    throw new TriplineError(
+      'PROBE_ERR_LAYOUT',
+      `pg_query_latency key: query kind ${key.readUInt32LE(8)} is not one of ${PG_QUERY_KINDS.length} known kinds`,
+      {
+        hint: 'PGSTAT_KIND_* in bpf/counters/pg.h and PG_QUERY_KINDS in src/probes/decode/pg.ts must agree; rebuild (scripts/build-bpf)',
+      },
+    );
   }
   const h = decodeHist(sumPerCpu(value, PGSTAT.valueSize, cpus, 'pg_query_latency value'));
   if (histEmpty(h)) return [];
-  return [{
-    kind: 'histogram', signal: 'pg_query_latency_seconds',
-    labels: { cgroup_id: key.readBigUInt64LE(0).toString(), query_kind: kind },
-    bounds: histBounds(PGSTAT.unitNs), counts: h.counts, sum: (h.sum * PGSTAT.unitNs) / 1e9,
-  }];
+  return [
+    {
+      kind: 'histogram',
+      signal: 'pg_query_latency_seconds',
+      labels: { cgroup_id: key.readBigUInt64LE(0).toString(), query_kind: kind },
+      bounds: histBounds(PGSTAT.unitNs),
+      counts: h.counts,
+      sum: (h.sum * PGSTAT.unitNs) / 1e9,
+    },
+  ];
 }

@@ -19,7 +19,14 @@ export function decodeRunqEntry(key: Buffer, value: Buffer, cpus: number): Readi
   if (histEmpty(h)) return [];
   const labels = { cgroup_id: key.readBigUInt64LE(0).toString() };
   return [
-    { kind: 'histogram', signal: 'runq_delay_seconds', labels, bounds: histBounds(RUNQ.unitNs), counts: h.counts, sum: (h.sum * RUNQ.unitNs) / 1e9 },
+    {
+      kind: 'histogram',
+      signal: 'runq_delay_seconds',
+      labels,
+      bounds: histBounds(RUNQ.unitNs),
+      counts: h.counts,
+      sum: (h.sum * RUNQ.unitNs) / 1e9,
+    },
     { kind: 'counter', signal: 'runq_delay_over_threshold', labels, value: words[words.length - 1] },
   ];
 }

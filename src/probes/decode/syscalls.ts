@@ -22,22 +22,38 @@ export function decodeSyscallEntry(key: Buffer, value: Buffer, cpus: number, nam
   expectLength(key, SYSCALLS.keySize, 'syscall_latency key');
   const h = decodeHist(sumPerCpu(value, SYSCALLS.valueSize, cpus, 'syscall_latency value'));
   if (histEmpty(h)) return [];
-  return [{
-    kind: 'histogram', signal: 'syscall_latency_seconds', labels: { syscall: name(key.readUInt32LE(0)) },
-    bounds: histBounds(SYSCALLS.unitNs), counts: h.counts, sum: (h.sum * SYSCALLS.unitNs) / 1e9,
-  }];
+  return [
+    {
+      kind: 'histogram',
+      signal: 'syscall_latency_seconds',
+      labels: { syscall: name(key.readUInt32LE(0)) },
+      bounds: histBounds(SYSCALLS.unitNs),
+      counts: h.counts,
+      sum: (h.sum * SYSCALLS.unitNs) / 1e9,
+    },
+  ];
 }
 
 /** One cgroup_syscall_latency entry (key: cgroup id, nr) → histogram labelled with cgroup id and syscall. */
-export function decodeCgroupSyscallEntry(key: Buffer, value: Buffer, cpus: number, name: (nr: number) => string): Reading[] {
+export function decodeCgroupSyscallEntry(
+  key: Buffer,
+  value: Buffer,
+  cpus: number,
+  name: (nr: number) => string,
+): Reading[] {
   expectLength(key, SYSCALLS.cgKeySize, 'cgroup_syscall_latency key');
   const h = decodeHist(sumPerCpu(value, SYSCALLS.valueSize, cpus, 'cgroup_syscall_latency value'));
   if (histEmpty(h)) return [];
-  return [{
-    kind: 'histogram', signal: 'cgroup_syscall_latency_seconds',
-    labels: { cgroup_id: key.readBigUInt64LE(0).toString(), syscall: name(key.readUInt32LE(8)) },
-    bounds: histBounds(SYSCALLS.unitNs), counts: h.counts, sum: (h.sum * SYSCALLS.unitNs) / 1e9,
-  }];
+  return [
+    {
+      kind: 'histogram',
+      signal: 'cgroup_syscall_latency_seconds',
+      labels: { cgroup_id: key.readBigUInt64LE(0).toString(), syscall: name(key.readUInt32LE(8)) },
+      bounds: histBounds(SYSCALLS.unitNs),
+      counts: h.counts,
+      sum: (h.sum * SYSCALLS.unitNs) / 1e9,
+    },
+  ];
 }
 
 /** Key of syscall_watch_cg (a cgroup id). */

@@ -18,15 +18,23 @@ export function decodeTcpConnectEntry(key: Buffer, value: Buffer, cpus: number):
   expectLength(key, TCP.keySize, 'tcp_connect_latency key');
   const h = decodeHist(sumPerCpu(value, TCP.latencyValueSize, cpus, 'tcp_connect_latency value'));
   if (histEmpty(h)) return [];
-  return [{
-    kind: 'histogram', signal: 'tcp_connect_latency_seconds', labels: { cgroup_id: key.readBigUInt64LE(0).toString() },
-    bounds: histBounds(TCP.unitNs), counts: h.counts, sum: (h.sum * TCP.unitNs) / 1e9,
-  }];
+  return [
+    {
+      kind: 'histogram',
+      signal: 'tcp_connect_latency_seconds',
+      labels: { cgroup_id: key.readBigUInt64LE(0).toString() },
+      bounds: histBounds(TCP.unitNs),
+      counts: h.counts,
+      sum: (h.sum * TCP.unitNs) / 1e9,
+    },
+  ];
 }
 
 /** One tcp_retransmits entry (key: cgroup id, 0 = owner unknown) → counter. */
 export function decodeTcpRetransEntry(key: Buffer, value: Buffer, cpus: number): Reading[] {
   expectLength(key, TCP.keySize, 'tcp_retransmits key');
   const [n] = sumPerCpu(value, TCP.retransValueSize, cpus, 'tcp_retransmits value');
-  return [{ kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup_id: key.readBigUInt64LE(0).toString() }, value: n }];
+  return [
+    { kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup_id: key.readBigUInt64LE(0).toString() }, value: n },
+  ];
 }

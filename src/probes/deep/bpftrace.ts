@@ -18,10 +18,15 @@ import { checkTarget } from './target-map.ts';
 import type { DeepProbe, ProbeResult } from './types.ts';
 
 /** Options of `capture.options.bpftrace`. */
-export const bpftraceOptions = z.object({
-  program: z.string().min(1).max(64 * 1024),
-  bpftrace: z.string().startsWith('/').optional(),
-}).strict();
+export const bpftraceOptions = z
+  .object({
+    program: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+    bpftrace: z.string().startsWith('/').optional(),
+  })
+  .strict();
 
 /** Seconds bpftrace gets to print its maps after SIGINT before it is killed. */
 const EXIT_GRACE_MS = 5000;
@@ -47,7 +52,9 @@ export const bpftrace = {
     const opts = parseOptions('bpftrace', bpftraceOptions, ctx.options);
     const bin = findBpftrace(opts.bpftrace);
     if (!bin) {
-      throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'bpftrace is not installed here', { hint: 'install it (apt-get install -y bpftrace) or drop the bpftrace probe from the rule' });
+      throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'bpftrace is not installed here', {
+        hint: 'install it (apt-get install -y bpftrace) or drop the bpftrace probe from the rule',
+      });
     }
     const dir = mkdtempSync(join(tmpdir(), 'tripline-bt-'));
     const file = join(dir, 'program.bt');
@@ -70,12 +77,19 @@ export const bpftrace = {
           if (room > 0) out += d.slice(0, room);
           outDropped += Math.max(0, d.length - Math.max(room, 0));
         });
-        child.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-2048); });
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          err = (err + d).slice(-2048);
+        });
         const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-          child.on('exit', (code, signal) => { exitedAt = Date.now(); resolve({ code, signal }); });
+          child.on('exit', (code, signal) => {
+            exitedAt = Date.now();
+            resolve({ code, signal });
+          });
           child.on('error', () => resolve({ code: null, signal: null }));
         });
-        const interrupt = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); };
+        const interrupt = () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+        };
         const deadline = setTimeout(interrupt, budget.durationMs);
         deadline.unref();
         let result: Promise<ProbeResult> | undefined;
@@ -86,10 +100,18 @@ export const bpftrace = {
           const { code, signal } = await exited;
           clearTimeout(kill);
           cleanup();
-          const errors = code === 0 ? [] : [`bpftrace exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`];
+          const errors =
+            code === 0
+              ? []
+              : [`bpftrace exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`];
           return {
-            probe: 'bpftrace', startedAt, endedAt: exitedAt || Date.now(), partial: partial || outDropped > 0 || code !== 0,
-            events: 0, dropped: outDropped, errors,
+            probe: 'bpftrace',
+            startedAt,
+            endedAt: exitedAt || Date.now(),
+            partial: partial || outDropped > 0 || code !== 0,
+            events: 0,
+            dropped: outDropped,
+            errors,
             summary: { output: out, attached, exitCode: code, signal, stderr: err },
             redactions: [],
           };

@@ -21,15 +21,24 @@ import type { DeepProbe } from './types.ts';
 
 /** sizeof(struct iod_event) in bpf/io.h. */
 export const IOD_EVENT_SIZE = 56;
-const OPS: Record<number, string> = { 0: 'read', 1: 'write', 2: 'flush', 3: 'discard', 5: 'secure-erase', 9: 'write-zeroes' };
+const OPS: Record<number, string> = {
+  0: 'read',
+  1: 'write',
+  2: 'flush',
+  3: 'discard',
+  5: 'secure-erase',
+  9: 'write-zeroes',
+};
 
 /** Options of `capture.options.io`. */
-export const ioOptions = z.object({
-  /** Requests at least this slow (ms) are recorded one by one. @defaultValue 1 */
-  threshold_ms: z.number().min(0).max(600_000).default(1),
-  /** How many of the slowest requests the summary keeps. @defaultValue 20 */
-  slowest: z.number().int().min(1).max(1000).default(20),
-}).strict();
+export const ioOptions = z
+  .object({
+    /** Requests at least this slow (ms) are recorded one by one. @defaultValue 1 */
+    threshold_ms: z.number().min(0).max(600_000).default(1),
+    /** How many of the slowest requests the summary keeps. @defaultValue 20 */
+    slowest: z.number().int().min(1).max(1000).default(20),
+  })
+  .strict();
 
 /** One decoded request. */
 export interface BlockRequest {
@@ -51,8 +60,14 @@ export function decodeBlockRequest(b: Buffer): BlockRequest {
   const opNr = b.readUInt32LE(24);
   const nul = b.indexOf(0, 40);
   return {
-    latencyNs: b.readBigUInt64LE(0), sector: b.readBigUInt64LE(8), major: dev >>> 20, minor: dev & 0xfffff,
-    bytes: b.readUInt32LE(20), op: OPS[opNr] ?? `op-${opNr}`, tgid: b.readUInt32LE(28), error: b.readInt32LE(32),
+    latencyNs: b.readBigUInt64LE(0),
+    sector: b.readBigUInt64LE(8),
+    major: dev >>> 20,
+    minor: dev & 0xfffff,
+    bytes: b.readUInt32LE(20),
+    op: OPS[opNr] ?? `op-${opNr}`,
+    tgid: b.readUInt32LE(28),
+    error: b.readInt32LE(32),
     comm: b.toString('utf8', 40, nul < 0 || nul > 56 ? 56 : nul),
   };
 }
@@ -61,7 +76,11 @@ const diskNames = new Map<string, string>();
 function diskName(dev: string): string {
   let n = diskNames.get(dev);
   if (n === undefined) {
-    try { n = /DEVNAME=(\S+)/.exec(readFileSync(`/sys/dev/block/${dev}/uevent`, 'utf8'))?.[1] ?? ''; } catch { n = ''; }
+    try {
+      n = /DEVNAME=(\S+)/.exec(readFileSync(`/sys/dev/block/${dev}/uevent`, 'utf8'))?.[1] ?? '';
+    } catch {
+      n = '';
+    }
     diskNames.set(dev, n);
   }
   return n;
@@ -82,20 +101,39 @@ export const io = {
     const reqs: BlockRequest[] = [];
     let decodeErrors = 0;
     const rb = obj.ringBuffer('io_events', (data) => {
-      try { reqs.push(decodeBlockRequest(data)); } catch { decodeErrors++; }
+      try {
+        reqs.push(decodeBlockRequest(data));
+      } catch {
+        decodeErrors++;
+      }
     });
     const view = (r: BlockRequest) => {
       const dev = `${r.major}:${r.minor}`;
-      return { dev, disk: diskName(dev), sector: Number(r.sector), bytes: r.bytes, op: r.op, seconds: Number(r.latencyNs) / 1e9, error: r.error, pid: r.tgid, comm: r.comm };
+      return {
+        dev,
+        disk: diskName(dev),
+        sector: Number(r.sector),
+        bytes: r.bytes,
+        op: r.op,
+        seconds: Number(r.latencyNs) / 1e9,
+        error: r.error,
+        pid: r.tgid,
+        comm: r.comm,
+      };
     };
     return {
       close: () => obj.close(),
       start(target, budget) {
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
-          probe: 'io', obj, target, budget,
+          probe: 'io',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachAll(),
-          poll: () => { rb.consume(); },
+          poll: () => {
+            rb.consume();
+          },
           read: () => {
             const value = obj.map('io_lat').lookup(Buffer.alloc(4))!;
             const h = decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'io_lat'));
@@ -109,8 +147,13 @@ export const io = {
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
               summary: {
-                requests, seconds: h.sum / 1e9, p50Seconds: histQuantile(h.counts, bounds, 0.5), p99Seconds: histQuantile(h.counts, bounds, 0.99),
-                histogram, thresholdMs: opts.threshold_ms, slowest: [...views].sort((a, b) => b.seconds - a.seconds).slice(0, opts.slowest),
+                requests,
+                seconds: h.sum / 1e9,
+                p50Seconds: histQuantile(h.counts, bounds, 0.5),
+                p99Seconds: histQuantile(h.counts, bounds, 0.99),
+                histogram,
+                thresholdMs: opts.threshold_ms,
+                slowest: [...views].sort((a, b) => b.seconds - a.seconds).slice(0, opts.slowest),
               },
             };
           },

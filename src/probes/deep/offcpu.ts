@@ -25,10 +25,12 @@ const REASONS: Record<number, OffcpuReason> = { 1: 'blocked', 2: 'runnable' };
 export type OffcpuReason = 'blocked' | 'runnable';
 
 /** Options of `capture.options.offcpu`. */
-export const offcpuOptions = z.object({
-  /** Off-CPU spells shorter than this (µs) are not counted. @defaultValue 1 */
-  min_us: z.number().int().min(0).max(10_000_000).default(1),
-}).strict();
+export const offcpuOptions = z
+  .object({
+    /** Off-CPU spells shorter than this (µs) are not counted. @defaultValue 1 */
+    min_us: z.number().int().min(0).max(10_000_000).default(1),
+  })
+  .strict();
 
 /** One decoded offcpu_ns entry. */
 export interface OffcpuEntry {
@@ -44,14 +46,20 @@ export interface OffcpuEntry {
 
 /** Decodes an offcpu_ns entry; rejects buffers of other sizes. */
 export function decodeOffcpu(key: Buffer, value: Buffer): OffcpuEntry {
-  if (key.length !== OFFCPU_KEY_SIZE) throw new RangeError(`offcpu_key: ${key.length} bytes, expected ${OFFCPU_KEY_SIZE}`);
-  if (value.length !== OFFCPU_VAL_SIZE) throw new RangeError(`offcpu_val: ${value.length} bytes, expected ${OFFCPU_VAL_SIZE}`);
+  if (key.length !== OFFCPU_KEY_SIZE)
+    throw new RangeError(`offcpu_key: ${key.length} bytes, expected ${OFFCPU_KEY_SIZE}`);
+  if (value.length !== OFFCPU_VAL_SIZE)
+    throw new RangeError(`offcpu_val: ${value.length} bytes, expected ${OFFCPU_VAL_SIZE}`);
   const nul = key.indexOf(0, 20);
   return {
-    tgid: key.readUInt32LE(0), pid: key.readUInt32LE(4), kstack: key.readInt32LE(8), ustack: key.readInt32LE(12),
+    tgid: key.readUInt32LE(0),
+    pid: key.readUInt32LE(4),
+    kstack: key.readInt32LE(8),
+    ustack: key.readInt32LE(12),
     reason: REASONS[key.readUInt32LE(16)] ?? 'blocked',
     comm: key.toString('utf8', 20, nul < 0 || nul > 36 ? 36 : nul),
-    totalNs: value.readBigUInt64LE(0), count: Number(value.readBigUInt64LE(8)),
+    totalNs: value.readBigUInt64LE(0),
+    count: Number(value.readBigUInt64LE(8)),
   };
 }
 
@@ -67,11 +75,16 @@ export interface OffcpuSpell {
 
 /** Decodes struct offcpu_spell; rejects buffers of other sizes. */
 export function decodeSpell(b: Buffer): OffcpuSpell {
-  if (b.length !== OFFCPU_SPELL_SIZE) throw new RangeError(`offcpu_spell: ${b.length} bytes, expected ${OFFCPU_SPELL_SIZE}`);
+  if (b.length !== OFFCPU_SPELL_SIZE)
+    throw new RangeError(`offcpu_spell: ${b.length} bytes, expected ${OFFCPU_SPELL_SIZE}`);
   const nul = b.indexOf(0, 24);
   return {
-    ts: b.readBigUInt64LE(0), kstack: b.readInt32LE(8), ustack: b.readInt32LE(12), reason: REASONS[b.readUInt32LE(16)] ?? 'blocked',
-    tgid: b.readUInt32LE(20), comm: b.toString('utf8', 24, nul < 0 || nul > 40 ? 40 : nul),
+    ts: b.readBigUInt64LE(0),
+    kstack: b.readInt32LE(8),
+    ustack: b.readInt32LE(12),
+    reason: REASONS[b.readUInt32LE(16)] ?? 'blocked',
+    tgid: b.readUInt32LE(20),
+    comm: b.toString('utf8', 24, nul < 0 || nul > 40 ? 40 : nul),
   };
 }
 
@@ -86,7 +99,8 @@ export const offcpu = {
       twins: { tpBtf: ['offcpu_switch'] },
       rodata: { min_ns: BigInt(opts.min_us) * 1000n },
       layouts: {
-        offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } }, offcpu_val: { size: OFFCPU_VAL_SIZE },
+        offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } },
+        offcpu_val: { size: OFFCPU_VAL_SIZE },
         offcpu_spell: { size: OFFCPU_SPELL_SIZE, fields: { reason: 16, tgid: 20, comm: 24 } },
       },
     });
@@ -96,7 +110,10 @@ export const offcpu = {
         const sym = new Symbolizer();
         trackTarget(sym, target);
         return startSession({
-          probe: 'offcpu', obj, target, budget,
+          probe: 'offcpu',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachAll(),
           read: (_stats, detachedNs) => {
             const stack = stackReader(obj.map('offcpu_stacks'));
@@ -126,10 +143,19 @@ export const offcpu = {
               items.push({ frames, weight: seconds, unit: 'seconds', comm: sp.comm, reason: sp.reason });
             }
             const stacks = mergeStacks(items);
-            const top = stacks.slice(0, 10).map((s) => ({ reason: s.reason, seconds: s.weight, comm: s.comm, stack: s.frames.slice(-6).join(';') }));
+            const top = stacks
+              .slice(0, 10)
+              .map((s) => ({ reason: s.reason, seconds: s.weight, comm: s.comm, stack: s.frames.slice(-6).join(';') }));
             return {
               stacks,
-              summary: { blockedSeconds: totals.blocked, runnableSeconds: totals.runnable, inProgressSeconds, spells, distinctStacks: stacks.length, top },
+              summary: {
+                blockedSeconds: totals.blocked,
+                runnableSeconds: totals.runnable,
+                inProgressSeconds,
+                spells,
+                distinctStacks: stacks.length,
+                top,
+              },
             };
           },
         });

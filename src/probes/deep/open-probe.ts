@@ -15,16 +15,24 @@ export interface Twins {
  * Opens `<objDir>/deep/<stem>.bpf.o` with the shared target layout checked. With `twins`, loads the tp_btf programs
  * when the kernel supports them and the `_raw` twins otherwise (the other set is never loaded).
  */
-export function openProbeObject(ctx: ProbeContext, stem: string, opts: OpenOptions & { twins?: Twins } = {}): BpfObject {
+export function openProbeObject(
+  ctx: ProbeContext,
+  stem: string,
+  opts: OpenOptions & { twins?: Twins } = {},
+): BpfObject {
   const disable = [...(opts.disable ?? [])];
   if (opts.twins) {
     const f = features(ctx.objDir);
     if (f.tpBtf.ok) disable.push(...opts.twins.tpBtf.map((n) => `${n}_raw`));
     else if (f.rawTp.ok) disable.push(...opts.twins.tpBtf);
     else {
-      throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${stem}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`, {
-        hint: 'needs a kernel with BPF raw tracepoints (4.17+); see `tripline probes`',
-      });
+      throw new TriplineError(
+        'PROBE_ERR_UNSUPPORTED',
+        `${stem}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
+        {
+          hint: 'needs a kernel with BPF raw tracepoints (4.17+); see `tripline probes`',
+        },
+      );
     }
   }
   return openObject(join(ctx.objDir, 'deep', `${stem}.bpf.o`), {

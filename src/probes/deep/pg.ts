@@ -30,14 +30,16 @@ const KINDS: readonly QueryKind[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'OT
 const DEFAULT_BINARY = '/usr/local/bin/postgres';
 
 /** Options of `capture.options.pg`. */
-export const pgOptions = z.object({
-  /** Queries at least this long (ms) are recorded with their text. @defaultValue 1 */
-  threshold_ms: z.number().min(0).max(600_000).default(1),
-  /** How many of the slowest queries the summary keeps. @defaultValue 20 */
-  slowest: z.number().int().min(1).max(1000).default(20),
-  /** The postgres binary carrying the USDT probes. */
-  binary: z.string().startsWith('/').optional(),
-}).strict();
+export const pgOptions = z
+  .object({
+    /** Queries at least this long (ms) are recorded with their text. @defaultValue 1 */
+    threshold_ms: z.number().min(0).max(600_000).default(1),
+    /** How many of the slowest queries the summary keeps. @defaultValue 20 */
+    slowest: z.number().int().min(1).max(1000).default(20),
+    /** The postgres binary carrying the USDT probes. */
+    binary: z.string().startsWith('/').optional(),
+  })
+  .strict();
 
 /** One decoded query event. */
 export interface PgQuery {
@@ -53,13 +55,22 @@ export function decodePgQuery(b: Buffer): PgQuery {
   const len = Math.min(b.readUInt32LE(16), 128);
   const nul = b.indexOf(0, 24);
   const end = Math.min(24 + Math.max(0, len - 1), nul < 0 ? 152 : nul);
-  return { durationNs: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), kind: KINDS[b.readUInt32LE(12)] ?? 'OTHER', text: b.toString('utf8', 24, end) };
+  return {
+    durationNs: b.readBigUInt64LE(0),
+    pid: b.readUInt32LE(8),
+    kind: KINDS[b.readUInt32LE(12)] ?? 'OTHER',
+    text: b.toString('utf8', 24, end),
+  };
 }
 
 function postgresBinary(explicit: string | undefined, pids: readonly number[] | undefined): string {
   if (explicit) return explicit;
   for (const pid of pids ?? []) {
-    try { return readlinkSync(`/proc/${pid}/exe`); } catch { /* gone: try the next */ }
+    try {
+      return readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      /* gone: try the next */
+    }
   }
   return DEFAULT_BINARY;
 }
@@ -78,7 +89,11 @@ export const pg = {
     const queries: PgQuery[] = [];
     let decodeErrors = 0;
     const rb = obj.ringBuffer('pg_events', (data) => {
-      try { queries.push(decodePgQuery(data)); } catch { decodeErrors++; }
+      try {
+        queries.push(decodePgQuery(data));
+      } catch {
+        decodeErrors++;
+      }
     });
     return {
       close: () => obj.close(),
@@ -86,7 +101,10 @@ export const pg = {
         const binary = postgresBinary(opts.binary, target.pids);
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
-          probe: 'pg', obj, target, budget,
+          probe: 'pg',
+          obj,
+          target,
+          budget,
           matchChildren: true,
           attach: (o) => {
             try {
@@ -94,13 +112,17 @@ export const pg = {
               o.attachUsdt('pg_query_done', { binary, provider: 'postgresql', name: 'query__done' });
             } catch (cause) {
               throw new TriplineError('PROBE_ERR_ATTACH', `pg: cannot attach to the USDT probes of ${binary}`, {
-                hint: 'set capture.options.pg.binary to a postgres built with --enable-dtrace', cause,
+                hint: 'set capture.options.pg.binary to a postgres built with --enable-dtrace',
+                cause,
               });
             }
           },
-          poll: () => { rb.consume(); },
+          poll: () => {
+            rb.consume();
+          },
           read: () => {
-            const perKind: Record<string, { count: number; seconds: number; p50Seconds: number; p99Seconds: number }> = {};
+            const perKind: Record<string, { count: number; seconds: number; p50Seconds: number; p99Seconds: number }> =
+              {};
             const bounds = histBounds(1);
             let total = 0;
             for (const { key, value } of obj.map('pg_kinds').entries()) {
@@ -108,15 +130,31 @@ export const pg = {
               const count = h.counts.reduce((a, b) => a + b, 0);
               if (!count) continue;
               total += count;
-              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = { count, seconds: h.sum / 1e9, p50Seconds: histQuantile(h.counts, bounds, 0.5), p99Seconds: histQuantile(h.counts, bounds, 0.99) };
+              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = {
+                count,
+                seconds: h.sum / 1e9,
+                p50Seconds: histQuantile(h.counts, bounds, 0.5),
+                p99Seconds: histQuantile(h.counts, bounds, 0.99),
+              };
             }
-            const view = queries.map((q) => ({ kind: q.kind, query: fingerprintSql(q.text), seconds: Number(q.durationNs) / 1e9, pid: q.pid, ...(ctx.redact ? {} : { text: q.text }) }));
+            const view = queries.map((q) => ({
+              kind: q.kind,
+              query: fingerprintSql(q.text),
+              seconds: Number(q.durationNs) / 1e9,
+              pid: q.pid,
+              ...(ctx.redact ? {} : { text: q.text }),
+            }));
             for (const v of view) out.push(v);
-            const slowest = [...view].sort((a, b) => b.seconds - a.seconds).slice(0, opts.slowest).map(({ query, seconds, pid, kind }) => ({ query, seconds, pid, kind }));
+            const slowest = [...view]
+              .sort((a, b) => b.seconds - a.seconds)
+              .slice(0, opts.slowest)
+              .map(({ query, seconds, pid, kind }) => ({ query, seconds, pid, kind }));
             const fp = new Map<string, { query: string; count: number; seconds: number; maxSeconds: number }>();
             for (const v of view) {
               const a = fp.get(v.query) ?? { query: v.query, count: 0, seconds: 0, maxSeconds: 0 };
-              a.count++; a.seconds += v.seconds; a.maxSeconds = Math.max(a.maxSeconds, v.seconds);
+              a.count++;
+              a.seconds += v.seconds;
+              a.maxSeconds = Math.max(a.maxSeconds, v.seconds);
               fp.set(v.query, a);
             }
             return {
@@ -124,7 +162,14 @@ export const pg = {
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
               redactions: ctx.redact ? ['sql literals'] : [],
-              summary: { perKind, queries: total, thresholdMs: opts.threshold_ms, binary, slowest, byFingerprint: [...fp.values()].sort((a, b) => b.seconds - a.seconds).slice(0, 20) },
+              summary: {
+                perKind,
+                queries: total,
+                thresholdMs: opts.threshold_ms,
+                binary,
+                slowest,
+                byFingerprint: [...fp.values()].sort((a, b) => b.seconds - a.seconds).slice(0, 20),
+              },
             };
           },
         });

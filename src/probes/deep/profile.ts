@@ -19,10 +19,12 @@ import type { DeepProbe } from './types.ts';
 export const PROFILE_KEY_SIZE = 32;
 
 /** Options of `capture.options.profile`. */
-export const profileOptions = z.object({
-  /** Samples per second per CPU. @defaultValue 99 (off the beat of 100 Hz timers) */
-  frequency_hz: z.number().int().min(1).max(1000).default(99),
-}).strict();
+export const profileOptions = z
+  .object({
+    /** Samples per second per CPU. @defaultValue 99 (off the beat of 100 Hz timers) */
+    frequency_hz: z.number().int().min(1).max(1000).default(99),
+  })
+  .strict();
 
 /** One decoded profile_counts entry. */
 export interface ProfileKey {
@@ -35,9 +37,16 @@ export interface ProfileKey {
 
 /** Decodes struct profile_key; rejects a buffer of any other size. */
 export function decodeProfileKey(b: Buffer): ProfileKey {
-  if (b.length !== PROFILE_KEY_SIZE) throw new RangeError(`profile_key: ${b.length} bytes, expected ${PROFILE_KEY_SIZE}`);
+  if (b.length !== PROFILE_KEY_SIZE)
+    throw new RangeError(`profile_key: ${b.length} bytes, expected ${PROFILE_KEY_SIZE}`);
   const nul = b.indexOf(0, 16);
-  return { tgid: b.readUInt32LE(0), pid: b.readUInt32LE(4), kstack: b.readInt32LE(8), ustack: b.readInt32LE(12), comm: b.toString('utf8', 16, nul < 0 || nul > 32 ? 32 : nul) };
+  return {
+    tgid: b.readUInt32LE(0),
+    pid: b.readUInt32LE(4),
+    kstack: b.readInt32LE(8),
+    ustack: b.readInt32LE(12),
+    comm: b.toString('utf8', 16, nul < 0 || nul > 32 ? 32 : nul),
+  };
 }
 
 /** The profile deep probe. */
@@ -47,7 +56,9 @@ export const profile = {
   options: profileOptions,
   prepare(ctx) {
     const opts = parseOptions('profile', profileOptions, ctx.options);
-    const obj = openProbeObject(ctx, 'profile', { layouts: { profile_key: { size: PROFILE_KEY_SIZE, fields: { kstack: 8, ustack: 12, comm: 16 } } } });
+    const obj = openProbeObject(ctx, 'profile', {
+      layouts: { profile_key: { size: PROFILE_KEY_SIZE, fields: { kstack: 8, ustack: 12, comm: 16 } } },
+    });
     return {
       close: () => obj.close(),
       start(target, budget) {
@@ -55,7 +66,10 @@ export const profile = {
         trackTarget(sym, target);
         const cpus = onlineCpus();
         return startSession({
-          probe: 'profile', obj, target, budget,
+          probe: 'profile',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachPerfEvent('profile_sample', { frequency: opts.frequency_hz, cpus }),
           read: () => {
             const stack = stackReader(obj.map('profile_stacks'));
@@ -74,10 +88,20 @@ export const profile = {
               leaf.set(top, (leaf.get(top) ?? 0) + n);
             }
             const stacks = mergeStacks(items);
-            const topFunctions = [...leaf].map(([name, n]) => ({ name, samples: n })).sort((a, b) => b.samples - a.samples).slice(0, 20);
+            const topFunctions = [...leaf]
+              .map(([name, n]) => ({ name, samples: n }))
+              .sort((a, b) => b.samples - a.samples)
+              .slice(0, 20);
             return {
               stacks,
-              summary: { samples, frequencyHz: opts.frequency_hz, cpus: cpus.length, possibleCpus: possibleCpus(), distinctStacks: stacks.length, topFunctions },
+              summary: {
+                samples,
+                frequencyHz: opts.frequency_hz,
+                cpus: cpus.length,
+                possibleCpus: possibleCpus(),
+                distinctStacks: stacks.length,
+                topFunctions,
+              },
             };
           },
         });

@@ -22,10 +22,12 @@ export const RUNQSLOWER_NB_SIZE = 40;
 const MAX_NB = 4;
 
 /** Options of `capture.options.runqslower`. */
-export const runqslowerOptions = z.object({
-  /** Report delays at least this long (ms). @defaultValue 1 */
-  threshold_ms: z.number().min(0).max(10_000).default(1),
-}).strict();
+export const runqslowerOptions = z
+  .object({
+    /** Report delays at least this long (ms). @defaultValue 1 */
+    threshold_ms: z.number().min(0).max(10_000).default(1),
+  })
+  .strict();
 
 /** One decoded event. */
 export interface RunqDelay {
@@ -44,18 +46,36 @@ const cstr = (b: Buffer, from: number, len: number): string => {
 
 /** Decodes struct runqslower_event; rejects buffers of other sizes. */
 export function decodeRunqDelay(b: Buffer): RunqDelay {
-  if (b.length !== RUNQSLOWER_EVENT_SIZE) throw new RangeError(`runqslower_event: ${b.length} bytes, expected ${RUNQSLOWER_EVENT_SIZE}`);
+  if (b.length !== RUNQSLOWER_EVENT_SIZE)
+    throw new RangeError(`runqslower_event: ${b.length} bytes, expected ${RUNQSLOWER_EVENT_SIZE}`);
   const n = Math.min(b.readUInt32LE(20), MAX_NB);
   const neighbours = [];
   for (let i = 0; i < n; i++) {
     const o = 40 + i * RUNQSLOWER_NB_SIZE;
-    neighbours.push({ pid: b.readUInt32LE(o), tgid: b.readUInt32LE(o + 4), cgroupId: b.readBigUInt64LE(o + 8).toString(), ranNs: b.readBigUInt64LE(o + 16), comm: cstr(b, o + 24, 16) });
+    neighbours.push({
+      pid: b.readUInt32LE(o),
+      tgid: b.readUInt32LE(o + 4),
+      cgroupId: b.readBigUInt64LE(o + 8).toString(),
+      ranNs: b.readBigUInt64LE(o + 16),
+      comm: cstr(b, o + 24, 16),
+    });
   }
-  return { delayNs: b.readBigUInt64LE(0), pid: b.readUInt32LE(8), tgid: b.readUInt32LE(12), cpu: b.readUInt32LE(16), comm: cstr(b, 24, 16), neighbours };
+  return {
+    delayNs: b.readBigUInt64LE(0),
+    pid: b.readUInt32LE(8),
+    tgid: b.readUInt32LE(12),
+    cpu: b.readUInt32LE(16),
+    comm: cstr(b, 24, 16),
+    neighbours,
+  };
 }
 
 /** Aggregates delays into neighbours, largest share of the target's waiting first. */
-export function aggregateNeighbours(delays: readonly RunqDelay[], pathOf: (cgroupId: string) => string, limit = 20): Neighbour[] {
+export function aggregateNeighbours(
+  delays: readonly RunqDelay[],
+  pathOf: (cgroupId: string) => string,
+  limit = 20,
+): Neighbour[] {
   const by = new Map<string, { pid: number; comm: string; cgroupId: string; count: number; ns: bigint }>();
   for (const d of delays) {
     for (const nb of d.neighbours) {
@@ -69,7 +89,14 @@ export function aggregateNeighbours(delays: readonly RunqDelay[], pathOf: (cgrou
   return [...by.values()]
     .sort((a, b) => (b.ns > a.ns ? 1 : b.ns < a.ns ? -1 : 0))
     .slice(0, limit)
-    .map((a) => ({ pid: a.pid, comm: a.comm, cgroupId: a.cgroupId, cgroupPath: pathOf(a.cgroupId), count: a.count, delaySeconds: Number(a.ns) / 1e9 }));
+    .map((a) => ({
+      pid: a.pid,
+      comm: a.comm,
+      cgroupId: a.cgroupId,
+      cgroupPath: pathOf(a.cgroupId),
+      count: a.count,
+      delaySeconds: Number(a.ns) / 1e9,
+    }));
 }
 
 /** The runqslower deep probe. */
@@ -86,28 +113,50 @@ export const runqslower = {
     });
     let cgroups: CgroupResolver | undefined;
     const pathOf = (id: string): string => {
-      try { cgroups ??= new CgroupResolver({ minRefreshMs: 0 }); } catch { return ''; }
+      try {
+        cgroups ??= new CgroupResolver({ minRefreshMs: 0 });
+      } catch {
+        return '';
+      }
       return cgroups.resolve(id)?.path ?? '';
     };
     // The consumer is made here, not in start(), to keep the trip-to-attached path short.
     const delays: RunqDelay[] = [];
     let decodeErrors = 0;
     const rb = obj.ringBuffer('runq_events', (data) => {
-      try { delays.push(decodeRunqDelay(data)); } catch { decodeErrors++; }
+      try {
+        delays.push(decodeRunqDelay(data));
+      } catch {
+        decodeErrors++;
+      }
     });
     return {
       close: () => obj.close(),
       start(target, budget) {
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
-          probe: 'runqslower', obj, target, budget,
+          probe: 'runqslower',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachAll(),
-          poll: () => { rb.consume(); },
+          poll: () => {
+            rb.consume();
+          },
           read: () => {
             for (const d of delays) {
               out.push({
-                pid: d.pid, comm: d.comm, cpu: d.cpu, delayMs: Number(d.delayNs) / 1e6,
-                neighbours: d.neighbours.map((n) => ({ pid: n.pid, comm: n.comm, cgroupId: n.cgroupId, cgroupPath: pathOf(n.cgroupId), ranMs: Number(n.ranNs) / 1e6 })),
+                pid: d.pid,
+                comm: d.comm,
+                cpu: d.cpu,
+                delayMs: Number(d.delayNs) / 1e6,
+                neighbours: d.neighbours.map((n) => ({
+                  pid: n.pid,
+                  comm: n.comm,
+                  cgroupId: n.cgroupId,
+                  cgroupPath: pathOf(n.cgroupId),
+                  ranMs: Number(n.ranNs) / 1e6,
+                })),
               });
             }
             const total = delays.reduce((s, d) => s + Number(d.delayNs), 0) / 1e9;
@@ -116,7 +165,13 @@ export const runqslower = {
               records: out.records,
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
-              summary: { delays: delays.length, totalDelaySeconds: total, maxDelaySeconds: max, thresholdMs: opts.threshold_ms, neighbours: aggregateNeighbours(delays, pathOf) },
+              summary: {
+                delays: delays.length,
+                totalDelaySeconds: total,
+                maxDelaySeconds: max,
+                thresholdMs: opts.threshold_ms,
+                neighbours: aggregateNeighbours(delays, pathOf),
+              },
             };
           },
         });

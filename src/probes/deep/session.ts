@@ -10,10 +10,11 @@ import { checkTarget, deactivate, monotonicNs, readStats, writeTarget, type Deep
 import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
 
 /** What a probe's read step hands back; the session adds the common fields. */
-export type ProbeOutput = Pick<ProbeResult, 'summary'> & Partial<Pick<ProbeResult, 'stacks' | 'records' | 'redactions' | 'errors'>> & {
-  /** Events dropped in user space (byte budget, decode failures), added to the kernel's drop count. */
-  readonly userDropped?: number;
-};
+export type ProbeOutput = Pick<ProbeResult, 'summary'> &
+  Partial<Pick<ProbeResult, 'stacks' | 'records' | 'redactions' | 'errors'>> & {
+    /** Events dropped in user space (byte budget, decode failures), added to the kernel's drop count. */
+    readonly userDropped?: number;
+  };
 
 /** How a probe plugs into a session. */
 export interface SessionSpec {
@@ -44,7 +45,9 @@ const started = new WeakSet<BpfObject>();
 export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): number } {
   const { obj, budget } = spec;
   if (started.has(obj)) {
-    throw new TriplineError('PROBE_ERR_ATTACH', `${spec.probe}: this prepared probe was already started`, { hint: 'prepare() once per capture: a prepared probe runs once' });
+    throw new TriplineError('PROBE_ERR_ATTACH', `${spec.probe}: this prepared probe was already started`, {
+      hint: 'prepare() once per capture: a prepared probe runs once',
+    });
   }
   started.add(obj);
   const startedAt = Date.now();
@@ -60,7 +63,11 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
   }
   const errors: string[] = [];
   const poll = (): void => {
-    try { spec.poll?.(); } catch (err) { if (errors.length < 10) errors.push(String((err as Error).message ?? err)); }
+    try {
+      spec.poll?.();
+    } catch (err) {
+      if (errors.length < 10) errors.push(String((err as Error).message ?? err));
+    }
   };
   const poller = spec.poll ? setInterval(poll, POLL_MS) : undefined;
   poller?.unref();
@@ -93,7 +100,11 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
         partial: partial || dropped > 0,
         events: stats.events,
         dropped,
-        errors: [...errors, ...(out.errors ?? []), ...(stats.errors ? [`${stats.errors} in-kernel lookups failed (stack table full?)`] : [])],
+        errors: [
+          ...errors,
+          ...(out.errors ?? []),
+          ...(stats.errors ? [`${stats.errors} in-kernel lookups failed (stack table full?)`] : []),
+        ],
         stacks: out.stacks,
         records: out.records,
         summary: out.summary,
@@ -107,7 +118,11 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
   let lastCpuNs = 0;
   const cpuNs = (): number => {
     if (!result) {
-      try { lastCpuNs = obj.programStats().reduce((s, p) => s + p.runTimeNs, 0); } catch { /* closed */ }
+      try {
+        lastCpuNs = obj.programStats().reduce((s, p) => s + p.runTimeNs, 0);
+      } catch {
+        /* closed */
+      }
     }
     return lastCpuNs;
   };

@@ -24,15 +24,34 @@ export function fingerprintSql(sql: string): string {
   while (i < n) {
     const c = sql[i];
     // Comments.
-    if (c === '-' && sql[i + 1] === '-') { const e = sql.indexOf('\n', i); i = e < 0 ? n : e; out += ' '; continue; }
-    if (c === '/' && sql[i + 1] === '*') { const e = sql.indexOf('*/', i + 2); i = e < 0 ? n : e + 2; out += ' '; continue; }
+    if (c === '-' && sql[i + 1] === '-') {
+      const e = sql.indexOf('\n', i);
+      i = e < 0 ? n : e;
+      out += ' ';
+      continue;
+    }
+    if (c === '/' && sql[i + 1] === '*') {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+      out += ' ';
+      continue;
+    }
     // Strings: '..' with '' escapes, E'..' with backslash escapes, B'..'/X'..'/N'..' prefixes.
     if (c === "'" || (/[EeBbXxNn]/.test(c) && sql[i + 1] === "'" && !isIdent(sql[i - 1]))) {
       const backslash = c === 'E' || c === 'e';
       let j = c === "'" ? i + 1 : i + 2;
       for (; j < n; j++) {
-        if (backslash && sql[j] === '\\') { j++; continue; }
-        if (sql[j] === "'") { if (sql[j + 1] === "'") { j++; continue; } break; }
+        if (backslash && sql[j] === '\\') {
+          j++;
+          continue;
+        }
+        if (sql[j] === "'") {
+          if (sql[j + 1] === "'") {
+            j++;
+            continue;
+          }
+          break;
+        }
       }
       out += '?';
       i = j + 1;
@@ -57,10 +76,17 @@ export function fingerprintSql(sql: string): string {
         continue;
       }
     }
-    if (/\s/.test(c)) { if (!out.endsWith(' ')) out += ' '; i++; continue; }
+    if (/\s/.test(c)) {
+      if (!out.endsWith(' ')) out += ' ';
+      i++;
+      continue;
+    }
     out += c;
     i++;
   }
   // IN (?, ?, ?) → IN (?): lists of any length group together.
-  return out.replace(/\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)/gi, (m) => `${m.slice(0, 2)} (?)`).replace(/ +/g, ' ').trim();
+  return out
+    .replace(/\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)/gi, (m) => `${m.slice(0, 2)} (?)`)
+    .replace(/ +/g, ' ')
+    .trim();
 }

@@ -24,11 +24,12 @@ export function stackReader(map: BpfMap): (id: number) => bigint[] {
       key.writeUInt32LE(id);
       const v = map.lookup(key);
       frames = [];
-      if (v) for (let o = 0; o + 8 <= v.length; o += 8) {
-        const a = v.readBigUInt64LE(o);
-        if (a === 0n) break;
-        frames.push(a);
-      }
+      if (v)
+        for (let o = 0; o + 8 <= v.length; o += 8) {
+          const a = v.readBigUInt64LE(o);
+          if (a === 0n) break;
+          frames.push(a);
+        }
       cache.set(id, frames);
     }
     return frames;
@@ -40,11 +41,16 @@ function cgroupDir(target: ProbeTarget): string | undefined {
   try {
     const mount = findCpuMount();
     if (target.cgroupPath) {
-      const rel = mount.root !== '/' && target.cgroupPath.startsWith(mount.root) ? target.cgroupPath.slice(mount.root.length) : target.cgroupPath;
+      const rel =
+        mount.root !== '/' && target.cgroupPath.startsWith(mount.root)
+          ? target.cgroupPath.slice(mount.root.length)
+          : target.cgroupPath;
       return join(mount.dir, rel);
     }
     if (target.cgroupId) return new CgroupResolver({ mount }).resolve(target.cgroupId.toString())?.dir;
-  } catch { /* no cpu hierarchy: pids only */ }
+  } catch {
+    /* no cpu hierarchy: pids only */
+  }
   return undefined;
 }
 
@@ -55,9 +61,12 @@ function cgroupPids(dir: string, max: number): number[] {
   while (stack.length && out.length < max) {
     const d = stack.pop()!;
     try {
-      for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (l && out.length < max) out.push(Number(l));
+      for (const l of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n'))
+        if (l && out.length < max) out.push(Number(l));
       for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) stack.push(join(d, e.name));
-    } catch { /* vanished */ }
+    } catch {
+      /* vanished */
+    }
   }
   return out;
 }
@@ -70,7 +79,9 @@ export function trackTarget(sym: Symbolizer, target: ProbeTarget): void {
 }
 
 /** Folds frames that symbolized to the same name list: sums weights per distinct (frames, comm, reason). */
-export function mergeStacks<T extends { frames: string[]; weight: number; comm?: string; reason?: string }>(items: readonly T[]): T[] {
+export function mergeStacks<T extends { frames: string[]; weight: number; comm?: string; reason?: string }>(
+  items: readonly T[],
+): T[] {
   const by = new Map<string, T>();
   for (const it of items) {
     const k = `${it.reason ?? ''}\0${it.comm ?? ''}\0${it.frames.join(';')}`;

@@ -5,18 +5,44 @@
 
 /** Argument names of the calls whose first arguments are worth naming; others print as arg0..arg2 in hex. */
 const ARGS: Readonly<Record<string, readonly string[]>> = {
-  read: ['fd', '', 'count'], write: ['fd', '', 'count'], pread64: ['fd', '', 'count'], pwrite64: ['fd', '', 'count'],
-  readv: ['fd', '', 'iovcnt'], writev: ['fd', '', 'iovcnt'], fsync: ['fd'], fdatasync: ['fd'], close: ['fd'],
-  recvfrom: ['fd', '', 'size'], sendto: ['fd', '', 'size'], recvmsg: ['fd'], sendmsg: ['fd'], accept: ['fd'], accept4: ['fd'],
-  connect: ['fd'], poll: ['', 'nfds', 'timeout_ms'], epoll_wait: ['epfd', '', 'maxevents'], epoll_pwait: ['epfd', '', 'maxevents'],
-  futex: ['uaddr', 'op', 'val'], nanosleep: [], clock_nanosleep: ['clock', 'flags'], openat: ['dirfd', 'path', 'flags'],
-  lseek: ['fd', 'offset', 'whence'], fstat: ['fd'], ioctl: ['fd', 'request'], sendfile: ['out_fd', 'in_fd', ''],
+  read: ['fd', '', 'count'],
+  write: ['fd', '', 'count'],
+  pread64: ['fd', '', 'count'],
+  pwrite64: ['fd', '', 'count'],
+  readv: ['fd', '', 'iovcnt'],
+  writev: ['fd', '', 'iovcnt'],
+  fsync: ['fd'],
+  fdatasync: ['fd'],
+  close: ['fd'],
+  recvfrom: ['fd', '', 'size'],
+  sendto: ['fd', '', 'size'],
+  recvmsg: ['fd'],
+  sendmsg: ['fd'],
+  accept: ['fd'],
+  accept4: ['fd'],
+  connect: ['fd'],
+  poll: ['', 'nfds', 'timeout_ms'],
+  epoll_wait: ['epfd', '', 'maxevents'],
+  epoll_pwait: ['epfd', '', 'maxevents'],
+  futex: ['uaddr', 'op', 'val'],
+  nanosleep: [],
+  clock_nanosleep: ['clock', 'flags'],
+  openat: ['dirfd', 'path', 'flags'],
+  lseek: ['fd', 'offset', 'whence'],
+  fstat: ['fd'],
+  ioctl: ['fd', 'request'],
+  sendfile: ['out_fd', 'in_fd', ''],
 };
 
 const AT_FDCWD = 0xffffff9cn; // -100 as the low 32 bits the kernel compares
 
 /** Renders `args` of call `name`; `path` is the openat path when read, shown only when `redact` is false. */
-export function formatSyscallArgs(name: string, args: readonly bigint[], path: string | undefined, redact: boolean): string {
+export function formatSyscallArgs(
+  name: string,
+  args: readonly bigint[],
+  path: string | undefined,
+  redact: boolean,
+): string {
   const names = ARGS[name];
   if (!names) return args.map((a, i) => `arg${i}=0x${a.toString(16)}`).join(' ');
   const out: string[] = [];

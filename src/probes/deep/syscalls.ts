@@ -22,12 +22,14 @@ export const SYSTRACE_EVENT_SIZE = 136;
 export const SYSTRACE_TOTAL_SIZE = 16;
 
 /** Options of `capture.options.syscalls`. */
-export const syscallsOptions = z.object({
-  /** Calls at least this long (ms) are recorded one by one. @defaultValue 1 */
-  threshold_ms: z.number().min(0).max(60_000).default(1),
-  /** How many of the slowest calls the summary keeps. @defaultValue 20 */
-  slowest: z.number().int().min(1).max(1000).default(20),
-}).strict();
+export const syscallsOptions = z
+  .object({
+    /** Calls at least this long (ms) are recorded one by one. @defaultValue 1 */
+    threshold_ms: z.number().min(0).max(60_000).default(1),
+    /** How many of the slowest calls the summary keeps. @defaultValue 20 */
+    slowest: z.number().int().min(1).max(1000).default(20),
+  })
+  .strict();
 
 /** One decoded slow call. */
 export interface SlowCall {
@@ -48,12 +50,17 @@ const cstr = (b: Buffer, from: number, len: number): string => {
 
 /** Decodes struct systrace_event; rejects buffers of other sizes. */
 export function decodeSlowCall(b: Buffer): SlowCall {
-  if (b.length !== SYSTRACE_EVENT_SIZE) throw new RangeError(`systrace_event: ${b.length} bytes, expected ${SYSTRACE_EVENT_SIZE}`);
+  if (b.length !== SYSTRACE_EVENT_SIZE)
+    throw new RangeError(`systrace_event: ${b.length} bytes, expected ${SYSTRACE_EVENT_SIZE}`);
   return {
-    durationNs: b.readBigUInt64LE(0), ret: b.readBigInt64LE(8),
+    durationNs: b.readBigUInt64LE(0),
+    ret: b.readBigInt64LE(8),
     args: [b.readBigUInt64LE(16), b.readBigUInt64LE(24), b.readBigUInt64LE(32)],
-    id: b.readUInt32LE(40), pid: b.readUInt32LE(44), tgid: b.readUInt32LE(48),
-    comm: cstr(b, 56, 16), path: b.readUInt32LE(52) ? cstr(b, 72, 64) : undefined,
+    id: b.readUInt32LE(40),
+    pid: b.readUInt32LE(44),
+    tgid: b.readUInt32LE(48),
+    comm: cstr(b, 56, 16),
+    path: b.readUInt32LE(52) ? cstr(b, 72, 64) : undefined,
   };
 }
 
@@ -73,25 +80,45 @@ export const syscalls = {
     const opts = parseOptions('syscalls', syscallsOptions, ctx.options);
     const obj = openProbeObject(ctx, 'syscalls', {
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)), openat_nr: openatNr() },
-      layouts: { systrace_event: { size: SYSTRACE_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } }, systrace_total: { size: SYSTRACE_TOTAL_SIZE } },
+      layouts: {
+        systrace_event: { size: SYSTRACE_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } },
+        systrace_total: { size: SYSTRACE_TOTAL_SIZE },
+      },
     });
     const calls: SlowCall[] = [];
     let decodeErrors = 0;
     const rb = obj.ringBuffer('st_events', (data) => {
-      try { calls.push(decodeSlowCall(data)); } catch { decodeErrors++; }
+      try {
+        calls.push(decodeSlowCall(data));
+      } catch {
+        decodeErrors++;
+      }
     });
     const view = (c: SlowCall) => {
       const name = syscallName(c.id);
-      return { syscall: name, pid: c.tgid, tid: c.pid, comm: c.comm, seconds: Number(c.durationNs) / 1e9, ret: Number(c.ret), args: formatSyscallArgs(name, c.args, c.path, ctx.redact) };
+      return {
+        syscall: name,
+        pid: c.tgid,
+        tid: c.pid,
+        comm: c.comm,
+        seconds: Number(c.durationNs) / 1e9,
+        ret: Number(c.ret),
+        args: formatSyscallArgs(name, c.args, c.path, ctx.redact),
+      };
     };
     return {
       close: () => obj.close(),
       start(target, budget) {
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
-          probe: 'syscalls', obj, target, budget,
+          probe: 'syscalls',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachAll(),
-          poll: () => { rb.consume(); },
+          poll: () => {
+            rb.consume();
+          },
           read: () => {
             const perSyscall: Record<string, { count: number; seconds: number }> = {};
             let total = 0;
@@ -113,7 +140,10 @@ export const syscalls = {
             }
             for (const [name, v] of rows.sort((a, b) => b[1].seconds - a[1].seconds)) perSyscall[name] = v;
             for (const c of calls) out.push(view(c));
-            const slowest = [...calls].sort((a, b) => (b.durationNs > a.durationNs ? 1 : b.durationNs < a.durationNs ? -1 : 0)).slice(0, opts.slowest).map(view);
+            const slowest = [...calls]
+              .sort((a, b) => (b.durationNs > a.durationNs ? 1 : b.durationNs < a.durationNs ? -1 : 0))
+              .slice(0, opts.slowest)
+              .map(view);
             const sawPath = calls.some((c) => c.path !== undefined);
             return {
               records: out.records,

@@ -10,7 +10,10 @@ import type { ProbeBudget, ProbeTarget } from './types.ts';
 export const DEEP_TARGET_SIZE = 40;
 /** Layout checked against the object's BTF at load. */
 export const DEEP_TARGET_LAYOUT = {
-  deep_target: { size: DEEP_TARGET_SIZE, fields: { cgroup_id: 0, max_events: 8, deadline_ns: 16, active: 24, use_pids: 28, match_children: 32 } },
+  deep_target: {
+    size: DEEP_TARGET_SIZE,
+    fields: { cgroup_id: 0, max_events: 8, deadline_ns: 16, active: 24, use_pids: 28, match_children: 32 },
+  },
 } as const;
 const DEEP_MAX_PIDS = 1024;
 const STAT_EVENTS = 0;
@@ -29,10 +32,16 @@ export interface DeepStats {
 export function checkTarget(probe: string, target: ProbeTarget): void {
   const pids = target.pids ?? [];
   if (!target.cgroupId && pids.length === 0) {
-    throw new TriplineError('CAPTURE_ERR_TARGET', `${probe}: the target has neither a cgroup id nor pids`, { hint: 'pass --cgroup PATH or --pid PID' });
+    throw new TriplineError('CAPTURE_ERR_TARGET', `${probe}: the target has neither a cgroup id nor pids`, {
+      hint: 'pass --cgroup PATH or --pid PID',
+    });
   }
   if (pids.length > DEEP_MAX_PIDS) {
-    throw new TriplineError('CAPTURE_ERR_TARGET', `${probe}: ${pids.length} target pids, the filter holds ${DEEP_MAX_PIDS}`, { hint: 'target the cgroup instead of its pids' });
+    throw new TriplineError(
+      'CAPTURE_ERR_TARGET',
+      `${probe}: ${pids.length} target pids, the filter holds ${DEEP_MAX_PIDS}`,
+      { hint: 'target the cgroup instead of its pids' },
+    );
   }
 }
 
@@ -45,7 +54,12 @@ export function monotonicNs(): bigint {
  * Writes the target (pids first, then the config with active = 1) so the programs filter from their first run.
  * The deadline is enforced in the kernel too: past it the programs only count drops, even if user space is late.
  */
-export function writeTarget(obj: BpfObject, target: ProbeTarget, budget: ProbeBudget, opts: { matchChildren?: boolean } = {}): void {
+export function writeTarget(
+  obj: BpfObject,
+  target: ProbeTarget,
+  budget: ProbeBudget,
+  opts: { matchChildren?: boolean } = {},
+): void {
   const pids = obj.map('target_pids');
   const one = Buffer.from([1]);
   for (const pid of target.pids ?? []) {

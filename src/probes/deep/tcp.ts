@@ -17,7 +17,13 @@ import type { DeepProbe } from './types.ts';
 
 /** sizeof(struct tcpd_event) in bpf/tcp.h. */
 export const TCPD_EVENT_SIZE = 72;
-const TYPES: Record<number, TcpEventType> = { 1: 'connect', 2: 'connect-failed', 3: 'retransmit', 4: 'send-reset', 5: 'receive-reset' };
+const TYPES: Record<number, TcpEventType> = {
+  1: 'connect',
+  2: 'connect-failed',
+  3: 'retransmit',
+  4: 'send-reset',
+  5: 'receive-reset',
+};
 
 /** Kinds of tcp events. */
 export type TcpEventType = 'connect' | 'connect-failed' | 'retransmit' | 'send-reset' | 'receive-reset';
@@ -58,7 +64,8 @@ export function decodeTcpEvent(b: Buffer): TcpEvent {
   };
 }
 
-const pct = (sorted: readonly number[], q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0);
+const pct = (sorted: readonly number[], q: number): number =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
 
 /** The tcp deep probe. */
 export const tcp = {
@@ -67,26 +74,50 @@ export const tcp = {
   options: tcpOptions,
   prepare(ctx) {
     parseOptions('tcp', tcpOptions, ctx.options);
-    const obj = openProbeObject(ctx, 'tcp', { layouts: { tcpd_event: { size: TCPD_EVENT_SIZE, fields: { family: 16, saddr: 24, daddr: 40, comm: 56 } } } });
+    const obj = openProbeObject(ctx, 'tcp', {
+      layouts: { tcpd_event: { size: TCPD_EVENT_SIZE, fields: { family: 16, saddr: 24, daddr: 40, comm: 56 } } },
+    });
     const events: TcpEvent[] = [];
     let decodeErrors = 0;
     const rb = obj.ringBuffer('tcpd_events', (data) => {
-      try { events.push(decodeTcpEvent(data)); } catch { decodeErrors++; }
+      try {
+        events.push(decodeTcpEvent(data));
+      } catch {
+        decodeErrors++;
+      }
     });
     return {
       close: () => obj.close(),
       start(target, budget) {
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
-          probe: 'tcp', obj, target, budget,
+          probe: 'tcp',
+          obj,
+          target,
+          budget,
           attach: (o) => o.attachAll(),
-          poll: () => { rb.consume(); },
+          poll: () => {
+            rb.consume();
+          },
           read: () => {
             const count = (t: TcpEventType) => events.filter((e) => e.type === t).length;
-            const lat = events.filter((e) => e.type === 'connect').map((e) => Number(e.latencyNs) / 1e9).sort((a, b) => a - b);
-            const by = new Map<string, { remote: string; connects: number; failures: number; retransmits: number; resets: number }>();
+            const lat = events
+              .filter((e) => e.type === 'connect')
+              .map((e) => Number(e.latencyNs) / 1e9)
+              .sort((a, b) => a - b);
+            const by = new Map<
+              string,
+              { remote: string; connects: number; failures: number; retransmits: number; resets: number }
+            >();
             for (const e of events) {
-              out.push({ type: e.type, pid: e.tgid, comm: e.comm, local: e.local, remote: e.remote, seconds: Number(e.latencyNs) / 1e9 });
+              out.push({
+                type: e.type,
+                pid: e.tgid,
+                comm: e.comm,
+                local: e.local,
+                remote: e.remote,
+                seconds: Number(e.latencyNs) / 1e9,
+              });
               const a = by.get(e.remote) ?? { remote: e.remote, connects: 0, failures: 0, retransmits: 0, resets: 0 };
               if (e.type === 'connect') a.connects++;
               else if (e.type === 'connect-failed') a.failures++;
@@ -94,14 +125,18 @@ export const tcp = {
               else a.resets++;
               by.set(e.remote, a);
             }
-            const trouble = (a: { failures: number; retransmits: number; resets: number; connects: number }) => a.failures * 1e6 + a.resets * 1e3 + a.retransmits + a.connects / 1e6;
+            const trouble = (a: { failures: number; retransmits: number; resets: number; connects: number }) =>
+              a.failures * 1e6 + a.resets * 1e3 + a.retransmits + a.connects / 1e6;
             return {
               records: out.records,
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
               summary: {
-                connects: lat.length, connectFailures: count('connect-failed'), retransmits: count('retransmit'),
-                sendResets: count('send-reset'), receiveResets: count('receive-reset'),
+                connects: lat.length,
+                connectFailures: count('connect-failed'),
+                retransmits: count('retransmit'),
+                sendResets: count('send-reset'),
+                receiveResets: count('receive-reset'),
                 connectSeconds: { p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat.length ? lat[lat.length - 1] : 0 },
                 byRemote: [...by.values()].sort((a, b) => trouble(b) - trouble(a)).slice(0, 20),
               },

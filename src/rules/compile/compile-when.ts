@@ -20,27 +20,54 @@ export const MAX_WHEN_DEPTH = 8;
 /** Longest window a condition may look back over (the evaluator keeps this much history per series). */
 export const MAX_WINDOW_MS = 3_600_000;
 
-const CONDITION_KEYS = ['signal', 'stat', 'ratio', 'window', 'above', 'below', 'resolve_below', 'resolve_above', 'match'] as const;
+const CONDITION_KEYS = [
+  'signal',
+  'stat',
+  'ratio',
+  'window',
+  'above',
+  'below',
+  'resolve_below',
+  'resolve_above',
+  'match',
+] as const;
 
 function schemaError(message: string, hint: string): TriplineError {
   return new TriplineError('RULE_ERR_SCHEMA', message, { hint });
 }
 
 /** Converts YAML matchers, checking regexes and (when `labels` is given) that the label exists. */
-export function compileMatchers(raw: Record<string, unknown>, path: PathSeg[], report: Reporter, labels?: readonly string[], labelsOf?: string): Matchers {
+export function compileMatchers(
+  raw: Record<string, unknown>,
+  path: PathSeg[],
+  report: Reporter,
+  labels?: readonly string[],
+  labelsOf?: string,
+): Matchers {
   const out: Record<string, LabelMatcher> = {};
   for (const [label, m] of Object.entries(raw)) {
     if (labels && !labels.includes(label)) {
-      report([...path, label], new TriplineError('RULE_ERR_SIGNAL', `label ${JSON.stringify(label)} is not a label of ${labelsOf}`, {
-        hint: didYouMean(label, labels, `its labels are: ${labels.join(', ')}`),
-      }), true);
+      report(
+        [...path, label],
+        new TriplineError('RULE_ERR_SIGNAL', `label ${JSON.stringify(label)} is not a label of ${labelsOf}`, {
+          hint: didYouMean(label, labels, `its labels are: ${labels.join(', ')}`),
+        }),
+        true,
+      );
     }
-    if (typeof m === 'string') { out[label] = { op: 'equals', value: m }; continue; }
+    if (typeof m === 'string') {
+      out[label] = { op: 'equals', value: m };
+      continue;
+    }
     const o = m as Record<string, unknown>;
     if (o.regex !== undefined || o.not_regex !== undefined) {
       const op = o.regex !== undefined ? 'regex' : 'not_regex';
       const pattern = String(o[op]);
-      try { checkLabelRegex(pattern); } catch (e) { report([...path, label, op], e as TriplineError); }
+      try {
+        checkLabelRegex(pattern);
+      } catch (e) {
+        report([...path, label, op], e as TriplineError);
+      }
       out[label] = { op, pattern };
     } else if (o.not !== undefined) out[label] = { op: 'not', value: String(o.not) };
     else if (o.in !== undefined) out[label] = { op: 'in', values: Object.freeze([...(o.in as string[])]) };
@@ -50,12 +77,31 @@ export function compileMatchers(raw: Record<string, unknown>, path: PathSeg[], r
 }
 
 /** Converts a `when` tree; every signal it names is added to `signals`. Undefined when it has problems. */
-export function compileWhen(raw: RawWhen, path: PathSeg[], report: Reporter, signals: SignalSpec[], depth = 1): ConditionTree | undefined {
+export function compileWhen(
+  raw: RawWhen,
+  path: PathSeg[],
+  report: Reporter,
+  signals: SignalSpec[],
+  depth = 1,
+): ConditionTree | undefined {
   const group = raw.all !== undefined ? 'all' : raw.any !== undefined ? 'any' : undefined;
   if (group) {
     const extra = Object.keys(raw).filter((k) => k !== group);
-    if (extra.length) { report([...path, extra[0]], schemaError(`${extra[0]} cannot sit beside ${group}`, `move it into one of the conditions under ${group}`), true); return undefined; }
-    if (depth >= MAX_WHEN_DEPTH) { report([...path, group], schemaError(`all/any nested deeper than ${MAX_WHEN_DEPTH} levels`, 'flatten the conditions')); return undefined; }
+    if (extra.length) {
+      report(
+        [...path, extra[0]],
+        schemaError(`${extra[0]} cannot sit beside ${group}`, `move it into one of the conditions under ${group}`),
+        true,
+      );
+      return undefined;
+    }
+    if (depth >= MAX_WHEN_DEPTH) {
+      report(
+        [...path, group],
+        schemaError(`all/any nested deeper than ${MAX_WHEN_DEPTH} levels`, 'flatten the conditions'),
+      );
+      return undefined;
+    }
     const kids = raw[group]!.map((c, i) => compileWhen(c, [...path, group, i], report, signals, depth + 1));
     if (kids.some((k) => k === undefined)) return undefined;
     return group === 'all' ? { all: kids as ConditionTree[] } : { any: kids as ConditionTree[] };
@@ -63,22 +109,72 @@ export function compileWhen(raw: RawWhen, path: PathSeg[], report: Reporter, sig
   return compileCondition(raw, path, report, signals);
 }
 
-function compileCondition(raw: RawWhen, path: PathSeg[], report: Reporter, signals: SignalSpec[]): Condition | undefined {
+function compileCondition(
+  raw: RawWhen,
+  path: PathSeg[],
+  report: Reporter,
+  signals: SignalSpec[],
+): Condition | undefined {
   const before = signals.length;
   let ok = true;
-  const fail = (p: PathSeg[], e: TriplineError, atKey = false): undefined => { ok = false; report(p, e, atKey); return undefined; };
-  if (raw.signal === undefined && raw.ratio === undefined) return fail(path, schemaError('a condition needs signal (with stat) or ratio', `write e.g. {signal: runq_delay_seconds, stat: p99, window: 30s, above: 10ms}, or all/any; keys are: ${CONDITION_KEYS.join(', ')}`));
-  if (raw.signal !== undefined && raw.ratio !== undefined) return fail([...path, 'ratio'], schemaError('a condition has signal or ratio, not both', 'drop one'), true);
-  if (raw.ratio !== undefined && raw.stat !== undefined) fail([...path, 'stat'], schemaError('a ratio takes no stat (it divides the increases of two counters over the window)', 'drop stat'), true);
-  if (raw.signal !== undefined && raw.stat === undefined) fail(path, schemaError('a condition on a signal needs a stat', 'add stat: p99 (or p50, p90, p95, p999, mean, max, min, last, rate, increase, count)'));
+  const fail = (p: PathSeg[], e: TriplineError, atKey = false): undefined => {
+    ok = false;
+    report(p, e, atKey);
+    return undefined;
+  };
+  if (raw.signal === undefined && raw.ratio === undefined)
+    return fail(
+      path,
+      schemaError(
+        'a condition needs signal (with stat) or ratio',
+        `write e.g. {signal: runq_delay_seconds, stat: p99, window: 30s, above: 10ms}, or all/any; keys are: ${CONDITION_KEYS.join(', ')}`,
+      ),
+    );
+  if (raw.signal !== undefined && raw.ratio !== undefined)
+    return fail([...path, 'ratio'], schemaError('a condition has signal or ratio, not both', 'drop one'), true);
+  if (raw.ratio !== undefined && raw.stat !== undefined)
+    fail(
+      [...path, 'stat'],
+      schemaError('a ratio takes no stat (it divides the increases of two counters over the window)', 'drop stat'),
+      true,
+    );
+  if (raw.signal !== undefined && raw.stat === undefined)
+    fail(
+      path,
+      schemaError(
+        'a condition on a signal needs a stat',
+        'add stat: p99 (or p50, p90, p95, p999, mean, max, min, last, rate, increase, count)',
+      ),
+    );
   if (raw.window === undefined) fail(path, schemaError('a condition needs a window', 'add window: 30s'));
-  if ((raw.above === undefined) === (raw.below === undefined)) fail(path, schemaError('a condition needs exactly one of above or below', 'write above: 10ms (fires when higher) or below: 10ms (fires when lower)'));
-  if (raw.resolve_below !== undefined && raw.above === undefined) fail([...path, 'resolve_below'], schemaError('resolve_below goes with above', 'use resolve_above with below'), true);
-  if (raw.resolve_above !== undefined && raw.below === undefined) fail([...path, 'resolve_above'], schemaError('resolve_above goes with below', 'use resolve_below with above'), true);
+  if ((raw.above === undefined) === (raw.below === undefined))
+    fail(
+      path,
+      schemaError(
+        'a condition needs exactly one of above or below',
+        'write above: 10ms (fires when higher) or below: 10ms (fires when lower)',
+      ),
+    );
+  if (raw.resolve_below !== undefined && raw.above === undefined)
+    fail(
+      [...path, 'resolve_below'],
+      schemaError('resolve_below goes with above', 'use resolve_above with below'),
+      true,
+    );
+  if (raw.resolve_above !== undefined && raw.below === undefined)
+    fail(
+      [...path, 'resolve_above'],
+      schemaError('resolve_above goes with below', 'use resolve_below with above'),
+      true,
+    );
   let windowMs = 0;
   if (raw.window !== undefined) {
     windowMs = parseDuration(raw.window);
-    if (windowMs < 1000 || windowMs > MAX_WINDOW_MS) fail([...path, 'window'], schemaError(`window ${raw.window} is outside 1s..1h`, 'write a window between 1s and 1h'));
+    if (windowMs < 1000 || windowMs > MAX_WINDOW_MS)
+      fail(
+        [...path, 'window'],
+        schemaError(`window ${raw.window} is outside 1s..1h`, 'write a window between 1s and 1h'),
+      );
   }
   // The signals, their stat, and the unit their threshold needs.
   let specs: SignalSpec[] = [];
@@ -87,18 +183,34 @@ function compileCondition(raw: RawWhen, path: PathSeg[], report: Reporter, signa
   const stat = (raw.stat ?? 'increase') as Stat;
   if (raw.signal !== undefined) {
     let s: SignalSpec | undefined;
-    try { s = checkSignal(raw.signal); specs = [s]; } catch (e) { fail([...path, 'signal'], e as TriplineError); }
+    try {
+      s = checkSignal(raw.signal);
+      specs = [s];
+    } catch (e) {
+      fail([...path, 'signal'], e as TriplineError);
+    }
     if (s && raw.stat !== undefined) {
-      try { checkStat(s, stat); unit = thresholdUnit(s, stat); what = `${s.name} ${stat}`; } catch (e) { fail([...path, 'stat'], e as TriplineError); }
+      try {
+        checkStat(s, stat);
+        unit = thresholdUnit(s, stat);
+        what = `${s.name} ${stat}`;
+      } catch (e) {
+        fail([...path, 'stat'], e as TriplineError);
+      }
     }
   }
   if (raw.ratio !== undefined) {
     for (const side of ['of', 'to'] as const) {
       try {
         const s = checkSignal(raw.ratio[side]);
-        if (s.kind !== 'counter') throw new TriplineError('RULE_ERR_SIGNAL', `a ratio divides counters, but ${s.name} is a ${s.kind}`, { hint: 'use two counters, e.g. of: cpu_throttled_periods, to: cpu_periods' });
+        if (s.kind !== 'counter')
+          throw new TriplineError('RULE_ERR_SIGNAL', `a ratio divides counters, but ${s.name} is a ${s.kind}`, {
+            hint: 'use two counters, e.g. of: cpu_throttled_periods, to: cpu_periods',
+          });
         specs.push(s);
-      } catch (e) { fail([...path, 'ratio', side], e as TriplineError); }
+      } catch (e) {
+        fail([...path, 'ratio', side], e as TriplineError);
+      }
     }
     unit = 'percent';
     what = `${raw.ratio.of} / ${raw.ratio.to}`;
@@ -108,18 +220,36 @@ function compileCondition(raw: RawWhen, path: PathSeg[], report: Reporter, signa
   if (unit) {
     for (const k of ['above', 'below', 'resolve_below', 'resolve_above'] as const) {
       if (raw[k] === undefined) continue;
-      try { thresholds[k] = parseThreshold(raw[k]!, unit, what); } catch (e) { fail([...path, k], e as TriplineError); }
+      try {
+        thresholds[k] = parseThreshold(raw[k]!, unit, what);
+      } catch (e) {
+        fail([...path, k], e as TriplineError);
+      }
     }
   }
   const op = raw.above !== undefined ? 'above' : 'below';
   const threshold = thresholds[op];
   const resolveThreshold = op === 'above' ? thresholds.resolve_below : thresholds.resolve_above;
-  if (threshold !== undefined && resolveThreshold !== undefined && (op === 'above' ? resolveThreshold > threshold : resolveThreshold < threshold)) {
+  if (
+    threshold !== undefined &&
+    resolveThreshold !== undefined &&
+    (op === 'above' ? resolveThreshold > threshold : resolveThreshold < threshold)
+  ) {
     const k = op === 'above' ? 'resolve_below' : 'resolve_above';
-    fail([...path, k], schemaError(`${k} ${raw[k]} is past the firing threshold ${raw[op]}`, op === 'above' ? 'resolve_below must be at most above' : 'resolve_above must be at least below'));
+    fail(
+      [...path, k],
+      schemaError(
+        `${k} ${raw[k]} is past the firing threshold ${raw[op]}`,
+        op === 'above' ? 'resolve_below must be at most above' : 'resolve_above must be at least below',
+      ),
+    );
   }
-  const sigLabels = specs.length ? specs.map((s) => s.labels).reduce((a, b) => a.filter((l) => b.includes(l))) : undefined;
-  const match = raw.match ? compileMatchers(raw.match, [...path, 'match'], report, sigLabels, specs.map((s) => s.name).join(' and ')) : undefined;
+  const sigLabels = specs.length
+    ? specs.map((s) => s.labels).reduce((a, b) => a.filter((l) => b.includes(l)))
+    : undefined;
+  const match = raw.match
+    ? compileMatchers(raw.match, [...path, 'match'], report, sigLabels, specs.map((s) => s.name).join(' and '))
+    : undefined;
   if (!ok || signals.length === before || threshold === undefined) return undefined;
   return {
     signal: specs[0].name,

@@ -15,7 +15,10 @@ import { didYouMean } from '../parse/suggest.ts';
 
 /** Deep-freezes plain data so nothing downstream can change a loaded rule. */
 export function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) { for (const v of Object.values(o)) deepFreeze(v); Object.freeze(o); }
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
   return o;
 }
 
@@ -27,21 +30,47 @@ function commonLabels(signals: SignalSpec[]): string[] {
 /** A Rule from its validated spec; undefined when any check failed (each one reported). */
 export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, report: Reporter): Rule | undefined {
   const before = { n: 0 };
-  const r: Reporter = (p, e, k) => { before.n++; report(['spec', ...p], e, k); };
+  const r: Reporter = (p, e, k) => {
+    before.n++;
+    report(['spec', ...p], e, k);
+  };
   const signals: SignalSpec[] = [];
   const when = compileWhen(spec.when, ['when'], r, signals);
   const labels = signals.length ? commonLabels(signals) : undefined;
   const names = [...new Set(signals.map((s) => s.name))].join(', ');
   spec.group_by.forEach((l, i) => {
-    if (spec.group_by.indexOf(l) !== i) r(['group_by', i], new TriplineError('RULE_ERR_DUPLICATE', `group_by lists ${JSON.stringify(l)} twice`, { hint: 'list each label once' }));
+    if (spec.group_by.indexOf(l) !== i)
+      r(
+        ['group_by', i],
+        new TriplineError('RULE_ERR_DUPLICATE', `group_by lists ${JSON.stringify(l)} twice`, {
+          hint: 'list each label once',
+        }),
+      );
     else if (labels && !labels.includes(l)) {
-      r(['group_by', i], new TriplineError('RULE_ERR_SIGNAL', `group_by label ${JSON.stringify(l)} is not a label of ${names}`, { hint: didYouMean(l, labels, `labels are: ${labels.join(', ')}`) }));
+      r(
+        ['group_by', i],
+        new TriplineError('RULE_ERR_SIGNAL', `group_by label ${JSON.stringify(l)} is not a label of ${names}`, {
+          hint: didYouMean(l, labels, `labels are: ${labels.join(', ')}`),
+        }),
+      );
     }
   });
   const match = compileMatchers(spec.match, ['match'], r, labels, names);
   spec.mute.forEach((m, i) => {
-    if (!cron.validate(m.cron)) r(['mute', i, 'cron'], new TriplineError('RULE_ERR_SCHEMA', `${JSON.stringify(m.cron)} is not a cron expression`, { hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 0" for Sundays 02:00' }));
-    if (m.timezone !== undefined && !validTimeZone(m.timezone)) r(['mute', i, 'timezone'], new TriplineError('RULE_ERR_SCHEMA', `unknown time zone ${JSON.stringify(m.timezone)}`, { hint: 'use an IANA name like Europe/Paris or UTC' }));
+    if (!cron.validate(m.cron))
+      r(
+        ['mute', i, 'cron'],
+        new TriplineError('RULE_ERR_SCHEMA', `${JSON.stringify(m.cron)} is not a cron expression`, {
+          hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 0" for Sundays 02:00',
+        }),
+      );
+    if (m.timezone !== undefined && !validTimeZone(m.timezone))
+      r(
+        ['mute', i, 'timezone'],
+        new TriplineError('RULE_ERR_SCHEMA', `unknown time zone ${JSON.stringify(m.timezone)}`, {
+          hint: 'use an IANA name like Europe/Paris or UTC',
+        }),
+      );
   });
   // An incident's labels: the rule's own, `rule`, and the series labels its signals carry.
   const known = [...new Set([...(labels ?? []), ...Object.keys(spec.labels), 'rule'])];
@@ -52,12 +81,22 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
         const label = ref.startsWith('labels.') ? ref.slice(7) : undefined;
         // A misspelt label would render as empty text on every incident: refuse it at load.
         if (label !== undefined && labels && !known.includes(label)) {
-          r(['annotations', k], new TriplineError('RULE_ERR_TEMPLATE', `template reads .labels.${label}, which no incident of this rule has`, { hint: didYouMean(label, known, `labels are: ${known.join(', ')}`) }));
+          r(
+            ['annotations', k],
+            new TriplineError(
+              'RULE_ERR_TEMPLATE',
+              `template reads .labels.${label}, which no incident of this rule has`,
+              { hint: didYouMean(label, known, `labels are: ${known.join(', ')}`) },
+            ),
+          );
         }
       }
     } catch (e) {
       const t = e as TemplateError;
-      r(['annotations', k], new TriplineError('RULE_ERR_TEMPLATE', `template (at character ${t.column}): ${t.message}`, { hint: t.hint }));
+      r(
+        ['annotations', k],
+        new TriplineError('RULE_ERR_TEMPLATE', `template (at character ${t.column}): ${t.message}`, { hint: t.hint }),
+      );
     }
   }
   if (before.n > 0 || when === undefined) return undefined;
@@ -74,56 +113,110 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
     keepFiringForMs: parseDuration(spec.keep_firing_for),
     cooldownMs: parseDuration(spec.cooldown),
     maxTripsPerHour: spec.max_trips_per_hour,
-    mute: spec.mute.map((m) => ({ cron: m.cron, durationMs: parseDuration(m.duration), ...(m.timezone ? { timezone: m.timezone } : {}) })),
+    mute: spec.mute.map((m) => ({
+      cron: m.cron,
+      durationMs: parseDuration(m.duration),
+      ...(m.timezone ? { timezone: m.timezone } : {}),
+    })),
     annotations: { ...spec.annotations },
-    ...(spec.capture ? {
-      capture: {
-        probes: [...spec.capture.probes],
-        durationMs: parseDuration(spec.capture.duration),
-        options: spec.capture.options as Record<string, Record<string, unknown>>,
-        ...(spec.capture.bpftrace !== undefined ? { bpftrace: spec.capture.bpftrace } : {}),
-      },
-    } : {}),
+    ...(spec.capture
+      ? {
+          capture: {
+            probes: [...spec.capture.probes],
+            durationMs: parseDuration(spec.capture.duration),
+            options: spec.capture.options as Record<string, Record<string, unknown>>,
+            ...(spec.capture.bpftrace !== undefined ? { bpftrace: spec.capture.bpftrace } : {}),
+          },
+        }
+      : {}),
     actions: spec.actions.map(compileAction),
   });
 }
 
 function compileAction(a: ActionDoc): ActionSpec {
   switch (a.type) {
-    case 'slack': return { type: 'slack', ...(a.channel ? { channel: a.channel } : {}), ...(a.mention ? { mention: a.mention } : {}) };
-    case 'log': return { type: 'log' };
-    case 'webhook': return {
-      type: 'webhook', url: a.url, timeoutMs: parseDuration(a.timeout),
-      ...(a.secret_env ? { secretEnv: a.secret_env } : {}), ...(a.headers ? { headers: { ...a.headers } } : {}),
-    };
-    case 'scale': return {
-      type: 'scale', target: a.target === 'auto' ? 'auto' : { ...a.target }, step: a.step, max: a.max,
-      cooldownMs: parseDuration(a.cooldown), dryRun: a.dry_run, whenCause: [...a.when_cause], verifyMs: parseDuration(a.verify),
-    };
+    case 'slack':
+      return {
+        type: 'slack',
+        ...(a.channel ? { channel: a.channel } : {}),
+        ...(a.mention ? { mention: a.mention } : {}),
+      };
+    case 'log':
+      return { type: 'log' };
+    case 'webhook':
+      return {
+        type: 'webhook',
+        url: a.url,
+        timeoutMs: parseDuration(a.timeout),
+        ...(a.secret_env ? { secretEnv: a.secret_env } : {}),
+        ...(a.headers ? { headers: { ...a.headers } } : {}),
+      };
+    case 'scale':
+      return {
+        type: 'scale',
+        target: a.target === 'auto' ? 'auto' : { ...a.target },
+        step: a.step,
+        max: a.max,
+        cooldownMs: parseDuration(a.cooldown),
+        dryRun: a.dry_run,
+        whenCause: [...a.when_cause],
+        verifyMs: parseDuration(a.verify),
+      };
   }
 }
 
 function validTimeZone(tz: string): boolean {
-  try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; }
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A Silence from its validated spec (id = metadata.name). */
-export function compileSilence(id: string, spec: SilenceSpecDoc, source: SourceRef, report: Reporter): Silence | undefined {
+export function compileSilence(
+  id: string,
+  spec: SilenceSpecDoc,
+  source: SourceRef,
+  report: Reporter,
+): Silence | undefined {
   let n = 0;
-  const r: Reporter = (p, e, k) => { n++; report(['spec', ...p], e, k); };
+  const r: Reporter = (p, e, k) => {
+    n++;
+    report(['spec', ...p], e, k);
+  };
   const matchers = compileMatchers(spec.matchers, ['matchers'], r);
-  if (Object.keys(matchers).length === 0) r(['matchers'], new TriplineError('RULE_ERR_SCHEMA', 'a silence needs at least one matcher', { hint: 'add e.g. matchers: {rule: cpu-throttling}' }));
+  if (Object.keys(matchers).length === 0)
+    r(
+      ['matchers'],
+      new TriplineError('RULE_ERR_SCHEMA', 'a silence needs at least one matcher', {
+        hint: 'add e.g. matchers: {rule: cpu-throttling}',
+      }),
+    );
   const startsAt = Date.parse(spec.starts_at);
   const endsAt = Date.parse(spec.ends_at);
-  if (endsAt <= startsAt) r(['ends_at'], new TriplineError('RULE_ERR_SCHEMA', 'ends_at is not after starts_at', { hint: 'swap them or fix the times' }));
+  if (endsAt <= startsAt)
+    r(
+      ['ends_at'],
+      new TriplineError('RULE_ERR_SCHEMA', 'ends_at is not after starts_at', { hint: 'swap them or fix the times' }),
+    );
   if (n) return undefined;
   return deepFreeze({ id, matchers, startsAt, endsAt, author: spec.author, comment: spec.comment, source });
 }
 
 /** An Inhibition from its validated spec. */
-export function compileInhibition(name: string, spec: InhibitionSpecDoc, source: SourceRef, report: Reporter): Inhibition | undefined {
+export function compileInhibition(
+  name: string,
+  spec: InhibitionSpecDoc,
+  source: SourceRef,
+  report: Reporter,
+): Inhibition | undefined {
   let n = 0;
-  const r: Reporter = (p, e, k) => { n++; report(['spec', ...p], e, k); };
+  const r: Reporter = (p, e, k) => {
+    n++;
+    report(['spec', ...p], e, k);
+  };
   const sourceMatch = compileMatchers(spec.source_match, ['source_match'], r);
   const targetMatch = compileMatchers(spec.target_match, ['target_match'], r);
   if (n) return undefined;

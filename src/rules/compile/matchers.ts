@@ -25,12 +25,30 @@ function anchored(pattern: string): (value: string) => boolean {
 /** Compiles one matcher; a missing label reads as the empty string. */
 export function compileMatcher(m: LabelMatcher): (value: string) => boolean {
   switch (m.op) {
-    case 'equals': { const v = m.value; return (x) => x === v; }
-    case 'not': { const v = m.value; return (x) => x !== v; }
-    case 'regex': { const test = anchored(m.pattern); return (x) => test(x); }
-    case 'not_regex': { const test = anchored(m.pattern); return (x) => !test(x); }
-    case 'in': { const set = new Set(m.values); return (x) => set.has(x); }
-    case 'not_in': { const set = new Set(m.values); return (x) => !set.has(x); }
+    case 'equals': {
+      const v = m.value;
+      return (x) => x === v;
+    }
+    case 'not': {
+      const v = m.value;
+      return (x) => x !== v;
+    }
+    case 'regex': {
+      const test = anchored(m.pattern);
+      return (x) => test(x);
+    }
+    case 'not_regex': {
+      const test = anchored(m.pattern);
+      return (x) => !test(x);
+    }
+    case 'in': {
+      const set = new Set(m.values);
+      return (x) => set.has(x);
+    }
+    case 'not_in': {
+      const set = new Set(m.values);
+      return (x) => !set.has(x);
+    }
   }
 }
 

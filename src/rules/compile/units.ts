@@ -19,12 +19,28 @@ const RATE_PER_S: Record<string, number> = { '/s': 1, '/m': 1 / 60, '/h': 1 / 36
 /** Milliseconds of a duration string; throws RULE_ERR_UNIT when it is not one. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h|d)$/.exec(text);
-  if (!m) throw new TriplineError('RULE_ERR_UNIT', `${JSON.stringify(text)} is not a duration`, { hint: 'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d' });
+  if (!m)
+    throw new TriplineError('RULE_ERR_UNIT', `${JSON.stringify(text)} is not a duration`, {
+      hint: 'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d',
+    });
   return Number(m[1]) * DURATION_MS[m[2]];
 }
 
 /** Every statistic, in the order the docs list them. */
-export const STATS: readonly Stat[] = ['p50', 'p90', 'p95', 'p99', 'p999', 'mean', 'max', 'min', 'last', 'rate', 'increase', 'count'];
+export const STATS: readonly Stat[] = [
+  'p50',
+  'p90',
+  'p95',
+  'p99',
+  'p999',
+  'mean',
+  'max',
+  'min',
+  'last',
+  'rate',
+  'increase',
+  'count',
+];
 
 /**
  * Which statistics each signal kind supports. Quantiles, mean and count (observations) come from
@@ -50,7 +66,12 @@ export function checkSignal(name: string): SignalSpec {
 export function checkStat(signal: SignalSpec, stat: Stat): void {
   const ok = STATS_BY_KIND[signal.kind];
   if (ok.includes(stat)) return;
-  const need = stat.startsWith('p') || stat === 'mean' || stat === 'count' ? 'a histogram' : stat === 'rate' || stat === 'increase' ? 'a counter or a histogram' : 'a gauge';
+  const need =
+    stat.startsWith('p') || stat === 'mean' || stat === 'count'
+      ? 'a histogram'
+      : stat === 'rate' || stat === 'increase'
+        ? 'a counter or a histogram'
+        : 'a gauge';
   throw new TriplineError('RULE_ERR_SIGNAL', `stat ${stat} needs ${need}, but ${signal.name} is a ${signal.kind}`, {
     hint: `use one of: ${ok.join(', ')}`,
   });
@@ -70,7 +91,11 @@ export function thresholdUnit(signal: SignalSpec, stat: Stat, ratio = false): Th
 }
 
 const UNIT_WORDS: Record<ThresholdUnit, string> = {
-  duration: 'in seconds', rate: 'per second', percent: 'a ratio', number: 'a count', fraction: 'a share of one CPU',
+  duration: 'in seconds',
+  rate: 'per second',
+  percent: 'a ratio',
+  number: 'a count',
+  fraction: 'a share of one CPU',
 };
 
 /**
@@ -80,7 +105,10 @@ const UNIT_WORDS: Record<ThresholdUnit, string> = {
 export function parseThreshold(raw: string | number, unit: ThresholdUnit, what: string): number {
   const text = String(raw).trim();
   const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d|%|\/s|\/m|\/h)?$/.exec(text);
-  if (!m) throw new TriplineError('RULE_ERR_UNIT', `threshold ${JSON.stringify(text)} is not a number with a unit`, { hint: fixFor(unit, 1) });
+  if (!m)
+    throw new TriplineError('RULE_ERR_UNIT', `threshold ${JSON.stringify(text)} is not a number with a unit`, {
+      hint: fixFor(unit, 1),
+    });
   const n = Number(m[1]);
   const suffix = m[2] ?? '';
   const wrong = (msg: string): TriplineError =>
@@ -109,11 +137,16 @@ export function parseThreshold(raw: string | number, unit: ThresholdUnit, what: 
 function fixFor(unit: ThresholdUnit, n: number): string {
   switch (unit) {
     // A bare number below 1 on a seconds signal was most likely meant as seconds.
-    case 'duration': return `write ${n < 1 ? `${round(n * 1000)}ms` : `${n}ms`} (units: us, ms, s, m)`;
-    case 'rate': return `write ${n}/s (or ${n}/m per minute)`;
-    case 'percent': return `write ${n <= 1 ? round(n * 100) : n}%`;
-    case 'fraction': return `write a share of one CPU: ${n} or ${round(n * 100)}%`;
-    case 'number': return `write ${n} without a unit`;
+    case 'duration':
+      return `write ${n < 1 ? `${round(n * 1000)}ms` : `${n}ms`} (units: us, ms, s, m)`;
+    case 'rate':
+      return `write ${n}/s (or ${n}/m per minute)`;
+    case 'percent':
+      return `write ${n <= 1 ? round(n * 100) : n}%`;
+    case 'fraction':
+      return `write a share of one CPU: ${n} or ${round(n * 100)}%`;
+    case 'number':
+      return `write ${n} without a unit`;
   }
 }
 
@@ -125,7 +158,10 @@ function round(n: number): number {
 export function parseQuantity(raw: string | number): number {
   if (typeof raw === 'number') return raw;
   const m = /^(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d|%|\/s|\/m|\/h)?$/.exec(raw.trim());
-  if (!m) throw new TriplineError('RULE_ERR_UNIT', `${JSON.stringify(raw)} is not a number with a unit`, { hint: 'write e.g. 5ms, 20/s, 20% or 3' });
+  if (!m)
+    throw new TriplineError('RULE_ERR_UNIT', `${JSON.stringify(raw)} is not a number with a unit`, {
+      hint: 'write e.g. 5ms, 20/s, 20% or 3',
+    });
   const n = Number(m[1]);
   const s = m[2] ?? '';
   if (s in DURATION_MS) return (n * DURATION_MS[s]) / 1000;

@@ -13,7 +13,10 @@ const statKeys = new Map<string, number>();
 export function statKey(stat: string, windowMs: number): number {
   const k = `${stat}|${windowMs}`;
   let id = statKeys.get(k);
-  if (id === undefined) { id = statKeys.size; statKeys.set(k, id); }
+  if (id === undefined) {
+    id = statKeys.size;
+    statKeys.set(k, id);
+  }
   return id;
 }
 
@@ -33,7 +36,8 @@ function seriesStat(w: SeriesWindow, stat: Stat, windowMs: number, key: number, 
 /** Value of leaf `i` of `group` at `now` (NaN without data). `key`: statKey of the leaf (its increase for ratios). */
 export function leafValue(c: Condition, group: Group, i: number, now: number, key = -1): number {
   const pair = group.series[i];
-  const num = pair[0], den = pair[1];
+  const num = pair[0],
+    den = pair[1];
   if (c.ratioTo) {
     if (key < 0 || num.length > 1 || den.length !== 1) return ratio(num, den, now, c.windowMs);
     const d = seriesStat(den[0], 'increase', c.windowMs, key, now);
@@ -51,7 +55,8 @@ export function leafValue(c: Condition, group: Group, i: number, now: number, ke
  * not at 5/s); without one, it holds exactly while the trip condition does.
  */
 export function crosses(c: Condition, value: number, resolve: boolean): boolean {
-  if (resolve && c.resolveThreshold !== undefined) return c.op === 'above' ? value >= c.resolveThreshold : value <= c.resolveThreshold;
+  if (resolve && c.resolveThreshold !== undefined)
+    return c.op === 'above' ? value >= c.resolveThreshold : value <= c.resolveThreshold;
   return c.op === 'above' ? value > c.threshold : value < c.threshold;
 }
 
@@ -64,11 +69,17 @@ export function compileTree(tree: ConditionTree): TreePredicate {
   const build = (t: ConditionTree): TreePredicate => {
     if ('all' in t) {
       const parts = t.all.map(build);
-      return (v, r) => { for (const p of parts) if (!p(v, r)) return false; return true; };
+      return (v, r) => {
+        for (const p of parts) if (!p(v, r)) return false;
+        return true;
+      };
     }
     if ('any' in t) {
       const parts = t.any.map(build);
-      return (v, r) => { for (const p of parts) if (p(v, r)) return true; return false; };
+      return (v, r) => {
+        for (const p of parts) if (p(v, r)) return true;
+        return false;
+      };
     }
     const i = next++;
     const c = t;
@@ -82,5 +93,7 @@ export function unitOf(c: Condition, signalUnit: string | undefined, kind: strin
   if (c.ratioTo) return 'ratio';
   const countLike = kind === 'histogram' && (c.stat === 'count' || c.stat === 'increase' || c.stat === 'rate');
   const base = countLike ? 'count' : (signalUnit ?? 'count');
-  return c.stat === 'rate' || (kind === 'counter' && ['mean', 'last', 'max', 'min'].includes(c.stat)) ? `${base}/s` : base;
+  return c.stat === 'rate' || (kind === 'counter' && ['mean', 'last', 'max', 'min'].includes(c.stat))
+    ? `${base}/s`
+    : base;
 }

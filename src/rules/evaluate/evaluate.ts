@@ -20,7 +20,17 @@ import { WindowStore } from './window.ts';
 import { RuleSelection, type Group } from './groups.ts';
 import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
-import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState, type SuppressReason } from './lifecycle.ts';
+import {
+  advance,
+  inCooldown,
+  isIdle,
+  markFiring,
+  markResolved,
+  markSuppressed,
+  TripLog,
+  type SeriesState,
+  type SuppressReason,
+} from './lifecycle.ts';
 import { Suppressor } from './suppress.ts';
 import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
@@ -33,9 +43,14 @@ export function ruleIdentity(r: Rule): string {
 /** Per signal, the longest window any condition of any rule reads it over (what the window store keeps). */
 export function windowsOf(rules: readonly Rule[]): Map<string, number> {
   const out = new Map<string, number>();
-  const need = (signal: string, ms: number): void => { out.set(signal, Math.max(out.get(signal) ?? 0, ms)); };
+  const need = (signal: string, ms: number): void => {
+    out.set(signal, Math.max(out.get(signal) ?? 0, ms));
+  };
   for (const r of rules) {
-    for (const c of new RuleSelection(r).leaves) { need(c.signal, c.windowMs); if (c.ratioTo) need(c.ratioTo, c.windowMs); }
+    for (const c of new RuleSelection(r).leaves) {
+      need(c.signal, c.windowMs);
+      if (c.ratioTo) need(c.ratioTo, c.windowMs);
+    }
   }
   return out;
 }
@@ -60,7 +75,13 @@ interface RuleRuntime {
 }
 
 /** A trip past mute, cooldown and cap, waiting for silences and inhibitions (the incident is built only when needed). */
-interface PendingTrip { rt: RuleRuntime; st: SeriesState; group: Group; values: Float64Array; labels: Readonly<Record<string, string>> }
+interface PendingTrip {
+  rt: RuleRuntime;
+  st: SeriesState;
+  group: Group;
+  values: Float64Array;
+  labels: Readonly<Record<string, string>>;
+}
 
 /** Options of an evaluator. */
 export interface EvaluatorOptions {
@@ -85,10 +106,14 @@ export class Evaluator {
   }
 
   /** The rules being evaluated. */
-  get rules(): readonly Rule[] { return this.runtimes.map((r) => r.rule); }
+  get rules(): readonly Rule[] {
+    return this.runtimes.map((r) => r.rule);
+  }
 
   /** Series windows held. */
-  get seriesCount(): number { return this.store.size; }
+  get seriesCount(): number {
+    return this.store.size;
+  }
 
   /**
    * Replaces the rule set. Rules whose identity is unchanged keep their series state; the firing
@@ -105,7 +130,9 @@ export class Evaluator {
       if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
       const sel = keep ? prev.sel : new RuleSelection(rule);
       const rt: RuleRuntime = {
-        rule, identity, sel,
+        rule,
+        identity,
+        sel,
         tree: compileTree(rule.when),
         mutes: rule.mute.map((m) => new MuteSchedule(m)),
         templates: compileAnnotations(rule),
@@ -120,7 +147,8 @@ export class Evaluator {
       };
       return rt;
     });
-    for (const gone of old.values()) for (const inc of gone.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
+    for (const gone of old.values())
+      for (const inc of gone.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
     this.store.setWindows(windowsOf(ruleSet.rules));
     this.suppressor.setFromRules(ruleSet.silences, ruleSet.inhibitions);
     if (resolved.length) this.dirty = true;
@@ -163,11 +191,24 @@ export class Evaluator {
         v.fill(NaN);
         this.step(rt, st, { key, labels: rt.firing.get(key)?.labels ?? {}, series: [] }, now, false, out, trips);
       });
-      rt.states.forEach((st, key) => { if (isIdle(st, now, rt.rule)) { rt.states.delete(key); rt.restored.delete(key); } });
+      rt.states.forEach((st, key) => {
+        if (isIdle(st, now, rt.rule)) {
+          rt.states.delete(key);
+          rt.restored.delete(key);
+        }
+      });
     }
   }
 
-  private step(rt: RuleRuntime, st: SeriesState, g: Group, now: number, active: boolean, out: Incident[], trips: PendingTrip[]): void {
+  private step(
+    rt: RuleRuntime,
+    st: SeriesState,
+    g: Group,
+    now: number,
+    active: boolean,
+    out: Incident[],
+    trips: PendingTrip[],
+  ): void {
     const holding = st.phase === 'firing' ? rt.tree(rt.values, true) : active;
     const before = st.phase;
     const snapshot = { ...st };
@@ -177,7 +218,10 @@ export class Evaluator {
       return;
     }
     if (st.phase !== before) this.dirty = true;
-    if (tr === 'cleared') { this.suppressor.release(g.key); return; }
+    if (tr === 'cleared') {
+      this.suppressor.release(g.key);
+      return;
+    }
     if (tr === 'resolve') {
       const inc = rt.firing.get(g.key);
       markResolved(st, now);
@@ -190,17 +234,46 @@ export class Evaluator {
     if (tr !== 'trip' || g.series.length === 0) return;
     const mute = activeMute(rt.mutes, now);
     if (mute) return this.suppress(rt, st, g, rt.values, 'muted', `mute window ${mute.cron}`, now);
-    if (inCooldown(st, now, rt.rule)) return this.suppress(rt, st, g, rt.values, 'cooldown', `cooldown until ${new Date(st.lastTripAt! + rt.rule.cooldownMs).toISOString()}`, now);
-    if (rt.trips.count(now) >= rt.rule.maxTripsPerHour) return this.suppress(rt, st, g, rt.values, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
+    if (inCooldown(st, now, rt.rule))
+      return this.suppress(
+        rt,
+        st,
+        g,
+        rt.values,
+        'cooldown',
+        `cooldown until ${new Date(st.lastTripAt! + rt.rule.cooldownMs).toISOString()}`,
+        now,
+      );
+    if (rt.trips.count(now) >= rt.rule.maxTripsPerHour)
+      return this.suppress(rt, st, g, rt.values, 'cap', `${rt.rule.maxTripsPerHour} trips in the last hour`, now);
     trips.push({ rt, st, group: g, values: rt.values.slice(), labels: incidentLabels(rt.rule, g) });
   }
 
   private build(rt: RuleRuntime, st: SeriesState, g: Group, values: Float64Array, now: number): Incident {
-    return buildIncident({ rule: rt.rule, templates: rt.templates, group: g, values, now, pendingSince: st.pendingSince ?? now, host: this.host }, rt.sel.leaves);
+    return buildIncident(
+      {
+        rule: rt.rule,
+        templates: rt.templates,
+        group: g,
+        values,
+        now,
+        pendingSince: st.pendingSince ?? now,
+        host: this.host,
+      },
+      rt.sel.leaves,
+    );
   }
 
   /** Records a suppressed trip; a series already suppressed for the same reason costs nothing more (no incident built). */
-  private suppress(rt: RuleRuntime, st: SeriesState, g: Group, values: Float64Array, reason: SuppressReason, detail: string, now: number): void {
+  private suppress(
+    rt: RuleRuntime,
+    st: SeriesState,
+    g: Group,
+    values: Float64Array,
+    reason: SuppressReason,
+    detail: string,
+    now: number,
+  ): void {
     if (st.phase === 'suppressed' && st.reason === reason && this.suppressor.isRecorded(g.key, reason)) return;
     if (st.phase !== 'suppressed' || st.reason !== reason) this.dirty = true;
     markSuppressed(st, reason);
@@ -214,9 +287,23 @@ export class Evaluator {
     for (const p of trips) {
       const { rt, st, group, values, labels } = p;
       const silence = this.suppressor.silencedBy(labels, now);
-      if (silence) { this.suppress(rt, st, group, values, 'silenced', `silence ${silence.id} by ${silence.author}: ${silence.comment}`, now); continue; }
+      if (silence) {
+        this.suppress(
+          rt,
+          st,
+          group,
+          values,
+          'silenced',
+          `silence ${silence.id} by ${silence.author}: ${silence.comment}`,
+          now,
+        );
+        continue;
+      }
       const inh = this.suppressor.inhibitedBy(labels, group.key, this.allFiring());
-      if (inh) { this.suppress(rt, st, group, values, 'inhibited', `inhibition ${inh.name}`, now); continue; }
+      if (inh) {
+        this.suppress(rt, st, group, values, 'inhibited', `inhibition ${inh.name}`, now);
+        continue;
+      }
       const incident = this.build(rt, st, group, values, now);
       markFiring(st, now, incident.id);
       rt.trips.record(now);
@@ -232,7 +319,9 @@ export class Evaluator {
   }
 
   /** Every firing incident. */
-  firing(): Incident[] { return [...this.allFiring()]; }
+  firing(): Incident[] {
+    return [...this.allFiring()];
+  }
 
   /** Lifecycle state of one series of a rule (tests, the API). */
   stateOf(rule: string, key: string): Readonly<SeriesState> | undefined {
@@ -244,7 +333,8 @@ export class Evaluator {
     const rules: Record<string, PersistedRule> = {};
     for (const rt of this.runtimes) {
       const series: Record<string, { state: SeriesState; incident?: Incident }> = {};
-      for (const [key, st] of rt.states) series[key] = rt.firing.has(key) ? { state: { ...st }, incident: rt.firing.get(key) } : { state: { ...st } };
+      for (const [key, st] of rt.states)
+        series[key] = rt.firing.has(key) ? { state: { ...st }, incident: rt.firing.get(key) } : { state: { ...st } };
       rules[rt.rule.name] = { identity: rt.identity, trips: rt.trips.times.slice(), series };
     }
     this.dirty = false;

@@ -52,7 +52,11 @@ export class RuleSelection {
     this.seenStore = store;
     let sig = '';
     for (const s of this.signals) sig += `${store.version(s)},`;
-    if (sig !== this.seen) { this.cached = this.build(store); this.list = [...this.cached.values()]; this.seen = sig; }
+    if (sig !== this.seen) {
+      this.cached = this.build(store);
+      this.list = [...this.cached.values()];
+      this.seen = sig;
+    }
     return this.cached;
   }
 
@@ -71,7 +75,11 @@ export class RuleSelection {
       const key = incidentKey(this.rule.name, gl);
       let g = out.get(key);
       if (!g) {
-        g = { key, labels: Object.freeze(gl), series: this.leaves.map(() => [[], []] as [SeriesWindow[], SeriesWindow[]]) };
+        g = {
+          key,
+          labels: Object.freeze(gl),
+          series: this.leaves.map(() => [[], []] as [SeriesWindow[], SeriesWindow[]]),
+        };
         out.set(key, g);
       }
       return g;
@@ -79,7 +87,8 @@ export class RuleSelection {
     this.leaves.forEach((c, i) => {
       const pred = this.preds[i];
       for (const w of store.series(c.signal)) if (pred(w.labels)) groupOf(w.labels).series[i][0].push(w);
-      if (c.ratioTo) for (const w of store.series(c.ratioTo)) if (pred(w.labels)) groupOf(w.labels).series[i][1].push(w);
+      if (c.ratioTo)
+        for (const w of store.series(c.ratioTo)) if (pred(w.labels)) groupOf(w.labels).series[i][1].push(w);
     });
     return out;
   }
@@ -90,7 +99,10 @@ export function commonLabels(g: Group): Record<string, string> {
   let common: Record<string, string> | undefined;
   for (const [num, den] of g.series) {
     for (const w of num.length ? num : den) {
-      if (!common) { common = { ...w.labels }; continue; }
+      if (!common) {
+        common = { ...w.labels };
+        continue;
+      }
       for (const k of Object.keys(common)) if (w.labels[k] !== common[k]) delete common[k];
     }
   }

@@ -74,14 +74,24 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
     for (const extra of EXTRA_STATS[wins[0]?.kind ?? ''] ?? []) {
       if (extra === c.stat) continue;
       const v = windowStat(wins, extra, now, c.windowMs);
-      if (Number.isFinite(v)) { stats[`c${i}.${extra}`] = v; if (i === 0) stats[extra] ??= v; }
+      if (Number.isFinite(v)) {
+        stats[`c${i}.${extra}`] = v;
+        if (i === 0) stats[extra] ??= v;
+      }
     }
   });
   const first = leaves[0];
   const spec = signalSpec(first.signal);
   const labels = incidentLabels(rule, group);
   const annotations: Record<string, string> = {};
-  const data = { rule: rule.name, value: values[0], threshold: first.threshold, labels: { ...commonLabels(group), ...labels }, stats, severity: rule.severity };
+  const data = {
+    rule: rule.name,
+    value: values[0],
+    threshold: first.threshold,
+    labels: { ...commonLabels(group), ...labels },
+    stats,
+    severity: rule.severity,
+  };
   for (const [k, tpl] of Object.entries(t.templates)) annotations[k] = tpl.render(data);
   return Object.freeze({
     id: incidentId(group.key, now),
@@ -107,5 +117,10 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
  * (the firing value when there is no data any more: the series went, or the rule was changed).
  */
 export function resolveIncident(firing: Incident, now: number, value: number): Incident {
-  return Object.freeze({ ...firing, status: 'resolved', value: Number.isFinite(value) ? value : firing.value, resolvedAt: new Date(now).toISOString() });
+  return Object.freeze({
+    ...firing,
+    status: 'resolved',
+    value: Number.isFinite(value) ? value : firing.value,
+    resolvedAt: new Date(now).toISOString(),
+  });
 }

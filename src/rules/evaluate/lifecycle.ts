@@ -43,7 +43,13 @@ export type Transition = 'none' | 'trip' | 'resolve' | 'cleared';
  * suppressed and retrying), `resolve` when a firing series is clear (for keep_firing_for), `cleared`
  * when a pending or suppressed series went back to inactive without firing.
  */
-export function advance(s: SeriesState, now: number, active: boolean, holding: boolean, rule: LifecycleRule): Transition {
+export function advance(
+  s: SeriesState,
+  now: number,
+  active: boolean,
+  holding: boolean,
+  rule: LifecycleRule,
+): Transition {
   switch (s.phase) {
     case 'inactive':
       if (!active) return 'none';
@@ -60,7 +66,10 @@ export function advance(s: SeriesState, now: number, active: boolean, holding: b
       }
       return now - (s.pendingSince ?? now) >= rule.forMs ? 'trip' : 'none';
     case 'firing':
-      if (holding) { s.clearSince = undefined; return 'none'; }
+      if (holding) {
+        s.clearSince = undefined;
+        return 'none';
+      }
       s.clearSince ??= now;
       return now - s.clearSince >= rule.keepFiringForMs ? 'resolve' : 'none';
   }
@@ -112,5 +121,7 @@ export class TripLog {
     if (i > 0) this.times.splice(0, i);
     return this.times.length;
   }
-  record(now: number): void { this.times.push(now); }
+  record(now: number): void {
+    this.times.push(now);
+  }
 }

@@ -9,18 +9,44 @@ import { TriplineError } from '../../errors.ts';
 
 const MINUTE = 60_000;
 
-interface Fields { minute: Set<number>; hour: Set<number>; dom: Set<number>; lastDom: boolean; month: Set<number>; dow: Set<number>; domAny: boolean; dowAny: boolean }
+interface Fields {
+  minute: Set<number>;
+  hour: Set<number>;
+  dom: Set<number>;
+  lastDom: boolean;
+  month: Set<number>;
+  dow: Set<number>;
+  domAny: boolean;
+  dowAny: boolean;
+}
 
 /** Wall-clock fields of `ms` in the window's time zone (the host's when it names none). */
-function wall(ms: number, fmt: Intl.DateTimeFormat | undefined): { minute: number; hour: number; day: number; month: number; year: number; dow: number } {
+function wall(
+  ms: number,
+  fmt: Intl.DateTimeFormat | undefined,
+): { minute: number; hour: number; day: number; month: number; year: number; dow: number } {
   if (!fmt) {
     const d = new Date(ms);
-    return { minute: d.getMinutes(), hour: d.getHours(), day: d.getDate(), month: d.getMonth() + 1, year: d.getFullYear(), dow: d.getDay() };
+    return {
+      minute: d.getMinutes(),
+      hour: d.getHours(),
+      day: d.getDate(),
+      month: d.getMonth() + 1,
+      year: d.getFullYear(),
+      dow: d.getDay(),
+    };
   }
   const p: Record<string, string> = {};
   for (const part of fmt.formatToParts(new Date(ms))) p[part.type] = part.value;
   const dows: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
-  return { minute: Number(p.minute), hour: Number(p.hour) % 24, day: Number(p.day), month: Number(p.month), year: Number(p.year), dow: dows[p.weekday] };
+  return {
+    minute: Number(p.minute),
+    hour: Number(p.hour) % 24,
+    day: Number(p.day),
+    month: Number(p.month),
+    year: Number(p.year),
+    dow: dows[p.weekday],
+  };
 }
 
 /** One compiled mute window. */
@@ -36,21 +62,46 @@ export class MuteSchedule {
     this.cron = w.cron;
     this.durationMs = w.durationMs;
     let parsed;
-    try { parsed = parseCron(w.cron.trim().split(/\s+/).length === 5 ? `0 ${w.cron}` : w.cron); } catch (cause) {
-      throw new TriplineError('RULE_ERR_SCHEMA', `invalid mute cron ${JSON.stringify(w.cron)}: ${(cause as Error).message}`, { hint: 'write five cron fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 0"', cause });
+    try {
+      parsed = parseCron(w.cron.trim().split(/\s+/).length === 5 ? `0 ${w.cron}` : w.cron);
+    } catch (cause) {
+      throw new TriplineError(
+        'RULE_ERR_SCHEMA',
+        `invalid mute cron ${JSON.stringify(w.cron)}: ${(cause as Error).message}`,
+        { hint: 'write five cron fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * 0"', cause },
+      );
     }
     const nums = (a: (number | string)[]): Set<number> => new Set(a.filter((x): x is number => typeof x === 'number'));
     const dom = nums(parsed.dayOfMonth);
     const dow = new Set([...nums(parsed.dayOfWeek)].map((d) => d % 7)); // 7 is Sunday too
     this.f = {
-      minute: new Set(parsed.minute), hour: new Set(parsed.hour), dom, month: new Set(parsed.month), dow,
+      minute: new Set(parsed.minute),
+      hour: new Set(parsed.hour),
+      dom,
+      month: new Set(parsed.month),
+      dow,
       lastDom: parsed.dayOfMonth.includes('L'),
-      domAny: dom.size === 31, dowAny: dow.size === 7,
+      domAny: dom.size === 31,
+      dowAny: dow.size === 7,
     };
     try {
-      this.fmt = w.timezone ? new Intl.DateTimeFormat('en-US', { timeZone: w.timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' }) : undefined;
+      this.fmt = w.timezone
+        ? new Intl.DateTimeFormat('en-US', {
+            timeZone: w.timezone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: 'numeric',
+            day: 'numeric',
+            hour: 'numeric',
+            minute: 'numeric',
+            weekday: 'short',
+          })
+        : undefined;
     } catch (cause) {
-      throw new TriplineError('RULE_ERR_SCHEMA', `unknown mute time zone ${JSON.stringify(w.timezone)}`, { hint: 'use an IANA zone name such as Europe/Paris or UTC', cause });
+      throw new TriplineError('RULE_ERR_SCHEMA', `unknown mute time zone ${JSON.stringify(w.timezone)}`, {
+        hint: 'use an IANA zone name such as Europe/Paris or UTC',
+        cause,
+      });
     }
   }
 
@@ -76,7 +127,10 @@ export class MuteSchedule {
       this.cachedStart = undefined;
       // Look back over the window's length, minute by minute (once per minute per rule).
       for (let m = minute; m > now - this.durationMs; m -= MINUTE) {
-        if (this.matches(m)) { this.cachedStart = m; break; }
+        if (this.matches(m)) {
+          this.cachedStart = m;
+          break;
+        }
       }
     }
     return this.cachedStart !== undefined && now < this.cachedStart + this.durationMs ? this.cachedStart : undefined;

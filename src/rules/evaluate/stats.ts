@@ -19,7 +19,13 @@ import type { Stat } from '../types.ts';
 import type { SeriesWindow } from './window.ts';
 
 /** Quantile levels by stat name. */
-export const QUANTILES: Readonly<Partial<Record<Stat, number>>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 };
+export const QUANTILES: Readonly<Partial<Record<Stat, number>>> = {
+  p50: 0.5,
+  p90: 0.9,
+  p95: 0.95,
+  p99: 0.99,
+  p999: 0.999,
+};
 
 /**
  * Quantile q (0..1) of a histogram: `bounds[i]` is the inclusive upper bound of bucket i, the lower
@@ -42,7 +48,9 @@ export function histogramQuantile(q: number, bounds: readonly number[], counts: 
     }
     cum += c;
   }
-  return bounds.length > 1 && bounds[bounds.length - 1] === Infinity ? bounds[bounds.length - 2] : bounds[bounds.length - 1];
+  return bounds.length > 1 && bounds[bounds.length - 1] === Infinity
+    ? bounds[bounds.length - 2]
+    : bounds[bounds.length - 1];
 }
 
 /** Upper bound of the highest non-empty bucket (its lower bound when it is +Inf); NaN when empty. */
@@ -62,20 +70,26 @@ export function histogramMin(bounds: readonly number[], counts: ArrayLike<number
 const scratch = new Map<number, Float64Array>();
 function bucketScratch(n: number): Float64Array {
   let a = scratch.get(n);
-  if (!a) { a = new Float64Array(n); scratch.set(n, a); }
+  if (!a) {
+    a = new Float64Array(n);
+    scratch.set(n, a);
+  }
   a.fill(0);
   return a;
 }
 
 /** Counter increase (histogram: observations) of one series over the window, and the time it covers. */
-function increaseOf(w: SeriesWindow, j: number): number { return w.total - w.before(j); }
+function increaseOf(w: SeriesWindow, j: number): number {
+  return w.total - w.before(j);
+}
 function coveredMs(w: SeriesWindow, j: number, windowMs: number): number {
   return Math.min(windowMs, w.lastAt - w.atOf(j) + w.intervalOf(j));
 }
 
 /** Sum of counter increases of the series over the window (0 when every series is idle; NaN when none has a sample in it). */
 export function increase(wins: readonly SeriesWindow[], now: number, windowMs: number): number {
-  let sum = 0, seen = false;
+  let sum = 0,
+    seen = false;
   for (const w of wins) {
     const j = w.firstIn(now, windowMs);
     if (j >= w.n) continue;
@@ -86,7 +100,12 @@ export function increase(wins: readonly SeriesWindow[], now: number, windowMs: n
 }
 
 /** Ratio of the increases of two groups of counters over the same window; NaN when the denominator did not move. */
-export function ratio(num: readonly SeriesWindow[], den: readonly SeriesWindow[], now: number, windowMs: number): number {
+export function ratio(
+  num: readonly SeriesWindow[],
+  den: readonly SeriesWindow[],
+  now: number,
+  windowMs: number,
+): number {
   const d = increase(den, now, windowMs);
   if (!(d > 0)) return NaN;
   const n = increase(num, now, windowMs);
@@ -104,9 +123,14 @@ export function windowStat(wins: readonly SeriesWindow[], stat: Stat, now: numbe
 
 function counterStat(wins: readonly SeriesWindow[], stat: Stat, now: number, windowMs: number): number {
   switch (stat) {
-    case 'increase': case 'count': return increase(wins, now, windowMs);
-    case 'rate': case 'mean': {
-      let sum = 0, covered = 0, seen = false;
+    case 'increase':
+    case 'count':
+      return increase(wins, now, windowMs);
+    case 'rate':
+    case 'mean': {
+      let sum = 0,
+        covered = 0,
+        seen = false;
       for (const w of wins) {
         const j = w.firstIn(now, windowMs);
         if (j >= w.n) continue;
@@ -117,16 +141,21 @@ function counterStat(wins: readonly SeriesWindow[], stat: Stat, now: number, win
       return seen && covered > 0 ? sum / (covered / 1000) : NaN;
     }
     case 'last': {
-      let sum = 0, seen = false;
+      let sum = 0,
+        seen = false;
       for (const w of wins) {
         if (w.n === 0 || w.lastAt <= now - windowMs) continue;
         const j = w.n - 1;
         const iv = w.intervalOf(j);
-        if (iv > 0) { sum += w.deltaOf(j) / (iv / 1000); seen = true; }
+        if (iv > 0) {
+          sum += w.deltaOf(j) / (iv / 1000);
+          seen = true;
+        }
       }
       return seen ? sum : NaN;
     }
-    case 'max': case 'min': {
+    case 'max':
+    case 'min': {
       let best = NaN;
       for (const w of wins) {
         for (let j = w.firstIn(now, windowMs); j < w.n; j++) {
@@ -138,7 +167,8 @@ function counterStat(wins: readonly SeriesWindow[], stat: Stat, now: number, win
       }
       return best;
     }
-    default: return NaN;
+    default:
+      return NaN;
   }
 }
 
@@ -149,12 +179,30 @@ function gaugeStat(wins: readonly SeriesWindow[], stat: Stat, now: number, windo
     if (j0 >= w.n) continue;
     let v: number;
     switch (stat) {
-      case 'last': v = w.valueOf(w.n - 1); break;
-      case 'count': v = w.n - j0; break;
-      case 'mean': { let s = 0; for (let j = j0; j < w.n; j++) s += w.valueOf(j); v = s / (w.n - j0); break; }
-      case 'max': { v = -Infinity; for (let j = j0; j < w.n; j++) v = Math.max(v, w.valueOf(j)); break; }
-      case 'min': { v = Infinity; for (let j = j0; j < w.n; j++) v = Math.min(v, w.valueOf(j)); break; }
-      default: return NaN;
+      case 'last':
+        v = w.valueOf(w.n - 1);
+        break;
+      case 'count':
+        v = w.n - j0;
+        break;
+      case 'mean': {
+        let s = 0;
+        for (let j = j0; j < w.n; j++) s += w.valueOf(j);
+        v = s / (w.n - j0);
+        break;
+      }
+      case 'max': {
+        v = -Infinity;
+        for (let j = j0; j < w.n; j++) v = Math.max(v, w.valueOf(j));
+        break;
+      }
+      case 'min': {
+        v = Infinity;
+        for (let j = j0; j < w.n; j++) v = Math.min(v, w.valueOf(j));
+        break;
+      }
+      default:
+        return NaN;
     }
     if (Number.isNaN(acc)) acc = v;
     else if (stat === 'max') acc = Math.max(acc, v);
@@ -182,9 +230,13 @@ function histogramStat(wins: readonly SeriesWindow[], stat: Stat, now: number, w
     return stat === 'max' ? histogramMax(bounds, counts) : histogramMin(bounds, counts);
   }
   switch (stat) {
-    case 'count': case 'increase': case 'rate': return counterStat(wins, stat, now, windowMs);
+    case 'count':
+    case 'increase':
+    case 'rate':
+      return counterStat(wins, stat, now, windowMs);
     case 'mean': {
-      let sum = 0, count = 0;
+      let sum = 0,
+        count = 0;
       for (const w of wins) {
         const j = w.firstIn(now, windowMs);
         if (j >= w.n) continue;
@@ -194,7 +246,8 @@ function histogramStat(wins: readonly SeriesWindow[], stat: Stat, now: number, w
       return count > 0 ? sum / count : NaN;
     }
     case 'last': {
-      let sum = 0, count = 0;
+      let sum = 0,
+        count = 0;
       for (const w of wins) {
         if (w.n === 0 || w.lastAt <= now - windowMs) continue;
         const j = w.n - 1;
@@ -203,6 +256,7 @@ function histogramStat(wins: readonly SeriesWindow[], stat: Stat, now: number, w
       }
       return count > 0 ? sum / count : NaN;
     }
-    default: return NaN;
+    default:
+      return NaN;
   }
 }

@@ -28,8 +28,15 @@ export interface SilenceApi {
   list(now?: number): Silence[];
 }
 
-interface CompiledSilence { readonly silence: Silence; readonly test: LabelPredicate }
-interface CompiledInhibition { readonly inhibition: Inhibition; readonly source: LabelPredicate; readonly target: LabelPredicate }
+interface CompiledSilence {
+  readonly silence: Silence;
+  readonly test: LabelPredicate;
+}
+interface CompiledInhibition {
+  readonly inhibition: Inhibition;
+  readonly source: LabelPredicate;
+  readonly target: LabelPredicate;
+}
 
 /** Silences, inhibitions and the suppression ledger of one evaluator. */
 export class Suppressor implements SilenceApi {
@@ -46,18 +53,30 @@ export class Suppressor implements SilenceApi {
   setFromRules(silences: readonly Silence[], inhibitions: readonly Inhibition[]): void {
     this.fromRules.clear();
     for (const s of silences) this.fromRules.set(s.id, { silence: s, test: compileMatchers(s.matchers) });
-    this.inhibitions = inhibitions.map((i) => ({ inhibition: i, source: compileMatchers(i.sourceMatch), target: compileMatchers(i.targetMatch) }));
+    this.inhibitions = inhibitions.map((i) => ({
+      inhibition: i,
+      source: compileMatchers(i.sourceMatch),
+      target: compileMatchers(i.targetMatch),
+    }));
   }
 
   /** Adds (or replaces) a run-time silence. */
   add(s: Silence): void {
-    if (!(s.endsAt > s.startsAt)) throw new TriplineError('RULE_ERR_SCHEMA', `silence ${s.id}: ends_at must be after starts_at`, { hint: 'give the silence an end later than its start' });
-    if (Object.keys(s.matchers).length === 0) throw new TriplineError('RULE_ERR_SCHEMA', `silence ${s.id}: no matchers`, { hint: 'a silence needs at least one label matcher (e.g. rule: cpu-throttling)' });
+    if (!(s.endsAt > s.startsAt))
+      throw new TriplineError('RULE_ERR_SCHEMA', `silence ${s.id}: ends_at must be after starts_at`, {
+        hint: 'give the silence an end later than its start',
+      });
+    if (Object.keys(s.matchers).length === 0)
+      throw new TriplineError('RULE_ERR_SCHEMA', `silence ${s.id}: no matchers`, {
+        hint: 'a silence needs at least one label matcher (e.g. rule: cpu-throttling)',
+      });
     this.fromApi.set(s.id, { silence: s, test: compileMatchers(s.matchers) });
   }
 
   /** Removes a run-time silence; false when there is none with that id. */
-  remove(id: string): boolean { return this.fromApi.delete(id); }
+  remove(id: string): boolean {
+    return this.fromApi.delete(id);
+  }
 
   /** Every silence (rule files and API); with `now`, only those active then. */
   list(now?: number): Silence[] {
@@ -68,7 +87,8 @@ export class Suppressor implements SilenceApi {
   /** The active silence matching `labels`, if any. */
   silencedBy(labels: Labels, now: number): Silence | undefined {
     for (const map of [this.fromApi, this.fromRules]) {
-      for (const c of map.values()) if (c.silence.startsAt <= now && now < c.silence.endsAt && c.test(labels)) return c.silence;
+      for (const c of map.values())
+        if (c.silence.startsAt <= now && now < c.silence.endsAt && c.test(labels)) return c.silence;
     }
     return undefined;
   }
@@ -86,7 +106,9 @@ export class Suppressor implements SilenceApi {
   }
 
   /** True when some inhibition could mute an incident with these labels. */
-  isInhibitionTarget(labels: Labels): boolean { return this.inhibitions.some((c) => c.target(labels)); }
+  isInhibitionTarget(labels: Labels): boolean {
+    return this.inhibitions.some((c) => c.target(labels));
+  }
 
   /** Records a suppressed trip; counts it when new or when its reason changed. */
   record(incident: Incident, reason: SuppressReason, detail: string, now: number): void {
@@ -99,11 +121,17 @@ export class Suppressor implements SilenceApi {
   }
 
   /** True when the series `key` is listed as suppressed for `reason` (so the trip need not be built again). */
-  isRecorded(key: string, reason: SuppressReason): boolean { return this.ledger.get(key)?.reason === reason; }
+  isRecorded(key: string, reason: SuppressReason): boolean {
+    return this.ledger.get(key)?.reason === reason;
+  }
 
   /** Forgets the ledger entry of a series that fired or cleared. */
-  release(key: string): void { this.ledger.delete(key); }
+  release(key: string): void {
+    this.ledger.delete(key);
+  }
 
   /** Currently suppressed trips with their reason. */
-  suppressed(): SuppressedTrip[] { return [...this.ledger.values()]; }
+  suppressed(): SuppressedTrip[] {
+    return [...this.ledger.values()];
+  }
 }

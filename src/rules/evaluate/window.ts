@@ -71,14 +71,20 @@ export class SeriesWindow {
     if (sample.kind === 'histogram') this.resetHistogram(sample.bounds);
   }
 
-  get capacity(): number { return this.cap; }
+  get capacity(): number {
+    return this.cap;
+  }
 
   private resetHistogram(bounds: readonly number[]): void {
     this.bounds = bounds.slice();
     this.totalBuckets = new Float64Array(bounds.length);
     this.sumBefore = new Float64Array(this.cap);
     this.bucketsBefore = new Float64Array(this.cap * bounds.length);
-    this.n = 0; this.total = 0; this.totalSum = 0; this.memoNow = NaN; this.statsAt = NaN;
+    this.n = 0;
+    this.total = 0;
+    this.totalSum = 0;
+    this.memoNow = NaN;
+    this.statsAt = NaN;
   }
 
   /** Physical slot of logical index j (0 = oldest). */
@@ -90,9 +96,13 @@ export class SeriesWindow {
   /** Appends one sample taken at `at`, `intervalMs` after the previous tick; grows the ring while the oldest sample is still inside `keepMs`. */
   push(sample: Sample, at: number, intervalMs: number, keepMs: number): void {
     if (sample.kind === 'histogram' && sample.deltas.length !== this.bounds.length) this.resetHistogram(sample.bounds);
-    if (this.stride > 1 && this.n > 0 && this.sinceRow < this.stride) { this.addToRow(sample, at); return; }
+    if (this.stride > 1 && this.n > 0 && this.sinceRow < this.stride) {
+      this.addToRow(sample, at);
+      return;
+    }
     this.sinceRow = 1;
-    if (this.n === this.cap && this.cap < MAX_CAP && this.at[this.slot(0)] > at - keepMs) this.grow(Math.min(MAX_CAP, this.cap * 2));
+    if (this.n === this.cap && this.cap < MAX_CAP && this.at[this.slot(0)] > at - keepMs)
+      this.grow(Math.min(MAX_CAP, this.cap * 2));
     const s = this.head;
     this.at[s] = at;
     this.iv[s] = intervalMs;
@@ -106,7 +116,10 @@ export class SeriesWindow {
       this.sumBefore[s] = this.totalSum;
       const nb = this.bounds.length;
       const base = s * nb;
-      for (let b = 0; b < nb; b++) { this.bucketsBefore[base + b] = this.totalBuckets[b]; this.totalBuckets[b] += sample.deltas[b]; }
+      for (let b = 0; b < nb; b++) {
+        this.bucketsBefore[base + b] = this.totalBuckets[b];
+        this.totalBuckets[b] += sample.deltas[b];
+      }
       this.total += sample.countDelta;
       this.totalSum += sample.sumDelta;
     }
@@ -133,14 +146,26 @@ export class SeriesWindow {
 
   private grow(cap: number): void {
     const nb = this.bounds.length;
-    const at = new Float64Array(cap), iv = new Float64Array(cap), v = new Float64Array(cap);
-    const sb = new Float64Array(nb > 0 ? cap : 0), bb = new Float64Array(cap * nb);
+    const at = new Float64Array(cap),
+      iv = new Float64Array(cap),
+      v = new Float64Array(cap);
+    const sb = new Float64Array(nb > 0 ? cap : 0),
+      bb = new Float64Array(cap * nb);
     for (let j = 0; j < this.n; j++) {
       const p = this.slot(j);
-      at[j] = this.at[p]; iv[j] = this.iv[p]; v[j] = this.v[p];
-      if (nb > 0) { sb[j] = this.sumBefore[p]; bb.set(this.bucketsBefore.subarray(p * nb, p * nb + nb), j * nb); }
+      at[j] = this.at[p];
+      iv[j] = this.iv[p];
+      v[j] = this.v[p];
+      if (nb > 0) {
+        sb[j] = this.sumBefore[p];
+        bb.set(this.bucketsBefore.subarray(p * nb, p * nb + nb), j * nb);
+      }
     }
-    this.at = at; this.iv = iv; this.v = v; this.sumBefore = sb; this.bucketsBefore = bb;
+    this.at = at;
+    this.iv = iv;
+    this.v = v;
+    this.sumBefore = sb;
+    this.bucketsBefore = bb;
     this.head = this.n === cap ? 0 : this.n;
     this.cap = cap;
   }
@@ -155,16 +180,21 @@ export class SeriesWindow {
     const iv = n > 0 ? this.iv[this.slot(n - 1)] * this.stride : 0;
     const guess = iv > 0 ? n - Math.floor((this.at[this.slot(n - 1)] - from) / iv) - 1 : -1;
     if (guess > 0 && guess < n && this.at[this.slot(guess)] > from && this.at[this.slot(guess - 1)] <= from) j = guess;
-    else if (guess >= 0 && guess + 1 < n && this.at[this.slot(guess)] <= from && this.at[this.slot(guess + 1)] > from) j = guess + 1;
+    else if (guess >= 0 && guess + 1 < n && this.at[this.slot(guess)] <= from && this.at[this.slot(guess + 1)] > from)
+      j = guess + 1;
     else {
-      let lo = 0, hi = n;
+      let lo = 0,
+        hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (this.at[this.slot(mid)] > from) hi = mid; else lo = mid + 1;
+        if (this.at[this.slot(mid)] > from) hi = mid;
+        else lo = mid + 1;
       }
       j = lo;
     }
-    this.memoNow = now; this.memoWin = windowMs; this.memoJ = j;
+    this.memoNow = now;
+    this.memoWin = windowMs;
+    this.memoJ = j;
     return j;
   }
 
@@ -177,16 +207,24 @@ export class SeriesWindow {
   }
 
   /** The statistic in slot `i` of `recall`. */
-  recalled(i: number): number { return this.statVals[i]; }
+  recalled(i: number): number {
+    return this.statVals[i];
+  }
 
   /** Remembers a statistic computed at `now` (forgotten at the next `now`). */
   remember(now: number, key: number, value: number): void {
-    if (now !== this.statsAt) { this.statsAt = now; this.statN = 0; }
+    if (now !== this.statsAt) {
+      this.statsAt = now;
+      this.statN = 0;
+    }
     if (this.statN === this.statKeys.length) {
       // Grown rarely (a series read by more distinct stats than before); typed arrays keep doubles unboxed.
-      const k = new Int32Array(this.statN * 2 + 2), v = new Float64Array(this.statN * 2 + 2);
-      k.set(this.statKeys); v.set(this.statVals);
-      this.statKeys = k; this.statVals = v;
+      const k = new Int32Array(this.statN * 2 + 2),
+        v = new Float64Array(this.statN * 2 + 2);
+      k.set(this.statKeys);
+      v.set(this.statVals);
+      this.statKeys = k;
+      this.statVals = v;
     }
     this.statKeys[this.statN] = key;
     this.statVals[this.statN] = value;
@@ -194,17 +232,29 @@ export class SeriesWindow {
   }
 
   /** Time of sample j, ms. */
-  atOf(j: number): number { return this.at[this.slot(j)]; }
+  atOf(j: number): number {
+    return this.at[this.slot(j)];
+  }
   /** Tick interval that sample j covers, ms. */
-  intervalOf(j: number): number { return this.iv[this.slot(j)]; }
+  intervalOf(j: number): number {
+    return this.iv[this.slot(j)];
+  }
   /** Gauge value of sample j. */
-  valueOf(j: number): number { return this.v[this.slot(j)]; }
+  valueOf(j: number): number {
+    return this.v[this.slot(j)];
+  }
   /** Counter delta (histogram: observation count) of sample j. */
-  deltaOf(j: number): number { return (j + 1 < this.n ? this.v[this.slot(j + 1)] : this.total) - this.v[this.slot(j)]; }
+  deltaOf(j: number): number {
+    return (j + 1 < this.n ? this.v[this.slot(j + 1)] : this.total) - this.v[this.slot(j)];
+  }
   /** Counter/histogram running total before sample j. */
-  before(j: number): number { return this.v[this.slot(j)]; }
+  before(j: number): number {
+    return this.v[this.slot(j)];
+  }
   /** Histogram: running sum of observed values before sample j. */
-  sumBeforeOf(j: number): number { return this.sumBefore[this.slot(j)]; }
+  sumBeforeOf(j: number): number {
+    return this.sumBefore[this.slot(j)];
+  }
   /** Histogram: adds the bucket counts of samples j..newest into `into` (same length as bounds). */
   addBucketsSince(j: number, into: Float64Array): void {
     const nb = this.bounds.length;
@@ -242,13 +292,21 @@ export class WindowStore {
     }
   }
 
-  get size(): number { return this.byKey.size; }
+  get size(): number {
+    return this.byKey.size;
+  }
 
   private keyOf(s: Sample): string {
     let m = this.keyCache.get(s.labels);
-    if (!m) { m = new Map(); this.keyCache.set(s.labels, m); }
+    if (!m) {
+      m = new Map();
+      this.keyCache.set(s.labels, m);
+    }
     let k = m.get(s.signal);
-    if (k === undefined) { k = seriesKey(s.signal, s.labels); m.set(s.signal, k); }
+    if (k === undefined) {
+      k = seriesKey(s.signal, s.labels);
+      m.set(s.signal, k);
+    }
     return k;
   }
 
@@ -269,17 +327,26 @@ export class WindowStore {
         w = new SeriesWindow(s, Math.ceil(rows / stride) + SLACK, stride);
         this.byKey.set(k, w);
         let list = this.bySig.get(s.signal);
-        if (!list) { list = []; this.bySig.set(s.signal, list); }
+        if (!list) {
+          list = [];
+          this.bySig.set(s.signal, list);
+        }
         list.push(w);
         this.bump(s.signal);
       }
       w.push(s, tick.at, tick.intervalMs, win + tick.intervalMs);
     }
     // Sweep at most once per longest window: cheap, and a stale series only costs memory meanwhile.
-    if (tick.at - this.lastSweep >= this.longest) { this.sweep(tick.at, tick.intervalMs); this.lastSweep = tick.at; }
+    if (tick.at - this.lastSweep >= this.longest) {
+      this.sweep(tick.at, tick.intervalMs);
+      this.lastSweep = tick.at;
+    }
   }
 
-  private bump(signal: string): void { this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1); this.generation++; }
+  private bump(signal: string): void {
+    this.versions.set(signal, (this.versions.get(signal) ?? 0) + 1);
+    this.generation++;
+  }
 
   /** Changes whenever any series appears or goes (a cheap first check before per-signal versions). */
   generation = 0;
@@ -287,7 +354,10 @@ export class WindowStore {
   private remove(w: SeriesWindow): void {
     this.byKey.delete(w.key);
     const list = this.bySig.get(w.signal);
-    if (list) { const i = list.indexOf(w); if (i >= 0) list.splice(i, 1); }
+    if (list) {
+      const i = list.indexOf(w);
+      if (i >= 0) list.splice(i, 1);
+    }
     this.bump(w.signal);
   }
 
@@ -303,11 +373,17 @@ export class WindowStore {
   }
 
   /** The windows of one signal (do not mutate). */
-  series(signal: string): readonly SeriesWindow[] { return this.bySig.get(signal) ?? []; }
+  series(signal: string): readonly SeriesWindow[] {
+    return this.bySig.get(signal) ?? [];
+  }
 
   /** Changes whenever a series of `signal` appears or goes. */
-  version(signal: string): number { return this.versions.get(signal) ?? 0; }
+  version(signal: string): number {
+    return this.versions.get(signal) ?? 0;
+  }
 
   /** One window by series key. */
-  get(key: string): SeriesWindow | undefined { return this.byKey.get(key); }
+  get(key: string): SeriesWindow | undefined {
+    return this.byKey.get(key);
+  }
 }

@@ -11,7 +11,11 @@ export const JSON_SCHEMA_PATH = 'schema/rule.schema.json';
 
 /** The JSON Schema (draft 2020-12) of one rule-file document, describing input as written (defaults optional). */
 export function ruleJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(DocumentSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(DocumentSchema, {
+    io: 'input',
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return {
     $schema: schema.$schema,
     $id: 'https://tripline.dev/schema/rule.schema.json',
@@ -32,9 +36,16 @@ const kindSchemas = new Map<string, JsonNode>();
  * The keys allowed in the object at `path` of a document of `kind` (for "did you mean" on unknown
  * keys), read from the generated JSON Schema so the suggestion always matches the schema.
  */
-export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (string | number)[], value?: unknown): string[] {
+export function keysAt(
+  kind: keyof typeof DOCUMENT_SCHEMAS,
+  path: readonly (string | number)[],
+  value?: unknown,
+): string[] {
   let root = kindSchemas.get(kind);
-  if (!root) { root = z.toJSONSchema(DOCUMENT_SCHEMAS[kind], { io: 'input', unrepresentable: 'any' }) as JsonNode; kindSchemas.set(kind, root); }
+  if (!root) {
+    root = z.toJSONSchema(DOCUMENT_SCHEMAS[kind], { io: 'input', unrepresentable: 'any' }) as JsonNode;
+    kindSchemas.set(kind, root);
+  }
   const defs = (root.$defs ?? {}) as Record<string, JsonNode>;
   const deref = (n: JsonNode | undefined): JsonNode[] => {
     if (!n) return [];
@@ -53,6 +64,10 @@ export function keysAt(kind: keyof typeof DOCUMENT_SCHEMAS, path: readonly (stri
   }
   // Of a union's branches, keep those whose constant keys (an action's `type`) agree with the value.
   const v = (value ?? {}) as Record<string, unknown>;
-  const fits = nodes.filter((n) => Object.entries((n.properties ?? {}) as Record<string, JsonNode>).every(([k, p]) => p.const === undefined || !Object.hasOwn(v, k) || v[k] === p.const));
+  const fits = nodes.filter((n) =>
+    Object.entries((n.properties ?? {}) as Record<string, JsonNode>).every(
+      ([k, p]) => p.const === undefined || !Object.hasOwn(v, k) || v[k] === p.const,
+    ),
+  );
   return [...new Set((fits.length ? fits : nodes).flatMap((n) => Object.keys((n.properties ?? {}) as object)))];
 }

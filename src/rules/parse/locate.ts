@@ -10,7 +10,10 @@ import { TriplineError, type ErrorCode } from '../../errors.ts';
 export type PathSeg = string | number;
 
 /** A position in a file, 1-based. */
-export interface Position { readonly line: number; readonly col: number }
+export interface Position {
+  readonly line: number;
+  readonly col: number;
+}
 
 /** `spec.when.all[0].window`: keys joined by dots, indexes in brackets; keys with odd characters quoted. */
 export function pathText(path: readonly PathSeg[]): string {
@@ -37,13 +40,22 @@ export function locate(doc: Document, lines: LineCounter, path: readonly PathSeg
     let keyOffset: number | undefined;
     if (isMap(node)) {
       const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (pair) { next = pair.value; keyOffset = (pair.key as Node | null)?.range?.[0]; }
+      if (pair) {
+        next = pair.value;
+        keyOffset = (pair.key as Node | null)?.range?.[0];
+      }
     } else if (isSeq(node) && typeof seg === 'number') {
       next = node.items[seg];
     }
-    if (atKey && i === path.length - 1 && keyOffset !== undefined) { offset = keyOffset; break; }
+    if (atKey && i === path.length - 1 && keyOffset !== undefined) {
+      offset = keyOffset;
+      break;
+    }
     const r = (next as Node | null | undefined)?.range;
-    if (!r) { if (keyOffset !== undefined) offset = keyOffset; break; }
+    if (!r) {
+      if (keyOffset !== undefined) offset = keyOffset;
+      break;
+    }
     node = next;
     offset = r[0];
   }
@@ -55,12 +67,22 @@ export function locate(doc: Document, lines: LineCounter, path: readonly PathSeg
 export function positionOf(text: string, offset: number): Position {
   let line = 1;
   let start = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) { line++; start = i + 1; }
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
   return { line, col: offset - start + 1 };
 }
 
 /** A located rule error: message `file:line:col: path: message`, the fix in `hint`. */
-export function ruleError(code: ErrorCode, file: string, pos: Position, path: readonly PathSeg[], message: string, hint: string): TriplineError {
+export function ruleError(
+  code: ErrorCode,
+  file: string,
+  pos: Position,
+  path: readonly PathSeg[],
+  message: string,
+  hint: string,
+): TriplineError {
   const where = path.length ? `${pathText(path)}: ` : '';
   return new TriplineError(code, `${file}:${pos.line}:${pos.col}: ${where}${message}`, { hint });
 }

@@ -53,29 +53,69 @@ export interface ParsedFile {
  * Parses and validates one file's bytes. `file` is the name used in messages; `size` the size on disk
  * when the caller did not read an oversized file. Never throws.
  */
-export function parseRuleFile(file: string, bytes: Uint8Array | string, size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length): ParsedFile {
+export function parseRuleFile(
+  file: string,
+  bytes: Uint8Array | string,
+  size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length,
+): ParsedFile {
   const out: ParsedFile = { file, rules: [], silences: [], inhibitions: [], tests: [], errors: [] };
-  const fileError = (code: 'RULE_ERR_FILE', pos: { line: number; col: number }, message: string, hint: string): ParsedFile => {
+  const fileError = (
+    code: 'RULE_ERR_FILE',
+    pos: { line: number; col: number },
+    message: string,
+    hint: string,
+  ): ParsedFile => {
     out.errors.push(ruleError(code, file, pos, [], message, hint));
     return out;
   };
-  if (size > MAX_FILE_BYTES) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `file is ${(size / 1048576).toFixed(1)} MiB, over the 1 MiB limit for rule files`, 'split it into several files, or check that this is a rule file');
+  if (size > MAX_FILE_BYTES)
+    return fileError(
+      'RULE_ERR_FILE',
+      { line: 1, col: 1 },
+      `file is ${(size / 1048576).toFixed(1)} MiB, over the 1 MiB limit for rule files`,
+      'split it into several files, or check that this is a rule file',
+    );
   let text: string;
   if (typeof bytes === 'string') text = bytes;
   else {
     const nul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(0);
-    if (nul >= 0) return fileError('RULE_ERR_FILE', positionOf(new TextDecoder().decode(bytes.subarray(0, nul)), nul), 'binary file (NUL byte): not a YAML text file', 'rule files are UTF-8 YAML text; remove this file from the rules folder');
-    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch {
+    if (nul >= 0)
+      return fileError(
+        'RULE_ERR_FILE',
+        positionOf(new TextDecoder().decode(bytes.subarray(0, nul)), nul),
+        'binary file (NUL byte): not a YAML text file',
+        'rule files are UTF-8 YAML text; remove this file from the rules folder',
+      );
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
       const loose = new TextDecoder().decode(bytes);
       const at = loose.indexOf('\uFFFD');
-      return fileError('RULE_ERR_FILE', positionOf(loose, Math.max(0, at)), 'not valid UTF-8 text', 'save the file as UTF-8');
+      return fileError(
+        'RULE_ERR_FILE',
+        positionOf(loose, Math.max(0, at)),
+        'not valid UTF-8 text',
+        'save the file as UTF-8',
+      );
     }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (!/\S/.test(text.replace(/^\s*#.*$/gm, ''))) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, 'empty file: no YAML documents', 'add a document (apiVersion: tripline.dev/v1, kind: Rule, ...) or delete the file');
+  if (!/\S/.test(text.replace(/^\s*#.*$/gm, '')))
+    return fileError(
+      'RULE_ERR_FILE',
+      { line: 1, col: 1 },
+      'empty file: no YAML documents',
+      'add a document (apiVersion: tripline.dev/v1, kind: Rule, ...) or delete the file',
+    );
 
   const flow = Math.max(flowTooDeep(text, MAX_DEPTH), blockTooDeep(text, MAX_DEPTH));
-  if (flow >= 0) return fileError('RULE_ERR_FILE', positionOf(text, flow), `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure');
+  if (flow >= 0)
+    return fileError(
+      'RULE_ERR_FILE',
+      positionOf(text, flow),
+      `nesting deeper than ${MAX_DEPTH} levels`,
+      'rule documents need far less; flatten the structure',
+    );
   const lines = new LineCounter();
   let docs: Document.Parsed[];
   try {
@@ -83,16 +123,41 @@ export function parseRuleFile(file: string, bytes: Uint8Array | string, size = t
     docs = Array.isArray(parsed) ? parsed : [];
   } catch (cause) {
     // The parser recurses per nesting level; a pathological file can exhaust the stack.
-    return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `YAML parser gave up: ${(cause as Error).message}`, `keep nesting under ${MAX_DEPTH} levels`);
+    return fileError(
+      'RULE_ERR_FILE',
+      { line: 1, col: 1 },
+      `YAML parser gave up: ${(cause as Error).message}`,
+      `keep nesting under ${MAX_DEPTH} levels`,
+    );
   }
-  if (docs.length > MAX_DOCUMENTS) return fileError('RULE_ERR_FILE', { line: 1, col: 1 }, `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`, 'split the file');
+  if (docs.length > MAX_DOCUMENTS)
+    return fileError(
+      'RULE_ERR_FILE',
+      { line: 1, col: 1 },
+      `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`,
+      'split the file',
+    );
   for (const doc of docs) parseDocument(doc, file, text, lines, out);
   if (out.errors.length > MAX_ERRORS_PER_FILE) {
     const more = out.errors.length - MAX_ERRORS_PER_FILE;
     out.errors.length = MAX_ERRORS_PER_FILE;
-    out.errors.push(ruleError('RULE_ERR_FILE', file, { line: 1, col: 1 }, [], `${more} more errors not shown`, 'fix the errors above and check again'));
+    out.errors.push(
+      ruleError(
+        'RULE_ERR_FILE',
+        file,
+        { line: 1, col: 1 },
+        [],
+        `${more} more errors not shown`,
+        'fix the errors above and check again',
+      ),
+    );
   }
-  if (out.errors.length) { out.rules.length = 0; out.silences.length = 0; out.inhibitions.length = 0; out.tests.length = 0; }
+  if (out.errors.length) {
+    out.rules.length = 0;
+    out.silences.length = 0;
+    out.inhibitions.length = 0;
+    out.tests.length = 0;
+  }
   return out;
 }
 
@@ -101,11 +166,32 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
     for (const e of doc.errors) {
       const p = lines.linePos(e.pos[0]);
       if (e.code === 'DUPLICATE_KEY') {
-        const key = text.slice(e.pos[0], e.pos[0] + 200).split(/[:\n]/)[0].trim();
-        out.errors.push(ruleError('RULE_ERR_DUPLICATE', file, p, [], `duplicate key ${JSON.stringify(key)}`, 'a key may appear once per mapping: remove or merge the other one'));
+        const key = text
+          .slice(e.pos[0], e.pos[0] + 200)
+          .split(/[:\n]/)[0]
+          .trim();
+        out.errors.push(
+          ruleError(
+            'RULE_ERR_DUPLICATE',
+            file,
+            p,
+            [],
+            `duplicate key ${JSON.stringify(key)}`,
+            'a key may appear once per mapping: remove or merge the other one',
+          ),
+        );
       } else {
         const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-        out.errors.push(ruleError('RULE_ERR_SYNTAX', file, p, [], `YAML syntax: ${msg}`, 'fix the YAML (indentation, quotes, brackets)'));
+        out.errors.push(
+          ruleError(
+            'RULE_ERR_SYNTAX',
+            file,
+            p,
+            [],
+            `YAML syntax: ${msg}`,
+            'fix the YAML (indentation, quotes, brackets)',
+          ),
+        );
       }
     }
     return;
@@ -114,34 +200,95 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && !doc.contents.tag)) return;
   const at = (n: Node | null | undefined): { line: number; col: number } => lines.linePos(n?.range?.[0] ?? 0);
   const deep = tooDeep(doc.contents as Node, MAX_DEPTH);
-  if (deep) { out.errors.push(ruleError('RULE_ERR_FILE', file, at(deep), [], `nesting deeper than ${MAX_DEPTH} levels`, 'rule documents need far less; flatten the structure')); return; }
+  if (deep) {
+    out.errors.push(
+      ruleError(
+        'RULE_ERR_FILE',
+        file,
+        at(deep),
+        [],
+        `nesting deeper than ${MAX_DEPTH} levels`,
+        'rule documents need far less; flatten the structure',
+      ),
+    );
+    return;
+  }
   const reserved = reservedKeys(doc.contents as Node);
-  for (const k of reserved) out.errors.push(ruleError('RULE_ERR_SCHEMA', file, at(k.node), k.path, `key ${JSON.stringify(k.path[k.path.length - 1])} is reserved`, 'rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype)'));
+  for (const k of reserved)
+    out.errors.push(
+      ruleError(
+        'RULE_ERR_SCHEMA',
+        file,
+        at(k.node),
+        k.path,
+        `key ${JSON.stringify(k.path[k.path.length - 1])} is reserved`,
+        'rename it: __proto__, constructor and prototype cannot be keys (they would be dropped or reach the object prototype)',
+      ),
+    );
   if (reserved.length) return;
   let data: unknown;
-  try { data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }); } catch (cause) {
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (cause) {
     let alias: Node | undefined;
-    visit(doc, { Alias(_, n) { alias = n; return visit.BREAK; } });
+    visit(doc, {
+      Alias(_, n) {
+        alias = n;
+        return visit.BREAK;
+      },
+    });
     void cause;
-    out.errors.push(ruleError('RULE_ERR_SYNTAX', file, at(alias ?? (doc.contents as Node)), [], `YAML aliases expand past ${MAX_ALIAS_COUNT} nodes (an alias bomb?)`, 'write the values out instead of nesting aliases'));
+    out.errors.push(
+      ruleError(
+        'RULE_ERR_SYNTAX',
+        file,
+        at(alias ?? (doc.contents as Node)),
+        [],
+        `YAML aliases expand past ${MAX_ALIAS_COUNT} nodes (an alias bomb?)`,
+        'write the values out instead of nesting aliases',
+      ),
+    );
     return;
   }
   const report: Reporter = (path, err, atKey = false) => {
     out.errors.push(ruleError(err.code, file, locate(doc, lines, path, atKey), path, err.message, err.hint));
   };
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    report([], new TriplineError('RULE_ERR_SCHEMA', `a document must be a mapping, got ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`, { hint: 'start with apiVersion: tripline.dev/v1, kind: Rule, metadata: {name: ...}, spec: {...}' }));
+    report(
+      [],
+      new TriplineError(
+        'RULE_ERR_SCHEMA',
+        `a document must be a mapping, got ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`,
+        { hint: 'start with apiVersion: tripline.dev/v1, kind: Rule, metadata: {name: ...}, spec: {...}' },
+      ),
+    );
     return;
   }
   const obj = data as Record<string, unknown>;
   if (obj.apiVersion !== API_VERSION) {
     const has = Object.hasOwn(obj, 'apiVersion');
-    report(['apiVersion'], new TriplineError('RULE_ERR_SCHEMA', has ? `unsupported apiVersion ${JSON.stringify(obj.apiVersion)}` : 'missing required key "apiVersion"', { hint: `write apiVersion: ${API_VERSION}` }), !has);
+    report(
+      ['apiVersion'],
+      new TriplineError(
+        'RULE_ERR_SCHEMA',
+        has ? `unsupported apiVersion ${JSON.stringify(obj.apiVersion)}` : 'missing required key "apiVersion"',
+        { hint: `write apiVersion: ${API_VERSION}` },
+      ),
+      !has,
+    );
     return;
   }
   const kind = obj.kind as Kind;
   if (!(KINDS as readonly unknown[]).includes(kind)) {
-    report(['kind'], new TriplineError('RULE_ERR_SCHEMA', Object.hasOwn(obj, 'kind') ? `unknown kind ${JSON.stringify(obj.kind)}` : 'missing required key "kind"', { hint: didYouMean(String(obj.kind), KINDS, `kind is one of: ${KINDS.join(', ')}`) }), !Object.hasOwn(obj, 'kind'));
+    report(
+      ['kind'],
+      new TriplineError(
+        'RULE_ERR_SCHEMA',
+        Object.hasOwn(obj, 'kind') ? `unknown kind ${JSON.stringify(obj.kind)}` : 'missing required key "kind"',
+        { hint: didYouMean(String(obj.kind), KINDS, `kind is one of: ${KINDS.join(', ')}`) },
+      ),
+      !Object.hasOwn(obj, 'kind'),
+    );
     return;
   }
   const parsed = DOCUMENT_SCHEMAS[kind].safeParse(data);
@@ -153,16 +300,31 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
   const pos = locate(doc, lines, ['metadata', 'name']);
   const source: SourceRef = { file, line: pos.line, column: pos.col };
   switch (kind) {
-    case 'Rule': { const r = compileRule(metadata.name, spec as never, source, report); if (r) out.rules.push(r); break; }
-    case 'Silence': { const s = compileSilence(metadata.name, spec as never, source, report); if (s) out.silences.push(s); break; }
-    case 'Inhibition': { const h = compileInhibition(metadata.name, spec as never, source, report); if (h) out.inhibitions.push(h); break; }
+    case 'Rule': {
+      const r = compileRule(metadata.name, spec as never, source, report);
+      if (r) out.rules.push(r);
+      break;
+    }
+    case 'Silence': {
+      const s = compileSilence(metadata.name, spec as never, source, report);
+      if (s) out.silences.push(s);
+      break;
+    }
+    case 'Inhibition': {
+      const h = compileInhibition(metadata.name, spec as never, source, report);
+      if (h) out.inhibitions.push(h);
+      break;
+    }
     case 'RuleTest': {
       const t = spec as RuleTestSpec;
       if (!checkRuleTest(t, report)) break;
       const paths: PathSeg[][] = [
         ...t.rule_files.map((_, i) => ['spec', 'rule_files', i]),
         ...t.input.map((_, i) => ['spec', 'input', i]),
-        ...t.expect.flatMap((e, i) => [['spec', 'expect', i], ...e.incidents.map((_, j) => ['spec', 'expect', i, 'incidents', j])]),
+        ...t.expect.flatMap((e, i) => [
+          ['spec', 'expect', i],
+          ...e.incidents.map((_, j) => ['spec', 'expect', i, 'incidents', j]),
+        ]),
       ];
       const positions = Object.fromEntries(paths.map((p) => [pathText(p), locate(doc, lines, p)]));
       out.tests.push({ name: metadata.name, source, spec: t, positions });

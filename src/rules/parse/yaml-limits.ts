@@ -14,8 +14,10 @@ export function tooDeep(root: Node, max: number): Node | undefined {
     if (!isCollection(n)) continue;
     if (d > max) return n as Node;
     for (const it of n.items as unknown[]) {
-      if (isPair(it)) { stack.push([it.value, d + 1]); if (isCollection(it.key)) stack.push([it.key, d + 1]); }
-      else stack.push([it, d + 1]);
+      if (isPair(it)) {
+        stack.push([it.value, d + 1]);
+        if (isCollection(it.key)) stack.push([it.key, d + 1]);
+      } else stack.push([it, d + 1]);
     }
   }
   return undefined;
@@ -30,11 +32,23 @@ export function flowTooDeep(text: string, max: number): number {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) { if (++depth > max) return i; }
-    else if (c === 0x5d || c === 0x7d) { if (depth > 0) depth--; }
-    else if (c === 0x23 && (i === 0 || /\s/.test(text[i - 1]))) { const nl = text.indexOf('\n', i); i = nl < 0 ? text.length : nl; }
-    else if (c === 0x22) { for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++; }
-    else if (c === 0x27 && (i === 0 || /[\s[{,:]/.test(text[i - 1]))) { for (i++; i < text.length; i++) { if (text[i] === "'") { if (text[i + 1] === "'") i++; else break; } } }
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return i;
+    } else if (c === 0x5d || c === 0x7d) {
+      if (depth > 0) depth--;
+    } else if (c === 0x23 && (i === 0 || /\s/.test(text[i - 1]))) {
+      const nl = text.indexOf('\n', i);
+      i = nl < 0 ? text.length : nl;
+    } else if (c === 0x22) {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === 0x27 && (i === 0 || /[\s[{,:]/.test(text[i - 1]))) {
+      for (i++; i < text.length; i++) {
+        if (text[i] === "'") {
+          if (text[i + 1] === "'") i++;
+          else break;
+        }
+      }
+    }
   }
   return -1;
 }
@@ -51,7 +65,10 @@ export function blockTooDeep(text: string, max: number): number {
   for (const line of text.split('\n')) {
     const m = /^( *)((?:- +)*)(\S?)/.exec(line)!;
     const indent = m[1].length;
-    if (scalarIndent >= 0 && (m[3] === '' || indent > scalarIndent)) { offset += line.length + 1; continue; }
+    if (scalarIndent >= 0 && (m[3] === '' || indent > scalarIndent)) {
+      offset += line.length + 1;
+      continue;
+    }
     scalarIndent = -1;
     if (m[3] !== '' && m[3] !== '#') {
       while (indents.length && indents[indents.length - 1] >= indent) indents.pop();

@@ -11,7 +11,11 @@ import { keysAt } from './json-schema.ts';
 import { didYouMean } from './suggest.ts';
 
 /** One problem: where (path, and whether at the key), and the error without location. */
-export interface Problem { readonly path: PathSeg[]; readonly atKey: boolean; readonly error: TriplineError }
+export interface Problem {
+  readonly path: PathSeg[];
+  readonly atKey: boolean;
+  readonly error: TriplineError;
+}
 
 type Issue = z.core.$ZodIssue;
 
@@ -33,7 +37,8 @@ function describe(v: unknown): string {
 
 /** The union branch that got furthest: deepest first issue, then fewest issues. */
 function bestBranch(branches: Issue[][]): Issue[] {
-  const depth = (b: Issue[]): number => Math.max(...b.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 0.5)));
+  const depth = (b: Issue[]): number =>
+    Math.max(...b.map((i) => i.path.length + (i.code === 'invalid_type' ? 0 : 0.5)));
   return [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0] ?? [];
 }
 
@@ -50,7 +55,14 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
       case 'unrecognized_keys':
         for (const key of issue.keys) {
           const allowed = keysAt(kind, path, valueAt(data, path));
-          out.push({ path: [...path, key], atKey: true, error: err(`unknown key ${JSON.stringify(key)}`, didYouMean(key, allowed, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it')) });
+          out.push({
+            path: [...path, key],
+            atKey: true,
+            error: err(
+              `unknown key ${JSON.stringify(key)}`,
+              didYouMean(key, allowed, allowed.length ? `allowed keys here: ${allowed.join(', ')}` : 'remove it'),
+            ),
+          });
         }
         break;
       case 'invalid_union': {
@@ -58,39 +70,81 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
         if (issue.errors.length === 0 && /discriminator/i.test(issue.message)) {
           // A discriminated union (action `type`): say which values exist, and which one was meant.
           const options = [...issue.message.matchAll(/'([^']+)'/g)].map((m) => m[1]);
-          const hint = typeof got === 'string' ? didYouMean(got, options, `one of: ${options.join(', ')}`) : `one of: ${options.join(', ')}`;
-          out.push({ path, atKey: false, error: err(`${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, hint) });
+          const hint =
+            typeof got === 'string'
+              ? didYouMean(got, options, `one of: ${options.join(', ')}`)
+              : `one of: ${options.join(', ')}`;
+          out.push({
+            path,
+            atKey: false,
+            error: err(
+              `${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`,
+              hint,
+            ),
+          });
           break;
         }
         const branch = bestBranch(issue.errors as Issue[][]);
-        const deeper = branch.length && branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys' || i.code === 'custom');
+        const deeper =
+          branch.length &&
+          branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys' || i.code === 'custom');
         if (deeper) out.push(...problemsFromZod(kind, branch, data, path));
-        else out.push({ path, atKey: false, error: err(`${issue.message.replace(/^Invalid input$/, 'invalid value')}, got ${describe(got)}`, 'see docs/rules.md for the accepted forms') });
+        else
+          out.push({
+            path,
+            atKey: false,
+            error: err(
+              `${issue.message.replace(/^Invalid input$/, 'invalid value')}, got ${describe(got)}`,
+              'see docs/rules.md for the accepted forms',
+            ),
+          });
         break;
       }
       case 'invalid_type': {
         const got = valueAt(data, path);
         if (got === undefined) {
           const key = path[path.length - 1];
-          out.push({ path, atKey: true, error: err(`missing required key ${JSON.stringify(key)}`, `add ${String(key)}: (see docs/rules.md)`) });
+          out.push({
+            path,
+            atKey: true,
+            error: err(`missing required key ${JSON.stringify(key)}`, `add ${String(key)}: (see docs/rules.md)`),
+          });
         } else {
           const expected = YAML_WORDS[String(issue.expected)] ?? `a ${String(issue.expected)}`;
           const msg = issue.message.startsWith('Invalid input') ? `expected ${expected}` : issue.message;
-          out.push({ path, atKey: false, error: err(`${msg}, got ${describe(got)}`, typeHint(msg, String(issue.expected), got)) });
+          out.push({
+            path,
+            atKey: false,
+            error: err(`${msg}, got ${describe(got)}`, typeHint(msg, String(issue.expected), got)),
+          });
         }
         break;
       }
       case 'invalid_value': {
         const got = valueAt(data, path);
         const options = issue.values.map((v) => String(v));
-        const hint = typeof got === 'string' ? didYouMean(got, options, `one of: ${options.join(', ')}`) : `one of: ${options.join(', ')}`;
-        out.push({ path, atKey: false, error: err(`${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, hint) });
+        const hint =
+          typeof got === 'string'
+            ? didYouMean(got, options, `one of: ${options.join(', ')}`)
+            : `one of: ${options.join(', ')}`;
+        out.push({
+          path,
+          atKey: false,
+          error: err(`${JSON.stringify(got)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`, hint),
+        });
         break;
       }
       default: {
         const got = valueAt(data, path);
         const msg = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid string: /, '');
-        out.push({ path, atKey: false, error: err(`${msg}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`, hintFor(issue)) });
+        out.push({
+          path,
+          atKey: false,
+          error: err(
+            `${msg}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`,
+            hintFor(issue),
+          ),
+        });
       }
     }
   }
@@ -98,11 +152,18 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
 }
 
 /** zod's type names in the words of YAML. */
-const YAML_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+const YAML_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+};
 
 function typeHint(msg: string, expected: string, got: unknown): string {
   // A bare number where a duration belongs: say which unit to add.
-  if (/duration/.test(msg) && typeof got === 'number') return `write ${got}s (durations need a unit: us, ms, s, m, h, d)`;
+  if (/duration/.test(msg) && typeof got === 'number')
+    return `write ${got}s (durations need a unit: us, ms, s, m, h, d)`;
   if (expected === 'string') return 'write a string (quote it)';
   if (expected === 'array') return 'write a list: [a, b] or one "- item" per line';
   if (expected === 'object') return 'write a mapping: {key: value} or one "key: value" per line';
@@ -110,7 +171,8 @@ function typeHint(msg: string, expected: string, got: unknown): string {
 }
 
 function hintFor(issue: Issue): string {
-  if (issue.code === 'too_small') return issue.origin === 'array' ? 'add at least one item' : `use a value of at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_small')
+    return issue.origin === 'array' ? 'add at least one item' : `use a value of at least ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `use a value of at most ${String(issue.maximum)}`;
   return 'see docs/rules.md';
 }

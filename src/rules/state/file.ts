@@ -24,18 +24,36 @@ export class FileStateStore implements StateStore {
 
   async load(): Promise<PersistedState | undefined> {
     let text: string;
-    try { text = await readFile(this.path, 'utf8'); } catch (err) {
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      this.onError(new TriplineError('RULE_ERR_STATE', `cannot read rule state ${this.path}: ${(err as Error).message}`, { hint: 'check the permissions of data_dir; starting with fresh state', cause: err }));
+      this.onError(
+        new TriplineError('RULE_ERR_STATE', `cannot read rule state ${this.path}: ${(err as Error).message}`, {
+          hint: 'check the permissions of data_dir; starting with fresh state',
+          cause: err,
+        }),
+      );
       return undefined;
     }
     let parsed: unknown;
-    try { parsed = JSON.parse(text); } catch (err) {
-      this.onError(new TriplineError('RULE_ERR_STATE', `rule state ${this.path} is not valid JSON: ${(err as Error).message}`, { hint: 'the file is ignored and rewritten; starting with fresh state', cause: err }));
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      this.onError(
+        new TriplineError('RULE_ERR_STATE', `rule state ${this.path} is not valid JSON: ${(err as Error).message}`, {
+          hint: 'the file is ignored and rewritten; starting with fresh state',
+          cause: err,
+        }),
+      );
       return undefined;
     }
     if (!isPersistedState(parsed)) {
-      this.onError(new TriplineError('RULE_ERR_STATE', `rule state ${this.path} has an unknown layout or version`, { hint: 'the file is ignored and rewritten; starting with fresh state' }));
+      this.onError(
+        new TriplineError('RULE_ERR_STATE', `rule state ${this.path} has an unknown layout or version`, {
+          hint: 'the file is ignored and rewritten; starting with fresh state',
+        }),
+      );
       return undefined;
     }
     return parsed;
@@ -53,15 +71,29 @@ export class FileStateStore implements StateStore {
     try {
       await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'w', 0o600);
-      try { await fh.writeFile(text); await fh.sync(); } finally { await fh.close(); }
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, this.path);
       const dh = await open(dir, 'r');
-      try { await dh.sync(); } finally { await dh.close(); }
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
-      throw new TriplineError('RULE_ERR_STATE', `cannot write rule state ${this.path}: ${(err as Error).message}`, { hint: 'check that data_dir exists, is writable and has free space', cause: err });
+      throw new TriplineError('RULE_ERR_STATE', `cannot write rule state ${this.path}: ${(err as Error).message}`, {
+        hint: 'check that data_dir exists, is writable and has free space',
+        cause: err,
+      });
     }
   }
 
-  async close(): Promise<void> { await this.chain; }
+  async close(): Promise<void> {
+    await this.chain;
+  }
 }

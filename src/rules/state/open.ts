@@ -13,7 +13,12 @@ import { RedisStateStore } from './redis.ts';
 export const STATE_FILE = 'rule-state.json';
 
 /** The state store for this config. */
-export function openStateStore(config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } }, redis: Redis | undefined, onError: StateErrorHandler = () => {}, host = hostname()): StateStore {
+export function openStateStore(
+  config: { readonly data_dir: string; readonly redis: { readonly url?: string; readonly prefix: string } },
+  redis: Redis | undefined,
+  onError: StateErrorHandler = () => {},
+  host = hostname(),
+): StateStore {
   if (config.redis.url && redis) return new RedisStateStore(redis, config.redis.prefix, onError, host);
   return new FileStateStore(join(config.data_dir, STATE_FILE), onError);
 }

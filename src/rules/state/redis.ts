@@ -8,7 +8,14 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { TriplineError } from '../../errors.ts';
-import { STATE_VERSION, isPersistedRule, type PersistedRule, type PersistedState, type StateErrorHandler, type StateStore } from './store.ts';
+import {
+  STATE_VERSION,
+  isPersistedRule,
+  type PersistedRule,
+  type PersistedState,
+  type StateErrorHandler,
+  type StateStore,
+} from './store.ts';
 
 const SEP = '\u0000';
 const RULE_FIELD = `${SEP}rule`;
@@ -39,28 +46,55 @@ export class RedisStateStore implements StateStore {
 
   async load(): Promise<PersistedState | undefined> {
     let h: Record<string, string>;
-    try { h = await this.redis.hgetall(this.key); } catch (err) {
-      this.onError(new TriplineError('RULE_ERR_STATE', `cannot read rule state from Redis key ${this.key}: ${(err as Error).message}`, { hint: 'check redis.url; starting with fresh state', cause: err }));
+    try {
+      h = await this.redis.hgetall(this.key);
+    } catch (err) {
+      this.onError(
+        new TriplineError(
+          'RULE_ERR_STATE',
+          `cannot read rule state from Redis key ${this.key}: ${(err as Error).message}`,
+          { hint: 'check redis.url; starting with fresh state', cause: err },
+        ),
+      );
       return undefined;
     }
     const rules: Record<string, { identity: string; trips: number[]; series: Record<string, unknown> }> = {};
     let bad = 0;
     for (const [field, text] of Object.entries(h)) {
       const i = field.indexOf(SEP);
-      if (i <= 0) { bad++; continue; }
+      if (i <= 0) {
+        bad++;
+        continue;
+      }
       const name = field.slice(0, i);
       let value: any;
-      try { value = JSON.parse(text); } catch { bad++; continue; }
+      try {
+        value = JSON.parse(text);
+      } catch {
+        bad++;
+        continue;
+      }
       const r = (rules[name] ??= { identity: '', trips: [], series: {} });
       if (field.slice(i) === RULE_FIELD) {
-        if (value?.v !== STATE_VERSION) { bad++; continue; }
+        if (value?.v !== STATE_VERSION) {
+          bad++;
+          continue;
+        }
         r.identity = String(value.identity);
         r.trips = Array.isArray(value.trips) ? value.trips.filter((t: unknown) => typeof t === 'number') : [];
       } else r.series[field.slice(i + 1)] = value;
     }
     const good: Record<string, PersistedRule> = {};
-    for (const [name, r] of Object.entries(rules)) { if (isPersistedRule(r)) good[name] = r; else bad++; }
-    if (bad) this.onError(new TriplineError('RULE_ERR_STATE', `${bad} unreadable entries in Redis key ${this.key} were ignored`, { hint: 'they are overwritten on the next save' }));
+    for (const [name, r] of Object.entries(rules)) {
+      if (isPersistedRule(r)) good[name] = r;
+      else bad++;
+    }
+    if (bad)
+      this.onError(
+        new TriplineError('RULE_ERR_STATE', `${bad} unreadable entries in Redis key ${this.key} were ignored`, {
+          hint: 'they are overwritten on the next save',
+        }),
+      );
     this.written = new Map(Object.entries(h));
     return { version: STATE_VERSION, savedAt: Date.now(), rules: good };
   }
@@ -80,7 +114,11 @@ export class RedisStateStore implements StateStore {
       const failed = res?.find(([e]) => e);
       if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
     } catch (err) {
-      throw new TriplineError('RULE_ERR_STATE', `cannot write rule state to Redis key ${this.key}: ${(err as Error).message}`, { hint: 'check that Redis is up and not out of memory (maxmemory-policy noeviction)', cause: err });
+      throw new TriplineError(
+        'RULE_ERR_STATE',
+        `cannot write rule state to Redis key ${this.key}: ${(err as Error).message}`,
+        { hint: 'check that Redis is up and not out of memory (maxmemory-policy noeviction)', cause: err },
+      );
     }
     this.written = next;
   }

@@ -49,7 +49,8 @@ export type StateErrorHandler = (err: Error) => void;
 export function isPersistedState(x: unknown): x is PersistedState {
   if (!x || typeof x !== 'object') return false;
   const o = x as Record<string, unknown>;
-  if (o.version !== STATE_VERSION || typeof o.savedAt !== 'number' || !o.rules || typeof o.rules !== 'object') return false;
+  if (o.version !== STATE_VERSION || typeof o.savedAt !== 'number' || !o.rules || typeof o.rules !== 'object')
+    return false;
   for (const r of Object.values(o.rules as Record<string, unknown>)) {
     if (!isPersistedRule(r)) return false;
   }
@@ -60,7 +61,8 @@ export function isPersistedState(x: unknown): x is PersistedState {
 export function isPersistedRule(r: unknown): r is PersistedRule {
   if (!r || typeof r !== 'object') return false;
   const o = r as Record<string, unknown>;
-  if (typeof o.identity !== 'string' || !Array.isArray(o.trips) || !o.series || typeof o.series !== 'object') return false;
+  if (typeof o.identity !== 'string' || !Array.isArray(o.trips) || !o.series || typeof o.series !== 'object')
+    return false;
   for (const s of Object.values(o.series as Record<string, unknown>)) {
     const st = (s as { state?: { phase?: unknown } } | null)?.state;
     if (!st || !['inactive', 'pending', 'firing', 'suppressed'].includes(st.phase as string)) return false;

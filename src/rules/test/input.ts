@@ -16,11 +16,15 @@ type Input = RuleTestSpec['input'][number];
 /** Per-point samples of one input (index = point), `undefined` where it publishes nothing. */
 function samplesOf(inp: Input): (Sample | undefined)[] {
   const spec = signalSpec(inp.signal);
-  if (!spec) throw new TriplineError('RULE_ERR_TEST', `unknown signal ${inp.signal}`, { hint: 'run tripline check on the test file' });
+  if (!spec)
+    throw new TriplineError('RULE_ERR_TEST', `unknown signal ${inp.signal}`, {
+      hint: 'run tripline check on the test file',
+    });
   const labels: Labels = Object.freeze({ ...inp.labels });
   if (spec.kind === 'histogram') return histogramSamples(inp, labels);
   const values = parseSeries(inp.values ?? '');
-  if (spec.kind === 'gauge') return values.map((v) => (v === null ? undefined : { kind: 'gauge', signal: inp.signal, labels, value: v }));
+  if (spec.kind === 'gauge')
+    return values.map((v) => (v === null ? undefined : { kind: 'gauge', signal: inp.signal, labels, value: v }));
   let prev: number | undefined;
   return values.map((v) => {
     if (v === null) return undefined;
@@ -33,28 +37,51 @@ function samplesOf(inp: Input): (Sample | undefined)[] {
 }
 
 function histogramSamples(inp: Input, labels: Labels): (Sample | undefined)[] {
-  const cols = Object.entries(inp.buckets ?? {}).map(([k, text]) => ({ bound: parseBucketBound(k), values: parseSeries(text) })).sort((a, b) => a.bound - b.bound);
-  if (cols.length === 0 || cols[cols.length - 1].bound !== Infinity) throw new TriplineError('RULE_ERR_TEST', `histogram input ${inp.signal} needs a '+Inf' bucket`, { hint: "add '+Inf': <series>" });
+  const cols = Object.entries(inp.buckets ?? {})
+    .map(([k, text]) => ({ bound: parseBucketBound(k), values: parseSeries(text) }))
+    .sort((a, b) => a.bound - b.bound);
+  if (cols.length === 0 || cols[cols.length - 1].bound !== Infinity)
+    throw new TriplineError('RULE_ERR_TEST', `histogram input ${inp.signal} needs a '+Inf' bucket`, {
+      hint: "add '+Inf': <series>",
+    });
   const bounds = Object.freeze(cols.map((c) => c.bound));
   const n = Math.max(...cols.map((c) => c.values.length));
   const last: (number | undefined)[] = cols.map(() => undefined);
   const out: (Sample | undefined)[] = [];
   for (let i = 0; i < n; i++) {
     const now = cols.map((c) => c.values[i] ?? null);
-    if (now.some((v) => v === null)) { out.push(undefined); continue; }
+    if (now.some((v) => v === null)) {
+      out.push(undefined);
+      continue;
+    }
     const first = last[0] === undefined;
     // Time deltas of each cumulative bound (a decrease is a reset), then bound-to-bucket differences.
     const byBound = now.map((v, b) => (first ? 0 : v! >= last[b]! ? v! - last[b]! : v!));
-    now.forEach((v, b) => { last[b] = v!; });
-    if (first) { out.push(undefined); continue; }
+    now.forEach((v, b) => {
+      last[b] = v!;
+    });
+    if (first) {
+      out.push(undefined);
+      continue;
+    }
     const deltas = byBound.map((d, b) => Math.max(0, d - (b === 0 ? 0 : byBound[b - 1])));
-    let sum = 0, count = 0;
+    let sum = 0,
+      count = 0;
     deltas.forEach((d, b) => {
       const lo = b === 0 ? 0 : bounds[b - 1];
       const mid = bounds[b] === Infinity ? lo : (lo + bounds[b]) / 2; // the kernel keeps no sum either
-      sum += d * mid; count += d;
+      sum += d * mid;
+      count += d;
     });
-    const s: HistogramSample = { kind: 'histogram', signal: inp.signal, labels, bounds, deltas, sumDelta: sum, countDelta: count };
+    const s: HistogramSample = {
+      kind: 'histogram',
+      signal: inp.signal,
+      labels,
+      bounds,
+      deltas,
+      sumDelta: sum,
+      countDelta: count,
+    };
     out.push(s);
   }
   return out;
@@ -67,7 +94,10 @@ export function buildTicks(spec: RuleTestSpec, intervalMs: number, startMs: numb
   const ticks: Tick[] = [];
   for (let i = 0; i < n; i++) {
     const samples: Sample[] = [];
-    for (const p of per) { const s = p[i]; if (s) samples.push(s); }
+    for (const p of per) {
+      const s = p[i];
+      if (s) samples.push(s);
+    }
     ticks.push({ at: startMs + i * intervalMs, intervalMs, samples });
   }
   return ticks;

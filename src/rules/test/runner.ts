@@ -39,7 +39,11 @@ function lineOf(test: LoadedRuleTest, path: string): number {
   return test.positions[`spec.${path}`]?.line ?? test.source.line;
 }
 
-const labelsText = (l: Readonly<Record<string, string>>): string => `{${Object.keys(l).sort().map((k) => `${k}=${JSON.stringify(l[k])}`).join(', ')}}`;
+const labelsText = (l: Readonly<Record<string, string>>): string =>
+  `{${Object.keys(l)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(l[k])}`)
+    .join(', ')}}`;
 
 function valueUnit(rule: Rule | undefined): ThresholdUnit {
   const c = rule ? leavesOf(rule.when)[0] : undefined;
@@ -50,10 +54,14 @@ function valueUnit(rule: Rule | undefined): ThresholdUnit {
 function formatValue(v: number, unit: ThresholdUnit): string {
   const n = (x: number): string => String(Number(x.toPrecision(4)));
   switch (unit) {
-    case 'duration': return formatSeconds(v);
-    case 'rate': return `${n(v)}/s`;
-    case 'percent': return `${n(v * 100)}%`;
-    default: return n(v);
+    case 'duration':
+      return formatSeconds(v);
+    case 'rate':
+      return `${n(v)}/s`;
+    case 'percent':
+      return `${n(v * 100)}%`;
+    default:
+      return n(v);
   }
 }
 
@@ -75,15 +83,22 @@ export function planDiff(exp: Expected['plan'], plan: Plan): string[] {
   if (!exp) return out;
   if (exp.probes) {
     const got = plan.probes.map((p) => p.name);
-    if (!isDeepStrictEqual([...exp.probes].sort(), [...got].sort())) out.push(`probes [${exp.probes.join(', ')}] got [${got.join(', ')}]`);
+    if (!isDeepStrictEqual([...exp.probes].sort(), [...got].sort()))
+      out.push(`probes [${exp.probes.join(', ')}] got [${got.join(', ')}]`);
   }
   if (exp.actions) {
     const got = plan.actions;
-    if (exp.actions.length !== got.length) out.push(`${exp.actions.length} actions (${exp.actions.map((a) => a.type).join(', ')}) got ${got.length} (${got.map((a) => a.type).join(', ')})`);
+    if (exp.actions.length !== got.length)
+      out.push(
+        `${exp.actions.length} actions (${exp.actions.map((a) => a.type).join(', ')}) got ${got.length} (${got.map((a) => a.type).join(', ')})`,
+      );
     exp.actions.forEach((ea, i) => {
       const ga = got[i];
       if (!ga) return;
-      if (ga.type !== ea.type) { out.push(`action ${i + 1} of type ${ea.type} got ${ga.type}`); return; }
+      if (ga.type !== ea.type) {
+        out.push(`action ${i + 1} of type ${ea.type} got ${ga.type}`);
+        return;
+      }
       for (const [k, v] of Object.entries(ea)) {
         if (k === 'type') continue;
         const key = camel(k);
@@ -92,9 +107,16 @@ export function planDiff(exp: Expected['plan'], plan: Plan): string[] {
         // Durations are written `10m` in YAML and planned as milliseconds (`cooldownMs`).
         if (!(key in ga.params) && `${key}Ms` in ga.params && typeof v === 'string') {
           have = ga.params[`${key}Ms`];
-          try { want = parseDuration(v); } catch { /* compared as written */ }
+          try {
+            want = parseDuration(v);
+          } catch {
+            /* compared as written */
+          }
         }
-        if (!isDeepStrictEqual(want, have)) out.push(`${ea.type} ${k}: ${JSON.stringify(v)} got ${have === undefined ? 'nothing' : JSON.stringify(have)}`);
+        if (!isDeepStrictEqual(want, have))
+          out.push(
+            `${ea.type} ${k}: ${JSON.stringify(v)} got ${have === undefined ? 'nothing' : JSON.stringify(have)}`,
+          );
       }
     });
   }
@@ -124,16 +146,29 @@ export function runRuleTest(test: LoadedRuleTest): RuleTestResult {
     while (next < expects.length && TEST_EPOCH_MS + expects[next].atMs < t.at + intervalMs) {
       const { e, i } = expects[next++];
       const actual = [...ev.firing(), ...out.filter((x) => x.status === 'resolved')];
-      compare(e.incidents, actual, rules, (j) => `${file}:${lineOf(test, j === undefined ? `expect[${i}]` : `expect[${i}].incidents[${j}]`)}: at ${e.at}`, failures);
+      compare(
+        e.incidents,
+        actual,
+        rules,
+        (j) => `${file}:${lineOf(test, j === undefined ? `expect[${i}]` : `expect[${i}].incidents[${j}]`)}: at ${e.at}`,
+        failures,
+      );
     }
     if (next >= expects.length) break;
   }
   return result();
 }
 
-function compare(expected: readonly Expected[], actual: Incident[], rules: Map<string, Rule>, where: (j?: number) => string, failures: string[]): void {
+function compare(
+  expected: readonly Expected[],
+  actual: Incident[],
+  rules: Map<string, Rule>,
+  where: (j?: number) => string,
+  failures: string[],
+): void {
   const left = [...actual];
-  const describe = (inc: Incident): string => `${inc.status} ${inc.rule}${labelsText(Object.fromEntries(Object.entries(inc.labels).filter(([k]) => k !== 'rule')))} value ${formatValue(inc.value, valueUnit(rules.get(inc.rule)))}`;
+  const describe = (inc: Incident): string =>
+    `${inc.status} ${inc.rule}${labelsText(Object.fromEntries(Object.entries(inc.labels).filter(([k]) => k !== 'rule')))} value ${formatValue(inc.value, valueUnit(rules.get(inc.rule)))}`;
   expected.forEach((exp, j) => {
     const rule = rules.get(exp.rule);
     const unit = valueUnit(rule);
@@ -141,15 +176,22 @@ function compare(expected: readonly Expected[], actual: Incident[], rules: Map<s
     const want = `${exp.status} ${exp.rule}${labelsText(exp.labels)}${exp.value !== undefined ? ` value ${exp.value}` : ''}`;
     if (same.length === 0) {
       const near = left.filter((a) => a.rule === exp.rule);
-      failures.push(`${where(j)}: expected ${want} got ${near.length ? near.map(describe).join('; ') : 'no incident of that rule'}`);
+      failures.push(
+        `${where(j)}: expected ${want} got ${near.length ? near.map(describe).join('; ') : 'no incident of that rule'}`,
+      );
       return;
     }
     const problems: string[][] = same.map((inc) => {
       const p: string[] = [];
       if (exp.value !== undefined) {
         let v: number;
-        try { v = parseThreshold(exp.value, unit, `value of ${exp.rule}`); } catch (err) { return [`value ${JSON.stringify(exp.value)}: ${(err as Error).message}`]; }
-        if (!(Math.abs(inc.value - v) <= Math.max(1e-12, Math.abs(v) * VALUE_TOLERANCE))) p.push(`value ${exp.value} got ${formatValue(inc.value, unit)}`);
+        try {
+          v = parseThreshold(exp.value, unit, `value of ${exp.rule}`);
+        } catch (err) {
+          return [`value ${JSON.stringify(exp.value)}: ${(err as Error).message}`];
+        }
+        if (!(Math.abs(inc.value - v) <= Math.max(1e-12, Math.abs(v) * VALUE_TOLERANCE)))
+          p.push(`value ${exp.value} got ${formatValue(inc.value, unit)}`);
       }
       if (exp.plan && rule) for (const d of planDiff(exp.plan, planFor(rule, inc))) p.push(`plan ${d}`);
       return p;
@@ -165,6 +207,7 @@ function compare(expected: readonly Expected[], actual: Incident[], rules: Map<s
 /** Loads every RuleTest under `paths` and runs them; load errors come back as `errors`. */
 export function runRuleTests(paths: readonly string[]): { results: RuleTestResult[]; errors: string[] } {
   const load = loadRules(paths);
-  if (load.errors.length) return { results: [], errors: load.errors.map((e) => e.message + (e.hint ? ` (hint: ${e.hint})` : '')) };
+  if (load.errors.length)
+    return { results: [], errors: load.errors.map((e) => e.message + (e.hint ? ` (hint: ${e.hint})` : '')) };
   return { results: load.tests.map(runRuleTest), errors: [] };
 }

@@ -17,21 +17,28 @@ export function parseSeries(text: string): (number | null)[] {
     if (tok === '') continue;
     const m = re.exec(tok);
     if (!m || (tok.startsWith('_') && m[2])) {
-      throw new TriplineError('RULE_ERR_TEST', `bad series token ${JSON.stringify(tok)}`, { hint: "write values like '0+30x60', '1 2 _ 4' or '5x10'" });
+      throw new TriplineError('RULE_ERR_TEST', `bad series token ${JSON.stringify(tok)}`, {
+        hint: "write values like '0+30x60', '1 2 _ 4' or '5x10'",
+      });
     }
     const missing = tok.startsWith('_');
     const start = missing ? 0 : Number(m[1]);
     const step = m[3] === undefined ? 0 : (m[2] === '-' ? -1 : 1) * Number(m[3]);
     if (m[3] !== undefined && m[4] === undefined) {
-      throw new TriplineError('RULE_ERR_TEST', `series token ${JSON.stringify(tok)} has a step but no count`, { hint: `write ${tok}x10 for 11 values` });
+      throw new TriplineError('RULE_ERR_TEST', `series token ${JSON.stringify(tok)} has a step but no count`, {
+        hint: `write ${tok}x10 for 11 values`,
+      });
     }
     // `_xn` is n gaps; `axn` and `a+bxn` are n+1 values (the start, then n steps).
     const count = m[4] === undefined ? 1 : Number(m[4]) + (missing ? 0 : 1);
     if (out.length + count > MAX_SERIES_POINTS) {
-      throw new TriplineError('RULE_ERR_TEST', `series has more than ${MAX_SERIES_POINTS} points`, { hint: 'shorten the test or raise its interval' });
+      throw new TriplineError('RULE_ERR_TEST', `series has more than ${MAX_SERIES_POINTS} points`, {
+        hint: 'shorten the test or raise its interval',
+      });
     }
     for (let i = 0; i < count; i++) out.push(missing ? null : start + step * i);
   }
-  if (out.length === 0) throw new TriplineError('RULE_ERR_TEST', 'series is empty', { hint: "write values like '0+30x60'" });
+  if (out.length === 0)
+    throw new TriplineError('RULE_ERR_TEST', 'series is empty', { hint: "write values like '0+30x60'" });
   return out;
 }

@@ -25,9 +25,16 @@ const action = createScaleAction({ onVerify: (p) => verifications.push(p) });
 before(async () => {
   await kube.start();
   cfg = buildConfig({ kubernetes: { api_url: kube.url } }, {});
-  try { redis = await startRedis(); } catch { redis = undefined; }
+  try {
+    redis = await startRedis();
+  } catch {
+    redis = undefined;
+  }
 });
-after(async () => { await kube.stop(); await redis?.stop(); });
+after(async () => {
+  await kube.stop();
+  await redis?.stop();
+});
 
 let ns = 0;
 /** A fresh namespace with a Deployment `web` of `replicas` and one pod; returns the namespace and the pod's uid. */
@@ -37,20 +44,52 @@ function deployment(replicas: number): { namespace: string; uid: string } {
 }
 
 function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
-  return { type: 'scale', target: 'auto', step: '+1', max: 5, cooldownMs: 300_000, dryRun: false, whenCause: ['limit-bound'], verifyMs: 0, ...over };
+  return {
+    type: 'scale',
+    target: 'auto',
+    step: '+1',
+    max: 5,
+    cooldownMs: 300_000,
+    dryRun: false,
+    whenCause: ['limit-bound'],
+    verifyMs: 0,
+    ...over,
+  };
 }
 
-function job(namespace: string, uid: string, s: ScaleActionSpec, over: { cause?: Cause; pod?: string; at?: number; dryRun?: boolean } = {}): ActionJob<ScaleActionSpec> {
-  const i = incident(over.pod ?? 'web-1', over.at ?? Date.parse('2026-11-25T14:00:00Z'), { target: { pod: { uid } }, labels: { namespace, pod: over.pod ?? 'web-1' } });
+function job(
+  namespace: string,
+  uid: string,
+  s: ScaleActionSpec,
+  over: { cause?: Cause; pod?: string; at?: number; dryRun?: boolean } = {},
+): ActionJob<ScaleActionSpec> {
+  const i = incident(over.pod ?? 'web-1', over.at ?? Date.parse('2026-11-25T14:00:00Z'), {
+    target: { pod: { uid } },
+    labels: { namespace, pod: over.pod ?? 'web-1' },
+  });
   const b = bundle();
-  const withCause = { ...b, findings: { ...b.findings, diagnosis: { ...b.findings.diagnosis!, cause: over.cause ?? 'limit-bound' } } };
+  const withCause = {
+    ...b,
+    findings: { ...b.findings, diagnosis: { ...b.findings.diagnosis!, cause: over.cause ?? 'limit-bound' } },
+  };
   const slack = { type: 'slack' as const };
-  return { id: `${i.key}|scale|firing`, event: 'firing', incident: i, bundle: withCause, spec: s, index: 1, actions: [slack, s], enqueuedAt: 0, dryRun: over.dryRun };
+  return {
+    id: `${i.key}|scale|firing`,
+    event: 'firing',
+    incident: i,
+    bundle: withCause,
+    spec: s,
+    index: 1,
+    actions: [slack, s],
+    enqueuedAt: 0,
+    dryRun: over.dryRun,
+  };
 }
 
-const scalePatches = (namespace: string): ReturnType<FakeKube['patches']> => kube.patches().filter((p) => p.path.includes(`/namespaces/${namespace}/`));
+const scalePatches = (namespace: string): ReturnType<FakeKube['patches']> =>
+  kube.patches().filter((p) => p.path.includes(`/namespaces/${namespace}/`));
 
-test('scales the pod\'s Deployment one step and tells the Slack thread', async () => {
+test("scales the pod's Deployment one step and tells the Slack thread", async () => {
   const { namespace, uid } = deployment(2);
   const ctx = context(cfg, {}, new Clock());
   const out = await action.execute(job(namespace, uid, spec()), ctx);
@@ -75,7 +114,10 @@ test('contention: no request to Kubernetes at all, and the reason goes to Slack'
   assert.equal(kube.calls.length, n);
   assert.equal(ctx.notified[0].detail?.kind, 'scale-skipped');
   assert.match(String(ctx.notified[0].detail?.text), /diagnosis is contention/);
-  const any = await action.execute(job(namespace, uid, spec({ whenCause: ['any'] }), { cause: 'contention' }), context(cfg, {}, new Clock()));
+  const any = await action.execute(
+    job(namespace, uid, spec({ whenCause: ['any'] }), { cause: 'contention' }),
+    context(cfg, {}, new Clock()),
+  );
   assert.equal(any.status, 'delivered', '"any" overrides the diagnosis');
 });
 
@@ -154,7 +196,10 @@ test('a PATCH that fails is retried with the same absolute count (no double step
 
 for (const backend of ['memory', 'redis'] as const) {
   test(`two hosts with the same incident key share one ${backend} store: one PATCH`, async (t) => {
-    if (backend === 'redis' && !redis) { skipOrFail(t, 'redis-server is not available'); return; }
+    if (backend === 'redis' && !redis) {
+      skipOrFail(t, 'redis-server is not available');
+      return;
+    }
     const { namespace, uid } = deployment(2);
     const clock = new Clock();
     let stores: ActionStore[];
@@ -194,9 +239,26 @@ test('verification reports recovered when the incident resolves within the windo
   const j = job(one.namespace, one.uid, spec({ verifyMs: 1500 }));
   await fast.execute(j, ctx);
   // The rule resolves: the resolved event reaches the scale action, which records it for the probe.
-  await fast.execute({ ...j, event: 'resolved', incident: { ...j.incident, status: 'resolved', resolvedAt: new Date(Date.parse(j.incident.firedAt) + 30_000).toISOString() } }, ctx);
+  await fast.execute(
+    {
+      ...j,
+      event: 'resolved',
+      incident: {
+        ...j.incident,
+        status: 'resolved',
+        resolvedAt: new Date(Date.parse(j.incident.firedAt) + 30_000).toISOString(),
+      },
+    },
+    ctx,
+  );
   assert.equal(await verifications.at(-1), 'recovered');
-  assert.deepEqual(ctx.notified.map((n) => [n.event, n.detail?.kind]), [['scaled', 'scaled'], ['verified', 'recovered']]);
+  assert.deepEqual(
+    ctx.notified.map((n) => [n.event, n.detail?.kind]),
+    [
+      ['scaled', 'scaled'],
+      ['verified', 'recovered'],
+    ],
+  );
 
   const two = deployment(2);
   const ctx2 = context(cfg, {}, clock, store);

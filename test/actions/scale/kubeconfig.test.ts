@@ -35,7 +35,14 @@ ${user}
 }
 
 test('kubeconfig: current context, server, CA data, token', () => {
-  const c = parseKubeconfig(kubeconfig('https://10.0.0.1:6443', `    certificate-authority-data: ${Buffer.from('CA PEM').toString('base64')}`, '    token: abc.def'), '/x/config');
+  const c = parseKubeconfig(
+    kubeconfig(
+      'https://10.0.0.1:6443',
+      `    certificate-authority-data: ${Buffer.from('CA PEM').toString('base64')}`,
+      '    token: abc.def',
+    ),
+    '/x/config',
+  );
   assert.equal(c.server, 'https://10.0.0.1:6443');
   assert.equal(c.ca?.toString(), 'CA PEM');
   assert.equal(c.token, 'abc.def');
@@ -46,7 +53,14 @@ test('kubeconfig: file paths relative to the kubeconfig, client certificates, in
   writeFileSync(join(dir, 'ca.crt'), 'CA FILE');
   writeFileSync(join(dir, 'client.crt'), 'CERT');
   writeFileSync(join(dir, 'client.key'), 'KEY');
-  const c = parseKubeconfig(kubeconfig('https://h:6443', '    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true', '    client-certificate: client.crt\n    client-key: client.key'), join(dir, 'config'));
+  const c = parseKubeconfig(
+    kubeconfig(
+      'https://h:6443',
+      '    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true',
+      '    client-certificate: client.crt\n    client-key: client.key',
+    ),
+    join(dir, 'config'),
+  );
   assert.equal(c.ca?.toString(), 'CA FILE');
   assert.equal(c.cert?.toString(), 'CERT');
   assert.equal(c.key?.toString(), 'KEY');
@@ -61,9 +75,17 @@ test('kubeconfig errors name the file and what is missing, never a token', () =>
     ['current-context: [unclosed\n', /not valid YAML/],
   ];
   for (const [text, want] of cases) {
-    assert.throws(() => parseKubeconfig(text, '/etc/kube/config'), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && want.test(e.message) && e.message.startsWith('/etc/kube/config:'), String(want));
+    assert.throws(
+      () => parseKubeconfig(text, '/etc/kube/config'),
+      (e: unknown) =>
+        hasCode(e, 'ACTION_ERR_CONFIG') && want.test(e.message) && e.message.startsWith('/etc/kube/config:'),
+      String(want),
+    );
   }
-  assert.throws(() => resolveCredentials({}, {}), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /KUBECONFIG/.test(e.hint));
+  assert.throws(
+    () => resolveCredentials({}, {}),
+    (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /KUBECONFIG/.test(e.hint),
+  );
 });
 
 test('in-cluster credentials come from the service account folder and the service env', () => {
@@ -79,9 +101,30 @@ test('in-cluster credentials come from the service account folder and the servic
 });
 
 test('the client talks HTTPS with the kubeconfig CA and token; errors map to action error classes', async (t) => {
-  const key = join(dir, 'srv.key'), cert = join(dir, 'srv.crt');
+  const key = join(dir, 'srv.key'),
+    cert = join(dir, 'srv.crt');
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
   } catch {
     t.skip('openssl is not installed: cannot make a test certificate');
     return;
@@ -93,7 +136,9 @@ test('the client talks HTTPS with the kubeconfig CA and token; errors map to act
     const file = join(dir, 'tls-config');
     writeFileSync(file, kubeconfig(kube.url, `    certificate-authority: ${cert}`, '    token: tok-123'));
     const client = new KubeClient(resolveCredentials({ kubeconfig: file }, {}));
-    const scale = await client.get<{ spec: { replicas: number } }>('/apis/apps/v1/namespaces/shop/deployments/web/scale');
+    const scale = await client.get<{ spec: { replicas: number } }>(
+      '/apis/apps/v1/namespaces/shop/deployments/web/scale',
+    );
     assert.equal(scale.spec.replicas, 2);
     await client.patch('/apis/apps/v1/namespaces/shop/deployments/web/scale', { spec: { replicas: 3 } }, true);
     const last = kube.patches().at(-1)!;
@@ -103,14 +148,30 @@ test('the client talks HTTPS with the kubeconfig CA and token; errors map to act
 
     // Without the CA the server's certificate is refused (retryable network error, like a real TLS failure).
     const noCa = new KubeClient({ server: kube.url, token: 'tok-123', source: 'test' });
-    await assert.rejects(noCa.get('/api/v1/pods'), (e: unknown) => e instanceof RetryableError && e.reason === 'network');
+    await assert.rejects(
+      noCa.get('/api/v1/pods'),
+      (e: unknown) => e instanceof RetryableError && e.reason === 'network',
+    );
     const wrongToken = new KubeClient({ ...resolveCredentials({ kubeconfig: file }, {}), token: 'nope' });
-    await assert.rejects(wrongToken.get('/api/v1/pods'), (e: unknown) => e instanceof KubeHttpError && e.status === 401 && /RBAC|service account/.test(e.hint) && !/nope/.test(e.message));
+    await assert.rejects(
+      wrongToken.get('/api/v1/pods'),
+      (e: unknown) =>
+        e instanceof KubeHttpError &&
+        e.status === 401 &&
+        /RBAC|service account/.test(e.hint) &&
+        !/nope/.test(e.message),
+    );
     kube.fail(/GET \/api\/v1\/pods/, 429);
     await assert.rejects(client.get('/api/v1/pods'), (e: unknown) => e instanceof RateLimitedError);
     kube.fail(/GET \/api\/v1\/pods/, 503);
-    await assert.rejects(client.get('/api/v1/pods'), (e: unknown) => e instanceof RetryableError && e.reason === 'http_503');
-    await assert.rejects(client.get('/api/v1/namespaces/x/pods/y'), (e: unknown) => e instanceof KubeHttpError && e.status === 404);
+    await assert.rejects(
+      client.get('/api/v1/pods'),
+      (e: unknown) => e instanceof RetryableError && e.reason === 'http_503',
+    );
+    await assert.rejects(
+      client.get('/api/v1/namespaces/x/pods/y'),
+      (e: unknown) => e instanceof KubeHttpError && e.status === 404,
+    );
   } finally {
     await kube.stop();
   }
@@ -125,5 +186,8 @@ test('KUBECONFIG with several files uses the first that exists', () => {
 });
 
 test('api_url overrides the server and works without other credentials', () => {
-  assert.deepEqual(resolveCredentials({ api_url: 'http://127.0.0.1:8001/' }, {}), { server: 'http://127.0.0.1:8001', source: 'api_url' });
+  assert.deepEqual(resolveCredentials({ api_url: 'http://127.0.0.1:8001/' }, {}), {
+    server: 'http://127.0.0.1:8001',
+    source: 'api_url',
+  });
 });

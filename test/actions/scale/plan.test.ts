@@ -11,7 +11,11 @@ test('steps: +N adds, xF multiplies and rounds up', () => {
   assert.deepEqual(plan({ ...base, current: 2 }), { scale: true, from: 2, to: 3, via: 'replicas' });
   assert.deepEqual(plan({ ...base, current: 3, step: 'x1.5' }), { scale: true, from: 3, to: 5, via: 'replicas' });
   for (const bad of ['1', '+0', 'x1', 'x0.5', '-1', '+1.5', '']) {
-    assert.throws(() => parseStep(bad), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG'), bad);
+    assert.throws(
+      () => parseStep(bad),
+      (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG'),
+      bad,
+    );
   }
 });
 
@@ -29,7 +33,12 @@ test('max is never exceeded; at max there is no change and a reason', () => {
 });
 
 test('an HPA: its minReplicas is the base, its maxReplicas bounds the step too', () => {
-  assert.deepEqual(plan({ ...base, current: 2, hpa: { minReplicas: 3, maxReplicas: 10 } }), { scale: true, from: 3, to: 4, via: 'hpa-min' });
+  assert.deepEqual(plan({ ...base, current: 2, hpa: { minReplicas: 3, maxReplicas: 10 } }), {
+    scale: true,
+    from: 3,
+    to: 4,
+    via: 'hpa-min',
+  });
   const p = plan({ ...base, max: 10, current: 4, hpa: { minReplicas: 2, maxReplicas: 4 } });
   assert.equal(p.scale, false);
   assert.match((p as { reason: string }).reason, /maximum is 4 \(the HPA's maxReplicas\)/);
@@ -38,7 +47,10 @@ test('an HPA: its minReplicas is the base, its maxReplicas bounds the step too',
 test('only an allowed diagnosis scales; "any" overrides; the reason is in plain words', () => {
   const c = plan({ ...base, current: 2, cause: 'contention' });
   assert.equal(c.scale, false);
-  assert.match((c as { reason: string }).reason, /diagnosis is contention: .*neighbours.*only when the cause is limit-bound/);
+  assert.match(
+    (c as { reason: string }).reason,
+    /diagnosis is contention: .*neighbours.*only when the cause is limit-bound/,
+  );
   assert.match(causeVerdict(undefined, ['limit-bound'])!, /no diagnosis/);
   assert.equal(causeVerdict('contention', ['any']), undefined);
   assert.equal(causeVerdict('app-bound', ['limit-bound', 'app-bound']), undefined);

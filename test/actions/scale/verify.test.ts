@@ -3,18 +3,31 @@ import assert from 'node:assert/strict';
 import { verify } from '../../../src/actions/scale/verify.ts';
 import type { EventDetail } from '../../../src/actions/types.ts';
 
-function harness(breachingFor: number): { clock: { t: number }; reports: EventDetail[]; run: (verifyMs: number, signal?: AbortSignal) => ReturnType<typeof verify> } {
+function harness(breachingFor: number): {
+  clock: { t: number };
+  reports: EventDetail[];
+  run: (verifyMs: number, signal?: AbortSignal) => ReturnType<typeof verify>;
+} {
   const clock = { t: 0 };
   const reports: EventDetail[] = [];
   return {
-    clock, reports,
-    run: (verifyMs, signal) => verify({
-      verifyMs, change: 'Deployment/shop/web 2 → 3', signal, everyMs: 10_000,
-      probe: async () => clock.t < breachingFor,
-      report: async (d) => { reports.push(d); },
-      sleep: async (ms) => { clock.t += ms; },
-      now: () => clock.t,
-    }),
+    clock,
+    reports,
+    run: (verifyMs, signal) =>
+      verify({
+        verifyMs,
+        change: 'Deployment/shop/web 2 → 3',
+        signal,
+        everyMs: 10_000,
+        probe: async () => clock.t < breachingFor,
+        report: async (d) => {
+          reports.push(d);
+        },
+        sleep: async (ms) => {
+          clock.t += ms;
+        },
+        now: () => clock.t,
+      }),
   };
 }
 
@@ -33,7 +46,21 @@ test('not recovered when it breaches the whole window; probe errors count as bre
   assert.match(String(h.reports[0].text), /Not recovered 2 min after scaling/);
   const errs: EventDetail[] = [];
   let t = 0;
-  const v = await verify({ verifyMs: 20_000, change: 'x', everyMs: 5000, probe: async () => { throw new Error('no data'); }, report: async (d) => { errs.push(d); }, sleep: async (ms) => { t += ms; }, now: () => t });
+  const v = await verify({
+    verifyMs: 20_000,
+    change: 'x',
+    everyMs: 5000,
+    probe: async () => {
+      throw new Error('no data');
+    },
+    report: async (d) => {
+      errs.push(d);
+    },
+    sleep: async (ms) => {
+      t += ms;
+    },
+    now: () => t,
+  });
   assert.equal(v, 'not-recovered');
   assert.match(String(errs[0].text), /probe errors/);
 });

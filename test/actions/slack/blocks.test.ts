@@ -12,16 +12,25 @@ function texts(blocks: readonly Block[]): { text: string; limit: number; type: s
   const out: { text: string; limit: number; type: string }[] = [];
   for (const b of blocks) {
     const t = b.text as { text: string; type: string } | undefined;
-    if (t) out.push({ text: t.text, type: t.type, limit: b.type === 'header' ? SLACK_LIMITS.header : SLACK_LIMITS.sectionText });
-    for (const f of (b.fields as { text: string; type: string }[] | undefined) ?? []) out.push({ text: f.text, type: f.type, limit: SLACK_LIMITS.field });
-    for (const e of (b.elements as { text: string; type: string }[] | undefined) ?? []) out.push({ text: e.text, type: e.type, limit: SLACK_LIMITS.contextText });
+    if (t)
+      out.push({
+        text: t.text,
+        type: t.type,
+        limit: b.type === 'header' ? SLACK_LIMITS.header : SLACK_LIMITS.sectionText,
+      });
+    for (const f of (b.fields as { text: string; type: string }[] | undefined) ?? [])
+      out.push({ text: f.text, type: f.type, limit: SLACK_LIMITS.field });
+    for (const e of (b.elements as { text: string; type: string }[] | undefined) ?? [])
+      out.push({ text: e.text, type: e.type, limit: SLACK_LIMITS.contextText });
   }
   return out;
 }
 
 test('the incident message shows severity, rule, target, value vs threshold, duration, findings and diagnosis', () => {
   const m = renderIncidentMessage({ incidents: [incident('web-1', NOW - 10_000)], bundle: bundle(), now: NOW });
-  const all = texts(m.blocks).map((t) => t.text).join('\n');
+  const all = texts(m.blocks)
+    .map((t) => t.text)
+    .join('\n');
   assert.match(all, /CRITICAL cpu-throttling firing/);
   assert.match(all, /\*Host\*\n`node-a`/);
   assert.match(all, /pod `shop\/web-1`/);
@@ -35,11 +44,19 @@ test('the incident message shows severity, rule, target, value vs threshold, dur
 });
 
 test('a synthetic incident is marked as a test; a resolved one says so without a mention', () => {
-  const t = renderIncidentMessage({ incidents: [incident('web-1', NOW, { test: true })], now: NOW, mention: '<!here>' });
+  const t = renderIncidentMessage({
+    incidents: [incident('web-1', NOW, { test: true })],
+    now: NOW,
+    mention: '<!here>',
+  });
   assert.match(JSON.stringify(t.blocks), /\[TEST\] CRITICAL/);
   assert.match(JSON.stringify(t.blocks), /Test incident/);
   assert.match(JSON.stringify(t.blocks), /<!here>/, 'the operator-written mention passes');
-  const r = renderIncidentMessage({ incidents: [resolved(incident('web-1', NOW - 60_000), NOW)], now: NOW, mention: '<!here>' });
+  const r = renderIncidentMessage({
+    incidents: [resolved(incident('web-1', NOW - 60_000), NOW)],
+    now: NOW,
+    mention: '<!here>',
+  });
   assert.match(JSON.stringify(r.blocks), /cpu-throttling resolved/);
   assert.doesNotMatch(JSON.stringify(r.blocks), /<!here>/);
 });
@@ -47,18 +64,39 @@ test('a synthetic incident is marked as a test; a resolved one says so without a
 test('hostile incident text is escaped and every text stays within Slack limits', () => {
   const hostile = '<!channel> <@U123> *bold* <https://evil.example|click> ' + 'A'.repeat(10_000);
   const i = incident('web-1', NOW, {
-    rule: 'cpu-throttling', host: hostile, labels: { pod: hostile, namespace: 'x'.repeat(10_000) },
-    annotations: { summary: hostile }, target: { pod: { uid: 'u', name: hostile, namespace: 'ns' }, cgroupPath: hostile },
+    rule: 'cpu-throttling',
+    host: hostile,
+    labels: { pod: hostile, namespace: 'x'.repeat(10_000) },
+    annotations: { summary: hostile },
+    target: { pod: { uid: 'u', name: hostile, namespace: 'ns' }, cgroupPath: hostile },
   });
   const b = bundle();
-  const evil = { ...b, id: hostile, findings: { ...b.findings, headlines: [hostile, hostile], diagnosis: { cause: 'limit-bound' as const, summary: hostile, evidence: {} } } };
-  const m = renderIncidentMessage({ incidents: [i, { ...i, key: 'k2', id: 'i2' }], bundle: evil, notes: [{ kind: 'scaled', text: hostile, at: 'now' }], now: NOW });
+  const evil = {
+    ...b,
+    id: hostile,
+    findings: {
+      ...b.findings,
+      headlines: [hostile, hostile],
+      diagnosis: { cause: 'limit-bound' as const, summary: hostile, evidence: {} },
+    },
+  };
+  const m = renderIncidentMessage({
+    incidents: [i, { ...i, key: 'k2', id: 'i2' }],
+    bundle: evil,
+    notes: [{ kind: 'scaled', text: hostile, at: 'now' }],
+    now: NOW,
+  });
   const json = JSON.stringify(m);
   assert.doesNotMatch(json, /<!channel>|<@U123>|<https:\/\/evil/);
   for (const t of texts(m.blocks)) {
     assert.ok(t.text.length <= t.limit, `${t.type} text of ${t.text.length} chars over ${t.limit}`);
     // Outside inline code (where Slack shows text literally) no formatting marker may pair up.
-    if (t.type === 'mrkdwn') assert.doesNotMatch(t.text.replace(/`[^`]*`/g, ''), /\*bold\*/, `unescaped formatting in: ${t.text.slice(0, 80)}`);
+    if (t.type === 'mrkdwn')
+      assert.doesNotMatch(
+        t.text.replace(/`[^`]*`/g, ''),
+        /\*bold\*/,
+        `unescaped formatting in: ${t.text.slice(0, 80)}`,
+      );
   }
   assert.ok(m.text.length <= SLACK_LIMITS.fallbackText);
   assert.ok(m.blocks.length <= SLACK_LIMITS.blocks);
@@ -74,6 +112,10 @@ test('a grouped message lists the series; suppressed repeats are counted', () =>
 });
 
 test('a note reply escapes its text', () => {
-  const r = renderNoteReply(incident('web-1', NOW), { kind: 'scale-skipped', text: 'not scaled <!channel>: contention', at: 'x' });
+  const r = renderNoteReply(incident('web-1', NOW), {
+    kind: 'scale-skipped',
+    text: 'not scaled <!channel>: contention',
+    at: 'x',
+  });
   assert.match(JSON.stringify(r.blocks), /not scaled &lt;!channel&gt;: contention/);
 });

@@ -8,8 +8,13 @@ const slack = new FakeSlack();
 let client: SlackClient;
 const msg = { text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hello' } }] };
 
-before(async () => { await slack.start(); client = new SlackClient({ token: slack.token, apiUrl: slack.url }); });
-after(async () => { await slack.stop(); });
+before(async () => {
+  await slack.start();
+  client = new SlackClient({ token: slack.token, apiUrl: slack.url });
+});
+after(async () => {
+  await slack.stop();
+});
 
 test('posts through the real client and gets the ts back', async () => {
   const ref = await client.post('C1', msg);

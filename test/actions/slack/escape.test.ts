@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { codeSpan, escapeText, inertMrkdwn, safeText, truncate } from '../../../src/actions/slack/escape.ts';
 
 test('escapeText turns the three control characters into entities', () => {
-  assert.equal(escapeText('<!channel> & <@U123> <https://x|y>'), '&lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://x|y&gt;');
+  assert.equal(
+    escapeText('<!channel> & <@U123> <https://x|y>'),
+    '&lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://x|y&gt;',
+  );
 });
 
 test('truncate cuts to the limit with an ellipsis and never splits an entity or an emoji', () => {

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupId, isExpired, mergeIncident, newGroup, nextRenderAt, MAX_GROUP_SERIES } from '../../../src/actions/slack/group.ts';
+import {
+  groupId,
+  isExpired,
+  mergeIncident,
+  newGroup,
+  nextRenderAt,
+  MAX_GROUP_SERIES,
+} from '../../../src/actions/slack/group.ts';
 import { incident, resolved } from './helpers.ts';
 
 const T = { waitMs: 30_000, intervalMs: 300_000, repeatMs: 4 * 3_600_000 };

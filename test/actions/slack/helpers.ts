@@ -16,9 +16,24 @@ export function incident(pod: string, at: number, over: Partial<Incident> = {}):
   const labels = { namespace: 'shop', pod, ...(over.labels ?? {}) };
   const key = incidentKey(over.rule ?? 'cpu-throttling', labels);
   return {
-    id: `${key.length}-${at}`, key, rule: 'cpu-throttling', status: 'firing', severity: 'critical', labels,
-    annotations: { summary: `pod ${pod} throttled` }, target: { cgroupPath: `/kubepods/burstable/pod-${pod}/c1`, pod: { uid: `uid-${pod}`, name: pod, namespace: 'shop' } },
-    value: 0.84, threshold: 0.25, unit: 'ratio', stats: {}, startsAt: new Date(at - 60_000).toISOString(), firedAt: new Date(at).toISOString(), host: 'node-a',
+    id: `${key.length}-${at}`,
+    key,
+    rule: 'cpu-throttling',
+    status: 'firing',
+    severity: 'critical',
+    labels,
+    annotations: { summary: `pod ${pod} throttled` },
+    target: {
+      cgroupPath: `/kubepods/burstable/pod-${pod}/c1`,
+      pod: { uid: `uid-${pod}`, name: pod, namespace: 'shop' },
+    },
+    value: 0.84,
+    threshold: 0.25,
+    unit: 'ratio',
+    stats: {},
+    startsAt: new Date(at - 60_000).toISOString(),
+    firedAt: new Date(at).toISOString(),
+    host: 'node-a',
     ...over,
   };
 }
@@ -34,39 +49,87 @@ export function bundle(id = '20261125T140000-cpu-throttling-0badc0de', bytes = 2
   const tarball = join(dir, `${id}.tar.gz`);
   writeFileSync(tarball, Buffer.alloc(bytes, 7));
   return {
-    id, dir, tarball, partial: false,
+    id,
+    dir,
+    tarball,
+    partial: false,
     findings: {
-      diagnosis: { cause: 'limit-bound', summary: 'throttled in 84% of CFS periods while using 1.0 of its 1.0-core quota', evidence: { throttled_ratio: 0.84 } },
+      diagnosis: {
+        cause: 'limit-bound',
+        summary: 'throttled in 84% of CFS periods while using 1.0 of its 1.0-core quota',
+        evidence: { throttled_ratio: 0.84 },
+      },
       headlines: ['web-1 used its whole CPU quota in 84% of periods', 'top on-CPU stack: json_encode (41%)'],
-      neighbours: [], topOnCpu: [], topOffCpu: [], slowSyscalls: [], slowQueries: [], shifts: {},
+      neighbours: [],
+      topOnCpu: [],
+      topOffCpu: [],
+      slowSyscalls: [],
+      slowQueries: [],
+      shifts: {},
     },
   };
 }
 
 /** A config for tests: grouping windows and the outbox given, everything else default. */
 export function config(slack: Record<string, unknown> = {}, dataDir?: string): Readonly<Config> {
-  return buildConfig({ data_dir: dataDir ?? mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-data-`)), slack: { channel: 'C0OPS', group_wait: '0s', ...slack } }, {});
+  return buildConfig(
+    {
+      data_dir: dataDir ?? mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-data-`)),
+      slack: { channel: 'C0OPS', group_wait: '0s', ...slack },
+    },
+    {},
+  );
 }
 
 /** A job as the queue would hand it. */
-export function job(i: Incident, event: ActionEvent = 'firing', over: Partial<ActionJob<SlackActionSpec>> = {}): ActionJob<SlackActionSpec> {
+export function job(
+  i: Incident,
+  event: ActionEvent = 'firing',
+  over: Partial<ActionJob<SlackActionSpec>> = {},
+): ActionJob<SlackActionSpec> {
   const spec: SlackActionSpec = { type: 'slack' };
-  return { id: `${i.key}|slack|${event}|${over.seq ?? ''}|${i.id}`, event, incident: i, spec, index: 0, actions: [spec], enqueuedAt: 0, ...over };
+  return {
+    id: `${i.key}|slack|${event}|${over.seq ?? ''}|${i.id}`,
+    event,
+    incident: i,
+    spec,
+    index: 0,
+    actions: [spec],
+    enqueuedAt: 0,
+    ...over,
+  };
 }
 
 /** A mutable clock for grouping tests. */
 export class Clock {
   t: number;
-  constructor(t = Date.parse('2026-11-25T14:00:00Z')) { this.t = t; }
+  constructor(t = Date.parse('2026-11-25T14:00:00Z')) {
+    this.t = t;
+  }
   now = (): number => this.t;
 }
 
 /** An ActionContext over a store and clock; `notified` records what the action asked the queue to send its siblings. */
-export function context(cfg: Readonly<Config>, env: NodeJS.ProcessEnv, clock: Clock, store: ActionStore = new MemoryStore(clock.now)): ActionContext & { notified: { event: ActionEvent; detail?: EventDetail }[] } {
+export function context(
+  cfg: Readonly<Config>,
+  env: NodeJS.ProcessEnv,
+  clock: Clock,
+  store: ActionStore = new MemoryStore(clock.now),
+): ActionContext & { notified: { event: ActionEvent; detail?: EventDetail }[] } {
   const notified: { event: ActionEvent; detail?: EventDetail }[] = [];
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   return {
-    config: cfg, env, log: quiet, store, attempt: 1, signal: new AbortController().signal, now: clock.now, notified,
-    async notify(event, detail) { notified.push({ event, detail }); return [`n${notified.length}`]; },
+    config: cfg,
+    env,
+    log: quiet,
+    store,
+    attempt: 1,
+    signal: new AbortController().signal,
+    now: clock.now,
+    notified,
+    async notify(event, detail) {
+      notified.push({ event, detail });
+      return [`n${notified.length}`];
+    },
   };
 }

@@ -15,13 +15,25 @@ const slack = new FakeSlack();
 const action = createSlackAction({ channelSpacingMs: 0 });
 let env: NodeJS.ProcessEnv;
 
-before(async () => { await slack.start(); env = { SLACK_BOT_TOKEN: slack.token }; });
-after(async () => { await slack.stop(); });
+before(async () => {
+  await slack.start();
+  env = { SLACK_BOT_TOKEN: slack.token };
+});
+after(async () => {
+  await slack.stop();
+});
 
 /** Runs a job the way the queue does: a RateLimitedError parks it (the clock moves on), other errors retry. */
-async function deliver(j: ActionJob<SlackActionSpec>, ctx: ActionContext, clock: Clock, maxTries = 10): Promise<Awaited<ReturnType<typeof action.execute>>> {
+async function deliver(
+  j: ActionJob<SlackActionSpec>,
+  ctx: ActionContext,
+  clock: Clock,
+  maxTries = 10,
+): Promise<Awaited<ReturnType<typeof action.execute>>> {
   for (let n = 1; ; n++) {
-    try { return await action.execute(j, ctx); } catch (err) {
+    try {
+      return await action.execute(j, ctx);
+    } catch (err) {
       if (n >= maxTries) throw err;
       if (err instanceof RateLimitedError) clock.t += err.retryAfterMs;
       else if (!(err instanceof RetryableError)) throw err;
@@ -74,17 +86,24 @@ test('a bundle that is ready after the first post updates the parent and goes in
   const parent = slack.parents().find((m) => m.channel === channel)!;
   assert.doesNotMatch(JSON.stringify(parent.blocks), /limit-bound/);
   clock.t += 15_000;
-  await deliver(job(i, 'update', { seq: 'bundle', bundle: bundle('20261125T140000-cpu-throttling-0000late') }), ctx, clock);
+  await deliver(
+    job(i, 'update', { seq: 'bundle', bundle: bundle('20261125T140000-cpu-throttling-0000late') }),
+    ctx,
+    clock,
+  );
   assert.equal(parent.updates, 1);
   assert.match(JSON.stringify(parent.blocks), /limit-bound/);
   assert.equal([...slack.files.values()].filter((f) => f.threadTs === parent.ts).length, 1);
 });
 
-test('Slack\'s 429 reaches the queue as RateLimitedError; the retry posts once', async () => {
+test("Slack's 429 reaches the queue as RateLimitedError; the retry posts once", async () => {
   const { clock, ctx, channel } = fresh();
   slack.fail('chat.postMessage', { status: 429, retryAfter: 3 });
   const j = job(incident('web-429', clock.t));
-  await assert.rejects(action.execute(j, ctx), (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 3000);
+  await assert.rejects(
+    action.execute(j, ctx),
+    (e: unknown) => e instanceof RateLimitedError && e.retryAfterMs === 3000,
+  );
   slack.fail('chat.postMessage', { status: 500 });
   await assert.rejects(action.execute(j, ctx), (e: unknown) => e instanceof RetryableError && e.reason === 'http_500');
   await action.execute(j, ctx);
@@ -123,16 +142,24 @@ test('trips within group_wait become one message listing the series; nothing is 
   const parents = slack.parents().filter((m) => m.channel === channel);
   assert.equal(parents.length, 1);
   assert.match(JSON.stringify(parents[0].blocks), /2 series/);
-  assert.deepEqual(outs.map((o) => o.data?.ts), [parents[0].ts, parents[0].ts]);
+  assert.deepEqual(
+    outs.map((o) => o.data?.ts),
+    [parents[0].ts, parents[0].ts],
+  );
 });
 
 test('repeats within group_interval are counted and shown at the next update, never posted again', async () => {
   const channel = 'CREPEAT';
   const clock = new Clock();
   const ctx = context(config({ api_url: slack.url, channel, group_wait: '30s', group_interval: '5m' }), env, clock);
-  const timed = createSlackAction({ channelSpacingMs: 0, sleep: async (ms) => { clock.t += ms; } });
+  const timed = createSlackAction({
+    channelSpacingMs: 0,
+    sleep: async (ms) => {
+      clock.t += ms;
+    },
+  });
   await timed.execute(job(incident('web-a', clock.t)), ctx);
-  assert.equal(clock.t, new Clock().t + 30_000, 'group_wait passed on the job\'s clock');
+  assert.equal(clock.t, new Clock().t + 30_000, "group_wait passed on the job's clock");
   const parent = slack.parents().find((m) => m.channel === channel)!;
   clock.t += 60_000;
   const r1 = await timed.execute(job(incident('web-a', clock.t)), ctx);
@@ -167,8 +194,16 @@ test('scaled and verified notes go into the thread and onto the parent', async (
   const { clock, ctx, channel } = fresh();
   const i = incident('web-4', clock.t);
   await deliver(job(i), ctx, clock);
-  await deliver(job(i, 'scaled', { seq: '1', detail: { kind: 'scaled', text: 'scaled Deployment shop/web 2 → 3 replicas' } }), ctx, clock);
-  await deliver(job(i, 'verified', { seq: '1', detail: { kind: 'recovered', text: 'recovered within 2 min after scaling' } }), ctx, clock);
+  await deliver(
+    job(i, 'scaled', { seq: '1', detail: { kind: 'scaled', text: 'scaled Deployment shop/web 2 → 3 replicas' } }),
+    ctx,
+    clock,
+  );
+  await deliver(
+    job(i, 'verified', { seq: '1', detail: { kind: 'recovered', text: 'recovered within 2 min after scaling' } }),
+    ctx,
+    clock,
+  );
   const parent = slack.parents().find((m) => m.channel === channel)!;
   const replies = slack.replies(parent.ts).map((r) => r.text);
   assert.equal(replies.length, 2);
@@ -202,7 +237,10 @@ test('without a token the file sink writes the same Block Kit JSON and the bundl
 test('check: with a token a slack action needs a channel from the rule, the config or SLACK_CHANNEL; the file sink does not', () => {
   const noChannel = buildConfig({ slack: {} }, {});
   const withToken = { SLACK_BOT_TOKEN: 'xoxb-test' };
-  assert.throws(() => action.check!({ type: 'slack' }, noChannel, withToken), (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /SLACK_CHANNEL/.test(e.hint));
+  assert.throws(
+    () => action.check!({ type: 'slack' }, noChannel, withToken),
+    (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /SLACK_CHANNEL/.test(e.hint),
+  );
   action.check!({ type: 'slack', channel: 'C1' }, noChannel, withToken);
   action.check!({ type: 'slack' }, buildConfig({}, { SLACK_CHANNEL: 'C2' }), withToken);
   action.check!({ type: 'slack' }, noChannel, {});

@@ -4,7 +4,17 @@
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startBlockio } from '../../../src/probes/counters/blockio.ts';
@@ -12,7 +22,15 @@ import { parseUeventDevname } from '../../../src/probes/decode/blockio.ts';
 import { find, histCount } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
+after(() => {
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+});
 
 /** Name of the whole disk holding `dir`, or why there is none. */
 function diskOf(dir: string): { disk?: string; why?: string } {
@@ -27,21 +45,33 @@ function diskOf(dir: string): { disk?: string; why?: string } {
   return disk ? { disk } : { why: `no DEVNAME in ${uevent}` };
 }
 
-kernelTest('blockio: fsync-ed writes show in the disk\'s write histogram', async (t) => {
+kernelTest("blockio: fsync-ed writes show in the disk's write histogram", async (t) => {
   const dir = mkdtempSync(join(process.env.TMPDIR ?? '/var/tmp', 'tripline-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const { disk, why } = diskOf(dir);
-  if (!disk) { t.skip(why); return; }
+  if (!disk) {
+    t.skip(why);
+    return;
+  }
   const fam = startBlockio(objDir);
   cleanups.push(() => fam.close());
 
   const fd = openSync(join(dir, 'data'), 'w');
   const chunk = Buffer.alloc(64 * 1024, 7);
-  for (let i = 0; i < 8; i++) { writeSync(fd, chunk); fsyncSync(fd); }
+  for (let i = 0; i < 8; i++) {
+    writeSync(fd, chunk);
+    fsyncSync(fd);
+  }
   closeSync(fd);
 
   const readings = fam.read();
   const writes = find(readings, 'blockio_latency_seconds', { device: disk, op: 'write' });
-  assert.ok(histCount(writes) >= 8, `write requests on ${disk}: ${histCount(writes)} (series: ${readings.map((r) => JSON.stringify(r.labels)).join(' ')})`);
-  assert.ok(writes?.kind === 'histogram' && writes.sum! > 0 && writes.sum! / histCount(writes) < 10, 'mean latency in seconds, plausible');
+  assert.ok(
+    histCount(writes) >= 8,
+    `write requests on ${disk}: ${histCount(writes)} (series: ${readings.map((r) => JSON.stringify(r.labels)).join(' ')})`,
+  );
+  assert.ok(
+    writes?.kind === 'histogram' && writes.sum! > 0 && writes.sum! / histCount(writes) < 10,
+    'mean latency in seconds, plausible',
+  );
 });

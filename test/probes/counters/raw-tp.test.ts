@@ -19,8 +19,20 @@ import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { find, histCount } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
-const total = (fam: CounterFamily, signal: string): number => fam.read().filter((r) => r.signal === signal).reduce((a, r) => a + histCount(r), 0);
+after(() => {
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+});
+const total = (fam: CounterFamily, signal: string): number =>
+  fam
+    .read()
+    .filter((r) => r.signal === signal)
+    .reduce((a, r) => a + histCount(r), 0);
 
 kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workloads', async () => {
   const runq = startRunq(objDir, { thresholdNs: 5e6, maxCgroups: 10240, hooks: 'raw_tp' });
@@ -28,10 +40,16 @@ kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workl
   const tcp = startTcp(objDir, { maxCgroups: 10240, hooks: 'raw_tp' });
   const bio = startBlockio(objDir, 'raw_tp');
   for (const f of [runq, sys, tcp, bio]) cleanups.push(() => f.close());
-  assert.deepEqual([runq, sys, tcp, bio].map((f) => f.stats().programs), [3, 2, 2, 2]);
+  assert.deepEqual(
+    [runq, sys, tcp, bio].map((f) => f.stats().programs),
+    [3, 2, 2, 2],
+  );
 
   // Processes that start, sleep and wake: wakeups, new tasks and switches.
-  execFileSync('sh', ['-c', 'for i in 1 2 3 4 5; do sleep 0.01; done; dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null']);
+  execFileSync('sh', [
+    '-c',
+    'for i in 1 2 3 4 5; do sleep 0.01; done; dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null',
+  ]);
   const server = createServer((s) => s.end());
   cleanups.push(() => server.close());
   server.listen(0, '127.0.0.1');
@@ -49,7 +67,10 @@ kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workl
   closeSync(fd);
 
   assert.ok(total(runq, 'runq_delay_seconds') >= 5, 'run-queue delays recorded');
-  assert.ok(histCount(find(sys.read(), 'syscall_latency_seconds', { syscall: 'read' })) >= 20_000, 'read() latencies recorded');
+  assert.ok(
+    histCount(find(sys.read(), 'syscall_latency_seconds', { syscall: 'read' })) >= 20_000,
+    'read() latencies recorded',
+  );
   assert.ok(total(tcp, 'tcp_connect_latency_seconds') >= 5, 'connect latencies recorded');
   // Block I/O only when /var/tmp sits on a block device; the sysfs check lives in blockio.test.ts.
   if (total(bio, 'blockio_latency_seconds') === 0) {

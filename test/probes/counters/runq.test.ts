@@ -13,7 +13,15 @@ import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
+after(() => {
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+});
 
 kernelTest('runq: a throttled busy cgroup shows run-queue delay over the threshold, an idle one does not', async () => {
   const fam: CounterFamily = startRunq(objDir, { thresholdNs: 5e6, maxCgroups: 10240 });
@@ -41,7 +49,10 @@ kernelTest('runq: a throttled busy cgroup shows run-queue delay over the thresho
   const idleOver = counterValue(find(readings, 'runq_delay_over_threshold', { cgroup_id: idle.id }));
   assert.ok(histCount(busyHist) >= 10, `busy cgroup run-queue observations: ${histCount(busyHist)}`);
   // Throttled 95 ms of every 100 ms: nearly every period ends in a delay far above 5 ms.
-  assert.ok(busyOver >= 20, `busy cgroup delays over 5 ms: ${busyOver} (histogram ${busyHist?.kind === 'histogram' ? busyHist.counts.join(',') : 'absent'})`);
+  assert.ok(
+    busyOver >= 20,
+    `busy cgroup delays over 5 ms: ${busyOver} (histogram ${busyHist?.kind === 'histogram' ? busyHist.counts.join(',') : 'absent'})`,
+  );
   assert.ok(idleOver < busyOver, `idle cgroup over threshold ${idleOver} vs busy ${busyOver}`);
   const idleHist = find(readings, 'runq_delay_seconds', { cgroup_id: idle.id });
   assert.ok(histCount(idleHist) >= 5, `idle cgroup's wakeups are observed too: ${histCount(idleHist)}`);

@@ -18,13 +18,24 @@ import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 
 const cleanups: (() => void)[] = [];
-after(() => { for (const c of cleanups.reverse()) { try { c(); } catch { /* best effort */ } } });
+after(() => {
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {
+      /* best effort */
+    }
+  }
+});
 
 /** Cgroup id of this process in the cpu hierarchy (inode of its directory). */
 function ownCpuCgroupId(): string {
   const mount = findCpuMount();
   const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-  const line = mount.version === 1 ? lines.find((l) => l.split(':')[1]?.split(',').includes('cpu')) : lines.find((l) => l.startsWith('0::'));
+  const line =
+    mount.version === 1
+      ? lines.find((l) => l.split(':')[1]?.split(',').includes('cpu'))
+      : lines.find((l) => l.startsWith('0::'));
   assert.ok(line, 'cpu cgroup of this process');
   const rel = line.split(':').slice(2).join(':');
   const sub = mount.root === '/' ? rel : rel.slice(mount.root.length) || '/';
@@ -69,36 +80,66 @@ kernelTest('tcp: a refused connect is not counted as a connect latency', async (
   assert.equal(histCount(find(fam.read(), 'tcp_connect_latency_seconds', { cgroup_id: ownCpuCgroupId() })), 0);
 });
 
-kernelTest('tcp: a retransmitted SYN counts for the connecting cgroup, and its connect takes about a second', async () => {
-  const ns = uniqueName('ns').slice(0, 40);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const dir = mkdtempSync(join(tmpdir(), 'tripline-test-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const sh = (cmd: string, ...a: string[]): string => execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  sh('clang', '-O2', '-g', '-target', 'bpf', `-DPORT=${port}`, `-I${objDir}`, '-c', join(import.meta.dirname, 'fixtures', 'drop-syn.bpf.c'), '-o', join(dir, 'drop.o'));
-  sh('ip', 'netns', 'add', ns);
-  cleanups.push(() => sh('ip', 'netns', 'del', ns));
-  sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-  sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'lo', 'clsact');
-  sh('tc', '-n', ns, 'filter', 'add', 'dev', 'lo', 'egress', 'bpf', 'da', 'obj', join(dir, 'drop.o'), 'sec', 'tc');
+kernelTest(
+  'tcp: a retransmitted SYN counts for the connecting cgroup, and its connect takes about a second',
+  async () => {
+    const ns = uniqueName('ns').slice(0, 40);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-test-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sh = (cmd: string, ...a: string[]): string =>
+      execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    sh(
+      'clang',
+      '-O2',
+      '-g',
+      '-target',
+      'bpf',
+      `-DPORT=${port}`,
+      `-I${objDir}`,
+      '-c',
+      join(import.meta.dirname, 'fixtures', 'drop-syn.bpf.c'),
+      '-o',
+      join(dir, 'drop.o'),
+    );
+    sh('ip', 'netns', 'add', ns);
+    cleanups.push(() => sh('ip', 'netns', 'del', ns));
+    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    sh('tc', '-n', ns, 'qdisc', 'add', 'dev', 'lo', 'clsact');
+    sh('tc', '-n', ns, 'filter', 'add', 'dev', 'lo', 'egress', 'bpf', 'da', 'obj', join(dir, 'drop.o'), 'sec', 'tc');
 
-  const fam = startTcp(objDir, { maxCgroups: 10240 });
-  cleanups.push(() => fam.close());
-  const cg = createCgroup({ name: uniqueName('tcp') });
-  cleanups.push(() => cg.destroy());
-  const node = join(import.meta.dirname, '..', '..', '..', 'scripts', 'node');
-  const p = gated(['ip', 'netns', 'exec', ns, node, join(import.meta.dirname, 'fixtures', 'tcp-pair.ts'), String(port)]);
-  cleanups.push(() => p.kill());
-  cg.addPid(p.child.pid!);
-  p.go();
-  await sleep(600); // the first SYN is dropped; the kernel retries after 1 s
-  sh('tc', '-n', ns, 'filter', 'del', 'dev', 'lo', 'egress');
-  const [code] = (await p.exited) as [number];
-  assert.equal(code, 0, 'the connect completed once the filter was gone');
+    const fam = startTcp(objDir, { maxCgroups: 10240 });
+    cleanups.push(() => fam.close());
+    const cg = createCgroup({ name: uniqueName('tcp') });
+    cleanups.push(() => cg.destroy());
+    const node = join(import.meta.dirname, '..', '..', '..', 'scripts', 'node');
+    const p = gated([
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      node,
+      join(import.meta.dirname, 'fixtures', 'tcp-pair.ts'),
+      String(port),
+    ]);
+    cleanups.push(() => p.kill());
+    cg.addPid(p.child.pid!);
+    p.go();
+    await sleep(600); // the first SYN is dropped; the kernel retries after 1 s
+    sh('tc', '-n', ns, 'filter', 'del', 'dev', 'lo', 'egress');
+    const [code] = (await p.exited) as [number];
+    assert.equal(code, 0, 'the connect completed once the filter was gone');
 
-  const readings = fam.read();
-  assert.ok(counterValue(find(readings, 'tcp_retransmits', { cgroup_id: cg.id })) >= 1, 'SYN retransmit counted for the connecting cgroup');
-  const lat = find(readings, 'tcp_connect_latency_seconds', { cgroup_id: cg.id });
-  assert.equal(histCount(lat), 1);
-  assert.ok(lat?.kind === 'histogram' && lat.sum! > 0.9 && lat.sum! < 10, `connect latency ${lat?.kind === 'histogram' ? lat.sum : '?'} s`);
-});
+    const readings = fam.read();
+    assert.ok(
+      counterValue(find(readings, 'tcp_retransmits', { cgroup_id: cg.id })) >= 1,
+      'SYN retransmit counted for the connecting cgroup',
+    );
+    const lat = find(readings, 'tcp_connect_latency_seconds', { cgroup_id: cg.id });
+    assert.equal(histCount(lat), 1);
+    assert.ok(
+      lat?.kind === 'histogram' && lat.sum! > 0.9 && lat.sum! < 10,
+      `connect latency ${lat?.kind === 'histogram' ? lat.sum : '?'} s`,
+    );
+  },
+);

@@ -11,7 +11,12 @@ const key = (major: number, minor: number, op: number): Buffer => {
   b.writeUInt32LE(op, 4);
   return b;
 };
-const hist = (): number[] => { const w = new Array<number>(HIST_SLOTS + 1).fill(0); w[8] = 5; w[HIST_SLOTS] = 900; return w; };
+const hist = (): number[] => {
+  const w = new Array<number>(HIST_SLOTS + 1).fill(0);
+  w[8] = 5;
+  w[HIST_SLOTS] = 900;
+  return w;
+};
 
 test('dev_t decoding: major << 20 | minor', () => {
   assert.equal(devName((254 << 20) | 0), '254:0');
@@ -21,11 +26,16 @@ test('dev_t decoding: major << 20 | minor', () => {
 
 test('entry → histogram labelled with the device name and op', () => {
   const seen: string[] = [];
-  const [r] = decodeBlockioEntry(key(254, 0, 1), perCpuBytes([hist()]), 1, (mm) => { seen.push(mm); return 'vda'; });
+  const [r] = decodeBlockioEntry(key(254, 0, 1), perCpuBytes([hist()]), 1, (mm) => {
+    seen.push(mm);
+    return 'vda';
+  });
   assert.deepEqual(seen, ['254:0']);
   assert.deepEqual(r.labels, { device: 'vda', op: 'write' });
   assert.ok(r.kind === 'histogram' && r.counts[8] === 5 && r.sum === 900e-6);
-  const ops = [0, 1, 2, 3, 4, 9].map((op) => decodeBlockioEntry(key(8, 0, op), perCpuBytes([hist()]), 1, (mm) => mm)[0].labels.op);
+  const ops = [0, 1, 2, 3, 4, 9].map(
+    (op) => decodeBlockioEntry(key(8, 0, op), perCpuBytes([hist()]), 1, (mm) => mm)[0].labels.op,
+  );
   assert.deepEqual(ops, ['read', 'write', 'flush', 'discard', 'other', 'other']);
 });
 
@@ -36,6 +46,12 @@ test('uevent DEVNAME parsing', () => {
 });
 
 test('wrong sizes are rejected', () => {
-  assert.throws(() => decodeBlockioEntry(Buffer.alloc(16), perCpuBytes([hist()]), 1, (m) => m), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodeBlockioEntry(key(1, 1, 0), perCpuBytes([hist()]), 2, (m) => m), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodeBlockioEntry(Buffer.alloc(16), perCpuBytes([hist()]), 1, (m) => m),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodeBlockioEntry(key(1, 1, 0), perCpuBytes([hist()]), 2, (m) => m),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });

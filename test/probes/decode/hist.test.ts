@@ -24,7 +24,10 @@ test('decodeHist reads counts and sum from word offset', () => {
 });
 
 test('decodeHist rejects too few words', () => {
-  assert.throws(() => decodeHist(new Float64Array(HIST_SLOTS)), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodeHist(new Float64Array(HIST_SLOTS)),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });
 
 test('slots follow bpf/hist.h: 0 → 0, [2^(i-1), 2^i) → i, clamped to the last slot', () => {

@@ -11,17 +11,33 @@ test('u64 reads values past 2^32 exactly', () => {
 });
 
 test('sumPerCpu adds each word across CPUs', () => {
-  const v = perCpuBytes([[1, 2, 2n ** 33n], [10, 0, 5], [100, 3, 0]]);
+  const v = perCpuBytes([
+    [1, 2, 2n ** 33n],
+    [10, 0, 5],
+    [100, 3, 0],
+  ]);
   assert.deepEqual([...sumPerCpu(v, 24, 3, 'm')], [111, 5, 2 ** 33 + 5]);
 });
 
 test('sumPerCpu rejects a buffer of the wrong length, naming the map', () => {
-  const v = perCpuBytes([[1, 2], [3, 4]]);
-  assert.throws(() => sumPerCpu(v, 16, 3, 'runq_delay value'), (e) => hasCode(e, 'PROBE_ERR_LAYOUT') && /runq_delay value: 32 bytes, expected 48/.test(e.message));
-  assert.throws(() => sumPerCpu(v, 12, 2, 'x'), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  const v = perCpuBytes([
+    [1, 2],
+    [3, 4],
+  ]);
+  assert.throws(
+    () => sumPerCpu(v, 16, 3, 'runq_delay value'),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT') && /runq_delay value: 32 bytes, expected 48/.test(e.message),
+  );
+  assert.throws(
+    () => sumPerCpu(v, 12, 2, 'x'),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });
 
 test('expectLength accepts the exact size only', () => {
   expectLength(Buffer.alloc(8), 8, 'k');
-  assert.throws(() => expectLength(Buffer.alloc(7), 8, 'k'), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => expectLength(Buffer.alloc(7), 8, 'k'),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });

@@ -21,7 +21,11 @@ const words = (slots: Record<number, number>, sum: number): number[] => {
 
 test('latency entry → histogram in seconds labelled with cgroup_id and query_kind, summed over CPUs', () => {
   // CPU 0: one 300 µs SELECT (slot 9: [256, 512) µs); CPU 1: one 200 ms SELECT (slot 18: [131072, 262144) µs).
-  const [r] = decodePgLatencyEntry(key(4026531835n, 0), perCpuBytes([words({ 9: 1 }, 300), words({ 18: 1 }, 200_000)]), 2);
+  const [r] = decodePgLatencyEntry(
+    key(4026531835n, 0),
+    perCpuBytes([words({ 9: 1 }, 300), words({ 18: 1 }, 200_000)]),
+    2,
+  );
   assert.ok(r.kind === 'histogram');
   assert.equal(r.signal, 'pg_query_latency_seconds');
   assert.deepEqual(r.labels, { cgroup_id: '4026531835', query_kind: 'SELECT' });
@@ -46,8 +50,17 @@ test('an entry with no observations yields no reading', () => {
 
 test('unknown kinds and wrong sizes are rejected with PROBE_ERR_LAYOUT', () => {
   const v = perCpuBytes([words({ 1: 1 }, 1)]);
-  assert.throws(() => decodePgLatencyEntry(key(7n, 5), v, 1), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodePgLatencyEntry(Buffer.alloc(8), v, 1), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodePgLatencyEntry(key(7n, 0), v, 2), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodePgLatencyEntry(key(7n, 5), v, 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodePgLatencyEntry(Buffer.alloc(8), v, 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodePgLatencyEntry(key(7n, 0), v, 2),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
   assert.equal(PGSTAT.valueSize, HIST_SIZE);
 });

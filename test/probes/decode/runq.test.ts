@@ -5,7 +5,11 @@ import { HIST_SLOTS } from '../../../src/probes/decode/hist.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { perCpuBytes } from './fixtures/per-cpu.ts';
 
-const key = (id: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(id); return b; };
+const key = (id: bigint): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(id);
+  return b;
+};
 /** struct runq_val words: 32 slots, sum (µs), over. */
 const val = (slots: Record<number, number>, sum: number, over: number): number[] => {
   const w = new Array<number>(HIST_SLOTS + 2).fill(0);
@@ -28,7 +32,12 @@ test('runq entry → histogram in seconds and over-threshold counter, CPUs summe
   assert.equal(h.counts[14], 1);
   assert.equal(h.bounds[3], 8e-6);
   assert.ok(Math.abs(h.sum! - 0.006015) < 1e-12);
-  assert.deepEqual(c, { kind: 'counter', signal: 'runq_delay_over_threshold', labels: { cgroup_id: '1099511627793' }, value: 1 });
+  assert.deepEqual(c, {
+    kind: 'counter',
+    signal: 'runq_delay_over_threshold',
+    labels: { cgroup_id: '1099511627793' },
+    value: 1,
+  });
 });
 
 test('an entry with no observations yields nothing', () => {
@@ -37,8 +46,17 @@ test('an entry with no observations yields nothing', () => {
 
 test('wrong key or value length is rejected', () => {
   const value = perCpuBytes([val({ 1: 1 }, 1, 0)]);
-  assert.throws(() => decodeRunqEntry(Buffer.alloc(4), value, 1), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodeRunqEntry(key(1n), value, 2), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodeRunqEntry(key(1n), value.subarray(8), 1), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodeRunqEntry(Buffer.alloc(4), value, 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodeRunqEntry(key(1n), value, 2),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodeRunqEntry(key(1n), value.subarray(8), 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
   assert.equal(RUNQ.valueSize, 272);
 });

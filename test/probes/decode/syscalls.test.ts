@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCgroupSyscallEntry, decodeSyscallEntry, cgroupWatchKey, pidWatchKey } from '../../../src/probes/decode/syscalls.ts';
+import {
+  decodeCgroupSyscallEntry,
+  decodeSyscallEntry,
+  cgroupWatchKey,
+  pidWatchKey,
+} from '../../../src/probes/decode/syscalls.ts';
 import { HIST_SLOTS } from '../../../src/probes/decode/hist.ts';
 import { syscallName } from '../../../src/probes/syscall-names.ts';
 import { hasCode } from '../../../src/errors.ts';
@@ -35,8 +40,14 @@ test('per-cgroup entry → cgroup id and syscall labels; padding ignored', () =>
 });
 
 test('wrong sizes are rejected', () => {
-  assert.throws(() => decodeSyscallEntry(Buffer.alloc(8), perCpuBytes([hist(1, 1, 1)]), 1, name), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodeCgroupSyscallEntry(Buffer.alloc(12), perCpuBytes([hist(1, 1, 1)]), 1, name), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodeSyscallEntry(Buffer.alloc(8), perCpuBytes([hist(1, 1, 1)]), 1, name),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodeCgroupSyscallEntry(Buffer.alloc(12), perCpuBytes([hist(1, 1, 1)]), 1, name),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });
 
 test('watch keys are little-endian u64 cgroup ids and u32 pids', () => {

@@ -5,7 +5,11 @@ import { HIST_SLOTS } from '../../../src/probes/decode/hist.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { perCpuBytes } from './fixtures/per-cpu.ts';
 
-const key = (id: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64LE(id); return b; };
+const key = (id: bigint): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(id);
+  return b;
+};
 
 test('connect latency entry → histogram in seconds per cgroup', () => {
   const w = new Array<number>(HIST_SLOTS + 1).fill(0);
@@ -20,10 +24,18 @@ test('connect latency entry → histogram in seconds per cgroup', () => {
 });
 
 test('retransmits are summed over CPUs; cgroup 0 means owner unknown', () => {
-  assert.deepEqual(decodeTcpRetransEntry(key(0n), perCpuBytes([[3], [4]]), 2), [{ kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup_id: '0' }, value: 7 }]);
+  assert.deepEqual(decodeTcpRetransEntry(key(0n), perCpuBytes([[3], [4]]), 2), [
+    { kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup_id: '0' }, value: 7 },
+  ]);
 });
 
 test('wrong sizes are rejected', () => {
-  assert.throws(() => decodeTcpRetransEntry(key(1n), perCpuBytes([[3], [4]]), 3), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
-  assert.throws(() => decodeTcpConnectEntry(Buffer.alloc(4), Buffer.alloc(264), 1), (e) => hasCode(e, 'PROBE_ERR_LAYOUT'));
+  assert.throws(
+    () => decodeTcpRetransEntry(key(1n), perCpuBytes([[3], [4]]), 3),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+  assert.throws(
+    () => decodeTcpConnectEntry(Buffer.alloc(4), Buffer.alloc(264), 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
 });

@@ -13,26 +13,43 @@ test('the target goes in as positional parameters', () => {
 });
 
 test('a missing bpftrace is a clear unsupported error; a missing program a config error', () => {
-  assert.throws(() => bpftrace.prepare(probeContext({ program: 'BEGIN { exit(); }', bpftrace: '/nonexistent/bpftrace' })),
-    (e) => hasCode(e, 'PROBE_ERR_UNSUPPORTED') && /not installed/.test(e.message) && /apt-get install -y bpftrace/.test(e.hint));
-  assert.throws(() => bpftrace.prepare(probeContext({})), (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /program/.test(e.message));
+  assert.throws(
+    () => bpftrace.prepare(probeContext({ program: 'BEGIN { exit(); }', bpftrace: '/nonexistent/bpftrace' })),
+    (e) =>
+      hasCode(e, 'PROBE_ERR_UNSUPPORTED') &&
+      /not installed/.test(e.message) &&
+      /apt-get install -y bpftrace/.test(e.hint),
+  );
+  assert.throws(
+    () => bpftrace.prepare(probeContext({})),
+    (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /program/.test(e.message),
+  );
 });
 
-kernelTest('bpftrace runs the rule\'s program with $1 = the target pid and stops at the deadline', async (t) => {
-  if (!findBpftrace()) { skipOrFail(t, 'bpftrace not installed'); return; }
-  const child = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], { stdio: 'ignore' });
-  try {
-    const program = 'tracepoint:syscalls:sys_enter_wait4 /pid == $1/ { @waits = count(); }';
-    const running = bpftrace.prepare(probeContext({ program })).start({ pids: [child.pid!] }, budget({ durationMs: 6000 }));
-    await sleep(8000);
-    const r = await running.stop();
-    assert.ok(r.endedAt - r.startedAt < 7500, `exited ${r.endedAt - r.startedAt} ms after start (deadline 6000)`);
-    const s = r.summary as { output: string; attached: boolean; exitCode: number };
-    assert.ok(s.attached, s.output);
-    const m = /@waits: (\d+)/.exec(s.output);
-    assert.ok(m && Number(m[1]) > 5, s.output);
-    assert.equal(s.exitCode, 0);
-  } finally {
-    child.kill('SIGKILL');
-  }
-}, { timeout: 60_000 });
+kernelTest(
+  "bpftrace runs the rule's program with $1 = the target pid and stops at the deadline",
+  async (t) => {
+    if (!findBpftrace()) {
+      skipOrFail(t, 'bpftrace not installed');
+      return;
+    }
+    const child = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], { stdio: 'ignore' });
+    try {
+      const program = 'tracepoint:syscalls:sys_enter_wait4 /pid == $1/ { @waits = count(); }';
+      const running = bpftrace
+        .prepare(probeContext({ program }))
+        .start({ pids: [child.pid!] }, budget({ durationMs: 6000 }));
+      await sleep(8000);
+      const r = await running.stop();
+      assert.ok(r.endedAt - r.startedAt < 7500, `exited ${r.endedAt - r.startedAt} ms after start (deadline 6000)`);
+      const s = r.summary as { output: string; attached: boolean; exitCode: number };
+      assert.ok(s.attached, s.output);
+      const m = /@waits: (\d+)/.exec(s.output);
+      assert.ok(m && Number(m[1]) > 5, s.output);
+      assert.equal(s.exitCode, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  },
+  { timeout: 60_000 },
+);

@@ -22,11 +22,17 @@ function define(header: string, name: string): number {
 test('decoder sizes match the BPF headers', () => {
   const cases: [string, string, number][] = [
     ['deep_target.h', 'DEEP_TARGET_SIZE', DEEP_TARGET_SIZE],
-    ['deep/offcpu.h', 'OFFCPU_KEY_SIZE', OFFCPU_KEY_SIZE], ['deep/offcpu.h', 'OFFCPU_VAL_SIZE', OFFCPU_VAL_SIZE], ['deep/offcpu.h', 'OFFCPU_SPELL_SIZE', OFFCPU_SPELL_SIZE],
+    ['deep/offcpu.h', 'OFFCPU_KEY_SIZE', OFFCPU_KEY_SIZE],
+    ['deep/offcpu.h', 'OFFCPU_VAL_SIZE', OFFCPU_VAL_SIZE],
+    ['deep/offcpu.h', 'OFFCPU_SPELL_SIZE', OFFCPU_SPELL_SIZE],
     ['deep/profile.h', 'PROFILE_KEY_SIZE', PROFILE_KEY_SIZE],
-    ['deep/runqslower.h', 'RUNQSLOWER_EVENT_SIZE', RUNQSLOWER_EVENT_SIZE], ['deep/runqslower.h', 'RUNQSLOWER_NB_SIZE', RUNQSLOWER_NB_SIZE],
-    ['deep/syscalls.h', 'SYSTRACE_EVENT_SIZE', SYSTRACE_EVENT_SIZE], ['deep/syscalls.h', 'SYSTRACE_TOTAL_SIZE', SYSTRACE_TOTAL_SIZE],
-    ['deep/io.h', 'IOD_EVENT_SIZE', IOD_EVENT_SIZE], ['deep/tcp.h', 'TCPD_EVENT_SIZE', TCPD_EVENT_SIZE], ['deep/pg.h', 'PG_EVENT_SIZE', PG_EVENT_SIZE],
+    ['deep/runqslower.h', 'RUNQSLOWER_EVENT_SIZE', RUNQSLOWER_EVENT_SIZE],
+    ['deep/runqslower.h', 'RUNQSLOWER_NB_SIZE', RUNQSLOWER_NB_SIZE],
+    ['deep/syscalls.h', 'SYSTRACE_EVENT_SIZE', SYSTRACE_EVENT_SIZE],
+    ['deep/syscalls.h', 'SYSTRACE_TOTAL_SIZE', SYSTRACE_TOTAL_SIZE],
+    ['deep/io.h', 'IOD_EVENT_SIZE', IOD_EVENT_SIZE],
+    ['deep/tcp.h', 'TCPD_EVENT_SIZE', TCPD_EVENT_SIZE],
+    ['deep/pg.h', 'PG_EVENT_SIZE', PG_EVENT_SIZE],
   ];
   for (const [h, name, ts] of cases) assert.equal(ts, define(h, name), `${h} ${name}`);
 });

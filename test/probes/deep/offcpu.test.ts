@@ -20,18 +20,36 @@ int main(int argc, char **argv) { int fd = open(argv[1], O_CREAT | O_WRONLY, 060
 
 test('offcpu decoder reads the C layout and rejects other sizes', () => {
   const k = Buffer.alloc(OFFCPU_KEY_SIZE);
-  k.writeUInt32LE(7, 0); k.writeUInt32LE(8, 4); k.writeInt32LE(1, 8); k.writeInt32LE(2, 12); k.writeUInt32LE(2, 16); k.write('db', 20);
+  k.writeUInt32LE(7, 0);
+  k.writeUInt32LE(8, 4);
+  k.writeInt32LE(1, 8);
+  k.writeInt32LE(2, 12);
+  k.writeUInt32LE(2, 16);
+  k.write('db', 20);
   const v = Buffer.alloc(OFFCPU_VAL_SIZE);
-  v.writeBigUInt64LE(1500n, 0); v.writeBigUInt64LE(3n, 8);
-  assert.deepEqual(decodeOffcpu(k, v), { tgid: 7, pid: 8, kstack: 1, ustack: 2, reason: 'runnable', comm: 'db', totalNs: 1500n, count: 3 });
+  v.writeBigUInt64LE(1500n, 0);
+  v.writeBigUInt64LE(3n, 8);
+  assert.deepEqual(decodeOffcpu(k, v), {
+    tgid: 7,
+    pid: 8,
+    kstack: 1,
+    ustack: 2,
+    reason: 'runnable',
+    comm: 'db',
+    totalNs: 1500n,
+    count: 3,
+  });
   assert.throws(() => decodeOffcpu(Buffer.alloc(32), v), RangeError);
 });
 
 const w = compileC(BLOCKER);
 const dir = mkdtempSync(join(tmpdir(), 'tripline-offcpu-'));
-after(() => { w.cleanup(); rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  w.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-kernelTest('offcpu attributes a sleeper\'s time to its nanosleep stack, blocked', async () => {
+kernelTest("offcpu attributes a sleeper's time to its nanosleep stack, blocked", async () => {
   const child = spawn(w.bin, [join(dir, 'f')], { stdio: 'ignore' });
   try {
     await sleep(100);
@@ -50,7 +68,10 @@ kernelTest('offcpu attributes a sleeper\'s time to its nanosleep stack, blocked'
     const top = nap[0].frames;
     assert.equal(top[top.length - 1], '__schedule', `leaf is the scheduler, BPF frames dropped: ${top.join(';')}`);
     assert.ok(top.includes('main') && top.indexOf('main') < top.indexOf('hrtimer_nanosleep'), top.join(';'));
-    assert.ok(r.stacks!.some((s) => s.frames.includes('__x64_sys_fsync') && s.reason === 'blocked'), 'fsync is seen too');
+    assert.ok(
+      r.stacks!.some((s) => s.frames.includes('__x64_sys_fsync') && s.reason === 'blocked'),
+      'fsync is seen too',
+    );
   } finally {
     child.kill('SIGKILL');
   }
@@ -75,7 +96,10 @@ kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targete
   const spin = compileC('int main(void) { volatile unsigned long x = 0; for (;;) x++; }');
   const cg = createCgroup({ name: uniqueName() });
   // Two spinners pinned to one CPU: each is preempted for the other, never blocked.
-  const kids = [spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' }), spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' })];
+  const kids = [
+    spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' }),
+    spawn('taskset', ['-c', '0', spin.bin], { stdio: 'ignore' }),
+  ];
   try {
     cg.addPid(kids[0].pid!);
     await sleep(100);
@@ -85,8 +109,14 @@ kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targete
     const s = r.summary as { blockedSeconds: number; runnableSeconds: number };
     assert.ok(s.runnableSeconds > 0.3, `runnable ${s.runnableSeconds}s`);
     assert.ok(s.runnableSeconds > 5 * s.blockedSeconds, JSON.stringify(s));
-    assert.ok(r.stacks!.every((x) => x.comm === 'w'), 'only the cgroup\'s task');
-    assert.ok(r.stacks!.some((x) => x.reason === 'runnable' && x.frames.includes('main')), 'the spinner\'s user stack');
+    assert.ok(
+      r.stacks!.every((x) => x.comm === 'w'),
+      "only the cgroup's task",
+    );
+    assert.ok(
+      r.stacks!.some((x) => x.reason === 'runnable' && x.frames.includes('main')),
+      "the spinner's user stack",
+    );
   } finally {
     for (const k of kids) k.kill('SIGKILL');
     await sleep(100);

@@ -10,9 +10,12 @@ import { budget, probeContext, sleep } from './support.ts';
 
 test('pg event decoder reads the C layout', () => {
   const b = Buffer.alloc(PG_EVENT_SIZE);
-  b.writeBigUInt64LE(200_000_000n, 0); b.writeUInt32LE(42, 8); b.writeUInt32LE(0, 12);
+  b.writeBigUInt64LE(200_000_000n, 0);
+  b.writeUInt32LE(42, 8);
+  b.writeUInt32LE(0, 12);
   const q = 'SELECT pg_sleep(0.2);';
-  b.writeUInt32LE(q.length + 1, 16); b.write(q, 24);
+  b.writeUInt32LE(q.length + 1, 16);
+  b.write(q, 24);
   assert.deepEqual(decodePgQuery(b), { durationNs: 200_000_000n, pid: 42, kind: 'SELECT', text: q });
   assert.throws(() => decodePgQuery(Buffer.alloc(PG_EVENT_SIZE - 1)), RangeError);
 });
@@ -21,47 +24,81 @@ test('pg event decoder reads the C layout', () => {
 const dir = mkdtempSync(join(tmpdir(), 'tripline-pg-'));
 const data = join(dir, 'data');
 const asNobody = (cmd: string, args: string[], input?: string) =>
-  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], { cwd: dir, input, encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], timeout: 90_000 });
+  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {
+    cwd: dir,
+    input,
+    encoding: 'utf8',
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    timeout: 90_000,
+  });
 let started = false;
 let skipWhy = '';
 
 before(() => {
-  if (!existsSync('/usr/local/bin/postgres') || !existsSync('/usr/bin/psql')) { skipWhy = 'postgres or psql not installed'; return; }
+  if (!existsSync('/usr/local/bin/postgres') || !existsSync('/usr/bin/psql')) {
+    skipWhy = 'postgres or psql not installed';
+    return;
+  }
   chmodSync(dir, 0o777);
   asNobody('/usr/local/bin/initdb', ['-D', data, '--auth=trust', '-U', 'nobody', '--no-sync']);
-  asNobody('/usr/local/bin/pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', 'start', '-o', `-k ${dir} -c listen_addresses=''`]);
+  asNobody('/usr/local/bin/pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+    '-o',
+    `-k ${dir} -c listen_addresses=''`,
+  ]);
   started = true;
 });
 after(() => {
-  if (started) spawnSync('runuser', ['-u', 'nobody', '--', '/usr/local/bin/pg_ctl', '-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore', timeout: 30_000 });
+  if (started)
+    spawnSync('runuser', ['-u', 'nobody', '--', '/usr/local/bin/pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
+      stdio: 'ignore',
+      timeout: 30_000,
+    });
   rmSync(dir, { recursive: true, force: true });
 });
 
-kernelTest('pg: a pg_sleep(0.2) among fast queries is the slowest query, literals stripped', async (t) => {
-  if (skipWhy) { skipOrFail(t, skipWhy); return; }
-  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const running = pg.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [postmaster] }, budget());
-  const sql = [
-    'CREATE TABLE t (id int, name text);',
-    ...Array.from({ length: 20 }, (_, i) => `INSERT INTO t VALUES (${i}, 'secret-${i}');`),
-    "SELECT * FROM t WHERE name = 'secret-3';",
-    'SELECT pg_sleep(0.2);',
-    'UPDATE t SET name = \'x\' WHERE id IN (1, 2, 3);',
-    'DELETE FROM t WHERE id = 7;',
-  ].join('\n');
-  asNobody('/usr/bin/psql', ['-X', '-q', '-h', dir, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], sql);
-  await sleep(200);
-  const r = await running.stop();
-  const s = r.summary as { perKind: Record<string, { count: number; seconds: number }>; slowest: { query: string; seconds: number; pid: number }[] };
-  assert.ok(s.slowest.length >= 20, `queries seen: ${s.slowest.length}`);
-  assert.equal(s.slowest[0].query, 'SELECT pg_sleep(?);');
-  assert.ok(s.slowest[0].seconds >= 0.19 && s.slowest[0].seconds < 2, `${s.slowest[0].seconds}`);
-  assert.ok(s.slowest[0].pid !== postmaster, 'ran in a backend, a child of the postmaster');
-  assert.ok(s.perKind.INSERT.count >= 20, JSON.stringify(s.perKind));
-  assert.ok(s.perKind.SELECT.count >= 2 && s.perKind.UPDATE.count >= 1 && s.perKind.DELETE.count >= 1);
-  assert.ok(s.perKind.SELECT.seconds >= 0.19);
-  const json = JSON.stringify(r);
-  assert.ok(!json.includes('secret-'), 'no literal leaks into the result');
-  assert.ok(r.records!.some((x) => x.query === 'UPDATE t SET name = ? WHERE id IN (?);'));
-  assert.deepEqual(r.redactions, ['sql literals']);
-}, { timeout: 120_000 });
+kernelTest(
+  'pg: a pg_sleep(0.2) among fast queries is the slowest query, literals stripped',
+  async (t) => {
+    if (skipWhy) {
+      skipOrFail(t, skipWhy);
+      return;
+    }
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const running = pg.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [postmaster] }, budget());
+    const sql = [
+      'CREATE TABLE t (id int, name text);',
+      ...Array.from({ length: 20 }, (_, i) => `INSERT INTO t VALUES (${i}, 'secret-${i}');`),
+      "SELECT * FROM t WHERE name = 'secret-3';",
+      'SELECT pg_sleep(0.2);',
+      "UPDATE t SET name = 'x' WHERE id IN (1, 2, 3);",
+      'DELETE FROM t WHERE id = 7;',
+    ].join('\n');
+    asNobody('/usr/bin/psql', ['-X', '-q', '-h', dir, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], sql);
+    await sleep(200);
+    const r = await running.stop();
+    const s = r.summary as {
+      perKind: Record<string, { count: number; seconds: number }>;
+      slowest: { query: string; seconds: number; pid: number }[];
+    };
+    assert.ok(s.slowest.length >= 20, `queries seen: ${s.slowest.length}`);
+    assert.equal(s.slowest[0].query, 'SELECT pg_sleep(?);');
+    assert.ok(s.slowest[0].seconds >= 0.19 && s.slowest[0].seconds < 2, `${s.slowest[0].seconds}`);
+    assert.ok(s.slowest[0].pid !== postmaster, 'ran in a backend, a child of the postmaster');
+    assert.ok(s.perKind.INSERT.count >= 20, JSON.stringify(s.perKind));
+    assert.ok(s.perKind.SELECT.count >= 2 && s.perKind.UPDATE.count >= 1 && s.perKind.DELETE.count >= 1);
+    assert.ok(s.perKind.SELECT.seconds >= 0.19);
+    const json = JSON.stringify(r);
+    assert.ok(!json.includes('secret-'), 'no literal leaks into the result');
+    assert.ok(r.records!.some((x) => x.query === 'UPDATE t SET name = ? WHERE id IN (?);'));
+    assert.deepEqual(r.redactions, ['sql literals']);
+  },
+  { timeout: 120_000 },
+);

@@ -15,14 +15,24 @@ int main(void) { for (;;) { tripline_hot_loop(); usleep(2000); } }
 
 test('profile_key decoder reads the C layout and rejects other sizes', () => {
   const b = Buffer.alloc(PROFILE_KEY_SIZE);
-  b.writeUInt32LE(10, 0); b.writeUInt32LE(11, 4); b.writeInt32LE(-14, 8); b.writeInt32LE(3, 12); b.write('worker', 16);
+  b.writeUInt32LE(10, 0);
+  b.writeUInt32LE(11, 4);
+  b.writeInt32LE(-14, 8);
+  b.writeInt32LE(3, 12);
+  b.write('worker', 16);
   assert.deepEqual(decodeProfileKey(b), { tgid: 10, pid: 11, kstack: -14, ustack: 3, comm: 'worker' });
   assert.throws(() => decodeProfileKey(Buffer.alloc(31)), RangeError);
 });
 
 test('a bad option is a coded error naming the key', () => {
-  assert.throws(() => profile.prepare(probeContext({ frequency_hz: 0 })), (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /frequency_hz/.test(e.message));
-  assert.throws(() => profile.prepare(probeContext({ frequency: 99 })), (e) => hasCode(e, 'PROBE_ERR_CONFIG'));
+  assert.throws(
+    () => profile.prepare(probeContext({ frequency_hz: 0 })),
+    (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /frequency_hz/.test(e.message),
+  );
+  assert.throws(
+    () => profile.prepare(probeContext({ frequency: 99 })),
+    (e) => hasCode(e, 'PROBE_ERR_CONFIG'),
+  );
 });
 
 const w = compileC(HOT);
@@ -43,7 +53,10 @@ kernelTest('profile names the hot function at the top of the user stack', async 
     assert.equal(hottest.unit, 'samples');
     const i = hottest.frames.indexOf('tripline_hot_loop');
     assert.ok(i > 0 && hottest.frames[i - 1] === 'main', hottest.frames.join(';'));
-    assert.ok(r.stacks!.every((s) => s.comm === 'w'), 'only the target was sampled');
+    assert.ok(
+      r.stacks!.every((s) => s.comm === 'w'),
+      'only the target was sampled',
+    );
   } finally {
     child.kill('SIGKILL');
   }
@@ -52,13 +65,18 @@ kernelTest('profile names the hot function at the top of the user stack', async 
 kernelTest('profile stops at its event budget and reports the drops', async () => {
   const child = spawn(w.bin, { stdio: 'ignore' });
   try {
-    const running = profile.prepare(probeContext({ frequency_hz: 500 })).start({ pids: [child.pid!] }, budget({ maxEvents: 20 }));
+    const running = profile
+      .prepare(probeContext({ frequency_hz: 500 }))
+      .start({ pids: [child.pid!] }, budget({ maxEvents: 20 }));
     await sleep(1500);
     const r = await running.stop();
     assert.equal(r.events, 20);
     assert.ok(r.dropped > 0, `dropped ${r.dropped}`);
     assert.equal(r.partial, true);
-    assert.equal(r.stacks!.reduce((s, x) => s + x.weight, 0), 20);
+    assert.equal(
+      r.stacks!.reduce((s, x) => s + x.weight, 0),
+      20,
+    );
   } finally {
     child.kill('SIGKILL');
   }
@@ -67,11 +85,17 @@ kernelTest('profile stops at its event budget and reports the drops', async () =
 kernelTest('a prepared probe starts once', async () => {
   const prepared = profile.prepare(probeContext());
   const running = prepared.start({ pids: [process.pid] }, budget({ durationMs: 1000 }));
-  assert.throws(() => prepared.start({ pids: [process.pid] }, budget()), (e) => hasCode(e, 'PROBE_ERR_ATTACH') && /already started/.test(e.message));
+  assert.throws(
+    () => prepared.start({ pids: [process.pid] }, budget()),
+    (e) => hasCode(e, 'PROBE_ERR_ATTACH') && /already started/.test(e.message),
+  );
   await running.stop();
 });
 
 kernelTest('a target with neither cgroup nor pids is refused and the object freed', () => {
   const prepared = profile.prepare(probeContext());
-  assert.throws(() => prepared.start({}, budget()), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
+  assert.throws(
+    () => prepared.start({}, budget()),
+    (e) => hasCode(e, 'CAPTURE_ERR_TARGET'),
+  );
 });

@@ -10,7 +10,7 @@ test('literals become ?', () => {
     ['SELECT $$secret$$, $t$x$t$, $1', 'SELECT ?, ?, $1'],
     ['SELECT t1.c2 FROM t1 WHERE c3 IN (1, 2,3)', 'SELECT t1.c2 FROM t1 WHERE c3 IN (?)'],
     ["DELETE FROM t WHERE name in ('a','b')", 'DELETE FROM t WHERE name in (?)'],
-    ['INSERT INTO t VALUES (1, \'x\')  -- note\n', 'INSERT INTO t VALUES (?, ?)'],
+    ["INSERT INTO t VALUES (1, 'x')  -- note\n", 'INSERT INTO t VALUES (?, ?)'],
     ['UPDATE t /* why */ SET\n\tv = -7', 'UPDATE t SET v = -?'],
     ["SELECT 'cut short by the 128-byte capt", 'SELECT ?'],
     ['SELECT x FROM t WHERE y IN (SELECT 1)', 'SELECT x FROM t WHERE y IN (SELECT ?)'],

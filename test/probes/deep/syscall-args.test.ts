@@ -13,5 +13,6 @@ test('syscall arguments in plain words', () => {
     ['clock_nanosleep', [1n, 0n, 0n], undefined, true, 'clock=1 flags=0x0'],
     ['getppid', [0n, 16n, 255n], undefined, true, 'arg0=0x0 arg1=0x10 arg2=0xff'],
   ];
-  for (const [name, args, path, redact, want] of cases) assert.equal(formatSyscallArgs(name, args, path, redact), want, name);
+  for (const [name, args, path, redact, want] of cases)
+    assert.equal(formatSyscallArgs(name, args, path, redact), want, name);
 });

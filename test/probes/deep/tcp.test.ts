@@ -9,11 +9,28 @@ import { budget, probeContext } from './support.ts';
 
 test('tcp event decoder reads the C layout (IPv4 and IPv6)', () => {
   const b = Buffer.alloc(TCPD_EVENT_SIZE);
-  b.writeBigUInt64LE(150_000n, 0); b.writeUInt32LE(1, 8); b.writeUInt32LE(5, 12); b.writeUInt16LE(2, 16);
-  b.writeUInt16LE(40000, 18); b.writeUInt16LE(5432, 20); b.set([127, 0, 0, 1], 24); b.set([10, 1, 2, 3], 40); b.write('client', 56);
-  assert.deepEqual(decodeTcpEvent(b), { type: 'connect', latencyNs: 150_000n, tgid: 5, local: '127.0.0.1:40000', remote: '10.1.2.3:5432', comm: 'client' });
-  b.writeUInt16LE(10, 16); b.writeUInt32LE(5, 8);
-  b.fill(0, 24, 56); b[39] = 1; b[55] = 1;
+  b.writeBigUInt64LE(150_000n, 0);
+  b.writeUInt32LE(1, 8);
+  b.writeUInt32LE(5, 12);
+  b.writeUInt16LE(2, 16);
+  b.writeUInt16LE(40000, 18);
+  b.writeUInt16LE(5432, 20);
+  b.set([127, 0, 0, 1], 24);
+  b.set([10, 1, 2, 3], 40);
+  b.write('client', 56);
+  assert.deepEqual(decodeTcpEvent(b), {
+    type: 'connect',
+    latencyNs: 150_000n,
+    tgid: 5,
+    local: '127.0.0.1:40000',
+    remote: '10.1.2.3:5432',
+    comm: 'client',
+  });
+  b.writeUInt16LE(10, 16);
+  b.writeUInt32LE(5, 8);
+  b.fill(0, 24, 56);
+  b[39] = 1;
+  b[55] = 1;
   const e = decodeTcpEvent(b);
   assert.equal(e.type, 'receive-reset');
   assert.equal(e.remote, '[::1]:5432');
@@ -37,7 +54,7 @@ before(async () => {
 });
 after(() => server.close());
 
-kernelTest('tcp records the target\'s connects with latency and its refused connects as resets', async () => {
+kernelTest("tcp records the target's connects with latency and its refused connects as resets", async () => {
   const script = `
     const net = require('node:net');
     const go = (port) => new Promise((r) => { const s = net.connect(port, '127.0.0.1'); s.on('error', r); s.on('close', r); s.resume(); });
@@ -46,7 +63,13 @@ kernelTest('tcp records the target\'s connects with latency and its refused conn
   const running = tcp.prepare(probeContext()).start({ pids: [child.pid!] }, budget());
   await once(child, 'exit');
   const r = await running.stop();
-  const s = r.summary as { connects: number; connectFailures: number; receiveResets: number; connectSeconds: { p50: number }; byRemote: { remote: string; connects: number; failures: number }[] };
+  const s = r.summary as {
+    connects: number;
+    connectFailures: number;
+    receiveResets: number;
+    connectSeconds: { p50: number };
+    byRemote: { remote: string; connects: number; failures: number }[];
+  };
   assert.equal(s.connects, 5, JSON.stringify(s));
   assert.equal(s.connectFailures, 3);
   assert.equal(s.receiveResets, 3);

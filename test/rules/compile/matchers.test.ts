@@ -22,10 +22,20 @@ test('each matcher kind, anchored regexes, missing labels read as empty', () => 
   assert.equal(m(noQos), true, 'absent qos is "" which is not BestEffort');
   assert.equal(compileMatchers({ cgroup: { op: 'equals', value: '' } })({}), true);
   assert.equal(compileMatchers()({ any: 'x' }), true);
-  assert.equal(compileMatchers({ a: { op: 'equals', value: 'x' } }, { b: { op: 'equals', value: 'y' } })({ a: 'x', b: 'z' }), false, 'several sets: all must hold');
+  assert.equal(
+    compileMatchers({ a: { op: 'equals', value: 'x' } }, { b: { op: 'equals', value: 'y' } })({ a: 'x', b: 'z' }),
+    false,
+    'several sets: all must hold',
+  );
 });
 
 test('an invalid or catastrophic pattern is a coded error (silences from the API do not pass the loader)', () => {
-  assert.throws(() => compileMatchers({ a: { op: 'regex', pattern: '(' } }), (e) => hasCode(e, 'RULE_ERR_REGEX'));
-  assert.throws(() => compileMatchers({ a: { op: 'regex', pattern: '(a+)+b' } }), (e) => hasCode(e, 'RULE_ERR_REGEX'));
+  assert.throws(
+    () => compileMatchers({ a: { op: 'regex', pattern: '(' } }),
+    (e) => hasCode(e, 'RULE_ERR_REGEX'),
+  );
+  assert.throws(
+    () => compileMatchers({ a: { op: 'regex', pattern: '(a+)+b' } }),
+    (e) => hasCode(e, 'RULE_ERR_REGEX'),
+  );
 });

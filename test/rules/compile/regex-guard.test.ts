@@ -2,18 +2,36 @@
 // ever run, quickly, each with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLabelRegex, compileLabelRegex, MAX_LABEL_VALUE_LENGTH, MAX_REGEX_LENGTH } from '../../../src/rules/compile/regex-guard.ts';
+import {
+  checkLabelRegex,
+  compileLabelRegex,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_REGEX_LENGTH,
+} from '../../../src/rules/compile/regex-guard.ts';
 import { TriplineError } from '../../../src/errors.ts';
 
 function reason(pattern: string): string {
-  try { checkLabelRegex(pattern); return 'ok'; } catch (e) {
+  try {
+    checkLabelRegex(pattern);
+    return 'ok';
+  } catch (e) {
     assert.ok(e instanceof TriplineError && e.code === 'RULE_ERR_REGEX');
     return e.message.replace(`regex ${JSON.stringify(pattern)} `, '');
   }
 }
 
 test('ordinary label patterns are accepted and anchored', () => {
-  for (const p of ['web-.*', '/kubepods/burstable/pod[0-9a-f-]+/.*', 'read|write|fsync', '(foo|bar)+', 'a{2,5}', '(?:ab)?c', '\\d+\\.\\d+', '(?<kind>SELECT|INSERT)']) assert.equal(reason(p), 'ok', p);
+  for (const p of [
+    'web-.*',
+    '/kubepods/burstable/pod[0-9a-f-]+/.*',
+    'read|write|fsync',
+    '(foo|bar)+',
+    'a{2,5}',
+    '(?:ab)?c',
+    '\\d+\\.\\d+',
+    '(?<kind>SELECT|INSERT)',
+  ])
+    assert.equal(reason(p), 'ok', p);
   const m = compileLabelRegex('web-.*');
   assert.equal(m('web-1'), true);
   assert.equal(m('my-web-1'), false, 'anchored at the start');
@@ -44,7 +62,11 @@ test('accepted worst cases stay fast on the longest label values', () => {
   const value = 'a'.repeat(MAX_LABEL_VALUE_LENGTH - 1) + '!';
   for (const p of ['.*a.*a.*b', 'a*a*a*b', '(?:a|b)*c']) {
     let m: (v: string) => boolean;
-    try { m = compileLabelRegex(p); } catch { continue; }
+    try {
+      m = compileLabelRegex(p);
+    } catch {
+      continue;
+    }
     const t = performance.now();
     assert.equal(m(value), false);
     assert.ok(performance.now() - t < 500, `${p} took ${performance.now() - t} ms`);

@@ -2,7 +2,16 @@
 // units, each wrong or missing unit names the fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSignal, checkStat, parseDuration, parseQuantity, parseThreshold, thresholdUnit, STATS, STATS_BY_KIND } from '../../../src/rules/compile/units.ts';
+import {
+  checkSignal,
+  checkStat,
+  parseDuration,
+  parseQuantity,
+  parseThreshold,
+  thresholdUnit,
+  STATS,
+  STATS_BY_KIND,
+} from '../../../src/rules/compile/units.ts';
 import { signalSpec } from '../../../src/signals.ts';
 import { TriplineError } from '../../../src/errors.ts';
 
@@ -15,9 +24,22 @@ function fails(fn: () => unknown, code: string, message: string, hint: string): 
 }
 
 test('durations convert to milliseconds', () => {
-  assert.deepEqual(['250us', '5ms', '1.5s', '2m', '4h', '7d', '0s'].map(parseDuration), [0.25, 5, 1500, 120000, 14400000, 604800000, 0]);
-  fails(() => parseDuration('5'), 'RULE_ERR_UNIT', '"5" is not a duration', 'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d');
-  fails(() => parseDuration('5 ms'), 'RULE_ERR_UNIT', '"5 ms" is not a duration', 'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d');
+  assert.deepEqual(
+    ['250us', '5ms', '1.5s', '2m', '4h', '7d', '0s'].map(parseDuration),
+    [0.25, 5, 1500, 120000, 14400000, 604800000, 0],
+  );
+  fails(
+    () => parseDuration('5'),
+    'RULE_ERR_UNIT',
+    '"5" is not a duration',
+    'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d',
+  );
+  fails(
+    () => parseDuration('5 ms'),
+    'RULE_ERR_UNIT',
+    '"5 ms" is not a duration',
+    'write a number and a unit: 250us, 5ms, 1.5s, 2m, 4h, 7d',
+  );
 });
 
 test('the threshold unit follows the signal unit and the stat', () => {
@@ -47,31 +69,105 @@ test('thresholds convert to base units', () => {
 
 test('a missing or wrong unit names the fix', () => {
   const q = 'syscall_latency_seconds p99';
-  fails(() => parseThreshold(10, 'duration', q), 'RULE_ERR_UNIT', `${q} is in seconds: threshold 10 has no unit`, 'write 10ms (units: us, ms, s, m)');
-  fails(() => parseThreshold(0.01, 'duration', q), 'RULE_ERR_UNIT', `${q} is in seconds: threshold 0.01 has no unit`, 'write 10ms (units: us, ms, s, m)');
-  fails(() => parseThreshold('20%', 'duration', q), 'RULE_ERR_UNIT', `${q} is in seconds: 20% is not a duration`, 'write 20ms (units: us, ms, s, m)');
-  fails(() => parseThreshold('20', 'rate', 'tcp_retransmits rate'), 'RULE_ERR_UNIT', 'tcp_retransmits rate is per second: threshold 20 has no unit', 'write 20/s (or 20/m per minute)');
-  fails(() => parseThreshold(0.2, 'percent', 'a / b'), 'RULE_ERR_UNIT', 'a / b is a ratio: threshold 0.2 has no unit', 'write 20%');
-  fails(() => parseThreshold('3ms', 'number', 'tcp_retransmits increase'), 'RULE_ERR_UNIT', 'tcp_retransmits increase is a count: 3ms has a unit', 'write 3 without a unit');
-  fails(() => parseThreshold('ten', 'number', 'x'), 'RULE_ERR_UNIT', 'threshold "ten" is not a number with a unit', 'write 1 without a unit');
-  fails(() => parseThreshold('-5ms', 'duration', 'x'), 'RULE_ERR_UNIT', 'threshold "-5ms" is not a number with a unit', 'write 1ms (units: us, ms, s, m)');
+  fails(
+    () => parseThreshold(10, 'duration', q),
+    'RULE_ERR_UNIT',
+    `${q} is in seconds: threshold 10 has no unit`,
+    'write 10ms (units: us, ms, s, m)',
+  );
+  fails(
+    () => parseThreshold(0.01, 'duration', q),
+    'RULE_ERR_UNIT',
+    `${q} is in seconds: threshold 0.01 has no unit`,
+    'write 10ms (units: us, ms, s, m)',
+  );
+  fails(
+    () => parseThreshold('20%', 'duration', q),
+    'RULE_ERR_UNIT',
+    `${q} is in seconds: 20% is not a duration`,
+    'write 20ms (units: us, ms, s, m)',
+  );
+  fails(
+    () => parseThreshold('20', 'rate', 'tcp_retransmits rate'),
+    'RULE_ERR_UNIT',
+    'tcp_retransmits rate is per second: threshold 20 has no unit',
+    'write 20/s (or 20/m per minute)',
+  );
+  fails(
+    () => parseThreshold(0.2, 'percent', 'a / b'),
+    'RULE_ERR_UNIT',
+    'a / b is a ratio: threshold 0.2 has no unit',
+    'write 20%',
+  );
+  fails(
+    () => parseThreshold('3ms', 'number', 'tcp_retransmits increase'),
+    'RULE_ERR_UNIT',
+    'tcp_retransmits increase is a count: 3ms has a unit',
+    'write 3 without a unit',
+  );
+  fails(
+    () => parseThreshold('ten', 'number', 'x'),
+    'RULE_ERR_UNIT',
+    'threshold "ten" is not a number with a unit',
+    'write 1 without a unit',
+  );
+  fails(
+    () => parseThreshold('-5ms', 'duration', 'x'),
+    'RULE_ERR_UNIT',
+    'threshold "-5ms" is not a number with a unit',
+    'write 1ms (units: us, ms, s, m)',
+  );
 });
 
 test('signals are checked against the catalog, with the closest name', () => {
   assert.equal(checkSignal('tcp_retransmits').kind, 'counter');
-  fails(() => checkSignal('tcp_retransmit'), 'RULE_ERR_SIGNAL', 'unknown signal "tcp_retransmit"', 'did you mean "tcp_retransmits"?');
-  fails(() => checkSignal('read_latency'), 'RULE_ERR_SIGNAL', 'unknown signal "read_latency"', 'signals are listed in docs/rules.md (src/signals.ts)');
+  fails(
+    () => checkSignal('tcp_retransmit'),
+    'RULE_ERR_SIGNAL',
+    'unknown signal "tcp_retransmit"',
+    'did you mean "tcp_retransmits"?',
+  );
+  fails(
+    () => checkSignal('read_latency'),
+    'RULE_ERR_SIGNAL',
+    'unknown signal "read_latency"',
+    'signals are listed in docs/rules.md (src/signals.ts)',
+  );
 });
 
 test('stats fit the signal kind', () => {
   const s = (n: string) => signalSpec(n)!;
   for (const stat of STATS_BY_KIND.histogram) checkStat(s('runq_delay_seconds'), stat);
-  fails(() => checkStat(s('cpu_periods'), 'p99'), 'RULE_ERR_SIGNAL', 'stat p99 needs a histogram, but cpu_periods is a counter', 'use one of: rate, increase');
-  fails(() => checkStat(s('cpu_periods'), 'mean'), 'RULE_ERR_SIGNAL', 'stat mean needs a histogram, but cpu_periods is a counter', 'use one of: rate, increase');
-  fails(() => checkStat(s('cpu_quota_cores'), 'rate'), 'RULE_ERR_SIGNAL', 'stat rate needs a counter or a histogram, but cpu_quota_cores is a gauge', 'use one of: last, max, min');
-  fails(() => checkStat(s('runq_delay_seconds'), 'last'), 'RULE_ERR_SIGNAL', 'stat last needs a gauge, but runq_delay_seconds is a histogram', 'use one of: p50, p90, p95, p99, p999, mean, max, rate, increase, count');
+  fails(
+    () => checkStat(s('cpu_periods'), 'p99'),
+    'RULE_ERR_SIGNAL',
+    'stat p99 needs a histogram, but cpu_periods is a counter',
+    'use one of: rate, increase',
+  );
+  fails(
+    () => checkStat(s('cpu_periods'), 'mean'),
+    'RULE_ERR_SIGNAL',
+    'stat mean needs a histogram, but cpu_periods is a counter',
+    'use one of: rate, increase',
+  );
+  fails(
+    () => checkStat(s('cpu_quota_cores'), 'rate'),
+    'RULE_ERR_SIGNAL',
+    'stat rate needs a counter or a histogram, but cpu_quota_cores is a gauge',
+    'use one of: last, max, min',
+  );
+  fails(
+    () => checkStat(s('runq_delay_seconds'), 'last'),
+    'RULE_ERR_SIGNAL',
+    'stat last needs a gauge, but runq_delay_seconds is a histogram',
+    'use one of: p50, p90, p95, p99, p999, mean, max, rate, increase, count',
+  );
   // Every stat is usable on some kind.
-  for (const stat of STATS) assert.ok(Object.values(STATS_BY_KIND).some((l) => l.includes(stat)), stat);
+  for (const stat of STATS)
+    assert.ok(
+      Object.values(STATS_BY_KIND).some((l) => l.includes(stat)),
+      stat,
+    );
 });
 
 test('quantities of any unit (for tests and bucket bounds)', () => {

@@ -10,7 +10,12 @@ const A = { cgroup: '/kubepods/pod1/c1', cgroup_id: '4242', container: 'api', po
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 
 /** A rule on the per-second rate of SIG over one tick, above 20/s (resolve below 10/s when given). */
-const rateRule = (r = {}, c = {}) => rule({ name: 'hot', when: cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20, thresholdText: '20/s', ...c }), ...r });
+const rateRule = (r = {}, c = {}) =>
+  rule({
+    name: 'hot',
+    when: cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20, thresholdText: '20/s', ...c }),
+    ...r,
+  });
 
 /** Feeds `rates[i]` at second i (series A unless given) and returns the incidents per second. */
 function run(ev: Evaluator, rates: number[], labels = A, start = 0): Map<number, Incident[]> {
@@ -24,10 +29,14 @@ function run(ev: Evaluator, rates: number[], labels = A, start = 0): Map<number,
 const summary = (m: Map<number, Incident[]>): string[] => [...m].flatMap(([t, l]) => l.map((i) => `${t}:${i.status}`));
 
 test('for: fires after the condition held long enough, resolves when it stops; same key and id', () => {
-  const ev = new Evaluator(ruleSet([rateRule({ forMs: 2000, annotations: { summary: '{{ .labels.cgroup }} at {{ .value | rate }}' } })]), { host: 'h1' });
+  const ev = new Evaluator(
+    ruleSet([rateRule({ forMs: 2000, annotations: { summary: '{{ .labels.cgroup }} at {{ .value | rate }}' } })]),
+    { host: 'h1' },
+  );
   const got = run(ev, [0, 30, 30, 30, 30, 5, 0]);
   assert.deepEqual(summary(got), ['3:firing', '5:resolved']);
-  const [fire] = got.get(3)!, [res] = got.get(5)!;
+  const [fire] = got.get(3)!,
+    [res] = got.get(5)!;
   assert.equal(fire.key, incidentKey('hot', { cgroup: A.cgroup }));
   assert.equal(res.key, fire.key);
   assert.equal(res.id, fire.id);
@@ -39,7 +48,12 @@ test('for: fires after the condition held long enough, resolves when it stops; s
   assert.equal(fire.threshold, 20);
   assert.equal(fire.unit, 'count/s');
   assert.deepEqual(fire.labels, { cgroup: A.cgroup, rule: 'hot' });
-  assert.deepEqual(fire.target, { cgroupId: '4242', cgroupPath: A.cgroup, container: 'api', pod: { uid: 'uid-1', qos: 'burstable' } });
+  assert.deepEqual(fire.target, {
+    cgroupId: '4242',
+    cgroupPath: A.cgroup,
+    container: 'api',
+    pod: { uid: 'uid-1', qos: 'burstable' },
+  });
   assert.equal(fire.annotations.summary, `${A.cgroup} at 30/s`);
   assert.equal(fire.stats['c0.rate'], 30);
   assert.equal(fire.host, 'h1');
@@ -86,12 +100,24 @@ test('mute windows from cron: trips inside are suppressed as muted; fires once t
 });
 
 test('silences from the rule set and from the API; expired silences do not apply', () => {
-  const sil = { id: 's1', matchers: { rule: { op: 'equals' as const, value: 'hot' } }, startsAt: T0, endsAt: T0 + 2000, author: 'ana', comment: 'deploy' };
+  const sil = {
+    id: 's1',
+    matchers: { rule: { op: 'equals' as const, value: 'hot' } },
+    startsAt: T0,
+    endsAt: T0 + 2000,
+    author: 'ana',
+    comment: 'deploy',
+  };
   const ev = new Evaluator(ruleSet([rateRule()], { silences: [sil] }));
   assert.deepEqual(summary(run(ev, [30, 30, 30])), ['2:firing'], 'silenced until T0+2s, then fires');
   assert.equal(ev.suppressor.counts.silenced, 1);
   const ev2 = new Evaluator(ruleSet([rateRule()]));
-  ev2.suppressor.add({ ...sil, id: 'api-1', matchers: { cgroup: { op: 'regex', pattern: '/kubepods/.*' } }, endsAt: T0 + 3_600_000 });
+  ev2.suppressor.add({
+    ...sil,
+    id: 'api-1',
+    matchers: { cgroup: { op: 'regex', pattern: '/kubepods/.*' } },
+    endsAt: T0 + 3_600_000,
+  });
   assert.equal(run(ev2, [30, 30]).size, 0);
   assert.match(ev2.suppressor.suppressed()[0].detail, /api-1 by ana: deploy/);
   assert.ok(ev2.suppressor.remove('api-1'));
@@ -99,39 +125,88 @@ test('silences from the rule set and from the API; expired silences do not apply
 });
 
 test('inhibition: a firing source mutes targets with equal labels, also when both trip on the same tick', () => {
-  const node = rule({ name: 'node-cpu', groupBy: ['node'], labels: { scope: 'node' }, when: cond({ signal: 'cpu_pressure_some_seconds', stat: 'rate', windowMs: 1000, threshold: 0.5 }) });
+  const node = rule({
+    name: 'node-cpu',
+    groupBy: ['node'],
+    labels: { scope: 'node' },
+    when: cond({ signal: 'cpu_pressure_some_seconds', stat: 'rate', windowMs: 1000, threshold: 0.5 }),
+  });
   const pod = rateRule({ groupBy: ['cgroup', 'node'] });
-  const inhibitions = [{ name: 'node-saturated', sourceMatch: { scope: { op: 'equals' as const, value: 'node' } }, targetMatch: { rule: { op: 'equals' as const, value: 'hot' } }, equal: ['node'] }];
+  const inhibitions = [
+    {
+      name: 'node-saturated',
+      sourceMatch: { scope: { op: 'equals' as const, value: 'node' } },
+      targetMatch: { rule: { op: 'equals' as const, value: 'hot' } },
+      equal: ['node'],
+    },
+  ];
   // Target rule listed first: the source must still fire first.
   const ev = new Evaluator(ruleSet([pod, node], { inhibitions }));
-  const samples = (n1: number): Sample[] => [counter(SIG, { ...A, node: 'n1' }, 30), counter(SIG, { ...A, node: 'n2' }, 30), counter('cpu_pressure_some_seconds', { cgroup: '', node: 'n1' }, n1)];
+  const samples = (n1: number): Sample[] => [
+    counter(SIG, { ...A, node: 'n1' }, 30),
+    counter(SIG, { ...A, node: 'n2' }, 30),
+    counter('cpu_pressure_some_seconds', { cgroup: '', node: 'n1' }, n1),
+  ];
   const got = ev.tick(tick(T0, samples(0.9)));
   assert.deepEqual(got.map((i) => `${i.rule}:${i.labels.node}`).sort(), ['hot:n2', 'node-cpu:n1']);
   assert.equal(ev.suppressor.counts.inhibited, 1);
   assert.equal(ev.suppressor.suppressed()[0].incident.labels.node, 'n1');
   const later = ev.tick(tick(T0 + 1000, samples(0)));
-  assert.deepEqual(later.map((i) => `${i.rule}:${i.labels.node}:${i.status}`).sort(), ['hot:n1:firing', 'node-cpu:n1:resolved']);
+  assert.deepEqual(later.map((i) => `${i.rule}:${i.labels.node}:${i.status}`).sort(), [
+    'hot:n1:firing',
+    'node-cpu:n1:resolved',
+  ]);
 });
 
 test('group_by sums histograms across the series of a group; all/any; ratio of two counters', () => {
   const r = rule({
-    name: 'lat', groupBy: ['pod_uid'],
-    when: { all: [cond({ stat: 'p90', windowMs: 2000, threshold: 0.005 }), { any: [cond({ signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 2000, threshold: 0.25 }), cond({ signal: 'tcp_retransmits', stat: 'increase', windowMs: 2000, threshold: 1000 })] }] },
+    name: 'lat',
+    groupBy: ['pod_uid'],
+    when: {
+      all: [
+        cond({ stat: 'p90', windowMs: 2000, threshold: 0.005 }),
+        {
+          any: [
+            cond({
+              signal: 'cpu_throttled_periods',
+              ratioTo: 'cpu_periods',
+              stat: 'rate',
+              windowMs: 2000,
+              threshold: 0.25,
+            }),
+            cond({ signal: 'tcp_retransmits', stat: 'increase', windowMs: 2000, threshold: 1000 }),
+          ],
+        },
+      ],
+    },
   });
   const ev = new Evaluator(ruleSet([r]));
-  const c1 = { ...A, container: 'a' }, c2 = { ...A, container: 'b' };
+  const c1 = { ...A, container: 'a' },
+    c2 = { ...A, container: 'b' };
   const samples = (thr: number): Sample[] => [
-    hist('runq_delay_seconds', c1, [10, 20, 0, 0, 0]), hist('runq_delay_seconds', c2, [0, 0, 30, 40, 0]),
-    counter('cpu_throttled_periods', c1, thr), counter('cpu_throttled_periods', c2, thr), counter('cpu_periods', c1, 10), counter('cpu_periods', c2, 10),
+    hist('runq_delay_seconds', c1, [10, 20, 0, 0, 0]),
+    hist('runq_delay_seconds', c2, [0, 0, 30, 40, 0]),
+    counter('cpu_throttled_periods', c1, thr),
+    counter('cpu_throttled_periods', c2, thr),
+    counter('cpu_periods', c1, 10),
+    counter('cpu_periods', c2, 10),
   ];
   const [inc] = ev.tick(tick(T0, samples(3)));
   assert.ok(inc, 'p90 of the pod is 7ms (neither container alone) and throttled ratio 6/20');
   assert.ok(Math.abs(inc.value - 0.007) < 1e-12);
   assert.equal(inc.stats['c1.ratio'], 0.3);
   assert.deepEqual(inc.labels, { pod_uid: 'uid-1', rule: 'lat' });
-  assert.deepEqual(inc.target, { pod: { uid: 'uid-1', qos: 'burstable' }, cgroupId: '4242', cgroupPath: A.cgroup }, 'container differs: not in the target');
+  assert.deepEqual(
+    inc.target,
+    { pod: { uid: 'uid-1', qos: 'burstable' }, cgroupId: '4242', cgroupPath: A.cgroup },
+    'container differs: not in the target',
+  );
   const next = ev.tick(tick(T0 + 1000, samples(0)));
-  assert.deepEqual(next.map((i) => `${i.status}:${i.id}`), [`resolved:${inc.id}`], 'ratio over 2 s is 6/40 = 0.15: any() false, resolved');
+  assert.deepEqual(
+    next.map((i) => `${i.status}:${i.id}`),
+    [`resolved:${inc.id}`],
+    'ratio over 2 s is 6/40 = 0.15: any() false, resolved',
+  );
   assert.equal(ev.firing().length, 0);
 });
 
@@ -142,11 +217,22 @@ test('a series that disappears resolves; a rule reload keeps the state of unchan
   run(ev, [30]);
   assert.equal(ev.firing().length, 2);
   const resolved = ev.setRuleSet(ruleSet([keep, rateRule({ name: 'other' }, { threshold: 25 })]), T0 + 500);
-  assert.deepEqual(resolved.map((i) => `${i.rule}:${i.status}`), ['other:resolved']);
-  assert.deepEqual(ev.firing().map((i) => i.rule), ['hot'], 'unchanged rule still firing, no re-alert');
+  assert.deepEqual(
+    resolved.map((i) => `${i.rule}:${i.status}`),
+    ['other:resolved'],
+  );
+  assert.deepEqual(
+    ev.firing().map((i) => i.rule),
+    ['hot'],
+    'unchanged rule still firing, no re-alert',
+  );
   assert.deepEqual(summary(run(ev, [30], A, 1)), ['1:firing'], 'changed rule starts afresh and fires (new identity)');
   const gone = ev.tick(tick(T0 + 2000, []));
-  assert.deepEqual(gone.map((i) => i.status), ['resolved', 'resolved'], 'no data: resolved');
+  assert.deepEqual(
+    gone.map((i) => i.status),
+    ['resolved', 'resolved'],
+    'no data: resolved',
+  );
 });
 
 test('restore: only into a rule of the same name and identity; a restored firing series does not re-alert, then resolves with its id', () => {
@@ -166,7 +252,14 @@ test('restore: only into a rule of the same name and identity; a restored firing
 });
 
 test('incidents carry only finite statistics: a leaf without data is left out', () => {
-  const r = rateRule({ when: { any: [cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20 }), cond({ signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 1000, threshold: 0.2 })] } });
+  const r = rateRule({
+    when: {
+      any: [
+        cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20 }),
+        cond({ signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 1000, threshold: 0.2 }),
+      ],
+    },
+  });
   const [inc] = new Evaluator(ruleSet([r])).tick(tick(T0, [counter(SIG, A, 30)]));
   assert.equal(inc.stats['c0.rate'], 30);
   assert.ok(!('c1.ratio' in inc.stats), 'no periods: no ratio');
@@ -175,7 +268,10 @@ test('incidents carry only finite statistics: a leaf without data is left out', 
 });
 
 test('a suppressed series retries each tick without rebuilding its incident, and is listed again after a restart', () => {
-  const r = rateRule({ mute: [{ cron: '0 10 * * *', durationMs: 60_000, timezone: 'UTC' }], annotations: { s: '{{ .value }}' } });
+  const r = rateRule({
+    mute: [{ cron: '0 10 * * *', durationMs: 60_000, timezone: 'UTC' }],
+    annotations: { s: '{{ .value }}' },
+  });
   const ev = new Evaluator(ruleSet([r]));
   run(ev, [30, 31, 32]);
   const [trip] = ev.suppressor.suppressed();
@@ -184,5 +280,8 @@ test('a suppressed series retries each tick without rebuilding its incident, and
   const again = new Evaluator(ruleSet([r]));
   again.restore(ev.snapshot(), T0 + 3000);
   run(again, [33], A, 3);
-  assert.deepEqual(again.suppressor.suppressed().map((t) => [t.reason, t.incident.value]), [['muted', 33]]);
+  assert.deepEqual(
+    again.suppressor.suppressed().map((t) => [t.reason, t.incident.value]),
+    [['muted', 33]],
+  );
 });

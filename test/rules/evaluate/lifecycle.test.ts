@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advance, inCooldown, isIdle, markFiring, markResolved, markSuppressed, TripLog, type SeriesState } from '../../../src/rules/evaluate/lifecycle.ts';
+import {
+  advance,
+  inCooldown,
+  isIdle,
+  markFiring,
+  markResolved,
+  markSuppressed,
+  TripLog,
+  type SeriesState,
+} from '../../../src/rules/evaluate/lifecycle.ts';
 
 const rule = { forMs: 3000, keepFiringForMs: 2000, cooldownMs: 10_000 };
 
@@ -46,7 +55,9 @@ test('for 0 trips on the first active tick', () => {
 
 test('trip log counts the last hour only', () => {
   const log = new TripLog();
-  log.record(0); log.record(1000); log.record(3_599_999);
+  log.record(0);
+  log.record(1000);
+  log.record(3_599_999);
   assert.equal(log.count(3_600_000), 2);
   assert.equal(log.count(3_601_000), 1);
 });

@@ -35,12 +35,21 @@ test('time zone, ranges and steps, last day of month, day-of-month OR day-of-wee
 test("without a time zone, the host's local time", () => {
   const t = at('2026-11-25T13:37:00Z');
   const d = new Date(t);
-  const m = new MuteSchedule({ cron: `${d.getMinutes()} ${d.getHours()} ${d.getDate()} ${d.getMonth() + 1} *`, durationMs: 60_000 });
+  const m = new MuteSchedule({
+    cron: `${d.getMinutes()} ${d.getHours()} ${d.getDate()} ${d.getMonth() + 1} *`,
+    durationMs: 60_000,
+  });
   assert.ok(m.matches(t));
   assert.ok(!m.matches(t + 60_000));
 });
 
 test('a bad expression or zone is a coded error', () => {
-  assert.throws(() => new MuteSchedule({ cron: '61 * * * *', durationMs: 1 }), (e) => hasCode(e, 'RULE_ERR_SCHEMA'));
-  assert.throws(() => new MuteSchedule({ cron: '0 2 * * 0', durationMs: 1, timezone: 'Mars/Olympus' }), (e) => hasCode(e, 'RULE_ERR_SCHEMA'));
+  assert.throws(
+    () => new MuteSchedule({ cron: '61 * * * *', durationMs: 1 }),
+    (e) => hasCode(e, 'RULE_ERR_SCHEMA'),
+  );
+  assert.throws(
+    () => new MuteSchedule({ cron: '0 2 * * 0', durationMs: 1, timezone: 'Mars/Olympus' }),
+    (e) => hasCode(e, 'RULE_ERR_SCHEMA'),
+  );
 });

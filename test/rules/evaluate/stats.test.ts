@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { histogramQuantile, histogramMax, histogramMin, windowStat, increase, ratio } from '../../../src/rules/evaluate/stats.ts';
+import {
+  histogramQuantile,
+  histogramMax,
+  histogramMin,
+  windowStat,
+  increase,
+  ratio,
+} from '../../../src/rules/evaluate/stats.ts';
 import { SeriesWindow } from '../../../src/rules/evaluate/window.ts';
 import { BOUNDS, counter, gauge, hist } from '../../support/rule-fixtures.ts';
 
@@ -9,10 +16,10 @@ const close = (a: number, b: number, eps = 1e-12): void => assert.ok(Math.abs(a 
 test('quantiles interpolate linearly inside the bucket holding the rank (hand-computed)', () => {
   // 100 observations: 10 in (0,1ms], 20 in (1,2ms], 30 in (2,4ms], 40 in (4,8ms].
   const counts = [10, 20, 30, 40, 0];
-  close(histogramQuantile(0.1, BOUNDS, counts), 0.001);            // rank 10: end of bucket 0
+  close(histogramQuantile(0.1, BOUNDS, counts), 0.001); // rank 10: end of bucket 0
   close(histogramQuantile(0.5, BOUNDS, counts), 0.002 + 0.002 * (20 / 30)); // rank 50: 20 of 30 into (2,4ms]
-  close(histogramQuantile(0.9, BOUNDS, counts), 0.007);            // rank 90: 30 of 40 into (4,8ms]
-  close(histogramQuantile(0.99, BOUNDS, counts), 0.0079);          // rank 99: 39 of 40
+  close(histogramQuantile(0.9, BOUNDS, counts), 0.007); // rank 90: 30 of 40 into (4,8ms]
+  close(histogramQuantile(0.99, BOUNDS, counts), 0.0079); // rank 99: 39 of 40
   close(histogramQuantile(0.999, [0.001, Infinity], [1000, 0]), 0.000999);
 });
 
@@ -35,7 +42,11 @@ function windowOf(samples: ReturnType<typeof counter>[], start = 1000): SeriesWi
 test('histogram window: quantile and mean over the buckets summed within the window only', () => {
   const l = { cgroup: '/a' };
   // t=1s: 100 in bucket 0 (outside a 2 s window at t=3s); t=2s and t=3s: the fixture counts split in two.
-  const w = windowOf([hist('runq_delay_seconds', l, [100, 0, 0, 0, 0]), hist('runq_delay_seconds', l, [5, 10, 15, 20, 0]), hist('runq_delay_seconds', l, [5, 10, 15, 20, 0])]);
+  const w = windowOf([
+    hist('runq_delay_seconds', l, [100, 0, 0, 0, 0]),
+    hist('runq_delay_seconds', l, [5, 10, 15, 20, 0]),
+    hist('runq_delay_seconds', l, [5, 10, 15, 20, 0]),
+  ]);
   close(windowStat([w], 'p90', 3000, 2000), 0.007);
   close(windowStat([w], 'p50', 3000, 3000), histogramQuantile(0.5, BOUNDS, [110, 20, 30, 40, 0]));
   assert.equal(windowStat([w], 'count', 3000, 2000), 100);
@@ -71,7 +82,10 @@ test('counter window: increase, rate over the time covered, per-tick max/min/las
 
 test('gauge window: mean, max, min, last, count; groups sum last and mean', () => {
   const w = windowOf([1, 4, 2, 8].map((v) => gauge('cpu_quota_cores', { c: 'a' }, v)));
-  const v = windowOf([0.5].map((x) => gauge('cpu_quota_cores', { c: 'b' }, x)), 4000);
+  const v = windowOf(
+    [0.5].map((x) => gauge('cpu_quota_cores', { c: 'b' }, x)),
+    4000,
+  );
   assert.equal(windowStat([w], 'mean', 4000, 3000), (4 + 2 + 8) / 3);
   assert.equal(windowStat([w], 'max', 4000, 3000), 8);
   assert.equal(windowStat([w], 'min', 4000, 3000), 2);

@@ -34,8 +34,14 @@ test('a histogram with a new bucket layout restarts its window', () => {
 });
 
 test('the store indexes series by signal, versions the series set, forgets stale series', () => {
-  const st = new WindowStore(new Map([['x', 10_000], ['y', 10_000]]));
-  const a = { cgroup: '/a' }, b = { cgroup: '/b' };
+  const st = new WindowStore(
+    new Map([
+      ['x', 10_000],
+      ['y', 10_000],
+    ]),
+  );
+  const a = { cgroup: '/a' },
+    b = { cgroup: '/b' };
   st.ingest(tick(1000, [counter('x', a, 1), counter('y', a, 1)]));
   const v1 = st.version('x');
   st.ingest(tick(2000, [counter('x', a, 1), counter('y', a, 1)]));
@@ -67,7 +73,8 @@ test('only signals some rule reads are kept; a reload that drops a signal drops 
 test('histograms over long windows are strided: bounded rows, exact sums, window start resolved to the stride', () => {
   const st = new WindowStore(new Map([['h', 3_600_000]]));
   const l = { syscall: 'read' };
-  for (let t = 1; t <= 4000; t++) st.ingest(tick(t * 1000, [hist('h', l, t <= 3000 ? [1, 0, 0, 0, 0] : [0, 0, 0, 1, 0])]));
+  for (let t = 1; t <= 4000; t++)
+    st.ingest(tick(t * 1000, [hist('h', l, t <= 3000 ? [1, 0, 0, 0, 0] : [0, 0, 0, 1, 0])]));
   const [w] = st.series('h');
   assert.equal(w.stride, 10, '3600 one-second ticks in 360 rows');
   assert.ok(w.capacity <= 362 + 2, `capacity ${w.capacity}`);
@@ -87,7 +94,10 @@ test('histograms over long windows are strided: bounded rows, exact sums, window
 
 test('firstIn agrees with a linear scan on jittery and irregular ticks (seeded)', () => {
   let x = 42;
-  const rnd = (): number => { x = (x * 1103515245 + 12345) & 0x7fffffff; return x / 0x7fffffff; };
+  const rnd = (): number => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return x / 0x7fffffff;
+  };
   for (const stride of [1, 3]) {
     const w = new SeriesWindow(hist('h', {}, [1, 0, 0, 0, 0]), 8, stride);
     let t = 0;

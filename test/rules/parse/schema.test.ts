@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCUMENT_SCHEMAS, RULE_DEFAULTS, RuleSpecSchema, ScaleActionSchema, MatcherSchema, NAME_PATTERN } from '../../../src/rules/parse/schema.ts';
+import {
+  DOCUMENT_SCHEMAS,
+  RULE_DEFAULTS,
+  RuleSpecSchema,
+  ScaleActionSchema,
+  MatcherSchema,
+  NAME_PATTERN,
+} from '../../../src/rules/parse/schema.ts';
 import { JSON_SCHEMA_PATH, keysAt, ruleJsonSchemaText } from '../../../src/rules/parse/json-schema.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -15,7 +22,10 @@ test('defaults come from RULE_DEFAULTS', () => {
   assert.equal(spec.severity, RULE_DEFAULTS.severity);
   assert.equal(spec.cooldown, RULE_DEFAULTS.cooldown);
   assert.equal(spec.max_trips_per_hour, RULE_DEFAULTS.max_trips_per_hour);
-  assert.deepEqual([spec.group_by, spec.match, spec.mute, spec.actions, spec.labels, spec.annotations], [[], {}, [], [], {}, {}]);
+  assert.deepEqual(
+    [spec.group_by, spec.match, spec.mute, spec.actions, spec.labels, spec.annotations],
+    [[], {}, [], [], {}, {}],
+  );
   const scale = ScaleActionSchema.parse({ type: 'scale' });
   assert.deepEqual(scale, { type: 'scale', ...RULE_DEFAULTS.scale, when_cause: [...RULE_DEFAULTS.scale.when_cause] });
 });
@@ -44,13 +54,50 @@ test('names are DNS labels', () => {
 test('every kind parses a minimal document', () => {
   const meta = { apiVersion: 'tripline.dev/v1', metadata: { name: 'x' } };
   assert.ok(DOCUMENT_SCHEMAS.Rule.safeParse({ ...meta, kind: 'Rule', spec: { when } }).success);
-  assert.ok(DOCUMENT_SCHEMAS.Silence.safeParse({ ...meta, kind: 'Silence', spec: { matchers: { rule: 'x' }, starts_at: '2026-01-01T00:00:00Z', ends_at: '2026-01-01T01:00:00Z', author: 'a', comment: 'c' } }).success);
-  assert.ok(DOCUMENT_SCHEMAS.Inhibition.safeParse({ ...meta, kind: 'Inhibition', spec: { source_match: {}, target_match: {} } }).success);
-  assert.ok(DOCUMENT_SCHEMAS.RuleTest.safeParse({ ...meta, kind: 'RuleTest', spec: { rule_files: ['a.yaml'], input: [{ signal: 'tcp_retransmits', values: '0+1x10' }], expect: [{ at: '5s', incidents: [] }] } }).success);
+  assert.ok(
+    DOCUMENT_SCHEMAS.Silence.safeParse({
+      ...meta,
+      kind: 'Silence',
+      spec: {
+        matchers: { rule: 'x' },
+        starts_at: '2026-01-01T00:00:00Z',
+        ends_at: '2026-01-01T01:00:00Z',
+        author: 'a',
+        comment: 'c',
+      },
+    }).success,
+  );
+  assert.ok(
+    DOCUMENT_SCHEMAS.Inhibition.safeParse({ ...meta, kind: 'Inhibition', spec: { source_match: {}, target_match: {} } })
+      .success,
+  );
+  assert.ok(
+    DOCUMENT_SCHEMAS.RuleTest.safeParse({
+      ...meta,
+      kind: 'RuleTest',
+      spec: {
+        rule_files: ['a.yaml'],
+        input: [{ signal: 'tcp_retransmits', values: '0+1x10' }],
+        expect: [{ at: '5s', incidents: [] }],
+      },
+    }).success,
+  );
 });
 
 test('allowed keys are read from the JSON Schema, per action type', () => {
-  assert.deepEqual(keysAt('Rule', ['spec', 'when']).sort(), ['above', 'all', 'any', 'below', 'match', 'ratio', 'resolve_above', 'resolve_below', 'signal', 'stat', 'window']);
+  assert.deepEqual(keysAt('Rule', ['spec', 'when']).sort(), [
+    'above',
+    'all',
+    'any',
+    'below',
+    'match',
+    'ratio',
+    'resolve_above',
+    'resolve_below',
+    'signal',
+    'stat',
+    'window',
+  ]);
   assert.deepEqual(keysAt('Rule', ['spec', 'when', 'all', 0, 'ratio']).sort(), ['of', 'to']);
   assert.deepEqual(keysAt('Rule', ['spec', 'actions', 0], { type: 'slack' }), ['type', 'channel', 'mention']);
   assert.deepEqual(keysAt('RuleTest', ['spec', 'expect', 0, 'incidents', 0, 'plan']), ['probes', 'actions']);

@@ -18,12 +18,22 @@ test('block nesting: by indentation and list items', () => {
   assert.equal(blockTooDeep('a:\n  b:\n    c: 1\n', 3), -1);
   assert.equal(blockTooDeep('a:\n  b:\n    c:\n      d: 1\n', 3), 21, 'the offset of `d`');
   assert.equal(blockTooDeep('a:\n  - - - x\n', 3), 5);
-  assert.equal(blockTooDeep('a:\n  b: |\n    text\n      more indented text\n', 3), -1, 'a block scalar adds one level');
+  assert.equal(
+    blockTooDeep('a:\n  b: |\n    text\n      more indented text\n', 3),
+    -1,
+    'a block scalar adds one level',
+  );
 });
 
 test('tree depth and reserved keys on parsed documents', () => {
   const doc = parseDocument('a: {b: {c: [1]}}\nd: {__proto__: 1, e: {constructor: 2}}\n');
   assert.equal(tooDeep(doc.contents as Node, 4), undefined);
   assert.ok(tooDeep(doc.contents as Node, 3));
-  assert.deepEqual(reservedKeys(doc.contents as Node).map((k) => k.path), [['d', '__proto__'], ['d', 'e', 'constructor']]);
+  assert.deepEqual(
+    reservedKeys(doc.contents as Node).map((k) => k.path),
+    [
+      ['d', '__proto__'],
+      ['d', 'e', 'constructor'],
+    ],
+  );
 });

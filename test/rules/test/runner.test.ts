@@ -53,7 +53,9 @@ function run(name: string, expect: string) {
 }
 
 test('a correct test passes: firing at 6s with value and plan (durations compared in ms), resolved when the rate over the window is back to 10/s (at 35 s: 5 of 10 s at 20/s)', () => {
-  const { results, errors } = run('ok', `    - at: 5s
+  const { results, errors } = run(
+    'ok',
+    `    - at: 5s
       incidents: []
     - at: 6s
       incidents:
@@ -80,13 +82,19 @@ test('a correct test passes: firing at 6s with value and plan (durations compare
           labels: {cgroup: /a, team: net}
     - at: 36s
       incidents: []
-`);
+`,
+  );
   assert.deepEqual(errors, []);
-  assert.deepEqual(results.map((r) => [r.name, r.failures]), [['retrans', []]]);
+  assert.deepEqual(
+    results.map((r) => [r.name, r.failures]),
+    [['retrans', []]],
+  );
 });
 
 test('each mismatch is reported at the line of its expectation', () => {
-  const { results } = run('bad', `    - at: 5s
+  const { results } = run(
+    'bad',
+    `    - at: 5s
       incidents:
         - rule: retrans
           labels: {cgroup: /a}
@@ -105,7 +113,8 @@ test('each mismatch is reported at the line of its expectation', () => {
       incidents:
         - rule: retrans
           labels: {cgroup: /b}
-`);
+`,
+  );
   const f = join(dir, 'bad', 'retrans.test.yaml');
   assert.deepEqual(results[0].failures, [
     `${f}:14: at 5s: expected firing retrans{cgroup="/a"} got no incident of that rule`,

@@ -16,16 +16,31 @@ test('values, gaps, steps and repeats', () => {
 });
 
 test('bad notation is a RULE_ERR_TEST with the fix', () => {
-  const msg = (s: string) => { try { parseSeries(s); return 'ok'; } catch (e) { assert.ok(e instanceof TriplineError && e.code === 'RULE_ERR_TEST'); return `${e.message} | ${e.hint}`; } };
+  const msg = (s: string) => {
+    try {
+      parseSeries(s);
+      return 'ok';
+    } catch (e) {
+      assert.ok(e instanceof TriplineError && e.code === 'RULE_ERR_TEST');
+      return `${e.message} | ${e.hint}`;
+    }
+  };
   assert.equal(msg('0+30'), 'series token "0+30" has a step but no count | write 0+30x10 for 11 values');
   assert.equal(msg('a b'), `bad series token "a" | write values like '0+30x60', '1 2 _ 4' or '5x10'`);
   assert.equal(msg('_+1x3'), `bad series token "_+1x3" | write values like '0+30x60', '1 2 _ 4' or '5x10'`);
   assert.equal(msg(''), "series is empty | write values like '0+30x60'");
-  assert.equal(msg(`0x${MAX_SERIES_POINTS}`), `series has more than ${MAX_SERIES_POINTS} points | shorten the test or raise its interval`);
-  assert.equal(msg('0x99999999999'), `series has more than ${MAX_SERIES_POINTS} points | shorten the test or raise its interval`);
+  assert.equal(
+    msg(`0x${MAX_SERIES_POINTS}`),
+    `series has more than ${MAX_SERIES_POINTS} points | shorten the test or raise its interval`,
+  );
+  assert.equal(
+    msg('0x99999999999'),
+    `series has more than ${MAX_SERIES_POINTS} points | shorten the test or raise its interval`,
+  );
 });
 
 test('bucket bounds are durations or base-unit numbers, and +Inf', () => {
   assert.deepEqual(['5ms', '0.005', '1s', '250us', '+Inf'].map(parseBucketBound), [0.005, 0.005, 1, 0.00025, Infinity]);
-  for (const b of ['fast', '5%', '10/s', 'inf']) assert.throws(() => parseBucketBound(b), /is not a number or a duration/);
+  for (const b of ['fast', '5%', '10/s', 'inf'])
+    assert.throws(() => parseBucketBound(b), /is not a number or a duration/);
 });
