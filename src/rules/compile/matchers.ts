@@ -1,7 +1,7 @@
 /**
  * Label matching: a rule's, a condition's, a silence's or an inhibition's `Matchers` compiled once into
- * one predicate. Regexes go through the regex guard (bounded patterns, anchored: the whole value must
- * match; values past the length bound never match), each pattern compiled once.
+ * one predicate. Regexes go through the regex guard (RE2: linear time; the whole value must match), each
+ * pattern compiled once.
  */
 import type { Labels } from '../../samples.ts';
 import type { LabelMatcher, Matchers } from '../types.ts';
@@ -11,7 +11,7 @@ import { compileLabelRegex } from './regex-guard.ts';
 export type LabelPredicate = (labels: Labels) => boolean;
 
 const cache = new Map<string, (value: string) => boolean>();
-/** The guarded, anchored regex of the loader (also for silences added at run time, which skip the loader), compiled once. */
+/** The RE2 regex of the loader (also for silences added at run time, which skip the loader), compiled once. */
 function anchored(pattern: string): (value: string) => boolean {
   let test = cache.get(pattern);
   if (!test) {

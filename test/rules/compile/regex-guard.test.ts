@@ -1,13 +1,9 @@
-// Label regexes: safe patterns pass and match whole values; catastrophic ones are refused before they
-// ever run, quickly, each with the reason.
+// Label regexes: RE2 patterns match whole values in linear time; patterns that a backtracking engine would
+// take hours on finish at once; unsupported syntax is refused with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  checkLabelRegex,
-  compileLabelRegex,
-  MAX_LABEL_VALUE_LENGTH,
-  MAX_REGEX_LENGTH,
-} from '../../../src/rules/compile/regex-guard.ts';
+import { checkLabelRegex, compileLabelRegex, MAX_REGEX_LENGTH } from '../../../src/rules/compile/regex-guard.ts';
+import { compileMatchers } from '../../../src/rules/compile/matchers.ts';
 import { TriplineError } from '../../../src/errors.ts';
 
 function reason(pattern: string): string {
@@ -20,7 +16,7 @@ function reason(pattern: string): string {
   }
 }
 
-test('ordinary label patterns are accepted and anchored', () => {
+test('ordinary label patterns are accepted and match whole values', () => {
   for (const p of [
     'web-.*',
     '/kubepods/burstable/pod[0-9a-f-]+/.*',
@@ -29,7 +25,7 @@ test('ordinary label patterns are accepted and anchored', () => {
     'a{2,5}',
     '(?:ab)?c',
     '\\d+\\.\\d+',
-    '(?<kind>SELECT|INSERT)',
+    '(?P<kind>SELECT|INSERT)',
   ])
     assert.equal(reason(p), 'ok', p);
   const m = compileLabelRegex('web-.*');
@@ -40,43 +36,37 @@ test('ordinary label patterns are accepted and anchored', () => {
   assert.equal(r('write'), true);
 });
 
-test('catastrophic and unsupported patterns are refused with the reason', () => {
-  assert.equal(reason('(a+)+$'), 'repeats a group that already repeats (nested quantifier)');
-  assert.equal(reason('(a*)*'), 'repeats a group that already repeats (nested quantifier)');
-  assert.equal(reason('(x+x+)+y'), 'repeats a group that already repeats (nested quantifier)');
-  assert.equal(reason('(?:\\d+){3}'), 'repeats a group that already repeats (nested quantifier)');
-  assert.equal(reason('((a|b)+)*'), 'repeats a group that already repeats (nested quantifier)');
-  assert.equal(reason('(a|a)*'), 'repeats a group whose alternatives can overlap');
-  assert.equal(reason('(a|ab)+c'), 'repeats a group whose alternatives can overlap');
-  assert.equal(reason('(.|x)*'), 'repeats a group whose alternatives can overlap');
+test('a pattern cannot escape its anchoring with unbalanced parentheses', () => {
+  assert.match(reason('a)|(b'), /^is invalid: /);
+  assert.match(reason('(unclosed'), /^is invalid: /);
+});
+
+test('backreferences, lookaround and over-long patterns are refused with the reason', () => {
   assert.equal(reason('(a)\\1'), 'uses a backreference');
   assert.equal(reason('(?<n>a)\\k<n>'), 'uses a backreference');
   assert.equal(reason('(?=a)b'), 'uses lookaround');
   assert.equal(reason('a(?<!b)'), 'uses lookaround');
-  assert.equal(reason('.*a.*b.*c.*'), 'has 4 unbounded quantifiers (at most 3)');
-  assert.equal(reason('(unclosed'), 'is invalid: /(unclosed/u: Unterminated group');
+  assert.equal(reason('web-(?!canary).*'), 'uses lookaround');
   assert.throws(() => checkLabelRegex('a'.repeat(MAX_REGEX_LENGTH + 1)), /longer than 256 characters/);
 });
 
-test('accepted worst cases stay fast on the longest label values', () => {
-  const value = 'a'.repeat(MAX_LABEL_VALUE_LENGTH - 1) + '!';
-  for (const p of ['.*a.*a.*b', 'a*a*a*b', '(?:a|b)*c']) {
-    let m: (v: string) => boolean;
-    try {
-      m = compileLabelRegex(p);
-    } catch {
-      continue;
-    }
+test('patterns that backtrack catastrophically elsewhere are matched in linear time on a 10 kB value', () => {
+  const value = 'a'.repeat(10_000) + '!';
+  for (const p of ['(.?){30}.{30}', '(.{0,2}){20}', '(a|a)*$', '(a+)+$', '(x+x+)+y', '.*a.*a.*a.*a.*b']) {
+    assert.equal(reason(p), 'ok', p);
+    const m = compileLabelRegex(p);
     const t = performance.now();
-    assert.equal(m(value), false);
-    assert.ok(performance.now() - t < 500, `${p} took ${performance.now() - t} ms`);
+    assert.equal(m(value), false, p);
+    // A hang guard, not a speed target: a backtracking engine takes hours on these.
+    assert.ok(performance.now() - t < 5_000, `${p} took ${Math.round(performance.now() - t)} ms`);
   }
-  // Values past the bound never reach the regex engine.
-  assert.equal(compileLabelRegex('a+')('a'.repeat(MAX_LABEL_VALUE_LENGTH + 1)), false);
+  assert.equal(compileLabelRegex('(.?){30}.{30}')('a'.repeat(45)), true, 'still matches what it should');
 });
 
-test('refusing a catastrophic pattern is itself fast', () => {
+test('silence and rule matchers use the same linear-time engine', () => {
+  const match = compileMatchers({ cgroup: { op: 'regex', pattern: '(a|a)*$' } });
   const t = performance.now();
-  for (let i = 0; i < 1000; i++) assert.throws(() => checkLabelRegex('(a+)+'.repeat(20)));
-  assert.ok(performance.now() - t < 2000);
+  assert.equal(match({ cgroup: 'a'.repeat(10_000) + '!' }), false);
+  assert.equal(match({ cgroup: 'aaaa' }), true);
+  assert.ok(performance.now() - t < 5_000);
 });
