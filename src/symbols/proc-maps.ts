@@ -1,5 +1,8 @@
 /** /proc/PID/maps: which file (and where in it) holds a user-space address. */
-import { readFileSync } from 'node:fs';
+import { encodeDev, readProcFile } from './hostile-file.ts';
+
+/** Largest maps file read (a process with ~200,000 mappings); a larger one is not symbolized. */
+const MAX_MAPS_BYTES = 32 << 20;
 
 /** One mapping of a process. */
 export interface Mapping {
@@ -8,6 +11,8 @@ export interface Mapping {
   readonly offset: bigint;
   readonly executable: boolean;
   readonly inode: number;
+  /** Device of the mapped file (as stat's st_dev), when the line names one. */
+  readonly dev?: number;
   /** File path, '' for anonymous memory, or a pseudo name such as [vdso], [heap], [stack]. */
   readonly path: string;
 }
@@ -17,15 +22,16 @@ export function parseMaps(text: string): Mapping[] {
   const out: Mapping[] = [];
   for (const line of text.split('\n')) {
     // start-end perms offset dev inode   path
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ (\d+)\s*(.*)$/.exec(line);
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) (\S+) (\d+)\s*(.*)$/.exec(line);
     if (!m) continue;
     out.push({
       start: BigInt(`0x${m[1]}`),
       end: BigInt(`0x${m[2]}`),
       executable: m[3][2] === 'x',
       offset: BigInt(`0x${m[4]}`),
-      inode: Number(m[5]),
-      path: m[6].replace(/ \(deleted\)$/, ''),
+      dev: encodeDev(m[5]),
+      inode: Number(m[6]),
+      path: m[7].replace(/ \(deleted\)$/, ''),
     });
   }
   return out.sort((a, b) => (a.start < b.start ? -1 : 1));
@@ -34,7 +40,7 @@ export function parseMaps(text: string): Mapping[] {
 /** Reads a live process's mappings; undefined when it has exited. */
 export function readMaps(pid: number): Mapping[] | undefined {
   try {
-    return parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+    return parseMaps(readProcFile(`/proc/${pid}/maps`, MAX_MAPS_BYTES));
   } catch {
     return undefined;
   }

@@ -2,11 +2,12 @@
  * Addresses → frame names for the stacks of a capture. Kernel frames through /proc/kallsyms; user frames through the
  * process's mappings and the ELF symbol tables of the mapped files (parsed once per binary and cached), and JIT
  * frames through /tmp/perf-PID.map. `track(pid)` snapshots a process's mappings when the capture starts, so frames of
- * processes that exit before the stacks are read still resolve.
+ * processes that exit before the stacks are read still resolve. Every file a monitored process controls is read as
+ * hostile (./hostile-file.ts): a refused file leaves its frames unresolved and adds a note saying why.
  */
-import { statSync } from 'node:fs';
 import { kallsyms, type Kallsyms } from './kallsyms.ts';
-import { findSymbol, offsetToVaddr, readElf, type ElfInfo, type ElfSymbol } from './elf.ts';
+import { findSymbol, offsetToVaddr, parseElf, type ElfInfo, type ElfSymbol } from './elf.ts';
+import { isMissing, readInRoot, readRegularFile, type ReadResult } from './hostile-file.ts';
 import { fileOffset, findMapping, readMaps, type Mapping } from './proc-maps.ts';
 import { perfMapName, readPerfMap } from './perf-map.ts';
 
@@ -21,6 +22,16 @@ export class Symbolizer {
   // Pids whose maps could not be read (exited before anyone tracked them): not retried for every frame.
   #gone = new Set<number>();
   #kernel: Kallsyms | undefined;
+  #notes = new Set<string>();
+
+  /** Why some frames stay unresolved (files refused as hostile), at most MAX_NOTES distinct lines. */
+  notes(): string[] {
+    return [...this.#notes];
+  }
+
+  #note = (why: string): void => {
+    if (this.#notes.size < MAX_NOTES) this.#notes.add(why);
+  };
 
   /** Snapshots the mappings of `pid` now (cheap: one read of /proc/PID/maps); no-op when already tracked or gone. */
   track(pid: number): void {
@@ -49,12 +60,12 @@ export class Symbolizer {
     const m = findMapping(proc.maps, addr);
     if (!m || !m.path || m.path.startsWith('[')) {
       // Anonymous executable memory is where JIT compilers put code.
-      if (proc.perfMap === null) proc.perfMap = readPerfMap(pid);
+      if (proc.perfMap === null) proc.perfMap = readPerfMap(pid, pid, this.#note);
       const jit = proc.perfMap ? perfMapName(proc.perfMap, addr) : undefined;
       if (jit) return jit;
       return m?.path ? m.path : '[unknown]';
     }
-    const elf = binary(pid, m.path);
+    const elf = binary(pid, m, this.#note);
     const off = fileOffset(m, addr);
     const base = m.path.slice(m.path.lastIndexOf('/') + 1);
     if (!elf) return `[${base}]+0x${off.toString(16)}`;
@@ -84,24 +95,49 @@ export class Symbolizer {
 const BPF_FRAME =
   /^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|trace_call_bpf|perf_trace_|bpf_overflow_handler|__perf_event_overflow|perf_swevent_hrtimer)/;
 
-// Per-binary cache, keyed by path, device-independent inode and mtime so a replaced binary is parsed again.
+/** Most notes one symbolizer keeps (one per refused file). */
+const MAX_NOTES = 20;
+/** Largest binary read for its symbols; a larger one leaves its frames as `[binary]+0xoffset`. */
+export const MAX_ELF_BYTES = 512 << 20;
+
+// Per-binary cache, keyed by device, inode and mtime of the file read, so a replaced binary is parsed again.
 const binaries = new Map<string, ElfInfo | undefined>();
 const BINARY_CACHE_MAX = 256;
 
-function binary(pid: number, path: string): ElfInfo | undefined {
-  // Through the process's root first: the path in maps is relative to its mount namespace (containers).
-  for (const candidate of [`/proc/${pid}/root${path}`, path]) {
-    let key: string;
+/**
+ * The mapped file of `m`, parsed. Where from, in order: /proc/PID/map_files/START-END (the very inode mapped: a
+ * kernel magic link, needs CAP_SYS_ADMIN); the path inside the process's root, walked without following links;
+ * for a process gone, the host path, only when it is the same inode as the one mapped.
+ */
+function binary(pid: number, m: Mapping, note: (why: string) => void): ElfInfo | undefined {
+  const attempts: (() => ReadResult)[] = [
+    () =>
+      readRegularFile(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, {
+        maxBytes: MAX_ELF_BYTES,
+        followLast: true, // the kernel's own link to the mapped file (on overlayfs its inode differs from maps')
+      }),
+    () => readInRoot(`/proc/${pid}/root`, m.path, MAX_ELF_BYTES),
+    () => readRegularFile(m.path, { maxBytes: MAX_ELF_BYTES, identity: { ino: m.inode, dev: m.dev } }),
+  ];
+  for (const attempt of attempts) {
+    let file: ReadResult;
     try {
-      const st = statSync(candidate);
-      key = `${path}\0${st.ino}\0${st.mtimeMs}`;
-    } catch {
-      continue;
+      file = attempt();
+    } catch (err) {
+      if (
+        isMissing(err) ||
+        (err as NodeJS.ErrnoException).code === 'EPERM' ||
+        (err as NodeJS.ErrnoException).code === 'EACCES'
+      )
+        continue;
+      note(`${m.path} of pid ${pid} not read: ${(err as Error).message}`);
+      return undefined;
     }
+    const key = `${file.stat.dev}\0${file.stat.ino}\0${file.stat.mtimeMs}`;
     if (binaries.has(key)) return binaries.get(key);
     let elf: ElfInfo | undefined;
     try {
-      elf = readElf(candidate);
+      elf = parseElf(file.data, m.path);
     } catch {
       elf = undefined;
     }
