@@ -36,6 +36,10 @@ export const ERROR_CODES = [
   'CLI_ERR_USAGE',
   'ENGINE_ERR_PRIVILEGE',
   'SERVER_ERR_REQUEST',
+  'CHANNEL_ERR_MESSAGE',
+  'CHANNEL_ERR_CLOSED',
+  'CHANNEL_ERR_TIMEOUT',
+  'CHANNEL_ERR_REMOTE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,109 @@
+/**
+ * The messages of the channel between the probe side and the network side, one zod schema each, bounded in size.
+ * What the network side sends (it parses network input, so it is the side to distrust) is narrow: metrics and
+ * silence requests, each with small, strict payloads. What the probe side sends is data it produced (incidents,
+ * bundle references, its rules' actions), validated on receipt all the same.
+ */
+import { z } from 'zod';
+import { SilenceSpecSchema } from '../rules/parse/schema.ts';
+
+/** Version of the message set; both sides must run the same. */
+export const CHANNEL_VERSION = 1;
+
+const str = (max: number) => z.string().max(max);
+const labels = z.record(str(256), str(4096)).refine((r) => Object.keys(r).length <= 128, 'at most 128 labels');
+const id = str(256).min(1);
+
+/** An incident as rules emit it (src/incident.ts). */
+export const IncidentSchema = z.strictObject({
+  id,
+  key: str(16_384),
+  rule: str(256),
+  status: z.enum(['firing', 'resolved']),
+  severity: z.enum(['info', 'warning', 'critical']),
+  labels,
+  annotations: z.record(str(256), str(16_384)),
+  target: z.strictObject({
+    cgroupId: str(32).optional(),
+    cgroupPath: str(4096).optional(),
+    pids: z.array(z.number().int().positive()).max(1024).optional(),
+    container: str(256).optional(),
+    pod: z
+      .strictObject({
+        uid: str(64),
+        qos: str(32).optional(),
+        name: str(256).optional(),
+        namespace: str(256).optional(),
+      })
+      .optional(),
+  }),
+  value: z.number(),
+  threshold: z.number(),
+  unit: str(32),
+  stats: z.record(str(128), z.number()),
+  startsAt: str(64),
+  firedAt: str(64),
+  resolvedAt: str(64).optional(),
+  test: z.boolean().optional(),
+  host: str(256),
+});
+
+/** A bundle reference: paths are re-checked by whoever opens them (inside the bundle directory, regular files). */
+export const BundleRefSchema = z.strictObject({
+  id: str(256).regex(/^[\w.-]+$/),
+  dir: str(4096),
+  tarball: str(4096),
+  partial: z.boolean(),
+  findings: z.looseObject({ headlines: z.array(str(4096)).max(100) }),
+});
+
+/** One rule's actions as the probe side loaded them: the network side rebuilds every job's spec from these. */
+export const RuleActionsSchema = z.strictObject({
+  name: str(256),
+  /** Hash of the rule's definition: a job queued under another hash is not run with this rule's actions. */
+  hash: str(128),
+  source: z.strictObject({ file: str(4096), line: z.number().int() }),
+  actions: z.array(z.looseObject({ type: str(64) })).max(64),
+});
+
+/** Probe side → network side. */
+export const PROBE_TO_NET = {
+  /** First message: versions must match. */
+  hello: z.strictObject({ version: z.literal(CHANNEL_VERSION), host: str(256), pid: z.number().int() }),
+  /** The loaded rules' actions (at start and after each reload). */
+  rules: z.strictObject({ rules: z.array(RuleActionsSchema).max(10_000) }),
+  /** An incident to record and, with `dispatch`, whose rule's actions to queue. */
+  incident: z.strictObject({
+    incident: IncidentSchema,
+    capture: z.enum(['none', 'running', 'done', 'failed']),
+    bundle: BundleRefSchema.optional(),
+    captureError: str(4096).optional(),
+    /** Queue the rule's actions for this event now (absent: only record the incident's state). */
+    dispatch: z.enum(['firing', 'resolved']).optional(),
+    ruleHash: str(128).optional(),
+  }),
+  /** /readyz of the probe side. */
+  ready: z.strictObject({ ready: z.union([z.literal(true), str(1024)]) }),
+} as const;
+
+/** Network side → probe side: requests only, each narrow. */
+export const NET_TO_PROBE = {
+  /** The probe side's /metrics text (sampler, families, rules). */
+  metrics: z.strictObject({}),
+  'silences.list': z.strictObject({}),
+  'silences.add': z.strictObject({ spec: SilenceSpecSchema }),
+  'silences.remove': z.strictObject({ id }),
+  'suppressed.list': z.strictObject({}),
+} as const;
+
+/** Replies to the network side's requests. */
+export const NET_REPLIES = {
+  metrics: z.strictObject({ text: z.string(), contentType: str(256) }),
+  'silences.list': z.strictObject({ silences: z.array(z.unknown()).max(100_000) }),
+  'silences.add': z.strictObject({ silence: z.unknown() }),
+  'silences.remove': z.strictObject({ removed: z.boolean() }),
+  'suppressed.list': z.strictObject({ suppressed: z.array(z.unknown()).max(100_000) }),
+} as const;
+
+export type ProbeToNet = typeof PROBE_TO_NET;
+export type NetToProbe = typeof NET_TO_PROBE;
