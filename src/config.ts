@@ -126,6 +126,20 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    api: z
+      .object({
+        /**
+         * Where /api is served: "host:port" or "unix:/path.sock"; unset = on `listen`, beside /metrics. In a
+         * DaemonSet set it to loopback or a Unix socket so the pod IP serves only /metrics and the health checks.
+         */
+        listen: z.string().optional(),
+        /** Bearer token of /api, created 0600 with a random token at first start when missing. @defaultValue <data_dir>/api-token */
+        token_file: z.string().optional(),
+        /** Host names (besides IP literals and localhost) requests to /api may address, e.g. the node's name. */
+        allowed_hosts: z.array(z.string().max(253)).max(64).default([]),
+      })
+      .strict()
+      .prefault({}),
     actions: z
       .object({
         attempts: z.number().int().min(1).max(100).default(8),

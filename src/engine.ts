@@ -40,6 +40,8 @@ import type { ActionEvent } from './actions/types.ts';
 import { ACTIONS, actionFor, type ActionRegistry } from './actions/registry.ts';
 import { createServer, type TriplineServer } from './server/http.ts';
 import { mountApi } from './server/api.ts';
+import { loadApiToken } from './server/auth.ts';
+import { localSilences } from './rules/silence-service.ts';
 
 export interface EngineOptions {
   readonly config: Readonly<Config>;
@@ -74,6 +76,7 @@ export class Engine extends EventEmitter {
   private capture?: CaptureManager;
   private queue?: ActionQueue;
   private server?: TriplineServer;
+  private apiServer?: TriplineServer;
   private retention?: { stop(): void };
   private reloader?: RuleReloader;
   /** Per incident key: the chain of work (capture, then actions), so a resolve never overtakes its trip. */
@@ -85,6 +88,8 @@ export class Engine extends EventEmitter {
   private reloadOk?: Gauge;
   private stopping = false;
   address?: { host: string; port: number };
+  /** Where /api listens when api.listen puts it apart. */
+  apiAddress?: { host: string; port: number };
 
   constructor(opts: EngineOptions) {
     super();
@@ -229,18 +234,30 @@ export class Engine extends EventEmitter {
       },
     );
 
-    // Server.
-    this.server = createServer({
-      metrics: this.metrics,
-      ready: () => (this.sampler?.ticked ? true : 'no sampler tick yet'),
-      onError: (err, req) => this.log.error({ err: (err as Error)?.message, ...req }, 'http handler failed'),
-    });
-    mountApi(this.server, {
-      incidents: this.incidents,
-      silences: () => this.evaluator!.suppressor,
-      suppressed: () => this.evaluator!.suppressor.suppressed(),
-    });
+    // Servers: /metrics and health on `listen`; /api there too, or alone on api.listen.
+    const tokenFile = c.api.token_file ?? join(dataDir, 'api-token');
+    const { token, created } = loadApiToken(tokenFile);
+    if (created) this.log.info({ file: tokenFile }, 'API token created (send it as Authorization: Bearer)');
+    const api = { token, allowedHosts: c.api.allowed_hosts };
+    const onError = (err: unknown, req: object): void =>
+      this.log.error({ err: (err as Error)?.message, ...req }, 'http handler failed');
+    const ready = (): true | string => (this.sampler?.ticked ? true : 'no sampler tick yet');
+    this.server = createServer({ metrics: this.metrics, ready, onError, api: c.api.listen ? undefined : api });
+    const apiServer = c.api.listen ? createServer({ ready, onError, api }) : this.server;
+    const silences = localSilences(
+      () => this.evaluator!.suppressor,
+      ({ op, silence }) =>
+        this.log.info(
+          { silence: silence.id, author: silence.author, comment: silence.comment },
+          `silence ${op === 'add' ? 'added' : 'removed'}`,
+        ),
+    );
+    mountApi(apiServer, { incidents: this.incidents, silences });
     this.address = await this.server.listen(listen);
+    if (apiServer !== this.server) {
+      this.apiServer = apiServer;
+      this.apiAddress = await apiServer.listen(c.api.listen!);
+    }
 
     this.sampler.onTick((tick) => {
       this.emit('tick', tick);
@@ -307,6 +324,7 @@ export class Engine extends EventEmitter {
     for (const f of this.families.splice(0)) f.close();
     this.retention?.stop();
     await this.server?.close();
+    await this.apiServer?.close();
     this.log.info({}, 'tripline stopped');
   }
 

@@ -1,20 +1,17 @@
 /**
  * The engine's JSON API: incidents (with bundle paths and action states), silences (list, add, remove) and
- * suppressed trips. Payloads are validated with the rule format's own Silence schema; bad input gets a 400
- * naming the field and the fix.
+ * suppressed trips. Every route is authenticated by the server (see ./auth.ts); mounting refuses a server without
+ * it. Silences go to the silence service (validated, bounded and logged there); bad input gets a 400 naming the
+ * field and the fix.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncidentLog } from '../incident-log.ts';
-import type { SilenceApi, SuppressedTrip } from '../rules/evaluate/suppress.ts';
-import { SilenceSpecSchema } from '../rules/parse/schema.ts';
-import { compileSilence } from '../rules/compile/compile.ts';
-import type { TriplineError } from '../errors.ts';
+import type { SilenceService } from '../rules/silence-service.ts';
+import { TriplineError } from '../errors.ts';
 import type { TriplineServer } from './http.ts';
 
 export interface ApiDeps {
   readonly incidents: IncidentLog;
-  readonly silences: () => SilenceApi;
-  readonly suppressed: () => readonly SuppressedTrip[];
+  readonly silences: SilenceService;
 }
 
 const bad = (message: string, hint: string) => ({
@@ -22,8 +19,12 @@ const bad = (message: string, hint: string) => ({
   json: { error: { code: 'API_ERR_INVALID', message, hint } },
 });
 
-/** Mounts the API routes on the server. */
+/** Mounts the API routes on the server; throws SERVER_ERR_REQUEST when the server does not authenticate `/api`. */
 export function mountApi(server: TriplineServer, deps: ApiDeps): void {
+  if (!server.apiProtected)
+    throw new TriplineError('SERVER_ERR_REQUEST', 'refusing to mount the API on a server without authentication', {
+      hint: 'create the server with api: { token } (the engine reads it from api.token_file)',
+    });
   server.route('GET', '/api/incidents', (req) => {
     const status = req.query.get('status');
     if (status !== null && status !== 'firing' && status !== 'resolved')
@@ -48,31 +49,18 @@ export function mountApi(server: TriplineServer, deps: ApiDeps): void {
           },
         };
   });
-  server.route('GET', '/api/silences', () => ({ json: { silences: deps.silences().list() } }));
-  server.route('POST', '/api/silences', (req) => {
-    const parsed = SilenceSpecSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0];
-      return bad(
-        `${i.path.join('.') || 'body'}: ${i.message}`,
-        'send {"matchers": {"rule": "cpu-throttling"}, "starts_at": ISO time, "ends_at": ISO time, "author": "...", "comment": "..."}',
-      );
-    }
-    const id = `api-${randomUUID()}`;
-    const errors: string[] = [];
-    const silence = compileSilence(id, parsed.data, { file: 'api', line: 1, column: 1 }, (path, err: TriplineError) => {
-      errors.push(`${path.join('.')}: ${err.message}`);
-    });
-    if (!silence) return bad(errors.join('; '), 'fix the silence and send it again');
+  server.route('GET', '/api/silences', async () => ({ json: { silences: await deps.silences.list() } }));
+  server.route('POST', '/api/silences', async (req) => {
     try {
-      deps.silences().add(silence);
+      return { status: 201, json: await deps.silences.add(req.body) };
     } catch (err) {
-      return bad((err as Error).message, (err as TriplineError).hint ?? '');
+      if (err instanceof TriplineError || (err as Error)?.name === 'TriplineError')
+        return bad((err as Error).message, (err as TriplineError).hint ?? '');
+      throw err;
     }
-    return { status: 201, json: silence };
   });
-  server.route('DELETE', '/api/silences/:id', (req) =>
-    deps.silences().remove(req.params.id)
+  server.route('DELETE', '/api/silences/:id', async (req) =>
+    (await deps.silences.remove(req.params.id))
       ? { status: 204 }
       : {
           status: 404,
@@ -85,5 +73,5 @@ export function mountApi(server: TriplineServer, deps: ApiDeps): void {
           },
         },
   );
-  server.route('GET', '/api/suppressed', () => ({ json: { suppressed: deps.suppressed() } }));
+  server.route('GET', '/api/suppressed', async () => ({ json: { suppressed: await deps.silences.suppressed() } }));
 }

@@ -9,9 +9,11 @@ import {
   type Server,
   type IncomingHttpHeaders,
 } from 'node:http';
+import { chmodSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { TriplineError } from '../errors.ts';
 import { Router, type ApiResponse, type RouteHandler } from './router.ts';
+import { checkApiRequest, type ApiAccess } from './auth.ts';
 
 export type { ApiRequest, ApiResponse, RouteHandler } from './router.ts';
 
@@ -34,13 +36,20 @@ export interface ServerOptions {
   readonly metrics?: { scrape(): Promise<string>; readonly contentType: string };
   /** /readyz: true when ready, else the reason it is not. @defaultValue always ready */
   readonly ready?: () => true | string;
-  /** Request bodies above this are refused with 413. @defaultValue 1 MiB */
+  /** Request bodies above this are refused with 413. @defaultValue 64 KiB */
   readonly maxBodyBytes?: number;
+  /**
+   * Who may call `/api` routes (bearer token, Host names): every `/api` request is checked before routing.
+   * Without it the server refuses to mount the API (`mountApi`), so the API is never served open.
+   */
+  readonly api?: ApiAccess;
   /** Called with unexpected handler errors (log them; the client only sees "internal error"). */
   readonly onError?: (err: unknown, req: { method: string; url: string }) => void;
 }
 
 export interface TriplineServer {
+  /** True when `/api` requests are authenticated (ServerOptions.api). */
+  readonly apiProtected: boolean;
   /** Mounts a JSON route, e.g. `route('GET', '/api/incidents/:id', handler)`. */
   route(method: string, pattern: string, handler: RouteHandler): void;
   inject(req: InjectRequest): Promise<InjectResponse>;
@@ -49,13 +58,21 @@ export interface TriplineServer {
   close(): Promise<void>;
 }
 
-/** Splits "host:port", "[::1]:port" or ":port"; throws CONFIG_ERR_INVALID naming the fix. */
-export function parseListen(address: string): { host: string; port: number } {
+/** Splits "host:port", "[::1]:port" or ":port" (or "unix:/path" for a Unix socket); throws CONFIG_ERR_INVALID naming the fix. */
+export function parseListen(address: string): { host: string; port: number } | { path: string } {
+  if (address.startsWith('unix:')) {
+    const path = address.slice(5);
+    if (!path.startsWith('/'))
+      throw new TriplineError('CONFIG_ERR_INVALID', `listen: bad address ${JSON.stringify(address)}`, {
+        hint: 'write unix:/absolute/path.sock',
+      });
+    return { path };
+  }
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535)
     throw new TriplineError('CONFIG_ERR_INVALID', `listen: bad address ${JSON.stringify(address)}`, {
-      hint: 'write host:port, e.g. 127.0.0.1:9464 or [::1]:9464',
+      hint: 'write host:port, e.g. 127.0.0.1:9464 or [::1]:9464, or unix:/path.sock',
     });
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
@@ -68,7 +85,7 @@ const jsonError = (status: number, code: string, message: string, hint = ''): Ap
 /** Creates the server; nothing listens until `listen()`. */
 export function createServer(opts: ServerOptions = {}): TriplineServer {
   const router = new Router();
-  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const maxBody = opts.maxBodyBytes ?? 64 * 1024;
   let http: Server | undefined;
 
   router.add('GET', '/healthz', () => ({ json: { status: 'ok' } }));
@@ -92,6 +109,15 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
       parsed = new URL(url, 'http://localhost');
     } catch {
       return jsonError(400, 'SERVER_ERR_REQUEST', `bad URL ${JSON.stringify(url)}`);
+    }
+    if (parsed.pathname === '/api' || parsed.pathname.startsWith('/api/')) {
+      const refused = opts.api
+        ? checkApiRequest(opts.api, method, headers, body)
+        : { status: 404, code: 'SERVER_ERR_REQUEST', message: 'the API is not served here', hint: '' };
+      if (refused) {
+        const r = jsonError(refused.status, refused.code, refused.message, refused.hint);
+        return refused.status === 401 ? { ...r, headers: { 'www-authenticate': 'Bearer realm="tripline"' } } : r;
+      }
     }
     const hit = router.match(method, parsed.pathname);
     if (!hit) {
@@ -169,6 +195,7 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
   }
 
   return {
+    apiProtected: opts.api !== undefined,
     route(method, pattern, handler) {
       router.add(method, pattern, handler);
     },
@@ -179,7 +206,7 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
       return render(req.method, await dispatch(req.method.toUpperCase(), req.url, req.headers ?? {}, body));
     },
     async listen(address) {
-      const { host, port } = parseListen(address);
+      const where = parseListen(address);
       http = createHttpServer((req, res) => {
         void (async () => {
           const method = (req.method ?? 'GET').toUpperCase();
@@ -217,8 +244,15 @@ export function createServer(opts: ServerOptions = {}): TriplineServer {
             }),
           ),
         );
-        http!.listen(port, host, () => resolve());
+        if ('path' in where) {
+          rmSync(where.path, { force: true }); // a socket left by a previous run
+          http!.listen(where.path, () => {
+            chmodSync(where.path, 0o660); // the owner and its group (e.g. a sidecar), nobody else
+            resolve();
+          });
+        } else http!.listen(where.port, where.host, () => resolve());
       });
+      if ('path' in where) return { host: `unix:${where.path}`, port: 0 };
       const a = http.address() as AddressInfo;
       return { host: a.address, port: a.port };
     },

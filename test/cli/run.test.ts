@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
 import { parseProm } from '../support/prom-parse.ts';
+import { apiGet } from '../support/api.ts';
 import { createCgroup } from '../../src/demo/cgroup-admin.ts';
 
 /** Every sample of an exposition, flat. */
@@ -122,7 +123,8 @@ test(
       }
       assert.equal(cpuSeries[0]?.value, 0.5, `the quota'd cgroup ${cg.path} is exported by the file-based family`);
       assert.ok(!names.has('tripline_runq_delay_seconds_bucket'), 'no BPF series with --no-bpf');
-      assert.deepEqual(await (await fetch(`${base}/api/incidents`)).json(), { incidents: [] });
+      assert.equal((await fetch(`${base}/api/incidents`)).status, 401, 'the API needs the token');
+      assert.deepEqual(await (await apiGet(base, '/api/incidents', dir)).json(), { incidents: [] });
     } finally {
       assert.equal(await run.stop(), 0);
       cg.destroy();

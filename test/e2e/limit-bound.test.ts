@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelTest } from '../support/kernel.ts';
+import { apiGet } from '../support/api.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
 import { RULE, waitFor, withWorld } from './support.ts';
 
@@ -103,7 +104,7 @@ kernelTest(
       assert.equal(w.kube.replicas.get(`deployments/${NS}/${DEPLOY}`), 3);
 
       // The API lists it, with its bundle and diagnosis.
-      const listed = (await (await fetch(`${w.api}/api/incidents`)).json()) as {
+      const listed = (await (await apiGet(w.api, '/api/incidents', w.dataDir)).json()) as {
         incidents: { id: string; bundle?: { dir: string }; diagnosis?: { cause: string } }[];
       };
       const mine = listed.incidents.find((i) => i.id === fired.id);

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { kernelTest } from '../support/kernel.ts';
+import { apiGet } from '../support/api.ts';
 import { parseProm } from '../support/prom-parse.ts';
 import {
   HeldProgramsWatch,
@@ -39,6 +40,8 @@ interface IncidentRecord {
 interface Run {
   readonly child: ChildProcess;
   readonly base: string;
+  /** The engine's data_dir (its API token is there). */
+  readonly dataDir: string;
   stderr(): string;
   readonly exited: Promise<number | string>;
 }
@@ -88,7 +91,7 @@ async function startRun(config: string): Promise<Run> {
     if (port) {
       const base = `http://127.0.0.1:${port}`;
       for (let i = 0; i < 100 && (await fetch(`${base}/readyz`)).status !== 200; i++) await sleep(300);
-      return { child, base, stderr: () => err, exited };
+      return { child, base, dataDir: join(dirname(config), 'data'), stderr: () => err, exited };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -107,7 +110,7 @@ async function metric(base: string, name: string): Promise<number | undefined> {
 
 /** Polls /api/incidents until an incident of `cgroup` satisfies `ok`. */
 async function waitIncident(
-  base: string,
+  run: Run,
   cgroup: string,
   ok: (r: IncidentRecord) => boolean,
   timeoutMs: number,
@@ -116,7 +119,8 @@ async function waitIncident(
   const deadline = Date.now() + timeoutMs;
   let seen: IncidentRecord[] = [];
   while (Date.now() < deadline) {
-    seen = ((await (await fetch(`${base}/api/incidents`)).json()) as { incidents: IncidentRecord[] }).incidents;
+    seen = ((await (await apiGet(run.base, '/api/incidents', run.dataDir)).json()) as { incidents: IncidentRecord[] })
+      .incidents;
     const r = seen.find((i) => i.rule === 'cpu-throttling' && i.key.includes(`cgroup="${cgroup}"`) && ok(i));
     if (r) return r;
     await sleep(500);
@@ -193,7 +197,7 @@ kernelTest(
       assert.match(said, new RegExp(`${broken.replace(/[.]/g, '\\.')}:13:3: spec\\.fore: unknown key "fore"`));
 
       workload = startWorkload('limit', tag);
-      const inc = await waitIncident(run.base, workload.target.path, (r) => r.status === 'firing', 150_000, 'firing');
+      const inc = await waitIncident(run, workload.target.path, (r) => r.status === 'firing', 150_000, 'firing');
       assert.equal(inc.rule, 'cpu-throttling');
       assert.equal(await metric(run.base, 'tripline_rules_last_reload_success'), 0, 'no reload happened meanwhile');
       workload.cleanup();
@@ -220,15 +224,9 @@ kernelTest(
       watch = new HeldProgramsWatch(run.child.pid!);
       workload = startWorkload('limit', tag);
       const cgroup = workload.target.path;
-      const inc = await waitIncident(
-        run.base,
-        cgroup,
-        (r) => r.capture === 'running',
-        150_000,
-        'with a running capture',
-      );
+      const inc = await waitIncident(run, cgroup, (r) => r.capture === 'running', 150_000, 'with a running capture');
       await sleep(3000); // the probes attach within milliseconds of the trip; the capture's time box is 60 s
-      const still = await waitIncident(run.base, cgroup, (r) => r.id === inc.id, 5_000, 'again');
+      const still = await waitIncident(run, cgroup, (r) => r.id === inc.id, 5_000, 'again');
       assert.equal(still.capture, 'running', 'the capture is still running when SIGTERM is sent');
       watch.sample();
 

@@ -210,6 +210,11 @@ export class E2eWorld {
     return `http://${this.engine!.address!.host}:${this.engine!.address!.port}`;
   }
 
+  /** The engine's data_dir (its API token is there). */
+  get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
   /** Where the engine logs (kept when a test fails). */
   get logFile(): string {
     return join(this.dir, 'engine.log');

@@ -1,10 +1,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { createServer, parseListen } from '../../src/server/http.ts';
+import { createServer, parseListen, type InjectRequest } from '../../src/server/http.ts';
 import { TriplineError } from '../../src/errors.ts';
 
 const errorOf = (body: string): { code: string; message: string; hint: string } => JSON.parse(body).error;
+const API = { token: 'test-token-0123456789' };
+const AUTH = { authorization: `Bearer ${API.token}`, host: 'localhost' };
+/** An /api request with the token (and a JSON body type when it has a body). */
+const authed = (r: InjectRequest): InjectRequest => ({
+  ...r,
+  headers: { ...AUTH, ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(r.headers ?? {}) },
+});
 
 test('healthz always; readyz follows the ready function with its reason', async () => {
   let ready: true | string = 'sampler has not ticked yet';
@@ -29,17 +36,12 @@ test('/metrics serves the scrape with its content type; absent without metrics',
 });
 
 test('mounted JSON routes get params, query and the parsed body', async () => {
-  const s = createServer();
+  const s = createServer({ api: API });
   s.route('GET', '/api/incidents/:id', (req) => ({ json: { id: req.params.id, full: req.query.get('full') } }));
   s.route('POST', '/api/silences', (req) => ({ status: 201, json: { got: req.body } }));
-  const g = await s.inject({ method: 'GET', url: '/api/incidents/a%2Fb?full=1' });
+  const g = await s.inject(authed({ method: 'GET', url: '/api/incidents/a%2Fb?full=1' }));
   assert.deepEqual(JSON.parse(g.body), { id: 'a/b', full: '1' });
-  const p = await s.inject({
-    method: 'POST',
-    url: '/api/silences',
-    body: '{"matchers":[]}',
-    headers: { 'content-type': 'application/json' },
-  });
+  const p = await s.inject(authed({ method: 'POST', url: '/api/silences', body: '{"matchers":[]}' }));
   assert.equal(p.status, 201);
   assert.deepEqual(JSON.parse(p.body), { got: { matchers: [] } });
   assert.throws(() => s.route('GET', '/api/incidents/:other', () => ({})), { code: 'SERVER_ERR_REQUEST' });
@@ -47,7 +49,7 @@ test('mounted JSON routes get params, query and the parsed body', async () => {
 });
 
 test('bad requests get JSON errors with a code and a hint', async () => {
-  const s = createServer({ maxBodyBytes: 64 });
+  const s = createServer({ maxBodyBytes: 64, api: API });
   s.route('POST', '/api/x', () => ({ json: {} }));
   s.route('GET', '/api/boom', () => {
     throw new Error('secret token abc');
@@ -61,7 +63,11 @@ test('bad requests get JSON errors with a code and a hint', async () => {
   const cases: [Parameters<typeof s.inject>[0], number, string][] = [
     [{ method: 'GET', url: '/nope' }, 404, 'SERVER_ERR_REQUEST'],
     [{ method: 'GET', url: '/api/x' }, 405, 'SERVER_ERR_REQUEST'],
-    [{ method: 'POST', url: '/api/x', body: '{oops' }, 400, 'SERVER_ERR_REQUEST'],
+    [
+      { method: 'POST', url: '/api/x', body: '{oops', headers: { 'content-type': 'application/json' } },
+      400,
+      'SERVER_ERR_REQUEST',
+    ],
     [
       { method: 'POST', url: '/api/x', body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
       415,
@@ -74,15 +80,15 @@ test('bad requests get JSON errors with a code and a hint', async () => {
     [{ method: 'GET', url: '/%E0%A4%A' }, 404, 'SERVER_ERR_REQUEST'],
   ];
   for (const [req, status, code] of cases) {
-    const r = await s.inject(req);
+    const r = await s.inject(req.url.startsWith('/api') ? authed(req) : req);
     assert.equal(r.status, status, `${req.method} ${req.url}`);
     assert.equal(errorOf(r.body).code, code, `${req.method} ${req.url}`);
     assert.match(r.headers['content-type'], /application\/json/);
   }
-  const boom = await s.inject({ method: 'GET', url: '/api/boom' });
+  const boom = await s.inject(authed({ method: 'GET', url: '/api/boom' }));
   assert.doesNotMatch(boom.body, /secret/, 'internal errors do not leak their message');
-  assert.equal((await s.inject({ method: 'GET', url: '/api/x' })).headers.allow, 'POST');
-  assert.equal(errorOf((await s.inject({ method: 'GET', url: '/api/bad' })).body).hint, 'write 30s');
+  assert.equal((await s.inject(authed({ method: 'GET', url: '/api/x' }))).headers.allow, 'POST');
+  assert.equal(errorOf((await s.inject(authed({ method: 'GET', url: '/api/bad' }))).body).hint, 'write 30s');
   assert.match(
     errorOf((await s.inject({ method: 'GET', url: '/nope' })).body).hint,
     /^routes: GET \/healthz, GET \/readyz, POST \/api\/x, /,
@@ -102,6 +108,7 @@ test('real socket: routes, a body over the limit, malformed HTTP; the server kee
   const errors: unknown[] = [];
   const s = createServer({
     maxBodyBytes: 1024,
+    api: API,
     metrics: { scrape: async () => 'x 1\n', contentType: 'text/plain' },
     onError: (e) => errors.push(e),
   });
@@ -113,13 +120,13 @@ test('real socket: routes, a body over the limit, malformed HTTP; the server kee
   const echo = await fetch(`${base}/api/echo`, {
     method: 'POST',
     body: JSON.stringify({ a: 1 }),
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: AUTH.authorization },
   });
   assert.deepEqual(await echo.json(), { a: 1 });
   const big = await fetch(`${base}/api/echo`, {
     method: 'POST',
     body: 'x'.repeat(5000),
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: AUTH.authorization },
   });
   assert.equal(big.status, 413);
   const raw = await new Promise<string>((resolve, reject) => {
