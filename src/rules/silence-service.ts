@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TriplineError } from '../errors.ts';
-import type { Silence } from './types.ts';
+import type { LabelMatcher, Silence } from './types.ts';
 import type { Suppressor, SuppressedTrip } from './evaluate/suppress.ts';
 import { SilenceSpecSchema, type SilenceSpecDoc } from './parse/schema.ts';
 import { compileSilence } from './compile/compile.ts';
@@ -54,7 +54,7 @@ export function localSilences(
       }
       const silence = compileChecked(parsed.data, now());
       const s = suppressor();
-      const api = s.list().filter((x) => x.id.startsWith('api-'));
+      const api = s.list().filter(isApiSilence);
       const t = now();
       for (const old of api) if (old.endsAt <= t) s.remove(old.id);
       if (api.filter((x) => x.endsAt > t).length >= SILENCE_LIMITS.maxCount)
@@ -67,7 +67,7 @@ export function localSilences(
     },
     async remove(id) {
       const s = suppressor();
-      const silence = s.list().find((x) => x.id === id && x.id.startsWith('api-'));
+      const silence = s.list().find((x) => x.id === id && isApiSilence(x));
       if (!silence || !s.remove(id)) return false;
       onChange({ op: 'remove', silence });
       return true;
@@ -95,4 +95,36 @@ export function compileChecked(spec: SilenceSpecDoc, now: number, id = `api-${ra
   });
   if (!silence) throw first ?? new TriplineError('RULE_ERR_SCHEMA', 'invalid silence');
   return silence;
+}
+
+/** True for a run-time silence (made through the API), as opposed to one from a rule file. */
+export function isApiSilence(s: { readonly id: string }): boolean {
+  return /^api-[\w-]{1,64}$/.test(s.id);
+}
+
+/** A silence back in the spec form the API takes (what is persisted, and validated again when restored). */
+export function silenceSpec(s: Silence): SilenceSpecDoc {
+  const matcher = (m: LabelMatcher): unknown => {
+    switch (m.op) {
+      case 'equals':
+        return m.value;
+      case 'not':
+        return { not: m.value };
+      case 'regex':
+        return { regex: m.pattern };
+      case 'not_regex':
+        return { not_regex: m.pattern };
+      case 'in':
+        return { in: [...m.values] };
+      case 'not_in':
+        return { not_in: [...m.values] };
+    }
+  };
+  return {
+    matchers: Object.fromEntries(Object.entries(s.matchers).map(([k, m]) => [k, matcher(m)])),
+    starts_at: new Date(s.startsAt).toISOString(),
+    ends_at: new Date(s.endsAt).toISOString(),
+    author: s.author,
+    comment: s.comment,
+  } as SilenceSpecDoc;
 }

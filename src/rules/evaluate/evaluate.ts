@@ -32,6 +32,8 @@ import {
   type SuppressReason,
 } from './lifecycle.ts';
 import { Suppressor } from './suppress.ts';
+import { compileChecked, isApiSilence, silenceSpec } from '../silence-service.ts';
+import { SilenceSpecSchema } from '../parse/schema.ts';
 import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
 
@@ -98,6 +100,8 @@ export class Evaluator {
   private lastNow = -Infinity;
   /** True when lifecycle state changed since the last `snapshot()` (persist then). */
   dirty = false;
+  /** Saved run-time silences that did not validate when restored (dropped). */
+  droppedSilences = 0;
 
   constructor(ruleSet: RuleSet, opts: EvaluatorOptions = {}) {
     this.host = opts.host ?? hostname();
@@ -338,7 +342,16 @@ export class Evaluator {
       rules[rt.rule.name] = { identity: rt.identity, trips: rt.trips.times.slice(), series };
     }
     this.dirty = false;
-    return { version: STATE_VERSION, savedAt: Number.isFinite(now) ? now : Date.now(), rules };
+    const silences = this.suppressor
+      .list()
+      .filter(isApiSilence)
+      .map((x) => ({ id: x.id, spec: silenceSpec(x) }));
+    return {
+      version: STATE_VERSION,
+      savedAt: Number.isFinite(now) ? now : Date.now(),
+      rules,
+      ...(silences.length ? { silences } : {}),
+    };
   }
 
   /**
@@ -347,6 +360,16 @@ export class Evaluator {
    * longest window has been refilled after `now`.
    */
   restore(state: PersistedState, now: number): void {
+    for (const saved of state.silences ?? []) {
+      // Saved state may come from Redis: each silence is validated again, as the API would; a bad one is dropped.
+      try {
+        if (!isApiSilence(saved)) throw new Error('not a run-time silence id');
+        const spec = SilenceSpecSchema.parse(saved.spec);
+        if (Date.parse(spec.ends_at) > now) this.suppressor.add(compileChecked(spec, now, saved.id));
+      } catch {
+        this.droppedSilences++;
+      }
+    }
     for (const rt of this.runtimes) {
       const saved = state.rules[rt.rule.name];
       if (!saved || saved.identity !== rt.identity) continue;

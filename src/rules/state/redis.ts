@@ -19,6 +19,8 @@ import {
 
 const SEP = '\u0000';
 const RULE_FIELD = `${SEP}rule`;
+/** The run-time silences, one field (a rule name never starts with NUL). */
+const SILENCES_FIELD = `${SEP}silences`;
 
 /** State in Redis (config.redis.url set). The client is passed in (and closed by its owner). */
 export class RedisStateStore implements StateStore {
@@ -41,6 +43,7 @@ export class RedisStateStore implements StateStore {
       out.set(`${name}${RULE_FIELD}`, JSON.stringify({ v: STATE_VERSION, identity: r.identity, trips: r.trips }));
       for (const [key, s] of Object.entries(r.series)) out.set(`${name}${SEP}${key}`, JSON.stringify(s));
     }
+    if (state.silences?.length) out.set(SILENCES_FIELD, JSON.stringify(state.silences));
     return out;
   }
 
@@ -60,7 +63,22 @@ export class RedisStateStore implements StateStore {
     }
     const rules: Record<string, { identity: string; trips: number[]; series: Record<string, unknown> }> = {};
     let bad = 0;
+    let silences: { id: string; spec: unknown }[] | undefined;
     for (const [field, text] of Object.entries(h)) {
+      if (field === SILENCES_FIELD) {
+        // Shape only: each silence's spec is validated again by the evaluator as it restores it.
+        try {
+          const v: unknown = JSON.parse(text);
+          if (Array.isArray(v))
+            silences = v.filter(
+              (x): x is { id: string; spec: unknown } => !!x && typeof x === 'object' && typeof x.id === 'string',
+            );
+          else bad++;
+        } catch {
+          bad++;
+        }
+        continue;
+      }
       const i = field.indexOf(SEP);
       if (i <= 0) {
         bad++;
@@ -96,7 +114,7 @@ export class RedisStateStore implements StateStore {
         }),
       );
     this.written = new Map(Object.entries(h));
-    return { version: STATE_VERSION, savedAt: Date.now(), rules: good };
+    return { version: STATE_VERSION, savedAt: Date.now(), rules: good, ...(silences ? { silences } : {}) };
   }
 
   async save(state: PersistedState): Promise<void> {

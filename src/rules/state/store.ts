@@ -26,11 +26,19 @@ export interface PersistedRule {
   readonly series: Readonly<Record<string, PersistedSeries>>;
 }
 
+/** A run-time (API) silence as saved: its spec as the API took it, validated again when restored. */
+export interface PersistedSilence {
+  readonly id: string;
+  readonly spec: unknown;
+}
+
 /** Everything the evaluator persists. */
 export interface PersistedState {
   readonly version: number;
   readonly savedAt: number;
   readonly rules: Readonly<Record<string, PersistedRule>>;
+  /** Run-time silences (rule-file silences come back with the files). */
+  readonly silences?: readonly PersistedSilence[];
 }
 
 /** A state back end. `load` never throws on bad content: it reports and returns undefined (fresh state). */
