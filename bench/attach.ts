@@ -14,13 +14,12 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INSTALL_DIR, OBJ_DIR } from '../src/paths.ts';
 import { deepProbes } from '../src/probes/deep/index.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import type { DeepProbe, ProbeBudget } from '../src/probes/deep/types.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const ANCHORS = join(ROOT, '..', 'shared', 'anchors');
-const OBJ_DIR = join(ROOT, 'build', 'bpf');
+const ANCHORS = join(INSTALL_DIR, '..', 'shared', 'anchors');
 /** Each probe and its reference script. */
 const PAIRS: readonly [keyof typeof deepProbes, string][] = [
   ['offcpu', 'offcpu_stacks.bt'],
