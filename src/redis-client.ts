@@ -2,10 +2,10 @@
  * The one place tripline makes Redis clients (ioredis), so every connection to the same Redis behaves the same way
  * while Redis is away. Two uses, two settings:
  *
- * | use        | who                                                   | maxRetriesPerRequest | while Redis is down        |
- * |------------|-------------------------------------------------------|----------------------|----------------------------|
- * | `commands` | action queue producer and store, rule state           | 1                    | commands fail within ~2 s  |
- * | `blocking` | BullMQ workers (BRPOPLPUSH/BZPOPMIN-style waits)       | null (never fails)   | commands wait for Redis    |
+ * | use        | who                                             | maxRetriesPerRequest | while Redis is down       |
+ * |------------|-------------------------------------------------|----------------------|---------------------------|
+ * | `commands` | action queue producer and store, rule state     | 1                    | commands fail within ~2 s |
+ * | `blocking` | BullMQ workers (their blocking waits for jobs)  | null (never fails)   | commands wait for Redis   |
  *
  * `commands` fails fast because every caller has a better answer than waiting: enqueue spills jobs to memory, the
  * rule state reports the error and the next save writes again. `blocking` is what BullMQ requires of a worker

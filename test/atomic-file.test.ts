@@ -63,7 +63,7 @@ test('a failed write removes its temporary file and keeps the old content', asyn
   assert.equal(readFileSync(join(sub, 'x'), 'utf8'), 'kept');
 });
 
-test('an explicit temporary path is used and removed; writeFileDurable refuses an existing name or a symlink', async () => {
+test('an explicit temporary path is used and removed; a durable write refuses a taken name', async () => {
   const file = join(dir, 'bundle.tar.gz');
   await writeFileAtomic(file, 'tar', { tmpPath: join(dir, '.tmp-bundle.tar.gz') });
   assert.equal(readFileSync(file, 'utf8'), 'tar');

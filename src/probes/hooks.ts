@@ -13,7 +13,7 @@ export type HookKind = 'tp_btf' | 'raw_tp';
 /** Suffix of a tp_btf program's raw_tp twin in the same object. */
 export const RAW_TWIN_SUFFIX = '_raw';
 
-/** Features the tp_btf set of an object may need beyond tp_btf itself (e.g. runq keeps per-task state in task storage). */
+/** Features a tp_btf set may need beyond tp_btf itself (e.g. runq keeps per-task state in task storage). */
 export type TpBtfNeed = Exclude<keyof Features, 'tpBtf' | 'rawTp'>;
 
 /**
@@ -36,7 +36,7 @@ export function chooseHooks(
     'PROBE_ERR_UNSUPPORTED',
     `${part}: neither tp_btf (${tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
     {
-      hint: 'run `tripline probes` to see what this kernel offers; tp_btf needs Linux 5.5+ with BTF, the raw_tp twins 4.17+',
+      hint: 'run `tripline probes` to see what this kernel offers; tp_btf needs Linux 5.5+ with BTF, raw_tp 4.17+',
     },
   );
 }
