@@ -15,6 +15,7 @@ import type { ActionSpec } from '../src/rules/types.ts';
 import { startRedis } from '../test/support/redis.ts';
 import { startReceiver } from '../test/actions/fixtures/receiver.ts';
 import { makeIncident, jobInput, recordingLogger } from '../test/actions/fixtures/incident.ts';
+import { sampleQuantile as quantile } from '../src/quantile.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,11 +27,6 @@ const RATE = arg('rate', 50);
 const CONCURRENCY = arg('concurrency', 4);
 /** Redis AOF fsync policy: `everysec` is Redis' default; `always` (the tests' setting) fsyncs every write. */
 const FSYNC = process.argv.includes('--fsync-always') ? 'always' : 'everysec';
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
 
 async function run(kind: 'memory' | 'redis'): Promise<void> {
   const redis = kind === 'redis' ? await startRedis(['--appendfsync', FSYNC]) : undefined;

@@ -14,13 +14,13 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { INSTALL_DIR, OBJ_DIR } from '../src/paths.ts';
 import { deepProbes } from '../src/probes/deep/index.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import type { DeepProbe, ProbeBudget } from '../src/probes/deep/types.ts';
+import { sampleQuantile as pct } from '../src/quantile.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const ANCHORS = join(ROOT, '..', 'shared', 'anchors');
-const OBJ_DIR = join(ROOT, 'build', 'bpf');
+const ANCHORS = join(INSTALL_DIR, '..', 'shared', 'anchors');
 /** Each probe and its reference script. */
 const PAIRS: readonly [keyof typeof deepProbes, string][] = [
   ['offcpu', 'offcpu_stacks.bt'],
@@ -37,10 +37,6 @@ const arg = (name: string, def: number): number => {
 };
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const pct = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-};
 const ctx = { objDir: OBJ_DIR, redact: true, options: {} };
 const budget: ProbeBudget = { durationMs: 60_000, maxEvents: 200_000, maxBytes: 16 << 20 };
 

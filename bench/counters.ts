@@ -15,6 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildConfig } from '../src/config.ts';
+import { INSTALL_DIR, OBJ_DIR as objDir } from '../src/paths.ts';
 import { runq } from '../src/probes/counters/runq.ts';
 import { syscalls } from '../src/probes/counters/syscalls.ts';
 import { tcp } from '../src/probes/counters/tcp.ts';
@@ -38,9 +39,7 @@ const ROUNDS = Number(args.rounds),
 const CONNECTS = Number(args.connects),
   FORKS = Number(args.forks);
 
-const repo = join(import.meta.dirname, '..');
-const objDir = join(repo, 'build', 'bpf');
-const anchors = join(repo, '..', 'shared', 'anchors');
+const anchors = join(INSTALL_DIR, '..', 'shared', 'anchors');
 const SCRIPTS = ['runq_latency.bt', 'syscall_latency.bt', 'tcp_connect_latency.bt'];
 const CONFIGS = ['nothing', 'tripline', 'bpftrace'] as const;
 type ConfigName = (typeof CONFIGS)[number];

@@ -21,6 +21,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { OBJ_DIR as DEFAULT_OBJ_DIR } from '../src/paths.ts';
 import { startPg } from '../src/probes/counters/pg.ts';
 import { createCgroup } from '../src/demo/cgroup-admin.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
@@ -37,7 +38,7 @@ const { values } = parseArgs({
   },
 });
 /** Where counters/pg.bpf.o is read from (`--obj-dir` compares a variant of the object). */
-const OBJ_DIR = values['obj-dir'] ?? join(import.meta.dirname, '..', 'build', 'bpf');
+const OBJ_DIR = values['obj-dir'] ?? DEFAULT_OBJ_DIR;
 const rounds = Number(values.rounds),
   queries = Number(values.queries),
   withFloor = !values['no-floor'];

@@ -14,6 +14,7 @@
 import { Evaluator } from '../src/rules/evaluate/evaluate.ts';
 import type { ConditionTree, Rule, RuleSet } from '../src/rules/types.ts';
 import { log2Bounds, type Labels, type Sample, type Tick } from '../src/samples.ts';
+import { sampleQuantile as q } from '../src/quantile.ts';
 
 const arg = (name: string): number | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -183,7 +184,6 @@ function run(series: number, nRules: number, ticks: number): void {
   cpu.sort((a, b) => a - b);
   const cpuMean = cpu.reduce((a, b) => a + b, 0) / cpu.length;
   alloc.sort((a, b) => a - b);
-  const q = (a: number[], p: number): number => a[Math.min(a.length - 1, Math.floor(p * a.length))];
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   console.log(
     [

@@ -16,16 +16,15 @@ import { createPsiFamily } from '../src/probes/counters/psi.ts';
 import { CgroupResolver } from '../src/probes/cgroups.ts';
 import { findCpuMount } from '../src/probes/cgroup-mount.ts';
 import { createCgroup, type ManagedCgroup } from '../src/demo/cgroup-admin.ts';
+import { sampleQuantile } from '../src/quantile.ts';
 
 const { values: args } = parseArgs({
   options: { cgroups: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '30' } },
 });
 const N = Number(args.cgroups);
 const SECONDS = Number(args.seconds);
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+/** Percentile p (0..100) of the timings. */
+const pct = (xs: number[], p: number): number => sampleQuantile(xs, p / 100);
 
 const mount = findCpuMount();
 const parent = createCgroup({ name: `tripline-bench-${process.pid}`, mount });

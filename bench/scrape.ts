@@ -21,6 +21,7 @@ import { findCpuMount } from '../src/probes/cgroup-mount.ts';
 import { createCgroup, type ManagedCgroup } from '../src/demo/cgroup-admin.ts';
 import { log2Bounds } from '../src/samples.ts';
 import type { CounterFamily, Reading } from '../src/probes/counters/types.ts';
+import { sampleQuantile } from '../src/quantile.ts';
 
 const { values: args } = parseArgs({
   options: { cgroups: { type: 'string', default: '1000' }, scrapes: { type: 'string', default: '40' } },
@@ -28,10 +29,8 @@ const { values: args } = parseArgs({
 const N = Number(args.cgroups);
 const SCRAPES = Number(args.scrapes);
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+/** Percentile p (0..100) of the timings. */
+const pct = (xs: number[], p: number): number => sampleQuantile(xs, p / 100);
 const ms = (x: number): string => x.toFixed(1).padStart(7);
 
 /** Kernel-shaped histograms for the cgroups: counts grow a little each read (a skewed mix of slots). */

@@ -7,8 +7,9 @@
  * from Slack parks Slack jobs only. Redis unreachable at enqueue: the job goes to the spill (spill.ts).
  */
 import { Queue, Worker, UnrecoverableError as BullUnrecoverable, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { TriplineError } from '../errors.ts';
+import { openRedis } from '../redis-client.ts';
 import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, JobStatus, QueueCounts } from './queue.ts';
 import type { ActionJob, ActionJobInput, ActionOutcome } from './types.ts';
 import type { QueueOptions } from './queue-options.ts';
@@ -36,6 +37,7 @@ export class BullQueue implements ActionQueue {
   readonly durable = true;
   readonly store: RedisStore;
   private readonly opts: QueueOptions;
+  private readonly url: string;
   private readonly producer: Redis;
   private workerConn: Redis | undefined;
   private readonly queues = new Map<string, Queue>();
@@ -48,9 +50,10 @@ export class BullQueue implements ActionQueue {
 
   private constructor(opts: QueueOptions, url: string) {
     this.opts = opts;
-    // Producer side: fail commands fast while Redis is down so enqueue can spill instead of hanging.
-    this.producer = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
-    this.producer.on('error', () => undefined); // reconnects by itself; state is reported through enqueue/spill
+    this.url = url;
+    // Producer side: fail commands fast while Redis is down so enqueue can spill instead of hanging. It reconnects
+    // by itself; its state is reported through enqueue and the spill, so connection errors are not logged here.
+    this.producer = openRedis(url, 'commands');
     this.store = new RedisStore(this.producer, opts.config.redis.prefix);
     this.trips = new TripTracker(
       this.store,
@@ -150,10 +153,8 @@ export class BullQueue implements ActionQueue {
 
   async start(): Promise<void> {
     if (this.workers.length > 0) return;
-    const url = this.producer.options;
-    // Workers need maxRetriesPerRequest null: their blocking commands must wait out a Redis restart, not fail.
-    this.workerConn = new Redis({ ...url, maxRetriesPerRequest: null, lazyConnect: false });
-    this.workerConn.on('error', () => undefined);
+    // Workers' blocking commands must wait out a Redis restart, not fail; worker errors are logged below.
+    this.workerConn = openRedis(this.url, 'blocking');
     for (const q of this.queues.values()) {
       const worker: Worker = new Worker(q.name, async (job: Job) => this.process(worker, job), {
         connection: this.workerConn,

@@ -2,11 +2,12 @@
  * ActionStore in one JSON file (`<data_dir>/action-store.json`, mode 0600) for engines without Redis: Slack
  * threads, grouping state, scale cooldowns and claims survive a restart of the engine, so a resolution after a
  * restart still lands in the incident's thread and a cooldown still holds. One process only (the in-process
- * queue): there is no locking between processes. Every change is written through (temp file + rename), so a
- * crash leaves the old or the new file, never half of one.
+ * queue): there is no locking between processes. Every change is written through before its call resolves
+ * (atomic-file.ts: temp file, fsync, rename, fsync of the folder), so a crash leaves the old or the new file, never
+ * half of one.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-file.ts';
 import { TriplineError } from '../errors.ts';
 import type { ActionStore } from './types.ts';
 
@@ -23,6 +24,8 @@ export class FileStore implements ActionStore {
   readonly file: string;
   readonly #now: () => number;
   readonly #data = new Map<string, Entry>();
+  /** Writes run one after another, each of the data as it is then: an older write never lands after a newer one. */
+  #chain: Promise<void> = Promise.resolve();
 
   /** Loads `file` when it exists; a damaged file is ACTION_ERR_CONFIG naming it (move it away to start empty). */
   constructor(file: string, now: () => number = Date.now) {
@@ -66,7 +69,7 @@ export class FileStore implements ActionStore {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     this.#data.set(key, { v: value, e: ttlMs ? this.#now() + ttlMs : null });
-    this.#save();
+    await this.#save();
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
@@ -76,21 +79,24 @@ export class FileStore implements ActionStore {
   }
 
   async del(key: string): Promise<void> {
-    if (this.#data.delete(key)) this.#save();
+    if (this.#data.delete(key)) await this.#save();
   }
 
-  #save(): void {
+  #save(): Promise<void> {
+    const next = this.#chain.then(() => this.#write());
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #write(): Promise<void> {
     const now = this.#now();
     for (const [k, e] of this.#data) if (e.e !== null && e.e <= now) this.#data.delete(k);
     if (this.#data.size > MAX_ENTRIES) {
       const byExpiry = [...this.#data.entries()].sort((a, b) => (a[1].e ?? Infinity) - (b[1].e ?? Infinity));
       for (const [k] of byExpiry.slice(0, this.#data.size - MAX_ENTRIES)) this.#data.delete(k);
     }
-    const tmp = `${this.file}.${process.pid}.tmp`;
     try {
-      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.#data)), { mode: 0o600 });
-      renameSync(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.#data)), { mode: 0o600 });
     } catch (cause) {
       throw new TriplineError(
         'ACTION_ERR_CONFIG',

@@ -6,9 +6,10 @@
  * made from probe names (registry tokens); nothing from event data or rule text beyond the validated rule name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, chmod, readFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { syncDir, writeFileAtomic, writeFileDurable } from '../atomic-file.ts';
 import { TriplineError } from '../errors.ts';
 import type { Incident } from '../incident.ts';
 import type { ProbeBudget, ProbeResult } from '../probes/deep/types.ts';
@@ -77,26 +78,6 @@ export function bundleId(rule: string, atMs: number): string {
       hint: 'rule names are DNS labels: lowercase letters, digits and "-", at most 63 characters',
     });
   return id;
-}
-
-async function writeFileDurable(path: string, data: Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await chmod(path, 0o600); // the umask may have removed bits we need; never more than 0600
-}
-
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** JSON.stringify that writes bigints (kernel ids, addresses) as decimal strings instead of throwing. */
@@ -271,9 +252,7 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     for (const name of ['manifest.json', ...files.map((f) => f.name)]) {
       members.push({ path: `${id}/${name}`, mode: 0o600, mtimeMs, data: await readFile(join(finalDir, name)) });
     }
-    await writeFileDurable(tmpTar, gzipSync(tarArchive(members)));
-    await rename(tmpTar, tarball);
-    await syncDir(input.root);
+    await writeFileAtomic(tarball, gzipSync(tarArchive(members)), { tmpPath: tmpTar });
     return { id, dir: finalDir, tarball, partial: input.partial, findings: input.findings };
   } catch (cause) {
     await rm(partialDir, { recursive: true, force: true });

@@ -2,9 +2,15 @@
  * Before and after: the sampler history of the target in the window before the trip against the capture's own
  * window, per signal, as per-tick p50 and p99. A signal "moved" when either quantile changed by half or more of
  * the larger value (×2 up or ÷2 down). Pure.
+ *
+ * Per-tick quantiles are not histogram quantiles: each tick gives one number per key (e.g. that second's mean
+ * run-queue delay), and "p99" is the nearest-rank 99th percentile of those numbers (`sampleQuantile`): a value
+ * that was actually seen, exceeded in at most 1 second out of 100. The p99 of the delays themselves is the
+ * rules' `histogramQuantile` over the summed buckets; the two answer different questions.
  */
 import type { HistoryPoint } from '../sampler/history.ts';
-import { quantile, tickSeries } from './window.ts';
+import { sampleQuantile } from '../quantile.ts';
+import { tickSeries } from './window.ts';
 
 /** Keys always reported (when present) even if they did not move: the CPU story of the incident. */
 const CORE_KEYS = ['cpu_usage_seconds', 'cpu_throttled_ratio', 'runq_delay_seconds_mean'];
@@ -44,7 +50,7 @@ export function compareWindows(before: readonly HistoryPoint[], during: readonly
       ['p50', 0.5],
       ['p99', 0.99],
     ] as const)
-      all.push({ key, stat, before: quantile(bv, q), during: quantile(dv, q) });
+      all.push({ key, stat, before: sampleQuantile(bv, q), during: sampleQuantile(dv, q) });
   }
   const moved = all
     .filter((s) => movedBy(s) >= MOVED_SHARE)

@@ -1,7 +1,7 @@
 /**
  * Statistics of a stretch of the sampler's per-cgroup history (`HistoryPoint`s of 1 s ticks): the CPU numbers
- * the diagnosis weighs (throttled share of CFS periods, usage vs quota, run-queue wait) and per-tick quantiles
- * for the before/after comparison. Pure.
+ * the diagnosis weighs (throttled share of CFS periods, usage vs quota, run-queue wait) and the per-tick series
+ * the before/after comparison takes quantiles of. Pure.
  */
 import type { HistoryPoint } from '../sampler/history.ts';
 
@@ -89,11 +89,4 @@ export function tickSeries(points: readonly HistoryPoint[]): Map<string, number[
     if (per) push('cpu_throttled_ratio', (p.values.cpu_throttled_periods ?? 0) / per);
   }
   return out;
-}
-
-/** Nearest-rank quantile of values (q in 0..1); NaN for none. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }

@@ -5,8 +5,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, parseDuration } from '../config.ts';
+import { OBJ_DIR } from '../paths.ts';
 import { TriplineError } from '../errors.ts';
 import type { IncidentTarget } from '../incident.ts';
 import type { DeepProbe } from '../probes/deep/types.ts';
@@ -14,9 +14,6 @@ import { findCpuMount } from '../probes/cgroup-mount.ts';
 import { CaptureManager } from '../capture/manager.ts';
 import { defaultProbes } from '../capture/defaults.ts';
 import { CAPTURE_USAGE, parseCaptureArgs } from './capture-args.ts';
-
-/** Compiled BPF objects of this checkout (scripts/build-bpf). */
-export const OBJ_DIR = fileURLToPath(new URL('../../build/bpf/', import.meta.url));
 
 /** The deep probe catalog, loaded lazily: it pulls in libbpf, which only this command and the engine need. */
 export async function loadDeepRegistry(): Promise<Readonly<Record<string, DeepProbe>>> {

@@ -6,30 +6,13 @@
 import { join } from 'node:path';
 import { TriplineError } from '../../errors.ts';
 import { openObject, possibleCpus, type BpfObject, type OpenOptions } from '../libbpf.ts';
-import { features, type Features } from '../features.ts';
+import { features } from '../features.ts';
+import { chooseHooks, disabledPrograms, type HookKind } from '../hooks.ts';
 import type { FamilyStats } from './types.ts';
 import { sumPerCpu } from '../decode/percpu.ts';
 
-/** Which program set runs: `tp_btf` (BTF-typed arguments) or `raw_tp` (the `<name>_raw` twins). */
-export type HookKind = 'tp_btf' | 'raw_tp';
-
-/** Picks tp_btf when the kernel loads it, else raw_tp; throws PROBE_ERR_UNSUPPORTED when neither works. */
-export function chooseHooks(f: Pick<Features, 'tpBtf' | 'rawTp'>, family: string): HookKind {
-  if (f.tpBtf.ok) return 'tp_btf';
-  if (f.rawTp.ok) return 'raw_tp';
-  throw new TriplineError(
-    'PROBE_ERR_UNSUPPORTED',
-    `${family}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
-    {
-      hint: 'run `tripline probes` to see what this kernel offers; a kernel >= 5.5 with BTF runs every counter family',
-    },
-  );
-}
-
-/** Programs to switch off for a hook kind: the twins of the set not chosen. */
-export function disabledPrograms(programs: readonly string[], hooks: HookKind): string[] {
-  return hooks === 'tp_btf' ? programs.map((p) => `${p}_raw`) : [...programs];
-}
+// The twin choice lives in ../hooks.ts (shared with the deep probes); re-exported for the family modules.
+export { chooseHooks, type HookKind } from '../hooks.ts';
 
 export interface BpfFamilySpec {
   /** Object stem, equal to the family's registry key: build/bpf/counters/<stem>.bpf.o, header bpf/counters/<stem>.h, decoder src/probes/decode/<stem>.ts. */

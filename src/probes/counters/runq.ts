@@ -18,12 +18,7 @@ export function startRunq(
 ): CounterFamily {
   const f = features(objDir);
   // The tp_btf programs keep enqueue times in task storage; without it, the raw_tp twins (pid-keyed hash) run.
-  const hooks =
-    opts.hooks ??
-    chooseHooks(
-      f.taskStorage.ok ? f : { tpBtf: { ok: false, reason: `task storage: ${f.taskStorage.reason}` }, rawTp: f.rawTp },
-      'runq',
-    );
+  const hooks = opts.hooks ?? chooseHooks(f, 'runq', ['taskStorage']);
   const fam = startBpfFamily(
     objDir,
     {

@@ -3,8 +3,8 @@
  * block_rq_issue/block_rq_complete).
  * Result: `records` — one per request over the threshold: { dev ("major:minor"), disk (name from /sys/dev/block),
  * sector, bytes, op, seconds, error, pid, comm }. `summary` — { requests, seconds, p50Seconds, p99Seconds
- * (log2 bucket upper bounds), histogram: {leSeconds, count}[] (non-empty buckets), thresholdMs,
- * slowest: (record)[] (longest first) }.
+ * (interpolated in the log2 buckets as the rules do: latency-summary.ts), histogram: {leSeconds, count}[]
+ * (non-empty buckets), thresholdMs, slowest: (record)[] (longest first) }.
  * Options: threshold_ms (default 1), slowest (default 20).
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
-import { histQuantile } from './quantile.ts';
+import { latencySummary } from './latency-summary.ts';
 import type { DeepProbe } from './types.ts';
 
 /** sizeof(struct iod_event) in bpf/io.h. */
@@ -138,7 +138,7 @@ export const io = {
             const value = obj.map('io_lat').lookup(Buffer.alloc(4))!;
             const h = decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'io_lat'));
             const bounds = histBounds(1);
-            const requests = h.counts.reduce((a, b) => a + b, 0);
+            const lat = latencySummary(h);
             const histogram = h.counts.map((count, i) => ({ leSeconds: bounds[i], count })).filter((b) => b.count > 0);
             const views = reqs.map(view);
             for (const v of views) out.push(v);
@@ -147,10 +147,10 @@ export const io = {
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
               summary: {
-                requests,
-                seconds: h.sum / 1e9,
-                p50Seconds: histQuantile(h.counts, bounds, 0.5),
-                p99Seconds: histQuantile(h.counts, bounds, 0.99),
+                requests: lat.count,
+                seconds: lat.seconds,
+                p50Seconds: lat.p50Seconds,
+                p99Seconds: lat.p99Seconds,
                 histogram,
                 thresholdMs: opts.threshold_ms,
                 slowest: [...views].sort((a, b) => b.seconds - a.seconds).slice(0, opts.slowest),

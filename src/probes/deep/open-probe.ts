@@ -1,7 +1,7 @@
 /** Opens a deep probe's object: picks the tp_btf programs or their raw_tp twins by feature probe, then loads. */
 import { join } from 'node:path';
-import { TriplineError } from '../../errors.ts';
 import { features } from '../features.ts';
+import { chooseHooks, disabledPrograms, type TpBtfNeed } from '../hooks.ts';
 import { openObject, type BpfObject, type OpenOptions } from '../libbpf.ts';
 import { DEEP_TARGET_LAYOUT } from './target-map.ts';
 import type { ProbeContext } from './types.ts';
@@ -9,11 +9,13 @@ import type { ProbeContext } from './types.ts';
 /** Names of the tp_btf programs of a probe and their raw_tp twins (`<name>_raw`). */
 export interface Twins {
   readonly tpBtf: readonly string[];
+  /** Features the tp_btf set needs beyond tp_btf (without them the twins run). */
+  readonly tpBtfNeeds?: readonly TpBtfNeed[];
 }
 
 /**
  * Opens `<objDir>/deep/<stem>.bpf.o` with the shared target layout checked. With `twins`, loads the tp_btf programs
- * when the kernel supports them and the `_raw` twins otherwise (the other set is never loaded).
+ * or their `_raw` twins as `chooseHooks` (../hooks.ts) decides; the other set is never loaded.
  */
 export function openProbeObject(
   ctx: ProbeContext,
@@ -22,18 +24,8 @@ export function openProbeObject(
 ): BpfObject {
   const disable = [...(opts.disable ?? [])];
   if (opts.twins) {
-    const f = features(ctx.objDir);
-    if (f.tpBtf.ok) disable.push(...opts.twins.tpBtf.map((n) => `${n}_raw`));
-    else if (f.rawTp.ok) disable.push(...opts.twins.tpBtf);
-    else {
-      throw new TriplineError(
-        'PROBE_ERR_UNSUPPORTED',
-        `${stem}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
-        {
-          hint: 'needs a kernel with BPF raw tracepoints (4.17+); see `tripline probes`',
-        },
-      );
-    }
+    const hooks = chooseHooks(features(ctx.objDir), stem, opts.twins.tpBtfNeeds);
+    disable.push(...disabledPrograms(opts.twins.tpBtf, hooks));
   }
   return openObject(join(ctx.objDir, 'deep', `${stem}.bpf.o`), {
     ...opts,

@@ -4,9 +4,9 @@
  * after the capture starts); the target filter picks the backends (cgroup, or the postmaster's pid and its children).
  * Result: `records` — one per query over the threshold: { kind, query (fingerprint: literals → ?), seconds, pid }
  * (plus `text`, the raw text, only when ctx.redact is false). `summary` — { perKind: {[kind]: {count, seconds,
- * p50Seconds, p99Seconds}} (all queries, from in-kernel histograms; quantiles are log2 bucket upper bounds),
- * queries, thresholdMs, slowest: {query, seconds, pid, kind}[] (longest first), byFingerprint: {query, count,
- * seconds, maxSeconds}[] (of the recorded queries, most time first) }.
+ * p50Seconds, p99Seconds}} (all queries, from in-kernel histograms; quantiles as the rules compute them:
+ * latency-summary.ts), queries, thresholdMs, slowest: {query, seconds, pid, kind}[] (longest first),
+ * byFingerprint: {query, count, seconds, maxSeconds}[] (of the recorded queries, most time first) }.
  * Options: threshold_ms (default 1), slowest (default 20), binary (default: /proc/PID/exe of the first target pid,
  * else /usr/local/bin/postgres).
  */
@@ -14,13 +14,13 @@ import { readlinkSync } from 'node:fs';
 import { z } from 'zod';
 import { TriplineError } from '../../errors.ts';
 import { possibleCpus } from '../libbpf.ts';
-import { decodeHist, HIST_LAYOUT, HIST_SIZE, histBounds } from '../decode/hist.ts';
+import { decodeHist, HIST_LAYOUT, HIST_SIZE } from '../decode/hist.ts';
 import { sumPerCpu } from '../decode/percpu.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
-import { histQuantile } from './quantile.ts';
+import { latencySummary, type LatencySummary } from './latency-summary.ts';
 import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
 import type { DeepProbe } from './types.ts';
 
@@ -121,21 +121,13 @@ export const pg = {
             rb.consume();
           },
           read: () => {
-            const perKind: Record<string, { count: number; seconds: number; p50Seconds: number; p99Seconds: number }> =
-              {};
-            const bounds = histBounds(1);
+            const perKind: Record<string, LatencySummary> = {};
             let total = 0;
             for (const { key, value } of obj.map('pg_kinds').entries()) {
-              const h = decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'pg_kinds'));
-              const count = h.counts.reduce((a, b) => a + b, 0);
-              if (!count) continue;
-              total += count;
-              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = {
-                count,
-                seconds: h.sum / 1e9,
-                p50Seconds: histQuantile(h.counts, bounds, 0.5),
-                p99Seconds: histQuantile(h.counts, bounds, 0.99),
-              };
+              const lat = latencySummary(decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'pg_kinds')));
+              if (!lat.count) continue;
+              total += lat.count;
+              perKind[KINDS[key.readUInt32LE(0)] ?? 'OTHER'] = lat;
             }
             const view = queries.map((q) => ({
               kind: q.kind,

@@ -9,6 +9,7 @@
  * Options: none.
  */
 import { z } from 'zod';
+import { sampleQuantile } from '../../quantile.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
@@ -64,8 +65,8 @@ export function decodeTcpEvent(b: Buffer): TcpEvent {
   };
 }
 
-const pct = (sorted: readonly number[], q: number): number =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
+/** Quantile of the connect times (each one observed, so exact: `sampleQuantile`); 0 when there were none. */
+const pct = (lat: readonly number[], q: number): number => (lat.length ? sampleQuantile(lat, q) : 0);
 
 /** The tcp deep probe. */
 export const tcp = {

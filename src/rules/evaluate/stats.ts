@@ -4,7 +4,7 @@
  *
  * | stat          | histogram                               | counter                                   | gauge                         |
  * |---------------|-----------------------------------------|-------------------------------------------|-------------------------------|
- * | p50 … p999    | quantile of the summed bucket deltas    | NaN                                       | NaN                           |
+ * | p50 … p999    | quantile of the summed bucket deltas ¹  | NaN                                       | NaN                           |
  * | mean          | sum of values / count                   | rate                                      | mean of samples (group: sum)  |
  * | max / min     | bound of highest / lowest used bucket   | highest / lowest per-tick rate            | max / min sample              |
  * | last          | mean of the newest tick                 | per-second rate of the newest tick        | newest sample (group: sum)    |
@@ -14,7 +14,9 @@
  *
  * A group sums counters and histogram buckets across its series; rates divide by the time the window
  * actually covers (shorter while a series warms up). NaN means "no data": no condition holds on it.
+ * ¹ `histogramQuantile` of src/quantile.ts: the function deep probe summaries use too, so the numbers agree.
  */
+import { histogramQuantile } from '../../quantile.ts';
 import type { Stat } from '../types.ts';
 import type { SeriesWindow } from './window.ts';
 
@@ -26,32 +28,6 @@ export const QUANTILES: Readonly<Partial<Record<Stat, number>>> = {
   p99: 0.99,
   p999: 0.999,
 };
-
-/**
- * Quantile q (0..1) of a histogram: `bounds[i]` is the inclusive upper bound of bucket i, the lower
- * bound of bucket 0 is 0. Linear interpolation inside the bucket holding the rank; a rank in the
- * +Inf bucket yields the last finite bound (nothing better is known). NaN when the histogram is empty.
- */
-export function histogramQuantile(q: number, bounds: readonly number[], counts: ArrayLike<number>): number {
-  let total = 0;
-  for (let i = 0; i < bounds.length; i++) total += counts[i];
-  if (!(total > 0)) return NaN;
-  const rank = q * total;
-  let cum = 0;
-  for (let i = 0; i < bounds.length; i++) {
-    const c = counts[i];
-    if (c > 0 && cum + c >= rank) {
-      const lower = i === 0 ? 0 : bounds[i - 1];
-      const upper = bounds[i];
-      if (upper === Infinity) return lower;
-      return lower + (upper - lower) * ((rank - cum) / c);
-    }
-    cum += c;
-  }
-  return bounds.length > 1 && bounds[bounds.length - 1] === Infinity
-    ? bounds[bounds.length - 2]
-    : bounds[bounds.length - 1];
-}
 
 /** Upper bound of the highest non-empty bucket (its lower bound when it is +Inf); NaN when empty. */
 export function histogramMax(bounds: readonly number[], counts: ArrayLike<number>): number {

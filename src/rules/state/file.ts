@@ -1,11 +1,11 @@
 /**
- * The file back end of the rule state: one JSON document, written atomically (temp file in the same
- * folder, fsync, rename, fsync of the folder) so a crash leaves either the old or the new state.
+ * The file back end of the rule state: one JSON document (mode 0600), written atomically (atomic-file.ts: temp
+ * file in the same folder, fsync, rename, fsync of the folder) so a crash leaves either the old or the new state.
  * An unreadable or corrupt file is reported through `onError` and treated as no state: the engine
  * starts fresh rather than not at all.
  */
-import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../atomic-file.ts';
 import { TriplineError } from '../../errors.ts';
 import { isPersistedState, type PersistedState, type StateErrorHandler, type StateStore } from './store.ts';
 
@@ -13,7 +13,6 @@ import { isPersistedState, type PersistedState, type StateErrorHandler, type Sta
 export class FileStateStore implements StateStore {
   readonly path: string;
   private readonly onError: StateErrorHandler;
-  private seq = 0;
   /** Saves run one after another: a slow fsync never lets an older state overwrite a newer one. */
   private chain: Promise<void> = Promise.resolve();
 
@@ -66,26 +65,9 @@ export class FileStateStore implements StateStore {
   }
 
   private async write(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    const tmp = join(dir, `.${basename(this.path)}.${process.pid}.${++this.seq}.tmp`);
     try {
-      await mkdir(dir, { recursive: true });
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
-      const dh = await open(dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
+      await writeFileAtomic(this.path, text, { mode: 0o600 });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw new TriplineError('RULE_ERR_STATE', `cannot write rule state ${this.path}: ${(err as Error).message}`, {
         hint: 'check that data_dir exists, is writable and has free space',
         cause: err,

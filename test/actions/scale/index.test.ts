@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import { skipOrFail } from '../../support/kernel.ts';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../../../src/redis-client.ts';
 import { createScaleAction } from '../../../src/actions/scale/index.ts';
 import type { Verdict } from '../../../src/actions/scale/verify.ts';
 import { RetryableError } from '../../../src/actions/errors.ts';
@@ -206,7 +207,7 @@ for (const backend of ['memory', 'redis'] as const) {
     const conns: Redis[] = [];
     if (backend === 'redis') {
       const prefix = `tripline-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
-      for (let k = 0; k < 2; k++) conns.push(new Redis(redis!.url, { maxRetriesPerRequest: 1 }));
+      for (let k = 0; k < 2; k++) conns.push(openRedis(redis!.url, 'commands'));
       stores = conns.map((c) => new RedisStore(c, prefix));
     } else {
       const shared = new MemoryStore(clock.now);

@@ -10,6 +10,7 @@ import { RedisStateStore } from '../../../src/rules/state/redis.ts';
 import type { StateStore } from '../../../src/rules/state/store.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { startRedis } from '../../support/redis.ts';
+import { openRedis } from '../../../src/redis-client.ts';
 import { openStateStore, STATE_FILE } from '../../../src/rules/state/open.ts';
 import { cond, counter, rule, ruleSet, tick } from '../../support/rule-fixtures.ts';
 
@@ -99,7 +100,7 @@ test('redis store: restart of tripline and of redis-server without re-alert; wri
   });
   const prefix = `tripline-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const open = (): StateStore => {
-    const c = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const c = openRedis(redis.url, 'commands'); // as the engine opens it
     clients.push(c);
     return new RedisStateStore(c, prefix, undefined, 'h');
   };
