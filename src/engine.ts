@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from './redis-client.ts';
 import { parseDuration, type Config } from './config.ts';
 import { TriplineError } from './errors.ts';
 import { INSTALL_DIR, OBJ_DIR } from './paths.ts';
@@ -172,8 +173,9 @@ export class Engine extends EventEmitter {
     };
     const onStateError = (err: Error): void => this.log.error({ err: err.message }, 'rule state');
     if (c.redis.url) {
-      this.redis = new Redis(c.redis.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
-      this.redis.on('error', (err) => this.log.warn({ err: err.message }, 'redis (rule state)'));
+      this.redis = openRedis(c.redis.url, 'commands', (err) =>
+        this.log.warn({ err: err.message }, 'redis (rule state)'),
+      );
     }
     this.store = openStateStore(c, this.redis, onStateError);
     const saved = await this.store.load();
