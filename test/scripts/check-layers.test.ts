@@ -23,6 +23,10 @@ function tree(files: Record<string, string>): string {
 /** A tree whose every import goes down: the shape of src/. */
 const passing = {
   'errors.ts': 'export class TriplineError extends Error {}\n',
+  // A folder the table places lower than the rest of its unit: base may import it.
+  'signals.ts': "import { runq } from './probes/counters/spec/runq.ts';\nexport const s = runq;\n",
+  'probes/counters/spec/runq.ts':
+    "import { TriplineError } from '../../../errors.ts';\nexport const runq = TriplineError;\n",
   'incident.ts': "import type { Tick } from './samples.ts';\nexport type Incident = { tick: Tick };\n",
   'samples.ts': 'export type Tick = number;\n',
   'probes/deep/evidence.ts': 'export interface StackWeight { weight: number }\n',
@@ -56,6 +60,8 @@ test('each upward import is listed as file → import (layer A may not import la
     'rules/evaluate.ts': "export async function f() {\n  return (await import('../engine.ts')).ok;\n}\n",
     // The probe runtime's parts are private to it.
     'rules/cost.ts': "import { m } from '../probes/libbpf-map.ts';\nexport const c = m;\n",
+    // A folder placed in base stays there: it may not import the rest of probes/.
+    'probes/counters/spec/tcp.ts': "import { m } from '../../libbpf.ts';\nexport const tcp = m;\n",
     // Comments and strings that look like imports are not imports.
     'sampler/x.ts':
       "// import { ok } from '../engine.ts';\nexport const s = \"import { ok } from '../cli/main.ts'\";\n",
@@ -63,6 +69,7 @@ test('each upward import is listed as file → import (layer A may not import la
   try {
     const at = (p: string): string => join(root, p);
     assert.deepEqual(checkLayers(root, { allowances: [] }).sort(), [
+      `${at('probes/counters/spec/tcp.ts')} → ${at('probes/libbpf.ts')} (layer base may not import layer probes)`,
       `${at('probes/deep/types.ts')} → ${at('bundle/types.ts')} (layer probes may not import layer bundle)`,
       `${at('rules/cost.ts')} → ${at('probes/libbpf-map.ts')} (private: a part of the probe runtime: import probes/libbpf.ts)`,
       `${at('rules/evaluate.ts')} → ${at('engine.ts')} (layer rules may not import layer engine)`,
