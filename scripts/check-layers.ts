@@ -55,6 +55,7 @@ export const LAYERS: readonly Layer[] = [
       'atomic-file',
       'duration',
       'redis-client',
+      'quantile',
       'probes/counters/spec',
     ],
   },

@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of rule files, generated from the zod schemas so editors (YAML language servers)
  * complete and validate exactly what `tripline check` accepts. scripts/gen-schema.ts writes it to
- * schema/rule.schema.json; test/rules/parse/schema.test.ts fails when the committed copy is stale.
+ * schema/rule.schema.json; test/rules/json-schema.test.ts fails when the committed copy is stale.
  */
 import { z } from 'zod';
 import { DOCUMENT_SCHEMAS, DocumentSchema } from './schema.ts';
