@@ -1,4 +1,8 @@
 /** What a capture produces and the actions consume: a bundle on disk and its findings. */
+import type { Neighbour, StackWeight } from '../probes/deep/evidence.ts';
+
+/** Deep-probe evidence the findings carry, defined by the probes that produce it. */
+export type { Neighbour, StackWeight };
 
 /** Cause of a CPU incident, from the evidence (see src/capture/diagnosis.ts). */
 export type Cause = 'limit-bound' | 'contention' | 'app-bound' | 'unknown';
@@ -9,26 +13,6 @@ export interface Diagnosis {
   readonly summary: string;
   /** The numbers behind the verdict (throttled ratio, runq share, usage vs quota, ...). */
   readonly evidence: Readonly<Record<string, number | string>>;
-}
-
-/** A task that ran while the target waited (from runqslower). */
-export interface Neighbour {
-  readonly pid: number;
-  readonly comm: string;
-  readonly cgroupId: string;
-  readonly cgroupPath: string;
-  /** Number of target delays above the threshold during which it held the CPU, and their total. */
-  readonly count: number;
-  readonly delaySeconds: number;
-}
-
-/** A stack with its weight: samples for profile, seconds for offcpu. Frames leaf last ("root;...;leaf"). */
-export interface StackWeight {
-  readonly frames: readonly string[];
-  readonly weight: number;
-  readonly unit: 'samples' | 'seconds';
-  readonly comm?: string;
-  readonly reason?: string;
 }
 
 export interface Findings {

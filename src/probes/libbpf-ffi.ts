@@ -1,6 +1,7 @@
 /**
  * The libbpf.so.1 and libc functions tripline calls, declared once through koffi.
- * Only src/probes/libbpf.ts may import this file: it is the whole C surface of the probe runtime.
+ * The whole C surface of the probe runtime: only its modules (src/probes/libbpf*.ts) and feature detection
+ * (src/probes/features.ts) import this file; everything else goes through libbpf.ts (scripts/check-layers.ts checks it).
  */
 import koffi, { type LibraryHandle } from 'koffi';
 import { TriplineError } from '../errors.ts';

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { Symbolizer } from '../../symbols/symbolizer.ts';
-import type { StackWeight } from '../../bundle/types.ts';
+import type { StackWeight } from './evidence.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { startSession } from './session.ts';

@@ -8,7 +8,7 @@
  * Options: threshold_ms (default 1: longer than a few scheduler slices on an idle system, well under a CFS period).
  */
 import { z } from 'zod';
-import type { Neighbour } from '../../bundle/types.ts';
+import type { Neighbour } from './evidence.ts';
 import { CgroupResolver } from '../cgroups.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';

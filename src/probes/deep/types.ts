@@ -4,7 +4,7 @@
  * → stop (detach, drain, symbolize) → ProbeResult. The capture manager keeps one prepared instance per probe
  * so a trip only pays for the attach.
  */
-import type { StackWeight } from '../../bundle/types.ts';
+import type { StackWeight } from './evidence.ts';
 
 /** Whom to trace. At least one of cgroupId / pids. cgroupId is the cpu controller's cgroup id (inode). */
 export interface ProbeTarget {

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../atomic-file.ts';
 import { TriplineError } from '../../errors.ts';
 import { isPersistedState, type PersistedState, type StateErrorHandler, type StateStore } from './store.ts';
 
-/** State in a JSON file (default `<data_dir>/rules-state.json`). */
+/** State in a JSON file (default `<data_dir>/rule-state.json`, see STATE_FILE in open.ts). */
 export class FileStateStore implements StateStore {
   readonly path: string;
   private readonly onError: StateErrorHandler;

@@ -1,6 +1,6 @@
 /**
  * Picks the rule-state back end from the config: Redis when `redis.url` is set (the client is passed
- * in, shared with the action queues), otherwise `<data_dir>/rules-state.json`.
+ * in, shared with the action queues), otherwise `<data_dir>/rule-state.json` (STATE_FILE).
  */
 import { join } from 'node:path';
 import { hostname } from 'node:os';

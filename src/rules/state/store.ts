@@ -1,7 +1,7 @@
 /**
  * Persistence of the evaluator's lifecycle state, so a restart neither re-alerts a firing series nor
- * forgets a pending one. Two back ends behind one interface: a JSON file (state-file.ts) and Redis
- * (state-redis.ts). The state is plain JSON: per rule, per series, the lifecycle fields and the
+ * forgets a pending one. Two back ends behind one interface: a JSON file (file.ts) and Redis
+ * (redis.ts). The state is plain JSON: per rule, per series, the lifecycle fields and the
  * firing incident, plus the rule's trip times of the last hour.
  */
 import type { Incident } from '../../incident.ts';
