@@ -71,6 +71,8 @@ export const LAYERS: readonly Layer[] = [
   // Carries an incident: capture → bundle → actions, per-key ordering, the incident log.
   { name: 'pipeline', units: ['pipeline'] },
   { name: 'server', units: ['server'] },
+  // The privilege split: the channel between the probe side and the network side, and the network side's process.
+  { name: 'split', units: ['split'] },
   // Demo workloads and cgroups, for `tripline demo` only.
   { name: 'demo', units: ['demo'] },
   { name: 'engine', units: ['engine*'] },
