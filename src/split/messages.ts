@@ -68,8 +68,16 @@ export const RuleActionsSchema = z.strictObject({
 
 /** Probe side → network side. */
 export const PROBE_TO_NET = {
-  /** First message: versions must match. */
-  hello: z.strictObject({ version: z.literal(CHANNEL_VERSION), host: str(256), pid: z.number().int() }),
+  /** First message: versions must match; the frozen config (validated again there) and the API's token. */
+  hello: z.strictObject({
+    version: z.literal(CHANNEL_VERSION),
+    host: str(256),
+    pid: z.number().int(),
+    config: z.record(z.string(), z.unknown()),
+    apiToken: z.string().min(16).max(512),
+  }),
+  /** The probe side stops: flush the queue and exit (a channel closed without it is a crash). */
+  bye: z.strictObject({}),
   /** The loaded rules' actions (at start and after each reload). */
   rules: z.strictObject({ rules: z.array(RuleActionsSchema).max(10_000) }),
   /** An incident to record and, with `dispatch`, whose rule's actions to queue. */

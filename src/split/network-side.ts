@@ -1,0 +1,205 @@
+/**
+ * The network side: everything that talks to the network — the HTTP server (/metrics, health, the authenticated
+ * API), the action queue and its workers (Slack, Kubernetes, webhooks; BullMQ on Redis or in-process) — and the
+ * incident log the API shows. It holds no capability and parses what comes from outside; the probe side reaches
+ * it with incidents, bundle references and its rules' actions, and it reaches the probe side for metrics text
+ * and silences through `ProbeAccess` (the channel in `tripline run`, direct calls when both run in one process,
+ * as in `tripline demo` and tests).
+ */
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { TriplineError } from '../errors.ts';
+import { IncidentLog } from '../incident-log.ts';
+import type { Incident } from '../incident.ts';
+import type { BundleRef } from '../bundle/types.ts';
+import type { SilenceService } from '../rules/silence-service.ts';
+import type { ActionSpec } from '../rules/types.ts';
+import { openQueue } from '../actions/open-queue.ts';
+import { dispatch } from '../actions/dispatcher.ts';
+import type { ActionQueue, JobSettled } from '../actions/queue.ts';
+import { ACTIONS, actionFor, type ActionRegistry } from '../actions/registry.ts';
+import { createServer, type TriplineServer } from '../server/http.ts';
+import { mountApi } from '../server/api.ts';
+import type { PROBE_TO_NET, RuleActionsSchema } from './messages.ts';
+
+/** What the network side asks of the probe side. */
+export interface ProbeAccess {
+  /** The probe side's /metrics text. */
+  metrics(): Promise<{ text: string; contentType: string }>;
+  readonly silences: SilenceService;
+}
+
+/** A rule's actions, as the probe side loaded them. */
+export type RuleActions = z.output<typeof RuleActionsSchema>;
+/** An incident report from the probe side. */
+export type IncidentReport = z.output<(typeof PROBE_TO_NET)['incident']>;
+
+export interface NetworkSideOptions {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  readonly probe: ProbeAccess;
+  /** The API's bearer token. */
+  readonly apiToken: string;
+  readonly actions?: ActionRegistry;
+  /** Registry for the network side's own metrics (queue), appended to the probe side's on /metrics. */
+  readonly metricsRegistry?: Registry;
+  /** Keep in-process action state in data_dir (the engine and CLI; tests leave it off). */
+  readonly persistState?: boolean;
+  /** Called for each settled action job (the engine re-emits it). */
+  readonly onSettled?: (s: JobSettled) => void;
+}
+
+/** The network side of one tripline service. */
+export class NetworkSide {
+  readonly incidents = new IncidentLog();
+  readonly #o: NetworkSideOptions;
+  readonly #rules = new Map<string, RuleActions>();
+  readonly #chains = new Map<string, Promise<void>>();
+  #ready: true | string = 'no word from the probe side yet';
+  #queue?: ActionQueue;
+  #server?: TriplineServer;
+  #apiServer?: TriplineServer;
+  /** Where /metrics (and /api unless api.listen) listens. */
+  address?: { host: string; port: number };
+  /** Where /api listens when api.listen puts it apart. */
+  apiAddress?: { host: string; port: number };
+
+  constructor(o: NetworkSideOptions) {
+    this.#o = o;
+  }
+
+  /** The action queue (open after `start`). */
+  get queue(): ActionQueue | undefined {
+    return this.#queue;
+  }
+
+  /** Opens the queue and starts its workers, then serves HTTP on `listen` (and api.listen). */
+  async start(listen: string = this.#o.config.listen): Promise<{ host: string; port: number }> {
+    const { config: c, log } = this.#o;
+    this.#queue = await openQueue({
+      config: c,
+      log,
+      registry: this.#o.actions,
+      metricsRegistry: this.#o.metricsRegistry,
+      persistState: this.#o.persistState,
+    });
+    this.#queue.onSettled((s) => {
+      const ok = s.state === 'completed';
+      this.incidents.action(s.job.incident.id, s.id, ok ? `completed: ${s.summary}` : `failed: ${s.reason}`);
+      log[ok ? 'info' : 'warn'](
+        {
+          job: s.id,
+          action: s.job.spec.type,
+          event: s.job.event,
+          key: s.job.incident.key,
+          result: ok ? s.summary : s.reason,
+        },
+        'action settled',
+      );
+      this.#o.onSettled?.(s);
+    });
+    await this.#queue.start();
+
+    const api = { token: this.#o.apiToken, allowedHosts: c.api.allowed_hosts };
+    const onError = (err: unknown, req: object): void =>
+      log.error({ err: (err as Error)?.message, ...req }, 'http handler failed');
+    const ready = (): true | string => this.#ready;
+    const own = this.#o.metricsRegistry;
+    const metrics = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      scrape: async (): Promise<string> => {
+        const probe = await this.#o.probe.metrics();
+        return own ? probe.text + (await own.metrics()) : probe.text;
+      },
+    };
+    this.#server = createServer({ metrics, ready, onError, api: c.api.listen ? undefined : api });
+    const apiServer = c.api.listen ? createServer({ ready, onError, api }) : this.#server;
+    mountApi(apiServer, { incidents: this.incidents, silences: this.#o.probe.silences });
+    this.address = await this.#server.listen(listen);
+    if (apiServer !== this.#server) {
+      this.#apiServer = apiServer;
+      this.apiAddress = await apiServer.listen(c.api.listen!);
+    }
+    return this.address;
+  }
+
+  /** The probe side's readiness (its sampler has ticked), for /readyz. */
+  setReady(ready: true | string): void {
+    this.#ready = ready;
+  }
+
+  /**
+   * The loaded rules' actions (at start and after each reload). Each action's config is checked (a webhook's
+   * secret env set, Slack's channel when a token is set, …): a problem is logged with the rule's file and line,
+   * the action would fail unrecoverably, and the rest runs on.
+   */
+  setRules(rules: readonly RuleActions[]): void {
+    this.#rules.clear();
+    const registry = this.#o.actions ?? ACTIONS;
+    for (const rule of rules) {
+      this.#rules.set(rule.name, rule);
+      for (const [i, spec] of rule.actions.entries()) {
+        try {
+          actionFor(spec.type, registry).check?.(spec as never, this.#o.config, process.env);
+        } catch (err) {
+          const e = err as TriplineError;
+          this.#o.log.error(
+            {
+              rule: rule.name,
+              action: spec.type,
+              at: `${rule.source.file}:${rule.source.line}`,
+              err: e.message,
+              hint: e.hint,
+            },
+            `rule ${rule.name}: actions[${i}] (${spec.type}) cannot run with this configuration`,
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * Records an incident's state and, when asked, queues its rule's actions for the event. Reports of one incident
+   * key are handled one after another, in the order they came, so a resolve is never queued before its trip.
+   */
+  record(r: IncidentReport): Promise<void> {
+    const key = r.incident.key;
+    const next = (this.#chains.get(key) ?? Promise.resolve())
+      .then(() => this.#record(r))
+      .catch((err) => this.#o.log.error({ key, err: (err as Error)?.message }, 'queueing actions failed'));
+    this.#chains.set(key, next);
+    void next.then(() => {
+      if (this.#chains.get(key) === next) this.#chains.delete(key);
+    });
+    return next;
+  }
+
+  async #record(r: IncidentReport): Promise<void> {
+    const inc = r.incident as Incident;
+    const rec = this.incidents.upsert(inc);
+    if (r.capture === 'running') rec.capture = 'running';
+    else if (r.capture === 'done' || r.capture === 'failed')
+      this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
+    if (!r.dispatch || !this.#queue) return;
+    const rule = this.#rules.get(inc.rule);
+    if (!rule || (r.ruleHash !== undefined && rule.hash !== r.ruleHash)) {
+      this.#o.log.warn({ incident: inc.id, rule: inc.rule }, 'incident of a rule not loaded here: no actions queued');
+      return;
+    }
+    const results = await dispatch(this.#queue, { name: rule.name, actions: rule.actions as ActionSpec[] }, inc, {
+      event: r.dispatch,
+      bundle: r.bundle as BundleRef | undefined,
+    });
+    for (const res of results) this.incidents.action(inc.id, res.id, 'queued');
+  }
+
+  /** Flushes the queue (up to `flushMs`) and closes the servers. */
+  async stop(flushMs = 10_000): Promise<void> {
+    await Promise.allSettled([...this.#chains.values()]);
+    await this.#queue?.close(flushMs);
+    await this.#server?.close();
+    await this.#apiServer?.close();
+  }
+}
