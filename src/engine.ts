@@ -99,7 +99,6 @@ export class Engine extends EventEmitter {
   /** Loads the rules first (a broken rule set refuses to start), then starts every part. */
   async start(listen = this.config.listen): Promise<{ host: string; port: number }> {
     // Unit tests (*.test.yaml) beside the rules are not loaded: a broken test never blocks the engine.
-    // Rules may name any built-in action: one missing from opts.actions fails its check (checkActions), not the load.
     const { ruleSet } = loadRuleSet(this.rulePaths, { tests: false, actions: { ...ACTIONS, ...this.opts.actions } });
     const c = this.config;
     const dataDir = c.data_dir;
