@@ -105,7 +105,7 @@ export class Engine extends EventEmitter {
   /** Loads the rules first (a broken rule set refuses to start), then starts every part. */
   async start(listen = this.config.listen): Promise<{ host: string; port: number }> {
     // Unit tests (*.test.yaml) beside the rules are not loaded: a broken test never blocks the engine.
-    const { ruleSet } = loadRuleSet(this.rulePaths, { tests: false });
+    const { ruleSet } = loadRuleSet(this.rulePaths, { tests: false, actions: { ...ACTIONS, ...this.opts.actions } });
     const c = this.config;
     const dataDir = c.data_dir;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -270,6 +270,7 @@ export class Engine extends EventEmitter {
     this.sampler.start();
     this.reloader = new RuleReloader(ruleSet, {
       paths: this.rulePaths,
+      actions: { ...ACTIONS, ...this.opts.actions },
       apply: (rs) => {
         this.checkActions(rs.rules);
         for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc);

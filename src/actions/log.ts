@@ -1,10 +1,20 @@
 /** The log action: one structured line per incident event, through the engine's logger. No side effects elsewhere. */
-import type { LogActionSpec } from '../rules/types.ts';
+import { z } from 'zod';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from './types.ts';
+
+/** `{type: log}`: no options. */
+export const logSpec = z.strictObject({ type: z.literal('log') });
+
+/** A log action as loaded. */
+export type LogActionSpec = Readonly<z.output<typeof logSpec>>;
 
 /** Writes one `action=log` line carrying the incident's key, state, value vs threshold and bundle id. */
 export const logAction: Action<LogActionSpec> = {
   type: 'log',
+  spec: logSpec,
+  doc: {
+    summary: "Writes one structured line per incident event (firing, update, resolved, ...) to the engine's log.",
+  },
   async execute(job: ActionJob<LogActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
     const i = job.incident;
     const line = {

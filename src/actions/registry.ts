@@ -1,31 +1,38 @@
 /**
- * The action catalog: one line per action module. Adding an action = one file, one line here, one test file
+ * The action catalog: one line per action module. Each entry carries everything about its action: the schema of
+ * its spec (which the rule loader validates `actions[i]` with, passed down as `LoadOptions.actions`), its checks,
+ * its doc row and its delivery. Adding an action = one module, one line here, one test file
  * (docs/adding-an-action.md). A duplicate key is a type error; a module filed under another type's key fails
  * `checkRegistry` at start.
  */
 import { TriplineError } from '../errors.ts';
-import type { ActionSpec } from '../rules/types.ts';
 import type { Action } from './types.ts';
-import { logAction } from './log.ts';
-import { webhookAction } from './webhook.ts';
 import { slackAction } from './slack/index.ts';
 import { scaleAction } from './scale/index.ts';
+import { webhookAction } from './webhook.ts';
+import { logAction } from './log.ts';
 
 /** An action registry: spec type → module. Every type may be absent (the engine says which when a rule uses it). */
-export type ActionRegistry = { readonly [K in ActionSpec['type']]?: Action<Extract<ActionSpec, { type: K }>> };
+export type ActionRegistry = Readonly<Record<string, Action | undefined>>;
 
-/** The built-in actions. */
-export const ACTIONS: ActionRegistry = {
-  log: logAction,
-  webhook: webhookAction,
+/** The built-in actions, in the order the docs list them. */
+export const ACTIONS = {
   slack: slackAction,
   scale: scaleAction,
-};
+  webhook: webhookAction,
+  log: logAction,
+} as const satisfies ActionRegistry;
+
+/** A built-in action type. */
+export type ActionType = keyof typeof ACTIONS;
+
+/** The built-in action types, in registry order. */
+export const ACTION_TYPES = Object.keys(ACTIONS) as ActionType[];
 
 /** Fails when a module is registered under a key other than its own type (i.e. two entries for one type). */
 export function checkRegistry(registry: ActionRegistry = ACTIONS): void {
   const seen = new Map<string, string>();
-  for (const [key, mod] of Object.entries(registry) as [string, Action | undefined][]) {
+  for (const [key, mod] of Object.entries(registry)) {
     if (!mod) continue;
     if (mod.type !== key) {
       throw new TriplineError(
@@ -47,7 +54,7 @@ export function checkRegistry(registry: ActionRegistry = ACTIONS): void {
 
 /** The module for a spec type, or ACTION_ERR_CONFIG naming the missing module. */
 export function actionFor(type: string, registry: ActionRegistry = ACTIONS): Action {
-  const mod = (registry as Record<string, Action | undefined>)[type];
+  const mod = registry[type];
   if (!mod) {
     throw new TriplineError('ACTION_ERR_CONFIG', `no action module for type ${JSON.stringify(type)}`, {
       hint: `known types: ${Object.keys(registry).join(', ')}; add src/actions/${type}.ts and one line in src/actions/registry.ts`,

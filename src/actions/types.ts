@@ -1,11 +1,13 @@
 /**
- * The action contract: what the queue hands an action module and what it gets back. Slack, scale, webhook and
- * log are each one module implementing `Action`, listed once in `registry.ts`.
+ * The action contract: what the queue hands an action module and what it gets back, and what the module says
+ * of itself (its spec's schema and its doc row). Slack, scale, webhook and log are each one module implementing
+ * `Action`, listed once in `registry.ts`.
  *
  * Job data is stored in clear text in Redis: it carries the incident, references (bundle path, rule's action
  * specs) and non-secret data only. Secrets are read by the action at execution time from the environment or
  * files named in the config/spec, never put in a job.
  */
+import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Incident } from '../incident.ts';
 import type { BundleRef } from '../bundle/types.ts';
@@ -103,6 +105,12 @@ export interface ActionOutcome {
   readonly data?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
+/** What docs/rules.md says of an action besides its options (whose meanings are its schema's field descriptions). */
+export interface ActionDoc {
+  /** One or two sentences: what the action does for an incident. */
+  readonly summary: string;
+}
+
 /**
  * One action module. `execute` throws `RetryableError`, `UnrecoverableError` or `RateLimitedError`
  * (src/actions/errors.ts) to tell the queue what to do; anything else counts as retryable.
@@ -110,6 +118,14 @@ export interface ActionOutcome {
  */
 export interface Action<S extends ActionSpec = ActionSpec> {
   readonly type: S['type'];
+  /**
+   * The schema of a rule's `actions[i]` of this type: strict, with its defaults, from the YAML as written
+   * (snake_case, durations as text) to `S`. Each option's `.describe()` text says what it means; the rule
+   * loader, the JSON Schema and docs/rules.md all read this one schema.
+   */
+  readonly spec: z.ZodType<S>;
+  /** The action's row in docs/rules.md (rendered by doc.ts). */
+  readonly doc: ActionDoc;
   /** Checks the spec against the config at start (e.g. a webhook's secret env is set); throws ACTION_ERR_CONFIG. */
   check?(spec: S, config: Readonly<Config>, env: NodeJS.ProcessEnv): void;
   execute(job: ActionJob<S>, ctx: ActionContext): Promise<ActionOutcome>;

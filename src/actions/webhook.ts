@@ -8,12 +8,43 @@
  * never appear in errors or logs.
  */
 import { createHmac } from 'node:crypto';
+import { z } from 'zod';
 import { TriplineError } from '../errors.ts';
 import type { Config } from '../config.ts';
-import type { WebhookActionSpec } from '../rules/types.ts';
+import { DurationSchema } from '../rules/parse/schema.ts';
+import { parseDuration } from '../rules/compile/units.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from './types.ts';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from './errors.ts';
 import { redactUrl } from './redact.ts';
+
+/** `{type: webhook, url, secret_env?, timeout?, headers?}`, loaded as `{type, url, secretEnv?, timeoutMs, headers?}`. */
+export const webhookSpec = z
+  .strictObject({
+    type: z.literal('webhook'),
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, { error: 'expected an http:// or https:// URL' })
+      .describe('Where to POST, http or https.'),
+    secret_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected the NAME of an environment variable (never the secret itself)' })
+      .optional()
+      .describe(
+        'The NAME of an environment variable holding the HMAC-SHA256 secret that signs the body (`X-Tripline-Signature`), never the secret itself.',
+      ),
+    timeout: DurationSchema.default('5s').describe('How long to wait for an answer; no answer is retried.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra request headers.'),
+  })
+  .transform((a) => ({
+    type: a.type,
+    url: a.url,
+    timeoutMs: parseDuration(a.timeout),
+    ...(a.secret_env ? { secretEnv: a.secret_env } : {}),
+    ...(a.headers ? { headers: { ...a.headers } } : {}),
+  }));
+
+/** A webhook action as loaded. */
+export type WebhookActionSpec = Readonly<z.output<typeof webhookSpec>>;
 
 /** Version of the JSON body; bumped on incompatible changes. */
 export const WEBHOOK_BODY_VERSION = 1;
@@ -64,6 +95,11 @@ function secretOf(spec: WebhookActionSpec, env: NodeJS.ProcessEnv): string | und
 /** The webhook action module. */
 export const webhookAction: Action<WebhookActionSpec> = {
   type: 'webhook',
+  spec: webhookSpec,
+  doc: {
+    summary:
+      'POSTs the incident, the bundle reference and its headline findings as JSON, signed when a secret is named, with an idempotency key that stays the same across retries and hosts.',
+  },
 
   check(spec: WebhookActionSpec, _config: Readonly<Config>, env: NodeJS.ProcessEnv): void {
     let u: URL;

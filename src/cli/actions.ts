@@ -19,7 +19,7 @@ import type { Rule } from '../rules/types.ts';
 import { openQueue } from '../actions/open-queue.ts';
 import type { ActionQueue } from '../actions/queue.ts';
 import { dispatch } from '../actions/dispatcher.ts';
-import { actionFor } from '../actions/registry.ts';
+import { ACTIONS, actionFor } from '../actions/registry.ts';
 import { syntheticIncident } from '../actions/synthetic-incident.ts';
 import { parseFlags } from './args.ts';
 
@@ -122,7 +122,7 @@ async function loadRule(
   const paths = rulePaths.length ? rulePaths : config.rules.map((p) => (isAbsolute(p) ? p : resolve(base, p)));
   // Imported here so list/failed/retry work even where the rule loader cannot (and to keep startup light).
   const { loadRuleSet } = await import('../rules/load.ts');
-  const { ruleSet } = loadRuleSet(paths);
+  const { ruleSet } = loadRuleSet(paths, { actions: ACTIONS });
   const rule = ruleSet.rules.find((r) => r.name === name);
   if (!rule)
     throw new TriplineError('CLI_ERR_USAGE', `no rule named ${JSON.stringify(name)} in ${paths.join(', ')}`, {

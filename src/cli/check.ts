@@ -5,6 +5,7 @@
  */
 import { loadRules } from '../rules/load.ts';
 import type { ParsedFile } from '../rules/parse/parse-file.ts';
+import { ACTIONS } from '../actions/registry.ts';
 
 const USAGE = 'usage: tripline check [PATH...]   (files or folders of *.yaml rules; default rules/)\n';
 
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     paths.push(a);
   }
-  const result = loadRules(paths.length ? paths : ['rules']);
+  const result = loadRules(paths.length ? paths : ['rules'], { actions: ACTIONS });
   if (result.errors.length) {
     for (const e of result.errors)
       process.stderr.write(`${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);

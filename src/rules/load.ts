@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import type { RuleSet, SourceRef } from './types.ts';
+import type { ActionCatalog } from './parse/schema.ts';
 import { MAX_FILE_BYTES, parseRuleFile, type LoadedRuleTest, type ParsedFile } from './parse/parse-file.ts';
 import { deepFreeze } from './compile/compile.ts';
 
@@ -68,15 +69,20 @@ export function listRuleFiles(paths: readonly string[], errors: TriplineError[])
 }
 
 /** Reads one file within the size cap (the cap is checked before reading a byte). */
-function readRuleFile(file: string): ParsedFile {
+function readRuleFile(file: string, actions: ActionCatalog): ParsedFile {
   const size = statSync(file).size;
   // A 50 MB file is rejected from its size alone, never read into memory.
-  if (size > MAX_FILE_BYTES) return parseRuleFile(file, '', size);
-  return parseRuleFile(file, readFileSync(file));
+  if (size > MAX_FILE_BYTES) return parseRuleFile(file, '', { actions, size });
+  return parseRuleFile(file, readFileSync(file), { actions });
 }
 
 /** Options of a load. */
 export interface LoadOptions {
+  /**
+   * The action types rules may use, each with the schema of its spec: callers pass the action registry
+   * (`{ actions: ACTIONS }` from src/actions/registry.ts), which the rules layer does not import.
+   */
+  readonly actions: ActionCatalog;
   /**
    * Read `*.test.yaml` files found in folders (files named explicitly are always read). The engine
    * passes false so a broken unit test never blocks a reload; `tripline check` and `test` keep it.
@@ -88,13 +94,13 @@ export interface LoadOptions {
 const isTestFile = (p: string): boolean => /\.test\.ya?ml$/.test(p);
 
 /** Loads and checks everything under `paths`. Never throws for bad input. */
-export function loadRules(paths: readonly string[], opts: LoadOptions = {}): RuleLoad {
+export function loadRules(paths: readonly string[], opts: LoadOptions): RuleLoad {
   const errors: TriplineError[] = [];
   const named = new Set(paths);
   const listed = listRuleFiles(paths, errors).filter((f) => opts.tests !== false || !isTestFile(f) || named.has(f));
   const files = listed.map((f) => {
     try {
-      return readRuleFile(f);
+      return readRuleFile(f, opts.actions);
     } catch (cause) {
       const e = new TriplineError('RULE_ERR_FILE', `${f}:1:1: cannot read: ${(cause as Error).message}`, {
         hint: 'check the file permissions',
@@ -131,7 +137,7 @@ export function loadRules(paths: readonly string[], opts: LoadOptions = {}): Rul
     for (const t of f.tests) dup('RuleTest', t.name, t.source);
   }
   const tests = files.flatMap((f) => f.tests);
-  for (const t of tests) checkTestRules(t, seen.Rule, errors);
+  for (const t of tests) checkTestRules(t, seen.Rule, opts.actions, errors);
   if (errors.length) return { tests: [], files, errors };
   const ruleSet: RuleSet = deepFreeze({
     rules: files.flatMap((f) => f.rules),
@@ -147,7 +153,12 @@ export function ruleFilesOf(t: LoadedRuleTest): string[] {
 }
 
 /** A test's rule files exist, and the rules its expectations name are defined in them. */
-function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, errors: TriplineError[]): void {
+function checkTestRules(
+  t: LoadedRuleTest,
+  loaded: Map<string, SourceRef>,
+  actions: ActionCatalog,
+  errors: TriplineError[],
+): void {
   const dir = dirname(t.source.file);
   const where = (path: string): string => {
     const p = t.positions[path] ?? { line: t.source.line, col: t.source.column };
@@ -174,7 +185,7 @@ function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, error
         found = true;
       }
     if (!found) {
-      const other = readRuleFile(p);
+      const other = readRuleFile(p, actions);
       if (other.errors.length)
         errors.push(
           new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} is invalid`, {
@@ -201,7 +212,7 @@ function checkTestRules(t: LoadedRuleTest, loaded: Map<string, SourceRef>, error
 /** Loads a rule set or throws the first error (all of them in `cause`, an AggregateError). */
 export function loadRuleSet(
   paths: readonly string[],
-  opts: LoadOptions = {},
+  opts: LoadOptions,
 ): { ruleSet: RuleSet; tests: readonly LoadedRuleTest[] } {
   const r = loadRules(paths, opts);
   if (!r.ruleSet) {

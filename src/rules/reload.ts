@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import type { RuleSet } from './types.ts';
 import { loadRules, type RuleLoad } from './load.ts';
+import type { ActionCatalog } from './parse/schema.ts';
 
 /** Why a reload ran. */
 export type ReloadReason = 'watch' | 'signal' | 'manual';
@@ -34,6 +35,8 @@ export interface ReloaderOptions {
   readonly onReload?: (result: ReloadResult) => void;
   /** Quiet time after the last file event before reloading. @defaultValue 250 ms */
   readonly debounceMs?: number;
+  /** The action types rules may use, with their spec schemas (the engine passes src/actions/registry.ts). */
+  readonly actions: ActionCatalog;
   /** Loader (tests may wrap it). @defaultValue loadRules without unit tests (a broken test never blocks a reload) */
   readonly load?: (paths: readonly string[]) => RuleLoad;
 }
@@ -60,7 +63,9 @@ export class RuleReloader {
   /** Loads the paths now; applies the set when it is valid and different. Never throws for bad rules. */
   reload(reason: ReloadReason = 'manual'): ReloadResult {
     let result: ReloadResult;
-    const load = (this.opts.load ?? ((p) => loadRules(p, { tests: false })))(this.opts.paths);
+    const load = (this.opts.load ?? ((p) => loadRules(p, { tests: false, actions: this.opts.actions })))(
+      this.opts.paths,
+    );
     if (!load.ruleSet) {
       this.failures++;
       this.opts.onError?.(load.errors, reason);

@@ -67,43 +67,16 @@ export interface CaptureSpec {
   readonly bpftrace?: string;
 }
 
-export interface SlackActionSpec {
-  readonly type: 'slack';
-  /** Channel id or name; defaults to SLACK_CHANNEL. */
-  readonly channel?: string;
-  readonly mention?: string;
+/**
+ * One of a rule's actions as the rules layer sees it: the action's type and its options (camelCase, base units),
+ * already validated and converted by that action's own schema, which the loader gets from the action catalog
+ * (`LoadOptions.actions`). The typed specs live with their actions (`SlackActionSpec` in src/actions/slack/spec.ts,
+ * ...); the rules layer only carries them.
+ */
+export interface ActionSpec {
+  readonly type: string;
+  readonly [option: string]: unknown;
 }
-
-export interface ScaleActionSpec {
-  readonly type: 'scale';
-  /** `auto`: resolved from the incident's pod owner references; or an explicit workload. */
-  readonly target:
-    'auto' | { readonly kind: 'Deployment' | 'StatefulSet'; readonly namespace: string; readonly name: string };
-  /** `+N` adds replicas, `xF` multiplies (rounded up). */
-  readonly step: string;
-  readonly max: number;
-  readonly cooldownMs: number;
-  readonly dryRun: boolean;
-  /** Diagnoses that allow scaling; default `['limit-bound']`; `['any']` always scales. */
-  readonly whenCause: readonly string[];
-  /** After scaling, watch the rule's signal this long and report recovered / not recovered. */
-  readonly verifyMs: number;
-}
-
-export interface WebhookActionSpec {
-  readonly type: 'webhook';
-  readonly url: string;
-  /** Environment variable holding the HMAC-SHA256 secret (never the secret itself). */
-  readonly secretEnv?: string;
-  readonly timeoutMs: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
-
-export interface LogActionSpec {
-  readonly type: 'log';
-}
-
-export type ActionSpec = SlackActionSpec | ScaleActionSpec | WebhookActionSpec | LogActionSpec;
 
 export interface Rule {
   readonly name: string;

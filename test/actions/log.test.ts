@@ -6,7 +6,7 @@ import { logAction } from '../../src/actions/log.ts';
 import { toJob } from '../../src/actions/job-id.ts';
 import { MemoryStore } from '../../src/actions/store-memory.ts';
 import type { ActionJob } from '../../src/actions/types.ts';
-import type { LogActionSpec } from '../../src/rules/types.ts';
+import type { LogActionSpec } from '../../src/actions/log.ts';
 import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts';
 
 test('one info line per job', async () => {

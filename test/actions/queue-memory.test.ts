@@ -132,7 +132,7 @@ test('5xx until the limit: failed set with the reason; retry delivers; unknown i
 test('an unknown action type fails at once as unrecoverable', async () => {
   const { q } = await setup(() => ({ status: 200 }), { attempts: 5 });
   await q.start();
-  const specs = [{ type: 'pager' } as unknown as ActionSpec];
+  const specs = [{ type: 'no-such-action' } as unknown as ActionSpec];
   const { id } = await q.enqueue(jobInput(makeIncident(), specs));
   const s = await settled(q, id);
   assert.equal(s.state, 'failed');

@@ -8,7 +8,7 @@ import { RateLimitedError, RetryableError, UnrecoverableError } from '../../src/
 import { toJob } from '../../src/actions/job-id.ts';
 import { MemoryStore } from '../../src/actions/store-memory.ts';
 import type { ActionContext, ActionJob } from '../../src/actions/types.ts';
-import type { WebhookActionSpec } from '../../src/rules/types.ts';
+import type { WebhookActionSpec } from '../../src/actions/webhook.ts';
 import { hasCode } from '../../src/errors.ts';
 import { startReceiver, type Receiver } from './fixtures/receiver.ts';
 import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts';

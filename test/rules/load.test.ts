@@ -2,6 +2,7 @@
 // one exact, located error (file:line:col: path: message, with its hint and code), returns fast, and
 // rejects the whole set so nothing is half-applied.
 import { test } from 'node:test';
+import { z } from 'zod';
 import assert from 'node:assert/strict';
 import {
   mkdtempSync,
@@ -18,6 +19,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadRules, loadRuleSet, ruleFilesOf } from '../../src/rules/load.ts';
 import { parseRuleFile, MAX_FILE_BYTES } from '../../src/rules/parse/parse-file.ts';
+import { ACTIONS, ACTION_TYPES } from '../../src/actions/registry.ts';
+import { DurationSchema, type ActionCatalog } from '../../src/rules/parse/schema.ts';
+import { parseDuration } from '../../src/rules/compile/units.ts';
 import { TriplineError } from '../../src/errors.ts';
 
 const here = relative(process.cwd(), import.meta.dirname);
@@ -27,7 +31,7 @@ const rulesDir = join(import.meta.dirname, '..', '..', 'rules');
 /** Loads one path; returns its errors as `message | hint | code` lines and asserts nothing loaded. */
 function errorsOf(path: string): string[] {
   const t = Date.now();
-  const r = loadRules([path]);
+  const r = loadRules([path], { actions: ACTIONS });
   assert.ok(Date.now() - t < 5000, `loading ${path} took ${Date.now() - t} ms`);
   assert.equal(r.ruleSet, undefined, 'a set with errors yields no rule set');
   assert.deepEqual(r.tests, []);
@@ -163,13 +167,13 @@ test('one bad file rejects the whole set: the good rules beside it are not loade
   const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-`));
   try {
     for (const f of readdirSync(rulesDir)) copyFileSync(join(rulesDir, f), join(dir, f));
-    assert.ok(loadRules([dir]).ruleSet, 'the example rules alone load');
+    assert.ok(loadRules([dir], { actions: ACTIONS }).ruleSet, 'the example rules alone load');
     copyFileSync(join(bad, 'wrong-unit.yaml'), join(dir, 'zz-wrong-unit.yaml'));
-    const r = loadRules([dir]);
+    const r = loadRules([dir], { actions: ACTIONS });
     assert.equal(r.ruleSet, undefined);
     assert.equal(r.errors.length, 1);
     assert.throws(
-      () => loadRuleSet([dir]),
+      () => loadRuleSet([dir], { actions: ACTIONS }),
       (e: unknown) => e instanceof TriplineError && e.code === 'RULE_ERR_UNIT' && e.cause instanceof AggregateError,
     );
   } finally {
@@ -178,7 +182,9 @@ test('one bad file rejects the whole set: the good rules beside it are not loade
 });
 
 test('all errors of a set are collected, across files and within one document', () => {
-  const r = loadRules([join(bad, 'wrong-type.yaml'), join(bad, 'unknown-key.yaml'), join(bad, 'wrong-unit.yaml')]);
+  const r = loadRules([join(bad, 'wrong-type.yaml'), join(bad, 'unknown-key.yaml'), join(bad, 'wrong-unit.yaml')], {
+    actions: ACTIONS,
+  });
   assert.deepEqual(
     r.errors.map((e) => e.code),
     ['RULE_ERR_SCHEMA', 'RULE_ERR_SCHEMA', 'RULE_ERR_SCHEMA', 'RULE_ERR_UNIT'],
@@ -186,7 +192,7 @@ test('all errors of a set are collected, across files and within one document', 
 });
 
 test('the example rules load into a frozen rule set with base units', () => {
-  const { ruleSet, tests } = loadRuleSet([rulesDir]);
+  const { ruleSet, tests } = loadRuleSet([rulesDir], { actions: ACTIONS });
   const names = ruleSet.rules.map((r) => r.name).sort();
   assert.deepEqual(names, [
     'blockio-latency',
@@ -264,7 +270,7 @@ test('documents: several per file, Silence and Inhibition, empty documents betwe
     'spec: {source_match: {rule: node-cpu}, target_match: {rule: cpu-throttling}, equal: [host]}',
     '',
   ].join('\n');
-  const f = parseRuleFile('x.yaml', text);
+  const f = parseRuleFile('x.yaml', text, { actions: ACTIONS });
   assert.deepEqual(f.errors, []);
   assert.deepEqual(f.silences[0], {
     id: 'maintenance',
@@ -278,35 +284,42 @@ test('documents: several per file, Silence and Inhibition, empty documents betwe
   assert.deepEqual(f.inhibitions[0].equal, ['host']);
 });
 
+/** `"a", "b"`: a list as error messages quote it (the action types come from the registry, not from this file). */
+const quoted = (words: readonly string[]): string => words.map((w) => JSON.stringify(w)).join(', ');
+
 /** Errors of one document given as text, as `line:col: path: message | hint`. */
 function docErrors(spec: string, kind = 'Rule'): string[] {
   const f = parseRuleFile(
     't.yaml',
     `apiVersion: tripline.dev/v1\nkind: ${kind}\nmetadata: {name: t}\nspec:\n${spec}\n`,
+    { actions: ACTIONS },
   );
   return f.errors.map((e) => `${e.message.replace(/^t\.yaml:/, '')} | ${e.hint}`);
 }
 
 test('header errors: apiVersion, kind, metadata.name', () => {
   assert.deepEqual(
-    parseRuleFile('t.yaml', 'apiVersion: v1\nkind: Rule\n').errors.map((e) => e.message),
+    parseRuleFile('t.yaml', 'apiVersion: v1\nkind: Rule\n', { actions: ACTIONS }).errors.map((e) => e.message),
     ['t.yaml:1:13: apiVersion: unsupported apiVersion "v1"'],
   );
   assert.deepEqual(
-    parseRuleFile('t.yaml', 'apiVersion: tripline.dev/v1\nkind: Rulle\n').errors.map((e) => `${e.message} | ${e.hint}`),
+    parseRuleFile('t.yaml', 'apiVersion: tripline.dev/v1\nkind: Rulle\n', { actions: ACTIONS }).errors.map(
+      (e) => `${e.message} | ${e.hint}`,
+    ),
     ['t.yaml:2:7: kind: unknown kind "Rulle" | did you mean "Rule"?'],
   );
   assert.deepEqual(
     parseRuleFile(
       't.yaml',
       'apiVersion: tripline.dev/v1\nkind: Rule\nmetadata: {name: Bad_Name}\nspec: {when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}}\n',
+      { actions: ACTIONS },
     ).errors.map((e) => e.message),
     [
       't.yaml:3:18: metadata.name: expected a lowercase name of letters, digits and -, at most 63 characters (like cpu-throttling), got string "Bad_Name"',
     ],
   );
   assert.deepEqual(
-    parseRuleFile('t.yaml', '- a\n- b\n').errors.map((e) => e.message),
+    parseRuleFile('t.yaml', '- a\n- b\n', { actions: ACTIONS }).errors.map((e) => e.message),
     ['t.yaml:1:1: a document must be a mapping, got a list'],
   );
 });
@@ -373,7 +386,7 @@ test('labels in group_by and match must exist on the signals', () => {
 test('actions, mute and capture are validated', () => {
   assert.deepEqual(
     docErrors('  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  actions: [{type: slak}]'),
-    ['6:20: spec.actions[0].type: "slak" is not one of "slack", "scale", "webhook", "log" | did you mean "slack"?'],
+    [`6:20: spec.actions[0].type: "slak" is not one of ${quoted(ACTION_TYPES)} | did you mean "slack"?`],
   );
   assert.deepEqual(
     docErrors(
@@ -406,6 +419,33 @@ test('actions, mute and capture are validated', () => {
     docErrors('  labels: {team: 5}\n  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}'),
     ['5:18: spec.labels.team: expected a string (quote numbers: "500"), got number 5 | write a string (quote it)'],
   );
+});
+
+test('actions are validated by the injected catalog: its types, its schemas, its conversions', () => {
+  // The rules layer knows no action: whatever catalog the caller passes decides what a rule may write.
+  const pager = z
+    .strictObject({ type: z.literal('pager'), to: z.string(), after: DurationSchema.default('1m') })
+    .transform((a) => ({ type: a.type, to: a.to, afterMs: parseDuration(a.after) }));
+  const actions = { pager: { spec: pager } };
+  const text = (a: string): string =>
+    `apiVersion: tripline.dev/v1\nkind: Rule\nmetadata: {name: t}\nspec:\n  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  actions: [${a}]\n`;
+  const ok = parseRuleFile('t.yaml', text('{type: pager, to: ops}'), { actions });
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(ok.rules[0].actions, [{ type: 'pager', to: 'ops', afterMs: 60_000 }]);
+  const errs = (a: string, catalog: ActionCatalog = actions): string[] =>
+    parseRuleFile('t.yaml', text(a), { actions: catalog }).errors.map((e) => `${e.message} | ${e.hint}`);
+  assert.deepEqual(errs('{type: pager, to: ops, aftr: 5m}'), [
+    't.yaml:6:36: spec.actions[0].aftr: unknown key "aftr" | did you mean "after"?',
+  ]);
+  assert.deepEqual(errs('{type: pagr, to: ops}'), [
+    't.yaml:6:20: spec.actions[0].type: "pagr" is not one of "pager" | did you mean "pager"?',
+  ]);
+  assert.deepEqual(errs('{type: slack}'), [
+    't.yaml:6:20: spec.actions[0].type: "slack" is not one of "pager" | one of: pager',
+  ]);
+  assert.deepEqual(errs('{type: no-such-action}', ACTIONS), [
+    `t.yaml:6:20: spec.actions[0].type: "no-such-action" is not one of ${quoted(ACTION_TYPES)} | one of: ${ACTION_TYPES.join(', ')}`,
+  ]);
 });
 
 test('missing keys are reported at the mapping that lacks them', () => {
@@ -516,7 +556,7 @@ test('mutated rule files never throw or hang: each parse returns a result (fuzz,
       }
     }
     const start = performance.now();
-    const f = parseRuleFile('fuzz.yaml', Buffer.from(t));
+    const f = parseRuleFile('fuzz.yaml', Buffer.from(t), { actions: ACTIONS });
     assert.ok(performance.now() - start < 2000, `parse took ${performance.now() - start} ms on:\n${t}`);
     if (f.errors.length) {
       rejected++;
@@ -535,18 +575,18 @@ test('a test whose rule file is missing, or whose expected rule is not in it, is
       `apiVersion: tripline.dev/v1\nkind: RuleTest\nmetadata: {name: t}\nspec:\n  rule_files: [${files}]\n  input: [{signal: tcp_retransmits, values: '0+1x10'}]\n  expect: [{at: 5s, incidents: [{rule: ${rule}}]}]\n`;
     writeFileSync(join(dir, 'a.test.yaml'), t('nope.yaml', 'runq-latency'));
     assert.deepEqual(
-      loadRules([join(dir, 'a.test.yaml')]).errors.map((e) => e.message),
+      loadRules([join(dir, 'a.test.yaml')], { actions: ACTIONS }).errors.map((e) => e.message),
       [`${dir}/a.test.yaml:5:16: spec.rule_files[0]: nope.yaml does not exist (relative to ${dir})`],
     );
     writeFileSync(join(dir, 'a.test.yaml'), t('runq-latency.yaml', 'runq-latncy'));
     assert.deepEqual(
-      loadRules([dir]).errors.map((e) => `${e.message} | ${e.hint}`),
+      loadRules([dir], { actions: ACTIONS }).errors.map((e) => `${e.message} | ${e.hint}`),
       [
         `${dir}/a.test.yaml:7:33: spec.expect[0].incidents[0].rule: rule "runq-latncy" is not in the test's rule_files | rules there: runq-latency`,
       ],
     );
     // The rule file is read even when it is not part of the checked set.
-    assert.equal(loadRules([join(dir, 'a.test.yaml')]).errors.length, 1);
+    assert.equal(loadRules([join(dir, 'a.test.yaml')], { actions: ACTIONS }).errors.length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -585,8 +625,8 @@ test('the engine can leave unit tests out of its rule set', () => {
       join(dir, 'broken.test.yaml'),
       'apiVersion: tripline.dev/v1\nkind: RuleTest\nmetadata: {name: b}\nspec: {}\n',
     );
-    assert.equal(loadRules([dir]).ruleSet, undefined, 'check and test read the broken test');
-    const r = loadRules([dir], { tests: false });
+    assert.equal(loadRules([dir], { actions: ACTIONS }).ruleSet, undefined, 'check and test read the broken test');
+    const r = loadRules([dir], { tests: false, actions: ACTIONS });
     assert.deepEqual([r.errors.length, r.ruleSet?.rules.length, r.tests.length], [0, 1, 0]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuleReloader, type ReloadResult } from '../../src/rules/reload.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
+import { ACTIONS } from '../../src/actions/registry.ts';
 import { Evaluator } from '../../src/rules/evaluate/evaluate.ts';
 import type { Tick } from '../../src/samples.ts';
 
@@ -31,12 +32,13 @@ test('a bad set is rejected whole: running rules and their state stay; a good se
   mkdirp(d);
   writeFileSync(join(d, 'a.yaml'), rule('keep', '10/s'));
   writeFileSync(join(d, 'b.yaml'), rule('change', '10/s'));
-  const ev = new Evaluator(loadRuleSet([d]).ruleSet, { host: 'h' });
+  const ev = new Evaluator(loadRuleSet([d], { actions: ACTIONS }).ruleSet, { host: 'h' });
   assert.equal(ev.tick(tickAt(0)).length, 2);
   const resolvedOnApply: string[] = [];
   const errors: string[] = [];
-  const r = new RuleReloader(loadRuleSet([d]).ruleSet, {
+  const r = new RuleReloader(loadRuleSet([d], { actions: ACTIONS }).ruleSet, {
     paths: [d],
+    actions: ACTIONS,
     apply: (rs) => {
       for (const i of ev.setRuleSet(rs, 500)) resolvedOnApply.push(`${i.rule}:${i.status}`);
     },
@@ -84,8 +86,9 @@ test('file changes reload once after a debounce, including a rename-replace by a
   writeFileSync(join(d, 'a.yaml'), rule('w', '10/s'));
   const results: ReloadResult[] = [];
   let applied = 0;
-  const r = new RuleReloader(loadRuleSet([d]).ruleSet, {
+  const r = new RuleReloader(loadRuleSet([d], { actions: ACTIONS }).ruleSet, {
     paths: [d],
+    actions: ACTIONS,
     debounceMs: 100,
     apply: () => {
       applied++;

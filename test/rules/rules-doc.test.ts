@@ -1,5 +1,6 @@
 // docs/rules.md stays true to the schema: every key of every document kind, every stat, matcher
-// operator and template pipe is documented, and every example document in it is valid.
+// operator and template pipe is documented, the Actions section is the one the action registry
+// renders, and every example document in it is valid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { ruleJsonSchema } from '../../src/rules/parse/json-schema.ts';
 import { STATS } from '../../src/rules/compile/units.ts';
 import { KINDS } from '../../src/rules/parse/schema.ts';
 import { parseRuleFile } from '../../src/rules/parse/parse-file.ts';
+import { ACTIONS } from '../../src/actions/registry.ts';
+import { withActionsReference } from '../../src/actions/doc.ts';
 
 const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'rules.md'), 'utf8');
 
@@ -30,7 +33,7 @@ function documented(word: string): boolean {
 }
 
 test('every key of the schema is documented', () => {
-  const keys = [...propertyNames(ruleJsonSchema())].sort();
+  const keys = [...propertyNames(ruleJsonSchema(ACTIONS))].sort();
   assert.ok(keys.length > 50, `only ${keys.length} keys found`);
   assert.deepEqual(
     keys.filter((k) => !documented(k)),
@@ -67,11 +70,16 @@ test('every example document in the doc is valid', () => {
     .filter((b) => b.startsWith('apiVersion:'));
   assert.ok(blocks.length >= 4, `${blocks.length} complete examples`);
   for (const b of blocks) {
-    const f = parseRuleFile('docs/rules.md', b);
+    const f = parseRuleFile('docs/rules.md', b, { actions: ACTIONS });
     assert.deepEqual(
       f.errors.map((e) => e.message),
       [],
       b.split('\n')[1],
     );
   }
+});
+
+test('the Actions section is generated from the action registry (regenerate: scripts/node scripts/gen-schema.ts)', () => {
+  assert.equal(doc, withActionsReference(doc, ACTIONS));
+  for (const type of Object.keys(ACTIONS)) assert.ok(doc.includes(`#### \`${type}\``), type);
 });

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../../config.ts';
 import type { Incident } from '../../incident.ts';
-import type { ScaleActionSpec } from '../../rules/types.ts';
+import { scaleDoc, scaleSpec, type ScaleActionSpec } from './spec.ts';
 import { TriplineError } from '../../errors.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome, EventDetail } from '../types.ts';
@@ -65,6 +65,8 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
 
   return {
     type: 'scale',
+    spec: scaleSpec,
+    doc: scaleDoc,
     check(spec) {
       parseStep(spec.step);
       if (!(spec.max >= 1))

@@ -4,7 +4,7 @@
  * when the incident carries it, otherwise by uid in a list of all pods (cached: the list is the costly call).
  */
 import type { IncidentTarget } from '../../incident.ts';
-import type { ScaleActionSpec } from '../../rules/types.ts';
+import type { ScaleActionSpec } from './spec.ts';
 import { UnrecoverableError } from '../errors.ts';
 import { KubeHttpError } from './kube-client.ts';
 import type { KubeClient } from './kube-client.ts';

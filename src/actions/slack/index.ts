@@ -11,7 +11,7 @@
 import { parseDuration, slackToken } from '../../config.ts';
 import type { Config } from '../../config.ts';
 import { TriplineError } from '../../errors.ts';
-import type { SlackActionSpec } from '../../rules/types.ts';
+import { slackDoc, slackSpec, type SlackActionSpec } from './spec.ts';
 import { RetryableError, UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from '../types.ts';
 import { renderIncidentMessage, renderNoteReply } from './blocks.ts';
@@ -79,6 +79,8 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
 
   return {
     type: 'slack',
+    spec: slackSpec,
+    doc: slackDoc,
     check(spec, config, env) {
       let token: string | undefined;
       try {

@@ -6,8 +6,8 @@
 import cron from 'node-cron';
 import { TriplineError } from '../../errors.ts';
 import type { SignalSpec } from '../../signals.ts';
-import type { ActionSpec, Inhibition, Rule, Silence, SourceRef } from '../types.ts';
-import type { ActionDoc, InhibitionSpecDoc, RuleSpecDoc, SilenceSpecDoc } from '../parse/schema.ts';
+import type { Inhibition, Rule, Silence, SourceRef } from '../types.ts';
+import type { InhibitionSpecDoc, RuleSpecDoc, SilenceSpecDoc } from '../parse/schema.ts';
 import { compileMatchers, compileWhen, type Reporter } from './compile-when.ts';
 import { compileTemplate, TemplateError } from './template.ts';
 import { parseDuration } from './units.ts';
@@ -129,40 +129,9 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
           },
         }
       : {}),
-    actions: spec.actions.map(compileAction),
+    // Each action's own schema already converted it (snake_case YAML to its camelCase spec, durations to ms).
+    actions: spec.actions,
   });
-}
-
-function compileAction(a: ActionDoc): ActionSpec {
-  switch (a.type) {
-    case 'slack':
-      return {
-        type: 'slack',
-        ...(a.channel ? { channel: a.channel } : {}),
-        ...(a.mention ? { mention: a.mention } : {}),
-      };
-    case 'log':
-      return { type: 'log' };
-    case 'webhook':
-      return {
-        type: 'webhook',
-        url: a.url,
-        timeoutMs: parseDuration(a.timeout),
-        ...(a.secret_env ? { secretEnv: a.secret_env } : {}),
-        ...(a.headers ? { headers: { ...a.headers } } : {}),
-      };
-    case 'scale':
-      return {
-        type: 'scale',
-        target: a.target === 'auto' ? 'auto' : { ...a.target },
-        step: a.step,
-        max: a.max,
-        cooldownMs: parseDuration(a.cooldown),
-        dryRun: a.dry_run,
-        whenCause: [...a.when_cause],
-        verifyMs: parseDuration(a.verify),
-      };
-  }
 }
 
 function validTimeZone(tz: string): boolean {

@@ -1,17 +1,21 @@
 /**
  * The JSON Schema of rule files, generated from the zod schemas so editors (YAML language servers)
- * complete and validate exactly what `tripline check` accepts. scripts/gen-schema.ts writes it to
- * schema/rule.schema.json; test/rules/json-schema.test.ts fails when the committed copy is stale.
+ * complete and validate exactly what `tripline check` accepts. scripts/gen-schema.ts writes it, composed with the
+ * action registry's schemas, to schema/rule.schema.json; test/rules/parse/schema.test.ts fails when the committed
+ * copy is stale.
  */
 import { z } from 'zod';
-import { DOCUMENT_SCHEMAS, DocumentSchema } from './schema.ts';
+import { documentSchema, type ActionCatalog } from './schema.ts';
 
 /** Where the generated schema is committed, relative to the repository root. */
 export const JSON_SCHEMA_PATH = 'schema/rule.schema.json';
 
-/** The JSON Schema (draft 2020-12) of one rule-file document, describing input as written (defaults optional). */
-export function ruleJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(DocumentSchema, {
+/**
+ * The JSON Schema (draft 2020-12) of one rule-file document whose actions come from `actions`, describing input
+ * as written (defaults optional).
+ */
+export function ruleJsonSchema(actions: ActionCatalog): Record<string, unknown> {
+  const schema = z.toJSONSchema(documentSchema(actions), {
     io: 'input',
     target: 'draft-2020-12',
     unrepresentable: 'any',
@@ -25,26 +29,22 @@ export function ruleJsonSchema(): Record<string, unknown> {
 }
 
 /** The schema as the committed file's text: two-space JSON and a final newline. */
-export function ruleJsonSchemaText(): string {
-  return JSON.stringify(ruleJsonSchema(), null, 2) + '\n';
+export function ruleJsonSchemaText(actions: ActionCatalog): string {
+  return JSON.stringify(ruleJsonSchema(actions), null, 2) + '\n';
 }
 
 type JsonNode = Record<string, unknown>;
-const kindSchemas = new Map<string, JsonNode>();
+const jsonSchemas = new WeakMap<z.ZodType, JsonNode>();
 
 /**
- * The keys allowed in the object at `path` of a document of `kind` (for "did you mean" on unknown
- * keys), read from the generated JSON Schema so the suggestion always matches the schema.
+ * The keys allowed in the object at `path` of a value of `schema` (a document kind's schema, for "did you
+ * mean" on unknown keys), read from its JSON Schema so the suggestion always matches the schema.
  */
-export function keysAt(
-  kind: keyof typeof DOCUMENT_SCHEMAS,
-  path: readonly (string | number)[],
-  value?: unknown,
-): string[] {
-  let root = kindSchemas.get(kind);
+export function keysAt(schema: z.ZodType, path: readonly (string | number)[], value?: unknown): string[] {
+  let root = jsonSchemas.get(schema);
   if (!root) {
-    root = z.toJSONSchema(DOCUMENT_SCHEMAS[kind], { io: 'input', unrepresentable: 'any' }) as JsonNode;
-    kindSchemas.set(kind, root);
+    root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonNode;
+    jsonSchemas.set(schema, root);
   }
   const defs = (root.$defs ?? {}) as Record<string, JsonNode>;
   const deref = (n: JsonNode | undefined): JsonNode[] => {

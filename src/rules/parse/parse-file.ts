@@ -8,7 +8,15 @@ import { isScalar, parseAllDocuments, LineCounter, visit, type Document, type No
 import { blockTooDeep, flowTooDeep, reservedKeys, tooDeep } from './yaml-limits.ts';
 import { TriplineError } from '../../errors.ts';
 import type { Inhibition, Rule, Silence, SourceRef } from '../types.ts';
-import { API_VERSION, DOCUMENT_SCHEMAS, KINDS, type Kind, type RuleTestSpec } from './schema.ts';
+import {
+  API_VERSION,
+  documentSchemas,
+  KINDS,
+  type ActionCatalog,
+  type DocumentSchemas,
+  type Kind,
+  type RuleTestSpec,
+} from './schema.ts';
 import { locate, pathText, positionOf, ruleError, type PathSeg, type Position } from './locate.ts';
 import { problemsFromZod } from './zod-issues.ts';
 import { compileInhibition, compileRule, compileSilence } from '../compile/compile.ts';
@@ -49,15 +57,17 @@ export interface ParsedFile {
   readonly errors: TriplineError[];
 }
 
-/**
- * Parses and validates one file's bytes. `file` is the name used in messages; `size` the size on disk
- * when the caller did not read an oversized file. Never throws.
- */
-export function parseRuleFile(
-  file: string,
-  bytes: Uint8Array | string,
-  size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length,
-): ParsedFile {
+/** Options of a file parse. */
+export interface ParseOptions {
+  /** The action types rules may use, each with the schema of its spec (the callers pass src/actions/registry.ts). */
+  readonly actions: ActionCatalog;
+  /** The size on disk, when the caller did not read an oversized file. @defaultValue the length of `bytes` */
+  readonly size?: number;
+}
+
+/** Parses and validates one file's bytes. `file` is the name used in messages. Never throws. */
+export function parseRuleFile(file: string, bytes: Uint8Array | string, opts: ParseOptions): ParsedFile {
+  const size = opts.size ?? (typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length);
   const out: ParsedFile = { file, rules: [], silences: [], inhibitions: [], tests: [], errors: [] };
   const fileError = (
     code: 'RULE_ERR_FILE',
@@ -137,7 +147,8 @@ export function parseRuleFile(
       `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`,
       'split the file',
     );
-  for (const doc of docs) parseDocument(doc, file, text, lines, out);
+  const schemas = documentSchemas(opts.actions);
+  for (const doc of docs) parseDocument(doc, file, text, lines, schemas, out);
   if (out.errors.length > MAX_ERRORS_PER_FILE) {
     const more = out.errors.length - MAX_ERRORS_PER_FILE;
     out.errors.length = MAX_ERRORS_PER_FILE;
@@ -161,7 +172,14 @@ export function parseRuleFile(
   return out;
 }
 
-function parseDocument(doc: Document.Parsed, file: string, text: string, lines: LineCounter, out: ParsedFile): void {
+function parseDocument(
+  doc: Document.Parsed,
+  file: string,
+  text: string,
+  lines: LineCounter,
+  schemas: DocumentSchemas,
+  out: ParsedFile,
+): void {
   if (doc.errors.length) {
     for (const e of doc.errors) {
       const p = lines.linePos(e.pos[0]);
@@ -291,9 +309,9 @@ function parseDocument(doc: Document.Parsed, file: string, text: string, lines: 
     );
     return;
   }
-  const parsed = DOCUMENT_SCHEMAS[kind].safeParse(data);
+  const parsed = schemas[kind].safeParse(data);
   if (!parsed.success) {
-    for (const p of problemsFromZod(kind, parsed.error.issues, data)) report(p.path, p.error, p.atKey);
+    for (const p of problemsFromZod(schemas[kind], parsed.error.issues, data)) report(p.path, p.error, p.atKey);
     return;
   }
   const { metadata, spec } = parsed.data;

@@ -1,13 +1,15 @@
 /**
  * The rule file format: zod schemas of the YAML documents (Kubernetes style: `apiVersion`, `kind`,
  * `metadata`, `spec`), strict everywhere so a misspelt key is an error instead of a silently ignored
- * option. Defaults live in RULE_DEFAULTS and nowhere else. Cross-field checks that need the signal
- * catalog (units, stats, labels) happen in compile.ts; this file only knows shapes.
+ * option. Defaults live in RULE_DEFAULTS and nowhere else, except an action's: each action's schema (with its
+ * defaults) lives in its module under src/actions/ and reaches the loader through the action catalog it is
+ * given, so this layer never imports the actions. Cross-field checks that need the signal catalog (units, stats,
+ * labels) happen in compile.ts; this file only knows shapes.
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, STATS } from '../compile/units.ts';
 import { MAX_LABEL_VALUE_LENGTH } from '../compile/regex-guard.ts';
-import type { Cause } from '../../bundle/types.ts';
+import type { ActionSpec } from '../types.ts';
 
 /** The only apiVersion this release reads. */
 export const API_VERSION = 'tripline.dev/v1';
@@ -15,7 +17,7 @@ export const API_VERSION = 'tripline.dev/v1';
 export const KINDS = ['Rule', 'Silence', 'Inhibition', 'RuleTest'] as const;
 export type Kind = (typeof KINDS)[number];
 
-/** Every default of the rule format. */
+/** Every default of the rule format (an action's defaults are in its schema, src/actions/). */
 export const RULE_DEFAULTS = {
   severity: 'warning',
   for: '0s',
@@ -23,16 +25,6 @@ export const RULE_DEFAULTS = {
   cooldown: '5m',
   max_trips_per_hour: 10,
   capture: { duration: '10s' },
-  scale: {
-    target: 'auto',
-    step: '+1',
-    max: 10,
-    cooldown: '10m',
-    dry_run: false,
-    when_cause: ['limit-bound'],
-    verify: '2m',
-  },
-  webhook: { timeout: '5s' },
   test: { interval: '1s', status: 'firing' },
 } as const;
 
@@ -42,6 +34,8 @@ export const LABEL_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$';
 
 const DURATION_WORDS = 'expected a duration like 250us, 5ms, 1.5s, 2m, 4h';
 const duration = z.string({ error: DURATION_WORDS }).regex(new RegExp(DURATION_PATTERN), { error: DURATION_WORDS });
+/** A duration as written (`250us`, `5ms`, `1.5s`, `2m`, `4h`), for action schemas too; parseDuration converts it. */
+export const DurationSchema = duration;
 const labelName = z
   .string()
   .regex(new RegExp(LABEL_NAME_PATTERN), { error: 'expected a label name (letters, digits, _)' });
@@ -50,6 +44,8 @@ const threshold = z.union([z.string(), z.number()], { error: 'expected a thresho
 const name = z.string().regex(new RegExp(NAME_PATTERN), {
   error: 'expected a lowercase name of letters, digits and -, at most 63 characters (like cpu-throttling)',
 });
+/** A DNS-label name (metadata.name, a Kubernetes object's name). */
+export const NameSchema = name;
 const signalName = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,100}$/, { error: 'expected a signal name like runq_delay_seconds' });
@@ -121,56 +117,32 @@ export const WhenSchema: z.ZodType<RawWhen> = z
 
 const D = RULE_DEFAULTS;
 
-/** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
-export const SCALE_CAUSES = ['limit-bound', 'contention', 'app-bound', 'unknown', 'any'] as const satisfies readonly (
-  Cause | 'any'
-)[];
-// Fails to type-check when the bundle gains a Cause this list lacks.
-const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
-void everyCause;
+/** What the loader needs of one action type: the schema of its spec (strict, with its defaults; YAML in, ActionSpec out). */
+export interface ActionSchemaEntry {
+  readonly spec: z.ZodType<ActionSpec>;
+}
 
-export const SlackActionSchema = z.strictObject({
-  type: z.literal('slack'),
-  channel: z.string().optional(),
-  mention: z.string().optional(),
-});
-export const ScaleActionSchema = z.strictObject({
-  type: z.literal('scale'),
-  target: z
-    .union([z.literal('auto'), z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), namespace: name, name })])
-    .default(D.scale.target),
-  step: z
-    .string()
-    .regex(/^(\+[1-9]\d{0,2}|x[1-9]\d?(\.\d+)?)$/, { error: "expected a step like '+1' or 'x1.5'", abort: true })
-    .refine((s) => s.startsWith('+') || Number(s.slice(1)) > 1, { error: "a multiplier must be above 1, like 'x1.5'" })
-    .default(D.scale.step),
-  max: z.number().int().min(1).max(1000).default(D.scale.max),
-  cooldown: duration.default(D.scale.cooldown),
-  dry_run: z.boolean().default(D.scale.dry_run),
-  when_cause: z
-    .array(z.enum(SCALE_CAUSES))
-    .min(1)
-    .default([...D.scale.when_cause]),
-  verify: duration.default(D.scale.verify),
-});
-export const WebhookActionSchema = z.strictObject({
-  type: z.literal('webhook'),
-  url: z.string().regex(/^https?:\/\/[^\s]+$/, { error: 'expected an http:// or https:// URL' }),
-  secret_env: z
-    .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected the NAME of an environment variable (never the secret itself)' })
-    .optional(),
-  timeout: duration.default(D.webhook.timeout),
-  headers: z.record(z.string(), z.string()).optional(),
-});
-export const LogActionSchema = z.strictObject({ type: z.literal('log') });
-export const ActionSchema = z.discriminatedUnion('type', [
-  SlackActionSchema,
-  ScaleActionSchema,
-  WebhookActionSchema,
-  LogActionSchema,
-]);
-export const ACTION_TYPES = ['slack', 'scale', 'webhook', 'log'] as const;
+/**
+ * The action types a rule may use, by type name, in the order the docs list them. The callers above the rules
+ * layer (engine, `tripline check`, `tripline test`) pass the action registry (src/actions/registry.ts), which
+ * has this shape; the rules layer never imports the actions.
+ */
+export type ActionCatalog = Readonly<Record<string, ActionSchemaEntry | undefined>>;
+
+/** The catalog's type names. */
+export function actionTypes(catalog: ActionCatalog): string[] {
+  return Object.keys(catalog).filter((t) => catalog[t]);
+}
+
+/**
+ * One element of a rule's `actions`: the catalog's schemas told apart by `type`, so an unknown type gets
+ * "one of ..." with a suggestion, and an unknown key the keys of that type.
+ */
+function actionSchema(catalog: ActionCatalog): z.ZodType<ActionSpec> {
+  const specs = actionTypes(catalog).map((t) => catalog[t]!.spec);
+  // Each spec is a strict object (perhaps piped into a transform) with a literal `type`, as discriminatedUnion needs.
+  return z.discriminatedUnion('type', specs as unknown as [z.ZodObject]) as unknown as z.ZodType<ActionSpec>;
+}
 
 export const CaptureSchema = z.strictObject({
   /** Deep probes to attach; empty means the defaults for the rule's signals. */
@@ -186,36 +158,43 @@ export const CaptureSchema = z.strictObject({
   bpftrace: z.string().max(65536).optional(),
 });
 
-export const RuleSpecSchema = z.strictObject({
-  description: z.string().optional().describe('Free text shown with incidents.'),
-  severity: z.enum(['info', 'warning', 'critical']).default(D.severity),
-  labels: z.record(labelName, labelValue).default({}).describe('Labels added to every incident of the rule.'),
-  group_by: z.array(labelName).default([]).describe('Series labels: one state machine per distinct value tuple.'),
-  match: MatchersSchema.default({}).describe('Label matchers every series of every condition must satisfy.'),
-  when: WhenSchema,
-  for: duration.default(D.for).describe('How long the condition must hold before firing.'),
-  keep_firing_for: duration
-    .default(D.keep_firing_for)
-    .describe('How long a firing series stays firing after the condition stops holding.'),
-  cooldown: duration.default(D.cooldown).describe('Minimum time between two trips of one series.'),
-  max_trips_per_hour: z
-    .number()
-    .int()
-    .min(1)
-    .max(3600)
-    .default(D.max_trips_per_hour)
-    .describe('Cap of trips per hour for the whole rule.'),
-  mute: z
-    .array(z.strictObject({ cron: z.string(), duration, timezone: z.string().optional() }))
-    .default([])
-    .describe('Mute windows: a cron expression starts a window of `duration`.'),
-  annotations: z
-    .record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string())
-    .default({})
-    .describe('Templates rendered per incident: {{ .labels.NAME }}, {{ .value | duration }}.'),
-  capture: CaptureSchema.optional().describe('Deep probes attached to the offender when the rule trips.'),
-  actions: z.array(ActionSchema).default([]).describe('What runs on a trip: slack, scale, webhook, log.'),
-});
+/** A Rule's spec, its actions validated by `action` (the catalog's union). */
+function ruleSpecSchema(action: z.ZodType<ActionSpec>, types: readonly string[]) {
+  return z.strictObject({
+    description: z.string().optional().describe('Free text shown with incidents.'),
+    severity: z.enum(['info', 'warning', 'critical']).default(D.severity),
+    labels: z.record(labelName, labelValue).default({}).describe('Labels added to every incident of the rule.'),
+    group_by: z.array(labelName).default([]).describe('Series labels: one state machine per distinct value tuple.'),
+    match: MatchersSchema.default({}).describe('Label matchers every series of every condition must satisfy.'),
+    when: WhenSchema,
+    for: duration.default(D.for).describe('How long the condition must hold before firing.'),
+    keep_firing_for: duration
+      .default(D.keep_firing_for)
+      .describe('How long a firing series stays firing after the condition stops holding.'),
+    cooldown: duration.default(D.cooldown).describe('Minimum time between two trips of one series.'),
+    max_trips_per_hour: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(D.max_trips_per_hour)
+      .describe('Cap of trips per hour for the whole rule.'),
+    mute: z
+      .array(z.strictObject({ cron: z.string(), duration, timezone: z.string().optional() }))
+      .default([])
+      .describe('Mute windows: a cron expression starts a window of `duration`.'),
+    annotations: z
+      .record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string())
+      .default({})
+      .describe('Templates rendered per incident: {{ .labels.NAME }}, {{ .value | duration }}.'),
+    capture: CaptureSchema.optional().describe('Deep probes attached to the offender when the rule trips.'),
+    // prefault, not default: the elements transform (YAML to spec), and the JSON Schema keeps only input defaults.
+    actions: z
+      .array(action)
+      .prefault([])
+      .describe(`What runs on a trip: ${types.join(', ')}.`),
+  });
+}
 
 export const SilenceSpecSchema = z.strictObject({
   matchers: MatchersSchema,
@@ -234,53 +213,56 @@ export const InhibitionSpecSchema = z.strictObject({
 /** Series notation: `0+30x60` (start, step, count), `1 2 _ 4` (`_` missing), `5x10` (repeat). */
 const series = z.string().max(65536);
 
-export const RuleTestSpecSchema = z.strictObject({
-  /** Rule files the test loads, relative to the test file. */
-  rule_files: z.array(z.string().min(1)).min(1),
-  /** Time between two series points. */
-  interval: duration.default(D.test.interval),
-  input: z
-    .array(
-      z.strictObject({
-        signal: signalName,
-        labels: z.record(labelName, labelValue).default({}),
-        /** Counter or gauge values (cumulative for counters). */
-        values: series.optional(),
-        /** Histogram: cumulative count series per upper bound (`5ms`, `0.005`, `+Inf`). */
-        buckets: z.record(z.string(), series).optional(),
-      }),
-    )
-    .min(1),
-  expect: z
-    .array(
-      z.strictObject({
-        at: duration,
-        /** Every incident firing (or just resolved) at that time; empty means none. */
-        incidents: z.array(
-          z.strictObject({
-            rule: name,
-            status: z.enum(['firing', 'resolved']).default(D.test.status),
-            labels: z.record(labelName, labelValue).default({}),
-            value: threshold.optional(),
-            plan: z
-              .strictObject({
-                probes: z.array(z.string()).optional(),
-                actions: z.array(z.looseObject({ type: z.enum(ACTION_TYPES) })).optional(),
-              })
-              .optional(),
-          }),
-        ),
-      }),
-    )
-    .min(1),
-});
+/** A RuleTest's spec; expected plans name action types of the catalog. */
+function ruleTestSpecSchema(types: readonly string[]) {
+  return z.strictObject({
+    /** Rule files the test loads, relative to the test file. */
+    rule_files: z.array(z.string().min(1)).min(1),
+    /** Time between two series points. */
+    interval: duration.default(D.test.interval),
+    input: z
+      .array(
+        z.strictObject({
+          signal: signalName,
+          labels: z.record(labelName, labelValue).default({}),
+          /** Counter or gauge values (cumulative for counters). */
+          values: series.optional(),
+          /** Histogram: cumulative count series per upper bound (`5ms`, `0.005`, `+Inf`). */
+          buckets: z.record(z.string(), series).optional(),
+        }),
+      )
+      .min(1),
+    expect: z
+      .array(
+        z.strictObject({
+          at: duration,
+          /** Every incident firing (or just resolved) at that time; empty means none. */
+          incidents: z.array(
+            z.strictObject({
+              rule: name,
+              status: z.enum(['firing', 'resolved']).default(D.test.status),
+              labels: z.record(labelName, labelValue).default({}),
+              value: threshold.optional(),
+              plan: z
+                .strictObject({
+                  probes: z.array(z.string()).optional(),
+                  actions: z.array(z.looseObject({ type: z.enum(types as [string, ...string[]]) })).optional(),
+                })
+                .optional(),
+            }),
+          ),
+        }),
+      )
+      .min(1),
+  });
+}
 
 /** A parsed RuleTest spec as written (snake_case, durations and series as strings; see series-notation.ts). */
-export type RuleTestSpec = z.output<typeof RuleTestSpecSchema>;
-export type RuleSpecDoc = z.output<typeof RuleSpecSchema>;
+export type RuleTestSpec = z.output<ReturnType<typeof ruleTestSpecSchema>>;
+/** A validated Rule spec (snake_case; its actions already converted by their schemas). */
+export type RuleSpecDoc = z.output<ReturnType<typeof ruleSpecSchema>>;
 export type SilenceSpecDoc = z.output<typeof SilenceSpecSchema>;
 export type InhibitionSpecDoc = z.output<typeof InhibitionSpecSchema>;
-export type ActionDoc = z.output<typeof ActionSchema>;
 
 export const MetadataSchema = z.strictObject({
   name,
@@ -292,18 +274,33 @@ function doc<K extends Kind, S extends z.ZodType>(kind: K, spec: S) {
   return z.strictObject({ apiVersion: z.literal(API_VERSION), kind: z.literal(kind), metadata: MetadataSchema, spec });
 }
 
-/** One schema per kind; load.ts checks apiVersion and kind first, then parses with the matching one. */
-export const DOCUMENT_SCHEMAS = {
-  Rule: doc('Rule', RuleSpecSchema),
-  Silence: doc('Silence', SilenceSpecSchema),
-  Inhibition: doc('Inhibition', InhibitionSpecSchema),
-  RuleTest: doc('RuleTest', RuleTestSpecSchema),
-} as const;
+function documentsOf(catalog: ActionCatalog) {
+  const types = actionTypes(catalog);
+  return {
+    Rule: doc('Rule', ruleSpecSchema(actionSchema(catalog), types)),
+    Silence: doc('Silence', SilenceSpecSchema),
+    Inhibition: doc('Inhibition', InhibitionSpecSchema),
+    RuleTest: doc('RuleTest', ruleTestSpecSchema(types)),
+  } as const;
+}
+
+/** The document schemas of one action catalog, one per kind. */
+export type DocumentSchemas = ReturnType<typeof documentsOf>;
+
+const built = new WeakMap<ActionCatalog, DocumentSchemas>();
+
+/** One schema per kind for rules whose actions come from `catalog` (built once per catalog); parse-file.ts checks apiVersion and kind first, then parses with the matching one. */
+export function documentSchemas(catalog: ActionCatalog): DocumentSchemas {
+  let d = built.get(catalog);
+  if (!d) {
+    d = documentsOf(catalog);
+    built.set(catalog, d);
+  }
+  return d;
+}
 
 /** Any document (for the JSON Schema editors use). */
-export const DocumentSchema = z.discriminatedUnion('kind', [
-  DOCUMENT_SCHEMAS.Rule,
-  DOCUMENT_SCHEMAS.Silence,
-  DOCUMENT_SCHEMAS.Inhibition,
-  DOCUMENT_SCHEMAS.RuleTest,
-]);
+export function documentSchema(catalog: ActionCatalog) {
+  const d = documentSchemas(catalog);
+  return z.discriminatedUnion('kind', [d.Rule, d.Silence, d.Inhibition, d.RuleTest]);
+}

@@ -6,7 +6,6 @@
 import type { z } from 'zod';
 import { TriplineError } from '../../errors.ts';
 import type { PathSeg } from './locate.ts';
-import type { Kind } from './schema.ts';
 import { keysAt } from './json-schema.ts';
 import { didYouMean } from './suggest.ts';
 
@@ -42,8 +41,13 @@ function bestBranch(branches: Issue[][]): Issue[] {
   return [...branches].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0] ?? [];
 }
 
-/** Converts the issues of a failed parse of a `kind` document (`data` is what was parsed). */
-export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unknown, base: PathSeg[] = []): Problem[] {
+/** Converts the issues of a failed parse of `data` with `schema` (a document kind's schema). */
+export function problemsFromZod(
+  schema: z.ZodType,
+  issues: readonly Issue[],
+  data: unknown,
+  base: PathSeg[] = [],
+): Problem[] {
   const out: Problem[] = [];
   const err = (message: string, hint: string): TriplineError => new TriplineError('RULE_ERR_SCHEMA', message, { hint });
   // A cross-key check on an object that already has unknown keys only repeats the problem.
@@ -54,7 +58,7 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          const allowed = keysAt(kind, path, valueAt(data, path));
+          const allowed = keysAt(schema, path, valueAt(data, path));
           out.push({
             path: [...path, key],
             atKey: true,
@@ -88,7 +92,7 @@ export function problemsFromZod(kind: Kind, issues: readonly Issue[], data: unkn
         const deeper =
           branch.length &&
           branch.some((i) => i.path.length > 0 || i.code === 'unrecognized_keys' || i.code === 'custom');
-        if (deeper) out.push(...problemsFromZod(kind, branch, data, path));
+        if (deeper) out.push(...problemsFromZod(schema, branch, data, path));
         else
           out.push({
             path,

@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Incident } from '../../incident.ts';
 import type { Rule, RuleSet } from '../types.ts';
-import type { LoadedRuleTest } from '../load.ts';
+import type { LoadedRuleTest, LoadOptions } from '../load.ts';
 import type { RuleTestSpec } from '../parse/schema.ts';
 import { loadRules, ruleFilesOf } from '../load.ts';
 import { parseDuration, parseThreshold, thresholdUnit, type ThresholdUnit } from '../compile/units.ts';
@@ -123,12 +123,15 @@ export function planDiff(exp: Expected['plan'], plan: Plan): string[] {
   return out;
 }
 
+/** What running rule tests needs: the action catalog rules are loaded with (the callers pass src/actions/registry.ts). */
+export type RunOptions = Pick<LoadOptions, 'actions'>;
+
 /** Runs one RuleTest against the rule files it names; returns its failures. */
-export function runRuleTest(test: LoadedRuleTest): RuleTestResult {
+export function runRuleTest(test: LoadedRuleTest, opts: RunOptions): RuleTestResult {
   const file = test.source.file;
   const failures: string[] = [];
   const result = (): RuleTestResult => ({ name: test.name, file, line: test.source.line, failures });
-  const load = loadRules(ruleFilesOf(test), { tests: false });
+  const load = loadRules(ruleFilesOf(test), { tests: false, actions: opts.actions });
   if (!load.ruleSet) {
     for (const e of load.errors) failures.push(`${file}:${test.source.line}: rule_files: ${e.message}`);
     return result();
@@ -205,9 +208,12 @@ function compare(
 }
 
 /** Loads every RuleTest under `paths` and runs them; load errors come back as `errors`. */
-export function runRuleTests(paths: readonly string[]): { results: RuleTestResult[]; errors: string[] } {
-  const load = loadRules(paths);
+export function runRuleTests(
+  paths: readonly string[],
+  opts: RunOptions,
+): { results: RuleTestResult[]; errors: string[] } {
+  const load = loadRules(paths, { actions: opts.actions });
   if (load.errors.length)
     return { results: [], errors: load.errors.map((e) => e.message + (e.hint ? ` (hint: ${e.hint})` : '')) };
-  return { results: load.tests.map(runRuleTest), errors: [] };
+  return { results: load.tests.map((t) => runRuleTest(t, opts)), errors: [] };
 }

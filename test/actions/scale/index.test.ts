@@ -9,7 +9,7 @@ import { RetryableError } from '../../../src/actions/errors.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
 import type { ActionJob, ActionStore } from '../../../src/actions/types.ts';
-import type { ScaleActionSpec } from '../../../src/rules/types.ts';
+import type { ScaleActionSpec } from '../../../src/actions/scale/spec.ts';
 import type { Cause } from '../../../src/bundle/types.ts';
 import { buildConfig } from '../../../src/config.ts';
 import { startRedis } from '../../support/redis.ts';

@@ -7,7 +7,7 @@ import type { Config } from '../../../src/config.ts';
 import { incidentKey } from '../../../src/incident.ts';
 import type { Incident } from '../../../src/incident.ts';
 import type { BundleRef } from '../../../src/bundle/types.ts';
-import type { SlackActionSpec } from '../../../src/rules/types.ts';
+import type { SlackActionSpec } from '../../../src/actions/slack/spec.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import type { ActionContext, ActionEvent, ActionJob, ActionStore, EventDetail } from '../../../src/actions/types.ts';
 

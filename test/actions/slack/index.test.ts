@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createSlackAction } from '../../../src/actions/slack/index.ts';
 import { RateLimitedError, RetryableError } from '../../../src/actions/errors.ts';
 import type { ActionContext, ActionJob } from '../../../src/actions/types.ts';
-import type { SlackActionSpec } from '../../../src/rules/types.ts';
+import type { SlackActionSpec } from '../../../src/actions/slack/spec.ts';
 import { FakeSlack } from '../../support/fake-slack.ts';
 import { buildConfig } from '../../../src/config.ts';
 import { hasCode } from '../../../src/errors.ts';

@@ -21,6 +21,7 @@ import { CgroupResolver } from '../../../src/probes/cgroups.ts';
 import { buildConfig } from '../../../src/config.ts';
 import { createSampler } from '../../../src/sampler/sampler.ts';
 import { loadRuleSet } from '../../../src/rules/load.ts';
+import { ACTIONS } from '../../../src/actions/registry.ts';
 import { Evaluator } from '../../../src/rules/evaluate/evaluate.ts';
 import type { Reading } from '../../../src/probes/counters/types.ts';
 import type { HistogramSample } from '../../../src/samples.ts';
@@ -170,9 +171,12 @@ kernelTest(
       config,
       now: () => now,
     });
-    const evaluator = new Evaluator(loadRuleSet([join(root, 'rules', 'pg-query-latency.yaml')]).ruleSet, {
-      host: 'test',
-    });
+    const evaluator = new Evaluator(
+      loadRuleSet([join(root, 'rules', 'pg-query-latency.yaml')], { actions: ACTIONS }).ruleSet,
+      {
+        host: 'test',
+      },
+    );
     const fired: string[] = [];
     const step = () => {
       const tick = sampler.tick();

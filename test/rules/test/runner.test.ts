@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRuleTests } from '../../../src/rules/test/runner.ts';
+import { ACTIONS } from '../../../src/actions/registry.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-runner-`));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +50,7 @@ function run(name: string, expect: string) {
   mkdirSync(d);
   writeFileSync(join(d, 'retrans.yaml'), RULE);
   writeFileSync(join(d, 'retrans.test.yaml'), testDoc(expect));
-  return runRuleTests([d]);
+  return runRuleTests([d], { actions: ACTIONS });
 }
 
 test('a correct test passes: firing at 6s with value and plan (durations compared in ms), resolved when the rate over the window is back to 10/s (at 35 s: 5 of 10 s at 20/s)', () => {
@@ -125,7 +126,7 @@ test('each mismatch is reported at the line of its expectation', () => {
 });
 
 test('a test whose rule files do not load reports the load errors, nothing runs', () => {
-  const { errors } = runRuleTests([join(dir, 'missing.test.yaml')]);
+  const { errors } = runRuleTests([join(dir, 'missing.test.yaml')], { actions: ACTIONS });
   assert.equal(errors.length, 1);
   assert.match(errors[0], /missing\.test\.yaml:1:1: no such file/);
 });

@@ -1,0 +1,69 @@
+/** The scale action's spec: its schema (what a rule may write, with its defaults) and its doc row. */
+import { z } from 'zod';
+import type { Cause } from '../../bundle/types.ts';
+import { DurationSchema, NameSchema } from '../../rules/parse/schema.ts';
+import { parseDuration } from '../../rules/compile/units.ts';
+import type { ActionDoc } from '../types.ts';
+
+/** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
+export const SCALE_CAUSES = ['limit-bound', 'contention', 'app-bound', 'unknown', 'any'] as const satisfies readonly (
+  Cause | 'any'
+)[];
+// Fails to type-check when the bundle gains a Cause this list lacks.
+const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
+void everyCause;
+
+/** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?}`, loaded in camelCase with durations in ms. */
+export const scaleSpec = z
+  .strictObject({
+    type: z.literal('scale'),
+    target: z
+      .union([
+        z.literal('auto'),
+        z.strictObject({ kind: z.enum(['Deployment', 'StatefulSet']), namespace: NameSchema, name: NameSchema }),
+      ])
+      .default('auto')
+      .describe(
+        "`auto`: the owner of the incident's pod; or a workload `{kind: Deployment | StatefulSet, namespace, name}`.",
+      ),
+    step: z
+      .string()
+      .regex(/^(\+[1-9]\d{0,2}|x[1-9]\d?(\.\d+)?)$/, { error: "expected a step like '+1' or 'x1.5'", abort: true })
+      .refine((s) => s.startsWith('+') || Number(s.slice(1)) > 1, {
+        error: "a multiplier must be above 1, like 'x1.5'",
+      })
+      .default('+1')
+      .describe("`'+N'` adds N replicas, `'xF'` multiplies by F (rounded up)."),
+    max: z.number().int().min(1).max(1000).default(10).describe('Replicas tripline never asks for more than.'),
+    cooldown: DurationSchema.default('10m').describe('Least time between two scalings of one workload.'),
+    dry_run: z.boolean().default(false).describe('Ask the API server with `dryRun=All` only, changing nothing.'),
+    when_cause: z
+      .array(z.enum(SCALE_CAUSES))
+      .min(1)
+      .default(['limit-bound'])
+      .describe(
+        'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `app-bound`, `unknown`; `[any]` always scales.',
+      ),
+    verify: DurationSchema.default('2m').describe(
+      "How long to watch the rule's signal after scaling, then report recovered or not; `0s` skips it.",
+    ),
+  })
+  .transform((a) => ({
+    type: a.type,
+    target: a.target === 'auto' ? ('auto' as const) : { ...a.target },
+    step: a.step,
+    max: a.max,
+    cooldownMs: parseDuration(a.cooldown),
+    dryRun: a.dry_run,
+    whenCause: [...a.when_cause],
+    verifyMs: parseDuration(a.verify),
+  }));
+
+/** A scale action as loaded. */
+export type ScaleActionSpec = Readonly<z.output<typeof scaleSpec>>;
+
+/** The scale action in docs/rules.md. */
+export const scaleDoc: ActionDoc = {
+  summary:
+    "Raises the replicas of the incident's workload (or its HPA's minReplicas) when the diagnosis allows it, once per incident across hosts, then reports into the Slack thread and verifies recovery.",
+};
