@@ -126,6 +126,22 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    network: z
+      .object({
+        /**
+         * The unprivileged user the network side runs as (no capabilities: its CapEff, CapPrm and CapBnd are empty).
+         * `scripts/setup.sh`, the package and the container image create it. @defaultValue tripline
+         */
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('tripline'),
+        /**
+         * Unset: `tripline run` starts the network side itself, as `user`, joined by a socket pair. Set (a path): it
+         * listens on this Unix socket for a network side started apart (a second container of the pod, running
+         * `tripline network --channel PATH`), e.g. /run/tripline/channel.sock on a volume both containers mount.
+         */
+        channel: z.string().startsWith('/').optional(),
+      })
+      .strict()
+      .prefault({}),
     api: z
       .object({
         /**
