@@ -12,7 +12,7 @@ import type { IncidentTarget } from '../incident.ts';
 import type { DeepProbe } from '../probes/deep/types.ts';
 import { findCpuMount } from '../probes/cgroup-mount.ts';
 import { CaptureManager } from '../capture/manager.ts';
-import { defaultProbes } from '../capture/defaults.ts';
+import { defaultProbes } from '../rules/plan.ts';
 import { CAPTURE_USAGE, parseCaptureArgs } from './capture-args.ts';
 
 /** Compiled BPF objects of this checkout (scripts/build-bpf). */

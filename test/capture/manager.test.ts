@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureManager, probeTarget, type CaptureManagerOptions } from '../../src/capture/manager.ts';
-import { defaultProbes } from '../../src/capture/defaults.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles } from '../../src/bundle/store.ts';
 import { CgroupHistory } from '../../src/sampler/history.ts';
@@ -362,10 +361,4 @@ test('targets: neither cgroup nor pid is refused; a cgroup id must be decimal', 
   assert.deepEqual(probeTarget({ cgroupId: '4242', pids: [7] }), { cgroupId: 4242n, pids: [7] });
   const m = manager();
   await assert.rejects(m.capture({ target: {}, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
-});
-
-test('default probes per signal when the rule names none', () => {
-  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'offcpu', 'profile']);
-  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'tcp']);
-  assert.deepEqual(defaultProbes(['something_new']), ['profile', 'offcpu']);
 });
