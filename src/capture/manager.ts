@@ -178,7 +178,7 @@ export class CaptureManager extends EventEmitter {
       durationMs,
       target,
       skip,
-      budgetOf: (p) => budgetFor(p, durationMs),
+      budgetOf: (p) => budgetFor(this.opts.registry[p], durationMs),
       acquire: (p) => {
         used.push(p);
         return this.acquire(p, { ...(options.get(p) ?? {}) });

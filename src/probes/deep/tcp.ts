@@ -13,7 +13,8 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct tcpd_event) in bpf/tcp.h. */
 export const TCPD_EVENT_SIZE = 72;
@@ -67,11 +68,31 @@ export function decodeTcpEvent(b: Buffer): TcpEvent {
 const pct = (sorted: readonly number[], q: number): number =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const tcpSummary = z.object({
+  connects: count,
+  connectFailures: count,
+  retransmits: count,
+  sendResets: count,
+  receiveResets: count,
+  connectSeconds: z.object({ p50: num, p99: num, max: num }),
+  byRemote: z.array(
+    z.object({ remote: z.string(), connects: count, failures: count, retransmits: count, resets: count }),
+  ),
+});
+
 /** The tcp deep probe. */
 export const tcp = {
   name: 'tcp',
   description: 'TCP connects (latency), failed connects, retransmits and resets of the target',
   options: tcpOptions,
+  summary: tcpSummary,
+  budget: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  doc: {
+    what: 'connects and their latency, failed connects, retransmits, resets',
+    hooks: '`sock:inet_sock_set_state`, `tcp:tcp_retransmit_skb`, `tcp:tcp_send_reset`, `tcp:tcp_receive_reset`',
+    cost: 'per-event',
+  },
   prepare(ctx) {
     parseOptions('tcp', tcpOptions, ctx.options);
     const obj = openProbeObject(ctx, 'tcp', {
@@ -146,4 +167,4 @@ export const tcp = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof tcpOptions };
+} satisfies CatalogProbe & { options: typeof tcpOptions };
