@@ -29,7 +29,10 @@ const PAIRS: readonly [keyof typeof deepProbes, string][] = [
   ['syscalls', 'syscall_latency.bt'],
   ['tcp', 'tcp_connect_latency.bt'],
 ];
-const COST_PROBES: readonly (keyof typeof deepProbes)[] = ['offcpu', 'profile', 'runqslower', 'syscalls', 'io', 'tcp'];
+/** Every catalog probe but those needing what a bench host may lack: a PostgreSQL server (pg), a bpftrace binary. */
+const COST_PROBES = (Object.keys(deepProbes) as (keyof typeof deepProbes)[]).filter(
+  (n) => n !== 'pg' && n !== 'bpftrace',
+);
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);

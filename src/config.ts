@@ -1,13 +1,16 @@
 /**
  * Engine configuration (`tripline.yaml`, keys in snake_case like the rules): validated once at start with zod, environment overrides applied,
- * then frozen. Every option has its default here and nowhere else.
+ * then frozen. Every option has its default here and nowhere else, except a counter family's own `counters:` keys,
+ * which its descriptor declares (src/probes/counters/spec/<name>.ts).
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument, LineCounter } from 'yaml';
 import { TriplineError } from './errors.ts';
+import { durationSchema as duration, parseDuration } from './duration.ts';
+import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
 
-const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 4h');
+export { parseDuration };
 
 export const ConfigSchema = z
   .object({
@@ -28,30 +31,14 @@ export const ConfigSchema = z
       .default({ tick: '1s', history: '5m' }),
     counters: z
       .object({
-        /** Counter families to run. @defaultValue all */
-        enabled: z
-          .array(z.enum(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']))
-          .default(['runq', 'syscalls', 'tcp', 'blockio', 'pg', 'cpustat', 'psi']),
-        /** Run-queue delay counted as "over threshold" above this. @defaultValue 5ms */
-        runq_threshold: duration.default('5ms'),
+        /** Counter families to run (the keys of the counter registry). @defaultValue all */
+        enabled: z.array(z.enum(FAMILY_NAMES)).default([...FAMILY_NAMES]),
         /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
         watch_cgroups: z.array(z.string()).default([]),
-        /** Pids whose syscalls get per-cgroup histograms. */
-        watch_pids: z.array(z.number().int().positive()).default([]),
         /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
         max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
-        /** PostgreSQL server binaries (built with --enable-dtrace) whose USDT query probes the pg family attaches to; missing paths are skipped, symlinks to one file count once. @defaultValue the PGDG/Debian/Ubuntu paths of versions 13–17, then /usr/local */
-        pg_binaries: z
-          .array(z.string().startsWith('/'))
-          .default([
-            '/usr/lib/postgresql/17/bin/postgres',
-            '/usr/lib/postgresql/16/bin/postgres',
-            '/usr/lib/postgresql/15/bin/postgres',
-            '/usr/lib/postgresql/14/bin/postgres',
-            '/usr/lib/postgresql/13/bin/postgres',
-            '/usr/local/bin/postgres',
-            '/usr/local/pgsql/bin/postgres',
-          ]),
+        // Each family's own keys (runq_threshold, watch_pids, pg_binaries …): src/probes/counters/spec/<name>.ts.
+        ...FAMILY_CONFIG,
       })
       .strict()
       .prefault({}),
@@ -132,7 +119,10 @@ export const ConfigSchema = z
          * The unprivileged user the network side runs as (no capabilities: its CapEff, CapPrm and CapBnd are empty).
          * `scripts/setup.sh`, the package and the container image create it. @defaultValue tripline
          */
-        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).default('tripline'),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]{0,31}$/)
+          .default('tripline'),
         /**
          * Unset: `tripline run` starts the network side itself, as `user`, joined by a socket pair. Set (a path): it
          * listens on this Unix socket for a network side started apart (a second container of the pod, running
@@ -176,17 +166,6 @@ export const ConfigSchema = z
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
-
-/** Parses a duration string (`500ms`, `10s`, `5m`, `4h`, `7d`) to milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m)
-    throw new TriplineError('CONFIG_ERR_INVALID', `not a duration: ${JSON.stringify(text)}`, {
-      hint: 'write a number with a unit: 500ms, 10s, 5m, 4h, 7d',
-    });
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * mult;
-}
 
 /** Environment variables that override the file (names documented in README). */
 function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv): Record<string, any> {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { allSignals } from '../src/signals.ts';
+import { FAMILY_SPECS } from '../src/probes/counters/spec/index.ts';
 import { loadConfig, ConfigSchema } from '../src/config.ts';
 import { COMMANDS } from '../src/cli/main.ts';
 
@@ -29,6 +30,18 @@ test('README: the signal catalog table lists every signal with its kind, unit an
       `README row of ${s.name} matches the catalog`,
     );
   }
+});
+
+test("README: the counter probe catalog is the families' doc rows, one per family, in registry order", () => {
+  const section = readme.split('\n## Probe catalog\n')[1].split('\nDeep probes (')[0];
+  const rows = section.split('\n').filter((l) => l.startsWith('| `'));
+  assert.deepEqual(
+    rows,
+    Object.values(FAMILY_SPECS).map((f) => `| \`${f.name}\` | ${f.doc.hooks} | ${f.doc.signals} |`),
+  );
+  for (const f of Object.values(FAMILY_SPECS))
+    for (const name of Object.keys(f.signals))
+      assert.ok(f.doc.signals.includes(`\`${name}\``), `${f.name} names ${name}`);
 });
 
 test('README: every command is listed', () => {

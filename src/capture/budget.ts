@@ -1,27 +1,18 @@
 /**
- * Budgets and the probe CPU cap. Each probe of a capture gets a budget (time box, events, bytes); the manager
+ * Budgets and the probe CPU cap. Each probe of a capture gets a budget (time box from the plan, events and bytes from
+ * the probe's catalog entry); the manager
  * keeps the in-kernel run time of all running probes under `capture.max_cpu_percent` of one core, measured from
  * the probes that report it (`cpuNs()` on the running probe: run time of its BPF programs, from the kernel's
  * per-program statistics). Probes that do not report it count as zero.
  */
-import type { ProbeBudget, RunningProbe } from '../probes/deep/types.ts';
+import type { DeepProbe, ProbeBudget, ProbeBudgetSize, RunningProbe } from '../probes/deep/types.ts';
 
-/** Event and byte budgets per probe; the time box comes from the rule. Sized for a 10 s capture on a busy target. */
-export const PROBE_BUDGETS: Readonly<Record<string, { maxEvents: number; maxBytes: number }>> = {
-  profile: { maxEvents: 200_000, maxBytes: 16 << 20 },
-  offcpu: { maxEvents: 200_000, maxBytes: 16 << 20 },
-  runqslower: { maxEvents: 20_000, maxBytes: 8 << 20 },
-  syscalls: { maxEvents: 50_000, maxBytes: 8 << 20 },
-  io: { maxEvents: 20_000, maxBytes: 4 << 20 },
-  tcp: { maxEvents: 20_000, maxBytes: 4 << 20 },
-  pg: { maxEvents: 20_000, maxBytes: 4 << 20 },
-  bpftrace: { maxEvents: 20_000, maxBytes: 4 << 20 },
-};
-const FALLBACK = { maxEvents: 20_000, maxBytes: 4 << 20 };
+/** Budget of a probe that declares none (test doubles, probes outside the catalog). */
+const FALLBACK: ProbeBudgetSize = { maxEvents: 20_000, maxBytes: 4 << 20 };
 
-/** The budget of a probe for a capture of `durationMs`. */
-export function budgetFor(probe: string, durationMs: number): ProbeBudget {
-  const b = PROBE_BUDGETS[probe] ?? FALLBACK;
+/** The budget of a probe for a capture of `durationMs`: events and bytes from its catalog entry, time from the plan. */
+export function budgetFor(probe: Pick<DeepProbe, 'budget'> | undefined, durationMs: number): ProbeBudget {
+  const b = probe?.budget ?? FALLBACK;
   return { durationMs, maxEvents: b.maxEvents, maxBytes: b.maxBytes };
 }
 

@@ -161,3 +161,8 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     summary: `neither throttled much (${pct(throttled)} of periods) nor waiting for a CPU (${pct(wait)} of runnable time): the time goes in the application itself`,
   };
 }
+
+/** True when a signal is about CPU (run queue, throttling, pressure): its incident's findings carry a diagnosis. */
+export function isCpuSignal(signal: string): boolean {
+  return signal.startsWith('cpu_') || signal.startsWith('runq_');
+}

@@ -18,7 +18,8 @@ import type { HistoryPoint } from '../sampler/history.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import { writeBundle } from '../bundle/writer.ts';
 import { budgetFor } from './budget.ts';
-import { conditionSignals, defaultProbes, isCpuSignal } from './defaults.ts';
+import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } from '../rules/plan.ts';
+import { isCpuSignal } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
 import { CaptureRun } from './run.ts';
 
@@ -54,7 +55,10 @@ export interface CaptureRequest {
   readonly incident?: Incident;
   readonly rule?: Rule;
   readonly target?: IncidentTarget;
-  /** Overrides the rule's probes (CLI). */
+  /** The probes to run with their time box and options; by default the plan of `rule` (src/rules/plan.ts `probePlan`,
+   * the one `tripline test` shows), or the fallback probes without a rule. */
+  readonly plan?: readonly PlannedProbe[];
+  /** Overrides the plan's probes (CLI), without options. */
   readonly probes?: readonly string[];
   readonly durationMs?: number;
   /** When the trip happened (ms); defaults to the call time. trip→attached is measured from it. */
@@ -153,12 +157,11 @@ export class CaptureManager extends EventEmitter {
 
   private begin(key: string, req: CaptureRequest, target: ProbeTarget, tripAt: number): Promise<BundleRef> {
     const rule = req.rule;
-    const spec = rule?.capture;
-    const probes =
-      req.probes ??
-      (spec && spec.probes.length > 0 ? spec.probes : defaultProbes(rule ? conditionSignals(rule.when) : []));
-    const probesFrom = req.probes ? 'cli' : spec && spec.probes.length > 0 ? 'rule' : 'defaults';
-    const durationMs = req.durationMs ?? spec?.durationMs ?? this.opts.defaultDurationMs;
+    const planned = this.planOf(req);
+    const probes = planned.map((p) => p.name);
+    const options = new Map(planned.map((p) => [p.name, p.options]));
+    const from = req.probes ? 'cli' : rule ? probesFrom(rule) : 'defaults';
+    const durationMs = req.durationMs ?? planned[0]?.durationMs ?? this.opts.defaultDurationMs;
     const skip = new Map<string, string>();
     for (const p of probes) {
       if (!Object.hasOwn(this.opts.registry, p)) skip.set(p, 'not in the deep probe catalog');
@@ -175,13 +178,10 @@ export class CaptureManager extends EventEmitter {
       durationMs,
       target,
       skip,
-      budgetOf: (p) => budgetFor(p, durationMs),
+      budgetOf: (p) => budgetFor(this.opts.registry[p], durationMs),
       acquire: (p) => {
         used.push(p);
-        return this.acquire(p, {
-          ...(spec?.options[p] ?? {}),
-          ...(p === 'bpftrace' && spec?.bpftrace ? { program: spec.bpftrace } : {}),
-        });
+        return this.acquire(p, { ...(options.get(p) ?? {}) });
       },
     });
     const active: Active = { key, run, lastCpu: 0, over: 0 };
@@ -204,7 +204,7 @@ export class CaptureManager extends EventEmitter {
         const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
         const before = all.filter((p) => p.at < tripAt);
         const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
-        const cpu = rule ? conditionSignals(rule.when).some(isCpuSignal) : true;
+        const cpu = rule ? ruleSignals(rule).some(isCpuSignal) : true;
         const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
         const { findings, errors } = buildFindings({
           results,
@@ -219,7 +219,7 @@ export class CaptureManager extends EventEmitter {
           root: this.opts.bundlesDir,
           rule: req.incident?.rule ?? rule?.name ?? 'manual',
           incident: req.incident,
-          probesFrom,
+          probesFrom: from,
           durationMs,
           target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
           timings: {
@@ -242,6 +242,15 @@ export class CaptureManager extends EventEmitter {
         this.emit('failed', { key, error: err });
         throw err;
       });
+  }
+
+  /** The probes of a request: the CLI's names, the given plan, the rule's plan, or the fallback. */
+  private planOf(req: CaptureRequest): readonly PlannedProbe[] {
+    const durationMs = req.durationMs ?? this.opts.defaultDurationMs;
+    if (req.probes) return req.probes.map((name) => ({ name, durationMs, options: {} }));
+    if (req.plan) return req.plan;
+    if (req.rule) return probePlan(req.rule, this.opts.defaultDurationMs);
+    return defaultProbes([]).map((name) => ({ name, durationMs, options: {} }));
   }
 
   /** Keeps run-time statistics on while any capture runs (after the attach: it must not delay it). */

@@ -4,12 +4,16 @@
  */
 import { parseDuration } from '../config.ts';
 import { TriplineError } from '../errors.ts';
+import { FAMILY_SPECS } from '../probes/counters/spec/index.ts';
+
+/** Probes of a capture by hand without --probes: those a CPU incident gets (the cpustat family's defaults). */
+export const MANUAL_PROBES: readonly string[] = FAMILY_SPECS.cpustat.defaultProbes;
 
 export const CAPTURE_USAGE =
   'usage: tripline capture (--cgroup PATH | --pid PID) [--probes LIST] [--duration 10s] [--out DIR] [--config FILE]\n' +
   '  --cgroup PATH   cgroup of the cpu hierarchy, relative to its mount (e.g. /kubepods/pod1/c1) or absolute\n' +
   '  --pid PID       a process (repeat or comma-separate for several)\n' +
-  '  --probes LIST   deep probes, comma-separated (default: runqslower,offcpu,profile)\n' +
+  `  --probes LIST   deep probes, comma-separated (default: ${MANUAL_PROBES.join(',')})\n` +
   '  --duration D    time box, e.g. 500ms, 10s (default: capture.duration of the config)\n' +
   '  --out DIR       bundles folder (default: bundles.dir of the config)\n';
 

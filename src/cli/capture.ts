@@ -12,8 +12,7 @@ import type { IncidentTarget } from '../incident.ts';
 import type { DeepProbe } from '../probes/deep/types.ts';
 import { findCpuMount } from '../probes/cgroup-mount.ts';
 import { CaptureManager } from '../capture/manager.ts';
-import { defaultProbes } from '../capture/defaults.ts';
-import { CAPTURE_USAGE, parseCaptureArgs } from './capture-args.ts';
+import { CAPTURE_USAGE, MANUAL_PROBES, parseCaptureArgs } from './capture-args.ts';
 
 /** The deep probe catalog, loaded lazily: it pulls in libbpf, which only this command and the engine need. */
 export async function loadDeepRegistry(): Promise<Readonly<Record<string, DeepProbe>>> {
@@ -71,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const config = loadConfig(args.config);
     const target = resolveTarget(args.cgroup, args.pids);
-    const probes = args.probes ?? defaultProbes(['cpu_usage_seconds']);
+    const probes = args.probes ?? [...MANUAL_PROBES];
     const registry = await loadDeepRegistry();
     const unknown = probes.filter((p) => !Object.hasOwn(registry, p));
     if (unknown.length > 0) {

@@ -3,22 +3,15 @@
  * Export bounds are a subset of the kernel's bounds inside a per-signal range, so merged buckets are exact
  * (no value crosses an exported `le`). Pure.
  */
+import { allSignals } from '../signals.ts';
 
 /** Most buckets exported per histogram series, +Inf included. */
 export const MAX_EXPORT_BUCKETS = 16;
 
-/** Range (seconds) worth resolving per signal; bounds outside fold into the neighbours. */
-export const SIGNAL_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  // Run-queue delay: a few µs is normal, 5 ms is the default threshold, a second is a stall.
-  runq_delay_seconds: [4e-6, 1.1],
-  // Syscalls: sub-µs for most, up to seconds for blocking ones.
-  syscall_latency_seconds: [250e-9, 1.1],
-  cgroup_syscall_latency_seconds: [250e-9, 1.1],
-  // Connect and disk I/O: tens of µs on loopback/NVMe to seconds on SYN retries or slow disks.
-  tcp_connect_latency_seconds: [16e-6, 4.3],
-  blockio_latency_seconds: [16e-6, 4.3],
-  pg_query_latency_seconds: [16e-6, 17.2],
-};
+/** Range (seconds) worth resolving per histogram signal (each family's spec sets it); bounds outside fold into the neighbours. */
+export const SIGNAL_RANGES: Readonly<Record<string, readonly [number, number]>> = Object.freeze(
+  Object.fromEntries(allSignals().flatMap((s) => (s.range ? [[s.name, s.range]] : []))),
+);
 
 const EPS = 1e-12;
 

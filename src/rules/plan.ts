@@ -2,25 +2,23 @@
  * The plan an incident leads to, executing nothing: which deep probes a capture would attach (the
  * rule's `capture.probes`, or the defaults of its signals) for how long, and which actions would run
  * with which parameters (string parameters rendered as templates with the incident's data).
- * `tripline test` checks plans; the capture manager reuses DEFAULT_PROBES_BY_SOURCE.
+ * `tripline test` checks plans; the capture manager runs the probes of the same plan (`probePlan`), so what a
+ * test shows is what a trip attaches.
  */
 import type { Incident } from '../incident.ts';
 import type { ActionSpec, Rule } from './types.ts';
 import { signalSpec } from '../signals.ts';
+import { FAMILY_SPECS } from '../probes/counters/spec/index.ts';
 import { leavesOf } from './evaluate/groups.ts';
 import { compileTemplate } from './compile/template.ts';
 
-/** Deep probes attached by default, per counter family (the `source` of a catalog signal). */
-export const DEFAULT_PROBES_BY_SOURCE: Readonly<Record<string, readonly string[]>> = Object.freeze({
-  // CPU: run-queue waits, throttling and pressure all ask "what was it doing, what kept it off CPU".
-  runq: ['runqslower', 'offcpu', 'profile'],
-  cpustat: ['runqslower', 'offcpu', 'profile'],
-  psi: ['runqslower', 'offcpu', 'profile'],
-  syscalls: ['syscalls', 'offcpu'],
-  tcp: ['tcp'],
-  blockio: ['io', 'offcpu'],
-  pg: ['pg'],
-});
+/** Deep probes attached by default, per counter family (the `source` of a catalog signal): each family's descriptor says. */
+export const DEFAULT_PROBES_BY_SOURCE: Readonly<Record<string, readonly string[]>> = Object.freeze(
+  Object.fromEntries(Object.values(FAMILY_SPECS).map((f) => [f.name, f.defaultProbes])),
+);
+
+/** When no signal of a rule has defaults: on- and off-CPU stacks explain most things. */
+export const FALLBACK_PROBES: readonly string[] = Object.freeze(['profile', 'offcpu']);
 
 /** Capture length when the rule says nothing (config capture.duration's default). */
 export const DEFAULT_CAPTURE_MS = 10_000;
@@ -47,14 +45,39 @@ export interface Plan {
   readonly actions: readonly PlannedAction[];
 }
 
-/** Default probes for the signals a rule reads, in table order, without duplicates. */
+/** Default probes for the signals a rule reads, in table order, without duplicates; FALLBACK_PROBES when none has any. */
 export function defaultProbes(signals: Iterable<string>): string[] {
   const out: string[] = [];
   for (const s of signals) {
     const src = signalSpec(s)?.source;
     for (const p of (src && DEFAULT_PROBES_BY_SOURCE[src]) || []) if (!out.includes(p)) out.push(p);
   }
-  return out;
+  return out.length > 0 ? out : [...FALLBACK_PROBES];
+}
+
+/** Signal names a rule's conditions read (numerators and denominators of ratios too). */
+export function ruleSignals(rule: Pick<Rule, 'when'>): string[] {
+  return leavesOf(rule.when).flatMap((c) => (c.ratioTo ? [c.signal, c.ratioTo] : [c.signal]));
+}
+
+/** Where a plan's probes come from: the rule's `capture.probes`, or the defaults of its signals. */
+export function probesFrom(rule: Pick<Rule, 'capture'>): 'rule' | 'defaults' {
+  return rule.capture && rule.capture.probes.length > 0 ? 'rule' : 'defaults';
+}
+
+/** The probes a trip of `rule` attaches, each with its time box and options (the probe part of `planFor`). */
+export function probePlan(
+  rule: Pick<Rule, 'when' | 'capture'>,
+  defaultDurationMs = DEFAULT_CAPTURE_MS,
+): PlannedProbe[] {
+  const cap = rule.capture;
+  const names = probesFrom(rule) === 'rule' ? cap!.probes : defaultProbes(ruleSignals(rule));
+  const durationMs = cap?.durationMs ?? defaultDurationMs;
+  return names.map((name) => {
+    const options: Record<string, unknown> = { ...(cap?.options[name] ?? {}) };
+    if (name === 'bpftrace' && cap?.bpftrace) options.program = cap.bpftrace;
+    return Object.freeze({ name, durationMs, options: Object.freeze(options) });
+  });
 }
 
 /** Renders every string in `v` (recursively) as a template over the incident. */
@@ -77,15 +100,7 @@ function renderDeep(v: unknown, inc: Incident): unknown {
 
 /** The plan of `incident`, a trip of `rule`. */
 export function planFor(rule: Rule, incident: Incident, defaultDurationMs = DEFAULT_CAPTURE_MS): Plan {
-  const cap = rule.capture;
-  const signals = leavesOf(rule.when).flatMap((c) => (c.ratioTo ? [c.signal, c.ratioTo] : [c.signal]));
-  const names = cap && cap.probes.length > 0 ? cap.probes : defaultProbes(signals);
-  const durationMs = cap?.durationMs ?? defaultDurationMs;
-  const probes = names.map((name) => {
-    const options: Record<string, unknown> = { ...(cap?.options[name] ?? {}) };
-    if (name === 'bpftrace' && cap?.bpftrace) options.program = cap.bpftrace;
-    return Object.freeze({ name, durationMs, options: Object.freeze(options) });
-  });
+  const probes = probePlan(rule, defaultDurationMs);
   const actions = rule.actions.map((a) => {
     const { type, ...params } = a;
     return Object.freeze({ type, params: Object.freeze(renderDeep(params, incident) as Record<string, unknown>) });

@@ -58,7 +58,7 @@ export interface MuteWindow {
 
 /** Deep probes to attach when the rule trips (names from the deep probe catalog). */
 export interface CaptureSpec {
-  /** Probe names; when omitted in YAML, defaults per signal (src/capture/defaults.ts). */
+  /** Probe names; when omitted in YAML, defaults per signal (src/rules/plan.ts `defaultProbes`). */
   readonly probes: readonly string[];
   readonly durationMs: number;
   /** Per-probe options, validated by the probe (e.g. `{ runqslower: { threshold_ms: 5 } }`). */

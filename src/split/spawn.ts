@@ -58,9 +58,13 @@ export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = proc
     }
   });
   if (!setpriv)
-    throw new TriplineError('ENGINE_ERR_PRIVILEGE', 'setpriv not found: cannot start the network side without privileges', {
-      hint: 'install util-linux (apt-get install -y util-linux)',
-    });
+    throw new TriplineError(
+      'ENGINE_ERR_PRIVILEGE',
+      'setpriv not found: cannot start the network side without privileges',
+      {
+        hint: 'install util-linux (apt-get install -y util-linux)',
+      },
+    );
   const main = join(INSTALL_DIR, 'src', 'cli', 'main.ts');
   const args = [
     `--reuid=${user.uid}`,

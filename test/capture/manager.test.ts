@@ -5,7 +5,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureManager, probeTarget, type CaptureManagerOptions } from '../../src/capture/manager.ts';
-import { defaultProbes } from '../../src/capture/defaults.ts';
 import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles } from '../../src/bundle/store.ts';
 import { CgroupHistory } from '../../src/sampler/history.ts';
@@ -19,6 +18,7 @@ import type {
   RunningProbe,
 } from '../../src/probes/deep/types.ts';
 import type { Incident } from '../../src/incident.ts';
+import { planFor } from '../../src/rules/plan.ts';
 import type { Rule } from '../../src/rules/types.ts';
 
 // A real, small deep probe that is not a kernel probe: it samples /proc/PID/stat of the target pids every 10 ms
@@ -364,8 +364,37 @@ test('targets: neither cgroup nor pid is refused; a cgroup id must be decimal', 
   await assert.rejects(m.capture({ target: {}, probes: ['procstat'] }), (e) => hasCode(e, 'CAPTURE_ERR_TARGET'));
 });
 
-test('default probes per signal when the rule names none', () => {
-  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'offcpu', 'profile']);
-  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'tcp']);
-  assert.deepEqual(defaultProbes(['something_new']), ['profile', 'offcpu']);
+test('the manager runs the plan `tripline test` shows: its probes, time box and options', async () => {
+  const pid = sleeper();
+  const seen: Record<string, unknown>[] = [];
+  const inner = procstat('procstat');
+  const spy: DeepProbe = {
+    ...inner,
+    prepare: (ctx) => {
+      seen.push({ ...ctx.options });
+      return inner.prepare(ctx);
+    },
+  };
+  const m = manager({ registry: { procstat: spy }, warm: [] });
+  const r = {
+    ...rule(['procstat'], 250),
+    capture: { probes: ['procstat'], durationMs: 250, options: { procstat: { every_ms: 5 } } },
+  };
+  const inc = incident('plan', [pid]);
+  const plan = planFor(r, inc, 300);
+  assert.deepEqual(plan.probes, [{ name: 'procstat', durationMs: 250, options: { every_ms: 5 } }]);
+  try {
+    const mf = (await validateBundle((await m.capture({ incident: inc, rule: r })).dir)).manifest!;
+    assert.deepEqual([mf.rule.probes, mf.rule.duration_ms, mf.rule.probes_from], [['procstat'], 250, 'rule']);
+    // Prepared with the plan's options (the pool's refill after the attach prepares with none).
+    const withOptions = () => seen.filter((o) => Object.keys(o).length > 0);
+    assert.deepEqual(withOptions(), [{ every_ms: 5 }]);
+    // A plan handed over is run as is (the engine may pass the one it computed).
+    const given = [{ name: 'procstat', durationMs: 200, options: { every_ms: 7 } }];
+    const mf2 = (await validateBundle((await m.capture({ incident: inc, rule: r, plan: given })).dir)).manifest!;
+    assert.equal(mf2.rule.duration_ms, 200);
+    assert.deepEqual(withOptions(), [{ every_ms: 5 }, { every_ms: 7 }]);
+  } finally {
+    await m.stop();
+  }
 });

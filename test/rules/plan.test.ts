@@ -112,3 +112,9 @@ test("the rule's capture and actions, with template parameters rendered; nothing
     },
   ]);
 });
+
+test('default probes per signal when the rule names none (the capture manager runs the same function)', () => {
+  assert.deepEqual(defaultProbes(['cpu_throttled_periods', 'cpu_periods']), ['runqslower', 'offcpu', 'profile']);
+  assert.deepEqual(defaultProbes(['pg_query_latency_seconds', 'tcp_retransmits']), ['pg', 'tcp']);
+  assert.deepEqual(defaultProbes(['something_new']), ['profile', 'offcpu']);
+});

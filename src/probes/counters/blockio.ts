@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { blockio as spec } from './spec/blockio.ts';
+import { entryFields } from './spec/types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
@@ -57,11 +59,9 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
   };
 }
 
-/** Registry entry. */
+/** Registry entry: name, bpf flag and signals from the descriptor (spec/), and how to start. */
 export const blockio: CounterFactory = {
-  name: 'blockio',
-  signals: ['blockio_latency_seconds'],
-  bpf: true,
+  ...entryFields(spec),
   start(ctx) {
     return startBlockio(ctx.objDir);
   },

@@ -10,6 +10,8 @@ import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
 import { CgroupScan } from './cgroup-scan.ts';
 import { FileReader } from './file-reader.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { cpustat as spec } from './spec/cpustat.ts';
+import { entryFields } from './spec/types.ts';
 
 /** `key value` lines of cpu.stat as numbers. */
 export function parseFlatKeyed(text: string): Map<string, number> {
@@ -168,11 +170,9 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
  */
 export const KNOWN_PARENTS = ['/kubepods', '/kubepods.slice'] as const;
 
-/** Registry entry: file-based, kept with --no-bpf. Subtrees in `counters.watch_cgroups` and KNOWN_PARENTS are read even without quota. */
+/** Registry entry (descriptor in spec/): file-based, kept with --no-bpf. Subtrees in `counters.watch_cgroups` and KNOWN_PARENTS are read even without quota. */
 export const cpustat: CounterFactory = {
-  name: 'cpustat',
-  signals: ['cpu_periods', 'cpu_throttled_periods', 'cpu_throttled_seconds', 'cpu_usage_seconds', 'cpu_quota_cores'],
-  bpf: false,
+  ...entryFields(spec),
   start(ctx) {
     return createCpuStatFamily({
       parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS],

@@ -1,8 +1,11 @@
 /**
- * The counter registry: every always-on family, by name. Adding a family is one module and one line here.
- * BPF families are listed first; file-based families (cpustat, psi: `bpf: false`, kept with --no-bpf) are added here too.
+ * The counter registry: every always-on family, by name. A family is one runtime module (`<name>.ts`: how it starts
+ * and reads) and one pure descriptor (`spec/<name>.ts`: signals, default deep probes, config keys, doc row, listed in
+ * spec/index.ts). This object has exactly the descriptors' keys (the compiler checks it), each entry's name, bpf flag
+ * and signals come from its descriptor.
  */
 import type { CounterFactory } from './types.ts';
+import type { FamilyName } from './spec/index.ts';
 import { runq } from './runq.ts';
 import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
@@ -11,13 +14,7 @@ import { pg } from './pg.ts';
 import { cpustat } from './cpustat.ts';
 import { psi } from './psi.ts';
 
+const entries = { runq, syscalls, tcp, blockio, pg, cpustat, psi } satisfies Record<FamilyName, CounterFactory>;
+
 /** Families by name (names match `counters.enabled` in the config). */
-export const COUNTERS: Readonly<Record<string, CounterFactory>> = {
-  runq,
-  syscalls,
-  tcp,
-  blockio,
-  pg,
-  cpustat,
-  psi,
-};
+export const COUNTERS: Readonly<Record<string, CounterFactory>> = entries;

@@ -8,6 +8,8 @@ import { existsSync, realpathSync } from 'node:fs';
 import { TriplineError } from '../../errors.ts';
 import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { pg as spec } from './spec/pg.ts';
+import { entryFields } from './spec/types.ts';
 import { startBpfFamily } from './bpf-family.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 import { PGSTAT, decodePgLatencyEntry } from '../decode/pg.ts';
@@ -106,11 +108,9 @@ export function startPg(
   };
 }
 
-/** Registry entry. */
+/** Registry entry: name, bpf flag and signals from the descriptor (spec/), and how to start. */
 export const pg: CounterFactory = {
-  name: 'pg',
-  signals: ['pg_query_latency_seconds'],
-  bpf: true,
+  ...entryFields(spec),
   start(ctx) {
     return startPg(ctx.objDir, {
       binaries: ctx.config.counters.pg_binaries,

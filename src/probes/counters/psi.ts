@@ -10,6 +10,8 @@ import { CgroupScan } from './cgroup-scan.ts';
 import { FileReader } from './file-reader.ts';
 import { KNOWN_PARENTS } from './cpustat.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { psi as spec } from './spec/psi.ts';
+import { entryFields } from './spec/types.ts';
 
 /** `total=` of the some and full lines of a pressure file, in seconds. Pure. */
 export function parsePressure(text: string): { some?: number; full?: number } {
@@ -95,11 +97,9 @@ export function createPsiFamily(opts: PsiOptions = {}): CounterFamily {
   };
 }
 
-/** Registry entry: file-based, kept with --no-bpf. */
+/** Registry entry (descriptor in spec/): file-based, kept with --no-bpf. */
 export const psi: CounterFactory = {
-  name: 'psi',
-  signals: ['cpu_pressure_some_seconds', 'cpu_pressure_full_seconds'],
-  bpf: false,
+  ...entryFields(spec),
   start(ctx) {
     return createPsiFamily({
       parents: [...ctx.config.counters.watch_cgroups, ...KNOWN_PARENTS],

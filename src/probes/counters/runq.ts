@@ -5,6 +5,8 @@
 import { parseDuration } from '../../config.ts';
 import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { runq as spec } from './spec/runq.ts';
+import { entryFields } from './spec/types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
@@ -49,11 +51,9 @@ export function startRunq(
   };
 }
 
-/** Registry entry. */
+/** Registry entry: name, bpf flag and signals from the descriptor (spec/), and how to start. */
 export const runq: CounterFactory = {
-  name: 'runq',
-  signals: ['runq_delay_seconds', 'runq_delay_over_threshold'],
-  bpf: true,
+  ...entryFields(spec),
   start(ctx) {
     return startRunq(ctx.objDir, {
       thresholdNs: parseDuration(ctx.config.counters.runq_threshold) * 1e6,

@@ -11,6 +11,8 @@ import { features } from '../features.ts';
 import { findCpuMount } from '../cgroup-mount.ts';
 import { syscallName } from '../syscall-names.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { syscalls as spec } from './spec/syscalls.ts';
+import { entryFields } from './spec/types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import {
   SYSCALLS,
@@ -120,11 +122,9 @@ export function startSyscalls(
   };
 }
 
-/** Registry entry. */
+/** Registry entry: name, bpf flag and signals from the descriptor (spec/), and how to start. */
 export const syscalls: CounterFactory = {
-  name: 'syscalls',
-  signals: ['syscall_latency_seconds', 'cgroup_syscall_latency_seconds'],
-  bpf: true,
+  ...entryFields(spec),
   start(ctx) {
     return startSyscalls(ctx.objDir, {
       cgroupPaths: ctx.config.counters.watch_cgroups,

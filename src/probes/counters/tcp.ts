@@ -6,6 +6,8 @@
 import { features } from '../features.ts';
 import { findCpuMount } from '../cgroup-mount.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
+import { tcp as spec } from './spec/tcp.ts';
+import { entryFields } from './spec/types.ts';
 import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
@@ -58,11 +60,9 @@ export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: Hoo
   };
 }
 
-/** Registry entry. */
+/** Registry entry: name, bpf flag and signals from the descriptor (spec/), and how to start. */
 export const tcp: CounterFactory = {
-  name: 'tcp',
-  signals: ['tcp_connect_latency_seconds', 'tcp_retransmits'],
-  bpf: true,
+  ...entryFields(spec),
   start(ctx) {
     return startTcp(ctx.objDir, { maxCgroups: ctx.config.counters.max_cgroups });
   },

@@ -48,7 +48,10 @@ export interface CounterContext {
   readonly objDir: string;
 }
 
-/** A family's entry in the counter registry (src/probes/counters/index.ts). */
+/**
+ * A family's entry in the counter registry (src/probes/counters/index.ts). Registry entries take name, bpf and
+ * signals from their descriptor (spec/<name>.ts, `entryFields`); test doubles may set them directly.
+ */
 export interface CounterFactory {
   readonly name: string;
   /** Signals (catalog names) it produces. */

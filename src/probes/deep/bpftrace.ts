@@ -15,7 +15,8 @@ import { z } from 'zod';
 import { TriplineError } from '../../errors.ts';
 import { parseOptions } from './options.ts';
 import { checkTarget } from './target-map.ts';
-import type { DeepProbe, ProbeResult } from './types.ts';
+import type { CatalogProbe, ProbeResult } from './types.ts';
+import {} from './summary.ts';
 
 /** Options of `capture.options.bpftrace`. */
 export const bpftraceOptions = z
@@ -43,11 +44,27 @@ export function bpftraceArgs(target: { pids?: readonly number[]; cgroupId?: bigi
   return [target.pids?.length ? String(target.pids[0]) : cg, cg];
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const bpftraceSummary = z.object({
+  output: z.string(),
+  attached: z.boolean(),
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  stderr: z.string(),
+});
+
 /** The bpftrace deep probe. */
 export const bpftrace = {
   name: 'bpftrace',
   description: 'A bpftrace program from the rule, run for the time box with the target as positional parameters',
   options: bpftraceOptions,
+  summary: bpftraceSummary,
+  budget: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  doc: {
+    what: 'a bpftrace program from the rule',
+    hooks: 'whatever the program uses',
+    cost: "the program's",
+  },
   prepare(ctx) {
     const opts = parseOptions('bpftrace', bpftraceOptions, ctx.options);
     const bin = findBpftrace(opts.bpftrace);
@@ -120,4 +137,4 @@ export const bpftrace = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof bpftraceOptions };
+} satisfies CatalogProbe & { options: typeof bpftraceOptions };

@@ -17,7 +17,8 @@ import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
 import { latencySummary } from './latency-summary.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct iod_event) in bpf/io.h. */
 export const IOD_EVENT_SIZE = 56;
@@ -86,11 +87,41 @@ function diskName(dev: string): string {
   return n;
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const ioSummary = z.object({
+  requests: count,
+  seconds: num,
+  p50Seconds: num,
+  p99Seconds: num,
+  histogram: z.array(z.object({ leSeconds: num, count })),
+  thresholdMs: num,
+  slowest: z.array(
+    z.object({
+      dev: z.string(),
+      disk: z.string(),
+      sector: z.number(),
+      bytes: count,
+      op: z.string(),
+      seconds: num,
+      error: z.number().int(),
+      pid: count,
+      comm: z.string(),
+    }),
+  ),
+});
+
 /** The io deep probe. */
 export const io = {
   name: 'io',
   description: 'Block I/O latency of the requests the target issues, and the slowest requests',
   options: ioOptions,
+  summary: ioSummary,
+  budget: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  doc: {
+    what: 'block I/O latency and slowest requests',
+    hooks: '`tp_btf/block_rq_issue`, `block_rq_complete` (raw_tp twins)',
+    cost: 'per-event',
+  },
   prepare(ctx) {
     const opts = parseOptions('io', ioOptions, ctx.options);
     const obj = openProbeObject(ctx, 'io', {
@@ -161,4 +192,4 @@ export const io = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof ioOptions };
+} satisfies CatalogProbe & { options: typeof ioOptions };

@@ -13,7 +13,8 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { startSession } from './session.ts';
 import { mergeStacks, stackReader, trackTarget } from './stacks.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct offcpu_key) and struct offcpu_val in bpf/offcpu.h. */
 export const OFFCPU_KEY_SIZE = 36;
@@ -88,11 +89,30 @@ export function decodeSpell(b: Buffer): OffcpuSpell {
   };
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const offcpuSummary = z.object({
+  blockedSeconds: num,
+  runnableSeconds: num,
+  inProgressSeconds: num,
+  spells: count,
+  distinctStacks: count,
+  top: z.array(
+    z.object({ reason: z.enum(['blocked', 'runnable']), seconds: num, comm: z.string().optional(), stack: z.string() }),
+  ),
+});
+
 /** The offcpu deep probe. */
 export const offcpu = {
   name: 'offcpu',
   description: 'Off-CPU time of the target by kernel + user stack, blocked vs runnable-but-waiting',
   options: offcpuOptions,
+  summary: offcpuSummary,
+  budget: { maxEvents: 200_000, maxBytes: 16 << 20 },
+  doc: {
+    what: 'off-CPU time by stack, blocked vs runnable',
+    hooks: '`tp_btf/sched_switch` (raw_tp twin)',
+    cost: 'per-switch',
+  },
   prepare(ctx) {
     const opts = parseOptions('offcpu', offcpuOptions, ctx.options);
     const obj = openProbeObject(ctx, 'offcpu', {
@@ -162,4 +182,4 @@ export const offcpu = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof offcpuOptions };
+} satisfies CatalogProbe & { options: typeof offcpuOptions };

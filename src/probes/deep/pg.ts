@@ -22,7 +22,8 @@ import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
 import { latencySummary, type LatencySummary } from './latency-summary.ts';
 import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct pg_event) in bpf/pg.h. */
 export const PG_EVENT_SIZE = 152;
@@ -75,11 +76,28 @@ function postgresBinary(explicit: string | undefined, pids: readonly number[] | 
   return DEFAULT_BINARY;
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const pgSummary = z.object({
+  perKind: z.record(z.string(), z.object({ count, seconds: num, p50Seconds: num, p99Seconds: num })),
+  queries: count,
+  thresholdMs: num,
+  binary: z.string(),
+  slowest: z.array(z.object({ query: z.string(), seconds: num, pid: count, kind: z.string() })),
+  byFingerprint: z.array(z.object({ query: z.string(), count, seconds: num, maxSeconds: num })),
+});
+
 /** The pg deep probe. */
 export const pg = {
   name: 'pg',
   description: 'PostgreSQL query latency per kind and the slowest queries (literals stripped), from USDT probes',
   options: pgOptions,
+  summary: pgSummary,
+  budget: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  doc: {
+    what: 'PostgreSQL query latency per kind, slowest queries',
+    hooks: 'USDT `postgresql:query__start`, `query__done`',
+    cost: 'per-event (2 uprobes per query)',
+  },
   prepare(ctx) {
     const opts = parseOptions('pg', pgOptions, ctx.options);
     const obj = openProbeObject(ctx, 'pg', {
@@ -168,4 +186,4 @@ export const pg = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof pgOptions };
+} satisfies CatalogProbe & { options: typeof pgOptions };

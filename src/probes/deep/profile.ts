@@ -13,7 +13,8 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { startSession } from './session.ts';
 import { mergeStacks, stackReader, trackTarget } from './stacks.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct profile_key) in bpf/profile.h. */
 export const PROFILE_KEY_SIZE = 32;
@@ -49,11 +50,28 @@ export function decodeProfileKey(b: Buffer): ProfileKey {
   };
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const profileSummary = z.object({
+  samples: count,
+  frequencyHz: num,
+  cpus: count,
+  possibleCpus: count,
+  distinctStacks: count,
+  topFunctions: z.array(z.object({ name: z.string(), samples: count })),
+});
+
 /** The profile deep probe. */
 export const profile = {
   name: 'profile',
   description: 'On-CPU stacks of the target (kernel + user), sampled by software cpu-clock perf events',
   options: profileOptions,
+  summary: profileSummary,
+  budget: { maxEvents: 200_000, maxBytes: 16 << 20 },
+  doc: {
+    what: 'on-CPU stacks',
+    hooks: 'perf event, software cpu-clock, every CPU',
+    cost: 'sampled',
+  },
   prepare(ctx) {
     const opts = parseOptions('profile', profileOptions, ctx.options);
     const obj = openProbeObject(ctx, 'profile', {
@@ -108,4 +126,4 @@ export const profile = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof profileOptions };
+} satisfies CatalogProbe & { options: typeof profileOptions };

@@ -14,7 +14,8 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count, neighbourSchema } from './summary.ts';
 
 /** Sizes from bpf/runqslower.h. */
 export const RUNQSLOWER_EVENT_SIZE = 200;
@@ -99,11 +100,27 @@ export function aggregateNeighbours(
     }));
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const runqslowerSummary = z.object({
+  delays: count,
+  totalDelaySeconds: num,
+  maxDelaySeconds: num,
+  thresholdMs: num,
+  neighbours: z.array(neighbourSchema),
+});
+
 /** The runqslower deep probe. */
 export const runqslower = {
   name: 'runqslower',
   description: 'Scheduling delays of the target over a threshold, with the neighbours that held the CPU',
   options: runqslowerOptions,
+  summary: runqslowerSummary,
+  budget: { maxEvents: 20_000, maxBytes: 8 << 20 },
+  doc: {
+    what: 'scheduling delays over a threshold and the neighbours that ran instead',
+    hooks: '`tp_btf/sched_wakeup`, `sched_wakeup_new`, `sched_switch` (raw_tp twins)',
+    cost: 'per-switch',
+  },
   prepare(ctx) {
     const opts = parseOptions('runqslower', runqslowerOptions, ctx.options);
     const obj = openProbeObject(ctx, 'runqslower', {
@@ -178,4 +195,4 @@ export const runqslower = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof runqslowerOptions };
+} satisfies CatalogProbe & { options: typeof runqslowerOptions };

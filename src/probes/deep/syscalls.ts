@@ -15,7 +15,8 @@ import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
 import { formatSyscallArgs } from './syscall-args.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** Sizes from bpf/deep/syscalls.h. */
 export const SYSTRACE_EVENT_SIZE = 136;
@@ -71,11 +72,37 @@ function openatNr(): number {
   return 0;
 }
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const syscallsSummary = z.object({
+  perSyscall: z.record(z.string(), z.object({ count, seconds: num })),
+  calls: count,
+  seconds: num,
+  thresholdMs: num,
+  slowest: z.array(
+    z.object({
+      syscall: z.string(),
+      pid: count,
+      tid: count,
+      comm: z.string(),
+      seconds: num,
+      ret: z.number(),
+      args: z.string(),
+    }),
+  ),
+});
+
 /** The syscalls deep probe. */
 export const syscalls = {
   name: 'syscalls',
   description: 'System calls of the target: counts and time per syscall, the slowest calls with their arguments',
   options: syscallsOptions,
+  summary: syscallsSummary,
+  budget: { maxEvents: 50_000, maxBytes: 8 << 20 },
+  doc: {
+    what: 'per-syscall counts and time, slowest calls with arguments',
+    hooks: '`tracepoint/raw_syscalls/sys_enter`, `sys_exit`',
+    cost: 'per-syscall',
+  },
   prepare(ctx) {
     const opts = parseOptions('syscalls', syscallsOptions, ctx.options);
     const obj = openProbeObject(ctx, 'syscalls', {
@@ -157,4 +184,4 @@ export const syscalls = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof syscallsOptions };
+} satisfies CatalogProbe & { options: typeof syscallsOptions };

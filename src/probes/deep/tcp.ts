@@ -14,7 +14,8 @@ import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
-import type { DeepProbe } from './types.ts';
+import type { CatalogProbe } from './types.ts';
+import { num, count } from './summary.ts';
 
 /** sizeof(struct tcpd_event) in bpf/tcp.h. */
 export const TCPD_EVENT_SIZE = 72;
@@ -68,11 +69,31 @@ export function decodeTcpEvent(b: Buffer): TcpEvent {
 /** Quantile of the connect times (each one observed, so exact: `sampleQuantile`); 0 when there were none. */
 const pct = (lat: readonly number[], q: number): number => (lat.length ? sampleQuantile(lat, q) : 0);
 
+/** Shape of `ProbeResult.summary` (see the module comment). */
+export const tcpSummary = z.object({
+  connects: count,
+  connectFailures: count,
+  retransmits: count,
+  sendResets: count,
+  receiveResets: count,
+  connectSeconds: z.object({ p50: num, p99: num, max: num }),
+  byRemote: z.array(
+    z.object({ remote: z.string(), connects: count, failures: count, retransmits: count, resets: count }),
+  ),
+});
+
 /** The tcp deep probe. */
 export const tcp = {
   name: 'tcp',
   description: 'TCP connects (latency), failed connects, retransmits and resets of the target',
   options: tcpOptions,
+  summary: tcpSummary,
+  budget: { maxEvents: 20_000, maxBytes: 4 << 20 },
+  doc: {
+    what: 'connects and their latency, failed connects, retransmits, resets',
+    hooks: '`sock:inet_sock_set_state`, `tcp:tcp_retransmit_skb`, `tcp:tcp_send_reset`, `tcp:tcp_receive_reset`',
+    cost: 'per-event',
+  },
   prepare(ctx) {
     parseOptions('tcp', tcpOptions, ctx.options);
     const obj = openProbeObject(ctx, 'tcp', {
@@ -147,4 +168,4 @@ export const tcp = {
       },
     };
   },
-} satisfies DeepProbe & { options: typeof tcpOptions };
+} satisfies CatalogProbe & { options: typeof tcpOptions };

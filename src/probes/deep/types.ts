@@ -4,6 +4,7 @@
  * → stop (detach, drain, symbolize) → ProbeResult. The capture manager keeps one prepared instance per probe
  * so a trip only pays for the attach.
  */
+import type { z } from 'zod';
 import type { StackWeight } from './evidence.ts';
 
 /** Whom to trace. At least one of cgroupId / pids. cgroupId is the cpu controller's cgroup id (inode). */
@@ -64,6 +65,34 @@ export interface PreparedProbe {
 export interface DeepProbe {
   readonly name: string;
   readonly description: string;
+  /** Event and byte budget of a capture (the time box comes from the plan); probes outside the catalog may omit it. */
+  readonly budget?: ProbeBudgetSize;
   /** Open, configure and load (verifier); throws TriplineError PROBE_ERR_* with a hint when it cannot run here. */
   prepare(ctx: ProbeContext): PreparedProbe;
+}
+
+/** A probe's event and byte budget, sized for a 10 s capture on a busy target. */
+export interface ProbeBudgetSize {
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+}
+
+/** A probe's row in docs/probes.md's catalog table (test/probes/deep/index.test.ts checks the page against it). */
+export interface ProbeDoc {
+  /** What it records. */
+  readonly what: string;
+  /** Where it attaches. */
+  readonly hooks: string;
+  /** Cost class: per-switch, per-syscall, sampled, per-event (see docs/probes.md). */
+  readonly cost: string;
+}
+
+/** A deep probe's catalog entry (src/probes/deep/index.ts): the probe and everything known about it. */
+export interface CatalogProbe extends DeepProbe {
+  readonly budget: ProbeBudgetSize;
+  /** Strict schema of `capture.options.<probe>` (snake_case keys, defaults); each key is documented in docs/probes.md. */
+  readonly options: z.ZodObject;
+  /** Schema of `ProbeResult.summary` (what findings, Slack and the scale action read); tests check real results. */
+  readonly summary: z.ZodType;
+  readonly doc: ProbeDoc;
 }

@@ -42,7 +42,7 @@ kernelTest(
       await sleep(8000);
       const r = await running.stop();
       assert.ok(r.endedAt - r.startedAt < 7500, `exited ${r.endedAt - r.startedAt} ms after start (deadline 6000)`);
-      const s = r.summary as { output: string; attached: boolean; exitCode: number };
+      const s = bpftrace.summary.parse(r.summary);
       assert.ok(s.attached, s.output);
       const m = /@waits: (\d+)/.exec(s.output);
       assert.ok(m && Number(m[1]) > 5, s.output);

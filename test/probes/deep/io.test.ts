@@ -46,11 +46,7 @@ kernelTest('io sees the direct writes the target issues, with latency and size',
   const running = io.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [child.pid!] }, budget());
   await once(child, 'exit');
   const r = await running.stop();
-  const s = r.summary as {
-    requests: number;
-    p50Seconds: number;
-    slowest: { op: string; bytes: number; comm: string; disk: string; seconds: number }[];
-  };
+  const s = io.summary.parse(r.summary);
   assert.ok(s.requests >= 64, `requests ${s.requests}`);
   assert.ok(s.p50Seconds > 0);
   const writes = r.records!.filter((x) => x.op === 'write');

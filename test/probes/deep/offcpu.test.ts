@@ -106,7 +106,7 @@ kernelTest('offcpu reports a CPU-bound task sharing its CPU as runnable, targete
     const running = offcpu.prepare(probeContext()).start({ cgroupId: BigInt(cg.id), cgroupPath: cg.path }, budget());
     await sleep(1500);
     const r = await running.stop();
-    const s = r.summary as { blockedSeconds: number; runnableSeconds: number };
+    const s = offcpu.summary.parse(r.summary);
     assert.ok(s.runnableSeconds > 0.3, `runnable ${s.runnableSeconds}s`);
     assert.ok(s.runnableSeconds > 5 * s.blockedSeconds, JSON.stringify(s));
     assert.ok(
@@ -131,7 +131,7 @@ kernelTest('offcpu counts a spell still in progress at stop (a long sleep that b
     const running = offcpu.prepare(probeContext()).start({ pids: [child.pid!] }, budget());
     await sleep(1500);
     const r = await running.stop();
-    const s = r.summary as { blockedSeconds: number; inProgressSeconds: number };
+    const s = offcpu.summary.parse(r.summary);
     assert.ok(s.inProgressSeconds > 0.8 && s.inProgressSeconds < 1.6, JSON.stringify(s));
     const top = r.stacks![0];
     assert.equal(top.comm, 'sleep');

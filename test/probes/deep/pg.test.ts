@@ -84,10 +84,7 @@ kernelTest(
     asNobody('/usr/bin/psql', ['-X', '-q', '-h', dir, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], sql);
     await sleep(200);
     const r = await running.stop();
-    const s = r.summary as {
-      perKind: Record<string, { count: number; seconds: number }>;
-      slowest: { query: string; seconds: number; pid: number }[];
-    };
+    const s = pg.summary.parse(r.summary);
     assert.ok(s.slowest.length >= 20, `queries seen: ${s.slowest.length}`);
     assert.equal(s.slowest[0].query, 'SELECT pg_sleep(?);');
     assert.ok(s.slowest[0].seconds >= 0.19 && s.slowest[0].seconds < 2, `${s.slowest[0].seconds}`);

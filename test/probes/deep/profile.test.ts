@@ -47,7 +47,7 @@ kernelTest('profile names the hot function at the top of the user stack', async 
     const r = await running.stop();
     assert.equal(r.probe, 'profile');
     assert.ok(r.events > 20, `samples: ${r.events}`);
-    const top = (r.summary.topFunctions as { name: string; samples: number }[])[0];
+    const top = profile.summary.parse(r.summary).topFunctions[0];
     assert.equal(top.name, 'tripline_hot_loop', JSON.stringify(r.summary.topFunctions));
     const hottest = r.stacks![0];
     assert.equal(hottest.unit, 'samples');

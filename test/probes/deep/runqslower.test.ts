@@ -80,17 +80,7 @@ kernelTest(
     const r = await running.stop();
     for (const k of kids) k.kill('SIGKILL');
 
-    const s = r.summary as {
-      delays: number;
-      neighbours: {
-        pid: number;
-        comm: string;
-        cgroupId: string;
-        cgroupPath: string;
-        count: number;
-        delaySeconds: number;
-      }[];
-    };
+    const s = runqslower.summary.parse(r.summary);
     assert.ok(s.delays >= 5, `delays over 0.5 ms: ${s.delays}`);
     // Other work on this shared machine may also run on CPU 0 (and even outweigh it): the spinner must be named,
     // with its cgroup, and hold a real share of the waits.

@@ -55,10 +55,7 @@ kernelTest("syscalls counts and times the target's calls; the slowest is the sle
     const running = syscalls.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [child.pid!] }, budget());
     await sleep(1000);
     const r = await running.stop();
-    const s = r.summary as {
-      perSyscall: Record<string, { count: number; seconds: number }>;
-      slowest: { syscall: string; args: string; comm: string }[];
-    };
+    const s = syscalls.summary.parse(r.summary);
     const sleeps = s.perSyscall.clock_nanosleep ?? s.perSyscall.nanosleep;
     assert.ok(sleeps && sleeps.count >= 20 && sleeps.count <= 60, JSON.stringify(s.perSyscall));
     assert.ok(sleeps.seconds > 0.5, `slept ${sleeps.seconds}s`);
@@ -109,7 +106,7 @@ kernelTest('syscalls flooded beyond its event budget stops at the budget and rep
     assert.equal(r.records!.length, r.events);
     assert.ok(r.dropped > 1000, `dropped ${r.dropped}`);
     assert.equal(r.partial, true);
-    const s = r.summary as { perSyscall: Record<string, { count: number }> };
+    const s = syscalls.summary.parse(r.summary);
     assert.ok(s.perSyscall.getppid.count > r.events, 'the totals keep counting past the event budget');
   } finally {
     child.kill('SIGKILL');

@@ -1,0 +1,24 @@
+/** blockio family (src/probes/counters/blockio.ts): block I/O latency per disk and operation. */
+import type { FamilySpec } from './types.ts';
+
+/** The blockio family's descriptor. */
+export const blockio = {
+  name: 'blockio',
+  bpf: true,
+  signals: {
+    blockio_latency_seconds: {
+      kind: 'histogram',
+      unit: 'seconds',
+      labels: ['device', 'op'],
+      help: 'Block I/O latency, issue to completion, per device and operation.',
+      // Tens of µs on NVMe to seconds on slow disks.
+      range: [16e-6, 4.3],
+    },
+  },
+  defaultProbes: ['io', 'offcpu'],
+  config: {},
+  doc: {
+    hooks: '`block_rq_issue`, `block_rq_complete`',
+    signals: '`blockio_latency_seconds`',
+  },
+} as const satisfies FamilySpec;

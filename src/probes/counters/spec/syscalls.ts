@@ -1,0 +1,35 @@
+/** syscalls family (src/probes/counters/syscalls.ts): syscall latency system-wide and for watched cgroups/pids. */
+import { z } from 'zod';
+import { CGROUP_LABELS as cg, type FamilySpec } from './types.ts';
+
+/** The syscalls family's descriptor. */
+export const syscalls = {
+  name: 'syscalls',
+  bpf: true,
+  signals: {
+    syscall_latency_seconds: {
+      kind: 'histogram',
+      unit: 'seconds',
+      labels: ['syscall'],
+      help: 'Latency of system calls, system-wide, per syscall.',
+      // Sub-µs for most, up to seconds for blocking ones.
+      range: [250e-9, 1.1],
+    },
+    cgroup_syscall_latency_seconds: {
+      kind: 'histogram',
+      unit: 'seconds',
+      labels: [...cg, 'syscall'],
+      help: 'Latency of system calls of watched cgroups or pids, per cgroup and syscall.',
+      range: [250e-9, 1.1],
+    },
+  },
+  defaultProbes: ['syscalls', 'offcpu'],
+  config: {
+    /** Pids whose syscalls get per-cgroup histograms. */
+    watch_pids: z.array(z.number().int().positive()).default([]),
+  },
+  doc: {
+    hooks: '`raw_syscalls:sys_enter` / `sys_exit`',
+    signals: '`syscall_latency_seconds`; `cgroup_syscall_latency_seconds` for cgroups/pids on the in-kernel watch list',
+  },
+} as const satisfies FamilySpec;

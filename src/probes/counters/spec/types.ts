@@ -1,0 +1,45 @@
+/**
+ * What a counter family is, without running it: its signals (kind, unit, labels, help, export range), its default
+ * deep probes, its options in the config's `counters:` section and its row in the README's probe catalog.
+ * Pure (no libbpf): src/signals.ts, src/config.ts, the rules layer and `tripline check` read these.
+ */
+import type { z } from 'zod';
+
+/** How a signal accumulates. */
+export type SignalKind = 'counter' | 'gauge' | 'histogram';
+/** Base units: latencies in seconds, CPU time in seconds, counts as plain numbers. */
+export type SignalUnit = 'seconds' | 'count' | 'ratio' | 'bytes';
+
+/** Labels every per-cgroup series carries (see src/probes/cgroups.ts). Empty string when unknown. */
+export const CGROUP_LABELS = ['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos'] as const;
+
+/** One signal of a family (its name is the key in `FamilySpec.signals`). */
+export interface SignalDef {
+  readonly kind: SignalKind;
+  readonly unit: SignalUnit;
+  readonly labels: readonly string[];
+  readonly help: string;
+  /** Histograms: the range (seconds) worth resolving in /metrics' at most 16 buckets (src/metrics/fold-buckets.ts). */
+  readonly range?: readonly [number, number];
+}
+
+/** A counter family's pure descriptor: `src/probes/counters/spec/<name>.ts`, one line in spec/index.ts. */
+export interface FamilySpec {
+  /** Registry key, module stem and BPF object stem. */
+  readonly name: string;
+  /** True when it needs BPF (false: file-based, kept with --no-bpf). */
+  readonly bpf: boolean;
+  /** Signals (catalog names) it produces. */
+  readonly signals: Readonly<Record<string, SignalDef>>;
+  /** Deep probes a capture attaches when a rule on one of its signals names none, in this order. */
+  readonly defaultProbes: readonly string[];
+  /** Its own keys of the config's `counters:` section (zod fields with defaults; shared keys live in config.ts). */
+  readonly config: Readonly<Record<string, z.ZodType>>;
+  /** Its row of the README probe catalog: the hooks cell, and the signals cell (which names every signal). */
+  readonly doc: { readonly hooks: string; readonly signals: string };
+}
+
+/** The runtime entry's descriptive fields (name, bpf, signal names), taken from the spec so they cannot drift. */
+export function entryFields(spec: FamilySpec): { name: string; bpf: boolean; signals: string[] } {
+  return { name: spec.name, bpf: spec.bpf, signals: Object.keys(spec.signals) };
+}
