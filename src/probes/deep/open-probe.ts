@@ -9,6 +9,8 @@ import type { ProbeContext } from './types.ts';
 /** Names of the tp_btf programs of a probe and their raw_tp twins (`<name>_raw`). */
 export interface Twins {
   readonly tpBtf: readonly string[];
+  /** The tp_btf set keeps per-task state in task storage (kernel 5.11+): without it the raw_tp twins run. */
+  readonly taskStorage?: boolean;
 }
 
 /**
@@ -23,12 +25,16 @@ export function openProbeObject(
   const disable = [...(opts.disable ?? [])];
   if (opts.twins) {
     const f = features(ctx.objDir);
-    if (f.tpBtf.ok) disable.push(...opts.twins.tpBtf.map((n) => `${n}_raw`));
+    const tpBtf =
+      opts.twins.taskStorage && !f.taskStorage.ok
+        ? { ok: false, reason: `task storage: ${f.taskStorage.reason}` }
+        : f.tpBtf;
+    if (tpBtf.ok) disable.push(...opts.twins.tpBtf.map((n) => `${n}_raw`));
     else if (f.rawTp.ok) disable.push(...opts.twins.tpBtf);
     else {
       throw new TriplineError(
         'PROBE_ERR_UNSUPPORTED',
-        `${stem}: neither tp_btf (${f.tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
+        `${stem}: neither tp_btf (${tpBtf.reason}) nor raw_tp (${f.rawTp.reason}) programs load here`,
         {
           hint: 'needs a kernel with BPF raw tracepoints (4.17+); see `tripline probes`',
         },
