@@ -22,6 +22,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "tripline.h"
+#include "maps.h"
 #include "deep_target.h"
 #include "tcp.h"
 
@@ -81,7 +82,7 @@ static __always_inline void emit(__u32 type, struct owned *o, __u64 latency)
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The socket's entry when the current task is the target's; NULL otherwise. */
+/* The socket's new entry when the current task is the target's; NULL otherwise (or when the map is full). */
 static __always_inline struct owned *adopt(struct trace_event_raw_inet_sock_set_state *ctx, __u64 sk)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -103,8 +104,7 @@ static __always_inline struct owned *adopt(struct trace_event_raw_inet_sock_set_
 		bpf_probe_read_kernel(n.saddr, 16, &ctx->saddr_v6);
 		bpf_probe_read_kernel(n.daddr, 16, &ctx->daddr_v6);
 	}
-	bpf_map_update_elem(&tcpd_socks, &sk, &n, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&tcpd_socks, &sk);
+	return map_lookup_or_init(&tcpd_socks, &sk, &n);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")

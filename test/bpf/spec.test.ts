@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBpf, objDir } from '../support/kernel.ts';
 import { HIST_LAYOUT, HIST_SIZE } from '../../src/probes/decode/hist.ts';
@@ -369,5 +369,28 @@ test('bpf/README.md lists the program prefix of every object', () => {
     const [tier, stem] = rel.split('/');
     const prefix = TIER_PREFIX[tier!]! + `${PART[rel] ?? stem}_`;
     assert.ok(readme.includes(`\`${prefix}\``), `bpf/README.md names ${prefix} (${rel})`);
+  }
+});
+
+test('every bpf/ file: one SPDX line, and each .bpf.c opens with its contract and ends with its GPL licence', () => {
+  const root = join(import.meta.dirname, '..', '..', 'bpf');
+  const files = ['', 'counters', 'deep'].flatMap((dir) =>
+    readdirSync(join(root, dir))
+      .filter((f) => f.endsWith('.h') || f.endsWith('.c'))
+      .map((f) => join(dir, f)),
+  );
+  assert.ok(files.length >= 30, `${files.length} files`);
+  for (const f of files) {
+    const src = readFileSync(join(root, f), 'utf8');
+    const spdx = f.endsWith('.c')
+      ? '// SPDX-License-Identifier: GPL-2.0\n'
+      : '/* SPDX-License-Identifier: GPL-2.0 */\n';
+    assert.ok(src.startsWith(spdx), `${f} starts with ${spdx.trim()}`);
+    if (!f.endsWith('.bpf.c')) continue;
+    const contract = src.slice(spdx.length, src.indexOf('*/') + 2);
+    for (const k of ['Hooks', 'Maps:', 'Knobs', 'Emits:', 'Cost class:'])
+      assert.match(contract, new RegExp(`^ \\* ${k}`, 'm'), `${f}: the contract comment has ${k}`);
+    // GPL-only helpers (probe reads, stack ids, task storage) load only into GPL-compatible programs.
+    assert.ok(src.trimEnd().endsWith('char LICENSE[] SEC("license") = "GPL";'), `${f} ends with its LICENSE`);
   }
 });
