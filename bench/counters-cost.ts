@@ -26,15 +26,18 @@ export function progs(): Prog[] {
 /** Ids of the BPF programs a process holds (the tests' helper: program and link fds, read from fdinfo). */
 export { programsHeldBy as programIdsOf } from '../test/support/bpf-programs.ts';
 
-/** Hook of a program, from its kernel name (15 characters at most): tripline's tl_* or bpftrace's probe names. */
+/**
+ * Hook of a program, from its kernel name (15 characters at most, so a `_raw` twin may be cut): tripline's tlc_*
+ * counter programs (bpf/README.md) or bpftrace's probe names.
+ */
 const HOOKS: [RegExp, string][] = [
-  [/^(tl_runq_wakeup_|sched_wakeup_ne)/, 'sched_wakeup_new'],
-  [/^(tl_runq_wakeup|sched_wakeup)$/, 'sched_wakeup'],
-  [/^(tl_runq_switch|sched_switch)/, 'sched_switch'],
-  [/^(tl_sys_enter|sys_enter)/, 'sys_enter'],
-  [/^(tl_sys_exit|sys_exit)/, 'sys_exit'],
-  [/^(tl_tcp_state|inet_sock_set_s)/, 'inet_sock_set_state'],
-  [/^tl_tcp_retrans/, 'tcp_retransmit_skb'],
+  [/^(tlc_runq_new|sched_wakeup_ne)/, 'sched_wakeup_new'],
+  [/^(tlc_runq_wake|sched_wakeup$)/, 'sched_wakeup'],
+  [/^(tlc_runq_switch|sched_switch)/, 'sched_switch'],
+  [/^(tlc_sys_enter|sys_enter)/, 'sys_enter'],
+  [/^(tlc_sys_exit|sys_exit)/, 'sys_exit'],
+  [/^(tlc_tcp_state|inet_sock_set_s)/, 'inet_sock_set_state'],
+  [/^tlc_tcp_retrans/, 'tcp_retransmit_skb'],
 ];
 export const hookOf = (name: string): string => HOOKS.find(([re]) => re.test(name))?.[1] ?? name;
 

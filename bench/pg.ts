@@ -190,7 +190,7 @@ try {
       // Each program runs once per query; stats add two clock reads per run (an empty program measures ~46 ns here).
       const held = programIdsOf(process.pid);
       const per = progs()
-        .filter((p) => held.has(p.id) && p.name.startsWith('tl_pg_'))
+        .filter((p) => held.has(p.id) && p.name.startsWith('tlc_pg_'))
         .map(
           (p) => `${p.name} ${((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)).toFixed(0)} ns × ${p.run_cnt ?? 0}`,
         );

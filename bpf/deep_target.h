@@ -1,6 +1,7 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Target filter and budget shared by every deep probe (bpf/<probe>.bpf.c includes it after vmlinux.h).
+ * Target filter and budget shared by every deep probe (bpf/deep/<probe>.bpf.c includes it after vmlinux.h and
+ * <bpf/bpf_core_read.h>; it brings cgroup.h).
  * Contract with src/probes/deep/target-map.ts:
  *   deep_target  ARRAY[1]   struct deep_target      written by start() before attach
  *   target_pids  HASH[1024] __u32 tgid -> __u8 1    the pids of the target
@@ -11,6 +12,8 @@
  */
 #ifndef TRIPLINE_DEEP_TARGET_H
 #define TRIPLINE_DEEP_TARGET_H
+
+#include "cgroup.h"
 
 #define DEEP_TARGET_SIZE 40
 #define DEEP_MAX_PIDS 1024
@@ -56,46 +59,45 @@ struct {
 static __always_inline struct deep_target *deep_cfg(void)
 {
 	__u32 zero = 0;
+
 	return bpf_map_lookup_elem(&deep_target, &zero);
 }
 
 static __always_inline void deep_count(__u32 stat)
 {
 	__u64 *v = bpf_map_lookup_elem(&deep_stats, &stat);
+
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
 
-/* Inode of the task's cpu-controller cgroup (cgroup v1 here; the same read works on v2's default hierarchy). */
-static __always_inline __u64 deep_task_cgroup_id(struct task_struct *t)
-{
-	return BPF_CORE_READ(t, cgroups, subsys[cpu_cgrp_id], cgroup, kn, id);
-}
-
-/* True when task t belongs to the target. */
+/* True when task t (any pointer: read with CO-RE probe reads) belongs to the target. */
 static __always_inline bool deep_is_target(struct task_struct *t)
 {
 	struct deep_target *cfg = deep_cfg();
+
 	if (!cfg || !cfg->active)
 		return false;
 	if (cfg->use_pids) {
 		__u32 tgid = BPF_CORE_READ(t, tgid);
+
 		if (bpf_map_lookup_elem(&target_pids, &tgid))
 			return true;
 		if (cfg->match_children) {
 			__u32 ptgid = BPF_CORE_READ(t, real_parent, tgid);
+
 			if (bpf_map_lookup_elem(&target_pids, &ptgid))
 				return true;
 		}
 	}
 	if (cfg->cgroup_id) {
-		struct cgroup *cg = BPF_CORE_READ(t, cgroups, subsys[cpu_cgrp_id], cgroup);
+		struct cgroup_subsys_state *css = task_cpu_css(t, CGROUP_CORE);
+
 		/* Walk up so a target cgroup covers its children (a pod covers its containers). */
-		for (int i = 0; i < DEEP_CGROUP_DEPTH && cg; i++) {
-			if (BPF_CORE_READ(cg, kn, id) == cfg->cgroup_id)
+		for (int i = 0; i < DEEP_CGROUP_DEPTH && css; i++) {
+			if (css_cgroup_id(css, CGROUP_CORE) == cfg->cgroup_id)
 				return true;
-			/* css is the first member of struct cgroup: the parent css is the parent cgroup. */
-			cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+			css = css_parent(css, CGROUP_CORE);
 		}
 	}
 	return false;
@@ -111,6 +113,7 @@ static __always_inline bool deep_take_event(void)
 	struct deep_target *cfg = deep_cfg();
 	__u32 k = DEEP_STAT_EVENTS;
 	__u64 *events = bpf_map_lookup_elem(&deep_stats, &k);
+
 	if (!cfg || !events)
 		return false;
 	if ((cfg->deadline_ns && bpf_ktime_get_ns() > cfg->deadline_ns) ||
@@ -121,5 +124,5 @@ static __always_inline bool deep_take_event(void)
 	__sync_fetch_and_add(events, 1);
 	return true;
 }
-#endif
-#endif
+#endif /* !TRIPLINE_DEEP_TARGET_NO_MAPS */
+#endif /* TRIPLINE_DEEP_TARGET_H */

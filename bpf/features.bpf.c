@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * features: tiny programs that tripline loads one at a time to learn what this kernel allows
- * (tp_btf, raw_tp, fentry, kprobe program types), plus a self-test of the probe runtime.
- *
- * Hooks:  tp_btf/sched_switch, raw_tp/sched_switch, fentry/vfs_read, kprobe/vfs_read (feature probes, never attached);
- *         tracepoint raw_syscalls/sys_enter (self-test, attached only by the runtime's own tests and `tripline doctor`).
- * Maps:   tl_selftest_counts (array, key u32 = 0, value u64: getpid-like syscalls seen from target_tgid),
- *         tl_selftest_events (ring buffer, 64 KiB: struct selftest_event per syscall of target_tgid).
- * Knobs:  target_tgid (const volatile u32), syscall_nr (const volatile u32).
- * Cost:   feature probes: none (loaded, verified, closed); self-test: one map update per syscall of one process.
+ * features (src/probes/features.ts): tiny programs that tripline loads one at a time to learn what this kernel
+ * allows (tp_btf, raw_tp, fentry, kprobe program types), plus a self-test of the probe runtime.
+ * Hooks:
+ *   tp_btf/sched_switch, raw_tp/sched_switch, fentry/vfs_read, kprobe/vfs_read  tlf_tp_btf, tlf_raw_tp, tlf_fentry,
+ *     tlf_kprobe: feature probes, never attached (tlf_raw_tp is no twin of tlf_tp_btf: each probes one type)
+ *   tracepoint raw_syscalls/sys_enter  tlf_selftest: self-test, attached only by the runtime's own tests and
+ *     `tripline doctor`
+ * Maps:
+ *   tl_selftest_counts  ARRAY 1 x __u64: getpid-like syscalls seen from target_tgid
+ *   tl_selftest_events  RINGBUF 64 KiB of struct selftest_event, one per syscall of target_tgid
+ * Knobs (rodata): target_tgid, syscall_nr.
+ * Emits: self-test: one record per syscall_nr call of target_tgid.
+ * Cost class: feature probes: none (loaded, verified, closed); self-test: one map update per syscall of one process.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,39 +38,42 @@ struct {
 } tl_selftest_events SEC(".maps");
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(tl_feat_tp_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(tlf_tp_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
-int tl_feat_raw_tp(void *ctx)
+int tlf_raw_tp(void *ctx)
 {
 	return 0;
 }
 
 SEC("fentry/vfs_read")
-int BPF_PROG(tl_feat_fentry)
+int BPF_PROG(tlf_fentry)
 {
 	return 0;
 }
 
 SEC("kprobe/vfs_read")
-int tl_feat_kprobe(void *ctx)
+int tlf_kprobe(void *ctx)
 {
 	return 0;
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")
-int tl_selftest(struct trace_event_raw_sys_enter *ctx)
+int tlf_selftest(struct trace_event_raw_sys_enter *ctx)
 {
+	struct selftest_event *e;
+	__u32 zero = 0;
+	__u64 *count;
+
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid || ctx->id != syscall_nr)
 		return 0;
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&tl_selftest_counts, &zero);
+	count = bpf_map_lookup_elem(&tl_selftest_counts, &zero);
 	if (count)
 		__sync_fetch_and_add(count, 1);
-	struct selftest_event *e = bpf_ringbuf_reserve(&tl_selftest_events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&tl_selftest_events, sizeof(*e), 0);
 	if (!e)
 		return 0;
 	e->tgid = target_tgid;

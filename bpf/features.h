@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* features: the kernel/user contract of the runtime self-test (src/probes/features.ts). */
 #ifndef TRIPLINE_FEATURES_H
 #define TRIPLINE_FEATURES_H

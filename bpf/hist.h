@@ -1,14 +1,17 @@
-/* Log2 histograms shared by the always-on counter families (kernel side and its TypeScript mirror,
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Log2 histograms shared by the counter families and deep probes (kernel side and its TypeScript mirror,
  * src/probes/decode/hist.ts). Kept in per-CPU maps (plain adds, userspace sums CPUs) created with
- * BPF_F_NO_PREALLOC: memory is keys seen × possible CPUs × HIST_SIZE, e.g. 1,000 cgroups on 64 CPUs = 17 MB,
- * instead of max_entries × CPUs reserved up front.
+ * BPF_F_NO_PREALLOC: memory is keys seen x possible CPUs x HIST_SIZE, e.g. 1,000 cgroups on 64 CPUs = 17 MB,
+ * instead of max_entries x CPUs reserved up front.
  *
  * Slot i holds values in [2^(i-1), 2^i) of the family's unit; slot 0 holds 0; the last slot holds
  * everything from 2^(HIST_SLOTS-2) up (exported as +Inf). `sum` is the total of observed values in
  * the same unit, so exported sums are exact, not estimated from bucket midpoints.
  *
  * log2 is computed with shifts: clang 14 crashes on __builtin_clzll for the BPF target.
- * Include after vmlinux.h (fixed-width __u64/__u32 come from there). */
+ * Include after vmlinux.h (fixed-width __u64/__u32 come from there).
+ */
 #ifndef TRIPLINE_HIST_H
 #define TRIPLINE_HIST_H
 
@@ -28,11 +31,21 @@ static __always_inline __u32 hist_log2(__u64 v)
 {
 	__u32 r = 0, s;
 
-	s = (v > 0xFFFFFFFFULL) << 5; v >>= s; r |= s;
-	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
-	s = (v > 0xFF) << 3; v >>= s; r |= s;
-	s = (v > 0xF) << 2; v >>= s; r |= s;
-	s = (v > 0x3) << 1; v >>= s; r |= s;
+	s = (v > 0xFFFFFFFFULL) << 5;
+	v >>= s;
+	r |= s;
+	s = (v > 0xFFFF) << 4;
+	v >>= s;
+	r |= s;
+	s = (v > 0xFF) << 3;
+	v >>= s;
+	r |= s;
+	s = (v > 0xF) << 2;
+	v >>= s;
+	r |= s;
+	s = (v > 0x3) << 1;
+	v >>= s;
+	r |= s;
 	r |= (__u32)(v >> 1);
 	return r;
 }
@@ -50,8 +63,10 @@ static __always_inline void hist_add(struct hist *h, __u64 v)
 {
 	__u32 slot = hist_slot(v);
 
-	/* clang 14 indexes with a copy of `slot` taken before the clamp in hist_slot() and drops a plain
-	 * mask as redundant; the empty asm hides the value so the mask stays and bounds it for the verifier. */
+	/*
+	 * clang 14 indexes with a copy of `slot` taken before the clamp in hist_slot() and drops a plain
+	 * mask as redundant; the empty asm hides the value so the mask stays and bounds it for the verifier.
+	 */
 	asm volatile("" : "+r"(slot));
 	h->slots[slot & (HIST_SLOTS - 1)]++;
 	h->sum += v;

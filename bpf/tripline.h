@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /* tripline: helpers shared by every BPF program. Include after vmlinux.h. */
 #ifndef TRIPLINE_H
 #define TRIPLINE_H

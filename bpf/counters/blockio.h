@@ -1,6 +1,7 @@
-/* Kernel/user contract of the blockio family (bpf/counters/blockio.bpf.c, src/probes/counters/blockio.ts). */
-#ifndef TRIPLINE_BLOCKIO_H
-#define TRIPLINE_BLOCKIO_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* blockio (counter family): kernel/user contract (bpf/counters/blockio.bpf.c, src/probes/counters/blockio.ts). */
+#ifndef TRIPLINE_COUNTERS_BLOCKIO_H
+#define TRIPLINE_COUNTERS_BLOCKIO_H
 
 #include "hist.h"
 
@@ -23,7 +24,7 @@ struct blockio_key {
 _Static_assert(sizeof(struct blockio_key) == BLOCKIO_KEY_SIZE, "struct blockio_key size");
 #define BLOCKIO_MAX 1024
 
-/* blockio_start: HASH, key __u64 struct request address, value struct blockio_start (issue → complete). */
+/* blockio_start: HASH, key __u64 struct request address, value struct blockio_start (issue -> complete). */
 struct blockio_start {
 	__u64 ts;
 	struct blockio_key key;
@@ -32,6 +33,6 @@ struct blockio_start {
 _Static_assert(sizeof(struct blockio_start) == BLOCKIO_START_SIZE, "struct blockio_start size");
 #define BLOCKIO_INFLIGHT_MAX 16384
 
-/* blockio_drops: PERCPU_ARRAY 1 × __u64: requests not timed because a map was full. */
+/* blockio_drops: PERCPU_ARRAY 1 x __u64: requests not timed because a map was full. */
 
-#endif /* TRIPLINE_BLOCKIO_H */
+#endif /* TRIPLINE_COUNTERS_BLOCKIO_H */

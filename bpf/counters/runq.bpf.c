@@ -1,23 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-/* runq — run-queue delay per cpu cgroup. Cost class: always-on.
- *
+/*
+ * runq (counter family, src/probes/counters/runq.ts): run-queue delay per cpu cgroup.
  * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set, by feature detection):
- *   sched_wakeup, sched_wakeup_new  → enqueue time of the woken task
- *   sched_switch                    → prev still queued (preempted or TASK_RUNNING): enqueue time of prev;
- *                                     next: delay = now - enqueue time, into next's cpu cgroup
+ *   sched_wakeup, sched_wakeup_new  tlc_runq_wake, tlc_runq_new: enqueue time of the woken task
+ *   sched_switch                    tlc_runq_switch: prev still queued (preempted or TASK_RUNNING): enqueue time of
+ *                                   prev; next: delay = now - enqueue time, into next's cpu cgroup
  * Maps:
- *   runq_delay      PERCPU_HASH  key __u64 cgroup id → struct runq_val (runq.h)  max = max_cgroups (set by userspace)
- *   runq_start      TASK_STORAGE task → __u64 enqueue ns                          (tp_btf programs)
- *   runq_start_pid  HASH         key __u32 pid → __u64 enqueue ns, RUNQ_START_PID_MAX: every task for the raw_tp
- *                                twin; only new tasks (sched_wakeup_new) for tp_btf, see enqueue_new_btf()
- *   runq_drops      PERCPU_ARRAY 1 × __u64: delays lost because runq_delay was full
+ *   runq_delay      PERCPU_HASH  key __u64 cgroup id -> struct runq_val (runq.h), max = max_cgroups (set by userspace)
+ *   runq_start      TASK_STORAGE task -> __u64 enqueue ns (tp_btf programs)
+ *   runq_start_pid  HASH key __u32 pid -> __u64 enqueue ns, RUNQ_START_PID_MAX: every task for the raw_tp twins;
+ *                   only new tasks (sched_wakeup_new) for tp_btf, see enqueue_new_btf()
+ *   runq_drops      PERCPU_ARRAY 1 x __u64 (maps.h): delays lost because a map was full
  * Knobs (rodata): runq_threshold_ns (default 5 ms).
  * Emits: nothing per event; userspace reads runq_delay each tick (cumulative).
+ * Cost class: always-on (every wakeup and context switch on the host).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "maps.h"
 #include "hist.h"
 #include "cgroup.h"
 #include "runq.h"
@@ -28,7 +30,7 @@ const volatile __u64 runq_threshold_ns = 5000000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries x CPUs up front */
 	__uint(max_entries, 10240);
 	__type(key, __u64);
 	__type(value, struct runq_val);
@@ -48,33 +50,18 @@ struct {
 	__type(value, __u64);
 } runq_start_pid SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} runq_drops SEC(".maps");
+DROPS_MAP(runq_drops);
 
 static const struct runq_val zero_val;
 
 /* Adds one delay to the cgroup's histogram; counts a drop when the map is full. */
 static __always_inline void record(__u64 cgid, __u64 delta_ns)
 {
-	struct runq_val *v = bpf_map_lookup_elem(&runq_delay, &cgid);
+	struct runq_val *v = map_lookup_or_init(&runq_delay, &cgid, &zero_val);
 
 	if (!v) {
-		/* BPF_NOEXIST: another CPU may have created it meanwhile; then look up again. */
-		if (bpf_map_update_elem(&runq_delay, &cgid, &zero_val, BPF_NOEXIST) && bpf_map_lookup_elem(&runq_delay, &cgid) == NULL) {
-			__u32 zero = 0;
-			__u64 *d = bpf_map_lookup_elem(&runq_drops, &zero);
-
-			if (d)
-				(*d)++;
-			return;
-		}
-		v = bpf_map_lookup_elem(&runq_delay, &cgid);
-		if (!v)
-			return;
+		count_drop(&runq_drops);
+		return;
 	}
 	hist_add(&v->delay, delta_ns / RUNQ_UNIT_NS);
 	if (delta_ns > runq_threshold_ns)
@@ -95,42 +82,42 @@ static __always_inline void enqueue_btf(struct task_struct *p)
 }
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(tl_runq_wakeup, struct task_struct *p)
+int BPF_PROG(tlc_runq_wake, struct task_struct *p)
 {
 	enqueue_btf(p);
 	return 0;
 }
 
-/* A new task has no task storage yet, and creating it (an allocation) would make fork pay ~2x what a hash update
- * costs. So new tasks go into the pid hash; sched_switch looks there only when the task has no storage. */
+/*
+ * A new task has no task storage yet, and creating it (an allocation) would make fork pay ~2x what a hash update
+ * costs. So new tasks go into the pid hash; sched_switch looks there only when the task has no storage.
+ */
 static __always_inline void enqueue_new_btf(struct task_struct *p)
 {
 	__u32 pid = p->pid;
 	__u64 now = bpf_ktime_get_ns();
 
-	if (bpf_map_update_elem(&runq_start_pid, &pid, &now, BPF_ANY)) {
-		__u32 zero = 0;
-		__u64 *d = bpf_map_lookup_elem(&runq_drops, &zero);
-
-		if (d)
-			(*d)++;
-	}
+	if (bpf_map_update_elem(&runq_start_pid, &pid, &now, BPF_ANY))
+		count_drop(&runq_drops);
 }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(tl_runq_wakeup_new, struct task_struct *p)
+int BPF_PROG(tlc_runq_new, struct task_struct *p)
 {
 	enqueue_new_btf(p);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(tl_runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(tlc_runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
 	__u64 *ts, now;
 
-	/* Still queued: preempted (stays on the run queue whatever its state) or switched out while TASK_RUNNING.
-	 * The prev_state argument exists since 5.18 (fa2c3254d7cf). */
+	/*
+	 * Still queued: preempted (stays on the run queue whatever its state) or switched out while TASK_RUNNING.
+	 * The prev_state argument exists since 5.18 (fa2c3254d7cf).
+	 */
 	if (preempt || prev_state == TASK_RUNNING)
 		enqueue_btf(prev);
 	if (!next->pid)
@@ -143,14 +130,14 @@ int BPF_PROG(tl_runq_switch, bool preempt, struct task_struct *prev, struct task
 		ts = bpf_map_lookup_elem(&runq_start_pid, &pid);
 		if (!ts)
 			return 0;
-		record(task_cpu_cgroup_id_btf(next), bpf_ktime_get_ns() - *ts);
+		record(task_cpu_cgroup_id(next, CGROUP_BTF), bpf_ktime_get_ns() - *ts);
 		bpf_map_delete_elem(&runq_start_pid, &pid);
 		return 0;
 	}
 	if (!*ts)
 		return 0;
 	now = bpf_ktime_get_ns();
-	record(task_cpu_cgroup_id_btf(next), now - *ts);
+	record(task_cpu_cgroup_id(next, CGROUP_BTF), now - *ts);
 	*ts = 0;
 	return 0;
 }
@@ -169,21 +156,22 @@ static __always_inline void enqueue_raw(struct task_struct *p)
 }
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(tl_runq_wakeup_raw, struct task_struct *p)
+int BPF_PROG(tlc_runq_wake_raw, struct task_struct *p)
 {
 	enqueue_raw(p);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(tl_runq_wakeup_new_raw, struct task_struct *p)
+int BPF_PROG(tlc_runq_new_raw, struct task_struct *p)
 {
 	enqueue_raw(p);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(tl_runq_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(tlc_runq_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
 {
 	__u32 pid;
 	__u64 *ts;
@@ -196,7 +184,7 @@ int BPF_PROG(tl_runq_switch_raw, bool preempt, struct task_struct *prev, struct 
 	ts = bpf_map_lookup_elem(&runq_start_pid, &pid);
 	if (!ts)
 		return 0;
-	record(task_cpu_cgroup_id(next), bpf_ktime_get_ns() - *ts);
+	record(task_cpu_cgroup_id(next, CGROUP_CORE), bpf_ktime_get_ns() - *ts);
 	bpf_map_delete_elem(&runq_start_pid, &pid);
 	return 0;
 }

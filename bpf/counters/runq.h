@@ -1,6 +1,7 @@
-/* Kernel/user contract of the runq family (bpf/counters/runq.bpf.c, src/probes/counters/runq.ts). */
-#ifndef TRIPLINE_RUNQ_H
-#define TRIPLINE_RUNQ_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* runq (counter family): kernel/user contract (bpf/counters/runq.bpf.c, src/probes/counters/runq.ts). */
+#ifndef TRIPLINE_COUNTERS_RUNQ_H
+#define TRIPLINE_COUNTERS_RUNQ_H
 
 #include "hist.h"
 
@@ -22,4 +23,4 @@ _Static_assert(sizeof(struct runq_val) == RUNQ_VAL_SIZE, "struct runq_val size")
 /* runq_start_pid (raw_tp twin only): key __u32 pid, value __u64 enqueue time (ns). */
 #define RUNQ_START_PID_MAX 65536
 
-#endif /* TRIPLINE_RUNQ_H */
+#endif /* TRIPLINE_COUNTERS_RUNQ_H */

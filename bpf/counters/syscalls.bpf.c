@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-/* syscalls — system call latency per syscall (system-wide) and per (cgroup, syscall) for watched
- * cgroups or pids. Cost class: always-on.
- *
- * Hooks: tp_btf raw_syscalls sys_enter / sys_exit, with raw_tp twins (userspace loads one set).
+/*
+ * syscalls (counter family, src/probes/counters/syscalls.ts): system call latency per syscall (system-wide) and per
+ * (cgroup, syscall) for watched cgroups or pids. (bpf/deep/syscalls.bpf.c is the syscalls deep probe.)
+ * Hooks: raw_syscalls sys_enter / sys_exit as tp_btf tlc_sys_enter / tlc_sys_exit, with raw_tp twins (userspace
+ *        loads one set).
  * Maps:
- *   syscall_latency         PERCPU_ARRAY key __u32 nr → struct hist, SYSCALLS_MAX_NR entries
- *   cgroup_syscall_latency  PERCPU_HASH  key struct cg_syscall_key → struct hist, CG_SYSCALL_MAX
- *   syscall_watch_cg        HASH __u64 cgroup id → __u8, SYSCALLS_WATCH_MAX (written by userspace); a watched
+ *   syscall_latency         PERCPU_ARRAY key __u32 nr -> struct hist, SYSCALLS_MAX_NR entries
+ *   cgroup_syscall_latency  PERCPU_HASH  key struct cg_syscall_key -> struct hist, CG_SYSCALL_MAX
+ *   syscall_watch_cg        HASH __u64 cgroup id -> __u8, SYSCALLS_WATCH_MAX (written by userspace); a watched
  *                           cgroup covers its descendants down to SYSCALLS_WATCH_DEPTH - 1 levels
- *   syscall_watch_pid       HASH __u32 tgid → __u8, SYSCALLS_WATCH_MAX (written by userspace)
- *   syscall_watch_on        ARRAY 1 × __u32: number of watch entries, 0 skips the watch lookups
- *   syscall_start           TASK_STORAGE → struct syscall_start (current thread's pending syscall)
- *   syscalls_drops          PERCPU_ARRAY 1 × __u64
+ *   syscall_watch_pid       HASH __u32 tgid -> __u8, SYSCALLS_WATCH_MAX (written by userspace)
+ *   syscall_watch_on        ARRAY 1 x __u32: number of watch entries, 0 skips the watch lookups
+ *   syscall_start           TASK_STORAGE -> struct syscall_start (current thread's pending syscall)
+ *   syscalls_drops          PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs: none (the watch lists are maps, changed at run time).
  * Emits: nothing per event; userspace reads the histograms each tick (cumulative).
+ * Cost class: always-on (every system call on the host).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "maps.h"
 #include "hist.h"
 #include "cgroup.h"
 #include "syscalls.h"
@@ -32,7 +35,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries × CPUs up front */
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory per key seen, not max_entries x CPUs up front */
 	__uint(max_entries, CG_SYSCALL_MAX);
 	__type(key, struct cg_syscall_key);
 	__type(value, struct hist);
@@ -66,12 +69,7 @@ struct {
 	__type(value, struct syscall_start);
 } syscall_start SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} syscalls_drops SEC(".maps");
+DROPS_MAP(syscalls_drops);
 
 static const struct hist zero_hist;
 
@@ -88,8 +86,10 @@ static __always_inline void enter(long id)
 	s->ts = bpf_ktime_get_ns();
 }
 
-/* True when the current task's process, its cpu cgroup or one of that cgroup's SYSCALLS_WATCH_DEPTH - 1 ancestors
- * is on a watch list; sets *cgid to the watched cgroup (the task's own for a watched pid). */
+/*
+ * True when the current task's process, its cpu cgroup or one of that cgroup's SYSCALLS_WATCH_DEPTH - 1 ancestors
+ * is on a watch list; sets *cgid to the watched cgroup (the task's own for a watched pid).
+ */
 static __always_inline int watched(struct task_struct *task, __u64 *cgid)
 {
 	__u32 zero = 0, tgid;
@@ -99,18 +99,18 @@ static __always_inline int watched(struct task_struct *task, __u64 *cgid)
 
 	if (!on || !*on)
 		return 0;
-	css = task->cgroups->subsys[cpu_cgrp_id];
-	*cgid = css->cgroup->kn->id;
+	css = task_cpu_css(task, CGROUP_BTF);
+	*cgid = css_cgroup_id(css, CGROUP_BTF);
 #pragma unroll
 	for (int i = 0; i < SYSCALLS_WATCH_DEPTH; i++) {
 		if (!css)
 			break;
-		id = css->cgroup->kn->id;
+		id = css_cgroup_id(css, CGROUP_BTF);
 		if (bpf_map_lookup_elem(&syscall_watch_cg, &id)) {
 			*cgid = id;
 			return 1;
 		}
-		css = css->parent;
+		css = css_parent(css, CGROUP_BTF);
 	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&syscall_watch_pid, &tgid) != NULL;
@@ -119,19 +119,11 @@ static __always_inline int watched(struct task_struct *task, __u64 *cgid)
 static __always_inline void record_cgroup(__u64 cgid, __u32 nr, __u64 delta)
 {
 	struct cg_syscall_key key = { .cgroup_id = cgid, .nr = nr };
-	struct hist *h = bpf_map_lookup_elem(&cgroup_syscall_latency, &key);
+	struct hist *h = map_lookup_or_init(&cgroup_syscall_latency, &key, &zero_hist);
 
 	if (!h) {
-		bpf_map_update_elem(&cgroup_syscall_latency, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&cgroup_syscall_latency, &key);
-		if (!h) {
-			__u32 zero = 0;
-			__u64 *d = bpf_map_lookup_elem(&syscalls_drops, &zero);
-
-			if (d)
-				(*d)++;
-			return;
-		}
+		count_drop(&syscalls_drops);
+		return;
 	}
 	hist_add(h, delta);
 }
@@ -157,14 +149,14 @@ static __always_inline void exit_(void)
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(tl_sys_enter, struct pt_regs *regs, long id)
+int BPF_PROG(tlc_sys_enter, struct pt_regs *regs, long id)
 {
 	enter(id);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(tl_sys_exit, struct pt_regs *regs, long ret)
+int BPF_PROG(tlc_sys_exit, struct pt_regs *regs, long ret)
 {
 	exit_();
 	return 0;
@@ -172,14 +164,14 @@ int BPF_PROG(tl_sys_exit, struct pt_regs *regs, long ret)
 
 /* raw_tp twins: same bodies; the task comes from bpf_get_current_task_btf(), which raw_tp has too. */
 SEC("raw_tp/sys_enter")
-int BPF_PROG(tl_sys_enter_raw, struct pt_regs *regs, long id)
+int BPF_PROG(tlc_sys_enter_raw, struct pt_regs *regs, long id)
 {
 	enter(id);
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(tl_sys_exit_raw, struct pt_regs *regs, long ret)
+int BPF_PROG(tlc_sys_exit_raw, struct pt_regs *regs, long ret)
 {
 	exit_();
 	return 0;

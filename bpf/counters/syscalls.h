@@ -1,6 +1,7 @@
-/* Kernel/user contract of the syscalls family (bpf/counters/syscalls.bpf.c, src/probes/counters/syscalls.ts). */
-#ifndef TRIPLINE_SYSCALLS_H
-#define TRIPLINE_SYSCALLS_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* syscalls (counter family): kernel/user contract (bpf/counters/syscalls.bpf.c, src/probes/counters/syscalls.ts). */
+#ifndef TRIPLINE_COUNTERS_SYSCALLS_H
+#define TRIPLINE_COUNTERS_SYSCALLS_H
 
 #include "hist.h"
 
@@ -23,13 +24,15 @@ struct cg_syscall_key {
 _Static_assert(sizeof(struct cg_syscall_key) == CG_SYSCALL_KEY_SIZE, "struct cg_syscall_key size");
 #define CG_SYSCALL_MAX 16384
 
-/* syscall_watch_cg: HASH __u64 cgroup id → __u8 1; syscall_watch_pid: HASH __u32 tgid → __u8 1. */
+/* syscall_watch_cg: HASH __u64 cgroup id -> __u8 1; syscall_watch_pid: HASH __u32 tgid -> __u8 1. */
 #define SYSCALLS_WATCH_MAX 1024
-/* A task is watched when its cpu cgroup or one of its ancestors up to this many levels above is on the list
- * (a pod's processes live in its containers' child cgroups); the series carries the watched cgroup's id. */
+/*
+ * A task is watched when its cpu cgroup or one of its ancestors up to this many levels above is on the list
+ * (a pod's processes live in its containers' child cgroups); the series carries the watched cgroup's id.
+ */
 #define SYSCALLS_WATCH_DEPTH 4
 
-/* syscall_watch_on: ARRAY, key __u32 0 → __u32 number of watch entries (0 = skip the watch lookups). */
+/* syscall_watch_on: ARRAY, key __u32 0 -> __u32 number of watch entries (0 = skip the watch lookups). */
 
 /* syscall_start (task storage): when the current syscall of the thread started. */
 struct syscall_start {
@@ -40,6 +43,6 @@ struct syscall_start {
 #define SYSCALL_START_SIZE 16
 _Static_assert(sizeof(struct syscall_start) == SYSCALL_START_SIZE, "struct syscall_start size");
 
-/* syscalls_drops: PERCPU_ARRAY 1 × __u64: per-cgroup observations lost to a full map. */
+/* syscalls_drops: PERCPU_ARRAY 1 x __u64: per-cgroup observations lost to a full map. */
 
-#endif /* TRIPLINE_SYSCALLS_H */
+#endif /* TRIPLINE_COUNTERS_SYSCALLS_H */

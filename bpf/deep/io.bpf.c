@@ -1,15 +1,19 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: GPL-2.0
 /*
- * io (deep probe): block I/O latency of requests issued by the target, and each request over a threshold.
- * Hooks: tp_btf/block_rq_issue, tp_btf/block_rq_complete (raw_tp twins). The issuer is the task current at
- *        block_rq_issue: the submitter for direct and synchronous I/O; background writeback is issued by kernel
- *        workers and is not the target's.
- * Maps:  io_start  HASH struct request * -> {issue ns, tgid, comm} (max 8192)
- *        io_lat    PERCPU_ARRAY[1] struct hist of latencies in ns (hist.h)
- *        io_events RINGBUF 256 KiB of struct iod_event
- *        + deep_target / target_pids / deep_stats (deep_target.h)
- * Knobs: threshold_ns — requests at least this slow are sent as events.
- * Events: one record per request over the threshold (budget: max_events; the histogram keeps counting).
+ * io (deep probe, src/probes/deep/io.ts): block I/O latency of requests issued by the target, and each request over
+ * a threshold.
+ * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set):
+ *   block:block_rq_issue     tld_io_issue: remember issue time, tgid and comm of a target's request
+ *   block:block_rq_complete  tld_io_done: latency into the histogram; an event when over the threshold
+ *   The issuer is the task current at block_rq_issue: the submitter for direct and synchronous I/O; background
+ *   writeback is issued by kernel workers and is not the target's.
+ * Maps:
+ *   io_start   HASH key __u64 request address -> struct issued {issue ns, tgid, comm}, 8192
+ *   io_lat     PERCPU_ARRAY 1 x struct hist of latencies in ns (hist.h)
+ *   io_events  RINGBUF 256 KiB of struct iod_event
+ *   + deep_target / target_pids / deep_stats (deep_target.h)
+ * Knobs (rodata): threshold_ns: requests at least this slow are sent as events.
+ * Emits: one record per request over the threshold (budget: max_events; the histogram keeps counting).
  * Cost class: deep (every block request on the host).
  */
 #include "vmlinux.h"
@@ -19,9 +23,8 @@
 #include "tripline.h"
 #include "deep_target.h"
 #include "hist.h"
+#include "blkreq.h"
 #include "io.h"
-
-char LICENSE[] SEC("license") = "GPL";
 
 TRIPLINE_EXPORT_TYPE(iod_event);
 
@@ -56,10 +59,12 @@ struct {
 static __always_inline void on_issue(struct request *rq)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 key = (__u64)rq;
+	struct issued s;
+
 	if (!deep_is_target(t))
 		return;
-	struct issued s = {};
-	__u64 key = (__u64)rq;
+	__builtin_memset(&s, 0, sizeof(s));
 	s.ts = bpf_ktime_get_ns();
 	s.tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
@@ -68,25 +73,26 @@ static __always_inline void on_issue(struct request *rq)
 
 static __always_inline void on_complete(struct request *rq, int error, unsigned int nr_bytes)
 {
-	__u64 key = (__u64)rq;
+	__u64 key = (__u64)rq, lat;
 	struct issued *s = bpf_map_lookup_elem(&io_start, &key);
+	struct iod_event *e;
+	struct hist *h;
+	__u32 zero = 0;
+
 	if (!s)
 		return;
-	__u64 lat = bpf_ktime_get_ns() - s->ts;
-	__u32 zero = 0;
-	struct hist *h = bpf_map_lookup_elem(&io_lat, &zero);
+	lat = bpf_ktime_get_ns() - s->ts;
+	h = bpf_map_lookup_elem(&io_lat, &zero);
 	if (h)
 		hist_add(h, lat);
 	if (lat >= threshold_ns && deep_take_event()) {
-		struct iod_event *e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
+		e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
 		if (e) {
 			e->latency_ns = lat;
-			e->sector = BPF_CORE_READ(rq, __sector);
-			int major = BPF_CORE_READ(rq, q, disk, major);
-			int minor = BPF_CORE_READ(rq, q, disk, first_minor);
-			e->dev = ((__u32)major << 20) | (__u32)minor;
+			e->sector = blkreq_sector(rq);
+			e->dev = blkreq_dev(rq);
 			e->bytes = nr_bytes;
-			e->op = BPF_CORE_READ(rq, cmd_flags) & 0xff; /* REQ_OP_MASK */
+			e->op = blkreq_op(rq);
 			e->tgid = s->tgid;
 			e->error = error;
 			e->pad = 0;
@@ -100,13 +106,31 @@ static __always_inline void on_complete(struct request *rq, int error, unsigned 
 }
 
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(io_issue, struct request *rq) { on_issue(rq); return 0; }
+int BPF_PROG(tld_io_issue, struct request *rq)
+{
+	on_issue(rq);
+	return 0;
+}
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(io_complete, struct request *rq, int error, unsigned int nr_bytes) { on_complete(rq, error, nr_bytes); return 0; }
+int BPF_PROG(tld_io_done, struct request *rq, int error, unsigned int nr_bytes)
+{
+	on_complete(rq, error, nr_bytes);
+	return 0;
+}
 
 SEC("raw_tp/block_rq_issue")
-int BPF_PROG(io_issue_raw, struct request *rq) { on_issue(rq); return 0; }
+int BPF_PROG(tld_io_issue_raw, struct request *rq)
+{
+	on_issue(rq);
+	return 0;
+}
 
 SEC("raw_tp/block_rq_complete")
-int BPF_PROG(io_complete_raw, struct request *rq, int error, unsigned int nr_bytes) { on_complete(rq, error, nr_bytes); return 0; }
+int BPF_PROG(tld_io_done_raw, struct request *rq, int error, unsigned int nr_bytes)
+{
+	on_complete(rq, error, nr_bytes);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

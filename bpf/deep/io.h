@@ -1,7 +1,7 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* io (deep probe): kernel/user contract (decoded by src/probes/deep/io.ts). */
-#ifndef TRIPLINE_IO_H
-#define TRIPLINE_IO_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* io (deep probe): kernel/user contract (bpf/deep/io.bpf.c, decoded by src/probes/deep/io.ts). */
+#ifndef TRIPLINE_DEEP_IO_H
+#define TRIPLINE_DEEP_IO_H
 
 #define IO_COMM_LEN 16
 #define IOD_EVENT_SIZE 56
@@ -22,4 +22,4 @@ struct iod_event {
 #ifdef __bpf__
 _Static_assert(sizeof(struct iod_event) == IOD_EVENT_SIZE, "iod_event layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_IO_H */

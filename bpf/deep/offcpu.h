@@ -1,7 +1,7 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* offcpu: kernel/user contract (decoded by src/probes/deep/offcpu.ts). */
-#ifndef TRIPLINE_OFFCPU_H
-#define TRIPLINE_OFFCPU_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* offcpu (deep probe): kernel/user contract (bpf/deep/offcpu.bpf.c, decoded by src/probes/deep/offcpu.ts). */
+#ifndef TRIPLINE_DEEP_OFFCPU_H
+#define TRIPLINE_DEEP_OFFCPU_H
 
 #define OFFCPU_COMM_LEN 16
 #define OFFCPU_KEY_SIZE 36
@@ -39,4 +39,4 @@ _Static_assert(sizeof(struct offcpu_spell) == OFFCPU_SPELL_SIZE, "offcpu_spell l
 _Static_assert(sizeof(struct offcpu_key) == OFFCPU_KEY_SIZE, "offcpu_key layout");
 _Static_assert(sizeof(struct offcpu_val) == OFFCPU_VAL_SIZE, "offcpu_val layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_OFFCPU_H */

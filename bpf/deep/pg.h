@@ -1,7 +1,7 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* pg (deep probe): kernel/user contract (decoded by src/probes/deep/pg.ts). */
-#ifndef TRIPLINE_PG_H
-#define TRIPLINE_PG_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* pg (deep probe): kernel/user contract (bpf/deep/pg.bpf.c, decoded by src/probes/deep/pg.ts). */
+#ifndef TRIPLINE_DEEP_PG_H
+#define TRIPLINE_DEEP_PG_H
 
 #define PG_QUERY_LEN 128
 #define PG_KINDS 5 /* SELECT, INSERT, UPDATE, DELETE, OTHER */
@@ -25,4 +25,4 @@ struct pg_event {
 #ifdef __bpf__
 _Static_assert(sizeof(struct pg_event) == PG_EVENT_SIZE, "pg_event layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_PG_H */

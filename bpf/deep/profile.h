@@ -1,7 +1,7 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* profile: kernel/user contract (decoded by src/probes/deep/profile.ts). */
-#ifndef TRIPLINE_PROFILE_H
-#define TRIPLINE_PROFILE_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* profile (deep probe): kernel/user contract (bpf/deep/profile.bpf.c, decoded by src/probes/deep/profile.ts). */
+#ifndef TRIPLINE_DEEP_PROFILE_H
+#define TRIPLINE_DEEP_PROFILE_H
 
 #define PROFILE_COMM_LEN 16
 #define PROFILE_KEY_SIZE 32
@@ -17,4 +17,4 @@ struct profile_key {
 #ifdef __bpf__
 _Static_assert(sizeof(struct profile_key) == PROFILE_KEY_SIZE, "profile_key layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_PROFILE_H */

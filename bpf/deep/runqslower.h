@@ -1,7 +1,10 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* runqslower: kernel/user contract (decoded by src/probes/deep/runqslower.ts). */
-#ifndef TRIPLINE_RUNQSLOWER_H
-#define TRIPLINE_RUNQSLOWER_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * runqslower (deep probe): kernel/user contract (bpf/deep/runqslower.bpf.c, decoded by
+ * src/probes/deep/runqslower.ts).
+ */
+#ifndef TRIPLINE_DEEP_RUNQSLOWER_H
+#define TRIPLINE_DEEP_RUNQSLOWER_H
 
 #define RUNQSLOWER_COMM_LEN 16
 #define RUNQSLOWER_MAX_NB 4
@@ -31,4 +34,4 @@ struct runqslower_event {
 _Static_assert(sizeof(struct runqslower_nb) == RUNQSLOWER_NB_SIZE, "runqslower_nb layout");
 _Static_assert(sizeof(struct runqslower_event) == RUNQSLOWER_EVENT_SIZE, "runqslower_event layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_RUNQSLOWER_H */

@@ -1,22 +1,22 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* systrace (the `syscalls` deep probe): kernel/user contract (decoded by src/probes/deep/syscalls.ts). */
-#ifndef TRIPLINE_SYSTRACE_H
-#define TRIPLINE_SYSTRACE_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* syscalls (deep probe): kernel/user contract (bpf/deep/syscalls.bpf.c, decoded by src/probes/deep/syscalls.ts). */
+#ifndef TRIPLINE_DEEP_SYSCALLS_H
+#define TRIPLINE_DEEP_SYSCALLS_H
 
-#define SYSTRACE_COMM_LEN 16
-#define SYSTRACE_PATH_LEN 64
-#define SYSTRACE_MAX_ID 512
-#define SYSTRACE_TOTAL_SIZE 16
-#define SYSTRACE_EVENT_SIZE 136
+#define SYSCALLS_COMM_LEN 16
+#define SYSCALLS_PATH_LEN 64
+#define SYSCALLS_MAX_ID 512
+#define SYSCALLS_TOTAL_SIZE 16
+#define SYSCALLS_EVENT_SIZE 136
 
 /* Per-syscall totals, indexed by syscall number (per-CPU array). */
-struct systrace_total {
+struct syscalls_total {
 	__u64 count;
 	__u64 total_ns;
 };
 
 /* One call over the threshold. */
-struct systrace_event {
+struct syscalls_event {
 	__u64 duration_ns;
 	__s64 ret;
 	__u64 args[3];
@@ -24,12 +24,12 @@ struct systrace_event {
 	__u32 pid;
 	__u32 tgid;
 	__u32 has_path; /* 1 = path holds the openat path argument */
-	char comm[SYSTRACE_COMM_LEN];
-	char path[SYSTRACE_PATH_LEN];
+	char comm[SYSCALLS_COMM_LEN];
+	char path[SYSCALLS_PATH_LEN];
 };
 
 #ifdef __bpf__
-_Static_assert(sizeof(struct systrace_total) == SYSTRACE_TOTAL_SIZE, "systrace_total layout");
-_Static_assert(sizeof(struct systrace_event) == SYSTRACE_EVENT_SIZE, "systrace_event layout");
+_Static_assert(sizeof(struct syscalls_total) == SYSCALLS_TOTAL_SIZE, "syscalls_total layout");
+_Static_assert(sizeof(struct syscalls_event) == SYSCALLS_EVENT_SIZE, "syscalls_event layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_SYSCALLS_H */

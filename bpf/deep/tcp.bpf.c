@@ -1,15 +1,20 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: GPL-2.0
 /*
- * tcp (deep probe): the target's TCP connects (with handshake latency), failed connects, retransmits and resets.
- * Hooks: tracepoint/sock/inet_sock_set_state, tracepoint/tcp/tcp_retransmit_skb, tracepoint/tcp/tcp_send_reset,
- *        tracepoint/tcp/tcp_receive_reset. Tracepoints only, so it runs without kprobes.
- * Sockets: a socket is the target's once the target changes its state in its own context (connect, close); its
- *        addresses are kept then, so retransmits and resets handled later in softirq context are attributed.
- *        Accepted sockets the target never closes during the capture are not seen.
- * Maps:  tcpd_socks  HASH struct sock * -> {SYN ns, tgid, comm, addresses} (max 8192)
- *        tcpd_events RINGBUF 256 KiB of struct tcpd_event
- *        + deep_target / target_pids / deep_stats (deep_target.h)
- * Events: one record per connect, failed connect, retransmit or reset (budget: max_events).
+ * tcp (deep probe, src/probes/deep/tcp.ts): the target's TCP connects (with handshake latency), failed connects,
+ * retransmits and resets. (bpf/counters/tcp.bpf.c is the always-on tcp counter family.)
+ * Hooks (tracepoints only, so it runs without kprobes; no tp_btf twins):
+ *   sock:inet_sock_set_state  tld_tcp_state: adopt a socket the target changes in its own context (connect,
+ *                             close), keeping its addresses; connect latency, failed connects
+ *   tcp:tcp_retransmit_skb    tld_tcp_retrans  \
+ *   tcp:tcp_send_reset        tld_tcp_rst_tx    } an event for an adopted socket (softirq context included)
+ *   tcp:tcp_receive_reset     tld_tcp_rst_rx   /
+ *   Accepted sockets the target never closes during the capture are not seen.
+ * Maps:
+ *   tcpd_socks   HASH key __u64 struct sock address -> struct owned {SYN ns, tgid, comm, addresses}, 8192
+ *   tcpd_events  RINGBUF 256 KiB of struct tcpd_event
+ *   + deep_target / target_pids / deep_stats (deep_target.h)
+ * Knobs: none.
+ * Emits: one record per connect, failed connect, retransmit or reset (budget: max_events).
  * Cost class: deep (every TCP state change, retransmit and reset on the host).
  */
 #include "vmlinux.h"
@@ -17,10 +22,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "tripline.h"
+#include "maps.h"
 #include "deep_target.h"
 #include "tcp.h"
-
-char LICENSE[] SEC("license") = "GPL";
 
 TRIPLINE_EXPORT_TYPE(tcpd_event);
 
@@ -28,6 +32,7 @@ TRIPLINE_EXPORT_TYPE(tcpd_event);
 #define ST_ESTABLISHED 1
 #define ST_SYN_SENT 2
 #define ST_CLOSE 7
+#define AF_INET 2
 
 struct owned {
 	__u64 syn_ns; /* 0 unless a connect is in flight */
@@ -55,9 +60,11 @@ struct {
 
 static __always_inline void emit(__u32 type, struct owned *o, __u64 latency)
 {
+	struct tcpd_event *e;
+
 	if (!deep_take_event())
 		return;
-	struct tcpd_event *e = bpf_ringbuf_reserve(&tcpd_events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&tcpd_events, sizeof(*e), 0);
 	if (!e) {
 		deep_count(DEEP_STAT_DROPPED);
 		return;
@@ -75,42 +82,53 @@ static __always_inline void emit(__u32 type, struct owned *o, __u64 latency)
 	bpf_ringbuf_submit(e, 0);
 }
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tcpd_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* The socket's new entry when the current task is the target's; NULL otherwise (or when the map is full). */
+static __always_inline struct owned *adopt(struct trace_event_raw_inet_sock_set_state *ctx, __u64 sk)
 {
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct owned n;
+
+	if (!deep_is_target(t))
+		return NULL;
+	__builtin_memset(&n, 0, sizeof(n));
+	n.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(n.comm, sizeof(n.comm));
+	n.family = ctx->family;
+	n.sport = ctx->sport;
+	n.dport = ctx->dport;
+	/* Copied with probe reads: the verifier refuses loads through a ctx pointer moved by a CO-RE offset. */
+	if (ctx->family == AF_INET) {
+		bpf_probe_read_kernel(n.saddr, 4, &ctx->saddr);
+		bpf_probe_read_kernel(n.daddr, 4, &ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(n.saddr, 16, &ctx->saddr_v6);
+		bpf_probe_read_kernel(n.daddr, 16, &ctx->daddr_v6);
+	}
+	return map_lookup_or_init(&tcpd_socks, &sk, &n);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tld_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr, now;
+	int newstate = ctx->newstate;
+	struct owned *o;
+
 	if (ctx->protocol != IPPROTO_TCP_NR)
 		return 0;
-	__u64 sk = (__u64)ctx->skaddr;
-	int newstate = ctx->newstate;
-	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+	o = bpf_map_lookup_elem(&tcpd_socks, &sk);
 	if (!o) {
-		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-		if (newstate == ST_CLOSE || !deep_is_target(t))
+		if (newstate == ST_CLOSE)
 			return 0;
-		struct owned n = {};
-		n.tgid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(n.comm, sizeof(n.comm));
-		n.family = ctx->family;
-		n.sport = ctx->sport;
-		n.dport = ctx->dport;
-		// Copied with probe reads: the verifier refuses loads through a ctx pointer moved by a CO-RE offset.
-		if (ctx->family == 2) {
-			bpf_probe_read_kernel(n.saddr, 4, &ctx->saddr);
-			bpf_probe_read_kernel(n.daddr, 4, &ctx->daddr);
-		} else {
-			bpf_probe_read_kernel(n.saddr, 16, &ctx->saddr_v6);
-			bpf_probe_read_kernel(n.daddr, 16, &ctx->daddr_v6);
-		}
-		bpf_map_update_elem(&tcpd_socks, &sk, &n, BPF_NOEXIST);
-		o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+		o = adopt(ctx, sk);
 		if (!o)
 			return 0;
 	}
-	__u64 now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_ns();
 	if (newstate == ST_SYN_SENT) {
 		o->syn_ns = now;
 	} else if (newstate == ST_ESTABLISHED && o->syn_ns) {
-		// The local port is bound by now (it may still be 0 at SYN_SENT).
+		/* The local port is bound by now (it may still be 0 at SYN_SENT). */
 		o->sport = ctx->sport;
 		emit(TCPD_CONNECT, o, now - o->syn_ns);
 		o->syn_ns = 0;
@@ -123,31 +141,36 @@ int tcpd_state(struct trace_event_raw_inet_sock_set_state *ctx)
 }
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tcpd_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int tld_tcp_retrans(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
 	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+
 	if (o)
 		emit(TCPD_RETRANSMIT, o, 0);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
-int tcpd_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+int tld_tcp_rst_tx(struct trace_event_raw_tcp_send_reset *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
-	struct owned *o = sk ? bpf_map_lookup_elem(&tcpd_socks, &sk) : 0;
+	struct owned *o = sk ? bpf_map_lookup_elem(&tcpd_socks, &sk) : NULL;
+
 	if (o)
 		emit(TCPD_SEND_RESET, o, 0);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
-int tcpd_recv_reset(struct trace_event_raw_tcp_event_sk *ctx)
+int tld_tcp_rst_rx(struct trace_event_raw_tcp_event_sk *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
 	struct owned *o = bpf_map_lookup_elem(&tcpd_socks, &sk);
+
 	if (o)
 		emit(TCPD_RECV_RESET, o, 0);
 	return 0;
 }
+
+char LICENSE[] SEC("license") = "GPL";

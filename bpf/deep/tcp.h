@@ -1,12 +1,12 @@
-/* SPDX-License-Identifier: Apache-2.0 */
-/* tcp (deep probe): kernel/user contract (decoded by src/probes/deep/tcp.ts). */
-#ifndef TRIPLINE_TCP_H
-#define TRIPLINE_TCP_H
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tcp (deep probe): kernel/user contract (bpf/deep/tcp.bpf.c, decoded by src/probes/deep/tcp.ts). */
+#ifndef TRIPLINE_DEEP_TCP_H
+#define TRIPLINE_DEEP_TCP_H
 
 #define TCPD_COMM_LEN 16
 #define TCPD_EVENT_SIZE 72
-#define TCPD_CONNECT 1      /* SYN_SENT → ESTABLISHED; latency_ns = handshake time */
-#define TCPD_CONNECT_FAIL 2 /* SYN_SENT → CLOSE; latency_ns = time to failure */
+#define TCPD_CONNECT 1      /* SYN_SENT -> ESTABLISHED; latency_ns = handshake time */
+#define TCPD_CONNECT_FAIL 2 /* SYN_SENT -> CLOSE; latency_ns = time to failure */
 #define TCPD_RETRANSMIT 3
 #define TCPD_SEND_RESET 4
 #define TCPD_RECV_RESET 5
@@ -27,4 +27,4 @@ struct tcpd_event {
 #ifdef __bpf__
 _Static_assert(sizeof(struct tcpd_event) == TCPD_EVENT_SIZE, "tcpd_event layout");
 #endif
-#endif
+#endif /* TRIPLINE_DEEP_TCP_H */

@@ -33,11 +33,11 @@ const BPF_MAP_TYPE_RINGBUF = 27;
 const BPF_MAP_TYPE_TASK_STORAGE = 29;
 
 const FEATURE_PROGRAMS = {
-  tpBtf: 'tl_feat_tp_btf',
-  rawTp: 'tl_feat_raw_tp',
-  fentry: 'tl_feat_fentry',
-  kprobe: 'tl_feat_kprobe',
-  selftest: 'tl_selftest',
+  tpBtf: 'tlf_tp_btf',
+  rawTp: 'tlf_raw_tp',
+  fentry: 'tlf_fentry',
+  kprobe: 'tlf_kprobe',
+  selftest: 'tlf_selftest',
 } as const;
 
 let cache: Features | undefined;

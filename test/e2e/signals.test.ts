@@ -268,7 +268,7 @@ kernelTest(
         `the watch saw tripline's programs held by the engine (so the check can fail): ${held.join(', ')}`,
       );
       assert.ok(
-        held.some((n) => ['runq_switch', 'offcpu_switch', 'profile_sample'].includes(n)),
+        held.some((n) => ['tld_rqs_switch', 'tld_off_switch', 'tld_prof_sample'].includes(n)),
         `the capture's probes were among them: ${held.join(', ')}`,
       );
       assert.deepEqual(await stillLoaded(watch.ids), [], 'no program the engine held is still loaded');

@@ -8,7 +8,7 @@ import { TriplineError } from '../../src/errors.ts';
 
 const obj = join(objDir, 'features.bpf.o');
 const SYS_GETPID: Record<string, number> = { x64: 39, arm64: 172 };
-const ONLY_SELFTEST = ['tl_feat_tp_btf', 'tl_feat_raw_tp', 'tl_feat_fentry', 'tl_feat_kprobe'];
+const ONLY_SELFTEST = ['tlf_tp_btf', 'tlf_raw_tp', 'tlf_fentry', 'tlf_kprobe'];
 
 kernelTest('open → configure → load → attach → read maps and ring buffer → close', () => {
   const nr = SYS_GETPID[process.arch];
@@ -18,8 +18,8 @@ kernelTest('open → configure → load → attach → read maps and ring buffer
     disable: ONLY_SELFTEST,
     layouts: { selftest_event: { size: 16, fields: { tgid: 0, syscall: 4, ts_ns: 8 } } },
   });
-  assert.deepEqual(o.programNames(), ['tl_selftest']);
-  o.attach('tl_selftest');
+  assert.deepEqual(o.programNames(), ['tlf_selftest']);
+  o.attach('tlf_selftest');
   assert.equal(o.attached, 1);
   const events: Buffer[] = [];
   const rb = o.ringBuffer('tl_selftest_events', (d) => events.push(d));
@@ -34,7 +34,7 @@ kernelTest('open → configure → load → attach → read maps and ring buffer
   const counts = o.map('tl_selftest_counts');
   assert.equal(counts.lookup(Buffer.alloc(4))?.readBigUInt64LE(0), 7n);
   assert.equal(counts.entries().length, 1);
-  const st = o.programStats().find((p) => p.name === 'tl_selftest')!;
+  const st = o.programStats().find((p) => p.name === 'tlf_selftest')!;
   assert.ok(st.runCount >= 7, `run count ${st.runCount}`);
   o.detach();
   for (let i = 0; i < 3; i++) ffi().syscall5(nr);

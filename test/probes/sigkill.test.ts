@@ -16,13 +16,13 @@ interface ProgInfo {
   name?: string;
 }
 
-/** Names (as the kernel truncates them to 15 characters) of the counter families' programs start with these. */
-const FAMILY_PREFIXES = ['tl_runq_', 'tl_sys_', 'tl_tcp_', 'tl_bio_', 'tl_pg_'];
+/** Names of the counter families' programs start with this (bpf/README.md), also as the kernel cuts them to 15. */
+const FAMILY_PREFIX = 'tlc_';
 
 function programs(): ProgInfo[] {
   return JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as ProgInfo[];
 }
-const ours = (p: ProgInfo): boolean => FAMILY_PREFIXES.some((x) => p.name?.startsWith(x));
+const ours = (p: ProgInfo): boolean => p.name?.startsWith(FAMILY_PREFIX) ?? false;
 
 let child: ChildProcess | undefined;
 after(() => {

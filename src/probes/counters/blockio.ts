@@ -11,7 +11,7 @@ import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
-const PROGRAMS = ['tl_bio_issue', 'tl_bio_complete'] as const;
+const PROGRAMS = ['tlc_bio_issue', 'tlc_bio_done'] as const;
 
 /** Device name of "major:minor" from sysfs, or the numbers themselves. */
 export function sysfsDeviceName(majorMinor: string, sysDevBlock = '/sys/dev/block'): string {

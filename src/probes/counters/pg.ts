@@ -12,7 +12,7 @@ import { pg as spec } from './spec/pg.ts';
 import { entryFields } from './spec/types.ts';
 import { startBpfFamily } from './bpf-family.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
-import { PGSTAT, decodePgLatencyEntry } from '../decode/pg.ts';
+import { PG, decodePgLatencyEntry } from '../decode/pg.ts';
 
 const CONFIG_HINT =
   'set counters.pg_binaries to the postgres server binaries of this host (built with --enable-dtrace, as the PGDG and Debian packages are)';
@@ -54,14 +54,14 @@ export function startPg(
       stem: 'pg',
       programs: [], // USDT programs: no tp_btf/raw_tp twins, attached below per binary
       maps: {
-        pg_query_latency: { keySize: PGSTAT.keySize, valueSize: PGSTAT.valueSize },
-        pg_query_start: { keySize: 4, valueSize: PGSTAT.layouts.pgstat_start.size }, // task storage: key is a pidfd
+        pg_query_latency: { keySize: PG.keySize, valueSize: PG.valueSize },
+        pg_query_start: { keySize: 4, valueSize: PG.layouts.pg_start.size }, // task storage: key is a pidfd
         pg_drops: { keySize: 4, valueSize: 8 },
       },
       dropsMap: 'pg_drops',
       open: {
         maxEntries: { pg_query_latency: opts.maxCgroups },
-        layouts: { hist: HIST_LAYOUT, ...PGSTAT.layouts },
+        layouts: { hist: HIST_LAYOUT, ...PG.layouts },
       },
     },
     'tp_btf',
@@ -71,14 +71,14 @@ export function startPg(
   try {
     for (const binary of binaries) {
       try {
-        fam.obj.attachUsdt('tl_pg_query_start', { binary, provider: 'postgresql', name: 'query__start', pid: -1 });
+        fam.obj.attachUsdt('tlc_pg_start', { binary, provider: 'postgresql', name: 'query__start', pid: -1 });
       } catch (err) {
         // No query__start note: a build without --enable-dtrace (or not postgres at all). Other binaries may have them.
         skipped.push(`${binary}: ${err instanceof TriplineError ? err.message : String(err)}`);
         continue;
       }
       // query__start without query__done would cost a uprobe per query and record nothing: a binary with one and not the other is an error.
-      fam.obj.attachUsdt('tl_pg_query_done', { binary, provider: 'postgresql', name: 'query__done', pid: -1 });
+      fam.obj.attachUsdt('tlc_pg_done', { binary, provider: 'postgresql', name: 'query__done', pid: -1 });
       attached.push(binary);
     }
     if (attached.length === 0) {

@@ -11,7 +11,7 @@ import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
-const PROGRAMS = ['tl_runq_wakeup', 'tl_runq_wakeup_new', 'tl_runq_switch'] as const;
+const PROGRAMS = ['tlc_runq_wake', 'tlc_runq_new', 'tlc_runq_switch'] as const;
 
 /** Starts the runq family with a threshold (ns) and a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
 export function startRunq(

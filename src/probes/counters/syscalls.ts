@@ -23,7 +23,7 @@ import {
 } from '../decode/syscalls.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
-const PROGRAMS = ['tl_sys_enter', 'tl_sys_exit'] as const;
+const PROGRAMS = ['tlc_sys_enter', 'tlc_sys_exit'] as const;
 
 /** Cgroup ids of paths relative to the cpu hierarchy's mount; paths that do not exist (yet) are left out. */
 export function cgroupIdsOf(paths: readonly string[], mountDir: string = findCpuMount().dir): bigint[] {

@@ -12,7 +12,7 @@ import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
-const PROGRAMS = ['tl_tcp_state', 'tl_tcp_retrans'] as const;
+const PROGRAMS = ['tlc_tcp_state', 'tlc_tcp_retrans'] as const;
 
 /** True when the cpu controller lives on cgroup v2, so a socket's v2 cgroup id is also its cpu cgroup id. */
 function cpuOnV2(): boolean {

@@ -3,7 +3,7 @@ import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
 
-/** Mirrors bpf/blockio.h. */
+/** Mirrors bpf/counters/blockio.h. */
 export const BLOCKIO = {
   unitNs: 1000,
   keySize: 8,

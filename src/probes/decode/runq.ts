@@ -3,7 +3,7 @@ import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
 
-/** Mirrors bpf/runq.h. */
+/** Mirrors bpf/counters/runq.h. */
 export const RUNQ = {
   unitNs: 1000,
   keySize: 8,

@@ -3,7 +3,7 @@ import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
 
-/** Mirrors bpf/syscalls.h. */
+/** Mirrors bpf/counters/syscalls.h. */
 export const SYSCALLS = {
   unitNs: 1,
   maxNr: 512,

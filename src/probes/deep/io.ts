@@ -20,8 +20,13 @@ import { latencySummary } from './latency-summary.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
-/** sizeof(struct iod_event) in bpf/io.h. */
+/** sizeof(struct iod_event) in bpf/deep/io.h. */
 export const IOD_EVENT_SIZE = 56;
+/** Struct layouts of bpf/deep/io.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const IO_LAYOUTS = {
+  iod_event: { size: IOD_EVENT_SIZE, fields: { dev: 16, op: 24, comm: 40 } },
+  hist: HIST_LAYOUT,
+} as const;
 const OPS: Record<number, string> = {
   0: 'read',
   1: 'write',
@@ -125,9 +130,9 @@ export const io = {
   prepare(ctx) {
     const opts = parseOptions('io', ioOptions, ctx.options);
     const obj = openProbeObject(ctx, 'io', {
-      twins: { tpBtf: ['io_issue', 'io_complete'] },
+      twins: { tpBtf: ['tld_io_issue', 'tld_io_done'] },
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
-      layouts: { iod_event: { size: IOD_EVENT_SIZE, fields: { dev: 16, op: 24, comm: 40 } }, hist: HIST_LAYOUT },
+      layouts: IO_LAYOUTS,
     });
     const reqs: BlockRequest[] = [];
     let decodeErrors = 0;

@@ -16,10 +16,16 @@ import { mergeStacks, stackReader, trackTarget } from './stacks.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
-/** sizeof(struct offcpu_key) and struct offcpu_val in bpf/offcpu.h. */
+/** sizeof(struct offcpu_key) and struct offcpu_val in bpf/deep/offcpu.h. */
 export const OFFCPU_KEY_SIZE = 36;
 export const OFFCPU_VAL_SIZE = 16;
 export const OFFCPU_SPELL_SIZE = 40;
+/** Struct layouts of bpf/deep/offcpu.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const OFFCPU_LAYOUTS = {
+  offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } },
+  offcpu_val: { size: OFFCPU_VAL_SIZE },
+  offcpu_spell: { size: OFFCPU_SPELL_SIZE, fields: { reason: 16, tgid: 20, comm: 24 } },
+} as const;
 const REASONS: Record<number, OffcpuReason> = { 1: 'blocked', 2: 'runnable' };
 
 /** Why a task was off CPU. */
@@ -116,13 +122,9 @@ export const offcpu = {
   prepare(ctx) {
     const opts = parseOptions('offcpu', offcpuOptions, ctx.options);
     const obj = openProbeObject(ctx, 'offcpu', {
-      twins: { tpBtf: ['offcpu_switch'] },
+      twins: { tpBtf: ['tld_off_switch'] },
       rodata: { min_ns: BigInt(opts.min_us) * 1000n },
-      layouts: {
-        offcpu_key: { size: OFFCPU_KEY_SIZE, fields: { reason: 16, comm: 20 } },
-        offcpu_val: { size: OFFCPU_VAL_SIZE },
-        offcpu_spell: { size: OFFCPU_SPELL_SIZE, fields: { reason: 16, tgid: 20, comm: 24 } },
-      },
+      layouts: OFFCPU_LAYOUTS,
     });
     return {
       close: () => obj.close(),

@@ -25,8 +25,13 @@ import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
-/** sizeof(struct pg_event) in bpf/pg.h. */
+/** sizeof(struct pg_event) in bpf/deep/pg.h. */
 export const PG_EVENT_SIZE = 152;
+/** Struct layouts of bpf/deep/pg.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const PG_LAYOUTS = {
+  pg_event: { size: PG_EVENT_SIZE, fields: { kind: 12, query_len: 16, query: 24 } },
+  hist: HIST_LAYOUT,
+} as const;
 const KINDS: readonly QueryKind[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'OTHER'];
 const DEFAULT_BINARY = '/usr/local/bin/postgres';
 
@@ -102,7 +107,7 @@ export const pg = {
     const opts = parseOptions('pg', pgOptions, ctx.options);
     const obj = openProbeObject(ctx, 'pg', {
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
-      layouts: { pg_event: { size: PG_EVENT_SIZE, fields: { kind: 12, query_len: 16, query: 24 } }, hist: HIST_LAYOUT },
+      layouts: PG_LAYOUTS,
     });
     const queries: PgQuery[] = [];
     let decodeErrors = 0;
@@ -126,8 +131,8 @@ export const pg = {
           matchChildren: true,
           attach: (o) => {
             try {
-              o.attachUsdt('pg_query_start', { binary, provider: 'postgresql', name: 'query__start' });
-              o.attachUsdt('pg_query_done', { binary, provider: 'postgresql', name: 'query__done' });
+              o.attachUsdt('tld_pg_start', { binary, provider: 'postgresql', name: 'query__start' });
+              o.attachUsdt('tld_pg_done', { binary, provider: 'postgresql', name: 'query__done' });
             } catch (cause) {
               throw new TriplineError('PROBE_ERR_ATTACH', `pg: cannot attach to the USDT probes of ${binary}`, {
                 hint: 'set capture.options.pg.binary to a postgres built with --enable-dtrace',

@@ -16,8 +16,12 @@ import { mergeStacks, stackReader, trackTarget } from './stacks.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
-/** sizeof(struct profile_key) in bpf/profile.h. */
+/** sizeof(struct profile_key) in bpf/deep/profile.h. */
 export const PROFILE_KEY_SIZE = 32;
+/** Struct layouts of bpf/deep/profile.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const PROFILE_LAYOUTS = {
+  profile_key: { size: PROFILE_KEY_SIZE, fields: { kstack: 8, ustack: 12, comm: 16 } },
+} as const;
 
 /** Options of `capture.options.profile`. */
 export const profileOptions = z
@@ -75,7 +79,7 @@ export const profile = {
   prepare(ctx) {
     const opts = parseOptions('profile', profileOptions, ctx.options);
     const obj = openProbeObject(ctx, 'profile', {
-      layouts: { profile_key: { size: PROFILE_KEY_SIZE, fields: { kstack: 8, ustack: 12, comm: 16 } } },
+      layouts: PROFILE_LAYOUTS,
     });
     return {
       close: () => obj.close(),
@@ -88,7 +92,7 @@ export const profile = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachPerfEvent('profile_sample', { frequency: opts.frequency_hz, cpus }),
+          attach: (o) => o.attachPerfEvent('tld_prof_sample', { frequency: opts.frequency_hz, cpus }),
           read: () => {
             const stack = stackReader(obj.map('profile_stacks'));
             const items: (StackWeight & { frames: string[]; weight: number })[] = [];

@@ -17,9 +17,13 @@ import { startSession } from './session.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count, neighbourSchema } from './summary.ts';
 
-/** Sizes from bpf/runqslower.h. */
+/** Sizes from bpf/deep/runqslower.h. */
 export const RUNQSLOWER_EVENT_SIZE = 200;
 export const RUNQSLOWER_NB_SIZE = 40;
+/** Struct layouts of bpf/deep/runqslower.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const RUNQSLOWER_LAYOUTS = {
+  runqslower_event: { size: RUNQSLOWER_EVENT_SIZE, fields: { nb_count: 20, comm: 24, nb: 40 } },
+} as const;
 const MAX_NB = 4;
 
 /** Options of `capture.options.runqslower`. */
@@ -124,9 +128,10 @@ export const runqslower = {
   prepare(ctx) {
     const opts = parseOptions('runqslower', runqslowerOptions, ctx.options);
     const obj = openProbeObject(ctx, 'runqslower', {
-      twins: { tpBtf: ['runq_wakeup', 'runq_wakeup_new', 'runq_switch'] },
+      // The tp_btf programs keep enqueue times in task storage (runq_enqueued); the raw_tp twins in a pid hash.
+      twins: { tpBtf: ['tld_rqs_wake', 'tld_rqs_new', 'tld_rqs_switch'], tpBtfNeeds: ['taskStorage'] },
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
-      layouts: { runqslower_event: { size: RUNQSLOWER_EVENT_SIZE, fields: { nb_count: 20, comm: 24, nb: 40 } } },
+      layouts: RUNQSLOWER_LAYOUTS,
     });
     let cgroups: CgroupResolver | undefined;
     const pathOf = (id: string): string => {

@@ -19,8 +19,13 @@ import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
 /** Sizes from bpf/deep/syscalls.h. */
-export const SYSTRACE_EVENT_SIZE = 136;
-export const SYSTRACE_TOTAL_SIZE = 16;
+export const SYSCALLS_EVENT_SIZE = 136;
+export const SYSCALLS_TOTAL_SIZE = 16;
+/** Struct layouts of bpf/deep/syscalls.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const SYSCALLS_LAYOUTS = {
+  syscalls_event: { size: SYSCALLS_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } },
+  syscalls_total: { size: SYSCALLS_TOTAL_SIZE },
+} as const;
 
 /** Options of `capture.options.syscalls`. */
 export const syscallsOptions = z
@@ -49,10 +54,10 @@ const cstr = (b: Buffer, from: number, len: number): string => {
   return b.toString('utf8', from, nul < 0 || nul > from + len ? from + len : nul);
 };
 
-/** Decodes struct systrace_event; rejects buffers of other sizes. */
+/** Decodes struct syscalls_event; rejects buffers of other sizes. */
 export function decodeSlowCall(b: Buffer): SlowCall {
-  if (b.length !== SYSTRACE_EVENT_SIZE)
-    throw new RangeError(`systrace_event: ${b.length} bytes, expected ${SYSTRACE_EVENT_SIZE}`);
+  if (b.length !== SYSCALLS_EVENT_SIZE)
+    throw new RangeError(`syscalls_event: ${b.length} bytes, expected ${SYSCALLS_EVENT_SIZE}`);
   return {
     durationNs: b.readBigUInt64LE(0),
     ret: b.readBigInt64LE(8),
@@ -107,14 +112,11 @@ export const syscalls = {
     const opts = parseOptions('syscalls', syscallsOptions, ctx.options);
     const obj = openProbeObject(ctx, 'syscalls', {
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)), openat_nr: openatNr() },
-      layouts: {
-        systrace_event: { size: SYSTRACE_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } },
-        systrace_total: { size: SYSTRACE_TOTAL_SIZE },
-      },
+      layouts: SYSCALLS_LAYOUTS,
     });
     const calls: SlowCall[] = [];
     let decodeErrors = 0;
-    const rb = obj.ringBuffer('st_events', (data) => {
+    const rb = obj.ringBuffer('sys_events', (data) => {
       try {
         calls.push(decodeSlowCall(data));
       } catch {
@@ -150,13 +152,13 @@ export const syscalls = {
             const perSyscall: Record<string, { count: number; seconds: number }> = {};
             let total = 0;
             let seconds = 0;
-            const totals = obj.map('st_totals');
+            const totals = obj.map('sys_totals');
             const stride = Math.ceil(totals.valueSize / 8) * 8;
             const rows: [string, { count: number; seconds: number }][] = [];
             for (const { key, value } of totals.entries()) {
               let count = 0;
               let ns = 0;
-              for (let o = 0; o + SYSTRACE_TOTAL_SIZE <= value.length; o += stride) {
+              for (let o = 0; o + SYSCALLS_TOTAL_SIZE <= value.length; o += stride) {
                 count += Number(value.readBigUInt64LE(o));
                 ns += Number(value.readBigUInt64LE(o + 8));
               }

@@ -17,8 +17,12 @@ import { startSession } from './session.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
-/** sizeof(struct tcpd_event) in bpf/tcp.h. */
+/** sizeof(struct tcpd_event) in bpf/deep/tcp.h. */
 export const TCPD_EVENT_SIZE = 72;
+/** Struct layouts of bpf/deep/tcp.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
+export const TCPD_LAYOUTS = {
+  tcpd_event: { size: TCPD_EVENT_SIZE, fields: { family: 16, saddr: 24, daddr: 40, comm: 56 } },
+} as const;
 const TYPES: Record<number, TcpEventType> = {
   1: 'connect',
   2: 'connect-failed',
@@ -97,7 +101,7 @@ export const tcp = {
   prepare(ctx) {
     parseOptions('tcp', tcpOptions, ctx.options);
     const obj = openProbeObject(ctx, 'tcp', {
-      layouts: { tcpd_event: { size: TCPD_EVENT_SIZE, fields: { family: 16, saddr: 24, daddr: 40, comm: 56 } } },
+      layouts: TCPD_LAYOUTS,
     });
     const events: TcpEvent[] = [];
     let decodeErrors = 0;

@@ -30,7 +30,7 @@ import { find, histCount, uniqueName } from './fixtures/workload.ts';
 const POSTGRES = '/usr/local/bin/postgres';
 const PSQL = '/usr/bin/psql';
 const root = join(import.meta.dirname, '..', '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'tripline-test-pgstat-'));
+const dir = mkdtempSync(join(tmpdir(), 'tripline-test-pg-'));
 const data = join(dir, 'data');
 const asNobody = (cmd: string, args: string[], input?: string) =>
   execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {

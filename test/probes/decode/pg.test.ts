@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePgLatencyEntry, PG_QUERY_KINDS, PGSTAT } from '../../../src/probes/decode/pg.ts';
+import { decodePgLatencyEntry, PG_QUERY_KINDS, PG } from '../../../src/probes/decode/pg.ts';
 import { HIST_SLOTS, HIST_SIZE } from '../../../src/probes/decode/hist.ts';
 import { hasCode } from '../../../src/errors.ts';
 import { perCpuBytes } from './fixtures/per-cpu.ts';
 
-/** struct pgstat_key bytes: __u64 cgroup id, __u32 kind, __u32 pad. */
+/** struct pg_key bytes: __u64 cgroup id, __u32 kind, __u32 pad. */
 const key = (cgroup: bigint, kind: number): Buffer => {
   const b = Buffer.alloc(16);
   b.writeBigUInt64LE(cgroup, 0);
@@ -62,5 +62,5 @@ test('unknown kinds and wrong sizes are rejected with PROBE_ERR_LAYOUT', () => {
     () => decodePgLatencyEntry(key(7n, 0), v, 2),
     (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
   );
-  assert.equal(PGSTAT.valueSize, HIST_SIZE);
+  assert.equal(PG.valueSize, HIST_SIZE);
 });

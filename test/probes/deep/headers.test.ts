@@ -7,7 +7,7 @@ import { DEEP_TARGET_SIZE } from '../../../src/probes/deep/target-map.ts';
 import { OFFCPU_KEY_SIZE, OFFCPU_SPELL_SIZE, OFFCPU_VAL_SIZE } from '../../../src/probes/deep/offcpu.ts';
 import { PROFILE_KEY_SIZE } from '../../../src/probes/deep/profile.ts';
 import { RUNQSLOWER_EVENT_SIZE, RUNQSLOWER_NB_SIZE } from '../../../src/probes/deep/runqslower.ts';
-import { SYSTRACE_EVENT_SIZE, SYSTRACE_TOTAL_SIZE } from '../../../src/probes/deep/syscalls.ts';
+import { SYSCALLS_EVENT_SIZE, SYSCALLS_TOTAL_SIZE } from '../../../src/probes/deep/syscalls.ts';
 import { IOD_EVENT_SIZE } from '../../../src/probes/deep/io.ts';
 import { TCPD_EVENT_SIZE } from '../../../src/probes/deep/tcp.ts';
 import { PG_EVENT_SIZE } from '../../../src/probes/deep/pg.ts';
@@ -28,8 +28,8 @@ test('decoder sizes match the BPF headers', () => {
     ['deep/profile.h', 'PROFILE_KEY_SIZE', PROFILE_KEY_SIZE],
     ['deep/runqslower.h', 'RUNQSLOWER_EVENT_SIZE', RUNQSLOWER_EVENT_SIZE],
     ['deep/runqslower.h', 'RUNQSLOWER_NB_SIZE', RUNQSLOWER_NB_SIZE],
-    ['deep/syscalls.h', 'SYSTRACE_EVENT_SIZE', SYSTRACE_EVENT_SIZE],
-    ['deep/syscalls.h', 'SYSTRACE_TOTAL_SIZE', SYSTRACE_TOTAL_SIZE],
+    ['deep/syscalls.h', 'SYSCALLS_EVENT_SIZE', SYSCALLS_EVENT_SIZE],
+    ['deep/syscalls.h', 'SYSCALLS_TOTAL_SIZE', SYSCALLS_TOTAL_SIZE],
     ['deep/io.h', 'IOD_EVENT_SIZE', IOD_EVENT_SIZE],
     ['deep/tcp.h', 'TCPD_EVENT_SIZE', TCPD_EVENT_SIZE],
     ['deep/pg.h', 'PG_EVENT_SIZE', PG_EVENT_SIZE],

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest } from '../../support/kernel.ts';
-import { decodeSlowCall, syscalls, SYSTRACE_EVENT_SIZE } from '../../../src/probes/deep/syscalls.ts';
+import { decodeSlowCall, syscalls, SYSCALLS_EVENT_SIZE } from '../../../src/probes/deep/syscalls.ts';
 import { budget, compileC, probeContext, sleep } from './support.ts';
 
-test('systrace event decoder reads the C layout', () => {
-  const b = Buffer.alloc(SYSTRACE_EVENT_SIZE);
+test('syscalls event decoder reads the C layout', () => {
+  const b = Buffer.alloc(SYSCALLS_EVENT_SIZE);
   b.writeBigUInt64LE(2_000_000n, 0);
   b.writeBigInt64LE(-2n, 8);
   b.writeBigUInt64LE(0xffffff9cn, 16);
@@ -27,10 +27,10 @@ test('systrace event decoder reads the C layout', () => {
   assert.equal(c.tgid, 10);
   b.writeUInt32LE(0, 52);
   assert.equal(decodeSlowCall(b).path, undefined);
-  assert.throws(() => decodeSlowCall(Buffer.alloc(SYSTRACE_EVENT_SIZE + 8)), RangeError);
+  assert.throws(() => decodeSlowCall(Buffer.alloc(SYSCALLS_EVENT_SIZE + 8)), RangeError);
 });
 
-const dir = mkdtempSync(join(tmpdir(), 'tripline-systrace-'));
+const dir = mkdtempSync(join(tmpdir(), 'tripline-syscalls-'));
 const file = join(dir, 'data-file');
 writeFileSync(file, Buffer.alloc(8192));
 const io = compileC(`
