@@ -150,7 +150,10 @@ export class IncidentPipeline {
   }
 
   private async dispatch(inc: Incident, rule: Rule, event: ActionEvent, bundle?: BundleRef): Promise<void> {
-    for (const r of await dispatch(this.opts.queue, rule, inc, { event, bundle }))
-      this.opts.incidents.action(inc.id, r.id, 'queued');
+    const { incidents } = this.opts;
+    for (const r of await dispatch(this.opts.queue, rule, inc, { event, bundle })) {
+      // The in-process queue may run and settle a job before its enqueue returns: keep the settled state.
+      if (incidents.get(inc.id)?.actions[r.id] === undefined) incidents.action(inc.id, r.id, 'queued');
+    }
   }
 }
