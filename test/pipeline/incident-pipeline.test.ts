@@ -50,7 +50,7 @@ test('engine on scripted counters: a resolve during the capture is delivered aft
   const order: string[] = [];
   try {
     // A long capture: the series resolves while it runs, and its resolve must wait for the firing job.
-    w.writeRule('a.yaml', throttleRule('a', { captureMs: 1500 }));
+    w.writeRule('a.yaml', throttleRule('a', { captureMs: 3000 }));
     const engine = await w.start();
     engine.on('incident', (i) => {
       order.push(`incident ${i.status}`);
