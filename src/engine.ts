@@ -40,6 +40,7 @@ export type { CaptureEvent } from './pipeline/events.ts';
 export type { ReloadEvent } from './rules/runtime.ts';
 export type { JobSettled } from './actions/queue.ts';
 
+/** What an engine is built from: the frozen config, a logger, and registries tests may replace. */
 export interface EngineOptions {
   readonly config: Readonly<Config>;
   /** The config file, when there is one: relative rule paths are resolved against its folder. */
@@ -49,8 +50,11 @@ export interface EngineOptions {
   readonly noBpf?: boolean;
   /** @defaultValue build/bpf of this installation */
   readonly objDir?: string;
+  /** Counter families by name. @defaultValue COUNTERS (src/probes/counters/index.ts) */
   readonly counters?: Readonly<Record<string, CounterFactory>>;
+  /** Deep probes by name. @defaultValue the deep probe catalog (src/probes/deep/index.ts) */
   readonly deepProbes?: Readonly<Record<string, DeepProbe>>;
+  /** Action modules by type. @defaultValue ACTIONS (src/actions/registry.ts) */
   readonly actions?: ActionRegistry;
   /** Watch rule files and reload on change. @defaultValue true */
   readonly watchRules?: boolean;
