@@ -1,21 +1,18 @@
 /**
- * The engine: wires probes → sampler → rules → incidents → capture → bundle → actions, and owns their
- * lifecycle: start, reload (SIGHUP, rule file changes), graceful stop (captures cut and bundled, queues
- * flushed, everything detached). Every part is built from the frozen config; registries can be injected.
+ * The engine: builds the parts from the frozen config and wires them — probes → sampler → rule runtime
+ * (src/rules/runtime.ts) → incident pipeline (src/pipeline/incident-pipeline.ts: capture → bundle → actions) —
+ * and owns their lifecycle: start, reload (SIGHUP, rule file changes), graceful stop (captures cut and bundled,
+ * queues flushed, everything detached). Registries (counter families, deep probes, actions) can be injected.
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
-import type { Redis } from 'ioredis';
-import { openRedis } from './redis-client.ts';
 import { parseDuration, type Config } from './config.ts';
 import { TriplineError } from './errors.ts';
 import { INSTALL_DIR, OBJ_DIR } from './paths.ts';
-import type { Incident } from './incident.ts';
 import { IncidentLog } from './incident-log.ts';
 import type { Logger } from './log.ts';
-import type { BundleRef } from './bundle/types.ts';
+import type { Tick } from './samples.ts';
 import { CgroupResolver } from './probes/cgroups.ts';
 import { enableStats } from './probes/libbpf.ts';
 import { COUNTERS } from './probes/counters/index.ts';
@@ -24,26 +21,27 @@ import type { CounterFactory, CounterFamily } from './probes/counters/types.ts';
 import { deepProbes } from './probes/deep/index.ts';
 import type { DeepProbe } from './probes/deep/types.ts';
 import { createSampler, type Sampler } from './sampler/sampler.ts';
-import { createMetrics, type Metrics } from './metrics/index.ts';
+import { createMetrics } from './metrics/index.ts';
 import { loadRuleSet } from './rules/load.ts';
-import { Evaluator } from './rules/evaluate/evaluate.ts';
-import type { StateStore } from './rules/state/store.ts';
-import { openStateStore } from './rules/state/open.ts';
-import { RuleReloader } from './rules/reload.ts';
-import { planFor } from './rules/plan.ts';
+import type { Phase } from './rules/evaluate/lifecycle.ts';
+import { RuleRuntime, type ReloadEvent } from './rules/runtime.ts';
 import type { Rule } from './rules/types.ts';
 import { CaptureManager } from './capture/manager.ts';
 import { scheduleRetention } from './bundle/retention.ts';
 import { openQueue } from './actions/open-queue.ts';
-import { dispatch } from './actions/dispatcher.ts';
 import type { ActionQueue } from './actions/queue.ts';
-import type { ActionEvent } from './actions/types.ts';
 import { ACTIONS, actionFor, type ActionRegistry } from './actions/registry.ts';
+import { IncidentPipeline } from './pipeline/incident-pipeline.ts';
+import type { PipelineEvents } from './pipeline/events.ts';
 import { createServer, type TriplineServer } from './server/http.ts';
 import { mountApi } from './server/api.ts';
 import { loadApiToken } from './server/auth.ts';
-import { localSilences } from './rules/silence-service.ts';
 
+export type { CaptureEvent } from './pipeline/events.ts';
+export type { ReloadEvent } from './rules/runtime.ts';
+export type { JobSettled } from './actions/queue.ts';
+
+/** What an engine is built from: the frozen config, a logger, and registries tests may replace. */
 export interface EngineOptions {
   readonly config: Readonly<Config>;
   /** The config file, when there is one: relative rule paths are resolved against its folder. */
@@ -53,15 +51,27 @@ export interface EngineOptions {
   readonly noBpf?: boolean;
   /** @defaultValue build/bpf of this installation */
   readonly objDir?: string;
+  /** Counter families by name. @defaultValue COUNTERS (src/probes/counters/index.ts) */
   readonly counters?: Readonly<Record<string, CounterFactory>>;
+  /** Deep probes by name. @defaultValue the deep probe catalog (src/probes/deep/index.ts) */
   readonly deepProbes?: Readonly<Record<string, DeepProbe>>;
+  /** Action modules by type. @defaultValue ACTIONS (src/actions/registry.ts) */
   readonly actions?: ActionRegistry;
   /** Watch rule files and reload on change. @defaultValue true */
   readonly watchRules?: boolean;
 }
 
-/** Events: 'tick' (Tick), 'incident' (Incident), 'capture' ({phase, ...}), 'action' (JobSettled), 'reload' ({ok, error?}). */
-export class Engine extends EventEmitter {
+/**
+ * The engine's events, as an event map (name → listener arguments): 'tick' (each sampler tick, before the rules
+ * see it), 'incident', 'capture', 'action' (see PipelineEvents) and 'reload' (each reload attempt).
+ */
+export interface EngineEvents extends PipelineEvents {
+  tick: [tick: Tick];
+  reload: [event: ReloadEvent];
+}
+
+/** The running tripline: see the module comment. `on`/`emit` are typed by EngineEvents. */
+export class Engine extends EventEmitter<EngineEvents> {
   readonly config: Readonly<Config>;
   readonly incidents = new IncidentLog();
   private readonly opts: EngineOptions;
@@ -70,23 +80,13 @@ export class Engine extends EventEmitter {
   private readonly rulePaths: string[];
   private families: CounterFamily[] = [];
   private sampler?: Sampler;
-  private metrics?: Metrics;
-  private evaluator?: Evaluator;
-  private store?: StateStore;
-  private redis?: Redis;
+  private rules?: RuleRuntime;
   private capture?: CaptureManager;
   private queue?: ActionQueue;
+  private pipeline?: IncidentPipeline;
   private server?: TriplineServer;
   private apiServer?: TriplineServer;
   private retention?: { stop(): void };
-  private reloader?: RuleReloader;
-  /** Per incident key: the chain of work (capture, then actions), so a resolve never overtakes its trip. */
-  private readonly chains = new Map<string, Promise<void>>();
-  /** The rule an incident fired under (a reload may remove the rule before the resolve). */
-  private readonly firingRules = new Map<string, Rule>();
-  private saving: Promise<void> = Promise.resolve();
-  private reloadFailures?: Counter;
-  private reloadOk?: Gauge;
   private stopping = false;
   address?: { host: string; port: number };
   /** Where /api listens when api.listen puts it apart. */
@@ -133,53 +133,22 @@ export class Engine extends EventEmitter {
       this.log.warn({ err: (err as Error).message }, 'no cgroup labels: cpu cgroup hierarchy not found');
     }
     this.sampler = createSampler({ families, resolver, config: c, unavailable });
-    this.metrics = createMetrics({ sampler: this.sampler, config: c });
-    this.reloadFailures = new Counter({
-      name: `${c.metrics.prefix}rules_reload_failures_total`,
-      help: 'Rule reloads rejected because the new rule set did not validate.',
-      registers: [this.metrics.registry],
-    });
-    this.reloadOk = new Gauge({
-      name: `${c.metrics.prefix}rules_last_reload_success`,
-      help: '1 when the last rule load succeeded, 0 when it was rejected (the previous rules keep running).',
-      registers: [this.metrics.registry],
-    });
-    this.reloadOk.set(1);
-    const engine = this;
-    new Gauge({
-      name: `${c.metrics.prefix}rules_loaded`,
-      help: 'Rules being evaluated.',
-      registers: [this.metrics.registry],
-      collect(this: Gauge): void {
-        this.set(engine.evaluator?.rules.length ?? 0);
-      },
-    });
-    const suppressed = new Counter({
-      name: `${c.metrics.prefix}rules_suppressed_trips_total`,
-      help: 'Trips not turned into incidents, by reason (muted, cooldown, cap, silenced, inhibited).',
-      labelNames: ['rule', 'reason'],
-      registers: [this.metrics.registry],
-    });
+    const metrics = createMetrics({ sampler: this.sampler, config: c });
 
-    // Rules, with persisted state.
-    this.checkActions(ruleSet.rules);
-    this.evaluator = new Evaluator(ruleSet);
-    this.evaluator.suppressor.onSuppressed = (t) => {
-      suppressed.inc({ rule: t.incident.rule, reason: t.reason });
-      this.log.info(
-        { rule: t.incident.rule, key: t.incident.key, reason: t.reason, detail: t.detail },
-        'trip suppressed',
-      );
-    };
-    const onStateError = (err: Error): void => this.log.error({ err: err.message }, 'rule state');
-    if (c.redis.url) {
-      this.redis = openRedis(c.redis.url, 'commands', (err) =>
-        this.log.warn({ err: err.message }, 'redis (rule state)'),
-      );
-    }
-    this.store = openStateStore(c, this.redis, onStateError);
-    const saved = await this.store.load();
-    if (saved) this.evaluator.restore(saved, Date.now());
+    // Rules, with persisted state; their incidents go down the pipeline (built below, before the first tick).
+    const rules = new RuleRuntime({
+      ruleSet,
+      paths: this.rulePaths,
+      config: c,
+      log: this.log,
+      registry: metrics.registry,
+      onIncident: (inc) => this.pipeline?.handle(inc),
+      check: (rs) => this.checkActions(rs),
+      onReload: (e) => this.emit('reload', e),
+      actions: { ...ACTIONS, ...this.opts.actions },
+    });
+    this.rules = rules;
+    await rules.restore();
 
     // Capture and actions.
     this.capture = new CaptureManager({
@@ -199,32 +168,25 @@ export class Engine extends EventEmitter {
     this.capture.start();
     for (const [probe, why] of this.capture.unavailable)
       this.log.warn({ probe, reason: why }, 'deep probe unavailable');
-    for (const phase of ['started', 'attached', 'finished', 'failed'] as const)
-      this.capture.on(phase, (e: object) => this.emit('capture', { phase, ...e }));
     this.queue = await openQueue({
       config: c,
       log: this.log,
       registry: this.opts.actions,
-      metricsRegistry: this.metrics.registry,
+      metricsRegistry: metrics.registry,
       persistState: true,
     });
-    this.queue.onSettled((s) => {
-      this.incidents.action(
-        s.job.incident.id,
-        s.id,
-        s.state === 'completed' ? `completed: ${s.summary}` : `failed: ${s.reason}`,
-      );
-      this.log[s.state === 'completed' ? 'info' : 'warn'](
-        {
-          job: s.id,
-          action: s.job.spec.type,
-          event: s.job.event,
-          key: s.job.incident.key,
-          result: s.state === 'completed' ? s.summary : s.reason,
-        },
-        'action settled',
-      );
-      this.emit('action', s);
+    this.pipeline = new IncidentPipeline({
+      log: this.log,
+      incidents: this.incidents,
+      queue: this.queue,
+      capture: this.capture,
+      captureDurationMs: parseDuration(c.capture.duration),
+      ruleOf: (name) => rules.rule(name),
+      on: {
+        incident: (inc) => this.emit('incident', inc),
+        capture: (e) => this.emit('capture', e),
+        action: (s) => this.emit('action', s),
+      },
     });
     await this.queue.start();
     this.retention = scheduleRetention(
@@ -244,17 +206,9 @@ export class Engine extends EventEmitter {
     const onError = (err: unknown, req: object): void =>
       this.log.error({ err: (err as Error)?.message, ...req }, 'http handler failed');
     const ready = (): true | string => (this.sampler?.ticked ? true : 'no sampler tick yet');
-    this.server = createServer({ metrics: this.metrics, ready, onError, api: c.api.listen ? undefined : api });
+    this.server = createServer({ metrics, ready, onError, api: c.api.listen ? undefined : api });
     const apiServer = c.api.listen ? createServer({ ready, onError, api }) : this.server;
-    const silences = localSilences(
-      () => this.evaluator!.suppressor,
-      ({ op, silence }) =>
-        this.log.info(
-          { silence: silence.id, author: silence.author, comment: silence.comment },
-          `silence ${op === 'add' ? 'added' : 'removed'}`,
-        ),
-    );
-    mountApi(apiServer, { incidents: this.incidents, silences });
+    mountApi(apiServer, { incidents: this.incidents, silences: rules.silences });
     this.address = await this.server.listen(listen);
     if (apiServer !== this.server) {
       this.apiServer = apiServer;
@@ -263,37 +217,10 @@ export class Engine extends EventEmitter {
 
     this.sampler.onTick((tick) => {
       this.emit('tick', tick);
-      if (this.stopping || !this.evaluator) return;
-      for (const inc of this.evaluator.tick(tick)) this.onIncident(inc);
-      if (this.evaluator.dirty) this.persist();
+      if (!this.stopping) rules.tick(tick);
     });
     this.sampler.start();
-    this.reloader = new RuleReloader(ruleSet, {
-      paths: this.rulePaths,
-      actions: { ...ACTIONS, ...this.opts.actions },
-      apply: (rs) => {
-        this.checkActions(rs.rules);
-        for (const inc of this.evaluator!.setRuleSet(rs)) this.onIncident(inc);
-        this.log.info({ rules: rs.rules.length }, 'rules reloaded');
-      },
-      onError: (errors, reason) => {
-        this.log.error(
-          { reason, errors: errors.map((e) => e.message) },
-          'rule reload rejected; the previous rules keep running',
-        );
-      },
-      onReload: (r) => {
-        if (!r.ok) this.reloadFailures?.inc();
-        this.reloadOk?.set(r.ok ? 1 : 0);
-        this.emit('reload', {
-          ok: r.ok,
-          changed: r.changed,
-          reason: r.reason,
-          error: r.errors.map((e) => e.message).join('; ') || undefined,
-        });
-      },
-    });
-    if (this.opts.watchRules !== false) this.reloader.watch();
+    rules.startReloads(this.opts.watchRules !== false);
     this.log.info(
       {
         listen: `${this.address.host}:${this.address.port}`,
@@ -308,27 +235,33 @@ export class Engine extends EventEmitter {
 
   /** Reloads the rule files (SIGHUP): a set that fails validation is rejected whole and the running rules stay. */
   reload(): boolean {
-    return this.reloader?.reload('signal').ok ?? false;
+    return this.rules?.reload('signal') ?? false;
   }
 
   /** Graceful stop: no more ticks, running captures cut and bundled, their actions queued and flushed, all detached. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.reloader?.close();
+    this.rules?.stop();
     this.sampler?.stop();
     await this.capture?.stop();
-    await Promise.race([Promise.allSettled([...this.chains.values()]), sleep(15_000)]);
+    await this.pipeline?.drain(15_000);
     await this.queue?.close(10_000);
-    this.persist();
-    await this.saving;
-    await this.store?.close();
-    this.redis?.disconnect();
+    this.pipeline?.close();
+    await this.rules?.close();
     for (const f of this.families.splice(0)) f.close();
     this.retention?.stop();
     await this.server?.close();
     await this.apiServer?.close();
     this.log.info({}, 'tripline stopped');
+  }
+
+  /**
+   * Lifecycle phase of one series (incident key) of a rule, for tools that show a rule's progress before it
+   * fires (the demo); undefined before the engine started or when the series has no state.
+   */
+  seriesPhase(rule: string, key: string): Phase | undefined {
+    return this.rules?.phaseOf(rule, key);
   }
 
   /**
@@ -357,84 +290,4 @@ export class Engine extends EventEmitter {
       }
     }
   }
-
-  /** The rule a firing incident's actions and capture follow. */
-  private ruleFor(inc: Incident): Rule | undefined {
-    return this.evaluator?.rules.find((r) => r.name === inc.rule) ?? this.firingRules.get(inc.key);
-  }
-
-  private onIncident(inc: Incident): void {
-    this.incidents.upsert(inc);
-    this.log.info(
-      {
-        incident: inc.id,
-        key: inc.key,
-        rule: inc.rule,
-        status: inc.status,
-        value: inc.value,
-        threshold: inc.threshold,
-      },
-      `incident ${inc.status}`,
-    );
-    this.emit('incident', inc);
-    const rule = this.ruleFor(inc);
-    if (!rule) return;
-    if (inc.status === 'firing') this.firingRules.set(inc.key, rule);
-    const prev = this.chains.get(inc.key) ?? Promise.resolve();
-    const next = prev
-      .then(() => (inc.status === 'firing' ? this.onFiring(inc, rule) : this.dispatch(inc, rule, 'resolved')))
-      .catch((err) => this.log.error({ key: inc.key, err: (err as Error)?.message }, 'incident handling failed'));
-    this.chains.set(inc.key, next);
-    void next.then(() => {
-      if (this.chains.get(inc.key) === next) this.chains.delete(inc.key);
-      if (inc.status === 'resolved') this.firingRules.delete(inc.key);
-    });
-  }
-
-  private async onFiring(inc: Incident, rule: Rule): Promise<void> {
-    let bundle: BundleRef | undefined;
-    if (planFor(rule, inc, parseDuration(this.config.capture.duration)).probes.length > 0 && this.capture) {
-      const rec = this.incidents.get(inc.id);
-      if (rec) rec.capture = 'running';
-      try {
-        bundle = await this.capture.capture({ incident: inc, rule, tripAt: Date.parse(inc.firedAt) });
-        this.incidents.captured(inc.id, bundle);
-        this.log.info(
-          { incident: inc.id, bundle: bundle.dir, partial: bundle.partial, cause: bundle.findings.diagnosis?.cause },
-          'bundle written',
-        );
-      } catch (err) {
-        const message = err instanceof TriplineError ? err.describe() : String((err as Error)?.message ?? err);
-        this.incidents.captured(inc.id, undefined, message);
-        this.log.warn({ incident: inc.id, err: message }, 'capture failed; actions run without a bundle');
-      }
-    }
-    await this.dispatch(inc, rule, 'firing', bundle);
-  }
-
-  private async dispatch(inc: Incident, rule: Rule, event: ActionEvent, bundle?: BundleRef): Promise<void> {
-    if (!this.queue) return;
-    for (const r of await dispatch(this.queue, rule, inc, { event, bundle }))
-      this.incidents.action(inc.id, r.id, 'queued');
-  }
-
-  /** Saves the rules' state, one save at a time (the latest snapshot wins). */
-  private persist(): void {
-    if (!this.evaluator || !this.store) return;
-    const snapshot = this.evaluator.snapshot();
-    this.evaluator.dirty = false;
-    const store = this.store;
-    this.saving = this.saving
-      .then(() => store.save(snapshot))
-      .catch((err) => this.log.error({ err: (err as Error).message }, 'saving rule state failed'));
-  }
-
-  /** The evaluator's view for tools (demo progress): phase of a series of a rule. */
-  seriesPhase(rule: string, key: string): string | undefined {
-    return this.evaluator?.stateOf(rule, key)?.phase;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

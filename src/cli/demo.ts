@@ -8,21 +8,23 @@ import { mkdtempSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../config.ts';
-import { Engine } from '../engine.ts';
+import { Engine, type CaptureEvent } from '../engine.ts';
 import { RULES_DIR } from '../paths.ts';
 import { TriplineError } from '../errors.ts';
-import { incidentKey, type Incident } from '../incident.ts';
+import type { Incident } from '../incident.ts';
 import { createLogger } from '../log.ts';
 import { checkHost } from '../probes/host-checks.ts';
 import type { Tick } from '../samples.ts';
-import type { JobSettled } from '../actions/queue.ts';
 import { startWorkload, type Scenario, type Workload } from '../demo/workload.ts';
 import { DEMO_TIMINGS, writeDemoRule } from '../demo/rule.ts';
 import { newMessages } from '../demo/slack-text.ts';
+import { loadRuleSet } from '../rules/load.ts';
+import { groupOf } from '../rules/evaluate/groups.ts';
+import type { Rule } from '../rules/types.ts';
 import { parseFlags } from './args.ts';
+import { ACTIONS } from '../actions/registry.ts';
 
 const USAGE = 'tripline demo [--scenario limit|neighbour] [--timeout 120s]';
-const RULE = 'cpu-throttling';
 
 export async function main(argv: string[]): Promise<number> {
   let flags;
@@ -57,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tripline-demo-'));
   const tag = String(process.pid);
   const ruleFile = writeDemoRule(join(RULES_DIR, 'cpu-throttling.yaml'), join(dir, 'rules'), `/tripline-demo-${tag}-`);
+  // The rule the engine runs, read back from the demo's copy: its name and group_by make the key the demo follows.
+  const rule = loadRuleSet([ruleFile], { tests: false, actions: ACTIONS }).ruleSet.rules[0];
   const config = buildConfig(
     {
       listen: '127.0.0.1:0',
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
 
   say(`tripline demo (${scenario}): everything it makes lives under ${dir}; engine log: ${join(dir, 'engine.log')}`);
   say(
-    `rule: ${RULE} from rules/cpu-throttling.yaml with demo timings (window ${DEMO_TIMINGS.window}, for ${DEMO_TIMINGS.for}, capture ${DEMO_TIMINGS.capture}); copy at ${ruleFile}`,
+    `rule: ${rule.name} from rules/cpu-throttling.yaml with demo timings (window ${DEMO_TIMINGS.window}, for ${DEMO_TIMINGS.for}, capture ${DEMO_TIMINGS.capture}); copy at ${ruleFile}`,
   );
   const slackMode =
     process.env.SLACK_BOT_TOKEN && process.env.SLACK_CHANNEL
@@ -110,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     const result = await runLoop(
       engine,
+      rule,
       w,
       say,
       at,
@@ -135,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
 /** Follows the engine's events until the incident fired, was captured, delivered, and resolved. */
 function runLoop(
   engine: Engine,
+  rule: Rule,
   w: Workload,
   say: (l: string) => void,
   at: () => string,
@@ -152,7 +158,9 @@ function runLoop(
       ticks: 0,
       loadStopped: false,
     };
-    const key = incidentKey(RULE, { cgroup: w.target.path, container: '', pod_uid: '' });
+    // The incident key of the workload's series: the rule's group_by labels of the target cgroup's samples (known
+    // from its first sampled tick), then the key of the incident that fired for it.
+    let key: string | undefined;
     const expectedActions = 2;
     const timer = setTimeout(
       () => done({ ok: false, why: `timed out after ${timeoutMs / 1000}s (${describe()})` }),
@@ -165,54 +173,42 @@ function runLoop(
     const describe = (): string =>
       `fired: ${Boolean(state.firing)}, captured: ${state.captured}, actions: ${state.firingActions}/${expectedActions}, resolved: ${state.resolved}`;
 
-    engine.on('tick', (t: Tick) => {
+    engine.on('tick', (t) => {
+      key ??= targetKey(t, rule, w.target.id);
       if (state.resolved || ++state.ticks % 2) return;
       const d = deltas(t, w.target.id);
-      const phase = engine.seriesPhase(RULE, key) ?? 'inactive';
+      const phase = (key && engine.seriesPhase(rule.name, key)) || 'inactive';
       say(
         `${at()} ${w.target.path}: scheduled out >5ms ${d.over.toFixed(0)}/s · run-queue wait ${(d.waitShare * 100).toFixed(0)}% · throttled in ${d.periods ? Math.round((100 * d.throttled) / d.periods) : 0}% of CFS periods · rule ${phase}`,
       );
     });
-    engine.on('incident', (inc: Incident) => {
-      if (inc.key !== key) return;
-      if (inc.status === 'firing' && !state.firing) {
+    engine.on('incident', (inc) => {
+      if (inc.rule !== rule.name) return;
+      if (inc.status === 'firing' && !state.firing && (inc.key === key || inc.target.cgroupId === w.target.id)) {
         state.firing = inc;
+        key = inc.key;
         say(`${at()} FIRING ${inc.rule} [${inc.severity}]: ${inc.annotations.summary ?? ''}`);
-      } else if (inc.status === 'resolved') {
+      } else if (inc.status === 'resolved' && inc.key === key) {
         state.resolved = true;
         say(`${at()} RESOLVED ${inc.rule}: the load stopped`);
       }
     });
-    engine.on(
-      'capture',
-      (e: {
-        phase: string;
-        key?: string;
-        probes?: string[];
-        attached?: string[];
-        tripToAttachMs?: number;
-        dir?: string;
-        findings?: { diagnosis?: { cause: string; summary: string }; headlines?: string[] };
-        error?: Error;
-      }) => {
-        if (e.phase === 'started') say(`${at()} capture: attaching ${(e.probes ?? []).join(', ')} to ${w.target.path}`);
-        else if (e.phase === 'attached')
-          say(
-            `${at()} capture: attached ${(e.attached ?? []).join(', ')} ${e.tripToAttachMs !== undefined ? `${Math.round(e.tripToAttachMs)} ms after the trip` : ''}`,
-          );
-        else if (e.phase === 'failed') {
-          state.captured = true;
-          say(`${at()} capture failed: ${e.error?.message}`);
-        } else if (e.phase === 'finished') {
-          state.captured = true;
-          say(`${at()} bundle: ${e.dir}`);
-          const dg = e.findings?.diagnosis;
-          if (dg) say(`       diagnosis: ${dg.cause} — ${dg.summary}`);
-          for (const h of (e.findings?.headlines ?? []).slice(0, 4)) say(`       • ${h}`);
-        }
-      },
-    );
-    engine.on('action', (s: JobSettled) => {
+    engine.on('capture', (e: CaptureEvent) => {
+      if (e.phase === 'started') say(`${at()} capture: attaching ${e.probes.join(', ')} to ${w.target.path}`);
+      else if (e.phase === 'attached')
+        say(`${at()} capture: attached ${e.attached.join(', ')} ${Math.round(e.tripToAttachMs)} ms after the trip`);
+      else if (e.phase === 'failed') {
+        state.captured = true;
+        say(`${at()} capture failed: ${e.error instanceof Error ? e.error.message : String(e.error)}`);
+      } else {
+        state.captured = true;
+        say(`${at()} bundle: ${e.dir}`);
+        const dg = e.findings.diagnosis;
+        if (dg) say(`       diagnosis: ${dg.cause} — ${dg.summary}`);
+        for (const h of e.findings.headlines.slice(0, 4)) say(`       • ${h}`);
+      }
+    });
+    engine.on('action', (s) => {
       if (s.job.incident.key !== key) return;
       const type = s.job.spec.type;
       if (s.state === 'failed') say(`${at()} ${type} (${s.job.event}) failed: ${s.reason}`);
@@ -233,6 +229,12 @@ function runLoop(
       if (state.resolved && state.resolvedActions > 0) finish({ ok: true });
     });
   });
+}
+
+/** The incident key of the target cgroup's series under the rule, from the first of its samples in a tick. */
+function targetKey(t: Tick, rule: Rule, cgroupId: string): string | undefined {
+  const s = t.samples.find((x) => x.labels.cgroup_id === cgroupId);
+  return s && groupOf(rule, s.labels).key;
 }
 
 /** Per-second values of the target cgroup in one tick. */

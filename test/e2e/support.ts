@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { buildConfig } from '../../src/config.ts';
-import { Engine } from '../../src/engine.ts';
+import { Engine, type CaptureEvent } from '../../src/engine.ts';
 import { RULES_DIR } from '../../src/paths.ts';
 import type { Incident } from '../../src/incident.ts';
 import { createLogger } from '../../src/log.ts';
@@ -154,7 +154,7 @@ export class E2eWorld {
   /** Recorded engine events, in order. */
   readonly incidents: Incident[] = [];
   readonly actions: JobSettled[] = [];
-  readonly captures: { phase: string; [k: string]: unknown }[] = [];
+  readonly captures: CaptureEvent[] = [];
   /** cgroup id → time of the first tick with a run-queue delay over the threshold or a throttled period. */
   readonly firstOver = new Map<string, number>();
   /** cgroup id → run-queue delays over the threshold per second, one entry per tick (last 120). */
@@ -191,11 +191,11 @@ export class E2eWorld {
     );
     this.#log = createWriteStream(join(this.dir, 'engine.log'));
     this.engine = new Engine({ config, log: createLogger('info', this.#log), watchRules: false });
-    this.engine.on('incident', (i: Incident) => this.incidents.push(i));
-    this.engine.on('action', (s: JobSettled) => this.actions.push(s));
-    this.engine.on('capture', (c: { phase: string }) => this.captures.push(c));
+    this.engine.on('incident', (i) => this.incidents.push(i));
+    this.engine.on('action', (s) => this.actions.push(s));
+    this.engine.on('capture', (c) => this.captures.push(c));
     let ticked = false;
-    this.engine.on('tick', (t: Tick) => {
+    this.engine.on('tick', (t) => {
       ticked = true;
       this.#onTick(t);
     });

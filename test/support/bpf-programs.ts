@@ -58,7 +58,8 @@ export function programsHeldByAnyone(): Set<number> {
 /** Names (as the kernel shows them) of every program in tripline's BPF sources: the function after each SEC(...). */
 export function triplineProgramNames(bpfDir = join(import.meta.dirname, '..', '..', 'bpf')): Set<string> {
   const names = new Set<string>();
-  for (const file of readdirSync(bpfDir).filter((f) => f.endsWith('.bpf.c'))) {
+  // bpf/counters/ and bpf/deep/ hold the programs (bpf/ itself only the feature probes): walk the tree.
+  for (const file of readdirSync(bpfDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.bpf.c'))) {
     const src = readFileSync(join(bpfDir, file), 'utf8');
     // SEC("...") then `int NAME(` or `int BPF_PROG(NAME,` / BPF_USDT / BPF_KPROBE ...; maps' SEC(".maps") never match.
     for (const m of src.matchAll(/SEC\("[^"]*"\)\s*int\s+(?:BPF_[A-Z_]+\(\s*)?(\w+)/g))

@@ -19,6 +19,19 @@ export interface Group {
   readonly series: [SeriesWindow[], SeriesWindow[]][];
 }
 
+/**
+ * The group a series of a rule falls in: its `group_by` labels (a missing label reads as "") and the incident key
+ * they make. What the evaluator keys incidents by, and what tools (the demo) compute to follow one series.
+ */
+export function groupOf(
+  rule: Pick<Rule, 'name' | 'groupBy'>,
+  labels: Labels,
+): { readonly key: string; readonly labels: Record<string, string> } {
+  const gl: Record<string, string> = {};
+  for (const l of rule.groupBy) gl[l] = labels[l] ?? '';
+  return { key: incidentKey(rule.name, gl), labels: gl };
+}
+
 /** The leaf conditions of a tree, in document order (the first one is the incident's value). */
 export function leavesOf(tree: ConditionTree): Condition[] {
   if ('all' in tree) return tree.all.flatMap(leavesOf);
@@ -68,11 +81,8 @@ export class RuleSelection {
 
   private build(store: WindowStore): Map<string, Group> {
     const out = new Map<string, Group>();
-    const by = this.rule.groupBy;
-    const groupOf = (labels: Labels): Group => {
-      const gl: Record<string, string> = {};
-      for (const l of by) gl[l] = labels[l] ?? '';
-      const key = incidentKey(this.rule.name, gl);
+    const groupFor = (labels: Labels): Group => {
+      const { key, labels: gl } = groupOf(this.rule, labels);
       let g = out.get(key);
       if (!g) {
         g = {
@@ -86,9 +96,9 @@ export class RuleSelection {
     };
     this.leaves.forEach((c, i) => {
       const pred = this.preds[i];
-      for (const w of store.series(c.signal)) if (pred(w.labels)) groupOf(w.labels).series[i][0].push(w);
+      for (const w of store.series(c.signal)) if (pred(w.labels)) groupFor(w.labels).series[i][0].push(w);
       if (c.ratioTo)
-        for (const w of store.series(c.ratioTo)) if (pred(w.labels)) groupOf(w.labels).series[i][1].push(w);
+        for (const w of store.series(c.ratioTo)) if (pred(w.labels)) groupFor(w.labels).series[i][1].push(w);
     });
     return out;
   }
