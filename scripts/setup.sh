@@ -55,5 +55,12 @@ if [ ! -d /sys/kernel/tracing/events ]; then
   fi
 fi
 
+# The network side of `tripline run` (HTTP, Slack, Kubernetes, Redis) runs as this user, without capabilities.
+if ! id -u tripline >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tripline
+  echo "tripline setup: created the unprivileged user tripline (the network side runs as it)"
+fi
+command -v setpriv >/dev/null 2>&1 || { echo "tripline setup: setpriv missing; install util-linux" >&2; exit 1; }
+
 scripts/build-bpf
 echo "tripline setup: done"

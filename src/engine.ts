@@ -25,17 +25,17 @@ import { createMetrics } from './metrics/index.ts';
 import { loadRuleSet } from './rules/load.ts';
 import type { Phase } from './rules/evaluate/lifecycle.ts';
 import { RuleRuntime, type ReloadEvent } from './rules/runtime.ts';
-import type { Rule } from './rules/types.ts';
 import { CaptureManager } from './capture/manager.ts';
 import { scheduleRetention } from './bundle/retention.ts';
-import { openQueue } from './actions/open-queue.ts';
-import type { ActionQueue } from './actions/queue.ts';
-import { ACTIONS, actionFor, type ActionRegistry } from './actions/registry.ts';
+import { Registry } from 'prom-client';
+import { ACTIONS, type ActionRegistry } from './actions/registry.ts';
 import { IncidentPipeline } from './pipeline/incident-pipeline.ts';
 import type { PipelineEvents } from './pipeline/events.ts';
-import { createServer, type TriplineServer } from './server/http.ts';
-import { mountApi } from './server/api.ts';
 import { loadApiToken } from './server/auth.ts';
+import { NetworkSide, ruleActions } from './split/network-side.ts';
+import { ProbeLink } from './split/probe-link.ts';
+
+const EMPTY_LOG = new IncidentLog();
 
 export type { CaptureEvent } from './pipeline/events.ts';
 export type { ReloadEvent } from './rules/runtime.ts';
@@ -59,6 +59,13 @@ export interface EngineOptions {
   readonly actions?: ActionRegistry;
   /** Watch rule files and reload on change. @defaultValue true */
   readonly watchRules?: boolean;
+  /**
+   * Run the network side (HTTP, API, actions) in its own unprivileged process (`tripline run`), joined by the
+   * channel; otherwise in this process (`tripline demo`, tests). @defaultValue false
+   */
+  readonly split?: boolean;
+  /** The network side went away (split only): the caller stops and exits non-zero so the service restarts. */
+  readonly onNetworkGone?: (why: string) => void;
 }
 
 /**
@@ -73,7 +80,6 @@ export interface EngineEvents extends PipelineEvents {
 /** The running tripline: see the module comment. `on`/`emit` are typed by EngineEvents. */
 export class Engine extends EventEmitter<EngineEvents> {
   readonly config: Readonly<Config>;
-  readonly incidents = new IncidentLog();
   private readonly opts: EngineOptions;
   private readonly log: Logger;
   private readonly objDir: string;
@@ -82,10 +88,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   private sampler?: Sampler;
   private rules?: RuleRuntime;
   private capture?: CaptureManager;
-  private queue?: ActionQueue;
   private pipeline?: IncidentPipeline;
-  private server?: TriplineServer;
-  private apiServer?: TriplineServer;
+  /** The network side in this process, or the link to it in its own. */
+  private network?: NetworkSide;
+  private link?: ProbeLink;
   private retention?: { stop(): void };
   private stopping = false;
   address?: { host: string; port: number };
@@ -143,7 +149,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       log: this.log,
       registry: metrics.registry,
       onIncident: (inc) => this.pipeline?.handle(inc),
-      check: (rs) => this.checkActions(rs),
+      check: (rs) => {
+        this.network?.setRules(ruleActions(rs));
+        this.link?.setRules(ruleActions(rs));
+      },
       onReload: (e) => this.emit('reload', e),
       actions: { ...ACTIONS, ...this.opts.actions },
     });
@@ -168,27 +177,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.capture.start();
     for (const [probe, why] of this.capture.unavailable)
       this.log.warn({ probe, reason: why }, 'deep probe unavailable');
-    this.queue = await openQueue({
-      config: c,
-      log: this.log,
-      registry: this.opts.actions,
-      metricsRegistry: metrics.registry,
-      persistState: true,
-    });
     this.pipeline = new IncidentPipeline({
       log: this.log,
-      incidents: this.incidents,
-      queue: this.queue,
+      outlet: (r) => (this.link ? this.link.report(r) : this.network?.record(r)),
       capture: this.capture,
       captureDurationMs: parseDuration(c.capture.duration),
       ruleOf: (name) => rules.rule(name),
       on: {
         incident: (inc) => this.emit('incident', inc),
         capture: (e) => this.emit('capture', e),
-        action: (s) => this.emit('action', s),
       },
     });
-    await this.queue.start();
     this.retention = scheduleRetention(
       bundlesDir,
       { maxAgeMs: parseDuration(c.bundles.max_age), maxCount: c.bundles.max_count, maxBytes: c.bundles.max_bytes },
@@ -198,24 +197,53 @@ export class Engine extends EventEmitter<EngineEvents> {
       },
     );
 
-    // Servers: /metrics and health on `listen`; /api there too, or alone on api.listen.
+    // The network side: /metrics, health and the API, the action queue. Its /metrics is ours plus its own.
     const tokenFile = c.api.token_file ?? join(dataDir, 'api-token');
     const { token, created } = loadApiToken(tokenFile);
     if (created) this.log.info({ file: tokenFile }, 'API token created (send it as Authorization: Bearer)');
-    const api = { token, allowedHosts: c.api.allowed_hosts };
-    const onError = (err: unknown, req: object): void =>
-      this.log.error({ err: (err as Error)?.message, ...req }, 'http handler failed');
-    const ready = (): true | string => (this.sampler?.ticked ? true : 'no sampler tick yet');
-    this.server = createServer({ metrics, ready, onError, api: c.api.listen ? undefined : api });
-    const apiServer = c.api.listen ? createServer({ ready, onError, api }) : this.server;
-    mountApi(apiServer, { incidents: this.incidents, silences: rules.silences });
-    this.address = await this.server.listen(listen);
-    if (apiServer !== this.server) {
-      this.apiServer = apiServer;
-      this.apiAddress = await apiServer.listen(c.api.listen!);
+    const probeMetrics = async (): Promise<{ text: string; contentType: string }> => ({
+      text: await metrics.scrape(),
+      contentType: metrics.contentType,
+    });
+    if (this.opts.split) {
+      this.link = await ProbeLink.open({
+        config: c,
+        log: this.log,
+        apiToken: token,
+        listen,
+        bundlesDir,
+        metrics: probeMetrics,
+        silences: rules.silences,
+        onGone: (why) => {
+          this.log.error({ reason: why }, 'the network side is gone');
+          this.opts.onNetworkGone?.(why);
+        },
+      });
+      this.link.setRules(ruleActions(rules.rules));
+      this.address = await this.link.address;
+    } else {
+      this.network = new NetworkSide({
+        config: c,
+        log: this.log,
+        probe: { metrics: probeMetrics, silences: rules.silences },
+        apiToken: token,
+        actions: this.opts.actions,
+        metricsRegistry: new Registry(),
+        persistState: true,
+        onSettled: (s) => this.emit('action', s),
+      });
+      this.network.setRules(ruleActions(rules.rules));
+      this.address = await this.network.start(listen);
+      this.apiAddress = this.network.apiAddress;
     }
 
+    let ticked = false;
     this.sampler.onTick((tick) => {
+      if (!ticked) {
+        ticked = true;
+        this.link?.setReady(true);
+        this.network?.setReady(true);
+      }
       this.emit('tick', tick);
       if (!this.stopping) rules.tick(tick);
     });
@@ -226,11 +254,16 @@ export class Engine extends EventEmitter<EngineEvents> {
         listen: `${this.address.host}:${this.address.port}`,
         rules: ruleSet.rules.length,
         families: families.map((f) => f.name),
-        queue: this.queue.kind,
+        network: this.link ? 'own process' : 'in process',
       },
       'tripline running',
     );
     return this.address;
+  }
+
+  /** The incidents seen, with bundles and action outcomes (in-process network side; empty when split). */
+  get incidents(): IncidentLog {
+    return this.network?.incidents ?? EMPTY_LOG;
   }
 
   /** Reloads the rule files (SIGHUP): a set that fails validation is rejected whole and the running rules stay. */
@@ -246,13 +279,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.sampler?.stop();
     await this.capture?.stop();
     await this.pipeline?.drain(15_000);
-    await this.queue?.close(10_000);
-    this.pipeline?.close();
+    await this.network?.stop(10_000);
+    await this.link?.close(15_000);
     await this.rules?.close();
     for (const f of this.families.splice(0)) f.close();
     this.retention?.stop();
-    await this.server?.close();
-    await this.apiServer?.close();
     this.log.info({}, 'tripline stopped');
   }
 
@@ -262,32 +293,5 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   seriesPhase(rule: string, key: string): Phase | undefined {
     return this.rules?.phaseOf(rule, key);
-  }
-
-  /**
-   * Checks each rule's actions against the config (a webhook's secret env set, Slack's channel when a token is
-   * set, a valid scale step): a problem is logged with the rule's file and line at start and reload, and the
-   * action would fail unrecoverably (visible in `tripline actions failed`); the engine and other actions run on.
-   */
-  private checkActions(rules: readonly Rule[]): void {
-    for (const rule of rules) {
-      for (const [i, spec] of rule.actions.entries()) {
-        try {
-          actionFor(spec.type, this.opts.actions ?? ACTIONS).check?.(spec as never, this.config, process.env);
-        } catch (err) {
-          const e = err as TriplineError;
-          this.log.error(
-            {
-              rule: rule.name,
-              action: spec.type,
-              at: `${rule.source.file}:${rule.source.line}`,
-              err: e.message,
-              hint: e.hint,
-            },
-            `rule ${rule.name}: actions[${i}] (${spec.type}) cannot run with this configuration`,
-          );
-        }
-      }
-    }
   }
 }

@@ -110,22 +110,29 @@ function samplePeriodNs(summary: Readonly<Record<string, unknown>>): number | un
   return undefined;
 }
 
+/**
+ * Modes of what a bundle holds: readable by the owner's group (the network side's, which uploads bundles; the
+ * bundles folder is setgid to that group, so new files inherit it), by nobody else.
+ */
+export const BUNDLE_FILE_MODE = 0o640;
+export const BUNDLE_DIR_MODE = 0o750;
+
 /** Writes the bundle atomically and returns where it is. Throws BUNDLE_ERR_WRITE (and leaves nothing half-written). */
 export async function writeBundle(input: BundleInput): Promise<BundleRef> {
   const now = input.now ?? Date.now;
   const id = bundleId(input.rule, input.timings.tripAt);
-  await mkdir(input.root, { recursive: true, mode: 0o700 });
+  await mkdir(input.root, { recursive: true, mode: BUNDLE_DIR_MODE });
   const partialDir = join(input.root, `.partial-${id}`);
   const finalDir = join(input.root, id);
   const tarball = join(input.root, `${id}.tar.gz`);
   const tmpTar = join(input.root, `.tmp-${id}.tar.gz`);
   try {
-    await mkdir(partialDir, { mode: 0o700 });
-    await chmod(partialDir, 0o700);
+    await mkdir(partialDir, { mode: BUNDLE_DIR_MODE });
+    await chmod(partialDir, BUNDLE_DIR_MODE);
     const files: FileEntry[] = [];
     const put = async (name: string, data: Buffer | string): Promise<void> => {
       const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      await writeFileDurable(join(partialDir, name), buf);
+      await writeFileDurable(join(partialDir, name), buf, BUNDLE_FILE_MODE);
       files.push({ name, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') });
     };
 
@@ -242,17 +249,26 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
       files,
     };
     ManifestSchema.parse(manifest); // a writer bug must fail here, not in a reader
-    await writeFileDurable(join(partialDir, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+    await writeFileDurable(
+      join(partialDir, 'manifest.json'),
+      Buffer.from(JSON.stringify(manifest, null, 2) + '\n'),
+      BUNDLE_FILE_MODE,
+    );
     await syncDir(partialDir);
     await rename(partialDir, finalDir);
     await syncDir(input.root);
 
     const mtimeMs = now();
-    const members: TarEntry[] = [{ path: `${id}/`, mode: 0o700, mtimeMs }];
+    const members: TarEntry[] = [{ path: `${id}/`, mode: BUNDLE_DIR_MODE, mtimeMs }];
     for (const name of ['manifest.json', ...files.map((f) => f.name)]) {
-      members.push({ path: `${id}/${name}`, mode: 0o600, mtimeMs, data: await readFile(join(finalDir, name)) });
+      members.push({
+        path: `${id}/${name}`,
+        mode: BUNDLE_FILE_MODE,
+        mtimeMs,
+        data: await readFile(join(finalDir, name)),
+      });
     }
-    await writeFileAtomic(tarball, gzipSync(tarArchive(members)), { tmpPath: tmpTar });
+    await writeFileAtomic(tarball, gzipSync(tarArchive(members)), { tmpPath: tmpTar, mode: BUNDLE_FILE_MODE });
     return { id, dir: finalDir, tarball, partial: input.partial, findings: input.findings };
   } catch (cause) {
     await rm(partialDir, { recursive: true, force: true });

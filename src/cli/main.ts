@@ -12,6 +12,8 @@ export const COMMANDS = {
   probes: 'what this kernel supports, and why not',
   doctor: 'check kernel, BTF, capabilities, tracefs, cgroups, each with a fix',
   demo: 'see the whole loop on this host: tripline demo [--scenario limit|neighbour]',
+  network:
+    "the network side of `tripline run` (started by it, or as a pod's second container): tripline network --channel PATH",
 } as const;
 
 function usage(): string {

@@ -14,6 +14,7 @@ import { NET_REPLIES, NET_TO_PROBE, PROBE_TO_NET } from '../split/messages.ts';
 import { NetworkSide, type ProbeAccess } from '../split/network-side.ts';
 import type { Silence } from '../rules/types.ts';
 import type { SuppressedTrip } from '../rules/evaluate/suppress.ts';
+import type { IncidentReport } from '../pipeline/events.ts';
 import { parseFlags } from './args.ts';
 
 const USAGE =
@@ -63,11 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     replies: NET_REPLIES,
     onInvalid: (reason) => log.warn({ reason }, 'channel: message dropped'),
   });
-  let goodbye = false;
-  channel.on('bye', () => {
-    goodbye = true;
-  });
   const closed = new Promise<string>((resolve) => channel.onClose(resolve));
+  const goodbye = new Promise<'bye'>((resolve) => channel.on('bye', () => resolve('bye')));
   // SIGTERM reaches both sides at once (systemd, the kubelet): wait for the probe side's goodbye, it stops first.
   process.on('SIGTERM', () => log.info({}, 'SIGTERM: waiting for the probe side to stop'));
   process.on('SIGINT', () => log.info({}, 'SIGINT: waiting for the probe side to stop'));
@@ -97,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
           // A refusal from the probe side (or an invalid body) is the caller's error: a 400 with the reason.
           throw new TriplineError(
             'RULE_ERR_SCHEMA',
-            (err as Error).message.replace(/^invalid silences\.add: spec\.?/, ''),
+            (err as Error).message.replace(/^(invalid )?silences\.add: (spec\.)?/, ''),
             {
               hint: 'fix the silence and send it again',
             },
@@ -119,9 +117,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   channel.on('rules', ({ rules }) => side.setRules(rules));
   channel.on('ready', ({ ready }) => side.setReady(ready));
-  channel.on('incident', (r) => side.record(r));
+  channel.on('incident', (r) => side.record(r as IncidentReport));
   try {
     const address = await side.start(config.listen);
+    channel.notify('listening', address);
     log.info(
       {
         listen: `${address.host}:${address.port}`,
@@ -138,9 +137,15 @@ export async function main(argv: string[]): Promise<number> {
     channel.close();
     return 1;
   }
-  const why = await closed;
+  const why = await Promise.race([goodbye, closed]);
   await side.stop();
-  if (goodbye) return 0;
+  channel.close();
+  // Whatever a client library left open (sockets, timers) must not keep a stopped side alive.
+  setTimeout(() => process.exit(), 1000).unref();
+  if (why === 'bye') {
+    log.info({}, 'network side stopped');
+    return 0;
+  }
   log.error({ reason: why }, 'the probe side is gone: exiting so the service restarts');
   return 1;
 }

@@ -40,7 +40,16 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   const log = createLogger(config.log.level);
-  const engine = new Engine({ config, configFile: flags.config, log, noBpf });
+  let gone: ((why: string) => void) | undefined;
+  // The network side (HTTP, API, actions) runs in its own unprivileged process; if it dies, so does the service.
+  const engine = new Engine({
+    config,
+    configFile: flags.config,
+    log,
+    noBpf,
+    split: true,
+    onNetworkGone: (w) => gone?.(w),
+  });
   process.on('unhandledRejection', (err) =>
     log.error({ err: (err as Error)?.stack ?? String(err) }, 'unhandled rejection (engine keeps running)'),
   );
@@ -59,18 +68,19 @@ export async function main(argv: string[]): Promise<number> {
   });
   return new Promise<number>((done) => {
     let stopping = false;
-    const stop = (sig: string): void => {
+    const stop = (sig: string, code = 0): void => {
       if (stopping) return;
       stopping = true;
       log.info({ signal: sig }, 'stopping');
       engine.stop().then(
-        () => done(0),
+        () => done(code),
         (err) => {
           log.error({ err: (err as Error)?.message }, 'stop failed');
           done(1);
         },
       );
     };
+    gone = () => stop('network side gone', 1);
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });

@@ -31,3 +31,17 @@ export interface PipelineEvents {
   /** An action job of this process settled (completed, or failed for good). */
   action: [settled: JobSettled];
 }
+
+/**
+ * One step of an incident as the pipeline hands it to the network side (in this process, or over the channel):
+ * the incident's state for the log, and — with `dispatch` — the event whose actions to queue, under the rule
+ * version `ruleHash` names.
+ */
+export interface IncidentReport {
+  readonly incident: Incident;
+  readonly capture: 'none' | 'running' | 'done' | 'failed';
+  readonly bundle?: BundleRef;
+  readonly captureError?: string;
+  readonly dispatch?: 'firing' | 'resolved';
+  readonly ruleHash?: string;
+}

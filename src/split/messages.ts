@@ -94,8 +94,10 @@ export const PROBE_TO_NET = {
   ready: z.strictObject({ ready: z.union([z.literal(true), str(1024)]) }),
 } as const;
 
-/** Network side → probe side: requests only, each narrow. */
+/** Network side → probe side: where it listens, and requests, each narrow. */
 export const NET_TO_PROBE = {
+  /** Where the network side serves /metrics (notification, once it listens). */
+  listening: z.strictObject({ host: str(256), port: z.number().int().min(0).max(65535) }),
   /** The probe side's /metrics text (sampler, families, rules). */
   metrics: z.strictObject({}),
   'silences.list': z.strictObject({}),

@@ -7,7 +7,6 @@
  * as in `tripline demo` and tests).
  */
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { TriplineError } from '../errors.ts';
@@ -22,7 +21,9 @@ import type { ActionQueue, JobSettled } from '../actions/queue.ts';
 import { ACTIONS, actionFor, type ActionRegistry } from '../actions/registry.ts';
 import { createServer, type TriplineServer } from '../server/http.ts';
 import { mountApi } from '../server/api.ts';
-import type { PROBE_TO_NET, RuleActionsSchema } from './messages.ts';
+import type { IncidentReport } from '../pipeline/events.ts';
+import { ruleActionsHash } from '../rules/actions-hash.ts';
+import type { Rule } from '../rules/types.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
@@ -31,10 +32,27 @@ export interface ProbeAccess {
   readonly silences: SilenceService;
 }
 
-/** A rule's actions, as the probe side loaded them. */
-export type RuleActions = z.output<typeof RuleActionsSchema>;
-/** An incident report from the probe side. */
-export type IncidentReport = z.output<(typeof PROBE_TO_NET)['incident']>;
+/** One version of a rule's actions, as the probe side loaded it. */
+export interface RuleActions {
+  readonly name: string;
+  /** ruleActionsHash of the rule: reports and jobs name the version they were made under. */
+  readonly hash: string;
+  readonly source: { readonly file: string; readonly line: number };
+  readonly actions: readonly ActionSpec[];
+}
+
+/** The actions of loaded rules, as the network side is told them. */
+export function ruleActions(rules: readonly Rule[]): RuleActions[] {
+  return rules.map((r) => ({
+    name: r.name,
+    hash: ruleActionsHash(r),
+    source: { file: r.source.file, line: r.source.line },
+    actions: r.actions,
+  }));
+}
+
+/** Old versions of rules kept for incidents that fired under them (a reload changed or removed the rule). */
+const OLD_VERSIONS = 1000;
 
 export interface NetworkSideOptions {
   readonly config: Readonly<Config>;
@@ -55,7 +73,9 @@ export interface NetworkSideOptions {
 export class NetworkSide {
   readonly incidents = new IncidentLog();
   readonly #o: NetworkSideOptions;
-  readonly #rules = new Map<string, RuleActions>();
+  /** Every rule version seen: `name\0hash` → actions (current ones plus the last OLD_VERSIONS replaced ones). */
+  readonly #book = new Map<string, RuleActions>();
+  #current = new Set<string>();
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
   #queue?: ActionQueue;
@@ -136,10 +156,15 @@ export class NetworkSide {
    * the action would fail unrecoverably, and the rest runs on.
    */
   setRules(rules: readonly RuleActions[]): void {
-    this.#rules.clear();
     const registry = this.#o.actions ?? ACTIONS;
+    const current = new Set<string>();
     for (const rule of rules) {
-      this.#rules.set(rule.name, rule);
+      const id = `${rule.name}\0${rule.hash}`;
+      current.add(id);
+      const known = this.#book.has(id);
+      this.#book.delete(id); // re-inserted last: the book is oldest first
+      this.#book.set(id, rule);
+      if (known) continue;
       for (const [i, spec] of rule.actions.entries()) {
         try {
           actionFor(spec.type, registry).check?.(spec as never, this.#o.config, process.env);
@@ -158,6 +183,19 @@ export class NetworkSide {
         }
       }
     }
+    this.#current = current;
+    let old = this.#book.size - current.size;
+    for (const id of this.#book.keys()) {
+      if (old <= OLD_VERSIONS) break;
+      if (current.has(id)) continue;
+      this.#book.delete(id);
+      old--;
+    }
+  }
+
+  /** The actions of a rule version, or undefined when this side was never given it. */
+  rule(name: string, hash: string): RuleActions | undefined {
+    return this.#book.get(`${name}\0${hash}`);
   }
 
   /**
@@ -183,16 +221,22 @@ export class NetworkSide {
     else if (r.capture === 'done' || r.capture === 'failed')
       this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
     if (!r.dispatch || !this.#queue) return;
-    const rule = this.#rules.get(inc.rule);
-    if (!rule || (r.ruleHash !== undefined && rule.hash !== r.ruleHash)) {
-      this.#o.log.warn({ incident: inc.id, rule: inc.rule }, 'incident of a rule not loaded here: no actions queued');
+    const rule = r.ruleHash === undefined ? undefined : this.rule(inc.rule, r.ruleHash);
+    if (!rule) {
+      this.#o.log.warn(
+        { incident: inc.id, rule: inc.rule, version: r.ruleHash },
+        'incident of a rule version this side was not given: no actions queued',
+      );
       return;
     }
-    const results = await dispatch(this.#queue, { name: rule.name, actions: rule.actions as ActionSpec[] }, inc, {
+    const results = await dispatch(this.#queue, rule, inc, {
       event: r.dispatch,
       bundle: r.bundle as BundleRef | undefined,
     });
-    for (const res of results) this.incidents.action(inc.id, res.id, 'queued');
+    for (const res of results) {
+      // The in-process queue may run and settle a job before its enqueue returns: keep the settled state.
+      if (this.incidents.get(inc.id)?.actions[res.id] === undefined) this.incidents.action(inc.id, res.id, 'queued');
+    }
   }
 
   /** Flushes the queue (up to `flushMs`) and closes the servers. */

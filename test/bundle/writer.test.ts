@@ -74,9 +74,10 @@ test('a complete bundle: files, permissions, manifest, passes its own schema che
     'profile.pb.gz',
     'summary.md',
   ]);
-  assert.equal(statSync(ref.dir).mode & 0o777, 0o700);
-  for (const n of names) assert.equal(statSync(join(ref.dir, n)).mode & 0o777, 0o600, n);
-  assert.equal(statSync(ref.tarball).mode & 0o777, 0o600);
+  // Readable by the owner's group (the network side's), by nobody else.
+  assert.equal(statSync(ref.dir).mode & 0o777, 0o750);
+  for (const n of names) assert.equal(statSync(join(ref.dir, n)).mode & 0o777, 0o640, n);
+  assert.equal(statSync(ref.tarball).mode & 0o777, 0o640);
   const check = await validateBundle(ref.dir);
   assert.deepEqual(check.problems, []);
   const m = check.manifest!;

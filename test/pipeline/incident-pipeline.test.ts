@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { TriplineError } from '../../src/errors.ts';
-import { IncidentLog } from '../../src/incident-log.ts';
 import type { Incident } from '../../src/incident.ts';
 import { IncidentPipeline } from '../../src/pipeline/incident-pipeline.ts';
-import type { ActionJobInput } from '../../src/actions/types.ts';
-import type { JobSettled } from '../../src/actions/queue.ts';
+import type { IncidentReport } from '../../src/pipeline/events.ts';
+import { ruleActionsHash } from '../../src/rules/actions-hash.ts';
 import { makeIncident, recordingLogger } from '../actions/fixtures/incident.ts';
 import { rule } from '../support/rule-fixtures.ts';
 import { CGROUP_ID, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
@@ -99,45 +98,21 @@ test('engine on scripted counters: a reload that removes a firing rule resolves 
   }
 });
 
-/** A queue that records enqueued jobs and lets the test settle them. */
-function fakeQueue() {
-  const enqueued: ActionJobInput[] = [];
-  let settled: ((s: JobSettled) => void) | undefined;
-  return {
-    enqueued,
-    settle: (s: JobSettled) => settled?.(s),
-    queue: {
-      enqueue: async (input: ActionJobInput) => {
-        enqueued.push(input);
-        return { id: `job-${enqueued.length}`, spilled: false } as never;
-      },
-      onSettled: (fn: (s: JobSettled) => void) => {
-        settled = fn;
-        return () => {
-          settled = undefined;
-        };
-      },
-    },
-  };
-}
-
 const logRule = rule({
   name: 'kill-test',
   actions: [{ type: 'log' }],
   capture: { probes: ['offcpu'], durationMs: 1000, options: {} },
 });
 
-test('pipeline: a failed capture is recorded and the actions run without a bundle', async () => {
-  const q = fakeQueue();
-  const incidents = new IncidentLog();
+test('pipeline: a failed capture is reported and the actions are dispatched without a bundle', async () => {
+  const reports: IncidentReport[] = [];
   const capture = Object.assign(new EventEmitter(), {
     capture: () =>
       Promise.reject(new TriplineError('CAPTURE_ERR_BUSY', '2 captures running, the cap is 2', { hint: 'raise it' })),
   });
   const p = new IncidentPipeline({
     log: recordingLogger() as never,
-    incidents,
-    queue: q.queue,
+    outlet: (r) => void reports.push(r),
     capture: capture as never,
     captureDurationMs: 1000,
     ruleOf: (n) => (n === logRule.name ? logRule : undefined),
@@ -145,30 +120,24 @@ test('pipeline: a failed capture is recorded and the actions run without a bundl
   const inc = makeIncident('kill-test', { pod: 'web-1' });
   p.handle(inc);
   await p.drain(5000);
-  assert.equal(q.enqueued.length, 1);
-  assert.equal(q.enqueued[0].bundle, undefined);
-  assert.equal(q.enqueued[0].event, 'firing');
-  const rec = incidents.get(inc.id)!;
-  assert.equal(rec.capture, 'failed');
-  assert.match(rec.captureError ?? '', /CAPTURE_ERR_BUSY/);
-  assert.deepEqual(rec.actions, { 'job-1': 'queued' });
-  q.settle({
-    id: 'job-1',
-    job: { incident: inc, spec: { type: 'log' }, event: 'firing' } as never,
-    state: 'failed',
-    reason: 'boom',
-  } as JobSettled);
-  assert.deepEqual(rec.actions, { 'job-1': 'failed: boom' });
-  p.close();
+  assert.deepEqual(
+    reports.map((r) => [r.capture, r.dispatch]),
+    [
+      ['running', undefined],
+      ['failed', 'firing'],
+    ],
+  );
+  assert.equal(reports[1].bundle, undefined);
+  assert.match(reports[1].captureError ?? '', /CAPTURE_ERR_BUSY/);
+  assert.equal(reports[1].ruleHash, ruleActionsHash(logRule), 'the rule version the actions are rebuilt from');
 });
 
-test('pipeline: an incident of an unknown rule is logged but not dispatched; the events reach the listeners', async () => {
-  const q = fakeQueue();
+test('pipeline: an incident of an unknown rule is reported but not dispatched; the events reach the listeners', async () => {
+  const reports: IncidentReport[] = [];
   const seen: Incident[] = [];
   const p = new IncidentPipeline({
     log: recordingLogger() as never,
-    incidents: new IncidentLog(),
-    queue: q.queue,
+    outlet: (r) => void reports.push(r),
     captureDurationMs: 1000,
     ruleOf: () => undefined,
     on: { incident: (i) => seen.push(i) },
@@ -176,6 +145,9 @@ test('pipeline: an incident of an unknown rule is logged but not dispatched; the
   p.handle(makeIncident('gone', { pod: 'web-1' }));
   await p.drain(1000);
   assert.equal(seen.length, 1);
-  assert.equal(q.enqueued.length, 0);
+  assert.deepEqual(
+    reports.map((r) => [r.capture, r.dispatch]),
+    [['none', undefined]],
+  );
   assert.equal(p.inFlight, 0);
 });
