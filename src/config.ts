@@ -99,7 +99,7 @@ export const ConfigSchema = z
         group_wait: duration.default('30s'),
         group_interval: duration.default('5m'),
         repeat_interval: duration.default('4h'),
-        /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox */
+        /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox (`tripline run`: <data_dir>/network/slack-outbox, the network side's folder) */
         file_sink: z.string().optional(),
       })
       .strict()
