@@ -62,6 +62,14 @@ export const ConfigSchema = z
         duration: duration.default('10s'),
         /** Total CPU the running probes may use, in percent of one core; a capture past it is cut. @defaultValue 10 */
         max_cpu_percent: z.number().min(0.1).max(400).default(10),
+        /** The bpftrace binary the `bpftrace` deep probe runs (rules cannot name one). @defaultValue /usr/bin/bpftrace */
+        bpftrace_binary: z.string().startsWith('/').default('/usr/bin/bpftrace'),
+        /**
+         * Let rules run their own bpftrace programs (`capture.bpftrace`, `capture.options.bpftrace.program`). They run
+         * as root with the probe side's capabilities, so a rule author could do anything: off unless you trust every
+         * rule author as root. @defaultValue false
+         */
+        allow_bpftrace_programs: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

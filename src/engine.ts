@@ -19,6 +19,7 @@ import { COUNTERS } from './probes/counters/index.ts';
 import { startFamilies } from './probes/counters/start.ts';
 import type { CounterFactory, CounterFamily } from './probes/counters/types.ts';
 import { deepProbes } from './probes/deep/index.ts';
+import { probeSettings } from './probes/deep/settings.ts';
 import type { DeepProbe } from './probes/deep/types.ts';
 import { createSampler, type Sampler } from './sampler/sampler.ts';
 import { createMetrics } from './metrics/index.ts';
@@ -111,7 +112,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Loads the rules first (a broken rule set refuses to start), then starts every part. */
   async start(listen = this.config.listen): Promise<{ host: string; port: number }> {
     // Unit tests (*.test.yaml) beside the rules are not loaded: a broken test never blocks the engine.
-    const { ruleSet } = loadRuleSet(this.rulePaths, { tests: false, actions: { ...ACTIONS, ...this.opts.actions } });
+    const probes = this.opts.deepProbes ?? deepProbes;
+    const { ruleSet } = loadRuleSet(this.rulePaths, {
+      tests: false,
+      actions: { ...ACTIONS, ...this.opts.actions },
+      probes,
+    });
     const c = this.config;
     const dataDir = c.data_dir;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -152,9 +158,17 @@ export class Engine extends EventEmitter<EngineEvents> {
       check: (rs) => {
         this.network?.setRules(ruleActions(rs));
         this.link?.setRules(ruleActions(rs));
+        if (!c.capture.allow_bpftrace_programs)
+          for (const r of rs)
+            if (r.capture?.bpftrace !== undefined || r.capture?.probes.includes('bpftrace'))
+              this.log.error(
+                { rule: r.name, at: `${r.source.file}:${r.source.line}` },
+                `rule ${r.name}: its bpftrace program will not run (capture.allow_bpftrace_programs is false in the engine config)`,
+              );
       },
       onReload: (e) => this.emit('reload', e),
       actions: { ...ACTIONS, ...this.opts.actions },
+      probes,
     });
     this.rules = rules;
     await rules.restore();
@@ -164,6 +178,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       registry: this.opts.deepProbes ?? deepProbes,
       objDir: this.objDir,
       redact: c.bundles.redact,
+      settings: probeSettings(c),
       bundlesDir,
       maxConcurrent: c.capture.max_concurrent,
       maxCpuPercent: c.capture.max_cpu_percent,

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { TriplineError } from '../errors.ts';
 import type { Incident, IncidentTarget } from '../incident.ts';
-import type { DeepProbe, PreparedProbe, ProbeTarget } from '../probes/deep/types.ts';
+import type { DeepProbe, PreparedProbe, ProbeSettings, ProbeTarget } from '../probes/deep/types.ts';
 import type { Rule } from '../rules/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
 import type { BundleRef } from '../bundle/types.ts';
@@ -28,6 +28,8 @@ export interface CaptureManagerOptions {
   readonly registry: Readonly<Record<string, DeepProbe>>;
   readonly objDir: string;
   readonly redact: boolean;
+  /** Binaries and what rules may run, from the engine config. @defaultValue DEFAULT_PROBE_SETTINGS */
+  readonly settings?: ProbeSettings;
   readonly bundlesDir: string;
   /** config.capture.max_concurrent */
   readonly maxConcurrent: number;
@@ -273,7 +275,12 @@ export class CaptureManager extends EventEmitter {
         return p;
       }
     }
-    return this.opts.registry[name].prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options });
+    return this.opts.registry[name].prepare({
+      objDir: this.opts.objDir,
+      redact: this.opts.redact,
+      options,
+      settings: this.opts.settings,
+    });
   }
 
   /**
@@ -299,7 +306,15 @@ export class CaptureManager extends EventEmitter {
       return;
     }
     try {
-      this.ready.set(name, probe.prepare({ objDir: this.opts.objDir, redact: this.opts.redact, options: {} }));
+      this.ready.set(
+        name,
+        probe.prepare({
+          objDir: this.opts.objDir,
+          redact: this.opts.redact,
+          options: {},
+          settings: this.opts.settings,
+        }),
+      );
       this.unavailableProbes.delete(name);
     } catch (err) {
       this.unavailableProbes.set(name, (err as Error).message);

@@ -83,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       registry,
       objDir: OBJ_DIR,
       redact: config.bundles.redact,
+      settings: (await import('../probes/deep/settings.ts')).probeSettings(config),
       bundlesDir: args.out ?? config.bundles.dir ?? join(config.data_dir, 'bundles'),
       maxConcurrent: 1,
       maxCpuPercent: config.capture.max_cpu_percent,

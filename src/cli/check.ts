@@ -4,6 +4,7 @@
  * error on stderr as `file:line:col: message`), 2 on usage errors.
  */
 import { loadRules } from '../rules/load.ts';
+import { deepProbes } from '../probes/deep/index.ts';
 import type { ParsedFile } from '../rules/parse/parse-file.ts';
 import { ACTIONS } from '../actions/registry.ts';
 
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     paths.push(a);
   }
-  const result = loadRules(paths.length ? paths : ['rules'], { actions: ACTIONS });
+  const result = loadRules(paths.length ? paths : ['rules'], { actions: ACTIONS, probes: deepProbes });
   if (result.errors.length) {
     for (const e of result.errors)
       process.stderr.write(`${e.message} [${e.code}]${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);

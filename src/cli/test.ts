@@ -1,5 +1,6 @@
 /** `tripline test [PATH...]`: runs the rule unit tests (kind RuleTest) under the paths (default `rules`). Exit 0 all pass, 1 otherwise. */
 import { runRuleTests } from '../rules/test/runner.ts';
+import { deepProbes } from '../probes/deep/index.ts';
 import { ACTIONS } from '../actions/registry.ts';
 
 const USAGE = 'usage: tripline test [PATH...]   (files or folders; default: rules)\n';
@@ -16,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const paths = argv.length ? argv : ['rules'];
-  const { results, errors } = runRuleTests(paths, { actions: ACTIONS });
+  const { results, errors } = runRuleTests(paths, { actions: ACTIONS, probes: deepProbes });
   if (errors.length) {
     for (const e of errors) process.stderr.write(`${e}\n`);
     process.stderr.write(`tripline test: the rule set has ${errors.length} error(s); nothing was run\n`);

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import type { RuleSet, SourceRef } from './types.ts';
-import type { ActionCatalog } from './parse/schema.ts';
+import type { ActionCatalog, ProbeCatalog } from './parse/schema.ts';
 import { MAX_FILE_BYTES, parseRuleFile, type LoadedRuleTest, type ParsedFile } from './parse/parse-file.ts';
 import { deepFreeze } from './compile/compile.ts';
 
@@ -69,11 +69,12 @@ export function listRuleFiles(paths: readonly string[], errors: TriplineError[])
 }
 
 /** Reads one file within the size cap (the cap is checked before reading a byte). */
-function readRuleFile(file: string, actions: ActionCatalog): ParsedFile {
+function readRuleFile(file: string, opts: LoadOptions): ParsedFile {
   const size = statSync(file).size;
+  const { actions, probes } = opts;
   // A 50 MB file is rejected from its size alone, never read into memory.
-  if (size > MAX_FILE_BYTES) return parseRuleFile(file, '', { actions, size });
-  return parseRuleFile(file, readFileSync(file), { actions });
+  if (size > MAX_FILE_BYTES) return parseRuleFile(file, '', { actions, probes, size });
+  return parseRuleFile(file, readFileSync(file), { actions, probes });
 }
 
 /** Options of a load. */
@@ -83,6 +84,11 @@ export interface LoadOptions {
    * (`{ actions: ACTIONS }` from src/actions/registry.ts), which the rules layer does not import.
    */
   readonly actions: ActionCatalog;
+  /**
+   * The deep probes rules may name, with their option schemas: callers pass the deep probe catalog
+   * (src/probes/deep/index.ts), so a bad probe or option fails at load with file:line. @defaultValue shape only
+   */
+  readonly probes?: ProbeCatalog;
   /**
    * Read `*.test.yaml` files found in folders (files named explicitly are always read). The engine
    * passes false so a broken unit test never blocks a reload; `tripline check` and `test` keep it.
@@ -100,7 +106,7 @@ export function loadRules(paths: readonly string[], opts: LoadOptions): RuleLoad
   const listed = listRuleFiles(paths, errors).filter((f) => opts.tests !== false || !isTestFile(f) || named.has(f));
   const files = listed.map((f) => {
     try {
-      return readRuleFile(f, opts.actions);
+      return readRuleFile(f, opts);
     } catch (cause) {
       const e = new TriplineError('RULE_ERR_FILE', `${f}:1:1: cannot read: ${(cause as Error).message}`, {
         hint: 'check the file permissions',
@@ -185,7 +191,7 @@ function checkTestRules(
         found = true;
       }
     if (!found) {
-      const other = readRuleFile(p, actions);
+      const other = readRuleFile(p, { actions });
       if (other.errors.length)
         errors.push(
           new TriplineError('RULE_ERR_TEST', `${where(`spec.rule_files[${i}]`)}: ${rf} is invalid`, {

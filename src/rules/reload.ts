@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import type { RuleSet } from './types.ts';
 import { loadRules, type RuleLoad } from './load.ts';
-import type { ActionCatalog } from './parse/schema.ts';
+import type { ActionCatalog, ProbeCatalog } from './parse/schema.ts';
 
 /** Why a reload ran. */
 export type ReloadReason = 'watch' | 'signal' | 'manual';
@@ -37,6 +37,8 @@ export interface ReloaderOptions {
   readonly debounceMs?: number;
   /** The action types rules may use, with their spec schemas (the engine passes src/actions/registry.ts). */
   readonly actions: ActionCatalog;
+  /** The deep probes rules may name, with their option schemas (the engine passes src/probes/deep/index.ts). */
+  readonly probes?: ProbeCatalog;
   /** Loader (tests may wrap it). @defaultValue loadRules without unit tests (a broken test never blocks a reload) */
   readonly load?: (paths: readonly string[]) => RuleLoad;
 }
@@ -63,9 +65,9 @@ export class RuleReloader {
   /** Loads the paths now; applies the set when it is valid and different. Never throws for bad rules. */
   reload(reason: ReloadReason = 'manual'): ReloadResult {
     let result: ReloadResult;
-    const load = (this.opts.load ?? ((p) => loadRules(p, { tests: false, actions: this.opts.actions })))(
-      this.opts.paths,
-    );
+    const load = (
+      this.opts.load ?? ((p) => loadRules(p, { tests: false, actions: this.opts.actions, probes: this.opts.probes }))
+    )(this.opts.paths);
     if (!load.ruleSet) {
       this.failures++;
       this.opts.onError?.(load.errors, reason);

@@ -18,7 +18,7 @@ import { RuleReloader, type ReloadReason } from './reload.ts';
 import { openStateStore } from './state/open.ts';
 import type { StateStore } from './state/store.ts';
 import type { Rule, RuleSet } from './types.ts';
-import type { ActionCatalog } from './parse/schema.ts';
+import type { ActionCatalog, ProbeCatalog } from './parse/schema.ts';
 import { localSilences, type SilenceService } from './silence-service.ts';
 
 /** Payload of the engine's 'reload' event: the outcome of one reload attempt. */
@@ -56,6 +56,8 @@ export interface RuleRuntimeOptions {
   readonly store?: StateStore;
   /** The action catalog reloaded rules are validated against (the engine passes the registry). */
   readonly actions: ActionCatalog;
+  /** The deep probe catalog reloaded rules' probes and options are validated against. */
+  readonly probes?: ProbeCatalog;
 }
 
 /** The evaluator with its state, reload and metrics; see the module comment. */
@@ -159,6 +161,7 @@ export class RuleRuntime {
     this.reloader = new RuleReloader(this.opts.ruleSet, {
       paths: this.opts.paths,
       actions: this.opts.actions,
+      probes: this.opts.probes,
       apply: (rs) => {
         this.opts.check?.(rs.rules);
         for (const inc of this.evaluator.setRuleSet(rs)) this.opts.onIncident(inc);

@@ -5,7 +5,9 @@
  * bpftrace compiles at start, so this probe attaches in seconds, not milliseconds; prefer the built-in probes.
  * Result: no stacks or records; `summary` { output (stdout, cut at the byte budget), attached (saw "Attaching"),
  * exitCode, signal, stderr (last 2 KiB) }.
- * Options: program (required, at most 64 KiB), bpftrace (path of the binary, default from PATH).
+ * Options: program (required, at most 64 KiB). The binary is the config's `capture.bpftrace_binary`, and a rule's
+ * program runs only when the config sets `capture.allow_bpftrace_programs: true` (it runs as root, with the probe
+ * side's capabilities); it gets a minimal environment (no token, no REDIS_URL).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { z } from 'zod';
 import { TriplineError } from '../../errors.ts';
 import { parseOptions } from './options.ts';
 import { checkTarget } from './target-map.ts';
-import type { CatalogProbe, ProbeResult } from './types.ts';
+import { DEFAULT_PROBE_SETTINGS, type CatalogProbe, type ProbeResult } from './types.ts';
 import {} from './summary.ts';
 
 /** Options of `capture.options.bpftrace`. */
@@ -25,17 +27,22 @@ export const bpftraceOptions = z
       .string()
       .min(1)
       .max(64 * 1024),
-    bpftrace: z.string().startsWith('/').optional(),
   })
   .strict();
 
 /** Seconds bpftrace gets to print its maps after SIGINT before it is killed. */
 const EXIT_GRACE_MS = 5000;
 
-/** Where bpftrace is, or undefined. */
-export function findBpftrace(explicit?: string): string | undefined {
-  const r = spawnSync(explicit ?? 'bpftrace', ['--version'], { stdio: 'ignore', timeout: 10_000 });
-  return r.status === 0 ? (explicit ?? 'bpftrace') : undefined;
+/** The environment bpftrace runs with: nothing of the engine's (no tokens, no REDIS_URL, no KUBECONFIG). */
+export const BPFTRACE_ENV: Readonly<NodeJS.ProcessEnv> = Object.freeze({
+  PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+});
+
+/** `binary` when it runs (`--version`), or undefined. */
+export function findBpftrace(binary: string): string | undefined {
+  const r = spawnSync(binary, ['--version'], { stdio: 'ignore', timeout: 10_000, env: BPFTRACE_ENV });
+  return r.status === 0 ? binary : undefined;
 }
 
 /** Positional parameters for a target: [$1, $2]. */
@@ -66,11 +73,16 @@ export const bpftrace = {
     cost: "the program's",
   },
   prepare(ctx) {
+    const settings = ctx.settings ?? DEFAULT_PROBE_SETTINGS;
+    if (!settings.allowBpftracePrograms)
+      throw new TriplineError('PROBE_ERR_CONFIG', 'bpftrace programs from rules are off in this engine', {
+        hint: "a rule's program runs as root: set capture.allow_bpftrace_programs: true in the engine config to allow it",
+      });
     const opts = parseOptions('bpftrace', bpftraceOptions, ctx.options);
-    const bin = findBpftrace(opts.bpftrace);
+    const bin = findBpftrace(settings.bpftraceBinary);
     if (!bin) {
-      throw new TriplineError('PROBE_ERR_UNSUPPORTED', 'bpftrace is not installed here', {
-        hint: 'install it (apt-get install -y bpftrace) or drop the bpftrace probe from the rule',
+      throw new TriplineError('PROBE_ERR_UNSUPPORTED', `bpftrace is not installed here (${settings.bpftraceBinary})`, {
+        hint: 'install it (apt-get install -y bpftrace), set capture.bpftrace_binary, or drop the probe from the rule',
       });
     }
     const dir = mkdtempSync(join(tmpdir(), 'tripline-bt-'));
@@ -82,7 +94,11 @@ export const bpftrace = {
       start(target, budget) {
         checkTarget('bpftrace', target);
         const startedAt = Date.now();
-        const child = spawn(bin, [file, ...bpftraceArgs(target)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(bin, [file, ...bpftraceArgs(target)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: BPFTRACE_ENV,
+          cwd: '/',
+        });
         let out = '';
         let outDropped = 0;
         let err = '';

@@ -7,10 +7,10 @@
  * p50Seconds, p99Seconds}} (all queries, from in-kernel histograms; quantiles as the rules compute them:
  * latency-summary.ts), queries, thresholdMs, slowest: {query, seconds, pid, kind}[] (longest first),
  * byFingerprint: {query, count, seconds, maxSeconds}[] (of the recorded queries, most time first) }.
- * Options: threshold_ms (default 1), slowest (default 20), binary (default: /proc/PID/exe of the first target pid,
- * else /usr/local/bin/postgres).
+ * Options: threshold_ms (default 1), slowest (default 20). The binary is the target's /proc/PID/exe, else the first
+ * existing path of the config's `counters.pg_binaries`: never a path from a rule.
  */
-import { readlinkSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { z } from 'zod';
 import { TriplineError } from '../../errors.ts';
 import { possibleCpus } from '../libbpf.ts';
@@ -22,7 +22,7 @@ import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
 import { latencySummary, type LatencySummary } from './latency-summary.ts';
 import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
-import type { CatalogProbe } from './types.ts';
+import { DEFAULT_PROBE_SETTINGS, type CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
 /** sizeof(struct pg_event) in bpf/deep/pg.h. */
@@ -33,7 +33,6 @@ export const PG_LAYOUTS = {
   hist: HIST_LAYOUT,
 } as const;
 const KINDS: readonly QueryKind[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'OTHER'];
-const DEFAULT_BINARY = '/usr/local/bin/postgres';
 
 /** Options of `capture.options.pg`. */
 export const pgOptions = z
@@ -42,8 +41,6 @@ export const pgOptions = z
     threshold_ms: z.number().min(0).max(600_000).default(1),
     /** How many of the slowest queries the summary keeps. @defaultValue 20 */
     slowest: z.number().int().min(1).max(1000).default(20),
-    /** The postgres binary carrying the USDT probes. */
-    binary: z.string().startsWith('/').optional(),
   })
   .strict();
 
@@ -69,16 +66,26 @@ export function decodePgQuery(b: Buffer): PgQuery {
   };
 }
 
-function postgresBinary(explicit: string | undefined, pids: readonly number[] | undefined): string {
-  if (explicit) return explicit;
+/**
+ * The postgres binary to attach to: the target's own executable through /proc/PID/exe (the kernel's link to the
+ * very inode it runs, also inside a container), else the first of the config's `counters.pg_binaries` that exists.
+ * Never a path from a rule.
+ */
+function postgresBinary(pids: readonly number[] | undefined, configured: readonly string[]): string {
   for (const pid of pids ?? []) {
+    const exe = `/proc/${pid}/exe`;
     try {
-      return readlinkSync(`/proc/${pid}/exe`);
+      readlinkSync(exe);
+      return exe;
     } catch {
       /* gone: try the next */
     }
   }
-  return DEFAULT_BINARY;
+  const found = configured.find((p) => existsSync(p));
+  if (found) return found;
+  throw new TriplineError('PROBE_ERR_ATTACH', 'pg: no live target process and no counters.pg_binaries binary here', {
+    hint: 'target a postgres process (its pid or cgroup), or list the server binary in counters.pg_binaries',
+  });
 }
 
 /** Shape of `ProbeResult.summary` (see the module comment). */
@@ -121,7 +128,7 @@ export const pg = {
     return {
       close: () => obj.close(),
       start(target, budget) {
-        const binary = postgresBinary(opts.binary, target.pids);
+        const binary = postgresBinary(target.pids, (ctx.settings ?? DEFAULT_PROBE_SETTINGS).pgBinaries);
         const out = new RecordBuffer(budget.maxBytes);
         return startSession({
           probe: 'pg',

@@ -29,7 +29,29 @@ export interface ProbeContext {
   readonly redact: boolean;
   /** Probe options from the rule (`capture.options.<probe>`), already validated by the probe's schema. */
   readonly options: Readonly<Record<string, unknown>>;
+  /** What the engine's config allows and where its binaries are: never from a rule. @defaultValue DEFAULT_PROBE_SETTINGS */
+  readonly settings?: ProbeSettings;
 }
+
+/**
+ * Engine settings probes need, from the config only (a rule file can name probes and options, never a program to
+ * run or a binary): `capture.bpftrace_binary`, `capture.allow_bpftrace_programs`, `counters.pg_binaries`.
+ */
+export interface ProbeSettings {
+  /** The bpftrace binary (absolute path). */
+  readonly bpftraceBinary: string;
+  /** Whether a rule's own bpftrace program may run at all (it runs as root with the probe side's capabilities). */
+  readonly allowBpftracePrograms: boolean;
+  /** PostgreSQL binaries with USDT probes, for a pg capture whose target has no live process to read /proc/PID/exe. */
+  readonly pgBinaries: readonly string[];
+}
+
+/** Settings when the caller gives none: bpftrace programs off. */
+export const DEFAULT_PROBE_SETTINGS: ProbeSettings = Object.freeze({
+  bpftraceBinary: '/usr/bin/bpftrace',
+  allowBpftracePrograms: false,
+  pgBinaries: Object.freeze([]) as readonly string[],
+});
 
 export interface ProbeResult {
   readonly probe: string;
@@ -67,6 +89,8 @@ export interface DeepProbe {
   readonly description: string;
   /** Event and byte budget of a capture (the time box comes from the plan); probes outside the catalog may omit it. */
   readonly budget?: ProbeBudgetSize;
+  /** Schema of `capture.options.<probe>` (strict): rules are checked against it when they load. */
+  readonly options?: z.ZodType;
   /** Open, configure and load (verifier); throws TriplineError PROBE_ERR_* with a hint when it cannot run here. */
   prepare(ctx: ProbeContext): PreparedProbe;
 }

@@ -13,6 +13,7 @@ import {
   documentSchemas,
   KINDS,
   type ActionCatalog,
+  type ProbeCatalog,
   type DocumentSchemas,
   type Kind,
   type RuleTestSpec,
@@ -61,6 +62,8 @@ export interface ParsedFile {
 export interface ParseOptions {
   /** The action types rules may use, each with the schema of its spec (the callers pass src/actions/registry.ts). */
   readonly actions: ActionCatalog;
+  /** The deep probes rules may name, with their option schemas (the callers pass src/probes/deep/index.ts). */
+  readonly probes?: ProbeCatalog;
   /** The size on disk, when the caller did not read an oversized file. @defaultValue the length of `bytes` */
   readonly size?: number;
 }
@@ -147,7 +150,7 @@ export function parseRuleFile(file: string, bytes: Uint8Array | string, opts: Pa
       `${docs.length} documents, over the limit of ${MAX_DOCUMENTS} per file`,
       'split the file',
     );
-  const schemas = documentSchemas(opts.actions);
+  const schemas = documentSchemas(opts.actions, opts.probes);
   for (const doc of docs) parseDocument(doc, file, text, lines, schemas, out);
   if (out.errors.length > MAX_ERRORS_PER_FILE) {
     const more = out.errors.length - MAX_ERRORS_PER_FILE;

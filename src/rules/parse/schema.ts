@@ -144,22 +144,44 @@ function actionSchema(catalog: ActionCatalog): z.ZodType<ActionSpec> {
   return z.discriminatedUnion('type', specs as unknown as [z.ZodObject]) as unknown as z.ZodType<ActionSpec>;
 }
 
-export const CaptureSchema = z.strictObject({
-  /** Deep probes to attach; empty means the defaults for the rule's signals. */
-  probes: z
-    .array(
-      z.string().regex(/^[a-z][a-z0-9]*$/, {
-        error: 'expected a deep probe name like runqslower (lowercase letters and digits)',
-      }),
-    )
-    .default([]),
-  duration: duration.default(D.capture.duration),
-  options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
-  bpftrace: z.string().max(65536).optional(),
+/**
+ * What the loader needs of one deep probe: the schema of its options (`capture.options.<probe>`). The callers
+ * above the rules layer pass the deep probe catalog (src/probes/deep/index.ts); without it, probe names and
+ * options are only checked for shape (and again when a capture prepares the probe).
+ */
+export interface ProbeSchemaEntry {
+  readonly options?: z.ZodType;
+}
+/** The deep probes a rule may name, by name. */
+export type ProbeCatalog = Readonly<Record<string, ProbeSchemaEntry | undefined>>;
+
+const probeName = z.string().regex(/^[a-z][a-z0-9]*$/, {
+  error: 'expected a deep probe name like runqslower (lowercase letters and digits)',
 });
 
+/** The `capture:` of a rule; with a probe catalog, names are the catalog's and each probe's options its schema's. */
+export function captureSchema(probes?: ProbeCatalog) {
+  const names = probes ? Object.keys(probes).filter((n) => probes[n]) : [];
+  return z.strictObject({
+    /** Deep probes to attach; empty means the defaults for the rule's signals. */
+    probes: z.array(probes ? z.enum(names as [string, ...string[]]) : probeName).default([]),
+    duration: duration.default(D.capture.duration),
+    options: (probes
+      ? z.strictObject(
+          Object.fromEntries(
+            names.map((n) => [n, (probes[n]!.options ?? z.record(z.string(), z.unknown())).optional()]),
+          ),
+        )
+      : z.record(z.string(), z.record(z.string(), z.unknown()))
+    ).default({}) as z.ZodType<Record<string, Record<string, unknown>>>,
+    bpftrace: z.string().max(65536).optional(),
+  });
+}
+
+export const CaptureSchema = captureSchema();
+
 /** A Rule's spec, its actions validated by `action` (the catalog's union). */
-function ruleSpecSchema(action: z.ZodType<ActionSpec>, types: readonly string[]) {
+function ruleSpecSchema(action: z.ZodType<ActionSpec>, types: readonly string[], probes?: ProbeCatalog) {
   return z.strictObject({
     description: z.string().optional().describe('Free text shown with incidents.'),
     severity: z.enum(['info', 'warning', 'critical']).default(D.severity),
@@ -187,7 +209,7 @@ function ruleSpecSchema(action: z.ZodType<ActionSpec>, types: readonly string[])
       .record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string())
       .default({})
       .describe('Templates rendered per incident: {{ .labels.NAME }}, {{ .value | duration }}.'),
-    capture: CaptureSchema.optional().describe('Deep probes attached to the offender when the rule trips.'),
+    capture: captureSchema(probes).optional().describe('Deep probes attached to the offender when the rule trips.'),
     // prefault, not default: the elements transform (YAML to spec), and the JSON Schema keeps only input defaults.
     actions: z
       .array(action)
@@ -274,10 +296,10 @@ function doc<K extends Kind, S extends z.ZodType>(kind: K, spec: S) {
   return z.strictObject({ apiVersion: z.literal(API_VERSION), kind: z.literal(kind), metadata: MetadataSchema, spec });
 }
 
-function documentsOf(catalog: ActionCatalog) {
+function documentsOf(catalog: ActionCatalog, probes?: ProbeCatalog) {
   const types = actionTypes(catalog);
   return {
-    Rule: doc('Rule', ruleSpecSchema(actionSchema(catalog), types)),
+    Rule: doc('Rule', ruleSpecSchema(actionSchema(catalog), types, probes)),
     Silence: doc('Silence', SilenceSpecSchema),
     Inhibition: doc('Inhibition', InhibitionSpecSchema),
     RuleTest: doc('RuleTest', ruleTestSpecSchema(types)),
@@ -287,20 +309,23 @@ function documentsOf(catalog: ActionCatalog) {
 /** The document schemas of one action catalog, one per kind. */
 export type DocumentSchemas = ReturnType<typeof documentsOf>;
 
-const built = new WeakMap<ActionCatalog, DocumentSchemas>();
+const built = new WeakMap<ActionCatalog, WeakMap<ProbeCatalog, DocumentSchemas>>();
+const NO_PROBES: ProbeCatalog = {};
 
 /** One schema per kind for rules whose actions come from `catalog` (built once per catalog); parse-file.ts checks apiVersion and kind first, then parses with the matching one. */
-export function documentSchemas(catalog: ActionCatalog): DocumentSchemas {
-  let d = built.get(catalog);
+export function documentSchemas(catalog: ActionCatalog, probes?: ProbeCatalog): DocumentSchemas {
+  let byProbes = built.get(catalog);
+  if (!byProbes) built.set(catalog, (byProbes = new WeakMap()));
+  let d = byProbes.get(probes ?? NO_PROBES);
   if (!d) {
-    d = documentsOf(catalog);
-    built.set(catalog, d);
+    d = documentsOf(catalog, probes);
+    byProbes.set(probes ?? NO_PROBES, d);
   }
   return d;
 }
 
 /** Any document (for the JSON Schema editors use). */
-export function documentSchema(catalog: ActionCatalog) {
-  const d = documentSchemas(catalog);
+export function documentSchema(catalog: ActionCatalog, probes?: ProbeCatalog) {
+  const d = documentSchemas(catalog, probes);
   return z.discriminatedUnion('kind', [d.Rule, d.Silence, d.Inhibition, d.RuleTest]);
 }

@@ -124,14 +124,14 @@ export function planDiff(exp: Expected['plan'], plan: Plan): string[] {
 }
 
 /** What running rule tests needs: the action catalog rules are loaded with (the callers pass src/actions/registry.ts). */
-export type RunOptions = Pick<LoadOptions, 'actions'>;
+export type RunOptions = Pick<LoadOptions, 'actions' | 'probes'>;
 
 /** Runs one RuleTest against the rule files it names; returns its failures. */
 export function runRuleTest(test: LoadedRuleTest, opts: RunOptions): RuleTestResult {
   const file = test.source.file;
   const failures: string[] = [];
   const result = (): RuleTestResult => ({ name: test.name, file, line: test.source.line, failures });
-  const load = loadRules(ruleFilesOf(test), { tests: false, actions: opts.actions });
+  const load = loadRules(ruleFilesOf(test), { tests: false, actions: opts.actions, probes: opts.probes });
   if (!load.ruleSet) {
     for (const e of load.errors) failures.push(`${file}:${test.source.line}: rule_files: ${e.message}`);
     return result();
@@ -212,7 +212,7 @@ export function runRuleTests(
   paths: readonly string[],
   opts: RunOptions,
 ): { results: RuleTestResult[]; errors: string[] } {
-  const load = loadRules(paths, { actions: opts.actions });
+  const load = loadRules(paths, { actions: opts.actions, probes: opts.probes });
   if (load.errors.length)
     return { results: [], errors: load.errors.map((e) => e.message + (e.hint ? ` (hint: ${e.hint})` : '')) };
   return { results: load.tests.map((t) => runRuleTest(t, opts)), errors: [] };

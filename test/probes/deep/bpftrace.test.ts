@@ -6,22 +6,41 @@ import { bpftrace, bpftraceArgs, findBpftrace } from '../../../src/probes/deep/b
 import { hasCode } from '../../../src/errors.ts';
 import { budget, probeContext, sleep } from './support.ts';
 
+/** The config's word: rule programs allowed (they are off by default). */
+const ALLOW = { allowBpftracePrograms: true };
+
 test('the target goes in as positional parameters', () => {
   assert.deepEqual(bpftraceArgs({ pids: [42, 43], cgroupId: 7n }), ['42', '7']);
   assert.deepEqual(bpftraceArgs({ cgroupId: 7n }), ['7', '7']);
   assert.deepEqual(bpftraceArgs({ pids: [42] }), ['42', '0']);
 });
 
+test('rule programs are off unless the config allows them; the binary comes from the config only', () => {
+  assert.throws(
+    () => bpftrace.prepare(probeContext({ program: 'BEGIN { exit(); }' })),
+    (e) =>
+      hasCode(e, 'PROBE_ERR_CONFIG') && /off in this engine/.test(e.message) && /allow_bpftrace_programs/.test(e.hint),
+  );
+  assert.throws(
+    () => bpftrace.prepare(probeContext({ program: 'BEGIN { exit(); }', bpftrace: '/bin/bash' }, true, ALLOW)),
+    (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /bpftrace/.test(e.message),
+    'a rule cannot name a binary',
+  );
+});
+
 test('a missing bpftrace is a clear unsupported error; a missing program a config error', () => {
   assert.throws(
-    () => bpftrace.prepare(probeContext({ program: 'BEGIN { exit(); }', bpftrace: '/nonexistent/bpftrace' })),
+    () =>
+      bpftrace.prepare(
+        probeContext({ program: 'BEGIN { exit(); }' }, true, { ...ALLOW, bpftraceBinary: '/nonexistent/bpftrace' }),
+      ),
     (e) =>
       hasCode(e, 'PROBE_ERR_UNSUPPORTED') &&
       /not installed/.test(e.message) &&
       /apt-get install -y bpftrace/.test(e.hint),
   );
   assert.throws(
-    () => bpftrace.prepare(probeContext({})),
+    () => bpftrace.prepare(probeContext({}, true, ALLOW)),
     (e) => hasCode(e, 'PROBE_ERR_CONFIG') && /program/.test(e.message),
   );
 });
@@ -29,7 +48,7 @@ test('a missing bpftrace is a clear unsupported error; a missing program a confi
 kernelTest(
   "bpftrace runs the rule's program with $1 = the target pid and stops at the deadline",
   async (t) => {
-    if (!findBpftrace()) {
+    if (!findBpftrace('/usr/bin/bpftrace')) {
       skipOrFail(t, 'bpftrace not installed');
       return;
     }
@@ -37,7 +56,7 @@ kernelTest(
     try {
       const program = 'tracepoint:syscalls:sys_enter_wait4 /pid == $1/ { @waits = count(); }';
       const running = bpftrace
-        .prepare(probeContext({ program }))
+        .prepare(probeContext({ program }, true, ALLOW))
         .start({ pids: [child.pid!] }, budget({ durationMs: 6000 }));
       await sleep(8000);
       const r = await running.stop();

@@ -4,11 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { objDir } from '../../support/kernel.ts';
-import type { ProbeBudget, ProbeContext } from '../../../src/probes/deep/types.ts';
+import {
+  DEFAULT_PROBE_SETTINGS,
+  type ProbeBudget,
+  type ProbeContext,
+  type ProbeSettings,
+} from '../../../src/probes/deep/types.ts';
 
 /** A probe context over the built objects. */
-export function probeContext(options: Record<string, unknown> = {}, redact = true): ProbeContext {
-  return { objDir, redact, options };
+export function probeContext(
+  options: Record<string, unknown> = {},
+  redact = true,
+  settings?: Partial<ProbeSettings>,
+): ProbeContext {
+  return { objDir, redact, options, settings: { ...DEFAULT_PROBE_SETTINGS, ...settings } };
 }
 
 /** A budget with generous limits unless overridden. */
