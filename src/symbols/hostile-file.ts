@@ -36,11 +36,13 @@ export interface ReadLimits {
   readonly followLast?: boolean;
   /** The file must be this inode (and device, when given), e.g. the inode /proc/PID/maps names. */
   readonly identity?: { readonly ino: number; readonly dev?: number };
+  /** Checked once the file passed the checks, before reading: true skips the read (e.g. already parsed). */
+  readonly skipIf?: (stat: Stats) => boolean;
 }
 
-/** A regular file's contents and its identity. */
+/** A regular file's contents and its identity (`data` is undefined when `skipIf` said so). */
 export interface ReadResult {
-  readonly data: Buffer;
+  readonly data?: Buffer;
   readonly stat: Stats;
 }
 
@@ -72,6 +74,7 @@ export function readRegularFile(path: string, limits: ReadLimits): ReadResult {
       throw new HostileFileError(`${path} is not the file the process mapped (inode ${stat.ino}, expected ${id.ino})`);
     if (stat.size > limits.maxBytes)
       throw new HostileFileError(`${path} is ${stat.size} bytes, over the ${limits.maxBytes}-byte cap`);
+    if (limits.skipIf?.(stat)) return { stat };
     const data = Buffer.allocUnsafe(stat.size);
     let off = 0;
     while (off < data.length) {
@@ -137,10 +140,15 @@ export function pathInRoot(root: string, path: string): { hostPath: string; ino:
 }
 
 /** Reads `path` as seen by the process whose root is `root`, refusing links on the way; see readRegularFile. */
-export function readInRoot(root: string, path: string, maxBytes: number): ReadResult {
+export function readInRoot(
+  root: string,
+  path: string,
+  maxBytes: number,
+  skipIf?: (stat: Stats) => boolean,
+): ReadResult {
   const at = pathInRoot(root, path);
   // The identity check catches a component swapped for a link between the walk and the open.
-  return readRegularFile(at.hostPath, { maxBytes, identity: { ino: at.ino, dev: at.dev } });
+  return readRegularFile(at.hostPath, { maxBytes, identity: { ino: at.ino, dev: at.dev }, skipIf });
 }
 
 /** Linux's encoding of a device number (as in stat's st_dev) from "major:minor" in hex (as in /proc/PID/maps). */

@@ -32,7 +32,7 @@ export function readPerfMap(pid: number, nsPid = pid, note?: (why: string) => vo
     ? () => readInRoot(root, `/tmp/perf-${nsPid}.map`, MAX_PERF_MAP_BYTES)
     : () => readRegularFile(`/tmp/perf-${pid}.map`, { maxBytes: MAX_PERF_MAP_BYTES });
   try {
-    return parsePerfMap(read().data.toString('utf8'));
+    return parsePerfMap(read().data!.toString('utf8'));
   } catch (err) {
     if (!isMissing(err)) note?.(`perf map of pid ${pid} not read: ${(err as Error).message}`);
     return undefined;

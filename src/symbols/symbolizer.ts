@@ -5,6 +5,7 @@
  * processes that exit before the stacks are read still resolve. Every file a monitored process controls is read as
  * hostile (./hostile-file.ts): a refused file leaves its frames unresolved and adds a note saying why.
  */
+import type { Stats } from 'node:fs';
 import { kallsyms, type Kallsyms } from './kallsyms.ts';
 import { findSymbol, offsetToVaddr, parseElf, type ElfInfo, type ElfSymbol } from './elf.ts';
 import { isMissing, readInRoot, readRegularFile, type ReadResult } from './hostile-file.ts';
@@ -110,14 +111,18 @@ const BINARY_CACHE_MAX = 256;
  * for a process gone, the host path, only when it is the same inode as the one mapped.
  */
 function binary(pid: number, m: Mapping, note: (why: string) => void): ElfInfo | undefined {
+  // A binary already parsed is not read again: the cache is checked between the file checks and the read.
+  const keyOf = (st: Stats): string => `${st.dev}\0${st.ino}\0${st.mtimeMs}`;
+  const skipIf = (st: Stats): boolean => binaries.has(keyOf(st));
   const attempts: (() => ReadResult)[] = [
     () =>
       readRegularFile(`/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, {
         maxBytes: MAX_ELF_BYTES,
         followLast: true, // the kernel's own link to the mapped file (on overlayfs its inode differs from maps')
+        skipIf,
       }),
-    () => readInRoot(`/proc/${pid}/root`, m.path, MAX_ELF_BYTES),
-    () => readRegularFile(m.path, { maxBytes: MAX_ELF_BYTES, identity: { ino: m.inode, dev: m.dev } }),
+    () => readInRoot(`/proc/${pid}/root`, m.path, MAX_ELF_BYTES, skipIf),
+    () => readRegularFile(m.path, { maxBytes: MAX_ELF_BYTES, identity: { ino: m.inode, dev: m.dev }, skipIf }),
   ];
   for (const attempt of attempts) {
     let file: ReadResult;
@@ -133,11 +138,11 @@ function binary(pid: number, m: Mapping, note: (why: string) => void): ElfInfo |
       note(`${m.path} of pid ${pid} not read: ${(err as Error).message}`);
       return undefined;
     }
-    const key = `${file.stat.dev}\0${file.stat.ino}\0${file.stat.mtimeMs}`;
+    const key = keyOf(file.stat);
     if (binaries.has(key)) return binaries.get(key);
     let elf: ElfInfo | undefined;
     try {
-      elf = parseElf(file.data, m.path);
+      elf = parseElf(file.data!, m.path);
     } catch {
       elf = undefined;
     }

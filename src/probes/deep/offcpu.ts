@@ -170,6 +170,7 @@ export const offcpu = {
               .map((s) => ({ reason: s.reason, seconds: s.weight, comm: s.comm, stack: s.frames.slice(-6).join(';') }));
             return {
               stacks,
+              errors: sym.notes(), // hostile files of the target: frames left unresolved, with why
               summary: {
                 blockedSeconds: totals.blocked,
                 runnableSeconds: totals.runnable,

@@ -116,6 +116,9 @@ export const profile = {
               .slice(0, 20);
             return {
               stacks,
+              // Files of the target refused as hostile (a FIFO perf map, a link out of its root, …): frames stay
+              // unresolved and the bundle says why.
+              errors: sym.notes(),
               summary: {
                 samples,
                 frequencyHz: opts.frequency_hz,
