@@ -24,7 +24,7 @@ export interface DispatchOptions {
 /** Enqueues the rule's actions for the incident; returns one result per action, in the rule's order. */
 export async function dispatch(
   queue: Pick<ActionQueue, 'enqueue'>,
-  rule: Pick<Rule, 'name' | 'actions'>,
+  rule: Pick<Rule, 'name' | 'actions'> & { readonly hash?: string },
   incident: Incident,
   opts: DispatchOptions = {},
 ): Promise<EnqueueResult[]> {
@@ -46,6 +46,7 @@ export async function dispatch(
         spec,
         index,
         actions: rule.actions,
+        ...(rule.hash ? { rule: { name: rule.name, hash: rule.hash } } : {}),
         detail: opts.detail,
         seq: opts.seq,
         dryRun: opts.dryRun,

@@ -77,6 +77,7 @@ export class BullQueue implements ActionQueue {
       signal: this.abort.signal,
       now: opts.now ?? Date.now,
       enqueue: (i) => this.enqueue(i),
+      rules: opts.rules,
     };
     this.spill = new Spill({ max: opts.spillMax, add: (job) => this.add(job), metrics: opts.metrics, log: opts.log });
     this.producer.on('ready', () => this.spill.kick());

@@ -64,6 +64,7 @@ export class MemoryQueue implements ActionQueue {
       signal: this.abort.signal,
       now,
       enqueue: (i) => this.enqueue(i),
+      rules: opts.rules,
     };
     opts.metrics.setCountsSource(() => this.counts());
   }

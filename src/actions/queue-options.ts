@@ -3,6 +3,7 @@ import { parseDuration, type Config } from '../config.ts';
 import type { ActionLogger, ActionStore } from './types.ts';
 import type { ActionRegistry } from './registry.ts';
 import type { ActionMetrics } from './metrics.ts';
+import type { RuleLookup } from './job-schema.ts';
 
 /** Resolved queue options. */
 export interface QueueOptions {
@@ -32,6 +33,8 @@ export interface QueueOptions {
   /** Completed jobs kept (Redis) for inspection; dedup does not depend on them. 0 removes each at once. @defaultValue 1000 */
   readonly keepCompleted: number;
   readonly now?: () => number;
+  /** The rules this side was given: jobs' specs are rebuilt from them (the network side passes its rule book). */
+  readonly rules?: RuleLookup;
   /** State store for the in-process back end (open-queue.ts picks a FileStore in data_dir when it exists). @defaultValue a MemoryStore */
   readonly store?: ActionStore;
 }

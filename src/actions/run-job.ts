@@ -16,6 +16,7 @@ import type {
 } from './types.ts';
 import { ACTIONS, type ActionRegistry } from './registry.ts';
 import { UnrecoverableError, classify } from './errors.ts';
+import { checkStoredJob, type RuleLookup } from './job-schema.ts';
 import type { ActionMetrics } from './metrics.ts';
 
 /** What a back end shares with the runner. */
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   readonly signal: AbortSignal;
   readonly now: () => number;
   readonly enqueue: (input: ActionJobInput) => Promise<EnqueueResult>;
+  /** The rules this side was given: each job's spec is rebuilt from its rule version (absent: the job's own). */
+  readonly rules?: RuleLookup;
 }
 
 /** The inputs of `event` for every sibling action of `job` (the rule's other actions). */
@@ -49,6 +52,7 @@ export function siblingInputs(
             spec,
             index,
             actions: job.actions,
+            ...(job.rule ? { rule: job.rule } : {}),
             detail,
             seq,
             dryRun: job.dryRun,
@@ -58,7 +62,22 @@ export function siblingInputs(
 }
 
 /** Runs attempt number `attempt` (1-based) of `job`. Throws the action's (classified) error. */
-export async function runJob(job: ActionJob, attempt: number, deps: RunnerDeps): Promise<ActionOutcome> {
+export async function runJob(stored: ActionJob, attempt: number, deps: RunnerDeps): Promise<ActionOutcome> {
+  // The stored job is data from Redis (or memory): validated, its spec rebuilt from the rules, before anything runs.
+  const checked = checkStoredJob(stored, deps.rules);
+  if (!('id' in checked)) {
+    const type = typeof stored?.spec?.type === 'string' ? stored.spec.type.slice(0, 64) : 'unknown';
+    deps.metrics.failed(type, checked.reason);
+    deps.log.error(
+      { job: String(stored?.id ?? '').slice(0, 256), reason: checked.reason },
+      `job refused: ${checked.message}`,
+    );
+    throw new UnrecoverableError(checked.message, {
+      reason: checked.reason,
+      hint: 'a job this engine did not make, or made under rules it no longer has: see docs/security.md',
+    });
+  }
+  const job = checked;
   const registry = deps.registry ?? ACTIONS;
   const mod = (
     registry as Record<string, { execute(j: ActionJob, c: ActionContext): Promise<ActionOutcome> } | undefined>

@@ -40,6 +40,11 @@ export interface ActionJob<S extends ActionSpec = ActionSpec> {
   readonly index: number;
   /** The rule's whole actions list, so an action can notify its siblings (scale → Slack thread). */
   readonly actions: readonly ActionSpec[];
+  /**
+   * The rule version the job was made under (ruleActionsHash): where a worker is given the rules, `spec` and
+   * `actions` are rebuilt from that version, never taken from the stored job (see job-schema.ts).
+   */
+  readonly rule?: { readonly name: string; readonly hash: string };
   /** Event details from whoever enqueued it (the scale action, the verifier). */
   readonly detail?: EventDetail;
   /** Distinguishes repeated events of one kind (e.g. each `update`); part of the job id. Empty for one-shot events. */

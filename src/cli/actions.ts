@@ -21,6 +21,7 @@ import type { ActionQueue } from '../actions/queue.ts';
 import { dispatch } from '../actions/dispatcher.ts';
 import { ACTIONS, actionFor } from '../actions/registry.ts';
 import { syntheticIncident } from '../actions/synthetic-incident.ts';
+import { ruleActionsHash } from '../rules/actions-hash.ts';
 import { parseFlags } from './args.ts';
 
 const USAGE =
@@ -152,7 +153,8 @@ async function fire(
       settled.set(s.id, s.state === 'completed' ? `${s.status}: ${s.summary}` : `failed: ${s.reason}`),
     );
     if (!q.durable || o.work) await q.start();
-    const results = await dispatch(q, rule, incident, { bundle, dryRun: o.dryRun });
+    // The rule version, so an engine's workers sharing this Redis rebuild the actions from their own rules.
+    const results = await dispatch(q, { ...rule, hash: ruleActionsHash(rule) }, incident, { bundle, dryRun: o.dryRun });
     process.stdout.write(`test incident ${incident.key}${o.dryRun ? ' (dry run)' : ''} → ${q.kind} queue\n`);
     let bad = 0;
     const until = Date.now() + o.timeoutMs;

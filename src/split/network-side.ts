@@ -104,6 +104,8 @@ export class NetworkSide {
       registry: this.#o.actions,
       metricsRegistry: this.#o.metricsRegistry,
       persistState: this.#o.persistState,
+      // Each job's actions are rebuilt from the rule version it names, never taken from the stored job.
+      rules: (name, hash) => this.rule(name, hash),
     });
     this.#queue.onSettled((s) => {
       const ok = s.state === 'completed';

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { TriplineError } from '../../errors.ts';
+import { assertCredentialTransport } from '../token-transport.ts';
 
 /** How to reach and authenticate to one API server. */
 export interface KubeCredentials {
@@ -21,6 +22,15 @@ export interface KubeCredentials {
   readonly insecureSkipTlsVerify?: boolean;
   /** Where these came from, for messages: a kubeconfig path, `in-cluster` or `api_url`. */
   readonly source: string;
+}
+
+/** `creds` (or none) with the server `api_url` names. */
+function withServer(creds: KubeCredentials | undefined, apiUrl: string): KubeCredentials {
+  return {
+    ...(creds ?? {}),
+    server: apiUrl.replace(/\/+$/, ''),
+    source: creds ? `${creds.source} (server from api_url)` : 'api_url',
+  };
 }
 
 /** The service account folder mounted into every pod. */
@@ -127,12 +137,9 @@ export function resolveCredentials(
   } else {
     creds = inClusterCredentials(env);
   }
-  if (kube.api_url)
-    return {
-      ...(creds ?? {}),
-      server: kube.api_url.replace(/\/+$/, ''),
-      source: creds ? `${creds.source} (server from api_url)` : 'api_url',
-    };
+  if (kube.api_url) creds = withServer(creds, kube.api_url);
+  if (creds && (creds.token || creds.tokenFile))
+    assertCredentialTransport(creds.server, `Kubernetes server (${creds.source})`);
   if (!creds) {
     throw new TriplineError(
       'ACTION_ERR_CONFIG',

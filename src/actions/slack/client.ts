@@ -3,6 +3,7 @@
  * rate-limit waits turned off, so the queue is the one layer that retries (a 429 parks the job for Retry-After).
  * Errors are mapped to the three action error classes; the token never appears in them.
  */
+import { assertCredentialTransport, isLoopbackHost } from '../token-transport.ts';
 import {
   WebClient,
   WebAPIHTTPError,
@@ -118,7 +119,11 @@ export class SlackClient implements SlackTransport {
   readonly #web: WebClient;
   readonly #timeoutMs: number;
 
+  readonly #apiHost: string;
+
   constructor(opts: SlackClientOptions) {
+    assertCredentialTransport(opts.apiUrl, 'slack.api_url');
+    this.#apiHost = new URL(opts.apiUrl).host;
     this.#timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
     this.#web = new WebClient(opts.token, {
       slackApiUrl: opts.apiUrl,
@@ -184,7 +189,28 @@ export class SlackClient implements SlackTransport {
     }
   }
 
+  /** Slack's file hosts (https, *.slack.com) or the configured API host (a local test server over loopback http). */
+  isUploadUrl(url: string): boolean {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return false;
+    }
+    if (u.username || u.password) return false;
+    if (u.host === this.#apiHost) return u.protocol === 'https:' || isLoopbackHost(u.hostname);
+    return u.protocol === 'https:' && (u.hostname === 'slack.com' || u.hostname.endsWith('.slack.com'));
+  }
+
   async sendBytes(upload: PendingUpload, file: string, bytes: Buffer): Promise<void> {
+    if (!this.isUploadUrl(upload.uploadUrl))
+      throw new UnrecoverableError(
+        `slack upload: refusing to send a bundle to ${JSON.stringify(upload.uploadUrl.slice(0, 200))}`,
+        {
+          reason: 'upload_url_refused',
+          hint: 'upload URLs must be https on slack.com (or the configured slack.api_url host)',
+        },
+      );
     let res: Response;
     try {
       res = await fetch(upload.uploadUrl, {

@@ -79,6 +79,11 @@ export class FileSink implements SlackTransport {
     return { fileId, uploadUrl: `file://${this.dir}/${fileId}` };
   }
 
+  /** Only the sink's own upload URLs (`file://<its folder>/<file id>`). */
+  isUploadUrl(url: string): boolean {
+    return url.startsWith(`file://${this.dir}/`) && !url.slice(`file://${this.dir}/`.length).includes('/');
+  }
+
   async sendBytes(upload: PendingUpload, file: string, bytes: Buffer): Promise<void> {
     // The sink keeps the bundle where it is: record its path and size only.
     this.#pending.set(upload.fileId, { file, bytes: bytes.length });

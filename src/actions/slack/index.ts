@@ -24,6 +24,7 @@ import type { GroupState, GroupTiming } from './group.ts';
 import { Threads, THREAD_TTL_MS } from './threads.ts';
 import type { MessageRef, SlackTransport } from './transport.ts';
 import { uploadBundle } from './upload.ts';
+import { bundlesDirOf } from '../bundle-file.ts';
 
 /** Options of the Slack action; the defaults suit production, tests shorten the waits. */
 /** Channel name written into file-sink messages when none is configured (nothing is posted anywhere). */
@@ -230,6 +231,7 @@ class Delivery {
         bundle,
         () => this.#spaceChannel(),
         this.threads.ns,
+        bundlesDirOf(this.ctx.config),
       );
       if (r === 'missing' || r === 'too-large') {
         await this.#replyOnce(

@@ -26,6 +26,11 @@ export interface SlackTransport {
   update(ref: MessageRef, message: SlackMessage): Promise<void>;
   /** Step 1 of an upload: files.getUploadURLExternal. */
   startUpload(filename: string, length: number): Promise<PendingUpload>;
+  /**
+   * True when `url` is an upload URL this transport would send bytes to (Slack's file host, or the sink's folder).
+   * A stored upload in progress whose URL fails this is started over (the store is Redis: not trusted).
+   */
+  isUploadUrl(url: string): boolean;
   /** Step 2: the bytes to the upload URL. Safe to repeat for the same upload. */
   sendBytes(upload: PendingUpload, file: string, bytes: Buffer): Promise<void>;
   /** Step 3: files.completeUploadExternal, sharing the file into the thread. */

@@ -10,6 +10,24 @@ import type { ActionStore } from '../types.ts';
 import { UploadUrlRejected } from './client.ts';
 import type { MessageRef, PendingUpload, SlackTransport } from './transport.ts';
 import { THREAD_TTL_MS } from './threads.ts';
+import { bundleTarball } from '../bundle-file.ts';
+
+/** Stored progress, or undefined (start over) when it is not what this code wrote. */
+function parseProgress(raw: string): UploadProgress | undefined {
+  try {
+    const p = JSON.parse(raw) as UploadProgress;
+    const ok =
+      p &&
+      typeof p === 'object' &&
+      typeof p.sent === 'boolean' &&
+      typeof p.done === 'boolean' &&
+      typeof p.pending?.fileId === 'string' &&
+      typeof p.pending?.uploadUrl === 'string';
+    return ok ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Tarballs above this are not uploaded; the thread gets the path instead (Slack allows more, people read less). */
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
@@ -37,17 +55,27 @@ export async function uploadBundle(
   bundle: BundleRef,
   beforePost: () => Promise<void> = async () => {},
   ns = 'slack',
+  bundlesDir?: string,
 ): Promise<UploadResult> {
   const key = `${ns}:upload:${incidentKey}:${bundle.id}`;
   const raw = await store.get(key);
-  let progress: UploadProgress | undefined = raw ? (JSON.parse(raw) as UploadProgress) : undefined;
+  // Progress comes from the store (Redis): shape-checked; the upload URL is checked again by the transport.
+  let progress = raw ? parseProgress(raw) : undefined;
+  if (progress && !transport.isUploadUrl(progress.pending.uploadUrl)) progress = undefined; // planted: start over
   if (progress?.done) return 'already';
 
   let size: number;
-  try {
-    size = (await stat(bundle.tarball)).size;
-  } catch {
-    return 'missing';
+  let path = bundle.tarball;
+  if (bundlesDir !== undefined) {
+    const file = await bundleTarball(bundlesDir, bundle.tarball);
+    if (!file) return 'missing';
+    ({ size, path } = file);
+  } else {
+    try {
+      size = (await stat(bundle.tarball)).size;
+    } catch {
+      return 'missing';
+    }
   }
   if (size > MAX_UPLOAD_BYTES) return 'too-large';
   const name = basename(bundle.tarball);
@@ -59,7 +87,7 @@ export async function uploadBundle(
   }
   if (!progress.sent) {
     try {
-      await transport.sendBytes(progress.pending, bundle.tarball, await readFile(bundle.tarball));
+      await transport.sendBytes(progress.pending, path, await readFile(path));
     } catch (err) {
       // An expired or refused upload URL: forget it, so the retry starts with a fresh one.
       if (err instanceof UploadUrlRejected) await store.del(key);

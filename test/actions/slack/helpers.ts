@@ -43,9 +43,12 @@ export function resolved(i: Incident, at: number): Incident {
   return { ...i, status: 'resolved', resolvedAt: new Date(at).toISOString() };
 }
 
-/** A bundle whose tarball is a real file of `bytes` bytes in a temp dir. */
+/** The bundles folder of the configs below: actions upload only tarballs inside it. */
+export const BUNDLES_DIR = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-bundles-`));
+
+/** A bundle whose tarball is a real file of `bytes` bytes in the test bundles folder. */
 export function bundle(id = '20261125T140000-cpu-throttling-0badc0de', bytes = 2048): BundleRef {
-  const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-bundle-`));
+  const dir = mkdtempSync(join(BUNDLES_DIR, 'b-'));
   const tarball = join(dir, `${id}.tar.gz`);
   writeFileSync(tarball, Buffer.alloc(bytes, 7));
   return {
@@ -76,6 +79,7 @@ export function config(slack: Record<string, unknown> = {}, dataDir?: string): R
     {
       data_dir: dataDir ?? mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-data-`)),
       slack: { channel: 'C0OPS', group_wait: '0s', ...slack },
+      bundles: { dir: BUNDLES_DIR },
     },
     {},
   );

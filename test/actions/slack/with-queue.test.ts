@@ -18,7 +18,7 @@ import type { TestRedis } from '../../support/redis.ts';
 import { FakeSlack } from '../../support/fake-slack.ts';
 import { FakeKube } from '../../support/fake-kube.ts';
 import { recordingLogger, uniqueName } from '../fixtures/incident.ts';
-import { bundle, incident } from './helpers.ts';
+import { bundle, BUNDLES_DIR, incident } from './helpers.ts';
 
 const slack = new FakeSlack();
 const kube = new FakeKube();
@@ -62,6 +62,7 @@ async function engine(
       redis: redisUrl ? { url: redisUrl, prefix } : {},
       slack: { api_url: slack.url, channel, group_wait: '200ms' },
       kubernetes: { api_url: kube.url },
+      bundles: { dir: BUNDLES_DIR },
       actions: { attempts: 3, backoff: '100ms' },
     },
     {},
