@@ -117,9 +117,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   channel.on('rules', ({ rules }) => side.setRules(rules));
   channel.on('ready', ({ ready }) => side.setReady(ready));
-  channel.on('incident', (r) => side.record(r as IncidentReport));
   try {
     const address = await side.start(config.listen);
+    // Reports that came while the queue opened were held by the channel: handled now, in order.
+    channel.on('incident', (r) => side.record(r as IncidentReport));
     channel.notify('listening', address);
     log.info(
       {

@@ -12,6 +12,8 @@ import { TriplineError } from '../errors.ts';
 
 /** Largest frame accepted (a /metrics text at 1,000 cgroups is ~1 MB). */
 export const MAX_FRAME_BYTES = 8 << 20;
+/** Notifications held for a handler not registered yet (the peer may speak before this side is set up). */
+const MAX_EARLY = 1000;
 /** Invalid frames tolerated before the peer is cut off (a bug or a hostile peer, either way stop listening). */
 const MAX_INVALID = 100;
 
@@ -54,6 +56,8 @@ export class Channel<In extends Schemas, Out extends Schemas> {
   #bufBytes = 0;
   #invalid = 0;
   #closed = false;
+  /** Valid notifications received before any handler of their type (bounded). */
+  #early: { type: string; payload: unknown }[] = [];
   readonly #closeWaiters: ((why: string) => void)[] = [];
   /** Frames dropped so far (over size, not JSON, unknown type, failed validation). */
   dropped = 0;
@@ -66,9 +70,15 @@ export class Channel<In extends Schemas, Out extends Schemas> {
     sock.on('close', () => this.#close('peer closed the channel'));
   }
 
-  /** Handles inbound messages of `type` (notifications, or requests whose reply is the handler's result). */
+  /**
+   * Handles inbound messages of `type` (notifications, or requests whose reply is the handler's result).
+   * Notifications that came before their handler (the peer spoke first) are handed to it now, in order.
+   */
   on<T extends keyof In & string>(type: T, handler: Handler<Payload<In, T>>): void {
     this.#handlers.set(type, handler as Handler<unknown>);
+    const early = this.#early.filter((e) => e.type === type);
+    this.#early = this.#early.filter((e) => e.type !== type);
+    for (const e of early) this.#dispatch(type, e.payload, undefined);
   }
 
   /** Called once when the channel closes (peer gone, error, cut off, or `close()`), with why. */
@@ -202,14 +212,20 @@ export class Channel<In extends Schemas, Out extends Schemas> {
       if (id !== undefined) this.#write({ re: id, ok: false, error: `invalid ${type}: ${describe(r.error)}` });
       return;
     }
-    const handler = this.#handlers.get(type);
-    if (!handler) {
+    if (!this.#handlers.has(type)) {
       if (id !== undefined) this.#write({ re: id, ok: false, error: `${type} is not handled here` });
+      else if (this.#early.length < MAX_EARLY) this.#early.push({ type, payload: r.data });
+      else this.#drop(`${type}: no handler yet and ${MAX_EARLY} early notifications held`);
       return;
     }
+    this.#dispatch(type, r.data, id);
+  }
+
+  #dispatch(type: string, payload: unknown, id: number | undefined): void {
+    const handler = this.#handlers.get(type)!;
     void (async () => {
       try {
-        const out = await handler(r.data);
+        const out = await handler(payload);
         if (id !== undefined) this.#write({ re: id, ok: true, p: out ?? null });
       } catch (err) {
         if (id !== undefined) this.#write({ re: id, ok: false, error: (err as Error)?.message ?? String(err) });

@@ -118,3 +118,20 @@ test('the other side exiting is noticed at once and pending requests fail', asyn
     p.done();
   }
 });
+
+test('notifications that come before their handler are held and handed over in order', async () => {
+  const p = await pair();
+  try {
+    const server = new Channel(p.a, { inbound: A, outbound: B, replies: {} });
+    const client = new Channel(p.b, { inbound: B, outbound: A, replies: {} });
+    client.notify('note', { text: 'one' });
+    client.notify('note', { text: 'two' });
+    await new Promise((r) => setTimeout(r, 50));
+    const got: string[] = [];
+    server.on('note', ({ text }) => void got.push(text));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['one', 'two']);
+  } finally {
+    p.done();
+  }
+});
