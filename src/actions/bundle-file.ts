@@ -4,7 +4,7 @@
  * `.tar.gz` and be a regular file. Anything else is refused: a job naming /etc/shadow uploads nothing.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Config } from '../config.ts';
 import { UnrecoverableError } from './errors.ts';
 
@@ -22,14 +22,14 @@ export async function bundleTarball(
   tarball: string,
 ): Promise<{ path: string; size: number } | undefined> {
   let real: string;
-  let root: string;
   try {
-    root = await realpath(bundlesDir);
     real = await realpath(tarball);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  // No bundles folder (yet): nothing can be inside it.
+  const root = await realpath(bundlesDir).catch(() => resolve(bundlesDir));
   if (!real.startsWith(root + sep) || !real.endsWith('.tar.gz'))
     throw new UnrecoverableError(`bundle ${JSON.stringify(tarball)} is not a tarball in the bundles folder ${root}`, {
       reason: 'bundle_outside',
