@@ -72,6 +72,11 @@ export async function main(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal: sig }, 'stopping');
+      // A stop that hangs (a wedged client library) must not keep a node's agent half-alive: exit all the same.
+      setTimeout(() => {
+        log.error({}, 'stop did not finish within 45 s: exiting');
+        process.exit(1);
+      }, 45_000).unref();
       engine.stop().then(
         () => done(code),
         (err) => {
