@@ -93,6 +93,10 @@ export const ConfigSchema = z
         url: z.string().optional(),
         /** Prefix of every key tripline writes. @defaultValue tripline */
         prefix: z.string().default('tripline'),
+        /** CA (PEM) of a TLS Redis (`rediss://` URL). */
+        tls_ca_file: z.string().startsWith('/').optional(),
+        /** File holding the Redis password (keeps it out of the URL, the environment and logs). Env REDIS_PASSWORD_FILE. */
+        password_file: z.string().startsWith('/').optional(),
       })
       .strict()
       .prefault({}),
@@ -183,6 +187,7 @@ function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv): Record<stri
     out[section] = { ...(out[section] ?? {}), [key]: value };
   };
   set('redis', 'url', env.REDIS_URL);
+  set('redis', 'password_file', env.REDIS_PASSWORD_FILE);
   set('slack', 'channel', env.SLACK_CHANNEL);
   set('slack', 'api_url', env.SLACK_API_URL);
   set('slack', 'token_file', env.SLACK_BOT_TOKEN_FILE);

@@ -13,7 +13,34 @@
  * Both reconnect by themselves (ioredis' default back-off, capped at 2 s); errors go to `onError`, never to
  * ioredis' "Unhandled error event" print.
  */
+import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
+import { TriplineError } from './errors.ts';
+
+/** How to reach a Redis that wants more than a URL: a CA for TLS (`rediss://`), a password kept in a file. */
+export interface RedisSecurity {
+  /** PEM file of the CA that signed the Redis server's certificate (config `redis.tls_ca_file`). */
+  readonly tls_ca_file?: string;
+  /** File holding the Redis password (config `redis.password_file`, env REDIS_PASSWORD_FILE): never in the URL or logs. */
+  readonly password_file?: string;
+}
+
+/** Client options for `security`; throws CONFIG_ERR_INVALID naming the file that cannot be read. */
+export function securityOptions(security: RedisSecurity = {}): RedisOptions {
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new TriplineError('CONFIG_ERR_INVALID', `redis.${what} ${file}: ${(err as Error).message}`, {
+        hint: `make the file readable by tripline, or unset redis.${what}`,
+      });
+    }
+  };
+  const out: RedisOptions = {};
+  if (security.tls_ca_file) out.tls = { ca: read(security.tls_ca_file, 'tls_ca_file') };
+  if (security.password_file) out.password = read(security.password_file, 'password_file').toString('utf8').trim();
+  return out;
+}
 
 /** What a connection is used for; see the table above. */
 export type RedisUse = 'commands' | 'blocking';
@@ -27,9 +54,17 @@ export const REDIS_CLIENT_SETTINGS: Readonly<Record<RedisUse, Readonly<RedisOpti
   blocking: { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: false },
 });
 
-/** Opens a client to `url` for `use`; it connects at once and reports connection errors to `onError`. */
-export function openRedis(url: string, use: RedisUse, onError: (err: Error) => void = () => undefined): Redis {
-  const client = new Redis(url, { ...REDIS_CLIENT_SETTINGS[use] });
+/**
+ * Opens a client to `url` for `use`, with `security` (CA, password file) from the config; it connects at once and
+ * reports connection errors to `onError`.
+ */
+export function openRedis(
+  url: string,
+  use: RedisUse,
+  onError: (err: Error) => void = () => undefined,
+  security?: RedisSecurity,
+): Redis {
+  const client = new Redis(url, { ...REDIS_CLIENT_SETTINGS[use], ...securityOptions(security) });
   client.on('error', onError);
   return client;
 }

@@ -44,3 +44,35 @@ test('both uses talk to a real Redis', async () => {
     await redis.stop();
   }
 });
+
+test('a Redis password from a file (never in the URL); a CA file for TLS; unreadable files are named', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { securityOptions } = await import('../src/redis-client.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-redis-pw-'));
+  const redis = await startRedis();
+  t.after(async () => {
+    const c = openRedis(redis.url, 'commands', undefined, { password_file: join(dir, 'pw') });
+    await c.config('SET', 'requirepass', '').catch(() => undefined);
+    c.disconnect();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const admin = openRedis(redis.url, 'commands');
+  await admin.config('SET', 'requirepass', 'from-a-file-0123456789');
+  admin.disconnect();
+  writeFileSync(join(dir, 'pw'), 'from-a-file-0123456789\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const ok = openRedis(redis.url, 'commands', undefined, { password_file: join(dir, 'pw') });
+  assert.equal(await ok.ping(), 'PONG');
+  ok.disconnect();
+  const none = openRedis(redis.url, 'commands');
+  await assert.rejects(none.ping(), /NOAUTH|Authentication required/);
+  none.disconnect();
+  assert.match(
+    String((securityOptions({ tls_ca_file: join(dir, 'ca.pem') }).tls as { ca: Buffer }).ca),
+    /BEGIN CERTIFICATE/,
+  );
+  assert.throws(() => securityOptions({ password_file: join(dir, 'missing') }), /redis\.password_file .*missing/);
+});

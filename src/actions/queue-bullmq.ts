@@ -53,7 +53,7 @@ export class BullQueue implements ActionQueue {
     this.url = url;
     // Producer side: fail commands fast while Redis is down so enqueue can spill instead of hanging. It reconnects
     // by itself; its state is reported through enqueue and the spill, so connection errors are not logged here.
-    this.producer = openRedis(url, 'commands');
+    this.producer = openRedis(url, 'commands', undefined, opts.config.redis);
     this.store = new RedisStore(this.producer, opts.config.redis.prefix);
     this.trips = new TripTracker(
       this.store,
@@ -155,7 +155,7 @@ export class BullQueue implements ActionQueue {
   async start(): Promise<void> {
     if (this.workers.length > 0) return;
     // Workers' blocking commands must wait out a Redis restart, not fail; worker errors are logged below.
-    this.workerConn = openRedis(this.url, 'blocking');
+    this.workerConn = openRedis(this.url, 'blocking', undefined, this.opts.config.redis);
     for (const q of this.queues.values()) {
       const worker: Worker = new Worker(q.name, async (job: Job) => this.process(worker, job), {
         connection: this.workerConn,

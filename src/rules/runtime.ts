@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
-import { openRedis } from '../redis-client.ts';
+import { openRedis, type RedisSecurity } from '../redis-client.ts';
 import type { Incident } from '../incident.ts';
 import type { Logger } from '../log.ts';
 import type { Tick } from '../samples.ts';
@@ -40,7 +40,7 @@ export interface RuleRuntimeOptions {
   /** The parts of the config the runtime reads: where state lives and the metric prefix. */
   readonly config: {
     readonly data_dir: string;
-    readonly redis: { readonly url?: string; readonly prefix: string };
+    readonly redis: { readonly url?: string; readonly prefix: string } & RedisSecurity;
     readonly metrics: { readonly prefix: string };
   };
   readonly log: Logger;
@@ -139,8 +139,11 @@ export class RuleRuntime {
     const { config, log } = this.opts;
     const onStateError = (err: Error): void => log.error({ err: err.message }, 'rule state');
     if (!this.opts.store && config.redis.url) {
-      this.redis = openRedis(config.redis.url, 'commands', (err) =>
-        log.warn({ err: err.message }, 'redis (rule state)'),
+      this.redis = openRedis(
+        config.redis.url,
+        'commands',
+        (err) => log.warn({ err: err.message }, 'redis (rule state)'),
+        config.redis,
       );
     }
     this.store = this.opts.store ?? openStateStore(config, this.redis, onStateError);
