@@ -16,8 +16,16 @@ import { parseDuration } from '../rules/compile/units.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from './types.ts';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from './errors.ts';
 import { redactUrl } from './redact.ts';
+import { assertCredentialTransport } from './token-transport.ts';
 
-/** `{type: webhook, url, secret_env?, timeout?, headers?}`, loaded as `{type, url, secretEnv?, timeoutMs, headers?}`. */
+/** Header names that carry credentials: never written in a rule (use headers_from_env). */
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|auth|password|session/i;
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, { error: 'expected an HTTP header name' });
+
+/**
+ * `{type: webhook, url, secret_env?, timeout?, headers?, headers_from_env?}`, loaded as
+ * `{type, url, secretEnv?, timeoutMs, headers?, headersFromEnv?}`.
+ */
 export const webhookSpec = z
   .strictObject({
     type: z.literal('webhook'),
@@ -33,7 +41,27 @@ export const webhookSpec = z
         'The NAME of an environment variable holding the HMAC-SHA256 secret that signs the body (`X-Tripline-Signature`), never the secret itself.',
       ),
     timeout: DurationSchema.default('5s').describe('How long to wait for an answer; no answer is retried.'),
-    headers: z.record(z.string(), z.string()).optional().describe('Extra request headers.'),
+    headers: z
+      .record(
+        headerName.refine((h) => !SECRET_HEADER.test(h), {
+          error:
+            'a header that carries a credential: name it in headers_from_env with the environment variable holding it',
+        }),
+        z.string().max(4096),
+      )
+      .optional()
+      .describe('Extra request headers, without credentials (those go in headers_from_env).'),
+    headers_from_env: z
+      .record(
+        headerName,
+        z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'expected the NAME of an environment variable (never the value)' }),
+      )
+      .optional()
+      .describe(
+        'Request headers whose values are read from environment variables at delivery (e.g. Authorization: WEBHOOK_AUTH): credentials never in rule text, only sent over https (or to loopback).',
+      ),
   })
   .transform((a) => ({
     type: a.type,
@@ -41,6 +69,7 @@ export const webhookSpec = z
     timeoutMs: parseDuration(a.timeout),
     ...(a.secret_env ? { secretEnv: a.secret_env } : {}),
     ...(a.headers ? { headers: { ...a.headers } } : {}),
+    ...(a.headers_from_env ? { headersFromEnv: { ...a.headers_from_env } } : {}),
   }));
 
 /** A webhook action as loaded. */
@@ -114,6 +143,17 @@ export const webhookAction: Action<WebhookActionSpec> = {
       throw new TriplineError('ACTION_ERR_CONFIG', `webhook url must be http(s): ${redactUrl(spec.url)}`, {
         hint: 'use https://',
       });
+    for (const [h, name] of Object.entries(spec.headersFromEnv ?? {})) {
+      if (!env[name])
+        throw new TriplineError(
+          'ACTION_ERR_CONFIG',
+          `webhook ${redactUrl(spec.url)}: headers_from_env.${h}: ${name} is not set`,
+          {
+            hint: `export ${name} before starting tripline`,
+          },
+        );
+      assertCredentialTransport(spec.url, `webhook ${redactUrl(spec.url)} (headers_from_env.${h})`);
+    }
     if (spec.secretEnv && !env[spec.secretEnv])
       throw new TriplineError(
         'ACTION_ERR_CONFIG',
@@ -133,6 +173,19 @@ export const webhookAction: Action<WebhookActionSpec> = {
       'x-tripline-idempotency-key': job.id,
       'x-tripline-event': job.event,
     };
+    for (const [h, name] of Object.entries(spec.headersFromEnv ?? {})) {
+      const value = ctx.env[name];
+      if (!value)
+        throw new UnrecoverableError(`webhook ${where}: headers_from_env.${h}: ${name} is not set`, {
+          reason: 'no_secret',
+        });
+      try {
+        assertCredentialTransport(spec.url, `webhook ${where}`);
+      } catch (err) {
+        throw new UnrecoverableError((err as Error).message, { reason: 'insecure_url' });
+      }
+      headers[h.toLowerCase()] = value;
+    }
     const secret = secretOf(spec, ctx.env);
     if (secret) headers['x-tripline-signature'] = signBody(body, secret);
     let url: URL;

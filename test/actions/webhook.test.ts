@@ -136,3 +136,45 @@ test('dry run sends nothing', async () => {
   assert.equal((await webhookAction.execute(j, ctx())).status, 'dry-run');
   assert.equal(r.requests.length, 0);
 });
+
+test('credentials in headers come from the environment (headers_from_env), never from rule text, and only over https or loopback', async () => {
+  const { webhookSpec } = await import('../../src/actions/webhook.ts');
+  const bad = webhookSpec.safeParse({
+    type: 'webhook',
+    url: 'https://x.example/h',
+    headers: { Authorization: 'Bearer abc' },
+  });
+  assert.equal(bad.success, false);
+  assert.match(JSON.stringify(bad.error?.issues), /headers_from_env/);
+  assert.equal(
+    webhookSpec.safeParse({ type: 'webhook', url: 'https://x.example/h', headers: { 'X-Api-Key': 'k' } }).success,
+    false,
+  );
+  const ok = webhookSpec.parse({
+    type: 'webhook',
+    url: 'http://127.0.0.1:1/h',
+    headers_from_env: { Authorization: 'HOOK_AUTH' },
+  });
+  assert.deepEqual(ok.headersFromEnv, { Authorization: 'HOOK_AUTH' });
+  const r = await receiver();
+  const out = await webhookAction.execute(
+    job({ type: 'webhook', url: r.url, timeoutMs: 2000, headersFromEnv: { Authorization: 'HOOK_AUTH' } }),
+    ctx({ HOOK_AUTH: 'Bearer from-env' }),
+  );
+  assert.equal(out.status, 'delivered');
+  assert.equal(r.requests[0].headers.authorization, 'Bearer from-env');
+  assert.throws(
+    () =>
+      webhookAction.check!(
+        {
+          type: 'webhook',
+          url: 'http://hooks.example/h',
+          timeoutMs: 1000,
+          headersFromEnv: { Authorization: 'HOOK_AUTH' },
+        },
+        {} as never,
+        { HOOK_AUTH: 'x' },
+      ),
+    /clear text/,
+  );
+});
