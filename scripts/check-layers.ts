@@ -56,6 +56,7 @@ export const LAYERS: readonly Layer[] = [
       'duration',
       'redis-client',
       'quantile',
+      'incident-schema',
       'probes/counters/spec',
     ],
   },
