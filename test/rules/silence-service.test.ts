@@ -73,3 +73,32 @@ test('redis back end: silences round-trip; a non-array silences field is reporte
   assert.equal(again?.silences, undefined);
   assert.match(errors.join('\n'), /unreadable entries/);
 });
+
+test('redis back end: a host key expires unless refreshed; a planted incident in a series is refused', async (t) => {
+  const { STATE_TTL_MS } = await import('../../src/rules/state/redis.ts');
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const c = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  t.after(() => c.disconnect());
+  const a = new Evaluator(ruleSet([rule()]));
+  await localSilences(() => a.suppressor).add(spec());
+  const errors: string[] = [];
+  const store = new RedisStateStore(c, `x${process.pid}`, (e) => errors.push(e.message), 'h2');
+  await store.save(a.snapshot(Date.now()));
+  const ttl = await c.pttl(store.key);
+  assert.ok(ttl > STATE_TTL_MS - 60_000 && ttl <= STATE_TTL_MS, `ttl ${ttl}`);
+  const name = rule().name;
+  await c.hset(store.key, `${name}\u0000rule`, JSON.stringify({ v: 1, identity: 'x', trips: [] }));
+  await c.hset(
+    store.key,
+    `${name}\u0000{pod="evil"}`,
+    JSON.stringify({
+      state: { phase: 'firing' },
+      incident: { id: 'x', rule: name, status: 'firing', key: 'k', $where: 1 },
+    }),
+  );
+  const loaded = await new RedisStateStore(c, `x${process.pid}`, (e) => errors.push(e.message), 'h2').load();
+  assert.equal(loaded?.rules[name]?.series['{pod="evil"}'], undefined, 'the planted incident is not restored');
+  assert.match(errors.join('\n'), /unreadable entries/);
+  await store.close();
+});

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { TriplineError } from '../../errors.ts';
+import { IncidentSchema } from '../../incident-schema.ts';
 import {
   STATE_VERSION,
   isPersistedRule,
@@ -18,6 +19,12 @@ import {
 } from './store.ts';
 
 const SEP = '\u0000';
+/**
+ * A host's state key expires this long after its last refresh: the state of a host that stopped (decommissioned,
+ * renamed) does not stay in a shared Redis for ever. A running engine refreshes it at every save and hourly.
+ */
+export const STATE_TTL_MS = 7 * 24 * 3600_000;
+const REFRESH_MS = 3600_000;
 const RULE_FIELD = `${SEP}rule`;
 /** The run-time silences, one field (a rule name never starts with NUL). */
 const SILENCES_FIELD = `${SEP}silences`;
@@ -28,12 +35,22 @@ export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
   private readonly onError: StateErrorHandler;
   private written = new Map<string, string>();
+  private refreshed = 0;
+  private readonly timer: NodeJS.Timeout;
 
   /** `prefix`: config.redis.prefix (default `tripline`); `host`: this engine's host name. */
   constructor(redis: Redis, prefix: string, onError: StateErrorHandler = () => {}, host: string = hostname()) {
     this.redis = redis;
     this.key = `${prefix}:rules:state:${host}`;
     this.onError = onError;
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  /** Pushes the key's expiry out again (errors are the next save's to report). */
+  private async refresh(): Promise<void> {
+    this.refreshed = Date.now();
+    await this.redis.pexpire(this.key, STATE_TTL_MS).catch(() => undefined);
   }
 
   /** Splits a state into hash fields. */
@@ -100,7 +117,14 @@ export class RedisStateStore implements StateStore {
         }
         r.identity = String(value.identity);
         r.trips = Array.isArray(value.trips) ? value.trips.filter((t: unknown) => typeof t === 'number') : [];
-      } else r.series[field.slice(i + 1)] = value;
+      } else {
+        // A firing incident comes back as the resolve's subject: from Redis, it is validated like any input.
+        if (value?.incident !== undefined && !IncidentSchema.safeParse(value.incident).success) {
+          bad++;
+          continue;
+        }
+        r.series[field.slice(i + 1)] = value;
+      }
     }
     const good: Record<string, PersistedRule> = {};
     for (const [name, r] of Object.entries(rules)) {
@@ -123,10 +147,15 @@ export class RedisStateStore implements StateStore {
     const del: string[] = [];
     for (const [f, v] of next) if (this.written.get(f) !== v) set.push(f, v);
     for (const f of this.written.keys()) if (!next.has(f)) del.push(f);
-    if (set.length === 0 && del.length === 0) return;
+    if (set.length === 0 && del.length === 0) {
+      if (Date.now() - this.refreshed > REFRESH_MS) await this.refresh();
+      return;
+    }
     const tx = this.redis.multi();
     if (set.length) tx.hset(this.key, ...set);
     if (del.length) tx.hdel(this.key, ...del);
+    tx.pexpire(this.key, STATE_TTL_MS);
+    this.refreshed = Date.now();
     try {
       const res = await tx.exec();
       const failed = res?.find(([e]) => e);
@@ -141,5 +170,7 @@ export class RedisStateStore implements StateStore {
     this.written = next;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
 }
