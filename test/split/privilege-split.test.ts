@@ -176,3 +176,64 @@ kernelTest(
   },
   { timeout: 180_000 },
 );
+
+test('two-container mode: the probe side waits on network.channel; a network side started apart connects and serves', async (t) => {
+  if (!needUser(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-split2-'));
+  const channel = join(dir, 'run', 'channel.sock');
+  execFileSync('mkdir', ['-p', join(dir, 'run')]);
+  execFileSync('chmod', ['0755', dir, join(dir, 'run')]);
+  const config = join(dir, 'tripline.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      listen: '127.0.0.1:0',
+      data_dir: join(dir, 'data'),
+      rules: [join(import.meta.dirname, '..', '..', 'rules')],
+      network: { channel },
+    }),
+  );
+  const env = { ...process.env, REDIS_URL: '', SLACK_BOT_TOKEN: '' };
+  const probe = spawn(bin, ['run', '--no-bpf', '--config', config], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  probe.stderr!.on('data', (d) => (err += d));
+  const probeExit = new Promise<number | null>((r) => probe.once('exit', (c) => r(c)));
+  // As the second container would: the unprivileged user, the socket path, nothing else.
+  for (let i = 0; i < 100 && !err.includes('waiting for the network side'); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const net = spawn(
+    'setpriv',
+    [
+      '--reuid=tripline',
+      '--regid=tripline',
+      '--clear-groups',
+      '--',
+      process.execPath,
+      join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts'),
+      'network',
+      '--channel',
+      channel,
+    ],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  net.stderr!.on('data', (d) => (err += d));
+  const netExit = new Promise<number | null>((r) => net.once('exit', (c) => r(c)));
+  try {
+    for (let i = 0; i < 200 && !/"msg":"tripline running"/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(/"listen":"127\.0\.0\.1:(\d+)"[^\n]*"msg":"tripline running"/.exec(err)?.[1]);
+    assert.ok(port > 0, err);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.deepEqual(listeners(port), [net.pid], 'the network container listens, the probe side does not');
+    probe.kill('SIGTERM');
+    assert.equal(await probeExit, 0);
+    assert.equal(await netExit, 0, 'the network side stops after the probe side says goodbye');
+  } finally {
+    probe.kill('SIGKILL');
+    net.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
