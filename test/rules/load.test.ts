@@ -398,7 +398,9 @@ test('actions, mute and capture are validated', () => {
     docErrors(
       '  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n  actions: [{type: webhook, url: "https://h/x", secret: abc}]',
     ),
-    ['6:49: spec.actions[0].secret: unknown key "secret" | allowed keys here: type, url, secret_env, timeout, headers'],
+    [
+      '6:49: spec.actions[0].secret: unknown key "secret" | allowed keys here: type, url, secret_env, timeout, headers, headers_from_env',
+    ],
   );
   assert.deepEqual(
     docErrors(
