@@ -62,5 +62,20 @@ if ! id -u tripline >/dev/null 2>&1; then
 fi
 command -v setpriv >/dev/null 2>&1 || { echo "tripline setup: setpriv missing; install util-linux" >&2; exit 1; }
 
+# The network side runs this installation's code as that user: it must be able to reach and read it.
+if ! setpriv --reuid=tripline --regid=tripline --clear-groups -- test -r "$root/src/cli/main.ts" 2>/dev/null; then
+  if [ $want_test -eq 1 ]; then
+    # A test checkout under a private folder: let others traverse (x only, no listing) the folders above it.
+    d=$root
+    while [ "$d" != "/" ]; do
+      d=$(dirname "$d")
+      perm=$(stat -c '%A' "$d")
+      [ "${perm:9:1}" = "x" ] || [ "${perm:9:1}" = "t" ] || { chmod o+x "$d"; echo "tripline setup: chmod o+x $d (so the user tripline can reach $root)"; }
+    done
+  else
+    echo "tripline setup: warning: the user tripline cannot read $root; tripline run needs it (install under /opt/tripline, or chmod o+rx the folders above it)" >&2
+  fi
+fi
+
 scripts/build-bpf
 echo "tripline setup: done"

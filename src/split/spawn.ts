@@ -5,7 +5,7 @@
  * keeps. The network side gets the environment (it is the side that uses the Slack token, REDIS_URL, webhook
  * secrets); the probe side passes none of it to the programs it runs itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -66,6 +66,15 @@ export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = proc
       },
     );
   const main = join(INSTALL_DIR, 'src', 'cli', 'main.ts');
+  const canRead = spawnSync(
+    setpriv,
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', 'test', '-r', main],
+    { stdio: 'ignore', timeout: 10_000 },
+  );
+  if (canRead.status !== 0)
+    throw new TriplineError('ENGINE_ERR_PRIVILEGE', `user ${userName} cannot read ${main}`, {
+      hint: `install tripline where others can read it (/opt/tripline), or chmod o+rx the folders above ${INSTALL_DIR}`,
+    });
   const args = [
     `--reuid=${user.uid}`,
     `--regid=${user.gid}`,
