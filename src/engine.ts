@@ -175,7 +175,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
     // Capture and actions.
     this.capture = new CaptureManager({
-      registry: this.opts.deepProbes ?? deepProbes,
+      registry: probes,
       objDir: this.objDir,
       redact: c.bundles.redact,
       settings: probeSettings(c),
