@@ -75,7 +75,6 @@ export class NetworkSide {
   readonly #o: NetworkSideOptions;
   /** Every rule version seen: `name\0hash` → actions (current ones plus the last OLD_VERSIONS replaced ones). */
   readonly #book = new Map<string, RuleActions>();
-  #current = new Set<string>();
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
   #queue?: ActionQueue;
@@ -185,7 +184,6 @@ export class NetworkSide {
         }
       }
     }
-    this.#current = current;
     let old = this.#book.size - current.size;
     for (const id of this.#book.keys()) {
       if (old <= OLD_VERSIONS) break;
