@@ -16,7 +16,7 @@ import type { QueueOptions } from './queue-options.ts';
 import { toJob } from './job-id.ts';
 import { classify } from './errors.ts';
 import { backoffDelay } from './backoff.ts';
-import { runJob, type RunnerDeps } from './run-job.ts';
+import { runJob, runnerDeps, type RunnerDeps } from './run-job.ts';
 import { RedisStore } from './store-redis.ts';
 import { checkRedis } from './redis-check.ts';
 import { Spill } from './spill.ts';
@@ -67,18 +67,12 @@ export class BullQueue implements ActionQueue {
       q.on('error', () => undefined);
       this.queues.set(type, q);
     }
-    this.deps = {
-      config: opts.config,
-      env: opts.env ?? process.env,
-      log: opts.log,
+    this.deps = runnerDeps(opts, {
       store: this.store,
-      registry: opts.registry,
-      metrics: opts.metrics,
       signal: this.abort.signal,
       now: opts.now ?? Date.now,
       enqueue: (i) => this.enqueue(i),
-      rules: opts.rules,
-    };
+    });
     this.spill = new Spill({ max: opts.spillMax, add: (job) => this.add(job), metrics: opts.metrics, log: opts.log });
     this.producer.on('ready', () => this.spill.kick());
     opts.metrics.setCountsSource(() => this.counts());

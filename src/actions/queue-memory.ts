@@ -10,7 +10,7 @@ import type { ActionJob, ActionJobInput, ActionStore } from './types.ts';
 import { toJob } from './job-id.ts';
 import { classify } from './errors.ts';
 import { backoffDelay } from './backoff.ts';
-import { runJob, type RunnerDeps } from './run-job.ts';
+import { runJob, runnerDeps, type RunnerDeps } from './run-job.ts';
 import { MemoryStore } from './store-memory.ts';
 import { TripTracker } from './trips.ts';
 import type { QueueOptions } from './queue-options.ts';
@@ -54,18 +54,12 @@ export class MemoryQueue implements ActionQueue {
     const now = opts.now ?? Date.now;
     this.store = opts.store ?? new MemoryStore(now);
     this.trips = new TripTracker(this.store, opts.dedupWindowMs);
-    this.deps = {
-      config: opts.config,
-      env: opts.env ?? process.env,
-      log: opts.log,
+    this.deps = runnerDeps(opts, {
       store: this.store,
-      registry: opts.registry,
-      metrics: opts.metrics,
       signal: this.abort.signal,
       now,
       enqueue: (i) => this.enqueue(i),
-      rules: opts.rules,
-    };
+    });
     opts.metrics.setCountsSource(() => this.counts());
   }
 

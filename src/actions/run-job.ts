@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.ts';
 import type { EnqueueResult } from './queue.ts';
+import type { QueueOptions } from './queue-options.ts';
 import type {
   ActionContext,
   ActionJob,
@@ -32,6 +33,22 @@ export interface RunnerDeps {
   readonly enqueue: (input: ActionJobInput) => Promise<EnqueueResult>;
   /** The rules this side was given: each job's spec is rebuilt from its rule version (absent: the job's own). */
   readonly rules?: RuleLookup;
+}
+
+/** The runner's dependencies from a back end's options and its own parts (the same for both back ends). */
+export function runnerDeps(
+  opts: QueueOptions,
+  parts: Pick<RunnerDeps, 'store' | 'signal' | 'now' | 'enqueue'>,
+): RunnerDeps {
+  return {
+    config: opts.config,
+    env: opts.env ?? process.env,
+    log: opts.log,
+    registry: opts.registry,
+    metrics: opts.metrics,
+    rules: opts.rules,
+    ...parts,
+  };
 }
 
 /** The inputs of `event` for every sibling action of `job` (the rule's other actions). */
