@@ -18,7 +18,7 @@ import type { SilenceService } from '../rules/silence-service.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
-import { lookupUser, spawnNetworkSide, type UserIds } from './spawn.ts';
+import { networkUser, spawnNetworkSide, type UserIds } from './spawn.ts';
 
 /** What the probe side offers the network side. */
 export interface ProbeLinkOptions {
@@ -93,15 +93,7 @@ export class ProbeLink {
    */
   static async open(o: ProbeLinkOptions, acceptMs = 120_000): Promise<ProbeLink> {
     const c = o.config;
-    const user = lookupUser(c.network.user);
-    if (!user)
-      throw new TriplineError(
-        'ENGINE_ERR_PRIVILEGE',
-        `network side user ${JSON.stringify(c.network.user)} does not exist`,
-        {
-          hint: `run scripts/setup.sh (it creates the user), or: useradd --system --no-create-home --shell /usr/sbin/nologin ${c.network.user}; or set network.user`,
-        },
-      );
+    const user = networkUser(c.network.user);
     shareWith(user, c.data_dir, o.bundlesDir);
     let link: ProbeLink;
     if (c.network.channel) {

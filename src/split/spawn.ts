@@ -38,8 +38,8 @@ export interface SpawnedNetworkSide {
   readonly user: UserIds;
 }
 
-/** Starts the network side as `userName`; throws ENGINE_ERR_PRIVILEGE naming what is missing. */
-export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = process.env): SpawnedNetworkSide {
+/** The network side's user: it must exist and not be root; throws ENGINE_ERR_PRIVILEGE with the fix. */
+export function networkUser(userName: string): UserIds {
   const user = lookupUser(userName);
   if (!user)
     throw new TriplineError('ENGINE_ERR_PRIVILEGE', `network side user ${JSON.stringify(userName)} does not exist`, {
@@ -49,6 +49,12 @@ export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = proc
     throw new TriplineError('ENGINE_ERR_PRIVILEGE', `network.user ${userName} is root: the network side must not be`, {
       hint: 'set network.user to an unprivileged user (default tripline)',
     });
+  return user;
+}
+
+/** Starts the network side as `userName`; throws ENGINE_ERR_PRIVILEGE naming what is missing. */
+export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = process.env): SpawnedNetworkSide {
+  const user = networkUser(userName);
   const setpriv = SETPRIV.find((p) => {
     try {
       accessSync(p, constants.X_OK);
