@@ -145,7 +145,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.log.warn({ err: (err as Error).message }, 'no cgroup labels: cpu cgroup hierarchy not found');
     }
     this.sampler = createSampler({ families, resolver, config: c, unavailable });
-    const metrics = createMetrics({ sampler: this.sampler, config: c });
+    const metrics = createMetrics({ sampler: this.sampler, config: c, side: this.opts.split ? 'probe' : 'engine' });
 
     // Rules, with persisted state; their incidents go down the pipeline (built below, before the first tick).
     const rules = new RuleRuntime({

@@ -6,6 +6,7 @@
  */
 import { connect, Socket } from 'node:net';
 import { Registry } from 'prom-client';
+import { processMetrics } from '../metrics/process-metrics.ts';
 import { buildConfig } from '../config.ts';
 import { TriplineError } from '../errors.ts';
 import { createLogger } from '../log.ts';
@@ -107,12 +108,14 @@ export async function main(argv: string[]): Promise<number> {
         ((await channel.request('suppressed.list', {})) as { suppressed: SuppressedTrip[] }).suppressed,
     },
   };
+  const ownMetrics = new Registry();
+  for (const m of processMetrics(config.metrics.prefix, 'network')) ownMetrics.registerMetric(m as never);
   const side = new NetworkSide({
     config,
     log,
     probe,
     apiToken: hello.apiToken,
-    metricsRegistry: new Registry(),
+    metricsRegistry: ownMetrics,
     persistState: true,
   });
   channel.on('rules', ({ rules }) => side.setRules(rules));

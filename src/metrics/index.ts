@@ -10,6 +10,7 @@ import type { Sampler } from '../sampler/sampler.ts';
 import { allSignals } from '../signals.ts';
 import { SignalMetric } from './signal-metric.ts';
 import { healthMetrics } from './health-metrics.ts';
+import { processMetrics } from './process-metrics.ts';
 
 /** Gauges that take their top-N cgroups from a counter, so a cgroup's limit is shown beside its usage. */
 const FOLLOWS: Readonly<Record<string, string>> = { cpu_quota_cores: 'cpu_usage_seconds' };
@@ -26,6 +27,8 @@ export function createMetrics(opts: {
   sampler: Pick<Sampler, 'series' | 'health'>;
   config: Readonly<Config>;
   signals?: readonly string[];
+  /** The `side` label of this process's own cost metrics (probe when split). @defaultValue engine */
+  side?: string;
 }): Metrics {
   const { prefix, top_cgroups: topN } = opts.config.metrics;
   const registry = new Registry();
@@ -47,6 +50,7 @@ export function createMetrics(opts: {
     () => lastScrape,
   ))
     registry.registerMetric(m as never);
+  for (const m of processMetrics(prefix, opts.side ?? 'engine')) registry.registerMetric(m as never);
   return {
     registry,
     contentType: registry.contentType,

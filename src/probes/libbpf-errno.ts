@@ -4,6 +4,7 @@
 export const ENOENT = 2;
 export const EPERM = 1;
 export const EACCES = 13;
+export const ENOSPC = 28;
 
 /** "errno N", or "permission denied (errno N)" for EPERM/EACCES. */
 export function errnoText(errno: number): string {

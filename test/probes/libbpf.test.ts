@@ -5,6 +5,8 @@ import { openObject, enableStats } from '../../src/probes/libbpf.ts';
 import { ffi } from '../../src/probes/libbpf-ffi.ts';
 import { features } from '../../src/probes/features.ts';
 import { TriplineError } from '../../src/errors.ts';
+import { HIST_LAYOUT } from '../../src/probes/decode/hist.ts';
+import { RUNQ } from '../../src/probes/decode/runq.ts';
 
 const obj = join(objDir, 'features.bpf.o');
 const SYS_GETPID: Record<string, number> = { x64: 39, arm64: 172 };
@@ -86,4 +88,43 @@ kernelTest('features name what this kernel has and why not', () => {
   // tp_btf or raw_tp must exist for the always-on counters.
   assert.ok(f.tpBtf.ok || f.rawTp.ok);
   for (const [name, v] of Object.entries(f)) assert.ok(v.reason.length > 0, `${name} has a reason`);
+});
+
+kernelTest('a per-CPU hash map read in several batches: every entry once, through buffers reused across reads', () => {
+  using o = openObject(join(objDir, 'counters', 'runq.bpf.o'), {
+    maxEntries: { runq_delay: 4096 },
+    layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
+  });
+  const map = o.map('runq_delay');
+  const n = 1000; // several 64 KiB chunks of per-CPU values
+  const value = Buffer.alloc(map.valueBytes);
+  for (let i = 1; i <= n; i++) {
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(BigInt(i));
+    value.writeBigUInt64LE(BigInt(i * 3), 0); // CPU 0's first word
+    map.update(key, value);
+  }
+  const read = (): Map<bigint, bigint> => {
+    const seen = new Map<bigint, bigint>();
+    map.forEach((k, v) => {
+      const id = k.readBigUInt64LE(0);
+      assert.ok(!seen.has(id), `entry ${id} seen twice`);
+      seen.set(id, v.readBigUInt64LE(0));
+    });
+    return seen;
+  };
+  const first = read();
+  assert.equal(first.size, n);
+  for (const [id, v] of first) assert.equal(v, id * 3n);
+  const buffers = new Set<ArrayBufferLike>();
+  map.forEach((_k, v) => buffers.add(v.buffer));
+  assert.equal(buffers.size, 1, 'one values buffer for the whole read');
+  map.forEach((_k, v) => buffers.add(v.buffer));
+  assert.equal(buffers.size, 1, 'the same buffer at the next read');
+  assert.deepEqual(read(), first);
+  // entries() copies: what it returns survives the next read.
+  const kept = map.entries();
+  read();
+  assert.equal(kept.length, n);
+  assert.deepEqual(new Set(kept.map((e) => e.key.readBigUInt64LE(0))), new Set(first.keys()));
 });

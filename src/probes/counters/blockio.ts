@@ -7,7 +7,7 @@ import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { blockio as spec } from './spec/blockio.ts';
 import { entryFields } from './spec/types.ts';
-import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
+import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -52,7 +52,9 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
   return {
     name: 'blockio',
     read(): Reading[] {
-      return latency.entries().flatMap((e) => decodeBlockioEntry(e.key, e.value, fam.cpus, device));
+      const out: Reading[] = [];
+      latency.forEach((k, v) => pushAll(out, decodeBlockioEntry(k, v, fam.cpus, device)));
+      return out;
     },
     stats: () => fam.stats(),
     close: () => fam.close(),

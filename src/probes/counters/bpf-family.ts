@@ -8,7 +8,7 @@ import { TriplineError } from '../../errors.ts';
 import { openObject, possibleCpus, type BpfObject, type OpenOptions } from '../libbpf.ts';
 import { features } from '../features.ts';
 import { chooseHooks, disabledPrograms, type HookKind } from '../hooks.ts';
-import type { FamilyStats } from './types.ts';
+import type { FamilyStats, Reading } from './types.ts';
 import { sumPerCpu } from '../decode/percpu.ts';
 
 // The twin choice lives in ../hooks.ts (shared with the deep probes); re-exported for the family modules.
@@ -84,4 +84,9 @@ export function startBpfFamily(
       obj.close();
     },
   };
+}
+
+/** Appends a decoder's readings (no spread: a map read has thousands of entries). */
+export function pushAll(out: Reading[], xs: readonly Reading[]): void {
+  for (const x of xs) out.push(x);
 }

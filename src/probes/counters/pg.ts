@@ -10,7 +10,7 @@ import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { pg as spec } from './spec/pg.ts';
 import { entryFields } from './spec/types.ts';
-import { startBpfFamily } from './bpf-family.ts';
+import { pushAll, startBpfFamily } from './bpf-family.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 import { PG, decodePgLatencyEntry } from '../decode/pg.ts';
 
@@ -100,7 +100,7 @@ export function startPg(
     binaries: attached,
     read(): Reading[] {
       const out: Reading[] = [];
-      for (const e of latency.entries()) out.push(...decodePgLatencyEntry(e.key, e.value, fam.cpus));
+      latency.forEach((k, v) => pushAll(out, decodePgLatencyEntry(k, v, fam.cpus)));
       return out;
     },
     stats: () => fam.stats(),

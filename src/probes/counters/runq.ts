@@ -7,7 +7,7 @@ import { features } from '../features.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { runq as spec } from './spec/runq.ts';
 import { entryFields } from './spec/types.ts';
-import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
+import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -44,7 +44,9 @@ export function startRunq(
   return {
     name: 'runq',
     read(): Reading[] {
-      return map.entries().flatMap((e) => decodeRunqEntry(e.key, e.value, fam.cpus));
+      const out: Reading[] = [];
+      map.forEach((k, v) => pushAll(out, decodeRunqEntry(k, v, fam.cpus)));
+      return out;
     },
     stats: () => fam.stats(),
     close: () => fam.close(),

@@ -13,7 +13,7 @@ import { syscallName } from '../syscall-names.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { syscalls as spec } from './spec/syscalls.ts';
 import { entryFields } from './spec/types.ts';
-import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
+import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import {
   SYSCALLS,
   cgroupWatchKey,
@@ -109,8 +109,8 @@ export function startSyscalls(
     name: 'syscalls',
     read(): Reading[] {
       const out: Reading[] = [];
-      for (const e of perSyscall.entries()) out.push(...decodeSyscallEntry(e.key, e.value, fam.cpus, name));
-      for (const e of perCgroup.entries()) out.push(...decodeCgroupSyscallEntry(e.key, e.value, fam.cpus, name));
+      perSyscall.forEach((k, v) => pushAll(out, decodeSyscallEntry(k, v, fam.cpus, name)));
+      perCgroup.forEach((k, v) => pushAll(out, decodeCgroupSyscallEntry(k, v, fam.cpus, name)));
       return out;
     },
     /** Sets the run-time watch list (replacing the previous one); the configured cgroups and pids stay watched. */

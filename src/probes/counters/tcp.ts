@@ -8,7 +8,7 @@ import { findCpuMount } from '../cgroup-mount.ts';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { tcp as spec } from './spec/tcp.ts';
 import { entryFields } from './spec/types.ts';
-import { chooseHooks, startBpfFamily, type HookKind } from './bpf-family.ts';
+import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -51,8 +51,8 @@ export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: Hoo
     name: 'tcp',
     read(): Reading[] {
       const out: Reading[] = [];
-      for (const e of latency.entries()) out.push(...decodeTcpConnectEntry(e.key, e.value, fam.cpus));
-      for (const e of retrans.entries()) out.push(...decodeTcpRetransEntry(e.key, e.value, fam.cpus));
+      latency.forEach((k, v) => pushAll(out, decodeTcpConnectEntry(k, v, fam.cpus)));
+      retrans.forEach((k, v) => pushAll(out, decodeTcpRetransEntry(k, v, fam.cpus)));
       return out;
     },
     stats: () => fam.stats(),
