@@ -78,4 +78,5 @@ if ! setpriv --reuid=tripline --regid=tripline --clear-groups -- test -r "$root/
 fi
 
 scripts/build-bpf
+scripts/build-js
 echo "tripline setup: done"

@@ -14,7 +14,8 @@
  * ioredis' "Unhandled error event" print.
  */
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { TriplineError } from './errors.ts';
 
 /** How to reach a Redis that wants more than a URL: a CA for TLS (`rediss://`), a password kept in a file. */
@@ -64,7 +65,9 @@ export function openRedis(
   onError: (err: Error) => void = () => undefined,
   security?: RedisSecurity,
 ): Redis {
-  const client = new Redis(url, { ...REDIS_CLIENT_SETTINGS[use], ...securityOptions(security) });
+  // Loaded at the first client (ioredis is CommonJS, so synchronously): a host without Redis never pays its memory.
+  const { Redis: Client } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const client = new Client(url, { ...REDIS_CLIENT_SETTINGS[use], ...securityOptions(security) });
   client.on('error', onError);
   return client;
 }

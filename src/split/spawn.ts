@@ -8,7 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import { INSTALL_DIR } from '../paths.ts';
 
@@ -71,7 +71,8 @@ export function spawnNetworkSide(userName: string, env: NodeJS.ProcessEnv = proc
         hint: 'install util-linux (apt-get install -y util-linux)',
       },
     );
-  const main = join(INSTALL_DIR, 'src', 'cli', 'main.ts');
+  // The same entry this process runs from: dist/cli/main.js when compiled, src/cli/main.ts from source.
+  const main = join(import.meta.dirname, '..', 'cli', `main${extname(import.meta.filename)}`);
   const canRead = spawnSync(
     setpriv,
     [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', 'test', '-r', main],

@@ -4,15 +4,17 @@
  * Errors are mapped to the three action error classes; the token never appears in them.
  */
 import { assertCredentialTransport, isLoopbackHost } from '../token-transport.ts';
-import {
-  WebClient,
+// Types only: the SDK (and its HTTP stack) is loaded at the first call, so a process that never talks to Slack
+// never pays its memory.
+import type {
+  Logger,
+  LogLevel,
   WebAPIHTTPError,
   WebAPIPlatformError,
   WebAPIRateLimitedError,
   WebAPIRequestError,
-  LogLevel,
+  WebClient,
 } from '@slack/web-api';
-import type { Logger } from '@slack/web-api';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../errors.ts';
 import type { SlackMessage } from './blocks.ts';
 import type { MessageRef, PendingUpload, SlackTransport } from './transport.ts';
@@ -63,17 +65,21 @@ export interface SlackClientOptions {
 /** Maps anything the WebClient (or the upload fetch) throws to RetryableError, UnrecoverableError or RateLimitedError. */
 export function mapSlackError(err: unknown, call: string): Error {
   if (err instanceof RateLimitedError || err instanceof RetryableError || err instanceof UnrecoverableError) return err;
-  if (err instanceof WebAPIRateLimitedError) {
-    return new RateLimitedError(`slack ${call}: rate limited, retry after ${err.retryAfter}s`, err.retryAfter * 1000, {
+  // The SDK's error classes, told apart by their documented `code` (ErrorCode), not by class identity.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'slack_webapi_rate_limited_error') {
+    const { retryAfter } = err as WebAPIRateLimitedError;
+    return new RateLimitedError(`slack ${call}: rate limited, retry after ${retryAfter}s`, retryAfter * 1000, {
       reason: 'http_429',
     });
   }
-  if (err instanceof WebAPIPlatformError) {
-    const code = String(err.data.error);
+  if (code === 'slack_webapi_platform_error') {
+    const e = err as WebAPIPlatformError;
+    const code = String(e.data.error);
     if (code === 'ratelimited')
       return new RateLimitedError(
         `slack ${call}: ratelimited`,
-        1000 * Number(err.data.response_metadata?.retryAfter ?? 1),
+        1000 * Number(e.data.response_metadata?.retryAfter ?? 1),
         { reason: 'ratelimited' },
       );
     if (TRANSIENT.has(code)) return new RetryableError(`slack ${call}: ${code}`, { reason: code });
@@ -89,13 +95,13 @@ export function mapSlackError(err: unknown, call: string): Error {
       cause: err,
     });
   }
-  if (err instanceof WebAPIHTTPError) {
-    const s = err.statusCode;
+  if (code === 'slack_webapi_http_error') {
+    const s = (err as WebAPIHTTPError).statusCode;
     if (s >= 500 || s === 408) return new RetryableError(`slack ${call}: HTTP ${s}`, { reason: `http_${s}` });
     return new UnrecoverableError(`slack ${call}: HTTP ${s}`, { reason: `http_${s}` });
   }
-  if (err instanceof WebAPIRequestError)
-    return new RetryableError(`slack ${call}: ${err.original.message}`, { reason: 'network' });
+  if (code === 'slack_webapi_request_error')
+    return new RetryableError(`slack ${call}: ${(err as WebAPIRequestError).original.message}`, { reason: 'network' });
   return new RetryableError(`slack ${call}: ${(err as Error)?.message ?? String(err)}`, {
     reason: 'error',
     cause: err,
@@ -109,14 +115,13 @@ const QUIET: Logger = {
   warn() {},
   error() {},
   setLevel() {},
-  getLevel: () => LogLevel.ERROR,
+  getLevel: () => 'error' as LogLevel,
   setName() {},
 };
 
 /** The Web API transport. */
 export class SlackClient implements SlackTransport {
   readonly kind = 'client' as const;
-  readonly #web: WebClient;
   readonly #timeoutMs: number;
 
   readonly #apiHost: string;
@@ -125,22 +130,36 @@ export class SlackClient implements SlackTransport {
     assertCredentialTransport(opts.apiUrl, 'slack.api_url');
     this.#apiHost = new URL(opts.apiUrl).host;
     this.#timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
-    this.#web = new WebClient(opts.token, {
-      slackApiUrl: opts.apiUrl,
-      // One layer retries: the queue. The SDK's default would retry ten times over ~30 minutes.
-      retryConfig: { retries: 0 },
-      rejectRateLimitedCalls: true,
-      timeout: this.#timeoutMs,
-      logger: QUIET,
-      // Only method names are resolved against slackApiUrl; no absolute URLs from data.
-      allowAbsoluteUrls: false,
-    });
+    this.#token = opts.token;
+    this.#apiUrl = opts.apiUrl;
+  }
+
+  readonly #token: string;
+  readonly #apiUrl: string;
+  #web: Promise<WebClient> | undefined;
+
+  /** The SDK client, made at the first call. */
+  #client(): Promise<WebClient> {
+    this.#web ??= import('@slack/web-api').then(
+      ({ WebClient }) =>
+        new WebClient(this.#token, {
+          slackApiUrl: this.#apiUrl,
+          // One layer retries: the queue. The SDK's default would retry ten times over ~30 minutes.
+          retryConfig: { retries: 0 },
+          rejectRateLimitedCalls: true,
+          timeout: this.#timeoutMs,
+          logger: QUIET,
+          // Only method names are resolved against slackApiUrl; no absolute URLs from data.
+          allowAbsoluteUrls: false,
+        }),
+    );
+    return this.#web;
   }
 
   /** auth.test: checks the token (used by `tripline doctor` and at start). */
   async authTest(): Promise<{ team?: string; user?: string }> {
     try {
-      const r = await this.#web.auth.test();
+      const r = await (await this.#client()).auth.test();
       return { team: r.team, user: r.user };
     } catch (err) {
       throw mapSlackError(err, 'auth.test');
@@ -149,7 +168,9 @@ export class SlackClient implements SlackTransport {
 
   async post(channel: string, message: SlackMessage, threadTs?: string): Promise<MessageRef> {
     try {
-      const r = await this.#web.chat.postMessage({
+      const r = await (
+        await this.#client()
+      ).chat.postMessage({
         channel,
         text: message.text,
         blocks: message.blocks as never,
@@ -167,7 +188,9 @@ export class SlackClient implements SlackTransport {
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {
     try {
-      await this.#web.chat.update({
+      await (
+        await this.#client()
+      ).chat.update({
         channel: ref.channel,
         ts: ref.ts,
         text: message.text,
@@ -180,7 +203,7 @@ export class SlackClient implements SlackTransport {
 
   async startUpload(filename: string, length: number): Promise<PendingUpload> {
     try {
-      const r = await this.#web.files.getUploadURLExternal({ filename, length });
+      const r = await (await this.#client()).files.getUploadURLExternal({ filename, length });
       if (!r.file_id || !r.upload_url)
         throw new RetryableError('slack files.getUploadURLExternal: answer without file_id', { reason: 'bad_answer' });
       return { fileId: r.file_id, uploadUrl: r.upload_url };
@@ -236,7 +259,9 @@ export class SlackClient implements SlackTransport {
 
   async completeUpload(upload: PendingUpload, title: string, thread: MessageRef, comment: string): Promise<void> {
     try {
-      await this.#web.files.completeUploadExternal({
+      await (
+        await this.#client()
+      ).files.completeUploadExternal({
         files: [{ id: upload.fileId, title }],
         channel_id: thread.channel,
         thread_ts: thread.ts,
