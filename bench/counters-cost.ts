@@ -28,7 +28,8 @@ export { programsHeldBy as programIdsOf } from '../test/support/bpf-programs.ts'
 
 /**
  * Hook of a program, from its kernel name (15 characters at most, so a `_raw` twin may be cut): tripline's tlc_*
- * counter programs (bpf/README.md) or bpftrace's probe names.
+ * counter programs (bpf/README.md), bpftrace's probe names, or the libbpf-tools' program names (runqlat and bpftrace
+ * share `sched_*`, syscount and bpftrace `sys_*`; biolatency's `block_rq_issue_btf` shows as `block_rq_issue_`).
  */
 const HOOKS: [RegExp, string][] = [
   [/^(tlc_runq_new|sched_wakeup_ne)/, 'sched_wakeup_new'],
@@ -38,6 +39,8 @@ const HOOKS: [RegExp, string][] = [
   [/^(tlc_sys_exit|sys_exit)/, 'sys_exit'],
   [/^(tlc_tcp_state|inet_sock_set_s)/, 'inet_sock_set_state'],
   [/^tlc_tcp_retrans/, 'tcp_retransmit_skb'],
+  [/^(tlc_bio_issue|block_rq_issue)/, 'block_rq_issue'],
+  [/^(tlc_bio_done|block_rq_comple)/, 'block_rq_complete'],
 ];
 export const hookOf = (name: string): string => HOOKS.find(([re]) => re.test(name))?.[1] ?? name;
 
