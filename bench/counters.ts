@@ -2,7 +2,7 @@
  * Cost of tripline's always-on BPF counters next to the bpftrace reference scripts and Debian's libbpf-tools, in one
  * run, on the same hooks and workloads.
  *   scripts/node bench/counters.ts [--rounds 5] [--reads 1000000] [--pipe-loops 50000] [--connects 2000] [--forks 300]
- *                                  [--dio-reads 2000] [--block-dir /var/tmp]
+ *                                  [--dio-reads 2000] [--block-dir /var/tmp] [--only read,pipe,connect,fork,dio]
  * Needs root, bpftrace, libbpf-tools, perf, clang and a C compiler, and the reference scripts in ../shared/anchors
  * (beside the repo). Configurations: nothing attached / tripline's runq+syscalls+tcp+blockio families / bpftrace
  * running runq_latency.bt, syscall_latency.bt and tcp_connect_latency.bt / libbpf-tools runqlat, syscount -L,
@@ -13,6 +13,7 @@
  *     O_DIRECT reads of a file in --block-dir (skipped, with the reason, when that is not on a block device).
  *  2. Per-event cost: the workloads once more per configuration with BPF run-time stats on (bench/counters-cost.ts),
  *     as measured and minus the stats floor of an empty program (bench/counters-calibrate.ts).
+ * For a narrower run while working on one program: --only (the workloads to run) and --rounds 0 (per-event cost only).
  */
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     forks: { type: 'string', default: '300' },
     'dio-reads': { type: 'string', default: '2000' },
     'block-dir': { type: 'string', default: '/var/tmp' },
+    only: { type: 'string', default: 'read,pipe,connect,fork,dio' },
   },
 });
 const ROUNDS = Number(args.rounds),
@@ -50,6 +52,7 @@ const CONNECTS = Number(args.connects),
 const anchors = join(INSTALL_DIR, '..', 'shared', 'anchors');
 const SCRIPTS = ['runq_latency.bt', 'syscall_latency.bt', 'tcp_connect_latency.bt'];
 const FAMILIES = [runq, syscalls, tcp, blockio];
+const ONLY = new Set(args.only!.split(','));
 const WORKLOADS = [
   'read() ns/syscall',
   'sched pipe us/op',
@@ -103,12 +106,13 @@ async function main(): Promise<void> {
       return a;
     },
   };
+  const run = (name: string, f: () => number): number => (ONLY.has(name) ? f() : NaN);
   const workloads = (): number[] => [
-    loopNs(loops.path, 'read', READS),
-    schedPipeUs(PIPE),
-    loopNs(loops.path, 'connect', CONNECTS),
-    loopNs(loops.path, 'fork', FORKS),
-    disk.path ? loopNs(loops.path, 'dio', DIO, { file: disk.path }) : NaN,
+    run('read', () => loopNs(loops.path, 'read', READS)),
+    run('pipe', () => schedPipeUs(PIPE)),
+    run('connect', () => loopNs(loops.path, 'connect', CONNECTS)),
+    run('fork', () => loopNs(loops.path, 'fork', FORKS)),
+    run('dio', () => (disk.path ? loopNs(loops.path, 'dio', DIO, { file: disk.path }) : NaN)),
   ];
   let current: Attached | undefined;
   try {
