@@ -180,6 +180,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       runq_delay: { type: PERCPU_HASH, keySize: RUNQ.keySize, valueSize: RUNQ.valueSize },
       runq_start: { type: TASK_STORAGE, keySize: 4, valueSize: 8 },
       runq_start_pid: { type: HASH, keySize: 4, valueSize: 8 },
+      runq_start_new: { type: ARRAY, keySize: 4, valueSize: 16 },
       ...drops('runq_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
