@@ -204,10 +204,12 @@ const OBJECTS: Record<string, ObjectSpec> = {
       tcp_connect_latency: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.latencyValueSize },
       tcp_retransmits: { type: PERCPU_HASH, keySize: TCP.keySize, valueSize: TCP.retransValueSize },
       tcp_socks: { type: HASH, keySize: 8, valueSize: TCP.layouts.tcp_sock_info.size },
+      tcp_slots: { type: ARRAY, keySize: 4, valueSize: 24 },
+      tcp_socks_used: { type: ARRAY, keySize: 4, valueSize: 8 },
       ...drops('tcp_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
-    knobs: { tcp_sk_cgroup_v2: 1 },
+    knobs: { tcp_sk_cgroup_v2: 1, tcp_slot_mask: 4 },
   },
   'counters/blockio': {
     maps: {
