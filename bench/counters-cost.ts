@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { enableStats } from '../src/probes/libbpf.ts';
+import { median } from './counters-workloads.ts';
 
 export interface Prog {
   id: number;
@@ -63,6 +64,20 @@ export function measureCost(ids: ReadonlySet<number>, load: () => void): Map<str
     if (cnt <= 0) continue;
     const h = out.get(hookOf(p.name)) ?? { ns: 0, events: 0, programs: 0 };
     out.set(hookOf(p.name), { ns: h.ns + ns / cnt, events: Math.max(h.events, cnt), programs: h.programs + 1 });
+  }
+  return out;
+}
+
+/** Per hook, the median over rounds of the per-event ns and of the events (a hook missing in a round is left out). */
+export function medianCost(rounds: readonly Map<string, HookCost>[]): Map<string, HookCost> {
+  const out = new Map<string, HookCost>();
+  for (const h of new Set(rounds.flatMap((r) => [...r.keys()]))) {
+    const seen = rounds.map((r) => r.get(h)).filter((x): x is HookCost => x !== undefined);
+    out.set(h, {
+      ns: median(seen.map((x) => x.ns)),
+      events: median(seen.map((x) => x.events)),
+      programs: Math.max(...seen.map((x) => x.programs)),
+    });
   }
   return out;
 }

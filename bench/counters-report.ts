@@ -15,6 +15,7 @@ export interface ReportInput {
   /** What ran in each configuration, one line each. */
   legend: Record<Measured, string>;
   rounds: number;
+  costRounds: number;
   /** Workload names, in the order of each sample's figures. */
   workloads: readonly string[];
   /** samples[config][round][workload]; NaN where a workload did not run. */
@@ -41,7 +42,7 @@ export function report(r: ReportInput): string {
     out.push(`  NOT RUN: libbpf-tools ${tool} cannot run on this kernel: ${why}`);
   out.push(`  block workload: ${r.block}`);
   out.push(
-    `kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ${r.rounds} rounds, ${new Date().toISOString()}`,
+    `kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ${r.rounds} rounds + ${r.costRounds} per-event cost rounds, ${new Date().toISOString()}`,
   );
   out.push(`other BPF programs loaded meanwhile: ${r.foreign.size ? [...r.foreign].sort().join(', ') : 'none'}`);
   out.push('');
@@ -56,7 +57,7 @@ export function report(r: ReportInput): string {
 function costTable(r: ReportInput): string[] {
   const { tripline: tl, bpftrace: bt, libbpf: lb } = r.cost;
   const out = [
-    `per-event in-kernel cost, ns (run_time_ns / run_cnt, summed over the programs on the hook); stats floor ${r.floor.toFixed(1)} ns per program`,
+    `per-event in-kernel cost, ns (run_time_ns / run_cnt, summed over the programs on the hook, median over the cost rounds); stats floor ${r.floor.toFixed(1)} ns per program`,
     `${''.padEnd(22)}${'------------- as measured -------------'}  ${'---------- minus the floor ------------'}`,
     `${'hook'.padEnd(22)}${['tripline', 'bpftrace', 'libbpf'].map((h) => h.padStart(9)).join('')}${'tl/bt'.padStart(7)}${'tl/lb'.padStart(7)}  ${['tripline', 'bpftrace', 'libbpf'].map((h) => h.padStart(9)).join('')}${'tl/bt'.padStart(7)}${'tl/lb'.padStart(7)}  events tl / bt / lb`,
   ];

@@ -3,6 +3,7 @@
  * run, on the same hooks and workloads.
  *   scripts/node bench/counters.ts [--rounds 5] [--reads 1000000] [--pipe-loops 50000] [--connects 2000] [--forks 300]
  *                                  [--dio-reads 2000] [--block-dir /var/tmp] [--only read,pipe,connect,fork,dio]
+ *                                  [--cost-rounds 3]
  * Needs root, bpftrace, libbpf-tools, perf, clang and a C compiler, and the reference scripts in ../shared/anchors
  * (beside the repo). Configurations: nothing attached / tripline's runq+syscalls+tcp+blockio families / bpftrace
  * running runq_latency.bt, syscall_latency.bt and tcp_connect_latency.bt / libbpf-tools runqlat, syscount -L,
@@ -11,8 +12,9 @@
  *     hits them alike; medians over rounds. Workloads (bench/counters-workloads.ts, pinned to CPU 0, CPU time per
  *     op): 1-byte read() loop, `perf bench sched pipe`, loopback connect+accept+close, fork+exit+wait, 4 KiB
  *     O_DIRECT reads of a file in --block-dir (skipped, with the reason, when that is not on a block device).
- *  2. Per-event cost: the workloads once more per configuration with BPF run-time stats on (bench/counters-cost.ts),
- *     as measured and minus the stats floor of an empty program (bench/counters-calibrate.ts).
+ *  2. Per-event cost: --cost-rounds more rounds with BPF run-time stats on, the three configurations in a rotating
+ *     order (bench/counters-cost.ts); per hook the median over those rounds, as measured and minus the stats floor of
+ *     an empty program (bench/counters-calibrate.ts, measured each round, median).
  * For a narrower run while working on one program: --only (the workloads to run) and --rounds 0 (per-event cost only).
  */
 import { parseArgs } from 'node:util';
@@ -24,9 +26,9 @@ import { runq } from '../src/probes/counters/runq.ts';
 import { syscalls } from '../src/probes/counters/syscalls.ts';
 import { tcp } from '../src/probes/counters/tcp.ts';
 import { blockio } from '../src/probes/counters/blockio.ts';
-import { blockFile, buildLoops, loopNs, schedPipeUs } from './counters-workloads.ts';
+import { blockFile, buildLoops, loopNs, median, schedPipeUs } from './counters-workloads.ts';
 import { statsFloorNs } from './counters-calibrate.ts';
-import { measureCost, progs, type HookCost } from './counters-cost.ts';
+import { measureCost, medianCost, progs, type HookCost } from './counters-cost.ts';
 import { LIBBPF_TOOLS, attachBpftrace, attachLibbpfTools, attachTripline, type Attached } from './counters-attach.ts';
 import { CONFIGS, report, type ConfigName, type Measured } from './counters-report.ts';
 
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     'dio-reads': { type: 'string', default: '2000' },
     'block-dir': { type: 'string', default: '/var/tmp' },
     only: { type: 'string', default: 'read,pipe,connect,fork,dio' },
+    'cost-rounds': { type: 'string', default: '3' },
   },
 });
 const ROUNDS = Number(args.rounds),
@@ -47,7 +50,8 @@ const ROUNDS = Number(args.rounds),
   PIPE = Number(args['pipe-loops']);
 const CONNECTS = Number(args.connects),
   FORKS = Number(args.forks),
-  DIO = Number(args['dio-reads']);
+  DIO = Number(args['dio-reads']),
+  COST_ROUNDS = Math.max(1, Number(args['cost-rounds']));
 
 const anchors = join(INSTALL_DIR, '..', 'shared', 'anchors');
 const SCRIPTS = ['runq_latency.bt', 'syscall_latency.bt', 'tcp_connect_latency.bt'];
@@ -129,15 +133,25 @@ async function main(): Promise<void> {
         current = undefined;
       }
     }
-    const cost = {} as Record<Measured, Map<string, HookCost>>;
-    for (const c of ['tripline', 'bpftrace', 'libbpf'] as const) {
-      process.stderr.write(`per-event cost: ${c}\n`);
-      current = await ATTACH[c]();
-      cost[c] = measureCost(current.ids, workloads);
-      await current.stop();
-      current = undefined;
+    const costRounds: Record<Measured, Map<string, HookCost>[]> = { tripline: [], bpftrace: [], libbpf: [] };
+    const floors: number[] = [];
+    const measured = ['tripline', 'bpftrace', 'libbpf'] as const;
+    for (let r = 0; r < COST_ROUNDS; r++) {
+      for (const c of measured.map((_, i) => measured[(i + r) % measured.length]!)) {
+        process.stderr.write(`per-event cost ${r + 1}/${COST_ROUNDS}: ${c}\n`);
+        current = await ATTACH[c]();
+        costRounds[c].push(measureCost(current.ids, workloads));
+        await current.stop();
+        current = undefined;
+      }
+      floors.push(statsFloorNs(objDir, () => loopNs(loops.path, 'read', READS)));
     }
-    const floor = statsFloorNs(objDir, () => loopNs(loops.path, 'read', READS));
+    const cost = {
+      tripline: medianCost(costRounds.tripline),
+      bpftrace: medianCost(costRounds.bpftrace),
+      libbpf: medianCost(costRounds.libbpf),
+    };
+    const floor = median(floors);
     const ran = LIBBPF_TOOLS.filter((t) => !libbpfFailed.has(t.tool));
     console.log(
       report({
@@ -147,6 +161,7 @@ async function main(): Promise<void> {
           libbpf: `libbpf-tools ${ran.map((t) => `${[t.tool, ...t.args].join(' ')} (vs ${t.family})`).join(', ')}`,
         },
         rounds: ROUNDS,
+        costRounds: COST_ROUNDS,
         workloads: WORKLOADS,
         samples,
         cost,
