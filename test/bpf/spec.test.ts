@@ -214,7 +214,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
   'counters/blockio': {
     maps: {
       blockio_latency: { type: PERCPU_HASH, keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-      blockio_start: { type: HASH, keySize: 8, valueSize: BLOCKIO.layouts.blockio_start.size },
+      blockio_start: { type: HASH, keySize: 8, valueSize: 8 },
       ...drops('blockio_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts },
