@@ -80,7 +80,7 @@ static __always_inline void complete(struct request *rq, bool btf)
 	hk.op = op_of(blkreq_op(rq, btf));
 	h = map_lookup_or_init(&blockio_latency, &hk, &zero_hist);
 	if (h)
-		hist_add(h, delta / BLOCKIO_UNIT_NS);
+		hist_add(h, hist_div1000(delta)); /* BLOCKIO_UNIT_NS */
 	else
 		count_drop(&blockio_drops);
 	bpf_map_delete_elem(&blockio_start, &key);

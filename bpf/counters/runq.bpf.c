@@ -71,28 +71,27 @@ static __always_inline void record(__u64 cgid, __u64 delta_ns)
 		count_drop(&runq_drops);
 		return;
 	}
-	hist_add(&v->delay, delta_ns / RUNQ_UNIT_NS);
+	hist_add(&v->delay, hist_div1000(delta_ns)); /* RUNQ_UNIT_NS */
 	if (delta_ns > runq_threshold_ns)
 		v->over++;
 }
 
 /* ---- tp_btf: task storage keyed by the task itself (no hash, no pid reuse) ---- */
 
-static __always_inline void enqueue_btf(struct task_struct *p)
+/* Enqueue time of p (not the idle task): `now`. */
+static __always_inline void enqueue_btf(struct task_struct *p, __u64 now)
 {
-	__u64 *ts;
+	__u64 *ts = bpf_task_storage_get(&runq_start, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	if (!p->pid) /* idle task */
-		return;
-	ts = bpf_task_storage_get(&runq_start, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (ts)
-		*ts = bpf_ktime_get_ns();
+		*ts = now;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(tlc_runq_wake, struct task_struct *p)
 {
-	enqueue_btf(p);
+	if (p->pid) /* not the idle task */
+		enqueue_btf(p, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -128,14 +127,17 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(tlc_runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
-	__u64 *ts, now;
+	__u64 *ts, now = 0;
 
 	/*
 	 * Still queued: preempted (stays on the run queue whatever its state) or switched out while TASK_RUNNING.
-	 * The prev_state argument exists since 5.18 (fa2c3254d7cf).
+	 * The prev_state argument exists since 5.18 (fa2c3254d7cf). One clock read serves prev's enqueue time and
+	 * next's delay.
 	 */
-	if (preempt || prev_state == TASK_RUNNING)
-		enqueue_btf(prev);
+	if ((preempt || prev_state == TASK_RUNNING) && prev->pid) {
+		now = bpf_ktime_get_ns();
+		enqueue_btf(prev, now);
+	}
 	if (!next->pid)
 		return 0;
 	/* No CREATE: a task without storage is new (its enqueue time is in runq_start_new) or was not seen waking. */
@@ -146,13 +148,16 @@ int BPF_PROG(tlc_runq_switch, bool preempt, struct task_struct *prev, struct tas
 
 		if (!n || n->pid != pid)
 			return 0;
-		record(task_cpu_cgroup_id(next, CGROUP_BTF), bpf_ktime_get_ns() - n->ts);
+		if (!now)
+			now = bpf_ktime_get_ns();
+		record(task_cpu_cgroup_id(next, CGROUP_BTF), now - n->ts);
 		n->pid = 0;
 		return 0;
 	}
 	if (!*ts)
 		return 0;
-	now = bpf_ktime_get_ns();
+	if (!now)
+		now = bpf_ktime_get_ns();
 	record(task_cpu_cgroup_id(next, CGROUP_BTF), now - *ts);
 	*ts = 0;
 	return 0;

@@ -90,7 +90,7 @@ static __always_inline void record_connect(__u64 cgid, __u64 delta_ns)
 		count_drop(&tcp_drops);
 		return;
 	}
-	hist_add(h, delta_ns / TCP_UNIT_NS);
+	hist_add(h, hist_div1000(delta_ns)); /* TCP_UNIT_NS */
 }
 
 /* ---- tp_btf: sockets by cookie, in a slot of tcp_slots (an inlined array lookup) or else in tcp_socks ---- */
