@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { enableStats } from '../src/probes/libbpf.ts';
+import { median } from './counters-workloads.ts';
 
 export interface Prog {
   id: number;
@@ -28,7 +29,8 @@ export { programsHeldBy as programIdsOf } from '../test/support/bpf-programs.ts'
 
 /**
  * Hook of a program, from its kernel name (15 characters at most, so a `_raw` twin may be cut): tripline's tlc_*
- * counter programs (bpf/README.md) or bpftrace's probe names.
+ * counter programs (bpf/README.md), bpftrace's probe names, or the libbpf-tools' program names (runqlat and bpftrace
+ * share `sched_*`, syscount and bpftrace `sys_*`; biolatency's `block_rq_issue_btf` shows as `block_rq_issue_`).
  */
 const HOOKS: [RegExp, string][] = [
   [/^(tlc_runq_new|sched_wakeup_ne)/, 'sched_wakeup_new'],
@@ -38,6 +40,8 @@ const HOOKS: [RegExp, string][] = [
   [/^(tlc_sys_exit|sys_exit)/, 'sys_exit'],
   [/^(tlc_tcp_state|inet_sock_set_s)/, 'inet_sock_set_state'],
   [/^tlc_tcp_retrans/, 'tcp_retransmit_skb'],
+  [/^(tlc_bio_issue|block_rq_issue)/, 'block_rq_issue'],
+  [/^(tlc_bio_done|block_rq_comple)/, 'block_rq_complete'],
 ];
 export const hookOf = (name: string): string => HOOKS.find(([re]) => re.test(name))?.[1] ?? name;
 
@@ -60,6 +64,20 @@ export function measureCost(ids: ReadonlySet<number>, load: () => void): Map<str
     if (cnt <= 0) continue;
     const h = out.get(hookOf(p.name)) ?? { ns: 0, events: 0, programs: 0 };
     out.set(hookOf(p.name), { ns: h.ns + ns / cnt, events: Math.max(h.events, cnt), programs: h.programs + 1 });
+  }
+  return out;
+}
+
+/** Per hook, the median over rounds of the per-event ns and of the events (a hook missing in a round is left out). */
+export function medianCost(rounds: readonly Map<string, HookCost>[]): Map<string, HookCost> {
+  const out = new Map<string, HookCost>();
+  for (const h of new Set(rounds.flatMap((r) => [...r.keys()]))) {
+    const seen = rounds.map((r) => r.get(h)).filter((x): x is HookCost => x !== undefined);
+    out.set(h, {
+      ns: median(seen.map((x) => x.ns)),
+      events: median(seen.map((x) => x.events)),
+      programs: Math.max(...seen.map((x) => x.programs)),
+    });
   }
   return out;
 }

@@ -1,16 +1,17 @@
 /**
  * Workloads of bench/counters.ts, small C programs compiled at bench time plus `perf bench sched pipe`, all pinned to
- * one CPU: a 1-byte read() loop, loopback TCP connect/accept/close, fork+exit+wait. Each returns one figure; the
- * caller repeats and takes medians. Every figure is CPU time per operation (CLOCK_THREAD_CPUTIME_ID, children's
+ * one CPU: a 1-byte read() loop, loopback TCP connect/accept/close, fork+exit+wait, 4 KiB O_DIRECT reads of a file
+ * on a block device (one block request each). Each returns one figure; the caller repeats and takes medians. Every figure is CPU time per operation (CLOCK_THREAD_CPUTIME_ID, children's
  * rusage), which includes the BPF programs run in the tasks' context, so other tenants preempting the loop do not
  * count (on a shared 2-CPU host wall-clock figures swing by 2x between runs).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const LOOPS_C = `
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -54,6 +55,18 @@ int main(int argc, char **argv) {
     double kids = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
     printf("%.2f\\n", (now(CLOCK_THREAD_CPUTIME_ID) - t0 + kids) / n);
     return 0;
+  } else if (!strcmp(argv[1], "dio")) {
+    /* 4 KiB O_DIRECT reads at pseudo-random aligned offsets of argv[3]: no page cache, one block request each. */
+    int fd = argc > 3 ? open(argv[3], O_RDONLY | O_DIRECT) : -1;
+    off_t blocks = fd < 0 ? 0 : lseek(fd, 0, SEEK_END) / 4096;
+    void *b;
+    unsigned long x = 88172645463325252UL;
+    if (blocks <= 0 || posix_memalign(&b, 4096, 4096)) return 5;
+    t0 = now(CLOCK_THREAD_CPUTIME_ID);
+    for (long i = 0; i < n; i++) {
+      x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+      if (pread(fd, b, 4096, (off_t)(x % blocks) * 4096) != 4096) return 6;
+    }
   } else return 2;
   printf("%.2f\\n", (now(CLOCK_THREAD_CPUTIME_ID) - t0) / n);
   return 0;
@@ -77,9 +90,43 @@ export function buildLoops(): { path: string; dispose(): void } {
   return { path: join(dir, 'loops'), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** One C loop (`read`, `connect` or `fork`) of `n` operations pinned to `cpu`: CPU ns per op (fork: wall ns). */
-export function loopNs(binary: string, kind: 'read' | 'connect' | 'fork', n: number, cpu = 0): number {
-  return Number(execFileSync('taskset', ['-c', String(cpu), binary, kind, String(n)], { encoding: 'utf8' }).trim());
+/**
+ * One C loop of `n` operations pinned to `cpu`: CPU ns per op (fork: the children's CPU included). `dio` reads
+ * `file` (see blockFile()).
+ */
+export function loopNs(
+  binary: string,
+  kind: 'read' | 'connect' | 'fork' | 'dio',
+  n: number,
+  opts: { cpu?: number; file?: string } = {},
+): number {
+  const argv = [String(opts.cpu ?? 0), binary, kind, String(n), ...(opts.file ? [opts.file] : [])];
+  return Number(execFileSync('taskset', ['-c', ...argv], { encoding: 'utf8' }).trim());
+}
+
+/**
+ * A file of `mib` MiB written to disk in `dir`, for the O_DIRECT read loop; undefined (with the reason) when `dir`
+ * is not on a block device (tmpfs, overlay, network file systems: no block requests to measure). `dispose()`
+ * removes it.
+ */
+export function blockFile(
+  dir: string,
+  mib: number,
+): { path: string; dispose(): void } | { path?: undefined; reason: string } {
+  const fs = execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+  if (['tmpfs', 'ramfs', 'overlayfs', 'nfs', 'fuseblk', 'fuse'].includes(fs))
+    return { reason: `${dir} is on ${fs}, not a block device (pass --block-dir)` };
+  const sub = mkdtempSync(join(dir, 'tripline-bench-'));
+  const path = join(sub, 'blocks');
+  const fd = openSync(path, 'w');
+  try {
+    const chunk = Buffer.alloc(1 << 20, 0xa5); // written, not sparse: every block is on the device
+    for (let i = 0; i < mib; i++) writeSync(fd, chunk);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return { path, dispose: () => rmSync(sub, { recursive: true, force: true }) };
 }
 
 /**

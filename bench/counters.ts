@@ -1,28 +1,36 @@
 /**
- * Cost of tripline's always-on BPF counters next to the bpftrace reference scripts, in one run, on the same workloads.
+ * Cost of tripline's always-on BPF counters next to the bpftrace reference scripts and Debian's libbpf-tools, in one
+ * run, on the same hooks and workloads.
  *   scripts/node bench/counters.ts [--rounds 5] [--reads 1000000] [--pipe-loops 50000] [--connects 2000] [--forks 300]
- * Needs root, bpftrace, perf, clang and a C compiler, and the reference scripts in ../shared/anchors (beside the repo).
- * Configurations: nothing attached / tripline's runq+syscalls+tcp families / bpftrace running runq_latency.bt,
- * syscall_latency.bt and tcp_connect_latency.bt (the same hooks).
- *  1. Rounds: each round runs the workloads under all three configurations back to back, so load from other tenants
+ *                                  [--dio-reads 2000] [--block-dir /var/tmp] [--only read,pipe,connect,fork,dio]
+ *                                  [--cost-rounds 3]
+ * Needs root, bpftrace, libbpf-tools, perf, clang and a C compiler, and the reference scripts in ../shared/anchors
+ * (beside the repo). Configurations: nothing attached / tripline's runq+syscalls+tcp+blockio families / bpftrace
+ * running runq_latency.bt, syscall_latency.bt and tcp_connect_latency.bt / libbpf-tools runqlat, syscount -L,
+ * tcpconnlat and biolatency (bench/counters-attach.ts; a tool that cannot run on this kernel is reported and left out).
+ *  1. Rounds: each round runs the workloads under all four configurations back to back, so load from other tenants
  *     hits them alike; medians over rounds. Workloads (bench/counters-workloads.ts, pinned to CPU 0, CPU time per
- *     op): 1-byte read() loop, `perf bench sched pipe`, loopback connect+accept+close, fork+exit+wait.
- *  2. Per-event cost: the workloads once more per configuration with BPF run-time stats on (bench/counters-cost.ts),
- *     as measured and minus the stats floor of an empty program (bench/counters-calibrate.ts).
+ *     op): 1-byte read() loop, `perf bench sched pipe`, loopback connect+accept+close, fork+exit+wait, 4 KiB
+ *     O_DIRECT reads of a file in --block-dir (skipped, with the reason, when that is not on a block device).
+ *  2. Per-event cost: --cost-rounds more rounds with BPF run-time stats on, the three configurations in a rotating
+ *     order (bench/counters-cost.ts); per hook the median over those rounds, as measured and minus the stats floor of
+ *     an empty program (bench/counters-calibrate.ts, measured each round, median).
+ * For a narrower run while working on one program: --only (the workloads to run) and --rounds 0 (per-event cost only).
  */
 import { parseArgs } from 'node:util';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildConfig } from '../src/config.ts';
 import { INSTALL_DIR, OBJ_DIR as objDir } from '../src/paths.ts';
 import { runq } from '../src/probes/counters/runq.ts';
 import { syscalls } from '../src/probes/counters/syscalls.ts';
 import { tcp } from '../src/probes/counters/tcp.ts';
-import type { CounterFamily } from '../src/probes/counters/types.ts';
-import { buildLoops, loopNs, median, schedPipeUs } from './counters-workloads.ts';
+import { blockio } from '../src/probes/counters/blockio.ts';
+import { blockFile, buildLoops, loopNs, median, schedPipeUs } from './counters-workloads.ts';
 import { statsFloorNs } from './counters-calibrate.ts';
-import { measureCost, programIdsOf, progs, type HookCost } from './counters-cost.ts';
+import { measureCost, medianCost, progs, type HookCost } from './counters-cost.ts';
+import { LIBBPF_TOOLS, attachBpftrace, attachLibbpfTools, attachTripline, type Attached } from './counters-attach.ts';
+import { CONFIGS, report, type ConfigName, type Measured } from './counters-report.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,19 +39,31 @@ const { values: args } = parseArgs({
     'pipe-loops': { type: 'string', default: '50000' },
     connects: { type: 'string', default: '2000' },
     forks: { type: 'string', default: '300' },
+    'dio-reads': { type: 'string', default: '2000' },
+    'block-dir': { type: 'string', default: '/var/tmp' },
+    only: { type: 'string', default: 'read,pipe,connect,fork,dio' },
+    'cost-rounds': { type: 'string', default: '3' },
   },
 });
 const ROUNDS = Number(args.rounds),
   READS = Number(args.reads),
   PIPE = Number(args['pipe-loops']);
 const CONNECTS = Number(args.connects),
-  FORKS = Number(args.forks);
+  FORKS = Number(args.forks),
+  DIO = Number(args['dio-reads']),
+  COST_ROUNDS = Math.max(1, Number(args['cost-rounds']));
 
 const anchors = join(INSTALL_DIR, '..', 'shared', 'anchors');
 const SCRIPTS = ['runq_latency.bt', 'syscall_latency.bt', 'tcp_connect_latency.bt'];
-const CONFIGS = ['nothing', 'tripline', 'bpftrace'] as const;
-type ConfigName = (typeof CONFIGS)[number];
-const WORKLOADS = ['read() ns/syscall', 'sched pipe us/op', 'connect+close ns/op', 'fork+wait ns/op'] as const;
+const FAMILIES = [runq, syscalls, tcp, blockio];
+const ONLY = new Set(args.only!.split(','));
+const WORKLOADS = [
+  'read() ns/syscall',
+  'sched pipe us/op',
+  'connect+close ns/op',
+  'fork+wait ns/op',
+  'O_DIRECT 4k read ns/op',
+] as const;
 
 function preflight(): void {
   if (process.geteuid?.() !== 0) throw new Error('run as root (loads BPF programs)');
@@ -58,111 +78,49 @@ function preflight(): void {
     ['perf', 'linux-perf'],
     ['bpftool', 'bpftool'],
     ['taskset', 'util-linux'],
+    ['stdbuf', 'coreutils'],
     ['clang', 'clang'],
     ['cc', 'gcc'],
+    ...LIBBPF_TOOLS.map((t) => [t.tool, 'libbpf-tools']),
   ]) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
-      throw new Error(`${tool} not found: apt-get install -y ${pkg}`);
+      throw new Error(`${tool} not found (package ${pkg}): apt-get install -y ${pkg}`);
     }
   }
 }
 
-/** Something attached for the length of a measurement. */
-interface Attached {
-  ids: Set<number>;
-  stop(): Promise<void>;
-}
-
-async function attachTripline(): Promise<Attached> {
-  const config = buildConfig({});
-  const fams: CounterFamily[] = [];
-  try {
-    for (const f of [runq, syscalls, tcp]) fams.push(f.start({ config, objDir }));
-  } catch (err) {
-    for (const f of fams) f.close();
-    throw err;
-  }
-  // This process's own programs (other processes may run the same families meanwhile).
-  const ids = programIdsOf(process.pid);
-  return {
-    ids,
-    async stop() {
-      for (const f of fams) f.close();
-    },
-  };
-}
-
-async function attachBpftrace(): Promise<Attached> {
-  const children = SCRIPTS.map((s) => spawn('bpftrace', [join(anchors, s)], { stdio: ['ignore', 'pipe', 'ignore'] }));
-  const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map((c) =>
-        c.exitCode !== null || c.signalCode !== null
-          ? undefined
-          : new Promise<void>((resolve) => {
-              c.removeAllListeners('exit');
-              c.on('exit', () => resolve());
-              c.kill('SIGKILL'); // SIGINT would print every map first
-            }),
-      ),
-    );
-  };
-  try {
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve, reject) => {
-            let out = '';
-            const t = setTimeout(() => reject(new Error(`bpftrace did not attach within 60 s: ${out}`)), 60_000);
-            c.stdout!.on('data', (d: Buffer) => {
-              out += d.toString();
-              if (/Attaching \d+ probe/.test(out)) {
-                clearTimeout(t);
-                resolve();
-              }
-            });
-            c.on('exit', (code) => {
-              clearTimeout(t);
-              reject(new Error(`bpftrace exited (${code}): ${out}`));
-            });
-          }),
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 1000)); // the banner comes just before the attach
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const ids = new Set(children.flatMap((c) => [...programIdsOf(c.pid!)]));
-  return { ids, stop };
-}
-
-const ATTACH: Record<ConfigName, () => Promise<Attached>> = {
-  nothing: async () => ({ ids: new Set(), async stop() {} }),
-  tripline: attachTripline,
-  bpftrace: attachBpftrace,
-};
-
-function workloads(loops: string): number[] {
-  return [
-    loopNs(loops, 'read', READS),
-    schedPipeUs(PIPE),
-    loopNs(loops, 'connect', CONNECTS),
-    loopNs(loops, 'fork', FORKS),
-  ];
-}
-
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-').padStart(10);
-const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-').padStart(7);
-
 async function main(): Promise<void> {
   preflight();
   const loops = buildLoops();
+  const disk = blockFile(args['block-dir']!, 64);
+  const blockNote =
+    'reason' in disk
+      ? `not run: ${disk.reason}`
+      : `${DIO} x 4 KiB O_DIRECT pread() at random offsets of a 64 MiB file in ${args['block-dir']} (${device(disk.path)})`;
+  const libbpfFailed = new Map<string, string>();
+  const ATTACH: Record<ConfigName, () => Promise<Attached>> = {
+    nothing: async () => ({ ids: new Set(), async stop() {} }),
+    tripline: () => attachTripline(FAMILIES, objDir),
+    bpftrace: () => attachBpftrace(SCRIPTS.map((s) => join(anchors, s))),
+    libbpf: async () => {
+      const a = await attachLibbpfTools(LIBBPF_TOOLS);
+      for (const [t, why] of a.failed) libbpfFailed.set(t, why);
+      return a;
+    },
+  };
+  const run = (name: string, f: () => number): number => (ONLY.has(name) ? f() : NaN);
+  const workloads = (): number[] => [
+    run('read', () => loopNs(loops.path, 'read', READS)),
+    run('pipe', () => schedPipeUs(PIPE)),
+    run('connect', () => loopNs(loops.path, 'connect', CONNECTS)),
+    run('fork', () => loopNs(loops.path, 'fork', FORKS)),
+    run('dio', () => (disk.path ? loopNs(loops.path, 'dio', DIO, { file: disk.path }) : NaN)),
+  ];
   let current: Attached | undefined;
   try {
-    const samples: Record<ConfigName, number[][]> = { nothing: [], tripline: [], bpftrace: [] };
+    const samples: Record<ConfigName, number[][]> = { nothing: [], tripline: [], bpftrace: [], libbpf: [] };
     const foreign = new Set<string>();
     for (let r = 0; r < ROUNDS; r++) {
       for (const c of CONFIGS) {
@@ -170,78 +128,63 @@ async function main(): Promise<void> {
         current = await ATTACH[c]();
         // Programs loaded by someone else during the measurement add their cost to every configuration.
         for (const p of progs()) if (!current.ids.has(p.id)) foreign.add(p.name);
-        samples[c].push(workloads(loops.path));
+        samples[c].push(workloads());
         await current.stop();
         current = undefined;
       }
     }
-    const load = (): void => {
-      workloads(loops.path);
-    };
-    const cost: Partial<Record<ConfigName, Map<string, HookCost>>> = {};
-    for (const c of ['tripline', 'bpftrace'] as const) {
-      process.stderr.write(`per-event cost: ${c}\n`);
-      current = await ATTACH[c]();
-      cost[c] = measureCost(current.ids, load);
-      await current.stop();
-      current = undefined;
+    const costRounds: Record<Measured, Map<string, HookCost>[]> = { tripline: [], bpftrace: [], libbpf: [] };
+    const floors: number[] = [];
+    const measured = ['tripline', 'bpftrace', 'libbpf'] as const;
+    for (let r = 0; r < COST_ROUNDS; r++) {
+      for (const c of measured.map((_, i) => measured[(i + r) % measured.length]!)) {
+        process.stderr.write(`per-event cost ${r + 1}/${COST_ROUNDS}: ${c}\n`);
+        current = await ATTACH[c]();
+        costRounds[c].push(measureCost(current.ids, workloads));
+        await current.stop();
+        current = undefined;
+      }
+      floors.push(statsFloorNs(objDir, () => loopNs(loops.path, 'read', READS)));
     }
-    const floor = statsFloorNs(objDir, () => loopNs(loops.path, 'read', READS));
-    console.log(report(samples, cost.tripline!, cost.bpftrace!, floor, foreign));
+    const cost = {
+      tripline: medianCost(costRounds.tripline),
+      bpftrace: medianCost(costRounds.bpftrace),
+      libbpf: medianCost(costRounds.libbpf),
+    };
+    const floor = median(floors);
+    const ran = LIBBPF_TOOLS.filter((t) => !libbpfFailed.has(t.tool));
+    console.log(
+      report({
+        legend: {
+          tripline: `families ${FAMILIES.map((f) => f.name).join(', ')}`,
+          bpftrace: SCRIPTS.join(', '),
+          libbpf: `libbpf-tools ${ran.map((t) => `${[t.tool, ...t.args].join(' ')} (vs ${t.family})`).join(', ')}`,
+        },
+        rounds: ROUNDS,
+        costRounds: COST_ROUNDS,
+        workloads: WORKLOADS,
+        samples,
+        cost,
+        floor,
+        foreign,
+        libbpfFailed,
+        block: blockNote,
+      }),
+    );
   } finally {
     await current?.stop();
     loops.dispose();
+    if (disk.path) disk.dispose();
   }
 }
 
-function report(
-  samples: Record<ConfigName, number[][]>,
-  tl: Map<string, HookCost>,
-  bt: Map<string, HookCost>,
-  floor: number,
-  foreign: Set<string>,
-): string {
-  const out: string[] = [];
-  out.push(`tripline counters (runq, syscalls, tcp) vs bpftrace (${SCRIPTS.join(', ')})`);
-  out.push(
-    `kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, ${ROUNDS} rounds, ${new Date().toISOString()}`,
-  );
-  out.push(`other BPF programs loaded meanwhile: ${foreign.size ? [...foreign].sort().join(', ') : 'none'}`);
-  out.push('');
-  out.push(
-    `per-event in-kernel cost, ns (run_time_ns / run_cnt, summed over the programs on the hook); stats floor ${floor.toFixed(1)} ns per program`,
-  );
-  out.push(
-    `${'hook'.padEnd(22)}${'tripline'.padStart(10)}${'bpftrace'.padStart(10)}${'ratio'.padStart(7)}${'tl-floor'.padStart(10)}${'bt-floor'.padStart(10)}${'ratio'.padStart(7)}  events tl / bt`,
-  );
-  for (const h of [...new Set([...tl.keys(), ...bt.keys()])].sort()) {
-    const a = tl.get(h),
-      b = bt.get(h);
-    const an = a ? a.ns - floor * a.programs : NaN,
-      bn = b ? b.ns - floor * b.programs : NaN;
-    out.push(
-      `${h.padEnd(22)}${f1(a?.ns ?? NaN)}${f1(b?.ns ?? NaN)}${f2(a && b ? a.ns / b.ns : NaN)}${f1(an)}${f1(bn)}${f2(an / bn)}  ${a?.events ?? '-'} / ${b?.events ?? '-'}`,
-    );
+/** The block device a file is on, as `findmnt` names its file system's source. */
+function device(path: string): string {
+  try {
+    return execFileSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE', '-T', path], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'device unknown';
   }
-  out.push('');
-  out.push(
-    'workloads, CPU time per op, pinned to CPU 0 (median over rounds; +tl/+bt: median of the per-round differences to nothing)',
-  );
-  out.push(
-    `${'workload'.padEnd(26)}${'nothing'.padStart(10)}${'tripline'.padStart(10)}${'bpftrace'.padStart(10)}${'+tl'.padStart(10)}${'+bt'.padStart(10)}${'ratio'.padStart(7)}`,
-  );
-  WORKLOADS.forEach((name, w) => {
-    const col = (c: ConfigName): number[] => samples[c].map((s) => s[w]);
-    const added = (c: ConfigName): number => median(samples[c].map((s, r) => s[w] - samples.nothing[r][w]));
-    const at = added('tripline'),
-      ab = added('bpftrace');
-    out.push(
-      `${name.padEnd(26)}${f1(median(col('nothing')))}${f1(median(col('tripline')))}${f1(median(col('bpftrace')))}${f1(at)}${f1(ab)}${f2(at / ab)}`,
-    );
-  });
-  out.push('');
-  out.push('ratio = tripline / bpftrace; target <= 0.5 for per-event cost and for added ns per syscall.');
-  return out.join('\n');
 }
 
 await main();

@@ -5,6 +5,8 @@
  * Hooks:
  *   tp_btf/sched_switch, raw_tp/sched_switch, fentry/vfs_read, kprobe/vfs_read  tlf_tp_btf, tlf_raw_tp, tlf_fentry,
  *     tlf_kprobe: feature probes, never attached (tlf_raw_tp is no twin of tlf_tp_btf: each probes one type)
+ *   tp_btf/inet_sock_set_state  tlf_sk_cookie: feature probe, never attached: socket cookies from a tp_btf program
+ *     (bpf_get_socket_cookie on a BTF socket, Linux 5.12+; counters/tcp's tp_btf set needs it)
  *   tracepoint raw_syscalls/sys_enter  tlf_selftest: self-test, attached only by the runtime's own tests and
  *     `tripline doctor`
  * Maps:
@@ -59,6 +61,12 @@ SEC("kprobe/vfs_read")
 int tlf_kprobe(void *ctx)
 {
 	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tlf_sk_cookie, struct sock *sk)
+{
+	return bpf_get_socket_cookie(sk) == 0;
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")

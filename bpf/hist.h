@@ -58,6 +58,15 @@ static __always_inline __u32 hist_slot(__u64 v)
 	return slot < HIST_SLOTS ? slot : HIST_SLOTS - 1;
 }
 
+/*
+ * v / 1000, exact, for families counting in microseconds: below 2^32 a multiply and a shift (n * ceil(2^38 / 1000)
+ * >> 38 equals n / 1000 for every n < 2^32), above it the division. The JIT turns a division into the CPU's divide.
+ */
+static __always_inline __u64 hist_div1000(__u64 v)
+{
+	return v < 0x100000000ULL ? (v * 274877907ULL) >> 38 : v / 1000;
+}
+
 /* Adds one observation. `h` must be a per-CPU map value (plain adds, no atomics). */
 static __always_inline void hist_add(struct hist *h, __u64 v)
 {

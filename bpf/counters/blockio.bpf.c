@@ -3,11 +3,11 @@
  * blockio (counter family, src/probes/counters/blockio.ts): block I/O latency (issue to completion) per disk and
  * operation.
  * Hooks (tp_btf, each with a raw_tp twin; userspace loads one set):
- *   block:block_rq_issue     tlc_bio_issue: remember issue time, disk and op of the request
- *   block:block_rq_complete  tlc_bio_done: latency into the (disk, op) histogram
+ *   block:block_rq_issue     tlc_bio_issue: remember the issue time of the request
+ *   block:block_rq_complete  tlc_bio_done: latency into the histogram of the request's (disk, op)
  * Maps:
  *   blockio_latency  PERCPU_HASH key struct blockio_key -> struct hist, BLOCKIO_MAX
- *   blockio_start    HASH key __u64 request address -> struct blockio_start, BLOCKIO_INFLIGHT_MAX
+ *   blockio_start    HASH key __u64 request address -> __u64 issue ns, BLOCKIO_INFLIGHT_MAX
  *   blockio_drops    PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs: none.
  * Emits: nothing per event; userspace reads blockio_latency each tick (cumulative).
@@ -34,7 +34,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BLOCKIO_INFLIGHT_MAX);
 	__type(key, __u64);
-	__type(value, struct blockio_start);
+	__type(value, __u64);
 } blockio_start SEC(".maps");
 
 DROPS_MAP(blockio_drops);
@@ -60,33 +60,30 @@ static __always_inline __u32 op_of(__u32 op)
 
 static __always_inline void issue(struct request *rq)
 {
-	__u64 key = (__u64)rq;
-	struct blockio_start s = { .ts = bpf_ktime_get_ns() };
+	__u64 key = (__u64)rq, ts = bpf_ktime_get_ns();
 
-	s.key.dev = blkreq_dev(rq);
-	s.key.op = op_of(blkreq_op(rq));
-	if (bpf_map_update_elem(&blockio_start, &key, &s, BPF_ANY))
+	if (bpf_map_update_elem(&blockio_start, &key, &ts, BPF_ANY))
 		count_drop(&blockio_drops);
 }
 
-static __always_inline void complete(struct request *rq)
+/* `btf`: BLKREQ_BTF in the tp_btf program (direct loads), BLKREQ_CORE in its raw_tp twin (blkreq.h). */
+static __always_inline void complete(struct request *rq, bool btf)
 {
-	__u64 key = (__u64)rq, delta;
-	struct blockio_start *s = bpf_map_lookup_elem(&blockio_start, &key);
+	__u64 key = (__u64)rq, delta, *ts = bpf_map_lookup_elem(&blockio_start, &key);
 	struct blockio_key hk;
 	struct hist *h;
 
-	if (!s)
+	if (!ts)
 		return; /* issued before attach, or a partial completion already counted */
-	delta = bpf_ktime_get_ns() - s->ts;
-	hk = s->key;
-	bpf_map_delete_elem(&blockio_start, &key);
+	delta = bpf_ktime_get_ns() - *ts;
+	hk.dev = blkreq_dev(rq, btf);
+	hk.op = op_of(blkreq_op(rq, btf));
 	h = map_lookup_or_init(&blockio_latency, &hk, &zero_hist);
-	if (!h) {
+	if (h)
+		hist_add(h, hist_div1000(delta)); /* BLOCKIO_UNIT_NS */
+	else
 		count_drop(&blockio_drops);
-		return;
-	}
-	hist_add(h, delta / BLOCKIO_UNIT_NS);
+	bpf_map_delete_elem(&blockio_start, &key);
 }
 
 SEC("tp_btf/block_rq_issue")
@@ -99,7 +96,7 @@ int BPF_PROG(tlc_bio_issue, struct request *rq)
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(tlc_bio_done, struct request *rq)
 {
-	complete(rq);
+	complete(rq, BLKREQ_BTF);
 	return 0;
 }
 
@@ -113,7 +110,7 @@ int BPF_PROG(tlc_bio_issue_raw, struct request *rq)
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(tlc_bio_done_raw, struct request *rq)
 {
-	complete(rq);
+	complete(rq, BLKREQ_CORE);
 	return 0;
 }
 

@@ -24,13 +24,11 @@ struct blockio_key {
 _Static_assert(sizeof(struct blockio_key) == BLOCKIO_KEY_SIZE, "struct blockio_key size");
 #define BLOCKIO_MAX 1024
 
-/* blockio_start: HASH, key __u64 struct request address, value struct blockio_start (issue -> complete). */
-struct blockio_start {
-	__u64 ts;
-	struct blockio_key key;
-};
-#define BLOCKIO_START_SIZE 16
-_Static_assert(sizeof(struct blockio_start) == BLOCKIO_START_SIZE, "struct blockio_start size");
+/*
+ * blockio_start: HASH, key __u64 struct request address, value __u64 issue time (ns), issue -> complete. The disk and
+ * op are read at completion (the request is unchanged): with them in a 16-byte value each hash element took 72
+ * bytes, over two cache lines, and the completion measured ~1.2x biolatency's instead of ~1.0x.
+ */
 #define BLOCKIO_INFLIGHT_MAX 16384
 
 /* blockio_drops: PERCPU_ARRAY 1 x __u64: requests not timed because a map was full. */

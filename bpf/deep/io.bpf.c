@@ -89,10 +89,10 @@ static __always_inline void on_complete(struct request *rq, int error, unsigned 
 		e = bpf_ringbuf_reserve(&io_events, sizeof(*e), 0);
 		if (e) {
 			e->latency_ns = lat;
-			e->sector = blkreq_sector(rq);
-			e->dev = blkreq_dev(rq);
+			e->sector = blkreq_sector(rq, BLKREQ_CORE);
+			e->dev = blkreq_dev(rq, BLKREQ_CORE);
 			e->bytes = nr_bytes;
-			e->op = blkreq_op(rq);
+			e->op = blkreq_op(rq, BLKREQ_CORE);
 			e->tgid = s->tgid;
 			e->error = error;
 			e->pad = 0;

@@ -25,6 +25,8 @@ export interface Features {
   readonly usdt: Feature;
   readonly ringbuf: Feature;
   readonly taskStorage: Feature;
+  /** Socket cookies from tp_btf programs (bpf_get_socket_cookie on a BTF socket pointer, Linux 5.12+). */
+  readonly skCookie: Feature;
   readonly perfCpuClock: Feature;
   readonly tracefs: Feature;
 }
@@ -37,6 +39,7 @@ const FEATURE_PROGRAMS = {
   rawTp: 'tlf_raw_tp',
   fentry: 'tlf_fentry',
   kprobe: 'tlf_kprobe',
+  skCookie: 'tlf_sk_cookie',
   selftest: 'tlf_selftest',
 } as const;
 
@@ -108,10 +111,11 @@ export function features(objDir: string): Features {
           reason:
             'not mounted (tripline mounts it when attaching tracepoints): mount -t tracefs tracefs /sys/kernel/tracing',
         };
+  const tpBtf = prog(FEATURE_PROGRAMS.tpBtf);
   cache = {
     btf,
     bpf,
-    tpBtf: prog(FEATURE_PROGRAMS.tpBtf),
+    tpBtf,
     rawTp: prog(FEATURE_PROGRAMS.rawTp),
     fentry: prog(FEATURE_PROGRAMS.fentry),
     kprobes:
@@ -129,6 +133,9 @@ export function features(objDir: string): Features {
       : { ok: false, reason: 'USDT needs uprobes (CONFIG_UPROBE_EVENTS)' },
     ringbuf: mapType(BPF_MAP_TYPE_RINGBUF, 'ring buffer'),
     taskStorage: mapType(BPF_MAP_TYPE_TASK_STORAGE, 'task storage'),
+    skCookie: tpBtf.ok
+      ? prog(FEATURE_PROGRAMS.skCookie)
+      : { ok: false, reason: `needs tp_btf programs (${tpBtf.reason})` },
     perfCpuClock,
     tracefs,
   };

@@ -10,7 +10,7 @@ import { RUNQ } from '../../src/probes/decode/runq.ts';
 
 const obj = join(objDir, 'features.bpf.o');
 const SYS_GETPID: Record<string, number> = { x64: 39, arm64: 172 };
-const ONLY_SELFTEST = ['tlf_tp_btf', 'tlf_raw_tp', 'tlf_fentry', 'tlf_kprobe'];
+const ONLY_SELFTEST = ['tlf_tp_btf', 'tlf_raw_tp', 'tlf_fentry', 'tlf_kprobe', 'tlf_sk_cookie'];
 
 kernelTest('open → configure → load → attach → read maps and ring buffer → close', () => {
   const nr = SYS_GETPID[process.arch];

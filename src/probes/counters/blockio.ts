@@ -31,7 +31,7 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
       programs: PROGRAMS,
       maps: {
         blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-        blockio_start: { keySize: 8, valueSize: BLOCKIO.layouts.blockio_start.size },
+        blockio_start: { keySize: 8, valueSize: 8 },
         blockio_drops: { keySize: 4, valueSize: 8 },
       },
       dropsMap: 'blockio_drops',

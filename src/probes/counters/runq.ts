@@ -33,8 +33,12 @@ export function startRunq(
       dropsMap: 'runq_drops',
       open: {
         rodata: { runq_threshold_ns: BigInt(Math.round(opts.thresholdNs)) },
-        // With tp_btf the pid-keyed start map holds only forked tasks not yet run (task storage holds the rest).
-        maxEntries: { runq_delay: opts.maxCgroups, ...(hooks === 'tp_btf' ? { runq_start_pid: 8192 } : {}) },
+        // tp_btf keeps enqueue times in task storage and runq_start_new (new tasks), the raw_tp twins in
+        // runq_start_pid: the map a set does not use shrinks to one entry.
+        maxEntries: {
+          runq_delay: opts.maxCgroups,
+          ...(hooks === 'tp_btf' ? { runq_start_pid: 1 } : { runq_start_new: 1 }),
+        },
         layouts: { hist: HIST_LAYOUT, ...RUNQ.layouts },
       },
     },

@@ -23,8 +23,19 @@ function cpuOnV2(): boolean {
   }
 }
 
-/** Starts the tcp family with a cap on tracked cgroups; `hooks` overrides feature detection (tests). */
-export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: HookKind }): CounterFamily {
+/**
+ * Starts the tcp family with a cap on tracked cgroups. Tests only: `hooks` overrides feature detection, `slots` (a
+ * power of two, default TCP.slots) shrinks the tp_btf socket slots so that sockets share them.
+ */
+export function startTcp(
+  objDir: string,
+  opts: { maxCgroups: number; hooks?: HookKind; slots?: number },
+): CounterFamily {
+  const slots = opts.slots ?? TCP.slots;
+  if (!(slots >= 1 && slots <= TCP.slots && (slots & (slots - 1)) === 0))
+    throw new RangeError(`tcp: slots must be a power of two up to ${TCP.slots}, got ${slots}`);
+  // The tp_btf programs find sockets by cookie; without socket cookies there, the raw_tp twins (address-keyed hash) run.
+  const hooks = opts.hooks ?? chooseHooks(features(objDir), 'tcp', ['skCookie']);
   const fam = startBpfFamily(
     objDir,
     {
@@ -38,12 +49,16 @@ export function startTcp(objDir: string, opts: { maxCgroups: number; hooks?: Hoo
       },
       dropsMap: 'tcp_drops',
       open: {
-        rodata: { tcp_sk_cgroup_v2: cpuOnV2() },
-        maxEntries: { tcp_connect_latency: opts.maxCgroups, tcp_retransmits: opts.maxCgroups },
+        rodata: { tcp_sk_cgroup_v2: cpuOnV2(), tcp_slot_mask: slots - 1 },
+        maxEntries: {
+          tcp_connect_latency: opts.maxCgroups,
+          tcp_retransmits: opts.maxCgroups,
+          tcp_slots: hooks === 'raw_tp' ? 1 : slots, // the twins keep every socket in tcp_socks
+        },
         layouts: { hist: HIST_LAYOUT, ...TCP.layouts },
       },
     },
-    opts.hooks ?? chooseHooks(features(objDir), 'tcp'),
+    hooks,
   );
   const latency = fam.obj.map('tcp_connect_latency');
   const retrans = fam.obj.map('tcp_retransmits');

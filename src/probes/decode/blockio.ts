@@ -10,7 +10,6 @@ export const BLOCKIO = {
   valueSize: HIST_SIZE,
   layouts: {
     blockio_key: { size: 8, fields: { dev: 0, op: 4 } },
-    blockio_start: { size: 16, fields: { ts: 0, key: 8 } },
   },
 } as const;
 

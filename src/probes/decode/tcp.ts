@@ -10,6 +10,7 @@ export const TCP = {
   latencyValueSize: HIST_SIZE,
   retransValueSize: 8,
   socksMax: 65536,
+  slots: 65536,
   layouts: { tcp_sock_info: { size: 16, fields: { start_ns: 0, cgroup_id: 8 } } },
 } as const;
 

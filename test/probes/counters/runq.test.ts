@@ -6,6 +6,8 @@
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startRunq } from '../../../src/probes/counters/runq.ts';
 import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
@@ -77,3 +79,46 @@ kernelTest('runq: the threshold is a load-time knob (1 s threshold: nothing coun
   assert.ok(histCount(find(readings, 'runq_delay_seconds', { cgroup_id: busy.id })) >= 3, 'delays observed');
   assert.equal(counterValue(find(readings, 'runq_delay_over_threshold', { cgroup_id: busy.id })), 0);
 });
+
+kernelTest(
+  "runq: a new task's first wait is counted (children held off the CPU by their SCHED_FIFO parent)",
+  async () => {
+    const fam = startRunq(objDir, { thresholdNs: 5e6, maxCgroups: 10240 });
+    cleanups.push(() => fam.close());
+    const cg = createCgroup({ name: uniqueName('fork') });
+    cleanups.push(() => cg.destroy());
+    // With RT group scheduling (v1) a new cgroup has no real-time budget: give it 100 ms per second.
+    const rt = join(cg.dirs[0]!, 'cpu.rt_runtime_us');
+    if (existsSync(rt)) writeFileSync(rt, '100000');
+    // The parent, SCHED_FIFO on CPU 0, forks 20 children (SCHED_OTHER by --reset-on-fork, on CPU 0 too), then spins for
+    // 50 ms: every child is woken as a new task and waits that long before it first runs, then exits. Nothing else
+    // of the cgroup waits over 5 ms (the FIFO parent gets the CPU as soon as it is woken), so every delay over the
+    // threshold is a child's first run: the sched_wakeup_new path.
+    const N = 20;
+    const perl = `my @k; for (1..${N}) { my $p = fork; die "fork: $!" unless defined $p; POSIX::_exit(0) unless $p; push @k, $p }
+    my $t = time + 0.05; 1 while time < $t; waitpid($_, 0) for @k;`;
+    const p = gated([
+      'chrt',
+      '--reset-on-fork',
+      '--fifo',
+      '10',
+      'taskset',
+      '-c',
+      '0',
+      'perl',
+      '-MPOSIX',
+      '-MTime::HiRes=time',
+      '-e',
+      perl,
+    ]);
+    cleanups.push(() => p.kill());
+    cg.addPid(p.child.pid!);
+    p.go();
+    const [code] = (await p.exited) as [number];
+    assert.equal(code, 0, 'the forking parent ran');
+    const readings = fam.read();
+    const over = counterValue(find(readings, 'runq_delay_over_threshold', { cgroup_id: cg.id }));
+    assert.ok(over >= N, `first waits of new tasks over 5 ms: ${over} (want ${N})`);
+    assert.equal(fam.stats().dropped, 0);
+  },
+);

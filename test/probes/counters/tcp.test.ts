@@ -65,6 +65,31 @@ kernelTest('tcp: loopback connects show in the connect latency histogram of the 
   assert.equal(fam.stats().dropped, 0);
 });
 
+kernelTest('tcp: sockets that share a slot are all counted (the cookie hash beside the slots)', async () => {
+  // One slot: the first live socket holds it, the others go to tcp_socks. The connects come from a process in a
+  // cgroup of its own, N held open at a time, twice (the second round finds the slot and the hash freed).
+  const fam = startTcp(objDir, { maxCgroups: 10240, slots: 1 });
+  cleanups.push(() => fam.close());
+  const server = createServer();
+  cleanups.push(() => server.close());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const cg = createCgroup({ name: uniqueName('slots') });
+  cleanups.push(() => cg.destroy());
+  const N = 10;
+  const node = join(import.meta.dirname, '..', '..', '..', 'scripts', 'node');
+  const p = gated([node, join(import.meta.dirname, 'fixtures', 'tcp-hold.ts'), String(port), String(N), '2']);
+  cleanups.push(() => p.kill());
+  cg.addPid(p.child.pid!);
+  p.go();
+  const [code] = (await p.exited) as [number];
+  assert.equal(code, 0, 'the connecting process ran');
+  const lat = find(fam.read(), 'tcp_connect_latency_seconds', { cgroup_id: cg.id });
+  assert.equal(histCount(lat), 2 * N, 'every connect counted');
+  assert.equal(fam.stats().dropped, 0);
+});
+
 kernelTest('tcp: a refused connect is not counted as a connect latency', async () => {
   const fam = startTcp(objDir, { maxCgroups: 10240 });
   cleanups.push(() => fam.close());
