@@ -4,6 +4,7 @@
  * cgroups (quota'd, under a test parent, each with a process that wakes every 0.5–1.5 s), and under an event storm
  * (a read() loop: > 1 M traced events per second).
  *   scripts/node bench/engine.ts [--rounds 3] [--seconds 30] [--warmup 10] [--cgroups 1000] [--only NAME,...]
+ *                                [--node-flags '--max-semi-space-size=1']   (V8 flags for the tripline processes)
  * Per configuration, the median over rounds of: CPU in % of one core summed over every thread of every tripline
  * process (from /proc, so V8's GC and compiler threads count), RSS and PSS summed over them, startup to "tripline
  * running", tick time p50/p99 (the engine's histogram), GC seconds per minute (the engine's counter) and, under
@@ -11,7 +12,7 @@
  * Needs root, a C compiler and the BPF objects (scripts/build-bpf).
  */
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { INSTALL_DIR } from '../src/paths.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import { median } from './counters-workloads.ts';
-import { hookOf, progs, type Prog } from './counters-cost.ts';
+import { hookOf, programIdsOf, progs } from './counters-cost.ts';
 import { prepareLoad } from './engine-load.ts';
 import { buckets, cpuSeconds, histogramQuantile, memory, processTree, samples } from './engine-measure.ts';
 
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '10' },
     cgroups: { type: 'string', default: '1000' },
     only: { type: 'string' },
+    'node-flags': { type: 'string' },
   },
 });
 const ROUNDS = Number(args.rounds),
@@ -72,9 +74,17 @@ async function start(
   const cfg = join(dataDir, 'tripline.yaml');
   writeFileSync(cfg, `listen: 127.0.0.1:0\ndata_dir: ${dataDir}\nrules: [${join(INSTALL_DIR, 'rules')}]\n`);
   const extra = kind === 'no-bpf' ? ['--no-bpf'] : [];
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: '', SLACK_BOT_TOKEN: '' };
+  if (args['node-flags']) {
+    // scripts/node runs $TRIPLINE_NODE when set: a wrapper adding the flags (the network side inherits execArgv).
+    const wrapper = join(dataDir, 'node');
+    const real = execFileSync(node, ['-p', 'process.execPath'], { encoding: 'utf8' }).trim();
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${real} ${args['node-flags']} "$@"\n`, { mode: 0o755 });
+    env.TRIPLINE_NODE = wrapper;
+  }
   const child = spawn(bin, ['run', '--config', cfg, ...extra], {
     cwd: INSTALL_DIR,
-    env: { ...process.env, REDIS_URL: '', SLACK_BOT_TOKEN: '' },
+    env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -99,8 +109,6 @@ async function scrape(port: number): Promise<string> {
   return res.text();
 }
 
-const ours = (p: Prog): boolean => /^tl[cdf]_/.test(p.name);
-
 /** One configuration for one round. */
 async function measure(kind: 'bare' | 'no-bpf' | 'full'): Promise<Figures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tripline-bench-engine-data-'));
@@ -111,6 +119,7 @@ async function measure(kind: 'bare' | 'no-bpf' | 'full'): Promise<Figures> {
     const cpu0 = cpuSeconds(pids0);
     const text0 = port ? await scrape(port) : '';
     const stats = kind === 'full' ? enableStats() : undefined;
+    const mine = new Set(stats ? programIdsOf(child.pid!) : []); // this engine's programs, not other copies'
     const progs0 = stats ? new Map(progs().map((p) => [p.id, p])) : undefined;
     const t0 = performance.now();
     const rss: number[] = [],
@@ -140,7 +149,7 @@ async function measure(kind: 'bare' | 'no-bpf' | 'full'): Promise<Figures> {
       const ns = new Map<string, number>();
       let runNs = 0,
         events = 0;
-      for (const p of progs1.filter(ours)) {
+      for (const p of progs1.filter((x) => mine.has(x.id))) {
         const b = progs0.get(p.id);
         const cnt = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
         const t = (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
@@ -168,7 +177,15 @@ const pick = (xs: Figures[], f: (x: Figures) => number | undefined): number => {
 const fmt = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
 async function main(): Promise<void> {
+  // bin/tripline runs dist/ only when it is current: build it, so the figures are those of an installation.
+  execFileSync(join(INSTALL_DIR, 'scripts', 'build-js'), { stdio: 'ignore' });
   const load = prepareLoad();
+  // Ctrl-C or a kill: the cgroups and their processes go too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      load.dispose();
+      process.exit(130);
+    });
   const results = new Map<string, Figures[]>();
   const only = args.only?.split(',');
   const run = async (name: string, kind: 'bare' | 'no-bpf' | 'full', storm = false): Promise<void> => {
@@ -204,7 +221,7 @@ async function main(): Promise<void> {
     load.dispose();
   }
   console.log(
-    `engine cost: median of ${ROUNDS} rounds, ${WINDOW} s windows after ${WARMUP} s warm-up; ` +
+    `engine cost${args['node-flags'] ? ` (node ${args['node-flags']})` : ''}: median of ${ROUNDS} rounds, ${WINDOW} s windows after ${WARMUP} s warm-up; ` +
       `CPU and memory summed over every tripline process and thread`,
   );
   const cols = ['configuration', 'CPU %', 'RSS MB', 'PSS MB', 'start s', 'tick p50', 'tick p99', 'GC s/min'];

@@ -14,6 +14,8 @@ interface StateBase {
   readonly cgroupId: string | undefined;
   /** Tick number of the latest reading (the sampler forgets series its family stopped reporting). */
   seen?: number;
+  /** The latest sample: handed out again while the series does not move, so a quiet series allocates nothing. */
+  last?: Sample;
 }
 /** Counter: `total` only grows (sum of deltas since the first reading, starting at that reading's value). */
 export interface CounterState extends StateBase {
@@ -69,7 +71,26 @@ export function histogramDelta(
   return { deltas: reset ? counts.slice() : counts.map((c, i) => c - prev[i]), reset };
 }
 
-const sumOf = (a: readonly number[]): number => a.reduce((s, x) => s + x, 0);
+function sumOf(a: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
+/** True when a histogram reading repeats the state's raw values (nothing observed since). */
+function sameHistogram(s: HistogramState, r: Extract<Reading, { kind: 'histogram' }>): boolean {
+  if (r.bounds !== s.bounds || r.sum !== s.rawSum || r.counts.length !== s.rawCounts.length) return false;
+  for (let i = 0; i < r.counts.length; i++) if (r.counts[i] !== s.rawCounts[i]) return false;
+  return true;
+}
+
+const zeros = new Map<number, readonly number[]>();
+/** A shared frozen array of `n` zeros (the deltas of a histogram that did not move). */
+function zerosOf(n: number): readonly number[] {
+  let z = zeros.get(n);
+  if (!z) zeros.set(n, (z = Object.freeze(new Array<number>(n).fill(0))));
+  return z;
+}
 
 /** State of a series seen for the first time: a baseline (its first sample has zero deltas, so a restart of tripline is not a spike). */
 export function newState(r: Reading, labels: Labels, cgroupId: string | undefined): SeriesState {
@@ -113,15 +134,35 @@ export function advance(s: SeriesState, r: Reading, labels: Labels): Sample | nu
   if (s.kind === 'counter' && r.kind === 'counter') {
     const delta = counterDelta(s.raw, r.value);
     s.raw = r.value;
-    s.total += delta;
     s.delta = delta;
-    return { kind: 'counter', signal: s.signal, labels, delta, total: s.total };
+    const last = s.last;
+    if (delta === 0 && last?.kind === 'counter' && last.delta === 0 && last.labels === labels) return last;
+    s.total += delta;
+    return (s.last = { kind: 'counter', signal: s.signal, labels, delta, total: s.total });
   }
   if (s.kind === 'gauge' && r.kind === 'gauge') {
     s.value = r.value;
-    return { kind: 'gauge', signal: s.signal, labels, value: r.value };
+    const last = s.last;
+    if (last?.kind === 'gauge' && last.value === r.value && last.labels === labels) return last;
+    return (s.last = { kind: 'gauge', signal: s.signal, labels, value: r.value });
   }
   if (s.kind === 'histogram' && r.kind === 'histogram') {
+    if (sameHistogram(s, r)) {
+      const last = s.last;
+      s.countDelta = 0;
+      if (last?.kind === 'histogram' && last.countDelta === 0 && last.sumDelta === 0 && last.labels === labels)
+        return last;
+      const deltas = zerosOf(r.counts.length);
+      return (s.last = {
+        kind: 'histogram',
+        signal: s.signal,
+        labels,
+        bounds: r.bounds,
+        deltas,
+        sumDelta: 0,
+        countDelta: 0,
+      });
+    }
     const { deltas, reset } = histogramDelta(s.bounds, s.rawCounts, r.bounds, r.counts);
     let sumDelta: number;
     if (r.sum !== undefined && s.rawSum !== undefined && !reset && r.sum >= s.rawSum) sumDelta = r.sum - s.rawSum;
@@ -136,7 +177,7 @@ export function advance(s: SeriesState, r: Reading, labels: Labels): Sample | nu
     s.sum += sumDelta;
     s.count += countDelta;
     s.countDelta = countDelta;
-    return { kind: 'histogram', signal: s.signal, labels, bounds: r.bounds, deltas, sumDelta, countDelta };
+    return (s.last = { kind: 'histogram', signal: s.signal, labels, bounds: r.bounds, deltas, sumDelta, countDelta });
   }
   return null;
 }

@@ -123,6 +123,15 @@ test(
       }
       assert.equal(cpuSeries[0]?.value, 0.5, `the quota'd cgroup ${cg.path} is exported by the file-based family`);
       assert.ok(!names.has('tripline_runq_delay_seconds_bucket'), 'no BPF series with --no-bpf');
+      // Each side of the split reports its own cost.
+      for (const name of ['tripline_process_cpu_seconds_total', 'tripline_process_resident_memory_bytes']) {
+        const sides = metrics.filter((m) => m.name === name);
+        assert.deepEqual(sides.map((m) => m.labels.side).sort(), ['network', 'probe'], name);
+        for (const m of sides) assert.ok(m.value > 0, `${name}{side="${m.labels.side}"} = ${m.value}`);
+      }
+      const rss = metrics.filter((m) => m.name === 'tripline_process_resident_memory_bytes');
+      assert.notEqual(rss[0].value, rss[1].value, 'two processes, two figures');
+      assert.equal(metrics.filter((m) => m.name === 'tripline_process_gc_seconds_total').length, 2);
       assert.equal((await fetch(`${base}/api/incidents`)).status, 401, 'the API needs the token');
       assert.deepEqual(await (await apiGet(base, '/api/incidents', dir)).json(), { incidents: [] });
     } finally {

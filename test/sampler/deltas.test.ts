@@ -70,3 +70,34 @@ test('a series that changes kind asks for a new state', () => {
   const s = newState(c(1), {}, '7');
   assert.equal(advance(s, { kind: 'gauge', signal: 'cpu_periods', labels: {}, value: 1 }, {}), null);
 });
+
+test('a series that does not move hands out the same sample (no allocation); any change gives a fresh one', () => {
+  const labels = Object.freeze({ cgroup_id: '7' });
+  const bounds = Object.freeze([1, 2, Infinity]);
+  const c = newState({ kind: 'counter', signal: 'x', labels, value: 5 }, labels, '7');
+  const c1 = advance(c, { kind: 'counter', signal: 'x', labels, value: 5 }, labels)!;
+  assert.equal(advance(c, { kind: 'counter', signal: 'x', labels, value: 5 }, labels), c1, 'quiet counter');
+  const c2 = advance(c, { kind: 'counter', signal: 'x', labels, value: 8 }, labels)!;
+  assert.notEqual(c2, c1);
+  assert.deepEqual([c2.kind === 'counter' && c2.delta, c2.kind === 'counter' && c2.total], [3, 8]);
+  const c3 = advance(c, { kind: 'counter', signal: 'x', labels, value: 8 }, labels)!;
+  assert.ok(c3.kind === 'counter' && c3.delta === 0 && c3.total === 8, 'after a move, one fresh zero-delta sample');
+  assert.equal(advance(c, { kind: 'counter', signal: 'x', labels, value: 8 }, labels), c3);
+  const other = Object.freeze({ cgroup_id: '7', cgroup: '/moved' });
+  assert.notEqual(advance(c, { kind: 'counter', signal: 'x', labels, value: 8 }, other), c3, 'new labels: new sample');
+
+  const h = newState({ kind: 'histogram', signal: 'h', labels, bounds, counts: [1, 0, 0], sum: 1 }, labels, '7');
+  const read = (counts: number[], sum: number) =>
+    advance(h, { kind: 'histogram', signal: 'h', labels, bounds, counts, sum }, labels)!;
+  const h1 = read([1, 0, 0], 1);
+  assert.ok(h1.kind === 'histogram' && h1.countDelta === 0 && h1.deltas.every((d) => d === 0));
+  assert.equal(read([1, 0, 0], 1), h1, 'quiet histogram');
+  const h2 = read([1, 2, 0], 4);
+  assert.ok(h2.kind === 'histogram');
+  assert.deepEqual([...h2.deltas], [0, 2, 0]);
+  assert.equal(h2.countDelta, 2);
+  assert.equal(h2.sumDelta, 3);
+  const h3 = read([1, 2, 0], 4);
+  assert.ok(h3 !== h2 && h3.kind === 'histogram' && h3.countDelta === 0 && h3.sumDelta === 0);
+  assert.ok(h.kind === 'histogram' && h.count === 3 && h.sum === 4, 'totals kept');
+});

@@ -17,6 +17,10 @@ export interface ScannedCgroup {
   readonly dir: string;
   /** v1: the same cgroup's directory in a cpuacct hierarchy mounted apart (may not exist). */
   readonly acctDir?: string;
+  /** `<dir>/cpu.stat`, joined once per walk rather than once per read. */
+  readonly statPath: string;
+  /** `<acctDir>/cpuacct.usage` (v1 with cpuacct apart). */
+  readonly usagePath?: string;
   /** CPU limit in cores; undefined when unlimited. */
   readonly quotaCores?: number;
   /** `{ cgroup_id }`, one frozen object per cgroup: the sampler caches series keys by label object. */
@@ -117,7 +121,9 @@ export class CgroupScan {
       }
       const acctDir = mount.version === 1 && mount.cpuacctDir ? join(mount.cpuacctDir, c.rel) : undefined;
       const labels = prevLabels.get(c.id) ?? Object.freeze({ cgroup_id: c.id });
-      out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, quotaCores, labels });
+      const statPath = join(c.dir, 'cpu.stat');
+      const usagePath = acctDir && join(acctDir, 'cpuacct.usage');
+      out.push({ id: c.id, rel: c.rel, dir: c.dir, acctDir, statPath, usagePath, quotaCores, labels });
     }
     this.quotaFiles.retain((p) => dirs.has(p.slice(0, p.lastIndexOf('/'))));
     this.cgroups = out;

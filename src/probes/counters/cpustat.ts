@@ -5,7 +5,6 @@
  * Cost: one or two small file reads per busy cgroup per tick (idle ones every `idleEvery` ticks), on descriptors kept
  * open (see FileReader), and a walk of the hierarchy every `rescanEvery` ticks (see CgroupScan for which cgroups).
  */
-import { join } from 'node:path';
 import { findCpuMount, type CgroupMount } from '../cgroup-mount.ts';
 import { CgroupScan } from './cgroup-scan.ts';
 import { FileReader } from './file-reader.ts';
@@ -120,16 +119,16 @@ export function createCpuStatFamily(opts: CpuStatOptions = {}): CounterFamily {
         }
         let stat: string;
         try {
-          stat = files.read(join(c.dir, 'cpu.stat'));
+          stat = files.read(c.statPath);
         } catch {
           scan.drop(c.id); // removed since the last walk
           last.delete(c.id);
           continue;
         }
         let usage: string | undefined;
-        if (c.acctDir && !noAcct.has(c.id)) {
+        if (c.usagePath && !noAcct.has(c.id)) {
           try {
-            usage = files.read(join(c.acctDir, 'cpuacct.usage'));
+            usage = files.read(c.usagePath);
           } catch {
             noAcct.add(c.id);
           }

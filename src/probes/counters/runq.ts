@@ -9,6 +9,7 @@ import { runq as spec } from './spec/runq.ts';
 import { entryFields } from './spec/types.ts';
 import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { RUNQ, decodeRunqEntry } from '../decode/runq.ts';
+import { CgroupLabels } from '../decode/labels.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
 const PROGRAMS = ['tlc_runq_wake', 'tlc_runq_new', 'tlc_runq_switch'] as const;
@@ -45,11 +46,13 @@ export function startRunq(
     hooks,
   );
   const map = fam.obj.map('runq_delay');
+  const labels = new CgroupLabels();
   return {
     name: 'runq',
     read(): Reading[] {
       const out: Reading[] = [];
-      map.forEach((k, v) => pushAll(out, decodeRunqEntry(k, v, fam.cpus)));
+      map.forEach((k, v) => pushAll(out, decodeRunqEntry(k, v, fam.cpus, labels.of)));
+      labels.sweep();
       return out;
     },
     stats: () => fam.stats(),

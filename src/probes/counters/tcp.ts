@@ -10,6 +10,7 @@ import { tcp as spec } from './spec/tcp.ts';
 import { entryFields } from './spec/types.ts';
 import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { TCP, decodeTcpConnectEntry, decodeTcpRetransEntry } from '../decode/tcp.ts';
+import { CgroupLabels } from '../decode/labels.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
 const PROGRAMS = ['tlc_tcp_state', 'tlc_tcp_retrans'] as const;
@@ -62,12 +63,14 @@ export function startTcp(
   );
   const latency = fam.obj.map('tcp_connect_latency');
   const retrans = fam.obj.map('tcp_retransmits');
+  const labels = new CgroupLabels();
   return {
     name: 'tcp',
     read(): Reading[] {
       const out: Reading[] = [];
-      latency.forEach((k, v) => pushAll(out, decodeTcpConnectEntry(k, v, fam.cpus)));
-      retrans.forEach((k, v) => pushAll(out, decodeTcpRetransEntry(k, v, fam.cpus)));
+      latency.forEach((k, v) => pushAll(out, decodeTcpConnectEntry(k, v, fam.cpus, labels.of)));
+      retrans.forEach((k, v) => pushAll(out, decodeTcpRetransEntry(k, v, fam.cpus, labels.of)));
+      labels.sweep();
       return out;
     },
     stats: () => fam.stats(),

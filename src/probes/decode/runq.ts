@@ -2,6 +2,7 @@
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
+import { freshCgroupLabels, type CgroupLabelsOf } from './labels.ts';
 
 /** Mirrors bpf/counters/runq.h. */
 export const RUNQ = {
@@ -12,12 +13,17 @@ export const RUNQ = {
 } as const;
 
 /** One runq_delay entry (key: cgroup id, value: per-CPU struct runq_val) → histogram + over-threshold counter. */
-export function decodeRunqEntry(key: Buffer, value: Buffer, cpus: number): Reading[] {
+export function decodeRunqEntry(
+  key: Buffer,
+  value: Buffer,
+  cpus: number,
+  labelsOf: CgroupLabelsOf = freshCgroupLabels,
+): Reading[] {
   expectLength(key, RUNQ.keySize, 'runq_delay key');
   const words = sumPerCpu(value, RUNQ.valueSize, cpus, 'runq_delay value');
   const h = decodeHist(words, 0);
   if (histEmpty(h)) return [];
-  const labels = { cgroup_id: key.readBigUInt64LE(0).toString() };
+  const labels = labelsOf(key, 0);
   return [
     {
       kind: 'histogram',

@@ -2,6 +2,7 @@
 import type { Reading } from '../counters/types.ts';
 import { HIST_SIZE, decodeHist, histBounds, histEmpty } from './hist.ts';
 import { expectLength, sumPerCpu } from './percpu.ts';
+import { freshCgroupLabels, type CgroupLabelsOf } from './labels.ts';
 
 /** Mirrors bpf/counters/tcp.h. */
 export const TCP = {
@@ -15,7 +16,12 @@ export const TCP = {
 } as const;
 
 /** One tcp_connect_latency entry (key: cgroup id) → histogram; [] when empty. */
-export function decodeTcpConnectEntry(key: Buffer, value: Buffer, cpus: number): Reading[] {
+export function decodeTcpConnectEntry(
+  key: Buffer,
+  value: Buffer,
+  cpus: number,
+  labelsOf: CgroupLabelsOf = freshCgroupLabels,
+): Reading[] {
   expectLength(key, TCP.keySize, 'tcp_connect_latency key');
   const h = decodeHist(sumPerCpu(value, TCP.latencyValueSize, cpus, 'tcp_connect_latency value'));
   if (histEmpty(h)) return [];
@@ -23,7 +29,7 @@ export function decodeTcpConnectEntry(key: Buffer, value: Buffer, cpus: number):
     {
       kind: 'histogram',
       signal: 'tcp_connect_latency_seconds',
-      labels: { cgroup_id: key.readBigUInt64LE(0).toString() },
+      labels: labelsOf(key, 0),
       bounds: histBounds(TCP.unitNs),
       counts: h.counts,
       sum: (h.sum * TCP.unitNs) / 1e9,
@@ -32,10 +38,13 @@ export function decodeTcpConnectEntry(key: Buffer, value: Buffer, cpus: number):
 }
 
 /** One tcp_retransmits entry (key: cgroup id, 0 = owner unknown) → counter. */
-export function decodeTcpRetransEntry(key: Buffer, value: Buffer, cpus: number): Reading[] {
+export function decodeTcpRetransEntry(
+  key: Buffer,
+  value: Buffer,
+  cpus: number,
+  labelsOf: CgroupLabelsOf = freshCgroupLabels,
+): Reading[] {
   expectLength(key, TCP.keySize, 'tcp_retransmits key');
   const [n] = sumPerCpu(value, TCP.retransValueSize, cpus, 'tcp_retransmits value');
-  return [
-    { kind: 'counter', signal: 'tcp_retransmits', labels: { cgroup_id: key.readBigUInt64LE(0).toString() }, value: n },
-  ];
+  return [{ kind: 'counter', signal: 'tcp_retransmits', labels: labelsOf(key, 0), value: n }];
 }
