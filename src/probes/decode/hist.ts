@@ -34,7 +34,8 @@ export function decodeHist(words: ArrayLike<number>, at = 0): RawHist {
 
 /** True when no observation was recorded (such entries are not reported). */
 export function histEmpty(h: RawHist): boolean {
-  return h.counts.every((c) => c === 0);
+  for (let i = 0; i < h.counts.length; i++) if (h.counts[i] !== 0) return false;
+  return true;
 }
 
 const boundsCache = new Map<number, readonly number[]>();

@@ -18,9 +18,12 @@ export function expectLength(buf: Buffer, size: number, what: string): void {
   }
 }
 
+const scratch = new Map<number, Float64Array>();
+
 /**
  * Sums the u64 words of a per-CPU value across CPUs. `valueSize` is the map's value size (a multiple of 8),
- * `cpus` the number of possible CPUs; the buffer must be `cpus * valueSize` bytes.
+ * `cpus` the number of possible CPUs; the buffer must be `cpus * valueSize` bytes. The result is a scratch array
+ * reused by the next call for the same size (a map read sums thousands of entries): read it before the next call.
  */
 export function sumPerCpu(value: Buffer, valueSize: number, cpus: number, what: string): Float64Array {
   if (valueSize % 8 !== 0)
@@ -29,7 +32,9 @@ export function sumPerCpu(value: Buffer, valueSize: number, cpus: number, what: 
     });
   expectLength(value, valueSize * cpus, what);
   const words = valueSize / 8;
-  const out = new Float64Array(words);
+  let out = scratch.get(words);
+  if (!out) scratch.set(words, (out = new Float64Array(words)));
+  out.fill(0);
   for (let c = 0; c < cpus; c++) {
     const base = c * valueSize;
     for (let w = 0; w < words; w++) out[w] += u64(value, base + w * 8);
