@@ -39,6 +39,11 @@ test('bin/tripline runs dist/ when it is current, src/ (saying so) when src/ is 
   r = run();
   assert.equal(r.stdout, 'from src x y\n', 'src changed after the build: from source');
   assert.match(r.stderr, /running from source: dist\/ is older than src\/ \(scripts\/build-js/);
+
+  rmSync(join(root, 'src'), { recursive: true }); // the container image ships dist/ without src/
+  r = run();
+  assert.equal(r.stdout, 'from dist x y\n');
+  assert.equal(r.stderr, '');
 });
 
 test('the compiled engine starts the CLI and loads no Slack, Redis or BullMQ code until it uses them', () => {
