@@ -13,7 +13,7 @@ import { syncDir, writeFileAtomic, writeFileDurable } from '../atomic-file.ts';
 import { TriplineError } from '../errors.ts';
 import type { Incident } from '../incident.ts';
 import type { ProbeBudget, ProbeResult } from '../probes/deep/types.ts';
-import { renderFlamegraph, type FlameInput } from './flamegraph.ts';
+import type { FlameInput } from './flamegraph.ts';
 import { toFolded } from './folded.ts';
 import {
   BUNDLE_ID_RE,
@@ -25,7 +25,6 @@ import {
   type Manifest,
   type ProbeEntry,
 } from './manifest.ts';
-import { toPprof } from './pprof.ts';
 import { renderSummary } from './summary.ts';
 import { tarArchive, type TarEntry } from './tar.ts';
 import type { BundleRef, Findings } from './types.ts';
@@ -149,6 +148,8 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
       let dropped = r?.dropped ?? 0;
       if (r?.stacks && r.stacks.length > 0) {
         await put(`${p.name}.folded`, toFolded(r.stacks));
+        // pprof encoding (pprof-format) and the flame graph load with the first bundle that has stacks.
+        const { toPprof } = await import('./pprof.ts');
         await put(
           `${p.name}.pb.gz`,
           toPprof(r.stacks, {
@@ -184,7 +185,10 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     const title = input.incident
       ? `${input.rule}: ${input.incident.annotations.summary ?? input.incident.key}`
       : `manual capture (${input.rule})`;
-    if (graphs.length > 0) await put('flamegraph.html', renderFlamegraph(title, graphs));
+    if (graphs.length > 0) {
+      const { renderFlamegraph } = await import('./flamegraph.ts');
+      await put('flamegraph.html', renderFlamegraph(title, graphs));
+    }
     await put('findings.json', json(input.findings, 2) + '\n');
     if (input.history) await put('baseline.json', json(input.history) + '\n');
     const errors = [...(input.errors ?? []), ...entries.flatMap((e) => e.errors.map((m) => `${e.name}: ${m}`))];

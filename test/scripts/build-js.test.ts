@@ -1,6 +1,6 @@
 // scripts/build-js and bin/tripline: installations run JavaScript compiled once (no type stripping at every start),
 // a checkout whose src/ changed since runs from source and says so, and the engine loads the SDKs of Slack, Redis and
-// BullMQ only when it uses them.
+// BullMQ (and pprof encoding) only when it uses them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -58,7 +58,7 @@ test('the compiled engine starts the CLI and loads no Slack, Redis or BullMQ cod
     await import(${JSON.stringify(join(INSTALL_DIR, 'dist', 'engine.js'))});
     console.log(JSON.stringify([...globalThis.loaded].sort()));`;
   const loaded = JSON.parse(execFileSync(node, ['--input-type=module', '-e', hook], { encoding: 'utf8' })) as string[];
-  for (const lazy of ['@slack/web-api', 'ioredis', 'bullmq', 'axios'])
+  for (const lazy of ['@slack/web-api', 'ioredis', 'bullmq', 'axios', 'pprof-format'])
     assert.ok(!loaded.includes(lazy), `${lazy} loaded at import: ${loaded.join(', ')}`);
   assert.ok(loaded.includes('koffi') && loaded.includes('prom-client'), loaded.join(', '));
 });
