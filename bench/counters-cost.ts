@@ -48,17 +48,27 @@ export const hookOf = (name: string): string => HOOKS.find(([re]) => re.test(nam
 /** Runs `load` with run-time stats on and returns the cost per hook of the programs whose ids are in `ids`. */
 export function measureCost(ids: ReadonlySet<number>, load: () => void): Map<string, HookCost> {
   const stats = enableStats();
-  let before: Map<number, Prog>, after: Prog[];
+  let before: Prog[], after: Prog[];
   try {
-    before = new Map(progs().map((p) => [p.id, p]));
+    before = progs();
     load();
     after = progs();
   } finally {
     stats.close();
   }
+  return costBetween(ids, before, after);
+}
+
+/** Cost per hook of the programs in `ids` between two listings taken while run-time stats were on. */
+export function costBetween(
+  ids: ReadonlySet<number>,
+  before: readonly Prog[],
+  after: readonly Prog[],
+): Map<string, HookCost> {
+  const was = new Map(before.map((p) => [p.id, p]));
   const out = new Map<string, HookCost>();
   for (const p of after.filter((x) => ids.has(x.id))) {
-    const b = before.get(p.id);
+    const b = was.get(p.id);
     const cnt = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
     const ns = (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
     if (cnt <= 0) continue;

@@ -1,9 +1,11 @@
 /**
  * Measurements of bench/engine.ts, taken from outside the processes: CPU time of a whole process tree (every thread
  * of every process: V8's GC and compiler threads too, and both sides of the privilege split), resident and
- * proportional memory summed over the tree, and the engine's own tick-time histogram and GC counter from /metrics.
+ * proportional memory summed over the tree, and quantiles of the engine's tick-time histogram between two scrapes.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { histogramQuantile } from '../src/quantile.ts';
+import { samplesOf, type PromFamily } from '../test/support/prom-parse.ts';
 
 /** Pids of `root` and all its descendants now. */
 export function processTree(root: number): number[] {
@@ -63,44 +65,27 @@ export function memory(pids: readonly number[]): { rss: number; pss: number } {
   return { rss, pss };
 }
 
-/** Metric samples `name{labels} value` of an exposition text whose name is `name`. */
-export function samples(text: string, name: string): { labels: string; value: number }[] {
-  const out: { labels: string; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && m[1] === name) out.push({ labels: m[2] ?? '', value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** Cumulative histogram buckets (le → count) of a metric in an exposition text. */
-export function buckets(text: string, name: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const s of samples(text, `${name}_bucket`)) {
-    const le = /le="([^"]+)"/.exec(s.labels)?.[1];
-    if (le) out.set(le === '+Inf' ? Infinity : Number(le), s.value);
-  }
-  return out;
-}
-
 /**
- * Quantile q of the observations between two scrapes of a cumulative histogram, interpolated linearly inside the
- * bucket as Prometheus' histogram_quantile does (the top finite bound when it falls in +Inf).
+ * Quantile q of a histogram's observations between two scrapes: the cumulative bucket counts' increases, per bucket,
+ * through the project's one histogram quantile (src/quantile.ts, as Prometheus' histogram_quantile).
  */
-export function histogramQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
-  const total = counts.at(-1) ?? 0;
-  if (total <= 0) return NaN;
-  const rank = q * total;
-  for (let i = 0; i < bounds.length; i++) {
-    if (counts[i] >= rank) {
-      if (!Number.isFinite(bounds[i])) return bounds[i - 1] ?? NaN;
-      const lo = i === 0 ? 0 : bounds[i - 1];
-      const below = i === 0 ? 0 : counts[i - 1];
-      return lo + ((bounds[i] - lo) * (rank - below)) / Math.max(1, counts[i] - below);
-    }
-  }
-  return NaN;
+export function quantileBetween(
+  before: Map<string, PromFamily>,
+  after: Map<string, PromFamily>,
+  name: string,
+  q: number,
+): number {
+  const cumulative = (m: Map<string, PromFamily>): Map<number, number> =>
+    new Map(
+      samplesOf(m, `${name}_bucket`).map((s) => [s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), s.value]),
+    );
+  const b = cumulative(before),
+    a = cumulative(after);
+  const bounds = [...a.keys()].sort((x, y) => x - y);
+  const grown = bounds.map((le) => (a.get(le) ?? 0) - (b.get(le) ?? 0));
+  return histogramQuantile(
+    q,
+    bounds,
+    grown.map((c, i) => c - (i ? grown[i - 1] : 0)),
+  );
 }

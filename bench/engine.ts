@@ -3,7 +3,7 @@
  * the full engine (all counter families, the bundled rules, both sides of the privilege split) at 10 and at N
  * cgroups (quota'd, under a test parent, each with a process that wakes every 0.5–1.5 s), and under an event storm
  * (a read() loop: > 1 M traced events per second).
- *   scripts/node bench/engine.ts [--rounds 3] [--seconds 30] [--warmup 10] [--cgroups 1000] [--only NAME,...]
+ *   scripts/node bench/engine.ts [--rounds 3] [--seconds 30] [--warmup 10] [--cgroups 1000] [--only 'NAME;...']
  *                                [--node-flags '--max-semi-space-size=1']   (V8 flags for the tripline processes)
  * Per configuration, the median over rounds of: CPU in % of one core summed over every thread of every tripline
  * process (from /proc, so V8's GC and compiler threads count), RSS and PSS summed over them, startup to "tripline
@@ -20,9 +20,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { INSTALL_DIR } from '../src/paths.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import { median } from './counters-workloads.ts';
-import { hookOf, programIdsOf, progs } from './counters-cost.ts';
+import { costBetween, programIdsOf, progs } from './counters-cost.ts';
 import { prepareLoad } from './engine-load.ts';
-import { buckets, cpuSeconds, histogramQuantile, memory, processTree, samples } from './engine-measure.ts';
+import { cpuSeconds, memory, processTree, quantileBetween } from './engine-measure.ts';
+import { parseProm, samplesOf, type PromFamily } from '../test/support/prom-parse.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -103,10 +104,10 @@ async function start(
   });
 }
 
-async function scrape(port: number): Promise<string> {
+async function scrape(port: number): Promise<Map<string, PromFamily>> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
-  return res.text();
+  return parseProm(await res.text());
 }
 
 /** One configuration for one round. */
@@ -117,10 +118,10 @@ async function measure(kind: 'bare' | 'no-bpf' | 'full'): Promise<Figures> {
     await sleep(WARMUP * 1000);
     const pids0 = processTree(child.pid!);
     const cpu0 = cpuSeconds(pids0);
-    const text0 = port ? await scrape(port) : '';
+    const m0 = port ? await scrape(port) : undefined;
     const stats = kind === 'full' ? enableStats() : undefined;
     const mine = new Set(stats ? programIdsOf(child.pid!) : []); // this engine's programs, not other copies'
-    const progs0 = stats ? new Map(progs().map((p) => [p.id, p])) : undefined;
+    const progs0 = stats ? progs() : undefined;
     const t0 = performance.now();
     const rss: number[] = [],
       pss: number[] = [];
@@ -135,32 +136,23 @@ async function measure(kind: 'bare' | 'no-bpf' | 'full'): Promise<Figures> {
     const secs = (performance.now() - t0) / 1000;
     const pids1 = processTree(child.pid!);
     const cpu1 = cpuSeconds(pids1);
-    const text1 = port ? await scrape(port) : '';
+    const m1 = port ? await scrape(port) : undefined;
     const f: Figures = { cpu: ((cpu1 - cpu0) / secs) * 100, rss: median(rss), pss: median(pss), startup };
-    if (port) {
-      const name = 'tripline_engine_tick_duration_seconds';
-      f.tickP50 = histogramQuantile(buckets(text0, name), buckets(text1, name), 0.5) * 1000;
-      f.tickP99 = histogramQuantile(buckets(text0, name), buckets(text1, name), 0.99) * 1000;
-      const gc = (t: string): number =>
-        samples(t, 'tripline_process_gc_seconds_total').reduce((a, s) => a + s.value, 0);
-      f.gcPerMin = ((gc(text1) - gc(text0)) / secs) * 60;
+    if (m0 && m1) {
+      const tick = 'tripline_engine_tick_duration_seconds';
+      f.tickP50 = quantileBetween(m0, m1, tick, 0.5) * 1000;
+      f.tickP99 = quantileBetween(m0, m1, tick, 0.99) * 1000;
+      const gc = (m: Map<string, PromFamily>): number =>
+        samplesOf(m, 'tripline_process_gc_seconds_total').reduce((a, x) => a + x.value, 0);
+      f.gcPerMin = ((gc(m1) - gc(m0)) / secs) * 60;
     }
     if (progs0 && progs1) {
-      const ns = new Map<string, number>();
-      let runNs = 0,
-        events = 0;
-      for (const p of progs1.filter((x) => mine.has(x.id))) {
-        const b = progs0.get(p.id);
-        const cnt = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
-        const t = (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
-        if (cnt <= 0) continue;
-        runNs += t;
-        events += cnt;
-        ns.set(hookOf(p.name), (ns.get(hookOf(p.name)) ?? 0) + t / cnt);
-      }
-      f.events = events / secs;
-      f.nsPerEvent = ns;
-      f.kernelCpu = (runNs / 1e9 / secs) * 100;
+      // One program per hook: events and in-kernel time follow from the per-hook figures.
+      const hooks = costBetween(mine, progs0, progs1);
+      const all = [...hooks.values()];
+      f.events = all.reduce((a, h) => a + h.events, 0) / secs;
+      f.nsPerEvent = new Map([...hooks].map(([h, c]) => [h, c.ns]));
+      f.kernelCpu = (all.reduce((a, h) => a + h.ns * h.events, 0) / 1e9 / secs) * 100;
     }
     return f;
   } finally {
@@ -187,7 +179,7 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   const results = new Map<string, Figures[]>();
-  const only = args.only?.split(',');
+  const only = args.only?.split(';').map((n) => n.trim()); // names hold commas: ';' separates them
   const run = async (name: string, kind: 'bare' | 'no-bpf' | 'full', storm = false): Promise<void> => {
     if (only && !only.includes(name)) return;
     const s = storm ? load.storm(0) : undefined;
