@@ -159,7 +159,8 @@ export class SlackClient implements SlackTransport {
   /** auth.test: checks the token (used by `tripline doctor` and at start). */
   async authTest(): Promise<{ team?: string; user?: string }> {
     try {
-      const r = await (await this.#client()).auth.test();
+      const web = await this.#client();
+      const r = await web.auth.test();
       return { team: r.team, user: r.user };
     } catch (err) {
       throw mapSlackError(err, 'auth.test');
@@ -168,9 +169,8 @@ export class SlackClient implements SlackTransport {
 
   async post(channel: string, message: SlackMessage, threadTs?: string): Promise<MessageRef> {
     try {
-      const r = await (
-        await this.#client()
-      ).chat.postMessage({
+      const web = await this.#client();
+      const r = await web.chat.postMessage({
         channel,
         text: message.text,
         blocks: message.blocks as never,
@@ -188,9 +188,8 @@ export class SlackClient implements SlackTransport {
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {
     try {
-      await (
-        await this.#client()
-      ).chat.update({
+      const web = await this.#client();
+      await web.chat.update({
         channel: ref.channel,
         ts: ref.ts,
         text: message.text,
@@ -203,7 +202,8 @@ export class SlackClient implements SlackTransport {
 
   async startUpload(filename: string, length: number): Promise<PendingUpload> {
     try {
-      const r = await (await this.#client()).files.getUploadURLExternal({ filename, length });
+      const web = await this.#client();
+      const r = await web.files.getUploadURLExternal({ filename, length });
       if (!r.file_id || !r.upload_url)
         throw new RetryableError('slack files.getUploadURLExternal: answer without file_id', { reason: 'bad_answer' });
       return { fileId: r.file_id, uploadUrl: r.upload_url };
@@ -259,9 +259,8 @@ export class SlackClient implements SlackTransport {
 
   async completeUpload(upload: PendingUpload, title: string, thread: MessageRef, comment: string): Promise<void> {
     try {
-      await (
-        await this.#client()
-      ).files.completeUploadExternal({
+      const web = await this.#client();
+      await web.files.completeUploadExternal({
         files: [{ id: upload.fileId, title }],
         channel_id: thread.channel,
         thread_ts: thread.ts,
