@@ -5,6 +5,8 @@ export const ENOENT = 2;
 export const EPERM = 1;
 export const EACCES = 13;
 export const ENOSPC = 28;
+export const E2BIG = 7;
+export const ENOMEM = 12;
 
 /** "errno N", or "permission denied (errno N)" for EPERM/EACCES. */
 export function errnoText(errno: number): string {

@@ -1,7 +1,7 @@
 /** Maps of a loaded object: byte-level lookup, update, delete and batched reads; decoding belongs to the probe modules. */
 import { TriplineError } from '../errors.ts';
 import { ffi, lastErrno, type Ptr } from './libbpf-ffi.ts';
-import { ENOENT, ENOSPC, errnoText } from './libbpf-errno.ts';
+import { E2BIG, ENOENT, ENOMEM, ENOSPC, errnoText } from './libbpf-errno.ts';
 
 const BPF_MAP_TYPE_PERCPU_HASH = 5;
 const BPF_MAP_TYPE_PERCPU_ARRAY = 6;
@@ -13,6 +13,10 @@ const PERCPU_TYPES = new Set([
   BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
 ]);
+
+/** Total back-off for an update that found the kernel's element caches empty (1 + 2 + … + 64 ms). */
+const UPDATE_ENOMEM_WAIT_MS = 64;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 let possible: number | undefined;
 /** Number of possible CPUs (the stride of per-CPU map values). */
@@ -73,10 +77,22 @@ export class BpfMap {
         'PROBE_ERR_MAP',
         `map ${this.name}: value of ${value.length} bytes, map needs ${this.valueBytes}`,
       );
-    const rc = ffi().bpf_map_update_elem(this.fd, key, value, flags);
+    let rc = ffi().bpf_map_update_elem(this.fd, key, value, flags);
+    // A map without preallocation takes elements from per-CPU caches that the kernel refills
+    // asynchronously; updates in a row from user space can find them empty (ENOMEM with memory free,
+    // seen on 6.12-6.18). The refill runs as soon as this thread leaves the kernel: wait a moment, retry.
+    for (let wait = 1; rc !== 0 && -rc === ENOMEM && wait <= UPDATE_ENOMEM_WAIT_MS; wait *= 2) {
+      Atomics.wait(sleeper, 0, 0, wait);
+      rc = ffi().bpf_map_update_elem(this.fd, key, value, flags);
+    }
     if (rc !== 0)
       throw new TriplineError('PROBE_ERR_MAP', `map ${this.name}: update failed (${errnoText(-rc)})`, {
-        hint: 'the map may be full: raise its max entries',
+        hint:
+          -rc === E2BIG
+            ? `the map is full (${this.maxEntries} entries): raise its max entries`
+            : -rc === ENOMEM
+              ? 'the kernel could not allocate the element: check memory and the memory cgroup limit of this process'
+              : 'check the key and value layouts against the BPF map',
       });
   }
 
