@@ -68,7 +68,8 @@ export const LAYERS: readonly Layer[] = [
   { name: 'bundle', units: ['bundle'] },
   // The incident log records incidents with their bundle refs; the server and the engine read it.
   { name: 'capture', units: ['capture', 'incident-log'] },
-  { name: 'actions', units: ['actions'] },
+  // The Kubernetes client and the node's pod cache: used by the scale action and the network side.
+  { name: 'actions', units: ['actions', 'kube'] },
   // Carries an incident: capture → bundle → actions, per-key ordering, the incident log.
   { name: 'pipeline', units: ['pipeline'] },
   { name: 'server', units: ['server'] },

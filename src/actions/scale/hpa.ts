@@ -2,7 +2,7 @@
  * HorizontalPodAutoscalers: when one targets the workload, changing `replicas` is undone at the HPA's next sync,
  * so tripline raises the HPA's `minReplicas` instead (never above its `maxReplicas`).
  */
-import type { KubeClient } from './kube-client.ts';
+import type { KubeClient } from '../../kube/client.ts';
 import type { WorkloadRef } from './owner.ts';
 
 /** The parts of an HPA tripline reads. */

@@ -13,8 +13,8 @@ import type { Action, ActionContext, ActionJob, ActionOutcome, EventDetail } fro
 import { ScaleGuards } from './cooldown.ts';
 import type { ScaleClaim } from './cooldown.ts';
 import { findHpa, hpaPatch, hpaPath } from './hpa.ts';
-import { KubeClient } from './kube-client.ts';
-import { resolveCredentials } from './kubeconfig.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { resolveCredentials } from '../../kube/kubeconfig.ts';
 import { OwnerResolver, scalePath, workloadId } from './owner.ts';
 import type { WorkloadRef } from './owner.ts';
 import { causeVerdict, parseStep, plan } from './plan.ts';

@@ -6,8 +6,8 @@
 import type { IncidentTarget } from '../../incident.ts';
 import type { ScaleActionSpec } from './spec.ts';
 import { UnrecoverableError } from '../errors.ts';
-import { KubeHttpError } from './kube-client.ts';
-import type { KubeClient } from './kube-client.ts';
+import { KubeHttpError } from '../../kube/client.ts';
+import type { KubeClient } from '../../kube/client.ts';
 
 /** A scalable workload. */
 export interface WorkloadRef {

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient } from '../../../src/actions/scale/kube-client.ts';
+import { KubeClient } from '../../../src/kube/client.ts';
 import { OwnerResolver, scalePath } from '../../../src/actions/scale/owner.ts';
 import { UnrecoverableError } from '../../../src/actions/errors.ts';
 import { FakeKube } from '../../support/fake-kube.ts';

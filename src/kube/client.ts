@@ -6,7 +6,7 @@
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../errors.ts';
+import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../actions/errors.ts';
 import type { KubeCredentials } from './kubeconfig.ts';
 
 /** Per-request timeout: a hung API server fails the attempt as retryable. */

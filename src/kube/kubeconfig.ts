@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { TriplineError } from '../../errors.ts';
-import { assertCredentialTransport } from '../token-transport.ts';
+import { TriplineError } from '../errors.ts';
+import { assertCredentialTransport } from '../actions/token-transport.ts';
 
 /** How to reach and authenticate to one API server. */
 export interface KubeCredentials {

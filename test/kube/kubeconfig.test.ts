@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inClusterCredentials, parseKubeconfig, resolveCredentials } from '../../../src/actions/scale/kubeconfig.ts';
-import { KubeClient, KubeHttpError } from '../../../src/actions/scale/kube-client.ts';
-import { RateLimitedError, RetryableError } from '../../../src/actions/errors.ts';
-import { hasCode } from '../../../src/errors.ts';
-import { FakeKube } from '../../support/fake-kube.ts';
+import { inClusterCredentials, parseKubeconfig, resolveCredentials } from '../../src/kube/kubeconfig.ts';
+import { KubeClient, KubeHttpError } from '../../src/kube/client.ts';
+import { RateLimitedError, RetryableError } from '../../src/actions/errors.ts';
+import { hasCode } from '../../src/errors.ts';
+import { FakeKube } from '../support/fake-kube.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-kube-`));
 after(() => rmSync(dir, { recursive: true, force: true }));
