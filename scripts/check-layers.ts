@@ -57,6 +57,7 @@ export const LAYERS: readonly Layer[] = [
       'redis-client',
       'quantile',
       'incident-schema',
+      'pod-meta',
       'probes/counters/spec',
     ],
   },

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { SilenceSpecSchema } from '../rules/parse/schema.ts';
 import { BundleRefSchema, IncidentSchema } from '../incident-schema.ts';
+import { PodSnapshotSchema } from '../pod-meta.ts';
 
 /** Version of the message set; both sides must run the same. */
 export const CHANNEL_VERSION = 1;
@@ -55,6 +56,8 @@ export const PROBE_TO_NET = {
 export const NET_TO_PROBE = {
   /** Where the network side serves /metrics (notification, once it listens). */
   listening: z.strictObject({ host: str(256), port: z.number().int().min(0).max(65535) }),
+  /** The pods on this node (notification, after each change of the network side's pod cache): names for cgroups. */
+  pods: PodSnapshotSchema,
   /** The probe side's /metrics text (sampler, families, rules). */
   metrics: z.strictObject({}),
   'silences.list': z.strictObject({}),
