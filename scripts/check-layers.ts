@@ -58,6 +58,7 @@ export const LAYERS: readonly Layer[] = [
       'quantile',
       'incident-schema',
       'pod-meta',
+      'signal-read',
       'probes/counters/spec',
     ],
   },

@@ -229,6 +229,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         bundlesDir,
         metrics: probeMetrics,
         silences: rules.silences,
+        readSignal: (q) => rules.readSignal(q),
         onGone: (why) => {
           this.log.error({ reason: why }, 'the network side is gone');
           this.opts.onNetworkGone?.(why);
@@ -240,7 +241,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.network = new NetworkSide({
         config: c,
         log: this.log,
-        probe: { metrics: probeMetrics, silences: rules.silences },
+        probe: { metrics: probeMetrics, silences: rules.silences, readSignal: async (q) => rules.readSignal(q) },
         apiToken: token,
         actions: this.opts.actions,
         metricsRegistry: new Registry(),

@@ -27,6 +27,7 @@ export const StoredJobSchema = z.strictObject({
   seq: z.string().max(256).optional(),
   dryRun: z.boolean().optional(),
   enqueuedAt: z.number(),
+  notBefore: z.number().optional(),
 });
 
 /** One version of a rule's actions, as the rules this side was given hold it. */

@@ -107,6 +107,8 @@ export class BullQueue implements ActionQueue {
       if (holder) return true;
       await q.add(job.event, job, {
         jobId: job.id,
+        // A scheduled job (ctx.schedule) is a delayed job: durable in Redis, run by whichever engine is up then.
+        ...(job.notBefore !== undefined ? { delay: Math.max(0, job.notBefore - this.deps.now()) } : {}),
         deduplication: { id: job.id, ttl: this.opts.dedupWindowMs },
         attempts: this.opts.attempts,
         backoff: { type: BACKOFF_TYPE, delay: this.opts.backoffMs },

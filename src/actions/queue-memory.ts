@@ -1,8 +1,9 @@
 /**
  * The in-process back end, used when no Redis is configured. NOT durable: jobs waiting or retrying when the
- * process stops are lost, and several engines do not share it (each delivers its own). Otherwise the same
- * semantics as the Redis back end: dedup window, attempts with backoff and jitter, failed set, retry,
- * Retry-After parking per action type without spending an attempt.
+ * process stops are lost (except scheduled jobs, kept in the store: with the FileStore they run after a restart),
+ * and several engines do not share it (each delivers its own). Otherwise the same semantics as the Redis back end:
+ * dedup window, attempts with backoff and jitter, failed set, retry, Retry-After parking per action type without
+ * spending an attempt, scheduled jobs (`notBefore`).
  */
 import { TriplineError } from '../errors.ts';
 import type { ActionQueue, EnqueueResult, FailedJob, JobSettled, JobStatus, QueueCounts } from './queue.ts';
@@ -17,6 +18,14 @@ import type { QueueOptions } from './queue-options.ts';
 
 /** Completed jobs whose summary `status` still reports. */
 const RESULTS_KEPT = 1000;
+/**
+ * Store key of the scheduled jobs (ctx.schedule) not yet settled: with a persistent store (the FileStore of
+ * `persistState`) they survive a restart and run once after it, as a BullMQ delayed job does on Redis.
+ */
+const SCHEDULED_KEY = 'queue:scheduled';
+/** Scheduled jobs kept at most (oldest due first dropped); and how long past its due time one is still run. */
+const SCHEDULED_MAX = 1000;
+const SCHEDULED_STALE_MS = 7 * 24 * 3600_000;
 
 type State = 'waiting' | 'delayed' | 'active' | 'failed';
 interface Entry {
@@ -48,6 +57,9 @@ export class MemoryQueue implements ActionQueue {
   private active = 0;
   private timer: NodeJS.Timeout | undefined;
   private idle: Array<() => void> = [];
+  /** Scheduled jobs not settled yet, as kept in the store (written one change after another). */
+  private readonly scheduled = new Map<string, ActionJob>();
+  private scheduledWrites: Promise<void> = Promise.resolve();
 
   constructor(opts: QueueOptions) {
     this.opts = opts;
@@ -72,14 +84,60 @@ export class MemoryQueue implements ActionQueue {
     const doneUntil = this.done.get(job.id);
     if (this.entries.has(job.id) || (doneUntil !== undefined && doneUntil > this.now()))
       return { id: job.id, duplicate: true, spilled: false };
-    this.entries.set(job.id, { job, state: 'waiting', attemptsMade: 0, runAt: 0, reason: '', failedAt: 0 });
+    this.add(job);
+    if (job.notBefore !== undefined) {
+      this.scheduled.set(job.id, job);
+      await this.saveScheduled();
+    }
     this.pump();
     return { id: job.id, duplicate: false, spilled: false };
   }
 
+  private add(job: ActionJob): void {
+    const runAt = job.notBefore ?? 0;
+    const state = runAt > this.now() ? 'delayed' : 'waiting';
+    this.entries.set(job.id, { job, state, attemptsMade: 0, runAt, reason: '', failedAt: 0 });
+  }
+
   async start(): Promise<void> {
+    await this.loadScheduled();
     this.running = true;
     this.pump();
+  }
+
+  /** Takes back the scheduled jobs a previous run left in the store (each runs when due, once). */
+  private async loadScheduled(): Promise<void> {
+    let list: unknown;
+    try {
+      list = JSON.parse((await this.store.get(SCHEDULED_KEY)) ?? '[]');
+    } catch {
+      list = [];
+    }
+    if (!Array.isArray(list)) return;
+    const now = this.now();
+    for (const raw of list.slice(0, SCHEDULED_MAX)) {
+      // Anything else is refused again by runJob's validation when it runs; this only needs an id and a due time.
+      const job = raw as ActionJob;
+      if (typeof job?.id !== 'string' || typeof job.notBefore !== 'number') continue;
+      if (job.notBefore < now - SCHEDULED_STALE_MS || this.entries.has(job.id)) continue;
+      this.scheduled.set(job.id, job);
+      this.add(job);
+    }
+  }
+
+  /** Writes the scheduled jobs to the store (bounded), one write after another. */
+  private saveScheduled(): Promise<void> {
+    const jobs = [...this.scheduled.values()].sort((a, b) => (a.notBefore ?? 0) - (b.notBefore ?? 0));
+    for (const j of jobs.slice(SCHEDULED_MAX)) this.scheduled.delete(j.id);
+    const text = JSON.stringify(jobs.slice(0, SCHEDULED_MAX));
+    const next = this.scheduledWrites.then(() => this.store.set(SCHEDULED_KEY, text));
+    this.scheduledWrites = next.catch(() => undefined);
+    return next;
+  }
+
+  /** A scheduled job settled: it leaves the store. */
+  private settledScheduled(id: string): void {
+    if (this.scheduled.delete(id)) void this.saveScheduled().catch(() => undefined);
   }
 
   /** Starts due jobs up to the concurrency limit and arms a timer for the next due one. */
@@ -122,6 +180,7 @@ export class MemoryQueue implements ActionQueue {
       this.done.set(e.job.id, this.now() + this.opts.dedupWindowMs);
       this.results.set(e.job.id, outcome.summary);
       if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
+      this.settledScheduled(e.job.id);
       this.emit({ id: e.job.id, job: e.job, state: 'completed', summary: outcome.summary, status: outcome.status });
     } catch (err) {
       const c = classify(err);
@@ -133,6 +192,7 @@ export class MemoryQueue implements ActionQueue {
         e.attemptsMade++;
         if (c.kind === 'unrecoverable' || e.attemptsMade >= this.opts.attempts) {
           Object.assign(e, { state: 'failed', reason: message, failedAt: this.now() });
+          this.settledScheduled(e.job.id);
           this.emit({ id: e.job.id, job: e.job, state: 'failed', reason: message });
         } else {
           Object.assign(e, { state: 'delayed', runAt: this.now() + backoffDelay(e.attemptsMade, this.opts.backoffMs) });
@@ -213,5 +273,6 @@ export class MemoryQueue implements ActionQueue {
     clearTimeout(this.timer);
     this.abort.abort();
     while (this.active > 0) await new Promise((r) => setTimeout(r, 10));
+    await this.scheduledWrites;
   }
 }

@@ -14,7 +14,9 @@ import type {
   ActionStore,
   ActionEvent,
   EventDetail,
+  ScheduledEvent,
 } from './types.ts';
+import type { SignalReader } from '../signal-read.ts';
 import { ACTIONS, type ActionRegistry } from './registry.ts';
 import { UnrecoverableError, classify } from './errors.ts';
 import { checkStoredJob, type RuleLookup } from './job-schema.ts';
@@ -33,6 +35,7 @@ export interface RunnerDeps {
   readonly enqueue: (input: ActionJobInput) => Promise<EnqueueResult>;
   /** The rules this side was given: each job's spec is rebuilt from its rule version (absent: the job's own). */
   readonly rules?: RuleLookup;
+  readonly readSignal?: SignalReader;
 }
 
 /** The runner's dependencies from a back end's options and its own parts (the same for both back ends). */
@@ -47,6 +50,7 @@ export function runnerDeps(
     registry: opts.registry,
     metrics: opts.metrics,
     rules: opts.rules,
+    readSignal: opts.readSignal,
     ...parts,
   };
 }
@@ -76,6 +80,29 @@ export function siblingInputs(
           },
         ],
   );
+}
+
+/** The input of a job `job`'s own action schedules for itself (same spec and index, no delivery detail of its own). */
+export function selfInput(
+  job: ActionJob,
+  event: ScheduledEvent,
+  notBefore: number,
+  detail?: EventDetail,
+  seq?: string,
+): ActionJobInput {
+  return {
+    event,
+    incident: job.incident,
+    bundle: job.bundle,
+    spec: job.spec,
+    index: job.index,
+    actions: job.actions,
+    ...(job.rule ? { rule: job.rule } : {}),
+    detail,
+    seq,
+    dryRun: job.dryRun,
+    notBefore,
+  };
 }
 
 /** Runs attempt number `attempt` (1-based) of `job`. Throws the action's (classified) error. */
@@ -119,6 +146,10 @@ export async function runJob(stored: ActionJob, attempt: number, deps: RunnerDep
         for (const input of siblingInputs(job, event, detail, seq)) ids.push((await deps.enqueue(input)).id);
         return ids;
       },
+      async schedule(event, notBefore, detail, seq) {
+        return (await deps.enqueue(selfInput(job, event, notBefore, detail, seq))).id;
+      },
+      ...(deps.readSignal ? { readSignal: deps.readSignal } : {}),
     };
     const outcome = await mod.execute(job, ctx);
     deps.metrics.delivered(job.spec.type, outcome.status, deps.now() - job.enqueuedAt);

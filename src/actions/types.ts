@@ -12,16 +12,30 @@ import type { Config } from '../config.ts';
 import type { Incident } from '../incident.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import type { ActionSpec } from '../rules/types.ts';
+import type { SignalReader } from '../signal-read.ts';
 
 /**
  * Why a job exists. `firing`: a new trip; `update`: still firing (repeat, more series, bundle ready);
- * `resolved`: the incident ended; `scaled`: the scale action changed replicas (or decided not to);
- * `verified`: the verification window after a scale ended (recovered or not).
+ * `resolved`: the incident ended; `scaled`: the scale action changed replicas (or decided not to, or restored
+ * them); `verified`: the verification window after a scale ended (recovered or not). `verify` and `restore` are
+ * jobs an action schedules for itself (`ActionContext.schedule`): the scale action's check at the end of its
+ * verification window, and its restore of an HPA's minReplicas after the incident resolved.
  */
-export type ActionEvent = 'firing' | 'update' | 'resolved' | 'scaled' | 'verified';
+export type ActionEvent = 'firing' | 'update' | 'resolved' | 'scaled' | 'verified' | 'verify' | 'restore';
 
 /** Every event kind, for validation and CLI help. */
-export const ACTION_EVENTS: readonly ActionEvent[] = ['firing', 'update', 'resolved', 'scaled', 'verified'];
+export const ACTION_EVENTS: readonly ActionEvent[] = [
+  'firing',
+  'update',
+  'resolved',
+  'scaled',
+  'verified',
+  'verify',
+  'restore',
+];
+
+/** Events an action schedules for itself (see `ActionContext.schedule`). */
+export type ScheduledEvent = 'verify' | 'restore';
 
 /** Non-secret, JSON-safe details of an event (e.g. `{ from: 2, to: 3, workload: "Deployment/ns/web" }`). */
 export type EventDetail = Readonly<Record<string, string | number | boolean | null>>;
@@ -53,6 +67,11 @@ export interface ActionJob<S extends ActionSpec = ActionSpec> {
   readonly dryRun?: boolean;
   /** Epoch ms when the job was first enqueued (delivery latency is measured from here). */
   readonly enqueuedAt: number;
+  /**
+   * Epoch ms before which the job does not run (a scheduled job: a BullMQ delayed job on Redis, a timer in the
+   * in-process queue, which keeps such jobs in its store so they survive a restart).
+   */
+  readonly notBefore?: number;
 }
 
 /** What callers hand to `ActionQueue.enqueue`: a job without its derived id and timestamp. */
@@ -97,6 +116,14 @@ export interface ActionContext {
    * e.g. the scale action reporting `scaled` into the Slack thread. Returns the enqueued job ids.
    */
   notify(event: ActionEvent, detail?: EventDetail, seq?: string): Promise<string[]>;
+  /**
+   * Enqueues `event` for this same action of the incident (same rule, same index), to run at `notBefore` (epoch
+   * ms) or later: durable where the queue is (Redis; the in-process queue keeps it in its store). The job id comes
+   * from the incident key, the event and `seq`, so two hosts or a retry scheduling the same thing make one job.
+   */
+  schedule(event: ScheduledEvent, notBefore: number, detail?: EventDetail, seq?: string): Promise<string>;
+  /** Re-reads a rule's conditions for some of its series on the probe side; absent when no probe side is reachable. */
+  readonly readSignal?: SignalReader;
   /** Clock (epoch ms); tests may pass another. */
   now(): number;
 }

@@ -17,6 +17,7 @@ import type { Silence } from '../rules/types.ts';
 import type { SuppressedTrip } from '../rules/evaluate/suppress.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import { parseFlags } from './args.ts';
+import type { SignalReading } from '../signal-read.ts';
 
 const USAGE =
   'tripline network (--channel-fd N | --channel PATH)   (started by `tripline run`, or as a second container)';
@@ -87,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
   log = createLogger(config.log.level);
   const probe: ProbeAccess = {
     metrics: async () => (await channel.request('metrics', {})) as { text: string; contentType: string },
+    // The reply was validated against NET_REPLIES['signal.read'] by the channel.
+    readSignal: async (q) => (await channel.request('signal.read', q)) as SignalReading,
     silences: {
       list: async () => ((await channel.request('silences.list', {})) as { silences: Silence[] }).silences,
       add: async (spec) => {

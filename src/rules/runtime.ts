@@ -5,6 +5,7 @@
  * tick or on a reload that resolves the incidents of removed rules, goes to `onIncident`: what happens to an
  * incident next (capture, actions) is the incident pipeline's business (src/pipeline/incident-pipeline.ts).
  */
+import type { SignalQuery, SignalReading } from '../signal-read.ts';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { openRedis, type RedisSecurity } from '../redis-client.ts';
@@ -127,6 +128,11 @@ export class RuleRuntime {
   /** The running rule of this name, if any. */
   rule(name: string): Rule | undefined {
     return this.evaluator.rules.find((r) => r.name === name);
+  }
+
+  /** A rule's conditions re-read for some of its series (the network side's `signal.read`, scale verification). */
+  readSignal(query: SignalQuery): SignalReading {
+    return this.evaluator.readSignal(query);
   }
 
   /** Lifecycle phase of one series (incident key) of a rule; undefined when the series has no state. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { SilenceSpecSchema } from '../rules/parse/schema.ts';
 import { BundleRefSchema, IncidentSchema } from '../incident-schema.ts';
 import { PodSnapshotSchema } from '../pod-meta.ts';
+import { SignalQuerySchema, SignalReadingSchema } from '../signal-read.ts';
 
 /** Version of the message set; both sides must run the same. */
 export const CHANNEL_VERSION = 1;
@@ -64,6 +65,8 @@ export const NET_TO_PROBE = {
   'silences.add': z.strictObject({ spec: SilenceSpecSchema }),
   'silences.remove': z.strictObject({ id }),
   'suppressed.list': z.strictObject({}),
+  /** A rule's conditions re-read for one workload's series (scale verification): a rule name and label matchers. */
+  'signal.read': SignalQuerySchema,
 } as const;
 
 /** Replies to the network side's requests. */
@@ -73,6 +76,7 @@ export const NET_REPLIES = {
   'silences.add': z.strictObject({ silence: z.unknown() }),
   'silences.remove': z.strictObject({ removed: z.boolean() }),
   'suppressed.list': z.strictObject({ suppressed: z.array(z.unknown()).max(100_000) }),
+  'signal.read': SignalReadingSchema,
 } as const;
 
 export type ProbeToNet = typeof PROBE_TO_NET;

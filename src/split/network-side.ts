@@ -24,12 +24,15 @@ import { mountApi } from '../server/api.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import { ruleActionsHash } from '../rules/actions-hash.ts';
 import type { Rule } from '../rules/types.ts';
+import type { SignalReader } from '../signal-read.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
   /** The probe side's /metrics text. */
   metrics(): Promise<{ text: string; contentType: string }>;
   readonly silences: SilenceService;
+  /** A rule's conditions re-read for some of its series (scale verification); absent: verification without it. */
+  readonly readSignal?: SignalReader;
 }
 
 /** One version of a rule's actions, as the probe side loaded it. */
@@ -103,6 +106,7 @@ export class NetworkSide {
       registry: this.#o.actions,
       metricsRegistry: this.#o.metricsRegistry,
       persistState: this.#o.persistState,
+      readSignal: this.#o.probe.readSignal,
       // Each job's actions are rebuilt from the rule version it names, never taken from the stored job.
       rules: (name, hash) => this.rule(name, hash),
     });

@@ -1,8 +1,8 @@
 /**
  * The probe side's end of the privilege split: starts the network side (setpriv, on a host) or waits for it on a
  * Unix socket (a second container), says hello with the frozen config and the API token, then forwards incident
- * reports, the rules' actions and readiness, and answers the network side's requests (metrics text, silences)
- * from its own parts. Everything the network side sends is validated by the channel before it gets here; what it
+ * reports, the rules' actions and readiness, and answers the network side's requests (metrics text, silences, a
+ * rule's signal re-read for scale verification) from its own parts. Everything the network side sends is validated by the channel before it gets here; what it
  * may ask is only that narrow list. When the network side goes away, `onGone` is called (the service restarts).
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { TriplineError } from '../errors.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
+import type { SignalQuery, SignalReading } from '../signal-read.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
@@ -32,6 +33,8 @@ export interface ProbeLinkOptions {
   /** The probe side's /metrics text (sampler, families, rules, captures). */
   readonly metrics: () => Promise<{ text: string; contentType: string }>;
   readonly silences: SilenceService;
+  /** A rule's conditions for some of its series (`signal.read`, scale verification). @defaultValue "rule not found" */
+  readonly readSignal?: (query: SignalQuery) => SignalReading;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
 }
@@ -65,6 +68,11 @@ export class ProbeLink {
     ch.on('silences.add', async ({ spec }) => ({ silence: await o.silences.add(spec) }));
     ch.on('silences.remove', async ({ id }) => ({ removed: await o.silences.remove(id) }));
     ch.on('suppressed.list', async () => ({ suppressed: await o.silences.suppressed() }));
+    ch.on('signal.read', async (q) =>
+      o.readSignal
+        ? o.readSignal(q)
+        : { found: false, matched: -1, series: 0, at: Date.now(), leaves: [], breaching: null },
+    );
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
       ch.on('listening', (a) => resolve(a));

@@ -23,6 +23,7 @@ test('one info line per job', async () => {
     attempt: 1,
     signal: new AbortController().signal,
     notify: async () => [],
+    schedule: async () => 'none',
     now: Date.now,
   });
   assert.equal(out.status, 'delivered');

@@ -29,6 +29,7 @@ function ctx(env: NodeJS.ProcessEnv = {}): ActionContext {
     attempt: 1,
     signal: new AbortController().signal,
     notify: async () => [],
+    schedule: async () => 'none',
     now: Date.now,
   };
 }

@@ -36,6 +36,8 @@ import { compileChecked, isApiSilence, silenceSpec } from '../silence-service.ts
 import { SilenceSpecSchema } from '../parse/schema.ts';
 import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
+import type { SignalQuery, SignalReading } from '../../signal-read.ts';
+import { readSignal } from './read-signal.ts';
 
 /** What a rule evaluates; state survives a reload only when this is unchanged. */
 export function ruleIdentity(r: Rule): string {
@@ -325,6 +327,11 @@ export class Evaluator {
   /** Every firing incident. */
   firing(): Incident[] {
     return [...this.allFiring()];
+  }
+
+  /** A rule's conditions for the series `query` selects, as of the last tick (scale verification; read-signal.ts). */
+  readSignal(query: SignalQuery, now: number = this.lastNow): SignalReading {
+    return readSignal(this.runtimes.find((r) => r.rule.name === query.rule)?.rule, this.store, query, now);
   }
 
   /** Lifecycle state of one series of a rule (tests, the API). */

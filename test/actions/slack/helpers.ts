@@ -9,7 +9,7 @@ import type { Incident } from '../../../src/incident.ts';
 import type { BundleRef } from '../../../src/bundle/types.ts';
 import type { SlackActionSpec } from '../../../src/actions/slack/spec.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
-import type { ActionContext, ActionEvent, ActionJob, ActionStore, EventDetail } from '../../../src/actions/types.ts';
+import type { ActionContext, ActionEvent, ActionJob, ActionStore, EventDetail, ScheduledEvent } from '../../../src/actions/types.ts';
 
 /** A firing incident of `cpu-throttling` for `pod`, fired at `at` (ms). */
 export function incident(pod: string, at: number, over: Partial<Incident> = {}): Incident {
@@ -113,14 +113,26 @@ export class Clock {
   now = (): number => this.t;
 }
 
-/** An ActionContext over a store and clock; `notified` records what the action asked the queue to send its siblings. */
+/** A job an action scheduled for itself (ctx.schedule). */
+export interface Scheduled {
+  readonly event: ScheduledEvent;
+  readonly notBefore: number;
+  readonly detail?: EventDetail;
+  readonly seq?: string;
+}
+
+/**
+ * An ActionContext over a store and clock; `notified` records what the action asked the queue to send its siblings,
+ * `scheduled` what it scheduled for itself.
+ */
 export function context(
   cfg: Readonly<Config>,
   env: NodeJS.ProcessEnv,
   clock: Clock,
   store: ActionStore = new MemoryStore(clock.now),
-): ActionContext & { notified: { event: ActionEvent; detail?: EventDetail }[] } {
+): ActionContext & { notified: { event: ActionEvent; detail?: EventDetail }[]; scheduled: Scheduled[] } {
   const notified: { event: ActionEvent; detail?: EventDetail }[] = [];
+  const scheduled: Scheduled[] = [];
   const quiet = { debug() {}, info() {}, warn() {}, error() {} };
   return {
     config: cfg,
@@ -131,9 +143,14 @@ export function context(
     signal: new AbortController().signal,
     now: clock.now,
     notified,
+    scheduled,
     async notify(event, detail) {
       notified.push({ event, detail });
       return [`n${notified.length}`];
+    },
+    async schedule(event, notBefore, detail, seq) {
+      scheduled.push({ event, notBefore, detail, seq });
+      return `s${scheduled.length}`;
     },
   };
 }
