@@ -20,5 +20,16 @@ export const KUBE_API_CALLS: readonly KubeApiCall[] = [
   { group: 'apps', resource: 'statefulsets/scale', verb: 'get', why: 'scale: current replicas' },
   { group: 'apps', resource: 'statefulsets/scale', verb: 'patch', why: 'scale: raise replicas' },
   { group: 'autoscaling', resource: 'horizontalpodautoscalers', verb: 'list', why: 'scale: the HPA of a workload' },
-  { group: 'autoscaling', resource: 'horizontalpodautoscalers', verb: 'patch', why: 'scale: raise minReplicas' },
+  {
+    group: 'autoscaling',
+    resource: 'horizontalpodautoscalers',
+    verb: 'get',
+    why: 'scale: restore minReplicas only while it still holds the value tripline set',
+  },
+  {
+    group: 'autoscaling',
+    resource: 'horizontalpodautoscalers',
+    verb: 'patch',
+    why: 'scale: raise minReplicas, and restore it after the incident',
+  },
 ];

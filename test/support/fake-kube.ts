@@ -195,6 +195,13 @@ export class FakeKube {
     }
     if (
       (m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p)) &&
+      call.method === 'GET'
+    ) {
+      const h = this.hpas.get(`${m[1]}/${m[2]}`);
+      return h ? send(res, 200, h) : send(res, 404, status(404, 'horizontalpodautoscalers not found'));
+    }
+    if (
+      (m = /^\/apis\/autoscaling\/v2\/namespaces\/([^/]+)\/horizontalpodautoscalers\/([^/]+)$/.exec(p)) &&
       call.method === 'PATCH'
     ) {
       const h = this.hpas.get(`${m[1]}/${m[2]}`);

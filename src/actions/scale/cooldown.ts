@@ -15,6 +15,8 @@ export interface ScaleClaim {
   readonly from?: number;
   readonly to?: number;
   readonly via?: 'replicas' | 'hpa-min';
+  /** The HPA's minReplicas when this trip planned (what a restore goes back to when no raise stood before). */
+  readonly hpaMin?: number;
   readonly summary?: string;
 }
 

@@ -49,7 +49,7 @@ export async function findHpa(client: KubeClient, w: WorkloadRef): Promise<Hpa |
 }
 
 /** The API path of an HPA. */
-export function hpaPath(h: Hpa): string {
+export function hpaPath(h: Pick<Hpa, 'namespace' | 'name'>): string {
   return `${HPA_API}/namespaces/${encodeURIComponent(h.namespace)}/horizontalpodautoscalers/${encodeURIComponent(h.name)}`;
 }
 

@@ -1,8 +1,10 @@
 /**
  * The scale action: on a firing incident whose diagnosis allows it, raise the workload's replicas through the
  * scale subresource (or its HPA's minReplicas), once per incident key across hosts, never past `max`, at most once
- * per cooldown per workload; report what it did, or why not, into the incident's Slack thread (ctx.notify), then
- * verify recovery. A dry run (spec or job) sends the PATCH with `dryRun=All` only and reports what it would do.
+ * per cooldown per workload; report what it did, or why not, into the incident's Slack thread (ctx.notify); then
+ * verify recovery by re-reading the rule's signal for the workload (a scheduled `verify` job), and after the
+ * incident resolved put a raised HPA floor back (a scheduled `restore` job; follow-up.ts, restore.ts). A dry run
+ * (spec or job) sends the PATCH with `dryRun=All` only and reports what it would do.
  */
 import type { Config } from '../../config.ts';
 import type { Incident } from '../../incident.ts';
@@ -10,31 +12,21 @@ import { scaleDoc, scaleSpec, type ScaleActionSpec } from './spec.ts';
 import { TriplineError } from '../../errors.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome, EventDetail } from '../types.ts';
+import { dryRunScale, offlineDryRun, type Scale } from './dry-run.ts';
+import { onResolved, runRestore, runVerify, startVerify } from './follow-up.ts';
+import { Raises } from './restore.ts';
 import { ScaleGuards } from './cooldown.ts';
 import type { ScaleClaim } from './cooldown.ts';
 import { findHpa, hpaPatch, hpaPath } from './hpa.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { resolveCredentials } from '../../kube/kubeconfig.ts';
 import { OwnerResolver, scalePath, workloadId } from './owner.ts';
-import type { WorkloadRef } from './owner.ts';
 import { causeVerdict, parseStep, plan } from './plan.ts';
-import { verify } from './verify.ts';
-import type { Probe, Verdict } from './verify.ts';
 
 /** Options of the scale action; production uses the defaults. */
 export interface ScaleActionOptions {
   /** Builds the Kubernetes client; default: credentials from the config (kubeconfig, in-cluster, api_url). */
   readonly client?: (config: Readonly<Config>, env: NodeJS.ProcessEnv) => KubeClient;
-  /** The verification probe for an incident; default: "not resolved yet" from the resolved marker in the store. */
-  readonly probe?: (incident: Incident, ctx: ActionContext) => Probe;
-  /** Called with each verification started in the background (tests await it). */
-  readonly onVerify?: (done: Promise<Verdict>) => void;
-}
-
-/** The scale subresource's body (autoscaling/v1 Scale). */
-interface Scale {
-  readonly spec: { readonly replicas?: number };
-  readonly status?: { readonly replicas?: number };
 }
 
 /** The claim lives at least this long, so a burst of retries and hosts meets it even with a tiny cooldown. */
@@ -78,14 +70,9 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     async execute(job: ActionJob<ScaleActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
       const { spec, incident } = job;
       const guards = new ScaleGuards(ctx.store);
-      if (job.event === 'resolved') {
-        await guards.markResolved(
-          incident.key,
-          incident.resolvedAt ?? new Date(ctx.now()).toISOString(),
-          Math.max(spec.verifyMs, spec.cooldownMs, MIN_CLAIM_MS) * 2,
-        );
-        return { status: 'skipped', summary: `recorded the resolution of ${incident.key} for verification` };
-      }
+      if (job.event === 'resolved') return onResolved(job, ctx, guards);
+      if (job.event === 'verify') return runVerify(job, ctx, guards);
+      if (job.event === 'restore') return runRestore(job, ctx, () => kube(ctx).client);
       if (job.event !== 'firing')
         return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
       const dryRun = spec.dryRun || job.dryRun === true;
@@ -126,6 +113,9 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         );
         return { status: claim.state === 'done' ? 'delivered' : 'skipped', summary: claim.summary ?? '' };
       }
+      // While tripline holds the workload's HPA floor raised, this incident holds it too: restored after it resolves.
+      const raises = new Raises(ctx.store);
+      if (spec.restore) await raises.locked(w, () => raises.noteFiring(w, incident.key));
 
       let planned: ScaleClaim = claim;
       if (planned.to === undefined) {
@@ -147,7 +137,15 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
           await guards.releaseCooldown(w);
           return skip(guards, incident, claimTtl, p.reason, tell);
         }
-        planned = { incident: incident.id, state: 'planned', workload: w, from: p.from, to: p.to, via: p.via };
+        planned = {
+          incident: incident.id,
+          state: 'planned',
+          workload: w,
+          from: p.from,
+          to: p.to,
+          via: p.via,
+          ...(hpa ? { hpaMin: hpa.minReplicas } : {}),
+        };
         // Recorded before the PATCH: a retry re-applies this absolute count instead of stepping again.
         await guards.record(incident.key, planned, claimTtl);
       }
@@ -157,7 +155,12 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
       if (planned.via === 'hpa-min') {
         const hpa = await findHpa(client, workload);
         if (!hpa) throw new UnrecoverableError(`scale: the HPA of ${w} disappeared`, { reason: 'hpa_gone' });
-        await client.patch(hpaPath(hpa), hpaPatch(to));
+        // Under the workload's lock, so a restore never reads the floor between this PATCH and its record.
+        await raises.locked(w, async () => {
+          await client.patch(hpaPath(hpa), hpaPatch(to));
+          if (spec.restore)
+            await raises.noteRaise(w, incident.key, incident.id, hpa, planned.hpaMin ?? hpa.minReplicas, to);
+        });
         text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).`;
       } else {
         await client.patch(scalePath(workload), { spec: { replicas: to } });
@@ -169,17 +172,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         'scaled',
       );
 
-      if (spec.verifyMs > 0) {
-        const probe = opts.probe ? opts.probe(incident, ctx) : resolvedProbe(guards, incident);
-        const done = verify({
-          probe,
-          verifyMs: spec.verifyMs,
-          change: `${w} ${planned.from} → ${to}`,
-          signal: ctx.signal,
-          report: (detail) => ctx.notify('verified', detail, incident.id),
-        });
-        opts.onVerify?.(done);
-      }
+      if (spec.verifyMs > 0) await startVerify(job, ctx, workload, `${w} ${planned.from} → ${to}`);
       return {
         status: 'delivered',
         summary: text,
@@ -203,66 +196,4 @@ async function skip(
   await guards.record(incident.key, { incident: incident.id, state: 'skipped', summary: text }, ttl);
   await tell({ kind: 'scale-skipped', text }, 'skip');
   return { status: 'skipped', summary: text };
-}
-
-/** Dry run without any Kubernetes API: the request it would make, with the replica count it cannot read. */
-async function offlineDryRun(
-  job: ActionJob<ScaleActionSpec>,
-  why: Error,
-  tell: (d: EventDetail, seq: string) => Promise<string[]>,
-): Promise<ActionOutcome> {
-  const { spec } = job;
-  const step = parseStep(spec.step);
-  const next = step.op === 'add' ? `current + ${step.n}` : `ceil(current × ${step.f})`;
-  const where =
-    spec.target === 'auto'
-      ? `the scale subresource of the Deployment or StatefulSet owning pod ${job.incident.target.pod?.uid ?? '(unknown pod)'}`
-      : scalePath(spec.target);
-  const body = `{"spec":{"replicas":<${next}, at most ${spec.max}>}}`;
-  const text = `Dry run (no Kubernetes API here: ${why.message}): would GET ${where} and PATCH it with ${body} (application/merge-patch+json).`;
-  await tell({ kind: 'scale-dry-run', text }, 'dry-run');
-  return { status: 'dry-run', summary: text, data: { method: 'PATCH', path: where, body } };
-}
-
-/** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */
-async function dryRunScale(
-  client: KubeClient,
-  workload: WorkloadRef,
-  job: ActionJob<ScaleActionSpec>,
-  tell: (d: EventDetail, seq: string) => Promise<string[]>,
-): Promise<ActionOutcome> {
-  const { spec } = job;
-  const w = workloadId(workload);
-  const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
-  const p = plan({
-    current: scale.spec.replicas ?? 0,
-    step: spec.step,
-    max: spec.max,
-    cause: job.bundle?.findings.diagnosis?.cause,
-    whenCause: spec.whenCause,
-    hpa,
-  });
-  if (!p.scale) {
-    await tell({ kind: 'scale-skipped', text: `Dry run: ${p.reason}` }, 'dry-skip');
-    return { status: 'dry-run', summary: `Dry run: ${p.reason}` };
-  }
-  const path = p.via === 'hpa-min' && hpa ? hpaPath(hpa) : scalePath(workload);
-  const body = p.via === 'hpa-min' ? hpaPatch(p.to) : { spec: { replicas: p.to } };
-  await client.patch(path, body, true);
-  const text = `Dry run: would scale ${w} from ${p.from} to ${p.to}${p.via === 'hpa-min' ? " through its HPA's minReplicas" : ''} — PATCH ${path} ${JSON.stringify(body)} (validated by the API server with dryRun=All).`;
-  await tell({ kind: 'scale-dry-run', text, from: p.from, to: p.to, workload: w }, 'dry-run');
-  return {
-    status: 'dry-run',
-    summary: text,
-    data: { method: 'PATCH', path, body: JSON.stringify(body), contentType: 'application/merge-patch+json' },
-  };
-}
-
-/** Default probe: still breaching until the incident's `resolved` event (recorded by this action) is newer than the trip. */
-function resolvedProbe(guards: ScaleGuards, incident: Incident): Probe {
-  const fired = Date.parse(incident.firedAt);
-  return async () => {
-    const at = await guards.resolvedAt(incident.key);
-    return !(at && Date.parse(at) >= fired);
-  };
 }

@@ -13,7 +13,7 @@ export const SCALE_CAUSES = ['limit-bound', 'contention', 'app-bound', 'unknown'
 const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
 void everyCause;
 
-/** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?}`, loaded in camelCase with durations in ms. */
+/** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?, restore?, restore_after?}`, loaded in camelCase with durations in ms. */
 export const scaleSpec = z
   .strictObject({
     type: z.literal('scale'),
@@ -45,7 +45,16 @@ export const scaleSpec = z
         'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `app-bound`, `unknown`; `[any]` always scales.',
       ),
     verify: DurationSchema.default('2m').describe(
-      "How long to watch the rule's signal after scaling, then report recovered or not; `0s` skips it.",
+      "How long after scaling to re-read the rule's signal for the workload's series and report recovered or not, with the value before and after; `0s` skips it.",
+    ),
+    restore: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Put an HPA's minReplicas back to what it was once every incident that raised or met the raise has resolved and `restore_after` passed, unless someone changed it meanwhile. Replicas raised on a workload without HPA are kept (nothing scales them back down otherwise; lowering them is the owner's call).",
+      ),
+    restore_after: DurationSchema.default('10m').describe(
+      'How long after the last incident on the workload resolved the raised minReplicas is restored.',
     ),
   })
   .transform((a) => ({
@@ -57,6 +66,8 @@ export const scaleSpec = z
     dryRun: a.dry_run,
     whenCause: [...a.when_cause],
     verifyMs: parseDuration(a.verify),
+    restore: a.restore,
+    restoreAfterMs: parseDuration(a.restore_after),
   }));
 
 /** A scale action as loaded. */
@@ -65,5 +76,5 @@ export type ScaleActionSpec = Readonly<z.output<typeof scaleSpec>>;
 /** The scale action in docs/rules.md. */
 export const scaleDoc: ActionDoc = {
   summary:
-    "Raises the replicas of the incident's workload (or its HPA's minReplicas) when the diagnosis allows it, once per incident across hosts, then reports into the Slack thread and verifies recovery.",
+    "Raises the replicas of the incident's workload (or its HPA's minReplicas) when the diagnosis allows it, once per incident across hosts, reports into the Slack thread, re-reads the rule's signal for the workload to verify recovery, and puts a raised HPA minReplicas back after the incident resolved.",
 };

@@ -15,7 +15,14 @@ import type { SeriesWindow, WindowStore } from './window.ts';
 
 /** Reads `rule` for the series of the first `query.match` alternative that selects any, at `now`. */
 export function readSignal(rule: Rule | undefined, store: WindowStore, query: SignalQuery, now: number): SignalReading {
-  const none: SignalReading = { found: rule !== undefined, matched: -1, series: 0, at: now, leaves: [], breaching: null };
+  const none: SignalReading = {
+    found: rule !== undefined,
+    matched: -1,
+    series: 0,
+    at: now,
+    leaves: [],
+    breaching: null,
+  };
   if (!rule) return none;
   const leaves = leavesOf(rule.when);
   const preds = leaves.map((c) => compileMatchers(rule.match, c.match));

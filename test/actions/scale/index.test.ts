@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
 import { openRedis } from '../../../src/redis-client.ts';
 import { createScaleAction } from '../../../src/actions/scale/index.ts';
-import type { Verdict } from '../../../src/actions/scale/verify.ts';
 import { RetryableError } from '../../../src/actions/errors.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
@@ -15,13 +14,12 @@ import { buildConfig } from '../../../src/config.ts';
 import { startRedis } from '../../support/redis.ts';
 import type { TestRedis } from '../../support/redis.ts';
 import { FakeKube } from '../../support/fake-kube.ts';
-import { Clock, bundle, context, incident } from '../slack/helpers.ts';
+import { Clock, bundle, context, incident, resolved } from '../slack/helpers.ts';
 
 const kube = new FakeKube();
 let redis: TestRedis | undefined;
 let cfg: ReturnType<typeof buildConfig>;
-const verifications: Promise<Verdict>[] = [];
-const action = createScaleAction({ onVerify: (p) => verifications.push(p) });
+const action = createScaleAction();
 
 before(async () => {
   await kube.start();
@@ -54,6 +52,8 @@ function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
     dryRun: false,
     whenCause: ['limit-bound'],
     verifyMs: 0,
+    restore: true,
+    restoreAfterMs: 600_000,
     ...over,
   };
 }
@@ -231,28 +231,23 @@ for (const backend of ['memory', 'redis'] as const) {
   });
 }
 
-test('verification reports recovered when the incident resolves within the window, not recovered otherwise', async () => {
+test('verification: a verify job at the end of the window; without a signal to re-read it judges by the resolution', async () => {
   const clock = new Clock();
   const store = new MemoryStore(clock.now);
-  const fast = createScaleAction({ onVerify: (p) => verifications.push(p) });
   const one = deployment(2);
   const ctx = context(cfg, {}, clock, store);
-  const j = job(one.namespace, one.uid, spec({ verifyMs: 1500 }));
-  await fast.execute(j, ctx);
-  // The rule resolves: the resolved event reaches the scale action, which records it for the probe.
-  await fast.execute(
-    {
-      ...j,
-      event: 'resolved',
-      incident: {
-        ...j.incident,
-        status: 'resolved',
-        resolvedAt: new Date(Date.parse(j.incident.firedAt) + 30_000).toISOString(),
-      },
-    },
-    ctx,
+  const j = job(one.namespace, one.uid, spec({ verifyMs: 120_000 }));
+  await action.execute(j, ctx);
+  assert.deepEqual(
+    ctx.scheduled.map((s) => [s.event, s.notBefore - clock.t, s.seq]),
+    [['verify', 120_000, 'verify']],
   );
-  assert.equal(await verifications.at(-1), 'recovered');
+  // The rule resolves: the resolved event reaches the scale action, which records it for the verification.
+  clock.t += 30_000;
+  await action.execute({ ...j, event: 'resolved', incident: resolved(j.incident, clock.t) }, ctx);
+  clock.t += 90_000;
+  const out = await action.execute({ ...j, event: 'verify' }, ctx);
+  assert.equal(out.data?.verdict, 'recovered');
   assert.deepEqual(
     ctx.notified.map((n) => [n.event, n.detail?.kind]),
     [
@@ -260,11 +255,20 @@ test('verification reports recovered when the incident resolves within the windo
       ['verified', 'recovered'],
     ],
   );
+  assert.match(
+    String(ctx.notified[1].detail?.text),
+    /Recovered 2 min after scaling .* the incident resolved \(the signal could not be re-read: no probe side to ask\)/,
+  );
+  const again = await action.execute({ ...j, event: 'verify' }, ctx);
+  assert.equal(again.status, 'skipped', 'reported once');
 
   const two = deployment(2);
   const ctx2 = context(cfg, {}, clock, store);
-  await fast.execute(job(two.namespace, two.uid, spec({ verifyMs: 1200 }), { pod: 'other' }), ctx2);
-  assert.equal(await verifications.at(-1), 'not-recovered');
+  const j2 = job(two.namespace, two.uid, spec({ verifyMs: 60_000 }), { pod: 'other', at: clock.t });
+  await action.execute(j2, ctx2);
+  clock.t += 60_000;
+  const out2 = await action.execute({ ...j2, event: 'verify' }, ctx2);
+  assert.equal(out2.data?.verdict, 'not-recovered');
   assert.equal(ctx2.notified.at(-1)?.event, 'verified');
-  assert.match(String(ctx2.notified.at(-1)?.detail?.text), /Not recovered .* still breaching/);
+  assert.match(String(ctx2.notified.at(-1)?.detail?.text), /Not recovered 1 min after scaling .* still breaching/);
 });

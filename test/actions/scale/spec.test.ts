@@ -13,6 +13,8 @@ test('defaults come from the scale schema', () => {
     dryRun: false,
     whenCause: ['limit-bound'],
     verifyMs: 120_000,
+    restore: true,
+    restoreAfterMs: 600_000,
   });
 });
 
@@ -27,6 +29,8 @@ test('written options are converted: snake_case to camelCase, durations to ms, t
     dry_run: true,
     when_cause: ['any'],
     verify: '0s',
+    restore: false,
+    restore_after: '90s',
   });
   assert.deepEqual(s, {
     type: 'scale',
@@ -37,6 +41,8 @@ test('written options are converted: snake_case to camelCase, durations to ms, t
     dryRun: true,
     whenCause: ['any'],
     verifyMs: 0,
+    restore: false,
+    restoreAfterMs: 90_000,
   });
   assert.notEqual(s.target, target);
 });

@@ -1,74 +1,98 @@
+// The verification's verdict (pure): from the readings before and after, or from the resolution when the signal
+// cannot be re-read; late checks say so; the series selection tries the workload, then the pod, then the cgroup.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verify } from '../../../src/actions/scale/verify.ts';
-import type { EventDetail } from '../../../src/actions/types.ts';
+import { judge, seriesMatch, unusable, type Pending } from '../../../src/actions/scale/verify.ts';
+import type { SignalReading } from '../../../src/signal-read.ts';
 
-function harness(breachingFor: number): {
-  clock: { t: number };
-  reports: EventDetail[];
-  run: (verifyMs: number, signal?: AbortSignal) => ReturnType<typeof verify>;
-} {
-  const clock = { t: 0 };
-  const reports: EventDetail[] = [];
+const T0 = Date.parse('2026-11-25T14:00:00Z');
+
+function reading(value: number | null, breaching: boolean | null, over: Partial<SignalReading> = {}): SignalReading {
   return {
-    clock,
-    reports,
-    run: (verifyMs, signal) =>
-      verify({
-        verifyMs,
-        change: 'Deployment/shop/web 2 → 3',
-        signal,
-        everyMs: 10_000,
-        probe: async () => clock.t < breachingFor,
-        report: async (d) => {
-          reports.push(d);
-        },
-        sleep: async (ms) => {
-          clock.t += ms;
-        },
-        now: () => clock.t,
-      }),
+    found: true,
+    matched: 1,
+    series: 2,
+    at: T0,
+    leaves: [
+      {
+        signal: 'cpu_throttled_ratio',
+        stat: 'mean',
+        windowMs: 60_000,
+        value,
+        op: 'above',
+        thresholdText: '25%',
+      },
+    ],
+    breaching,
+    ...over,
   };
 }
 
-test('recovered when the probe stops breaching inside the window', async () => {
-  const h = harness(25_000);
-  assert.equal(await h.run(120_000), 'recovered');
-  assert.equal(h.reports.length, 1);
-  assert.equal(h.reports[0].kind, 'recovered');
-  assert.match(String(h.reports[0].text), /Recovered 30s after scaling Deployment\/shop\/web 2 → 3/);
-});
+function pending(before?: SignalReading): Pending {
+  return {
+    incident: 'i1',
+    change: 'Deployment/shop/web 2 → 3',
+    scaledAt: T0,
+    due: T0 + 120_000,
+    query: { rule: 'cpu-throttling', match: [{ pod_uid: ['u1'] }] },
+    ...(before ? { before } : {}),
+    tripValue: 0.84,
+  };
+}
 
-test('not recovered when it breaches the whole window; probe errors count as breaching', async () => {
-  const h = harness(Infinity);
-  assert.equal(await h.run(120_000), 'not-recovered');
-  assert.equal(h.clock.t, 120_000, 'watched the whole window, not longer');
-  assert.match(String(h.reports[0].text), /Not recovered 2 min after scaling/);
-  const errs: EventDetail[] = [];
-  let t = 0;
-  const v = await verify({
-    verifyMs: 20_000,
-    change: 'x',
-    everyMs: 5000,
-    probe: async () => {
-      throw new Error('no data');
-    },
-    report: async (d) => {
-      errs.push(d);
-    },
-    sleep: async (ms) => {
-      t += ms;
-    },
-    now: () => t,
+test('recovered: the re-read signal no longer breaches; both values in the message and the detail', () => {
+  const j = judge({
+    pending: pending(reading(0.61, true)),
+    after: reading(0.05, false),
+    resolved: false,
+    now: T0 + 120_000,
   });
-  assert.equal(v, 'not-recovered');
-  assert.match(String(errs[0].text), /probe errors/);
+  assert.equal(j.verdict, 'recovered');
+  assert.equal(j.detail.kind, 'recovered');
+  assert.equal(j.detail.before, 0.61);
+  assert.equal(j.detail.after, 0.05);
+  assert.match(
+    String(j.detail.text),
+    /^Recovered 2 min after scaling Deployment\/shop\/web 2 → 3: mean of cpu_throttled_ratio over 60s was 0\.61 before scaling, 0\.05 now \(trips above 25%; 2 series\)\.$/,
+  );
 });
 
-test('aborted when the engine stops: nothing reported', async () => {
-  const h = harness(Infinity);
-  const ac = new AbortController();
-  ac.abort();
-  assert.equal(await h.run(60_000, ac.signal), 'aborted');
-  assert.equal(h.reports.length, 0);
+test('not recovered: still breaching, even when the incident resolved (the signal decides)', () => {
+  const j = judge({ pending: pending(), after: reading(0.4, true), resolved: true, now: T0 + 120_000 });
+  assert.equal(j.verdict, 'not-recovered');
+  assert.equal(j.detail.before, 0.84, 'no reading when it scaled: the value at the trip');
+  assert.match(
+    String(j.detail.text),
+    /^Not recovered 2 min after scaling .*: still breaching, .* was 0\.84 at the trip, 0\.4 now/,
+  );
+});
+
+test('no usable reading: judged by the resolution, and the message says why', () => {
+  const none = reading(null, null, { matched: -1, series: 0, leaves: [] });
+  const why = unusable(none, 'cpu-throttling');
+  assert.equal(why, "no series of the rule matched the workload's pods");
+  const j = judge({ pending: pending(), after: none, why, resolved: true, now: T0 + 120_000 });
+  assert.equal(j.verdict, 'recovered');
+  assert.match(String(j.detail.text), /the incident resolved \(the signal could not be re-read: no series/);
+  assert.equal(unusable(undefined, 'r'), 'no probe side to ask');
+  assert.equal(unusable(reading(null, null, { found: false }), 'r'), 'rule r is not loaded on the probe side');
+});
+
+test('a check that runs late (tripline was down at its due time) says so, with the values as of now', () => {
+  const j = judge({ pending: pending(), after: reading(0.4, true), resolved: false, now: T0 + 120_000 + 600_000 });
+  assert.equal(j.verdict, 'overdue');
+  assert.equal(j.detail.kind, 'verify-overdue');
+  assert.match(String(j.detail.text), /was due 600s ago, while tripline was not running; checked now: still breaching/);
+});
+
+test('series selection: workload names first (in the spellings a workload label takes), then pod, then cgroup', () => {
+  const m = seriesMatch(
+    { kind: 'Deployment', namespace: 'shop', name: 'web' },
+    { pod: { uid: 'u1' }, cgroupId: '4242' },
+  );
+  assert.deepEqual(m, [
+    { namespace: ['shop'], workload: ['web', 'Deployment/web', 'Deployment/shop/web', 'deployment/web'] },
+    { pod_uid: ['u1'] },
+    { cgroup_id: ['4242'] },
+  ]);
 });

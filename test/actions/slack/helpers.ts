@@ -9,7 +9,14 @@ import type { Incident } from '../../../src/incident.ts';
 import type { BundleRef } from '../../../src/bundle/types.ts';
 import type { SlackActionSpec } from '../../../src/actions/slack/spec.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
-import type { ActionContext, ActionEvent, ActionJob, ActionStore, EventDetail, ScheduledEvent } from '../../../src/actions/types.ts';
+import type {
+  ActionContext,
+  ActionEvent,
+  ActionJob,
+  ActionStore,
+  EventDetail,
+  ScheduledEvent,
+} from '../../../src/actions/types.ts';
 
 /** A firing incident of `cpu-throttling` for `pod`, fired at `at` (ms). */
 export function incident(pod: string, at: number, over: Partial<Incident> = {}): Incident {
