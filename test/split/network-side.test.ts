@@ -16,18 +16,21 @@ import type { Action, ActionJob } from '../../src/actions/types.ts';
 import type { JobSettled } from '../../src/actions/queue.ts';
 import { makeIncident, recordingLogger } from '../actions/fixtures/incident.ts';
 import { rule } from '../support/rule-fixtures.ts';
+import type { SignalReader, SignalReading } from '../../src/signal-read.ts';
 
 const TOKEN = 'network-side-test-token-0123456789';
 
-async function side(over: { slowMs?: number } = {}) {
+async function side(over: { slowMs?: number; readSignal?: SignalReader } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tripline-net-'));
   const ran: ActionJob[] = [];
+  const readings: SignalReading[] = [];
   const settled: JobSettled[] = [];
   const record: Action = {
     ...logAction,
-    async execute(job) {
+    async execute(job, ctx) {
       if (over.slowMs && job.event === 'firing') await new Promise((r) => setTimeout(r, over.slowMs));
       ran.push(job);
+      if (ctx.readSignal) readings.push(await ctx.readSignal({ rule: job.incident.rule, match: [{ pod: ['web-1'] }] }));
       return { status: 'delivered', summary: `ran ${job.event}` };
     },
   } as Action;
@@ -40,6 +43,7 @@ async function side(over: { slowMs?: number } = {}) {
         contentType: 'text/plain',
       }),
       silences: localSilences(() => new Suppressor()),
+      ...(over.readSignal ? { readSignal: over.readSignal } : {}),
     },
     apiToken: TOKEN,
     actions: { log: record },
@@ -50,6 +54,7 @@ async function side(over: { slowMs?: number } = {}) {
   return {
     ns,
     ran,
+    readings,
     settled,
     base: `http://127.0.0.1:${address.port}`,
     async stop() {
@@ -146,6 +151,30 @@ test('/metrics is the probe side text followed by the network side metrics; /api
     assert.equal((await fetch(`${s.base}/readyz`)).status, 503, 'not ready before the probe side says so');
     s.ns.setReady(true);
     assert.equal((await fetch(`${s.base}/readyz`)).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("actions get the probe side's signal reader (the scale action's verification re-reads the rule through it)", async () => {
+  const asked: unknown[] = [];
+  const s = await side({
+    readSignal: async (q) => {
+      asked.push(q);
+      return { found: true, matched: 0, series: 1, at: 1, leaves: [], breaching: false };
+    },
+  });
+  try {
+    s.ns.setRules([v1]);
+    await s.ns.record({
+      incident: makeIncident('r1', { pod: 'web-1' }),
+      capture: 'none',
+      dispatch: 'firing',
+      ruleHash: v1.hash,
+    });
+    for (let i = 0; i < 50 && s.settled.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(asked, [{ rule: 'r1', match: [{ pod: ['web-1'] }] }]);
+    assert.equal(s.readings[0].breaching, false);
   } finally {
     await s.stop();
   }
