@@ -164,7 +164,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).`;
       } else {
         await client.patch(scalePath(workload), { spec: { replicas: to } });
-        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).`;
+        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
       }
       await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
       await tell(

@@ -51,7 +51,7 @@ export const scaleSpec = z
       .boolean()
       .default(true)
       .describe(
-        "Put an HPA's minReplicas back to what it was once every incident that raised or met the raise has resolved and `restore_after` passed, unless someone changed it meanwhile. Replicas raised on a workload without HPA are kept (nothing scales them back down otherwise; lowering them is the owner's call).",
+        "Put an HPA's minReplicas back to what it was once every incident that raised or met the raise has resolved and `restore_after` passed, unless someone changed it meanwhile. Replicas raised on a workload without HPA are kept (there the count is the owner's setting, and lowering it could bring the incident back); the thread says so.",
       ),
     restore_after: DurationSchema.default('10m').describe(
       'How long after the last incident on the workload resolved the raised minReplicas is restored.',

@@ -104,6 +104,11 @@ test("scales the pod's Deployment one step and tells the Slack thread", async ()
   assert.equal(ctx.notified[0].event, 'scaled');
   assert.equal(ctx.notified[0].detail?.kind, 'scaled');
   assert.match(String(ctx.notified[0].detail?.text), new RegExp(`Deployment/${namespace}/web from 2 to 3`));
+  // Without an HPA the raised count is kept: the thread says so, and the resolution schedules no restore.
+  assert.match(String(ctx.notified[0].detail?.text), /They stay after the incident/);
+  const j = job(namespace, uid, spec());
+  await action.execute({ ...j, event: 'resolved', incident: resolved(j.incident, Date.now()) }, ctx);
+  assert.deepEqual(ctx.scheduled, []);
 });
 
 test('contention: no request to Kubernetes at all, and the reason goes to Slack', async () => {
