@@ -9,6 +9,12 @@ import type { ActionSpec } from '../../src/rules/types.ts';
 import { hasCode } from '../../src/errors.ts';
 import { startReceiver, type Receiver } from './fixtures/receiver.ts';
 import { makeIncident, jobInput, recordingLogger } from './fixtures/incident.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStore } from '../../src/actions/store-file.ts';
+import { logAction } from '../../src/actions/log.ts';
+import type { Action } from '../../src/actions/types.ts';
 
 const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
@@ -137,4 +143,43 @@ test('an unknown action type fails at once as unrecoverable', async () => {
   const s = await settled(q, id);
   assert.equal(s.state, 'failed');
   assert.equal((await q.failed())[0].attempts, 1);
+});
+
+test('a scheduled job (notBefore) waits for its time, is kept in the store, and runs once after a restart', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'tripline-sched-')), 'action-store.json');
+  const ran: { id: string; at: number }[] = [];
+  const log: Action = {
+    ...logAction,
+    async execute(job) {
+      ran.push({ id: job.id, at: Date.now() });
+      return { status: 'delivered', summary: 'ran' };
+    },
+  } as Action;
+  const config = buildConfig({}, {});
+  const start = async (): Promise<ActionQueue> => {
+    const q = await openQueue({ config, log: recordingLogger(), registry: { log }, store: new FileStore(file) });
+    await q.start();
+    return q;
+  };
+  const first = await start();
+  const due = Date.now() + 600;
+  const { id } = await first.enqueue({
+    ...jobInput(makeIncident('r', { pod: 'p' }), [{ type: 'log' }], 0, 'restore'),
+    notBefore: due,
+  });
+  assert.equal((await first.status(id)).state, 'delayed');
+  await first.close();
+  assert.equal(ran.length, 0);
+  const second = await start();
+  open.push(second);
+  for (let i = 0; i < 100 && ran.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ran.length, 1);
+  assert.ok(ran[0].at >= due, 'not before its time');
+  assert.equal(ran[0].id, id);
+  await second.close();
+  open.splice(open.indexOf(second), 1);
+  const third = await start();
+  open.push(third);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(ran.length, 1, 'settled: not run again after the next restart');
 });

@@ -18,9 +18,12 @@ import { hpaPatch, hpaPath, type Hpa } from './hpa.ts';
 const RAISE_TTL_MS = 7 * 24 * 3600_000;
 /** Holders kept per raise (an incident storm on one workload): past it the oldest resolved ones are dropped. */
 const MAX_HOLDERS = 64;
-/** The per-workload lock: how long it lives (a crashed holder frees it) and how long a step waits for it. */
-const LOCK_TTL_MS = 10_000;
-const LOCK_WAIT_MS = 15_000;
+/**
+ * The per-workload lock: how long it lives (a crashed holder frees it; longer than a Kubernetes call's 10 s timeout)
+ * and how long a step waits for it.
+ */
+const LOCK_TTL_MS = 30_000;
+const LOCK_WAIT_MS = 35_000;
 
 const RaiseSchema = z.strictObject({
   /** The raise generation: the id of the incident that raised it first (restores are claimed per generation). */
