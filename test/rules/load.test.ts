@@ -247,6 +247,8 @@ test('the example rules load into a frozen rule set with base units', () => {
     dryRun: false,
     whenCause: ['limit-bound'],
     verifyMs: 120000,
+    restore: true,
+    restoreAfterMs: 600000,
   });
   assert.deepEqual(cpu.capture, { probes: ['runqslower', 'offcpu', 'profile'], durationMs: 10000, options: {} });
   assert.equal(cpu.source.line, 10);
