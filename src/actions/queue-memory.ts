@@ -160,9 +160,18 @@ export class MemoryQueue implements ActionQueue {
       this.timer = setTimeout(() => this.pump(), next - now);
       this.timer.unref?.();
     }
-    if (this.active === 0 && this.pending() === 0) {
+    if (this.active === 0 && this.busy() === 0) {
       for (const f of this.idle.splice(0)) f();
     }
+  }
+
+  /** Jobs to run now or on a retry (not those scheduled for later). */
+  private busy(): number {
+    const now = this.now();
+    let n = 0;
+    for (const e of this.entries.values())
+      if (e.state !== 'failed' && !(e.job.notBefore !== undefined && e.attemptsMade === 0 && e.runAt > now)) n++;
+    return n;
   }
 
   private pending(): number {
@@ -262,9 +271,12 @@ export class MemoryQueue implements ActionQueue {
     return [...by].map(([type, c]) => ({ name: `${this.opts.name}-${type}`, type, completed: 0, ...c }));
   }
 
-  /** Resolves when nothing is waiting, delayed or active (failed jobs do not count); for the CLI and tests. */
+  /**
+   * Resolves when nothing is waiting, retrying or active (failed jobs and jobs scheduled for later, e.g. a scale
+   * verification minutes away, do not count); for the CLI and tests.
+   */
   async whenIdle(): Promise<void> {
-    if (this.active === 0 && this.pending() === 0) return;
+    if (this.active === 0 && this.busy() === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
   }
 

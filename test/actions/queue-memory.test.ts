@@ -168,6 +168,12 @@ test('a scheduled job (notBefore) waits for its time, is kept in the store, and 
     notBefore: due,
   });
   assert.equal((await first.status(id)).state, 'delayed');
+  // Idle for the CLI: a job scheduled for later is not waited for.
+  const idle = await Promise.race([
+    (first as unknown as { whenIdle(): Promise<void> }).whenIdle().then(() => 'idle'),
+    new Promise((r) => setTimeout(() => r('busy'), 300)),
+  ]);
+  assert.equal(idle, 'idle');
   await first.close();
   assert.equal(ran.length, 0);
   const second = await start();
