@@ -148,6 +148,12 @@ test('the engine config loads through the real config parser; what it names is m
   for (const c of [probe, net]) assert.equal(mountedAt(c, config.data_dir).name, 'state');
   for (const c of [probe, net]) assert.equal(mountedAt(c, config.network.channel!).name, 'channel');
   assert.ok(!mountedAt(net, config.api.token_file!), 'the API token stays with the probe side');
+  // File modes as the kubelet writes them (no fsGroup on the pod, so no group bits are added): the API token
+  // root's alone (the probe side refuses a token file others can read), the Redis password readable by uid 10001.
+  assert.equal(pod.securityContext.fsGroup, undefined);
+  const volume = (name: string): Doc => pod.volumes.find((v: Doc) => v.name === name);
+  assert.equal(volume('api-token').secret.defaultMode, 0o400);
+  assert.equal(volume('redis-password').secret.defaultMode, 0o444);
   assert.ok(net.command.includes(config.network.channel));
 });
 
@@ -238,6 +244,34 @@ test('host access: hostPID and read-only host paths, each with a comment saying 
       c.name === 'network',
       `${c.name}: service account token`,
     );
+});
+
+test('NetworkPolicies: in, only scrapes of the metrics port; out, only DNS, Redis and HTTPS; Redis reached only by tripline', () => {
+  const policy = find('NetworkPolicy', 'tripline');
+  assert.deepEqual(policy.spec.podSelector.matchLabels, ds.spec.template.metadata.labels);
+  assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
+  const metricsPort = container('network').ports.find((p: Doc) => p.name === 'metrics').containerPort;
+  assert.deepEqual(
+    policy.spec.ingress.flatMap((r: Doc) => r.ports),
+    [{ port: metricsPort, protocol: 'TCP' }],
+    'only the metrics port is reachable (/api is on loopback)',
+  );
+  for (const r of policy.spec.ingress) assert.ok(r.from?.length, 'ingress from named sources only');
+  const egress = policy.spec.egress.flatMap((r: Doc) => r.ports.map((p: Doc) => `${p.protocol}/${p.port}`)).sort();
+  assert.deepEqual(egress, ['TCP/443', 'TCP/53', 'TCP/6379', 'TCP/6443', 'UDP/53']);
+  const redisPod = find('Deployment', 'tripline-redis').spec.template.metadata.labels;
+  const toRedis = policy.spec.egress.find((r: Doc) => r.ports.some((p: Doc) => p.port === 6379));
+  assert.deepEqual(toRedis.to, [{ podSelector: { matchLabels: redisPod } }]);
+  const redis = find('NetworkPolicy', 'tripline-redis');
+  assert.deepEqual(redis.spec.podSelector.matchLabels, redisPod);
+  assert.deepEqual(redis.spec.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(redis.spec.egress, undefined, 'Redis reaches nothing');
+  assert.deepEqual(redis.spec.ingress, [
+    {
+      from: [{ podSelector: { matchLabels: ds.spec.template.metadata.labels } }],
+      ports: [{ port: 6379, protocol: 'TCP' }],
+    },
+  ]);
 });
 
 test('Secrets are templates: marked, placeholders only, refused at start until replaced', () => {

@@ -31,7 +31,7 @@ interface ImageRule {
 
 /** The objects `kubectl apply -k deploy/kubernetes` applies, in order. */
 export function buildKustomization(dir = KUSTOMIZE_DIR): KustomizeObject[] {
-  const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
+  const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'), { version: '1.1' });
   assert.equal(k.apiVersion, 'kustomize.config.k8s.io/v1beta1');
   assert.equal(k.kind, 'Kustomization');
   for (const field of Object.keys(k))
@@ -39,7 +39,8 @@ export function buildKustomization(dir = KUSTOMIZE_DIR): KustomizeObject[] {
   const out: KustomizeObject[] = [];
   for (const file of k.resources as string[]) {
     assert.match(file, /^[a-z0-9-]+\.yaml$/, `resource ${file}: a file of this folder`);
-    for (const d of parseAllDocuments(readFileSync(join(dir, file), 'utf8'), { uniqueKeys: true })) {
+    // YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml): `0400` is octal there.
+    for (const d of parseAllDocuments(readFileSync(join(dir, file), 'utf8'), { uniqueKeys: true, version: '1.1' })) {
       assert.deepEqual(d.errors, [], `${file}: YAML errors`);
       const obj = d.toJS();
       if (obj !== null) out.push({ file, obj });
