@@ -27,7 +27,8 @@ export function rbacRequestOf(
   query: Readonly<Record<string, string>> = {},
 ): KubeRbacRequest | undefined {
   const parts = path.split('/').slice(1);
-  if (parts.some((p) => p === '' || p.length > MAX_SEGMENT)) return undefined;
+  // A dot segment (`..`, `%2e%2e`) would be resolved by the URL parser into another path than the one checked.
+  if (parts.some((p) => p === '' || p.length > MAX_SEGMENT || /^(\.|%2e){1,2}$/i.test(p))) return undefined;
   let group: string;
   let rest: string[];
   if (parts[0] === 'api' && parts[1] === 'v1') [group, rest] = ['', parts.slice(2)];

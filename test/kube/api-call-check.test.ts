@@ -45,6 +45,10 @@ test('requests map to the (group, resource, verb) the API server authorizes', ()
     ['GET', '/api/v1//pods', {}, undefined],
     ['GET', '/api/v1/namespaces/shop/pods/web-0/log/extra', {}, undefined],
     ['OPTIONS', '/api/v1/pods', {}, undefined],
+    // Dot segments: the URL parser would send another path than the one checked.
+    ['GET', '/api/v1/namespaces/shop/pods/..', {}, undefined],
+    ['GET', '/api/v1/namespaces/shop/pods/%2E%2e', {}, undefined],
+    ['GET', '/api/v1/namespaces/shop/pods/.', {}, undefined],
   ];
   for (const [method, path, query, want] of cases) {
     const r = rbacRequestOf(method, path, query);
