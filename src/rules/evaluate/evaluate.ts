@@ -17,7 +17,7 @@ import type { Rule, RuleSet } from '../types.ts';
 import type { PersistedRule, PersistedState } from '../state/store.ts';
 import { STATE_VERSION } from '../state/store.ts';
 import { WindowStore } from './window.ts';
-import { RuleSelection, type Group } from './groups.ts';
+import { RuleSelection, commonLabels, type Group } from './groups.ts';
 import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
 import {
@@ -34,7 +34,7 @@ import {
 import { Suppressor } from './suppress.ts';
 import { compileChecked, isApiSilence, silenceSpec } from '../silence-service.ts';
 import { SilenceSpecSchema } from '../parse/schema.ts';
-import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
+import { buildIncident, compileAnnotations, incidentLabels, refreshTarget, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
 
 /** What a rule evaluates; state survives a reload only when this is unchanged. */
@@ -232,7 +232,16 @@ export class Evaluator {
       rt.firing.delete(g.key);
       rt.restored.delete(g.key);
       this.dirty = true;
-      if (inc) out.push(resolveIncident(inc, now, rt.values[0]));
+      // Names that arrived while it fired (the pod cache synced later) show on the resolution.
+      if (inc)
+        out.push(
+          resolveIncident(
+            inc,
+            now,
+            rt.values[0],
+            g.series.length ? refreshTarget(inc.target, commonLabels(g)) : inc.target,
+          ),
+        );
       return;
     }
     if (tr !== 'trip' || g.series.length === 0) return;

@@ -32,13 +32,37 @@ export function compileAnnotations(rule: Rule): Record<string, CompiledTemplate>
   return out;
 }
 
-/** Target of the incident from the labels every series of the group shares. */
+/** Target of the incident from the labels every series of the group shares (ids, and the names known by then). */
 export function targetOf(labels: Readonly<Record<string, string>>): IncidentTarget {
-  const t: { cgroupId?: string; cgroupPath?: string; container?: string; pod?: { uid: string; qos?: string } } = {};
+  const t: Mutable<IncidentTarget> = {};
   if (labels.cgroup_id) t.cgroupId = labels.cgroup_id;
   if (labels.cgroup) t.cgroupPath = labels.cgroup;
   if (labels.container) t.container = labels.container;
-  if (labels.pod_uid) t.pod = labels.qos ? { uid: labels.pod_uid, qos: labels.qos } : { uid: labels.pod_uid };
+  if (labels.container_id) t.containerId = labels.container_id;
+  if (labels.workload) t.workload = labels.workload;
+  if (labels.pod_uid) {
+    const pod: Mutable<NonNullable<IncidentTarget['pod']>> = { uid: labels.pod_uid };
+    if (labels.qos) pod.qos = labels.qos;
+    if (labels.pod) pod.name = labels.pod;
+    if (labels.namespace) pod.namespace = labels.namespace;
+    t.pod = pod;
+  }
+  return t;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A firing incident's target with the names the group's series carry now: names that arrived after the trip (the pod
+ * cache synced later) show on the resolution. Ids stay the trip's; names only fill in or change.
+ */
+export function refreshTarget(firing: IncidentTarget, labels: Readonly<Record<string, string>>): IncidentTarget {
+  const now = targetOf(labels);
+  if (now.cgroupId !== firing.cgroupId) return firing; // another series set: keep what the trip saw
+  const t: Mutable<IncidentTarget> = { ...firing };
+  if (now.container) t.container = now.container;
+  if (now.workload) t.workload = now.workload;
+  if (firing.pod && now.pod?.uid === firing.pod.uid) t.pod = { ...firing.pod, ...now.pod };
   return t;
 }
 
@@ -116,9 +140,15 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
  * The resolution of a firing incident: same key and id, status resolved, the value seen at resolve
  * (the firing value when there is no data any more: the series went, or the rule was changed).
  */
-export function resolveIncident(firing: Incident, now: number, value: number): Incident {
+export function resolveIncident(
+  firing: Incident,
+  now: number,
+  value: number,
+  target: IncidentTarget = firing.target,
+): Incident {
   return Object.freeze({
     ...firing,
+    target: target === firing.target ? firing.target : Object.freeze(target),
     status: 'resolved',
     value: Number.isFinite(value) ? value : firing.value,
     resolvedAt: new Date(now).toISOString(),
