@@ -24,13 +24,6 @@ export function cgroupLabelsOf(id: string, info: CgroupInfo | undefined, pods: N
   });
 }
 
-/** True when two label sets hold the same values (the sampler then keeps the old object, so caches keep hitting). */
-export function sameLabels(a: Labels, b: Labels): boolean {
-  for (const k in a) if (a[k] !== b[k]) return false;
-  for (const k in b) if (!(k in a)) return false;
-  return true;
-}
-
 /** Labels of a node-level series of a per-cgroup signal: every cgroup label '' (the reading's own labels kept). */
 export function nodeLevelLabels(readingLabels: Labels): Labels {
   const out: Record<string, string> = { cgroup_id: '', ...readingLabels };

@@ -6,12 +6,12 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
 import { parseDuration } from '../config.ts';
-import type { Labels, Sample, Tick } from '../samples.ts';
+import { sameLabels, type Labels, type Sample, type Tick } from '../samples.ts';
 import { signalSpec } from '../signals.ts';
 import type { CounterFamily, FamilyStats, Reading } from '../probes/counters/types.ts';
 import type { CgroupInfo, CgroupLookup } from '../probes/cgroups.ts';
 import type { NameLookup } from '../probes/pod-directory.ts';
-import { cgroupLabelsOf, nodeLevelLabels, sameLabels } from './cgroup-labels.ts';
+import { cgroupLabelsOf, nodeLevelLabels } from './cgroup-labels.ts';
 import { advance, baselineSample, newState, type SeriesState } from './deltas.ts';
 import { CgroupHistory, type HistoryPoint } from './history.ts';
 import { historyEntries } from './history-key.ts';

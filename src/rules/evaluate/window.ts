@@ -6,8 +6,8 @@
  * histogram, whatever the window length.
  */
 import type { Sample, Tick, Labels } from '../../samples.ts';
-import { seriesKey } from '../../samples.ts';
-import { CGROUP_NAME_LABELS } from '../../signals.ts';
+import { sameLabels } from '../../samples.ts';
+import { identityKey } from './series-identity.ts';
 
 /** Samples kept beyond the longest window (jittery ticks, the sample just before the window). */
 const SLACK = 2;
@@ -265,27 +265,6 @@ export class SeriesWindow {
   }
 }
 
-/**
- * The identity of a series: for a per-cgroup series (non-empty `cgroup_id`) the signal, the id and the signal's own
- * labels, without the cgroup's descriptive labels (path, runtime ids, names), so names that arrive later update the
- * window in place instead of starting another series (and, through its group, another incident). Other series: all
- * their labels (seriesKey).
- */
-export function identityKey(signal: string, labels: Labels): string {
-  if (!labels.cgroup_id) return seriesKey(signal, labels);
-  const keys = Object.keys(labels)
-    .filter((k) => !CGROUP_NAME_LABELS.has(k))
-    .sort();
-  return `${signal}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
-}
-
-/** True when two label sets differ in a value (or a name). */
-function labelsDiffer(a: Labels, b: Labels): boolean {
-  for (const k in a) if (a[k] !== b[k]) return true;
-  for (const k in b) if (!(k in a)) return true;
-  return false;
-}
-
 /** Every series window, indexed by key and by signal; `version(signal)` changes when that signal's series set does. */
 export class WindowStore {
   private readonly byKey = new Map<string, SeriesWindow>();
@@ -358,7 +337,7 @@ export class WindowStore {
         this.bump(s.signal);
       } else if (w.labels !== s.labels) {
         // Same series, other labels object: when a value changed (names arrived), groups and matchers see it.
-        if (labelsDiffer(w.labels, s.labels)) this.bump(s.signal);
+        if (!sameLabels(w.labels, s.labels)) this.bump(s.signal);
         w.labels = s.labels;
       }
       w.push(s, tick.at, tick.intervalMs, win + tick.intervalMs);
