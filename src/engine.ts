@@ -14,7 +14,7 @@ import { IncidentLog } from './incident-log.ts';
 import type { Logger } from './log.ts';
 import type { Tick } from './samples.ts';
 import { CgroupResolver } from './probes/cgroups.ts';
-import { PodDirectory } from './probes/pod-directory.ts';
+import { PodDirectory, pathName } from './probes/pod-directory.ts';
 import { enableStats } from './probes/libbpf.ts';
 import { COUNTERS } from './probes/counters/index.ts';
 import { startFamilies } from './probes/counters/start.ts';
@@ -188,6 +188,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       defaultDurationMs: parseDuration(c.capture.duration),
       history: this.sampler,
       historyMs: parseDuration(c.sampler.history),
+      nameOf: (path) => pathName(this.pods, path),
       warm: this.opts.noBpf ? [] : undefined,
       // Probe CPU (for the cap) is measured from the kernel's run-time statistics, on only while captures run.
       enableStats: this.opts.noBpf ? undefined : enableStats,

@@ -5,7 +5,8 @@
  * Bounded by the snapshot (at most PODS_PER_NODE_MAX pods of CONTAINERS_PER_POD_MAX containers) and by NAME_MAX.
  */
 import type { PodMeta, PodSnapshot } from '../pod-meta.ts';
-import type { CgroupPathLabels } from './cgroup-path.ts';
+import { targetName } from '../incident.ts';
+import { parseCgroupPath, type CgroupPathLabels } from './cgroup-path.ts';
 
 /** Longest name label value kept (API names are at most 253 characters; the cap holds whatever arrives). */
 export const NAME_MAX = 256;
@@ -96,4 +97,18 @@ export class PodDirectory implements NameLookup {
 /** Names from the path alone (no directory: not on Kubernetes, or before the first snapshot). */
 export function pathNames(path: CgroupPathLabels): CgroupNames {
   return { namespace: '', pod: '', container: '', workload: cap(path.unit), qos: path.qos };
+}
+
+/**
+ * A cgroup path's names in one line, as incidents show a target (`shop/web-7d9f-abcde (Deployment shop/web), container
+ * app`, `nginx.service`); '' when the path names nothing. For cgroups known only by path (a capture's neighbours).
+ */
+export function pathName(lookup: NameLookup | undefined, path: string): string {
+  const labels = parseCgroupPath(path);
+  const n = lookup ? lookup.names(labels) : pathNames(labels);
+  return targetName({
+    container: n.container || undefined,
+    workload: n.workload || undefined,
+    ...(n.pod ? { pod: { uid: labels.pod_uid, name: n.pod, namespace: n.namespace } } : {}),
+  });
 }
