@@ -14,7 +14,7 @@ export interface IncidentTarget {
   readonly container?: string;
   /** Runtime id of the container (64 hex), from the cgroup path. */
   readonly containerId?: string;
-  /** `Kind/name` of the pod's controller (`Deployment/web`, in the pod's namespace), or a systemd unit (`nginx.service`). */
+  /** `Kind/name` of the pod's controller (`Deployment/web`, in the pod's namespace), or a systemd unit. */
   readonly workload?: string;
   readonly pod?: { readonly uid: string; readonly qos?: string; readonly name?: string; readonly namespace?: string };
 }

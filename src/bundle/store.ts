@@ -20,7 +20,7 @@ export interface BundleInfo {
   readonly tripAt: string;
   readonly partial: boolean;
   readonly probes: readonly string[];
-  /** The target's names from the manifest (`shop/web-… (Deployment shop/web), container app`), else its cgroup path. */
+  /** The target's names from the manifest (`shop/web-… (Deployment shop/web), container app`), else its cgroup. */
   readonly target: string;
   /** Folder plus tarball. */
   readonly bytes: number;

@@ -7,7 +7,7 @@ import { CGROUP_LABELS } from '../signals.ts';
 import type { CgroupInfo } from '../probes/cgroups.ts';
 import { pathNames, type NameLookup } from '../probes/pod-directory.ts';
 
-/** Frozen, in CGROUP_LABELS order. `info` undefined (a cgroup the resolver does not know yet): everything but the id ''. */
+/** Frozen, in CGROUP_LABELS order; `info` undefined (a cgroup the resolver does not know yet): all but the id ''. */
 export function cgroupLabelsOf(id: string, info: CgroupInfo | undefined, pods: NameLookup | undefined): Labels {
   const path = info?.labels;
   const names = path ? (pods ? pods.names(path) : pathNames(path)) : undefined;

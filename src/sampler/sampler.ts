@@ -1,7 +1,8 @@
 /**
  * The sampler: every tick it reads each counter family, turns cumulative readings into Samples (deltas), adds the
- * cgroup labels (CGROUP_LABELS: path, ids, QoS, and namespace/pod/container/workload names) to per-cgroup series, publishes the Tick to subscribers, keeps the
- * cumulative state /metrics exports and a rolling per-cgroup history. Families and the resolver are passed in.
+ * cgroup labels (CGROUP_LABELS: path, ids, QoS, and the namespace/pod/container/workload names) to per-cgroup series,
+ * publishes the Tick to subscribers, keeps the cumulative state /metrics exports and a rolling per-cgroup history.
+ * Families, the resolver and the pod directory are passed in.
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
@@ -55,7 +56,7 @@ export interface SamplerOptions {
   readonly families: readonly CounterFamily[];
   /** Cgroup id → path and labels; without one, cgroup labels stay ''. */
   readonly resolver?: CgroupLookup;
-  /** Names of a cgroup's pod (the pod directory the network side's snapshots fill); without one, names come from paths. */
+  /** Names of a cgroup's pod (the pod directory the network side's snapshots fill); without: from paths only. */
   readonly pods?: NameLookup;
   readonly config: Readonly<Config>;
   readonly unavailable?: readonly UnavailableFamily[];

@@ -33,7 +33,7 @@ export interface ProbeLinkOptions {
   /** The probe side's /metrics text (sampler, families, rules, captures). */
   readonly metrics: () => Promise<{ text: string; contentType: string }>;
   readonly silences: SilenceService;
-  /** The pods on this node, after each change of the network side's pod cache (validated by the channel): the names of cgroups. */
+  /** The pods on this node after each change of the network side's pod cache (validated): the names of cgroups. */
   readonly onPods?: (snapshot: PodSnapshot) => void;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
