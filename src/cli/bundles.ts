@@ -1,8 +1,7 @@
 /**
  * `tripline bundles list | show ID [--check] [--dir DIR] [--config FILE]`: the bundles on disk.
  * list: one line per complete bundle (id, trip time, rule, target names or cgroup, probes, size, partial).
- * show: the summary, paths and,
- * with --check, the bundle's own schema check (exit 1 when it fails).
+ * show: the summary, paths and, with --check, the bundle's own schema check (exit 1 when it fails).
  */
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
