@@ -54,7 +54,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * A firing incident's target with the names the group's series carry now: names that arrived after the trip (the pod
- * cache synced later) show on the resolution. Ids stay the trip's; names only fill in or change.
+ * cache synced later). Ids stay the trip's; names only fill in or change.
  */
 export function refreshTarget(firing: IncidentTarget, labels: Readonly<Record<string, string>>): IncidentTarget {
   const now = targetOf(labels);
@@ -64,6 +64,24 @@ export function refreshTarget(firing: IncidentTarget, labels: Readonly<Record<st
   if (now.workload) t.workload = now.workload;
   if (firing.pod && now.pod?.uid === firing.pod.uid) t.pod = { ...firing.pod, ...now.pod };
   return t;
+}
+
+/**
+ * Names that reached firing incidents' series after their trip (the pod cache synced later) go onto the incidents a
+ * rule holds, keys and ids unchanged (firing(), the state file and the resolution show them). Run when a rule's groups
+ * were rebuilt (series or their labels changed); true when an incident changed.
+ */
+export function refreshNames(firing: Map<string, Incident>, groups: ReadonlyMap<string, Group>): boolean {
+  let changed = false;
+  for (const [key, inc] of firing) {
+    const g = groups.get(key);
+    if (!g || g.series.length === 0) continue;
+    const target = refreshTarget(inc.target, commonLabels(g));
+    if (JSON.stringify(target) === JSON.stringify(inc.target)) continue;
+    firing.set(key, Object.freeze({ ...inc, target: Object.freeze(target) }));
+    changed = true;
+  }
+  return changed;
 }
 
 /** The labels of a group's incidents: the rule's labels, the group_by labels, and `rule`. */
@@ -140,15 +158,9 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
  * The resolution of a firing incident: same key and id, status resolved, the value seen at resolve
  * (the firing value when there is no data any more: the series went, or the rule was changed).
  */
-export function resolveIncident(
-  firing: Incident,
-  now: number,
-  value: number,
-  target: IncidentTarget = firing.target,
-): Incident {
+export function resolveIncident(firing: Incident, now: number, value: number): Incident {
   return Object.freeze({
     ...firing,
-    target: target === firing.target ? firing.target : Object.freeze(target),
     status: 'resolved',
     value: Number.isFinite(value) ? value : firing.value,
     resolvedAt: new Date(now).toISOString(),

@@ -40,7 +40,7 @@ const hot = rule({
   when: cond({ signal: SIG, stat: 'rate', windowMs: 10_000, threshold: 20, thresholdText: '20/s' }),
 });
 
-test('names arriving mid-incident: one series, one incident (same key and id), the resolution shows the names', () => {
+test('names arriving mid-incident: one series, one incident (same key and id) that shows the names, resolution too', () => {
   const ev = new Evaluator(ruleSet([hot]), { host: 'h1' });
   const all: Incident[] = [];
   const feed = (sec: number, rate: number, labels: Record<string, string>): void => {
@@ -61,6 +61,9 @@ test('names arriving mid-incident: one series, one incident (same key and id), t
   assert.equal(all.length, 1, 'no second incident');
   assert.equal(ev.firing().length, 1);
   assert.equal(ev.firing()[0].key, fired.key);
+  assert.equal(ev.firing()[0].id, fired.id);
+  assert.equal(ev.firing()[0].target.pod?.name, 'web-7d9f-abcde', 'the firing incident shows the names now');
+  assert.ok(ev.dirty, 'and is saved with them');
   for (let s = 6; s < 17; s++) feed(s, 0, NAMED);
   assert.deepEqual(
     all.map((i) => i.status),
