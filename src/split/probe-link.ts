@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { TriplineError } from '../errors.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
+import type { PodSnapshot } from '../pod-meta.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
@@ -32,6 +33,8 @@ export interface ProbeLinkOptions {
   /** The probe side's /metrics text (sampler, families, rules, captures). */
   readonly metrics: () => Promise<{ text: string; contentType: string }>;
   readonly silences: SilenceService;
+  /** The pods on this node after each change of the network side's pod cache (validated): the names of cgroups. */
+  readonly onPods?: (snapshot: PodSnapshot) => void;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
 }
@@ -65,6 +68,7 @@ export class ProbeLink {
     ch.on('silences.add', async ({ spec }) => ({ silence: await o.silences.add(spec) }));
     ch.on('silences.remove', async ({ id }) => ({ removed: await o.silences.remove(id) }));
     ch.on('suppressed.list', async () => ({ suppressed: await o.silences.suppressed() }));
+    ch.on('pods', (snapshot) => o.onPods?.(snapshot));
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
       ch.on('listening', (a) => resolve(a));
