@@ -10,7 +10,12 @@ export interface IncidentTarget {
   /** Path relative to the cgroup mount, e.g. `/kubepods/burstable/pod<uid>/<container>`. */
   readonly cgroupPath?: string;
   readonly pids?: readonly number[];
+  /** Container name in its pod (`app`), from the pod directory. */
   readonly container?: string;
+  /** Runtime id of the container (64 hex), from the cgroup path. */
+  readonly containerId?: string;
+  /** `Kind/name` of the pod's controller (`Deployment/web`, in the pod's namespace), or a systemd unit. */
+  readonly workload?: string;
   readonly pod?: { readonly uid: string; readonly qos?: string; readonly name?: string; readonly namespace?: string };
 }
 
@@ -47,4 +52,21 @@ export interface Incident {
 export function incidentKey(rule: string, labels: Labels): string {
   const keys = Object.keys(labels).sort();
   return `${rule}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+}
+
+/**
+ * The target's names in one line, as people search for them: `shop/web-7d9f-abcde (Deployment shop/web), container
+ * app` for a pod, the unit for a systemd service (`nginx.service`); '' when the target has no names (ids only).
+ */
+export function targetName(t: IncidentTarget): string {
+  const ns = t.pod?.namespace;
+  const w = t.workload ?? '';
+  const slash = w.indexOf('/');
+  let out = '';
+  if (t.pod?.name) {
+    out = ns ? `${ns}/${t.pod.name}` : t.pod.name;
+    if (slash > 0) out += ` (${w.slice(0, slash)} ${ns ? `${ns}/` : ''}${w.slice(slash + 1)})`;
+  } else if (w) out = slash > 0 ? `${w.slice(0, slash)} ${ns ? `${ns}/` : ''}${w.slice(slash + 1)}` : w;
+  if (t.container) out += out ? `, container ${t.container}` : `container ${t.container}`;
+  return out;
 }

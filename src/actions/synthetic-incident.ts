@@ -68,7 +68,12 @@ export function syntheticIncident(
       summary: `[test] ${rule.name} fired by \`tripline actions fire\``,
       description: rule.description ?? '',
     },
-    target: { cgroupPath: labels.cgroup, container: labels.container, ...(pod ? { pod } : {}) },
+    target: {
+      cgroupPath: labels.cgroup,
+      container: labels.container,
+      workload: labels.workload,
+      ...(pod ? { pod } : {}),
+    },
     value,
     threshold,
     unit: '',

@@ -89,7 +89,19 @@ export const ManifestSchema = z
       })
       .strict(),
     target: z
-      .object({ cgroup_id: z.string().optional(), cgroup_path: z.string().optional(), pids: z.array(z.number().int()) })
+      .object({
+        cgroup_id: z.string().optional(),
+        cgroup_path: z.string().optional(),
+        pids: z.array(z.number().int()),
+        /** Names of the target when the incident carried them (the pod directory, or the systemd unit). */
+        namespace: z.string().max(256).optional(),
+        pod: z.string().max(256).optional(),
+        pod_uid: z.string().max(64).optional(),
+        container: z.string().max(256).optional(),
+        container_id: z.string().max(128).optional(),
+        /** `Kind/name` (in the pod's namespace) or a systemd unit. */
+        workload: z.string().max(512).optional(),
+      })
       .strict(),
     host: z.object({ hostname: z.string() }).strict(),
     kernel: z.object({ sysname: z.string(), release: z.string(), version: z.string(), machine: z.string() }).strict(),

@@ -14,6 +14,7 @@ export interface KubeApiCall {
 export const KUBE_API_CALLS: readonly KubeApiCall[] = [
   { group: '', resource: 'pods', verb: 'get', why: 'scale: the pod of an incident and its owner' },
   { group: '', resource: 'pods', verb: 'list', why: 'scale: the pod of an incident by its UID' },
+  { group: '', resource: 'pods', verb: 'watch', why: "pod cache: this node's pods as they change (fieldSelector)" },
   { group: 'apps', resource: 'replicasets', verb: 'get', why: 'scale: the Deployment that owns a pod' },
   { group: 'apps', resource: 'deployments/scale', verb: 'get', why: 'scale: current replicas' },
   { group: 'apps', resource: 'deployments/scale', verb: 'patch', why: 'scale: raise replicas' },

@@ -16,6 +16,7 @@ import { TriplineError } from '../errors.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
 import type { SignalQuery, SignalReading } from '../signal-read.ts';
+import type { PodSnapshot } from '../pod-meta.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
@@ -35,6 +36,8 @@ export interface ProbeLinkOptions {
   readonly silences: SilenceService;
   /** A rule's conditions for some of its series (`signal.read`, scale verification). @defaultValue "rule not found" */
   readonly readSignal?: (query: SignalQuery) => SignalReading;
+  /** The pods on this node after each change of the network side's pod cache (validated): the names of cgroups. */
+  readonly onPods?: (snapshot: PodSnapshot) => void;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
 }
@@ -73,6 +76,7 @@ export class ProbeLink {
         ? o.readSignal(q)
         : { found: false, matched: -1, series: 0, at: Date.now(), leaves: [], breaching: null },
     );
+    ch.on('pods', (snapshot) => o.onPods?.(snapshot));
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
       ch.on('listening', (a) => resolve(a));

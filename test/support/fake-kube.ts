@@ -1,12 +1,14 @@
 /**
  * A local HTTP(S) server that speaks the Kubernetes API paths the scale action uses: pods (list all, get),
  * replicasets (get), deployments/statefulsets scale subresource (GET, merge PATCH, `dryRun=All`), HPAs (list,
- * merge PATCH). Objects live in memory; every request is recorded; a token can be required (401 otherwise).
+ * merge PATCH). Objects live in memory; every request is recorded; a token can be required (401 otherwise); a
+ * request that is not a call of src/kube/api-calls.ts gets 403, as from the deployed RBAC (`forbidden` lists them).
  */
 import { createServer as createHttp } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unlistedCall } from './kube-calls.ts';
 
 /** One request the fake received. */
 export interface KubeCall {
@@ -28,6 +30,8 @@ type Meta = {
 /** The fake API server. */
 export class FakeKube {
   readonly calls: KubeCall[] = [];
+  /** Requests RBAC would refuse: not in src/kube/api-calls.ts (answered 403, as the deployed ClusterRole would). */
+  readonly forbidden: string[] = [];
   readonly pods = new Map<string, { metadata: Meta }>();
   readonly replicaSets = new Map<string, { metadata: Meta }>();
   /** `deployments/ns/name` or `statefulsets/ns/name` → replicas. */
@@ -150,6 +154,12 @@ export class FakeKube {
       return send(res, f.status, status(f.status, 'injected failure'));
     }
     if (this.token && call.authorization !== `Bearer ${this.token}`) return send(res, 401, status(401, 'Unauthorized'));
+    // Authorization after authentication, as the API server does.
+    const unlisted = unlistedCall(call);
+    if (unlisted) {
+      this.forbidden.push(unlisted);
+      return send(res, 403, status(403, `${unlisted} (fake RBAC = src/kube/api-calls.ts)`));
+    }
     if (call.method === 'PATCH' && call.contentType !== 'application/merge-patch+json')
       return send(res, 415, status(415, 'unsupported patch type'));
     const dry = call.query.dryRun === 'All';

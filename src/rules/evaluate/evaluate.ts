@@ -34,7 +34,7 @@ import {
 import { Suppressor } from './suppress.ts';
 import { compileChecked, isApiSilence, silenceSpec } from '../silence-service.ts';
 import { SilenceSpecSchema } from '../parse/schema.ts';
-import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
+import { buildIncident, compileAnnotations, incidentLabels, refreshNames, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
 import type { SignalQuery, SignalReading } from '../../signal-read.ts';
 import { readSignal } from './read-signal.ts';
@@ -76,6 +76,8 @@ interface RuleRuntime {
   /** Restored series keep their phase until the windows hold data again (no re-alert, no lost pending). */
   graceUntil: number;
   restored: Set<string>;
+  /** The groups the firing incidents' names were last refreshed from (a new map: series or their labels changed). */
+  namedFrom?: Map<string, Group>;
 }
 
 /** A trip past mute, cooldown and cap, waiting for silences and inhibitions (the incident is built only when needed). */
@@ -176,6 +178,10 @@ export class Evaluator {
   private evaluateRule(rt: RuleRuntime, now: number, out: Incident[], trips: PendingTrip[]): void {
     const list = rt.sel.groupList(this.store);
     const groups = rt.sel.groups(this.store);
+    if (groups !== rt.namedFrom) {
+      rt.namedFrom = groups; // rebuilt: series or their labels changed, names may have arrived
+      if (refreshNames(rt.firing, groups)) this.dirty = true;
+    }
     const leaves = rt.sel.leaves;
     const v = rt.values;
     for (let gi = 0; gi < list.length; gi++) {

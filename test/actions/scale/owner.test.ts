@@ -14,6 +14,7 @@ before(async () => {
 });
 after(async () => {
   await kube.stop();
+  assert.deepEqual(kube.forbidden, [], 'every Kubernetes API call made is listed in src/kube/api-calls.ts');
 });
 
 test('a pod resolves through its ReplicaSet to the Deployment, by uid with one pod list for several lookups', async () => {
