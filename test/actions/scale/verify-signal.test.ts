@@ -16,6 +16,7 @@ import { Evaluator } from '../../../src/rules/evaluate/evaluate.ts';
 import type { SignalQuery, SignalReading } from '../../../src/signal-read.ts';
 import { createScaleAction } from '../../../src/actions/scale/index.ts';
 import type { ScaleActionSpec } from '../../../src/actions/scale/spec.ts';
+import { seriesMatch } from '../../../src/actions/scale/verify.ts';
 import { FileStore } from '../../../src/actions/store-file.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
 import type { ActionJob, ActionStore } from '../../../src/actions/types.ts';
@@ -150,14 +151,27 @@ for (const recovers of [true, false]) {
 test('the query matches by the label names it gives: workload labels where series carry them', async () => {
   const { ev, read } = await sides();
   const at = Date.parse('2026-11-25T14:00:00Z');
-  const mine = { cgroup_id: '7', pod_uid: 'u7', namespace: 'shop', pod: 'web-1', container: 'app', workload: 'web' };
-  const other = { cgroup_id: '8', pod_uid: 'u8', namespace: 'shop', pod: 'db-0', container: 'pg', workload: 'db' };
+  const mine = {
+    cgroup_id: '7',
+    pod_uid: 'u7',
+    namespace: 'shop',
+    pod: 'web-1',
+    container: 'app',
+    workload: 'Deployment/web',
+  };
+  const other = {
+    cgroup_id: '8',
+    pod_uid: 'u8',
+    namespace: 'shop',
+    pod: 'db-0',
+    container: 'pg',
+    workload: 'StatefulSet/db',
+  };
   for (let s = 0; s < 10; s++)
     ev.tick(tick(at + s * 1000, [hist('runq_delay_seconds', mine, SLOW), hist('runq_delay_seconds', other, FAST)]));
-  const r = await read({
-    rule: 'cpu-throttling',
-    match: [{ namespace: ['shop'], workload: ['web', 'Deployment/web'] }, { pod_uid: ['u7'] }],
-  });
+  // As the scale action asks: the workload (as the pod directory spells it, `Kind/name`), then the pod.
+  const match = seriesMatch({ kind: 'Deployment', namespace: 'shop', name: 'web' }, { pod: { uid: 'u7' } });
+  const r = await read({ rule: 'cpu-throttling', match });
   assert.equal(r.matched, 0);
   assert.equal(r.series, 1);
   assert.equal(r.breaching, true);
