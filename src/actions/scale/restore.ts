@@ -23,6 +23,11 @@ const MAX_HOLDERS = 64;
  * and how long a step waits for it.
  */
 const LOCK_TTL_MS = 30_000;
+/**
+ * Due times closer than this count as due: a delayed job computed on one host may run on another whose clock is a
+ * little behind, and a restore job that waits for itself would never come back.
+ */
+const CLOCK_SLACK_MS = 5_000;
 const LOCK_WAIT_MS = 35_000;
 
 const RaiseSchema = z.strictObject({
@@ -157,7 +162,7 @@ export class Raises {
       .map(([k]) => k);
     if (firing.length) return { did: 'firing', raise: r, keys: firing };
     // A holder that resolved later has its own job, due later: that one restores.
-    if (Object.values(r.holders).some((h) => (h.dueAt ?? 0) > now)) return { did: 'wait' };
+    if (Object.values(r.holders).some((h) => (h.dueAt ?? 0) > now + CLOCK_SLACK_MS)) return { did: 'wait' };
     const claim = `scale:restore:${workload}:${r.gen}`;
     if (
       !(await this.#store.setIfAbsent(claim, incidentKey, RAISE_TTL_MS)) &&
