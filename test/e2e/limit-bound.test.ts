@@ -170,6 +170,12 @@ kernelTest(
       );
       assert.equal(verified.state, 'completed', verified.state === 'failed' ? verified.reason : '');
       assert.equal(verified.job.detail?.kind, 'recovered', JSON.stringify(verified.job.detail));
+      // The verdict comes from the rule's signal re-read for the scaled workload's series, before and after.
+      assert.match(String(verified.job.detail?.text), /was [\d.e-]+ before scaling, [\d.e-]+ now \(trips above/);
+      assert.ok(
+        Number(verified.job.detail?.before) > Number(verified.job.detail?.after),
+        JSON.stringify(verified.job.detail),
+      );
       const replies = w.slack.replies(parent.ts).map((r) => JSON.stringify([r.text, r.blocks]));
       assert.ok(
         replies.some((r) => /recovered/i.test(r) && !/not recovered/i.test(r)),
