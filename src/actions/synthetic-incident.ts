@@ -4,9 +4,8 @@
  * action's decision runs as it would for a real trip. No capture runs: the bundle reference says so.
  */
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import { TriplineError } from '../errors.ts';
-import { incidentKey, type Incident } from '../incident.ts';
+import { incidentKey, keyLabels, type Incident } from '../incident.ts';
 import type { BundleRef, Cause } from '../bundle/types.ts';
 import type { Condition, ConditionTree, Rule } from '../rules/types.ts';
 
@@ -38,6 +37,7 @@ export function syntheticIncident(
   rule: Rule,
   given: Readonly<Record<string, string>>,
   runId: string,
+  host: string,
   now = Date.now(),
 ): { incident: Incident; bundle: BundleRef } {
   const { cause: causeText, ...rest } = given;
@@ -46,7 +46,9 @@ export function syntheticIncident(
     throw new TriplineError('CLI_ERR_USAGE', `--label cause=${causeText}: not a diagnosis`, {
       hint: `use one of ${CAUSES.join(', ')}`,
     });
-  const labels: Record<string, string> = { ...rule.labels, ...rest, test: runId };
+  const named: Record<string, string> = { ...rule.labels, ...rest, test: runId };
+  // Keyed like a real trip: host-free for a pod, with the host otherwise (src/incident.ts keyLabels).
+  const labels = keyLabels(named, named, host);
   const key = incidentKey(rule.name, labels);
   const cond = firstCondition(rule.when);
   const threshold = cond?.threshold ?? 0;
@@ -76,7 +78,7 @@ export function syntheticIncident(
     startsAt: at,
     firedAt: at,
     test: true,
-    host: hostname(),
+    host,
   };
   const stamp = at.replace(/[-:]/g, '').slice(0, 15);
   const bundle: BundleRef = {

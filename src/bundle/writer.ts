@@ -235,7 +235,7 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
         ...(input.target.cgroupPath ? { cgroup_path: input.target.cgroupPath } : {}),
         pids: [...input.target.pids],
       },
-      ...hostInfo(),
+      ...hostInfo(input.incident?.host),
       timings: {
         trip_at: isoTime(t.tripAt),
         attach_started_at: isoTime(t.attachStartedAt),

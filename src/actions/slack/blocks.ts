@@ -150,7 +150,7 @@ export function targetText(incident: Incident): string {
   if (t.container) parts.push(`container ${codeSpan(t.container)}`);
   if (t.cgroupPath) parts.push(`cgroup ${codeSpan(t.cgroupPath)}`);
   if (parts.length === 0 && t.pids?.length) parts.push(`pids ${codeSpan(t.pids.slice(0, 10).join(','))}`);
-  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : 'host-wide';
+  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : `host-wide on ${codeSpan(incident.host)}`;
 }
 
 function seriesList(incidents: readonly Incident[]): string {
