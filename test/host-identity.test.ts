@@ -115,6 +115,10 @@ test('groupOf and the evaluator key incidents by that rule', () => {
   const nodeOf = (l: string[]): string | undefined => l.find((x) => !x.includes('kubepods'));
   assert.equal(podOf(a), podOf(b), 'the pod incident has the same key and labels on both hosts');
   assert.doesNotMatch(podOf(a)!, /host/);
-  assert.match(nodeOf(a)!, /^hot\{cgroup="",host="node-a"\} \{"cgroup":"","host":"node-a"/);
+  assert.match(
+    nodeOf(a)!,
+    /^hot\{cgroup="",host="node-a"\} \{"cgroup":"","rule":"hot"\}$/,
+    'the host is in the key, not the labels',
+  );
   assert.match(nodeOf(b)!, /^hot\{cgroup="",host="node-b"\}/);
 });

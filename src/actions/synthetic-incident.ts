@@ -46,10 +46,9 @@ export function syntheticIncident(
     throw new TriplineError('CLI_ERR_USAGE', `--label cause=${causeText}: not a diagnosis`, {
       hint: `use one of ${CAUSES.join(', ')}`,
     });
-  const named: Record<string, string> = { ...rule.labels, ...rest, test: runId };
+  const labels: Record<string, string> = { ...rule.labels, ...rest, test: runId };
   // Keyed like a real trip: host-free for a pod, with the host otherwise (src/incident.ts keyLabels).
-  const labels = keyLabels(named, named, host);
-  const key = incidentKey(rule.name, labels);
+  const key = incidentKey(rule.name, keyLabels(labels, labels, host));
   const cond = firstCondition(rule.when);
   const threshold = cond?.threshold ?? 0;
   // A value past the threshold in the condition's direction, as a trip would show.

@@ -155,7 +155,9 @@ export function targetText(incident: Incident): string {
 
 function seriesList(incidents: readonly Incident[]): string {
   const lines = incidents.slice(0, MAX_SERIES).map((i) => {
-    const labels = Object.entries(i.labels)
+    // Node-level series name their host (their key carries it; two hosts' lines would read the same otherwise).
+    const own = i.target.pod?.uid ? i.labels : { ...i.labels, host: i.host };
+    const labels = Object.entries(own)
       .slice(0, 6)
       .map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`)
       .join(' ');

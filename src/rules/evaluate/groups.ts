@@ -13,16 +13,17 @@ import type { SeriesWindow, WindowStore } from './window.ts';
 export interface Group {
   /** incidentKey(rule, labels): the stable key of the group's incidents. */
   readonly key: string;
-  /** The group_by labels (missing labels read as ""), plus `host` unless the series is pod-level (see keyLabels). */
+  /** The group_by labels (missing labels read as ""); the key adds `host` unless the series is pod-level (keyLabels). */
   readonly labels: Labels;
   /** Per leaf condition: [numerator-or-signal series, denominator series (ratios only)]. */
   readonly series: [SeriesWindow[], SeriesWindow[]][];
 }
 
 /**
- * The group a series of a rule falls in: its `group_by` labels (a missing label reads as ""), with `host` added
- * unless the series is pod-level (keyLabels), and the incident key they make. What the evaluator keys incidents by,
- * and what tools (the demo) compute to follow one series.
+ * The group a series of a rule falls in: its `group_by` labels (a missing label reads as "") and the incident key
+ * they make, with `host` added unless the series is pod-level (keyLabels; the labels stay as the rule names them, so
+ * rule tests and matchers see no `host`). What the evaluator keys incidents by, and what tools (the demo) compute to
+ * follow one series.
  */
 export function groupOf(
   rule: Pick<Rule, 'name' | 'groupBy'>,
@@ -31,8 +32,7 @@ export function groupOf(
 ): { readonly key: string; readonly labels: Record<string, string> } {
   const gl: Record<string, string> = {};
   for (const l of rule.groupBy) gl[l] = labels[l] ?? '';
-  const kl = keyLabels(gl, labels, host);
-  return { key: incidentKey(rule.name, kl), labels: kl };
+  return { key: incidentKey(rule.name, keyLabels(gl, labels, host)), labels: gl };
 }
 
 /** The leaf conditions of a tree, in document order (the first one is the incident's value). */
