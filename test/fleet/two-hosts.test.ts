@@ -176,11 +176,16 @@ class Fleet {
     return cg;
   }
 
-  /** A shell busy loop moved into `cg`. */
+  /**
+   * A shell busy loop in `cg`: it waits to be moved there, then runs for at most 3 minutes, so even a test killed
+   * before its cleanup leaves no endless loop behind.
+   */
   busy(cg: ManagedCgroup): void {
-    const child = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    const loop = 'read go; exec timeout 180 sh -c "while :; do :; done"';
+    const child = spawn('sh', ['-c', loop], { stdio: ['pipe', 'ignore', 'ignore'] });
     this.#procs.push(child);
     cg.addPid(child.pid!);
+    child.stdin!.end('go\n');
   }
 
   /** Slack parent messages of a rule. */
@@ -208,6 +213,14 @@ class Fleet {
 
   async close(keep: boolean): Promise<void> {
     for (const p of this.#procs) p.kill('SIGKILL');
+    // The loops themselves (children of timeout) are in the cgroup: kill what is left there.
+    for (const cg of this.#cgroups)
+      for (const pid of cg.pids())
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     await Promise.all(this.engines.map((e) => e.stop()));
     for (const e of this.engines) e.forwarder?.kill('SIGKILL');
     for (const h of this.hosts) destroyHost(h);
