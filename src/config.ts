@@ -21,6 +21,14 @@ const hostSchema = z.string().regex(HOST_RE, {
     'must be a DNS-like name (letters, digits, "-", "_", dot-separated labels of 1-63, 253 characters at most); set `host:` or NODE_NAME',
 });
 
+/** A refinement: a duration (already checked by its regex, else false) within [minMs, maxMs]. */
+function within(minMs: number, maxMs: number): (d: string) => boolean {
+  return (d) => {
+    const ms = /^\d+(\.\d+)?(ms|s|m|h|d)$/.test(d) ? parseDuration(d) : NaN;
+    return ms >= minMs && ms <= maxMs;
+  };
+}
+
 export const ConfigSchema = z
   .object({
     /** Address of the HTTP server (/metrics, /healthz, /readyz, /api). @defaultValue 127.0.0.1:9464 */
@@ -185,9 +193,7 @@ export const ConfigSchema = z
          * redelivered to any engine's workers this long after its death, and workers look for them as often (Redis
          * only). @defaultValue 30s
          */
-        lock_duration: duration
-          .refine((d) => parseDuration(d) >= 1000 && parseDuration(d) <= 3_600_000, 'between 1s and 1h')
-          .default('30s'),
+        lock_duration: duration.refine(within(1000, 3_600_000), 'between 1s and 1h').default('30s'),
       })
       .strict()
       .prefault({}),
