@@ -8,7 +8,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -412,6 +423,16 @@ kernelTest(
       );
       assert.equal(f.slack.parents().length, 3);
       assert.equal(f.patches().length, 1, 'the restarted engine did not scale again');
+
+      // The pod's bundles (each engine that captured it wrote one) name the host that wrote them.
+      const manifests = f.engines.flatMap((e) => {
+        const dir = join(f.dir, e.host.name, 'bundles');
+        return (existsSync(dir) ? readdirSync(dir) : [])
+          .filter((b) => existsSync(join(dir, b, 'manifest.json')))
+          .map((b) => ({ host: e.host.name, m: JSON.parse(readFileSync(join(dir, b, 'manifest.json'), 'utf8')) }));
+      });
+      assert.ok(manifests.length >= 1, `a bundle of the pod\n${state()}`);
+      for (const { host, m } of manifests) assert.equal(m.host.name, host, JSON.stringify(m.host));
 
       // Each host keeps its rule state under its own name.
       const keys = execFileSync('redis-cli', ['-p', String(f.redis.port), '--raw', 'keys', 'tripline:rules:state:*'], {
