@@ -245,7 +245,7 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
         pids: [...input.target.pids],
         ...manifestNames(input.incident?.target),
       },
-      ...hostInfo(),
+      ...hostInfo(input.incident?.host),
       timings: {
         trip_at: isoTime(t.tripAt),
         attach_started_at: isoTime(t.attachStartedAt),
