@@ -11,11 +11,15 @@
  *                           cgroup covers its descendants down to SYSCALLS_WATCH_DEPTH - 1 levels
  *   syscall_watch_pid       HASH __u32 tgid -> __u8, SYSCALLS_WATCH_MAX (written by userspace)
  *   syscall_watch_on        ARRAY 1 x __u32: number of watch entries, 0 skips the watch lookups
+ *   cgroup_syscall_time     PERCPU_HASH  key __u64 cgroup id -> __u64 ns in syscalls, CG_SYSCALL_TIME_MAX
+ *                           (userspace sets max_entries to counters.max_cgroups): the per-cgroup twin of
+ *                           syscall_latency, every task's cpu cgroup, so a host-wide trip can name its contributors
  *   syscall_start           TASK_STORAGE -> struct syscall_start (current thread's pending syscall)
  *   syscalls_drops          PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs: none (the watch lists are maps, changed at run time).
- * Emits: nothing per event; userspace reads the histograms each tick (cumulative).
- * Cost class: always-on (every system call on the host).
+ * Emits: nothing per event; userspace reads the histograms and times each tick (cumulative).
+ * Cost class: always-on (every system call on the host): the exit reads the cpu cgroup id with direct loads (tp_btf)
+ *   and adds to one per-CPU hash value; the watch lookups run only while a watch list is set.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,6 +44,14 @@ struct {
 	__type(key, struct cg_syscall_key);
 	__type(value, struct hist);
 } cgroup_syscall_latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, CG_SYSCALL_TIME_MAX);
+	__type(key, __u64);
+	__type(value, __u64);
+} cgroup_syscall_time SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,6 +84,7 @@ struct {
 DROPS_MAP(syscalls_drops);
 
 static const struct hist zero_hist;
+static const __u64 zero_u64;
 
 static __always_inline void enter(long id)
 {
@@ -87,30 +100,29 @@ static __always_inline void enter(long id)
 }
 
 /*
- * True when the current task's process, its cpu cgroup or one of that cgroup's SYSCALLS_WATCH_DEPTH - 1 ancestors
- * is on a watch list; sets *cgid to the watched cgroup (the task's own for a watched pid).
+ * True when the current task's process, its cpu cgroup `css` (id `own`) or one of that cgroup's
+ * SYSCALLS_WATCH_DEPTH - 1 ancestors is on a watch list; sets *cgid to the watched cgroup (`own` for a watched pid).
  */
-static __always_inline int watched(struct task_struct *task, __u64 *cgid)
+static __always_inline int watched(struct cgroup_subsys_state *css, __u64 own, __u64 *cgid)
 {
 	__u32 zero = 0, tgid;
 	__u32 *on = bpf_map_lookup_elem(&syscall_watch_on, &zero);
-	struct cgroup_subsys_state *css;
 	__u64 id;
 
 	if (!on || !*on)
 		return 0;
-	css = task_cpu_css(task, CGROUP_BTF);
-	*cgid = css_cgroup_id(css, CGROUP_BTF);
+	*cgid = own;
+	id = own; /* the task's own cgroup first, read once by the caller */
 #pragma unroll
 	for (int i = 0; i < SYSCALLS_WATCH_DEPTH; i++) {
-		if (!css)
-			break;
-		id = css_cgroup_id(css, CGROUP_BTF);
 		if (bpf_map_lookup_elem(&syscall_watch_cg, &id)) {
 			*cgid = id;
 			return 1;
 		}
 		css = css_parent(css, CGROUP_BTF);
+		if (!css)
+			break;
+		id = css_cgroup_id(css, CGROUP_BTF);
 	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&syscall_watch_pid, &tgid) != NULL;
@@ -132,8 +144,9 @@ static __always_inline void exit_(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_start *s = bpf_task_storage_get(&syscall_start, task, 0, 0);
+	struct cgroup_subsys_state *css;
 	struct hist *h;
-	__u64 delta, cgid;
+	__u64 delta, cgid, own, *t;
 	__u32 nr;
 
 	if (!s || !s->ts)
@@ -144,7 +157,15 @@ static __always_inline void exit_(void)
 	h = bpf_map_lookup_elem(&syscall_latency, &nr);
 	if (h)
 		hist_add(h, delta / SYSCALLS_UNIT_NS);
-	if (watched(task, &cgid))
+	/* The per-cgroup twin: the task's own cpu cgroup (the root's id for tasks in no group). */
+	css = task_cpu_css(task, CGROUP_BTF);
+	own = css_cgroup_id(css, CGROUP_BTF);
+	t = map_lookup_or_init(&cgroup_syscall_time, &own, &zero_u64);
+	if (t)
+		*t += delta;
+	else
+		count_drop(&syscalls_drops);
+	if (watched(css, own, &cgid))
 		record_cgroup(cgid, nr, delta / SYSCALLS_UNIT_NS);
 }
 

@@ -24,6 +24,12 @@ struct cg_syscall_key {
 _Static_assert(sizeof(struct cg_syscall_key) == CG_SYSCALL_KEY_SIZE, "struct cg_syscall_key size");
 #define CG_SYSCALL_MAX 16384
 
+/*
+ * cgroup_syscall_time: PERCPU_HASH, key __u64 cgroup id (the task's cpu cgroup) -> __u64 ns spent in syscalls.
+ * Default size; userspace sets it to counters.max_cgroups before load.
+ */
+#define CG_SYSCALL_TIME_MAX 10240
+
 /* syscall_watch_cg: HASH __u64 cgroup id -> __u8 1; syscall_watch_pid: HASH __u32 tgid -> __u8 1. */
 #define SYSCALLS_WATCH_MAX 1024
 /*
@@ -43,6 +49,6 @@ struct syscall_start {
 #define SYSCALL_START_SIZE 16
 _Static_assert(sizeof(struct syscall_start) == SYSCALL_START_SIZE, "struct syscall_start size");
 
-/* syscalls_drops: PERCPU_ARRAY 1 x __u64: per-cgroup observations lost to a full map. */
+/* syscalls_drops: PERCPU_ARRAY 1 x __u64: per-cgroup observations (histograms, times) lost to a full map. */
 
 #endif /* TRIPLINE_COUNTERS_SYSCALLS_H */

@@ -190,6 +190,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
     maps: {
       syscall_latency: { type: PERCPU_ARRAY, keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
       cgroup_syscall_latency: { type: PERCPU_HASH, keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
+      cgroup_syscall_time: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
       syscall_watch_cg: { type: HASH, keySize: 8, valueSize: 1 },
       syscall_watch_pid: { type: HASH, keySize: 4, valueSize: 1 },
       syscall_watch_on: { type: ARRAY, keySize: 4, valueSize: 4 },
@@ -214,7 +215,8 @@ const OBJECTS: Record<string, ObjectSpec> = {
   'counters/blockio': {
     maps: {
       blockio_latency: { type: PERCPU_HASH, keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-      blockio_start: { type: HASH, keySize: 8, valueSize: 8 },
+      blockio_cgroup_time: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
+      blockio_start: { type: HASH, keySize: 8, valueSize: BLOCKIO.startSize },
       ...drops('blockio_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts },

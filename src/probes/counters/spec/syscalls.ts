@@ -14,6 +14,13 @@ export const syscalls = {
       help: 'Latency of system calls, system-wide, per syscall.',
       // Sub-µs for most, up to seconds for blocking ones.
       range: [250e-9, 1.1],
+      twin: 'syscall_time_seconds',
+    },
+    syscall_time_seconds: {
+      kind: 'counter',
+      unit: 'seconds',
+      labels: cg,
+      help: "Time the cgroup's tasks spent in system calls, every cgroup: the per-cgroup twin of syscall_latency_seconds.",
     },
     cgroup_syscall_latency_seconds: {
       kind: 'histogram',
@@ -30,6 +37,7 @@ export const syscalls = {
   },
   doc: {
     hooks: '`raw_syscalls:sys_enter` / `sys_exit`',
-    signals: '`syscall_latency_seconds`; `cgroup_syscall_latency_seconds` for cgroups/pids on the in-kernel watch list',
+    signals:
+      '`syscall_latency_seconds`, its per-cgroup twin `syscall_time_seconds`; `cgroup_syscall_latency_seconds` for cgroups/pids on the in-kernel watch list',
   },
 } as const satisfies FamilySpec;
