@@ -70,6 +70,13 @@ export const ConfigSchema = z
          * rule author as root. @defaultValue false
          */
         allow_bpftrace_programs: z.boolean().default(false),
+        /**
+         * A trip puts its offender cgroups (the incident's cgroup, or a host-wide trip's top contributors) on the
+         * in-kernel syscall watch list, so they get per-cgroup syscall histograms: `until_resolved` removes them when
+         * the incident resolves, `forever` keeps them (bounded: 256 offenders, the oldest leave first), `off` never
+         * adds any. @defaultValue until_resolved
+         */
+        watch_offenders: z.enum(['until_resolved', 'forever', 'off']).default('until_resolved'),
       })
       .strict()
       .prefault({}),

@@ -91,6 +91,32 @@ export const ManifestSchema = z
     target: z
       .object({ cgroup_id: z.string().optional(), cgroup_path: z.string().optional(), pids: z.array(z.number().int()) })
       .strict(),
+    /**
+     * Whom the probes aimed at: the incident's target, the top contributors of a host-wide signal (by its per-cgroup
+     * twin, with seconds and share of the window's total), or the host. Absent for hand-run captures.
+     */
+    scope: z
+      .object({
+        kind: z.enum(['target', 'contributors', 'host']),
+        summary: z.string(),
+        signal: z.string().optional(),
+        twin: z.string().optional(),
+        window: z.object({ since: iso, until: iso }).strict().optional(),
+        contributors: z
+          .array(
+            z
+              .object({
+                cgroup_id: z.string(),
+                cgroup: z.string(),
+                seconds: z.number().nonnegative(),
+                share: z.number().min(0).max(1),
+              })
+              .strict(),
+          )
+          .max(8),
+      })
+      .strict()
+      .optional(),
     host: z.object({ hostname: z.string() }).strict(),
     kernel: z.object({ sysname: z.string(), release: z.string(), version: z.string(), machine: z.string() }).strict(),
     tripline: z.object({ version: z.string() }).strict(),

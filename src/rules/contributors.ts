@@ -10,6 +10,7 @@ import type { Incident } from '../incident.ts';
 import type { Rule } from './types.ts';
 import { signalSpec } from '../signals.ts';
 import { leavesOf } from './evaluate/groups.ts';
+import type { Contribution } from '../sampler/history.ts';
 
 /** At most this many contributors per capture: the deep probes' cgroup filter holds 8 (bpf/deep_target.h DEEP_MAX_CGROUPS). */
 export const MAX_TOP = 8;
@@ -18,13 +19,7 @@ export const DEFAULT_TOP = 3;
 /** A cgroup below this share of the window's total did not contribute measurably. */
 export const MIN_SHARE = 0.05;
 
-/** One cgroup's total of a twin signal over a window (seconds). */
-export interface Contribution {
-  readonly cgroupId: string;
-  /** Cgroup path ('' when unknown). */
-  readonly cgroup: string;
-  readonly value: number;
-}
+export type { Contribution };
 
 /** A chosen contributor: its total and its share of every cgroup's total (0..1). */
 export interface Contributor extends Contribution {
@@ -52,7 +47,8 @@ const isRoot = (c: Contribution): boolean => c.cgroup === '/' || c.cgroup === ''
 
 /** The `top` largest contributors with at least `minShare` of the total, largest first (ties by cgroup id). */
 export function rankContributors(all: readonly Contribution[], top: number, minShare = MIN_SHARE): Contributor[] {
-  const valid = all.filter((c) => Number.isFinite(c.value) && c.value > 0);
+  // Ids become kernel filter keys: decimal inode numbers only.
+  const valid = all.filter((c) => Number.isFinite(c.value) && c.value > 0 && /^\d{1,20}$/.test(c.cgroupId));
   const total = valid.reduce((a, c) => a + c.value, 0);
   if (total <= 0) return [];
   return valid

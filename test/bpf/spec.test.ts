@@ -165,6 +165,7 @@ const drops = (name: string) => ({ [name]: { type: PERCPU_ARRAY, keySize: 4, val
 const DEEP_MAPS = {
   deep_target: { type: ARRAY, keySize: 4, valueSize: DEEP_TARGET_SIZE },
   target_pids: { type: HASH, keySize: 4, valueSize: 1 },
+  target_cgroups: { type: HASH, keySize: 8, valueSize: 1 },
   deep_stats: { type: ARRAY, keySize: 4, valueSize: 8 },
 };
 const ringbuf = { type: RINGBUF, keySize: 0, valueSize: 0 };
