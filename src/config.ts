@@ -33,7 +33,7 @@ export const ConfigSchema = z
       .object({
         /** Counter families to run (the keys of the counter registry). @defaultValue all */
         enabled: z.array(z.enum(FAMILY_NAMES)).default([...FAMILY_NAMES]),
-        /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
+        /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms; a path that does not exist yet is watched once it appears (re-resolved every 5 s). */
         watch_cgroups: z.array(z.string()).default([]),
         /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
         max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
