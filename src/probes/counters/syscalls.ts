@@ -177,7 +177,11 @@ export function startSyscalls(
         throw err;
       }
     },
-    watching: () => ({ cgroupIds: [...baseIds, ...runtime.cgroupIds], pids: [...base.pids, ...runtime.pids] }),
+    /** Read back from the kernel's maps (what the programs see), not from what was asked. */
+    watching: () => ({
+      cgroupIds: watchCg.keys().map((k) => k.readBigUInt64LE(0)),
+      pids: watchPid.keys().map((k) => k.readUInt32LE(0)),
+    }),
     stats: () => fam.stats(),
     close: () => fam.close(),
   };
