@@ -11,15 +11,19 @@
  *                           cgroup covers its descendants down to SYSCALLS_WATCH_DEPTH - 1 levels
  *   syscall_watch_pid       HASH __u32 tgid -> __u8, SYSCALLS_WATCH_MAX (written by userspace)
  *   syscall_watch_on        ARRAY 1 x __u32: number of watch entries, 0 skips the watch lookups
- *   cgroup_syscall_time     PERCPU_HASH  key __u64 cgroup id -> __u64 ns in syscalls, CG_SYSCALL_TIME_MAX
- *                           (userspace sets max_entries to counters.max_cgroups): the per-cgroup twin of
- *                           syscall_latency, every task's cpu cgroup, so a host-wide trip can name its contributors
+ *   cgroup_syscall_slow     PERCPU_HASH  key __u64 cgroup id -> __u64 slow calls, CG_SYSCALL_SLOW_MAX (userspace
+ *                           sets counters.max_cgroups): the per-cgroup twin of syscall_latency, every task's cpu
+ *                           cgroup, so a host-wide trip can name its contributors: calls of a syscall in
+ *                           syscall_twin_mask that took syscall_slow_ns or longer
+ *   syscall_twin_mask       ARRAY 1 x struct syscall_mask: bit nr set = syscall nr counts in the twin (written by
+ *                           userspace: file and storage syscalls, not waits like epoll_wait or futex)
  *   syscall_start           TASK_STORAGE -> struct syscall_start (current thread's pending syscall)
  *   syscalls_drops          PERCPU_ARRAY 1 x __u64 (maps.h)
- * Knobs: none (the watch lists are maps, changed at run time).
+ * Knobs: syscall_slow_ns (counters.syscall_slow_threshold). The watch lists are maps, changed at run time.
  * Emits: nothing per event; userspace reads the histograms and times each tick (cumulative).
- * Cost class: always-on (every system call on the host): the exit reads the cpu cgroup id with direct loads (tp_btf)
- *   and adds to one per-CPU hash value; the watch lookups run only while a watch list is set.
+ * Cost class: always-on (every system call on the host): the exit tests one bit of an inlined array lookup; only a
+ *   slow call of a twin syscall reads the cgroup id and adds to a per-CPU hash value; the watch lookups run only
+ *   while a watch list is set.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -48,10 +52,19 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, CG_SYSCALL_TIME_MAX);
+	__uint(max_entries, CG_SYSCALL_SLOW_MAX);
 	__type(key, __u64);
 	__type(value, __u64);
-} cgroup_syscall_time SEC(".maps");
+} cgroup_syscall_slow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscall_mask);
+} syscall_twin_mask SEC(".maps");
+
+const volatile __u64 syscall_slow_ns = 1000000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -100,29 +113,30 @@ static __always_inline void enter(long id)
 }
 
 /*
- * True when the current task's process, its cpu cgroup `css` (id `own`) or one of that cgroup's
- * SYSCALLS_WATCH_DEPTH - 1 ancestors is on a watch list; sets *cgid to the watched cgroup (`own` for a watched pid).
+ * True when the current task's process, its cpu cgroup or one of that cgroup's SYSCALLS_WATCH_DEPTH - 1 ancestors
+ * is on a watch list; sets *cgid to the watched cgroup (the task's own for a watched pid).
  */
-static __always_inline int watched(struct cgroup_subsys_state *css, __u64 own, __u64 *cgid)
+static __always_inline int watched(struct task_struct *task, __u64 *cgid)
 {
 	__u32 zero = 0, tgid;
 	__u32 *on = bpf_map_lookup_elem(&syscall_watch_on, &zero);
+	struct cgroup_subsys_state *css;
 	__u64 id;
 
 	if (!on || !*on)
 		return 0;
-	*cgid = own;
-	id = own; /* the task's own cgroup first, read once by the caller */
+	css = task_cpu_css(task, CGROUP_BTF);
+	*cgid = css_cgroup_id(css, CGROUP_BTF);
 #pragma unroll
 	for (int i = 0; i < SYSCALLS_WATCH_DEPTH; i++) {
+		if (!css)
+			break;
+		id = css_cgroup_id(css, CGROUP_BTF);
 		if (bpf_map_lookup_elem(&syscall_watch_cg, &id)) {
 			*cgid = id;
 			return 1;
 		}
 		css = css_parent(css, CGROUP_BTF);
-		if (!css)
-			break;
-		id = css_cgroup_id(css, CGROUP_BTF);
 	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&syscall_watch_pid, &tgid) != NULL;
@@ -140,13 +154,29 @@ static __always_inline void record_cgroup(__u64 cgid, __u32 nr, __u64 delta)
 	hist_add(h, delta);
 }
 
+/* The per-cgroup twin: one more slow call of a twin syscall for the task's own cpu cgroup. */
+static __always_inline void record_slow(struct task_struct *task, __u32 nr, __u64 delta)
+{
+	__u32 zero = 0;
+	struct syscall_mask *mask = bpf_map_lookup_elem(&syscall_twin_mask, &zero);
+	__u64 own, *n;
+
+	if (delta < syscall_slow_ns || !mask || !((mask->bits[(nr >> 6) & (SYSCALLS_MASK_WORDS - 1)] >> (nr & 63)) & 1))
+		return;
+	own = task_cpu_cgroup_id(task, CGROUP_BTF);
+	n = map_lookup_or_init(&cgroup_syscall_slow, &own, &zero_u64);
+	if (n)
+		(*n)++;
+	else
+		count_drop(&syscalls_drops);
+}
+
 static __always_inline void exit_(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_start *s = bpf_task_storage_get(&syscall_start, task, 0, 0);
-	struct cgroup_subsys_state *css;
 	struct hist *h;
-	__u64 delta, cgid, own, *t;
+	__u64 delta, cgid;
 	__u32 nr;
 
 	if (!s || !s->ts)
@@ -157,15 +187,8 @@ static __always_inline void exit_(void)
 	h = bpf_map_lookup_elem(&syscall_latency, &nr);
 	if (h)
 		hist_add(h, delta / SYSCALLS_UNIT_NS);
-	/* The per-cgroup twin: the task's own cpu cgroup (the root's id for tasks in no group). */
-	css = task_cpu_css(task, CGROUP_BTF);
-	own = css_cgroup_id(css, CGROUP_BTF);
-	t = map_lookup_or_init(&cgroup_syscall_time, &own, &zero_u64);
-	if (t)
-		*t += delta;
-	else
-		count_drop(&syscalls_drops);
-	if (watched(css, own, &cgid))
+	record_slow(task, nr, delta);
+	if (watched(task, &cgid))
 		record_cgroup(cgid, nr, delta / SYSCALLS_UNIT_NS);
 }
 

@@ -191,7 +191,8 @@ const OBJECTS: Record<string, ObjectSpec> = {
     maps: {
       syscall_latency: { type: PERCPU_ARRAY, keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
       cgroup_syscall_latency: { type: PERCPU_HASH, keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
-      cgroup_syscall_time: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
+      cgroup_syscall_slow: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
+      syscall_twin_mask: { type: ARRAY, keySize: 4, valueSize: 64 },
       syscall_watch_cg: { type: HASH, keySize: 8, valueSize: 1 },
       syscall_watch_pid: { type: HASH, keySize: 4, valueSize: 1 },
       syscall_watch_on: { type: ARRAY, keySize: 4, valueSize: 4 },

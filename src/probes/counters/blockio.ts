@@ -11,7 +11,7 @@ import { entryFields } from './spec/types.ts';
 import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
-import { CGROUP_TIME, decodeCgroupTimeEntry } from '../decode/cgroup-time.ts';
+import { CGROUP_COUNTER, decodeCgroupCounterEntry } from '../decode/cgroup-counter.ts';
 import { CgroupLabels } from '../decode/labels.ts';
 
 const PROGRAMS = ['tlc_bio_issue', 'tlc_bio_done'] as const;
@@ -37,7 +37,7 @@ export function startBlockio(objDir: string, hooks?: HookKind, opts: { maxCgroup
       programs: PROGRAMS,
       maps: {
         blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-        blockio_cgroup_time: CGROUP_TIME,
+        blockio_cgroup_time: CGROUP_COUNTER,
         blockio_start: { keySize: 8, valueSize: BLOCKIO.startSize },
         blockio_drops: { keySize: 4, valueSize: 8 },
       },
@@ -67,7 +67,7 @@ export function startBlockio(objDir: string, hooks?: HookKind, opts: { maxCgroup
       const out: Reading[] = [];
       latency.forEach((k, v) => pushAll(out, decodeBlockioEntry(k, v, fam.cpus, device)));
       cgTime.forEach((k, v) =>
-        pushAll(out, decodeCgroupTimeEntry('blockio_time_seconds', k, v, fam.cpus, cgLabels.of)),
+        pushAll(out, decodeCgroupCounterEntry('blockio_time_seconds', 1e-9, k, v, fam.cpus, cgLabels.of)),
       );
       cgLabels.sweep();
       return out;

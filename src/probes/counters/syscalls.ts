@@ -4,8 +4,8 @@
  * plus whatever `watch()` sets at run time (the capture side adds the offenders of firing incidents). A watched cgroup
  * also covers its descendants up to 3 levels down (a pod and its containers), reported under the watched cgroup's id.
  * Configured paths are re-resolved every `rescanMs` on a read, so a path created after start is watched then.
- * Every cgroup's time in syscalls (`syscall_time_seconds`, the per-cgroup twin of `syscall_latency_seconds`) is kept
- * for all cgroups, watched or not.
+ * Every cgroup's slow calls of file and storage syscalls (`syscall_slow_calls`, the per-cgroup twin of
+ * `syscall_latency_seconds`) are counted for all cgroups, watched or not.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,9 +23,13 @@ import {
   decodeCgroupSyscallEntry,
   decodeSyscallEntry,
   pidWatchKey,
+  syscallMask,
+  SYSCALL_MASK_SIZE,
 } from '../decode/syscalls.ts';
+import { syscallTable } from '../syscall-names.ts';
+import { parseDuration } from '../../duration.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
-import { CGROUP_TIME, decodeCgroupTimeEntry } from '../decode/cgroup-time.ts';
+import { CGROUP_COUNTER, decodeCgroupCounterEntry } from '../decode/cgroup-counter.ts';
 import { CgroupLabels } from '../decode/labels.ts';
 
 const PROGRAMS = ['tlc_sys_enter', 'tlc_sys_exit'] as const;
@@ -45,8 +49,12 @@ export function cgroupIdsOf(paths: readonly string[], mountDir: string = findCpu
 
 /** Options of startSyscalls beyond the watch lists. */
 export interface SyscallsOptions {
-  /** Size of the per-cgroup time map (counters.max_cgroups). @defaultValue CG_SYSCALL_TIME_MAX (10240) */
+  /** Size of the per-cgroup slow-call map (counters.max_cgroups). @defaultValue CG_SYSCALL_SLOW_MAX (10240) */
   readonly maxCgroups?: number;
+  /** A call this long (ns) or longer counts in `syscall_slow_calls` (counters.syscall_slow_threshold). @defaultValue 1 ms */
+  readonly slowNs?: number;
+  /** Syscalls counted in `syscall_slow_calls` (counters.syscall_twin_syscalls). @defaultValue that key's default */
+  readonly twinSyscalls?: readonly string[];
   /** Least time between two re-resolutions of the configured watch paths (paths created or re-created later). @defaultValue 5000 */
   readonly rescanMs?: number;
   /** Clock (tests). @defaultValue Date.now */
@@ -79,7 +87,8 @@ export function startSyscalls(
       maps: {
         syscall_latency: { keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
         cgroup_syscall_latency: { keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
-        cgroup_syscall_time: CGROUP_TIME,
+        cgroup_syscall_slow: CGROUP_COUNTER,
+        syscall_twin_mask: { keySize: 4, valueSize: SYSCALL_MASK_SIZE },
         syscall_watch_cg: { keySize: 8, valueSize: 1 },
         syscall_watch_pid: { keySize: 4, valueSize: 1 },
         syscall_watch_on: { keySize: 4, valueSize: 4 },
@@ -88,15 +97,22 @@ export function startSyscalls(
       dropsMap: 'syscalls_drops',
       open: {
         layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts },
-        ...(opts.maxCgroups ? { maxEntries: { cgroup_syscall_time: opts.maxCgroups } } : {}),
+        rodata: { syscall_slow_ns: BigInt(Math.round(opts.slowNs ?? 1e6)) },
+        ...(opts.maxCgroups ? { maxEntries: { cgroup_syscall_slow: opts.maxCgroups } } : {}),
       },
     },
     hooks ?? chooseHooks(f, 'syscalls'),
   );
   const perSyscall = fam.obj.map('syscall_latency');
   const perCgroup = fam.obj.map('cgroup_syscall_latency');
-  const cgTime = fam.obj.map('cgroup_syscall_time');
+  const cgSlow = fam.obj.map('cgroup_syscall_slow');
   const cgLabels = new CgroupLabels();
+  // Which syscalls count in the twin: names this architecture lacks are left out (the defaults name x86_64's too).
+  const { mask } = syscallMask(
+    opts.twinSyscalls ?? spec.config.syscall_twin_syscalls.parse(undefined),
+    syscallTable() ?? {},
+  );
+  fam.obj.map('syscall_twin_mask').update(Buffer.alloc(4), mask);
   const watchCg = fam.obj.map('syscall_watch_cg');
   const watchPid = fam.obj.map('syscall_watch_pid');
   const watchOn = fam.obj.map('syscall_watch_on');
@@ -158,8 +174,8 @@ export function startSyscalls(
       const out: Reading[] = [];
       perSyscall.forEach((k, v) => pushAll(out, decodeSyscallEntry(k, v, fam.cpus, name)));
       perCgroup.forEach((k, v) => pushAll(out, decodeCgroupSyscallEntry(k, v, fam.cpus, name)));
-      cgTime.forEach((k, v) =>
-        pushAll(out, decodeCgroupTimeEntry('syscall_time_seconds', k, v, fam.cpus, cgLabels.of)),
+      cgSlow.forEach((k, v) =>
+        pushAll(out, decodeCgroupCounterEntry('syscall_slow_calls', 1, k, v, fam.cpus, cgLabels.of)),
       );
       cgLabels.sweep();
       return out;
@@ -195,7 +211,11 @@ export const syscalls: CounterFactory = {
       ctx.objDir,
       { cgroupPaths: ctx.config.counters.watch_cgroups, pids: ctx.config.counters.watch_pids },
       undefined,
-      { maxCgroups: ctx.config.counters.max_cgroups },
+      {
+        maxCgroups: ctx.config.counters.max_cgroups,
+        slowNs: parseDuration(ctx.config.counters.syscall_slow_threshold) * 1e6,
+        twinSyscalls: ctx.config.counters.syscall_twin_syscalls,
+      },
     );
   },
 };

@@ -78,33 +78,36 @@ kernelTest("blockio: fsync-ed writes show in the disk's write histogram", async 
   );
 });
 
-kernelTest('blockio twin: O_DIRECT writes issued from a cgroup count in its request time, an idle cgroup has none', async (t) => {
-  const dir = mkdtempSync(join(process.env.TMPDIR ?? '/var/tmp', 'tripline-test-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const { disk, why } = diskOf(dir);
-  if (!disk) {
-    t.skip(why);
-    return;
-  }
-  const fam = startBlockio(objDir);
-  cleanups.push(() => fam.close());
-  const writer = createCgroup({ name: uniqueName('writer') });
-  cleanups.push(() => writer.destroy());
-  const idle = createCgroup({ name: uniqueName('idle') });
-  cleanups.push(() => idle.destroy());
-  // O_DIRECT: no page cache, so the writer's own task issues each request (no flusher in between).
-  const p = gated(['dd', 'if=/dev/zero', `of=${join(dir, 'direct')}`, 'bs=4k', 'count=500', 'oflag=direct']);
-  const q = gated(['sleep', '0.2']);
-  for (const x of [p, q]) cleanups.push(() => x.kill());
-  writer.addPid(p.child.pid!);
-  idle.addPid(q.child.pid!);
-  p.go();
-  q.go();
-  await Promise.all([p.exited, q.exited]);
-  const readings = fam.read();
-  const writes = histCount(find(readings, 'blockio_latency_seconds', { device: disk, op: 'write' }));
-  const mine = counterValue(find(readings, 'blockio_time_seconds', { cgroup_id: writer.id }));
-  assert.ok(writes >= 500, `write requests on ${disk}: ${writes}`);
-  assert.ok(mine > 0 && mine < 60, `the writer cgroup's request time: ${mine} s`);
-  assert.equal(find(readings, 'blockio_time_seconds', { cgroup_id: idle.id }), undefined, 'the idle cgroup has none');
-});
+kernelTest(
+  'blockio twin: O_DIRECT writes issued from a cgroup count in its request time, an idle cgroup has none',
+  async (t) => {
+    const dir = mkdtempSync(join(process.env.TMPDIR ?? '/var/tmp', 'tripline-test-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { disk, why } = diskOf(dir);
+    if (!disk) {
+      t.skip(why);
+      return;
+    }
+    const fam = startBlockio(objDir);
+    cleanups.push(() => fam.close());
+    const writer = createCgroup({ name: uniqueName('writer') });
+    cleanups.push(() => writer.destroy());
+    const idle = createCgroup({ name: uniqueName('idle') });
+    cleanups.push(() => idle.destroy());
+    // O_DIRECT: no page cache, so the writer's own task issues each request (no flusher in between).
+    const p = gated(['dd', 'if=/dev/zero', `of=${join(dir, 'direct')}`, 'bs=4k', 'count=500', 'oflag=direct']);
+    const q = gated(['sleep', '0.2']);
+    for (const x of [p, q]) cleanups.push(() => x.kill());
+    writer.addPid(p.child.pid!);
+    idle.addPid(q.child.pid!);
+    p.go();
+    q.go();
+    await Promise.all([p.exited, q.exited]);
+    const readings = fam.read();
+    const writes = histCount(find(readings, 'blockio_latency_seconds', { device: disk, op: 'write' }));
+    const mine = counterValue(find(readings, 'blockio_time_seconds', { cgroup_id: writer.id }));
+    assert.ok(writes >= 500, `write requests on ${disk}: ${writes}`);
+    assert.ok(mine > 0 && mine < 60, `the writer cgroup's request time: ${mine} s`);
+    assert.equal(find(readings, 'blockio_time_seconds', { cgroup_id: idle.id }), undefined, 'the idle cgroup has none');
+  },
+);
