@@ -37,7 +37,7 @@ export class OffenderWatch {
     this.byKey.delete(key);
     this.byKey.set(key, [...cgroupIds]);
     const max = this.opts.max ?? MAX_OFFENDERS;
-    while (this.ids().length > max && this.byKey.size > 1) this.byKey.delete(this.byKey.keys().next().value!);
+    while (this.union().size > max && this.byKey.size > 1) this.byKey.delete(this.byKey.keys().next().value!);
     this.write();
   }
 
@@ -47,11 +47,15 @@ export class OffenderWatch {
     this.write();
   }
 
-  /** Every watched offender, once each. */
+  /** Every watched offender, once each (one incident alone past the cap is cut to it). */
   ids(): bigint[] {
+    return [...this.union()].slice(0, this.opts.max ?? MAX_OFFENDERS);
+  }
+
+  private union(): Set<bigint> {
     const out = new Set<bigint>();
     for (const ids of this.byKey.values()) for (const id of ids) out.add(id);
-    return [...out].slice(0, this.opts.max ?? MAX_OFFENDERS);
+    return out;
   }
 
   private write(): void {

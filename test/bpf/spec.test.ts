@@ -200,7 +200,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       ...drops('syscalls_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts },
-    knobs: {},
+    knobs: { syscall_slow_ns: 8 },
   },
   'counters/tcp': {
     maps: {
