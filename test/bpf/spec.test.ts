@@ -217,8 +217,8 @@ const OBJECTS: Record<string, ObjectSpec> = {
   'counters/blockio': {
     maps: {
       blockio_latency: { type: PERCPU_HASH, keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-      blockio_cgroup_time: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
-      blockio_start: { type: HASH, keySize: 8, valueSize: BLOCKIO.startSize },
+      blockio_cgroup_bytes: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
+      blockio_start: { type: HASH, keySize: 8, valueSize: 8 },
       ...drops('blockio_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts },

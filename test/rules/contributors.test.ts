@@ -99,7 +99,7 @@ function rule(signal: string, top?: number): Rule {
 test('twins and the window: host-wide signals name their twin; the window runs from first true minus the window', () => {
   assert.deepEqual(twinOf(rule('blockio_latency_seconds')), {
     signal: 'blockio_latency_seconds',
-    twin: 'blockio_time_seconds',
+    twin: 'blockio_issued_bytes',
   });
   assert.deepEqual(twinOf(rule('syscall_latency_seconds'))?.twin, 'syscall_slow_calls');
   assert.equal(twinOf(rule('cpu_throttled_seconds')), undefined);
@@ -107,21 +107,21 @@ test('twins and the window: host-wide signals name their twin; the window runs f
 });
 
 test('block I/O: the plan of a cgroup-less trip ranks the twin from the sampler history over the window', () => {
-  // One tick a second for 100 s: /db's requests in flight 0.5 s/s throughout, /backup 2 s/s but only before the
-  // window (before 30 s), /batch 0.02 s/s (3%), the root (kworkers' writeback) 0.1 s/s: /db has 20.5 of 25.4 s.
+  // One tick a second for 100 s (values in MB): /db issues 0.5 a second throughout, /backup 2 but only before the
+  // window (before 30 s), /batch 0.02 (3%), the root (kworkers' writeback) 0.1: /db has 20.5 of 25.4.
   const h = new CgroupHistory(300);
   for (let at = 0; at <= 100_000; at += 1000) {
     h.beginTick(at);
-    h.put('31', 'blockio_time_seconds', 0.5);
-    if (at < 30_000) h.put('32', 'blockio_time_seconds', 2);
-    h.put('33', 'blockio_time_seconds', 0.02);
-    h.put('1', 'blockio_time_seconds', 0.1);
+    h.put('31', 'blockio_issued_bytes', 0.5);
+    if (at < 30_000) h.put('32', 'blockio_issued_bytes', 2);
+    h.put('33', 'blockio_issued_bytes', 0.02);
+    h.put('1', 'blockio_issued_bytes', 0.1);
     h.endTick();
   }
   const paths: Record<string, string> = { '1': '/', '31': '/db', '32': '/backup', '33': '/batch' };
   const source: ContributionSource = (twin, since, until) =>
     [...h.totals(twin, since, until)].map(([cgroupId, value]) => ({ cgroupId, cgroup: paths[cgroupId], value }));
-  const totals = h.totals('blockio_time_seconds', 30_000, 70_000);
+  const totals = h.totals('blockio_issued_bytes', 30_000, 70_000);
   assert.ok(Math.abs(totals.get('31')! - 20.5) < 1e-6, `41 ticks of 0.5: ${totals.get('31')}`);
   assert.equal(totals.has('32'), false, 'nothing in the window');
 
@@ -135,7 +135,7 @@ test('block I/O: the plan of a cgroup-less trip ranks the twin from the sampler 
   assert.deepEqual([plan.scope.sinceMs, plan.scope.untilMs], [30_000, 70_000]);
   assert.equal(
     describeScope(plan.scope),
-    'captured the top contributor of blockio_latency_seconds (by blockio_time_seconds): /db (81%)',
+    'captured the top contributor of blockio_latency_seconds (by blockio_issued_bytes): /db (81%)',
   );
 
   // A window where /backup dominated: both, largest first, `top` respected.

@@ -1,6 +1,6 @@
 /**
  * blockio family: block I/O latency, issue to completion, per disk and operation (bpf/counters/blockio.bpf.c).
- * Also each issuing cgroup's request time (`blockio_time_seconds`, the per-cgroup twin of `blockio_latency_seconds`).
+ * Also the bytes each cgroup issued (`blockio_issued_bytes`, the per-cgroup twin of `blockio_latency_seconds`).
  * Disks are named from /sys/dev/block/M:m/uevent (DEVNAME), cached; "M:m" when the disk is gone.
  */
 import { readFileSync } from 'node:fs';
@@ -37,20 +37,20 @@ export function startBlockio(objDir: string, hooks?: HookKind, opts: { maxCgroup
       programs: PROGRAMS,
       maps: {
         blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
-        blockio_cgroup_time: CGROUP_COUNTER,
-        blockio_start: { keySize: 8, valueSize: BLOCKIO.startSize },
+        blockio_cgroup_bytes: CGROUP_COUNTER,
+        blockio_start: { keySize: 8, valueSize: 8 },
         blockio_drops: { keySize: 4, valueSize: 8 },
       },
       dropsMap: 'blockio_drops',
       open: {
         layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts },
-        ...(opts.maxCgroups ? { maxEntries: { blockio_cgroup_time: opts.maxCgroups } } : {}),
+        ...(opts.maxCgroups ? { maxEntries: { blockio_cgroup_bytes: opts.maxCgroups } } : {}),
       },
     },
     hooks ?? chooseHooks(features(objDir), 'blockio'),
   );
   const latency = fam.obj.map('blockio_latency');
-  const cgTime = fam.obj.map('blockio_cgroup_time');
+  const cgBytes = fam.obj.map('blockio_cgroup_bytes');
   const cgLabels = new CgroupLabels();
   const names = new Map<string, string>();
   const device = (mm: string): string => {
@@ -66,8 +66,8 @@ export function startBlockio(objDir: string, hooks?: HookKind, opts: { maxCgroup
     read(): Reading[] {
       const out: Reading[] = [];
       latency.forEach((k, v) => pushAll(out, decodeBlockioEntry(k, v, fam.cpus, device)));
-      cgTime.forEach((k, v) =>
-        pushAll(out, decodeCgroupCounterEntry('blockio_time_seconds', 1e-9, k, v, fam.cpus, cgLabels.of)),
+      cgBytes.forEach((k, v) =>
+        pushAll(out, decodeCgroupCounterEntry('blockio_issued_bytes', 1, k, v, fam.cpus, cgLabels.of)),
       );
       cgLabels.sweep();
       return out;

@@ -8,11 +8,8 @@ export const BLOCKIO = {
   unitNs: 1000,
   keySize: 8,
   valueSize: HIST_SIZE,
-  /** sizeof(struct blockio_start): issue time and the issuer's cgroup. */
-  startSize: 16,
   layouts: {
     blockio_key: { size: 8, fields: { dev: 0, op: 4 } },
-    blockio_start: { size: 16, fields: { ts: 0, cgroup_id: 8 } },
   },
 } as const;
 

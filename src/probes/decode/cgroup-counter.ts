@@ -1,6 +1,6 @@
 /**
  * Decoder of the per-cgroup counter maps, the twins of host-wide signals (bpf/counters/syscalls.h
- * cgroup_syscall_slow: slow calls; bpf/counters/blockio.h blockio_cgroup_time: ns): key __u64 cgroup id, value __u64
+ * cgroup_syscall_slow: slow calls; bpf/counters/blockio.h blockio_cgroup_bytes: bytes): key __u64 cgroup id, value __u64
  * per CPU. Pure: bytes in, readings out.
  */
 import type { Reading } from '../counters/types.ts';

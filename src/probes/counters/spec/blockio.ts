@@ -13,19 +13,19 @@ export const blockio = {
       help: 'Block I/O latency, issue to completion, per device and operation.',
       // Tens of µs on NVMe to seconds on slow disks.
       range: [16e-6, 4.3],
-      twin: 'blockio_time_seconds',
+      twin: 'blockio_issued_bytes',
     },
-    blockio_time_seconds: {
+    blockio_issued_bytes: {
       kind: 'counter',
-      unit: 'seconds',
+      unit: 'bytes',
       labels: cg,
-      help: 'Time block requests issued by the cgroup were in flight (issue to completion): the per-cgroup twin of blockio_latency_seconds.',
+      help: 'Bytes of block requests the cgroup’s tasks issued (kernel writeback counts under the root): the per-cgroup twin of blockio_latency_seconds.',
     },
   },
   defaultProbes: ['io', 'offcpu'],
   config: {},
   doc: {
     hooks: '`block_rq_issue`, `block_rq_complete`',
-    signals: '`blockio_latency_seconds`, its per-cgroup twin `blockio_time_seconds`',
+    signals: '`blockio_latency_seconds`, its per-cgroup twin `blockio_issued_bytes`',
   },
 } as const satisfies FamilySpec;
