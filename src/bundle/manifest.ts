@@ -93,7 +93,7 @@ export const ManifestSchema = z
       .strict(),
     /**
      * Whom the probes aimed at: the incident's target, the top contributors of a host-wide signal (by its per-cgroup
-     * twin, with seconds and share of the window's total), or the host. Absent for hand-run captures.
+     * twin, with its total and share of the window's total), or the host. Absent for hand-run captures.
      */
     scope: z
       .object({
@@ -108,7 +108,7 @@ export const ManifestSchema = z
               .object({
                 cgroup_id: z.string(),
                 cgroup: z.string(),
-                seconds: z.number().nonnegative(),
+                value: z.number().nonnegative(),
                 share: z.number().min(0).max(1),
               })
               .strict(),

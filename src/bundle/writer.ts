@@ -314,7 +314,7 @@ function manifestScope(s: BundleScope): NonNullable<Manifest['scope']> {
     contributors: (s.contributors ?? []).map((c) => ({
       cgroup_id: c.cgroupId,
       cgroup: c.cgroup,
-      seconds: c.value,
+      value: c.value,
       share: c.share,
     })),
   };

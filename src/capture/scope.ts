@@ -63,7 +63,7 @@ export function offenderIds(target: ProbeTarget): bigint[] {
   return [...(target.cgroupId !== undefined ? [target.cgroupId] : []), ...(target.cgroupIds ?? [])];
 }
 
-/** The scope as the bundle's manifest records it (seconds and shares of each contributor, the window in ms). */
+/** The scope as the bundle's manifest records it (total and share of each contributor, the window in ms). */
 export function bundleScope(scope: CaptureScope): BundleScope {
   const summary = describeScope(scope);
   if (scope.kind === 'contributors')

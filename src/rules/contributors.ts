@@ -1,7 +1,7 @@
 /**
  * Whom a capture of a host-wide trip aims at. A series without a cgroup (syscall latency per syscall, block I/O
  * latency per disk) has no offender of its own; its signal's per-cgroup twin (`twin` in the family descriptor, a
- * counter of seconds each cgroup contributed) names the top contributors during the incident's window, and the
+ * counter of what each cgroup contributed: slow file syscalls, bytes issued) names the top contributors during the incident's window, and the
  * capture scopes its deep probes to them. When no cgroup contributed measurably, or the signal has no twin, the
  * capture runs host-wide within its budget. Pure: the twin's per-cgroup totals come from a `ContributionSource`
  * (the sampler's history in the engine, the input series in `tripline test`).

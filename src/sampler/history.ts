@@ -10,7 +10,7 @@ export interface HistoryPoint {
   readonly values: Readonly<Record<string, number>>;
 }
 
-/** One cgroup's total of a counter signal over a window (seconds for the per-cgroup twins). */
+/** One cgroup's total of a counter signal over a window (in the twin's unit: slow calls, bytes). */
 export interface Contribution {
   readonly cgroupId: string;
   /** Cgroup path ('' when unknown). */

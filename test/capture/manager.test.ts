@@ -443,7 +443,7 @@ test('a trip without cgroup captures the top contributors from the history and s
     const mf = (await validateBundle(ref.dir)).manifest!;
     assert.equal(mf.scope?.kind, 'contributors');
     assert.deepEqual(
-      mf.scope?.contributors.map((c) => [c.cgroup, c.cgroup_id, c.seconds, Number(c.share.toFixed(3))]),
+      mf.scope?.contributors.map((c) => [c.cgroup, c.cgroup_id, c.value, Number(c.share.toFixed(3))]),
       [
         ['/web', '41', 90, 0.75],
         ['/cron', '42', 10, 0.083],
