@@ -181,6 +181,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         ? new OffenderWatch({
             set: (cgroupIds) => syscalls.watch!({ cgroupIds }),
             policy: c.capture.watch_offenders,
+            onError: (err) => this.log.warn({ err }, 'offenders not put on the syscall watch list'),
           })
         : undefined;
     this.capture = new CaptureManager({

@@ -17,6 +17,8 @@ export interface OffenderWatchOptions {
   readonly policy?: 'until_resolved' | 'forever' | 'off';
   /** @defaultValue MAX_OFFENDERS */
   readonly max?: number;
+  /** Told when a write to the kernel fails (the engine logs it); the capture goes on. */
+  readonly onError?: (message: string) => void;
 }
 
 /** Incident key → its offender cgroups, written to the kernel as one union. */
@@ -65,6 +67,7 @@ export class OffenderWatch {
     } catch (err) {
       // A full kernel list or a closed family must not fail the capture: the histograms are a bonus.
       this.lastError = (err as Error).message;
+      this.opts.onError?.(this.lastError);
     }
   }
 }

@@ -33,11 +33,14 @@ test('offenders: policy forever keeps them, off adds none; past the cap the olde
 });
 
 test('offenders: a failing kernel write is remembered, never thrown (the capture goes on)', () => {
+  const told: string[] = [];
   const w = new OffenderWatch({
     set: () => {
       throw new Error('map full');
     },
+    onError: (m) => told.push(m),
   });
   w.add('a', [1n]);
   assert.equal(w.lastError, 'map full');
+  assert.deepEqual(told, ['map full']);
 });
