@@ -42,8 +42,11 @@ export type CaptureScope =
     }
   | { readonly kind: 'host'; readonly signal?: string; readonly reason: string };
 
-/** The root cgroup covers every task: never a contributor, though its time counts in the total. */
-const isRoot = (c: Contribution): boolean => c.cgroup === '/' || c.cgroup === '';
+/**
+ * The root cgroup covers every task: never a contributor, though what it did counts in the total. (A cgroup whose
+ * path is unknown, '', is not the root: its id still scopes the probes.)
+ */
+const isRoot = (c: Contribution): boolean => c.cgroup === '/';
 
 /** The `top` largest contributors with at least `minShare` of the total, largest first (ties by cgroup id). */
 export function rankContributors(all: readonly Contribution[], top: number, minShare = MIN_SHARE): Contributor[] {
