@@ -22,9 +22,9 @@ import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } 
 import { isCpuSignal } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
 import { CaptureRun } from './run.ts';
-import { bundleScope, offenderIds, resolveTarget } from './scope.ts';
+import { bundleScope, offenderIds, resolveTarget, withScope } from './scope.ts';
 import type { OffenderWatch } from './watch-list.ts';
-import { describeScope, type CaptureScope, type ContributionSource } from '../rules/contributors.ts';
+import type { CaptureScope, ContributionSource } from '../rules/contributors.ts';
 
 export { probeTarget } from './scope.ts';
 
@@ -140,8 +140,7 @@ export class CaptureManager extends EventEmitter {
           { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' },
         );
       }
-      const h = this.opts.history;
-      const resolved = resolveTarget(req, h?.contributions ? (...a) => h.contributions!(...a) : undefined);
+      const resolved = resolveTarget(req, this.contributions());
       if (req.incident) this.opts.watch?.add(key, offenderIds(resolved.target));
       const promise = this.begin(key, req, resolved.target, resolved.scope, tripAt);
       this.inflight.set(key, promise);
@@ -155,9 +154,27 @@ export class CaptureManager extends EventEmitter {
     }
   }
 
+  /**
+   * An incident fired: its offenders (its cgroup, or a host-wide trip's top contributors) go on the syscall watch
+   * list, whether or not a capture runs (the pipeline calls this for every trip; a capture adds them too).
+   */
+  fired(incident: Incident, rule: Rule): void {
+    if (!this.opts.watch) return;
+    try {
+      this.opts.watch.add(incident.key, offenderIds(resolveTarget({ incident, rule }, this.contributions()).target));
+    } catch {
+      /* no target at all (CAPTURE_ERR_TARGET): nothing to watch */
+    }
+  }
+
   /** An incident resolved: its offenders leave the syscall watch list (config capture.watch_offenders). */
   resolved(key: string): void {
     this.opts.watch?.remove(key);
+  }
+
+  private contributions(): ContributionSource | undefined {
+    const h = this.opts.history;
+    return h?.contributions ? (...a) => h.contributions!(...a) : undefined;
   }
 
   /** Cuts every running capture (bundled as partial), waits for the bundles, frees the warm pool. */
@@ -241,11 +258,6 @@ export class CaptureManager extends EventEmitter {
           captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
         });
         const t = req.incident?.target ?? req.target ?? {};
-        // Say whom a host-wide trip's capture aimed at, first: the contributors with their shares, or the host.
-        const said =
-          scope.kind === 'target'
-            ? findings
-            : { ...findings, headlines: [describeScope(scope), ...findings.headlines] };
         const ref = await writeBundle({
           root: this.opts.bundlesDir,
           rule: req.incident?.rule ?? rule?.name ?? 'manual',
@@ -260,7 +272,7 @@ export class CaptureManager extends EventEmitter {
             detachedAt: outcome.detachedAt,
           },
           probes: outcome.runs,
-          findings: said,
+          findings: withScope(findings, scope),
           scope: bundleScope(scope),
           history: { before, during },
           partial: outcome.partial,

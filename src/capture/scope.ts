@@ -9,6 +9,7 @@ import type { ProbeTarget } from '../probes/deep/types.ts';
 import type { Rule } from '../rules/types.ts';
 import { captureScope, describeScope, type CaptureScope, type ContributionSource } from '../rules/contributors.ts';
 import type { BundleScope } from '../bundle/writer.ts';
+import type { Findings } from '../bundle/types.ts';
 
 /** The incident target as a probe target; CAPTURE_ERR_TARGET when it names neither a cgroup id nor pids. */
 export function probeTarget(t: IncidentTarget | undefined): ProbeTarget {
@@ -77,4 +78,9 @@ export function bundleScope(scope: CaptureScope): BundleScope {
       contributors: scope.contributors.map((c) => ({ ...c })),
     };
   return { kind: scope.kind, summary, ...(scope.kind === 'host' && scope.signal ? { signal: scope.signal } : {}) };
+}
+
+/** Findings that say first whom a host-wide trip's capture aimed at: the contributors with their shares, or the host. */
+export function withScope(findings: Findings, scope: CaptureScope): Findings {
+  return scope.kind === 'target' ? findings : { ...findings, headlines: [describeScope(scope), ...findings.headlines] };
 }

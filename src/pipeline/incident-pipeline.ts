@@ -28,10 +28,10 @@ export interface IncidentPipelineOptions {
    */
   readonly outlet: (report: IncidentReport) => void | Promise<void>;
   /**
-   * The capture manager; without one, incidents go to their actions without a bundle. `resolved` (optional) lets
-   * a resolve take the incident's offenders off the syscall watch list.
+   * The capture manager; without one, incidents go to their actions without a bundle. `fired` and `resolved`
+   * (optional) put a trip's offenders on the syscall watch list and take them off at its resolve.
    */
-  readonly capture?: Pick<CaptureManager, 'capture' | 'on'> & Partial<Pick<CaptureManager, 'resolved'>>;
+  readonly capture?: Pick<CaptureManager, 'capture' | 'on'> & Partial<Pick<CaptureManager, 'fired' | 'resolved'>>;
   /** config.capture.duration in ms: the time box of a rule that sets none (for its capture plan). */
   readonly captureDurationMs: number;
   /** The running rule of a name (the rule runtime's); a rule gone by a reload is looked up among the firing ones. */
@@ -84,7 +84,10 @@ export class IncidentPipeline {
       );
       return;
     }
-    if (inc.status === 'firing') this.firingRules.set(inc.key, rule);
+    if (inc.status === 'firing') {
+      this.firingRules.set(inc.key, rule);
+      this.opts.capture?.fired?.(inc, rule);
+    }
     this.chain(
       inc.key,
       prev.then(() =>

@@ -152,10 +152,12 @@ test('pipeline: an incident of an unknown rule is reported but not dispatched; t
   assert.equal(p.inFlight, 0);
 });
 
-test('pipeline: a resolve tells the capture side, which takes the incident’s offenders off the watch list', async () => {
+test('pipeline: a trip and its resolve tell the capture side (the offender watch list), even when the capture fails', async () => {
   const resolved: string[] = [];
+  const fired: string[] = [];
   const capture = Object.assign(new EventEmitter(), {
-    capture: () => Promise.reject(new TriplineError('CAPTURE_ERR_TARGET', 'no target')),
+    capture: () => Promise.reject(new TriplineError('CAPTURE_ERR_BUSY', 'busy')),
+    fired: (i: Incident) => void fired.push(i.key),
     resolved: (key: string) => void resolved.push(key),
   });
   const p = new IncidentPipeline({
@@ -168,6 +170,7 @@ test('pipeline: a resolve tells the capture side, which takes the incident’s o
   const inc = makeIncident('kill-test', { pod: 'web-1' });
   p.handle(inc);
   await p.drain(5000);
+  assert.deepEqual(fired, [inc.key]);
   assert.deepEqual(resolved, [], 'not while it fires');
   p.handle({ ...inc, status: 'resolved', resolvedAt: '2023-11-14T22:20:00.000Z' });
   await p.drain(5000);
