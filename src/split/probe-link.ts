@@ -7,7 +7,6 @@
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config.ts';
@@ -146,7 +145,7 @@ export class ProbeLink {
     }
     link.#channel.notify('hello', {
       version: CHANNEL_VERSION,
-      host: hostname(),
+      host: c.host,
       pid: process.pid,
       config: networkConfig(c, o.bundlesDir, o.listen),
       apiToken: o.apiToken,

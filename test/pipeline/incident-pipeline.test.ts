@@ -9,7 +9,7 @@ import type { IncidentReport } from '../../src/pipeline/events.ts';
 import { ruleActionsHash } from '../../src/rules/actions-hash.ts';
 import { makeIncident, recordingLogger } from '../actions/fixtures/incident.ts';
 import { rule } from '../support/rule-fixtures.ts';
-import { CGROUP_ID, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
+import { CGROUP_ID, SCRIPTED_HOST, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
 
 test('engine on scripted counters: a trip is captured by the deep probe, bundled, and its action job runs with the bundle', async () => {
   const w = new ScriptedEngine();
@@ -20,7 +20,7 @@ test('engine on scripted counters: a trip is captured by the deep probe, bundled
     await waitFor('the firing action', 10_000, () => w.executed.length >= 1);
     const firing = w.incidents.find((i) => i.status === 'firing');
     assert.ok(firing);
-    assert.equal(firing.key, `a{cgroup_id="${CGROUP_ID}"}`);
+    assert.equal(firing.key, `a{cgroup_id="${CGROUP_ID}",host="${SCRIPTED_HOST}"}`);
     assert.equal(firing.target.cgroupId, CGROUP_ID);
     assert.deepEqual(
       w.captures.map((c) => c.phase),
@@ -150,4 +150,29 @@ test('pipeline: an incident of an unknown rule is reported but not dispatched; t
     [['none', undefined]],
   );
   assert.equal(p.inFlight, 0);
+});
+
+test('pipeline: a trip and its resolve tell the capture side (the offender watch list), even when the capture fails', async () => {
+  const resolved: string[] = [];
+  const fired: string[] = [];
+  const capture = Object.assign(new EventEmitter(), {
+    capture: () => Promise.reject(new TriplineError('CAPTURE_ERR_BUSY', 'busy')),
+    fired: (i: Incident) => void fired.push(i.key),
+    resolved: (key: string) => void resolved.push(key),
+  });
+  const p = new IncidentPipeline({
+    log: recordingLogger() as never,
+    outlet: () => {},
+    capture: capture as never,
+    captureDurationMs: 1000,
+    ruleOf: (n) => (n === logRule.name ? logRule : undefined),
+  });
+  const inc = makeIncident('kill-test', { pod: 'web-1' });
+  p.handle(inc);
+  await p.drain(5000);
+  assert.deepEqual(fired, [inc.key]);
+  assert.deepEqual(resolved, [], 'not while it fires');
+  p.handle({ ...inc, status: 'resolved', resolvedAt: '2023-11-14T22:20:00.000Z' });
+  await p.drain(5000);
+  assert.deepEqual(resolved, [inc.key]);
 });

@@ -155,12 +155,14 @@ export function targetText(incident: Incident): string {
   if (!t.container && t.containerId) parts.push(`container id ${codeSpan(t.containerId.slice(0, 12))}`);
   if (t.cgroupPath) parts.push(`cgroup ${codeSpan(t.cgroupPath)}`);
   if (parts.length === 0 && t.pids?.length) parts.push(`pids ${codeSpan(t.pids.slice(0, 10).join(','))}`);
-  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : 'host-wide';
+  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : `host-wide on ${codeSpan(incident.host)}`;
 }
 
 function seriesList(incidents: readonly Incident[]): string {
   const lines = incidents.slice(0, MAX_SERIES).map((i) => {
-    const labels = Object.entries(i.labels)
+    // Node-level series name their host (their key carries it; two hosts' lines would read the same otherwise).
+    const own = i.target.pod?.uid ? i.labels : { ...i.labels, host: i.host };
+    const labels = Object.entries(own)
       .slice(0, 6)
       .map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`)
       .join(' ');

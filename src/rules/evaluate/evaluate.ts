@@ -17,7 +17,7 @@ import type { Rule, RuleSet } from '../types.ts';
 import type { PersistedRule, PersistedState } from '../state/store.ts';
 import { STATE_VERSION } from '../state/store.ts';
 import { WindowStore } from './window.ts';
-import { RuleSelection, type Group } from './groups.ts';
+import { RuleSelection, leavesOf, type Group } from './groups.ts';
 import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
 import {
@@ -51,7 +51,7 @@ export function windowsOf(rules: readonly Rule[]): Map<string, number> {
     out.set(signal, Math.max(out.get(signal) ?? 0, ms));
   };
   for (const r of rules) {
-    for (const c of new RuleSelection(r).leaves) {
+    for (const c of leavesOf(r.when)) {
       need(c.signal, c.windowMs);
       if (c.ratioTo) need(c.ratioTo, c.windowMs);
     }
@@ -136,7 +136,7 @@ export class Evaluator {
       const keep = prev && prev.identity === identity;
       if (prev) old.delete(rule.name);
       if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
-      const sel = keep ? prev.sel : new RuleSelection(rule);
+      const sel = keep ? prev.sel : new RuleSelection(rule, this.host);
       const rt: RuleRuntime = {
         rule,
         identity,

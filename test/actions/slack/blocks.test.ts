@@ -144,7 +144,7 @@ test('the target names what people search for; ids only when no names are known'
     at({ workload: 'nginx.service', cgroupPath: '/system.slice/nginx.service' }),
     '*Target*\nnginx.service\ncgroup `/system.slice/nginx.service`',
   );
-  assert.equal(at({}), '*Target*\nhost-wide');
+  assert.equal(at({}), '*Target*\nhost-wide on `node-a`');
   // Hostile names stay text (the schema bounds them; the renderer escapes them).
   assert.match(at({ pod: { uid: 'u', name: '<!channel>', namespace: 'a' } }), /a\/&lt;!channel&gt;/);
 });
