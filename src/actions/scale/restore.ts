@@ -30,6 +30,10 @@ const LOCK_TTL_MS = 30_000;
 const CLOCK_SLACK_MS = 5_000;
 const LOCK_WAIT_MS = 35_000;
 
+/** A workload id as workloadId() writes it (the store is Redis data: checked before it names keys or messages). */
+const WORKLOAD_ID =
+  /^(Deployment|StatefulSet)\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
 const RaiseSchema = z.strictObject({
   /** The raise generation: the id of the incident that raised it first (restores are claimed per generation). */
   gen: z.string().max(512),
@@ -102,9 +106,10 @@ export class Raises {
     }
   }
 
-  /** The workload an incident key holds a raise of (set when it joins one). */
+  /** The workload an incident key holds a raise of (set when it joins one); anything but a workload id reads as none. */
   async workloadOf(incidentKey: string): Promise<string | undefined> {
-    return this.#store.get(`scale:raised-by:${incidentKey}`);
+    const w = await this.#store.get(`scale:raised-by:${incidentKey}`);
+    return w !== undefined && WORKLOAD_ID.test(w) ? w : undefined;
   }
 
   async #join(workload: string, incidentKey: string, r: Raise): Promise<void> {

@@ -58,6 +58,8 @@ test("a floor already put back by this job's earlier try counts as restored; a d
   const n = kube.patches().length;
   assert.equal((await r.restore(client, W, 'c', 1)).did, 'restored');
   assert.equal(kube.patches().length, n, 'no second PATCH');
+  await store.set('scale:raised-by:x', 'Deployment/../../etc');
+  assert.equal(await r.workloadOf('x'), undefined);
   await store.set(`scale:raise:${W}`, '{"gen":1}');
   assert.equal(await r.get(W), undefined);
   assert.equal((await r.restore(client, W, 'c', 1)).did, 'none');
