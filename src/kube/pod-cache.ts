@@ -15,16 +15,7 @@ import { KubeClient } from './client.ts';
 import { clientNode, type KubeCredentials } from './kubeconfig.ts';
 import { podMeta, slimPod, type SlimPod } from './pod-shape.ts';
 import { WorkloadResolver } from './workloads.ts';
-
-/** What the scale action asks of the cache. */
-export interface PodLookup {
-  /** This node's name. */
-  readonly node: string;
-  /** True once the first list is in: a miss then means "not on this node". */
-  readonly synced: boolean;
-  /** The pod with this uid on this node, when known. */
-  byUid(uid: string): PodMeta | undefined;
-}
+import type { PodLookup } from './pod-lookup.ts';
 
 export interface PodCacheOptions {
   readonly creds: KubeCredentials;

@@ -18,6 +18,7 @@ import type { SilenceService } from '../rules/silence-service.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
+import type { PodSnapshot } from '../pod-meta.ts';
 import { networkUser, spawnNetworkSide, type UserIds } from './spawn.ts';
 
 /** What the probe side offers the network side. */
@@ -34,6 +35,8 @@ export interface ProbeLinkOptions {
   readonly silences: SilenceService;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
+  /** The pods on this node, after each change of the network side's pod cache (validated by PodSnapshotSchema). */
+  readonly onPods?: (snapshot: PodSnapshot) => void;
 }
 
 /** Where the network side keeps its own state (Slack threads, in-process queue state, the Slack file sink). */
@@ -65,6 +68,8 @@ export class ProbeLink {
     ch.on('silences.add', async ({ spec }) => ({ silence: await o.silences.add(spec) }));
     ch.on('silences.remove', async ({ id }) => ({ removed: await o.silences.remove(id) }));
     ch.on('suppressed.list', async () => ({ suppressed: await o.silences.suppressed() }));
+    // Handled even without a consumer: the channel would otherwise hold each snapshot as an early notification.
+    ch.on('pods', (snapshot) => o.onPods?.(snapshot));
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
       ch.on('listening', (a) => resolve(a));
