@@ -11,7 +11,7 @@ import type { KubeCredentials } from './kubeconfig.ts';
 
 /** Per-request timeout: a hung API server fails the attempt as retryable. */
 const TIMEOUT_MS = 10_000;
-/** Largest response body read (a pod list of a big cluster is a few MB). */
+/** Largest response body read (a page of 500 pods is 2–10 MB; lists are paginated or node-scoped). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** An HTTP failure from the API server; `status` lets callers treat 404 as "absent". */
@@ -20,7 +20,7 @@ export class KubeHttpError extends UnrecoverableError {
   constructor(status: number, method: string, path: string, message: string) {
     const hint =
       status === 401 || status === 403
-        ? "grant tripline's service account get/list on pods and replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC)"
+        ? "grant tripline's service account get/list/watch on pods, get on replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC, from src/kube/api-calls.ts)"
         : undefined;
     super(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, {
       reason: `http_${status}`,
