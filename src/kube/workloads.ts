@@ -9,12 +9,16 @@ import { controllerOf, type OwnerRef, type SlimPod, type Workload } from './pod-
 
 /** ReplicaSets remembered (a node's pods come from far fewer; the bound only guards against churn). */
 const CACHE_MAX = 4096;
+/** After a failed read (no RBAC, API down) a ReplicaSet is not asked again for this long: pods change often. */
+const RETRY_AFTER_MS = 60_000;
 
 /** Finds and remembers the workloads of pods. */
 export class WorkloadResolver {
   readonly #client: KubeClient;
   readonly #known = new Map<string, Workload>();
   readonly #inflight = new Map<string, Promise<Workload>>();
+  /** ReplicaSets whose read failed, and when. */
+  readonly #failed = new Map<string, number>();
 
   constructor(client: KubeClient) {
     this.#client = client;
@@ -28,8 +32,12 @@ export class WorkloadResolver {
     const owner = controllerOf(pod.metadata.ownerReferences);
     if (!owner) return {};
     if (owner.kind !== 'ReplicaSet') return { workload: { kind: owner.kind, name: owner.name } };
-    const hit = this.#known.get(key(pod.metadata.namespace, owner));
-    return hit ? { workload: hit } : { workload: { kind: 'ReplicaSet', name: owner.name }, pending: owner };
+    const k = key(pod.metadata.namespace, owner);
+    const hit = this.#known.get(k);
+    if (hit) return { workload: hit };
+    const failed = this.#failed.get(k);
+    const retry = failed === undefined || Date.now() - failed >= RETRY_AFTER_MS;
+    return { workload: { kind: 'ReplicaSet', name: owner.name }, ...(retry ? { pending: owner } : {}) };
   }
 
   /** Looks up a ReplicaSet's controller (Deployment), remembering the answer. Throws the client's errors. */
@@ -43,7 +51,13 @@ export class WorkloadResolver {
         .then((w) => {
           if (this.#known.size >= CACHE_MAX) this.#known.delete(this.#known.keys().next().value!);
           this.#known.set(k, w);
+          this.#failed.delete(k);
           return w;
+        })
+        .catch((err: unknown) => {
+          if (this.#failed.size >= CACHE_MAX) this.#failed.delete(this.#failed.keys().next().value!);
+          this.#failed.set(k, Date.now());
+          throw err;
         })
         .finally(() => this.#inflight.delete(k));
       this.#inflight.set(k, p);

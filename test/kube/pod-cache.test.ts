@@ -225,3 +225,25 @@ test('API server down at start: retries without crashing, syncs when it comes up
     await kube.stop();
   }
 });
+
+test('a ReplicaSet that cannot be read (no RBAC) leaves the ReplicaSet as the workload and is not asked again at once', async () => {
+  const kube = await new FakeKube().start();
+  kube.fail(/GET \/apis\/apps\/v1\/namespaces\/locked\/replicasets\//, 403, 100);
+  const [uid] = kube.addDeployment('locked', 'web', 1, 1);
+  const { cache, snaps } = cacheOn(kube);
+  try {
+    await cache.firstSync;
+    await until('a snapshot', () => snaps.length > 0);
+    await until('the failed read', () => logs.some((l) => /cannot read the ReplicaSet/.test(l.msg ?? '')));
+    const pod = cache.byUid(uid!)!;
+    assert.equal(pod.workload?.kind, 'ReplicaSet');
+    const reads = (): number => kube.calls.filter((c) => c.path.includes('/replicasets/')).length;
+    const n = reads();
+    kube.modifyPod(pod.namespace, pod.name, (p) => (p.status.qosClass = 'Guaranteed'));
+    await until('the change', () => cache.byUid(uid!)?.qos === 'Guaranteed');
+    assert.equal(reads(), n, 'no second read within the retry delay');
+  } finally {
+    await cache.stop();
+    await kube.stop();
+  }
+});
