@@ -34,6 +34,8 @@ export interface PodCacheOptions {
 type WatchCallback = (phase: string, obj: any, watchObj?: any) => unknown;
 type DoneCallback = (err: any) => unknown;
 
+/** Silence after which a watch is taken for dead and reopened. */
+const WATCH_SILENCE_MS = 120_000;
 /** Drop reasons logged at most this often. */
 const LOG_DROPS_MS = 60_000;
 
@@ -77,6 +79,9 @@ export class PodCache implements PodLookup {
     const cn = clientNode();
     const kc: KubeConfig = this.#o.creds.kubeConfig ?? new cn.KubeConfig();
     const inner = new cn.Watch(kc);
+    // Its default 30 s of silence ends a watch: a quiet node would reconnect twice a minute. Bookmarks (asked for
+    // below) come about once a minute, so 2 min of silence still means a dead connection.
+    if (typeof (inner as any).requestTimeoutMs === 'number') (inner as any).requestTimeoutMs = WATCH_SILENCE_MS;
     const fieldSelector = `spec.nodeName=${this.node}`;
     const watch = {
       watch: (path: string, q: any, cb: WatchCallback, done: DoneCallback) => this.#watch(inner, path, q, cb, done),
@@ -168,8 +173,10 @@ export class PodCache implements PodLookup {
       this.#failures = 0;
       safe(cb(phase, pod, raw));
     };
+    // The server ends each watch after timeoutSeconds (spread so a fleet does not reconnect at once); it resumes.
+    const query = { ...q, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) };
     try {
-      return await inner.watch(path, q, onEvent, onDone);
+      return await inner.watch(path, query, onEvent, onDone);
     } catch (err) {
       // Authentication (an exec plugin) can fail before the request: the informer hears it as a failed watch.
       onDone(err);

@@ -128,7 +128,7 @@ test('list then watch: node pods only, workloads through the owner chain, contai
   }
 });
 
-test('a 410 Gone relists and ends consistent, a re-created pod (same name, new uid) replaces the old one', async () => {
+test('a 410 Gone relists and ends consistent, a re-created pod (same name, new uid) replaces the old one; bookmarks resume', async () => {
   const kube = await new FakeKube().start();
   kube.addPod('ops', 'a');
   kube.addPod('ops', 'b');
@@ -160,6 +160,16 @@ test('a 410 Gone relists and ends consistent, a re-created pod (same name, new u
     assert.equal(cache.byUid(oldC), undefined, 'the old c is gone');
     assert.ok(cache.byUid(newC));
     await until('watching again', () => kube.openWatches === 1);
+    // A bookmark moves the resourceVersion on: the next watch resumes from it, with no list.
+    const before = kube.podCalls().length;
+    kube.bookmark();
+    const rv = kube.podCalls().at(-1)!.query.resourceVersion;
+    await new Promise((r) => setTimeout(r, 50));
+    kube.closeWatches();
+    await until('a resumed watch', () => kube.podCalls().length > before);
+    const resumed = kube.podCalls().at(-1)!;
+    assert.equal(resumed.query.watch, 'true');
+    assert.equal(Number(resumed.query.resourceVersion), Number(rv) + 1);
   } finally {
     await cache.stop();
     await kube.stop();

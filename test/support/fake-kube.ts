@@ -80,7 +80,7 @@ export class FakeKube {
   #rv = 100;
   /** Pod changes in order, for watches that resume from a resourceVersion. */
   readonly #events: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; rv: number; pod: FakePod }[] = [];
-  readonly #watches = new Set<{ res: ServerResponse; node?: string }>();
+  readonly #watches = new Set<{ res: ServerResponse; node?: string; bookmarks: boolean }>();
   #expireNext = 0;
   #silent = false;
   readonly #failures: { match: RegExp; status: number; times: number }[] = [];
@@ -195,6 +195,17 @@ export class FakeKube {
     } finally {
       this.#silent = false;
     }
+  }
+
+  /** Sends a BOOKMARK with the current resourceVersion to the watches that asked for bookmarks. */
+  bookmark(): void {
+    this.#rv += 1;
+    for (const w of this.#watches)
+      if (w.bookmarks)
+        line(w.res, {
+          type: 'BOOKMARK',
+          object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } },
+        });
   }
 
   /** Ends every open watch (as an API server does after its timeout); clients reconnect. */
@@ -352,7 +363,7 @@ export class FakeKube {
       }
       const from = Number(q.resourceVersion ?? 0);
       for (const e of this.#events) if (e.rv > from && match(e.pod)) line(res, { type: e.type, object: e.pod });
-      const w = { res, node: sel['spec.nodeName'] };
+      const w = { res, node: sel['spec.nodeName'], bookmarks: q.allowWatchBookmarks === 'true' };
       this.#watches.add(w);
       res.on('close', () => this.#watches.delete(w));
       return;
