@@ -4,6 +4,7 @@
  * which its descriptor declares (src/probes/counters/spec/<name>.ts).
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseDocument, LineCounter } from 'yaml';
 import { TriplineError } from './errors.ts';
@@ -11,6 +12,22 @@ import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
 
 export { parseDuration };
+
+/** A DNS-like name: labels of letters, digits, `-` and `_` (no leading/trailing `-`), joined by dots; 253 chars max. */
+const HOST_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+const hostSchema = z.string().regex(HOST_RE, {
+  message:
+    'must be a DNS-like name (letters, digits, "-", "_", dot-separated labels of 1-63, 253 characters at most); set `host:` or NODE_NAME',
+});
+
+/** A refinement: a duration (already checked by its regex, else false) within [minMs, maxMs]. */
+function within(minMs: number, maxMs: number): (d: string) => boolean {
+  return (d) => {
+    const ms = /^\d+(\.\d+)?(ms|s|m|h|d)$/.test(d) ? parseDuration(d) : NaN;
+    return ms >= minMs && ms <= maxMs;
+  };
+}
 
 export const ConfigSchema = z
   .object({
@@ -20,6 +37,12 @@ export const ConfigSchema = z
     rules: z.array(z.string()).default(['rules']),
     /** Where state, bundles and sinks live. @defaultValue /var/lib/tripline */
     data_dir: z.string().default('/var/lib/tripline'),
+    /**
+     * This engine's host identity: on node-level incidents and their keys, the rule state's Redis key, bundles and
+     * Slack. Engines sharing a Redis need distinct names. Unset (or null): env NODE_NAME (the Kubernetes node, set
+     * by the DaemonSet), else the host name. @defaultValue $NODE_NAME, else os.hostname()
+     */
+    host: hostSchema,
     sampler: z
       .object({
         /** @defaultValue 1s */
@@ -174,6 +197,12 @@ export const ConfigSchema = z
         backoff: duration.default('1s'),
         /** Idempotency window of a job id (BullMQ deduplication TTL). @defaultValue 24h */
         dedup_window: duration.default('24h'),
+        /**
+         * How long a worker's lock on a running job lasts (renewed while it runs); a killed engine's jobs are
+         * redelivered to any engine's workers this long after its death, and workers look for them as often (Redis
+         * only). @defaultValue 30s
+         */
+        lock_duration: duration.refine(within(1000, 3_600_000), 'between 1s and 1h').default('30s'),
       })
       .strict()
       .prefault({}),
@@ -204,6 +233,8 @@ function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv): Record<stri
   set('kubernetes', 'node_name', env.NODE_NAME);
   if (env.TRIPLINE_LISTEN) out.listen = env.TRIPLINE_LISTEN;
   if (env.TRIPLINE_DATA_DIR) out.data_dir = env.TRIPLINE_DATA_DIR;
+  // A default, not an override: a host named in the file wins over NODE_NAME.
+  if (out.host === undefined || out.host === null) out.host = env.NODE_NAME || hostname();
   return out;
 }
 

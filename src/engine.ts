@@ -14,6 +14,7 @@ import { IncidentLog } from './incident-log.ts';
 import type { Logger } from './log.ts';
 import type { Tick } from './samples.ts';
 import { CgroupResolver } from './probes/cgroups.ts';
+import { PodDirectory, pathName } from './probes/pod-directory.ts';
 import { enableStats } from './probes/libbpf.ts';
 import { COUNTERS } from './probes/counters/index.ts';
 import { startFamilies } from './probes/counters/start.ts';
@@ -93,6 +94,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The network side in this process, or the link to it in its own. */
   private network?: NetworkSide;
   private link?: ProbeLink;
+  /** The pods on this node as the network side's pod cache last told (names of cgroups on series and incidents). */
+  readonly pods = new PodDirectory();
   private retention?: { stop(): void };
   private stopping = false;
   address?: { host: string; port: number };
@@ -144,7 +147,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'no cgroup labels: cpu cgroup hierarchy not found');
     }
-    this.sampler = createSampler({ families, resolver, config: c, unavailable });
+    this.sampler = createSampler({ families, resolver, pods: this.pods, config: c, unavailable });
     const metrics = createMetrics({ sampler: this.sampler, config: c, side: this.opts.split ? 'probe' : 'engine' });
 
     // Rules, with persisted state; their incidents go down the pipeline (built below, before the first tick).
@@ -185,6 +188,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       defaultDurationMs: parseDuration(c.capture.duration),
       history: this.sampler,
       historyMs: parseDuration(c.sampler.history),
+      nameOf: (path) => pathName(this.pods, path),
       warm: this.opts.noBpf ? [] : undefined,
       // Probe CPU (for the cap) is measured from the kernel's run-time statistics, on only while captures run.
       enableStats: this.opts.noBpf ? undefined : enableStats,
@@ -229,6 +233,10 @@ export class Engine extends EventEmitter<EngineEvents> {
         bundlesDir,
         metrics: probeMetrics,
         silences: rules.silences,
+        onPods: (snapshot) => {
+          this.pods.replace(snapshot);
+          this.log.debug({ pods: snapshot.pods.length }, 'pod directory replaced');
+        },
         onGone: (why) => {
           this.log.error({ reason: why }, 'the network side is gone');
           this.opts.onNetworkGone?.(why);
@@ -246,6 +254,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         metricsRegistry: new Registry(),
         persistState: true,
         onSettled: (s) => this.emit('action', s),
+        // In one process the pod cache's snapshots go to the pod directory directly (no channel).
+        onPods: (snapshot) => this.pods.replace(snapshot),
       });
       this.network.setRules(ruleActions(rules.rules));
       this.address = await this.network.start(listen);

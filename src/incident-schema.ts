@@ -23,6 +23,11 @@ export const IncidentSchema = z.strictObject({
     cgroupPath: str(4096).optional(),
     pids: z.array(z.number().int().positive()).max(1024).optional(),
     container: str(256).optional(),
+    containerId: z
+      .string()
+      .regex(/^[0-9a-f]{12,128}$/)
+      .optional(),
+    workload: str(512).optional(),
     pod: z
       .strictObject({
         uid: str(64),

@@ -51,6 +51,13 @@ export function seriesKey(signal: string, labels: Labels): string {
   return `${signal}{${keys.map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
 }
 
+/** True when two label sets hold the same names and values. */
+export function sameLabels(a: Labels, b: Labels): boolean {
+  for (const k in a) if (a[k] !== b[k]) return false;
+  for (const k in b) if (!(k in a)) return false;
+  return true;
+}
+
 /** Log2 bucket bounds in base units: bucket i holds values in [2^(i-1), 2^i) of `unitSeconds` (bucket 0 holds 0..1). */
 export function log2Bounds(slots: number, unitSeconds: number): number[] {
   const bounds: number[] = [];

@@ -6,7 +6,7 @@
 import { FAMILY_SPECS, type FamilySignals } from './probes/counters/spec/index.ts';
 import type { SignalDef } from './probes/counters/spec/types.ts';
 
-export { CGROUP_LABELS, type SignalKind, type SignalUnit } from './probes/counters/spec/types.ts';
+export { CGROUP_LABELS, CGROUP_NAME_LABELS, type SignalKind, type SignalUnit } from './probes/counters/spec/types.ts';
 
 /** A catalog signal with its name and the family that produces it. */
 export interface SignalSpec extends SignalDef {

@@ -23,9 +23,9 @@ export interface QueueOptions {
   readonly backoffMs: number;
   /** From `actions.dedup_window`, ms. */
   readonly dedupWindowMs: number;
-  /** How long a worker's lock on an active job lasts: a killed engine's job is redelivered after it. @defaultValue 30000 */
+  /** How long a worker's lock on an active job lasts: a killed engine's job is redelivered after it. From `actions.lock_duration`, ms. */
   readonly lockDurationMs: number;
-  /** How often workers look for jobs whose engine died. @defaultValue 30000 */
+  /** How often workers look for jobs whose engine died. From `actions.lock_duration`, ms. */
   readonly stalledIntervalMs: number;
   /** Jobs held in memory while Redis is unreachable; past it the oldest are dropped (counted). @defaultValue 10000 */
   readonly spillMax: number;
@@ -56,8 +56,8 @@ export function resolveQueueOptions(
     attempts: a.attempts,
     backoffMs: parseDuration(a.backoff),
     dedupWindowMs: parseDuration(a.dedup_window),
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
+    lockDurationMs: parseDuration(a.lock_duration),
+    stalledIntervalMs: parseDuration(a.lock_duration),
     spillMax: 10_000,
     enqueueTimeoutMs: 2_000,
     keepCompleted: 1000,

@@ -4,9 +4,8 @@
  * action's decision runs as it would for a real trip. No capture runs: the bundle reference says so.
  */
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import { TriplineError } from '../errors.ts';
-import { incidentKey, type Incident } from '../incident.ts';
+import { incidentKey, keyLabels, type Incident } from '../incident.ts';
 import type { BundleRef, Cause } from '../bundle/types.ts';
 import type { Condition, ConditionTree, Rule } from '../rules/types.ts';
 
@@ -38,6 +37,7 @@ export function syntheticIncident(
   rule: Rule,
   given: Readonly<Record<string, string>>,
   runId: string,
+  host: string,
   now = Date.now(),
 ): { incident: Incident; bundle: BundleRef } {
   const { cause: causeText, ...rest } = given;
@@ -47,7 +47,8 @@ export function syntheticIncident(
       hint: `use one of ${CAUSES.join(', ')}`,
     });
   const labels: Record<string, string> = { ...rule.labels, ...rest, test: runId };
-  const key = incidentKey(rule.name, labels);
+  // Keyed like a real trip: host-free for a pod, with the host otherwise (src/incident.ts keyLabels).
+  const key = incidentKey(rule.name, keyLabels(labels, labels, host));
   const cond = firstCondition(rule.when);
   const threshold = cond?.threshold ?? 0;
   // A value past the threshold in the condition's direction, as a trip would show.
@@ -68,7 +69,12 @@ export function syntheticIncident(
       summary: `[test] ${rule.name} fired by \`tripline actions fire\``,
       description: rule.description ?? '',
     },
-    target: { cgroupPath: labels.cgroup, container: labels.container, ...(pod ? { pod } : {}) },
+    target: {
+      cgroupPath: labels.cgroup,
+      container: labels.container,
+      workload: labels.workload,
+      ...(pod ? { pod } : {}),
+    },
     value,
     threshold,
     unit: '',
@@ -76,7 +82,7 @@ export function syntheticIncident(
     startsAt: at,
     firedAt: at,
     test: true,
-    host: hostname(),
+    host,
   };
   const stamp = at.replace(/[-:]/g, '').slice(0, 15);
   const bundle: BundleRef = {

@@ -89,9 +89,22 @@ export const ManifestSchema = z
       })
       .strict(),
     target: z
-      .object({ cgroup_id: z.string().optional(), cgroup_path: z.string().optional(), pids: z.array(z.number().int()) })
+      .object({
+        cgroup_id: z.string().optional(),
+        cgroup_path: z.string().optional(),
+        pids: z.array(z.number().int()),
+        /** Names of the target when the incident carried them (the pod directory, or the systemd unit). */
+        namespace: z.string().max(256).optional(),
+        pod: z.string().max(256).optional(),
+        pod_uid: z.string().max(64).optional(),
+        container: z.string().max(256).optional(),
+        container_id: z.string().max(128).optional(),
+        /** `Kind/name` (in the pod's namespace) or a systemd unit. */
+        workload: z.string().max(512).optional(),
+      })
       .strict(),
-    host: z.object({ hostname: z.string() }).strict(),
+    /** `hostname` as uname says; `name` the engine's `host` setting (the incident's host), when from an incident. */
+    host: z.object({ hostname: z.string(), name: z.string().max(253).optional() }).strict(),
     kernel: z.object({ sysname: z.string(), release: z.string(), version: z.string(), machine: z.string() }).strict(),
     tripline: z.object({ version: z.string() }).strict(),
     timings: z
@@ -120,10 +133,10 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export type ProbeEntry = z.infer<typeof ProbeEntrySchema>;
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
-/** Host and kernel as uname reports them. */
-export function hostInfo(): Pick<Manifest, 'host' | 'kernel' | 'tripline'> {
+/** Host and kernel as uname reports them, and the engine's host name (`name`, config `host`) when given. */
+export function hostInfo(name?: string): Pick<Manifest, 'host' | 'kernel' | 'tripline'> {
   return {
-    host: { hostname: os.hostname() },
+    host: { hostname: os.hostname(), ...(name ? { name } : {}) },
     kernel: { sysname: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
     tripline: { version: TRIPLINE_VERSION },
   };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { TriplineError } from '../errors.ts';
 import { BUNDLE_ID_RE, ManifestSchema, type Manifest } from './manifest.ts';
 import type { Findings } from './types.ts';
+import { targetName } from '../incident.ts';
 
 /** One line of `tripline bundles list`. */
 export interface BundleInfo {
@@ -19,6 +20,8 @@ export interface BundleInfo {
   readonly tripAt: string;
   readonly partial: boolean;
   readonly probes: readonly string[];
+  /** The target's names from the manifest (`shop/web-… (Deployment shop/web), container app`), else its cgroup. */
+  readonly target: string;
   /** Folder plus tarball. */
   readonly bytes: number;
   /** Null when manifest.json is unreadable or fails its schema (listed so retention can still remove it). */
@@ -61,6 +64,7 @@ async function info(root: string, id: string): Promise<BundleInfo> {
     tripAt,
     partial: manifest?.partial ?? true,
     probes: manifest?.rule.probes ?? [],
+    target: manifest ? manifestTarget(manifest.target) : '',
     bytes: (await dirBytes(dir)) + tarBytes,
     manifest,
   };
@@ -113,4 +117,14 @@ export async function showBundle(
     summary = '';
   }
   return { ...base, findings, summary };
+}
+
+/** A manifest's target in one line: its names (as Slack shows them), else its cgroup path, else ''. */
+export function manifestTarget(t: Manifest['target']): string {
+  const named = targetName({
+    container: t.container,
+    workload: t.workload,
+    ...(t.pod_uid ? { pod: { uid: t.pod_uid, name: t.pod, namespace: t.namespace } } : {}),
+  });
+  return named || t.cgroup_path || '';
 }

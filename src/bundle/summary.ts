@@ -9,6 +9,8 @@ import type { Findings, StackWeight } from './types.ts';
 export interface SummaryHead {
   readonly id: string;
   readonly title: string;
+  /** The target's names (`shop/web-… (Deployment shop/web), container app`); '' when it has none. */
+  readonly target?: string;
   readonly partial: boolean;
   readonly partialReason?: string;
   readonly probes: readonly { name: string; status: string; events: number; dropped: number; reason?: string }[];
@@ -47,6 +49,7 @@ function stackLine(s: StackWeight, total: number): string {
 /** Renders summary.md. Sections without data are left out; an empty capture says so. */
 export function renderSummary(head: SummaryHead, f: Findings): string {
   const out: string[] = [`# ${plain(head.title)}`, '', `Bundle \`${head.id}\`.`];
+  if (head.target) out.push('', `Target: ${plain(head.target, 600)}`);
   if (head.partial)
     out.push('', `**Partial capture**: ${head.partialReason ?? 'cut short'}. The data below is valid but incomplete.`);
   out.push('', '## What happened', '');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { syncDir, writeFileAtomic, writeFileDurable } from '../atomic-file.ts';
 import { TriplineError } from '../errors.ts';
-import type { Incident } from '../incident.ts';
+import { targetName, type Incident, type IncidentTarget } from '../incident.ts';
 import type { ProbeBudget, ProbeResult } from '../probes/deep/types.ts';
 import type { FlameInput } from './flamegraph.ts';
 import { toFolded } from './folded.ts';
@@ -196,7 +196,16 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
     await put(
       'summary.md',
       renderSummary(
-        { id, title, partial: input.partial, partialReason: input.partialReason, probes: entries, errors, redactions },
+        {
+          id,
+          title,
+          target: input.incident ? targetName(input.incident.target) : '',
+          partial: input.partial,
+          partialReason: input.partialReason,
+          probes: entries,
+          errors,
+          redactions,
+        },
         input.findings,
       ),
     );
@@ -234,8 +243,9 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
         ...(input.target.cgroupId ? { cgroup_id: input.target.cgroupId } : {}),
         ...(input.target.cgroupPath ? { cgroup_path: input.target.cgroupPath } : {}),
         pids: [...input.target.pids],
+        ...manifestNames(input.incident?.target),
       },
-      ...hostInfo(),
+      ...hostInfo(input.incident?.host),
       timings: {
         trip_at: isoTime(t.tripAt),
         attach_started_at: isoTime(t.attachStartedAt),
@@ -284,4 +294,19 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
       { hint: 'check that bundles.dir is on a writable filesystem with free space', cause },
     );
   }
+}
+
+/** The names of an incident's target, as manifest fields (absent when unknown). */
+function manifestNames(t: IncidentTarget | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (k: string, v: string | undefined): void => {
+    if (v) out[k] = v;
+  };
+  put('namespace', t?.pod?.namespace);
+  put('pod', t?.pod?.name);
+  put('pod_uid', t?.pod?.uid);
+  put('container', t?.container);
+  put('container_id', t?.containerId);
+  put('workload', t?.workload);
+  return out;
 }

@@ -35,7 +35,12 @@ export interface DiagnosisInput {
   readonly captureSeconds?: number;
   /** Waiting share from the deep probes (offcpu's runnable time vs profile's on-CPU time), when the sampler has none. */
   readonly probeWaitShare?: number;
+  /** Names of a cgroup path (`shop/batch-1 (Job shop/nightly)`), '' when it has none: neighbours are named by it. */
+  readonly nameOf?: CgroupNamer;
 }
+
+/** Names of a cgroup from its path, in one line; '' when it has none (the engine's pod directory answers). */
+export type CgroupNamer = (cgroupPath: string) => string;
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const cores = (x: number): string => `${+x.toFixed(2)}`;
@@ -44,6 +49,8 @@ const cores = (x: number): string => `${+x.toFixed(2)}`;
 export interface NeighbourGroup {
   readonly cgroupId: string;
   readonly cgroupPath: string;
+  /** Its names (pod, workload, container, or systemd unit), when known. */
+  readonly cgroupName?: string;
   readonly delaySeconds: number;
   readonly tasks: readonly Neighbour[];
 }
@@ -52,7 +59,11 @@ export interface NeighbourGroup {
  * The other cgroup whose tasks held the CPU longest while the target waited. Grouped by cgroup because a noisy
  * neighbour is often several processes (a backup with its gzip, a build with its compilers).
  */
-export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string): NeighbourGroup | undefined {
+export function topNeighbour(
+  runq: RunqEvidence | undefined,
+  ownCgroup?: string,
+  nameOf?: CgroupNamer,
+): NeighbourGroup | undefined {
   const groups = new Map<string, { cgroupId: string; cgroupPath: string; delaySeconds: number; tasks: Neighbour[] }>();
   for (const n of runq?.neighbours ?? []) {
     if (n.cgroupId === ownCgroup) continue;
@@ -64,14 +75,18 @@ export function topNeighbour(runq: RunqEvidence | undefined, ownCgroup?: string)
   }
   const top = [...groups.values()].sort((a, b) => b.delaySeconds - a.delaySeconds)[0];
   top?.tasks.sort((a, b) => b.delaySeconds - a.delaySeconds);
-  return top;
+  const name = top && nameOf && top.cgroupPath ? nameOf(top.cgroupPath) : '';
+  return top && name ? { ...top, cgroupName: name } : top;
 }
 
-/** A neighbour group in plain words: "pid 4711 (backup.sh) in /other", "pid 4711 (backup.sh) and 2 other tasks in /other". */
+/**
+ * A neighbour group in plain words: "pid 4711 (backup.sh) in /other", "pid 4711 (backup.sh) and 2 other tasks in
+ * batch/backup-x (Job batch/backup)" when the cgroup has names.
+ */
 export function neighbourText(g: NeighbourGroup): string {
   const t = g.tasks[0];
   const more = g.tasks.length > 1 ? ` and ${g.tasks.length - 1} other task${g.tasks.length > 2 ? 's' : ''}` : '';
-  return `pid ${t.pid} (${t.comm})${more} in ${g.cgroupPath || `cgroup ${g.cgroupId}`}`;
+  return `pid ${t.pid} (${t.comm})${more} in ${g.cgroupName || g.cgroupPath || `cgroup ${g.cgroupId}`}`;
 }
 
 /** Classifies the cause; evidence keeps every number the verdict used. */
@@ -94,7 +109,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     evidence.runq_delay_seconds = input.runq.delaySeconds;
   }
   if (otherDelay + ownDelay > 0) evidence.neighbour_share = otherDelay / (otherDelay + ownDelay);
-  const top = topNeighbour(input.runq, input.cgroupId);
+  const top = topNeighbour(input.runq, input.cgroupId, input.nameOf);
   if (top) evidence.top_neighbour = neighbourText(top);
 
   const hasCpu =

@@ -11,7 +11,7 @@ import type { Findings, Neighbour, StackWeight } from '../bundle/types.ts';
 import type { ProbeResult } from '../probes/deep/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
 import { compareWindows, shiftText } from './compare.ts';
-import { diagnose, neighbourText, topNeighbour, type RunqEvidence } from './diagnosis.ts';
+import { diagnose, neighbourText, topNeighbour, type CgroupNamer, type RunqEvidence } from './diagnosis.ts';
 import { windowStats } from './window.ts';
 
 export interface FindingsInput {
@@ -26,6 +26,8 @@ export interface FindingsInput {
   readonly captureSeconds: number;
   /** Entries per top list. @defaultValue 5 */
   readonly top?: number;
+  /** Names of a neighbour's cgroup path, for the headline and the diagnosis. */
+  readonly nameOf?: CgroupNamer;
 }
 
 const NeighbourIn = z.object({
@@ -107,7 +109,14 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const duringStats = windowStats(input.during);
   const window = duringStats.points > 0 ? duringStats : windowStats(input.before.slice(-30));
   const diagnosis = input.cpu
-    ? diagnose({ window, runq, cgroupId: input.cgroupId, captureSeconds: input.captureSeconds, probeWaitShare })
+    ? diagnose({
+        window,
+        runq,
+        cgroupId: input.cgroupId,
+        captureSeconds: input.captureSeconds,
+        probeWaitShare,
+        nameOf: input.nameOf,
+      })
     : undefined;
   const neighbours: Neighbour[] = [...(runq?.neighbours ?? [])]
     .sort((a, b) => b.delaySeconds - a.delaySeconds)
@@ -120,7 +129,7 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
 
   const headlines: string[] = [];
   if (diagnosis?.cause === 'contention') {
-    const top = topNeighbour(runq, input.cgroupId);
+    const top = topNeighbour(runq, input.cgroupId, input.nameOf);
     const wait = diagnosis.evidence.wait_share;
     headlines.push(
       `runnable but waiting ${typeof wait === 'number' ? pct(wait) : 'a large share'} of the time` +

@@ -21,6 +21,7 @@ import { budgetFor } from './budget.ts';
 import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } from '../rules/plan.ts';
 import { isCpuSignal } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
+import type { CgroupNamer } from './diagnosis.ts';
 import { CaptureRun } from './run.ts';
 
 export interface CaptureManagerOptions {
@@ -41,6 +42,8 @@ export interface CaptureManagerOptions {
   readonly history?: { history(cgroupId: string, sinceMs: number): HistoryPoint[] };
   /** Baseline window before the trip. @defaultValue 5 minutes */
   readonly historyMs?: number;
+  /** Names of a cgroup path (the engine's pod directory): findings name the neighbours by them. */
+  readonly nameOf?: CgroupNamer;
   /** Probes kept prepared. @defaultValue every probe of the registry */
   readonly warm?: readonly string[];
   /** Interval of the CPU cap check. @defaultValue 250 ms */
@@ -215,6 +218,7 @@ export class CaptureManager extends EventEmitter {
           during,
           cpu,
           captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
+          nameOf: this.opts.nameOf,
         });
         const t = req.incident?.target ?? req.target ?? {};
         const ref = await writeBundle({

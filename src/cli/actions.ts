@@ -145,7 +145,7 @@ async function fire(
   const rule = await loadRule(config, configFile, o.rules, name);
   for (const spec of rule.actions) actionFor(spec.type).check?.(spec as never, config, process.env);
   const runId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18);
-  const { incident, bundle } = syntheticIncident(rule, parseLabels(o.label), runId);
+  const { incident, bundle } = syntheticIncident(rule, parseLabels(o.label), runId, config.host);
   const q = await openQueue({ config, log: createLogger(config.log.level), persistState: true });
   try {
     const settled = new Map<string, string>();

@@ -174,7 +174,7 @@ function runLoop(
       `fired: ${Boolean(state.firing)}, captured: ${state.captured}, actions: ${state.firingActions}/${expectedActions}, resolved: ${state.resolved}`;
 
     engine.on('tick', (t) => {
-      key ??= targetKey(t, rule, w.target.id);
+      key ??= targetKey(t, rule, w.target.id, engine.config.host);
       if (state.resolved || ++state.ticks % 2) return;
       const d = deltas(t, w.target.id);
       const phase = (key && engine.seriesPhase(rule.name, key)) || 'inactive';
@@ -232,9 +232,9 @@ function runLoop(
 }
 
 /** The incident key of the target cgroup's series under the rule, from the first of its samples in a tick. */
-function targetKey(t: Tick, rule: Rule, cgroupId: string): string | undefined {
+function targetKey(t: Tick, rule: Rule, cgroupId: string, host: string): string | undefined {
   const s = t.samples.find((x) => x.labels.cgroup_id === cgroupId);
-  return s && groupOf(rule, s.labels).key;
+  return s && groupOf(rule, s.labels, host).key;
 }
 
 /** Per-second values of the target cgroup in one tick. */

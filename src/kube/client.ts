@@ -8,6 +8,7 @@ import { request as httpRequest } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../actions/errors.ts';
 import type { KubeCredentials } from './kubeconfig.ts';
+import { assertListedCall } from './api-call-check.ts';
 
 /** Per-request timeout: a hung API server fails the attempt as retryable. */
 const TIMEOUT_MS = 10_000;
@@ -20,7 +21,7 @@ export class KubeHttpError extends UnrecoverableError {
   constructor(status: number, method: string, path: string, message: string) {
     const hint =
       status === 401 || status === 403
-        ? "grant tripline's service account get/list/watch on pods, get on replicasets, get/patch on deployments/scale, statefulsets/scale and horizontalpodautoscalers (deploy/kubernetes RBAC, from src/kube/api-calls.ts)"
+        ? "grant tripline's service account the calls of src/kube/api-calls.ts (deploy/kubernetes/rbac.yaml: kubectl apply -k deploy/kubernetes)"
         : undefined;
     super(`kubernetes ${method} ${path}: HTTP ${status}${message ? `: ${message}` : ''}`, {
       reason: `http_${status}`,
@@ -52,6 +53,9 @@ export class KubeClient {
   }
 
   async #call<T>(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<T> {
+    // Only the calls of src/kube/api-calls.ts (what the deployed RBAC grants) leave the process.
+    const [apiPath, q] = path.split('?', 2);
+    assertListedCall(method, apiPath!, Object.fromEntries(new URLSearchParams(q)));
     const url = new URL(this.creds.server + path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { Accept: 'application/json' };

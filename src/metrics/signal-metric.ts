@@ -3,7 +3,7 @@
  * state. Per-cgroup series beyond the top N (by recent activity) are summed into cgroup="other", which accumulates
  * their increases since the previous scrape, so it stays monotonic while cgroups come, go and change rank.
  */
-import type { SignalSpec } from '../signals.ts';
+import { CGROUP_LABELS, type SignalSpec } from '../signals.ts';
 import type { SeriesState } from '../sampler/deltas.ts';
 import { FoldPlans, foldCounts } from './fold-buckets.ts';
 import { decayScore, selectTop } from './top-n.ts';
@@ -34,7 +34,8 @@ export interface SeriesSource {
   series(signal: string): Iterable<SeriesState>;
 }
 
-const CGROUP_KEYS = new Set(['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos']);
+/** Labels of a cgroup: folded away (set to '', `cgroup` to "other") on series past the top N. */
+const CGROUP_KEYS: ReadonlySet<string> = new Set(CGROUP_LABELS);
 
 interface Seen {
   total: number;
@@ -130,7 +131,9 @@ export class SignalMetric {
       }
       let folded = otherOf.get(s.labels);
       if (!folded) {
-        const labels: Record<string, string> = { cgroup: 'other', cgroup_id: '', container: '', pod_uid: '', qos: '' };
+        const labels: Record<string, string> = {};
+        for (const k of CGROUP_LABELS) labels[k] = '';
+        labels.cgroup = 'other';
         for (const k in s.labels) if (!CGROUP_KEYS.has(k)) labels[k] = s.labels[k];
         folded = { key: JSON.stringify(labels), labels };
         if (Object.isFrozen(s.labels)) otherOf.set(s.labels, folded);

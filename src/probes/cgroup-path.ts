@@ -1,7 +1,8 @@
 /**
- * Cgroup path → container and Kubernetes labels. Pure: no file system, so every convention is table-tested
+ * Cgroup path → container, Kubernetes and systemd labels. Pure: no file system, so every convention is table-tested
  * (test/probes/cgroup-path.test.ts). Covers cgroup v1 and v2, the systemd and cgroupfs drivers of the kubelet,
- * and the container runtimes' own naming (docker, containerd, CRI-O, podman).
+ * the container runtimes' own naming (docker, containerd, CRI-O, podman) and systemd units. Names that need the
+ * API server (namespace, pod, container name, workload) come from the pod directory (src/probes/pod-directory.ts).
  */
 
 /** Kubernetes QoS class of a pod, from the kubelet's cgroup layout; '' outside kubepods. */
@@ -9,10 +10,16 @@ export type QosClass = 'guaranteed' | 'burstable' | 'besteffort' | '';
 
 /** Labels derived from a cgroup path; '' when the path does not say. */
 export interface CgroupPathLabels {
-  readonly container: string;
+  /** Runtime id of the container (64 hex), from `docker-<id>.scope`, `cri-containerd-<id>.scope`, `/<id>`, … */
+  readonly container_id: string;
   readonly pod_uid: string;
   readonly qos: QosClass;
+  /** Innermost systemd unit (`nginx.service`, `session-3.scope`) outside kubepods and containers; '' otherwise. */
+  readonly unit: string;
 }
+
+/** Longest unit name kept (systemd allows 255 characters; the label stays bounded whatever the path says). */
+export const UNIT_MAX = 256;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 // Runtime scopes (systemd driver): docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope.
@@ -23,6 +30,8 @@ const SCOPE = /^(?:docker|cri-containerd|crio|libpod)-([0-9a-f]{64})\.scope$/;
 const POD_SLICE = /kubepods(?:-(burstable|besteffort))?-pod([0-9a-fA-F_-]+)\.slice$/;
 const QOS_SLICE = /kubepods-(burstable|besteffort)\.slice$/;
 const POD_DIR = /^pod([0-9a-fA-F-]+)$/;
+// A systemd unit that holds processes: services and scopes (slices only group other units).
+const UNIT = /^[\w:.@\\-]+\.(?:service|scope)$/;
 
 /** Container id of one path segment, or '' when the segment is not a container's cgroup. */
 export function containerOfSegment(seg: string): string {
@@ -42,12 +51,17 @@ export function parseCgroupPath(path: string): CgroupPathLabels {
   let container = '';
   let podUid = '';
   let qos: QosClass = '';
+  let unit = '';
   let inKubepods = false;
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
     const id = containerOfSegment(seg);
     if (id) {
       container = id;
+      continue;
+    }
+    if (UNIT.test(seg) && seg.length <= UNIT_MAX) {
+      unit = seg;
       continue;
     }
     // systemd driver: the QoS and the pod are in slice names.
@@ -79,5 +93,7 @@ export function parseCgroupPath(path: string): CgroupPathLabels {
       if (!qos) qos = 'guaranteed';
     }
   }
-  return { container, pod_uid: podUid, qos };
+  // A container or a pod is named by the pod directory (or only by its id), not by the unit that started it.
+  if (container || inKubepods) unit = '';
+  return { container_id: container, pod_uid: podUid, qos, unit };
 }

@@ -21,7 +21,7 @@ export interface CgroupInfo {
   readonly labels: CgroupPathLabels;
 }
 
-const NO_LABELS: CgroupPathLabels = Object.freeze({ container: '', pod_uid: '', qos: '' });
+const NO_LABELS: CgroupPathLabels = Object.freeze({ container_id: '', pod_uid: '', qos: '', unit: '' });
 
 /** What the sampler needs from a resolver (tests may hand in another). */
 export interface CgroupLookup {

@@ -37,8 +37,9 @@ export interface RuleRuntimeOptions {
   readonly ruleSet: RuleSet;
   /** Rule files and folders a reload reads (config `rules`, resolved). */
   readonly paths: readonly string[];
-  /** The parts of the config the runtime reads: where state lives and the metric prefix. */
+  /** The parts of the config the runtime reads: where state lives, the metric prefix and this engine's host. */
   readonly config: {
+    readonly host: string;
     readonly data_dir: string;
     readonly redis: { readonly url?: string; readonly prefix: string } & RedisSecurity;
     readonly metrics: { readonly prefix: string };
@@ -104,7 +105,7 @@ export class RuleRuntime {
       registers: [registry],
     });
     opts.check?.(opts.ruleSet.rules);
-    this.evaluator = new Evaluator(opts.ruleSet);
+    this.evaluator = new Evaluator(opts.ruleSet, { host: config.host });
     this.evaluator.suppressor.onSuppressed = (t) => {
       suppressed.inc({ rule: t.incident.rule, reason: t.reason });
       opts.log.info(
@@ -146,7 +147,7 @@ export class RuleRuntime {
         config.redis,
       );
     }
-    this.store = this.opts.store ?? openStateStore(config, this.redis, onStateError);
+    this.store = this.opts.store ?? openStateStore(config, this.redis, onStateError, config.host);
     const saved = await this.store.load();
     if (saved) this.evaluator.restore(saved, Date.now());
   }

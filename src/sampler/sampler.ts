@@ -1,15 +1,18 @@
 /**
  * The sampler: every tick it reads each counter family, turns cumulative readings into Samples (deltas), adds the
- * cgroup labels (cgroup, container, pod_uid, qos) to per-cgroup series, publishes the Tick to subscribers, keeps the
- * cumulative state /metrics exports and a rolling per-cgroup history. Families and the resolver are passed in.
+ * cgroup labels (CGROUP_LABELS: path, ids, QoS, and the namespace/pod/container/workload names) to per-cgroup series,
+ * publishes the Tick to subscribers, keeps the cumulative state /metrics exports and a rolling per-cgroup history.
+ * Families, the resolver and the pod directory are passed in.
  */
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
 import { parseDuration } from '../config.ts';
-import type { Labels, Sample, Tick } from '../samples.ts';
+import { sameLabels, type Labels, type Sample, type Tick } from '../samples.ts';
 import { signalSpec } from '../signals.ts';
 import type { CounterFamily, FamilyStats, Reading } from '../probes/counters/types.ts';
 import type { CgroupInfo, CgroupLookup } from '../probes/cgroups.ts';
+import type { NameLookup } from '../probes/pod-directory.ts';
+import { cgroupLabelsOf, nodeLevelLabels } from './cgroup-labels.ts';
 import { advance, baselineSample, newState, type SeriesState } from './deltas.ts';
 import { CgroupHistory, type HistoryPoint } from './history.ts';
 import { historyEntries } from './history-key.ts';
@@ -53,6 +56,8 @@ export interface SamplerOptions {
   readonly families: readonly CounterFamily[];
   /** Cgroup id → path and labels; without one, cgroup labels stay ''. */
   readonly resolver?: CgroupLookup;
+  /** Names of a cgroup's pod (the pod directory the network side's snapshots fill); without: from paths only. */
+  readonly pods?: NameLookup;
   readonly config: Readonly<Config>;
   readonly unavailable?: readonly UnavailableFamily[];
   /** Clock in ms (tests). @defaultValue Date.now */
@@ -77,8 +82,6 @@ export interface Sampler {
   /** True once a tick has completed (/readyz). */
   readonly ticked: boolean;
 }
-
-const CGROUP_LABEL_NAMES = ['cgroup', 'container', 'pod_uid', 'qos'] as const;
 
 /** True when `cgroup_id` is the only label (checked without allocating a key array, once per reading). */
 function onlyCgroupId(labels: Labels): boolean {
@@ -119,38 +122,44 @@ export function createSampler(opts: SamplerOptions): Sampler {
   let lastAt = 0;
 
   // Labels of a cgroup, resolved once per tick and shared by all its series. The object stays the same across ticks
-  // while the resolver returns the same cgroup, so caches keyed by labels objects (series keys, /metrics
-  // formatting) keep hitting.
-  const labelCache = new Map<string, { info: CgroupInfo | undefined; labels: Labels; tick: number }>();
+  // while its values do (same cgroup from the resolver, same names from the directory), so caches keyed by labels
+  // objects (series keys, /metrics formatting) keep hitting. Names that arrive later (the pod cache syncs after the
+  // engine starts; a container's id reaches the pod's status after its cgroup exists) give a new object with the same
+  // cgroup_id: the series stays one series (the sampler keys readings, the rules key windows, by ids).
+  const labelCache = new Map<string, { info: CgroupInfo | undefined; gen: number; labels: Labels; tick: number }>();
   let tickNo = 0;
   const cgroupLabels = (id: string): Labels => {
     let e = labelCache.get(id);
     if (e && e.tick === tickNo) return e.labels;
     const info = opts.resolver?.resolve(id);
-    if (!e || e.info !== info) {
-      const labels = Object.freeze({
-        cgroup: info?.path ?? '',
-        cgroup_id: id,
-        container: info?.labels.container ?? '',
-        pod_uid: info?.labels.pod_uid ?? '',
-        qos: info?.labels.qos ?? '',
-      });
-      labelCache.set(id, (e = { info, labels, tick: tickNo }));
+    const gen = opts.pods?.generation ?? 0;
+    if (!e || e.info !== info || e.gen !== gen) {
+      const labels = cgroupLabelsOf(id, info, opts.pods);
+      if (e && sameLabels(e.labels, labels)) {
+        e.info = info;
+        e.gen = gen;
+      } else labelCache.set(id, (e = { info, gen, labels, tick: tickNo }));
     }
     e.tick = tickNo;
     return e.labels;
   };
+  // Reading labels with more than the id (syscall, device, …) merged with the cgroup's, per frozen reading labels
+  // object: the merged object then stays the same across ticks too.
+  const merged = new WeakMap<Labels, { cg: Labels; labels: Labels }>();
   const labelsOf = (r: Reading): Labels => {
     const id = r.labels.cgroup_id;
     if (id !== undefined && id !== '') {
-      return onlyCgroupId(r.labels) ? cgroupLabels(id) : { ...r.labels, ...cgroupLabels(id) };
+      const cg = cgroupLabels(id);
+      if (onlyCgroupId(r.labels)) return cg;
+      const m = merged.get(r.labels);
+      if (m && m.cg === cg) return m.labels;
+      const labels = Object.freeze({ ...r.labels, ...cg });
+      if (Object.isFrozen(r.labels)) merged.set(r.labels, { cg, labels });
+      return labels;
     }
     // Node-level series of a per-cgroup signal (e.g. PSI of the whole host): cgroup labels are ''.
     const spec = signalSpec(r.signal);
-    if (!spec?.labels.includes('cgroup')) return r.labels;
-    const out: Record<string, string> = { cgroup_id: '', ...r.labels };
-    for (const k of CGROUP_LABEL_NAMES) out[k] ??= '';
-    return out;
+    return spec?.labels.includes('cgroup') ? nodeLevelLabels(r.labels) : r.labels;
   };
 
   // Internal series key: families emit labels in a stable order, so no sorting is needed (seriesKey sorts).

@@ -7,7 +7,6 @@
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config.ts';
@@ -15,10 +14,10 @@ import type { Logger } from '../log.ts';
 import { TriplineError } from '../errors.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
+import type { PodSnapshot } from '../pod-meta.ts';
 import { Channel } from './channel.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
-import type { PodSnapshot } from '../pod-meta.ts';
 import { networkUser, spawnNetworkSide, type UserIds } from './spawn.ts';
 
 /** What the probe side offers the network side. */
@@ -33,10 +32,10 @@ export interface ProbeLinkOptions {
   /** The probe side's /metrics text (sampler, families, rules, captures). */
   readonly metrics: () => Promise<{ text: string; contentType: string }>;
   readonly silences: SilenceService;
+  /** The pods on this node after each change of the network side's pod cache (validated): the names of cgroups. */
+  readonly onPods?: (snapshot: PodSnapshot) => void;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
-  /** The pods on this node, after each change of the network side's pod cache (validated by PodSnapshotSchema). */
-  readonly onPods?: (snapshot: PodSnapshot) => void;
 }
 
 /** Where the network side keeps its own state (Slack threads, in-process queue state, the Slack file sink). */
@@ -68,7 +67,6 @@ export class ProbeLink {
     ch.on('silences.add', async ({ spec }) => ({ silence: await o.silences.add(spec) }));
     ch.on('silences.remove', async ({ id }) => ({ removed: await o.silences.remove(id) }));
     ch.on('suppressed.list', async () => ({ suppressed: await o.silences.suppressed() }));
-    // Handled even without a consumer: the channel would otherwise hold each snapshot as an early notification.
     ch.on('pods', (snapshot) => o.onPods?.(snapshot));
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
@@ -139,7 +137,7 @@ export class ProbeLink {
     }
     link.#channel.notify('hello', {
       version: CHANNEL_VERSION,
-      host: hostname(),
+      host: c.host,
       pid: process.pid,
       config: networkConfig(c, o.bundlesDir, o.listen),
       apiToken: o.apiToken,

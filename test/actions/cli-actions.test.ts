@@ -64,14 +64,18 @@ function logLines(stderr: string): Array<Record<string, unknown>> {
 
 test("fire runs a test incident through the rule's actions (in-process queue): one log line, one signed webhook", async () => {
   const before = r.requests.length;
-  const res = await tripline(['fire', 'fire-test', '--rules', dir, '--label', 'container=web-1']);
+  // NODE_NAME names the host; a test incident without a pod is keyed per host like a real node-level trip.
+  const res = await tripline(['fire', 'fire-test', '--rules', dir, '--label', 'container=web-1'], {
+    NODE_NAME: 'fire-node',
+  });
   assert.equal(res.code, 0, res.stdout + res.stderr);
   const lines = logLines(res.stderr);
   assert.equal(lines.length, 1);
   assert.equal(lines[0].test, true);
   assert.equal(lines[0].rule, 'fire-test');
   assert.equal(lines[0].cause, 'limit-bound');
-  assert.match(String(lines[0].key), /^fire-test\{container="web-1",test="\d+T\d+"\}$/);
+  assert.match(String(lines[0].key), /^fire-test\{container="web-1",host="fire-node",test="\d+T\d+"\}$/);
+  assert.equal(lines[0].host, 'fire-node');
   assert.equal(r.requests.length, before + 1);
   const got = r.requests.at(-1)!;
   assert.equal(

@@ -20,6 +20,7 @@ import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles, showBundle } from '../../src/bundle/store.ts';
 import { hasCode } from '../../src/errors.ts';
 import { findings, offcpuResult, pgResult, profileResult } from './fixtures/results.ts';
+import type { Incident } from '../../src/incident.ts';
 
 const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-bundles-`));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -196,4 +197,62 @@ test('bigints in probe records (kernel ids) are written as decimal strings, not 
   const ref = await writeBundle({ ...i, probes: [{ name: 'pg', status: 'ok', budget, result }] });
   assert.equal(JSON.parse(readFileSync(join(ref.dir, 'events.ndjson'), 'utf8')).cgroupId, '18446744073709551615');
   assert.equal((await validateBundle(ref.dir)).ok, true);
+});
+
+test("the target's names go into the manifest, the summary and the bundle list", async () => {
+  const t0 = Date.parse('2026-03-04T05:06:07Z');
+  const cid = 'e'.repeat(64);
+  const incident: Incident = {
+    id: 'abc-1',
+    key: 'cpu-throttled{cgroup="/kubepods/podu/c"}',
+    rule: 'cpu-throttled',
+    status: 'firing',
+    severity: 'warning',
+    labels: { cgroup: '/kubepods/podu/c', rule: 'cpu-throttled' },
+    annotations: { summary: 'throttled' },
+    target: {
+      cgroupId: '4242',
+      cgroupPath: '/kubepods/podu/c',
+      container: 'app',
+      containerId: cid,
+      workload: 'Deployment/web',
+      pod: { uid: 'u-1', qos: 'burstable', name: 'web-7d9f-abcde', namespace: 'shop' },
+    },
+    value: 1,
+    threshold: 0.5,
+    unit: 'ratio',
+    stats: {},
+    startsAt: new Date(t0).toISOString(),
+    firedAt: new Date(t0).toISOString(),
+    host: 'node-a',
+  };
+  const dir = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-bundles-names-`));
+  try {
+    const ref = await writeBundle(input({ root: dir, incident, probes: [] }));
+    const manifest = JSON.parse(readFileSync(join(ref.dir, 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.target, {
+      cgroup_id: '4242',
+      cgroup_path: '/kubepods/pod1/c1',
+      pids: [812],
+      namespace: 'shop',
+      pod: 'web-7d9f-abcde',
+      pod_uid: 'u-1',
+      container: 'app',
+      container_id: cid,
+      workload: 'Deployment/web',
+    });
+    assert.match(
+      readFileSync(join(ref.dir, 'summary.md'), 'utf8'),
+      // Markdown markup escaped (names are outside input): the parentheses render as written.
+      /\nTarget: shop\/web-7d9f-abcde \\\(Deployment shop\/web\\\), container app\n/,
+    );
+    assert.equal((await validateBundle(ref.dir)).ok, true);
+    const [listed] = await listBundles(dir);
+    assert.equal(listed.target, 'shop/web-7d9f-abcde (Deployment shop/web), container app');
+    // Without names: the cgroup path.
+    const plain = await writeBundle(input({ root: dir, probes: [] }));
+    assert.equal((await listBundles(dir)).find((b) => b.id === plain.id)?.target, '/kubepods/pod1/c1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,6 +4,7 @@ import { diagnose, neighbourText, topNeighbour, type RunqEvidence } from '../../
 import { windowStats } from '../../src/capture/window.ts';
 import type { HistoryPoint } from '../../src/sampler/history.ts';
 import type { Cause } from '../../src/bundle/types.ts';
+import { PodDirectory, pathName } from '../../src/probes/pod-directory.ts';
 
 /** n one-second ticks with the same per-second values (with a little deterministic jitter, like real ticks). */
 function ticks(n: number, v: Record<string, number>): HistoryPoint[] {
@@ -168,4 +169,40 @@ test('the top neighbour is the other cgroup that held the CPU longest, not the s
   assert.ok(Math.abs(top.delaySeconds - 0.75) < 1e-9);
   assert.equal(neighbourText(top), 'pid 9686 (sh) and 2 other tasks in /noisy');
   assert.equal(neighbourText({ ...top, tasks: top.tasks.slice(0, 1) }), 'pid 9686 (sh) in /noisy');
+});
+
+test('a neighbour with names is named by them (pod, workload, unit), else by its path', () => {
+  const uid = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
+  const cid = 'c'.repeat(64);
+  const podPath = `/kubepods/besteffort/pod${uid}/${cid}`;
+  const pods = new PodDirectory();
+  pods.replace({
+    pods: [
+      {
+        uid,
+        namespace: 'batch',
+        name: 'backup-28391',
+        qos: 'BestEffort',
+        workload: { kind: 'CronJob', name: 'backup' },
+        containers: [{ id: cid, name: 'dump' }],
+      },
+    ],
+  });
+  const runq = (path: string): RunqEvidence => ({
+    delays: 10,
+    delaySeconds: 1,
+    neighbours: [{ pid: 4711, comm: 'pg_dump', cgroupId: '77', cgroupPath: path, count: 10, delaySeconds: 1 }],
+  });
+  const nameOf = (p: string): string => pathName(pods, p);
+  assert.equal(
+    neighbourText(topNeighbour(runq(podPath), '4242', nameOf)!),
+    'pid 4711 (pg_dump) in batch/backup-28391 (CronJob batch/backup), container dump',
+  );
+  assert.equal(
+    neighbourText(topNeighbour(runq('/system.slice/backup.service'), '4242', nameOf)!),
+    'pid 4711 (pg_dump) in backup.service',
+  );
+  assert.equal(neighbourText(topNeighbour(runq('/noisy'), '4242', nameOf)!), 'pid 4711 (pg_dump) in /noisy');
+  const d = diagnose({ window: windowStats([]), runq: runq(podPath), cgroupId: '4242', captureSeconds: 10, nameOf });
+  assert.match(String(d.evidence.top_neighbour), /batch\/backup-28391 \(CronJob batch\/backup\)/);
 });

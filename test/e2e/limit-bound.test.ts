@@ -22,6 +22,21 @@ kernelTest(
     withWorld(t, async (w) => {
       const uid = w.deployment(NS, DEPLOY, 2);
       const pod = w.podCgroup(uid, 0.2);
+      // The pod's names, as the network side's pod cache sends them over the channel (here straight into the engine's
+      // pod directory: the in-process network side has no cache of its own yet).
+      const podName = [...w.kube.pods.values()].find((p) => p.metadata.uid === uid)!.metadata.name;
+      w.engine!.pods.replace({
+        pods: [
+          {
+            uid,
+            namespace: NS,
+            name: podName,
+            qos: 'Burstable',
+            workload: { kind: 'Deployment', name: DEPLOY },
+            containers: [{ id: pod.containerId, name: 'app' }],
+          },
+        ],
+      });
       w.watch(pod.cg.id);
       w.busy(pod.cg, 'e2e-app-worker');
       w.busy(pod.cg, 'e2e-app-worker');
@@ -34,8 +49,10 @@ kernelTest(
         () => w.incidents.find((i) => i.rule === RULE && i.status === 'firing' && i.labels.pod_uid === uid),
         state,
       );
-      assert.equal(fired.labels.container, pod.containerId);
-      assert.equal(fired.target.pod?.uid, uid);
+      assert.equal(fired.target.containerId, pod.containerId);
+      assert.deepEqual(fired.target.pod, { uid, qos: 'burstable', name: podName, namespace: NS });
+      assert.equal(fired.target.container, 'app');
+      assert.equal(fired.target.workload, `Deployment/${DEPLOY}`);
 
       // The bundle: written, valid against its schema, diagnosed limit-bound.
       const rec = await waitFor(
@@ -89,7 +106,10 @@ kernelTest(
         );
       assert.ok(parent, `no Slack thread with the scale reply: ${JSON.stringify(w.slack.messages.map((m) => m.text))}`);
       assert.equal(parent.channel, '#e2e-incidents');
-      assert.match(JSON.stringify(parent.blocks), new RegExp(uid.slice(0, 8)));
+      assert.ok(
+        JSON.stringify(parent.blocks).includes(`${NS}/${podName} (Deployment ${NS}/${DEPLOY}), container app`),
+        JSON.stringify(parent.blocks),
+      );
       const upload = [...w.slack.files.values()].find((f) => f.name === `${rec.bundle!.id}.tar.gz`);
       assert.ok(upload, `bundle ${rec.bundle.id} not uploaded: ${JSON.stringify([...w.slack.files.values()])}`);
       assert.equal(upload.threadTs, parent.ts);

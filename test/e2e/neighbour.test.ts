@@ -35,7 +35,7 @@ kernelTest(
         () => w.incidents.find((i) => i.rule === RULE && i.status === 'firing' && i.labels.pod_uid === uid),
         state,
       );
-      assert.equal(fired.labels.container, pod.containerId);
+      assert.equal(fired.target.containerId, pod.containerId);
       t.diagnostic(
         `pinned to CPU ${cpu}; fired on ${JSON.stringify(fired.stats)}; over-threshold delays ${w.meanOverRate(pod.cg.id).toFixed(1)}/s over the last 30 ticks`,
       );

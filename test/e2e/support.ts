@@ -137,7 +137,7 @@ export async function hostLock(name: string, waitMs: number): Promise<(() => voi
   }
 }
 
-/** A deployment's pod as a cgroup: the kubelet's cgroupfs layout, so the engine labels it with pod_uid and container. */
+/** A deployment's pod as a cgroup: the kubelet's cgroupfs layout, so the engine labels it with pod_uid and container_id. */
 export interface PodCgroup {
   readonly cg: ManagedCgroup;
   readonly podUid: string;

@@ -6,6 +6,10 @@ import { buildConfig } from '../../src/config.ts';
 import { log2Bounds } from '../../src/samples.ts';
 import type { CounterFamily, Reading } from '../../src/probes/counters/types.ts';
 import { parseProm, samplesOf } from '../support/prom-parse.ts';
+import { CGROUP_LABELS } from '../../src/signals.ts';
+import { PodDirectory } from '../../src/probes/pod-directory.ts';
+import { parseCgroupPath } from '../../src/probes/cgroup-path.ts';
+import type { CgroupInfo } from '../../src/probes/cgroups.ts';
 
 /** A family replaying scripted readings (what is tested is the export logic). */
 function scripted(script: (n: number) => Reading[]): CounterFamily {
@@ -68,7 +72,7 @@ test('names, units, histogram folding and engine health', async () => {
   assert.equal(samplesOf(f, 'tripline_cpu_throttled_seconds_total', { cgroup_id: '5' })[0].value, 1);
   assert.equal(samplesOf(f, 'tripline_cpu_quota_cores', { cgroup_id: '5' })[0].value, 0.1);
   for (const s of samplesOf(f, 'tripline_cpu_throttled_seconds_total')) {
-    assert.deepEqual(Object.keys(s.labels).sort(), ['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos']);
+    assert.deepEqual(Object.keys(s.labels).sort(), [...CGROUP_LABELS].sort());
   }
   assert.equal(samplesOf(f, 'tripline_engine_ticks_total')[0].value, 3);
   assert.equal(samplesOf(f, 'tripline_engine_history_cgroups')[0].value, 1);
@@ -142,4 +146,54 @@ test('cgroups that vanish leave /metrics; node-level series are never folded', a
     ['1'],
   );
   assert.equal(samplesOf(f, 'tripline_cpu_pressure_some_seconds_total', { cgroup: '' }).length, 1);
+});
+
+test('/metrics: per-cgroup series carry the names; the fold past top N blanks them (bounded: one row per cgroup)', async () => {
+  const config = buildConfig({ metrics: { top_cgroups: 1 } }, {});
+  const uid = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
+  const cid = 'e'.repeat(64);
+  const paths: Record<string, string> = {
+    '1': `/kubepods/burstable/pod${uid}/${cid}`,
+    '2': '/system.slice/cron.service',
+  };
+  const resolver = {
+    resolve: (id: string): CgroupInfo | undefined =>
+      paths[id] ? { id, rel: paths[id], path: paths[id], dir: '', labels: parseCgroupPath(paths[id]) } : undefined,
+  };
+  const pods = new PodDirectory();
+  pods.replace({
+    pods: [
+      {
+        uid,
+        namespace: 'shop',
+        name: 'web-7d9f-abcde',
+        qos: 'Burstable',
+        workload: { kind: 'Deployment', name: 'web' },
+        containers: [{ id: cid, name: 'app' }],
+      },
+    ],
+  });
+  let n = 0;
+  const sampler = createSampler({
+    families: [scripted(() => [ctr('1', (n += 10)), ctr('2', n / 10)])],
+    resolver,
+    pods,
+    config,
+  });
+  const metrics = createMetrics({ sampler, config });
+  for (let i = 0; i < 3; i++) {
+    sampler.tick();
+    await metrics.scrape();
+  }
+  const s = samplesOf(parseProm(await metrics.scrape()), 'tripline_cpu_throttled_seconds_total');
+  const top = s.find((x) => x.labels.cgroup_id === '1')!;
+  assert.deepEqual(
+    { ns: top.labels.namespace, pod: top.labels.pod, c: top.labels.container, w: top.labels.workload },
+    { ns: 'shop', pod: 'web-7d9f-abcde', c: 'app', w: 'Deployment/web' },
+  );
+  assert.equal(top.labels.container_id, cid);
+  const other = s.find((x) => x.labels.cgroup === 'other')!;
+  assert.ok(other, 'cron.service is past the top 1');
+  for (const k of CGROUP_LABELS) if (k !== 'cgroup') assert.equal(other.labels[k], '', k);
+  assert.equal(s.length, 2);
 });

@@ -9,7 +9,7 @@ import type { IncidentReport } from '../../src/pipeline/events.ts';
 import { ruleActionsHash } from '../../src/rules/actions-hash.ts';
 import { makeIncident, recordingLogger } from '../actions/fixtures/incident.ts';
 import { rule } from '../support/rule-fixtures.ts';
-import { CGROUP_ID, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
+import { CGROUP_ID, SCRIPTED_HOST, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
 
 test('engine on scripted counters: a trip is captured by the deep probe, bundled, and its action job runs with the bundle', async () => {
   const w = new ScriptedEngine();
@@ -20,7 +20,7 @@ test('engine on scripted counters: a trip is captured by the deep probe, bundled
     await waitFor('the firing action', 10_000, () => w.executed.length >= 1);
     const firing = w.incidents.find((i) => i.status === 'firing');
     assert.ok(firing);
-    assert.equal(firing.key, `a{cgroup_id="${CGROUP_ID}"}`);
+    assert.equal(firing.key, `a{cgroup_id="${CGROUP_ID}",host="${SCRIPTED_HOST}"}`);
     assert.equal(firing.target.cgroupId, CGROUP_ID);
     assert.deepEqual(
       w.captures.map((c) => c.phase),

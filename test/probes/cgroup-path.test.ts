@@ -6,16 +6,29 @@ const CID = '3f1a9c0d5e7b2a4c6d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e';
 const UID = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
 const UID_ = UID.replace(/-/g, '_');
 
-// [path, container, pod_uid, qos]
-const TABLE: [string, string, string, string][] = [
+// [path, container_id, pod_uid, qos, unit?]
+const TABLE: [string, string, string, string, string?][] = [
   // root and plain system services
   ['/', '', '', ''],
-  ['/system.slice/sshd.service', '', '', ''],
-  ['/user.slice/user-1000.slice/session-3.scope', '', '', ''],
+  ['/system.slice/sshd.service', '', '', '', 'sshd.service'],
+  ['/user.slice/user-1000.slice/session-3.scope', '', '', '', 'session-3.scope'],
+  // systemd units: the innermost service or scope; a sub-cgroup a service made keeps its unit; slices are no units
+  ['/system.slice/nginx.service/workers', '', '', '', 'nginx.service'],
+  ['/user.slice/user-1000.slice/user@1000.service/app.slice/app-foo@2.service', '', '', '', 'app-foo@2.service'],
+  ['/system.slice/systemd-journald.service', '', '', '', 'systemd-journald.service'],
+  ['/system.slice', '', '', ''],
+  [`/system.slice/${'a'.repeat(300)}.service`, '', '', ''],
+  // the container runtime's own service is a unit; its containers are not
+  ['/system.slice/containerd.service', '', '', '', 'containerd.service'],
+  [`/system.slice/crio-${CID}.scope`, CID, '', ''],
+  [`/system.slice/cri-containerd-${CID}.scope`, CID, '', ''],
+  [`/system.slice/docker-${CID}.scope/init.scope`, CID, '', ''],
   // docker, systemd and cgroupfs drivers
   [`/system.slice/docker-${CID}.scope`, CID, '', ''],
   [`/docker/${CID}`, CID, '', ''],
   [`/system.slice/libpod-${CID}.scope`, CID, '', ''],
+  [`/machine.slice/libpod-${CID}.scope/container`, CID, '', ''],
+  [`/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${CID}.scope`, CID, '', ''],
   // kubelet, systemd driver (v1 cpu hierarchy and v2 unified look the same below the mount)
   ['/kubepods.slice', '', '', ''],
   ['/kubepods.slice/kubepods-burstable.slice', '', '', 'burstable'],
@@ -55,9 +68,9 @@ const TABLE: [string, string, string, string][] = [
   ['/docker/abc123', '', '', ''],
 ];
 
-test('parseCgroupPath: real-looking paths of every driver and runtime', () => {
-  for (const [path, container, pod_uid, qos] of TABLE) {
-    assert.deepEqual(parseCgroupPath(path), { container, pod_uid, qos }, path);
+test('parseCgroupPath: real-looking paths of every driver, runtime and systemd unit', () => {
+  for (const [path, container_id, pod_uid, qos, unit = ''] of TABLE) {
+    assert.deepEqual(parseCgroupPath(path), { container_id, pod_uid, qos, unit }, path);
   }
 });
 

@@ -467,11 +467,11 @@ test('RuleTest checks: series notation, buckets, labels, rule files', () => {
   ]);
   assert.deepEqual(
     docErrors(
-      base("    - {signal: runq_delay_seconds, labels: {pod: x}, buckets: {'5ms': '1 2', 'fast': '3 4'}}"),
+      base("    - {signal: runq_delay_seconds, labels: {zzz: x}, buckets: {'5ms': '1 2', 'fast': '3 4'}}"),
       'RuleTest',
     ),
     [
-      '7:45: spec.input[0].labels.pod: label "pod" is not a label of runq_delay_seconds | its labels are: cgroup, cgroup_id, container, pod_uid, qos',
+      '7:45: spec.input[0].labels.zzz: label "zzz" is not a label of runq_delay_seconds | its labels are: cgroup, cgroup_id, container, container_id, namespace, pod, pod_uid, qos, workload',
       "7:78: spec.input[0].buckets.fast: bucket bound \"fast\" is not a number or a duration | write bounds like '5ms', '0.005' or '+Inf'",
       "7:63: spec.input[0].buckets: buckets need a '+Inf' bound (the total count) | add '+Inf': <series>",
     ],

@@ -11,10 +11,11 @@ import { STATE_FILE } from '../../src/rules/state/open.ts';
 import type { PersistedState, StateStore } from '../../src/rules/state/store.ts';
 import { recordingLogger } from '../actions/fixtures/incident.ts';
 import { counter, tick } from '../support/rule-fixtures.ts';
-import { CGROUP_ID, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
+import { CGROUP_ID, SCRIPTED_HOST, ScriptedEngine, throttleRule, waitFor } from '../support/scripted-engine.ts';
 import { ACTIONS } from '../../src/actions/registry.ts';
 
-const KEY = `a{cgroup_id="${CGROUP_ID}"}`;
+// Not pod-level (no pod_uid): the key carries the host (the runtime's below and the scripted engine's are the same).
+const KEY = `a{cgroup_id="${CGROUP_ID}",host="${SCRIPTED_HOST}"}`;
 const labels = { cgroup_id: CGROUP_ID };
 
 /** A state store in memory whose saves wait until the test releases them; records the saves in flight. */
@@ -68,7 +69,12 @@ function runtimeOn(files: Record<string, string>, over: Partial<RuleRuntimeOptio
     ruleSet: loadRuleSet([dir], { tests: false, actions: ACTIONS }).ruleSet,
     actions: ACTIONS,
     paths: [dir],
-    config: { data_dir: join(dir, 'data'), redis: { prefix: 'tripline:' }, metrics: { prefix: 'tripline_' } },
+    config: {
+      host: SCRIPTED_HOST,
+      data_dir: join(dir, 'data'),
+      redis: { prefix: 'tripline:' },
+      metrics: { prefix: 'tripline_' },
+    },
     log: recordingLogger() as never,
     registry,
     onIncident: (i) => incidents.push(i),

@@ -5,6 +5,7 @@ import { buildConfig } from '../../src/config.ts';
 import type { CounterFamily, Reading } from '../../src/probes/counters/types.ts';
 import type { CgroupInfo, CgroupLookup } from '../../src/probes/cgroups.ts';
 import type { Tick } from '../../src/samples.ts';
+import { PodDirectory } from '../../src/probes/pod-directory.ts';
 
 /** A family that returns the readings the test scripts for each read (the sampler's logic is what is tested). */
 function scripted(name: string, script: (n: number) => Reading[] | Error): CounterFamily & { reads: number } {
@@ -29,10 +30,22 @@ const lookup: CgroupLookup = {
           rel: '/kubepods/burstable/podabc/' + 'f'.repeat(64),
           path: '/kubepods/burstable/podabc/' + 'f'.repeat(64),
           dir: '',
-          labels: { container: 'f'.repeat(64), pod_uid: 'abc', qos: 'burstable' },
+          labels: { container_id: 'f'.repeat(64), pod_uid: 'abc', qos: 'burstable', unit: '' },
         } satisfies CgroupInfo)
       : undefined,
 };
+/** Every cgroup label empty but the id. */
+const EMPTY = (id: string): Record<string, string> => ({
+  cgroup: '',
+  cgroup_id: id,
+  container: '',
+  container_id: '',
+  namespace: '',
+  pod: '',
+  pod_uid: '',
+  qos: '',
+  workload: '',
+});
 const config = buildConfig({ sampler: { tick: '1s', history: '5s' } }, {});
 const counter = (signal: string, id: string | undefined, value: number): Reading => ({
   kind: 'counter',
@@ -63,12 +76,16 @@ test('deltas per tick, cgroup labels added, node-level series get empty cgroup l
   assert.deepEqual(thr.labels, {
     cgroup: '/kubepods/burstable/podabc/' + 'f'.repeat(64),
     cgroup_id: '42',
-    container: 'f'.repeat(64),
+    container: '',
+    container_id: 'f'.repeat(64),
+    namespace: '',
+    pod: '',
     pod_uid: 'abc',
     qos: 'burstable',
+    workload: '',
   });
   const node = second.samples.find((x) => x.signal === 'cpu_pressure_some_seconds')!;
-  assert.deepEqual(node.labels, { cgroup: '', cgroup_id: '', container: '', pod_uid: '', qos: '' });
+  assert.deepEqual(node.labels, EMPTY('')!);
 });
 
 test('an unresolved cgroup keeps its id with empty labels', () => {
@@ -78,7 +95,7 @@ test('an unresolved cgroup keeps its id with empty labels', () => {
     config,
   });
   const tick = s.tick();
-  assert.deepEqual(tick.samples[0].labels, { cgroup: '', cgroup_id: '999', container: '', pod_uid: '', qos: '' });
+  assert.deepEqual(tick.samples[0].labels, EMPTY('999'));
 });
 
 test('series of a vanished cgroup are forgotten; a failed read keeps state and is counted', () => {
@@ -158,4 +175,72 @@ test('start/stop tick on the timer', async () => {
   assert.ok(n >= 3, `ticked ${n} times`);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(fam.reads, n, 'no tick after stop');
+});
+
+test('names from the pod directory: arrive later on the same series and the same labels object while unchanged', () => {
+  const pods = new PodDirectory();
+  const readLabels = Object.freeze({ cgroup_id: '42', syscall: 'read' });
+  let v = 0;
+  const s = createSampler({
+    families: [
+      scripted('f', () => [
+        counter('cpu_periods', '42', (v += 10)),
+        { kind: 'counter', signal: 'syscalls', labels: readLabels, value: v },
+      ]),
+    ],
+    resolver: lookup,
+    pods,
+    config,
+  });
+  const a = s.tick();
+  const b = s.tick();
+  assert.equal(a.samples[0].labels, b.samples[0].labels, 'unchanged labels keep their object');
+  assert.equal(a.samples[1].labels, b.samples[1].labels, 'merged reading labels keep their object too');
+  assert.equal(b.samples[0].labels.pod, '');
+  pods.replace({
+    pods: [
+      {
+        uid: 'abcdef01-2345-4678-89ab-cdef01234567',
+        namespace: 'x',
+        name: 'y',
+        qos: 'Burstable',
+        containers: [],
+      },
+    ],
+  });
+  const c = s.tick();
+  assert.equal(c.samples[0].labels, b.samples[0].labels, 'a snapshot without this pod changes nothing');
+  pods.replace({
+    pods: [
+      {
+        uid: 'abc',
+        namespace: 'shop',
+        name: 'web-7d9f-abcde',
+        qos: 'Burstable',
+        workload: { kind: 'Deployment', name: 'web' },
+        containers: [{ id: 'f'.repeat(64), name: 'app' }],
+      } as never,
+    ],
+  });
+  const d = s.tick();
+  assert.deepEqual(
+    { ...d.samples[0].labels },
+    {
+      cgroup: '/kubepods/burstable/podabc/' + 'f'.repeat(64),
+      cgroup_id: '42',
+      container: 'app',
+      container_id: 'f'.repeat(64),
+      namespace: 'shop',
+      pod: 'web-7d9f-abcde',
+      pod_uid: 'abc',
+      qos: 'burstable',
+      workload: 'Deployment/web',
+    },
+  );
+  assert.equal(d.samples[1].labels.workload, 'Deployment/web');
+  assert.equal(d.samples[1].labels.syscall, 'read');
+  // Still one series per signal: the counter went on (delta 10), it did not restart as a new series.
+  assert.equal(d.samples[0].kind === 'counter' && d.samples[0].delta, 10);
+  assert.equal([...s.series('cpu_periods')].length, 1);
+  assert.equal([...s.series('cpu_periods')][0].labels.pod, 'web-7d9f-abcde');
 });

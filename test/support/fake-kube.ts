@@ -4,13 +4,15 @@
  * get), replicasets (get), deployments/statefulsets scale subresource (GET, merge PATCH, `dryRun=All`), HPAs (list,
  * merge PATCH). Objects live in memory; every request is recorded; a token can be required (401 otherwise). Pod
  * changes (`addPod`, `modifyPod`, `deletePod`) bump a resourceVersion and reach open watches; `expireNextWatch`
- * answers the next watch with a 410 Gone ERROR event, as an API server does for a compacted resourceVersion.
+ * answers the next watch with a 410 Gone ERROR event, as an API server does for a compacted resourceVersion. A request
+ * that is not a call of src/kube/api-calls.ts gets 403, as from the deployed RBAC (`forbidden` lists them).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttp } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unlistedCall } from './kube-calls.ts';
 
 /** One request the fake received. */
 export interface KubeCall {
@@ -54,6 +56,8 @@ const POD_FIELDS = new Set(['spec.nodeName', 'metadata.name', 'metadata.namespac
 /** The fake API server. */
 export class FakeKube {
   readonly calls: KubeCall[] = [];
+  /** Requests RBAC would refuse: not in src/kube/api-calls.ts (answered 403, as the deployed ClusterRole would). */
+  readonly forbidden: string[] = [];
   readonly pods = new Map<string, FakePod>();
   /** The node pods are put on unless told otherwise. */
   node = 'node-1';
@@ -282,6 +286,12 @@ export class FakeKube {
       return send(res, f.status, status(f.status, 'injected failure'));
     }
     if (this.token && call.authorization !== `Bearer ${this.token}`) return send(res, 401, status(401, 'Unauthorized'));
+    // Authorization after authentication, as the API server does.
+    const unlisted = unlistedCall(call);
+    if (unlisted) {
+      this.forbidden.push(unlisted);
+      return send(res, 403, status(403, `${unlisted} (fake RBAC = src/kube/api-calls.ts)`));
+    }
     if (call.method === 'PATCH' && call.contentType !== 'application/merge-patch+json')
       return send(res, 415, status(415, 'unsupported patch type'));
     const dry = call.query.dryRun === 'All';

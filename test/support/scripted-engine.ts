@@ -17,6 +17,8 @@ import { counterReading, ScriptedCounters } from './scripted-counters.ts';
 
 /** The cgroup id the scripted series carry (unknown to the host's resolver, so its other labels are ""). */
 export const CGROUP_ID = '4242';
+/** The scripted engine's `host` (its series are not pod-level, so their incident keys carry it). */
+export const SCRIPTED_HOST = 'scripted-node';
 
 /**
  * A rule on the scripted series: cpu_throttled_periods faster than 10/s over 1 s trips at once, resolves at once,
@@ -124,6 +126,7 @@ export class ScriptedEngine {
     const config = buildConfig(
       {
         listen: '127.0.0.1:0',
+        host: SCRIPTED_HOST,
         data_dir: join(this.dir, 'data'),
         rules: [this.rulesDir],
         sampler: { tick: '100ms', history: '1m' },

@@ -3,7 +3,7 @@
  * what the bundle found, and what tripline did about it. The same function renders the first post, the
  * updates of the parent message (still firing, scaled, resolved) and the file sink's JSON.
  */
-import type { Incident } from '../../incident.ts';
+import { targetName, type Incident } from '../../incident.ts';
 import type { BundleRef } from '../../bundle/types.ts';
 import { SLACK_LIMITS, codeSpan, inertMrkdwn, safeText, truncate } from './escape.ts';
 import { formatDuration, formatValue } from './format.ts';
@@ -119,7 +119,8 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
   }
   blocks.push(context(`key ${codeSpan(first.key, 500)} · incident ${codeSpan(first.id, 100)}`));
 
-  const fallback = `${testTag}${first.severity.toUpperCase()} ${first.rule} ${state} on ${first.host}: ${formatValue(first.value, first.unit)} vs ${formatValue(first.threshold, first.unit)}${summary ? ` — ${summary}` : ''}`;
+  const named = targetName(first.target);
+  const fallback = `${testTag}${first.severity.toUpperCase()} ${first.rule} ${state} on ${first.host}${named ? ` for ${named}` : ''}: ${formatValue(first.value, first.unit)} vs ${formatValue(first.threshold, first.unit)}${summary ? ` — ${summary}` : ''}`;
   return { text: safeText(fallback, SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
 }
 
@@ -141,21 +142,27 @@ export function renderNoteReply(incident: Incident, note: IncidentNote): SlackMe
   };
 }
 
-/** The incident's target in mrkdwn: pod (namespace/name or uid), container, cgroup path, or pids; `host-wide` without one. */
+/**
+ * The incident's target in mrkdwn: its names (`shop/web-7d9f-abcde (Deployment shop/web), container app`, see
+ * targetName), else the pod uid and container id; the cgroup path; or pids; `host-wide` without one.
+ */
 export function targetText(incident: Incident): string {
   const t = incident.target;
   const parts: string[] = [];
-  if (t.pod?.name) parts.push(`pod ${codeSpan(t.pod.namespace ? `${t.pod.namespace}/${t.pod.name}` : t.pod.name)}`);
-  else if (t.pod?.uid) parts.push(`pod uid ${codeSpan(t.pod.uid)}`);
-  if (t.container) parts.push(`container ${codeSpan(t.container)}`);
+  const name = targetName(t);
+  if (name) parts.push(inertMrkdwn(name, 600));
+  if (!t.pod?.name && t.pod?.uid) parts.push(`pod uid ${codeSpan(t.pod.uid)}`);
+  if (!t.container && t.containerId) parts.push(`container id ${codeSpan(t.containerId.slice(0, 12))}`);
   if (t.cgroupPath) parts.push(`cgroup ${codeSpan(t.cgroupPath)}`);
   if (parts.length === 0 && t.pids?.length) parts.push(`pids ${codeSpan(t.pids.slice(0, 10).join(','))}`);
-  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : 'host-wide';
+  return parts.length ? truncate(parts.join('\n'), SLACK_LIMITS.field - 20) : `host-wide on ${codeSpan(incident.host)}`;
 }
 
 function seriesList(incidents: readonly Incident[]): string {
   const lines = incidents.slice(0, MAX_SERIES).map((i) => {
-    const labels = Object.entries(i.labels)
+    // Node-level series name their host (their key carries it; two hosts' lines would read the same otherwise).
+    const own = i.target.pod?.uid ? i.labels : { ...i.labels, host: i.host };
+    const labels = Object.entries(own)
       .slice(0, 6)
       .map(([k, v]) => `${codeSpan(k, 40)}=${codeSpan(v, 80)}`)
       .join(' ');

@@ -45,9 +45,14 @@ export interface GroupState {
   closedAt?: number;
 }
 
-/** The group id of an incident for a channel: rule + channel (+ test, so drills never merge with real trips). */
+/**
+ * The group id of an incident for a channel: rule + channel (+ test, so drills never merge with real trips), + the
+ * host for an incident that is not a pod's: a node-level trip is about its host, so each host gets its own message
+ * and thread, while a pod's incidents (cluster-wide, keyed without host) group across hosts.
+ */
 export function groupId(incident: Incident, channel: string): string {
-  return `${incident.rule}|${channel}${incident.test ? '|test' : ''}`;
+  const host = incident.target.pod?.uid ? '' : `|host:${incident.host}`;
+  return `${incident.rule}|${channel}${incident.test ? '|test' : ''}${host}`;
 }
 
 /** A new, empty group. */

@@ -334,6 +334,11 @@ class Delivery {
     const store = this.ctx.store;
     const lockKey = `${this.threads.ns}:lock:${this.gid}`;
     for (let tries = 0; !(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS)); tries++) {
+      // Held by this very job: its previous run died holding it (engine killed mid-post; a job runs on one worker at once).
+      if ((await store.get(lockKey)) === this.job.id) {
+        await store.set(lockKey, this.job.id, LOCK_TTL_MS);
+        break;
+      }
       if (tries >= MAX_TRIES || this.ctx.signal.aborted)
         throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
       await this.sleep(LOCK_RETRY_MS);

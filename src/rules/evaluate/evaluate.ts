@@ -17,7 +17,7 @@ import type { Rule, RuleSet } from '../types.ts';
 import type { PersistedRule, PersistedState } from '../state/store.ts';
 import { STATE_VERSION } from '../state/store.ts';
 import { WindowStore } from './window.ts';
-import { RuleSelection, type Group } from './groups.ts';
+import { RuleSelection, leavesOf, type Group } from './groups.ts';
 import { compileTree, leafValue, statKey, type TreePredicate } from './conditions.ts';
 import { MuteSchedule, activeMute } from './mute.ts';
 import {
@@ -34,7 +34,7 @@ import {
 import { Suppressor } from './suppress.ts';
 import { compileChecked, isApiSilence, silenceSpec } from '../silence-service.ts';
 import { SilenceSpecSchema } from '../parse/schema.ts';
-import { buildIncident, compileAnnotations, incidentLabels, resolveIncident } from './incident-build.ts';
+import { buildIncident, compileAnnotations, incidentLabels, refreshNames, resolveIncident } from './incident-build.ts';
 import type { CompiledTemplate } from '../compile/template.ts';
 
 /** What a rule evaluates; state survives a reload only when this is unchanged. */
@@ -49,7 +49,7 @@ export function windowsOf(rules: readonly Rule[]): Map<string, number> {
     out.set(signal, Math.max(out.get(signal) ?? 0, ms));
   };
   for (const r of rules) {
-    for (const c of new RuleSelection(r).leaves) {
+    for (const c of leavesOf(r.when)) {
       need(c.signal, c.windowMs);
       if (c.ratioTo) need(c.ratioTo, c.windowMs);
     }
@@ -74,6 +74,8 @@ interface RuleRuntime {
   /** Restored series keep their phase until the windows hold data again (no re-alert, no lost pending). */
   graceUntil: number;
   restored: Set<string>;
+  /** The groups the firing incidents' names were last refreshed from (a new map: series or their labels changed). */
+  namedFrom?: Map<string, Group>;
 }
 
 /** A trip past mute, cooldown and cap, waiting for silences and inhibitions (the incident is built only when needed). */
@@ -132,7 +134,7 @@ export class Evaluator {
       const keep = prev && prev.identity === identity;
       if (prev) old.delete(rule.name);
       if (prev && !keep) for (const inc of prev.firing.values()) resolved.push(resolveIncident(inc, now, inc.value));
-      const sel = keep ? prev.sel : new RuleSelection(rule);
+      const sel = keep ? prev.sel : new RuleSelection(rule, this.host);
       const rt: RuleRuntime = {
         rule,
         identity,
@@ -174,6 +176,10 @@ export class Evaluator {
   private evaluateRule(rt: RuleRuntime, now: number, out: Incident[], trips: PendingTrip[]): void {
     const list = rt.sel.groupList(this.store);
     const groups = rt.sel.groups(this.store);
+    if (groups !== rt.namedFrom) {
+      rt.namedFrom = groups; // rebuilt: series or their labels changed, names may have arrived
+      if (refreshNames(rt.firing, groups)) this.dirty = true;
+    }
     const leaves = rt.sel.leaves;
     const v = rt.values;
     for (let gi = 0; gi < list.length; gi++) {

@@ -5,7 +5,7 @@
  */
 import type { Labels } from '../../samples.ts';
 import type { Condition, ConditionTree, Rule } from '../types.ts';
-import { incidentKey } from '../../incident.ts';
+import { incidentKey, keyLabels } from '../../incident.ts';
 import { compileMatchers, type LabelPredicate } from '../compile/matchers.ts';
 import type { SeriesWindow, WindowStore } from './window.ts';
 
@@ -13,7 +13,7 @@ import type { SeriesWindow, WindowStore } from './window.ts';
 export interface Group {
   /** incidentKey(rule, labels): the stable key of the group's incidents. */
   readonly key: string;
-  /** The group_by labels (missing labels read as ""). */
+  /** The group_by labels (missing labels read as ""); the key adds `host` unless the series is pod-level (keyLabels). */
   readonly labels: Labels;
   /** Per leaf condition: [numerator-or-signal series, denominator series (ratios only)]. */
   readonly series: [SeriesWindow[], SeriesWindow[]][];
@@ -21,15 +21,18 @@ export interface Group {
 
 /**
  * The group a series of a rule falls in: its `group_by` labels (a missing label reads as "") and the incident key
- * they make. What the evaluator keys incidents by, and what tools (the demo) compute to follow one series.
+ * they make, with `host` added unless the series is pod-level (keyLabels; the labels stay as the rule names them, so
+ * rule tests and matchers see no `host`). What the evaluator keys incidents by, and what tools (the demo) compute to
+ * follow one series.
  */
 export function groupOf(
   rule: Pick<Rule, 'name' | 'groupBy'>,
   labels: Labels,
+  host: string,
 ): { readonly key: string; readonly labels: Record<string, string> } {
   const gl: Record<string, string> = {};
   for (const l of rule.groupBy) gl[l] = labels[l] ?? '';
-  return { key: incidentKey(rule.name, gl), labels: gl };
+  return { key: incidentKey(rule.name, keyLabels(gl, labels, host)), labels: gl };
 }
 
 /** The leaf conditions of a tree, in document order (the first one is the incident's value). */
@@ -51,8 +54,12 @@ export class RuleSelection {
   private cached = new Map<string, Group>();
   private list: Group[] = [];
 
-  constructor(rule: Rule) {
+  /** This engine's host, on the keys of series that are not pod-level. */
+  private readonly host: string;
+
+  constructor(rule: Rule, host: string) {
     this.rule = rule;
+    this.host = host;
     this.leaves = leavesOf(rule.when);
     this.preds = this.leaves.map((c) => compileMatchers(rule.match, c.match));
     this.signals = [...new Set(this.leaves.flatMap((c) => (c.ratioTo ? [c.signal, c.ratioTo] : [c.signal])))];
@@ -82,7 +89,7 @@ export class RuleSelection {
   private build(store: WindowStore): Map<string, Group> {
     const out = new Map<string, Group>();
     const groupFor = (labels: Labels): Group => {
-      const { key, labels: gl } = groupOf(this.rule, labels);
+      const { key, labels: gl } = groupOf(this.rule, labels, this.host);
       let g = out.get(key);
       if (!g) {
         g = {

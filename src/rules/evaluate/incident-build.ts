@@ -32,14 +32,56 @@ export function compileAnnotations(rule: Rule): Record<string, CompiledTemplate>
   return out;
 }
 
-/** Target of the incident from the labels every series of the group shares. */
+/** Target of the incident from the labels every series of the group shares (ids, and the names known by then). */
 export function targetOf(labels: Readonly<Record<string, string>>): IncidentTarget {
-  const t: { cgroupId?: string; cgroupPath?: string; container?: string; pod?: { uid: string; qos?: string } } = {};
+  const t: Mutable<IncidentTarget> = {};
   if (labels.cgroup_id) t.cgroupId = labels.cgroup_id;
   if (labels.cgroup) t.cgroupPath = labels.cgroup;
   if (labels.container) t.container = labels.container;
-  if (labels.pod_uid) t.pod = labels.qos ? { uid: labels.pod_uid, qos: labels.qos } : { uid: labels.pod_uid };
+  if (labels.container_id) t.containerId = labels.container_id;
+  if (labels.workload) t.workload = labels.workload;
+  if (labels.pod_uid) {
+    const pod: Mutable<NonNullable<IncidentTarget['pod']>> = { uid: labels.pod_uid };
+    if (labels.qos) pod.qos = labels.qos;
+    if (labels.pod) pod.name = labels.pod;
+    if (labels.namespace) pod.namespace = labels.namespace;
+    t.pod = pod;
+  }
   return t;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A firing incident's target with the names the group's series carry now: names that arrived after the trip (the pod
+ * cache synced later). Ids stay the trip's; names only fill in or change.
+ */
+export function refreshTarget(firing: IncidentTarget, labels: Readonly<Record<string, string>>): IncidentTarget {
+  const now = targetOf(labels);
+  if (now.cgroupId !== firing.cgroupId) return firing; // another series set: keep what the trip saw
+  const t: Mutable<IncidentTarget> = { ...firing };
+  if (now.container) t.container = now.container;
+  if (now.workload) t.workload = now.workload;
+  if (firing.pod && now.pod?.uid === firing.pod.uid) t.pod = { ...firing.pod, ...now.pod };
+  return t;
+}
+
+/**
+ * Names that reached firing incidents' series after their trip (the pod cache synced later) go onto the incidents a
+ * rule holds, keys and ids unchanged (firing(), the state file and the resolution show them). Run when a rule's groups
+ * were rebuilt (series or their labels changed); true when an incident changed.
+ */
+export function refreshNames(firing: Map<string, Incident>, groups: ReadonlyMap<string, Group>): boolean {
+  let changed = false;
+  for (const [key, inc] of firing) {
+    const g = groups.get(key);
+    if (!g || g.series.length === 0) continue;
+    const target = refreshTarget(inc.target, commonLabels(g));
+    if (JSON.stringify(target) === JSON.stringify(inc.target)) continue;
+    firing.set(key, Object.freeze({ ...inc, target: Object.freeze(target) }));
+    changed = true;
+  }
+  return changed;
 }
 
 /** The labels of a group's incidents: the rule's labels, the group_by labels, and `rule`. */

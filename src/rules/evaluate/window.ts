@@ -6,7 +6,8 @@
  * histogram, whatever the window length.
  */
 import type { Sample, Tick, Labels } from '../../samples.ts';
-import { seriesKey } from '../../samples.ts';
+import { sameLabels } from '../../samples.ts';
+import { identityKey } from './series-identity.ts';
 
 /** Samples kept beyond the longest window (jittery ticks, the sample just before the window). */
 const SLACK = 2;
@@ -19,7 +20,8 @@ export const MAX_HISTOGRAM_ROWS = 360;
 export class SeriesWindow {
   readonly key: string;
   readonly signal: string;
-  readonly labels: Labels;
+  /** The latest sample's labels: a per-cgroup series' names may arrive or change after its first sample. */
+  labels: Labels;
   readonly kind: Sample['kind'];
   /** Histogram bucket upper bounds (base unit); empty for counters and gauges. */
   bounds: readonly number[] = [];
@@ -63,7 +65,7 @@ export class SeriesWindow {
     this.signal = sample.signal;
     this.labels = sample.labels;
     this.kind = sample.kind;
-    this.key = seriesKey(sample.signal, sample.labels);
+    this.key = identityKey(sample.signal, sample.labels);
     this.cap = Math.max(2, cap);
     this.at = new Float64Array(this.cap);
     this.iv = new Float64Array(this.cap);
@@ -304,7 +306,7 @@ export class WindowStore {
     }
     let k = m.get(s.signal);
     if (k === undefined) {
-      k = seriesKey(s.signal, s.labels);
+      k = identityKey(s.signal, s.labels);
       m.set(s.signal, k);
     }
     return k;
@@ -333,6 +335,10 @@ export class WindowStore {
         }
         list.push(w);
         this.bump(s.signal);
+      } else if (w.labels !== s.labels) {
+        // Same series, other labels object: when a value changed (names arrived), groups and matchers see it.
+        if (!sameLabels(w.labels, s.labels)) this.bump(s.signal);
+        w.labels = s.labels;
       }
       w.push(s, tick.at, tick.intervalMs, win + tick.intervalMs);
     }

@@ -35,6 +35,7 @@ before(async () => {
 after(async () => {
   await kube.stop();
   await redis?.stop();
+  assert.deepEqual(kube.forbidden, [], 'every Kubernetes API call made is listed in src/kube/api-calls.ts');
 });
 
 let ns = 0;

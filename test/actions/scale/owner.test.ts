@@ -18,6 +18,7 @@ before(async () => {
 });
 after(async () => {
   await kube.stop();
+  assert.deepEqual(kube.forbidden, [], 'every Kubernetes API call made is listed in src/kube/api-calls.ts');
 });
 
 /** GET /api/v1/pods calls since `n`: node-scoped lists, and lists of the whole cluster. */

@@ -4,6 +4,7 @@ import { renderIncidentMessage, renderNoteReply } from '../../../src/actions/sla
 import type { Block } from '../../../src/actions/slack/blocks.ts';
 import { SLACK_LIMITS } from '../../../src/actions/slack/escape.ts';
 import { bundle, incident, resolved } from './helpers.ts';
+import type { Incident } from '../../../src/incident.ts';
 
 const NOW = Date.parse('2026-11-25T14:00:00Z');
 
@@ -33,13 +34,19 @@ test('the incident message shows severity, rule, target, value vs threshold, dur
     .join('\n');
   assert.match(all, /CRITICAL cpu-throttling firing/);
   assert.match(all, /\*Host\*\n`node-a`/);
-  assert.match(all, /pod `shop\/web-1`/);
+  assert.match(
+    all,
+    /\*Target\*\nshop\/web-1 \(Deployment shop\/web\), container app\ncgroup `\/kubepods\/burstable\/pod-web-1\/c1`/,
+  );
   assert.match(all, /84% vs threshold 25%/);
   assert.match(all, /1m 10s/);
   assert.match(all, /Diagnosis:\* `limit-bound` throttled in 84% of CFS periods/);
   assert.match(all, /top on-CPU stack: json_encode \(41%\)/);
   assert.match(all, /captured bundle `20261125T140000-cpu-throttling-0badc0de`/);
-  assert.match(m.text, /CRITICAL cpu-throttling firing on node-a/);
+  assert.match(
+    m.text,
+    /CRITICAL cpu-throttling firing on node-a for shop\/web-1 \(Deployment shop\/web\), container app:/,
+  );
   assert.doesNotMatch(all, /Test incident/);
 });
 
@@ -118,4 +125,26 @@ test('a note reply escapes its text', () => {
     at: 'x',
   });
   assert.match(JSON.stringify(r.blocks), /not scaled &lt;!channel&gt;: contention/);
+});
+
+test('the target names what people search for; ids only when no names are known', () => {
+  const at = (target: Incident['target']): string =>
+    renderIncidentMessage({ incidents: [incident('web-1', NOW, { target })], now: NOW })
+      .blocks.flatMap((b) => (b.fields as { text: string }[] | undefined) ?? [])
+      .find((f) => f.text.startsWith('*Target*'))!.text;
+  assert.equal(
+    at({ pod: { uid: 'u1', name: 'web-7d9f-abcde', namespace: 'shop' }, workload: 'Deployment/web', container: 'app' }),
+    '*Target*\nshop/web-7d9f-abcde (Deployment shop/web), container app',
+  );
+  assert.equal(
+    at({ pod: { uid: 'u1' }, containerId: 'f'.repeat(64), cgroupPath: '/kubepods/podu1/x' }),
+    '*Target*\npod uid `u1`\ncontainer id `ffffffffffff`\ncgroup `/kubepods/podu1/x`',
+  );
+  assert.equal(
+    at({ workload: 'nginx.service', cgroupPath: '/system.slice/nginx.service' }),
+    '*Target*\nnginx.service\ncgroup `/system.slice/nginx.service`',
+  );
+  assert.equal(at({}), '*Target*\nhost-wide on `node-a`');
+  // Hostile names stay text (the schema bounds them; the renderer escapes them).
+  assert.match(at({ pod: { uid: 'u', name: '<!channel>', namespace: 'a' } }), /a\/&lt;!channel&gt;/);
 });

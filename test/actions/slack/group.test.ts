@@ -42,6 +42,11 @@ test('render times: group_wait before the first post, group_interval for repeats
 test('groups are per rule and channel, drills apart; series past the cap are counted', () => {
   assert.notEqual(groupId(incident('a', NOW), 'C1'), groupId(incident('a', NOW), 'C2'));
   assert.notEqual(groupId(incident('a', NOW), 'C1'), groupId(incident('a', NOW, { test: true }), 'C1'));
+  // A pod's incidents group across hosts; a node-level incident's message is its host's.
+  assert.equal(groupId(incident('a', NOW), 'C1'), groupId(incident('b', NOW, { host: 'node-b' }), 'C1'));
+  const node = (host: string) => incident('', NOW, { host, target: {} });
+  assert.notEqual(groupId(node('node-a'), 'C1'), groupId(node('node-b'), 'C1'));
+  assert.equal(groupId(node('node-a'), 'C1'), groupId(node('node-a'), 'C1'));
   const g = newGroup('g', NOW);
   for (let k = 0; k < MAX_GROUP_SERIES + 3; k++) mergeIncident(g, incident(`p${k}`, NOW), undefined);
   assert.equal(Object.keys(g.series).length, MAX_GROUP_SERIES);

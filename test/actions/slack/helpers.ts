@@ -26,6 +26,8 @@ export function incident(pod: string, at: number, over: Partial<Incident> = {}):
     target: {
       cgroupPath: `/kubepods/burstable/pod-${pod}/c1`,
       pod: { uid: `uid-${pod}`, name: pod, namespace: 'shop' },
+      container: 'app',
+      workload: 'Deployment/web',
     },
     value: 0.84,
     threshold: 0.25,

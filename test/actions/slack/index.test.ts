@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSlackAction } from '../../../src/actions/slack/index.ts';
+import { groupId } from '../../../src/actions/slack/group.ts';
 import { RateLimitedError, RetryableError } from '../../../src/actions/errors.ts';
 import type { ActionContext, ActionJob } from '../../../src/actions/types.ts';
 import type { SlackActionSpec } from '../../../src/actions/slack/spec.ts';
@@ -244,4 +245,27 @@ test('check: with a token a slack action needs a channel from the rule, the conf
   action.check!({ type: 'slack', channel: 'C1' }, noChannel, withToken);
   action.check!({ type: 'slack' }, buildConfig({}, { SLACK_CHANNEL: 'C2' }), withToken);
   action.check!({ type: 'slack' }, noChannel, {});
+});
+
+test('a job re-run after its engine died holding the group lock takes the lock over; another holder is waited for', async () => {
+  const { clock, ctx, channel } = fresh();
+  const i = incident('web-lock', clock.t);
+  const j = job(i);
+  const lock = `slack:lock:${groupId(i, channel)}`;
+  // The previous run of this very job (on a killed engine) left its lock: this run posts at once.
+  await ctx.store.set(lock, j.id, 30_000);
+  const out = await deliver(j, ctx, clock, 1);
+  assert.equal(out.status, 'delivered');
+  assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+  assert.equal(await ctx.store.get(lock), undefined, 'released after the post');
+  // A lock of another job is not taken over: the job goes back to the queue.
+  const other = fresh();
+  const k = job(incident('web-lock2', other.clock.t));
+  await other.ctx.store.set(`slack:lock:${groupId(k.incident, other.channel)}`, 'another-job', 30_000);
+  const instant = createSlackAction({ channelSpacingMs: 0, sleep: async () => {} });
+  await assert.rejects(
+    instant.execute(k, other.ctx),
+    (e: unknown) => e instanceof RetryableError && e.reason === 'group_busy',
+  );
+  assert.equal(slack.parents().filter((m) => m.channel === other.channel).length, 0);
 });

@@ -39,6 +39,7 @@ after(async () => {
   await slack.stop();
   await kube.stop();
   await redis?.stop();
+  assert.deepEqual(kube.forbidden, [], 'every Kubernetes API call made is listed in src/kube/api-calls.ts');
 });
 
 async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -14,6 +14,7 @@ import type { Tick } from '../../../src/samples.ts';
 import { cgroupTest } from '../../support/cgroups.ts';
 import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { parseProm, samplesOf } from '../../support/prom-parse.ts';
+import { CGROUP_LABELS } from '../../../src/signals.ts';
 
 test('cpu.stat v1 and v2 to readings in base units', () => {
   const v1 = parseFlatKeyed('nr_periods 120\nnr_throttled 30\nthrottled_time 2500000000\nnr_bursts 0\nburst_time 0\n');
@@ -114,7 +115,7 @@ cgroupTest(
     const one = (name: string, cg: typeof busy): number => {
       const s = samplesOf(f, name, { cgroup: cg.path, cgroup_id: cg.id });
       assert.equal(s.length, 1, `${name} for ${cg.path}`);
-      assert.deepEqual(Object.keys(s[0].labels).sort(), ['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos']);
+      assert.deepEqual(Object.keys(s[0].labels).sort(), [...CGROUP_LABELS].sort());
       return s[0].value;
     };
     assert.ok(one('tripline_cpu_throttled_periods_total', busy) >= 5);
@@ -253,7 +254,7 @@ cgroupTest(
 );
 
 cgroupTest(
-  'kubelet-style cgroups get container, pod and QoS labels end to end; a removed one leaves the sampler',
+  'kubelet-style cgroups get container id, pod uid and QoS labels end to end; a removed one leaves the sampler',
   async (fx) => {
     const mount = findCpuMount();
     const uid = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
@@ -281,9 +282,13 @@ cgroupTest(
       assert.deepEqual(s?.labels, {
         cgroup: container.path,
         cgroup_id: container.id,
-        container: cid,
+        container: '',
+        container_id: cid,
+        namespace: '',
+        pod: '',
         pod_uid: uid,
         qos: 'burstable',
+        workload: '',
       });
       container.destroy();
       sampler.tick();

@@ -181,8 +181,9 @@ test('group_by sums histograms across the series of a group; all/any; ratio of t
     },
   });
   const ev = new Evaluator(ruleSet([r]));
+  // Two containers of one pod: two cgroups (a series is identified by its cgroup id).
   const c1 = { ...A, container: 'a' },
-    c2 = { ...A, container: 'b' };
+    c2 = { ...A, container: 'b', cgroup: '/kubepods/pod1/c2', cgroup_id: '4243' };
   const samples = (thr: number): Sample[] => [
     hist('runq_delay_seconds', c1, [10, 20, 0, 0, 0]),
     hist('runq_delay_seconds', c2, [0, 0, 30, 40, 0]),
@@ -198,8 +199,8 @@ test('group_by sums histograms across the series of a group; all/any; ratio of t
   assert.deepEqual(inc.labels, { pod_uid: 'uid-1', rule: 'lat' });
   assert.deepEqual(
     inc.target,
-    { pod: { uid: 'uid-1', qos: 'burstable' }, cgroupId: '4242', cgroupPath: A.cgroup },
-    'container differs: not in the target',
+    { pod: { uid: 'uid-1', qos: 'burstable' } },
+    'containers (and their cgroups) differ: only the pod is the target',
   );
   const next = ev.tick(tick(T0 + 1000, samples(0)));
   assert.deepEqual(

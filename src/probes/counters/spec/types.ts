@@ -10,8 +10,25 @@ export type SignalKind = 'counter' | 'gauge' | 'histogram';
 /** Base units: latencies in seconds, CPU time in seconds, counts as plain numbers. */
 export type SignalUnit = 'seconds' | 'count' | 'ratio' | 'bytes';
 
-/** Labels every per-cgroup series carries (see src/probes/cgroups.ts). Empty string when unknown. */
-export const CGROUP_LABELS = ['cgroup', 'cgroup_id', 'container', 'pod_uid', 'qos'] as const;
+/**
+ * Labels every per-cgroup series carries (src/sampler/cgroup-labels.ts). Empty string when unknown. `cgroup_id` is the
+ * series' identity; the others describe it (path, runtime ids, QoS from the path; namespace, pod, container name and
+ * workload from the pod directory or the systemd unit) and may arrive later without making it another series.
+ */
+export const CGROUP_LABELS = [
+  'cgroup',
+  'cgroup_id',
+  'container',
+  'container_id',
+  'namespace',
+  'pod',
+  'pod_uid',
+  'qos',
+  'workload',
+] as const;
+
+/** The descriptive part of CGROUP_LABELS: everything but `cgroup_id`, which alone identifies a per-cgroup series. */
+export const CGROUP_NAME_LABELS: ReadonlySet<string> = new Set(CGROUP_LABELS.filter((l) => l !== 'cgroup_id'));
 
 /** One signal of a family (its name is the key in `FamilySpec.signals`). */
 export interface SignalDef {
