@@ -44,6 +44,12 @@ static __always_inline __u32 blkreq_op(struct request *rq, bool btf)
 	return (btf ? rq->cmd_flags : BPF_CORE_READ(rq, cmd_flags)) & BLKREQ_OP_MASK;
 }
 
+/* Bytes of a request still to transfer (its whole size at issue). */
+static __always_inline __u32 blkreq_bytes(struct request *rq, bool btf)
+{
+	return btf ? rq->__data_len : BPF_CORE_READ(rq, __data_len);
+}
+
 /* First sector (512 bytes) of a request. */
 static __always_inline __u64 blkreq_sector(struct request *rq, bool btf)
 {

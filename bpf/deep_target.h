@@ -5,9 +5,12 @@
  * Contract with src/probes/deep/target-map.ts:
  *   deep_target  ARRAY[1]   struct deep_target      written by start() before attach
  *   target_pids  HASH[1024] __u32 tgid -> __u8 1    the pids of the target
+ *   target_cgroups HASH[8]  __u64 cgroup id -> __u8 1  further target cgroups (the top contributors of a host-wide
+ *                                                   trip), used when use_cgroups = 1
  *   deep_stats   ARRAY[4]   __u64                   DEEP_STAT_EVENTS, _DROPPED, _ERRORS
  * A task matches when its tgid is in target_pids (or, with match_children, its parent's tgid is), or when its
- * cpu-controller cgroup or one of its ancestors (up to DEEP_CGROUP_DEPTH levels) has inode cgroup_id.
+ * cpu-controller cgroup or one of its ancestors (up to DEEP_CGROUP_DEPTH levels) has inode cgroup_id or is in
+ * target_cgroups; with host_wide = 1 every task matches (the budget still bounds what is recorded).
  * Nothing matches until start() sets active = 1, so a prepared object costs nothing.
  */
 #ifndef TRIPLINE_DEEP_TARGET_H
@@ -17,6 +20,7 @@
 
 #define DEEP_TARGET_SIZE 40
 #define DEEP_MAX_PIDS 1024
+#define DEEP_MAX_CGROUPS 8
 #define DEEP_CGROUP_DEPTH 8
 #define DEEP_STAT_EVENTS 0
 #define DEEP_STAT_DROPPED 1
@@ -30,7 +34,8 @@ struct deep_target {
 	__u32 active;         /* 0 until start() */
 	__u32 use_pids;       /* 1 = target_pids holds the target's pids */
 	__u32 match_children; /* 1 = a task whose parent is a target pid matches too (forking servers) */
-	__u32 pad;
+	__u16 use_cgroups;    /* 1 = target_cgroups holds further target cgroups */
+	__u16 host_wide;      /* 1 = every task matches */
 };
 _Static_assert(sizeof(struct deep_target) == DEEP_TARGET_SIZE, "deep_target layout");
 
@@ -48,6 +53,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } target_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DEEP_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} target_cgroups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -78,6 +90,8 @@ static __always_inline bool deep_is_target(struct task_struct *t)
 
 	if (!cfg || !cfg->active)
 		return false;
+	if (cfg->host_wide)
+		return true;
 	if (cfg->use_pids) {
 		__u32 tgid = BPF_CORE_READ(t, tgid);
 
@@ -90,12 +104,14 @@ static __always_inline bool deep_is_target(struct task_struct *t)
 				return true;
 		}
 	}
-	if (cfg->cgroup_id) {
+	if (cfg->cgroup_id || cfg->use_cgroups) {
 		struct cgroup_subsys_state *css = task_cpu_css(t, CGROUP_CORE);
+		__u64 id;
 
 		/* Walk up so a target cgroup covers its children (a pod covers its containers). */
 		for (int i = 0; i < DEEP_CGROUP_DEPTH && css; i++) {
-			if (css_cgroup_id(css, CGROUP_CORE) == cfg->cgroup_id)
+			id = css_cgroup_id(css, CGROUP_CORE);
+			if (id == cfg->cgroup_id || (cfg->use_cgroups && bpf_map_lookup_elem(&target_cgroups, &id)))
 				return true;
 			css = css_parent(css, CGROUP_CORE);
 		}

@@ -56,7 +56,7 @@ export const ConfigSchema = z
       .object({
         /** Counter families to run (the keys of the counter registry). @defaultValue all */
         enabled: z.array(z.enum(FAMILY_NAMES)).default([...FAMILY_NAMES]),
-        /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms. */
+        /** Cgroup paths (relative to the cgroup mount) whose syscalls get per-cgroup histograms; a path that does not exist yet is watched once it appears (re-resolved every 5 s). */
         watch_cgroups: z.array(z.string()).default([]),
         /** Max cgroups the kernel maps track (older entries are not evicted: new cgroups past this are counted as dropped). @defaultValue 10240 */
         max_cgroups: z.number().int().min(16).max(1_000_000).default(10240),
@@ -93,6 +93,13 @@ export const ConfigSchema = z
          * rule author as root. @defaultValue false
          */
         allow_bpftrace_programs: z.boolean().default(false),
+        /**
+         * A trip puts its offender cgroups (the incident's cgroup, or a host-wide trip's top contributors) on the
+         * in-kernel syscall watch list, so they get per-cgroup syscall histograms: `until_resolved` removes them when
+         * the incident resolves, `forever` keeps them (bounded: 256 offenders, the oldest leave first), `off` never
+         * adds any. @defaultValue until_resolved
+         */
+        watch_offenders: z.enum(['until_resolved', 'forever', 'off']).default('until_resolved'),
       })
       .strict()
       .prefault({}),

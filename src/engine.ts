@@ -28,6 +28,7 @@ import { loadRuleSet } from './rules/load.ts';
 import type { Phase } from './rules/evaluate/lifecycle.ts';
 import { RuleRuntime, type ReloadEvent } from './rules/runtime.ts';
 import { CaptureManager } from './capture/manager.ts';
+import { OffenderWatch } from './capture/watch-list.ts';
 import { scheduleRetention } from './bundle/retention.ts';
 import { Registry } from 'prom-client';
 import { ACTIONS, type ActionRegistry } from './actions/registry.ts';
@@ -176,7 +177,16 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.rules = rules;
     await rules.restore();
 
-    // Capture and actions.
+    // Capture and actions. A trip's offenders go on the syscalls family's in-kernel watch list (capture.watch_offenders).
+    const syscalls = families.find((f) => f.name === 'syscalls' && f.watch);
+    const watch =
+      syscalls && c.capture.watch_offenders !== 'off'
+        ? new OffenderWatch({
+            set: (cgroupIds) => syscalls.watch!({ cgroupIds }),
+            policy: c.capture.watch_offenders,
+            onError: (err) => this.log.warn({ err }, 'offenders not put on the syscall watch list'),
+          })
+        : undefined;
     this.capture = new CaptureManager({
       registry: probes,
       objDir: this.objDir,
@@ -189,6 +199,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       history: this.sampler,
       historyMs: parseDuration(c.sampler.history),
       nameOf: (path) => pathName(this.pods, path),
+      watch,
       warm: this.opts.noBpf ? [] : undefined,
       // Probe CPU (for the cap) is measured from the kernel's run-time statistics, on only while captures run.
       enableStats: this.opts.noBpf ? undefined : enableStats,

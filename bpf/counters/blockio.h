@@ -25,6 +25,12 @@ _Static_assert(sizeof(struct blockio_key) == BLOCKIO_KEY_SIZE, "struct blockio_k
 #define BLOCKIO_MAX 1024
 
 /*
+ * blockio_cgroup_bytes: PERCPU_HASH, key __u64 cpu cgroup id of the issuing task -> __u64 bytes it issued.
+ * Default size; userspace sets it to counters.max_cgroups before load.
+ */
+#define BLOCKIO_CG_MAX 10240
+
+/*
  * blockio_start: HASH, key __u64 struct request address, value __u64 issue time (ns), issue -> complete. The disk and
  * op are read at completion (the request is unchanged): with them in a 16-byte value each hash element took 72
  * bytes, over two cache lines, and the completion measured ~1.2x biolatency's instead of ~1.0x.

@@ -11,11 +11,19 @@
  *                           cgroup covers its descendants down to SYSCALLS_WATCH_DEPTH - 1 levels
  *   syscall_watch_pid       HASH __u32 tgid -> __u8, SYSCALLS_WATCH_MAX (written by userspace)
  *   syscall_watch_on        ARRAY 1 x __u32: number of watch entries, 0 skips the watch lookups
+ *   cgroup_syscall_slow     PERCPU_HASH  key __u64 cgroup id -> __u64 slow calls, CG_SYSCALL_SLOW_MAX (userspace
+ *                           sets counters.max_cgroups): the per-cgroup twin of syscall_latency, every task's cpu
+ *                           cgroup, so a host-wide trip can name its contributors: calls of a syscall in
+ *                           syscall_twin_mask that took syscall_slow_ns or longer
+ *   syscall_twin_mask       ARRAY 1 x struct syscall_mask: bit nr set = syscall nr counts in the twin (written by
+ *                           userspace: file and storage syscalls, not waits like epoll_wait or futex)
  *   syscall_start           TASK_STORAGE -> struct syscall_start (current thread's pending syscall)
  *   syscalls_drops          PERCPU_ARRAY 1 x __u64 (maps.h)
- * Knobs: none (the watch lists are maps, changed at run time).
- * Emits: nothing per event; userspace reads the histograms each tick (cumulative).
- * Cost class: always-on (every system call on the host).
+ * Knobs: syscall_slow_ns (counters.syscall_slow_threshold). The watch lists are maps, changed at run time.
+ * Emits: nothing per event; userspace reads the histograms and times each tick (cumulative).
+ * Cost class: always-on (every system call on the host): the exit tests one bit of an inlined array lookup; only a
+ *   slow call of a twin syscall reads the cgroup id and adds to a per-CPU hash value; the watch lookups run only
+ *   while a watch list is set.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -40,6 +48,23 @@ struct {
 	__type(key, struct cg_syscall_key);
 	__type(value, struct hist);
 } cgroup_syscall_latency SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, CG_SYSCALL_SLOW_MAX);
+	__type(key, __u64);
+	__type(value, __u64);
+} cgroup_syscall_slow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscall_mask);
+} syscall_twin_mask SEC(".maps");
+
+const volatile __u64 syscall_slow_ns = 1000000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -72,6 +97,7 @@ struct {
 DROPS_MAP(syscalls_drops);
 
 static const struct hist zero_hist;
+static const __u64 zero_u64;
 
 static __always_inline void enter(long id)
 {
@@ -128,6 +154,23 @@ static __always_inline void record_cgroup(__u64 cgid, __u32 nr, __u64 delta)
 	hist_add(h, delta);
 }
 
+/* The per-cgroup twin: one more slow call of a twin syscall for the task's own cpu cgroup. */
+static __always_inline void record_slow(struct task_struct *task, __u32 nr, __u64 delta)
+{
+	__u32 zero = 0;
+	struct syscall_mask *mask = bpf_map_lookup_elem(&syscall_twin_mask, &zero);
+	__u64 own, *n;
+
+	if (delta < syscall_slow_ns || !mask || !((mask->bits[(nr >> 6) & (SYSCALLS_MASK_WORDS - 1)] >> (nr & 63)) & 1))
+		return;
+	own = task_cpu_cgroup_id(task, CGROUP_BTF);
+	n = map_lookup_or_init(&cgroup_syscall_slow, &own, &zero_u64);
+	if (n)
+		(*n)++;
+	else
+		count_drop(&syscalls_drops);
+}
+
 static __always_inline void exit_(void)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -144,6 +187,7 @@ static __always_inline void exit_(void)
 	h = bpf_map_lookup_elem(&syscall_latency, &nr);
 	if (h)
 		hist_add(h, delta / SYSCALLS_UNIT_NS);
+	record_slow(task, nr, delta);
 	if (watched(task, &cgid))
 		record_cgroup(cgid, nr, delta / SYSCALLS_UNIT_NS);
 }

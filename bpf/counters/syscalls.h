@@ -24,6 +24,21 @@ struct cg_syscall_key {
 _Static_assert(sizeof(struct cg_syscall_key) == CG_SYSCALL_KEY_SIZE, "struct cg_syscall_key size");
 #define CG_SYSCALL_MAX 16384
 
+/*
+ * cgroup_syscall_slow: PERCPU_HASH, key __u64 cgroup id (the task's cpu cgroup) -> __u64 calls of a twin syscall
+ * that took syscall_slow_ns or longer. A count, not a time: one read blocked on a terminal for an hour would
+ * outweigh every real contributor as time. Default size; userspace sets it to counters.max_cgroups before load.
+ */
+#define CG_SYSCALL_SLOW_MAX 10240
+
+/* syscall_twin_mask: ARRAY, key __u32 0 -> struct syscall_mask, bit nr = syscall nr counts in the twin. */
+#define SYSCALLS_MASK_WORDS (SYSCALLS_MAX_NR / 64)
+struct syscall_mask {
+	__u64 bits[SYSCALLS_MASK_WORDS];
+};
+#define SYSCALL_MASK_SIZE 64
+_Static_assert(sizeof(struct syscall_mask) == SYSCALL_MASK_SIZE, "struct syscall_mask size");
+
 /* syscall_watch_cg: HASH __u64 cgroup id -> __u8 1; syscall_watch_pid: HASH __u32 tgid -> __u8 1. */
 #define SYSCALLS_WATCH_MAX 1024
 /*
@@ -43,6 +58,6 @@ struct syscall_start {
 #define SYSCALL_START_SIZE 16
 _Static_assert(sizeof(struct syscall_start) == SYSCALL_START_SIZE, "struct syscall_start size");
 
-/* syscalls_drops: PERCPU_ARRAY 1 x __u64: per-cgroup observations lost to a full map. */
+/* syscalls_drops: PERCPU_ARRAY 1 x __u64: per-cgroup observations (histograms, slow calls) lost to a full map. */
 
 #endif /* TRIPLINE_COUNTERS_SYSCALLS_H */

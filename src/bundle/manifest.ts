@@ -103,6 +103,32 @@ export const ManifestSchema = z
         workload: z.string().max(512).optional(),
       })
       .strict(),
+    /**
+     * Whom the probes aimed at: the incident's target, the top contributors of a host-wide signal (by its per-cgroup
+     * twin, with its total and share of the window's total), or the host. Absent for hand-run captures.
+     */
+    scope: z
+      .object({
+        kind: z.enum(['target', 'contributors', 'host']),
+        summary: z.string(),
+        signal: z.string().optional(),
+        twin: z.string().optional(),
+        window: z.object({ since: iso, until: iso }).strict().optional(),
+        contributors: z
+          .array(
+            z
+              .object({
+                cgroup_id: z.string(),
+                cgroup: z.string(),
+                value: z.number().nonnegative(),
+                share: z.number().min(0).max(1),
+              })
+              .strict(),
+          )
+          .max(8),
+      })
+      .strict()
+      .optional(),
     /** `hostname` as uname says; `name` the engine's `host` setting (the incident's host), when from an incident. */
     host: z.object({ hostname: z.string(), name: z.string().max(253).optional() }).strict(),
     kernel: z.object({ sysname: z.string(), release: z.string(), version: z.string(), machine: z.string() }).strict(),

@@ -39,6 +39,18 @@ export interface ProbeRun {
   readonly cpuNs?: number;
 }
 
+/** Whom the capture aimed at (src/rules/contributors.ts CaptureScope, as plain data). */
+export interface BundleScope {
+  readonly kind: 'target' | 'contributors' | 'host';
+  /** One line: "captured the top 2 contributors of …: /a (62%), /b (20%)" or "captured host-wide: …". */
+  readonly summary: string;
+  readonly signal?: string;
+  readonly twin?: string;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
+  readonly contributors?: readonly { cgroupId: string; cgroup: string; value: number; share: number }[];
+}
+
 /** Everything a bundle is made of. Times are ms since the epoch. */
 export interface BundleInput {
   /** Bundles folder (created 0700 when missing). */
@@ -57,6 +69,8 @@ export interface BundleInput {
   };
   readonly probes: readonly ProbeRun[];
   readonly findings: Findings;
+  /** Whom the probes aimed at; absent for hand-run captures. */
+  readonly scope?: BundleScope;
   /** Sampler snapshots of the target before the trip and during the capture (written as baseline.json). */
   readonly history?: { readonly before: readonly unknown[]; readonly during: readonly unknown[] };
   readonly partial: boolean;
@@ -245,6 +259,7 @@ export async function writeBundle(input: BundleInput): Promise<BundleRef> {
         pids: [...input.target.pids],
         ...manifestNames(input.incident?.target),
       },
+      ...(input.scope ? { scope: manifestScope(input.scope) } : {}),
       ...hostInfo(input.incident?.host),
       timings: {
         trip_at: isoTime(t.tripAt),
@@ -309,4 +324,23 @@ function manifestNames(t: IncidentTarget | undefined): Record<string, string> {
   put('container_id', t?.containerId);
   put('workload', t?.workload);
   return out;
+}
+
+/** The manifest's `scope` (snake_case, ISO window). */
+function manifestScope(s: BundleScope): NonNullable<Manifest['scope']> {
+  return {
+    kind: s.kind,
+    summary: s.summary,
+    ...(s.signal ? { signal: s.signal } : {}),
+    ...(s.twin ? { twin: s.twin } : {}),
+    ...(s.sinceMs !== undefined && s.untilMs !== undefined
+      ? { window: { since: isoTime(s.sinceMs), until: isoTime(s.untilMs) } }
+      : {}),
+    contributors: (s.contributors ?? []).map((c) => ({
+      cgroup_id: c.cgroupId,
+      cgroup: c.cgroup,
+      value: c.value,
+      share: c.share,
+    })),
+  };
 }

@@ -23,6 +23,11 @@ import { isCpuSignal } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
 import type { CgroupNamer } from './diagnosis.ts';
 import { CaptureRun } from './run.ts';
+import { bundleScope, offenderIds, resolveTarget, withScope } from './scope.ts';
+import type { OffenderWatch } from './watch-list.ts';
+import type { CaptureScope, ContributionSource } from '../rules/contributors.ts';
+
+export { probeTarget } from './scope.ts';
 
 export interface CaptureManagerOptions {
   /** The deep probe catalog (src/probes/deep/index.ts), or any set of DeepProbes. */
@@ -38,8 +43,13 @@ export interface CaptureManagerOptions {
   readonly maxCpuPercent: number;
   /** config.capture.duration in ms: the time box when the rule sets none. */
   readonly defaultDurationMs: number;
-  /** The sampler's per-cgroup history (before/after comparison and diagnosis). */
-  readonly history?: { history(cgroupId: string, sinceMs: number): HistoryPoint[] };
+  /**
+   * The sampler's per-cgroup history (before/after comparison and diagnosis) and its per-cgroup totals of a signal
+   * over a window (the top contributors of a host-wide trip).
+   */
+  readonly history?: { history(cgroupId: string, sinceMs: number): HistoryPoint[]; contributions?: ContributionSource };
+  /** The offenders of firing incidents on the in-kernel syscall watch list (a trip adds, `resolved` removes). */
+  readonly watch?: OffenderWatch;
   /** Baseline window before the trip. @defaultValue 5 minutes */
   readonly historyMs?: number;
   /** Names of a cgroup path (the engine's pod directory): findings name the neighbours by them. */
@@ -133,7 +143,9 @@ export class CaptureManager extends EventEmitter {
           { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' },
         );
       }
-      const promise = this.begin(key, req, probeTarget(target), tripAt);
+      const resolved = resolveTarget(req, this.contributions());
+      if (req.incident) this.opts.watch?.add(key, offenderIds(resolved.target));
+      const promise = this.begin(key, req, resolved.target, resolved.scope, tripAt);
       this.inflight.set(key, promise);
       const forget = (): void => {
         this.inflight.delete(key);
@@ -143,6 +155,29 @@ export class CaptureManager extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * An incident fired: its offenders (its cgroup, or a host-wide trip's top contributors) go on the syscall watch
+   * list, whether or not a capture runs (the pipeline calls this for every trip; a capture adds them too).
+   */
+  fired(incident: Incident, rule: Rule): void {
+    if (!this.opts.watch) return;
+    try {
+      this.opts.watch.add(incident.key, offenderIds(resolveTarget({ incident, rule }, this.contributions()).target));
+    } catch {
+      /* no target at all (CAPTURE_ERR_TARGET): nothing to watch */
+    }
+  }
+
+  /** An incident resolved: its offenders leave the syscall watch list (config capture.watch_offenders). */
+  resolved(key: string): void {
+    this.opts.watch?.remove(key);
+  }
+
+  private contributions(): ContributionSource | undefined {
+    const h = this.opts.history;
+    return h?.contributions ? (...a) => h.contributions!(...a) : undefined;
   }
 
   /** Cuts every running capture (bundled as partial), waits for the bundles, frees the warm pool. */
@@ -160,7 +195,13 @@ export class CaptureManager extends EventEmitter {
     this.monitor = undefined;
   }
 
-  private begin(key: string, req: CaptureRequest, target: ProbeTarget, tripAt: number): Promise<BundleRef> {
+  private begin(
+    key: string,
+    req: CaptureRequest,
+    target: ProbeTarget,
+    scope: CaptureScope,
+    tripAt: number,
+  ): Promise<BundleRef> {
     const rule = req.rule;
     const planned = this.planOf(req);
     const probes = planned.map((p) => p.name);
@@ -235,7 +276,8 @@ export class CaptureManager extends EventEmitter {
             detachedAt: outcome.detachedAt,
           },
           probes: outcome.runs,
-          findings,
+          findings: withScope(findings, scope),
+          scope: bundleScope(scope),
           history: { before, during },
           partial: outcome.partial,
           partialReason: outcome.partialReason,
@@ -354,29 +396,4 @@ export class CaptureManager extends EventEmitter {
     }, this.opts.cpuCheckMs ?? 250);
     this.monitor.unref();
   }
-}
-
-/** The incident target as a probe target; CAPTURE_ERR_TARGET when it names neither a cgroup id nor pids. */
-export function probeTarget(t: IncidentTarget | undefined): ProbeTarget {
-  const pids = (t?.pids ?? []).filter((p) => Number.isInteger(p) && p > 0);
-  let cgroupId: bigint | undefined;
-  if (t?.cgroupId !== undefined && t.cgroupId !== '') {
-    if (!/^\d+$/.test(t.cgroupId))
-      throw new TriplineError(
-        'CAPTURE_ERR_TARGET',
-        `cgroup id ${JSON.stringify(t.cgroupId)} is not a decimal inode number`,
-        { hint: 'the target cgroup id is the inode of the cgroup directory (stat -c %i DIR)' },
-      );
-    cgroupId = BigInt(t.cgroupId);
-  }
-  if (cgroupId === undefined && pids.length === 0) {
-    throw new TriplineError('CAPTURE_ERR_TARGET', 'the capture target names neither a cgroup id nor a pid', {
-      hint: 'group the rule by cgroup (group_by: [cgroup, cgroup_id]) or pass --cgroup / --pid',
-    });
-  }
-  return {
-    ...(cgroupId !== undefined ? { cgroupId } : {}),
-    ...(t?.cgroupPath ? { cgroupPath: t.cgroupPath } : {}),
-    ...(pids.length ? { pids } : {}),
-  };
 }

@@ -27,8 +27,11 @@ export interface IncidentPipelineOptions {
    * rule's actions when the report says `dispatch` (NetworkSide.record in this process, the channel in `tripline run`).
    */
   readonly outlet: (report: IncidentReport) => void | Promise<void>;
-  /** The capture manager; without one, incidents go to their actions without a bundle. */
-  readonly capture?: Pick<CaptureManager, 'capture' | 'on'>;
+  /**
+   * The capture manager; without one, incidents go to their actions without a bundle. `fired` and `resolved`
+   * (optional) put a trip's offenders on the syscall watch list and take them off at its resolve.
+   */
+  readonly capture?: Pick<CaptureManager, 'capture' | 'on'> & Partial<Pick<CaptureManager, 'fired' | 'resolved'>>;
   /** config.capture.duration in ms: the time box of a rule that sets none (for its capture plan). */
   readonly captureDurationMs: number;
   /** The running rule of a name (the rule runtime's); a rule gone by a reload is looked up among the firing ones. */
@@ -81,7 +84,10 @@ export class IncidentPipeline {
       );
       return;
     }
-    if (inc.status === 'firing') this.firingRules.set(inc.key, rule);
+    if (inc.status === 'firing') {
+      this.firingRules.set(inc.key, rule);
+      this.opts.capture?.fired?.(inc, rule);
+    }
     this.chain(
       inc.key,
       prev.then(() =>
@@ -90,7 +96,9 @@ export class IncidentPipeline {
           : this.opts.outlet({ incident: inc, capture: 'none', dispatch: 'resolved', ruleHash: ruleActionsHash(rule) }),
       ),
       () => {
-        if (inc.status === 'resolved') this.firingRules.delete(inc.key);
+        if (inc.status !== 'resolved') return;
+        this.firingRules.delete(inc.key);
+        this.opts.capture?.resolved?.(inc.key);
       },
     );
   }

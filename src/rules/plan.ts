@@ -2,8 +2,8 @@
  * The plan an incident leads to, executing nothing: which deep probes a capture would attach (the
  * rule's `capture.probes`, or the defaults of its signals) for how long, and which actions would run
  * with which parameters (string parameters rendered as templates with the incident's data).
- * `tripline test` checks plans; the capture manager runs the probes of the same plan (`probePlan`), so what a
- * test shows is what a trip attaches.
+ * `tripline test` checks plans; the capture manager runs the probes of the same plan (`probePlan`) on the same scope
+ * (`captureScope`, src/rules/contributors.ts), so what a test shows is what a trip attaches and to whom.
  */
 import type { Incident } from '../incident.ts';
 import type { ActionSpec, Rule } from './types.ts';
@@ -11,6 +11,7 @@ import { signalSpec } from '../signals.ts';
 import { FAMILY_SPECS } from '../probes/counters/spec/index.ts';
 import { leavesOf } from './evaluate/groups.ts';
 import { compileTemplate } from './compile/template.ts';
+import { captureScope, type CaptureScope, type ContributionSource } from './contributors.ts';
 
 /** Deep probes attached by default, per counter family (the `source` of a catalog signal): each family's descriptor says. */
 export const DEFAULT_PROBES_BY_SOURCE: Readonly<Record<string, readonly string[]>> = Object.freeze(
@@ -41,6 +42,8 @@ export interface Plan {
   readonly incidentId: string;
   readonly key: string;
   readonly target: Incident['target'];
+  /** Whom the probes aim at: the target, the top contributors of a host-wide signal, or the host (contributors.ts). */
+  readonly scope: CaptureScope;
   readonly probes: readonly PlannedProbe[];
   readonly actions: readonly PlannedAction[];
 }
@@ -98,12 +101,21 @@ function renderDeep(v: unknown, inc: Incident): unknown {
   return v;
 }
 
-/** The plan of `incident`, a trip of `rule`. */
-export function planFor(rule: Rule, incident: Incident, defaultDurationMs = DEFAULT_CAPTURE_MS): Plan {
+/**
+ * The plan of `incident`, a trip of `rule`; `contributions` ranks cgroups when the incident has no cgroup (the
+ * sampler's history, or a rule test's input), else such a plan is host-wide.
+ */
+export function planFor(
+  rule: Rule,
+  incident: Incident,
+  defaultDurationMs = DEFAULT_CAPTURE_MS,
+  contributions?: ContributionSource,
+): Plan {
   const probes = probePlan(rule, defaultDurationMs);
+  const scope = captureScope(rule, incident, contributions);
   const actions = rule.actions.map((a) => {
     const { type, ...params } = a;
     return Object.freeze({ type, params: Object.freeze(renderDeep(params, incident) as Record<string, unknown>) });
   });
-  return Object.freeze({ incidentId: incident.id, key: incident.key, target: incident.target, probes, actions });
+  return Object.freeze({ incidentId: incident.id, key: incident.key, target: incident.target, scope, probes, actions });
 }

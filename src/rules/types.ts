@@ -65,6 +65,8 @@ export interface CaptureSpec {
   readonly options: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Optional bpftrace program text for the `bpftrace` probe. */
   readonly bpftrace?: string;
+  /** Host-wide trips: top contributing cgroups to capture (src/rules/contributors.ts). @defaultValue 3 */
+  readonly top?: number;
 }
 
 /**

@@ -10,6 +10,14 @@ export interface HistoryPoint {
   readonly values: Readonly<Record<string, number>>;
 }
 
+/** One cgroup's total of a counter signal over a window (in the twin's unit: slow calls, bytes). */
+export interface Contribution {
+  readonly cgroupId: string;
+  /** Cgroup path ('' when unknown). */
+  readonly cgroup: string;
+  readonly value: number;
+}
+
 interface CgroupRing {
   lastSeq: number;
   /** Tick sequence number written in each slot (0 = never): a slot is valid when it equals the global one. */
@@ -107,6 +115,27 @@ export class CgroupHistory {
       const values: Record<string, number> = {};
       for (const [k, col] of ring.keys) if (!Number.isNaN(col[slot])) values[k] = col[slot];
       out.push({ at: this.at[slot], values });
+    }
+    return out;
+  }
+
+  /** Per cgroup, the sum of `key`'s values at ticks in [sinceMs, untilMs] (cgroups without any are left out). */
+  totals(key: string, sinceMs: number, untilMs: number): Map<string, number> {
+    const out = new Map<string, number>();
+    const first = Math.max(1, this.seq - this.capacity + 1);
+    for (const [id, ring] of this.rings) {
+      const col = ring.keys.get(key);
+      if (!col) continue;
+      let sum = 0;
+      let any = false;
+      for (let seq = first; seq <= this.seq; seq++) {
+        const slot = seq % this.capacity;
+        const at = this.at[slot];
+        if (ring.slotSeq[slot] !== seq || at < sinceMs || at > untilMs || Number.isNaN(col[slot])) continue;
+        sum += col[slot];
+        any = true;
+      }
+      if (any) out.set(id, sum);
     }
     return out;
   }

@@ -14,7 +14,7 @@ import type { CgroupInfo, CgroupLookup } from '../probes/cgroups.ts';
 import type { NameLookup } from '../probes/pod-directory.ts';
 import { cgroupLabelsOf, nodeLevelLabels } from './cgroup-labels.ts';
 import { advance, baselineSample, newState, type SeriesState } from './deltas.ts';
-import { CgroupHistory, type HistoryPoint } from './history.ts';
+import { CgroupHistory, type Contribution, type HistoryPoint } from './history.ts';
 import { historyEntries } from './history-key.ts';
 
 import type { UnavailableFamily } from '../probes/counters/start.ts';
@@ -78,6 +78,11 @@ export interface Sampler {
   signals(): string[];
   /** Per-tick values of a cgroup since `sinceMs`, oldest first. */
   history(cgroupId: string, sinceMs: number): HistoryPoint[];
+  /**
+   * Per cgroup, the total of a counter signal over ticks in [sinceMs, untilMs], with the cgroup's path: the
+   * contributions of each cgroup to a host-wide signal, from its per-cgroup twin (src/rules/contributors.ts).
+   */
+  contributions(signal: string, sinceMs: number, untilMs: number): Contribution[];
   health(): SamplerHealth;
   /** True once a tick has completed (/readyz). */
   readonly ticked: boolean;
@@ -289,6 +294,13 @@ export function createSampler(opts: SamplerOptions): Sampler {
     },
     history(cgroupId, sinceMs) {
       return history.query(cgroupId, sinceMs);
+    },
+    contributions(signal, sinceMs, untilMs) {
+      return [...history.totals(signal, sinceMs, untilMs)].map(([cgroupId, value]) => ({
+        cgroupId,
+        cgroup: opts.resolver?.resolve(cgroupId)?.path ?? '',
+        value,
+      }));
     },
     health() {
       return health;

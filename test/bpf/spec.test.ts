@@ -165,6 +165,7 @@ const drops = (name: string) => ({ [name]: { type: PERCPU_ARRAY, keySize: 4, val
 const DEEP_MAPS = {
   deep_target: { type: ARRAY, keySize: 4, valueSize: DEEP_TARGET_SIZE },
   target_pids: { type: HASH, keySize: 4, valueSize: 1 },
+  target_cgroups: { type: HASH, keySize: 8, valueSize: 1 },
   deep_stats: { type: ARRAY, keySize: 4, valueSize: 8 },
 };
 const ringbuf = { type: RINGBUF, keySize: 0, valueSize: 0 };
@@ -190,6 +191,8 @@ const OBJECTS: Record<string, ObjectSpec> = {
     maps: {
       syscall_latency: { type: PERCPU_ARRAY, keySize: SYSCALLS.keySize, valueSize: SYSCALLS.valueSize },
       cgroup_syscall_latency: { type: PERCPU_HASH, keySize: SYSCALLS.cgKeySize, valueSize: SYSCALLS.valueSize },
+      cgroup_syscall_slow: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
+      syscall_twin_mask: { type: ARRAY, keySize: 4, valueSize: 64 },
       syscall_watch_cg: { type: HASH, keySize: 8, valueSize: 1 },
       syscall_watch_pid: { type: HASH, keySize: 4, valueSize: 1 },
       syscall_watch_on: { type: ARRAY, keySize: 4, valueSize: 4 },
@@ -197,7 +200,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       ...drops('syscalls_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...SYSCALLS.layouts },
-    knobs: {},
+    knobs: { syscall_slow_ns: 8 },
   },
   'counters/tcp': {
     maps: {
@@ -214,6 +217,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
   'counters/blockio': {
     maps: {
       blockio_latency: { type: PERCPU_HASH, keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
+      blockio_cgroup_bytes: { type: PERCPU_HASH, keySize: 8, valueSize: 8 },
       blockio_start: { type: HASH, keySize: 8, valueSize: 8 },
       ...drops('blockio_drops'),
     },

@@ -19,6 +19,7 @@ import type {
 } from '../../src/probes/deep/types.ts';
 import type { Incident } from '../../src/incident.ts';
 import { planFor } from '../../src/rules/plan.ts';
+import { OffenderWatch } from '../../src/capture/watch-list.ts';
 import type { Rule } from '../../src/rules/types.ts';
 
 // A real, small deep probe that is not a kernel probe: it samples /proc/PID/stat of the target pids every 10 ms
@@ -394,6 +395,74 @@ test('the manager runs the plan `tripline test` shows: its probes, time box and 
     const mf2 = (await validateBundle((await m.capture({ incident: inc, rule: r, plan: given })).dir)).manifest!;
     assert.equal(mf2.rule.duration_ms, 200);
     assert.deepEqual(withOptions(), [{ every_ms: 5 }, { every_ms: 7 }]);
+  } finally {
+    await m.stop();
+  }
+});
+
+test('a trip without cgroup captures the top contributors from the history and says so; none: host-wide', async () => {
+  const targets: ProbeTarget[] = [];
+  const inner = procstat('procstat');
+  const spy: DeepProbe = {
+    ...inner,
+    prepare: (ctx) => {
+      const p = inner.prepare(ctx);
+      return { close: () => p.close(), start: (t, b) => (targets.push(t), p.start(t, b)) };
+    },
+  };
+  // The sampler's per-cgroup totals of the twin: /web made 90 slow calls in the window, /cron 10, the root 20.
+  let contributions = [
+    { cgroupId: '41', cgroup: '/web', value: 90 },
+    { cgroupId: '42', cgroup: '/cron', value: 10 },
+    { cgroupId: '1', cgroup: '/', value: 20 },
+  ];
+  const watched: bigint[][] = [];
+  const m = manager({
+    registry: { procstat: spy },
+    warm: [],
+    history: { history: () => [], contributions: () => contributions },
+    watch: new OffenderWatch({ set: (ids) => watched.push([...ids]) }),
+  });
+  const r: Rule = {
+    ...rule(['procstat'], 200),
+    name: 'syscall-latency',
+    groupBy: ['syscall'],
+    when: {
+      signal: 'syscall_latency_seconds',
+      stat: 'p99',
+      windowMs: 30_000,
+      op: 'above',
+      threshold: 0.01,
+      thresholdText: '10ms',
+    },
+  };
+  const inc = { ...incident('hostwide', []), rule: 'syscall-latency', target: {} };
+  try {
+    const ref = await m.capture({ incident: inc, rule: r });
+    assert.deepEqual(targets.at(-1), { cgroupIds: [41n, 42n] });
+    const mf = (await validateBundle(ref.dir)).manifest!;
+    assert.equal(mf.scope?.kind, 'contributors');
+    assert.deepEqual(
+      mf.scope?.contributors.map((c) => [c.cgroup, c.cgroup_id, c.value, Number(c.share.toFixed(3))]),
+      [
+        ['/web', '41', 90, 0.75],
+        ['/cron', '42', 10, 0.083],
+      ],
+    );
+    assert.equal(
+      ref.findings.headlines[0],
+      'captured the top 2 contributors of syscall_latency_seconds (by syscall_slow_calls): /web (75%), /cron (8%)',
+    );
+    assert.deepEqual(watched.at(-1), [41n, 42n], 'the contributors are on the watch list');
+    m.resolved(inc.key);
+    assert.deepEqual(watched.at(-1), [], 'until the incident resolves');
+
+    contributions = [{ cgroupId: '1', cgroup: '/', value: 20 }];
+    const host = await m.capture({ incident: { ...inc, key: 'hostwide-2' }, rule: r });
+    assert.deepEqual(targets.at(-1), { hostWide: true });
+    const mf2 = (await validateBundle(host.dir)).manifest!;
+    assert.equal(mf2.scope?.kind, 'host');
+    assert.match(host.findings.headlines[0], /^captured host-wide: no cgroup contributed measurably/);
   } finally {
     await m.stop();
   }

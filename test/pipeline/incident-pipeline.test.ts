@@ -151,3 +151,28 @@ test('pipeline: an incident of an unknown rule is reported but not dispatched; t
   );
   assert.equal(p.inFlight, 0);
 });
+
+test('pipeline: a trip and its resolve tell the capture side (the offender watch list), even when the capture fails', async () => {
+  const resolved: string[] = [];
+  const fired: string[] = [];
+  const capture = Object.assign(new EventEmitter(), {
+    capture: () => Promise.reject(new TriplineError('CAPTURE_ERR_BUSY', 'busy')),
+    fired: (i: Incident) => void fired.push(i.key),
+    resolved: (key: string) => void resolved.push(key),
+  });
+  const p = new IncidentPipeline({
+    log: recordingLogger() as never,
+    outlet: () => {},
+    capture: capture as never,
+    captureDurationMs: 1000,
+    ruleOf: (n) => (n === logRule.name ? logRule : undefined),
+  });
+  const inc = makeIncident('kill-test', { pod: 'web-1' });
+  p.handle(inc);
+  await p.drain(5000);
+  assert.deepEqual(fired, [inc.key]);
+  assert.deepEqual(resolved, [], 'not while it fires');
+  p.handle({ ...inc, status: 'resolved', resolvedAt: '2023-11-14T22:20:00.000Z' });
+  await p.drain(5000);
+  assert.deepEqual(resolved, [inc.key]);
+});

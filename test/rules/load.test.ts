@@ -248,7 +248,12 @@ test('the example rules load into a frozen rule set with base units', () => {
     whenCause: ['limit-bound'],
     verifyMs: 120000,
   });
-  assert.deepEqual(cpu.capture, { probes: ['runqslower', 'offcpu', 'profile'], durationMs: 10000, options: {} });
+  assert.deepEqual(cpu.capture, {
+    probes: ['runqslower', 'offcpu', 'profile'],
+    durationMs: 10000,
+    options: {},
+    top: 3,
+  });
   assert.equal(cpu.source.line, 10);
   const cpuTest = tests.find((t) => t.name === 'cpu-throttling')!;
   assert.equal(cpuTest.spec.interval, '1s');

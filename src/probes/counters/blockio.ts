@@ -1,5 +1,6 @@
 /**
  * blockio family: block I/O latency, issue to completion, per disk and operation (bpf/counters/blockio.bpf.c).
+ * Also the bytes each cgroup issued (`blockio_issued_bytes`, the per-cgroup twin of `blockio_latency_seconds`).
  * Disks are named from /sys/dev/block/M:m/uevent (DEVNAME), cached; "M:m" when the disk is gone.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { entryFields } from './spec/types.ts';
 import { chooseHooks, pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { BLOCKIO, decodeBlockioEntry, parseUeventDevname } from '../decode/blockio.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
+import { CGROUP_COUNTER, decodeCgroupCounterEntry } from '../decode/cgroup-counter.ts';
+import { CgroupLabels } from '../decode/labels.ts';
 
 const PROGRAMS = ['tlc_bio_issue', 'tlc_bio_done'] as const;
 
@@ -22,8 +25,11 @@ export function sysfsDeviceName(majorMinor: string, sysDevBlock = '/sys/dev/bloc
   }
 }
 
-/** Starts the blockio family; `hooks` overrides feature detection (tests). */
-export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
+/**
+ * Starts the blockio family; `hooks` overrides feature detection (tests); `maxCgroups` sizes the per-cgroup time
+ * map (counters.max_cgroups).
+ */
+export function startBlockio(objDir: string, hooks?: HookKind, opts: { maxCgroups?: number } = {}): CounterFamily {
   const fam = startBpfFamily(
     objDir,
     {
@@ -31,15 +37,21 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
       programs: PROGRAMS,
       maps: {
         blockio_latency: { keySize: BLOCKIO.keySize, valueSize: BLOCKIO.valueSize },
+        blockio_cgroup_bytes: CGROUP_COUNTER,
         blockio_start: { keySize: 8, valueSize: 8 },
         blockio_drops: { keySize: 4, valueSize: 8 },
       },
       dropsMap: 'blockio_drops',
-      open: { layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts } },
+      open: {
+        layouts: { hist: HIST_LAYOUT, ...BLOCKIO.layouts },
+        ...(opts.maxCgroups ? { maxEntries: { blockio_cgroup_bytes: opts.maxCgroups } } : {}),
+      },
     },
     hooks ?? chooseHooks(features(objDir), 'blockio'),
   );
   const latency = fam.obj.map('blockio_latency');
+  const cgBytes = fam.obj.map('blockio_cgroup_bytes');
+  const cgLabels = new CgroupLabels();
   const names = new Map<string, string>();
   const device = (mm: string): string => {
     let n = names.get(mm);
@@ -54,6 +66,10 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
     read(): Reading[] {
       const out: Reading[] = [];
       latency.forEach((k, v) => pushAll(out, decodeBlockioEntry(k, v, fam.cpus, device)));
+      cgBytes.forEach((k, v) =>
+        pushAll(out, decodeCgroupCounterEntry('blockio_issued_bytes', 1, k, v, fam.cpus, cgLabels.of)),
+      );
+      cgLabels.sweep();
       return out;
     },
     stats: () => fam.stats(),
@@ -65,6 +81,6 @@ export function startBlockio(objDir: string, hooks?: HookKind): CounterFamily {
 export const blockio: CounterFactory = {
   ...entryFields(spec),
   start(ctx) {
-    return startBlockio(ctx.objDir);
+    return startBlockio(ctx.objDir, undefined, { maxCgroups: ctx.config.counters.max_cgroups });
   },
 };

@@ -36,8 +36,10 @@ export interface CounterFamily {
   /** Reads everything the family has now. Called once per tick; must not block long. */
   read(): Reading[];
   stats(): FamilyStats;
-  /** Adds or removes watched cgroups/pids (families that filter in the kernel). */
+  /** Sets the run-time watch list, replacing the previous one (families that filter in the kernel; configured entries stay). */
   watch?(target: { cgroupIds?: readonly bigint[]; pids?: readonly number[] }): void;
+  /** What the kernel's watch lists hold now: configured and run-time entries. */
+  watching?(): { cgroupIds: bigint[]; pids: number[] };
   /** Detaches and frees everything (idempotent). */
   close(): void;
 }

@@ -56,6 +56,31 @@ export function decodeCgroupSyscallEntry(
   ];
 }
 
+/** sizeof(struct syscall_mask): one bit per syscall number below SYSCALLS_MAX_NR. */
+export const SYSCALL_MASK_SIZE = 64;
+
+/**
+ * The syscall_twin_mask value: bit nr set for each name in `names` that `table` (nr → name) knows. Names this
+ * architecture lacks (`open` on arm64) are left out and returned in `unknown`.
+ */
+export function syscallMask(
+  names: readonly string[],
+  table: Readonly<Record<number, string>>,
+): { mask: Buffer; unknown: string[] } {
+  const byName = new Map(Object.entries(table).map(([nr, n]) => [n, Number(nr)]));
+  const mask = Buffer.alloc(SYSCALL_MASK_SIZE);
+  const unknown: string[] = [];
+  for (const n of names) {
+    const nr = byName.get(n);
+    if (nr === undefined || nr >= SYSCALLS.maxNr) {
+      unknown.push(n);
+      continue;
+    }
+    mask[nr >> 3] |= 1 << (nr & 7);
+  }
+  return { mask, unknown };
+}
+
 /** Key of syscall_watch_cg (a cgroup id). */
 export function cgroupWatchKey(id: bigint): Buffer {
   const b = Buffer.alloc(8);

@@ -46,8 +46,13 @@ export function findBpftrace(binary: string): string | undefined {
 }
 
 /** Positional parameters for a target: [$1, $2]. */
-export function bpftraceArgs(target: { pids?: readonly number[]; cgroupId?: bigint }): [string, string] {
-  const cg = (target.cgroupId ?? 0n).toString();
+export function bpftraceArgs(target: {
+  pids?: readonly number[];
+  cgroupId?: bigint;
+  cgroupIds?: readonly bigint[];
+}): [string, string] {
+  // A program takes one cgroup: of several contributors, the largest (first).
+  const cg = (target.cgroupId ?? target.cgroupIds?.[0] ?? 0n).toString();
   return [target.pids?.length ? String(target.pids[0]) : cg, cg];
 }
 

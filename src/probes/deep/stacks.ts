@@ -76,6 +76,10 @@ export function trackTarget(sym: Symbolizer, target: ProbeTarget): void {
   for (const pid of target.pids ?? []) sym.track(pid);
   const dir = target.cgroupId || target.cgroupPath ? cgroupDir(target) : undefined;
   if (dir) for (const pid of cgroupPids(dir, TRACK_MAX)) sym.track(pid);
+  for (const cgroupId of target.cgroupIds ?? []) {
+    const d = cgroupDir({ cgroupId });
+    if (d) for (const pid of cgroupPids(d, TRACK_MAX)) sym.track(pid);
+  }
 }
 
 /** Folds frames that symbolized to the same name list: sums weights per distinct (frames, comm, reason). */

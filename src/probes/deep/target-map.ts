@@ -12,10 +12,21 @@ export const DEEP_TARGET_SIZE = 40;
 export const DEEP_TARGET_LAYOUT = {
   deep_target: {
     size: DEEP_TARGET_SIZE,
-    fields: { cgroup_id: 0, max_events: 8, deadline_ns: 16, active: 24, use_pids: 28, match_children: 32 },
+    fields: {
+      cgroup_id: 0,
+      max_events: 8,
+      deadline_ns: 16,
+      active: 24,
+      use_pids: 28,
+      match_children: 32,
+      use_cgroups: 36,
+      host_wide: 38,
+    },
   },
 } as const;
 const DEEP_MAX_PIDS = 1024;
+/** Entries of target_cgroups (DEEP_MAX_CGROUPS): the further cgroups one capture can aim at. */
+export const DEEP_MAX_CGROUPS = 8;
 const STAT_EVENTS = 0;
 const STAT_DROPPED = 1;
 const STAT_ERRORS = 2;
@@ -28,13 +39,24 @@ export interface DeepStats {
   readonly errors: number;
 }
 
-/** Rejects a target without cgroup or pids (it would match nothing) or with too many pids for the filter map. */
+/**
+ * Rejects a target without cgroup, pids or host-wide flag (it would match nothing) or with too many pids or
+ * cgroups for the filter maps.
+ */
 export function checkTarget(probe: string, target: ProbeTarget): void {
   const pids = target.pids ?? [];
-  if (!target.cgroupId && pids.length === 0) {
+  const cgroups = target.cgroupIds ?? [];
+  if (!target.cgroupId && pids.length === 0 && cgroups.length === 0 && !target.hostWide) {
     throw new TriplineError('CAPTURE_ERR_TARGET', `${probe}: the target has neither a cgroup id nor pids`, {
       hint: 'pass --cgroup PATH or --pid PID',
     });
+  }
+  if (cgroups.length > DEEP_MAX_CGROUPS) {
+    throw new TriplineError(
+      'CAPTURE_ERR_TARGET',
+      `${probe}: ${cgroups.length} target cgroups, the filter holds ${DEEP_MAX_CGROUPS}`,
+      { hint: 'lower capture.top in the rule' },
+    );
   }
   if (pids.length > DEEP_MAX_PIDS) {
     throw new TriplineError(
@@ -52,6 +74,7 @@ export function monotonicNs(): bigint {
 
 /**
  * Writes the target (pids first, then the config with active = 1) so the programs filter from their first run.
+ * Further cgroups (`cgroupIds`) go into target_cgroups; `hostWide` matches every task.
  * The deadline is enforced in the kernel too: past it the programs only count drops, even if user space is late.
  */
 export function writeTarget(
@@ -67,6 +90,15 @@ export function writeTarget(
     key.writeUInt32LE(pid);
     pids.update(key, one);
   }
+  const cgroups = target.cgroupIds ?? [];
+  if (cgroups.length > 0) {
+    const m = obj.map('target_cgroups');
+    for (const id of cgroups) {
+      const key = Buffer.alloc(8);
+      key.writeBigUInt64LE(id);
+      m.update(key, one);
+    }
+  }
   const cfg = Buffer.alloc(DEEP_TARGET_SIZE);
   cfg.writeBigUInt64LE(target.cgroupId ?? 0n, 0);
   cfg.writeBigUInt64LE(BigInt(Math.max(0, Math.floor(budget.maxEvents))), 8);
@@ -74,6 +106,8 @@ export function writeTarget(
   cfg.writeUInt32LE(1, 24);
   cfg.writeUInt32LE((target.pids ?? []).length > 0 ? 1 : 0, 28);
   cfg.writeUInt32LE(opts.matchChildren ? 1 : 0, 32);
+  cfg.writeUInt16LE(cgroups.length > 0 ? 1 : 0, 36);
+  cfg.writeUInt16LE(target.hostWide ? 1 : 0, 38);
   obj.map('deep_target').update(Buffer.alloc(4), cfg);
 }
 

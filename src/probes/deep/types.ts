@@ -7,11 +7,18 @@
 import type { z } from 'zod';
 import type { StackWeight } from './evidence.ts';
 
-/** Whom to trace. At least one of cgroupId / pids. cgroupId is the cpu controller's cgroup id (inode). */
+/**
+ * Whom to trace. At least one of cgroupId / pids / cgroupIds / hostWide. cgroupId is the cpu controller's cgroup id
+ * (inode).
+ */
 export interface ProbeTarget {
   readonly cgroupId?: bigint;
   readonly cgroupPath?: string;
   readonly pids?: readonly number[];
+  /** Further cgroups (the top contributors of a host-wide trip), at most DEEP_MAX_CGROUPS (8). */
+  readonly cgroupIds?: readonly bigint[];
+  /** Every task on the host (a host-wide trip no cgroup contributed to measurably); the budget bounds it. */
+  readonly hostWide?: boolean;
 }
 
 export interface ProbeBudget {

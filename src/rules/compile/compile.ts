@@ -125,6 +125,7 @@ export function compileRule(name: string, spec: RuleSpecDoc, source: SourceRef, 
             probes: [...spec.capture.probes],
             durationMs: parseDuration(spec.capture.duration),
             options: spec.capture.options as Record<string, Record<string, unknown>>,
+            top: spec.capture.top,
             ...(spec.capture.bpftrace !== undefined ? { bpftrace: spec.capture.bpftrace } : {}),
           },
         }

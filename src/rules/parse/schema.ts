@@ -24,7 +24,7 @@ export const RULE_DEFAULTS = {
   keep_firing_for: '0s',
   cooldown: '5m',
   max_trips_per_hour: 10,
-  capture: { duration: '10s' },
+  capture: { duration: '10s', top: 3 },
   test: { interval: '1s', status: 'firing' },
 } as const;
 
@@ -175,6 +175,16 @@ export function captureSchema(probes?: ProbeCatalog) {
       : z.record(z.string(), z.record(z.string(), z.unknown()))
     ).default({}) as z.ZodType<Record<string, Record<string, unknown>>>,
     bpftrace: z.string().max(65536).optional(),
+    /** Host-wide trips (series without a cgroup): how many top contributors of the signal's per-cgroup twin to capture. */
+    top: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(D.capture.top)
+      .describe(
+        'When the tripped series has no cgroup: how many top contributing cgroups (by the signal’s per-cgroup twin) to capture, 1 to 8.',
+      ),
   });
 }
 
@@ -268,6 +278,10 @@ function ruleTestSpecSchema(types: readonly string[]) {
               plan: z
                 .strictObject({
                   probes: z.array(z.string()).optional(),
+                  /** Whom the capture aims at: the incident's target, the top contributors, or the host. */
+                  scope: z.enum(['target', 'contributors', 'host']).optional(),
+                  /** The contributors chosen (cgroup paths), largest first. */
+                  contributors: z.array(z.string()).optional(),
                   actions: z.array(z.looseObject({ type: z.enum(types as [string, ...string[]]) })).optional(),
                 })
                 .optional(),

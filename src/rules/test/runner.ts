@@ -16,7 +16,9 @@ import { signalSpec } from '../../signals.ts';
 import { Evaluator } from '../evaluate/evaluate.ts';
 import { leavesOf } from '../evaluate/groups.ts';
 import { planFor, type Plan } from '../plan.ts';
+import type { Contribution, ContributionSource } from '../contributors.ts';
 import { buildTicks } from './input.ts';
+import type { Tick } from '../../samples.ts';
 
 /** The fake clock starts at the epoch, so mute crons in tests read as UTC dates of 1970-01-01 (a Thursday). */
 export const TEST_EPOCH_MS = 0;
@@ -81,6 +83,13 @@ const camel = (k: string): string => k.replace(/_([a-z])/g, (_, c: string) => c.
 export function planDiff(exp: Expected['plan'], plan: Plan): string[] {
   const out: string[] = [];
   if (!exp) return out;
+  if (exp.scope && exp.scope !== plan.scope.kind)
+    out.push(`scope ${exp.scope} got ${plan.scope.kind}${plan.scope.kind === 'host' ? ` (${plan.scope.reason})` : ''}`);
+  if (exp.contributors) {
+    const got = plan.scope.kind === 'contributors' ? plan.scope.contributors.map((c) => c.cgroup) : [];
+    if (!isDeepStrictEqual(exp.contributors, got))
+      out.push(`contributors [${exp.contributors.join(', ')}] got [${got.join(', ')}]`);
+  }
   if (exp.probes) {
     const got = plan.probes.map((p) => p.name);
     if (!isDeepStrictEqual([...exp.probes].sort(), [...got].sort()))
@@ -143,8 +152,11 @@ export function runRuleTest(test: LoadedRuleTest, opts: RunOptions): RuleTestRes
   const lastAt = expects.length ? expects[expects.length - 1].atMs : 0;
   const ticks = buildTicks(test.spec, intervalMs, TEST_EPOCH_MS, Math.floor(lastAt / intervalMs) + 1);
   const ev = new Evaluator(ruleSet, { host: 'tripline-test' });
+  const seen: Tick[] = [];
+  const contributions = contributionsOf(seen);
   let next = 0;
   for (const t of ticks) {
+    seen.push(t);
     const out = ev.tick(t);
     while (next < expects.length && TEST_EPOCH_MS + expects[next].atMs < t.at + intervalMs) {
       const { e, i } = expects[next++];
@@ -155,11 +167,29 @@ export function runRuleTest(test: LoadedRuleTest, opts: RunOptions): RuleTestRes
         rules,
         (j) => `${file}:${lineOf(test, j === undefined ? `expect[${i}]` : `expect[${i}].incidents[${j}]`)}: at ${e.at}`,
         failures,
+        contributions,
       );
     }
     if (next >= expects.length) break;
   }
   return result();
+}
+
+/** Per-cgroup totals of a counter over the ticks fed so far, as the sampler's history gives them in the engine. */
+function contributionsOf(ticks: readonly Tick[]): ContributionSource {
+  return (twin, sinceMs, untilMs) => {
+    const by = new Map<string, Contribution>();
+    for (const t of ticks) {
+      if (t.at < sinceMs || t.at > untilMs) continue;
+      for (const s of t.samples) {
+        if (s.signal !== twin || s.kind !== 'counter') continue;
+        const id = s.labels.cgroup_id ?? '';
+        const prev = by.get(id);
+        by.set(id, { cgroupId: id, cgroup: s.labels.cgroup ?? '', value: (prev?.value ?? 0) + s.delta });
+      }
+    }
+    return [...by.values()];
+  };
 }
 
 function compare(
@@ -168,6 +198,7 @@ function compare(
   rules: Map<string, Rule>,
   where: (j?: number) => string,
   failures: string[],
+  contributions: ContributionSource,
 ): void {
   const left = [...actual];
   const describe = (inc: Incident): string =>
@@ -196,7 +227,8 @@ function compare(
         if (!(Math.abs(inc.value - v) <= Math.max(1e-12, Math.abs(v) * VALUE_TOLERANCE)))
           p.push(`value ${exp.value} got ${formatValue(inc.value, unit)}`);
       }
-      if (exp.plan && rule) for (const d of planDiff(exp.plan, planFor(rule, inc))) p.push(`plan ${d}`);
+      if (exp.plan && rule)
+        for (const d of planDiff(exp.plan, planFor(rule, inc, undefined, contributions))) p.push(`plan ${d}`);
       return p;
     });
     const best = problems.findIndex((p) => p.length === 0);

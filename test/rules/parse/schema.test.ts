@@ -101,6 +101,8 @@ test('allowed keys are read from the JSON Schema, per action type', () => {
   ]);
   assert.deepEqual(keysAt(DOCUMENT_SCHEMAS.RuleTest, ['spec', 'expect', 0, 'incidents', 0, 'plan']), [
     'probes',
+    'scope',
+    'contributors',
     'actions',
   ]);
 });

@@ -38,6 +38,11 @@ export interface SignalDef {
   readonly help: string;
   /** Histograms: the range (seconds) worth resolving in /metrics' at most 16 buckets (src/metrics/fold-buckets.ts). */
   readonly range?: readonly [number, number];
+  /**
+   * Host-wide signals: their per-cgroup twin, a per-cgroup counter of what each cgroup contributed (slow calls, bytes). A trip of a series
+   * without a cgroup captures the twin's top contributors during the incident's window (src/rules/contributors.ts).
+   */
+  readonly twin?: string;
 }
 
 /** A counter family's pure descriptor: `src/probes/counters/spec/<name>.ts`, one line in spec/index.ts. */
