@@ -44,6 +44,8 @@ export class PodCache implements PodLookup {
   readonly node: string;
   /** Pod objects dropped (out of shape, over the bound), by reason. */
   readonly dropped: Record<string, number> = {};
+  /** Lists and watches that failed (each followed by a restart after a backoff). */
+  failures = 0;
   readonly #o: PodCacheOptions;
   readonly #client: KubeClient;
   readonly #workloads: WorkloadResolver;
@@ -230,6 +232,7 @@ export class PodCache implements PodLookup {
   /** After a failure the informer has stopped: start it again after a backoff (it resumes from its resourceVersion). */
   #failed(err: unknown): void {
     if (this.#stopped || this.#restart) return;
+    this.failures += 1;
     const [base, max] = this.#o.backoffMs ?? [1000, 30_000];
     const delay = Math.min(max, base * 2 ** Math.min(this.#failures, 16)) * (0.8 + Math.random() * 0.4);
     this.#failures += 1;

@@ -131,7 +131,9 @@ export class NetworkSide {
       return;
     }
     const { PodCache } = await import('../kube/pod-cache.ts');
+    const { podCacheMetrics } = await import('../kube/pod-cache-metrics.ts');
     this.#pods = new PodCache({ creds, node, log, onSnapshot: (s) => this.#o.onPods?.(s) });
+    for (const m of podCacheMetrics(c.metrics.prefix, this.#pods)) this.#o.metricsRegistry?.registerMetric(m as never);
     this.#pods.start();
   }
 

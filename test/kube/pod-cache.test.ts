@@ -224,6 +224,7 @@ test('API server down at start: retries without crashing, syncs when it comes up
       () => logs.slice(before).filter((l) => /retrying/.test(l.msg ?? '')).length >= 2,
     );
     assert.equal(cache.synced, false);
+    assert.ok(cache.failures >= 2);
     kube.addPod('ops', 'a');
     kube.fail(/GET \/api\/v1\/pods/, 503, 2);
     await kube.start(undefined, port);

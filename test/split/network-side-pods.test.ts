@@ -39,7 +39,12 @@ async function pair(dir: string): Promise<{ a: Socket; b: Socket; done(): void }
   };
 }
 
-function networkSide(dir: string, kubernetes: object, onPods: (s: PodSnapshot) => void): NetworkSide {
+function networkSide(
+  dir: string,
+  kubernetes: object,
+  onPods: (s: PodSnapshot) => void,
+  metricsRegistry = new Registry(),
+): NetworkSide {
   return new NetworkSide({
     config: buildConfig({ listen: '127.0.0.1:0', data_dir: dir, kubernetes }, {}),
     log: recordingLogger() as never,
@@ -48,7 +53,7 @@ function networkSide(dir: string, kubernetes: object, onPods: (s: PodSnapshot) =
       silences: localSilences(() => new Suppressor()),
     },
     apiToken: TOKEN,
-    metricsRegistry: new Registry(),
+    metricsRegistry,
     env: {},
     onPods,
   });
@@ -79,7 +84,8 @@ test('with a node name and the API server, the pods of this node reach the probe
   probe.on('pods', (s) => void received.push(s));
   kube.addDeployment('shop', 'web', 2, 2);
   kube.addPod('ops', 'other-node', undefined, { node: 'node-2' });
-  const ns = networkSide(dir, { api_url: kube.url, node_name: 'node-1' }, (s) => net.notify('pods', s));
+  const registry = new Registry();
+  const ns = networkSide(dir, { api_url: kube.url, node_name: 'node-1' }, (s) => net.notify('pods', s), registry);
   try {
     await ns.start();
     assert.ok(ns.pods, 'the pod cache runs');
@@ -100,6 +106,11 @@ test('with a node name and the API server, the pods of this node reach the probe
     assert.deepEqual(invalid, []);
     assert.equal(probe.dropped, 0);
     for (const s of received) NET_TO_PROBE.pods.parse(s);
+    // The cache on the network side's /metrics.
+    const text = await registry.metrics();
+    assert.match(text, /^tripline_pod_cache_pods 3$/m);
+    assert.match(text, /^tripline_pod_cache_synced 1$/m);
+    assert.match(text, /^tripline_pod_cache_failures_total 0$/m);
   } finally {
     await ns.stop(2000);
     net.close();
