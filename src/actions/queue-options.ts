@@ -4,6 +4,7 @@ import type { ActionLogger, ActionStore } from './types.ts';
 import type { ActionRegistry } from './registry.ts';
 import type { ActionMetrics } from './metrics.ts';
 import type { RuleLookup } from './job-schema.ts';
+import type { PodLookup } from '../kube/pod-lookup.ts';
 
 /** Resolved queue options. */
 export interface QueueOptions {
@@ -35,6 +36,8 @@ export interface QueueOptions {
   readonly now?: () => number;
   /** The rules this side was given: jobs' specs are rebuilt from them (the network side passes its rule book). */
   readonly rules?: RuleLookup;
+  /** This node's pods, handed to actions (ActionContext.pods). */
+  readonly pods?: PodLookup;
   /** State store for the in-process back end (open-queue.ts picks a FileStore in data_dir when it exists). @defaultValue a MemoryStore */
   readonly store?: ActionStore;
 }
