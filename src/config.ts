@@ -152,6 +152,15 @@ export const ConfigSchema = z
         kubeconfig: z.string().optional(),
         /** Override of the API server URL (tests, proxies). */
         api_url: z.string().optional(),
+        /**
+         * This node's name (env NODE_NAME, which the DaemonSet injects from `spec.nodeName`). With it and credentials,
+         * the network side keeps a cache of this node's pods (list + watch `spec.nodeName=<node>`) to name cgroups
+         * and find the workload to scale; unset = no pod cache.
+         */
+        node_name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a node name (DNS subdomain)')
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -228,6 +237,7 @@ function applyEnv(raw: Record<string, any>, env: NodeJS.ProcessEnv): Record<stri
   set('slack', 'api_url', env.SLACK_API_URL);
   set('slack', 'token_file', env.SLACK_BOT_TOKEN_FILE);
   set('kubernetes', 'kubeconfig', env.KUBECONFIG);
+  set('kubernetes', 'node_name', env.NODE_NAME);
   if (env.TRIPLINE_LISTEN) out.listen = env.TRIPLINE_LISTEN;
   if (env.TRIPLINE_DATA_DIR) out.data_dir = env.TRIPLINE_DATA_DIR;
   // A default, not an override: a host named in the file wins over NODE_NAME.

@@ -266,6 +266,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         metricsRegistry: new Registry(),
         persistState: true,
         onSettled: (s) => this.emit('action', s),
+        // In one process the pod cache's snapshots go to the pod directory directly (no channel).
+        onPods: (snapshot) => this.pods.replace(snapshot),
       });
       this.network.setRules(ruleActions(rules.rules));
       this.address = await this.network.start(listen);

@@ -5,6 +5,7 @@ import type { ActionRegistry } from './registry.ts';
 import type { ActionMetrics } from './metrics.ts';
 import type { RuleLookup } from './job-schema.ts';
 import type { SignalReader } from '../signal-read.ts';
+import type { PodLookup } from '../kube/pod-lookup.ts';
 
 /** Resolved queue options. */
 export interface QueueOptions {
@@ -38,6 +39,8 @@ export interface QueueOptions {
   readonly rules?: RuleLookup;
   /** Re-reads a rule's signal on the probe side, handed to actions as `ctx.readSignal` (the network side passes it). */
   readonly readSignal?: SignalReader;
+  /** This node's pods, handed to actions (ActionContext.pods). */
+  readonly pods?: PodLookup;
   /** State store for the in-process back end (open-queue.ts picks a FileStore in data_dir when it exists). @defaultValue a MemoryStore */
   readonly store?: ActionStore;
 }

@@ -5,6 +5,7 @@
 import type { Config } from '../config.ts';
 import type { EnqueueResult } from './queue.ts';
 import type { QueueOptions } from './queue-options.ts';
+import type { PodLookup } from '../kube/pod-lookup.ts';
 import type {
   ActionContext,
   ActionJob,
@@ -36,6 +37,8 @@ export interface RunnerDeps {
   /** The rules this side was given: each job's spec is rebuilt from its rule version (absent: the job's own). */
   readonly rules?: RuleLookup;
   readonly readSignal?: SignalReader;
+  /** This node's pods (ActionContext.pods). */
+  readonly pods?: PodLookup;
 }
 
 /** The runner's dependencies from a back end's options and its own parts (the same for both back ends). */
@@ -51,6 +54,7 @@ export function runnerDeps(
     metrics: opts.metrics,
     rules: opts.rules,
     readSignal: opts.readSignal,
+    pods: opts.pods,
     ...parts,
   };
 }
@@ -141,6 +145,7 @@ export async function runJob(stored: ActionJob, attempt: number, deps: RunnerDep
       attempt,
       signal: deps.signal,
       now: deps.now,
+      pods: deps.pods,
       async notify(event, detail, seq) {
         const ids: string[] = [];
         for (const input of siblingInputs(job, event, detail, seq)) ids.push((await deps.enqueue(input)).id);

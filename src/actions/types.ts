@@ -8,6 +8,7 @@
  * files named in the config/spec, never put in a job.
  */
 import type { z } from 'zod';
+import type { PodLookup } from '../kube/pod-lookup.ts';
 import type { Config } from '../config.ts';
 import type { Incident } from '../incident.ts';
 import type { BundleRef } from '../bundle/types.ts';
@@ -126,6 +127,8 @@ export interface ActionContext {
   readonly readSignal?: SignalReader;
   /** Clock (epoch ms); tests may pass another. */
   now(): number;
+  /** This node's pods (the network side's pod cache), when it runs: the scale action finds pods there first. */
+  readonly pods?: PodLookup;
 }
 
 /** The result of a delivery, kept as the job's return value (non-secret). */

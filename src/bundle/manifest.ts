@@ -120,6 +120,7 @@ export const ManifestSchema = z
               .object({
                 cgroup_id: z.string(),
                 cgroup: z.string(),
+                name: z.string().max(1024).optional(),
                 value: z.number().nonnegative(),
                 share: z.number().min(0).max(1),
               })

@@ -48,7 +48,7 @@ export interface BundleScope {
   readonly twin?: string;
   readonly sinceMs?: number;
   readonly untilMs?: number;
-  readonly contributors?: readonly { cgroupId: string; cgroup: string; value: number; share: number }[];
+  readonly contributors?: readonly { cgroupId: string; cgroup: string; value: number; share: number; name?: string }[];
 }
 
 /** Everything a bundle is made of. Times are ms since the epoch. */
@@ -339,6 +339,7 @@ function manifestScope(s: BundleScope): NonNullable<Manifest['scope']> {
     contributors: (s.contributors ?? []).map((c) => ({
       cgroup_id: c.cgroupId,
       cgroup: c.cgroup,
+      ...(c.name ? { name: c.name } : {}),
       value: c.value,
       share: c.share,
     })),

@@ -143,7 +143,7 @@ export class CaptureManager extends EventEmitter {
           { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' },
         );
       }
-      const resolved = resolveTarget(req, this.contributions());
+      const resolved = resolveTarget(req, this.contributions(), this.opts.nameOf);
       if (req.incident) this.opts.watch?.add(key, offenderIds(resolved.target));
       const promise = this.begin(key, req, resolved.target, resolved.scope, tripAt);
       this.inflight.set(key, promise);

@@ -49,9 +49,17 @@ export interface ResolvedTarget {
 export function resolveTarget(
   req: { readonly incident?: Incident; readonly rule?: Rule; readonly target?: IncidentTarget },
   contributions?: ContributionSource,
+  nameOf?: (cgroupPath: string) => string,
 ): ResolvedTarget {
   if (req.incident && req.rule) {
-    const scope = captureScope(req.rule, req.incident, contributions);
+    let scope = captureScope(req.rule, req.incident, contributions);
+    if (scope.kind === 'contributors' && nameOf) {
+      const named = scope.contributors.map((c) => {
+        const name = c.cgroup ? nameOf(c.cgroup) : '';
+        return name ? { ...c, name } : c;
+      });
+      scope = { ...scope, contributors: named };
+    }
     if (scope.kind === 'contributors')
       return { scope, target: { cgroupIds: scope.contributors.map((c) => BigInt(c.cgroupId)) } };
     if (scope.kind === 'host') return { scope, target: { hostWide: true } };

@@ -120,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
     apiToken: hello.apiToken,
     metricsRegistry: ownMetrics,
     persistState: true,
+    // This node's pods, after each change of the pod cache: the probe side names cgroups with them.
+    onPods: (snapshot) => channel.notify('pods', snapshot),
   });
   channel.on('rules', ({ rules }) => side.setRules(rules));
   channel.on('ready', ({ ready }) => side.setReady(ready));

@@ -12,10 +12,25 @@ export interface KubeApiCall {
 }
 
 export const KUBE_API_CALLS: readonly KubeApiCall[] = [
-  { group: '', resource: 'pods', verb: 'get', why: 'scale: the pod of an incident and its owner' },
-  { group: '', resource: 'pods', verb: 'list', why: 'scale: the pod of an incident by its UID' },
-  { group: '', resource: 'pods', verb: 'watch', why: "pod cache: this node's pods as they change (fieldSelector)" },
-  { group: 'apps', resource: 'replicasets', verb: 'get', why: 'scale: the Deployment that owns a pod' },
+  { group: '', resource: 'pods', verb: 'get', why: 'scale: the pod an incident names, and its owner' },
+  {
+    group: '',
+    resource: 'pods',
+    verb: 'list',
+    why: "pod cache: this node's pods (fieldSelector spec.nodeName); scale: a pod by UID when the cache does not know it (this node's, then the cluster's, paginated)",
+  },
+  {
+    group: '',
+    resource: 'pods',
+    verb: 'watch',
+    why: "pod cache: changes to this node's pods (fieldSelector spec.nodeName), resumed from the list's resourceVersion",
+  },
+  {
+    group: 'apps',
+    resource: 'replicasets',
+    verb: 'get',
+    why: 'pod cache and scale: the Deployment that owns a pod (cached per ReplicaSet)',
+  },
   { group: 'apps', resource: 'deployments/scale', verb: 'get', why: 'scale: current replicas' },
   { group: 'apps', resource: 'deployments/scale', verb: 'patch', why: 'scale: raise replicas' },
   { group: 'apps', resource: 'statefulsets/scale', verb: 'get', why: 'scale: current replicas' },

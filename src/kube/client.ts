@@ -5,16 +5,14 @@
  */
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { readFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import { RateLimitedError, RetryableError, UnrecoverableError, parseRetryAfter } from '../actions/errors.ts';
 import type { KubeCredentials } from './kubeconfig.ts';
 import { assertListedCall } from './api-call-check.ts';
 
 /** Per-request timeout: a hung API server fails the attempt as retryable. */
 const TIMEOUT_MS = 10_000;
-/** How long a token read from a file is used before rereading it. */
-const TOKEN_REFRESH_MS = 60_000;
-/** Largest response body read (a pod list of a big cluster is a few MB). */
+/** Largest response body read (a page of 500 pods is 2–10 MB; lists are paginated or node-scoped). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** An HTTP failure from the API server; `status` lets callers treat 404 as "absent". */
@@ -38,7 +36,6 @@ export class KubeHttpError extends UnrecoverableError {
 export class KubeClient {
   readonly creds: KubeCredentials;
   readonly #timeoutMs: number;
-  #token?: { value: string; readAt: number };
 
   constructor(creds: KubeCredentials, opts: { timeoutMs?: number } = {}) {
     this.creds = creds;
@@ -55,20 +52,10 @@ export class KubeClient {
     return this.#call<T>('PATCH', withQuery(path, dryRun ? { dryRun: 'All' } : {}), body);
   }
 
-  #bearer(): string | undefined {
-    if (this.creds.token) return this.creds.token;
-    if (!this.creds.tokenFile) return undefined;
-    const now = Date.now();
-    if (!this.#token || now - this.#token.readAt > TOKEN_REFRESH_MS) {
-      this.#token = { value: readFileSync(this.creds.tokenFile, 'utf8').trim(), readAt: now };
-    }
-    return this.#token.value;
-  }
-
-  #call<T>(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<T> {
     // Only the calls of src/kube/api-calls.ts (what the deployed RBAC grants) leave the process.
     const [apiPath, q] = path.split('?', 2);
-    assertListedCall(method, apiPath, Object.fromEntries(new URLSearchParams(q)));
+    assertListedCall(method, apiPath!, Object.fromEntries(new URLSearchParams(q)));
     const url = new URL(this.creds.server + path);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { Accept: 'application/json' };
@@ -76,22 +63,20 @@ export class KubeClient {
       headers['Content-Type'] = 'application/merge-patch+json';
       headers['Content-Length'] = String(payload.length);
     }
-    const token = this.#bearer();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const tls = url.protocol === 'https:';
-    const req = (tls ? httpsRequest : httpRequest)(url, {
-      method,
-      headers,
-      timeout: this.#timeoutMs,
-      ...(tls
-        ? {
-            ca: this.creds.ca,
-            cert: this.creds.cert,
-            key: this.creds.key,
-            rejectUnauthorized: !this.creds.insecureSkipTlsVerify,
-          }
-        : {}),
-    });
+    const opts: RequestOptions = { method, headers, timeout: this.#timeoutMs };
+    try {
+      // client-node's KubeConfig: CA, client certificate, agent, and the Authorization header (token, token file,
+      // exec or auth-provider plugin, which may run a command here).
+      await this.creds.apply?.(opts);
+    } catch (err) {
+      throw new RetryableError(
+        `kubernetes ${method} ${path}: credentials from ${this.creds.source}: ${(err as Error).message}`,
+        {
+          reason: 'auth',
+        },
+      );
+    }
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts);
     return new Promise<T>((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#timeoutMs} ms`)));
       req.on('error', (err) =>

@@ -24,6 +24,8 @@ export type { Contribution };
 /** A chosen contributor: its total and its share of every cgroup's total (0..1). */
 export interface Contributor extends Contribution {
   readonly share: number;
+  /** The cgroup's names (`shop/web-… (Deployment shop/web), container app`, a systemd unit) when known. */
+  readonly name?: string;
 }
 
 /** Per-cgroup totals of a twin signal with points in [sinceMs, untilMs]. */
@@ -108,7 +110,12 @@ export function describeScope(scope: CaptureScope): string {
   if (scope.kind === 'target') return 'captured the incident’s own cgroup/pids';
   if (scope.kind === 'host') return `captured host-wide: ${scope.reason}`;
   const list = scope.contributors
-    .map((c) => `${c.cgroup || `cgroup id ${c.cgroupId}`} (${(c.share * 100).toFixed(0)}%)`)
+    .map((c) => {
+      const where = c.cgroup || `cgroup id ${c.cgroupId}`;
+      return c.name
+        ? `${c.name} [${where}] (${(c.share * 100).toFixed(0)}%)`
+        : `${where} (${(c.share * 100).toFixed(0)}%)`;
+    })
     .join(', ');
   const n = scope.contributors.length;
   return `captured the top ${n === 1 ? 'contributor' : `${n} contributors`} of ${scope.signal} (by ${scope.twin}): ${list}`;

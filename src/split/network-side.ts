@@ -25,6 +25,9 @@ import type { IncidentReport } from '../pipeline/events.ts';
 import { ruleActionsHash } from '../rules/actions-hash.ts';
 import type { Rule } from '../rules/types.ts';
 import type { SignalReader } from '../signal-read.ts';
+import type { PodSnapshot } from '../pod-meta.ts';
+import type { PodCache } from '../kube/pod-cache.ts';
+import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
@@ -70,6 +73,13 @@ export interface NetworkSideOptions {
   readonly persistState?: boolean;
   /** Called for each settled action job (the engine re-emits it). */
   readonly onSettled?: (s: JobSettled) => void;
+  /**
+   * The pods on this node after each change of the pod cache (debounced): the probe side names cgroups with them.
+   * The cache runs when `kubernetes.node_name` is set and credentials are found.
+   */
+  readonly onPods?: (s: PodSnapshot) => void;
+  /** Environment credentials are looked for in (the service account's KUBERNETES_SERVICE_HOST). @defaultValue process.env */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The network side of one tripline service. */
@@ -83,6 +93,7 @@ export class NetworkSide {
   #queue?: ActionQueue;
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
+  #pods?: PodCache;
   /** Where /metrics (and /api unless api.listen) listens. */
   address?: { host: string; port: number };
   /** Where /api listens when api.listen puts it apart. */
@@ -97,10 +108,44 @@ export class NetworkSide {
     return this.#queue;
   }
 
+  /** This node's pod cache, when it runs. */
+  get pods(): PodCache | undefined {
+    return this.#pods;
+  }
+
+  /**
+   * Starts the pod cache when Kubernetes is configured (credentials and a node name); client-node is loaded only
+   * then. It syncs in the background: a failure is logged and retried, never fatal to the network side.
+   */
+  async #startPods(): Promise<void> {
+    const { config: c, log } = this.#o;
+    const node = c.kubernetes.node_name;
+    const env = this.#o.env ?? process.env;
+    if (!node || !kubernetesConfigured(c.kubernetes, env)) {
+      if (node) log.info({ node }, 'pod cache off: no Kubernetes credentials (kubeconfig, service account, api_url)');
+      return;
+    }
+    let creds;
+    try {
+      creds = resolveCredentials(c.kubernetes, env);
+    } catch (err) {
+      const e = err as TriplineError;
+      log.error({ err: e.message, hint: e.hint }, 'pod cache off: Kubernetes credentials cannot be loaded');
+      return;
+    }
+    const { PodCache } = await import('../kube/pod-cache.ts');
+    const { podCacheMetrics } = await import('../kube/pod-cache-metrics.ts');
+    this.#pods = new PodCache({ creds, node, log, onSnapshot: (s) => this.#o.onPods?.(s) });
+    for (const m of podCacheMetrics(c.metrics.prefix, this.#pods)) this.#o.metricsRegistry?.registerMetric(m as never);
+    this.#pods.start();
+  }
+
   /** Opens the queue and starts its workers, then serves HTTP on `listen` (and api.listen). */
   async start(listen: string = this.#o.config.listen): Promise<{ host: string; port: number }> {
     const { config: c, log } = this.#o;
+    await this.#startPods();
     this.#queue = await openQueue({
+      pods: this.#pods,
       config: c,
       log,
       registry: this.#o.actions,
@@ -247,6 +292,7 @@ export class NetworkSide {
   async stop(flushMs = 10_000): Promise<void> {
     await Promise.allSettled([...this.#chains.values()]);
     await this.#queue?.close(flushMs);
+    await this.#pods?.stop();
     await this.#server?.close();
     await this.#apiServer?.close();
   }

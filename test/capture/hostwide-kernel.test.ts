@@ -17,7 +17,7 @@ import { deepProbes } from '../../src/probes/deep/index.ts';
 import { startSyscalls } from '../../src/probes/counters/syscalls.ts';
 import { CgroupResolver } from '../../src/probes/cgroups.ts';
 import { createSampler } from '../../src/sampler/sampler.ts';
-import { ConfigSchema } from '../../src/config.ts';
+import { buildConfig } from '../../src/config.ts';
 import { loadRuleSet } from '../../src/rules/load.ts';
 import { planFor } from '../../src/rules/plan.ts';
 import { ACTIONS } from '../../src/actions/registry.ts';
@@ -44,7 +44,7 @@ kernelTest(
   async () => {
     const fam = startSyscalls(objDir);
     cleanups.push(() => fam.close());
-    const config = ConfigSchema.parse({});
+    const config = buildConfig({}, {});
     const sampler = createSampler({ families: [fam], resolver: new CgroupResolver(), config });
     const slow = createCgroup({ name: uniqueName('slow') });
     cleanups.push(() => slow.destroy());

@@ -467,3 +467,49 @@ test('a trip without cgroup captures the top contributors from the history and s
     await m.stop();
   }
 });
+
+test('the top contributors carry their names (pods, units) in the headline and the manifest when known', async () => {
+  const m = manager({
+    registry: { procstat: procstat('procstat') },
+    warm: [],
+    history: {
+      history: () => [],
+      contributions: () => [
+        { cgroupId: '41', cgroup: '/kubepods/podu1/c1', value: 90 },
+        { cgroupId: '42', cgroup: '/cron', value: 10 },
+      ],
+    },
+    nameOf: (path) => (path === '/kubepods/podu1/c1' ? 'shop/web-1 (Deployment shop/web), container app' : ''),
+  });
+  const r: Rule = {
+    ...rule(['procstat'], 200),
+    name: 'syscall-latency',
+    groupBy: ['syscall'],
+    when: {
+      signal: 'syscall_latency_seconds',
+      stat: 'p99',
+      windowMs: 30_000,
+      op: 'above',
+      threshold: 0.01,
+      thresholdText: '10ms',
+    },
+  };
+  try {
+    const ref = await m.capture({
+      incident: { ...incident('named', []), rule: 'syscall-latency', target: {} },
+      rule: r,
+    });
+    assert.equal(
+      ref.findings.headlines[0],
+      'captured the top 2 contributors of syscall_latency_seconds (by syscall_slow_calls): ' +
+        'shop/web-1 (Deployment shop/web), container app [/kubepods/podu1/c1] (90%), /cron (10%)',
+    );
+    const mf = (await validateBundle(ref.dir)).manifest!;
+    assert.deepEqual(
+      mf.scope?.contributors.map((c) => c.name),
+      ['shop/web-1 (Deployment shop/web), container app', undefined],
+    );
+  } finally {
+    await m.stop();
+  }
+});

@@ -22,21 +22,23 @@ kernelTest(
     withWorld(t, async (w) => {
       const uid = w.deployment(NS, DEPLOY, 2);
       const pod = w.podCgroup(uid, 0.2);
-      // The pod's names, as the network side's pod cache sends them over the channel (here straight into the engine's
-      // pod directory: the in-process network side has no cache of its own yet).
+      // The pod's names come from the network side's pod cache (list + watch of node-1's pods on the stand-in): the
+      // kubelet reports the container's id, the cache sends the snapshot, the engine's pod directory takes it.
       const podName = [...w.kube.pods.values()].find((p) => p.metadata.uid === uid)!.metadata.name;
-      w.engine!.pods.replace({
-        pods: [
-          {
-            uid,
-            namespace: NS,
-            name: podName,
-            qos: 'Burstable',
-            workload: { kind: 'Deployment', name: DEPLOY },
-            containers: [{ id: pod.containerId, name: 'app' }],
-          },
-        ],
+      w.kube.modifyPod(NS, podName, (p) => {
+        p.status.containerStatuses = [{ name: 'app', containerID: `containerd://${pod.containerId}` }];
       });
+      await waitFor(
+        "the pod in the engine's pod directory, with its Deployment",
+        30_000,
+        () => {
+          const known = w.engine!.pods.pod(uid);
+          return known?.workload?.kind === 'Deployment' && known.containers.some((c) => c.id === pod.containerId)
+            ? known
+            : undefined;
+        },
+        () => w.describe(),
+      );
       w.watch(pod.cg.id);
       w.busy(pod.cg, 'e2e-app-worker');
       w.busy(pod.cg, 'e2e-app-worker');

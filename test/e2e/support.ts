@@ -185,7 +185,8 @@ export class E2eWorld {
         data_dir: join(this.dir, 'data'),
         redis: { url: this.redis.url },
         slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },
-        kubernetes: { api_url: this.kube.url },
+        // node-1 is the stand-in's node: the network side's pod cache lists and watches its pods.
+        kubernetes: { api_url: this.kube.url, node_name: 'node-1' },
       },
       { SLACK_BOT_TOKEN: this.slack.token },
     );

@@ -1,10 +1,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inClusterCredentials, parseKubeconfig, resolveCredentials } from '../../src/kube/kubeconfig.ts';
+import type { RequestOptions } from 'node:https';
+import { inClusterConfig, resolveCredentials } from '../../src/kube/kubeconfig.ts';
 import { KubeClient, KubeHttpError } from '../../src/kube/client.ts';
 import { RateLimitedError, RetryableError } from '../../src/actions/errors.ts';
 import { hasCode } from '../../src/errors.ts';
@@ -34,70 +35,128 @@ ${user}
 `;
 }
 
-test('kubeconfig: current context, server, CA data, token', () => {
-  const c = parseKubeconfig(
+/** Writes a kubeconfig file and loads credentials from it. */
+function load(name: string, text: string) {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return resolveCredentials({ kubeconfig: file }, {});
+}
+
+/** The request options credentials give one request (CA, certificate, Authorization header). */
+async function applied(creds: ReturnType<typeof resolveCredentials>): Promise<RequestOptions> {
+  const opts: RequestOptions = { headers: {} };
+  await creds.apply!(opts);
+  return opts;
+}
+
+test('kubeconfig: current context, server, CA data, token', async () => {
+  const c = load(
+    'basic',
     kubeconfig(
       'https://10.0.0.1:6443',
       `    certificate-authority-data: ${Buffer.from('CA PEM').toString('base64')}`,
       '    token: abc.def',
     ),
-    '/x/config',
   );
   assert.equal(c.server, 'https://10.0.0.1:6443');
-  assert.equal(c.ca?.toString(), 'CA PEM');
-  assert.equal(c.token, 'abc.def');
-  assert.equal(c.insecureSkipTlsVerify, false);
+  const o = await applied(c);
+  assert.equal(o.ca?.toString(), 'CA PEM');
+  assert.equal((o.headers as Record<string, string>).Authorization, 'Bearer abc.def');
+  assert.equal(o.rejectUnauthorized, undefined, 'TLS verified');
 });
 
-test('kubeconfig: file paths relative to the kubeconfig, client certificates, insecure-skip-tls-verify', () => {
+test('kubeconfig: file paths relative to the kubeconfig, client certificates, insecure-skip-tls-verify', async () => {
   writeFileSync(join(dir, 'ca.crt'), 'CA FILE');
   writeFileSync(join(dir, 'client.crt'), 'CERT');
   writeFileSync(join(dir, 'client.key'), 'KEY');
-  const c = parseKubeconfig(
-    kubeconfig(
-      'https://h:6443',
-      '    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true',
-      '    client-certificate: client.crt\n    client-key: client.key',
+  const o = await applied(
+    load(
+      'config',
+      kubeconfig(
+        'https://h:6443',
+        '    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true',
+        '    client-certificate: client.crt\n    client-key: client.key',
+      ),
     ),
-    join(dir, 'config'),
   );
-  assert.equal(c.ca?.toString(), 'CA FILE');
-  assert.equal(c.cert?.toString(), 'CERT');
-  assert.equal(c.key?.toString(), 'KEY');
-  assert.equal(c.insecureSkipTlsVerify, true);
+  assert.equal(o.ca?.toString(), 'CA FILE');
+  assert.equal(o.cert?.toString(), 'CERT');
+  assert.equal(o.key?.toString(), 'KEY');
+  assert.equal(o.rejectUnauthorized, false);
 });
 
 test('kubeconfig errors name the file and what is missing, never a token', () => {
   const cases: [string, RegExp][] = [
     ['kind: Config\n', /no current-context/],
     ['current-context: x\ncontexts: []\n', /context "x" not found/],
-    [kubeconfig('https://h', '', '    exec: { command: aws }'), /exec\/auth-provider plugin/],
+    [
+      'current-context: a\ncontexts: [{ name: a, context: { cluster: c, user: u } }]\nclusters: []\nusers: []\n',
+      /cluster "c" not found/,
+    ],
     ['current-context: [unclosed\n', /not valid YAML/],
+    [kubeconfig('http://10.0.0.9:8080', '', '    token: secret-tok'), /clear text/],
   ];
   for (const [text, want] of cases) {
+    const file = join(dir, 'bad');
+    writeFileSync(file, text);
     assert.throws(
-      () => parseKubeconfig(text, '/etc/kube/config'),
-      (e: unknown) =>
-        hasCode(e, 'ACTION_ERR_CONFIG') && want.test(e.message) && e.message.startsWith('/etc/kube/config:'),
+      () => resolveCredentials({ kubeconfig: file }, {}),
+      (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && want.test(e.message) && !/secret-tok/.test(e.message),
       String(want),
     );
   }
   assert.throws(
-    () => resolveCredentials({}, {}),
+    () => resolveCredentials({ kubeconfig: join(dir, 'absent') }, {}),
+    (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /absent/.test(e.message),
+  );
+  assert.throws(
+    () => resolveCredentials({}, {}, join(dir, 'no-sa')),
     (e: unknown) => hasCode(e, 'ACTION_ERR_CONFIG') && /KUBECONFIG/.test(e.hint),
   );
 });
 
-test('in-cluster credentials come from the service account folder and the service env', () => {
+test('in-cluster credentials come from the service account folder and the service env', async () => {
   const sa = join(dir, 'sa');
   execFileSync('mkdir', ['-p', sa]);
   writeFileSync(join(sa, 'token'), 'sa-token\n');
   writeFileSync(join(sa, 'ca.crt'), 'SA CA');
-  assert.equal(inClusterCredentials({}, sa), undefined);
-  const c = inClusterCredentials({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, sa)!;
+  assert.equal(inClusterConfig({}, sa), undefined);
+  const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+  const c = resolveCredentials({}, env, sa);
   assert.equal(c.server, 'https://10.96.0.1:443');
-  assert.equal(c.tokenFile, join(sa, 'token'));
-  assert.equal(c.ca?.toString(), 'SA CA');
+  assert.equal(c.source, 'in-cluster');
+  const o = await applied(c);
+  assert.equal((o.headers as Record<string, string>).Authorization, 'Bearer sa-token');
+  assert.equal(o.ca?.toString(), 'SA CA');
+});
+
+test('an exec credential plugin runs and its token is sent (client-node ExecAuth)', async () => {
+  const plugin = join(dir, 'plugin.sh');
+  writeFileSync(
+    plugin,
+    `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"exec-tok"}}'\n`,
+  );
+  chmodSync(plugin, 0o755);
+  const kube = await new FakeKube().start();
+  try {
+    kube.token = 'exec-tok';
+    kube.addDeployment('shop', 'web', 2);
+    const creds = load(
+      'exec',
+      kubeconfig(
+        kube.url,
+        '',
+        `    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${plugin}\n      interactiveMode: Never`,
+      ),
+    );
+    const scale = await new KubeClient(creds).get<{ spec: { replicas: number } }>(
+      '/apis/apps/v1/namespaces/shop/deployments/web/scale',
+    );
+    assert.equal(scale.spec.replicas, 2);
+    assert.equal(kube.calls.at(-1)!.authorization, 'Bearer exec-tok');
+  } finally {
+    await kube.stop();
+  }
 });
 
 test('the client talks HTTPS with the kubeconfig CA and token; errors map to action error classes', async (t) => {
@@ -147,12 +206,14 @@ test('the client talks HTTPS with the kubeconfig CA and token; errors map to act
     assert.equal(kube.replicas.get('deployments/shop/web'), 2, 'a dry run changes nothing');
 
     // Without the CA the server's certificate is refused (retryable network error, like a real TLS failure).
-    const noCa = new KubeClient({ server: kube.url, token: 'tok-123', source: 'test' });
+    const noCa = new KubeClient(load('no-ca', kubeconfig(kube.url, '', '    token: tok-123')));
     await assert.rejects(
       noCa.get('/api/v1/pods'),
       (e: unknown) => e instanceof RetryableError && e.reason === 'network',
     );
-    const wrongToken = new KubeClient({ ...resolveCredentials({ kubeconfig: file }, {}), token: 'nope' });
+    const wrongToken = new KubeClient(
+      load('wrong-token', kubeconfig(kube.url, `    certificate-authority: ${cert}`, '    token: nope')),
+    );
     await assert.rejects(
       wrongToken.get('/api/v1/pods'),
       (e: unknown) =>
@@ -177,17 +238,31 @@ test('the client talks HTTPS with the kubeconfig CA and token; errors map to act
   }
 });
 
-test('KUBECONFIG with several files uses the first that exists', () => {
-  const file = join(dir, 'second');
-  writeFileSync(file, kubeconfig('https://second:6443', '', '    token: t2'));
-  const c = resolveCredentials({ kubeconfig: `${join(dir, 'missing')}:${file}` }, {});
+test('KUBECONFIG with several files: missing ones skipped, the rest merged as kubectl does (first wins)', async () => {
+  const ctx = join(dir, 'ctx');
+  writeFileSync(
+    ctx,
+    'current-context: prod\ncontexts: [{ name: prod, context: { cluster: c1, user: u1 } }]\n' +
+      'clusters: [{ name: c1, cluster: { server: "https://second:6443" } }]\nusers: []\n',
+  );
+  const users = join(dir, 'users');
+  writeFileSync(
+    users,
+    'current-context: other\ncontexts: []\nclusters: [{ name: c1, cluster: { server: "https://ignored:1" } }]\n' +
+      'users: [{ name: u1, user: { token: t2 } }]\n',
+  );
+  const c = resolveCredentials({ kubeconfig: `${join(dir, 'missing')}:${ctx}:${users}` }, {});
   assert.equal(c.server, 'https://second:6443');
-  assert.equal(c.source, file);
+  assert.equal(((await applied(c)).headers as Record<string, string>).Authorization, 'Bearer t2');
 });
 
-test('api_url overrides the server and works without other credentials', () => {
-  assert.deepEqual(resolveCredentials({ api_url: 'http://127.0.0.1:8001/' }, {}), {
-    server: 'http://127.0.0.1:8001',
-    source: 'api_url',
-  });
+test('api_url overrides the server and works without other credentials', async () => {
+  const c = resolveCredentials({ api_url: 'http://127.0.0.1:8001/' }, {}, join(dir, 'no-sa'));
+  assert.equal(c.server, 'http://127.0.0.1:8001');
+  assert.equal(c.source, 'api_url');
+  assert.equal(((await applied(c)).headers as Record<string, string>).Authorization, undefined);
+  const file = join(dir, 'basic');
+  const over = resolveCredentials({ kubeconfig: file, api_url: 'http://127.0.0.1:8001' }, {});
+  assert.equal(over.server, 'http://127.0.0.1:8001');
+  assert.match(over.source, /server from api_url/);
 });

@@ -1,9 +1,13 @@
 /**
- * A local HTTP(S) server that speaks the Kubernetes API paths the scale action uses: pods (list all, get),
- * replicasets (get), deployments/statefulsets scale subresource (GET, merge PATCH, `dryRun=All`), HPAs (list,
- * merge PATCH). Objects live in memory; every request is recorded; a token can be required (401 otherwise); a
- * request that is not a call of src/kube/api-calls.ts gets 403, as from the deployed RBAC (`forbidden` lists them).
+ * A local HTTP(S) server that speaks the Kubernetes API paths tripline uses: pods (list with `fieldSelector`
+ * `spec.nodeName=` / `metadata.name=` and `limit`/`continue` pagination, watch as JSON lines from a resourceVersion,
+ * get), replicasets (get), deployments/statefulsets scale subresource (GET, merge PATCH, `dryRun=All`), HPAs (list,
+ * merge PATCH). Objects live in memory; every request is recorded; a token can be required (401 otherwise). Pod
+ * changes (`addPod`, `modifyPod`, `deletePod`) bump a resourceVersion and reach open watches; `expireNextWatch`
+ * answers the next watch with a 410 Gone ERROR event, as an API server does for a compacted resourceVersion. A request
+ * that is not a call of src/kube/api-calls.ts gets 403, as from the deployed RBAC (`forbidden` lists them).
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttp } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -24,15 +28,39 @@ type Meta = {
   name: string;
   namespace: string;
   uid: string;
+  resourceVersion?: string;
   ownerReferences?: { kind: string; name: string; controller?: boolean; apiVersion?: string }[];
 };
+
+/** A pod as the fake keeps it (the parts tripline reads). */
+export interface FakePod {
+  metadata: Meta;
+  spec: { nodeName: string; containers: { name: string }[] };
+  status: {
+    qosClass?: string;
+    containerStatuses?: { name: string; containerID?: string }[];
+    initContainerStatuses?: { name: string; containerID?: string }[];
+  };
+}
+
+/** Options of a pod: its node, containers (name → runtime id, random when omitted) and QoS class. */
+export interface PodOptions {
+  readonly node?: string;
+  readonly containers?: readonly string[];
+  readonly qos?: string;
+}
+
+/** Field selectors of pods an API server supports (the ones tripline could use): others get 400. */
+const POD_FIELDS = new Set(['spec.nodeName', 'metadata.name', 'metadata.namespace', 'status.phase']);
 
 /** The fake API server. */
 export class FakeKube {
   readonly calls: KubeCall[] = [];
   /** Requests RBAC would refuse: not in src/kube/api-calls.ts (answered 403, as the deployed ClusterRole would). */
   readonly forbidden: string[] = [];
-  readonly pods = new Map<string, { metadata: Meta }>();
+  readonly pods = new Map<string, FakePod>();
+  /** The node pods are put on unless told otherwise. */
+  node = 'node-1';
   readonly replicaSets = new Map<string, { metadata: Meta }>();
   /** `deployments/ns/name` or `statefulsets/ns/name` → replicas. */
   readonly replicas = new Map<string, number>();
@@ -52,21 +80,29 @@ export class FakeKube {
   url = '';
   #server?: Server;
   #uid = 0;
+  /** The resourceVersion of the last pod change. */
+  #rv = 100;
+  /** Pod changes in order, for watches that resume from a resourceVersion. */
+  readonly #events: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; rv: number; pod: FakePod }[] = [];
+  readonly #watches = new Set<{ res: ServerResponse; node?: string; bookmarks: boolean }>();
+  #expireNext = 0;
+  #silent = false;
   readonly #failures: { match: RegExp; status: number; times: number }[] = [];
 
-  /** Starts on a random loopback port; with `tls` it serves HTTPS with that key and certificate. */
-  async start(tls?: { key: Buffer; cert: Buffer }): Promise<this> {
+  /** Starts on a loopback port (random unless given); with `tls` it serves HTTPS with that key and certificate. */
+  async start(tls?: { key: Buffer; cert: Buffer }, port = 0): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
     };
     this.#server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.#server!.listen(port, '127.0.0.1', resolve));
     this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
     if (!this.#server) return;
+    this.closeWatches();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server!.close(() => resolve()));
   }
@@ -99,18 +135,113 @@ export class FakeKube {
     return this.addPod(namespace, `${name}-0`, { kind: 'StatefulSet', name });
   }
 
-  /** A pod owned by `owner` (or by nothing); returns its uid. */
-  addPod(namespace: string, name: string, owner?: { kind: string; name: string }): string {
+  /** A pod owned by `owner` (or by nothing), on `opts.node` (default: `node`); returns its uid. */
+  addPod(namespace: string, name: string, owner?: { kind: string; name: string }, opts: PodOptions = {}): string {
     const uid = this.#newUid();
-    this.pods.set(`${namespace}/${name}`, {
+    const containers = opts.containers ?? ['app'];
+    const pod: FakePod = {
       metadata: {
         name,
         namespace,
         uid,
         ownerReferences: owner ? [{ ...owner, controller: true, apiVersion: 'apps/v1' }] : undefined,
       },
-    });
+      spec: { nodeName: opts.node ?? this.node, containers: containers.map((c) => ({ name: c })) },
+      status: {
+        qosClass: opts.qos ?? 'Burstable',
+        containerStatuses: containers.map((c) => ({
+          name: c,
+          containerID: `containerd://${randomBytes(32).toString('hex')}`,
+        })),
+      },
+    };
+    this.#change('ADDED', pod);
     return uid;
+  }
+
+  /** Changes a pod (the function edits it in place) and tells watches (MODIFIED). */
+  modifyPod(namespace: string, name: string, edit: (pod: FakePod) => void): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`fake-kube: no pod ${namespace}/${name}`);
+    edit(pod);
+    this.#change('MODIFIED', pod);
+  }
+
+  /** Deletes a pod and tells watches (DELETED). */
+  deletePod(namespace: string, name: string): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`fake-kube: no pod ${namespace}/${name}`);
+    this.#change('DELETED', pod);
+  }
+
+  /** Adds an object as given (any shape: to test what a client does with what it does not expect). */
+  addRawPod(pod: any): void {
+    this.#rv += 1;
+    const key = `${pod?.metadata?.namespace}/${pod?.metadata?.name}/${this.#rv}`;
+    this.pods.set(key, pod);
+    this.#events.push({ type: 'ADDED', rv: this.#rv, pod });
+    this.#broadcast('ADDED', pod);
+  }
+
+  /** The next `times` watches of pods get a 410 Gone ERROR event (their resourceVersion "compacted") and end. */
+  expireNextWatch(times = 1): void {
+    this.#expireNext += times;
+  }
+
+  /**
+   * Runs `fn` with its pod changes hidden from watches (as if the API server compacted them away): only a relist
+   * sees them. Pair it with `expireNextWatch` and `closeWatches`.
+   */
+  silently(fn: () => void): void {
+    this.#silent = true;
+    try {
+      fn();
+    } finally {
+      this.#silent = false;
+    }
+  }
+
+  /** Sends a BOOKMARK with the current resourceVersion to the watches that asked for bookmarks. */
+  bookmark(): void {
+    this.#rv += 1;
+    for (const w of this.#watches)
+      if (w.bookmarks)
+        line(w.res, {
+          type: 'BOOKMARK',
+          object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } },
+        });
+  }
+
+  /** Ends every open watch (as an API server does after its timeout); clients reconnect. */
+  closeWatches(): void {
+    for (const w of this.#watches) w.res.end();
+    this.#watches.clear();
+  }
+
+  /** Watches open now. */
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
+  /** GET calls on the pod collection (list and watch). */
+  podCalls(): KubeCall[] {
+    return this.calls.filter((c) => c.method === 'GET' && c.path === '/api/v1/pods');
+  }
+
+  #change(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: FakePod): void {
+    this.#rv += 1;
+    pod.metadata.resourceVersion = String(this.#rv);
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    if (type === 'DELETED') this.pods.delete(key);
+    else this.pods.set(key, pod);
+    if (this.#silent) return;
+    const copy = structuredClone(pod);
+    this.#events.push({ type, rv: this.#rv, pod: copy });
+    this.#broadcast(type, copy);
+  }
+
+  #broadcast(type: string, pod: any): void {
+    for (const w of this.#watches) if (!w.node || pod?.spec?.nodeName === w.node) line(w.res, { type, object: pod });
   }
 
   /** An HPA on a Deployment. */
@@ -131,7 +262,8 @@ export class FakeKube {
   }
 
   #newUid(): string {
-    return `0000-uid-${String(++this.#uid).padStart(4, '0')}`;
+    this.#uid += 1;
+    return randomUUID();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -165,8 +297,7 @@ export class FakeKube {
     const dry = call.query.dryRun === 'All';
     const p = call.path;
     let m: RegExpExecArray | null;
-    if (call.method === 'GET' && p === '/api/v1/pods')
-      return send(res, 200, { kind: 'PodList', items: [...this.pods.values()] });
+    if (call.method === 'GET' && p === '/api/v1/pods') return this.#pods(call, res);
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(p)) && call.method === 'GET') {
       const pod = this.pods.get(`${m[1]}/${m[2]}`);
       return pod ? send(res, 200, pod) : send(res, 404, status(404, 'pods not found'));
@@ -225,6 +356,51 @@ export class FakeKube {
     }
     return send(res, 404, status(404, `no route for ${call.method} ${p}`));
   }
+
+  /** The pod collection: a list (selected, paginated) or a watch. */
+  #pods(call: KubeCall, res: ServerResponse): void {
+    const q = call.query;
+    const sel: Record<string, string> = {};
+    for (const part of (q.fieldSelector ?? '').split(',').filter(Boolean)) {
+      const [k, v] = part.split('=');
+      if (!POD_FIELDS.has(k!)) return send(res, 400, status(400, `field label not supported: ${k}`));
+      sel[k!] = v ?? '';
+    }
+    const match = (pod: any): boolean =>
+      (sel['spec.nodeName'] === undefined || pod?.spec?.nodeName === sel['spec.nodeName']) &&
+      (sel['metadata.name'] === undefined || pod?.metadata?.name === sel['metadata.name']) &&
+      (sel['metadata.namespace'] === undefined || pod?.metadata?.namespace === sel['metadata.namespace']);
+    if (q.watch === 'true') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (this.#expireNext > 0) {
+        this.#expireNext -= 1;
+        line(res, { type: 'ERROR', object: status(410, 'too old resource version: 1 (2)') });
+        res.end();
+        return;
+      }
+      const from = Number(q.resourceVersion ?? 0);
+      for (const e of this.#events) if (e.rv > from && match(e.pod)) line(res, { type: e.type, object: e.pod });
+      const w = { res, node: sel['spec.nodeName'], bookmarks: q.allowWatchBookmarks === 'true' };
+      this.#watches.add(w);
+      res.on('close', () => this.#watches.delete(w));
+      return;
+    }
+    const all = [...this.pods.values()].filter(match);
+    const start = Number(q.continue ?? 0);
+    const limit = Number(q.limit ?? 0) || all.length;
+    const items = all.slice(start, start + limit);
+    const next = start + limit < all.length ? String(start + limit) : undefined;
+    return send(res, 200, {
+      kind: 'PodList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(this.#rv), ...(next ? { continue: next } : {}) },
+      items,
+    });
+  }
+}
+
+function line(res: ServerResponse, event: unknown): void {
+  res.write(JSON.stringify(event) + '\n');
 }
 
 function status(code: number, message: string): object {

@@ -49,7 +49,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
           ? new UnrecoverableError(cause.message, { reason: 'config', hint: cause.hint, cause })
           : cause;
       }
-      r = { client, owners: new OwnerResolver(client) };
+      r = { client, owners: new OwnerResolver(client, { node: ctx.config.kubernetes.node_name }) };
       resolvers.set(ctx.config, r);
     }
     return r;
@@ -94,7 +94,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         throw err;
       }
       const { client, owners } = k;
-      const workload = await owners.resolve(spec.target, incident.target);
+      const workload = await owners.resolve(spec.target, incident.target, ctx.pods);
       const w = workloadId(workload);
 
       if (dryRun) return dryRunScale(client, workload, job, tell);

@@ -1,13 +1,16 @@
 /**
  * Which workload to scale for an incident: the rule's explicit target, or the incident's pod followed up its
- * controller owner references (Pod → ReplicaSet → Deployment, or Pod → StatefulSet). The pod is found by name
- * when the incident carries it, otherwise by uid in a list of all pods (cached: the list is the costly call).
+ * controller owner references (Pod → ReplicaSet → Deployment, or Pod → StatefulSet). The pod is found, cheapest
+ * first: in this node's pod cache (which already knows the workload: no call at all), by name when the incident
+ * carries it, else by uid in a list of this node's pods (`fieldSelector=spec.nodeName`), and only then in a
+ * paginated list of the cluster (`limit`/`continue`, bounded): the API cannot select pods by uid.
  */
 import type { IncidentTarget } from '../../incident.ts';
 import type { ScaleActionSpec } from './spec.ts';
 import { UnrecoverableError } from '../errors.ts';
 import { KubeHttpError } from '../../kube/client.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import type { PodLookup } from '../../kube/pod-lookup.ts';
 
 /** A scalable workload. */
 export interface WorkloadRef {
@@ -39,24 +42,55 @@ interface ObjectMeta {
   readonly ownerReferences?: readonly OwnerReference[];
 }
 interface PodList {
-  readonly items: readonly { readonly metadata: ObjectMeta }[];
+  readonly items?: readonly { readonly metadata?: ObjectMeta }[];
+  readonly metadata?: { readonly continue?: string };
 }
 
-/** Resolves incidents to workloads; keep one per client so its pod cache is reused. */
+/** Pods per page of the cluster-wide search. */
+const PAGE_SIZE = 500;
+/** Pages searched at most (100,000 pods): past that the incident must name its pod. */
+const MAX_PAGES = 200;
+/** uid → pod names remembered from searches. */
+const UIDS_MAX = 10_000;
+
+/** Where the resolver looks for pods besides the API. */
+export interface OwnerResolverOptions {
+  /** This node's name (kubernetes.node_name): a uid is looked for among its pods before the cluster's. */
+  readonly node?: string;
+  /** @defaultValue 500 */
+  readonly pageSize?: number;
+  /** @defaultValue 200 */
+  readonly maxPages?: number;
+}
+
+/** Resolves incidents to workloads; keep one per client so what it learnt of uids is reused. */
 export class OwnerResolver {
   readonly #client: KubeClient;
-  /** uid → pod name, from the last full list (a pod keeps its uid for life, so a hit stays right until it is gone). */
-  #uids = new Map<string, { namespace: string; name: string }>();
-  #listing?: Promise<PodList>;
+  readonly #o: OwnerResolverOptions;
+  /** uid → pod name, from searches (a pod keeps its uid for life, so a hit stays right until it is gone). */
+  readonly #uids = new Map<string, { namespace: string; name: string }>();
+  readonly #searches = new Map<string, Promise<ObjectMeta | undefined>>();
 
-  constructor(client: KubeClient) {
+  constructor(client: KubeClient, o: OwnerResolverOptions = {}) {
     this.#client = client;
+    this.#o = o;
   }
 
-  /** The workload for a spec's target: explicit, or `auto` from the incident's pod. */
-  async resolve(target: ScaleActionSpec['target'], incident: IncidentTarget): Promise<WorkloadRef> {
+  /** The workload for a spec's target: explicit, or `auto` from the incident's pod (this node's `pods` first). */
+  async resolve(target: ScaleActionSpec['target'], incident: IncidentTarget, pods?: PodLookup): Promise<WorkloadRef> {
     if (target !== 'auto') return { kind: target.kind, namespace: target.namespace, name: target.name };
-    const pod = await this.#pod(incident);
+    const cached = incident.pod?.uid ? pods?.byUid(incident.pod.uid) : undefined;
+    // The cache followed the owner chain already, unless the ReplicaSet's owner was not read yet.
+    if (cached && cached.workload?.kind !== 'ReplicaSet') {
+      const w = cached.workload;
+      const pod = `pod ${cached.namespace}/${cached.name}`;
+      if (!w) throw notScalable(`${pod} has no controller owner`);
+      if (w.kind === 'Deployment' || w.kind === 'StatefulSet')
+        return { kind: w.kind, namespace: cached.namespace, name: w.name };
+      throw notScalable(`${pod} is owned by a ${w.kind}, which has no replicas to raise`);
+    }
+    const byName = cached ? { uid: cached.uid, namespace: cached.namespace, name: cached.name } : incident.pod;
+    const pod = await this.#pod({ ...incident, pod: byName });
     const owner = controllerOf(pod);
     if (!owner) throw notScalable(`pod ${pod.namespace}/${pod.name} has no controller owner`);
     if (owner.kind === 'StatefulSet') return { kind: 'StatefulSet', namespace: pod.namespace, name: owner.name };
@@ -75,44 +109,67 @@ export class OwnerResolver {
     const p = t.pod;
     if (!p?.uid && !(p?.name && p.namespace))
       throw notScalable('the incident names no pod (target auto needs a pod; give the rule an explicit target)');
-    if (p.name && p.namespace) {
+    const known = p.name && p.namespace ? { namespace: p.namespace, name: p.name } : this.#uids.get(p.uid!);
+    if (known) {
       // By name even when the uid differs: a pod recreated under the same name (StatefulSet) has the same owner.
       try {
         return (
           await this.#client.get<{ metadata: ObjectMeta }>(
-            `/api/v1/namespaces/${encodeURIComponent(p.namespace)}/pods/${encodeURIComponent(p.name)}`,
+            `/api/v1/namespaces/${encodeURIComponent(known.namespace)}/pods/${encodeURIComponent(known.name)}`,
           )
         ).metadata;
       } catch (err) {
         if (!(err instanceof KubeHttpError && err.status === 404) || !p.uid) throw err;
+        this.#uids.delete(p.uid);
       }
     }
-    return this.#byUid(p.uid!);
+    const uid = p.uid!;
+    // Concurrent misses of one uid share one search, so a burst of incidents costs one.
+    let search = this.#searches.get(uid);
+    if (!search) {
+      search = this.#search(uid).finally(() => this.#searches.delete(uid));
+      this.#searches.set(uid, search);
+    }
+    const hit = await search;
+    if (!hit) throw notScalable(`no pod with uid ${uid} in the cluster (gone already?)`);
+    return hit;
   }
 
-  async #byUid(uid: string): Promise<ObjectMeta> {
-    let hit = this.#uids.get(uid);
-    if (!hit) {
-      // A miss lists all pods again (a new pod); concurrent misses share one list, so a burst of incidents costs one call.
-      this.#listing ??= this.#client.get<PodList>('/api/v1/pods').finally(() => {
-        this.#listing = undefined;
-      });
-      const list = await this.#listing;
-      this.#uids = new Map(
-        list.items.map((i) => [i.metadata.uid, { namespace: i.metadata.namespace, name: i.metadata.name }]),
+  /** A uid among this node's pods, then page by page among the cluster's (the API has no uid selector). */
+  async #search(uid: string): Promise<ObjectMeta | undefined> {
+    const node = this.#o.node;
+    if (node) {
+      const hit = this.#find(
+        await this.#client.get<PodList>('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}` }),
+        uid,
       );
-      hit = this.#uids.get(uid);
+      if (hit) return hit;
     }
-    if (!hit) throw notScalable(`no pod with uid ${uid} in the cluster (gone already?)`);
-    try {
-      const pod = await this.#client.get<{ metadata: ObjectMeta }>(
-        `/api/v1/namespaces/${encodeURIComponent(hit.namespace)}/pods/${encodeURIComponent(hit.name)}`,
-      );
-      return pod.metadata;
-    } catch (err) {
-      if (err instanceof KubeHttpError && err.status === 404) this.#uids.delete(uid);
-      throw err;
+    const limit = String(this.#o.pageSize ?? PAGE_SIZE);
+    const maxPages = this.#o.maxPages ?? MAX_PAGES;
+    let next: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const list = await this.#client.get<PodList>('/api/v1/pods', next ? { limit, continue: next } : { limit });
+      const hit = this.#find(list, uid);
+      if (hit) return hit;
+      next = typeof list.metadata?.continue === 'string' && list.metadata.continue ? list.metadata.continue : undefined;
+      if (!next) return undefined;
     }
+    throw notScalable(
+      `no pod with uid ${uid} in the first ${maxPages} pages of ${limit} pods of the cluster (searched no further)`,
+    );
+  }
+
+  /** The pod with `uid` in a list; remembers every pod's name by uid on the way (bounded). */
+  #find(list: PodList, uid: string): ObjectMeta | undefined {
+    let hit: ObjectMeta | undefined;
+    for (const item of Array.isArray(list.items) ? list.items : []) {
+      const m = item?.metadata;
+      if (typeof m?.uid !== 'string' || typeof m.name !== 'string' || typeof m.namespace !== 'string') continue;
+      if (m.uid === uid) hit = m;
+      if (this.#uids.size < UIDS_MAX) this.#uids.set(m.uid, { namespace: m.namespace, name: m.name });
+    }
+    return hit;
   }
 }
 
