@@ -84,6 +84,8 @@ spec:
   when: {signal: syscall_latency_seconds, stat: rate, window: 2s, above: 1/s}
   keep_firing_for: 10m
   cooldown: 10m
+  # Host-wide rules capture their top contributors; short, so the post is queued before scenario (c)'s kill.
+  capture: {duration: 1s}
   actions:
     - type: slack
 `;
