@@ -4,9 +4,9 @@
  */
 import type { KubeClient } from '../../kube/client.ts';
 import type { ActionJob, ActionOutcome, EventDetail } from '../types.ts';
-import { findHpa, hpaPatch, hpaPath } from './hpa.ts';
+import { findHpa, hpaPatch, hpaPath, type Hpa } from './hpa.ts';
 import { scalePath, workloadId, type WorkloadRef } from './owner.ts';
-import { parseStep, plan } from './plan.ts';
+import { parseStep, plan, type Plan } from './plan.ts';
 import type { ScaleActionSpec } from './spec.ts';
 
 /** The scale subresource's body (autoscaling/v1 Scale). */
@@ -34,15 +34,13 @@ export async function offlineDryRun(
   return { status: 'dry-run', summary: text, data: { method: 'PATCH', path: where, body } };
 }
 
-/** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */
-export async function dryRunScale(
+/** The plan against the live objects: the workload's scale subresource and its HPA, read now. */
+export async function livePlan(
   client: KubeClient,
   workload: WorkloadRef,
   job: ActionJob<ScaleActionSpec>,
-  tell: (d: EventDetail, seq: string) => Promise<string[]>,
-): Promise<ActionOutcome> {
+): Promise<{ p: Plan; hpa: Hpa | undefined }> {
   const { spec } = job;
-  const w = workloadId(workload);
   const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
   const p = plan({
     current: scale.spec.replicas ?? 0,
@@ -52,6 +50,18 @@ export async function dryRunScale(
     whenCause: spec.whenCause,
     hpa,
   });
+  return { p, hpa };
+}
+
+/** Plans against the live objects and sends the PATCH with `dryRun=All`: the server validates, nothing changes. */
+export async function dryRunScale(
+  client: KubeClient,
+  workload: WorkloadRef,
+  job: ActionJob<ScaleActionSpec>,
+  tell: (d: EventDetail, seq: string) => Promise<string[]>,
+): Promise<ActionOutcome> {
+  const w = workloadId(workload);
+  const { p, hpa } = await livePlan(client, workload, job);
   if (!p.scale) {
     await tell({ kind: 'scale-skipped', text: `Dry run: ${p.reason}` }, 'dry-skip');
     return { status: 'dry-run', summary: `Dry run: ${p.reason}` };

@@ -12,7 +12,7 @@ import { scaleDoc, scaleSpec, type ScaleActionSpec } from './spec.ts';
 import { TriplineError } from '../../errors.ts';
 import { UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome, EventDetail } from '../types.ts';
-import { dryRunScale, offlineDryRun, type Scale } from './dry-run.ts';
+import { dryRunScale, livePlan, offlineDryRun } from './dry-run.ts';
 import { onResolved, runRestore, runVerify, startVerify } from './follow-up.ts';
 import { Raises } from './restore.ts';
 import { ScaleGuards } from './cooldown.ts';
@@ -21,7 +21,7 @@ import { findHpa, hpaPatch, hpaPath } from './hpa.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { resolveCredentials } from '../../kube/kubeconfig.ts';
 import { OwnerResolver, scalePath, workloadId } from './owner.ts';
-import { causeVerdict, parseStep, plan } from './plan.ts';
+import { causeVerdict, parseStep } from './plan.ts';
 
 /** Options of the scale action; production uses the defaults. */
 export interface ScaleActionOptions {
@@ -124,15 +124,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
           const text = `Did not scale: ${w} is in its cooldown (${Math.round(spec.cooldownMs / 1000)}s), last scaled for ${cd.holder ?? 'another incident'}.`;
           return skip(guards, incident, claimTtl, text, tell);
         }
-        const [scale, hpa] = await Promise.all([client.get<Scale>(scalePath(workload)), findHpa(client, workload)]);
-        const p = plan({
-          current: scale.spec.replicas ?? 0,
-          step: spec.step,
-          max: spec.max,
-          cause: job.bundle?.findings.diagnosis?.cause,
-          whenCause: spec.whenCause,
-          hpa,
-        });
+        const { p, hpa } = await livePlan(client, workload, job);
         if (!p.scale) {
           await guards.releaseCooldown(w);
           return skip(guards, incident, claimTtl, p.reason, tell);
