@@ -110,6 +110,11 @@ export async function runRestore(
   client: () => KubeClient,
 ): Promise<ActionOutcome> {
   const { incident, spec } = job;
+  // The rule as loaded now decides: a restore job of a rule whose scale action is a dry run or has restore off (a
+  // planted job, or one queued before a reload) changes nothing.
+  if (!spec.restore) return { status: 'skipped', summary: 'restore is off for this rule (restore: false)' };
+  if (spec.dryRun || job.dryRun === true)
+    return { status: 'skipped', summary: 'dry run: nothing was raised to restore' };
   const raises = new Raises(ctx.store);
   const w = await raises.workloadOf(incident.key);
   if (!w) return { status: 'skipped', summary: `nothing to restore for ${incident.key}` };
@@ -129,6 +134,11 @@ export async function runRestore(
     return { status: 'skipped', summary: text };
   }
   const hpa = `HorizontalPodAutoscaler ${r.raise.hpa.namespace}/${r.raise.hpa.name}`;
+  if (r.did === 'foreign') {
+    const text = `Did not restore ${hpa}: it does not scale ${w} (the raise record does not match the cluster); left as is.`;
+    await ctx.notify('scaled', { kind: 'restore-skipped', text, workload: w }, 'restore');
+    return { status: 'skipped', summary: text };
+  }
   if (r.did === 'firing') {
     const text = `Not restoring ${hpa} minReplicas (${r.raise.set}) yet: ${r.keys.length} incident${r.keys.length > 1 ? 's' : ''} on ${w} still firing (${r.keys[0].slice(0, 200)}); it goes back to ${r.raise.original} ${after} after the last resolves.`;
     await ctx.notify('scaled', { kind: 'restore-waiting', text, workload: w }, 'restore');

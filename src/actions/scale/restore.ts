@@ -34,14 +34,20 @@ const LOCK_WAIT_MS = 35_000;
 const WORKLOAD_ID =
   /^(Deployment|StatefulSet)\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
-const RaiseSchema = z.strictObject({
-  /** The raise generation: the id of the incident that raised it first (restores are claimed per generation). */
-  gen: z.string().max(512),
-  hpa: z.strictObject({ namespace: z.string().max(253), name: z.string().max(253) }),
-  original: z.number().int().min(0).max(100_000),
-  set: z.number().int().min(0).max(100_000),
-  holders: z.record(z.string().max(8192), z.strictObject({ firing: z.boolean(), dueAt: z.number().optional() })),
-});
+/** A DNS-1123 name, as namespaces and HPA names are. */
+const DNS_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+const RaiseSchema = z
+  .strictObject({
+    /** The raise generation: the id of the incident that raised it first (restores are claimed per generation). */
+    gen: z.string().max(512),
+    hpa: z.strictObject({ namespace: z.string().regex(DNS_NAME), name: z.string().regex(DNS_NAME) }),
+    original: z.number().int().min(0).max(100_000),
+    set: z.number().int().min(1).max(100_000),
+    holders: z.record(z.string().max(8192), z.strictObject({ firing: z.boolean(), dueAt: z.number().optional() })),
+  })
+  // tripline only ever raised the floor: a record that would raise it on "restore" is not one tripline wrote.
+  .refine((r) => r.original < r.set, { message: 'original must be below set' });
 
 /** A raise of one workload's HPA floor. */
 export type Raise = z.output<typeof RaiseSchema>;
@@ -54,6 +60,7 @@ export type RestoreResult =
   | { readonly did: 'none' }
   | { readonly did: 'wait' }
   | { readonly did: 'gone' }
+  | { readonly did: 'foreign'; readonly raise: Raise }
   | { readonly did: 'taken' };
 
 /** The raises in one store. */
@@ -74,7 +81,9 @@ export class Raises {
     const raw = await this.#store.get(`scale:raise:${workload}`);
     if (!raw) return undefined;
     try {
-      return RaiseSchema.parse(JSON.parse(raw));
+      const r = RaiseSchema.parse(JSON.parse(raw));
+      // The HPA of a workload lives in the workload's namespace: a record naming another is not one tripline wrote.
+      return r.hpa.namespace === workload.split('/')[1] ? r : undefined;
     } catch {
       return undefined;
     }
@@ -176,7 +185,16 @@ export class Raises {
       return { did: 'taken' };
     let current: number;
     try {
-      const h = await client.get<{ spec?: { minReplicas?: number } }>(hpaPath(r.hpa));
+      const h = await client.get<{
+        spec?: { minReplicas?: number; scaleTargetRef?: { kind?: string; name?: string } };
+      }>(hpaPath(r.hpa));
+      // Only the HPA that scales this workload: the record is store data, the HPA's own target is the API server's.
+      const [kind, , name] = workload.split('/');
+      const ref = h.spec?.scaleTargetRef;
+      if (ref?.kind !== kind || ref?.name !== name) {
+        await this.#store.del(`scale:raise:${workload}`);
+        return { did: 'foreign', raise: r };
+      }
       current = h.spec?.minReplicas ?? 1;
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 404) {
