@@ -12,8 +12,12 @@ import { assertListedCall } from './api-call-check.ts';
 
 /** Per-request timeout: a hung API server fails the attempt as retryable. */
 const TIMEOUT_MS = 10_000;
-/** Largest response body read (a page of 500 pods is 2–10 MB; lists are paginated or node-scoped). */
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Largest response body read (a page of 500 pods is 2–10 MB; lists are paginated or node-scoped): past it, cut off. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** A whole request, answer included: `timeout` only catches a silent socket, not one that trickles bytes forever. */
+const DEADLINE_MS = 30_000;
+/** A credential plugin (exec, auth provider) that has not answered by then fails the attempt (retried later). */
+const CREDENTIALS_TIMEOUT_MS = 30_000;
 
 /** An HTTP failure from the API server; `status` lets callers treat 404 as "absent". */
 export class KubeHttpError extends UnrecoverableError {
@@ -36,10 +40,23 @@ export class KubeHttpError extends UnrecoverableError {
 export class KubeClient {
   readonly creds: KubeCredentials;
   readonly #timeoutMs: number;
+  readonly #deadlineMs: number;
+  readonly #maxBodyBytes: number;
+  readonly #credentialsTimeoutMs: number;
 
-  constructor(creds: KubeCredentials, opts: { timeoutMs?: number } = {}) {
+  /**
+   * Limits: `timeoutMs` (silent socket), `deadlineMs` (whole request), `maxBodyBytes` (answer),
+   * `credentialsTimeoutMs` (a credential plugin); tests lower them.
+   */
+  constructor(
+    creds: KubeCredentials,
+    opts: { timeoutMs?: number; deadlineMs?: number; maxBodyBytes?: number; credentialsTimeoutMs?: number } = {},
+  ) {
     this.creds = creds;
+    this.#credentialsTimeoutMs = opts.credentialsTimeoutMs ?? CREDENTIALS_TIMEOUT_MS;
     this.#timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
+    this.#deadlineMs = opts.deadlineMs ?? DEADLINE_MS;
+    this.#maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   }
 
   /** GET a resource or list; `query` is appended URL-encoded. */
@@ -67,17 +84,30 @@ export class KubeClient {
     try {
       // client-node's KubeConfig: CA, client certificate, agent, and the Authorization header (token, token file,
       // exec or auth-provider plugin, which may run a command here).
-      await this.creds.apply?.(opts);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        const ms = this.#credentialsTimeoutMs;
+        timer = setTimeout(() => reject(new Error(`the credential plugin did not answer in ${ms} ms`)), ms);
+      });
+      try {
+        await Promise.race([this.creds.apply?.(opts), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (err) {
-      throw new RetryableError(
-        `kubernetes ${method} ${path}: credentials from ${this.creds.source}: ${(err as Error).message}`,
-        {
-          reason: 'auth',
-        },
-      );
+      // A plugin's error may carry its whole stderr: a line of it is enough to act on.
+      const why = String((err as Error).message ?? err).slice(0, 300);
+      throw new RetryableError(`kubernetes ${method} ${path}: credentials from ${this.creds.source}: ${why}`, {
+        reason: 'auth',
+      });
     }
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts);
     return new Promise<T>((resolve, reject) => {
+      const deadline = setTimeout(
+        () => req.destroy(new Error(`no complete answer in ${this.#deadlineMs} ms`)),
+        this.#deadlineMs,
+      );
+      req.on('close', () => clearTimeout(deadline));
       req.on('timeout', () => req.destroy(new Error(`timed out after ${this.#timeoutMs} ms`)));
       req.on('error', (err) =>
         reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })),
@@ -87,7 +117,11 @@ export class KubeClient {
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size <= MAX_BODY_BYTES) chunks.push(c);
+          if (size > this.#maxBodyBytes) {
+            req.destroy(new Error(`answer over ${this.#maxBodyBytes} bytes, cut off`));
+            return;
+          }
+          chunks.push(c);
         });
         res.on('error', (err) =>
           reject(new RetryableError(`kubernetes ${method} ${path}: ${err.message}`, { reason: 'network' })),

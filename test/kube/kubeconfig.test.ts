@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,4 +266,39 @@ test('api_url overrides the server and works without other credentials', async (
   const over = resolveCredentials({ kubeconfig: file, api_url: 'http://127.0.0.1:8001' }, {});
   assert.equal(over.server, 'http://127.0.0.1:8001');
   assert.match(over.source, /server from api_url/);
+});
+
+test('a hostile API server is cut off: an answer that trickles, one over the size limit; a hung credential plugin', async (t) => {
+  // A raw server (not the fake): one path trickles a byte every 50 ms forever, one sends 2 MB of JSON.
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (req.url!.includes('/pods/slow')) {
+      const timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+    } else res.end(`{"items":"${'x'.repeat(2_000_000)}"}`);
+  });
+  server.on('connection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  const creds = resolveCredentials({ api_url: url }, {}, join(dir, 'no-sa'));
+  const client = new KubeClient(creds, { deadlineMs: 500, maxBodyBytes: 1_000_000, credentialsTimeoutMs: 300 });
+  const t0 = Date.now();
+  await assert.rejects(client.get('/api/v1/namespaces/a/pods/slow'), (e: Error) => {
+    assert.ok(e instanceof RetryableError);
+    assert.match(e.message, /no complete answer in 500 ms/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 3000, 'cut off at the deadline although bytes kept coming');
+  await assert.rejects(client.get('/api/v1/namespaces/a/pods/big'), /answer over 1000000 bytes, cut off/);
+  const hung = new KubeClient({ ...creds, apply: () => new Promise<void>(() => {}) }, { credentialsTimeoutMs: 300 });
+  await assert.rejects(hung.get('/api/v1/namespaces/a/pods/big'), (e: Error) => {
+    assert.ok(e instanceof RetryableError);
+    assert.match(e.message, /the credential plugin did not answer in 300 ms/);
+    return true;
+  });
 });
