@@ -22,6 +22,7 @@ import { FileSink } from './file-sink.ts';
 import { addNote, groupId, groupIncidents, isExpired, mergeIncident, newGroup, nextRenderAt } from './group.ts';
 import type { GroupState, GroupTiming } from './group.ts';
 import { Threads, THREAD_TTL_MS } from './threads.ts';
+import { GroupLock, LOCK_RETRY_MS } from './group-lock.ts';
 import type { MessageRef, SlackTransport } from './transport.ts';
 import { uploadBundle } from './upload.ts';
 import { bundlesDirOf } from '../bundle-file.ts';
@@ -39,10 +40,6 @@ export interface SlackActionOptions {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** How long the group lock is held at most (a crashed holder frees it after this). */
-const LOCK_TTL_MS = 30_000;
-/** How long a job waits for a busy group lock before trying again. */
-const LOCK_RETRY_MS = 100;
 /** Tries for the group lock or a channel slot before giving the job back to the queue as retryable. */
 const MAX_TRIES = 100;
 /** Longest wait for the parent of a scale/verify note (group_wait plus a margin); longer, the queue retries later. */
@@ -147,6 +144,8 @@ class Delivery {
   readonly timing: GroupTiming;
   readonly spacingMs: number;
   readonly gid: string;
+  /** The group lock this run holds (key and its token), once #withGroup took it. */
+  #lock?: GroupLock;
   readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -316,6 +315,7 @@ class Delivery {
       suppressed: g.suppressed > 0 ? { count: g.suppressed, windowMs: now - g.createdAt } : undefined,
     });
     if (!g.parent) {
+      await this.#lock?.check();
       g.parent = await this.transport.post(this.channel, message);
       g.postedAt = now;
       for (const key of Object.keys(g.series)) await this.threads.set(key, { ...g.parent, group: g.id });
@@ -332,17 +332,11 @@ class Delivery {
     fn: (g: GroupState) => Promise<{ result?: T; wait?: number }>,
   ): Promise<{ result?: T; wait?: number }> {
     const store = this.ctx.store;
-    const lockKey = `${this.threads.ns}:lock:${this.gid}`;
-    for (let tries = 0; !(await store.setIfAbsent(lockKey, this.job.id, LOCK_TTL_MS)); tries++) {
-      // Held by this very job: its previous run died holding it (engine killed mid-post; a job runs on one worker at once).
-      if ((await store.get(lockKey)) === this.job.id) {
-        await store.set(lockKey, this.job.id, LOCK_TTL_MS);
-        break;
-      }
-      if (tries >= MAX_TRIES || this.ctx.signal.aborted)
-        throw new RetryableError('slack: another delivery holds this incident group', { reason: 'group_busy' });
-      await this.sleep(LOCK_RETRY_MS);
-    }
+    this.#lock = await GroupLock.take(store, `${this.threads.ns}:lock:${this.gid}`, this.job.id, {
+      maxTries: MAX_TRIES,
+      aborted: () => this.ctx.signal.aborted,
+      sleep: this.sleep,
+    });
     try {
       const key = `${this.threads.ns}:group:${this.gid}`;
       const raw = await store.get(key);
@@ -362,7 +356,7 @@ class Delivery {
         await store.set(key, JSON.stringify(g), THREAD_TTL_MS);
       }
     } finally {
-      await store.del(lockKey);
+      await this.#lock.release();
     }
   }
 

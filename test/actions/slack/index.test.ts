@@ -253,7 +253,7 @@ test('a job re-run after its engine died holding the group lock takes the lock o
   const j = job(i);
   const lock = `slack:lock:${groupId(i, channel)}`;
   // The previous run of this very job (on a killed engine) left its lock: this run posts at once.
-  await ctx.store.set(lock, j.id, 30_000);
+  await ctx.store.set(lock, `${j.id}#an-earlier-run`, 30_000);
   const out = await deliver(j, ctx, clock, 1);
   assert.equal(out.status, 'delivered');
   assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
