@@ -24,7 +24,7 @@ import type { GroupState, GroupTiming } from './group.ts';
 import { Threads, THREAD_TTL_MS } from './threads.ts';
 import { GroupLock, LOCK_RETRY_MS } from './group-lock.ts';
 import type { MessageRef, SlackTransport } from './transport.ts';
-import { uploadBundle } from './upload.ts';
+import { shareBundle, uploadBundle } from './upload.ts';
 import { bundlesDirOf } from '../bundle-file.ts';
 
 /** Options of the Slack action; the defaults suit production, tests shorten the waits. */
@@ -220,31 +220,30 @@ class Delivery {
         thread,
       );
     }
-    let uploaded = '';
-    if (bundle) {
-      const r = await uploadBundle(
-        this.transport,
-        this.ctx.store,
-        thread,
-        incident.key,
-        bundle,
-        () => this.#spaceChannel(),
-        this.threads.ns,
-        bundlesDirOf(this.ctx.config),
-      );
-      if (r === 'missing' || r === 'too-large') {
-        await this.#replyOnce(
-          `bundle-${r}`,
-          renderNoteReply(incident, {
-            kind: 'capture',
-            text: `Bundle ${bundle.id} not uploaded (${r === 'missing' ? 'tarball not found' : 'too large'}); on the host: ${bundle.tarball}`,
-            at: new Date(this.ctx.now()).toISOString(),
-          }),
-          thread,
-        );
-      }
-      uploaded = `, bundle ${r}`;
-    }
+    const uploaded = bundle
+      ? await shareBundle({
+          incident,
+          bundle,
+          here: this.ctx.config.host,
+          upload: () =>
+            uploadBundle(
+              this.transport,
+              this.ctx.store,
+              thread,
+              incident.key,
+              bundle,
+              () => this.#spaceChannel(),
+              this.threads.ns,
+              bundlesDirOf(this.ctx.config),
+            ),
+          reply: (step, text) =>
+            this.#replyOnce(
+              step,
+              renderNoteReply(incident, { kind: 'capture', text, at: new Date(this.ctx.now()).toISOString() }),
+              thread,
+            ),
+        })
+      : '';
     const what = rendered
       ? 'message posted/updated'
       : change === 'repeat'

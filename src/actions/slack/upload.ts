@@ -5,6 +5,7 @@
  */
 import { stat, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { Incident } from '../../incident.ts';
 import type { BundleRef } from '../../bundle/types.ts';
 import type { ActionStore } from '../types.ts';
 import { UploadUrlRejected } from './client.ts';
@@ -102,4 +103,31 @@ export async function uploadBundle(
   progress.done = true;
   await save(progress);
   return 'uploaded';
+}
+
+/**
+ * A firing incident's bundle in its thread: uploaded from this host's bundles folder, or, when the bundle is missing,
+ * too large, or on another host (bundles stay on the host that wrote them: this engine's workers took over a job of
+ * another host's incident), a reply saying where it is. Returns the summary's suffix.
+ */
+export async function shareBundle(o: {
+  readonly incident: Incident;
+  readonly bundle: BundleRef;
+  /** This engine's host. */
+  readonly here: string;
+  readonly upload: () => Promise<UploadResult>;
+  readonly reply: (step: string, text: string) => Promise<unknown>;
+}): Promise<string> {
+  const { incident, bundle } = o;
+  if (incident.host !== o.here) {
+    const text = `Bundle ${bundle.id} is on host ${incident.host}: ${bundle.tarball} (delivered by ${o.here}, which does not have it).`;
+    await o.reply('bundle-elsewhere', text);
+    return ', bundle on its host';
+  }
+  const r = await o.upload();
+  if (r === 'missing' || r === 'too-large') {
+    const why = r === 'missing' ? 'tarball not found' : 'too large';
+    await o.reply(`bundle-${r}`, `Bundle ${bundle.id} not uploaded (${why}); on the host: ${bundle.tarball}`);
+  }
+  return `, bundle ${r}`;
 }

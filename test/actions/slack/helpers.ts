@@ -86,6 +86,8 @@ export function bundle(id = '20261125T140000-cpu-throttling-0badc0de', bytes = 2
 export function config(slack: Record<string, unknown> = {}, dataDir?: string): Readonly<Config> {
   return buildConfig(
     {
+      // The host of the fixture incidents: their bundles are this engine's.
+      host: 'node-a',
       data_dir: dataDir ?? mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-data-`)),
       slack: { channel: 'C0OPS', group_wait: '0s', ...slack },
       bundles: { dir: BUNDLES_DIR },

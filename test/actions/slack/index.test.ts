@@ -269,3 +269,21 @@ test('a job re-run after its engine died holding the group lock takes the lock o
   );
   assert.equal(slack.parents().filter((m) => m.channel === other.channel).length, 0);
 });
+
+test("another host's incident (its engine died, this one took the job over): the bundle stays there, the thread says where", async () => {
+  const { clock, ctx, channel } = fresh();
+  const b = bundle();
+  const i = { ...incident('web-elsewhere', clock.t), host: 'node-z' };
+  const out = await deliver(job(i, 'firing', { bundle: b }), ctx, clock);
+  assert.equal(out.status, 'delivered');
+  assert.match(out.summary, /bundle on its host/);
+  const parent = slack.parents().find((m) => m.channel === channel)!;
+  assert.equal([...slack.files.values()].filter((f) => f.channel === channel).length, 0, 'nothing read or uploaded');
+  assert.match(
+    slack
+      .replies(parent.ts)
+      .map((r) => r.text)
+      .join('\n'),
+    new RegExp(`Bundle ${b.id} is on host node-z: .* \\(delivered by node-a, which does not have it\\)`),
+  );
+});

@@ -59,6 +59,7 @@ async function engine(
   const config = buildConfig(
     {
       // A fresh data_dir of its own (the engine keeps in-process action state there).
+      host: 'node-a',
       data_dir: mkdtempSync(join(tmpdir(), 'tripline-with-queue-')),
       redis: redisUrl ? { url: redisUrl, prefix } : {},
       slack: { api_url: slack.url, channel, group_wait: '200ms' },
