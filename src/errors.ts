@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'CHANNEL_ERR_CLOSED',
   'CHANNEL_ERR_TIMEOUT',
   'CHANNEL_ERR_REMOTE',
+  'CHANNEL_ERR_BUSY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -17,6 +17,7 @@ import type { SilenceService } from '../rules/silence-service.ts';
 import type { SignalQuery, SignalReading } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
 import { Channel } from './channel.ts';
+import { coalesce } from './coalesce.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
 import { networkUser, spawnNetworkSide, type UserIds } from './spawn.ts';
@@ -43,6 +44,10 @@ export interface ProbeLinkOptions {
 
 /** Where the network side keeps its own state (Slack threads, in-process queue state, the Slack file sink). */
 export const NETWORK_DATA_DIR = 'network';
+/** Re-reads of a rule's value the network side may ask for per second (the scale action asks a few per incident). */
+const SIGNAL_READS_PER_SECOND = 20;
+/** Pod snapshots are applied at most this often (the network side already debounces; a flood is coalesced here). */
+const POD_SNAPSHOT_MIN_INTERVAL_MS = 250;
 
 /** The running link. */
 export class ProbeLink {
@@ -70,12 +75,21 @@ export class ProbeLink {
     ch.on('silences.add', async ({ spec }) => ({ silence: await o.silences.add(spec) }));
     ch.on('silences.remove', async ({ id }) => ({ removed: await o.silences.remove(id) }));
     ch.on('suppressed.list', async () => ({ suppressed: await o.silences.suppressed() }));
-    ch.on('signal.read', async (q) =>
-      o.readSignal
+    // The network side is the side to distrust: what it asks of this side is bounded in rate, not only in size.
+    const reads = { windowAt: 0, n: 0 };
+    ch.on('signal.read', async (q) => {
+      const now = Date.now();
+      if (now - reads.windowAt >= 1000) Object.assign(reads, { windowAt: now, n: 0 });
+      if (++reads.n > SIGNAL_READS_PER_SECOND)
+        throw new TriplineError('CHANNEL_ERR_BUSY', `signal.read: over ${SIGNAL_READS_PER_SECOND} per second`);
+      return o.readSignal
         ? o.readSignal(q)
-        : { found: false, matched: -1, series: 0, at: Date.now(), leaves: [], breaching: null },
+        : { found: false, matched: -1, series: 0, at: now, leaves: [], breaching: null };
+    });
+    ch.on(
+      'pods',
+      coalesce(POD_SNAPSHOT_MIN_INTERVAL_MS, (snapshot: PodSnapshot) => o.onPods?.(snapshot)),
     );
-    ch.on('pods', (snapshot) => o.onPods?.(snapshot));
     let gone: (why: string) => void = () => {};
     this.address = new Promise((resolve, reject) => {
       ch.on('listening', (a) => resolve(a));

@@ -88,6 +88,22 @@ test('pods snapshots from the network side fill the pod directory; invalid ones 
     assert.equal(pods.size, 0, 'the empty snapshot replaced the set');
     assert.equal(pods.generation, g + 1, 'only the valid snapshot was taken');
     assert.match(logged.join(''), /message from the network side dropped/);
+
+    // A flood: 200 snapshots at once are applied a few times, the last one last; 100 re-reads at once: past the
+    // rate, refused as busy.
+    const g2 = pods.generation;
+    for (let i = 0; i < 200; i++) peer.notify('pods', { pods: i === 199 ? [POD] : [] });
+    for (let i = 0; i < 100 && pods.size === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pods.size, 1, 'the last snapshot won');
+    assert.ok(pods.generation - g2 <= 3, `applied ${pods.generation - g2} times, not 200`);
+    const q = { rule: 'r', match: [{ cgroup_id: ['1'] }] };
+    const answers = await Promise.allSettled(Array.from({ length: 100 }, () => peer!.request('signal.read', q)));
+    const busy = answers.filter((a) => a.status === 'rejected' && /over 20 per second/.test(String(a.reason)));
+    assert.ok(busy.length >= 70, `${busy.length} of 100 refused`);
+    assert.ok(
+      answers.some((a) => a.status === 'fulfilled'),
+      'the first ones are answered',
+    );
   } finally {
     peer?.close();
     await linked?.close(500);
