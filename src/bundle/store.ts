@@ -22,6 +22,8 @@ export interface BundleInfo {
   readonly probes: readonly string[];
   /** The target's names from the manifest (`shop/web-… (Deployment shop/web), container app`), else its cgroup. */
   readonly target: string;
+  /** The host whose engine wrote it: the incident's host (the `host` setting), else the machine's host name. */
+  readonly host: string;
   /** Folder plus tarball. */
   readonly bytes: number;
   /** Null when manifest.json is unreadable or fails its schema (listed so retention can still remove it). */
@@ -65,6 +67,7 @@ async function info(root: string, id: string): Promise<BundleInfo> {
     partial: manifest?.partial ?? true,
     probes: manifest?.rule.probes ?? [],
     target: manifest ? manifestTarget(manifest.target) : '',
+    host: manifest ? (manifest.host.name ?? manifest.host.hostname) : '',
     bytes: (await dirBytes(dir)) + tarBytes,
     manifest,
   };

@@ -1,6 +1,6 @@
 /**
  * `tripline bundles list | show ID [--check] [--dir DIR] [--config FILE]`: the bundles on disk.
- * list: one line per complete bundle (id, trip time, rule, target names or cgroup, probes, size, partial).
+ * list: one line per complete bundle (id, trip time, host, rule, target names or cgroup, probes, size, partial).
  * show: the summary, paths and, with --check, the bundle's own schema check (exit 1 when it fails).
  */
 import { join } from 'node:path';
@@ -74,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       for (const b of list)
         process.stdout.write(
-          `${b.id}  ${b.tripAt}  ${b.rule}  ${b.target || '-'}  ${b.probes.join(',') || '-'}  ${size(b.bytes)}${b.partial ? '  partial' : ''}${b.manifest ? '' : '  (manifest unreadable)'}\n`,
+          `${b.id}  ${b.tripAt}  ${b.host || '-'}  ${b.rule}  ${b.target || '-'}  ${b.probes.join(',') || '-'}  ${size(b.bytes)}${b.partial ? '  partial' : ''}${b.manifest ? '' : '  (manifest unreadable)'}\n`,
         );
       return 0;
     }

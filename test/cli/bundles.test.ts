@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,11 @@ test('tripline bundles list and show (with the schema check, which catches an ed
   });
   const list = await run(['bundles', 'list', '--dir', root]);
   assert.equal(list.code, 0, list.stderr);
-  // No incident, no cgroup: "-" where the target names go.
-  assert.match(list.stdout, new RegExp(`^${ref.id}  2026-02-03T04:05:06.000Z  api-slow  -  profile  \\d+ KiB\\n$`));
+  // No incident (a capture by hand): the machine's host name; no cgroup: "-" where the target names go.
+  assert.match(
+    list.stdout,
+    new RegExp(`^${ref.id}  2026-02-03T04:05:06.000Z  ${hostname()}  api-slow  -  profile  \\d+ KiB\\n$`),
+  );
   const show = await run(['bundles', 'show', ref.id, '--check', '--dir', root]);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /preempted mostly by pid 4711/);
