@@ -6,9 +6,14 @@ import { parseDuration } from '../../rules/compile/units.ts';
 import type { ActionDoc } from '../types.ts';
 
 /** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
-export const SCALE_CAUSES = ['limit-bound', 'contention', 'app-bound', 'unknown', 'any'] as const satisfies readonly (
-  Cause | 'any'
-)[];
+export const SCALE_CAUSES = [
+  'limit-bound',
+  'contention',
+  'self-contention',
+  'app-bound',
+  'unknown',
+  'any',
+] as const satisfies readonly (Cause | 'any')[];
 // Fails to type-check when the bundle gains a Cause this list lacks.
 const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
 void everyCause;
