@@ -22,7 +22,6 @@ import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } 
 import { isCpuSignal } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
 import type { CgroupNamer } from './diagnosis.ts';
-import { startTargetSampler } from './live.ts';
 import { CaptureRun } from './run.ts';
 import { bundleScope, offenderIds, resolveTarget, withScope } from './scope.ts';
 import type { OffenderWatch } from './watch-list.ts';
@@ -231,9 +230,6 @@ export class CaptureManager extends EventEmitter {
         return this.acquire(p, { ...(options.get(p) ?? {}) });
       },
     });
-    // The capture measures its target itself (start, every second, end): hand-run and engine captures alike.
-    const t0 = req.incident?.target ?? req.target;
-    const sampler = t0?.cgroupId || t0?.cgroupPath ? startTargetSampler(t0) : undefined;
     const active: Active = { key, run, lastCpu: 0, over: 0 };
     this.active.add(active);
     this.holdStats();
@@ -244,7 +240,6 @@ export class CaptureManager extends EventEmitter {
 
     return run.done
       .then(async (outcome) => {
-        const live = sampler?.stop();
         this.active.delete(active);
         if (this.active.size === 0) {
           this.stats?.close();
@@ -265,7 +260,7 @@ export class CaptureManager extends EventEmitter {
           cpu,
           captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
           nameOf: this.opts.nameOf,
-          live,
+          live: outcome.live,
         });
         const t = req.incident?.target ?? req.target ?? {};
         const ref = await writeBundle({
@@ -293,7 +288,6 @@ export class CaptureManager extends EventEmitter {
         return ref;
       })
       .catch((err: unknown) => {
-        sampler?.stop();
         this.emit('failed', { key, error: err });
         throw err;
       });
