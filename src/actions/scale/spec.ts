@@ -47,7 +47,7 @@ export const scaleSpec = z
       .min(1)
       .default(['limit-bound'])
       .describe(
-        'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `app-bound`, `unknown`; `[any]` always scales.',
+        'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `self-contention` (not by default: a bigger CPU limit or a smaller thread pool is the fix), `app-bound`, `unknown`; `[any]` always scales.',
       ),
     verify: DurationSchema.default('2m').describe(
       "How long after scaling to re-read the rule's signal for the workload's series and report recovered or not, with the value before and after; `0s` skips it.",
