@@ -168,7 +168,7 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     return {
       cause: 'limit-bound',
       evidence,
-      summary: `throttled in ${pct(throttled)} of CFS periods while using ${cores(usageCores ?? 0)} of its ${cores(quotaCores)}-core quota: the CPU limit is the bottleneck`,
+      summary: `throttled in ${pct(throttled)} of CFS periods while using ${usageCores !== undefined ? cores(usageCores) : 'an unmeasured share'} of its ${cores(quotaCores)}-core quota: the CPU limit is the bottleneck`,
     };
   }
 

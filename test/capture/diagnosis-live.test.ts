@@ -31,13 +31,14 @@ function series(n: number, quota: number | undefined, thr: number, use: number):
 const live = (n: number, quota: number | undefined, thr: number, use: number): LiveStats =>
   liveStats(series(n, quota, thr, use), 'node');
 
-// The 6.x off-CPU stack of a throttled task (root first, as offcpu reports), as seen on kernel 6.18.
+// The 6.x off-CPU stack of a throttled task (root first, as offcpu reports), as captured on kernel 6.18 from a
+// shell loop under a 0.1-core quota: all of its 2.65 s runnable time was on stacks like this one.
 const THROTTLE_FRAMES = [
-  'main',
-  'entry_SYSCALL_64',
+  '[dash]+0x135f0',
+  'asm_sysvec_apic_timer_interrupt',
   'irqentry_exit_to_user_mode',
   'task_work_run',
-  'schedule',
+  '__cond_resched',
   '__schedule',
 ];
 const PREEMPT_FRAMES = [
@@ -126,6 +127,8 @@ test('a hand-run capture of a quota-bound loop: cpu.stat throttling wins over "r
   assert.equal(d.cause, 'limit-bound', d.summary);
   assert.match(d.summary, /^throttled in 95% of CFS periods while using 0\.1 of its 0\.1-core quota/);
   assert.equal(d.evidence.throttled_from, 'capture');
+  const noUsage = diagnose({ window: windowStats([]), live: { ...live(5, 0.1, 0.95, 0.1), usageCores: undefined } });
+  assert.match(noUsage.summary, /while using an unmeasured share of its 0\.1-core quota/);
 });
 
 test('waiting on throttling stacks is not contention; the tiny neighbour is not named', () => {
