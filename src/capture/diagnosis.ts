@@ -225,11 +225,22 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
           : `, none of them for ${pct(NEIGHBOUR_MIN_SHARE)} of it alone`),
     };
   }
+  // Threads runnable on average (waiting or running), from the probes: against the cores it got.
+  const threads =
+    pw && waitSeconds !== undefined && input.captureSeconds
+      ? (waitSeconds + pw.onCpuSeconds) / input.captureSeconds
+      : undefined;
+  if (threads !== undefined) evidence.runnable_threads_mean = threads;
   if (wait >= WAIT_HIGH && ownShare >= NEIGHBOUR_MIN_SHARE) {
     return {
       cause: 'self-contention',
       evidence,
-      summary: `runnable but waiting ${pct(wait)} of the time behind its own threads (${pct(ownShare)} of the wait; other cgroups ${pct(othersShare)}): more runnable threads than the CPUs it can use, little throttling (${pct(throttled)} of periods)`,
+      summary:
+        `runnable but waiting ${pct(wait)} of the time behind its own threads (${pct(ownShare)} of the wait; other cgroups ${pct(othersShare)}): more runnable threads than the CPUs it can use` +
+        (threads !== undefined && usageCores !== undefined
+          ? ` (on average ${+threads.toFixed(1)} runnable threads for ${cores(usageCores)} cores used)`
+          : '') +
+        `, little throttling (${pct(throttled)} of periods)`,
     };
   }
   if (wait >= WAIT_HIGH) {

@@ -198,14 +198,14 @@ test('contention names the neighbour with its share of the wait; many small ones
 test('eight threads on one CPU and no neighbour: self-contention', () => {
   const own: RunqEvidence = {
     delays: 2000,
-    delaySeconds: 2.6,
+    delaySeconds: 20.8,
     neighbours: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({
       pid: 200 + i,
       comm: 'spin',
       cgroupId: '4242',
       cgroupPath: '/app',
       count: 250,
-      delaySeconds: 0.32,
+      delaySeconds: 1.4,
     })),
   };
   const d = diagnose({
@@ -214,10 +214,15 @@ test('eight threads on one CPU and no neighbour: self-contention', () => {
     runq: own,
     cgroupId: '4242',
     captureSeconds: 3,
-    probeWait: { runnableSeconds: 2.6, throttledSeconds: 0, onCpuSeconds: 0.37 },
+    // Real figures of eight spinners on one CPU over 3 s: 21 s runnable (summed over the threads), 3 s on CPU.
+    probeWait: { runnableSeconds: 21, throttledSeconds: 0, onCpuSeconds: 3 },
   });
   assert.equal(d.cause, 'self-contention', d.summary);
-  assert.match(d.summary, /behind its own threads \(98% of the wait; other cgroups 0%\)/);
+  assert.match(
+    d.summary,
+    /^runnable but waiting 88% of the time behind its own threads \(53% of the wait; other cgroups 0%\)/,
+  );
+  assert.match(d.summary, /\(on average 8 runnable threads for 1 cores used\)/);
 });
 
 test('findings: offcpu runnable time on 6.x throttling stacks is set apart; findings.live and its headline', () => {

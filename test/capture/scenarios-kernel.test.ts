@@ -221,6 +221,8 @@ cgroupTest(
         const ev = f.diagnosis!.evidence;
         assert.ok((ev.wait_share as number) > 0.5, JSON.stringify(ev));
         assert.ok((ev.own_share_of_wait as number) > (ev.others_share_of_wait as number), JSON.stringify(ev));
+        // Eight threads always runnable on one CPU: about eight runnable on average, well over the one core used.
+        assert.ok((ev.runnable_threads_mean as number) > 4, JSON.stringify(ev));
         assert.equal(f.live!.throttledPeriods ?? 0, 0);
       });
     } finally {
