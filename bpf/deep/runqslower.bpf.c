@@ -7,7 +7,8 @@
  *   sched_switch                    tld_rqs_switch: a target prev still runnable is queued again; next's wait ends
  *                                   (an event when over the threshold); next becomes this CPU's latest slot
  *   Neighbours: at the switch that ends a wait, the per-CPU history is walked back and every task whose run
- *   overlaps the wait is reported with its share of it (the idle task and the target itself are skipped).
+ *   overlaps the wait is reported with its share of it (the idle task and the waiting task itself are skipped; its
+ *   sibling threads are reported: waiting behind them is self-contention).
  * Maps:
  *   runq_enqueued  TASK_STORAGE task -> __u64 enqueue ns, 0 when not queued (tp_btf programs: freed with the task,
  *                  no pid reuse, like the runq counter family)
@@ -146,7 +147,7 @@ static __always_inline void report(struct cpu_hist *h, struct task_struct *next,
 		if (!start || end <= enq)
 			break;
 		from = start > enq ? start : enq;
-		if (s->pid && s->tgid != e->tgid && end > from && n < RUNQSLOWER_MAX_NB) {
+		if (s->pid && s->pid != pid && end > from && n < RUNQSLOWER_MAX_NB) {
 			struct runqslower_nb *nb = &e->nb[n & (RUNQSLOWER_MAX_NB - 1)];
 
 			nb->pid = s->pid;

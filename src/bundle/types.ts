@@ -5,7 +5,7 @@ import type { Neighbour, StackWeight } from '../probes/deep/evidence.ts';
 export type { Neighbour, StackWeight };
 
 /** Cause of a CPU incident, from the evidence (see src/capture/diagnosis.ts). */
-export type Cause = 'limit-bound' | 'contention' | 'app-bound' | 'unknown';
+export type Cause = 'limit-bound' | 'contention' | 'self-contention' | 'app-bound' | 'unknown';
 
 export interface Diagnosis {
   readonly cause: Cause;
@@ -15,8 +15,45 @@ export interface Diagnosis {
   readonly evidence: Readonly<Record<string, number | string>>;
 }
 
+/** PSI stall of one resource as a share of the capture window, 0..1. */
+export interface PressureShares {
+  readonly some?: number;
+  readonly full?: number;
+}
+
+/** One reading of the target cgroup's files (cumulative counters as the kernel gives them). At in ms since the epoch. */
+export interface LiveSample {
+  readonly at: number;
+  readonly periods?: number;
+  readonly throttledPeriods?: number;
+  readonly throttledSeconds?: number;
+  readonly usageSeconds?: number;
+  readonly quotaCores?: number;
+  /** PSI totals in seconds (`total=` of the some/full lines) per resource. */
+  readonly pressure?: Readonly<Partial<Record<'cpu' | 'memory' | 'io', { some?: number; full?: number }>>>;
+}
+
+/** The target measured by the capture itself (src/capture/live.ts): deltas from the first to the last reading. */
+export interface LiveStats {
+  readonly samples: number;
+  readonly seconds: number;
+  readonly cpuPeriods?: number;
+  readonly throttledPeriods?: number;
+  /** Throttled / elapsed CFS periods, 0..1: authoritative for throttling. */
+  readonly throttledRatio?: number;
+  readonly throttledSeconds?: number;
+  readonly usageCores?: number;
+  readonly quotaCores?: number;
+  readonly pressure: Readonly<Partial<Record<'cpu' | 'memory' | 'io', PressureShares>>>;
+  /** Whose PSI: the cgroup's own files (v2), or the node's (/proc/pressure) when the hierarchy has none. */
+  readonly pressureScope?: 'cgroup' | 'node';
+  readonly series: readonly LiveSample[];
+}
+
 export interface Findings {
   readonly diagnosis?: Diagnosis;
+  /** The target cgroup as the capture measured it (absent for a target without a cgroup). */
+  readonly live?: LiveStats;
   /** Plain-words lines, most important first (for summary.md and Slack). */
   readonly headlines: readonly string[];
   readonly neighbours: readonly Neighbour[];

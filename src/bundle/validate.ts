@@ -20,17 +20,52 @@ const StackSchema = z
   })
   .strict();
 
+const n = z.number().nonnegative();
+const Totals = z.object({ some: n.optional(), full: n.optional() }).strict();
+const Pressure = z.object({ cpu: Totals.optional(), memory: Totals.optional(), io: Totals.optional() }).strict();
+/** Schema of findings.live (LiveStats): the target measured by the capture. */
+const LiveSchema = z
+  .object({
+    samples: z.number().int().nonnegative(),
+    seconds: n,
+    cpuPeriods: n.optional(),
+    throttledPeriods: n.optional(),
+    throttledRatio: n.optional(),
+    throttledSeconds: n.optional(),
+    usageCores: n.optional(),
+    quotaCores: n.optional(),
+    pressure: Pressure,
+    pressureScope: z.enum(['cgroup', 'node']).optional(),
+    series: z
+      .array(
+        z
+          .object({
+            at: n,
+            periods: n.optional(),
+            throttledPeriods: n.optional(),
+            throttledSeconds: n.optional(),
+            usageSeconds: n.optional(),
+            quotaCores: n.optional(),
+            pressure: Pressure.optional(),
+          })
+          .strict(),
+      )
+      .max(600),
+  })
+  .strict();
+
 /** Schema of findings.json (the `Findings` contract of src/bundle/types.ts). */
 export const FindingsSchema = z
   .object({
     diagnosis: z
       .object({
-        cause: z.enum(['limit-bound', 'contention', 'app-bound', 'unknown']),
+        cause: z.enum(['limit-bound', 'contention', 'self-contention', 'app-bound', 'unknown']),
         summary: z.string(),
         evidence: z.record(z.string(), z.union([z.number(), z.string()])),
       })
       .strict()
       .optional(),
+    live: LiveSchema.optional(),
     headlines: z.array(z.string()),
     neighbours: z.array(
       z

@@ -1,13 +1,16 @@
 /**
  * Why a CPU-bound incident happened, from the evidence (pure):
  * - limit-bound: the cgroup hits its CFS quota — throttled in many periods while its own demand is at the quota;
- * - contention: its tasks were runnable but waiting while other cgroups ran, with little or no throttling;
+ * - contention: its tasks were runnable but waiting (throttling excluded) while other cgroups ran on its CPUs for
+ *   at least NEIGHBOUR_MIN_SHARE of that wait; a neighbour is named only above that share;
+ * - self-contention: waiting behind its own threads (more runnable threads than the CPUs it can use);
  * - app-bound: neither throttled nor waiting for a CPU — the time goes in the application itself;
- * - unknown: no CPU evidence at all.
+ * - unknown: no CPU evidence at all, or waiting that no task shown by runqslower accounts for.
+ * Throttling is read from the capture's own cpu.stat readings (src/capture/live.ts) when it has them.
  * The scale action scales only limit-bound workloads by default: more replicas of a workload starved by a
  * neighbour on the same node do not help.
  */
-import type { Diagnosis, Neighbour } from '../bundle/types.ts';
+import type { Diagnosis, LiveStats, Neighbour } from '../bundle/types.ts';
 import type { WindowStats } from './window.ts';
 
 /** Throttled in at least this share of CFS periods counts as "throttled a lot". */
@@ -33,8 +36,18 @@ export interface DiagnosisInput {
   readonly cgroupId?: string;
   /** Length of the capture in seconds: runqslower's delays are a share of it when the sampler has no data. */
   readonly captureSeconds?: number;
-  /** Waiting share from the deep probes (offcpu's runnable time vs profile's on-CPU time), when the sampler has none. */
-  readonly probeWaitShare?: number;
+  /**
+   * Off-CPU evidence of the deep probes: offcpu's runnable seconds, the part of them on throttling stacks
+   * (isThrottleStack) and profile's on-CPU seconds. Preferred to the sampler's run-queue share, which counts
+   * task-based throttling as waiting.
+   */
+  readonly probeWait?: {
+    readonly runnableSeconds: number;
+    readonly throttledSeconds: number;
+    readonly onCpuSeconds: number;
+  };
+  /** The target measured by the capture itself: its throttling is authoritative. */
+  readonly live?: LiveStats;
   /** Names of a cgroup path (`shop/batch-1 (Job shop/nightly)`), '' when it has none: neighbours are named by it. */
   readonly nameOf?: CgroupNamer;
 }
@@ -89,34 +102,48 @@ export function neighbourText(g: NeighbourGroup): string {
   return `pid ${t.pid} (${t.comm})${more} in ${g.cgroupName || g.cgroupPath || `cgroup ${g.cgroupId}`}`;
 }
 
+/** Share of the target's waiting a neighbour (or its own threads) must account for to be named as the cause. */
+export const NEIGHBOUR_MIN_SHARE = 0.2;
+
+/**
+ * True for an off-CPU stack of CFS throttling. Since Linux 6.x throttling is task based: a throttled task parks
+ * itself in task work on its way back to user space (`throttle_cfs_rq_work`, often inlined, leaving
+ * `task_work_run ← irqentry_exit_to_user_mode` / `exit_to_user_mode_loop`) and shows up off CPU as *runnable*.
+ * Such waiting is the quota's doing, not a neighbour's. Frames are root first; the kernel part is the tail.
+ */
+export function isThrottleStack(frames: readonly string[]): boolean {
+  return frames.some((f) => /\bthrottle_cfs_rq\w*|\btask_work_run\b/.test(f));
+}
+
 /** Classifies the cause; evidence keeps every number the verdict used. */
 export function diagnose(input: DiagnosisInput): Diagnosis {
   const w = input.window;
+  const live = input.live;
   const evidence: Record<string, number | string> = {};
-  if (w.throttledRatio !== undefined) evidence.throttled_ratio = w.throttledRatio;
-  if (w.usageCores !== undefined) evidence.usage_cores = w.usageCores;
-  if (w.quotaCores !== undefined) evidence.quota_cores = w.quotaCores;
-  if (w.waitShare !== undefined) evidence.wait_share = w.waitShare;
+  // The capture's own readings of cpu.stat are authoritative; the sampler's history fills in what they lack.
+  const throttledRatio = live?.throttledRatio ?? w.throttledRatio;
+  const usageCores = live?.usageCores ?? w.usageCores;
+  const quotaCores = live?.quotaCores ?? w.quotaCores;
+  if (throttledRatio !== undefined) evidence.throttled_ratio = throttledRatio;
+  evidence.throttled_from =
+    live?.throttledRatio !== undefined ? 'capture' : w.throttledRatio !== undefined ? 'sampler' : 'none';
+  if (live?.throttledSeconds !== undefined) evidence.throttled_seconds = live.throttledSeconds;
+  if (usageCores !== undefined) evidence.usage_cores = usageCores;
+  if (quotaCores !== undefined) evidence.quota_cores = quotaCores;
+  if (w.waitShare !== undefined) evidence.sampler_wait_share = w.waitShare;
   if (w.pressureShare !== undefined) evidence.pressure_share = w.pressureShare;
-  if (w.points > 0) evidence.window_seconds = w.seconds;
-
-  // Delay caused by other cgroups vs the target's own threads (from runqslower's neighbours).
-  const nbs = input.runq?.neighbours ?? [];
-  const otherDelay = nbs.filter((n) => n.cgroupId !== input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
-  const ownDelay = nbs.filter((n) => n.cgroupId === input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
-  if (input.runq) {
-    evidence.runq_delays = input.runq.delays;
-    evidence.runq_delay_seconds = input.runq.delaySeconds;
+  for (const [r, p] of Object.entries(live?.pressure ?? {})) {
+    if (p?.some !== undefined) evidence[`psi_${r}_some`] = p.some;
   }
-  if (otherDelay + ownDelay > 0) evidence.neighbour_share = otherDelay / (otherDelay + ownDelay);
-  const top = topNeighbour(input.runq, input.cgroupId, input.nameOf);
-  if (top) evidence.top_neighbour = neighbourText(top);
+  if (live?.pressureScope) evidence.psi_scope = live.pressureScope;
+  if (w.points > 0) evidence.window_seconds = w.seconds;
+  if (live && live.samples > 0) evidence.live_seconds = live.seconds;
 
   const hasCpu =
-    w.throttledRatio !== undefined ||
-    w.usageCores !== undefined ||
+    throttledRatio !== undefined ||
+    usageCores !== undefined ||
     w.waitShare !== undefined ||
-    input.probeWaitShare !== undefined;
+    input.probeWait !== undefined;
   if (!hasCpu && !input.runq)
     return {
       cause: 'unknown',
@@ -124,50 +151,105 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
       evidence,
     };
 
-  const throttled = w.throttledRatio ?? 0;
-  const demand = w.quotaCores && w.usageCores !== undefined ? w.usageCores / w.quotaCores : undefined;
+  const pw = input.probeWait;
+  const waitSeconds = pw ? Math.max(0, pw.runnableSeconds - pw.throttledSeconds) : undefined;
+  if (pw) {
+    evidence.offcpu_runnable_seconds = pw.runnableSeconds;
+    evidence.throttle_wait_seconds = pw.throttledSeconds;
+  }
+  const throttled = throttledRatio ?? 0;
+  const demand = quotaCores && usageCores !== undefined ? usageCores / quotaCores : undefined;
   if (demand !== undefined) evidence.demand_of_quota = demand;
   if (
-    w.quotaCores !== undefined &&
+    quotaCores !== undefined &&
     throttled >= THROTTLED_HIGH &&
     ((demand ?? 0) >= DEMAND_AT_QUOTA || throttled >= THROTTLED_SEVERE)
   ) {
     return {
       cause: 'limit-bound',
       evidence,
-      summary: `throttled in ${pct(throttled)} of CFS periods while using ${cores(w.usageCores ?? 0)} of its ${cores(w.quotaCores)}-core quota: the CPU limit is the bottleneck`,
+      summary: `throttled in ${pct(throttled)} of CFS periods while using ${usageCores !== undefined ? cores(usageCores) : 'an unmeasured share'} of its ${cores(quotaCores)}-core quota: the CPU limit is the bottleneck`,
     };
   }
 
-  // Waiting: from the sampler's run-queue share, or (without it) from runqslower's delays over the window.
+  // Waiting for a CPU, throttling excluded: offcpu's runnable time less its throttling stacks (vs on-CPU time),
+  // else the sampler's run-queue share, else runqslower's delays over the window.
+  const probeShare =
+    pw && waitSeconds !== undefined && waitSeconds + pw.onCpuSeconds > 0
+      ? waitSeconds / (waitSeconds + pw.onCpuSeconds)
+      : undefined;
   const span = w.seconds > 0 ? w.seconds : (input.captureSeconds ?? 0);
   const fromRunq = input.runq && span > 0 ? Math.min(1, input.runq.delaySeconds / span) : undefined;
-  const wait = w.waitShare ?? input.probeWaitShare ?? fromRunq ?? 0;
+  const wait = probeShare ?? w.waitShare ?? fromRunq ?? 0;
+  evidence.wait_share = wait;
   evidence.wait_share_from =
-    w.waitShare !== undefined
-      ? 'sampler'
-      : input.probeWaitShare !== undefined
-        ? 'offcpu+profile'
+    probeShare !== undefined
+      ? 'offcpu+profile'
+      : w.waitShare !== undefined
+        ? 'sampler'
         : fromRunq !== undefined
           ? 'runqslower'
           : 'none';
-  if (w.waitShare === undefined && (input.probeWaitShare !== undefined || fromRunq !== undefined))
-    evidence.wait_share = wait;
-  const mostlyOthers = evidence.neighbour_share === undefined || (evidence.neighbour_share as number) >= 0.5;
-  if (wait >= WAIT_HIGH && mostlyOthers) {
+
+  // Who held the CPU meanwhile (runqslower), as shares of the target's waiting: the larger of runqslower's total
+  // delay and offcpu's non-throttling runnable time, so a task that ran briefly is not blamed for a long wait.
+  const nbs = input.runq?.neighbours ?? [];
+  const otherDelay = nbs.filter((n) => n.cgroupId !== input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
+  const ownDelay = nbs.filter((n) => n.cgroupId === input.cgroupId).reduce((a, n) => a + n.delaySeconds, 0);
+  const waited = Math.max(input.runq?.delaySeconds ?? 0, waitSeconds ?? 0);
+  if (input.runq) {
+    evidence.runq_delays = input.runq.delays;
+    evidence.runq_delay_seconds = input.runq.delaySeconds;
+  }
+  const othersShare = waited > 0 ? Math.min(1, otherDelay / waited) : 0;
+  const ownShare = waited > 0 ? Math.min(1, ownDelay / waited) : 0;
+  if (input.runq) {
+    evidence.others_share_of_wait = othersShare;
+    evidence.own_share_of_wait = ownShare;
+  }
+  const top = topNeighbour(input.runq, input.cgroupId, input.nameOf);
+  const topShare = top && waited > 0 ? Math.min(1, top.delaySeconds / waited) : 0;
+  const named = top && topShare >= NEIGHBOUR_MIN_SHARE ? top : undefined;
+  if (top) evidence.top_neighbour_share = topShare;
+  if (named) evidence.top_neighbour = neighbourText(named);
+
+  if (wait >= WAIT_HIGH && othersShare >= NEIGHBOUR_MIN_SHARE && othersShare >= ownShare) {
     return {
       cause: 'contention',
       evidence,
       summary:
-        `runnable but waiting ${pct(wait)} of the time with little throttling (${pct(throttled)} of periods)` +
-        (top ? `; other cgroups held the CPU, mostly ${neighbourText(top)}` : '; other tasks held the CPU'),
+        `runnable but waiting ${pct(wait)} of the time with little throttling (${pct(throttled)} of periods); ` +
+        `other cgroups ran for ${pct(othersShare)} of that wait` +
+        (named
+          ? `, mostly ${neighbourText(named)} (${pct(topShare)} of the wait)`
+          : `, none of them for ${pct(NEIGHBOUR_MIN_SHARE)} of it alone`),
+    };
+  }
+  // Threads runnable on average (waiting or running), from the probes: against the cores it got.
+  const threads =
+    pw && waitSeconds !== undefined && input.captureSeconds
+      ? (waitSeconds + pw.onCpuSeconds) / input.captureSeconds
+      : undefined;
+  if (threads !== undefined) evidence.runnable_threads_mean = threads;
+  if (wait >= WAIT_HIGH && ownShare >= NEIGHBOUR_MIN_SHARE) {
+    return {
+      cause: 'self-contention',
+      evidence,
+      summary:
+        `runnable but waiting ${pct(wait)} of the time behind its own threads (${pct(ownShare)} of the wait; other cgroups ${pct(othersShare)}): more runnable threads than the CPUs it can use` +
+        (threads !== undefined && usageCores !== undefined
+          ? ` (on average ${+threads.toFixed(1)} runnable threads for ${cores(usageCores)} cores used)`
+          : '') +
+        `, little throttling (${pct(throttled)} of periods)`,
     };
   }
   if (wait >= WAIT_HIGH) {
     return {
-      cause: 'app-bound',
+      cause: 'unknown',
       evidence,
-      summary: `runnable but waiting ${pct(wait)} of the time, mostly behind its own threads (more runnable threads than CPUs), with little throttling (${pct(throttled)} of periods)`,
+      summary: input.runq
+        ? `runnable but waiting ${pct(wait)} of the time, yet neither other cgroups (${pct(othersShare)}) nor its own threads (${pct(ownShare)}) ran for ${pct(NEIGHBOUR_MIN_SHARE)} of that wait on its CPUs`
+        : `runnable but waiting ${pct(wait)} of the time; without runqslower nothing shows who held the CPU`,
     };
   }
   return {

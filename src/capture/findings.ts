@@ -7,11 +7,11 @@
  * syscalls `{ slowest: [{ syscall, pid, comm, seconds, args }] }`, pg `{ slowest: [{ query, seconds, pid }] }`.
  */
 import { z } from 'zod';
-import type { Findings, Neighbour, StackWeight } from '../bundle/types.ts';
+import type { Findings, LiveStats, Neighbour, StackWeight } from '../bundle/types.ts';
 import type { ProbeResult } from '../probes/deep/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
 import { compareWindows, shiftText } from './compare.ts';
-import { diagnose, neighbourText, topNeighbour, type CgroupNamer, type RunqEvidence } from './diagnosis.ts';
+import { diagnose, isThrottleStack, type CgroupNamer, type RunqEvidence } from './diagnosis.ts';
 import { windowStats } from './window.ts';
 
 export interface FindingsInput {
@@ -28,6 +28,8 @@ export interface FindingsInput {
   readonly top?: number;
   /** Names of a neighbour's cgroup path, for the headline and the diagnosis. */
   readonly nameOf?: CgroupNamer;
+  /** The target measured by the capture itself (cpu.stat, usage, quota, PSI): findings.live and the diagnosis. */
+  readonly live?: LiveStats;
 }
 
 const NeighbourIn = z.object({
@@ -97,13 +99,20 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const runq = read('runqslower', RunqIn) as RunqEvidence | undefined;
   const syscalls = read('syscalls', SyscallsIn);
   const pg = read('pg', PgIn);
-  // Waiting share from the probes themselves: runnable-but-waiting seconds vs on-CPU seconds (samples / Hz).
+  // Waiting from the probes themselves: runnable seconds (those on throttling stacks apart) vs on-CPU seconds.
   const off = read('offcpu', OffcpuIn);
   const prof = read('profile', ProfileIn);
   const onCpuSeconds = prof ? prof.samples / prof.frequencyHz : undefined;
-  const probeWaitShare =
-    off && onCpuSeconds !== undefined && off.runnableSeconds + onCpuSeconds > 0
-      ? off.runnableSeconds / (off.runnableSeconds + onCpuSeconds)
+  const throttledSeconds = (input.results.find((r) => r.probe === 'offcpu')?.stacks ?? [])
+    .filter((s) => s.unit === 'seconds' && s.reason === 'runnable' && isThrottleStack(s.frames))
+    .reduce((a, s) => a + s.weight, 0);
+  const probeWait =
+    off && onCpuSeconds !== undefined
+      ? {
+          runnableSeconds: off.runnableSeconds,
+          throttledSeconds: Math.min(throttledSeconds, off.runnableSeconds),
+          onCpuSeconds,
+        }
       : undefined;
 
   const duringStats = windowStats(input.during);
@@ -114,7 +123,8 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
         runq,
         cgroupId: input.cgroupId,
         captureSeconds: input.captureSeconds,
-        probeWaitShare,
+        probeWait,
+        live: input.live,
         nameOf: input.nameOf,
       })
     : undefined;
@@ -128,15 +138,31 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const cmp = compareWindows(input.before, input.during);
 
   const headlines: string[] = [];
-  if (diagnosis?.cause === 'contention') {
-    const top = topNeighbour(runq, input.cgroupId, input.nameOf);
-    const wait = diagnosis.evidence.wait_share;
+  const ev = diagnosis?.evidence;
+  if (diagnosis?.cause === 'contention' && ev) {
+    const named = typeof ev.top_neighbour === 'string' ? ev.top_neighbour : undefined;
     headlines.push(
-      `runnable but waiting ${typeof wait === 'number' ? pct(wait) : 'a large share'} of the time` +
-        (top ? `, preempted mostly by ${neighbourText(top)}` : '') +
-        ` (contention; throttled in ${pct(Number(diagnosis.evidence.throttled_ratio ?? 0))} of CFS periods)`,
+      `runnable but waiting ${pct(Number(ev.wait_share ?? 0))} of the time, ` +
+        (named
+          ? `preempted mostly by ${named} (contention; ${pct(Number(ev.top_neighbour_share))} of the wait; `
+          : `preempted by other cgroups for ${pct(Number(ev.others_share_of_wait ?? 0))} of the wait, none named (contention; `) +
+        `throttled in ${pct(Number(ev.throttled_ratio ?? 0))} of CFS periods)`,
     );
   } else if (diagnosis && diagnosis.cause !== 'unknown') headlines.push(`${diagnosis.cause}: ${diagnosis.summary}`);
+  else if (diagnosis && diagnosis.evidence.wait_share !== undefined) headlines.push(`unknown: ${diagnosis.summary}`);
+  const l = input.live;
+  if (l && l.samples > 1)
+    headlines.push(
+      `measured during the capture (${l.samples} readings of cpu.stat over ${+l.seconds.toFixed(1)} s): ` +
+        (l.throttledRatio !== undefined
+          ? `throttled in ${pct(l.throttledRatio)} of ${l.cpuPeriods} CFS periods`
+          : 'no CFS periods') +
+        (l.usageCores !== undefined ? `, ${+l.usageCores.toFixed(2)} cores used` : '') +
+        (l.quotaCores !== undefined ? ` of a ${+l.quotaCores.toFixed(2)}-core quota` : ', no quota') +
+        (l.pressure.cpu?.some !== undefined
+          ? `, CPU pressure ${pct(l.pressure.cpu.some)} (${l.pressureScope} level)`
+          : ''),
+    );
   const onTotal = input.results
     .flatMap((r) => r.stacks ?? [])
     .filter((s) => s.unit === 'samples')
@@ -162,6 +188,7 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   return {
     findings: {
       ...(diagnosis ? { diagnosis } : {}),
+      ...(input.live ? { live: input.live } : {}),
       headlines,
       neighbours,
       topOnCpu,

@@ -260,6 +260,7 @@ export class CaptureManager extends EventEmitter {
           cpu,
           captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
           nameOf: this.opts.nameOf,
+          live: outcome.live,
         });
         const t = req.incident?.target ?? req.target ?? {};
         const ref = await writeBundle({

@@ -6,7 +6,9 @@
  */
 import type { ProbeRun } from '../bundle/writer.ts';
 import type { PreparedProbe, ProbeBudget, ProbeTarget } from '../probes/deep/types.ts';
+import type { LiveStats } from '../bundle/types.ts';
 import { CpuRate, probeCpuNs, type MeteredProbe } from './budget.ts';
+import { startTargetSampler, type TargetSampler } from './live.ts';
 
 /** Interval of the hard deadline check and of the CPU meter. */
 export const CHECK_MS = 100;
@@ -31,6 +33,8 @@ export interface RunOutcome {
   readonly detachedAt: number;
   readonly partial: boolean;
   readonly partialReason?: string;
+  /** The target's cgroup as the capture measured it (src/capture/live.ts); absent without a cgroup. */
+  readonly live?: LiveStats;
 }
 
 /** A started capture. `done` settles once every probe is stopped (never rejects). */
@@ -49,6 +53,7 @@ export class CaptureRun {
   private readonly check: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly plan: RunPlan;
+  private readonly sampler: TargetSampler | undefined;
 
   constructor(plan: RunPlan) {
     this.plan = plan;
@@ -68,6 +73,12 @@ export class CaptureRun {
       }
     }
     this.attachedAt = this.now();
+    // The capture measures its target itself (start, every second, end): hand-run and engine captures alike.
+    const t = plan.target;
+    this.sampler =
+      t.cgroupId !== undefined || t.cgroupPath
+        ? startTargetSampler({ cgroupId: t.cgroupId?.toString(), cgroupPath: t.cgroupPath })
+        : undefined;
     this.deadlineAt = this.attachedAt + plan.durationMs;
     const stopped = new Promise<void>((resolve) => {
       this.resolveStop = resolve;
@@ -111,6 +122,7 @@ export class CaptureRun {
 
   private async collect(): Promise<RunOutcome> {
     const partial = this.cutReason !== undefined;
+    const live = this.sampler?.stop(); // the end reading, when the probes detach
     const runs: ProbeRun[] = [...this.failed];
     // Detach all first (synchronously inside stop), then await their reads: the time box ends for all at once.
     const results = this.running.map((r) => {
@@ -146,6 +158,7 @@ export class CaptureRun {
       detachedAt,
       partial,
       ...(partial ? { partialReason: this.cutReason } : {}),
+      ...(live ? { live } : {}),
     };
   }
 }

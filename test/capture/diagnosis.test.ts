@@ -35,7 +35,7 @@ const table: {
   points: HistoryPoint[];
   runq?: RunqEvidence;
   captureSeconds?: number;
-  probeWaitShare?: number;
+  probeWait?: { runnableSeconds: number; throttledSeconds: number; onCpuSeconds: number };
   cause: Cause;
   summary: RegExp;
 }[] = [
@@ -63,7 +63,8 @@ const table: {
     points: ticks(30, { cpu_usage_seconds: 0.55, runq_delay_seconds_sum: 0.337, runq_delay_seconds_count: 900 }),
     runq: OTHER,
     cause: 'contention',
-    summary: /^runnable but waiting 38% of the time .*mostly pid 4711 \(backup\.sh\) and 1 other task in \/other$/,
+    summary:
+      /^runnable but waiting 38% of the time .*other cgroups ran for 100% of that wait, mostly pid 4711 \(backup\.sh\) and 1 other task in \/other \(100% of the wait\)$/,
   },
   {
     name: 'quota 4 cores far from reached, 2% throttled, waiting 30%',
@@ -104,14 +105,14 @@ const table: {
     name: 'waiting behind its own threads',
     points: ticks(30, { cpu_usage_seconds: 1.9, runq_delay_seconds_sum: 0.6, runq_delay_seconds_count: 2000 }),
     runq: OWN,
-    cause: 'app-bound',
-    summary: /mostly behind its own threads/,
+    cause: 'self-contention',
+    summary: /^runnable but waiting 24% of the time behind its own threads \(100% of the wait; other cgroups 0%\)/,
   },
   {
     name: 'only deep-probe evidence: 40% of runnable time waiting (offcpu vs profile), neighbours in /other',
     points: [],
     runq: OTHER,
-    probeWaitShare: 0.4,
+    probeWait: { runnableSeconds: 4, throttledSeconds: 0, onCpuSeconds: 6 },
     captureSeconds: 10,
     cause: 'contention',
     summary: /waiting 40% of the time/,
@@ -119,7 +120,7 @@ const table: {
   {
     name: 'only deep-probe evidence: 3% waiting, no runqslower',
     points: [],
-    probeWaitShare: 0.03,
+    probeWait: { runnableSeconds: 0.3, throttledSeconds: 0, onCpuSeconds: 9.7 },
     captureSeconds: 10,
     cause: 'app-bound',
     summary: /nor waiting for a CPU \(3% of runnable time\)/,
@@ -134,7 +135,7 @@ for (const row of table) {
       runq: row.runq,
       cgroupId: '4242',
       captureSeconds: row.captureSeconds,
-      probeWaitShare: row.probeWaitShare,
+      probeWait: row.probeWait,
     });
     assert.equal(d.cause, row.cause, d.summary);
     assert.match(d.summary, row.summary);
@@ -149,7 +150,8 @@ test('diagnosis evidence carries the numbers behind the verdict', () => {
   assert.equal(d.evidence.window_seconds, 30);
   const c = diagnose({ window: windowStats(table[2].points), runq: OTHER, cgroupId: '4242' });
   assert.equal(c.evidence.top_neighbour, 'pid 4711 (backup.sh) and 1 other task in /other');
-  assert.equal(c.evidence.neighbour_share, 1);
+  assert.equal(c.evidence.others_share_of_wait, 1);
+  assert.equal(c.evidence.top_neighbour_share, 1);
 });
 
 test('the top neighbour is the other cgroup that held the CPU longest, not the single heaviest task', () => {

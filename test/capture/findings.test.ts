@@ -96,7 +96,9 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
   assert.equal(f.diagnosis?.cause, 'contention');
   assert.equal(
     f.headlines[0],
-    'runnable but waiting 38% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; throttled in 0% of CFS periods)',
+    // The capture's own probes (offcpu vs profile: 3.5 s vs 10.1 s) come before the sampler's run-queue share (38%),
+    // which counts task-based throttling as waiting; runqslower's neighbours held the CPU for 3.4 of those 3.5 s.
+    'runnable but waiting 26% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; 97% of the wait; throttled in 0% of CFS periods)',
   );
   assert.equal(f.headlines[1], 'hottest on-CPU stack (58% of samples): gc ← main');
   assert.equal(f.headlines[2], 'most off-CPU time (3.3 s, runnable): json_parse ← handle ← main');

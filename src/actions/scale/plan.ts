@@ -43,6 +43,11 @@ export type Plan =
 const CAUSE_WORDS: Record<string, string> = {
   'limit-bound': 'the workload is held by its own CPU limit',
   contention: 'the workload waits for CPU taken by neighbours on the node; more replicas would not help',
+  // Not scaled by default: its own threads outnumber the CPUs it may use, which a bigger CPU limit or a smaller
+  // thread pool fixes in every replica; more replicas help only when the load spreads over them (opt in with
+  // when_cause: [self-contention]).
+  'self-contention':
+    'the workload has more runnable threads than the CPUs it may use; raise its CPU limit or shrink its thread pool',
   'app-bound': 'the workload is slow in its own code, not short of CPU',
   unknown: 'the evidence did not show why',
 };

@@ -55,4 +55,10 @@ test('only an allowed diagnosis scales; "any" overrides; the reason is in plain 
   assert.equal(causeVerdict('contention', ['any']), undefined);
   assert.equal(causeVerdict('app-bound', ['limit-bound', 'app-bound']), undefined);
   assert.equal(causeVerdict('limit-bound', []), undefined, 'default is limit-bound');
+  // Self-contention does not scale by default (its own threads outnumber its CPUs); a rule may opt in.
+  assert.match(
+    causeVerdict('self-contention', [])!,
+    /diagnosis is self-contention: .*raise its CPU limit or shrink its thread pool/,
+  );
+  assert.equal(causeVerdict('self-contention', ['self-contention']), undefined);
 });
