@@ -42,6 +42,7 @@ export const ERROR_CODES = [
   'CHANNEL_ERR_TIMEOUT',
   'CHANNEL_ERR_REMOTE',
   'CHANNEL_ERR_BUSY',
+  'CHANNEL_ERR_UNSAFE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

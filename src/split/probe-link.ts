@@ -6,7 +6,7 @@
  * may ask is only that narrow list. When the network side goes away, `onGone` is called (the service restarts).
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config.ts';
@@ -20,6 +20,7 @@ import { Channel } from './channel.ts';
 import { coalesce } from './coalesce.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
 import type { RuleActions } from './network-side.ts';
+import { listenSafely } from './socket-dir.ts';
 import { networkUser, spawnNetworkSide, type UserIds } from './spawn.ts';
 
 /** What the probe side offers the network side. */
@@ -123,15 +124,8 @@ export class ProbeLink {
     let link: ProbeLink;
     if (c.network.channel) {
       const path = c.network.channel;
-      rmSync(path, { force: true });
-      const server = createNetServer();
+      const server = await listenSafely(path, user.gid);
       const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-      chownSync(path, 0, user.gid);
-      chmodSync(path, 0o660);
       server.maxConnections = 1;
       o.log.info({ channel: path }, 'waiting for the network side to connect');
       const sock = await Promise.race([
