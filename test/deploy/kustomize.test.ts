@@ -30,9 +30,14 @@ const find = (kind: string, name: string): Doc => {
   assert.ok(hit, `${kind} ${name} is defined`);
   return hit.obj;
 };
-const ds = find('DaemonSet', 'tripline');
+// Two pods per node: the probe side (host pids, BPF capabilities) and the network side (nothing of the host but
+// the socket directory and the bundles, read-only), joined by the socket in the host directory /run/tripline.
+const ds = find('DaemonSet', 'tripline-probe');
+const netDs = find('DaemonSet', 'tripline-network');
 const pod = ds.spec.template.spec;
-const container = (name: string): Doc => pod.containers.find((c: Doc) => c.name === name);
+const netPod = netDs.spec.template.spec;
+const pods = [pod, netPod];
+const container = (name: string): Doc => [...pod.containers, ...netPod.containers].find((c: Doc) => c.name === name);
 const text = (file: string): string => readFileSync(join(KUSTOMIZE_DIR, file), 'utf8');
 const workloads = objects.filter((o) => o.obj.kind === 'DaemonSet' || o.obj.kind === 'Deployment');
 
@@ -42,9 +47,9 @@ test('every object of kustomization.yaml validates against the Kubernetes API sc
     assert.deepEqual(schemaProblems(obj), [], `${file}: ${obj.kind} ${obj.metadata?.name}`);
   // The checker itself: a typo, a wrong type and an unknown kind are each caught.
   const typo = structuredClone(ds);
-  typo.spec.template.spec.containers[1].securityContext.readOnlyRootFilesytem = true;
+  typo.spec.template.spec.containers[0].securityContext.readOnlyRootFilesytem = true;
   assert.deepEqual(schemaProblems(typo), [
-    'unknown field /spec/template/spec/containers/1/securityContext/readOnlyRootFilesytem',
+    'unknown field /spec/template/spec/containers/0/securityContext/readOnlyRootFilesytem',
   ]);
   const wrong = structuredClone(ds);
   wrong.spec.template.spec.containers[0].resources.limits.memory = '192 MB';
@@ -84,7 +89,7 @@ test('everything the pods refer to is defined: ConfigMaps, Secrets and their key
       for (const m of c.volumeMounts ?? []) if (m.subPath) assert.equal(m.readOnly, true, `${m.mountPath} read-only`);
     }
   }
-  assert.ok(find('ServiceAccount', pod.serviceAccountName));
+  for (const p of pods) assert.ok(find('ServiceAccount', p.serviceAccountName));
   const config = parse(find('ConfigMap', 'tripline-config').data['tripline.yaml']);
   const redis = /^redis:\/\/([a-z0-9-]+)\.tripline\.svc:(\d+)\/\d+$/.exec(config.redis.url)!;
   assert.ok(redis, `redis.url ${config.redis.url}: a Service of this namespace, no password in it`);
@@ -99,8 +104,8 @@ test('everything the pods refer to is defined: ConfigMaps, Secrets and their key
   const metrics = find('Service', 'tripline-metrics');
   assert.deepEqual(
     metrics.spec.selector,
-    ds.spec.template.metadata.labels,
-    'the metrics Service selects tripline pods',
+    netDs.spec.template.metadata.labels,
+    'the metrics Service selects the network pods (they serve /metrics)',
   );
   assert.equal(metrics.spec.clusterIP, 'None', 'headless: every node is its own scrape target');
   const net = container('network');
@@ -136,8 +141,11 @@ test('the engine config loads through the real config parser; what it names is m
   assert.equal(config.network.channel, '/run/tripline/channel.sock');
   const probe = container('probe');
   const net = container('network');
+  // The deepest mount holding `path` (the network pod mounts bundles inside its data folder).
   const mountedAt = (c: Doc, path: string): Doc =>
-    c.volumeMounts.find((m: Doc) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
+    c.volumeMounts
+      .filter((m: Doc) => path === m.mountPath || path.startsWith(`${m.mountPath}/`))
+      .sort((a: Doc, b: Doc) => b.mountPath.length - a.mountPath.length)[0];
   assert.equal(mountedAt(probe, '/etc/tripline/tripline.yaml').name, 'config');
   assert.equal(probe.command.at(-1), '/etc/tripline/tripline.yaml');
   assert.deepEqual(config.rules, ['/etc/tripline/rules']);
@@ -150,10 +158,20 @@ test('the engine config loads through the real config parser; what it names is m
   assert.ok(!mountedAt(net, config.api.token_file!), 'the API token stays with the probe side');
   // File modes as the kubelet writes them (no fsGroup on the pod, so no group bits are added): the API token
   // root's alone (the probe side refuses a token file others can read), the Redis password readable by uid 10001.
-  assert.equal(pod.securityContext.fsGroup, undefined);
-  const volume = (name: string): Doc => pod.volumes.find((v: Doc) => v.name === name);
-  assert.equal(volume('api-token').secret.defaultMode, 0o400);
-  assert.equal(volume('redis-password').secret.defaultMode, 0o444);
+  for (const p of pods) assert.equal(p.securityContext.fsGroup, undefined);
+  const volume = (p: Doc, name: string): Doc => p.volumes.find((v: Doc) => v.name === name);
+  assert.equal(volume(pod, 'api-token').secret.defaultMode, 0o400);
+  assert.equal(volume(pod, 'redis-password').secret.defaultMode, 0o400, 'root reads it in the probe pod');
+  assert.equal(volume(netPod, 'redis-password').secret.defaultMode, 0o444, 'the network uid reads it');
+  assert.ok(!volume(netPod, 'api-token'), 'the API token comes over the channel, never mounted in the network pod');
+  // The network side's data_dir (<data_dir>/network, from its hello) is its own emptyDir; the bundles the probe
+  // pod writes are mounted read-only where the hello says they are.
+  assert.equal(volume(netPod, 'state').emptyDir?.sizeLimit, '16Mi');
+  assert.deepEqual(mountedAt(net, join(config.data_dir, 'bundles')), {
+    name: 'bundles',
+    mountPath: join(config.data_dir, 'bundles'),
+    readOnly: true,
+  });
   assert.ok(net.command.includes(config.network.channel));
 });
 
@@ -170,13 +188,14 @@ test('every container has requests and limits, a pinned image and health checks'
       assert.doesNotMatch(c.image, /:latest$/, `${where}: not latest`);
       assert.ok(c.readinessProbe, `${where}: readinessProbe`);
     }
-  for (const c of pod.containers) assert.equal(c.image, `tripline:${version}`, `${c.name}: the image of this release`);
+  for (const c of pods.flatMap((p) => p.containers))
+    assert.equal(c.image, `tripline:${version}`, `${c.name}: the image of this release`);
   const net = container('network');
   assert.equal(net.readinessProbe.httpGet.path, '/readyz');
   assert.equal(net.livenessProbe.httpGet.path, '/healthz');
   assert.ok(text('kustomization.yaml').includes(`newTag: ${version}`), 'kustomization images: this release');
   // NODE_NAME from the downward API: the pod cache's node and the `host` setting's default.
-  for (const c of pod.containers)
+  for (const c of pods.flatMap((p) => p.containers))
     assert.deepEqual(
       c.env.find((e: Doc) => e.name === 'NODE_NAME')?.valueFrom,
       { fieldRef: { fieldPath: 'spec.nodeName' } },
@@ -190,8 +209,11 @@ test('the network container holds nothing; the probe container exactly the capab
   const net = container('network');
   assert.deepEqual(net.command.slice(1, 2), ['network']);
   const sc = net.securityContext;
-  assert.equal(sc.runAsNonRoot, true);
-  assert.ok(sc.runAsUser > 0);
+  // A uid no host or common image uses (deploy/Containerfile creates it), for the whole pod.
+  assert.equal(netPod.securityContext.runAsNonRoot, true);
+  assert.equal(netPod.securityContext.runAsUser, 2000010001);
+  assert.equal(netPod.securityContext.runAsGroup, 2000010001);
+  assert.ok(netPod.securityContext.runAsUser < 2 ** 31, 'tools that store uids signed handle it');
   assert.equal(sc.allowPrivilegeEscalation, false);
   assert.equal(sc.readOnlyRootFilesystem, true);
   assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
@@ -214,12 +236,13 @@ test('the network container holds nothing; the probe container exactly the capab
   assert.ok(!find('Deployment', 'tripline-redis').spec.template.spec.hostPID);
 });
 
-test('host access: hostPID and read-only host paths, each with a comment saying why; state is the one writable', () => {
+test('host access: the probe pod alone has hostPID and read-only host paths, each justified; state is the one writable', () => {
   assert.equal(pod.hostPID, true);
   const ds = text('daemonset.yaml');
   assert.match(ds, /# [^\n]*\n(\s+# [^\n]*\n)*\s+hostPID: true/, 'hostPID is justified');
   const hostPaths = pod.volumes.filter((v: Doc) => v.hostPath);
   assert.deepEqual(hostPaths.map((v: Doc) => v.hostPath.path).sort(), [
+    '/run/tripline',
     '/sys/fs/cgroup',
     '/sys/kernel/tracing',
     '/var/lib/tripline',
@@ -228,27 +251,56 @@ test('host access: hostPID and read-only host paths, each with a comment saying 
     assert.match(ds, new RegExp(`# [^\\n]*\\n\\s+- \\{ name: ${v.name}, hostPath`), `${v.name} is justified`);
     for (const c of pod.containers)
       for (const m of c.volumeMounts.filter((m: Doc) => m.name === v.name))
-        assert.equal(m.readOnly === true, v.hostPath.path !== '/var/lib/tripline', `${c.name}: ${m.mountPath}`);
+        assert.equal(
+          m.readOnly === true,
+          !['/var/lib/tripline', '/run/tripline'].includes(v.hostPath.path),
+          `${c.name}: ${m.mountPath}`,
+        );
   }
-  assert.ok(!container('network').volumeMounts.some((m: Doc) => ['cgroup', 'tracefs'].includes(m.name)));
-  // No API credential for the probe side: no automatic token, projected into the network container only.
+  // No API credential for the probe pod: an account bound to nothing, no automatic token, no projected one.
   assert.equal(pod.automountServiceAccountToken, false);
-  const sa = find('ServiceAccount', pod.serviceAccountName);
-  assert.equal(sa.automountServiceAccountToken, false);
-  const tokenVolumes = pod.volumes
+  assert.equal(find('ServiceAccount', pod.serviceAccountName).automountServiceAccountToken, false);
+  assert.notEqual(pod.serviceAccountName, netPod.serviceAccountName);
+  assert.ok(!pod.volumes.some((v: Doc) => v.projected), 'no projected volume (token) in the probe pod');
+});
+
+test('the network pod: no host namespace, no host path but the socket directory and bundles, read-only; its token', () => {
+  for (const k of ['hostPID', 'hostNetwork', 'hostIPC', 'hostUsers', 'shareProcessNamespace'])
+    assert.equal(netPod[k], undefined, k);
+  const nd = text('daemonset-network.yaml');
+  const hostPaths = netPod.volumes.filter((v: Doc) => v.hostPath);
+  assert.deepEqual(
+    hostPaths.map((v: Doc) => [v.hostPath.path, v.hostPath.type]),
+    [
+      ['/var/lib/tripline/bundles', 'Directory'],
+      ['/run/tripline', 'Directory'],
+    ],
+    'type Directory: the network pod never creates a host directory, the probe pod does',
+  );
+  for (const v of hostPaths) {
+    assert.match(nd, new RegExp(`# [^\\n]*\\n\\s+- \\{ name: ${v.name}, hostPath`), `${v.name} is justified`);
+    for (const m of container('network').volumeMounts.filter((m: Doc) => m.name === v.name))
+      assert.equal(m.readOnly, true, m.mountPath);
+  }
+  // The socket directory is the same host directory in both pods, at the path of network.channel.
+  const channel = (p: Doc): Doc => p.volumes.find((v: Doc) => v.name === 'channel').hostPath.path;
+  assert.equal(channel(netPod), channel(pod));
+  assert.ok(!container('network').volumeMounts.some((m: Doc) => ['cgroup', 'tracefs', 'api-token'].includes(m.name)));
+  // The service account token: projected into the network pod only, the account the ClusterRoleBinding names.
+  assert.equal(netPod.automountServiceAccountToken, false);
+  const tokenVolumes = netPod.volumes
     .filter((v: Doc) => v.projected?.sources.some((s: Doc) => s.serviceAccountToken))
     .map((v: Doc) => v.name);
-  for (const c of pod.containers)
-    assert.equal(
-      c.volumeMounts.some((m: Doc) => tokenVolumes.includes(m.name)),
-      c.name === 'network',
-      `${c.name}: service account token`,
-    );
+  assert.equal(tokenVolumes.length, 1);
+  assert.ok(container('network').volumeMounts.some((m: Doc) => m.name === tokenVolumes[0] && m.readOnly));
+  // Both pods on every node (the same tolerations), the network pod's own labels: the selectors tell them apart.
+  assert.deepEqual(netPod.tolerations, pod.tolerations);
+  assert.notDeepEqual(netDs.spec.selector.matchLabels, ds.spec.selector.matchLabels);
 });
 
 test('NetworkPolicies: in, only scrapes of the metrics port; out, only DNS, Redis and HTTPS; Redis reached only by tripline', () => {
   const policy = find('NetworkPolicy', 'tripline');
-  assert.deepEqual(policy.spec.podSelector.matchLabels, ds.spec.template.metadata.labels);
+  assert.deepEqual(policy.spec.podSelector.matchLabels, netDs.spec.template.metadata.labels);
   assert.deepEqual(policy.spec.policyTypes, ['Ingress', 'Egress']);
   const metricsPort = container('network').ports.find((p: Doc) => p.name === 'metrics').containerPort;
   assert.deepEqual(
@@ -268,10 +320,18 @@ test('NetworkPolicies: in, only scrapes of the metrics port; out, only DNS, Redi
   assert.equal(redis.spec.egress, undefined, 'Redis reaches nothing');
   assert.deepEqual(redis.spec.ingress, [
     {
-      from: [{ podSelector: { matchLabels: ds.spec.template.metadata.labels } }],
+      from: [{ podSelector: { matchLabels: { app: 'tripline' } } }],
       ports: [{ port: 6379, protocol: 'TCP' }],
     },
   ]);
+  for (const d of [ds, netDs]) assert.equal(d.spec.template.metadata.labels.app, 'tripline', 'both pods reach Redis');
+  // The probe pod: nothing in, out only DNS and Redis.
+  const probePolicy = find('NetworkPolicy', 'tripline-probe');
+  assert.deepEqual(probePolicy.spec.podSelector.matchLabels, ds.spec.template.metadata.labels);
+  assert.deepEqual(probePolicy.spec.policyTypes, ['Ingress', 'Egress']);
+  assert.equal(probePolicy.spec.ingress, undefined, 'nothing reaches the probe pod');
+  const probeEgress = probePolicy.spec.egress.flatMap((r: Doc) => r.ports.map((p: Doc) => `${p.protocol}/${p.port}`));
+  assert.deepEqual(probeEgress.sort(), ['TCP/53', 'TCP/6379', 'UDP/53']);
 });
 
 test('Secrets are templates: marked, placeholders only, refused at start until replaced', () => {

@@ -51,7 +51,12 @@ test('the image builds BPF in a build stage, pins its versions and ships no comp
   assert.match(stages[0], /scripts\/build-bpf/);
   assert.doesNotMatch(stages[1], /clang|llvm|npm |gcc|build-essential/, 'no compiler or npm in the final image');
   assert.match(stages[0], /node@24\.\d+\.\d+/, 'Node pinned');
-  assert.match(stages[1], /useradd .*--uid 10001 .*tripline/);
+  assert.match(stages[1], /groupadd --system --gid 2000010001 tripline/);
+  assert.match(
+    stages[1],
+    /useradd .*--no-log-init --uid 2000010001 --gid tripline .*tripline/,
+    'the uid of daemonset-network.yaml',
+  );
   const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
   for (const p of ['.git', 'node_modules', 'build', '.runtime']) assert.ok(ignore.includes(p), `.dockerignore ${p}`);
 });

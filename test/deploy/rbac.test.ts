@@ -44,7 +44,7 @@ test('the ClusterRole grants exactly the calls of src/kube/api-calls.ts, no more
   assert.ok(!granted.some((g) => /secrets|apps\/deployments$|update|delete|create/.test(g)), granted.join(', '));
 });
 
-test('the binding gives that role to the DaemonSet’s service account only', () => {
+test('the binding gives that role to the network DaemonSet’s service account only', () => {
   const [binding] = of('ClusterRoleBinding');
   assert.equal(of('ClusterRoleBinding').length, 1);
   assert.deepEqual(binding.roleRef, {
@@ -52,10 +52,11 @@ test('the binding gives that role to the DaemonSet’s service account only', ()
     kind: 'ClusterRole',
     name: of('ClusterRole')[0].metadata.name,
   });
-  const [ds] = of('DaemonSet');
+  const ds = of('DaemonSet').find((d) => d.metadata.name === 'tripline-network');
   const sa = ds.spec.template.spec.serviceAccountName;
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: ds.metadata.namespace }]);
-  for (const d of of('Deployment'))
+  // The probe pod has its own account, bound to nothing: it holds no API credential.
+  for (const d of [...of('Deployment'), ...of('DaemonSet').filter((d) => d !== ds)])
     assert.notEqual(
       d.spec.template.spec.serviceAccountName,
       sa,
