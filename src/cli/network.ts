@@ -22,8 +22,12 @@ import type { SignalReading } from '../signal-read.ts';
 const USAGE =
   'tripline network (--channel-fd N | --channel PATH)   (started by `tripline run`, or as a second container)';
 
-/** Connects to the probe side's socket, retrying while it is not there yet (containers start in any order). */
-async function connectChannel(path: string, timeoutMs = 60_000): Promise<Socket> {
+/**
+ * Connects to the probe side's socket, retrying while it is not there yet (the pods start in any order). The
+ * default wait outlasts a probe pod restarting after the kubelet's longest crash-loop backoff (300 s) plus loading
+ * its programs, so a restart of either pod never leaves the pair apart (docs/deploy.md).
+ */
+async function connectChannel(path: string, timeoutMs = 600_000): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

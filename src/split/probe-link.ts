@@ -115,9 +115,10 @@ export class ProbeLink {
 
   /**
    * Starts the network side (or, with `network.channel`, waits up to `acceptMs` for it to connect) and says hello.
-   * Throws ENGINE_ERR_PRIVILEGE naming what is missing (the user, setpriv).
+   * Throws ENGINE_ERR_PRIVILEGE naming what is missing (the user, setpriv). The default wait outlasts the
+   * kubelet's longest crash-loop backoff (300 s) of a network pod restarting after this side went away.
    */
-  static async open(o: ProbeLinkOptions, acceptMs = 120_000): Promise<ProbeLink> {
+  static async open(o: ProbeLinkOptions, acceptMs = 360_000): Promise<ProbeLink> {
     const c = o.config;
     const user = networkUser(c.network.user);
     shareWith(user, c.data_dir, o.bundlesDir);

@@ -193,6 +193,9 @@ test('every container has requests and limits, a pinned image and health checks'
   const net = container('network');
   assert.equal(net.readinessProbe.httpGet.path, '/readyz');
   assert.equal(net.livenessProbe.httpGet.path, '/healthz');
+  // Liveness waits while the network side waits for its probe pod (connectChannel's 600 s).
+  assert.equal(net.startupProbe.httpGet.path, '/healthz');
+  assert.ok(net.startupProbe.periodSeconds * net.startupProbe.failureThreshold > 600, 'startup window over 600 s');
   assert.ok(text('kustomization.yaml').includes(`newTag: ${version}`), 'kustomization images: this release');
   // NODE_NAME from the downward API: the pod cache's node and the `host` setting's default.
   for (const c of pods.flatMap((p) => p.containers))
