@@ -176,8 +176,9 @@ export const ConfigSchema = z
           .default('tripline'),
         /**
          * Unset: `tripline run` starts the network side itself, as `user`, joined by a socket pair. Set (a path): it
-         * listens on this Unix socket for a network side started apart (a second container of the pod, running
-         * `tripline network --channel PATH`), e.g. /run/tripline/channel.sock on a volume both containers mount.
+         * listens on this Unix socket for a network side started apart (the tripline-network pod, running
+         * `tripline network --channel PATH`), e.g. /run/tripline/channel.sock in a host directory both pods mount.
+         * The probe side makes the socket's directory root's, 2750, group `user`'s (refusing an unsafe one).
          */
         channel: z.string().startsWith('/').optional(),
       })

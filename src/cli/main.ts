@@ -13,7 +13,7 @@ export const COMMANDS = {
   doctor: 'check kernel, BTF, capabilities, tracefs, cgroups, each with a fix',
   demo: 'see the whole loop on this host: tripline demo [--scenario limit|neighbour]',
   network:
-    "the network side of `tripline run` (started by it, or as a pod's second container): tripline network --channel PATH",
+    'the network side of `tripline run` (started by it, or in a pod of its own): tripline network --channel PATH',
 } as const;
 
 function usage(): string {

@@ -20,7 +20,7 @@ import { parseFlags } from './args.ts';
 import type { SignalReading } from '../signal-read.ts';
 
 const USAGE =
-  'tripline network (--channel-fd N | --channel PATH)   (started by `tripline run`, or as a second container)';
+  'tripline network (--channel-fd N | --channel PATH)   (started by `tripline run`, or in a pod of its own)';
 
 /**
  * Connects to the probe side's socket, retrying while it is not there yet (the pods start in any order). The

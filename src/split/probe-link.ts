@@ -1,6 +1,6 @@
 /**
  * The probe side's end of the privilege split: starts the network side (setpriv, on a host) or waits for it on a
- * Unix socket (a second container), says hello with the frozen config and the API token, then forwards incident
+ * Unix socket (the network pod, src/split/socket-dir.ts), says hello with the frozen config and the API token, then forwards incident
  * reports, the rules' actions and readiness, and answers the network side's requests (metrics text, silences, a
  * rule's signal re-read for scale verification) from its own parts. Everything the network side sends is validated by the channel before it gets here; what it
  * may ask is only that narrow list. When the network side goes away, `onGone` is called (the service restarts).
@@ -139,7 +139,7 @@ export class ProbeLink {
                   'CHANNEL_ERR_TIMEOUT',
                   `no network side connected to ${path} within ${acceptMs / 1000} s`,
                   {
-                    hint: 'start `tripline network --channel PATH` (the second container of the pod)',
+                    hint: 'start `tripline network --channel PATH` (the tripline-network pod on this node)',
                   },
                 ),
               ),
