@@ -14,10 +14,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenSafely, SOCKET_DIR_MODE, SOCKET_MODE } from '../../src/split/socket-dir.ts';
 import { TriplineError } from '../../src/errors.ts';
+import { lookupUser } from '../../src/split/spawn.ts';
+import { skipOrFail } from '../support/kernel.ts';
 
 const GID = 4242; // the network side's group, as root may give any gid
 
@@ -91,3 +94,34 @@ for (const [name, prepare] of [
     assert.deepEqual([realAfter.uid, realAfter.gid, realAfter.mode], [real.uid, real.gid, real.mode]);
   });
 }
+
+test('the network side’s user connects to the socket but can plant, rename or remove nothing in its directory', async (t) => {
+  const user = lookupUser('tripline');
+  if (!user) return skipOrFail(t, 'the user tripline does not exist (scripts/setup.sh creates it)');
+  const dir = scratch(t);
+  chmodSync(dir, 0o755);
+  const run = join(dir, 'run');
+  const path = join(run, 'channel.sock');
+  const server = await listenSafely(path, user.gid);
+  t.after(() => server.close());
+  const target = join(dir, 'state-file');
+  writeFileSync(target, 'x', { mode: 0o600 });
+  const as = (...argv: string[]) =>
+    spawnSync('setpriv', ['--reuid=tripline', '--regid=tripline', '--clear-groups', ...argv], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  // The race of the review: a symlink renamed over channel.sock, or the socket removed, needs write on the folder.
+  assert.notEqual(as('ln', '-s', target, join(run, 'evil')).status, 0, 'no symlink planted');
+  assert.notEqual(as('rm', '-f', path).status, 0, 'the socket is not removed');
+  assert.notEqual(as('mv', path, join(run, 'moved')).status, 0, 'the socket is not renamed');
+  assert.ok(lstatSync(path).isSocket());
+  const accepted = new Promise((r) => server.once('connection', r));
+  const c = as(
+    process.execPath,
+    '-e',
+    `require('node:net').connect(${JSON.stringify(path)}).on('connect', function () { this.destroy(); }).on('error', () => process.exit(3))`,
+  );
+  assert.equal(c.status, 0, c.stderr);
+  await accepted;
+});
