@@ -47,6 +47,8 @@ async function world(): Promise<World> {
   const bundlesDir = join(dataDir, 'bundles');
   const config = buildConfig(
     {
+      // The fixture incidents' host: a planted job naming this host's incident reaches the bundle path check.
+      host: 'host-a',
       data_dir: dataDir,
       redis: { url: redis.url, prefix },
       actions: { attempts: 1, backoff: '100ms' },

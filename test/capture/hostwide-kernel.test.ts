@@ -25,17 +25,11 @@ import { validateBundle } from '../../src/bundle/validate.ts';
 import { createCgroup } from '../../src/demo/cgroup-admin.ts';
 import type { Incident } from '../../src/incident.ts';
 import { gated, sleep, uniqueName } from '../probes/counters/fixtures/workload.ts';
+import { cleanupsAfterAll } from '../support/cleanups.ts';
 
 const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-hostwide-`));
-const cleanups: (() => void)[] = [];
+const cleanups = cleanupsAfterAll();
 after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -400,6 +400,23 @@ test('the manager runs the plan `tripline test` shows: its probes, time box and 
   }
 });
 
+/** The bundled syscall-latency rule's shape: a host-wide signal, no cgroup in its series. */
+function hostwideRule(): Rule {
+  return {
+    ...rule(['procstat'], 200),
+    name: 'syscall-latency',
+    groupBy: ['syscall'],
+    when: {
+      signal: 'syscall_latency_seconds',
+      stat: 'p99',
+      windowMs: 30_000,
+      op: 'above',
+      threshold: 0.01,
+      thresholdText: '10ms',
+    },
+  };
+}
+
 test('a trip without cgroup captures the top contributors from the history and says so; none: host-wide', async () => {
   const targets: ProbeTarget[] = [];
   const inner = procstat('procstat');
@@ -423,19 +440,7 @@ test('a trip without cgroup captures the top contributors from the history and s
     history: { history: () => [], contributions: () => contributions },
     watch: new OffenderWatch({ set: (ids) => watched.push([...ids]) }),
   });
-  const r: Rule = {
-    ...rule(['procstat'], 200),
-    name: 'syscall-latency',
-    groupBy: ['syscall'],
-    when: {
-      signal: 'syscall_latency_seconds',
-      stat: 'p99',
-      windowMs: 30_000,
-      op: 'above',
-      threshold: 0.01,
-      thresholdText: '10ms',
-    },
-  };
+  const r = hostwideRule();
   const inc = { ...incident('hostwide', []), rule: 'syscall-latency', target: {} };
   try {
     const ref = await m.capture({ incident: inc, rule: r });
@@ -481,19 +486,7 @@ test('the top contributors carry their names (pods, units) in the headline and t
     },
     nameOf: (path) => (path === '/kubepods/podu1/c1' ? 'shop/web-1 (Deployment shop/web), container app' : ''),
   });
-  const r: Rule = {
-    ...rule(['procstat'], 200),
-    name: 'syscall-latency',
-    groupBy: ['syscall'],
-    when: {
-      signal: 'syscall_latency_seconds',
-      stat: 'p99',
-      windowMs: 30_000,
-      op: 'above',
-      threshold: 0.01,
-      thresholdText: '10ms',
-    },
-  };
+  const r = hostwideRule();
   try {
     const ref = await m.capture({
       incident: { ...incident('named', []), rule: 'syscall-latency', target: {} },

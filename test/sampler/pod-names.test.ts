@@ -2,7 +2,6 @@
 // driver) runs a throttled busy loop; the real runq (BPF) and cpustat families are sampled; the pod directory gets a
 // snapshot of that pod (as the network side's cache sends it) after the first ticks. The cgroup's run-queue and CPU
 // series then carry namespace, pod, container and workload, and each stays one series.
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTest, objDir } from '../support/kernel.ts';
 import { startRunq } from '../../src/probes/counters/runq.ts';
@@ -16,17 +15,9 @@ import { buildConfig } from '../../src/config.ts';
 import { createCgroup, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts';
 import type { Tick } from '../../src/samples.ts';
 import { gated, sleep, uniqueName } from '../probes/counters/fixtures/workload.ts';
+import { cleanupsAfterAll } from '../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 kernelTest('runq and cpu series of a kubelet-style pod cgroup carry namespace, pod, container, workload', async () => {
   const mount = findCpuMount();

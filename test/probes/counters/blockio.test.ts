@@ -3,7 +3,6 @@
  * write requests in that disk's histogram; O_DIRECT writes from a cgroup count in the bytes it issued (the
  * per-cgroup twin), not in an idle one's. Skips (with the reason) on overlay, tmpfs or other device-less filesystems.
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   closeSync,
@@ -22,17 +21,9 @@ import { startBlockio } from '../../../src/probes/counters/blockio.ts';
 import { parseUeventDevname } from '../../../src/probes/decode/blockio.ts';
 import { counterValue, find, gated, histCount, uniqueName } from './fixtures/workload.ts';
 import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 /** Name of the whole disk holding `dir`, or why there is none. */
 function diskOf(dir: string): { disk?: string; why?: string } {

@@ -3,7 +3,6 @@
  * without tp_btf) would otherwise never load or run in the tests. Each family is started with `hooks: 'raw_tp'` and
  * must produce the same kind of readings from a real workload.
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -17,17 +16,9 @@ import { startTcp } from '../../../src/probes/counters/tcp.ts';
 import { startBlockio } from '../../../src/probes/counters/blockio.ts';
 import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { find, histCount } from './fixtures/workload.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 const total = (fam: CounterFamily, signal: string): number =>
   fam
     .read()

@@ -4,7 +4,6 @@
  * 95 ms); an idle cgroup (one process waking every 200 ms, no forks, so at most 20 delays in 4 s even on a loaded host)
  * stays below it.
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,17 +12,9 @@ import { startRunq } from '../../../src/probes/counters/runq.ts';
 import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
 import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 kernelTest('runq: a throttled busy cgroup shows run-queue delay over the threshold, an idle one does not', async () => {
   const fam: CounterFamily = startRunq(objDir, { thresholdNs: 5e6, maxCgroups: 10240 });

@@ -4,24 +4,15 @@
  * doing fast reads, and leaving out waits by design (pselect6); a configured watch path that does not exist at start
  * is watched once it appears (read back from the kernel map).
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startSyscalls } from '../../../src/probes/counters/syscalls.ts';
 import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { rankContributors } from '../../../src/rules/contributors.ts';
 import { counterValue, find, gated, histCount, uniqueName } from './fixtures/workload.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 /** 300 reads of a pipe, each waiting ~2 ms for the byte a forked writer sends after sleeping (slow read() calls). */
 export const SLOW_READS = 300;

@@ -2,25 +2,16 @@
  * Kernel test of the syscalls family: a 1-byte read() loop (dd) shows in the system-wide `read` histogram, and
  * watching its cgroup (or its pid) yields the per-cgroup histogram for it; unwatched cgroups get none.
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTest, objDir } from '../../support/kernel.ts';
 import { startSyscalls } from '../../../src/probes/counters/syscalls.ts';
 import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { find, gated, histCount, uniqueName } from './fixtures/workload.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
 const READS = 200_000;
 const dd = (count: number): string[] => ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${count}`];
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 kernelTest(
   'syscalls: a read() loop shows in the read histogram; its watched cgroup gets a per-cgroup histogram',

@@ -3,7 +3,6 @@
  * connecting process's cpu cgroup; a SYN dropped once (tc filter in a private network namespace) shows as a
  * retransmit of the connecting cgroup and as a connect latency of about a second.
  */
-import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
@@ -16,17 +15,9 @@ import { startTcp } from '../../../src/probes/counters/tcp.ts';
 import { findCpuMount } from '../../../src/probes/cgroup-mount.ts';
 import { createCgroup } from '../../../src/demo/cgroup-admin.ts';
 import { counterValue, find, gated, histCount, sleep, uniqueName } from './fixtures/workload.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-after(() => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {
-      /* best effort */
-    }
-  }
-});
+const cleanups = cleanupsAfterAll();
 
 /** Cgroup id of this process in the cpu hierarchy (inode of its directory). */
 function ownCpuCgroupId(): string {
