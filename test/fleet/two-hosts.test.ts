@@ -392,6 +392,26 @@ kernelTest(
         state,
       );
 
+      // Every delivery done before the restart (the killed engine's other active jobs come back through the
+      // survivor only once their queue lock expires): the three threads, then no new post for 2 s.
+      await waitFor(
+        'a thread per pod and per host (3)',
+        20_000,
+        () => f.slack.parents().length >= 3 || undefined,
+        state,
+      );
+      let quiet = { n: -1, since: Date.now() };
+      await waitFor(
+        'Slack quiet for 2 s',
+        20_000,
+        () => {
+          const n = f.slack.calls('chat.postMessage').length;
+          if (n !== quiet.n) quiet = { n, since: Date.now() };
+          return Date.now() - quiet.since >= 2000 || undefined;
+        },
+        state,
+      );
+
       // The killed engine restarts on its own state: it must neither post nor scale again.
       await victim.start();
       const before = { parents: f.slack.parents().length, posts: f.slack.calls('chat.postMessage').length };
