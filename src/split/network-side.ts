@@ -28,6 +28,12 @@ import type { SignalReader } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
+import type {
+  CaptureExtendMsg,
+  CaptureExtendReply,
+  CaptureReply,
+  CaptureRequestMsg,
+} from '../capture/request-schema.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
@@ -36,6 +42,9 @@ export interface ProbeAccess {
   readonly silences: SilenceService;
   /** A rule's conditions re-read for some of its series (scale verification); absent: verification without it. */
   readonly readSignal?: SignalReader;
+  /** Asks the probe side for a scoped capture (src/capture/request-schema.ts); absent: requests are refused. */
+  readonly requestCapture?: (r: CaptureRequestMsg) => Promise<CaptureReply>;
+  readonly extendCapture?: (r: CaptureExtendMsg) => Promise<CaptureExtendReply>;
 }
 
 /** One version of a rule's actions, as the probe side loaded it. */
@@ -90,6 +99,7 @@ export class NetworkSide {
   readonly #book = new Map<string, RuleActions>();
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
+  readonly #requested = new Set<(r: IncidentReport) => void>();
   #queue?: ActionQueue;
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
@@ -195,6 +205,24 @@ export class NetworkSide {
     return this.address;
   }
 
+  /** Asks the probe side for a scoped capture; its reports come to the `onRequested` listeners. */
+  requestCapture(r: CaptureRequestMsg): Promise<CaptureReply> {
+    const ask = this.#o.probe.requestCapture;
+    return ask ? ask(r) : Promise.resolve({ accepted: false, code: 'busy', reason: 'no probe side to capture' });
+  }
+
+  /** Adds seconds to a requested capture that runs. */
+  extendCapture(r: CaptureExtendMsg): Promise<CaptureExtendReply> {
+    const ask = this.#o.probe.extendCapture;
+    return ask ? ask(r) : Promise.resolve({ extended: false, code: 'unknown', reason: 'no probe side to capture' });
+  }
+
+  /** Listens to the reports of requested captures (each step, once recorded); returns the unsubscribe. */
+  onRequested(listener: (r: IncidentReport) => void): () => void {
+    this.#requested.add(listener);
+    return () => this.#requested.delete(listener);
+  }
+
   /** The probe side's readiness (its sampler has ticked), for /readyz. */
   setReady(ready: true | string): void {
     this.#ready = ready;
@@ -269,6 +297,13 @@ export class NetworkSide {
     if (r.capture === 'running') rec.capture = 'running';
     else if (r.capture === 'done' || r.capture === 'failed')
       this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
+    if (r.request)
+      for (const l of this.#requested)
+        try {
+          l(r);
+        } catch (err) {
+          this.#o.log.error({ err: (err as Error)?.message }, 'capture request listener failed');
+        }
     if (!r.dispatch || !this.#queue) return;
     const rule = r.ruleHash === undefined ? undefined : this.rule(inc.rule, r.ruleHash);
     if (!rule) {
