@@ -60,6 +60,7 @@ export const LAYERS: readonly Layer[] = [
       'pod-meta',
       'signal-read',
       'probes/counters/spec',
+      'alertmanager/schema',
     ],
   },
   { name: 'symbols', units: ['symbols'] },
@@ -75,6 +76,8 @@ export const LAYERS: readonly Layer[] = [
   // Carries an incident: capture → bundle → actions, per-key ordering, the incident log.
   { name: 'pipeline', units: ['pipeline'] },
   { name: 'server', units: ['server'] },
+  // Alertmanager both ways (network side): its webhook as capture requests, tripline's incidents as its alerts.
+  { name: 'alertmanager', units: ['alertmanager'] },
   // The privilege split: the channel between the probe side and the network side, and the network side's process.
   { name: 'split', units: ['split'] },
   // Demo workloads and cgroups, for `tripline demo` only.

@@ -10,6 +10,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { TriplineError } from './errors.ts';
 import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
+import { AlertmanagerConfigSchema } from './alertmanager/schema/config.ts';
 
 export { parseDuration };
 
@@ -214,6 +215,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    alertmanager: AlertmanagerConfigSchema,
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

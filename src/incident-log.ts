@@ -15,6 +15,8 @@ export interface IncidentRecord {
   bundle?: { readonly id: string; readonly dir: string; readonly tarball: string; readonly partial: boolean };
   diagnosis?: Diagnosis;
   captureError?: string;
+  /** The version (ruleActionsHash) of the rule's actions the incident fired under, once dispatched. */
+  ruleHash?: string;
   /** Action job id → latest state ("queued", "completed: posted to #ops", "failed: ..."). */
   readonly actions: Record<string, string>;
   updatedAt: string;

@@ -100,10 +100,10 @@ export class CaptureRequests {
       );
     if (req.join && !o.firing(req.join.key))
       return refused('join', 'the incident to join is not firing on this host (resolved, or another host’s)');
-    const why = o.capture.refusal();
-    if (why) return refused('busy', why);
     const resolved = resolveRequestTarget(req.target, o.lookup);
     if (!resolved.ok) return refused(resolved.code, resolved.reason);
+    const why = o.capture.refusal();
+    if (why) return refused('busy', why);
     const durationMs = Math.min(REQUEST_MAX_MS, Math.max(REQUEST_MIN_MS, req.durationMs ?? o.defaultDurationMs));
     const incident = this.#incident(req, resolved.target, now);
     const key = incident.key;

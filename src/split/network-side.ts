@@ -27,6 +27,7 @@ import type { Rule } from '../rules/types.ts';
 import type { SignalReader } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
+import { mountAlertmanager, type AlertmanagerParts } from '../alertmanager/mount.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
 import type {
   CaptureExtendMsg,
@@ -100,6 +101,9 @@ export class NetworkSide {
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
   readonly #requested = new Set<(r: IncidentReport) => void>();
+  /** Action sets that are no rule's (alertmanager.receive.actions), by `name\0hash`. */
+  readonly #extra = new Map<string, RuleActions>();
+  #am?: AlertmanagerParts;
   #queue?: ActionQueue;
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
@@ -197,6 +201,7 @@ export class NetworkSide {
     this.#server = createServer({ metrics, ready, onError, api: c.api.listen ? undefined : api });
     const apiServer = c.api.listen ? createServer({ ready, onError, api }) : this.#server;
     mountApi(apiServer, { incidents: this.incidents, silences: this.#o.probe.silences });
+    this.#am = this.#mountAlertmanager(apiServer);
     this.address = await this.#server.listen(listen);
     if (apiServer !== this.#server) {
       this.#apiServer = apiServer;
@@ -221,6 +226,35 @@ export class NetworkSide {
   onRequested(listener: (r: IncidentReport) => void): () => void {
     this.#requested.add(listener);
     return () => this.#requested.delete(listener);
+  }
+
+  /** Alertmanager both ways: the webhook on the API server, the output of incidents (src/alertmanager/). */
+  #mountAlertmanager(server: TriplineServer): AlertmanagerParts {
+    const { config: c, log } = this.#o;
+    const queue = this.#queue!;
+    return mountAlertmanager({
+      config: c,
+      log,
+      server,
+      incidents: this.incidents,
+      registry: { ...ACTIONS, ...this.#o.actions },
+      metrics: this.#o.metricsRegistry,
+      baseUrl: () => {
+        const a = this.apiAddress ?? this.address;
+        return `http://${c.host}:${a?.port ?? 0}`;
+      },
+      ruleOf: (rec) => (rec.ruleHash ? this.rule(rec.rule, rec.ruleHash) : undefined),
+      request: (r) => this.requestCapture(r),
+      onRequested: (l) => this.onRequested(l),
+      record: (r) => this.record(r),
+      addRule: (r) => void this.#extra.set(`${r.name}\0${r.hash}`, r),
+      dispatch: async (rule, inc, opts) => {
+        const results = await dispatch(queue, rule, inc, opts);
+        for (const res of results)
+          if (this.incidents.get(inc.id)?.actions[res.id] === undefined)
+            this.incidents.action(inc.id, res.id, 'queued');
+      },
+    });
   }
 
   /** The probe side's readiness (its sampler has ticked), for /readyz. */
@@ -272,7 +306,7 @@ export class NetworkSide {
 
   /** The actions of a rule version, or undefined when this side was never given it. */
   rule(name: string, hash: string): RuleActions | undefined {
-    return this.#book.get(`${name}\0${hash}`);
+    return this.#book.get(`${name}\0${hash}`) ?? this.#extra.get(`${name}\0${hash}`);
   }
 
   /**
@@ -297,6 +331,8 @@ export class NetworkSide {
     if (r.capture === 'running') rec.capture = 'running';
     else if (r.capture === 'done' || r.capture === 'failed')
       this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
+    if (r.dispatch === 'firing' && r.ruleHash) rec.ruleHash = r.ruleHash;
+    this.#am?.output.observe(rec);
     if (r.request)
       for (const l of this.#requested)
         try {
@@ -326,6 +362,7 @@ export class NetworkSide {
   /** Flushes the queue (up to `flushMs`) and closes the servers. */
   async stop(flushMs = 10_000): Promise<void> {
     await Promise.allSettled([...this.#chains.values()]);
+    await this.#am?.stop();
     await this.#queue?.close(flushMs);
     await this.#pods?.stop();
     await this.#server?.close();

@@ -1,0 +1,33 @@
+/**
+ * Which of tripline's own firing incidents an alert's capture joins: the newest one (records come newest first)
+ * of the same target, its own rule's (not another requested capture's). A pod matches by namespace and name (and
+ * container when the alert names one), a container by runtime id, a cgroup by path, a pid by its pids; a node-level
+ * alert joins nothing (a node has many incidents).
+ */
+import type { CaptureTargetSpec } from '../capture/request-schema.ts';
+import type { IncidentRecord } from '../incident-log.ts';
+
+/** The firing record an alert of `target` joins, if any. */
+export function findJoin(records: readonly IncidentRecord[], target: CaptureTargetSpec): IncidentRecord | undefined {
+  return records.find((r) => {
+    const inc = r.incident;
+    if (r.status !== 'firing' || inc.labels.requested_by) return false;
+    const t = inc.target;
+    switch (target.kind) {
+      case 'pod':
+        return (
+          t.pod?.namespace === target.namespace &&
+          t.pod?.name === target.pod &&
+          (!target.container || t.container === target.container)
+        );
+      case 'container':
+        return !!t.containerId && t.containerId.startsWith(target.id);
+      case 'cgroup':
+        return t.cgroupPath === target.path;
+      case 'pid':
+        return (t.pids ?? []).includes(target.pid);
+      default:
+        return false;
+    }
+  });
+}

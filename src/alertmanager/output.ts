@@ -1,0 +1,179 @@
+/**
+ * tripline → Alertmanager (network side): each incident tripline records is posted as an alert to every
+ * `alertmanager.url` (`POST /api/v2/alerts`), so Alertmanager's routing, grouping, silences and inhibitions apply:
+ * labels alertname/rule, severity, host, namespace/pod/container (when known) and the series labels; annotations
+ * summary, diagnosis, bundle (id) and incident (id); startsAt the trip, endsAt `3 × refresh` ahead while firing (an
+ * engine that dies leaves alerts that end by themselves), the resolve time once resolved; generatorURL the
+ * incident in tripline's API. Firing alerts are re-posted every `refresh`. A post that fails is retried twice
+ * (0.5 s, then 1 s) and counted; nothing waits for Alertmanager: the incident's own path never blocks on it.
+ * Incidents that an Alertmanager alert started (a capture it requested) are not posted back.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDuration, type Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { targetName } from '../incident.ts';
+import type { IncidentRecord } from '../incident-log.ts';
+
+/** Posts in flight at most; past it a post is dropped and counted (the next refresh sends the firing ones again). */
+const MAX_IN_FLIGHT = 64;
+/** Alerts per post. */
+const BATCH = 100;
+const RETRY_MS = [500, 1000];
+
+/** One alert as Alertmanager's v2 API takes it. */
+export interface PostableAlert {
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly generatorURL: string;
+}
+
+const LABEL = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The alert of an incident record (pure). */
+export function alertOf(rec: IncidentRecord, o: { baseUrl: string; endsAt: string }): PostableAlert {
+  const inc = rec.incident;
+  const t = inc.target;
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(inc.labels).slice(0, 32)) if (LABEL.test(k) && v) labels[k] = v.slice(0, 1024);
+  const named: Record<string, string | undefined> = {
+    namespace: t.pod?.namespace,
+    pod: t.pod?.name,
+    container: t.container,
+    workload: t.workload,
+  };
+  for (const [k, v] of Object.entries(named)) if (v) labels[k] = v;
+  Object.assign(labels, { alertname: inc.rule, rule: inc.rule, severity: inc.severity, host: inc.host });
+  const name = targetName(t);
+  const annotations: Record<string, string> = {
+    summary: inc.annotations.summary || `${inc.rule}${name ? ` on ${name}` : ''} (${inc.host})`,
+    incident: inc.id,
+  };
+  if (inc.annotations.description) annotations.description = inc.annotations.description;
+  if (rec.diagnosis) annotations.diagnosis = `${rec.diagnosis.cause}: ${rec.diagnosis.summary}`;
+  if (rec.bundle) annotations.bundle = rec.bundle.id;
+  return {
+    labels,
+    annotations,
+    startsAt: inc.firedAt,
+    endsAt: o.endsAt,
+    generatorURL: `${o.baseUrl}/api/incidents/${encodeURIComponent(inc.id)}`,
+  };
+}
+
+export interface OutputOptions {
+  readonly config: Readonly<Config>;
+  readonly log: Logger;
+  /** Where tripline's API is reached (generatorURL), when `external_url` is unset. */
+  readonly baseUrl: () => string;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+}
+
+/** Posts incidents to Alertmanager; see the module comment. */
+export class AlertmanagerOutput {
+  readonly #o: OutputOptions;
+  readonly #urls: readonly string[];
+  readonly #active = new Map<string, IncidentRecord>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer?: NodeJS.Timeout;
+  readonly #refreshMs: number;
+  /** Posts by result, alerts dropped (too many posts in flight), for /metrics. */
+  readonly counts = { ok: 0, failed: 0, dropped: 0 };
+
+  constructor(o: OutputOptions) {
+    this.#o = o;
+    this.#urls = o.config.alertmanager.url.map((u) => u.replace(/\/+$/, ''));
+    this.#refreshMs = parseDuration(o.config.alertmanager.refresh);
+  }
+
+  /** Whether any Alertmanager is configured. */
+  get enabled(): boolean {
+    return this.#urls.length > 0;
+  }
+
+  /** Incidents posted as firing now. */
+  get firing(): number {
+    return this.#active.size;
+  }
+
+  start(): void {
+    if (!this.enabled || this.#timer) return;
+    this.#timer = setInterval(() => this.#post([...this.#active.values()]), this.#refreshMs);
+    this.#timer.unref();
+  }
+
+  /** Waits for the posts in flight (at most `ms`) and stops the refresh. */
+  async stop(ms = 5000): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, ms).unref())]);
+  }
+
+  /** An incident's record changed: posted now (firing, or resolved and forgotten). */
+  observe(rec: IncidentRecord): void {
+    // Test incidents and requested captures' (an alert's own, a button's) are not tripline's findings to alert on.
+    if (!this.enabled || rec.incident.test || rec.incident.labels.requested_by) return;
+    if (rec.status === 'firing') this.#active.set(rec.id, rec);
+    else this.#active.delete(rec.id);
+    this.#post([rec]);
+  }
+
+  #post(recs: readonly IncidentRecord[]): void {
+    if (recs.length === 0) return;
+    const now = (this.#o.now ?? Date.now)();
+    const baseUrl = (this.#o.config.alertmanager.external_url ?? this.#o.baseUrl()).replace(/\/+$/, '');
+    const alerts = recs.map((r) =>
+      alertOf(r, {
+        baseUrl,
+        endsAt:
+          r.status === 'resolved'
+            ? (r.incident.resolvedAt ?? new Date(now).toISOString())
+            : new Date(now + 3 * this.#refreshMs).toISOString(),
+      }),
+    );
+    for (let i = 0; i < alerts.length; i += BATCH)
+      for (const url of this.#urls) this.#send(url, alerts.slice(i, i + BATCH));
+  }
+
+  #send(url: string, alerts: PostableAlert[]): void {
+    if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+      this.counts.dropped += alerts.length;
+      return;
+    }
+    const p = this.#attempts(url, alerts).finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+  }
+
+  async #attempts(url: string, alerts: PostableAlert[]): Promise<void> {
+    const f = this.#o.fetch ?? fetch;
+    const c = this.#o.config.alertmanager;
+    let last = '';
+    for (let attempt = 0; attempt <= RETRY_MS.length; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
+      try {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (c.bearer_token_file) headers.authorization = `Bearer ${readFileSync(c.bearer_token_file, 'utf8').trim()}`;
+        const res = await f(`${url}/api/v2/alerts`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(alerts),
+          signal: AbortSignal.timeout(parseDuration(c.timeout)),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) {
+          this.counts.ok++;
+          return;
+        }
+        last = `HTTP ${res.status}`;
+        if (res.status >= 400 && res.status < 500 && res.status !== 429) break; // the payload is wrong: no retry
+      } catch (err) {
+        last = (err as Error)?.message ?? String(err);
+      }
+    }
+    this.counts.failed++;
+    const shown = url.replace(/\/\/[^@/]*@/, '//***@'); // credentials in the URL stay out of logs
+    this.#o.log.warn({ alertmanager: shown, alerts: alerts.length, err: last }, 'alerts not posted to Alertmanager');
+  }
+}
