@@ -71,6 +71,15 @@ export class AmWorld {
     return { name, uid: p.metadata.uid, containerId, cg: cg! };
   }
 
+  /** A plain cgroup `<root>/<name>` (no pod) with `quota` cores, as a TestPod without a pod. */
+  plain(name: string, quota: number): TestPod {
+    const top = createCgroup({ name: this.top });
+    if (!this.#cgroups.some((c) => c.rel === top.rel)) this.#cgroups.push(top);
+    const cg = createCgroup({ name: `${this.top}/${name}`, quotaCores: quota });
+    this.#cgroups.push(cg);
+    return { name, uid: '', containerId: '', cg };
+  }
+
   /** A busy loop in the pod's cgroup. */
   load(pod: TestPod): void {
     const c = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
@@ -116,6 +125,9 @@ spec:
   capture: {duration: 1s}
   annotations:
     summary: '{{ .labels.cgroup }} throttled'
+  actions:
+    - type: slack
+      channel: '${CHANNEL}'
 `,
     );
     const config = buildConfig(

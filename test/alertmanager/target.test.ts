@@ -1,0 +1,141 @@
+// Alert labels → capture target on this host (pure), and the receiver's checks that need no Alertmanager: a
+// payload out of shape is a 400 naming the field, a repeat (same fingerprint and startsAt) asks for no second
+// capture, a busy refusal answers 503 so Alertmanager sends again, a resolve ends the alert's incident.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { alertTarget, hostPart } from '../../src/alertmanager/target.ts';
+import { AlertmanagerReceiver, ruleName } from '../../src/alertmanager/receiver.ts';
+import { buildConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import type { CaptureReply, CaptureRequestMsg } from '../../src/capture/request-schema.ts';
+import type { IncidentReport } from '../../src/pipeline/events.ts';
+import type { Incident } from '../../src/incident.ts';
+
+const HOST = ['node-1', '10.0.0.5'];
+const CID = 'ab'.repeat(32);
+
+test('alert labels name a target here, another host, or nothing', () => {
+  const cases: [Record<string, string>, unknown][] = [
+    [
+      { namespace: 'shop', pod: 'web-1', container: 'app' },
+      { kind: 'pod', namespace: 'shop', pod: 'web-1', container: 'app' },
+    ],
+    // A pod alert's instance is the exporter's (kube-state-metrics), not the pod's node: the probe side decides.
+    [
+      { namespace: 'shop', pod: 'web-1', instance: 'ksm:8080' },
+      { kind: 'pod', namespace: 'shop', pod: 'web-1' },
+    ],
+    [
+      { namespace: 'shop', pod: 'web-1', container: 'POD' },
+      { kind: 'pod', namespace: 'shop', pod: 'web-1' },
+    ],
+    [{ container_id: `containerd://${CID}` }, { kind: 'container', id: CID }],
+    [
+      { cgroup: '/system.slice/nginx.service', instance: 'node-1:9464' },
+      { kind: 'cgroup', path: '/system.slice/nginx.service' },
+    ],
+    [
+      { pid: '4242', node: 'NODE-1' },
+      { kind: 'pid', pid: 4242 },
+    ],
+    [{ alertname: 'NodeLoad', instance: '10.0.0.5:9100' }, { kind: 'node' }],
+    [{ alertname: 'NodeLoad', nodename: 'node-1.example.com' }, { kind: 'node' }],
+  ];
+  for (const [labels, want] of cases)
+    assert.deepEqual(alertTarget(labels, HOST), { ok: true, target: want }, JSON.stringify(labels));
+  const other = alertTarget({ cgroup: '/system.slice/nginx.service', instance: 'node-2:9464' }, HOST);
+  assert.equal(other.ok === false && other.reason, 'other_host');
+  assert.equal(
+    (alertTarget({ alertname: 'X', instance: 'node-2:9100' }, HOST) as { reason: string }).reason,
+    'other_host',
+  );
+  for (const labels of [
+    { alertname: 'Watchdog' },
+    { cgroup: '/../etc' },
+    { pid: '-1' },
+    { namespace: 'Shop!', pod: 'x' },
+  ])
+    assert.equal((alertTarget(labels, HOST) as { reason: string }).reason, 'no_target', JSON.stringify(labels));
+  assert.equal(hostPart('[::1]:9100'), '::1');
+  assert.equal(hostPart('10.0.0.5'), '10.0.0.5');
+  assert.equal(ruleName('CPUThrottlingHigh'), 'cputhrottlinghigh');
+  assert.equal(ruleName('KubePod_CrashLooping!'), 'kubepod-crashlooping');
+  assert.equal(ruleName(undefined), 'alertmanager-capture');
+});
+
+function receiver(reply: () => CaptureReply) {
+  const asked: CaptureRequestMsg[] = [];
+  const recorded: IncidentReport[] = [];
+  const dispatched: { rule: string; event: string; status: string }[] = [];
+  let listener: (r: IncidentReport) => void = () => {};
+  const r = new AlertmanagerReceiver({
+    config: buildConfig({ host: 'node-1', alertmanager: { receive: { actions: [] } } }, {}),
+    log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+    request: async (m) => (asked.push(m), reply()),
+    onRequested: (l) => ((listener = l), () => undefined),
+    joinable: () => undefined,
+    record: async (rep) => void recorded.push(rep),
+    dispatch: async (rule, inc, o) =>
+      void dispatched.push({ rule: rule.name, event: String(o.event), status: inc.status }),
+    addRule: () => undefined,
+    actions: [],
+  });
+  return { r, asked, recorded, dispatched, report: (rep: IncidentReport) => listener(rep) };
+}
+
+const alert = (status: 'firing' | 'resolved', startsAt = '2026-12-03T06:00:00Z') => ({
+  status,
+  labels: { alertname: 'PodSlow', namespace: 'shop', pod: 'web-1' },
+  annotations: { summary: 'slow' },
+  startsAt,
+  endsAt: status === 'resolved' ? '2026-12-03T06:05:00Z' : '0001-01-01T00:00:00Z',
+  generatorURL: 'http://prometheus/graph',
+  fingerprint: 'a1b2c3d4e5f60718',
+});
+const payload = (alerts: unknown[]) => ({ version: '4', status: 'firing', receiver: 'tripline', alerts });
+
+test('receiver: bad payload → 400; repeats dropped; busy → 503; resolve ends the incident after its capture', async () => {
+  let next: CaptureReply = { accepted: false, code: 'busy', reason: 'cap reached' };
+  const h = receiver(() => next);
+  const bad = await h.r.handle({ version: '3', alerts: [] });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.stringify(bad.json), /version/);
+  assert.equal((await h.r.handle({ ...payload([{ ...alert('firing'), fingerprint: 'NOT HEX' }]) })).status, 400);
+
+  assert.equal((await h.r.handle(payload([alert('firing')]))).status, 503, 'busy: Alertmanager retries');
+  next = {
+    accepted: true,
+    captureId: 'cap-1',
+    incidentId: 'cap-1',
+    key: 'podslow{}',
+    durationMs: 10_000,
+    probes: ['profile', 'offcpu'],
+    target: { cgroupId: '42' },
+  };
+  assert.equal((await h.r.handle(payload([alert('firing')]))).status, 200);
+  assert.equal((await h.r.handle(payload([alert('firing')]))).status, 200);
+  assert.equal(h.asked.length, 2, 'the repeat asked for no capture');
+  assert.equal(h.asked[1].name, 'podslow');
+  assert.deepEqual(h.asked[1].target, { kind: 'pod', namespace: 'shop', pod: 'web-1' });
+  assert.equal(h.asked[1].durationMs, 10_000);
+  assert.deepEqual(h.asked[1].probes, ['profile', 'offcpu']);
+
+  // The resolve comes before the capture's bundle: it waits for it, so firing is dispatched first.
+  await h.r.handle({ ...payload([alert('resolved')]), status: 'resolved' });
+  assert.deepEqual(h.dispatched, []);
+  const inc = { id: 'cap-1', key: 'podslow{}', rule: 'podslow', status: 'firing' } as Incident;
+  const request = { captureId: 'cap-1', source: { kind: 'alertmanager' as const, id: 'a1b2c3d4e5f60718' } };
+  h.report({ incident: inc, capture: 'running', request });
+  h.report({ incident: inc, capture: 'done', request });
+  for (let i = 0; i < 50 && h.dispatched.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(h.dispatched, [
+    { rule: 'podslow', event: 'firing', status: 'firing' },
+    { rule: 'podslow', event: 'resolved', status: 'resolved' },
+  ]);
+  assert.equal(h.recorded.at(-1)?.incident.resolvedAt, '2026-12-03T06:05:00Z');
+  assert.deepEqual(
+    { captured: h.r.counts.captured, duplicate: h.r.counts.duplicate, refused: h.r.counts.refused },
+    { captured: 1, duplicate: 1, refused: 1 },
+  );
+});
