@@ -55,7 +55,7 @@ test('alert labels name a target here, another host, or nothing', () => {
     { cgroup: '/../etc' },
     { pid: '-1' },
     { namespace: 'Shop!', pod: 'x' },
-  ])
+  ] as Record<string, string>[])
     assert.equal((alertTarget(labels, HOST) as { reason: string }).reason, 'no_target', JSON.stringify(labels));
   assert.equal(hostPart('[::1]:9100'), '::1');
   assert.equal(hostPart('10.0.0.5'), '10.0.0.5');
