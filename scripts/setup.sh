@@ -2,7 +2,7 @@
 # Sets up tripline on a Debian/Ubuntu host, as root: system packages, Node.js >= 22,
 # npm dependencies, the BPF objects. Idempotent.
 #   scripts/setup.sh          what the engine needs
-#   scripts/setup.sh --test   plus what the test suite needs (redis-server, chromium, bpftrace, perf)
+#   scripts/setup.sh --test   plus what the test suite needs (redis-server, chromium, bpftrace, perf, prometheus, alertmanager)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 pkgs=(clang llvm libbpf-dev bpftool ca-certificates)
-if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2); fi
+if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus prometheus-alertmanager); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
