@@ -24,7 +24,7 @@ export interface AlertmanagerParts {
 
 export interface MountOptions extends Pick<
   ReceiverDeps,
-  'request' | 'onRequested' | 'record' | 'dispatch' | 'addRule'
+  'request' | 'onRequested' | 'record' | 'dispatch' | 'addRule' | 'podHere'
 > {
   readonly config: Readonly<Config>;
   readonly log: Logger;

@@ -48,6 +48,11 @@ export interface ReceiverDeps {
   readonly dispatch: (rule: ActionSet, incident: Incident, opts: DispatchOptions) => Promise<void>;
   /** Makes an action set known to the workers (they rebuild each job's actions from its name and hash). */
   readonly addRule: (rule: ActionSet) => void;
+  /**
+   * Whether a pod runs on this node, from the network side's pod cache once it has synced (undefined without one):
+   * other nodes' pods are told apart here, before they cost the probe side a request.
+   */
+  readonly podHere?: (namespace: string, name: string) => boolean | undefined;
   /** `alertmanager.receive.actions`, parsed by their action modules' schemas. */
   readonly actions: readonly ActionSpec[];
 }
@@ -140,6 +145,8 @@ export class AlertmanagerReceiver {
       log.debug({ fingerprint: a.fingerprint, reason: t.reason, detail: t.detail }, 'alert not for this host');
       return { outcome: t.reason, detail: t.detail };
     }
+    if (t.target.kind === 'pod' && this.#d.podHere?.(t.target.namespace, t.target.pod) === false)
+      return { outcome: 'other_host', detail: `pod ${t.target.namespace}/${t.target.pod} is not on this node` };
     const plan = rc.captures.find((c) => Object.entries(c.match).every(([k, v]) => a.labels[k] === v)) ?? rc.default;
     const seen: Seen = { startsAt: a.startsAt };
     this.#remember(a.fingerprint, seen);

@@ -30,8 +30,11 @@ import type { Logger } from '../log.ts';
 import { FALLBACK_PROBES } from '../rules/plan.ts';
 import type { IncidentReport } from './events.ts';
 
-/** Requests accepted or refused per minute: a flood from a compromised network side stays a trickle of captures. */
-export const REQUESTS_PER_MINUTE = 30;
+/**
+ * Requests (accepted or refused) per minute: a flood from a compromised network side stays a trickle of work. The
+ * captures themselves are bounded by the capture manager (concurrency, probe CPU).
+ */
+export const REQUESTS_PER_MINUTE = 120;
 /** Probes a request may never name: bpftrace runs a program, and a request carries none. */
 const NOT_REQUESTABLE = new Set(['bpftrace']);
 

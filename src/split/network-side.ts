@@ -246,6 +246,8 @@ export class NetworkSide {
       ruleOf: (rec) => (rec.ruleHash ? this.rule(rec.rule, rec.ruleHash) : undefined),
       request: (r) => this.requestCapture(r),
       onRequested: (l) => this.onRequested(l),
+      podHere: (ns, name) =>
+        this.#pods?.synced ? this.#pods.snapshot().pods.some((p) => p.namespace === ns && p.name === name) : undefined,
       record: (r) => this.record(r),
       addRule: (r) => void this.#extra.set(`${r.name}\0${r.hash}`, r),
       dispatch: async (rule, inc, opts) => {
