@@ -230,6 +230,8 @@ export class AlertmanagerReceiver {
 
   async #deliver(seen: Seen, inc: Incident, bundle: BundleRef | undefined): Promise<void> {
     try {
+      // A joined incident whose rule has no actions would leave the bundle nowhere: the alert's own actions then.
+      if (seen.joined && seen.joined.rule.actions.length === 0) seen.joined = undefined;
       if (seen.joined)
         await this.#d.dispatch(seen.joined.rule, seen.joined.incident, {
           event: 'update',
