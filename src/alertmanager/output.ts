@@ -19,6 +19,8 @@ const MAX_IN_FLIGHT = 64;
 /** Alerts per post. */
 const BATCH = 100;
 const RETRY_MS = [500, 1000];
+/** Firing incidents kept for the refresh (the oldest leave first past it; the incident log holds 1,000 anyway). */
+const MAX_ACTIVE = 10_000;
 
 /** One alert as Alertmanager's v2 API takes it. */
 export interface PostableAlert {
@@ -115,8 +117,9 @@ export class AlertmanagerOutput {
   observe(rec: IncidentRecord): void {
     // Test incidents and requested captures' (an alert's own, a button's) are not tripline's findings to alert on.
     if (!this.enabled || rec.incident.test || rec.incident.labels.requested_by) return;
+    this.#active.delete(rec.id);
     if (rec.status === 'firing') this.#active.set(rec.id, rec);
-    else this.#active.delete(rec.id);
+    if (this.#active.size > MAX_ACTIVE) this.#active.delete(this.#active.keys().next().value!);
     this.#post([rec]);
   }
 
