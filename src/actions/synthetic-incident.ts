@@ -9,7 +9,17 @@ import { incidentKey, keyLabels, type Incident } from '../incident.ts';
 import type { BundleRef, Cause } from '../bundle/types.ts';
 import type { Condition, ConditionTree, Rule } from '../rules/types.ts';
 
-const CAUSES: readonly Cause[] = ['limit-bound', 'contention', 'self-contention', 'app-bound', 'unknown'];
+const CAUSES: readonly Cause[] = [
+  'limit-bound',
+  'contention',
+  'self-contention',
+  'lock-contention',
+  'io-bound',
+  'syscall-storm',
+  'memory-pressure',
+  'app-bound',
+  'unknown',
+];
 
 function firstCondition(t: ConditionTree): Condition | undefined {
   if ('all' in t) {

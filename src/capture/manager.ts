@@ -18,8 +18,7 @@ import type { HistoryPoint } from '../sampler/history.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import { writeBundle } from '../bundle/writer.ts';
 import { budgetFor } from './budget.ts';
-import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } from '../rules/plan.ts';
-import { isCpuSignal } from './diagnosis.ts';
+import { defaultProbes, probePlan, probesFrom, type PlannedProbe } from '../rules/plan.ts';
 import { buildFindings } from './findings.ts';
 import type { CgroupNamer } from './diagnosis.ts';
 import { CaptureRun } from './run.ts';
@@ -250,14 +249,12 @@ export class CaptureManager extends EventEmitter {
         const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
         const before = all.filter((p) => p.at < tripAt);
         const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
-        const cpu = rule ? ruleSignals(rule).some(isCpuSignal) : true;
         const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
         const { findings, errors } = buildFindings({
           results,
           cgroupId,
           before,
           during,
-          cpu,
           captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
           nameOf: this.opts.nameOf,
           live: outcome.live,

@@ -10,6 +10,10 @@ export const SCALE_CAUSES = [
   'limit-bound',
   'contention',
   'self-contention',
+  'lock-contention',
+  'io-bound',
+  'syscall-storm',
+  'memory-pressure',
   'app-bound',
   'unknown',
   'any',
@@ -47,7 +51,7 @@ export const scaleSpec = z
       .min(1)
       .default(['limit-bound'])
       .describe(
-        'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `self-contention` (not by default: a bigger CPU limit or a smaller thread pool is the fix), `app-bound`, `unknown`; `[any]` always scales.',
+        'Diagnoses of the bundle that allow scaling: `limit-bound` (the default), `contention`, `self-contention` (a bigger CPU limit or a smaller thread pool is the fix), `lock-contention`, `io-bound`, `syscall-storm`, `memory-pressure` (more replicas rarely help these), `app-bound`, `unknown`; `[any]` always scales.',
       ),
     verify: DurationSchema.default('2m').describe(
       "How long after scaling to re-read the rule's signal for the workload's series and report recovered or not, with the value before and after; `0s` skips it.",
