@@ -4,17 +4,19 @@ import type { Neighbour, StackWeight } from '../probes/deep/evidence.ts';
 /** Deep-probe evidence the findings carry, defined by the probes that produce it. */
 export type { Neighbour, StackWeight };
 
-/** Cause of an incident, from the evidence (see src/capture/diagnosis.ts and src/capture/causes.ts). */
-export type Cause =
-  | 'limit-bound'
-  | 'contention'
-  | 'self-contention'
-  | 'lock-contention'
-  | 'io-bound'
-  | 'syscall-storm'
-  | 'memory-pressure'
-  | 'app-bound'
-  | 'unknown';
+/** Causes of an incident, from the evidence (see src/capture/diagnosis.ts and src/capture/causes.ts). */
+export const CAUSES = [
+  'limit-bound',
+  'contention',
+  'self-contention',
+  'lock-contention',
+  'io-bound',
+  'syscall-storm',
+  'memory-pressure',
+  'app-bound',
+  'unknown',
+] as const;
+export type Cause = (typeof CAUSES)[number];
 
 /** One cause that applies, with its culprit and the share of the target's busy time it accounts for. */
 export interface CauseFinding {

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ManifestSchema, type Manifest } from './manifest.ts';
-import type { Findings } from './types.ts';
+import { CAUSES, type Findings } from './types.ts';
 
 const StackSchema = z
   .object({
@@ -54,17 +54,7 @@ const LiveSchema = z
   })
   .strict();
 
-const CauseSchema = z.enum([
-  'limit-bound',
-  'contention',
-  'self-contention',
-  'lock-contention',
-  'io-bound',
-  'syscall-storm',
-  'memory-pressure',
-  'app-bound',
-  'unknown',
-]);
+const CauseSchema = z.enum(CAUSES);
 
 /** Schema of findings.json (the `Findings` contract of src/bundle/types.ts). */
 export const FindingsSchema = z

@@ -10,6 +10,7 @@
  * sleeps, condition variables) is idling and not a cause. A cause is named at CAUSE_MIN_SHARE of busy time.
  */
 import type { CauseFinding, StackWeight } from '../bundle/types.ts';
+import type { FileWait, FutexWait } from '../probes/deep/syscall-waits.ts';
 import {
   classifyOffcpu,
   isReclaimStack,
@@ -40,22 +41,8 @@ export interface ProbeEvidence {
   };
   readonly syscalls?: {
     readonly perSyscall: Readonly<Record<string, { readonly count: number; readonly seconds: number }>>;
-    readonly futexWaits: readonly {
-      readonly uaddr: string;
-      readonly pid: number;
-      readonly waits: number;
-      readonly seconds: number;
-      readonly threads: number;
-      readonly holder?: { readonly tid: number; readonly comm: string };
-    }[];
-    readonly fileWaits: readonly {
-      readonly syscall: string;
-      readonly pid: number;
-      readonly fd: number;
-      readonly calls: number;
-      readonly seconds: number;
-      readonly path?: string;
-    }[];
+    readonly futexWaits: readonly FutexWait[];
+    readonly fileWaits: readonly FileWait[];
   };
   readonly io?: {
     readonly requests: number;

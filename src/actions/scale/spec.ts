@@ -1,26 +1,12 @@
 /** The scale action's spec: its schema (what a rule may write, with its defaults) and its doc row. */
 import { z } from 'zod';
-import type { Cause } from '../../bundle/types.ts';
+import { CAUSES } from '../../bundle/types.ts';
 import { DurationSchema, NameSchema } from '../../rules/parse/schema.ts';
 import { parseDuration } from '../../rules/compile/units.ts';
 import type { ActionDoc } from '../types.ts';
 
 /** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
-export const SCALE_CAUSES = [
-  'limit-bound',
-  'contention',
-  'self-contention',
-  'lock-contention',
-  'io-bound',
-  'syscall-storm',
-  'memory-pressure',
-  'app-bound',
-  'unknown',
-  'any',
-] as const satisfies readonly (Cause | 'any')[];
-// Fails to type-check when the bundle gains a Cause this list lacks.
-const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
-void everyCause;
+export const SCALE_CAUSES = [...CAUSES, 'any'] as const;
 
 /** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?, restore?, restore_after?}`, loaded in camelCase with durations in ms. */
 export const scaleSpec = z
