@@ -26,6 +26,11 @@ export const CAUSE_MIN_SHARE = 0.2;
 export const MEMORY_MIN_SHARE = 0.1;
 /** Calls per second of one syscall that make a storm (with the time in it at CAUSE_MIN_SHARE). */
 export const STORM_RATE = 10_000;
+/**
+ * Mean time in the kernel per call at most this: the calls are cheap, their cost is the calling (a read copying
+ * megabytes a second at 30k calls/s is work done in the kernel, not a storm).
+ */
+export const STORM_MAX_CALL_SECONDS = 5e-6;
 /** On CPU at least this share of busy time, with no other cause, is CPU app-bound. */
 export const ON_CPU_HIGH = 0.5;
 
@@ -152,22 +157,24 @@ function stormCause(ev: ProbeEvidence, t: TimeSplit): RankedCause | undefined {
     const g = bySys.get(name) ?? { samples: 0 };
     bySys.set(name, { samples: g.samples + unnamed.samples, stack: heaviest(g.stack, unnamed.stack) });
   }
-  const calls = ev.syscalls?.perSyscall[name]?.count;
-  const r = calls !== undefined && ev.captureSeconds > 0 ? calls / ev.captureSeconds : undefined;
-  if (r !== undefined && r < STORM_RATE) return undefined;
+  // The rate and the cost per call come from the syscalls probe: without it, no storm is claimed.
+  const counted = ev.syscalls?.perSyscall[name];
+  if (!counted || counted.count === 0 || ev.captureSeconds <= 0) return undefined;
+  const r = counted.count / ev.captureSeconds;
+  if (r < STORM_RATE || counted.seconds / counted.count > STORM_MAX_CALL_SECONDS) return undefined;
   const sampled = bySys.get(name);
   const fromProfile = p && p.samples > 0 && sampled ? (t.onCpu * sampled.samples) / p.samples : undefined;
-  const inCall = fromProfile ?? ev.syscalls?.perSyscall[name]?.seconds ?? 0;
+  const inCall = fromProfile ?? counted.seconds;
   const share = t.busy > 0 ? Math.min(1, inCall / t.busy) : 0;
   if (share < CAUSE_MIN_SHARE) return undefined;
   const stack = sampled?.stack ? syscallCaller(sampled.stack.frames, 5) : '';
-  const rateText = r !== undefined ? `${rate(r)}` : 'rate not measured (no syscalls probe)';
+  const rateText = `${rate(r)} (${+((counted.seconds / counted.count) * 1e6).toPrecision(2)} µs each in the kernel)`;
   return {
     cause: 'syscall-storm',
     share,
     culprit: `${name} at ${rateText}${stack ? ` from ${stack}` : ''}`,
     lead: `syscall storm: ${name} at ${rateText}, ${pct(share)} of busy time in the call${stack ? `, from ${stack}` : ''}`,
-    summary: `${name} called ${r !== undefined ? `${Math.round(r)} times a second` : 'in a tight loop'}; ${pct(share)} of the target's busy time goes into the call itself`,
+    summary: `${name} called ${Math.round(r)} times a second; ${pct(share)} of the target's busy time goes into the call itself`,
   };
 }
 

@@ -79,8 +79,15 @@ cgroupTest(
     await bothPaths(t, root, cg, [cg.rel], ALL, (f, path) => {
       const d = f.diagnosis!;
       assert.equal(d.cause, 'syscall-storm', `${path}: ${JSON.stringify(d)}`);
-      assert.match(d.culprit!, /^getppid at [\d.]+k\/s from .*storm_getppid/, String(d.culprit));
-      assert.match(d.lead!, /^syscall storm: getppid at [\d.]+k\/s, \d+% of busy time in the call/);
+      assert.match(
+        d.culprit!,
+        /^getppid at [\d.]+k\/s \([\d.]+ µs each in the kernel\) from .*storm_getppid/,
+        String(d.culprit),
+      );
+      assert.match(
+        d.lead!,
+        /^syscall storm: getppid at [\d.]+k\/s \([\d.]+ µs each in the kernel\), \d+% of busy time in the call/,
+      );
     });
   },
   { timeout: 300_000 },
