@@ -16,6 +16,8 @@ import { incidentMetrics } from './incident-metrics.ts';
 export interface IncidentObservers {
   /** One step of an incident; `first` when it is the first report of this incident id. */
   report(r: IncidentReport, first: boolean): void;
+  /** The loaded rules' names (at start and after each reload). */
+  rules(names: readonly string[]): void;
   /** An action job of the incident settled. */
   settled(s: JobSettled): void;
   /** Flushes what is queued (the OTLP export) and stops. */
@@ -62,6 +64,9 @@ export async function startObservers(o: {
         const rec = records?.reportRecord(r, first);
         if (rec) otlp!.emit(rec);
       });
+    },
+    rules(names) {
+      guard('rules', () => metrics?.rules(names));
     },
     settled(s) {
       guard('action', () => {

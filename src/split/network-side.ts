@@ -152,6 +152,7 @@ export class NetworkSide {
       registry: this.#o.metricsRegistry,
       incidents: this.incidents,
     });
+    this.#observers.rules([...new Set([...this.#book.values()].map((r) => r.name))]); // rules given before start
     this.#queue = await openQueue({
       pods: this.#pods,
       config: c,
@@ -216,6 +217,7 @@ export class NetworkSide {
    */
   setRules(rules: readonly RuleActions[]): void {
     const registry = this.#o.actions ?? ACTIONS;
+    this.#observers?.rules(rules.map((r) => r.name));
     const current = new Set<string>();
     for (const rule of rules) {
       const id = `${rule.name}\0${rule.hash}`;

@@ -100,6 +100,8 @@ test('an incident on the network side reaches the collector as OTLP log records:
     const r = rule({ name: 'cpu-throttling', actions: [{ type: 'log' }] });
     const [v] = ruleActions([r]);
     ns.setRules([v]);
+    for (const status of ['firing', 'resolved'])
+      assert.equal(await sample(registry, 'tripline_incidents_total', { rule: 'cpu-throttling', status }), 0, 'from 0');
     const inc = makeIncident(
       'cpu-throttling',
       { pod: 'web-1', namespace: 'shop' },
