@@ -3,7 +3,22 @@
  * OTLP/HTTP exporter sends it) into flat records, and answers with the status `respond` picks (200 by default), or
  * holds the request until `release()` when `hold` is set.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+
+/**
+ * The uid owning the client end of a loopback IPv4 connection, from /proc/net/tcp (the line whose local port is the
+ * client's port and whose remote port is ours): which user sent the request. undefined when not found.
+ */
+function peerUid(clientPort: number, serverPort: number): number | undefined {
+  const hex = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 7 && f[1].endsWith(`:${hex(clientPort)}`) && f[2].endsWith(`:${hex(serverPort)}`))
+      return Number(f[7]);
+  }
+  return undefined;
+}
 
 /** An OTLP AnyValue, decoded. */
 type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
@@ -41,7 +56,7 @@ function decodeAttributes(list: { key: string; value: Record<string, any> }[] | 
 /** The receiver; `start()` it, `stop()` it in finally. */
 export class OtlpReceiver {
   readonly records: ReceivedRecord[] = [];
-  readonly requests: { path: string; headers: IncomingHttpHeaders; status: number }[] = [];
+  readonly requests: { path: string; headers: IncomingHttpHeaders; status: number; uid?: number }[] = [];
   /** The status of the n-th request (0-based); 200 unless set. */
   respond: (n: number) => number = () => 200;
   hold = false;
@@ -51,12 +66,13 @@ export class OtlpReceiver {
 
   async start(): Promise<this> {
     this.#server = createServer((req, res) => {
+      const uid = peerUid(req.socket.remotePort ?? 0, req.socket.localPort ?? 0);
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const n = this.requests.length;
         const status = this.respond(n);
-        this.requests.push({ path: req.url ?? '', headers: req.headers, status });
+        this.requests.push({ path: req.url ?? '', headers: req.headers, status, uid });
         const answer = (): void => {
           if (status === 200) this.#decode(Buffer.concat(chunks).toString('utf8'), String(req.headers['content-type']));
           res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{}' : '{"code":1}');
