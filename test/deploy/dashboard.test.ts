@@ -139,6 +139,7 @@ kernelTest(
       );
       side.cg.addPid(loader.pid!);
       const [host, port] = [w.engine!.address!.host, w.engine!.address!.port];
+      // The rule file as shipped, evaluated every second instead of every 30 s so a short run has recorded series.
       const rules = readFileSync(join(root, 'deploy', 'prometheus', 'tripline.rules.yml'), 'utf8').replace(
         /interval: 30s/g,
         'interval: 1s',
