@@ -60,6 +60,8 @@ export const LAYERS: readonly Layer[] = [
       'pod-meta',
       'signal-read',
       'probes/counters/spec',
+      // The export's config schemas (pure zod), which src/config.ts includes.
+      'export/config',
     ],
   },
   { name: 'symbols', units: ['symbols'] },
@@ -74,6 +76,8 @@ export const LAYERS: readonly Layer[] = [
   { name: 'actions', units: ['actions', 'kube'] },
   // Carries an incident: capture → bundle → actions, per-key ordering, the incident log.
   { name: 'pipeline', units: ['pipeline'] },
+  // What follows incidents out of the engine besides their actions: incident metrics, the OTLP log export.
+  { name: 'export', units: ['export'] },
   { name: 'server', units: ['server'] },
   // The privilege split: the channel between the probe side and the network side, and the network side's process.
   { name: 'split', units: ['split'] },

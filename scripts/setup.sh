@@ -2,7 +2,7 @@
 # Sets up tripline on a Debian/Ubuntu host, as root: system packages, Node.js >= 22,
 # npm dependencies, the BPF objects. Idempotent.
 #   scripts/setup.sh          what the engine needs
-#   scripts/setup.sh --test   plus what the test suite needs (redis-server, chromium, bpftrace, perf)
+#   scripts/setup.sh --test   plus what the test suite needs (redis-server, chromium, bpftrace, perf, prometheus)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 pkgs=(clang llvm libbpf-dev bpftool ca-certificates)
-if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2); fi
+# prometheus: promtool and a real Prometheus for deploy/prometheus and deploy/grafana; bsdutils: `script` (a terminal).
+if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus bsdutils); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
