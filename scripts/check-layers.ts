@@ -60,6 +60,8 @@ export const LAYERS: readonly Layer[] = [
       'pod-meta',
       'signal-read',
       'probes/counters/spec',
+      // The export's config schemas (pure zod), which src/config.ts includes.
+      'export/config',
       'alertmanager/schema',
     ],
   },
@@ -75,6 +77,8 @@ export const LAYERS: readonly Layer[] = [
   { name: 'actions', units: ['actions', 'kube'] },
   // Carries an incident: capture → bundle → actions, per-key ordering, the incident log.
   { name: 'pipeline', units: ['pipeline'] },
+  // What follows incidents out of the engine besides their actions: incident metrics, the OTLP log export.
+  { name: 'export', units: ['export'] },
   { name: 'server', units: ['server'] },
   // Alertmanager both ways (network side): its webhook as capture requests, tripline's incidents as its alerts.
   { name: 'alertmanager', units: ['alertmanager'] },

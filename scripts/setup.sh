@@ -15,7 +15,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 pkgs=(clang llvm libbpf-dev bpftool ca-certificates)
-if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus prometheus-alertmanager); fi
+# prometheus: promtool and a real Prometheus for deploy/prometheus and deploy/grafana; bsdutils: `script` (a terminal);
+# prometheus-alertmanager: the real Alertmanager and amtool (test/alertmanager).
+if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus bsdutils prometheus-alertmanager); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

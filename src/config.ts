@@ -10,6 +10,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { TriplineError } from './errors.ts';
 import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
+import { otlpConfigSchema } from './export/config/otlp.ts';
 import { AlertmanagerConfigSchema } from './alertmanager/schema/config.ts';
 
 export { parseDuration };
@@ -222,6 +223,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    otlp: otlpConfigSchema.prefault({}),
   })
   .strict();
 

@@ -13,7 +13,11 @@
  *   sys_scratch   PERCPU_ARRAY 1 x struct inflight (built here: too big for the BPF stack next to the rest)
  *   + deep_target / target_pids / deep_stats (deep_target.h)
  * Knobs (rodata): threshold_ns: calls at least this long are sent as events; openat_nr: openat's number on this
- *        architecture (0 = never read paths).
+ *        architecture (0 = never read paths); futex_nr: futex's number (0 = never read lock holders).
+ * A FUTEX_WAIT on a glibc pthread mutex waits on its __lock word; the mutex's __owner (the holder's tid) is the int
+ * 8 bytes after it. It is read at entry (4 bytes of user memory, may fail): user space keeps it only when it names
+ * a thread of the same process (so a condition variable's or another futex's neighbouring word is not taken for
+ * a holder).
  * Emits: one record per call over the threshold (budget: max_events; the totals keep counting).
  * Cost class: deep (every system call on the host pays the target check).
  */
@@ -29,12 +33,18 @@ TRIPLINE_EXPORT_TYPE(syscalls_event);
 
 const volatile __u64 threshold_ns = 1000000;
 const volatile __u32 openat_nr = 0;
+const volatile __u32 futex_nr = 0;
+
+#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
+#define FUTEX_WAIT_OP 0
+#define FUTEX_WAIT_BITSET_OP 9
 
 struct inflight {
 	__u64 ts;
 	__u64 args[3];
 	__u32 id;
 	__u32 has_path;
+	__u32 holder;
 	char path[SYSCALLS_PATH_LEN];
 };
 
@@ -85,6 +95,10 @@ int tld_sys_enter(struct trace_event_raw_sys_enter *ctx)
 	/* openat(dirfd, path, flags): the path is only readable here, before the kernel consumes it. */
 	if (openat_nr && f->id == openat_nr)
 		f->has_path = bpf_probe_read_user_str(f->path, sizeof(f->path), (void *)ctx->args[1]) > 0;
+	f->holder = 0;
+	if (futex_nr && f->id == futex_nr &&
+	    ((ctx->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_OP || (ctx->args[1] & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET_OP))
+		bpf_probe_read_user(&f->holder, sizeof(f->holder), (void *)(ctx->args[0] + 8));
 	f->ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&sys_inflight, &tid, f, BPF_ANY);
 	return 0;
@@ -122,6 +136,8 @@ int tld_sys_exit(struct trace_event_raw_sys_exit *ctx)
 			e->has_path = f->has_path;
 			bpf_get_current_comm(e->comm, sizeof(e->comm));
 			__builtin_memcpy(e->path, f->path, SYSCALLS_PATH_LEN);
+			e->holder = f->holder;
+			e->pad = 0;
 			bpf_ringbuf_submit(e, 0);
 		} else {
 			deep_count(DEEP_STAT_DROPPED);

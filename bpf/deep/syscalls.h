@@ -7,7 +7,7 @@
 #define SYSCALLS_PATH_LEN 64
 #define SYSCALLS_MAX_ID 512
 #define SYSCALLS_TOTAL_SIZE 16
-#define SYSCALLS_EVENT_SIZE 136
+#define SYSCALLS_EVENT_SIZE 144
 
 /* Per-syscall totals, indexed by syscall number (per-CPU array). */
 struct syscalls_total {
@@ -26,6 +26,9 @@ struct syscalls_event {
 	__u32 has_path; /* 1 = path holds the openat path argument */
 	char comm[SYSCALLS_COMM_LEN];
 	char path[SYSCALLS_PATH_LEN];
+	/* futex waits: the glibc mutex owner (tid) read at entry from the word after the lock (uaddr + 8); 0 if none */
+	__u32 holder;
+	__u32 pad;
 };
 
 #ifdef __bpf__

@@ -6,10 +6,8 @@
 import { createHash } from 'node:crypto';
 import { TriplineError } from '../errors.ts';
 import { incidentKey, keyLabels, type Incident } from '../incident.ts';
-import type { BundleRef, Cause } from '../bundle/types.ts';
+import { CAUSES, type BundleRef, type Cause } from '../bundle/types.ts';
 import type { Condition, ConditionTree, Rule } from '../rules/types.ts';
-
-const CAUSES: readonly Cause[] = ['limit-bound', 'contention', 'self-contention', 'app-bound', 'unknown'];
 
 function firstCondition(t: ConditionTree): Condition | undefined {
   if ('all' in t) {

@@ -52,11 +52,17 @@ export function renderSummary(head: SummaryHead, f: Findings): string {
   if (head.target) out.push('', `Target: ${plain(head.target, 600)}`);
   if (head.partial)
     out.push('', `**Partial capture**: ${head.partialReason ?? 'cut short'}. The data below is valid but incomplete.`);
+  // The answer first: cause, culprit, number, and what to do about it.
+  const d = f.diagnosis;
+  if (d?.lead) out.push('', `**${plain(d.lead, 600)}**`, '', `What to do: ${plain(d.advice ?? '', 300)}`);
   out.push('', '## What happened', '');
   if (f.headlines.length === 0) out.push('- No probe recorded anything about the target during the capture.');
   for (const h of f.headlines) out.push(`- ${plain(h, 400)}`);
   if (f.diagnosis) {
     out.push('', `## Diagnosis: ${f.diagnosis.cause}`, '', plain(f.diagnosis.summary, 400), '');
+    for (const a of f.diagnosis.also ?? [])
+      out.push(`- also ${a.cause} (${Math.round(a.share * 100)}% of busy time): ${plain(a.summary, 300)}`);
+    if (f.diagnosis.checked?.length) out.push(`- checked and normal: ${plain(f.diagnosis.checked.join('; '), 600)}`);
     for (const [k, v] of Object.entries(f.diagnosis.evidence))
       out.push(`- ${plain(k, 64)}: ${typeof v === 'number' ? +v.toFixed(4) : plain(v)}`);
   }

@@ -4,8 +4,30 @@ import type { Neighbour, StackWeight } from '../probes/deep/evidence.ts';
 /** Deep-probe evidence the findings carry, defined by the probes that produce it. */
 export type { Neighbour, StackWeight };
 
-/** Cause of a CPU incident, from the evidence (see src/capture/diagnosis.ts). */
-export type Cause = 'limit-bound' | 'contention' | 'self-contention' | 'app-bound' | 'unknown';
+/** Causes of an incident, from the evidence (see src/capture/diagnosis.ts and src/capture/causes.ts). */
+export const CAUSES = [
+  'limit-bound',
+  'contention',
+  'self-contention',
+  'lock-contention',
+  'io-bound',
+  'syscall-storm',
+  'memory-pressure',
+  'app-bound',
+  'unknown',
+] as const;
+export type Cause = (typeof CAUSES)[number];
+
+/** One cause that applies, with its culprit and the share of the target's busy time it accounts for. */
+export interface CauseFinding {
+  readonly cause: Cause;
+  /** Who or what, in a few words: a neighbour, a lock and its waiters, a file, a syscall, a function. */
+  readonly culprit?: string;
+  /** Share of the target's time (on CPU, waiting for one, or blocked on something other than idling), 0..1. */
+  readonly share: number;
+  /** One sentence with the numbers behind it. */
+  readonly summary: string;
+}
 
 export interface Diagnosis {
   readonly cause: Cause;
@@ -13,6 +35,16 @@ export interface Diagnosis {
   readonly summary: string;
   /** The numbers behind the verdict (throttled ratio, runq share, usage vs quota, ...). */
   readonly evidence: Readonly<Record<string, number | string>>;
+  /** The cause's culprit in a few words (absent when none is named). */
+  readonly culprit?: string;
+  /** The answer in one line: cause, culprit, the number behind it (what summary.md, the CLI and Slack start with). */
+  readonly lead?: string;
+  /** What to do about it, one line. */
+  readonly advice?: string;
+  /** Other causes that apply too, ranked by their share (most first). */
+  readonly also?: readonly CauseFinding[];
+  /** What was checked and found normal (every diagnosis; the whole answer of an unknown one). */
+  readonly checked?: readonly string[];
 }
 
 /** PSI stall of one resource as a share of the capture window, 0..1. */

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ManifestSchema, type Manifest } from './manifest.ts';
-import type { Findings } from './types.ts';
+import { CAUSES, type Findings } from './types.ts';
 
 const StackSchema = z
   .object({
@@ -54,14 +54,27 @@ const LiveSchema = z
   })
   .strict();
 
+const CauseSchema = z.enum(CAUSES);
+
 /** Schema of findings.json (the `Findings` contract of src/bundle/types.ts). */
 export const FindingsSchema = z
   .object({
     diagnosis: z
       .object({
-        cause: z.enum(['limit-bound', 'contention', 'self-contention', 'app-bound', 'unknown']),
+        cause: CauseSchema,
         summary: z.string(),
         evidence: z.record(z.string(), z.union([z.number(), z.string()])),
+        culprit: z.string().optional(),
+        lead: z.string().optional(),
+        advice: z.string().optional(),
+        also: z
+          .array(
+            z
+              .object({ cause: CauseSchema, culprit: z.string().optional(), share: z.number(), summary: z.string() })
+              .strict(),
+          )
+          .optional(),
+        checked: z.array(z.string()).optional(),
       })
       .strict()
       .optional(),

@@ -5,11 +5,10 @@
 import type { BundleRef } from '../bundle/types.ts';
 import { writeBundle } from '../bundle/writer.ts';
 import type { Incident, IncidentTarget } from '../incident.ts';
-import { ruleSignals } from '../rules/plan.ts';
 import type { CaptureScope } from '../rules/contributors.ts';
 import type { Rule } from '../rules/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
-import { isCpuSignal, type CgroupNamer } from './diagnosis.ts';
+import type { CgroupNamer } from './diagnosis.ts';
 import { buildFindings } from './findings.ts';
 import type { RunOutcome } from './run.ts';
 import { bundleScope, withScope } from './scope.ts';
@@ -38,14 +37,12 @@ export async function bundleOutcome(i: OutcomeInput, outcome: RunOutcome): Promi
   const all = cgroupId && i.history ? i.history.history(cgroupId, tripAt - i.historyMs) : [];
   const before = all.filter((p) => p.at < tripAt);
   const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
-  const cpu = rule ? ruleSignals(rule).some(isCpuSignal) : true;
   const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
   const { findings, errors } = buildFindings({
     results,
     cgroupId,
     before,
     during,
-    cpu,
     captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
     nameOf: i.nameOf,
     live: outcome.live,

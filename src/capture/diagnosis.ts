@@ -10,8 +10,12 @@
  * The scale action scales only limit-bound workloads by default: more replicas of a workload starved by a
  * neighbour on the same node do not help.
  */
-import type { Diagnosis, LiveStats, Neighbour } from '../bundle/types.ts';
+import type { Cause, Diagnosis, LiveStats, Neighbour } from '../bundle/types.ts';
+import { checkedNormal, hotFunction, otherCauses, timeSplit, type ProbeEvidence, type RankedCause } from './causes.ts';
 import type { WindowStats } from './window.ts';
+
+export { isThrottleStack } from './classify.ts';
+export type { ProbeEvidence } from './causes.ts';
 
 /** Throttled in at least this share of CFS periods counts as "throttled a lot". */
 export const THROTTLED_HIGH = 0.2;
@@ -50,6 +54,8 @@ export interface DiagnosisInput {
   readonly live?: LiveStats;
   /** Names of a cgroup path (`shop/batch-1 (Job shop/nightly)`), '' when it has none: neighbours are named by it. */
   readonly nameOf?: CgroupNamer;
+  /** The deep probes' evidence beyond the CPU (locks, I/O, syscalls, memory, the hot function): src/capture/causes.ts. */
+  readonly probes?: ProbeEvidence;
 }
 
 /** Names of a cgroup from its path, in one line; '' when it has none (the engine's pod directory answers). */
@@ -105,18 +111,126 @@ export function neighbourText(g: NeighbourGroup): string {
 /** Share of the target's waiting a neighbour (or its own threads) must account for to be named as the cause. */
 export const NEIGHBOUR_MIN_SHARE = 0.2;
 
+/** What to do about each cause, one line (the lead line's second half). */
+export const ADVICE: Readonly<Record<Cause, string>> = {
+  'limit-bound': 'raise its CPU limit or add replicas: it uses all the CPU it is allowed',
+  contention:
+    'move it or the neighbour (anti-affinity, another node, CPU pinning) or lower the neighbour; more replicas here do not help',
+  'self-contention': 'raise its CPU limit or shrink its thread pool to the CPUs it can use',
+  'lock-contention': 'shorten or split the critical section the waiters queue on; more CPU or replicas do not help',
+  'io-bound':
+    'batch the flushes (group commit), move the file to faster storage or check the device; more CPU does not help',
+  'syscall-storm': 'batch the calls in the calling code (bigger buffers, fewer wake-ups, no polling)',
+  'memory-pressure': 'raise its memory limit or shrink its working set: reclaim stalls it',
+  'app-bound': 'optimise the hot function or add replicas: the time goes in its own code',
+  unknown: 'capture longer, or with offcpu, profile, syscalls and io together',
+};
+
 /**
- * True for an off-CPU stack of CFS throttling. Since Linux 6.x throttling is task based: a throttled task parks
- * itself in task work on its way back to user space (`throttle_cfs_rq_work`, often inlined, leaving
- * `task_work_run ← irqentry_exit_to_user_mode` / `exit_to_user_mode_loop`) and shows up off CPU as *runnable*.
- * Such waiting is the quota's doing, not a neighbour's. Frames are root first; the kernel part is the tail.
+ * Diagnoses the target: the CPU verdict (cpuVerdict) and the other causes (causes.ts), ranked by their share of
+ * the target's busy time; the first leads, the rest are `also`. Every diagnosis says what was checked and normal.
  */
-export function isThrottleStack(frames: readonly string[]): boolean {
-  return frames.some((f) => /\bthrottle_cfs_rq\w*|\btask_work_run\b/.test(f));
+export function diagnose(input: DiagnosisInput): Diagnosis {
+  const cpu = cpuVerdict(input);
+  const ev = input.probes;
+  const t = ev ? timeSplit(ev) : undefined;
+  const evidence: Record<string, number | string> = { ...cpu.evidence };
+  if (t && t.busy > 0) {
+    evidence.busy_thread_seconds = t.busy;
+    for (const [k, v] of [
+      ['on_cpu', t.onCpu],
+      ['runnable', t.runnable],
+      ['throttled', t.throttled],
+      ['lock', t.lock],
+      ['io', t.io],
+      ['memory', t.memory + t.onCpuReclaim],
+    ] as const)
+      evidence[`${k}_share_of_busy`] = v / t.busy;
+  }
+  const others = ev ? otherCauses(ev, t) : [];
+  const cpuRanked = cpuCause(cpu, t);
+  const ranked = [...(cpuRanked ? [cpuRanked] : []), ...others].sort((a, b) => b.share - a.share);
+  let top: RankedCause | undefined = ranked[0];
+  // Running most of its busy time with no other cause: the hot function, whatever the sampler could say.
+  if (!top) top = (ev && hotFunction(ev, t)) ?? (cpu.cause === 'app-bound' ? appBound(cpu) : undefined);
+  const named = ranked.map((r) => r.cause);
+  const checked = ev ? checkedNormal(ev, t, named) : [];
+  if (!top) {
+    const why = cpu.cause === 'unknown' ? cpu.summary : 'no cause reached its share of the busy time';
+    return {
+      cause: 'unknown',
+      evidence,
+      summary: why,
+      lead: `unknown: ${why}${checked.length ? `; checked: ${checked.join('; ')}` : ''}`,
+      advice: ADVICE.unknown,
+      checked,
+    };
+  }
+  if (top.culprit) evidence.culprit = top.culprit;
+  return {
+    cause: top.cause,
+    evidence,
+    summary: top === cpuRanked ? cpu.summary : top.summary,
+    ...(top.culprit ? { culprit: top.culprit } : {}),
+    lead: top.lead,
+    advice: ADVICE[top.cause],
+    also: ranked
+      .filter((r) => r !== top)
+      .map(({ cause, culprit, share, summary }) => ({ cause, share, summary, ...(culprit ? { culprit } : {}) })),
+    checked,
+  };
 }
 
-/** Classifies the cause; evidence keeps every number the verdict used. */
-export function diagnose(input: DiagnosisInput): Diagnosis {
+/** The CPU verdict as a ranked cause: its share of busy time (throttling, or waiting behind others or itself). */
+function cpuCause(cpu: Diagnosis, t: ReturnType<typeof timeSplit>): RankedCause | undefined {
+  const e = cpu.evidence;
+  const n = (k: string): number => (typeof e[k] === 'number' ? (e[k] as number) : 0);
+  // Shares of busy time when the probes split it (comparable with the other causes), else of the CPU evidence.
+  const split = t && t.busy > 0 ? t : undefined;
+  const waitShare = split ? split.runnable / split.busy : n('wait_share');
+  if (cpu.cause === 'limit-bound') {
+    const share = split ? split.throttled / split.busy : n('throttled_ratio');
+    const quota = n('quota_cores');
+    return {
+      cause: 'limit-bound',
+      share,
+      culprit: `its CPU quota of ${+quota.toFixed(2)} cores`,
+      lead: `limit-bound: throttled in ${pct(n('throttled_ratio'))} of CFS periods, using ${cores(n('usage_cores'))} of its ${cores(quota)}-core quota`,
+      summary: cpu.summary,
+    };
+  }
+  if (cpu.cause === 'contention') {
+    const named = typeof e.top_neighbour === 'string' ? e.top_neighbour : undefined;
+    return {
+      cause: 'contention',
+      share: waitShare * n('others_share_of_wait'),
+      ...(named ? { culprit: named } : {}),
+      lead: named
+        ? `contention: ${named} ran for ${pct(n('top_neighbour_share'))} of the target's wait (waiting for a CPU ${pct(n('wait_share'))} of the time)`
+        : `contention: other cgroups ran for ${pct(n('others_share_of_wait'))} of the target's wait, none for ${pct(NEIGHBOUR_MIN_SHARE)} alone`,
+      summary: cpu.summary,
+    };
+  }
+  if (cpu.cause === 'self-contention') {
+    const threads = n('runnable_threads_mean');
+    return {
+      cause: 'self-contention',
+      share: waitShare * n('own_share_of_wait'),
+      culprit: `its own threads${threads ? ` (${+threads.toFixed(1)} runnable on average)` : ''}`,
+      lead: `self-contention: its own threads ran for ${pct(n('own_share_of_wait'))} of its wait (waiting for a CPU ${pct(n('wait_share'))} of the time${threads ? `, ${+threads.toFixed(1)} runnable threads for ${cores(n('usage_cores'))} cores` : ''})`,
+      summary: cpu.summary,
+    };
+  }
+  return undefined;
+}
+
+/** app-bound without a profile: no hot function to name. */
+function appBound(cpu: Diagnosis): RankedCause {
+  return { cause: 'app-bound', share: 1, lead: `CPU app-bound: ${cpu.summary}`, summary: cpu.summary };
+}
+
+/** The CPU verdict: limit-bound, contention, self-contention, app-bound or unknown; evidence keeps every number. */
+function cpuVerdict(input: DiagnosisInput): Diagnosis {
   const w = input.window;
   const live = input.live;
   const evidence: Record<string, number | string> = {};
@@ -257,9 +371,4 @@ export function diagnose(input: DiagnosisInput): Diagnosis {
     evidence,
     summary: `neither throttled much (${pct(throttled)} of periods) nor waiting for a CPU (${pct(wait)} of runnable time): the time goes in the application itself`,
   };
-}
-
-/** True when a signal is about CPU (run queue, throttling, pressure): its incident's findings carry a diagnosis. */
-export function isCpuSignal(signal: string): boolean {
-  return signal.startsWith('cpu_') || signal.startsWith('runq_');
 }

@@ -11,7 +11,7 @@ import type { Findings, LiveStats, Neighbour, StackWeight } from '../bundle/type
 import type { ProbeResult } from '../probes/deep/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
 import { compareWindows, shiftText } from './compare.ts';
-import { diagnose, isThrottleStack, type CgroupNamer, type RunqEvidence } from './diagnosis.ts';
+import { diagnose, isThrottleStack, type CgroupNamer, type ProbeEvidence, type RunqEvidence } from './diagnosis.ts';
 import { windowStats } from './window.ts';
 
 export interface FindingsInput {
@@ -21,8 +21,6 @@ export interface FindingsInput {
   /** Sampler history of the target before the trip, and during the capture. */
   readonly before: readonly HistoryPoint[];
   readonly during: readonly HistoryPoint[];
-  /** Diagnose the CPU cause (the incident is about a CPU signal, or a capture by hand). */
-  readonly cpu: boolean;
   readonly captureSeconds: number;
   /** Entries per top list. @defaultValue 5 */
   readonly top?: number;
@@ -59,7 +57,45 @@ const SyscallsIn = z.object({
   ),
 });
 const OffcpuIn = z.object({ runnableSeconds: z.number().nonnegative() });
-const ProfileIn = z.object({ samples: z.number().nonnegative(), frequencyHz: z.number().positive() });
+const ProfileIn = z.object({
+  samples: z.number().nonnegative(),
+  frequencyHz: z.number().positive(),
+  topFunctions: z.array(z.object({ name: z.string(), samples: z.number().nonnegative() })).default([]),
+});
+const SyscallWaitsIn = z.object({
+  perSyscall: z
+    .record(z.string(), z.object({ count: z.number().nonnegative(), seconds: z.number().nonnegative() }))
+    .default({}),
+  futexWaits: z
+    .array(
+      z.object({
+        uaddr: z.string(),
+        pid: z.number().int(),
+        waits: z.number().int().nonnegative(),
+        seconds: z.number().nonnegative(),
+        threads: z.number().int().nonnegative(),
+        holder: z.object({ tid: z.number().int(), comm: z.string() }).optional(),
+      }),
+    )
+    .default([]),
+  fileWaits: z
+    .array(
+      z.object({
+        syscall: z.string(),
+        pid: z.number().int(),
+        fd: z.number().int(),
+        calls: z.number().int().nonnegative(),
+        seconds: z.number().nonnegative(),
+        path: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+const IoIn = z.object({
+  requests: z.number().nonnegative(),
+  p99Seconds: z.number().optional(),
+  slowest: z.array(z.object({ disk: z.string().optional(), dev: z.string().optional(), seconds: z.number() })),
+});
 const PgIn = z.object({
   slowest: z.array(z.object({ query: z.string(), seconds: z.number(), pid: z.number().int() })),
 });
@@ -117,17 +153,38 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
 
   const duringStats = windowStats(input.during);
   const window = duringStats.points > 0 ? duringStats : windowStats(input.before.slice(-30));
-  const diagnosis = input.cpu
-    ? diagnose({
-        window,
-        runq,
-        cgroupId: input.cgroupId,
-        captureSeconds: input.captureSeconds,
-        probeWait,
-        live: input.live,
-        nameOf: input.nameOf,
-      })
-    : undefined;
+  const stacksOf = (probe: string) => input.results.find((r) => r.probe === probe)?.stacks ?? [];
+  const sys = input.results.some((r) => r.probe === 'syscalls') ? read('syscalls', SyscallWaitsIn) : undefined;
+  const io = read('io', IoIn);
+  const mem = input.live?.pressure.memory?.some;
+  const probes: ProbeEvidence = {
+    captureSeconds: input.captureSeconds,
+    ...(off ? { offcpu: { stacks: stacksOf('offcpu') } } : {}),
+    ...(prof
+      ? {
+          profile: {
+            samples: prof.samples,
+            hz: prof.frequencyHz,
+            stacks: stacksOf('profile'),
+            topFunctions: prof.topFunctions,
+          },
+        }
+      : {}),
+    ...(sys ? { syscalls: sys } : {}),
+    ...(io ? { io } : {}),
+    ...(mem !== undefined ? { memoryPsi: { some: mem, scope: input.live?.pressureScope } } : {}),
+  };
+  // Every capture is diagnosed: the CPU verdict and the causes beyond it, ranked (src/capture/diagnosis.ts).
+  const diagnosis = diagnose({
+    window,
+    runq,
+    cgroupId: input.cgroupId,
+    captureSeconds: input.captureSeconds,
+    probeWait,
+    live: input.live,
+    nameOf: input.nameOf,
+    probes,
+  });
   const neighbours: Neighbour[] = [...(runq?.neighbours ?? [])]
     .sort((a, b) => b.delaySeconds - a.delaySeconds)
     .slice(0, n);
@@ -137,19 +194,12 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
   const slowQueries = [...(pg?.slowest ?? [])].sort((a, b) => b.seconds - a.seconds).slice(0, n);
   const cmp = compareWindows(input.before, input.during);
 
+  // The answer first: cause, culprit, number; then the other causes that apply, then the details.
   const headlines: string[] = [];
-  const ev = diagnosis?.evidence;
-  if (diagnosis?.cause === 'contention' && ev) {
-    const named = typeof ev.top_neighbour === 'string' ? ev.top_neighbour : undefined;
-    headlines.push(
-      `runnable but waiting ${pct(Number(ev.wait_share ?? 0))} of the time, ` +
-        (named
-          ? `preempted mostly by ${named} (contention; ${pct(Number(ev.top_neighbour_share))} of the wait; `
-          : `preempted by other cgroups for ${pct(Number(ev.others_share_of_wait ?? 0))} of the wait, none named (contention; `) +
-        `throttled in ${pct(Number(ev.throttled_ratio ?? 0))} of CFS periods)`,
-    );
-  } else if (diagnosis && diagnosis.cause !== 'unknown') headlines.push(`${diagnosis.cause}: ${diagnosis.summary}`);
-  else if (diagnosis && diagnosis.evidence.wait_share !== undefined) headlines.push(`unknown: ${diagnosis.summary}`);
+  const hasEvidence = diagnosis.cause !== 'unknown' || Object.keys(diagnosis.evidence).length > 1;
+  if (diagnosis.lead && hasEvidence) headlines.push(diagnosis.lead);
+  for (const a of diagnosis.also ?? [])
+    headlines.push(`also ${a.cause}${a.culprit ? ` (${a.culprit})` : ''}: ${a.summary}`);
   const l = input.live;
   if (l && l.samples > 1)
     headlines.push(
@@ -187,7 +237,7 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
 
   return {
     findings: {
-      ...(diagnosis ? { diagnosis } : {}),
+      diagnosis,
       ...(input.live ? { live: input.live } : {}),
       headlines,
       neighbours,

@@ -106,7 +106,10 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
     try {
       const ref = await pending;
-      for (const h of ref.findings.headlines) process.stderr.write(`  ${h}\n`);
+      // The answer first: cause, culprit, number, and what to do; then the findings.
+      const d = ref.findings.diagnosis;
+      if (d?.lead) process.stderr.write(`${d.lead}\n  what to do: ${d.advice ?? ''}\n`);
+      for (const h of ref.findings.headlines) if (h !== d?.lead) process.stderr.write(`  ${h}\n`);
       process.stdout.write(`${ref.dir}\n`);
       return 0;
     } finally {

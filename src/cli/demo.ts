@@ -204,8 +204,11 @@ function runLoop(
         state.captured = true;
         say(`${at()} bundle: ${e.dir}`);
         const dg = e.findings.diagnosis;
-        if (dg) say(`       diagnosis: ${dg.cause} — ${dg.summary}`);
-        for (const h of e.findings.headlines.slice(0, 4)) say(`       • ${h}`);
+        if (dg)
+          say(
+            `       ${dg.lead ?? `${dg.cause}: ${dg.summary}`}${dg.advice ? `\n       what to do: ${dg.advice}` : ''}`,
+          );
+        for (const h of e.findings.headlines.filter((h) => h !== dg?.lead).slice(0, 4)) say(`       • ${h}`);
       }
     });
     engine.on('action', (s) => {

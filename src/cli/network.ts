@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { processMetrics } from '../metrics/process-metrics.ts';
 import { buildConfig } from '../config.ts';
 import { TriplineError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logFormat, type LogFormat } from '../log.ts';
 import type { CaptureExtendReply, CaptureReply } from '../capture/request-schema.ts';
 import { Channel } from '../split/channel.ts';
 import { NET_REPLIES, NET_TO_PROBE, PROBE_TO_NET } from '../split/messages.ts';
@@ -21,7 +21,7 @@ import { parseFlags } from './args.ts';
 import type { SignalReading } from '../signal-read.ts';
 
 const USAGE =
-  'tripline network (--channel-fd N | --channel PATH)   (started by `tripline run`, or in a pod of its own)';
+  'tripline network (--channel-fd N | --channel PATH) [--log-format json|pretty]   (started by `tripline run`, or in a pod of its own)';
 
 /**
  * Connects to the probe side's socket, retrying while it is not there yet (the pods start in any order). The
@@ -53,15 +53,22 @@ async function connectChannel(path: string, timeoutMs = 600_000): Promise<Socket
 
 export async function main(argv: string[]): Promise<number> {
   let flags;
+  let format: LogFormat;
   try {
-    flags = parseFlags(argv, { 'channel-fd': { type: 'string' }, channel: { type: 'string' } }, USAGE).values;
+    flags = parseFlags(
+      argv,
+      { 'channel-fd': { type: 'string' }, channel: { type: 'string' }, 'log-format': { type: 'string' } },
+      USAGE,
+    ).values;
     if (!flags['channel-fd'] === !flags.channel)
       throw new TriplineError('CLI_ERR_USAGE', 'give one of --channel-fd, --channel', { hint: USAGE });
+    // `tripline run` passes its own format in TRIPLINE_LOG_FORMAT (this side shares its stderr).
+    format = logFormat(flags['log-format'] ?? process.env.TRIPLINE_LOG_FORMAT);
   } catch (err) {
     process.stderr.write(`tripline network: ${(err as TriplineError).describe()}\n`);
     return 2;
   }
-  let log = createLogger('info');
+  let log = createLogger('info', process.stderr, format);
   const sock = flags.channel
     ? await connectChannel(flags.channel)
     : new Socket({ fd: Number(flags['channel-fd']), readable: true, writable: true });
@@ -90,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const config = buildConfig(hello.config, {});
-  log = createLogger(config.log.level);
+  log = createLogger(config.log.level, process.stderr, format);
   const probe: ProbeAccess = {
     metrics: async () => (await channel.request('metrics', {})) as { text: string; contentType: string },
     // The reply was validated against NET_REPLIES['signal.read'] by the channel.

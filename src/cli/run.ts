@@ -1,21 +1,29 @@
 /** `tripline run`: the engine in the foreground until SIGINT/SIGTERM; SIGHUP reloads the rules. */
 import { loadConfig, type Config } from '../config.ts';
 import { TriplineError } from '../errors.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logFormat, type LogFormat } from '../log.ts';
 import { Engine } from '../engine.ts';
 import { checkHost } from '../probes/host-checks.ts';
 import { parseFlags } from './args.ts';
 
-const USAGE = 'tripline run [--config FILE] [--listen HOST:PORT] [--no-bpf]';
+const USAGE = 'tripline run [--config FILE] [--listen HOST:PORT] [--no-bpf] [--log-format json|pretty]';
 
 export async function main(argv: string[]): Promise<number> {
   let flags;
+  let format: LogFormat;
   try {
     flags = parseFlags(
       argv,
-      { config: { type: 'string' }, listen: { type: 'string' }, 'no-bpf': { type: 'boolean' } },
+      {
+        config: { type: 'string' },
+        listen: { type: 'string' },
+        'no-bpf': { type: 'boolean' },
+        'log-format': { type: 'string' },
+      },
       USAGE,
     ).values;
+    // The flag wins over the environment; neither: pretty on a terminal, JSON elsewhere.
+    format = logFormat(flags['log-format'] ?? process.env.TRIPLINE_LOG_FORMAT);
   } catch (err) {
     process.stderr.write(`tripline run: ${(err as TriplineError).describe()}\n`);
     return 2;
@@ -39,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, process.stderr, format);
+  // The network side this process starts inherits the environment and stderr: it logs in the same format.
+  process.env.TRIPLINE_LOG_FORMAT = format;
   let gone: ((why: string) => void) | undefined;
   // The network side (HTTP, API, actions) runs in its own unprivileged process; if it dies, so does the service.
   const engine = new Engine({

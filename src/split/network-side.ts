@@ -29,6 +29,7 @@ import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
 import { mountAlertmanager, type AlertmanagerParts } from '../alertmanager/mount.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
+import { startObservers, type IncidentObservers } from '../export/observers.ts';
 import type {
   CaptureExtendMsg,
   CaptureExtendReply,
@@ -108,6 +109,7 @@ export class NetworkSide {
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
   #pods?: PodCache;
+  #observers?: IncidentObservers;
   /** Where /metrics (and /api unless api.listen) listens. */
   address?: { host: string; port: number };
   /** Where /api listens when api.listen puts it apart. */
@@ -158,6 +160,13 @@ export class NetworkSide {
   async start(listen: string = this.#o.config.listen): Promise<{ host: string; port: number }> {
     const { config: c, log } = this.#o;
     await this.#startPods();
+    this.#observers = await startObservers({
+      config: c,
+      log,
+      registry: this.#o.metricsRegistry,
+      incidents: this.incidents,
+    });
+    this.#observers.rules([...new Set([...this.#book.values()].map((r) => r.name))]); // rules given before start
     this.#queue = await openQueue({
       pods: this.#pods,
       config: c,
@@ -182,6 +191,7 @@ export class NetworkSide {
         },
         'action settled',
       );
+      this.#observers?.settled(s);
       this.#o.onSettled?.(s);
     });
     await this.#queue.start();
@@ -271,6 +281,7 @@ export class NetworkSide {
    */
   setRules(rules: readonly RuleActions[]): void {
     const registry = this.#o.actions ?? ACTIONS;
+    this.#observers?.rules(rules.map((r) => r.name));
     const current = new Set<string>();
     for (const rule of rules) {
       const id = `${rule.name}\0${rule.hash}`;
@@ -329,7 +340,9 @@ export class NetworkSide {
 
   async #record(r: IncidentReport): Promise<void> {
     const inc = r.incident as Incident;
+    const first = this.incidents.get(inc.id) === undefined;
     const rec = this.incidents.upsert(inc);
+    this.#observers?.report(r, first);
     if (r.capture === 'running') rec.capture = 'running';
     else if (r.capture === 'done' || r.capture === 'failed')
       this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
@@ -366,6 +379,7 @@ export class NetworkSide {
     await Promise.allSettled([...this.#chains.values()]);
     await this.#am?.stop();
     await this.#queue?.close(flushMs);
+    await this.#observers?.stop();
     await this.#pods?.stop();
     await this.#server?.close();
     await this.#apiServer?.close();

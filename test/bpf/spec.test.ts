@@ -288,14 +288,14 @@ const OBJECTS: Record<string, ObjectSpec> = {
   },
   'deep/syscalls': {
     maps: {
-      sys_inflight: { type: HASH, keySize: 4, valueSize: 104 },
+      sys_inflight: { type: HASH, keySize: 4, valueSize: 112 },
       sys_totals: { type: PERCPU_ARRAY, keySize: 4, valueSize: SYSCALLS_TOTAL_SIZE },
       sys_events: ringbuf,
-      sys_scratch: { type: PERCPU_ARRAY, keySize: 4, valueSize: 104 },
+      sys_scratch: { type: PERCPU_ARRAY, keySize: 4, valueSize: 112 },
       ...DEEP_MAPS,
     },
     layouts: SYSCALLS_LAYOUTS,
-    knobs: { threshold_ns: 8, openat_nr: 4 },
+    knobs: { threshold_ns: 8, openat_nr: 4, futex_nr: 4 },
   },
   'deep/tcp': {
     maps: { tcpd_socks: { type: HASH, keySize: 8, valueSize: 72 }, tcpd_events: ringbuf, ...DEEP_MAPS },

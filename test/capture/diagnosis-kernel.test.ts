@@ -113,7 +113,7 @@ cgroupTest(
     assert.ok(noisy.reduce((a, n) => a + n.delaySeconds, 0) > 0.1);
     assert.match(
       f.headlines[0],
-      /^runnable but waiting \d+% of the time, preempted mostly by pid \d+ \(.+\)( and \d+ other tasks?)? in \/\S* \(contention; /,
+      /^contention: pid \d+ \(.+\)( and \d+ other tasks?)? in \/\S* ran for \d+% of the target's wait \(waiting for a CPU /,
     );
   },
   { timeout: 90_000 },

@@ -246,7 +246,6 @@ test('findings: offcpu runnable time on 6.x throttling stacks is set apart; find
     cgroupId: '4242',
     before: [],
     during: [],
-    cpu: true,
     captureSeconds: 4,
     live: l,
   });

@@ -89,7 +89,6 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
     cgroupId: '4242',
     before,
     during,
-    cpu: true,
     captureSeconds: 10,
   });
   assert.deepEqual(errors, []);
@@ -98,7 +97,7 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
     f.headlines[0],
     // The capture's own probes (offcpu vs profile: 3.5 s vs 10.1 s) come before the sampler's run-queue share (38%),
     // which counts task-based throttling as waiting; runqslower's neighbours held the CPU for 3.4 of those 3.5 s.
-    'runnable but waiting 26% of the time, preempted mostly by pid 4711 (backup.sh) and 1 other task in /other (contention; 97% of the wait; throttled in 0% of CFS periods)',
+    "contention: pid 4711 (backup.sh) and 1 other task in /other ran for 97% of the target's wait (waiting for a CPU 26% of the time)",
   );
   assert.equal(f.headlines[1], 'hottest on-CPU stack (58% of samples): gc ← main');
   assert.equal(f.headlines[2], 'most off-CPU time (3.3 s, runnable): json_parse ← handle ← main');
@@ -119,8 +118,10 @@ test('findings: headlines name the waiting share, the neighbour, hot stacks, slo
 });
 
 test('findings: before/after shifts report the run-queue jump and leave steady signals out', () => {
-  const { findings: f } = buildFindings({ results: [], before, during, cpu: false, captureSeconds: 10 });
-  assert.equal(f.diagnosis, undefined);
+  const { findings: f } = buildFindings({ results: [], before, during, captureSeconds: 10 });
+  // Every capture is diagnosed; waiting without runqslower names nobody.
+  assert.equal(f.diagnosis?.cause, 'unknown');
+  assert.match(f.diagnosis?.lead ?? '', /^unknown: runnable but waiting 38% .*without runqslower/);
   const mean = f.shifts['runq_delay_seconds_mean.p99'];
   assert.ok(mean.before < 0.00002 && mean.during > 0.0007, JSON.stringify(mean));
   assert.ok(f.shifts['cpu_usage_seconds.p50'], 'core CPU keys are always reported');
@@ -138,7 +139,6 @@ test('findings: without sampler data, offcpu runnable time vs profile samples gi
     cgroupId: '4242',
     before: [],
     during: [],
-    cpu: true,
     captureSeconds: 10,
   });
   assert.deepEqual(errors, []);
@@ -146,7 +146,7 @@ test('findings: without sampler data, offcpu runnable time vs profile samples gi
   assert.equal(f.diagnosis?.cause, 'contention');
   assert.equal(f.diagnosis?.evidence.wait_share_from, 'offcpu+profile');
   assert.ok(Math.abs((f.diagnosis?.evidence.wait_share as number) - 3.5 / (3.5 + 1000 / 99)) < 1e-9);
-  assert.match(f.headlines[0], /^runnable but waiting 26% of the time, preempted mostly by pid 4711/);
+  assert.match(f.headlines[0], /^contention: pid 4711 \(backup\.sh\) .* \(waiting for a CPU 26% of the time\)$/);
 });
 
 test('findings: a summary shaped differently is reported, not fatal; empty input gives empty findings', () => {
@@ -154,7 +154,6 @@ test('findings: a summary shaped differently is reported, not fatal; empty input
     results: [result('runqslower', { summary: { neighbours: 'x' } })],
     before: [],
     during: [],
-    cpu: true,
     captureSeconds: 10,
   });
   assert.equal(errors.length, 1);

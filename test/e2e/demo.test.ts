@@ -138,10 +138,11 @@ async function demoToCompletion(scenario: 'limit' | 'neighbour'): Promise<void> 
     assert.ok(bundle, `a bundle path is printed:\n${out}`);
     assert.ok(existsSync(join(bundle, 'manifest.json')), `the bundle ${bundle} exists with its manifest`);
     if (scenario === 'limit') {
-      assert.match(out, /diagnosis: limit-bound/);
+      assert.match(out, /limit-bound: throttled in \d+% of CFS periods/);
+      assert.match(out, /what to do: raise its CPU limit/);
       assert.match(out, /scale \(firing\): Dry run.*PATCH .*"replicas"/);
     } else {
-      assert.match(out, /diagnosis: contention/);
+      assert.match(out, /contention: pid \d+ \(demo-batch-job\)/);
       assert.match(out, /demo-batch-job/, 'the neighbour is named');
       assert.match(out, /scale \(firing\): Did not scale/);
       assert.doesNotMatch(out, /scale \(firing\): Dry run/);

@@ -169,6 +169,12 @@ export class E2eWorld {
   #log?: WriteStream;
   #starting?: Promise<unknown>;
   #savedToken?: string;
+  /** Rule folders the engine loads (default: the bundled rules/). */
+  readonly #rules: readonly string[];
+
+  constructor(opts: { rules?: readonly string[] } = {}) {
+    this.#rules = opts.rules ?? [RULES_DIR];
+  }
 
   /** Starts Redis, the Slack and Kubernetes servers and the engine; resolves after the engine's first tick. */
   async start(): Promise<this> {
@@ -181,7 +187,7 @@ export class E2eWorld {
     const config = buildConfig(
       {
         listen: '127.0.0.1:0',
-        rules: [RULES_DIR],
+        rules: [...this.#rules],
         data_dir: join(this.dir, 'data'),
         redis: { url: this.redis.url },
         slack: { api_url: this.slack.url, channel: CHANNEL, group_wait: '1s' },

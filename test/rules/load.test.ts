@@ -604,7 +604,7 @@ test('a test whose rule file is missing, or whose expected rule is not in it, is
 test('scale steps, causes and group_by are checked where a typo would silently change behaviour', () => {
   const w = '  when: {signal: tcp_retransmits, stat: rate, window: 1m, above: 1/s}\n';
   assert.deepEqual(docErrors(`${w}  actions: [{type: scale, when_cause: [limit_bound]}]`), [
-    '6:40: spec.actions[0].when_cause[0]: "limit_bound" is not one of "limit-bound", "contention", "self-contention", "app-bound", "unknown", "any" | did you mean "limit-bound"?',
+    '6:40: spec.actions[0].when_cause[0]: "limit_bound" is not one of "limit-bound", "contention", "self-contention", "lock-contention", "io-bound", "syscall-storm", "memory-pressure", "app-bound", "unknown", "any" | did you mean "limit-bound"?',
   ]);
   assert.deepEqual(docErrors(`${w}  actions: [{type: scale, step: x1}]`), [
     '6:33: spec.actions[0].step: a multiplier must be above 1, like \'x1.5\', got string "x1" | see docs/rules.md',

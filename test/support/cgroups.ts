@@ -31,6 +31,14 @@ export class CgroupFixture {
     return child;
   }
 
+  /** Runs `command` (a shell command line) inside the cgroup from its first instruction; killed in cleanup. */
+  spawnIn(cg: ManagedCgroup, command: string): ChildProcess {
+    const join = cg.dirs.map((d) => `echo $$ > '${d}/cgroup.procs'`).join(' && ');
+    const child = spawn('sh', ['-c', `${join} && exec ${command}`], { stdio: 'ignore' });
+    this.procs.push(child);
+    return child;
+  }
+
   cleanup(): void {
     for (const p of this.procs) p.kill('SIGKILL');
     for (const c of this.cgroups.reverse()) {

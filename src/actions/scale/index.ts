@@ -80,7 +80,8 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         ctx.notify('scaled', detail, `${incident.id}-${seq}`);
 
       // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
-      const refused = causeVerdict(job.bundle?.findings.diagnosis?.cause, spec.whenCause);
+      const diagnosis = job.bundle?.findings.diagnosis;
+      const refused = causeVerdict(diagnosis?.cause, spec.whenCause, diagnosis?.lead);
       if (refused) {
         await tell({ kind: 'scale-skipped', text: refused }, 'skip');
         return { status: 'skipped', summary: refused };
@@ -158,6 +159,8 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         await client.patch(scalePath(workload), { spec: { replicas: to } });
         text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
       }
+      // The decision cites the diagnosis it acted on.
+      if (diagnosis) text += ` Cause: ${diagnosis.lead ?? `${diagnosis.cause}: ${diagnosis.summary}`}.`;
       await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
       await tell(
         { kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' },

@@ -48,15 +48,28 @@ const CAUSE_WORDS: Record<string, string> = {
   // when_cause: [self-contention]).
   'self-contention':
     'the workload has more runnable threads than the CPUs it may use; raise its CPU limit or shrink its thread pool',
+  'lock-contention': 'its threads wait for each other on a lock; more replicas or CPU would not shorten the queue',
+  'io-bound': 'it waits for storage; more replicas on the same storage would not help',
+  'syscall-storm': 'it spends its time calling the kernel in a tight loop; the calling code is the fix',
+  'memory-pressure': 'it stalls in memory reclaim; a higher memory limit is the fix',
   'app-bound': 'the workload is slow in its own code, not short of CPU',
   unknown: 'the evidence did not show why',
 };
 
-/** The reason not to scale for this diagnosis, or undefined when the cause allows it (`any` always does). */
-export function causeVerdict(cause: Cause | undefined, whenCause: readonly string[]): string | undefined {
+/**
+ * The reason not to scale for this diagnosis, or undefined when the cause allows it (`any` always does). `lead` is
+ * the diagnosis's one-line answer, cited in the message.
+ */
+export function causeVerdict(
+  cause: Cause | undefined,
+  whenCause: readonly string[],
+  lead?: string,
+): string | undefined {
   const allowed = whenCause.length === 0 ? ['limit-bound'] : whenCause;
   if (allowed.includes('any') || (cause !== undefined && allowed.includes(cause))) return undefined;
-  const why = cause ? `diagnosis is ${cause}: ${CAUSE_WORDS[cause] ?? cause}` : 'no diagnosis (no bundle)';
+  const why = cause
+    ? `diagnosis is ${cause}${lead ? ` (${lead})` : ''}: ${CAUSE_WORDS[cause] ?? cause}`
+    : 'no diagnosis (no bundle)';
   return `Did not scale: ${why}. This rule scales only when the cause is ${allowed.join(' or ')}.`;
 }
 

@@ -1,22 +1,12 @@
 /** The scale action's spec: its schema (what a rule may write, with its defaults) and its doc row. */
 import { z } from 'zod';
-import type { Cause } from '../../bundle/types.ts';
+import { CAUSES } from '../../bundle/types.ts';
 import { DurationSchema, NameSchema } from '../../rules/parse/schema.ts';
 import { parseDuration } from '../../rules/compile/units.ts';
 import type { ActionDoc } from '../types.ts';
 
 /** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
-export const SCALE_CAUSES = [
-  'limit-bound',
-  'contention',
-  'self-contention',
-  'app-bound',
-  'unknown',
-  'any',
-] as const satisfies readonly (Cause | 'any')[];
-// Fails to type-check when the bundle gains a Cause this list lacks.
-const everyCause: Exclude<Cause, (typeof SCALE_CAUSES)[number]> extends never ? true : never = true;
-void everyCause;
+export const SCALE_CAUSES = [...CAUSES, 'any'] as const;
 
 /** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?, restore?, restore_after?}`, loaded in camelCase with durations in ms. */
 export const scaleSpec = z
@@ -47,7 +37,7 @@ export const scaleSpec = z
       .min(1)
       .default(['limit-bound'])
       .describe(
-        'Diagnoses of the bundle that allow scaling: `limit-bound`, `contention`, `self-contention` (not by default: a bigger CPU limit or a smaller thread pool is the fix), `app-bound`, `unknown`; `[any]` always scales.',
+        'Diagnoses of the bundle that allow scaling: `limit-bound` (the default), `contention`, `self-contention` (a bigger CPU limit or a smaller thread pool is the fix), `lock-contention`, `io-bound`, `syscall-storm`, `memory-pressure` (more replicas rarely help these), `app-bound`, `unknown`; `[any]` always scales.',
       ),
     verify: DurationSchema.default('2m').describe(
       "How long after scaling to re-read the rule's signal for the workload's series and report recovered or not, with the value before and after; `0s` skips it.",

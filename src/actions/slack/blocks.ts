@@ -72,6 +72,17 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
       context(':test_tube: *Test incident* sent by `tripline actions fire` to check the wiring; nothing is wrong.'),
     );
   }
+  // The answer first (cause, culprit, number; what to do), then the rule's own words.
+  const findings = input.bundle?.findings;
+  const d = findings?.diagnosis;
+  if (d)
+    blocks.push(
+      section(
+        d.lead
+          ? `*${inertMrkdwn(d.lead, 1500)}*\n_What to do:_ ${inertMrkdwn(d.advice ?? '', 500)}`
+          : `*Diagnosis:* ${codeSpan(d.cause)} ${inertMrkdwn(d.summary, SLACK_LIMITS.sectionText - 100)}`,
+      ),
+    );
   const summary = first.annotations.summary ?? first.annotations.description;
   const lead = [
     input.mention && !resolved ? input.mention : '',
@@ -99,13 +110,11 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
 
   if (input.incidents.length > 1) blocks.push(section(seriesList(input.incidents)));
 
-  const findings = input.bundle?.findings;
-  if (findings?.diagnosis) {
-    const d = findings.diagnosis;
-    blocks.push(section(`*Diagnosis:* ${codeSpan(d.cause)} ${inertMrkdwn(d.summary, SLACK_LIMITS.sectionText - 100)}`));
-  }
   if (findings && findings.headlines.length > 0) {
-    const lines = findings.headlines.slice(0, MAX_HEADLINES).map((h) => `• ${inertMrkdwn(h, 500)}`);
+    const lines = findings.headlines
+      .filter((h) => h !== d?.lead)
+      .slice(0, MAX_HEADLINES)
+      .map((h) => `• ${inertMrkdwn(h, 500)}`);
     blocks.push(section(`*Findings*\n${lines.join('\n')}`));
   }
 

@@ -158,9 +158,11 @@ export const offcpu = {
               const sp = decodeSpell(value);
               if (detachedNs <= sp.ts || detachedNs - sp.ts < BigInt(opts.min_us) * 1000n) continue;
               const seconds = Number(detachedNs - sp.ts) / 1e9;
+              const frames = sym.stack(sp.tgid, stack(sp.kstack), stack(sp.ustack));
+              // A task that exited switched out for good (its last switch is in do_task_dead): not waiting.
+              if (frames.includes('do_task_dead')) continue;
               inProgressSeconds += seconds;
               totals[sp.reason] += seconds;
-              const frames = sym.stack(sp.tgid, stack(sp.kstack), stack(sp.ustack));
               if (frames.length === 0) frames.push('[no stack]');
               items.push({ frames, weight: seconds, unit: 'seconds', comm: sp.comm, reason: sp.reason });
             }

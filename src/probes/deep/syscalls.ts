@@ -5,7 +5,8 @@
  * Result: `records` — one per slow call: { syscall, pid, tid, comm, seconds, ret, args } (args in plain words; the
  * openat path is '<redacted>' unless ctx.redact is false). `summary` — { perSyscall: {[name]: {count, seconds}} (by
  * seconds, largest first), calls, seconds, thresholdMs, slowest: {syscall, pid, tid, comm, seconds, ret, args}[] }
- * (the `slowest` N, longest first).
+ * (the `slowest` N, longest first), futexWaits and fileWaits (the slow calls grouped by lock and by file:
+ * syscall-waits.ts).
  * Options: threshold_ms (calls this long or longer become events, default 1), slowest (N, default 20).
  */
 import { z } from 'zod';
@@ -15,15 +16,16 @@ import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { startSession } from './session.ts';
 import { formatSyscallArgs } from './syscall-args.ts';
+import { fileWaits, futexWaits } from './syscall-waits.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
 
 /** Sizes from bpf/deep/syscalls.h. */
-export const SYSCALLS_EVENT_SIZE = 136;
+export const SYSCALLS_EVENT_SIZE = 144;
 export const SYSCALLS_TOTAL_SIZE = 16;
 /** Struct layouts of bpf/deep/syscalls.h, checked against the object's BTF at load and by test/bpf/spec.test.ts. */
 export const SYSCALLS_LAYOUTS = {
-  syscalls_event: { size: SYSCALLS_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72 } },
+  syscalls_event: { size: SYSCALLS_EVENT_SIZE, fields: { id: 40, has_path: 52, comm: 56, path: 72, holder: 136 } },
   syscalls_total: { size: SYSCALLS_TOTAL_SIZE },
 } as const;
 
@@ -47,6 +49,8 @@ export interface SlowCall {
   readonly tgid: number;
   readonly comm: string;
   readonly path: string | undefined;
+  /** futex waits: the owner tid in the word after the lock at entry (0 when none or unreadable). */
+  readonly holder: number;
 }
 
 const cstr = (b: Buffer, from: number, len: number): string => {
@@ -67,13 +71,15 @@ export function decodeSlowCall(b: Buffer): SlowCall {
     tgid: b.readUInt32LE(48),
     comm: cstr(b, 56, 16),
     path: b.readUInt32LE(52) ? cstr(b, 72, 64) : undefined,
+    holder: b.readUInt32LE(136),
   };
 }
 
-function openatNr(): number {
+/** A syscall's number on this architecture, 0 when the table does not know it. */
+function syscallNr(want: string): number {
   const t = syscallTable();
   if (!t) return 0;
-  for (const [nr, name] of Object.entries(t)) if (name === 'openat') return Number(nr);
+  for (const [nr, name] of Object.entries(t)) if (name === want) return Number(nr);
   return 0;
 }
 
@@ -94,6 +100,32 @@ export const syscallsSummary = z.object({
       args: z.string(),
     }),
   ),
+  /** Slow futex waits by address (src/probes/deep/syscall-waits.ts). */
+  futexWaits: z
+    .array(
+      z.object({
+        uaddr: z.string(),
+        pid: count,
+        waits: count,
+        seconds: num,
+        threads: count,
+        holder: z.object({ tid: count, comm: z.string() }).optional(),
+      }),
+    )
+    .default([]),
+  /** Slow calls on files by process and fd. */
+  fileWaits: z
+    .array(
+      z.object({
+        syscall: z.string(),
+        pid: count,
+        fd: z.number().int(),
+        calls: count,
+        seconds: num,
+        path: z.string().optional(),
+      }),
+    )
+    .default([]),
 });
 
 /** The syscalls deep probe. */
@@ -111,7 +143,11 @@ export const syscalls = {
   prepare(ctx) {
     const opts = parseOptions('syscalls', syscallsOptions, ctx.options);
     const obj = openProbeObject(ctx, 'syscalls', {
-      rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)), openat_nr: openatNr() },
+      rodata: {
+        threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)),
+        openat_nr: syscallNr('openat'),
+        futex_nr: syscallNr('futex'),
+      },
       layouts: SYSCALLS_LAYOUTS,
     });
     const calls: SlowCall[] = [];
@@ -174,12 +210,29 @@ export const syscalls = {
               .slice(0, opts.slowest)
               .map(view);
             const sawPath = calls.some((c) => c.path !== undefined);
+            const waits = calls.map((c) => ({
+              syscall: syscallName(c.id),
+              tgid: c.tgid,
+              tid: c.pid,
+              seconds: Number(c.durationNs) / 1e9,
+              args: c.args,
+              holder: c.holder,
+            }));
+            const files = fileWaits(waits, ctx.redact);
             return {
               records: out.records,
               userDropped: out.dropped + decodeErrors,
               errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
-              redactions: ctx.redact && sawPath ? ['path arguments'] : [],
-              summary: { perSyscall, calls: total, seconds, thresholdMs: opts.threshold_ms, slowest },
+              redactions: ctx.redact && (sawPath || files.some((f) => f.path)) ? ['path arguments'] : [],
+              summary: {
+                perSyscall,
+                calls: total,
+                seconds,
+                thresholdMs: opts.threshold_ms,
+                slowest,
+                futexWaits: futexWaits(waits),
+                fileWaits: files,
+              },
             };
           },
         });

@@ -10,7 +10,7 @@ import type { SeriesWindow } from './window.ts';
 import { signalSpec } from '../../signals.ts';
 import { compileTemplate, type CompiledTemplate } from '../compile/template.ts';
 import { commonLabels, type Group } from './groups.ts';
-import { unitOf } from './conditions.ts';
+import { crosses, unitOf } from './conditions.ts';
 import { windowStat } from './stats.ts';
 
 /** Extra statistics reported beside each condition's own stat, per signal kind. */
@@ -103,13 +103,22 @@ export interface TripInput {
 /** The firing incident of a trip. */
 export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incident {
   const { rule, group, values, now } = t;
+  // The incident's value, threshold and unit are those of the condition that tripped: the first one with data that
+  // crosses its threshold (under `any`, the first condition may have no data at all: NaN is never a value).
+  const finite = (i: number) => Number.isFinite(values[i]);
+  let at = leaves.findIndex((c, i) => finite(i) && crosses(c, values[i], false));
+  if (at < 0)
+    at = Math.max(
+      0,
+      leaves.findIndex((_c, i) => finite(i)),
+    );
   const stats: Record<string, number> = {};
   leaves.forEach((c, i) => {
     const name = c.ratioTo ? 'ratio' : c.stat;
     // A condition without data (e.g. a ratio over no CFS periods) has no statistic: NaN never leaves the evaluator.
     if (Number.isFinite(values[i])) {
       stats[`c${i}.${name}`] = values[i];
-      if (i === 0) stats[name] = values[i];
+      if (i === at) stats[name] = values[i];
     }
     if (c.ratioTo) return;
     const wins: SeriesWindow[] = group.series[i][0];
@@ -118,17 +127,17 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
       const v = windowStat(wins, extra, now, c.windowMs);
       if (Number.isFinite(v)) {
         stats[`c${i}.${extra}`] = v;
-        if (i === 0) stats[extra] ??= v;
+        if (i === at) stats[extra] ??= v;
       }
     }
   });
-  const first = leaves[0];
+  const first = leaves[at];
   const spec = signalSpec(first.signal);
   const labels = incidentLabels(rule, group);
   const annotations: Record<string, string> = {};
   const data = {
     rule: rule.name,
-    value: values[0],
+    value: values[at],
     threshold: first.threshold,
     labels: { ...commonLabels(group), ...labels },
     stats,
@@ -144,7 +153,7 @@ export function buildIncident(t: TripInput, leaves: readonly Condition[]): Incid
     labels,
     annotations: Object.freeze(annotations),
     target: Object.freeze(targetOf(commonLabels(group))),
-    value: values[0],
+    value: values[at],
     threshold: first.threshold,
     unit: unitOf(first, spec?.unit, spec?.kind),
     stats: Object.freeze(stats),

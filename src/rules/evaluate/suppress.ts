@@ -6,7 +6,7 @@
  */
 import type { Incident } from '../../incident.ts';
 import type { Labels } from '../../samples.ts';
-import type { Inhibition, Matchers, Silence } from '../types.ts';
+import type { Inhibition, Silence } from '../types.ts';
 import type { SuppressReason } from './lifecycle.ts';
 import { compileMatchers, type LabelPredicate } from '../compile/matchers.ts';
 import { TriplineError } from '../../errors.ts';

@@ -63,7 +63,7 @@ function job(
   namespace: string,
   uid: string,
   s: ScaleActionSpec,
-  over: { cause?: Cause; pod?: string; at?: number; dryRun?: boolean } = {},
+  over: { cause?: Cause; lead?: string; pod?: string; at?: number; dryRun?: boolean } = {},
 ): ActionJob<ScaleActionSpec> {
   const i = incident(over.pod ?? 'web-1', over.at ?? Date.parse('2026-11-25T14:00:00Z'), {
     target: { pod: { uid } },
@@ -72,7 +72,14 @@ function job(
   const b = bundle();
   const withCause = {
     ...b,
-    findings: { ...b.findings, diagnosis: { ...b.findings.diagnosis!, cause: over.cause ?? 'limit-bound' } },
+    findings: {
+      ...b.findings,
+      diagnosis: {
+        ...b.findings.diagnosis!,
+        cause: over.cause ?? 'limit-bound',
+        ...(over.lead ? { lead: over.lead } : {}),
+      },
+    },
   };
   const slack = { type: 'slack' as const };
   return {
@@ -107,6 +114,8 @@ test("scales the pod's Deployment one step and tells the Slack thread", async ()
   assert.match(String(ctx.notified[0].detail?.text), new RegExp(`Deployment/${namespace}/web from 2 to 3`));
   // Without an HPA the raised count is kept: the thread says so, and the resolution schedules no restore.
   assert.match(String(ctx.notified[0].detail?.text), /They stay after the incident/);
+  // The decision cites the diagnosis it acted on.
+  assert.match(String(ctx.notified[0].detail?.text), /Cause: limit-bound: /);
   const j = job(namespace, uid, spec());
   await action.execute({ ...j, event: 'resolved', incident: resolved(j.incident, Date.now()) }, ctx);
   assert.deepEqual(ctx.scheduled, []);
@@ -116,11 +125,12 @@ test('contention: no request to Kubernetes at all, and the reason goes to Slack'
   const { namespace, uid } = deployment(2);
   const ctx = context(cfg, {}, new Clock());
   const n = kube.calls.length;
-  const out = await action.execute(job(namespace, uid, spec(), { cause: 'contention' }), ctx);
+  const lead = "contention: pid 4711 (backup.sh) in /other ran for 91% of the target's wait";
+  const out = await action.execute(job(namespace, uid, spec(), { cause: 'contention', lead }), ctx);
   assert.equal(out.status, 'skipped');
   assert.equal(kube.calls.length, n);
   assert.equal(ctx.notified[0].detail?.kind, 'scale-skipped');
-  assert.match(String(ctx.notified[0].detail?.text), /diagnosis is contention/);
+  assert.ok(String(ctx.notified[0].detail?.text).startsWith(`Did not scale: diagnosis is contention (${lead}): `));
   const any = await action.execute(
     job(namespace, uid, spec({ whenCause: ['any'] }), { cause: 'contention' }),
     context(cfg, {}, new Clock()),

@@ -61,4 +61,10 @@ test('only an allowed diagnosis scales; "any" overrides; the reason is in plain 
     /diagnosis is self-contention: .*raise its CPU limit or shrink its thread pool/,
   );
   assert.equal(causeVerdict('self-contention', ['self-contention']), undefined);
+  // The causes beyond the CPU do not scale by default; the message cites the diagnosis's lead line.
+  assert.equal(
+    causeVerdict('lock-contention', [], 'lock contention: 78% of off-CPU time in futex_wait ← locker'),
+    'Did not scale: diagnosis is lock-contention (lock contention: 78% of off-CPU time in futex_wait ← locker): its threads wait for each other on a lock; more replicas or CPU would not shorten the queue. This rule scales only when the cause is limit-bound.',
+  );
+  for (const c of ['io-bound', 'syscall-storm', 'memory-pressure'] as const) assert.ok(causeVerdict(c, []));
 });

@@ -50,6 +50,21 @@ test('the incident message shows severity, rule, target, value vs threshold, dur
   assert.doesNotMatch(all, /Test incident/);
 });
 
+test('with a lead line, the message starts with the answer and what to do, right under its header', () => {
+  const b = bundle();
+  const lead = 'lock contention: 78% of off-CPU time in futex_wait ← hold_lock_and_work';
+  const diagnosis = { ...b.findings.diagnosis!, cause: 'lock-contention' as const, lead, advice: 'shorten it' };
+  const m = renderIncidentMessage({
+    incidents: [incident('web-1', NOW - 10_000)],
+    bundle: { ...b, findings: { ...b.findings, diagnosis, headlines: [lead, ...b.findings.headlines] } },
+    now: NOW,
+  });
+  const t = texts(m.blocks).map((x) => x.text);
+  assert.match(t[0], /cpu-throttling firing/, 'the header');
+  assert.equal(t[1], `*${lead}*\n_What to do:_ shorten it`);
+  assert.equal(t.filter((x) => x.includes('78% of off-CPU')).length, 1, 'not repeated among the findings');
+});
+
 test('a synthetic incident is marked as a test; a resolved one says so without a mention', () => {
   const t = renderIncidentMessage({
     incidents: [incident('web-1', NOW, { test: true })],

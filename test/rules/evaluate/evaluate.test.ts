@@ -268,6 +268,26 @@ test('incidents carry only finite statistics: a leaf without data is left out', 
   assert.doesNotMatch(JSON.stringify(inc), /null/);
 });
 
+test('under any, the incident takes the value, threshold and unit of the condition that tripped: never NaN', () => {
+  // The first condition has no data (no run-queue series), the second trips: its numbers are the incident's.
+  const r = rateRule({
+    when: {
+      any: [
+        cond({ signal: SIG, stat: 'rate', windowMs: 1000, threshold: 20 }),
+        cond({ signal: 'cpu_throttled_periods', ratioTo: 'cpu_periods', stat: 'rate', windowMs: 1000, threshold: 0.2 }),
+      ],
+    },
+  });
+  const ev = new Evaluator(ruleSet([r]));
+  ev.tick(tick(T0, [counter('cpu_throttled_periods', A, 0), counter('cpu_periods', A, 0)]));
+  const [inc] = ev.tick(tick(T0 + 1000, [counter('cpu_throttled_periods', A, 8), counter('cpu_periods', A, 10)]));
+  assert.ok(inc, 'fires on the second condition');
+  assert.equal(inc.value, 0.8);
+  assert.equal(inc.threshold, 0.2);
+  assert.equal(inc.stats.ratio, 0.8);
+  assert.ok(Number.isFinite(inc.value));
+});
+
 test('a suppressed series retries each tick without rebuilding its incident, and is listed again after a restart', () => {
   const r = rateRule({
     mute: [{ cron: '0 10 * * *', durationMs: 60_000, timezone: 'UTC' }],
