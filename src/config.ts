@@ -12,6 +12,7 @@ import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
 import { otlpConfigSchema } from './export/config/otlp.ts';
 import { AlertmanagerConfigSchema } from './alertmanager/schema/config.ts';
+import { CaptureRequestsPolicySchema } from './capture/schema/requests.ts';
 
 export { parseDuration };
 
@@ -102,6 +103,7 @@ export const ConfigSchema = z
          * adds any. @defaultValue until_resolved
          */
         watch_offenders: z.enum(['until_resolved', 'forever', 'off']).default('until_resolved'),
+        requests: CaptureRequestsPolicySchema,
       })
       .strict()
       .prefault({}),

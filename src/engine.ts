@@ -34,10 +34,12 @@ import { Registry } from 'prom-client';
 import { ACTIONS, type ActionRegistry } from './actions/registry.ts';
 import { IncidentPipeline } from './pipeline/incident-pipeline.ts';
 import { CaptureRequests } from './pipeline/capture-requests.ts';
+import { procView } from './capture/request-policy.ts';
 import type { PipelineEvents } from './pipeline/events.ts';
 import { loadApiToken } from './server/auth.ts';
 import { NetworkSide, ruleActions } from './split/network-side.ts';
 import { ProbeLink } from './split/probe-link.ts';
+import { lookupUser } from './split/spawn.ts';
 
 const EMPTY_LOG = new IncidentLog();
 
@@ -228,7 +230,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       host: c.host,
       defaultDurationMs: parseDuration(c.capture.duration),
       outlet: (r) => (this.link ? this.link.report(r) : this.network?.record(r)),
-      firing: (key) => this.pipeline?.firing(key) ?? false,
+      firing: (key) => this.pipeline?.firing(key),
+      policy: c.capture.requests,
+      procs: procView({ version: resolver?.mount?.version, networkUid: lookupUser(c.network.user)?.uid }),
       log: this.log,
     });
     this.retention = scheduleRetention(

@@ -6,28 +6,11 @@
  */
 import type { CaptureTargetSpec } from '../capture/request-schema.ts';
 import type { IncidentRecord } from '../incident-log.ts';
+import { targetMatches } from '../capture/request-target.ts';
 
 /** The firing record an alert of `target` joins, if any. */
 export function findJoin(records: readonly IncidentRecord[], target: CaptureTargetSpec): IncidentRecord | undefined {
-  return records.find((r) => {
-    const inc = r.incident;
-    if (r.status !== 'firing' || inc.labels.requested_by) return false;
-    const t = inc.target;
-    switch (target.kind) {
-      case 'pod':
-        return (
-          t.pod?.namespace === target.namespace &&
-          t.pod?.name === target.pod &&
-          (!target.container || t.container === target.container)
-        );
-      case 'container':
-        return !!t.containerId && t.containerId.startsWith(target.id);
-      case 'cgroup':
-        return t.cgroupPath === target.path;
-      case 'pid':
-        return (t.pids ?? []).includes(target.pid);
-      default:
-        return false;
-    }
-  });
+  return records.find(
+    (r) => r.status === 'firing' && !r.incident.labels.requested_by && targetMatches(target, r.incident.target),
+  );
 }

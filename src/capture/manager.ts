@@ -20,6 +20,7 @@ import { budgetFor } from './budget.ts';
 import { defaultProbes, probePlan, probesFrom, type PlannedProbe } from '../rules/plan.ts';
 import { bundleOutcome } from './bundle-outcome.ts';
 import type { CgroupNamer } from './diagnosis.ts';
+import { EXTENDED_MAX_MS, type CaptureExtendReply } from './request-schema.ts';
 import { CaptureRun } from './run.ts';
 import { captureKey, offenderIds, resolveTarget } from './scope.ts';
 import type { OffenderWatch } from './watch-list.ts';
@@ -161,10 +162,23 @@ export class CaptureManager extends EventEmitter {
     return undefined;
   }
 
-  /** Moves the deadline of the capture running under `key` `ms` later; the new deadline, or undefined (none running). */
-  extend(key: string, ms: number): number | undefined {
-    for (const a of this.active) if (a.key === key && a.run.extend(ms)) return a.run.deadlineAt;
-    return undefined;
+  /**
+   * Moves the deadline of the capture running under `key` `ms` later, never past EXTENDED_MAX_MS after its attach:
+   * the allowance is the capture's, shared by every request that joined it, whoever asks.
+   */
+  extend(key: string, ms: number): CaptureExtendReply {
+    for (const a of this.active) {
+      if (a.key !== key) continue;
+      const total = a.run.deadlineAt + ms - a.run.attachedAt;
+      if (total > EXTENDED_MAX_MS)
+        return {
+          extended: false,
+          code: 'limit',
+          reason: `a capture runs at most ${EXTENDED_MAX_MS / 1000} s with its extensions (this one ${Math.round((a.run.deadlineAt - a.run.attachedAt) / 1000)} s so far)`,
+        };
+      if (a.run.extend(ms)) return { extended: true, endsAt: a.run.deadlineAt };
+    }
+    return { extended: false, code: 'unknown', reason: `no capture running under ${key} (done, or stopping)` };
   }
 
   /**

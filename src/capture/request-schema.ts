@@ -7,10 +7,13 @@
  *           | {kind:'container', id} | {kind:'node'}
  *     source: {kind:'alertmanager'|'slack'|'api', id (fingerprint, action id, …), who?, reason?}
  *     join:   {key}: the key of a firing tripline incident of the same target (the capture is that incident's,
- *             joined when one runs for it)
+ *             of that incident's own target, joined when one runs for it)
  *   → {accepted:true, captureId, incidentId, key, durationMs, probes, target}
- *   | {accepted:false, code, reason}   code: not_here | bad_target | bad_probes | busy | rate | join
- *   capture.extend {captureId, seconds} → {extended:true, endsAt} | {extended:false, code, reason}
+ *   | {accepted:false, code, reason}   code: not_here | bad_target | bad_probes | busy | rate | join | policy
+ *     (join: the request's target is not the joined incident's, whose target the capture takes; policy: refused by
+ *     config capture.requests or because it names the engine itself)
+ *   capture.extend {captureId, seconds} → {extended:true, endsAt} | {extended:false, code: unknown|limit|rate, reason}
+ *     (the capture's deadline stays within EXTENDED_MAX_MS of its attach, however many requests joined it)
  *
  * Then, the usual way, the probe side reports the capture's incident (firing, capture running, then done with the
  * bundle or failed), each report carrying `request` {captureId, source}: the requester on the network side sees
@@ -92,7 +95,7 @@ export const CaptureRequestSchema = z.strictObject({
 export type CaptureRequestMsg = z.output<typeof CaptureRequestSchema>;
 
 /** Why a request was refused. */
-export const REFUSALS = ['not_here', 'bad_target', 'bad_probes', 'busy', 'rate', 'join'] as const;
+export const REFUSALS = ['not_here', 'bad_target', 'bad_probes', 'busy', 'rate', 'join', 'policy'] as const;
 export type RefusalCode = (typeof REFUSALS)[number];
 
 export const CaptureReplySchema = z.union([
@@ -126,7 +129,7 @@ export type CaptureExtendMsg = z.output<typeof CaptureExtendSchema>;
 
 export const CaptureExtendReplySchema = z.union([
   z.strictObject({ extended: z.literal(true), endsAt: z.number().int() }),
-  z.strictObject({ extended: z.literal(false), code: z.enum(['unknown', 'limit']), reason: str(2048) }),
+  z.strictObject({ extended: z.literal(false), code: z.enum(['unknown', 'limit', 'rate']), reason: str(2048) }),
 ]);
 export type CaptureExtendReply = z.output<typeof CaptureExtendReplySchema>;
 

@@ -126,3 +126,26 @@ function pidTarget(pid: number, proc: string): TargetResolution {
   }
   return { ok: true, target: { pids: [pid] } };
 }
+
+/**
+ * Whether a requested target names this incident target: a pod by namespace and name (and container when named), a
+ * container by runtime id (a prefix of it), a cgroup by path, a pid among the pids; a node names no one incident.
+ */
+export function targetMatches(spec: CaptureTargetSpec, t: IncidentTarget): boolean {
+  switch (spec.kind) {
+    case 'pod':
+      return (
+        t.pod?.namespace === spec.namespace &&
+        t.pod?.name === spec.pod &&
+        (!spec.container || t.container === spec.container)
+      );
+    case 'container':
+      return !!t.containerId && t.containerId.startsWith(spec.id);
+    case 'cgroup':
+      return t.cgroupPath === spec.path;
+    case 'pid':
+      return (t.pids ?? []).includes(spec.pid);
+    default:
+      return false;
+  }
+}

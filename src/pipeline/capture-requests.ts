@@ -1,10 +1,13 @@
 /**
  * The probe side's answer to `capture.request` and `capture.extend` (interface: src/capture/request-schema.ts).
  * A request comes from the network side, the side to distrust, so everything is checked here again: the rate
- * (REQUESTS_PER_MINUTE), the probes (in the catalog, no bpftrace), the join (a firing incident's key), the target
- * (resolved on this host: src/capture/request-target.ts), the duration (REQUEST_MIN_MS..REQUEST_MAX_MS, extensions
- * up to EXTENDED_MAX_MS in all) and the capture manager's own caps (concurrency, probe CPU). An accepted request
- * becomes an incident of its own (rule `name`, the request's labels and the target's names), whose capture runs
+ * (REQUESTS_PER_MINUTE), the probes (in the catalog, no bpftrace), the target (resolved on this host:
+ * src/capture/request-target.ts; with a join, the joined incident's own target, which the request's must name), the
+ * policy (config capture.requests, never the engine itself: src/capture/request-policy.ts), the duration
+ * (REQUEST_MIN_MS..REQUEST_MAX_MS; extensions at most EXTENDS_PER_MINUTE, the capture's deadline within
+ * EXTENDED_MAX_MS of its attach, kept by the capture manager per capture whoever asks) and the capture manager's own
+ * caps (concurrency, probe CPU). An accepted request becomes an incident of its own (rule `name`, the request's
+ * labels, then the target's names as this side resolved them), whose capture runs
  * like a rule's and is reported the usual way (running, then done with its bundle or failed), each report naming
  * the request; the actions are the requester's to run.
  */
@@ -14,7 +17,6 @@ import type { CaptureManager } from '../capture/manager.ts';
 import {
   CaptureExtendSchema,
   CaptureRequestSchema,
-  EXTENDED_MAX_MS,
   REQUEST_MAX_MS,
   REQUEST_MIN_MS,
   type CaptureExtendMsg,
@@ -23,7 +25,14 @@ import {
   type CaptureRequestMsg,
   type RefusalCode,
 } from '../capture/request-schema.ts';
-import { resolveRequestTarget, type TargetLookup } from '../capture/request-target.ts';
+import {
+  resolveRequestTarget,
+  targetMatches,
+  type TargetLookup,
+  type TargetResolution,
+} from '../capture/request-target.ts';
+import { policyRefusal, procView, type ProcessView } from '../capture/request-policy.ts';
+import { CaptureRequestsPolicySchema, type CaptureRequestsPolicy } from '../capture/schema/requests.ts';
 import { TriplineError } from '../errors.ts';
 import { incidentKey, type Incident } from '../incident.ts';
 import type { Logger } from '../log.ts';
@@ -35,6 +44,8 @@ import type { IncidentReport } from './events.ts';
  * captures themselves are bounded by the capture manager (concurrency, probe CPU).
  */
 export const REQUESTS_PER_MINUTE = 120;
+/** Extensions (accepted or refused) per minute, all captures together. */
+export const EXTENDS_PER_MINUTE = 60;
 /** Probes a request may never name: bpftrace runs a program, and a request carries none. */
 const NOT_REQUESTABLE = new Set(['bpftrace']);
 
@@ -48,28 +59,31 @@ export interface CaptureRequestsOptions {
   readonly defaultDurationMs: number;
   /** Where each step of the incident goes (the network side), as the incident pipeline's outlet. */
   readonly outlet: (r: IncidentReport) => void | Promise<void>;
-  /** Whether an incident with this key fires now (a join must name one). */
-  readonly firing: (key: string) => boolean;
+  /** The firing incident of this key, if any (a join must name one; the capture takes its target). */
+  readonly firing: (key: string) => Incident | undefined;
+  /** config capture.requests. @defaultValue its defaults */
+  readonly policy?: CaptureRequestsPolicy;
+  /** The host's processes as the policy reads them. @defaultValue /proc (lookup.proc), this process the probe side */
+  readonly procs?: ProcessView;
   readonly log: Logger;
   readonly now?: () => number;
-}
-
-interface Running {
-  readonly key: string;
-  readonly startedAt: number;
-  readonly durationMs: number;
-  extendedMs: number;
 }
 
 /** Handles capture requests; see the module comment. */
 export class CaptureRequests {
   readonly #o: CaptureRequestsOptions;
-  readonly #running = new Map<string, Running>();
+  /** Capture id → the key its capture runs under. */
+  readonly #running = new Map<string, string>();
   readonly #rate = { windowAt: 0, n: 0 };
+  readonly #extends = { windowAt: 0, n: 0 };
+  readonly #policy: CaptureRequestsPolicy;
+  readonly #procs: ProcessView;
   #seq = 0;
 
   constructor(o: CaptureRequestsOptions) {
     this.#o = o;
+    this.#policy = o.policy ?? CaptureRequestsPolicySchema.parse({});
+    this.#procs = o.procs ?? procView({ proc: o.lookup.proc, version: o.lookup.mount?.version });
   }
 
   /** Requested captures running now. */
@@ -91,8 +105,7 @@ export class CaptureRequests {
       o.log.warn({ source: req.source, target: req.target, code, reason }, 'capture request refused');
       return { accepted: false, code, reason };
     };
-    if (now - this.#rate.windowAt >= 60_000) Object.assign(this.#rate, { windowAt: now, n: 0 });
-    if (++this.#rate.n > REQUESTS_PER_MINUTE)
+    if (overRate(this.#rate, now, REQUESTS_PER_MINUTE))
       return refused('rate', `over ${REQUESTS_PER_MINUTE} capture requests this minute`);
     const probes = req.probes ? [...new Set(req.probes)] : [...FALLBACK_PROBES];
     const bad = probes.filter((p) => !o.probes.includes(p) || NOT_REQUESTABLE.has(p));
@@ -101,10 +114,24 @@ export class CaptureRequests {
         'bad_probes',
         `${bad.join(', ')}: not a deep probe a request may run (${o.probes.filter((p) => !NOT_REQUESTABLE.has(p)).join(', ')})`,
       );
-    if (req.join && !o.firing(req.join.key))
-      return refused('join', 'the incident to join is not firing on this host (resolved, or another host’s)');
-    const resolved = resolveRequestTarget(req.target, o.lookup);
+    let resolved: TargetResolution;
+    if (req.join) {
+      // The capture is the joined incident's: of its own target, which the request must name.
+      const joined = o.firing(req.join.key);
+      if (!joined)
+        return refused('join', 'the incident to join is not firing on this host (resolved, or another host’s)');
+      if (!targetMatches(req.target, joined.target))
+        return refused('join', `the ${req.target.kind} target is not the target of the incident to join`);
+      resolved = { ok: true, target: joined.target };
+    } else resolved = resolveRequestTarget(req.target, o.lookup);
     if (!resolved.ok) return refused(resolved.code, resolved.reason);
+    const denied = policyRefusal(
+      this.#policy,
+      { kind: req.target.kind, probes, target: resolved.target, hostWide: resolved.hostWide },
+      this.#procs,
+      o.probes,
+    );
+    if (denied) return refused('policy', denied);
     const why = o.capture.refusal();
     if (why) return refused('busy', why);
     const durationMs = Math.min(REQUEST_MAX_MS, Math.max(REQUEST_MIN_MS, req.durationMs ?? o.defaultDurationMs));
@@ -120,7 +147,7 @@ export class CaptureRequests {
       durationMs,
       tripAt: now,
     });
-    this.#running.set(incident.id, { key, startedAt: now, durationMs, extendedMs: 0 });
+    this.#running.set(incident.id, key);
     void this.#report(incident, request, bundle);
     o.log.info(
       { captureId: incident.id, source: req.source, key, probes, durationMs, target: resolved.target },
@@ -143,24 +170,19 @@ export class CaptureRequests {
     };
   }
 
-  /** Moves a running requested capture's deadline later, up to EXTENDED_MAX_MS in all. */
+  /**
+   * Moves a running requested capture's deadline later: at most EXTENDS_PER_MINUTE extensions, and the capture
+   * manager keeps the capture within EXTENDED_MAX_MS of its attach (per capture, however many requests joined it).
+   */
   extend(req: CaptureExtendMsg): CaptureExtendReply {
     if (!CaptureExtendSchema.safeParse(req).success)
       return { extended: false, code: 'limit', reason: 'capture.extend: a capture id and 1..120 seconds' };
-    const r = this.#running.get(req.captureId);
-    if (!r) return { extended: false, code: 'unknown', reason: `no requested capture ${req.captureId} running` };
-    const ms = req.seconds * 1000;
-    if (r.durationMs + r.extendedMs + ms > EXTENDED_MAX_MS)
-      return {
-        extended: false,
-        code: 'limit',
-        reason: `a requested capture runs at most ${EXTENDED_MAX_MS / 1000} s (now ${(r.durationMs + r.extendedMs) / 1000} s)`,
-      };
-    const endsAt = this.#o.capture.extend(r.key, ms);
-    if (endsAt === undefined)
-      return { extended: false, code: 'unknown', reason: `capture ${req.captureId} is already stopping` };
-    r.extendedMs += ms;
-    return { extended: true, endsAt };
+    if (overRate(this.#extends, (this.#o.now ?? Date.now)(), EXTENDS_PER_MINUTE))
+      return { extended: false, code: 'rate', reason: `over ${EXTENDS_PER_MINUTE} capture extensions this minute` };
+    const key = this.#running.get(req.captureId);
+    if (key === undefined)
+      return { extended: false, code: 'unknown', reason: `no requested capture ${req.captureId} running` };
+    return this.#o.capture.extend(key, req.seconds * 1000);
   }
 
   /** The incident a request becomes: its own rule name, labels and key, or the joined incident's key. */
@@ -171,7 +193,8 @@ export class CaptureRequests {
     if (target.pod?.name) names.pod = target.pod.name;
     if (target.container) names.container = target.container;
     if (target.cgroupPath) names.cgroup = target.cgroupPath;
-    const labels = { ...names, ...req.labels, requested_by: req.source.kind };
+    // The names this side resolved win over the request's labels (an alert cannot rename the pod it captured).
+    const labels = { ...req.labels, ...names, requested_by: req.source.kind };
     const key =
       req.join?.key ??
       incidentKey(rule, { ...labels, request: `${req.source.kind}:${req.source.id}`, host: this.#o.host });
@@ -223,4 +246,10 @@ export class CaptureRequests {
       this.#running.delete(incident.id);
     }
   }
+}
+
+/** Counts one more in a one-minute window; whether the window is over `max`. */
+function overRate(w: { windowAt: number; n: number }, now: number, max: number): boolean {
+  if (now - w.windowAt >= 60_000) Object.assign(w, { windowAt: now, n: 0 });
+  return ++w.n > max;
 }

@@ -46,6 +46,8 @@ export class IncidentPipeline {
   private readonly chains = new Map<string, Promise<void>>();
   /** The rule an incident fired under (a reload may remove the rule before the resolve). */
   private readonly firingRules = new Map<string, Rule>();
+  /** The latest firing incident of each key (a capture request that joins it takes its target). */
+  private readonly firingIncidents = new Map<string, Incident>();
 
   constructor(opts: IncidentPipelineOptions) {
     this.opts = opts;
@@ -54,9 +56,9 @@ export class IncidentPipeline {
       capture?.on(phase, (e: object) => on?.capture?.({ phase, ...e } as CaptureEvent));
   }
 
-  /** Whether an incident of this key fires now (a capture request may join it). */
-  firing(key: string): boolean {
-    return this.firingRules.has(key);
+  /** The incident of this key firing now, if any (a capture request may join it). */
+  firing(key: string): Incident | undefined {
+    return this.firingRules.has(key) ? this.firingIncidents.get(key) : undefined;
   }
 
   /** Incident keys with capture or dispatch work in flight. */
@@ -91,6 +93,7 @@ export class IncidentPipeline {
     }
     if (inc.status === 'firing') {
       this.firingRules.set(inc.key, rule);
+      this.firingIncidents.set(inc.key, inc);
       this.opts.capture?.fired?.(inc, rule);
     }
     this.chain(
@@ -103,6 +106,7 @@ export class IncidentPipeline {
       () => {
         if (inc.status !== 'resolved') return;
         this.firingRules.delete(inc.key);
+        this.firingIncidents.delete(inc.key);
         this.opts.capture?.resolved?.(inc.key);
       },
     );

@@ -9,98 +9,12 @@ import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles } from '../../src/bundle/store.ts';
 import { CgroupHistory } from '../../src/sampler/history.ts';
 import { hasCode, TriplineError } from '../../src/errors.ts';
-import type {
-  DeepProbe,
-  PreparedProbe,
-  ProbeBudget,
-  ProbeResult,
-  ProbeTarget,
-  RunningProbe,
-} from '../../src/probes/deep/types.ts';
+import type { DeepProbe, ProbeTarget } from '../../src/probes/deep/types.ts';
 import type { Incident } from '../../src/incident.ts';
 import { planFor } from '../../src/rules/plan.ts';
 import { OffenderWatch } from '../../src/capture/watch-list.ts';
 import type { Rule } from '../../src/rules/types.ts';
-
-// A real, small deep probe that is not a kernel probe: it samples /proc/PID/stat of the target pids every 10 ms
-// (scheduler state and CPU ticks) and reports the time it spent doing so as its CPU cost. `burnMs` makes each
-// tick also burn that much CPU, to exercise the CPU cap.
-function procstat(
-  name: string,
-  opts: { burnMs?: number; failPrepare?: boolean } = {},
-): DeepProbe & { prepared: number; stops: number[] } {
-  const probe = {
-    name,
-    description: 'samples /proc/PID/stat of the target',
-    prepared: 0,
-    stops: [] as number[],
-    prepare(): PreparedProbe {
-      if (opts.failPrepare)
-        throw new TriplineError('PROBE_ERR_UNSUPPORTED', `${name}: not supported here`, { hint: 'test probe' });
-      readFileSync('/proc/self/stat'); // proves /proc is readable before any trip
-      probe.prepared++;
-      let used = false;
-      return {
-        close() {
-          used = true;
-        },
-        start(target: ProbeTarget, budget: ProbeBudget): RunningProbe & { cpuNs(): number } {
-          if (used) throw new Error('prepared instance used twice');
-          used = true;
-          const startedAt = Date.now();
-          const records: Record<string, unknown>[] = [];
-          let events = 0,
-            dropped = 0,
-            cpuNs = 0;
-          const tick = setInterval(() => {
-            const t0 = process.hrtime.bigint();
-            if (opts.burnMs)
-              while (Number(process.hrtime.bigint() - t0) < opts.burnMs * 1e6) {
-                /* burn */
-              }
-            for (const pid of target.pids ?? []) {
-              try {
-                const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-                const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // comm may hold spaces and parentheses
-                events++;
-                if (records.length < budget.maxEvents)
-                  records.push({ pid, state: f[0], utime: Number(f[11]), stime: Number(f[12]) });
-                else dropped++;
-              } catch {
-                /* exited */
-              }
-            }
-            cpuNs += Number(process.hrtime.bigint() - t0);
-          }, 10);
-          let result: Promise<ProbeResult> | undefined;
-          return {
-            cpuNs: () => cpuNs,
-            stop(o = {}) {
-              if (!result) {
-                clearInterval(tick);
-                probe.stops.push(Date.now());
-                result = Promise.resolve({
-                  probe: name,
-                  startedAt,
-                  endedAt: Date.now(),
-                  partial: o.partial ?? false,
-                  events,
-                  dropped,
-                  errors: [],
-                  records,
-                  summary: { samples: events },
-                  redactions: [],
-                });
-              }
-              return result;
-            },
-          };
-        },
-      };
-    },
-  };
-  return probe;
-}
+import { procstat } from '../support/procstat-probe.ts';
 
 const root = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-capture-`));
 const children: ChildProcess[] = [];
@@ -505,4 +419,20 @@ test('the top contributors carry their names (pods, units) in the headline and t
   } finally {
     await m.stop();
   }
+});
+
+test('extensions keep a capture within 300 s of its attach, whoever asks; none for a key not running', async () => {
+  const pid = sleeper();
+  const m = manager();
+  m.start();
+  const done = m.capture({ target: { pids: [pid] }, probes: ['procstat'], durationMs: 1000, key: 'k-ext' });
+  const first = m.extend('k-ext', 200_000);
+  assert.equal(first.extended, true, JSON.stringify(first));
+  const again = m.extend('k-ext', 99_000);
+  assert.equal(again.extended, true, 'up to 300 s in all');
+  const over = m.extend('k-ext', 1000);
+  assert.deepEqual([over.extended, !over.extended && over.code], [false, 'limit'], JSON.stringify(over));
+  assert.equal((m.extend('k-none', 1000) as { code: string }).code, 'unknown');
+  await m.stop();
+  assert.equal((await done).partial, true);
 });

@@ -25,6 +25,7 @@ import { CaptureManager } from '../../src/capture/manager.ts';
 import { deepProbes } from '../../src/probes/deep/index.ts';
 import { CaptureRequests, REQUESTS_PER_MINUTE } from '../../src/pipeline/capture-requests.ts';
 import type { CaptureReply } from '../../src/capture/request-schema.ts';
+import { CaptureRequestsPolicySchema } from '../../src/capture/schema/requests.ts';
 import type { IncidentReport } from '../../src/pipeline/events.ts';
 
 const cleanups = cleanupsAfterAll();
@@ -84,7 +85,9 @@ kernelTest(
       host: config.host,
       defaultDurationMs: 1000,
       outlet: (r) => link?.report(r),
-      firing: (key) => key === 'known{}',
+      firing: () => undefined,
+      // Node-level captures are off by default (capture.requests.targets): this engine allows them.
+      policy: CaptureRequestsPolicySchema.parse({ targets: ['pod', 'container', 'cgroup', 'pid', 'node'] }),
       log,
     });
     const opening = ProbeLink.open(
