@@ -3,7 +3,10 @@
  * test/alertmanager/target.test.ts). In order: `namespace` + `pod` (+ `container`) name a pod (the probe side
  * captures it only if it runs on this node); `container_id` (a runtime URI like `containerd://<id>` or bare hex);
  * `cgroup`; `pid`; and for what names none of these, `instance`/`node`/`host`/`nodename` equal to this host make
- * a node-level alert. A cgroup, pid or node-level alert whose host labels name another host is another host's.
+ * a node-level alert. A cgroup, pid or node-level alert whose host labels name another host is another host's; a
+ * cgroup or pid alert must name this host in one of them (a pid or a cgroup path means something on every node: one
+ * without a host is no node's in particular, so not this one's). Pods and container ids are unique in the cluster:
+ * the probe side captures them only where they run.
  */
 import type { CaptureTargetSpec } from '../capture/request-schema.ts';
 
@@ -61,11 +64,16 @@ export function alertTarget(labels: Readonly<Record<string, string>>, names: rea
   const cid = (labels.container_id ?? '').replace(/^[a-z-]+:\/\//, '').toLowerCase();
   if (/^[0-9a-f]{12,64}$/.test(cid)) return { ok: true, target: { kind: 'container', id: cid } };
   const cg = labels.cgroup ?? '';
+  const noHost = (what: string): AlertTarget => ({
+    ok: false,
+    reason: 'other_host',
+    detail: `a ${what} alert must name this host (${names[0]}) in ${HOST_LABELS.join(', ')}: ${what}s are per node`,
+  });
   if (cg && CGROUP.test(cg) && !cg.split('/').some((s) => s === '.' || s === '..'))
-    return { ok: true, target: { kind: 'cgroup', path: cg } };
+    return here ? { ok: true, target: { kind: 'cgroup', path: cg } } : noHost('cgroup');
   const pid = Number(labels.pid);
   if (labels.pid && Number.isInteger(pid) && pid > 0 && pid <= 4_194_304)
-    return { ok: true, target: { kind: 'pid', pid } };
+    return here ? { ok: true, target: { kind: 'pid', pid } } : noHost('pid');
   if (here) return { ok: true, target: { kind: 'node' } };
   return {
     ok: false,

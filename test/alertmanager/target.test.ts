@@ -50,6 +50,16 @@ test('alert labels name a target here, another host, or nothing', () => {
     (alertTarget({ alertname: 'X', instance: 'node-2:9100' }, HOST) as { reason: string }).reason,
     'other_host',
   );
+  // A pid or a cgroup path names something on every node: without a host label naming this one, not here.
+  for (const labels of [
+    { cgroup: '/system.slice/nginx.service' },
+    { pid: '4242' },
+    { pid: '4242', job: 'node-1' },
+  ] as Record<string, string>[]) {
+    const t = alertTarget(labels, HOST);
+    assert.equal(t.ok === false && t.reason, 'other_host', JSON.stringify(labels));
+    assert.match(t.ok ? '' : t.detail, /must name this host/);
+  }
   for (const labels of [
     { alertname: 'Watchdog' },
     { cgroup: '/../etc' },
