@@ -22,11 +22,14 @@ export interface IncidentRecord {
   updatedAt: string;
 }
 
+/** Incident records kept in memory by default (the network side's log). */
+export const INCIDENT_LOG_MAX = 1000;
+
 /** In-memory incident records, at most `max` (oldest dropped first). */
 export class IncidentLog {
   private readonly byId = new Map<string, IncidentRecord>();
   private readonly max: number;
-  constructor(max = 1000) {
+  constructor(max = INCIDENT_LOG_MAX) {
     this.max = max;
   }
 

@@ -92,7 +92,7 @@ export function mountAlertmanager(o: MountOptions): AlertmanagerParts {
     collected(
       `${p}alerts_dropped_total`,
       'counter',
-      'Alerts not posted to Alertmanager because too many posts were in flight (firing ones are re-posted at the next refresh).',
+      'Alerts not posted to Alertmanager because the queue of posts waiting behind those in flight was full (firing ones are re-posted at the next refresh).',
       () => [{ value: output.counts.dropped, labels: {} }],
     ),
   ])

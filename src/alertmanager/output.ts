@@ -5,22 +5,35 @@
  * summary, diagnosis, bundle (id) and incident (id); startsAt the trip, endsAt `3 × refresh` ahead while firing (an
  * engine that dies leaves alerts that end by themselves), the resolve time once resolved; generatorURL the
  * incident in tripline's API. Firing alerts are re-posted every `refresh`. A post that fails is retried twice
- * (0.5 s, then 1 s) and counted; nothing waits for Alertmanager: the incident's own path never blocks on it.
+ * (0.5 s, then 1 s) and counted; nothing waits for Alertmanager: the incident's own path never blocks on it. At
+ * most MAX_IN_FLIGHT posts run at once; the others wait their turn in a queue (a refresh replaces the previous
+ * refresh's posts still waiting; past MAX_QUEUED_ALERTS the oldest waiting are dropped and counted). The firing
+ * incidents kept for the refresh are bounded like the incident log (INCIDENT_LOG_MAX, the oldest leave first).
  * Incidents that an Alertmanager alert started (a capture it requested) are not posted back.
  */
 import { readFileSync } from 'node:fs';
 import { parseDuration, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { targetName } from '../incident.ts';
-import type { IncidentRecord } from '../incident-log.ts';
+import { INCIDENT_LOG_MAX, type IncidentRecord } from '../incident-log.ts';
 
-/** Posts in flight at most; past it a post is dropped and counted (the next refresh sends the firing ones again). */
+/** Posts in flight at most; past it a post waits in the queue. */
 const MAX_IN_FLIGHT = 64;
+/** Alerts waiting in the queue at most (the oldest posts are dropped and counted past it). */
+export const MAX_QUEUED_ALERTS = 10_000;
 /** Alerts per post. */
 const BATCH = 100;
 const RETRY_MS = [500, 1000];
-/** Firing incidents kept for the refresh (the oldest leave first past it; the incident log holds 1,000 anyway). */
-const MAX_ACTIVE = 10_000;
+/** Firing incidents kept for the refresh (the oldest leave first past it): no more than the incident log holds. */
+export const MAX_ACTIVE = INCIDENT_LOG_MAX;
+
+/** A post waiting its turn. */
+interface Queued {
+  readonly url: string;
+  readonly alerts: PostableAlert[];
+  /** Part of a refresh (the next refresh replaces it). */
+  readonly refresh: boolean;
+}
 
 /** One alert as Alertmanager's v2 API takes it. */
 export interface PostableAlert {
@@ -79,9 +92,11 @@ export class AlertmanagerOutput {
   readonly #urls: readonly string[];
   readonly #active = new Map<string, IncidentRecord>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #queue: Queued[] = [];
+  #queued = 0;
   #timer?: NodeJS.Timeout;
   readonly #refreshMs: number;
-  /** Posts by result, alerts dropped (too many posts in flight), for /metrics. */
+  /** Posts by result, alerts dropped (the queue of posts waiting full), for /metrics. */
   readonly counts = { ok: 0, failed: 0, dropped: 0 };
 
   constructor(o: OutputOptions) {
@@ -102,15 +117,25 @@ export class AlertmanagerOutput {
 
   start(): void {
     if (!this.enabled || this.#timer) return;
-    this.#timer = setInterval(() => this.#post([...this.#active.values()]), this.#refreshMs);
+    this.#timer = setInterval(() => this.#post([...this.#active.values()], true), this.#refreshMs);
     this.#timer.unref();
   }
 
-  /** Waits for the posts in flight (at most `ms`) and stops the refresh. */
+  /** Posts waiting their turn. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Stops the refresh and waits for the posts in flight and queued (at most `ms`). */
   async stop(ms = 5000): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, ms).unref())]);
+    const deadline = Date.now() + ms;
+    while (this.#inFlight.size > 0 && Date.now() < deadline)
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+      ]);
   }
 
   /** An incident's record changed: posted now (firing, or resolved and forgotten). */
@@ -123,7 +148,8 @@ export class AlertmanagerOutput {
     this.#post([rec]);
   }
 
-  #post(recs: readonly IncidentRecord[]): void {
+  #post(recs: readonly IncidentRecord[], refresh = false): void {
+    if (refresh) this.#unqueue((q) => q.refresh); // the previous refresh's posts still waiting: superseded
     if (recs.length === 0) return;
     const now = (this.#o.now ?? Date.now)();
     const baseUrl = (this.#o.config.alertmanager.external_url ?? this.#o.baseUrl()).replace(/\/+$/, '');
@@ -137,16 +163,37 @@ export class AlertmanagerOutput {
       }),
     );
     for (let i = 0; i < alerts.length; i += BATCH)
-      for (const url of this.#urls) this.#send(url, alerts.slice(i, i + BATCH));
+      for (const url of this.#urls) this.#send({ url, alerts: alerts.slice(i, i + BATCH), refresh });
   }
 
-  #send(url: string, alerts: PostableAlert[]): void {
+  /** Posts now, or queues behind the posts in flight (the oldest waiting dropped past MAX_QUEUED_ALERTS). */
+  #send(q: Queued): void {
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
-      this.counts.dropped += alerts.length;
+      this.#queue.push(q);
+      this.#queued += q.alerts.length;
+      while (this.#queued > MAX_QUEUED_ALERTS) {
+        const old = this.#queue.shift()!;
+        this.#queued -= old.alerts.length;
+        this.counts.dropped += old.alerts.length;
+      }
       return;
     }
-    const p = this.#attempts(url, alerts).finally(() => this.#inFlight.delete(p));
+    const p = this.#attempts(q.url, q.alerts).finally(() => {
+      this.#inFlight.delete(p);
+      const next = this.#queue.shift();
+      if (next) {
+        this.#queued -= next.alerts.length;
+        this.#send(next);
+      }
+    });
     this.#inFlight.add(p);
+  }
+
+  /** Takes the waiting posts that `match` out of the queue. */
+  #unqueue(match: (q: Queued) => boolean): void {
+    const keep = this.#queue.filter((q) => !match(q));
+    this.#queue.splice(0, this.#queue.length, ...keep);
+    this.#queued = keep.reduce((n, q) => n + q.alerts.length, 0);
   }
 
   async #attempts(url: string, alerts: PostableAlert[]): Promise<void> {

@@ -1,14 +1,15 @@
 // The output to Alertmanager against two local v2 endpoints (an HA pair): every alert goes to both, a firing
 // incident is re-posted each refresh, a resolve is posted with its end and not refreshed again, a failing endpoint
-// is retried and counted and never holds the caller up; test and requested incidents are not posted.
+// is retried and counted and never holds the caller up; test and requested incidents are not posted; posts past
+// those in flight wait in a queue instead of being dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
-import { AlertmanagerOutput, type PostableAlert } from '../../src/alertmanager/output.ts';
+import { AlertmanagerOutput, MAX_ACTIVE, type PostableAlert } from '../../src/alertmanager/output.ts';
 import { buildConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import type { IncidentRecord } from '../../src/incident-log.ts';
+import { INCIDENT_LOG_MAX, type IncidentRecord } from '../../src/incident-log.ts';
 import type { Incident } from '../../src/incident.ts';
 
 /** A stand-in for Alertmanager's POST /api/v2/alerts; answers 500 to the first `fail` posts. */
@@ -119,5 +120,51 @@ test('output: both Alertmanagers get each alert, refreshed while firing, ended o
     await out.stop(100);
     await a.close();
     await b.close();
+  }
+});
+
+test('output: posts past the 64 in flight wait their turn (none dropped); firing incidents kept like the incident log', async () => {
+  // An Alertmanager that holds every post until released.
+  const got: PostableAlert[] = [];
+  let held: (() => void)[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push(...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as PostableAlert[]));
+      held.push(() => res.writeHead(200).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const out = new AlertmanagerOutput({
+    config: buildConfig({ host: 'node-1', alertmanager: { url, refresh: '1h', timeout: '30s' } }, {}),
+    log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+    baseUrl: () => 'http://node-1:9464',
+  });
+  try {
+    for (let i = 0; i < 200; i++) out.observe(record(inc({ id: `i-${i}`, key: `k${i}` })));
+    for (let i = 0; i < 100 && held.length < 64; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(out.queued, 200 - 64, 'the posts past those in flight wait');
+    for (let i = 0; i < 200 && got.length < 200; i++) {
+      const now = held;
+      held = [];
+      for (const release of now) release();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(new Set(got.map((a) => a.annotations.incident)).size, 200, 'every alert posted');
+    assert.equal(out.counts.dropped, 0);
+    // The firing incidents kept for the refresh: no more than the incident log holds.
+    for (let i = 200; i < 1500; i++) out.observe(record(inc({ id: `i-${i}`, key: `k${i}` })));
+    assert.equal(out.firing, MAX_ACTIVE);
+    assert.equal(MAX_ACTIVE, INCIDENT_LOG_MAX);
+  } finally {
+    const releaser = setInterval(() => {
+      for (const release of held.splice(0)) release();
+    }, 10);
+    await out.stop(10_000);
+    clearInterval(releaser);
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
   }
 });
