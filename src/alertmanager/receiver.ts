@@ -8,7 +8,9 @@
  *   of its rule's actions); otherwise the alert's incident runs `receive.actions` (a `firing` with the bundle).
  * - resolved: the alert's incident resolves (a `resolved` of `receive.actions`; a joined one is left to its rule).
  * - for another host, or naming no target: counted and ignored.
- * The alert's incident is recorded like any other (GET /api/incidents), with its bundle.
+ * The alert's incident is recorded like any other (GET /api/incidents), with its bundle. A capture whose end is never
+ * reported (the probe side restarted) is given up REPORT_TTL_MS after it was asked for: the alert's actions run
+ * without a bundle when its incident was reported running, and the alert may capture again on its next repeat.
  */
 import { createHash } from 'node:crypto';
 import { parseDuration, type Config } from '../config.ts';
@@ -25,6 +27,10 @@ import { WebhookPayloadSchema, type WebhookAlert } from './webhook.ts';
 
 /** Alerts remembered for deduplication and resolves (the oldest are forgotten first). */
 const REMEMBERED = 10_000;
+/** How long a capture's end report is waited for: its longest run (300 s with extensions) and its bundling, twice. */
+export const REPORT_TTL_MS = 15 * 60_000;
+/** How often captures waited for too long are looked for. */
+const SWEEP_MS = 60_000;
 
 /** One version of a set of actions, as the network side keeps rules' (name, hash, actions). */
 export interface ActionSet {
@@ -55,11 +61,15 @@ export interface ReceiverDeps {
   readonly podHere?: (namespace: string, name: string) => boolean | undefined;
   /** `alertmanager.receive.actions`, parsed by their action modules' schemas. */
   readonly actions: readonly ActionSpec[];
+  readonly now?: () => number;
 }
 
 interface Seen {
   readonly startsAt: string;
+  readonly fingerprint: string;
   captureId?: string;
+  /** When the capture's end report is given up (REPORT_TTL_MS after the request). */
+  expiresAt?: number;
   joined?: { incident: Incident; rule: ActionSet };
   /** The alert's incident, once the probe side reported it. */
   incident?: Incident;
@@ -79,6 +89,7 @@ export class AlertmanagerReceiver {
   readonly #seen = new Map<string, Seen>();
   readonly #byCapture = new Map<string, Seen>();
   readonly #unsubscribe: () => void;
+  readonly #sweep: NodeJS.Timeout;
   /** Alerts by outcome, for /metrics. */
   readonly counts: Record<AlertOutcome, number> = {
     captured: 0,
@@ -94,10 +105,18 @@ export class AlertmanagerReceiver {
   constructor(d: ReceiverDeps) {
     this.#d = d;
     this.#unsubscribe = d.onRequested((r) => this.#onReport(r));
+    this.#sweep = setInterval(() => this.#expire(), SWEEP_MS);
+    this.#sweep.unref();
   }
 
   close(): void {
     this.#unsubscribe();
+    clearInterval(this.#sweep);
+  }
+
+  /** Captures whose end report is waited for. */
+  get pending(): number {
+    return this.#byCapture.size;
   }
 
   /** The HTTP handler: 400 naming the field for a payload out of shape, else 200 with each alert's outcome. */
@@ -116,6 +135,7 @@ export class AlertmanagerReceiver {
         },
       };
     }
+    this.#expire();
     const outcomes: { fingerprint: string; outcome: AlertOutcome; detail?: string; retry?: boolean }[] = [];
     for (const a of p.data.alerts) {
       const o = a.status === 'firing' ? await this.#firing(a, p.data.receiver) : await this.#resolved(a);
@@ -148,7 +168,7 @@ export class AlertmanagerReceiver {
     if (t.target.kind === 'pod' && this.#d.podHere?.(t.target.namespace, t.target.pod) === false)
       return { outcome: 'other_host', detail: `pod ${t.target.namespace}/${t.target.pod} is not on this node` };
     const plan = rc.captures.find((c) => Object.entries(c.match).every(([k, v]) => a.labels[k] === v)) ?? rc.default;
-    const seen: Seen = { startsAt: a.startsAt };
+    const seen: Seen = { startsAt: a.startsAt, fingerprint: a.fingerprint };
     this.#remember(a.fingerprint, seen);
     if (plan.probes.length === 0) return { outcome: 'no_capture' };
     const joined = this.#d.joinable(t.target);
@@ -185,6 +205,7 @@ export class AlertmanagerReceiver {
       return { outcome: 'refused', detail: reply.reason, retry: reply.code === 'busy' || reply.code === 'rate' };
     }
     seen.captureId = reply.captureId;
+    seen.expiresAt = (this.#d.now ?? Date.now)() + REPORT_TTL_MS;
     seen.joined = joined;
     seen.settled = new Promise<void>((resolve) => (seen.settle = resolve));
     this.#byCapture.set(reply.captureId, seen);
@@ -193,6 +214,26 @@ export class AlertmanagerReceiver {
       'alert capture started',
     );
     return { outcome: 'captured', detail: reply.captureId };
+  }
+
+  /** Gives up the captures whose end report did not come within REPORT_TTL_MS (oldest first: the map's order). */
+  #expire(): void {
+    const now = (this.#d.now ?? Date.now)();
+    for (const [captureId, seen] of this.#byCapture) {
+      if ((seen.expiresAt ?? 0) > now) break;
+      this.#byCapture.delete(captureId);
+      this.#d.log.warn(
+        { fingerprint: seen.fingerprint, captureId, reported: !!seen.incident },
+        'alert capture never reported done (the probe side restarted?): given up',
+      );
+      if (!seen.incident) {
+        // Nothing of it was reported: the alert's next repeat may ask again.
+        if (this.#seen.get(seen.fingerprint) === seen) this.#seen.delete(seen.fingerprint);
+        seen.settle?.();
+        continue;
+      }
+      void this.#deliver(seen, seen.incident, undefined).finally(() => seen.settle?.());
+    }
   }
 
   async #resolved(a: WebhookAlert): Promise<{ outcome: AlertOutcome; detail?: string }> {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { alertTarget, hostPart } from '../../src/alertmanager/target.ts';
-import { AlertmanagerReceiver, ruleName } from '../../src/alertmanager/receiver.ts';
+import { AlertmanagerReceiver, REPORT_TTL_MS, ruleName } from '../../src/alertmanager/receiver.ts';
 import { buildConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import type { CaptureReply, CaptureRequestMsg } from '../../src/capture/request-schema.ts';
@@ -74,7 +74,7 @@ test('alert labels name a target here, another host, or nothing', () => {
   assert.equal(ruleName(undefined), 'alertmanager-capture');
 });
 
-function receiver(reply: () => CaptureReply) {
+function receiver(reply: () => CaptureReply, now?: () => number) {
   const asked: CaptureRequestMsg[] = [];
   const recorded: IncidentReport[] = [];
   const dispatched: { rule: string; event: string; status: string }[] = [];
@@ -90,6 +90,7 @@ function receiver(reply: () => CaptureReply) {
       void dispatched.push({ rule: rule.name, event: String(o.event), status: inc.status }),
     addRule: () => undefined,
     actions: [],
+    now,
   });
   return { r, asked, recorded, dispatched, report: (rep: IncidentReport) => listener(rep) };
 }
@@ -148,4 +149,44 @@ test('receiver: bad payload → 400; repeats dropped; busy → 503; resolve ends
     { captured: h.r.counts.captured, duplicate: h.r.counts.duplicate, refused: h.r.counts.refused },
     { captured: 1, duplicate: 1, refused: 1 },
   );
+});
+
+test('receiver: a capture never reported done is given up after a while; its alert may capture again', async () => {
+  let now = 1_000_000;
+  const accepted = (captureId: string): CaptureReply => ({
+    accepted: true,
+    captureId,
+    incidentId: captureId,
+    key: `${captureId}{}`,
+    durationMs: 10_000,
+    probes: ['profile'],
+    target: { cgroupId: '42' },
+  });
+  let next = accepted('cap-1');
+  const h = receiver(
+    () => next,
+    () => now,
+  );
+  assert.equal((await h.r.handle(payload([alert('firing')]))).status, 200);
+  const inc = { id: 'cap-1', key: 'cap-1{}', rule: 'podslow', status: 'firing' } as Incident;
+  const request = { captureId: 'cap-1', source: { kind: 'alertmanager' as const, id: 'a1b2c3d4e5f60718' } };
+  h.report({ incident: inc, capture: 'running', request }); // then the probe side restarts: no `done`
+  next = accepted('cap-2');
+  const other = { ...alert('firing'), fingerprint: 'b1b2c3d4e5f60718' };
+  assert.equal((await h.r.handle(payload([other]))).status, 200);
+  assert.equal(h.r.pending, 2);
+  now += REPORT_TTL_MS - 1000;
+  await h.r.handle(payload([{ ...alert('firing'), fingerprint: 'c1', labels: { alertname: 'Watchdog' } }]));
+  assert.equal(h.r.pending, 2, 'not yet');
+  now += 2000;
+  await h.r.handle(payload([{ ...alert('firing'), fingerprint: 'c1', labels: { alertname: 'Watchdog' } }]));
+  assert.equal(h.r.pending, 0, 'both given up');
+  for (let i = 0; i < 50 && h.dispatched.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  // The one reported running gets its actions, without a bundle; the other captures again on its next repeat.
+  assert.deepEqual(h.dispatched, [{ rule: 'podslow', event: 'firing', status: 'firing' }]);
+  next = accepted('cap-3');
+  const again = await h.r.handle(payload([other]));
+  assert.equal((again.json as { alerts: { outcome: string }[] }).alerts[0].outcome, 'captured');
+  assert.equal((await h.r.handle(payload([alert('firing')]))).status, 200);
+  assert.equal(h.asked.length, 3, 'the alert reported running is not captured twice');
 });
