@@ -23,6 +23,7 @@ import {
   type CaptureExtendReply,
   type CaptureReply,
   type CaptureRequestMsg,
+  type CaptureTargetSpec,
   type RefusalCode,
 } from '../capture/request-schema.ts';
 import {
@@ -34,7 +35,7 @@ import {
 import { policyRefusal, procView, type ProcessView } from '../capture/request-policy.ts';
 import { CaptureRequestsPolicySchema, type CaptureRequestsPolicy } from '../capture/schema/requests.ts';
 import { TriplineError } from '../errors.ts';
-import { incidentKey, type Incident } from '../incident.ts';
+import { incidentKey, type Incident, type IncidentTarget } from '../incident.ts';
 import type { Logger } from '../log.ts';
 import { FALLBACK_PROBES } from '../rules/plan.ts';
 import type { IncidentReport } from './events.ts';
@@ -120,9 +121,7 @@ export class CaptureRequests {
       const joined = o.firing(req.join.key);
       if (!joined)
         return refused('join', 'the incident to join is not firing on this host (resolved, or another host’s)');
-      if (!targetMatches(req.target, joined.target))
-        return refused('join', `the ${req.target.kind} target is not the target of the incident to join`);
-      resolved = { ok: true, target: joined.target };
+      resolved = joinedTarget(req.target, joined.target, o.lookup);
     } else resolved = resolveRequestTarget(req.target, o.lookup);
     if (!resolved.ok) return refused(resolved.code, resolved.reason);
     const denied = policyRefusal(
@@ -252,4 +251,19 @@ export class CaptureRequests {
 function overRate(w: { windowAt: number; n: number }, now: number, max: number): boolean {
   if (now - w.windowAt >= 60_000) Object.assign(w, { windowAt: now, n: 0 });
   return ++w.n > max;
+}
+
+/**
+ * The target of a request that joins an incident: the incident's own, which the request's must name (a node target
+ * names an incident of no cgroup, pod, container or pid: a host-level one). Ids the incident lacks (a cgroup named
+ * by path only) are filled from the request's target resolved on this host.
+ */
+function joinedTarget(spec: CaptureTargetSpec, t: IncidentTarget, lookup: TargetLookup): TargetResolution {
+  const hostLevel = !t.cgroupId && !t.cgroupPath && !t.pids?.length && !t.pod && !t.containerId;
+  if (spec.kind === 'node' && hostLevel) return { ok: true, target: t, hostWide: true };
+  if (!targetMatches(spec, t))
+    return { ok: false, code: 'join', reason: `the ${spec.kind} target is not the target of the incident to join` };
+  if (t.cgroupId || t.pids?.length) return { ok: true, target: t };
+  const local = resolveRequestTarget(spec, lookup);
+  return local.ok ? { ok: true, target: { ...local.target, ...t } } : local;
 }

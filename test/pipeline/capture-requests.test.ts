@@ -150,6 +150,30 @@ test('a join captures the joined incident’s own target; a request naming anoth
   assert.equal(inc?.labels.cgroup, '/kubepods/web');
   assert.equal(inc?.labels.pod, 'someone-else', 'a label the target does not name stays');
   assert.equal(inc?.labels.alertname, 'Slow');
+
+  // An incident naming its cgroup by path only: the id is found on this host. A host-level incident: a node target.
+  const byPath = { key: 'p{}', target: { cgroupPath: '/kubepods/other' } } as unknown as Incident;
+  const hostLevel = { key: 'h{}', target: {} } as unknown as Incident;
+  const incidents = new Map([byPath, hostLevel].map((i) => [i.key, i]));
+  const nodes = CaptureRequestsPolicySchema.parse({ targets: ['cgroup', 'node'] });
+  const more = setup({ firing: (key) => incidents.get(key), policy: nodes }).requests;
+  const p = more.request({
+    target: { kind: 'cgroup', path: '/kubepods/other' },
+    probes: ['procstat'],
+    source,
+    join: { key: 'p{}' },
+  });
+  assert.ok(p.accepted, JSON.stringify(p));
+  assert.equal(p.target.cgroupId, String(statSync(join(cgroups, 'kubepods/other')).ino));
+  const h = more.request({ target: { kind: 'node' }, probes: ['procstat'], source, join: { key: 'h{}' } });
+  assert.ok(h.accepted && h.target.hostWide, JSON.stringify(h));
+  const wrong = more.request({
+    target: { kind: 'cgroup', path: '/kubepods/web' },
+    probes: ['procstat'],
+    source,
+    join: { key: 'h{}' },
+  });
+  assert.equal(code(wrong), 'join');
 });
 
 test('the schema is checked on the probe side too: no .. in cgroup paths, at most 120 s', () => {
