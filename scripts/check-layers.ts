@@ -60,6 +60,7 @@ export const LAYERS: readonly Layer[] = [
       'pod-meta',
       'signal-read',
       'probes/counters/spec',
+      'actions/slack/settings',
     ],
   },
   { name: 'symbols', units: ['symbols'] },

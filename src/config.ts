@@ -10,6 +10,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { TriplineError } from './errors.ts';
 import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
+import { SLACK_INTERACTIVE_FIELDS } from './actions/slack/settings/interactive.ts';
 
 export { parseDuration };
 
@@ -143,6 +144,7 @@ export const ConfigSchema = z
         repeat_interval: duration.default('4h'),
         /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox (`tripline run`: <data_dir>/network/slack-outbox, the network side's folder) */
         file_sink: z.string().optional(),
+        ...SLACK_INTERACTIVE_FIELDS,
       })
       .strict()
       .prefault({}),

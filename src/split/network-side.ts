@@ -28,6 +28,8 @@ import type { SignalReader } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
+import { SlackLink } from '../actions/slack/link.ts';
+import type { CaptureRequests } from '../actions/slack/interactive/capture.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
@@ -36,6 +38,8 @@ export interface ProbeAccess {
   readonly silences: SilenceService;
   /** A rule's conditions re-read for some of its series (scale verification); absent: verification without it. */
   readonly readSignal?: SignalReader;
+  /** Scoped captures asked from Slack (Capture again, Extend); absent: those buttons are not offered. */
+  readonly captures?: CaptureRequests;
 }
 
 /** One version of a rule's actions, as the probe side loaded it. */
@@ -94,6 +98,8 @@ export class NetworkSide {
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
   #pods?: PodCache;
+  /** Socket Mode clicks and digests. */
+  readonly slack = new SlackLink();
   /** Where /metrics (and /api unless api.listen) listens. */
   address?: { host: string; port: number };
   /** Where /api listens when api.listen puts it apart. */
@@ -168,9 +174,21 @@ export class NetworkSide {
         },
         'action settled',
       );
+      this.slack.settled(s);
       this.#o.onSettled?.(s);
     });
     await this.#queue.start();
+    const queue = this.#queue;
+    await this.slack.start({
+      config: c,
+      env: this.#o.env ?? process.env,
+      log,
+      store: queue.store,
+      silences: this.#o.probe.silences,
+      enqueue: (input) => queue.enqueue(input),
+      incidents: () => this.incidents.list(),
+      captures: this.#o.probe.captures,
+    });
 
     const api = { token: this.#o.apiToken, allowedHosts: c.api.allowed_hosts };
     const onError = (err: unknown, req: object): void =>
@@ -291,6 +309,7 @@ export class NetworkSide {
   /** Flushes the queue (up to `flushMs`) and closes the servers. */
   async stop(flushMs = 10_000): Promise<void> {
     await Promise.allSettled([...this.#chains.values()]);
+    await this.slack.stop();
     await this.#queue?.close(flushMs);
     await this.#pods?.stop();
     await this.#server?.close();

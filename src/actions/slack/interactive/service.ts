@@ -1,0 +1,104 @@
+/**
+ * Slack interactivity on the network side: with an app token (SLACK_APP_TOKEN or slack.app_token_file) and a bot
+ * token, a Socket Mode link whose clicks go to the click handler; without one, nothing (messages carry no buttons
+ * and everything else works as before). A failure to connect is logged with its fix, never fatal: the SDK keeps
+ * reconnecting after a drop, and a refused token is reported once.
+ */
+import { parseDuration, slackToken, type Config } from '../../../config.ts';
+import type { SilenceService } from '../../../rules/silence-service.ts';
+import type { ActionJobInput, ActionLogger, ActionStore } from '../../types.ts';
+import { SlackClient } from '../client.ts';
+import { slackAppToken } from '../settings/interactive.ts';
+import { Allowlist } from './authorize.ts';
+import type { CaptureRequests } from './capture.ts';
+import { handleClick, type ClickResult } from './clicks.ts';
+import { offerCaptures } from './enabled.ts';
+import { SlackSocket } from './socket.ts';
+
+export interface InteractivityOptions {
+  readonly config: Readonly<Config>;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: ActionLogger;
+  readonly store: ActionStore;
+  readonly silences: SilenceService;
+  readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
+  readonly captures?: CaptureRequests;
+  /** Each handled click's result (tests and metrics). */
+  readonly onClick?: (r: ClickResult) => void;
+  readonly pingTimeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/** A running link. */
+export interface Interactivity {
+  readonly socket: SlackSocket;
+  stop(): Promise<void>;
+}
+
+/** Starts the link when an app token is set; undefined otherwise (or when it cannot start, said in the log). */
+export async function startInteractivity(o: InteractivityOptions): Promise<Interactivity | undefined> {
+  const { config: c, log } = o;
+  let appToken: string | undefined;
+  let botToken: string | undefined;
+  try {
+    appToken = slackAppToken(c.slack, o.env);
+    botToken = slackToken(c, o.env);
+  } catch (err) {
+    log.error(
+      {
+        err: (err as Error).message,
+        hint: 'make slack.app_token_file and slack.token_file readable by the network side',
+      },
+      'slack interactivity off: a token file cannot be read',
+    );
+    return undefined;
+  }
+  if (!appToken) return undefined;
+  if (!botToken) {
+    log.error(
+      { hint: 'set SLACK_BOT_TOKEN or slack.token_file' },
+      'slack interactivity off: an app token but no bot token',
+    );
+    return undefined;
+  }
+  const i = c.slack.interactivity;
+  if (i.allowed_users.length === 0 && i.allowed_groups.length === 0)
+    log.warn(
+      { hint: 'list Slack user ids in slack.interactivity.allowed_users or group ids in allowed_groups' },
+      'slack interactivity: nobody is allowed to click',
+    );
+  const web = new SlackClient({ token: botToken, apiUrl: c.slack.api_url });
+  const allow = new Allowlist(
+    { users: i.allowed_users, groups: i.allowed_groups, cacheMs: parseDuration(i.group_cache) },
+    (g) => web.groupMembers(g),
+  );
+  offerCaptures(o.captures !== undefined);
+  const socket = new SlackSocket({
+    appToken,
+    apiUrl: c.slack.api_url,
+    log,
+    pingTimeoutMs: o.pingTimeoutMs,
+    onClick: async (body) => {
+      const r = await handleClick(body, {
+        store: o.store,
+        slack: web,
+        allow,
+        silences: o.silences,
+        enqueue: o.enqueue,
+        log,
+        now: o.now ?? Date.now,
+        host: c.host,
+        captures: o.captures,
+      });
+      o.onClick?.(r);
+    },
+  });
+  try {
+    await socket.start();
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'slack interactivity off');
+    await socket.stop();
+    return undefined;
+  }
+  return { socket, stop: () => socket.stop() };
+}
