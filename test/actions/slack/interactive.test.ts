@@ -1,0 +1,222 @@
+/**
+ * Slack buttons end to end: the Slack action posts the incident message (Web API stand-in), the real
+ * `@slack/socket-mode` client connects to the Socket Mode stand-in, a click arrives as an `interactive` envelope,
+ * is acked, checked against the allowlist and acted on through the real silence service; the thread and the
+ * message in place show it. Also: a click delivered twice acts once, a drop and reconnect loses no click, and two
+ * engines on one Redis handle a click once.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSlackAction } from '../../../src/actions/slack/index.ts';
+import { startInteractivity, type Interactivity } from '../../../src/actions/slack/interactive/service.ts';
+import type { ClickResult } from '../../../src/actions/slack/interactive/clicks.ts';
+import { localSilences } from '../../../src/rules/silence-service.ts';
+import { Suppressor } from '../../../src/rules/evaluate/suppress.ts';
+import { MemoryStore } from '../../../src/actions/store-memory.ts';
+import { RedisStore } from '../../../src/actions/store-redis.ts';
+import { openRedis } from '../../../src/redis-client.ts';
+import type { ActionStore } from '../../../src/actions/types.ts';
+import type { Incident } from '../../../src/incident.ts';
+import { FakeSlack, type FakeMessage } from '../../support/fake-slack.ts';
+import { FakeSocketMode } from '../../support/fake-socket-mode.ts';
+import { startRedis, type TestRedis } from '../../support/redis.ts';
+import { Clock, config, context, incident, job } from './helpers.ts';
+
+const slack = new FakeSlack();
+const sm = new FakeSocketMode();
+const action = createSlackAction({ channelSpacingMs: 0 });
+let env: NodeJS.ProcessEnv;
+let redis: TestRedis;
+const links: Interactivity[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  await slack.start();
+  await sm.start(slack);
+  slack.usergroups.set('SOPS', ['UBOB']);
+  env = { SLACK_BOT_TOKEN: slack.token, SLACK_APP_TOKEN: slack.appToken };
+  redis = await startRedis();
+});
+after(async () => {
+  for (const l of links) await l.stop();
+  for (const c of closers) await c();
+  await sm.stop();
+  await slack.stop();
+  await redis.stop();
+});
+
+let seq = 0;
+/** One engine: a store, a silence service over a real suppressor, its click link, and what its clicks did. */
+async function engine(
+  store: ActionStore = new MemoryStore(),
+  channel = `C${(++seq).toString().padStart(4, '0')}X`,
+  alone = true,
+) {
+  // The stand-in gives a click to any connection of the app: one engine per test, unless the test is about a fleet.
+  if (alone) for (const l of links.splice(0)) await l.stop();
+  const cfg = config({
+    api_url: slack.url,
+    channel,
+    interactivity: { allowed_users: ['UALICE'], allowed_groups: ['SOPS'], group_cache: '60s' },
+  });
+  const suppressor = new Suppressor();
+  const silences = localSilences(() => suppressor);
+  const results: ClickResult[] = [];
+  const enqueued: unknown[] = [];
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const link = await startInteractivity({
+    config: cfg,
+    env,
+    log: quiet,
+    store,
+    silences,
+    enqueue: async (i) => enqueued.push(i),
+    onClick: (r) => results.push(r),
+    pingTimeoutMs: 500,
+  });
+  assert.ok(link, 'the link starts with an app token');
+  links.push(link);
+  return { cfg, store, suppressor, results, enqueued, link, channel };
+}
+
+/** Posts the incident message through the Slack action (the engine's store holds the group). */
+async function post(e: Awaited<ReturnType<typeof engine>>, i: Incident): Promise<FakeMessage> {
+  const clock = new Clock(Date.now());
+  await action.execute(job(i), context(e.cfg, env, clock, e.store));
+  const p = slack.parents().find((m) => m.channel === e.channel);
+  assert.ok(p, 'parent posted');
+  return p;
+}
+
+/** A block_actions payload as Slack sends it for a click on `m`. */
+function click(m: FakeMessage, user: string, actionId: string, value: string, menu = false): unknown {
+  return {
+    type: 'block_actions',
+    user: { id: user, username: user.slice(1).toLowerCase(), team_id: 'T1' },
+    api_app_id: 'A0TRIPLINE',
+    container: { type: 'message', message_ts: m.ts, channel_id: m.channel, is_ephemeral: false },
+    channel: { id: m.channel, name: 'ops' },
+    message: { ts: m.ts, text: m.text },
+    actions: [
+      menu
+        ? {
+            type: 'static_select',
+            action_id: actionId,
+            block_id: 'tl_controls',
+            selected_option: { text: { type: 'plain_text', text: value }, value },
+            action_ts: `${Date.now() / 1000}`,
+          }
+        : { type: 'button', action_id: actionId, block_id: 'tl_controls', value, action_ts: `${Date.now() / 1000}` },
+    ],
+  };
+}
+
+const actionIds = (m: FakeMessage): string[] =>
+  (m.blocks as { type: string; elements?: { action_id?: string }[] }[])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => (b.elements ?? []).map((e) => e.action_id ?? ''));
+
+test('Silence 1 h: acked, silenced through the silence service, told in the thread, buttons updated in place', async () => {
+  const e = await engine();
+  const i = incident('web-1', Date.now());
+  const m = await post(e, i);
+  assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for'], 'firing message offers the silence buttons');
+  const env1 = sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'));
+  await sm.until(() => e.results.length === 1, 15_000, 'the click');
+  assert.deepEqual(e.results, ['silenced']);
+  assert.ok(sm.acks.includes(env1.envelope_id), 'the envelope was acked');
+  const [s] = e.suppressor.list();
+  assert.ok(s, 'one silence');
+  assert.equal(s.author, 'slack:alice');
+  assert.ok(Math.abs(s.endsAt - s.startsAt - 3600_000) < 1000, 'one hour');
+  assert.ok(
+    e.suppressor.silencedBy({ ...i.labels, rule: i.rule }, Date.now() + 1000),
+    "it silences the incident's series",
+  );
+  assert.match(slack.replies(m.ts).at(-1)!.text, /Silenced for 1 h by <@UALICE>/);
+  assert.equal(m.updates, 1);
+  assert.deepEqual(actionIds(m), ['tl_unsilence'], 'Silence gone, Unsilence shown');
+  assert.match(JSON.stringify(m.blocks), /Silenced until .* by <@UALICE>/);
+
+  // Unsilence: the silence is removed and the silence buttons are back.
+  sm.deliver(click(m, 'UALICE', 'tl_unsilence', 'unsilence'));
+  await sm.until(() => e.results.length === 2, 15_000, 'the unsilence');
+  assert.equal(e.results[1], 'unsilenced');
+  assert.deepEqual(e.suppressor.list(), []);
+  assert.match(slack.replies(m.ts).at(-1)!.text, /Unsilenced by <@UALICE>/);
+  assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for']);
+});
+
+test('the menu silences for 24 h; a member of an allowed user group may click; others get an ephemeral refusal', async () => {
+  const e = await engine();
+  const m = await post(e, incident('web-2', Date.now()));
+  const groupReads = slack.calls('usergroups.users.list').length;
+  sm.deliver(click(m, 'UEVE', 'tl_silence', '1h'));
+  await sm.until(() => e.results.length === 1, 15_000, 'the refused click');
+  assert.deepEqual(e.results, ['not-allowed']);
+  assert.deepEqual(e.suppressor.list(), [], 'nothing silenced');
+  const eph = slack.ephemerals.at(-1)!;
+  assert.equal(eph.user, 'UEVE');
+  assert.match(eph.text, /not allowed/);
+  assert.equal(m.updates, 0, 'the message is untouched');
+
+  sm.deliver(click(m, 'UBOB', 'tl_silence_for', '24h', true));
+  await sm.until(() => e.results.length === 2, 15_000, 'the group member click');
+  assert.equal(e.results[1], 'silenced');
+  const [s] = e.suppressor.list();
+  assert.ok(Math.abs(s.endsAt - s.startsAt - 86_400_000) < 1000, '24 hours');
+  assert.match(slack.replies(m.ts).at(-1)!.text, /Silenced for 24 h by <@UBOB>/);
+  assert.equal(slack.calls('usergroups.users.list').length - groupReads, 1, 'the group was read once (cached)');
+});
+
+test('a click delivered twice (a Slack retry) acts once', async () => {
+  const e = await engine();
+  const m = await post(e, incident('web-3', Date.now()));
+  const payload = click(m, 'UALICE', 'tl_silence', '1h');
+  sm.deliver(payload);
+  sm.deliver(payload);
+  await sm.until(() => e.results.length === 2, 15_000, 'both deliveries');
+  assert.deepEqual([...e.results].sort(), ['duplicate', 'silenced']);
+  assert.equal(e.suppressor.list().length, 1);
+  assert.equal(slack.replies(m.ts).filter((r) => /Silenced/.test(r.text)).length, 1);
+});
+
+test('the connection drops and comes back: a click sent meanwhile is delivered after the reconnect, once', async () => {
+  const e = await engine();
+  const m = await post(e, incident('web-4', Date.now()));
+  await sm.until(() => sm.connections >= 1, 15_000, 'a connection');
+  const opened = sm.opened;
+  sm.drop();
+  await sm.until(() => sm.connections === 0, 15_000, 'the drop');
+  const env1 = sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'));
+  assert.equal(env1.sends, 0, 'nobody connected: the envelope waits');
+  await sm.until(() => e.results.length === 1, 30_000, 'the click after the reconnect');
+  assert.deepEqual(e.results, ['silenced']);
+  assert.ok(sm.opened > opened, 'the client reconnected (apps.connections.open again)');
+  assert.ok(env1.acked);
+
+  // A refresh (Slack recycling its server) reconnects too, and clicks keep working.
+  const before = sm.opened;
+  sm.refresh();
+  await sm.until(() => sm.opened > before && sm.connections >= 1, 30_000, 'the refresh reconnect');
+  sm.deliver(click(m, 'UALICE', 'tl_unsilence', 'unsilence'));
+  await sm.until(() => e.results.length === 2, 30_000, 'the click after the refresh');
+  assert.equal(e.results[1], 'unsilenced');
+});
+
+test('two engines on one Redis: a click delivered to both is handled once', async () => {
+  const clients = [openRedis(redis.url, 'commands'), openRedis(redis.url, 'commands')];
+  for (const c of clients) closers.push(() => c.quit());
+  const prefix = `t${Date.now()}`;
+  const channel = 'CFLEET1';
+  const a = await engine(new RedisStore(clients[0], prefix), channel);
+  const b = await engine(new RedisStore(clients[1], prefix), channel, false);
+  const m = await post(a, incident('web-5', Date.now()));
+  // Both engines share the silences of their own probe sides; the click must reach one of them only.
+  await sm.until(() => sm.connections >= 2, 15_000, 'both connected');
+  sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'), 'all');
+  await sm.until(() => a.results.length + b.results.length >= 2, 15_000, 'both engines saw it');
+  assert.deepEqual([...a.results, ...b.results].sort(), ['duplicate', 'silenced']);
+  assert.equal(a.suppressor.list().length + b.suppressor.list().length, 1, 'one silence in the fleet');
+  assert.equal(slack.replies(m.ts).filter((r) => /Silenced/.test(r.text)).length, 1);
+});
