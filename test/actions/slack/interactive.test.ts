@@ -179,6 +179,14 @@ test('a click delivered twice (a Slack retry) acts once', async () => {
   assert.deepEqual([...e.results].sort(), ['duplicate', 'silenced']);
   assert.equal(e.suppressor.list().length, 1);
   assert.equal(slack.replies(m.ts).filter((r) => /Silenced/.test(r.text)).length, 1);
+  // Each click is named once, whatever it does: a refused click delivered twice is answered once.
+  const refused = click(m, 'UEVE', 'tl_silence', '1h');
+  const before = slack.ephemerals.length;
+  sm.deliver(refused);
+  sm.deliver(refused);
+  await sm.until(() => e.results.length === 4, 15_000, 'both refused deliveries');
+  assert.deepEqual(e.results.slice(2).sort(), ['duplicate', 'not-allowed']);
+  assert.equal(slack.ephemerals.length - before, 1);
 });
 
 test('the connection drops and comes back: a click sent meanwhile is delivered after the reconnect, once', async () => {

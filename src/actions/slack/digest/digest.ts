@@ -45,7 +45,10 @@ function counted(m: Map<string, number>): [string, number][] {
 
 function workloadOf(i: Incident): string {
   const t = i.target;
-  if (t.workload) return t.pod?.namespace ? `${t.pod.namespace}/${t.workload}` : t.workload;
+  if (t.workload) {
+    const [kind, name] = t.workload.split('/', 2);
+    return t.pod?.namespace && name ? `${kind} ${t.pod.namespace}/${name}` : t.workload;
+  }
   if (t.pod?.name) return `${t.pod.namespace ?? ''}/${t.pod.name}`;
   return `host ${i.host}`;
 }
