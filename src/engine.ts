@@ -33,6 +33,7 @@ import { scheduleRetention } from './bundle/retention.ts';
 import { Registry } from 'prom-client';
 import { ACTIONS, type ActionRegistry } from './actions/registry.ts';
 import { IncidentPipeline } from './pipeline/incident-pipeline.ts';
+import { CaptureRequests } from './pipeline/capture-requests.ts';
 import type { PipelineEvents } from './pipeline/events.ts';
 import { loadApiToken } from './server/auth.ts';
 import { NetworkSide, ruleActions } from './split/network-side.ts';
@@ -92,6 +93,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private rules?: RuleRuntime;
   private capture?: CaptureManager;
   private pipeline?: IncidentPipeline;
+  /** Captures the network side asks for (an alert, a Slack button, the API). */
+  private requests?: CaptureRequests;
   /** The network side in this process, or the link to it in its own. */
   private network?: NetworkSide;
   private link?: ProbeLink;
@@ -218,6 +221,16 @@ export class Engine extends EventEmitter<EngineEvents> {
         capture: (e) => this.emit('capture', e),
       },
     });
+    this.requests = new CaptureRequests({
+      capture: this.capture,
+      probes: Object.keys(probes),
+      lookup: { mount: resolver?.mount, pod: (ns, name) => this.pods.byName(ns, name) },
+      host: c.host,
+      defaultDurationMs: parseDuration(c.capture.duration),
+      outlet: (r) => (this.link ? this.link.report(r) : this.network?.record(r)),
+      firing: (key) => this.pipeline?.firing(key) ?? false,
+      log: this.log,
+    });
     this.retention = scheduleRetention(
       bundlesDir,
       { maxAgeMs: parseDuration(c.bundles.max_age), maxCount: c.bundles.max_count, maxBytes: c.bundles.max_bytes },
@@ -245,6 +258,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         metrics: probeMetrics,
         silences: rules.silences,
         readSignal: (q) => rules.readSignal(q),
+        captures: this.requests,
         onPods: (snapshot) => {
           this.pods.replace(snapshot);
           this.log.debug({ pods: snapshot.pods.length }, 'pod directory replaced');
@@ -260,7 +274,13 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.network = new NetworkSide({
         config: c,
         log: this.log,
-        probe: { metrics: probeMetrics, silences: rules.silences, readSignal: async (q) => rules.readSignal(q) },
+        probe: {
+          metrics: probeMetrics,
+          silences: rules.silences,
+          readSignal: async (q) => rules.readSignal(q),
+          requestCapture: async (r) => this.requests!.request(r),
+          extendCapture: async (r) => this.requests!.extend(r),
+        },
         apiToken: token,
         actions: this.opts.actions,
         metricsRegistry: new Registry(),

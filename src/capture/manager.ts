@@ -16,14 +16,12 @@ import type { DeepProbe, PreparedProbe, ProbeSettings, ProbeTarget } from '../pr
 import type { Rule } from '../rules/types.ts';
 import type { HistoryPoint } from '../sampler/history.ts';
 import type { BundleRef } from '../bundle/types.ts';
-import { writeBundle } from '../bundle/writer.ts';
 import { budgetFor } from './budget.ts';
-import { defaultProbes, probePlan, probesFrom, ruleSignals, type PlannedProbe } from '../rules/plan.ts';
-import { isCpuSignal } from './diagnosis.ts';
-import { buildFindings } from './findings.ts';
+import { defaultProbes, probePlan, probesFrom, type PlannedProbe } from '../rules/plan.ts';
+import { bundleOutcome } from './bundle-outcome.ts';
 import type { CgroupNamer } from './diagnosis.ts';
 import { CaptureRun } from './run.ts';
-import { bundleScope, offenderIds, resolveTarget, withScope } from './scope.ts';
+import { captureKey, offenderIds, resolveTarget } from './scope.ts';
 import type { OffenderWatch } from './watch-list.ts';
 import type { CaptureScope, ContributionSource } from '../rules/contributors.ts';
 
@@ -76,6 +74,10 @@ export interface CaptureRequest {
   /** Overrides the plan's probes (CLI), without options. */
   readonly probes?: readonly string[];
   readonly durationMs?: number;
+  /** Every task on the host (a node-level requested capture), instead of a target. */
+  readonly hostWide?: boolean;
+  /** The key to run under (one capture per key); @defaultValue the incident's key, else `manual:<target>` */
+  readonly key?: string;
   /** When the trip happened (ms); defaults to the call time. trip→attached is measured from it. */
   readonly tripAt?: number;
 }
@@ -126,25 +128,19 @@ export class CaptureManager extends EventEmitter {
   /** Starts (or joins) the capture of an incident or a hand-run target; resolves with the written bundle. */
   capture(req: CaptureRequest): Promise<BundleRef> {
     const tripAt = req.tripAt ?? Date.now();
-    const target = req.incident?.target ?? req.target;
-    const key =
-      req.incident?.key ?? `manual:${target?.cgroupId ?? target?.cgroupPath ?? ''}:${(target?.pids ?? []).join(',')}`;
+    const key = captureKey(req);
     const joined = this.inflight.get(key);
     if (joined) return joined;
     try {
-      if (this.stopped)
-        throw new TriplineError('CAPTURE_ERR_BUSY', 'the capture manager is stopping', {
-          hint: 'captures resume when the engine starts again',
+      const busy = this.refusal();
+      if (busy)
+        throw new TriplineError('CAPTURE_ERR_BUSY', busy, {
+          hint: this.stopped
+            ? 'captures resume when the engine starts again'
+            : 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture',
         });
-      if (this.inflight.size >= this.opts.maxConcurrent) {
-        throw new TriplineError(
-          'CAPTURE_ERR_BUSY',
-          `${this.inflight.size} captures running, the cap is ${this.opts.maxConcurrent}`,
-          { hint: 'raise capture.max_concurrent in tripline.yaml, or narrow the rules that capture' },
-        );
-      }
       const resolved = resolveTarget(req, this.contributions(), this.opts.nameOf);
-      if (req.incident) this.opts.watch?.add(key, offenderIds(resolved.target));
+      if (req.incident && req.rule) this.opts.watch?.add(key, offenderIds(resolved.target));
       const promise = this.begin(key, req, resolved.target, resolved.scope, tripAt);
       this.inflight.set(key, promise);
       const forget = (): void => {
@@ -155,6 +151,20 @@ export class CaptureManager extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Why a new capture would be refused now (stopping, the concurrency cap), or undefined. */
+  refusal(): string | undefined {
+    if (this.stopped) return 'the capture manager is stopping';
+    if (this.inflight.size >= this.opts.maxConcurrent)
+      return `${this.inflight.size} captures running, the cap is ${this.opts.maxConcurrent} (capture.max_concurrent)`;
+    return undefined;
+  }
+
+  /** Moves the deadline of the capture running under `key` `ms` later; the new deadline, or undefined (none running). */
+  extend(key: string, ms: number): number | undefined {
+    for (const a of this.active) if (a.key === key && a.run.extend(ms)) return a.run.deadlineAt;
+    return undefined;
   }
 
   /**
@@ -245,45 +255,21 @@ export class CaptureManager extends EventEmitter {
           this.stats?.close();
           this.stats = undefined;
         }
-        const cgroupId = req.incident?.target.cgroupId ?? req.target?.cgroupId;
-        const historyMs = this.opts.historyMs ?? 300_000;
-        const all = cgroupId && this.opts.history ? this.opts.history.history(cgroupId, tripAt - historyMs) : [];
-        const before = all.filter((p) => p.at < tripAt);
-        const during = all.filter((p) => p.at >= outcome.attachedAt && p.at <= outcome.detachedAt + 1000);
-        const cpu = rule ? ruleSignals(rule).some(isCpuSignal) : true;
-        const results = outcome.runs.flatMap((r) => (r.result ? [r.result] : []));
-        const { findings, errors } = buildFindings({
-          results,
-          cgroupId,
-          before,
-          during,
-          cpu,
-          captureSeconds: (outcome.detachedAt - outcome.attachedAt) / 1000,
-          nameOf: this.opts.nameOf,
-          live: outcome.live,
-        });
-        const t = req.incident?.target ?? req.target ?? {};
-        const ref = await writeBundle({
-          root: this.opts.bundlesDir,
-          rule: req.incident?.rule ?? rule?.name ?? 'manual',
-          incident: req.incident,
-          probesFrom: from,
-          durationMs,
-          target: { cgroupId: t.cgroupId, cgroupPath: t.cgroupPath, pids: [...(t.pids ?? [])] },
-          timings: {
+        const ref = await bundleOutcome(
+          {
+            ...this.opts,
+            historyMs: this.opts.historyMs ?? 300_000,
+            incident: req.incident,
+            rule,
+            target: req.target,
+            probesFrom: from,
+            durationMs: run.deadlineAt - run.attachedAt, // the time box, with any extension
             tripAt,
-            attachStartedAt: outcome.attachStartedAt,
-            attachedAt: outcome.attachedAt,
-            detachedAt: outcome.detachedAt,
+            scope,
+            statsError: this.statsError,
           },
-          probes: outcome.runs,
-          findings: withScope(findings, scope),
-          scope: bundleScope(scope),
-          history: { before, during },
-          partial: outcome.partial,
-          partialReason: outcome.partialReason,
-          errors: this.statsError ? [...errors, `probe CPU not measured: ${this.statsError}`] : errors,
-        });
+          outcome,
+        );
         this.emit('finished', ref);
         return ref;
       })

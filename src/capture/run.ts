@@ -41,7 +41,7 @@ export interface RunOutcome {
 export class CaptureRun {
   readonly attachStartedAt: number;
   readonly attachedAt: number;
-  readonly deadlineAt: number;
+  deadlineAt: number;
   readonly done: Promise<RunOutcome>;
   private readonly running: { name: string; budget: ProbeBudget; probe: MeteredProbe }[] = [];
   private readonly failed: ProbeRun[] = [];
@@ -49,7 +49,7 @@ export class CaptureRun {
   private cutReason: string | undefined;
   private resolveStop!: () => void;
   private stopping = false;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private readonly check: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly plan: RunPlan;
@@ -103,6 +103,16 @@ export class CaptureRun {
       this.running.reduce((a, r) => a + probeCpuNs(r.probe), 0),
       this.now(),
     );
+  }
+
+  /** Moves the deadline `ms` later (a requested capture's extension); false once it is stopping. */
+  extend(ms: number): boolean {
+    if (this.stopping) return false;
+    for (const r of this.running) r.probe.extend?.(ms);
+    this.deadlineAt += ms;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.finish(), Math.max(0, this.deadlineAt - this.now()));
+    return true;
   }
 
   /** Stops now and marks the capture partial with the reason (first reason wins). */

@@ -47,10 +47,17 @@ export interface ResolvedTarget {
  * (from `contributions`) or the host; anything else its own target (CAPTURE_ERR_TARGET when it has none).
  */
 export function resolveTarget(
-  req: { readonly incident?: Incident; readonly rule?: Rule; readonly target?: IncidentTarget },
+  req: {
+    readonly incident?: Incident;
+    readonly rule?: Rule;
+    readonly target?: IncidentTarget;
+    readonly hostWide?: boolean;
+  },
   contributions?: ContributionSource,
   nameOf?: (cgroupPath: string) => string,
 ): ResolvedTarget {
+  if (req.hostWide)
+    return { scope: { kind: 'host', reason: 'a node-level capture was requested' }, target: { hostWide: true } };
   if (req.incident && req.rule) {
     let scope = captureScope(req.rule, req.incident, contributions);
     if (scope.kind === 'contributors' && nameOf) {
@@ -65,6 +72,16 @@ export function resolveTarget(
     if (scope.kind === 'host') return { scope, target: { hostWide: true } };
   }
   return { scope: { kind: 'target' }, target: probeTarget(req.incident?.target ?? req.target) };
+}
+
+/** The key a capture runs under (one capture per key): given, the incident's, or `manual:<cgroup>:<pids>`. */
+export function captureKey(req: {
+  readonly key?: string;
+  readonly incident?: Incident;
+  readonly target?: IncidentTarget;
+}): string {
+  const t = req.incident?.target ?? req.target;
+  return req.key ?? req.incident?.key ?? `manual:${t?.cgroupId ?? t?.cgroupPath ?? ''}:${(t?.pids ?? []).join(',')}`;
 }
 
 /** The cgroups a capture aims at (the offenders a trip puts on the syscall watch list); none for host-wide. */

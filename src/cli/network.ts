@@ -10,6 +10,7 @@ import { processMetrics } from '../metrics/process-metrics.ts';
 import { buildConfig } from '../config.ts';
 import { TriplineError } from '../errors.ts';
 import { createLogger } from '../log.ts';
+import type { CaptureExtendReply, CaptureReply } from '../capture/request-schema.ts';
 import { Channel } from '../split/channel.ts';
 import { NET_REPLIES, NET_TO_PROBE, PROBE_TO_NET } from '../split/messages.ts';
 import { NetworkSide, type ProbeAccess } from '../split/network-side.ts';
@@ -94,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
     metrics: async () => (await channel.request('metrics', {})) as { text: string; contentType: string },
     // The reply was validated against NET_REPLIES['signal.read'] by the channel.
     readSignal: async (q) => (await channel.request('signal.read', q)) as SignalReading,
+    requestCapture: async (r) => (await channel.request('capture.request', r)) as CaptureReply,
+    extendCapture: async (r) => (await channel.request('capture.extend', r)) as CaptureExtendReply,
     silences: {
       list: async () => ((await channel.request('silences.list', {})) as { silences: Silence[] }).silences,
       add: async (spec) => {

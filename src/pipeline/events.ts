@@ -5,6 +5,7 @@
 import type { Incident } from '../incident.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import type { JobSettled } from '../actions/queue.ts';
+import type { RequestRef } from '../capture/request-schema.ts';
 
 /** One step of a capture, as the capture manager reports it (src/capture/manager.ts), tagged with its phase. */
 export type CaptureEvent =
@@ -44,4 +45,6 @@ export interface IncidentReport {
   readonly captureError?: string;
   readonly dispatch?: 'firing' | 'resolved';
   readonly ruleHash?: string;
+  /** The capture request this incident answers (capture.request): its requester runs the actions. */
+  readonly request?: RequestRef;
 }

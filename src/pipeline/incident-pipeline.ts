@@ -54,6 +54,11 @@ export class IncidentPipeline {
       capture?.on(phase, (e: object) => on?.capture?.({ phase, ...e } as CaptureEvent));
   }
 
+  /** Whether an incident of this key fires now (a capture request may join it). */
+  firing(key: string): boolean {
+    return this.firingRules.has(key);
+  }
+
   /** Incident keys with capture or dispatch work in flight. */
   get inFlight(): number {
     return this.chains.size;

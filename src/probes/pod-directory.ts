@@ -34,7 +34,7 @@ export interface NameLookup {
 }
 
 /** A pod's uid in one spelling (lower case, no dashes): the API server writes dashes, the systemd driver underscores. */
-function uidKey(uid: string): string {
+export function uidKey(uid: string): string {
   return uid.toLowerCase().replace(/[-_]/g, '');
 }
 
@@ -49,6 +49,7 @@ export function workloadOf(p: Pick<PodMeta, 'workload'>): string {
 export class PodDirectory implements NameLookup {
   #byUid = new Map<string, PodMeta>();
   #byContainer = new Map<string, { readonly pod: PodMeta; readonly name: string }>();
+  #byName = new Map<string, PodMeta>();
   /** Bumped by every replace: the sampler re-resolves a cgroup's names when it changes. */
   generation = 0;
 
@@ -56,12 +57,15 @@ export class PodDirectory implements NameLookup {
   replace(snapshot: PodSnapshot): void {
     const byUid = new Map<string, PodMeta>();
     const byContainer = new Map<string, { pod: PodMeta; name: string }>();
+    const byName = new Map<string, PodMeta>();
     for (const pod of snapshot.pods) {
       byUid.set(uidKey(pod.uid), pod);
+      byName.set(`${pod.namespace}/${pod.name}`, pod);
       for (const c of pod.containers) byContainer.set(c.id.toLowerCase(), { pod, name: c.name });
     }
     this.#byUid = byUid;
     this.#byContainer = byContainer;
+    this.#byName = byName;
     this.generation++;
   }
 
@@ -73,6 +77,11 @@ export class PodDirectory implements NameLookup {
   /** The pod with this uid (either spelling), if on this node. */
   pod(uid: string): PodMeta | undefined {
     return uid ? this.#byUid.get(uidKey(uid)) : undefined;
+  }
+
+  /** The pod of that namespace and name, if on this node. */
+  byName(namespace: string, name: string): PodMeta | undefined {
+    return this.#byName.get(`${namespace}/${name}`);
   }
 
   /**

@@ -9,6 +9,7 @@ import { SilenceSpecSchema } from '../rules/parse/schema.ts';
 import { BundleRefSchema, IncidentSchema } from '../incident-schema.ts';
 import { PodSnapshotSchema } from '../pod-meta.ts';
 import { SignalQuerySchema, SignalReadingSchema } from '../signal-read.ts';
+import * as CR from '../capture/request-schema.ts';
 
 /** Version of the message set; both sides must run the same. */
 export const CHANNEL_VERSION = 1;
@@ -48,6 +49,7 @@ export const PROBE_TO_NET = {
     /** Queue the rule's actions for this event now (absent: only record the incident's state). */
     dispatch: z.enum(['firing', 'resolved']).optional(),
     ruleHash: str(128).optional(),
+    request: CR.RequestRefSchema.optional(),
   }),
   /** /readyz of the probe side. */
   ready: z.strictObject({ ready: z.union([z.literal(true), str(1024)]) }),
@@ -67,6 +69,9 @@ export const NET_TO_PROBE = {
   'suppressed.list': z.strictObject({}),
   /** A rule's conditions re-read for one workload's series (scale verification): a rule name and label matchers. */
   'signal.read': SignalQuerySchema,
+  /** A scoped capture asked for by an alert, a Slack button or the API (src/capture/request-schema.ts). */
+  'capture.request': CR.CaptureRequestSchema,
+  'capture.extend': CR.CaptureExtendSchema,
 } as const;
 
 /** Replies to the network side's requests. */
@@ -77,6 +82,8 @@ export const NET_REPLIES = {
   'silences.remove': z.strictObject({ removed: z.boolean() }),
   'suppressed.list': z.strictObject({ suppressed: z.array(z.unknown()).max(100_000) }),
   'signal.read': SignalReadingSchema,
+  'capture.request': CR.CaptureReplySchema,
+  'capture.extend': CR.CaptureExtendReplySchema,
 } as const;
 
 export type ProbeToNet = typeof PROBE_TO_NET;

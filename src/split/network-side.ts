@@ -29,7 +29,12 @@ import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
 import { SlackLink } from '../actions/slack/link.ts';
-import type { CaptureRequests } from '../actions/slack/interactive/capture.ts';
+import type {
+  CaptureExtendMsg,
+  CaptureExtendReply,
+  CaptureReply,
+  CaptureRequestMsg,
+} from '../capture/request-schema.ts';
 
 /** What the network side asks of the probe side. */
 export interface ProbeAccess {
@@ -38,8 +43,9 @@ export interface ProbeAccess {
   readonly silences: SilenceService;
   /** A rule's conditions re-read for some of its series (scale verification); absent: verification without it. */
   readonly readSignal?: SignalReader;
-  /** Scoped captures asked from Slack (Capture again, Extend); absent: those buttons are not offered. */
-  readonly captures?: CaptureRequests;
+  /** Asks the probe side for a scoped capture (src/capture/request-schema.ts); absent: requests are refused. */
+  readonly requestCapture?: (r: CaptureRequestMsg) => Promise<CaptureReply>;
+  readonly extendCapture?: (r: CaptureExtendMsg) => Promise<CaptureExtendReply>;
 }
 
 /** One version of a rule's actions, as the probe side loaded it. */
@@ -94,6 +100,7 @@ export class NetworkSide {
   readonly #book = new Map<string, RuleActions>();
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
+  readonly #requested = new Set<(r: IncidentReport) => void>();
   #queue?: ActionQueue;
   #server?: TriplineServer;
   #apiServer?: TriplineServer;
@@ -187,8 +194,12 @@ export class NetworkSide {
       silences: this.#o.probe.silences,
       enqueue: (input) => queue.enqueue(input),
       incidents: () => this.incidents.list(),
-      captures: this.#o.probe.captures,
+      captures:
+        this.#o.probe.requestCapture && this.#o.probe.extendCapture
+          ? { request: this.#o.probe.requestCapture, extend: this.#o.probe.extendCapture }
+          : undefined,
     });
+    this.onRequested((r) => void this.slack.requested(r));
 
     const api = { token: this.#o.apiToken, allowedHosts: c.api.allowed_hosts };
     const onError = (err: unknown, req: object): void =>
@@ -211,6 +222,24 @@ export class NetworkSide {
       this.apiAddress = await apiServer.listen(c.api.listen!);
     }
     return this.address;
+  }
+
+  /** Asks the probe side for a scoped capture; its reports come to the `onRequested` listeners. */
+  requestCapture(r: CaptureRequestMsg): Promise<CaptureReply> {
+    const ask = this.#o.probe.requestCapture;
+    return ask ? ask(r) : Promise.resolve({ accepted: false, code: 'busy', reason: 'no probe side to capture' });
+  }
+
+  /** Adds seconds to a requested capture that runs. */
+  extendCapture(r: CaptureExtendMsg): Promise<CaptureExtendReply> {
+    const ask = this.#o.probe.extendCapture;
+    return ask ? ask(r) : Promise.resolve({ extended: false, code: 'unknown', reason: 'no probe side to capture' });
+  }
+
+  /** Listens to the reports of requested captures (each step, once recorded); returns the unsubscribe. */
+  onRequested(listener: (r: IncidentReport) => void): () => void {
+    this.#requested.add(listener);
+    return () => this.#requested.delete(listener);
   }
 
   /** The probe side's readiness (its sampler has ticked), for /readyz. */
@@ -287,6 +316,13 @@ export class NetworkSide {
     if (r.capture === 'running') rec.capture = 'running';
     else if (r.capture === 'done' || r.capture === 'failed')
       this.incidents.captured(inc.id, r.bundle as BundleRef | undefined, r.captureError);
+    if (r.request)
+      for (const l of this.#requested)
+        try {
+          l(r);
+        } catch (err) {
+          this.#o.log.error({ err: (err as Error)?.message }, 'capture request listener failed');
+        }
     if (!r.dispatch || !this.#queue) return;
     const rule = r.ruleHash === undefined ? undefined : this.rule(inc.rule, r.ruleHash);
     if (!rule) {

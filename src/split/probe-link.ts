@@ -16,6 +16,7 @@ import type { IncidentReport } from '../pipeline/events.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
 import type { SignalQuery, SignalReading } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
+import type { CaptureRequests } from '../pipeline/capture-requests.ts';
 import { Channel } from './channel.ts';
 import { coalesce } from './coalesce.ts';
 import { CHANNEL_VERSION, NET_TO_PROBE, PROBE_TO_NET, type NetToProbe, type ProbeToNet } from './messages.ts';
@@ -39,6 +40,8 @@ export interface ProbeLinkOptions {
   readonly readSignal?: (query: SignalQuery) => SignalReading;
   /** The pods on this node after each change of the network side's pod cache (validated): the names of cgroups. */
   readonly onPods?: (snapshot: PodSnapshot) => void;
+  /** Captures the network side asks for (capture.request, capture.extend). @defaultValue refused */
+  readonly captures?: Pick<CaptureRequests, 'request' | 'extend'>;
   /** The network side is gone (exited, or closed the channel) while the probe side runs. */
   readonly onGone: (why: string) => void;
 }
@@ -87,6 +90,12 @@ export class ProbeLink {
         ? o.readSignal(q)
         : { found: false, matched: -1, series: 0, at: now, leaves: [], breaching: null };
     });
+    ch.on('capture.request', async (r) =>
+      o.captures ? o.captures.request(r) : { accepted: false, code: 'busy', reason: 'captures are off on this engine' },
+    );
+    ch.on('capture.extend', async (r) =>
+      o.captures ? o.captures.extend(r) : { extended: false, code: 'unknown', reason: 'captures are off' },
+    );
     ch.on(
       'pods',
       coalesce(POD_SNAPSHOT_MIN_INTERVAL_MS, (snapshot: PodSnapshot) => o.onPods?.(snapshot)),

@@ -11,7 +11,7 @@ import { buildDigest } from './digest/digest.ts';
 import { DigestLedger } from './digest/ledger.ts';
 import { scheduleDigests } from './digest/schedule.ts';
 import { defaultTransport } from './index.ts';
-import type { CaptureRequests } from './interactive/capture.ts';
+import type { CaptureChannel, RequestedReport } from './interactive/capture.ts';
 import type { ClickResult } from './interactive/clicks.ts';
 import { startInteractivity, type Interactivity } from './interactive/service.ts';
 
@@ -23,7 +23,7 @@ export interface SlackLinkOptions {
   readonly silences: SilenceService;
   readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
   readonly incidents: () => readonly IncidentRecord[];
-  readonly captures?: CaptureRequests;
+  readonly captures?: CaptureChannel;
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
 }
@@ -45,6 +45,11 @@ export class SlackLink {
         buildDigest(o.config.host, o.incidents(), this.ledger.entries(), await o.silences.suppressed(), from, to),
     });
     return this;
+  }
+
+  /** A report of a requested capture (a click's bundle goes to its thread). */
+  async requested(r: RequestedReport): Promise<void> {
+    await this.interactivity?.report(r);
   }
 
   /** Records a settled job for the digests. */

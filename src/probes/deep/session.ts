@@ -6,7 +6,15 @@
  */
 import { TriplineError } from '../../errors.ts';
 import type { BpfObject } from '../libbpf.ts';
-import { checkTarget, deactivate, monotonicNs, readStats, writeTarget, type DeepStats } from './target-map.ts';
+import {
+  checkTarget,
+  deactivate,
+  extendDeadline,
+  monotonicNs,
+  readStats,
+  writeTarget,
+  type DeepStats,
+} from './target-map.ts';
 import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
 
 /** What a probe's read step hands back; the session adds the common fields. */
@@ -42,7 +50,7 @@ const POLL_MS = 100;
 const started = new WeakSet<BpfObject>();
 
 /** Writes the target, attaches, and returns the running probe. Any failure closes the object before it throws. */
-export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): number } {
+export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): number; extend(ms: number): boolean } {
   const { obj, budget } = spec;
   if (started.has(obj)) {
     throw new TriplineError('PROBE_ERR_ATTACH', `${spec.probe}: this prepared probe was already started`, {
@@ -80,7 +88,8 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
     if (poller) clearInterval(poller);
   };
   // The time box: detach at the deadline even when nobody calls stop() in time.
-  const deadline = setTimeout(detach, budget.durationMs);
+  let deadlineAt = Date.now() + budget.durationMs;
+  let deadline = setTimeout(detach, budget.durationMs);
   deadline.unref();
 
   let result: Promise<ProbeResult> | undefined;
@@ -131,6 +140,19 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
       if (!result) cpuNs(); // last reading before the object is closed
       result ??= finish(opts.partial ?? false);
       return result;
+    },
+    extend(ms) {
+      if (detachedAt || result) return false;
+      try {
+        extendDeadline(obj, ms);
+      } catch {
+        return false;
+      }
+      deadlineAt += ms;
+      clearTimeout(deadline);
+      deadline = setTimeout(detach, Math.max(0, deadlineAt - Date.now()));
+      deadline.unref();
+      return true;
     },
     cpuNs,
   };

@@ -111,6 +111,15 @@ export function writeTarget(
   obj.map('deep_target').update(Buffer.alloc(4), cfg);
 }
 
+/** Moves the in-kernel deadline of an active filter `ms` later (a capture extended while it runs). */
+export function extendDeadline(obj: BpfObject, ms: number): void {
+  const m = obj.map('deep_target');
+  const cfg = m.lookup(Buffer.alloc(4));
+  if (!cfg || cfg.length !== DEEP_TARGET_SIZE || cfg.readUInt32LE(24) !== 1) return; // off: nothing to extend
+  cfg.writeBigUInt64LE(cfg.readBigUInt64LE(16) + BigInt(Math.round(ms * 1e6)), 16);
+  m.update(Buffer.alloc(4), cfg);
+}
+
 /** Turns the filter off (programs still attached record nothing from now on). */
 export function deactivate(obj: BpfObject): void {
   obj.map('deep_target').update(Buffer.alloc(4), Buffer.alloc(DEEP_TARGET_SIZE));

@@ -82,6 +82,11 @@ export interface ProbeResult {
 export interface RunningProbe {
   /** Detaches and returns the result. `partial` marks a capture cut short. Idempotent. */
   stop(opts?: { partial?: boolean }): Promise<ProbeResult>;
+  /**
+   * Moves its own deadline (timer and in-kernel) `ms` later: a requested capture extended while it runs. False when
+   * it cannot (detached already); absent on probes whose time box cannot move (they stop at their budget's end).
+   */
+  extend?(ms: number): boolean;
 }
 
 export interface PreparedProbe {

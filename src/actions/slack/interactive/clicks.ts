@@ -198,12 +198,13 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
       }
       const extend = c.actionId === ACTION_IDS.extend;
       const text = extend
-        ? await d.captures.extend(incident, c.user)
-        : await d.captures.request(incident, c.user, parent);
-      await withGroup(d, ns, gid, parent, async (gs) => {
-        (gs.controls ??= {}).captureRunning = true;
-        return true;
-      });
+        ? await d.captures.extend(incident, c.userName)
+        : await d.captures.request(incident, c.userName, parent, `${c.channel}:${c.messageTs}:${c.actionTs}`);
+      if (!extend)
+        await withGroup(d, ns, gid, parent, async (gs) => {
+          (gs.controls ??= {}).captureRunning = true;
+          return true;
+        });
       await reply(d, parent, `:mag: ${text} (by ${who})`);
       return extend ? 'extended' : 'captured';
     }
@@ -213,8 +214,8 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
 }
 
 /** Changes the group under its lock and re-renders the parent when `fn` says it changed something. */
-async function withGroup(
-  d: ClickDeps,
+export async function withGroup(
+  d: Pick<ClickDeps, 'store' | 'slack' | 'now' | 'captures'>,
   ns: string,
   gid: string,
   parent: MessageRef,

@@ -10,8 +10,12 @@ import type { ActionJobInput, ActionLogger, ActionStore } from '../../types.ts';
 import { SlackClient } from '../client.ts';
 import { slackAppToken } from '../settings/interactive.ts';
 import { Allowlist } from './authorize.ts';
-import type { CaptureRequests } from './capture.ts';
-import { handleClick, type ClickResult } from './clicks.ts';
+import { SlackCaptures, type CaptureChannel, type RequestedReport } from './capture.ts';
+import { handleClick, withGroup, type ClickResult } from './clicks.ts';
+import { bundlesDirOf } from '../../bundle-file.ts';
+import { uploadBundle } from '../upload.ts';
+import { messageKey } from '../render-group.ts';
+import type { MessageRef } from '../transport.ts';
 import { offerCaptures } from './enabled.ts';
 import { SlackSocket } from './socket.ts';
 
@@ -22,7 +26,8 @@ export interface InteractivityOptions {
   readonly store: ActionStore;
   readonly silences: SilenceService;
   readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
-  readonly captures?: CaptureRequests;
+  /** The probe side's capture requests; absent: no Capture again / Extend buttons. */
+  readonly captures?: CaptureChannel;
   /** Each handled click's result (tests and metrics). */
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
@@ -32,6 +37,8 @@ export interface InteractivityOptions {
 /** A running link. */
 export interface Interactivity {
   readonly socket: SlackSocket;
+  /** Hands a requested capture's report over (the network side's onRequested). */
+  report(r: RequestedReport): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +80,43 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
     (g) => web.groupMembers(g),
   );
   offerCaptures(o.captures !== undefined);
+  const now = o.now ?? Date.now;
+  const captures = o.captures
+    ? new SlackCaptures(o.captures, async (thread: MessageRef, r: RequestedReport) => {
+        const gid = await o.store.get(messageKey('slack', thread.channel, thread.ts));
+        if (gid)
+          await withGroup({ store: o.store, slack: web, now, captures }, 'slack', gid, thread, async (g) => {
+            if (!g.controls?.captureRunning) return false;
+            delete g.controls.captureRunning;
+            return true;
+          });
+        if (r.bundle) {
+          const up = await uploadBundle(
+            web,
+            o.store,
+            thread,
+            r.incident.key,
+            r.bundle,
+            undefined,
+            'slack',
+            bundlesDirOf(c),
+          );
+          const text = `:mag: Capture again done: bundle \`${r.bundle.id}\`${r.bundle.partial ? ' (partial)' : ''} (${up}).`;
+          await web.post(
+            thread.channel,
+            { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+            thread.ts,
+          );
+        } else {
+          const text = `:warning: Capture again failed: ${(r.captureError ?? 'no bundle').slice(0, 500)}`;
+          await web.post(
+            thread.channel,
+            { text, blocks: [{ type: 'section', text: { type: 'plain_text', text } }] },
+            thread.ts,
+          );
+        }
+      })
+    : undefined;
   const socket = new SlackSocket({
     appToken,
     apiUrl: c.slack.api_url,
@@ -86,9 +130,9 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
         silences: o.silences,
         enqueue: o.enqueue,
         log,
-        now: o.now ?? Date.now,
+        now,
         host: c.host,
-        captures: o.captures,
+        captures,
       });
       o.onClick?.(r);
     },
@@ -100,5 +144,15 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
     await socket.stop();
     return undefined;
   }
-  return { socket, stop: () => socket.stop() };
+  return {
+    socket,
+    report: async (r) => {
+      try {
+        await captures?.report(r);
+      } catch (err) {
+        log.error({ err: (err as Error)?.message }, 'slack: posting a requested capture failed');
+      }
+    },
+    stop: () => socket.stop(),
+  };
 }
