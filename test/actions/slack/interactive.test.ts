@@ -11,6 +11,7 @@ import { createSlackAction } from '../../../src/actions/slack/index.ts';
 import { startInteractivity, type Interactivity } from '../../../src/actions/slack/interactive/service.ts';
 import type { ClickResult } from '../../../src/actions/slack/interactive/clicks.ts';
 import { localSilences } from '../../../src/rules/silence-service.ts';
+import { SilenceSync } from '../../../src/actions/slack/interactive/silence-sync.ts';
 import { Suppressor } from '../../../src/rules/evaluate/suppress.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
@@ -73,6 +74,7 @@ async function engine(
     enqueue: async (i) => enqueued.push(i),
     onClick: (r) => results.push(r),
     pingTimeoutMs: 500,
+    silenceSyncMs: 100,
   });
   assert.ok(link, 'the link starts with an app token');
   links.push(link);
@@ -225,6 +227,41 @@ test('two engines on one Redis: a click delivered to both is handled once', asyn
   sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'), 'all');
   await sm.until(() => a.results.length + b.results.length >= 2, 15_000, 'both engines saw it');
   assert.deepEqual([...a.results, ...b.results].sort(), ['duplicate', 'silenced']);
-  assert.equal(a.suppressor.list().length + b.suppressor.list().length, 1, 'one silence in the fleet');
+  // The silence reaches every engine's probe side, whichever took the click, once each.
+  await sm.until(() => a.suppressor.list().length === 1 && b.suppressor.list().length === 1, 15_000, 'both silenced');
+  const labels = { namespace: 'shop', pod: 'web-5', rule: 'cpu-throttling' };
+  assert.ok(a.suppressor.silencedBy(labels, Date.now() + 1000) && b.suppressor.silencedBy(labels, Date.now() + 1000));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(a.suppressor.list().length + b.suppressor.list().length, 2, 'no second copy on later syncs');
+  sm.deliver(click(m, 'UALICE', 'tl_unsilence', 'unsilence'));
+  await sm.until(() => a.suppressor.list().length + b.suppressor.list().length === 0, 15_000, 'both unsilenced');
   assert.equal(slack.replies(m.ts).filter((r) => /Silenced/.test(r.text)).length, 1);
+});
+
+test('a restarted engine keeps its persisted Slack silences and adds no second copy', async () => {
+  const store = new MemoryStore();
+  const suppressor = new Suppressor();
+  const local = localSilences(() => suppressor);
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const first = new SilenceSync(store, local, quiet);
+  const now = Date.now();
+  const spec = {
+    matchers: { rule: 'cpu-throttling', pod: 'web-9' },
+    starts_at: new Date(now).toISOString(),
+    ends_at: new Date(now + 3600_000).toISOString(),
+    author: 'slack:alice',
+    comment: 'from Slack',
+  };
+  const sid = await first.publish(spec);
+  await first.sync();
+  assert.equal(suppressor.list().length, 1);
+  // The restart: a new sync over the same store; the probe side restored its API silences from its state.
+  const again = new SilenceSync(store, local, quiet);
+  await again.sync();
+  assert.equal(suppressor.list().length, 1);
+  await again.unpublish([sid]);
+  await again.sync();
+  assert.deepEqual(suppressor.list(), []);
+  // A spec the silence service would refuse is refused before it reaches the fleet.
+  await assert.rejects(first.publish({ ...spec, matchers: {} }), /matchers/);
 });

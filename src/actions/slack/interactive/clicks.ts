@@ -1,13 +1,13 @@
 /**
  * What a click does, once the socket acked it: parse it, act once (a click Slack delivers twice, or to two engines
  * sharing one Redis, is taken by one set-if-absent on its name), check the person against the allowlist (others
- * get an ephemeral "not allowed"), then act — silence or unsilence through the silence service, decide a scale
+ * get an ephemeral "not allowed"), then act — silence or unsilence for the fleet (silence-sync.ts), decide a scale
  * approval, ask for a capture — record it in the thread ("Silenced for 1 h by @alice") and update the message in
  * place so only the buttons that still apply show.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ActionJobInput, ActionLogger, ActionStore } from '../../types.ts';
-import type { SilenceService } from '../../../rules/silence-service.ts';
+import type { SilenceSync } from './silence-sync.ts';
 import type { SlackMessage } from '../blocks.ts';
 import type { GroupState } from '../group.ts';
 import type { MessageRef } from '../transport.ts';
@@ -31,7 +31,8 @@ export interface ClickDeps {
   readonly store: ActionStore;
   readonly slack: ClickSlack;
   readonly allow: Allowlist;
-  readonly silences: SilenceService;
+  /** Silences for the whole fleet (each engine applies them to its probe side). */
+  readonly silences: SilenceSync;
   /** Queues an action job (a decided approval's `decide` job). */
   readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
   readonly log: ActionLogger;
@@ -125,20 +126,21 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
           .slice(0, MAX_SILENCED_SERIES);
         const now = d.now();
         const ids: string[] = [];
-        for (const i of firing) {
-          const s = await d.silences.add({
-            matchers: { ...i.labels, rule: i.rule },
-            starts_at: new Date(now).toISOString(),
-            ends_at: new Date(now + ms).toISOString(),
-            author: `slack:${c.userName}`,
-            comment: `Silenced from Slack by ${c.userName} (${c.user}) on incident ${i.id}`,
-          });
-          ids.push(s.id);
-        }
+        for (const i of firing)
+          ids.push(
+            await d.silences.publish({
+              matchers: { ...i.labels, rule: i.rule },
+              starts_at: new Date(now).toISOString(),
+              ends_at: new Date(now + ms).toISOString(),
+              author: `slack:${c.userName}`,
+              comment: `Silenced from Slack by ${c.userName} (${c.user}) on incident ${i.id.slice(0, 200)}`,
+            }),
+          );
         (g.controls ??= {}).silence = { ids, until: now + ms, by: c.user };
         return true;
       });
       if (!done) return 'duplicate';
+      await d.silences.sync();
       await reply(d, parent, `:mute: Silenced for ${label} by ${who}.`);
       return 'silenced';
     }
@@ -146,11 +148,12 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
       const done = await withGroup(d, ns, gid, parent, async (g) => {
         const s = g.controls?.silence;
         if (!s) return false;
-        for (const id of s.ids) await d.silences.remove(id);
+        await d.silences.unpublish(s.ids);
         delete g.controls!.silence;
         return true;
       });
       if (!done) return 'duplicate';
+      await d.silences.sync();
       await reply(d, parent, `:loud_sound: Unsilenced by ${who}.`);
       return 'unsilenced';
     }

@@ -18,6 +18,7 @@ import { messageKey } from '../render-group.ts';
 import type { MessageRef } from '../transport.ts';
 import { offerCaptures } from './enabled.ts';
 import { SlackSocket } from './socket.ts';
+import { SilenceSync } from './silence-sync.ts';
 
 export interface InteractivityOptions {
   readonly config: Readonly<Config>;
@@ -31,6 +32,8 @@ export interface InteractivityOptions {
   /** Each handled click's result (tests and metrics). */
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
+  /** How often Slack silences of other engines are applied here (ms). @defaultValue 5000 */
+  readonly silenceSyncMs?: number;
   readonly now?: () => number;
 }
 
@@ -80,6 +83,7 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
     (g) => web.groupMembers(g),
   );
   offerCaptures(o.captures !== undefined);
+  const silences = new SilenceSync(o.store, o.silences, log);
   const now = o.now ?? Date.now;
   const captures = o.captures
     ? new SlackCaptures(o.captures, async (thread: MessageRef, r: RequestedReport) => {
@@ -127,7 +131,7 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
         store: o.store,
         slack: web,
         allow,
-        silences: o.silences,
+        silences,
         enqueue: o.enqueue,
         log,
         now,
@@ -139,6 +143,8 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
   });
   try {
     await socket.start();
+    silences.start(o.silenceSyncMs);
+    void silences.sync();
   } catch (err) {
     log.error({ err: (err as Error).message }, 'slack interactivity off');
     await socket.stop();
@@ -153,6 +159,9 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
         log.error({ err: (err as Error)?.message }, 'slack: posting a requested capture failed');
       }
     },
-    stop: () => socket.stop(),
+    stop: async () => {
+      silences.stop();
+      await socket.stop();
+    },
   };
 }
