@@ -196,10 +196,15 @@ test('the connection drops and comes back: a click sent meanwhile is delivered a
   const m = await post(e, incident('web-4', Date.now()));
   await sm.until(() => sm.connections >= 1, 15_000, 'a connection');
   const opened = sm.opened;
+  // Slack unreachable for a while: the drop, then refused attempts (retried with a growing delay).
+  sm.refuse = true;
   sm.drop();
   await sm.until(() => sm.connections === 0, 15_000, 'the drop');
   const env1 = sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'));
   assert.equal(env1.sends, 0, 'nobody connected: the envelope waits');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(e.results, []);
+  sm.refuse = false;
   await sm.until(() => e.results.length === 1, 30_000, 'the click after the reconnect');
   assert.deepEqual(e.results, ['silenced']);
   assert.ok(sm.opened > opened, 'the client reconnected (apps.connections.open again)');
@@ -264,4 +269,27 @@ test('a restarted engine keeps its persisted Slack silences and adds no second c
   assert.deepEqual(suppressor.list(), []);
   // A spec the silence service would refuse is refused before it reaches the fleet.
   await assert.rejects(first.publish({ ...spec, matchers: {} }), /matchers/);
+});
+
+test('a refused app token stops the link with its fix in the log, and no token is ever logged', async () => {
+  const lines: string[] = [];
+  const log = (level: string) => (obj: object, msg?: string) =>
+    void lines.push(`${level} ${msg} ${JSON.stringify(obj)}`);
+  const cfg = config({ api_url: slack.url, interactivity: { allowed_users: ['UALICE'] } });
+  const wrong = 'xapp-1-A0-wrong-secret-value';
+  const link = await startInteractivity({
+    config: cfg,
+    env: { SLACK_BOT_TOKEN: slack.token, SLACK_APP_TOKEN: wrong },
+    log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    store: new MemoryStore(),
+    silences: localSilences(() => new Suppressor()),
+    enqueue: async () => undefined,
+    pingTimeoutMs: 200,
+  });
+  assert.ok(link);
+  links.push(link);
+  await sm.until(() => link.socket.failed !== undefined, 15_000, 'the refusal');
+  assert.equal(link.socket.failed, 'invalid_auth');
+  assert.match(lines.join('\n'), /error slack socket mode: the app token is refused.*SLACK_APP_TOKEN/);
+  assert.ok(!lines.join('\n').includes(wrong) && !lines.join('\n').includes(slack.token), 'no token in the log');
 });

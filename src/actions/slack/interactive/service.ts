@@ -141,15 +141,10 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
       o.onClick?.(r);
     },
   });
-  try {
-    await socket.start();
-    silences.start(o.silenceSyncMs);
-    void silences.sync();
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'slack interactivity off');
-    await socket.stop();
-    return undefined;
-  }
+  // Connects in the background: a Slack outage at start never holds the engine up.
+  await socket.start();
+  silences.start(o.silenceSyncMs);
+  void silences.sync();
   return {
     socket,
     report: async (r) => {
