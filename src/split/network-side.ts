@@ -194,6 +194,7 @@ export class NetworkSide {
       silences: this.#o.probe.silences,
       enqueue: (input) => queue.enqueue(input),
       incidents: () => this.incidents.list(),
+      metricsRegistry: this.#o.metricsRegistry,
       captures:
         this.#o.probe.requestCapture && this.#o.probe.extendCapture
           ? { request: this.#o.probe.requestCapture, extend: this.#o.probe.extendCapture }

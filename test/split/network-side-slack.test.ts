@@ -45,6 +45,7 @@ test('the network side connects Socket Mode from its config; clicks silence and 
   writeFileSync(join(dir, 'app'), `${slack.appToken}\n`, { mode: 0o600 });
   const suppressor = new Suppressor();
   const asked: CaptureRequestMsg[] = [];
+  const registry = new Registry();
   const ns = new NetworkSide({
     config: buildConfig(
       {
@@ -83,7 +84,7 @@ test('the network side connects Socket Mode from its config; clicks silence and 
       extendCapture: async () => ({ extended: true, endsAt: Date.now() + 40_000 }),
     },
     apiToken: 'network-side-slack-test-token-0123',
-    metricsRegistry: new Registry(),
+    metricsRegistry: registry,
   });
   try {
     await ns.start();
@@ -123,6 +124,9 @@ test('the network side connects Socket Mode from its config; clicks silence and 
     );
     const file = [...slack.files.values()].find((f) => f.threadTs === m.ts);
     assert.equal(file?.received, 4096);
+    const clicks = await registry.getSingleMetricAsString('tripline_slack_clicks_total');
+    assert.match(clicks, /tripline_slack_clicks_total\{result="silenced"\} 1/);
+    assert.match(clicks, /tripline_slack_clicks_total\{result="captured"\} 1/);
   } finally {
     await ns.stop(2000);
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * Slack on the network side beyond the action: the Socket Mode link for clicks (interactive/service.ts) and the
  * digests (digest/). The network side starts it after its queue and feeds it each settled job.
  */
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../../config.ts';
 import type { IncidentRecord } from '../../incident-log.ts';
 import type { SilenceService } from '../../rules/silence-service.ts';
@@ -26,6 +27,8 @@ export interface SlackLinkOptions {
   readonly captures?: CaptureChannel;
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
+  /** Where `<prefix>slack_clicks_total{result}` is registered. */
+  readonly metricsRegistry?: Registry;
 }
 
 export class SlackLink {
@@ -35,7 +38,21 @@ export class SlackLink {
 
   /** Starts the click link (with an app token) and the digests (when configured). */
   async start(o: SlackLinkOptions): Promise<this> {
-    this.interactivity = await startInteractivity(o);
+    const clicks = o.metricsRegistry
+      ? new Counter({
+          name: `${o.config.metrics.prefix}slack_clicks_total`,
+          help: 'Slack button clicks by what became of them (silenced, approved, not-allowed, duplicate, failed, ...).',
+          labelNames: ['result'],
+          registers: [o.metricsRegistry],
+        })
+      : undefined;
+    this.interactivity = await startInteractivity({
+      ...o,
+      onClick: (r) => {
+        clicks?.inc({ result: r });
+        o.onClick?.(r);
+      },
+    });
     this.#stopDigests = scheduleDigests({
       config: o.config,
       log: o.log,
