@@ -23,6 +23,7 @@ import { resolveCredentials } from '../../kube/kubeconfig.ts';
 import { OwnerResolver, scalePath, workloadId } from './owner.ts';
 import { causeVerdict, parseStep } from './plan.ts';
 import { askApproval, onDecide } from './approval-flow.ts';
+import { slackAppToken } from '../slack/settings/interactive.ts';
 
 /** Options of the scale action; production uses the defaults. */
 export interface ScaleActionOptions {
@@ -60,8 +61,12 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     type: 'scale',
     spec: scaleSpec,
     doc: scaleDoc,
-    check(spec) {
+    check(spec, config, env) {
       parseStep(spec.step);
+      if (spec.approval === 'required' && !hasAppToken(config, env))
+        throw new TriplineError('ACTION_ERR_CONFIG', 'scale approval: required, but no Slack app token', {
+          hint: 'nobody can click Approve: set SLACK_APP_TOKEN or slack.app_token_file (docs/slack.md), or approval: none; meanwhile each such scale times out unscaled',
+        });
       if (!(spec.max >= 1))
         throw new TriplineError('ACTION_ERR_CONFIG', `scale max ${spec.max} must be at least 1`, {
           hint: 'set max: to the most replicas tripline may ask for',
@@ -189,6 +194,15 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' },
       };
     }
+  }
+}
+
+/** True when a Slack app token is set (Socket Mode clicks can approve). */
+function hasAppToken(config: Readonly<Config>, env: NodeJS.ProcessEnv): boolean {
+  try {
+    return slackAppToken(config.slack, env) !== undefined;
+  } catch {
+    return false;
   }
 }
 

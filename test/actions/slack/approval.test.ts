@@ -227,3 +227,11 @@ test('approval timeout: "not approved, no scale", no PATCH, the buttons go; a la
   assert.deepEqual(s.results, ['already-decided']);
   assert.deepEqual(s.enqueued, [], 'nothing queued');
 });
+
+test('a scale that needs approval on an engine without an app token is reported at load', () => {
+  const cfg = buildConfig({ kubernetes: { api_url: kube.url } }, {});
+  const action = createScaleAction();
+  assert.throws(() => action.check!(scaleSpec, cfg, {}), /approval: required, but no Slack app token/);
+  action.check!(scaleSpec, cfg, { SLACK_APP_TOKEN: 'xapp-1' });
+  action.check!({ ...scaleSpec, approval: 'none' }, cfg, {});
+});

@@ -140,13 +140,24 @@ test('Silence 1 h: acked, silenced through the silence service, told in the thre
   assert.deepEqual(actionIds(m), ['tl_unsilence'], 'Silence gone, Unsilence shown');
   assert.match(JSON.stringify(m.blocks), /Silenced until .* by <@UALICE>/);
 
-  // Unsilence: the silence is removed and the silence buttons are back.
-  sm.deliver(click(m, 'UALICE', 'tl_unsilence', 'unsilence'));
+  // Unsilence on the silence's message (the reply): the silence is removed and the parent shows Silence again.
+  const silenceReply = slack.replies(m.ts).at(-1)!;
+  assert.deepEqual(actionIds(silenceReply), ['tl_unsilence']);
+  sm.deliver(click(silenceReply, 'UALICE', 'tl_unsilence', 'unsilence'));
   await sm.until(() => e.results.length === 2, 15_000, 'the unsilence');
   assert.equal(e.results[1], 'unsilenced');
   assert.deepEqual(e.suppressor.list(), []);
   assert.match(slack.replies(m.ts).at(-1)!.text, /Unsilenced by <@UALICE>/);
+  assert.equal(slack.replies(silenceReply.ts).length, 0, 'the answer goes to the incident thread');
   assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for']);
+});
+
+test('without an app token the message carries no buttons', async () => {
+  const cfg = config({ api_url: slack.url, channel: 'CNOAPP' });
+  await action.execute(job(incident('web-0', Date.now())), context(cfg, { SLACK_BOT_TOKEN: slack.token }, new Clock()));
+  const m = slack.parents().find((p) => p.channel === 'CNOAPP')!;
+  assert.deepEqual(actionIds(m), []);
+  assert.doesNotMatch(JSON.stringify(m.blocks), /tl_/);
 });
 
 test('the menu silences for 24 h; a member of an allowed user group may click; others get an ephemeral refusal', async () => {

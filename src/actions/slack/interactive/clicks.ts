@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ActionJobInput, ActionLogger, ActionStore } from '../../types.ts';
 import type { SilenceSync } from './silence-sync.ts';
-import type { SlackMessage } from '../blocks.ts';
+import type { Block, SlackMessage } from '../blocks.ts';
 import type { GroupState } from '../group.ts';
 import type { MessageRef } from '../transport.ts';
 import { THREAD_TTL_MS } from '../threads.ts';
@@ -112,7 +112,9 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
     await d.slack.postEphemeral(c.channel, c.user, 'tripline no longer knows this message (older than 7 days?).');
     return 'no-message';
   }
-  const parent: MessageRef = { channel: c.channel, ts: c.messageTs };
+  // The click may come from the parent or from a reply of its thread (Unsilence on the silence's message).
+  const g0 = await d.store.get(`${ns}:group:${gid}`);
+  const parent: MessageRef = (g0 && (JSON.parse(g0) as GroupState).parent) || { channel: c.channel, ts: c.messageTs };
   const who = `<@${c.user}>`;
   switch (c.actionId) {
     case ACTION_IDS.silence:
@@ -139,9 +141,26 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
         (g.controls ??= {}).silence = { ids, until: now + ms, by: c.user };
         return true;
       });
-      if (!done) return 'duplicate';
+      if (!done) {
+        await d.slack.postEphemeral(c.channel, c.user, 'Already silenced from Slack.');
+        return 'duplicate';
+      }
       await d.silences.sync();
-      await reply(d, parent, `:mute: Silenced for ${label} by ${who}.`);
+      const r = await reply(d, parent, `:mute: Silenced for ${label} by ${who}.`, [
+        {
+          type: 'actions',
+          block_id: 'tl_silence_reply',
+          elements: [
+            {
+              type: 'button',
+              text: { type: 'plain_text', text: 'Unsilence' },
+              action_id: ACTION_IDS.unsilence,
+              value: 'unsilence',
+            },
+          ],
+        },
+      ]);
+      await d.store.set(messageKey(ns, r.channel, r.ts), gid, THREAD_TTL_MS);
       return 'silenced';
     }
     case ACTION_IDS.unsilence: {
@@ -152,7 +171,10 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
         delete g.controls!.silence;
         return true;
       });
-      if (!done) return 'duplicate';
+      if (!done) {
+        await d.slack.postEphemeral(c.channel, c.user, 'Not silenced from Slack any more: nothing to unsilence.');
+        return 'duplicate';
+      }
       await d.silences.sync();
       await reply(d, parent, `:loud_sound: Unsilenced by ${who}.`);
       return 'unsilenced';
@@ -247,10 +269,10 @@ export async function withGroup(
 }
 
 /** A line in the thread, with mentions of validated user ids only. */
-async function reply(d: ClickDeps, parent: MessageRef, text: string): Promise<void> {
-  await d.slack.post(
+async function reply(d: ClickDeps, parent: MessageRef, text: string, extra: Block[] = []): Promise<MessageRef> {
+  return d.slack.post(
     parent.channel,
-    { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+    { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }, ...extra] },
     parent.ts,
   );
 }
