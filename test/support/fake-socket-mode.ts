@@ -87,12 +87,13 @@ export class FakeSocketMode {
     return this.#open.size;
   }
 
-  /** Sends an `interactive` envelope with `payload` to one connection (`all`: to every one); returns it. */
-  deliver(payload: unknown, to: 'one' | 'all' = 'one'): Envelope {
+  /** Sends an `interactive` envelope with `payload` to one connection (`last`: the newest; `all`: every one). */
+  deliver(payload: unknown, to: 'one' | 'last' | 'all' = 'one'): Envelope {
     const e: Envelope = { envelope_id: randomUUID(), payload, sends: 0, acked: false };
     this.envelopes.push(e);
     const targets = [...this.#open];
-    for (const ws of to === 'all' ? targets : targets.slice(0, 1)) this.#send(ws, e);
+    for (const ws of to === 'all' ? targets : to === 'last' ? targets.slice(-1) : targets.slice(0, 1))
+      this.#send(ws, e);
     return e;
   }
 

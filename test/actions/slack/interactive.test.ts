@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createSlackAction } from '../../../src/actions/slack/index.ts';
 import { startInteractivity, type Interactivity } from '../../../src/actions/slack/interactive/service.ts';
 import type { ClickResult } from '../../../src/actions/slack/interactive/clicks.ts';
+import type { CaptureRequestMsg } from '../../../src/capture/request-schema.ts';
 import { localSilences } from '../../../src/rules/silence-service.ts';
 import { SilenceSync } from '../../../src/actions/slack/interactive/silence-sync.ts';
 import { Suppressor } from '../../../src/rules/evaluate/suppress.ts';
@@ -52,14 +53,19 @@ async function engine(
   store: ActionStore = new MemoryStore(),
   channel = `C${(++seq).toString().padStart(4, '0')}X`,
   alone = true,
+  host = 'node-a',
 ) {
   // The stand-in gives a click to any connection of the app: one engine per test, unless the test is about a fleet.
   if (alone) for (const l of links.splice(0)) await l.stop();
-  const cfg = config({
-    api_url: slack.url,
-    channel,
-    interactivity: { allowed_users: ['UALICE'], allowed_groups: ['SOPS'], group_cache: '60s' },
-  });
+  const cfg = {
+    ...config({
+      api_url: slack.url,
+      channel,
+      interactivity: { allowed_users: ['UALICE'], allowed_groups: ['SOPS'], group_cache: '60s' },
+    }),
+    host,
+  };
+  const asked: CaptureRequestMsg[] = [];
   const suppressor = new Suppressor();
   const silences = localSilences(() => suppressor);
   const results: ClickResult[] = [];
@@ -75,10 +81,26 @@ async function engine(
     onClick: (r) => results.push(r),
     pingTimeoutMs: 500,
     silenceSyncMs: 100,
+    mailboxMs: 100,
+    captures: {
+      request: async (r) => {
+        asked.push(r);
+        return {
+          accepted: true,
+          captureId: `cap-${host}`,
+          incidentId: 'x',
+          key: 'k',
+          durationMs: 10_000,
+          probes: r.probes ?? [],
+          target: {},
+        };
+      },
+      extend: async () => ({ extended: true, endsAt: Date.now() }),
+    },
   });
   assert.ok(link, 'the link starts with an app token');
   links.push(link);
-  return { cfg, store, suppressor, results, enqueued, link, channel };
+  return { cfg, store, suppressor, results, enqueued, link, channel, asked };
 }
 
 /** Posts the incident message through the Slack action (the engine's store holds the group). */
@@ -122,7 +144,11 @@ test('Silence 1 h: acked, silenced through the silence service, told in the thre
   const e = await engine();
   const i = incident('web-1', Date.now());
   const m = await post(e, i);
-  assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for'], 'firing message offers the silence buttons');
+  assert.deepEqual(
+    actionIds(m),
+    ['tl_silence', 'tl_silence_for', 'tl_capture'],
+    'firing message offers the silence buttons',
+  );
   const env1 = sm.deliver(click(m, 'UALICE', 'tl_silence', '1h'));
   await sm.until(() => e.results.length === 1, 15_000, 'the click');
   assert.deepEqual(e.results, ['silenced']);
@@ -137,7 +163,7 @@ test('Silence 1 h: acked, silenced through the silence service, told in the thre
   );
   assert.match(slack.replies(m.ts).at(-1)!.text, /Silenced for 1 h by <@UALICE>/);
   assert.equal(m.updates, 1);
-  assert.deepEqual(actionIds(m), ['tl_unsilence'], 'Silence gone, Unsilence shown');
+  assert.deepEqual(actionIds(m), ['tl_unsilence', 'tl_capture'], 'Silence gone, Unsilence shown');
   assert.match(JSON.stringify(m.blocks), /Silenced until .* by <@UALICE>/);
 
   // Unsilence on the silence's message (the reply): the silence is removed and the parent shows Silence again.
@@ -149,7 +175,7 @@ test('Silence 1 h: acked, silenced through the silence service, told in the thre
   assert.deepEqual(e.suppressor.list(), []);
   assert.match(slack.replies(m.ts).at(-1)!.text, /Unsilenced by <@UALICE>/);
   assert.equal(slack.replies(silenceReply.ts).length, 0, 'the answer goes to the incident thread');
-  assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for']);
+  assert.deepEqual(actionIds(m), ['tl_silence', 'tl_silence_for', 'tl_capture']);
 });
 
 test('without an app token the message carries no buttons', async () => {
@@ -252,6 +278,24 @@ test('two engines on one Redis: a click delivered to both is handled once', asyn
   sm.deliver(click(m, 'UALICE', 'tl_unsilence', 'unsilence'));
   await sm.until(() => a.suppressor.list().length + b.suppressor.list().length === 0, 15_000, 'both unsilenced');
   assert.equal(slack.replies(m.ts).filter((r) => /Silenced/.test(r.text)).length, 1);
+});
+
+test("two engines on one Redis: a capture click the other engine gets is passed to the incident's host", async () => {
+  const clients = [openRedis(redis.url, 'commands'), openRedis(redis.url, 'commands')];
+  for (const c of clients) closers.push(() => c.quit());
+  const prefix = `c${Date.now()}`;
+  const channel = 'CFLEET2';
+  const a = await engine(new RedisStore(clients[0], prefix), channel, true, 'node-a');
+  const b = await engine(new RedisStore(clients[1], prefix), channel, false, 'node-b');
+  const m = await post(a, incident('web-6', Date.now(), { host: 'node-a' }));
+  await sm.until(() => sm.connections >= 2, 15_000, 'both connected');
+  sm.deliver(click(m, 'UALICE', 'tl_capture', 'capture'), 'last');
+  await sm.until(() => a.results.length === 1, 15_000, 'the forwarded click');
+  assert.deepEqual(b.results, ['forwarded']);
+  assert.deepEqual(a.results, ['captured']);
+  assert.equal(a.asked.length, 1, "the capture was asked of the incident's host");
+  assert.equal(b.asked.length, 0);
+  assert.match(slack.replies(m.ts).at(-1)!.text, /Capturing .* \(capture cap-node-a\)/);
 });
 
 test('a restarted engine keeps its persisted Slack silences and adds no second copy', async () => {

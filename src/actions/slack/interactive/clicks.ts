@@ -41,6 +41,8 @@ export interface ClickDeps {
   readonly host: string;
   /** Capture requests to the probe side; absent: Capture again / Extend answer that this engine cannot. */
   readonly captures?: CaptureRequests;
+  /** Passes a click to the engine of another host (a capture of its incident); absent: refused here. */
+  readonly forward?: (host: string, body: unknown) => Promise<boolean>;
   /** Store namespace of the Slack action's groups. @defaultValue slack */
   readonly ns?: string;
 }
@@ -59,6 +61,7 @@ export type ClickResult =
   | 'captured'
   | 'extended'
   | 'unavailable'
+  | 'forwarded'
   | 'failed';
 
 /** How long a click's name is kept (Slack retries within minutes). */
@@ -66,8 +69,11 @@ const CLICK_TTL_MS = 86_400_000;
 /** Firing series one Silence click silences (one silence each). */
 const MAX_SILENCED_SERIES = 20;
 
-/** Handles one interactive payload. Never throws: failures are logged and told to the person. */
-export async function handleClick(body: unknown, d: ClickDeps): Promise<ClickResult> {
+/**
+ * Handles one interactive payload. Never throws: failures are logged and told to the person. `forwarded`: another
+ * engine took the click (its name is claimed) and passed it here, the incident's host.
+ */
+export async function handleClick(body: unknown, d: ClickDeps, forwarded = false): Promise<ClickResult> {
   const parsed = parseClick(body);
   if ('ignored' in parsed) {
     d.log.debug({ reason: parsed.ignored }, 'slack: interactive payload ignored');
@@ -78,7 +84,7 @@ export async function handleClick(body: unknown, d: ClickDeps): Promise<ClickRes
     .update(JSON.stringify([c.channel, c.messageTs, c.actionId, c.actionTs, c.user]))
     .digest('hex')
     .slice(0, 32);
-  if (!(await d.store.setIfAbsent(`slack:click:${name}`, d.host, CLICK_TTL_MS))) return 'duplicate';
+  if (!forwarded && !(await d.store.setIfAbsent(`slack:click:${name}`, d.host, CLICK_TTL_MS))) return 'duplicate';
   try {
     const allowed = await d.allow.allows(c.user);
     if (!allowed.ok) {
@@ -91,7 +97,7 @@ export async function handleClick(body: unknown, d: ClickDeps): Promise<ClickRes
       );
       return 'not-allowed';
     }
-    return await act(c, d);
+    return await act(c, d, body);
   } catch (err) {
     d.log.error({ action: c.actionId, err: (err as Error)?.message }, 'slack: click failed');
     await d.slack
@@ -105,7 +111,7 @@ export async function handleClick(body: unknown, d: ClickDeps): Promise<ClickRes
   }
 }
 
-async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
+async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> {
   const ns = d.ns ?? 'slack';
   const gid = await d.store.get(messageKey(ns, c.channel, c.messageTs));
   if (!gid) {
@@ -221,6 +227,8 @@ async function act(c: Click, d: ClickDeps): Promise<ClickResult> {
         await d.slack.postEphemeral(c.channel, c.user, 'Nothing fires here any more: no capture.');
         return 'unavailable';
       }
+      // The capture runs where the incident is: a click another engine got goes to that host.
+      if (incident.host !== d.host && d.forward && (await d.forward(incident.host, body))) return 'forwarded';
       const extend = c.actionId === ACTION_IDS.extend;
       const text = extend
         ? await d.captures.extend(incident, c.userName)

@@ -19,6 +19,7 @@ import type { MessageRef } from '../transport.ts';
 import { offerCaptures } from './enabled.ts';
 import { SlackSocket } from './socket.ts';
 import { SilenceSync } from './silence-sync.ts';
+import { Mailbox } from './mailbox.ts';
 
 export interface InteractivityOptions {
   readonly config: Readonly<Config>;
@@ -32,6 +33,8 @@ export interface InteractivityOptions {
   /** Each handled click's result (tests and metrics). */
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
+  /** How often this engine's click mailbox is read (ms). @defaultValue 1000 */
+  readonly mailboxMs?: number;
   /** How often Slack silences of other engines are applied here (ms). @defaultValue 5000 */
   readonly silenceSyncMs?: number;
   readonly now?: () => number;
@@ -121,25 +124,35 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
         }
       })
     : undefined;
+  const mailbox = new Mailbox(o.store);
+  const deps = {
+    store: o.store,
+    slack: web,
+    allow,
+    silences,
+    enqueue: o.enqueue,
+    log,
+    now,
+    host: c.host,
+    captures,
+    forward: (host: string, body: unknown) => mailbox.send(host, body),
+  };
+  // Clicks other engines passed here (captures of this host's incidents).
+  const poll = setInterval(() => {
+    void mailbox
+      .drain(c.host)
+      .then(async (bodies) => {
+        for (const b of bodies) o.onClick?.(await handleClick(b, deps, true));
+      })
+      .catch((err) => log.warn({ err: (err as Error)?.message }, 'slack: the click mailbox could not be read'));
+  }, o.mailboxMs ?? 1000);
+  poll.unref();
   const socket = new SlackSocket({
     appToken,
     apiUrl: c.slack.api_url,
     log,
     pingTimeoutMs: o.pingTimeoutMs,
-    onClick: async (body) => {
-      const r = await handleClick(body, {
-        store: o.store,
-        slack: web,
-        allow,
-        silences,
-        enqueue: o.enqueue,
-        log,
-        now,
-        host: c.host,
-        captures,
-      });
-      o.onClick?.(r);
-    },
+    onClick: async (body) => o.onClick?.(await handleClick(body, deps)),
   });
   // Connects in the background: a Slack outage at start never holds the engine up.
   await socket.start();
@@ -155,6 +168,7 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
       }
     },
     stop: async () => {
+      clearInterval(poll);
       silences.stop();
       await socket.stop();
     },
