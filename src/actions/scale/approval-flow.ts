@@ -15,7 +15,7 @@ export async function askApproval(
   tell: Tell,
 ): Promise<ActionOutcome> {
   const req = await requestApproval(ctx.store, job, ctx.now() + job.spec.approvalTimeoutMs);
-  await ctx.schedule('decide', req.deadline, undefined, 'deadline');
+  await ctx.schedule('decide', req.deadline, undefined, `${job.incident.id}-deadline`);
   const until = new Date(req.deadline).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const text = `Scaling the workload of ${job.incident.key} (step ${job.spec.step}, max ${job.spec.max}) waits for approval until ${until}.`;
   await tell({ kind: 'approval', text, approval: req.ref, approval_state: 'pending' }, 'approval');

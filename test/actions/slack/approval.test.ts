@@ -163,6 +163,9 @@ test('Approve: the scale waits, a click approves, the decide job scales once nam
   assert.match(slack.replies(s.m.ts).at(-1)!.text, /Scale approved by <@UALICE>/);
   assert.equal(s.enqueued.length, 1);
   assert.equal(s.enqueued[0].event, 'decide');
+  // Job ids name the trip: a later trip of the same series asks and decides anew.
+  assert.equal(s.enqueued[0].seq, `${s.scaleJob.incident.id}-click`);
+  assert.equal(s.ctx.scheduled[0].seq, `${s.scaleJob.incident.id}-deadline`);
 
   // A restarted engine: a new action and a new connection to the same Redis run the queued decide job.
   const conn2 = openRedis(redis.url, 'commands');

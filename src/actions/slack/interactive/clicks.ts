@@ -199,7 +199,8 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
         await d.slack.postEphemeral(c.channel, c.user, `This scale was already decided: ${r.decision.decision}${by}.`);
         return 'already-decided';
       }
-      await d.enqueue({ ...req.job, seq: 'click' });
+      // The seq names the trip: a later trip of the same series gets its own job id.
+      await d.enqueue({ ...req.job, seq: `${req.job.incident.id}-click` });
       await withGroup(d, ns, gid, parent, async (g) => {
         const a = g.controls?.approvals?.[c.value];
         if (a) Object.assign(a, { state: decision, by: c.user });
