@@ -116,6 +116,7 @@ async function setup(store: ActionStore) {
     enqueue: async (input) => enqueued.push(input),
     onClick: (r) => results.push(r),
     pingTimeoutMs: 500,
+    now: () => clock.t,
   });
   /** Delivers what the scale action told its siblings to the Slack action (the queue's job). */
   const relay = async (): Promise<void> => {
@@ -218,6 +219,11 @@ test('approval timeout: "not approved, no scale", no PATCH, the buttons go; a la
   const early = await action.execute(deadline, s.ctx);
   assert.match(early.summary, /not decided yet/);
   s.clock.t += 900_000;
+  // A click after the deadline but before its job ran: the deadline decides, not the click.
+  sm.deliver(click(s.m, 'UALICE', 'tl_approve', ref));
+  await sm.until(() => s.results.length === 1, 15_000, 'the late click');
+  assert.deepEqual(s.results, ['already-decided']);
+  assert.match(slack.ephemerals.at(-1)!.text, /already decided: expired/);
   const out = await action.execute(deadline, s.ctx);
   assert.equal(out.status, 'skipped');
   assert.match(out.summary, /Not approved within 15 min: no scale/);
@@ -225,9 +231,6 @@ test('approval timeout: "not approved, no scale", no PATCH, the buttons go; a la
   await s.relay();
   assert.match(slack.replies(s.m.ts).at(-1)!.text, /Not approved within 15 min: no scale/);
   assert.equal(buttons(s.m).filter((b) => b.action_id === 'tl_approve').length, 0, 'no approval buttons any more');
-  sm.deliver(click(s.m, 'UALICE', 'tl_approve', ref));
-  await sm.until(() => s.results.length === 1, 15_000, 'the late click');
-  assert.deepEqual(s.results, ['already-decided']);
   assert.deepEqual(s.enqueued, [], 'nothing queued');
 });
 

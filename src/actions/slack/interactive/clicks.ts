@@ -193,8 +193,12 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
         return 'already-decided';
       }
       const decision = c.actionId === ACTION_IDS.approve ? 'approved' : 'rejected';
-      const r = await decide(d.store, c.value, { decision, by: c.user, byName: c.userName, at: d.now() });
-      if (!r.won || d.now() >= req.deadline) {
+      // Past the deadline the deadline decides (expired), never a late click.
+      const r =
+        d.now() < req.deadline
+          ? await decide(d.store, c.value, { decision, by: c.user, byName: c.userName, at: d.now() })
+          : await decide(d.store, c.value, { decision: 'expired', at: req.deadline });
+      if (!r.won || r.decision.decision !== decision) {
         const by = r.decision.by ? ` by <@${r.decision.by}>` : '';
         await d.slack.postEphemeral(c.channel, c.user, `This scale was already decided: ${r.decision.decision}${by}.`);
         return 'already-decided';
