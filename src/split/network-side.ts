@@ -55,6 +55,8 @@ export interface RuleActions {
   readonly hash: string;
   readonly source: { readonly file: string; readonly line: number };
   readonly actions: readonly ActionSpec[];
+  /** The rule's capture duration (ms), when it captures. */
+  readonly captureMs?: number;
 }
 
 /** The actions of loaded rules, as the network side is told them. */
@@ -64,6 +66,7 @@ export function ruleActions(rules: readonly Rule[]): RuleActions[] {
     hash: ruleActionsHash(r),
     source: { file: r.source.file, line: r.source.line },
     actions: r.actions,
+    ...(r.capture ? { captureMs: r.capture.durationMs } : {}),
   }));
 }
 
@@ -195,6 +198,7 @@ export class NetworkSide {
       enqueue: (input) => queue.enqueue(input),
       incidents: () => this.incidents.list(),
       metricsRegistry: this.#o.metricsRegistry,
+      captureMsOf: (name) => [...this.#book.values()].findLast((r) => r.name === name)?.captureMs,
       captures:
         this.#o.probe.requestCapture && this.#o.probe.extendCapture
           ? { request: this.#o.probe.requestCapture, extend: this.#o.probe.extendCapture }

@@ -88,7 +88,11 @@ test('the network side connects Socket Mode from its config; clicks silence and 
   });
   try {
     await ns.start();
-    const r = rule({ name: 'cpu-throttling', actions: [{ type: 'slack' }] });
+    const r = rule({
+      name: 'cpu-throttling',
+      actions: [{ type: 'slack' }],
+      capture: { probes: ['profile'], durationMs: 15_000, options: {} },
+    });
     ns.setRules(ruleActions([r]));
     const i = incident('web-1', Date.now());
     await ns.record({ incident: i, capture: 'none', dispatch: 'firing', ruleHash: ruleActions([r])[0].hash });
@@ -106,6 +110,7 @@ test('the network side connects Socket Mode from its config; clicks silence and 
     await sm.until(() => asked.length === 1, 15_000, 'the capture request');
     assert.deepEqual(asked[0].target, { kind: 'cgroup', path: '/kubepods/burstable/pod-web-1/c1' });
     assert.deepEqual(asked[0].probes, ['profile', 'offcpu']);
+    assert.equal(asked[0].durationMs, 15_000, "the rule's capture duration");
     assert.equal(asked[0].source.kind, 'slack');
     assert.equal(asked[0].source.who, 'alice');
     assert.deepEqual(asked[0].join, { key: i.key });

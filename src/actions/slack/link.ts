@@ -27,6 +27,8 @@ export interface SlackLinkOptions {
   readonly captures?: CaptureChannel;
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
+  /** The current capture duration of a rule (ms), for Capture again. */
+  readonly captureMsOf?: (rule: string) => number | undefined;
   /** Where `<prefix>slack_clicks_total{result}` is registered. */
   readonly metricsRegistry?: Registry;
 }

@@ -2,13 +2,15 @@
  * Capture again / Extend +30 s: a click becomes a `capture.request` (or `capture.extend`) through the channel to the
  * probe side, which owns the kernel and the capture limits and decides (src/capture/request-schema.ts). The request
  * names the incident's own target (its cgroup, else its pod, else a pid, else the node), the profile and offcpu
- * probes, the config's capture duration, and the person; the capture's reports come back naming the request, and
+ * probes, the rule's capture duration (else the config's), and the person; the capture's reports come back naming the request, and
  * the bundle is posted in the incident's thread.
  */
 import type { Incident } from '../../../incident.ts';
 import type { BundleRef } from '../../../bundle/types.ts';
 import {
   CaptureTargetSchema,
+  REQUEST_MAX_MS,
+  REQUEST_MIN_MS,
   type CaptureExtendMsg,
   type CaptureExtendReply,
   type CaptureReply,
@@ -70,22 +72,31 @@ export function captureTarget(i: Incident): CaptureTargetSpec {
 /** Capture requests from clicks over a capture channel; `deliver` posts a finished capture into its thread. */
 export class SlackCaptures implements CaptureRequests {
   readonly #ch: CaptureChannel;
+  readonly #durationOf: (rule: string) => number | undefined;
   readonly #deliver: (thread: MessageRef, r: RequestedReport) => Promise<void>;
   /** captureId → thread and incident key. */
   readonly #threads = new Map<string, { thread: MessageRef; key: string }>();
   /** incident key → the capture a click started (Extend's target). */
   readonly #running = new Map<string, string>();
 
-  constructor(ch: CaptureChannel, deliver: (thread: MessageRef, r: RequestedReport) => Promise<void>) {
+  constructor(
+    ch: CaptureChannel,
+    durationOf: (rule: string) => number | undefined,
+    deliver: (thread: MessageRef, r: RequestedReport) => Promise<void>,
+  ) {
     this.#ch = ch;
+    this.#durationOf = durationOf;
     this.#deliver = deliver;
   }
 
   async request(i: Incident, by: string, thread: MessageRef, clickId: string): Promise<string> {
     const name = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(i.rule) ? i.rule : undefined;
+    const ms = this.#durationOf(i.rule);
     const r = await this.#ch.request({
       target: captureTarget(i),
       probes: CAPTURE_PROBES,
+      // The rule's duration, within what a request may ask for; none: the probe side's capture.duration.
+      ...(ms ? { durationMs: Math.min(REQUEST_MAX_MS, Math.max(REQUEST_MIN_MS, Math.round(ms))) } : {}),
       source: { kind: 'slack', id: clickId, who: by, reason: `Capture again on ${i.id}`.slice(0, 1024) },
       ...(name ? { name } : {}),
       severity: i.severity,

@@ -30,6 +30,8 @@ export interface InteractivityOptions {
   readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
   /** The probe side's capture requests; absent: no Capture again / Extend buttons. */
   readonly captures?: CaptureChannel;
+  /** The current capture duration of a rule (ms): Capture again runs as long (else `capture.duration`). */
+  readonly captureMsOf?: (rule: string) => number | undefined;
   /** Each handled click's result (tests and metrics). */
   readonly onClick?: (r: ClickResult) => void;
   readonly pingTimeoutMs?: number;
@@ -89,40 +91,44 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
   const silences = new SilenceSync(o.store, o.silences, log);
   const now = o.now ?? Date.now;
   const captures = o.captures
-    ? new SlackCaptures(o.captures, async (thread: MessageRef, r: RequestedReport) => {
-        const gid = await o.store.get(messageKey('slack', thread.channel, thread.ts));
-        if (gid)
-          await withGroup({ store: o.store, slack: web, now, captures }, 'slack', gid, thread, async (g) => {
-            if (!g.controls?.captureRunning) return false;
-            delete g.controls.captureRunning;
-            return true;
-          });
-        if (r.bundle) {
-          const up = await uploadBundle(
-            web,
-            o.store,
-            thread,
-            r.incident.key,
-            r.bundle,
-            undefined,
-            'slack',
-            bundlesDirOf(c),
-          );
-          const text = `:mag: Capture again done: bundle \`${r.bundle.id}\`${r.bundle.partial ? ' (partial)' : ''} (${up}).`;
-          await web.post(
-            thread.channel,
-            { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
-            thread.ts,
-          );
-        } else {
-          const text = `:warning: Capture again failed: ${(r.captureError ?? 'no bundle').slice(0, 500)}`;
-          await web.post(
-            thread.channel,
-            { text, blocks: [{ type: 'section', text: { type: 'plain_text', text } }] },
-            thread.ts,
-          );
-        }
-      })
+    ? new SlackCaptures(
+        o.captures,
+        o.captureMsOf ?? (() => undefined),
+        async (thread: MessageRef, r: RequestedReport) => {
+          const gid = await o.store.get(messageKey('slack', thread.channel, thread.ts));
+          if (gid)
+            await withGroup({ store: o.store, slack: web, now, captures }, 'slack', gid, thread, async (g) => {
+              if (!g.controls?.captureRunning) return false;
+              delete g.controls.captureRunning;
+              return true;
+            });
+          if (r.bundle) {
+            const up = await uploadBundle(
+              web,
+              o.store,
+              thread,
+              r.incident.key,
+              r.bundle,
+              undefined,
+              'slack',
+              bundlesDirOf(c),
+            );
+            const text = `:mag: Capture again done: bundle \`${r.bundle.id}\`${r.bundle.partial ? ' (partial)' : ''} (${up}).`;
+            await web.post(
+              thread.channel,
+              { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+              thread.ts,
+            );
+          } else {
+            const text = `:warning: Capture again failed: ${(r.captureError ?? 'no bundle').slice(0, 500)}`;
+            await web.post(
+              thread.channel,
+              { text, blocks: [{ type: 'section', text: { type: 'plain_text', text } }] },
+              thread.ts,
+            );
+          }
+        },
+      )
     : undefined;
   const mailbox = new Mailbox(o.store);
   const deps = {
