@@ -292,6 +292,7 @@ test("two engines on one Redis: a capture click the other engine gets is passed 
   sm.deliver(click(m, 'UALICE', 'tl_capture', 'capture'), 'last');
   await sm.until(() => a.results.length === 1, 15_000, 'the forwarded click');
   assert.deepEqual(b.results, ['forwarded']);
+  assert.match(slack.ephemerals.at(-1)!.text, /Passed to node-a/);
   assert.deepEqual(a.results, ['captured']);
   assert.equal(a.asked.length, 1, "the capture was asked of the incident's host");
   assert.equal(b.asked.length, 0);

@@ -233,7 +233,14 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
         return 'unavailable';
       }
       // The capture runs where the incident is: a click another engine got goes to that host.
-      if (incident.host !== d.host && d.forward && (await d.forward(incident.host, body))) return 'forwarded';
+      if (incident.host !== d.host && d.forward && (await d.forward(incident.host, body))) {
+        await d.slack.postEphemeral(
+          c.channel,
+          c.user,
+          `Passed to ${incident.host}, where this incident's capture runs.`,
+        );
+        return 'forwarded';
+      }
       const extend = c.actionId === ACTION_IDS.extend;
       const text = extend
         ? await d.captures.extend(incident, c.userName)
