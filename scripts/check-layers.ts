@@ -63,6 +63,7 @@ export const LAYERS: readonly Layer[] = [
       // The export's config schemas (pure zod), which src/config.ts includes.
       'export/config',
       'alertmanager/schema',
+      'actions/slack/settings',
     ],
   },
   { name: 'symbols', units: ['symbols'] },

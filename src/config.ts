@@ -12,6 +12,7 @@ import { durationSchema as duration, parseDuration } from './duration.ts';
 import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
 import { otlpConfigSchema } from './export/config/otlp.ts';
 import { AlertmanagerConfigSchema } from './alertmanager/schema/config.ts';
+import { SLACK_INTERACTIVE_FIELDS } from './actions/slack/settings/interactive.ts';
 
 export { parseDuration };
 
@@ -145,6 +146,7 @@ export const ConfigSchema = z
         repeat_interval: duration.default('4h'),
         /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox (`tripline run`: <data_dir>/network/slack-outbox, the network side's folder) */
         file_sink: z.string().optional(),
+        ...SLACK_INTERACTIVE_FIELDS,
       })
       .strict()
       .prefault({}),
