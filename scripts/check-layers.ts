@@ -64,6 +64,7 @@ export const LAYERS: readonly Layer[] = [
       'export/config',
       'alertmanager/schema',
       'capture/schema',
+      'actions/slack/settings',
     ],
   },
   { name: 'symbols', units: ['symbols'] },

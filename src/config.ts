@@ -13,6 +13,7 @@ import { FAMILY_CONFIG, FAMILY_NAMES } from './probes/counters/spec/index.ts';
 import { otlpConfigSchema } from './export/config/otlp.ts';
 import { AlertmanagerConfigSchema } from './alertmanager/schema/config.ts';
 import { CaptureRequestsPolicySchema } from './capture/schema/requests.ts';
+import { SLACK_INTERACTIVE_FIELDS } from './actions/slack/settings/interactive.ts';
 
 export { parseDuration };
 
@@ -147,6 +148,7 @@ export const ConfigSchema = z
         repeat_interval: duration.default('4h'),
         /** Without a token, messages go to this folder as JSON. @defaultValue <data_dir>/slack-outbox (`tripline run`: <data_dir>/network/slack-outbox, the network side's folder) */
         file_sink: z.string().optional(),
+        ...SLACK_INTERACTIVE_FIELDS,
       })
       .strict()
       .prefault({}),

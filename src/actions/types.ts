@@ -18,11 +18,12 @@ import type { SignalReader } from '../signal-read.ts';
 /**
  * Why a job exists. `firing`: a new trip; `update`: still firing (repeat, more series, bundle ready);
  * `resolved`: the incident ended; `scaled`: the scale action changed replicas (or decided not to, or restored
- * them); `verified`: the verification window after a scale ended (recovered or not). `verify` and `restore` are
+ * them); `verified`: the verification window after a scale ended (recovered or not); `decide`: a scale waiting for
+ * approval was decided (a click) or reached its deadline (scale/approval.ts). `verify` and `restore` are
  * jobs an action schedules for itself (`ActionContext.schedule`): the scale action's check at the end of its
  * verification window, and its restore of an HPA's minReplicas after the incident resolved.
  */
-export type ActionEvent = 'firing' | 'update' | 'resolved' | 'scaled' | 'verified' | 'verify' | 'restore';
+export type ActionEvent = 'firing' | 'update' | 'resolved' | 'scaled' | 'verified' | 'verify' | 'restore' | 'decide';
 
 /** Every event kind, for validation and CLI help. */
 export const ACTION_EVENTS: readonly ActionEvent[] = [
@@ -33,10 +34,11 @@ export const ACTION_EVENTS: readonly ActionEvent[] = [
   'verified',
   'verify',
   'restore',
+  'decide',
 ];
 
 /** Events an action schedules for itself (see `ActionContext.schedule`). */
-export type ScheduledEvent = 'verify' | 'restore';
+export type ScheduledEvent = 'verify' | 'restore' | 'decide';
 
 /** Non-secret, JSON-safe details of an event (e.g. `{ from: 2, to: 3, workload: "Deployment/ns/web" }`). */
 export type EventDetail = Readonly<Record<string, string | number | boolean | null>>;

@@ -24,6 +24,8 @@ export const RuleActionsSchema = z.strictObject({
   hash: str(128),
   source: z.strictObject({ file: str(4096), line: z.number().int() }),
   actions: z.array(z.looseObject({ type: str(64) })).max(64),
+  /** The rule's capture duration (ms), for a capture asked from Slack (Capture again). */
+  captureMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 
 /** Probe side → network side. */

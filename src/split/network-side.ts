@@ -14,7 +14,6 @@ import { IncidentLog } from '../incident-log.ts';
 import type { Incident } from '../incident.ts';
 import type { BundleRef } from '../bundle/types.ts';
 import type { SilenceService } from '../rules/silence-service.ts';
-import type { ActionSpec } from '../rules/types.ts';
 import { openQueue } from '../actions/open-queue.ts';
 import { dispatch } from '../actions/dispatcher.ts';
 import type { ActionQueue, JobSettled } from '../actions/queue.ts';
@@ -22,14 +21,14 @@ import { ACTIONS, actionFor, type ActionRegistry } from '../actions/registry.ts'
 import { createServer, type TriplineServer } from '../server/http.ts';
 import { mountApi } from '../server/api.ts';
 import type { IncidentReport } from '../pipeline/events.ts';
-import { ruleActionsHash } from '../rules/actions-hash.ts';
-import type { Rule } from '../rules/types.ts';
+import { RuleBook, type RuleActions } from './rule-book.ts';
 import type { SignalReader } from '../signal-read.ts';
 import type { PodSnapshot } from '../pod-meta.ts';
 import type { PodCache } from '../kube/pod-cache.ts';
 import { mountAlertmanager, type AlertmanagerParts } from '../alertmanager/mount.ts';
 import { kubernetesConfigured, resolveCredentials } from '../kube/kubeconfig.ts';
 import { startObservers, type IncidentObservers } from '../export/observers.ts';
+import { SlackLink } from '../actions/slack/link.ts';
 import type {
   CaptureExtendMsg,
   CaptureExtendReply,
@@ -49,27 +48,7 @@ export interface ProbeAccess {
   readonly extendCapture?: (r: CaptureExtendMsg) => Promise<CaptureExtendReply>;
 }
 
-/** One version of a rule's actions, as the probe side loaded it. */
-export interface RuleActions {
-  readonly name: string;
-  /** ruleActionsHash of the rule: reports and jobs name the version they were made under. */
-  readonly hash: string;
-  readonly source: { readonly file: string; readonly line: number };
-  readonly actions: readonly ActionSpec[];
-}
-
-/** The actions of loaded rules, as the network side is told them. */
-export function ruleActions(rules: readonly Rule[]): RuleActions[] {
-  return rules.map((r) => ({
-    name: r.name,
-    hash: ruleActionsHash(r),
-    source: { file: r.source.file, line: r.source.line },
-    actions: r.actions,
-  }));
-}
-
-/** Old versions of rules kept for incidents that fired under them (a reload changed or removed the rule). */
-const OLD_VERSIONS = 1000;
+export { ruleActions, type RuleActions } from './rule-book.ts';
 
 export interface NetworkSideOptions {
   readonly config: Readonly<Config>;
@@ -97,8 +76,7 @@ export interface NetworkSideOptions {
 export class NetworkSide {
   readonly incidents = new IncidentLog();
   readonly #o: NetworkSideOptions;
-  /** Every rule version seen: `name\0hash` → actions (current ones plus the last OLD_VERSIONS replaced ones). */
-  readonly #book = new Map<string, RuleActions>();
+  readonly #book = new RuleBook();
   readonly #chains = new Map<string, Promise<void>>();
   #ready: true | string = 'no word from the probe side yet';
   readonly #requested = new Set<(r: IncidentReport) => void>();
@@ -110,6 +88,8 @@ export class NetworkSide {
   #apiServer?: TriplineServer;
   #pods?: PodCache;
   #observers?: IncidentObservers;
+  /** Socket Mode clicks and digests. */
+  readonly slack = new SlackLink();
   /** Where /metrics (and /api unless api.listen) listens. */
   address?: { host: string; port: number };
   /** Where /api listens when api.listen puts it apart. */
@@ -192,9 +172,27 @@ export class NetworkSide {
         'action settled',
       );
       this.#observers?.settled(s);
+      this.slack.settled(s);
       this.#o.onSettled?.(s);
     });
     await this.#queue.start();
+    const queue = this.#queue;
+    await this.slack.start({
+      config: c,
+      env: this.#o.env ?? process.env,
+      log,
+      store: queue.store,
+      silences: this.#o.probe.silences,
+      enqueue: (input) => queue.enqueue(input),
+      incidents: () => this.incidents.list(),
+      metricsRegistry: this.#o.metricsRegistry,
+      captureMsOf: (name) => [...this.#book.values()].findLast((r) => r.name === name)?.captureMs,
+      captures:
+        this.#o.probe.requestCapture && this.#o.probe.extendCapture
+          ? { request: this.#o.probe.requestCapture, extend: this.#o.probe.extendCapture }
+          : undefined,
+    });
+    this.onRequested((r) => void this.slack.requested(r));
 
     const api = { token: this.#o.apiToken, allowedHosts: c.api.allowed_hosts };
     const onError = (err: unknown, req: object): void =>
@@ -282,14 +280,7 @@ export class NetworkSide {
   setRules(rules: readonly RuleActions[]): void {
     const registry = this.#o.actions ?? ACTIONS;
     this.#observers?.rules(rules.map((r) => r.name));
-    const current = new Set<string>();
-    for (const rule of rules) {
-      const id = `${rule.name}\0${rule.hash}`;
-      current.add(id);
-      const known = this.#book.has(id);
-      this.#book.delete(id); // re-inserted last: the book is oldest first
-      this.#book.set(id, rule);
-      if (known) continue;
+    for (const rule of this.#book.set(rules))
       for (const [i, spec] of rule.actions.entries()) {
         try {
           actionFor(spec.type, registry).check?.(spec as never, this.#o.config, process.env);
@@ -307,19 +298,11 @@ export class NetworkSide {
           );
         }
       }
-    }
-    let old = this.#book.size - current.size;
-    for (const id of this.#book.keys()) {
-      if (old <= OLD_VERSIONS) break;
-      if (current.has(id)) continue;
-      this.#book.delete(id);
-      old--;
-    }
   }
 
   /** The actions of a rule version, or undefined when this side was never given it. */
   rule(name: string, hash: string): RuleActions | undefined {
-    return this.#book.get(`${name}\0${hash}`) ?? this.#extra.get(`${name}\0${hash}`);
+    return this.#book.get(name, hash) ?? this.#extra.get(`${name}\0${hash}`);
   }
 
   /**
@@ -378,6 +361,7 @@ export class NetworkSide {
   async stop(flushMs = 10_000): Promise<void> {
     await Promise.allSettled([...this.#chains.values()]);
     await this.#am?.stop();
+    await this.slack.stop();
     await this.#queue?.close(flushMs);
     await this.#observers?.stop();
     await this.#pods?.stop();

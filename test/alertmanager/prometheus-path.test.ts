@@ -20,7 +20,7 @@ kernelTest(
       const cg = w.plain('throttled', 0.1);
       w.load(cg);
       await w.start();
-      const am = await w.startAm(`${recorder.url}/notify`);
+      await w.startAm(`${recorder.url}/notify`);
       // tripline's own incident of the cgroup fires first (its rule: throttled in over 20% of periods for 3 s).
       const own = await until(
         'tripline’s own incident of the cgroup, with its bundle',

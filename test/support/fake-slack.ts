@@ -1,6 +1,7 @@
 /**
  * A local HTTP server that speaks the parts of the Slack Web API tripline uses (auth.test, chat.postMessage,
- * chat.update, files.getUploadURLExternal, the upload URL, files.completeUploadExternal). It records every
+ * chat.update, chat.postEphemeral, usergroups.users.list, apps.connections.open (Socket Mode, with the app token;
+ * see fake-socket-mode.ts), files.getUploadURLExternal, the upload URL, files.completeUploadExternal). It records every
  * request, keeps the posted messages and files, and fails on demand (429 with Retry-After, 500, invalid_auth),
  * so the real `@slack/web-api` client can be tested against it.
  */
@@ -40,6 +41,14 @@ export class FakeSlack {
     { name: string; length: number; received?: number; channel?: string; threadTs?: string; completions: number }
   >();
   token = 'xoxb-test-token';
+  /** App-level token apps.connections.open takes (Socket Mode). */
+  appToken = 'xapp-test-token';
+  /** Answers apps.connections.open with a WebSocket URL (set by the Socket Mode stand-in); unset: `not_allowed`. */
+  connectionsOpen?: () => string;
+  /** User groups for usergroups.users.list: group id → user ids. */
+  readonly usergroups = new Map<string, string[]>();
+  /** Ephemeral messages (chat.postEphemeral): seen by one user only. */
+  readonly ephemerals: { channel: string; user: string; text: string }[] = [];
   url = '';
   #server?: Server;
   #seq = 0;
@@ -111,6 +120,12 @@ export class FakeSlack {
       file.received = body.length;
       return send(res, 200, { ok: true });
     }
+    if (method === 'apps.connections.open') {
+      if (req.headers.authorization !== `Bearer ${this.appToken}`)
+        return send(res, 200, { ok: false, error: 'invalid_auth' });
+      const url = this.connectionsOpen?.();
+      return send(res, 200, url ? { ok: true, url } : { ok: false, error: 'not_allowed_token_type' });
+    }
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return send(res, 200, { ok: false, error: 'invalid_auth' });
     switch (method) {
@@ -136,6 +151,18 @@ export class FakeSlack {
         m.blocks = (params.blocks as unknown[]) ?? [];
         m.updates += 1;
         return send(res, 200, { ok: true, channel: m.channel, ts: m.ts });
+      }
+      case 'chat.postEphemeral': {
+        this.ephemerals.push({
+          channel: String(params.channel),
+          user: String(params.user),
+          text: String(params.text ?? ''),
+        });
+        return send(res, 200, { ok: true, message_ts: this.#ts() });
+      }
+      case 'usergroups.users.list': {
+        const users = this.usergroups.get(String(params.usergroup));
+        return send(res, 200, users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' });
       }
       case 'files.getUploadURLExternal': {
         const id = `F${String(++this.#seq).padStart(8, '0')}`;

@@ -22,6 +22,8 @@ import { KubeClient } from '../../kube/client.ts';
 import { resolveCredentials } from '../../kube/kubeconfig.ts';
 import { OwnerResolver, scalePath, workloadId } from './owner.ts';
 import { causeVerdict, parseStep } from './plan.ts';
+import { askApproval, onDecide } from './approval-flow.ts';
+import { slackAppToken } from '../slack/settings/interactive.ts';
 
 /** Options of the scale action; production uses the defaults. */
 export interface ScaleActionOptions {
@@ -59,8 +61,12 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     type: 'scale',
     spec: scaleSpec,
     doc: scaleDoc,
-    check(spec) {
+    check(spec, config, env) {
       parseStep(spec.step);
+      if (spec.approval === 'required' && !hasAppToken(config, env))
+        throw new TriplineError('ACTION_ERR_CONFIG', 'scale approval: required, but no Slack app token', {
+          hint: 'nobody can click Approve: set SLACK_APP_TOKEN or slack.app_token_file (docs/slack.md), or approval: none; meanwhile each such scale times out unscaled',
+        });
       if (!(spec.max >= 1))
         throw new TriplineError('ACTION_ERR_CONFIG', `scale max ${spec.max} must be at least 1`, {
           hint: 'set max: to the most replicas tripline may ask for',
@@ -68,16 +74,32 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     },
 
     async execute(job: ActionJob<ScaleActionSpec>, ctx: ActionContext): Promise<ActionOutcome> {
-      const { spec, incident } = job;
+      const { incident } = job;
       const guards = new ScaleGuards(ctx.store);
       if (job.event === 'resolved') return onResolved(job, ctx, guards);
       if (job.event === 'verify') return runVerify(job, ctx, guards);
       if (job.event === 'restore') return runRestore(job, ctx, () => kube(ctx).client);
-      if (job.event !== 'firing')
-        return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
-      const dryRun = spec.dryRun || job.dryRun === true;
       const tell = (detail: EventDetail, seq: string): Promise<string[]> =>
         ctx.notify('scaled', detail, `${incident.id}-${seq}`);
+      if (job.event === 'decide') return onDecide(job, ctx, tell, (by) => scaleNow(job, ctx, tell, guards, by));
+      if (job.event !== 'firing')
+        return { status: 'skipped', summary: `scale acts on firing incidents, not ${job.event}` };
+      return scaleNow(job, ctx, tell, guards);
+    },
+  };
+
+  /** Scales for a firing incident (or an approved `decide`), or asks for approval first when the spec wants it. */
+  async function scaleNow(
+    job: ActionJob<ScaleActionSpec>,
+    ctx: ActionContext,
+    tell: (detail: EventDetail, seq: string) => Promise<string[]>,
+    guards: ScaleGuards,
+    approvedBy?: string,
+  ): Promise<ActionOutcome> {
+    {
+      const { spec, incident } = job;
+      const dryRun = spec.dryRun || job.dryRun === true;
+      const approved = approvedBy ? ` Approved by ${approvedBy}.` : '';
 
       // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
       const diagnosis = job.bundle?.findings.diagnosis;
@@ -86,6 +108,7 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         await tell({ kind: 'scale-skipped', text: refused }, 'skip');
         return { status: 'skipped', summary: refused };
       }
+      if (spec.approval === 'required' && !dryRun && approvedBy === undefined) return askApproval(job, ctx, tell);
       let k: { client: KubeClient; owners: OwnerResolver };
       try {
         k = kube(ctx);
@@ -154,10 +177,10 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
           if (spec.restore)
             await raises.noteRaise(w, incident.key, incident.id, hpa, planned.hpaMin ?? hpa.minReplicas, to);
         });
-        text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).`;
+        text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).${approved}`;
       } else {
         await client.patch(scalePath(workload), { spec: { replicas: to } });
-        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
+        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${approved}${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
       }
       // The decision cites the diagnosis it acted on.
       if (diagnosis) text += ` Cause: ${diagnosis.lead ?? `${diagnosis.cause}: ${diagnosis.summary}`}.`;
@@ -173,8 +196,17 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
         summary: text,
         data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' },
       };
-    },
-  };
+    }
+  }
+}
+
+/** True when a Slack app token is set (Socket Mode clicks can approve). */
+function hasAppToken(config: Readonly<Config>, env: NodeJS.ProcessEnv): boolean {
+  try {
+    return slackAppToken(config.slack, env) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The scale action with production defaults (the registry's entry). */

@@ -8,7 +8,7 @@ import type { ActionDoc } from '../types.ts';
 /** Diagnoses a scale action may act on (the bundle's Cause), or `any`. A typo would never scale, so it is an error. */
 export const SCALE_CAUSES = [...CAUSES, 'any'] as const;
 
-/** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?, restore?, restore_after?}`, loaded in camelCase with durations in ms. */
+/** `{type: scale, target?, step?, max?, cooldown?, dry_run?, when_cause?, verify?, restore?, restore_after?, approval?, approval_timeout?}`, loaded in camelCase with durations in ms. */
 export const scaleSpec = z
   .strictObject({
     type: z.literal('scale'),
@@ -51,6 +51,15 @@ export const scaleSpec = z
     restore_after: DurationSchema.default('10m').describe(
       'How long after the last incident on the workload resolved the raised minReplicas is restored.',
     ),
+    approval: z
+      .enum(['none', 'required'])
+      .default('none')
+      .describe(
+        "`required`: ask in the incident's Slack thread (Approve scale / Reject buttons, Socket Mode) and scale only once an allowed person approves; the approval is named in the scale's note.",
+      ),
+    approval_timeout: DurationSchema.default('15m').describe(
+      'How long a scale waits for approval; then the thread says "not approved, no scale" and nothing is sent.',
+    ),
   })
   .transform((a) => ({
     type: a.type,
@@ -63,6 +72,8 @@ export const scaleSpec = z
     verifyMs: parseDuration(a.verify),
     restore: a.restore,
     restoreAfterMs: parseDuration(a.restore_after),
+    approval: a.approval,
+    approvalTimeoutMs: parseDuration(a.approval_timeout),
   }));
 
 /** A scale action as loaded. */

@@ -10,7 +10,8 @@ import { formatDuration, formatValue } from './format.ts';
 
 /** Something tripline did or decided about an incident (capture, scale, verification), for the message and its thread. */
 export interface IncidentNote {
-  readonly kind: 'capture' | 'scaled' | 'scale-skipped' | 'scale-dry-run' | 'recovered' | 'not-recovered' | 'info';
+  readonly kind:
+    'capture' | 'scaled' | 'scale-skipped' | 'scale-dry-run' | 'recovered' | 'not-recovered' | 'approval' | 'info';
   /** Plain words; may name workloads, so it is escaped like any incident text. */
   readonly text: string;
   /** ISO time of the event. */
@@ -37,6 +38,8 @@ export interface MessageInput {
   readonly mention?: string;
   /** Render time (ms), for "firing for". */
   readonly now: number;
+  /** Buttons and their state lines (interactive/controls.ts), shown above the key line. */
+  readonly controls?: readonly Block[];
 }
 
 /** Series listed in a grouped message before "and N more". */
@@ -126,6 +129,7 @@ export function renderIncidentMessage(input: MessageInput): SlackMessage {
       context(`:mute: ${input.suppressed.count} similar in the last ${formatDuration(input.suppressed.windowMs)}`),
     );
   }
+  if (input.controls) blocks.push(...input.controls);
   blocks.push(context(`key ${codeSpan(first.key, 500)} · incident ${codeSpan(first.id, 100)}`));
 
   const named = targetName(first.target);
@@ -142,6 +146,7 @@ export function renderNoteReply(incident: Incident, note: IncidentNote): SlackMe
     'scale-dry-run': ':memo:',
     recovered: ':white_check_mark:',
     'not-recovered': ':warning:',
+    approval: ':raised_hand:',
     info: ':information_source:',
   }[note.kind];
   const body = `${icon} ${inertMrkdwn(note.text, SLACK_LIMITS.sectionText - 100)}`;

@@ -200,6 +200,27 @@ export class SlackClient implements SlackTransport {
     }
   }
 
+  /** chat.postEphemeral: a message only `user` sees (e.g. "not allowed"). */
+  async postEphemeral(channel: string, user: string, text: string): Promise<void> {
+    try {
+      const web = await this.#client();
+      await web.chat.postEphemeral({ channel, user, text });
+    } catch (err) {
+      throw mapSlackError(err, 'chat.postEphemeral');
+    }
+  }
+
+  /** usergroups.users.list: the user ids of a user group. */
+  async groupMembers(group: string): Promise<string[]> {
+    try {
+      const web = await this.#client();
+      const r = await web.usergroups.users.list({ usergroup: group });
+      return (r.users ?? []).filter((u): u is string => typeof u === 'string').slice(0, 10_000);
+    } catch (err) {
+      throw mapSlackError(err, 'usergroups.users.list');
+    }
+  }
+
   async startUpload(filename: string, length: number): Promise<PendingUpload> {
     try {
       const web = await this.#client();

@@ -8,6 +8,7 @@ import type { Incident } from '../../incident.ts';
 import type { BundleRef } from '../../bundle/types.ts';
 import type { IncidentNote } from './blocks.ts';
 import type { MessageRef } from './transport.ts';
+import type { Controls } from './interactive/controls.ts';
 
 /** Grouping windows in milliseconds (config `slack.group_wait`, `group_interval`, `repeat_interval`). */
 export interface GroupTiming {
@@ -43,6 +44,10 @@ export interface GroupState {
   rendered: number;
   /** Set when every series resolved: the next trip starts a new group (a new message). */
   closedAt?: number;
+  /** The rule's mention (kept so a click's re-render shows it). */
+  mention?: string;
+  /** What clicks changed: silence, approvals, capture (the buttons shown). */
+  controls?: Controls;
 }
 
 /**

@@ -14,12 +14,15 @@ import { TriplineError } from '../../errors.ts';
 import { slackDoc, slackSpec, type SlackActionSpec } from './spec.ts';
 import { RetryableError, UnrecoverableError } from '../errors.ts';
 import type { Action, ActionContext, ActionJob, ActionOutcome } from '../types.ts';
-import { renderIncidentMessage, renderNoteReply } from './blocks.ts';
+import { renderNoteReply } from './blocks.ts';
+import { messageKey, renderGroup } from './render-group.ts';
+import { interactiveOf } from './interactive/enabled.ts';
+import { setApproval, type Interactive } from './interactive/controls.ts';
 import { formatDuration } from './format.ts';
 import type { IncidentNote } from './blocks.ts';
 import { SlackClient } from './client.ts';
 import { FileSink } from './file-sink.ts';
-import { addNote, groupId, groupIncidents, isExpired, mergeIncident, newGroup, nextRenderAt } from './group.ts';
+import { addNote, groupId, isExpired, mergeIncident, newGroup, nextRenderAt } from './group.ts';
 import type { GroupState, GroupTiming } from './group.ts';
 import { Threads, THREAD_TTL_MS } from './threads.ts';
 import { GroupLock, LOCK_RETRY_MS } from './group-lock.ts';
@@ -124,6 +127,7 @@ export function createSlackAction(opts: SlackActionOptions = {}): Action<SlackAc
         repeatMs: parseDuration(ctx.config.slack.repeat_interval),
       };
       const run = new Delivery(job, ctx, transport, threads, channel, timing, spacingMs, sleep);
+      run.interactive = interactiveOf(ctx.config, ctx.env, transport.kind);
       const outcome = await run.deliver();
       await threads.mark(job.id, 'job');
       return outcome;
@@ -144,6 +148,8 @@ class Delivery {
   readonly timing: GroupTiming;
   readonly spacingMs: number;
   readonly gid: string;
+  /** Buttons on the message (an app token is set and this is the Web API). */
+  interactive: Interactive = { on: false, capture: false };
   /** The group lock this run holds (key and its token), once #withGroup took it. */
   #lock?: GroupLock;
   readonly sleep: (ms: number) => Promise<void>;
@@ -266,6 +272,7 @@ class Delivery {
       'scale-dry-run',
       'recovered',
       'not-recovered',
+      'approval',
       'info',
     ];
     const kind = kinds.includes(detail?.kind as IncidentNote['kind']) ? (detail!.kind as IncidentNote['kind']) : 'info';
@@ -292,6 +299,7 @@ class Delivery {
     await this.#withGroup(async (g) => {
       if (!g.parent || g.parent.ts !== parentTs) return { result: undefined };
       if (!g.notes.some((n) => n.text === note.text && n.kind === note.kind)) addNote(g, note);
+      if (typeof detail?.approval === 'string') setApproval(g, detail.approval, note.text, detail.approval_state);
       if (g.rendered < g.version) await this.#render(g);
       return { result: undefined };
     });
@@ -305,18 +313,13 @@ class Delivery {
   async #render(g: GroupState): Promise<boolean> {
     await this.#spaceChannel();
     const now = this.ctx.now();
-    const message = renderIncidentMessage({
-      incidents: groupIncidents(g),
-      bundle: g.bundle,
-      notes: g.notes,
-      mention: this.job.spec.mention,
-      now,
-      suppressed: g.suppressed > 0 ? { count: g.suppressed, windowMs: now - g.createdAt } : undefined,
-    });
+    g.mention = this.job.spec.mention;
+    const message = renderGroup(g, now, this.interactive);
     if (!g.parent) {
       await this.#lock?.check();
       g.parent = await this.transport.post(this.channel, message);
       g.postedAt = now;
+      await this.ctx.store.set(messageKey(this.threads.ns, g.parent.channel, g.parent.ts), g.id, THREAD_TTL_MS);
       for (const key of Object.keys(g.series)) await this.threads.set(key, { ...g.parent, group: g.id });
     } else {
       await this.transport.update(g.parent, message);

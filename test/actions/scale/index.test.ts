@@ -55,6 +55,8 @@ function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
     verifyMs: 0,
     restore: true,
     restoreAfterMs: 600_000,
+    approval: 'none',
+    approvalTimeoutMs: 900_000,
     ...over,
   };
 }

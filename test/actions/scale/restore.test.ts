@@ -71,6 +71,8 @@ function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
     verifyMs: 0,
     restore: true,
     restoreAfterMs: 400,
+    approval: 'none',
+    approvalTimeoutMs: 900_000,
     ...over,
   };
 }

@@ -15,6 +15,8 @@ test('defaults come from the scale schema', () => {
     verifyMs: 120_000,
     restore: true,
     restoreAfterMs: 600_000,
+    approval: 'none',
+    approvalTimeoutMs: 900_000,
   });
 });
 
@@ -31,6 +33,8 @@ test('written options are converted: snake_case to camelCase, durations to ms, t
     verify: '0s',
     restore: false,
     restore_after: '90s',
+    approval: 'required',
+    approval_timeout: '5m',
   });
   assert.deepEqual(s, {
     type: 'scale',
@@ -43,6 +47,8 @@ test('written options are converted: snake_case to camelCase, durations to ms, t
     verifyMs: 0,
     restore: false,
     restoreAfterMs: 90_000,
+    approval: 'required',
+    approvalTimeoutMs: 300_000,
   });
   assert.notEqual(s.target, target);
 });

@@ -91,6 +91,8 @@ function spec(): ScaleActionSpec {
     verifyMs: 60_000,
     restore: true,
     restoreAfterMs: 600_000,
+    approval: 'none',
+    approvalTimeoutMs: 900_000,
   };
 }
 

@@ -50,6 +50,8 @@ test("a pod known by uid only is found in this node's pod cache: its Deployment 
     verifyMs: 0,
     restore: true,
     restoreAfterMs: 600_000,
+    approval: 'none',
+    approvalTimeoutMs: 900_000,
   };
   const i = incident('web-1', Date.parse('2026-11-25T14:00:00Z'), { target: { pod: { uid: uid! } } });
   const b = bundle();
