@@ -232,7 +232,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       outlet: (r) => (this.link ? this.link.report(r) : this.network?.record(r)),
       firing: (key) => this.pipeline?.firing(key),
       policy: c.capture.requests,
-      procs: procView({ version: resolver?.mount?.version, networkUid: lookupUser(c.network.user)?.uid }),
+      procs: procView({ version: resolver?.mount?.version, networkUid: networkUid(c.network.user) }),
       log: this.log,
     });
     this.retention = scheduleRetention(
@@ -354,5 +354,14 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   seriesPhase(rule: string, key: string): Phase | undefined {
     return this.rules?.phaseOf(rule, key);
+  }
+}
+
+/** The network side's uid (its processes are the engine's own: never captured on request), if the user exists. */
+function networkUid(user: string): number | undefined {
+  try {
+    return lookupUser(user)?.uid;
+  } catch {
+    return undefined; // no /etc/passwd: the probe side's own pid and children are still refused
   }
 }
