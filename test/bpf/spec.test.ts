@@ -16,6 +16,7 @@ import { SYSCALLS } from '../../src/probes/decode/syscalls.ts';
 import { TCP } from '../../src/probes/decode/tcp.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
 import { PG } from '../../src/probes/decode/pg.ts';
+import { HTTP } from '../../src/probes/decode/http.ts';
 import { DEEP_TARGET_LAYOUT, DEEP_TARGET_SIZE } from '../../src/probes/deep/target-map.ts';
 import { IO_LAYOUTS } from '../../src/probes/deep/io.ts';
 import { OFFCPU_KEY_SIZE, OFFCPU_LAYOUTS, OFFCPU_SPELL_SIZE, OFFCPU_VAL_SIZE } from '../../src/probes/deep/offcpu.ts';
@@ -232,6 +233,17 @@ const OBJECTS: Record<string, ObjectSpec> = {
       ...drops('pg_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...PG.layouts },
+    knobs: {},
+  },
+  'counters/http': {
+    maps: {
+      http_latency: { type: PERCPU_HASH, keySize: HTTP.keySize, valueSize: HTTP.latencyValueSize },
+      http2_frames: { type: PERCPU_HASH, keySize: HTTP.framesKeySize, valueSize: HTTP.framesValueSize },
+      http_conns: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_conn.size },
+      http_h2_streams: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_streams.size },
+      ...drops('http_drops'),
+    },
+    layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },
     knobs: {},
   },
   'deep/io': {

@@ -1,0 +1,35 @@
+/** http family (src/probes/counters/http.ts): server-side HTTP/1.x and h2c request latency and HTTP/2 frames per cgroup. */
+import { z } from 'zod';
+import { CGROUP_LABELS as cg, type FamilySpec } from './types.ts';
+
+/** The http family's descriptor. */
+export const http = {
+  name: 'http',
+  bpf: true,
+  signals: {
+    http_request_duration_seconds: {
+      kind: 'histogram',
+      unit: 'seconds',
+      labels: [...cg, 'method', 'status_class', 'protocol'],
+      help: 'Server-side HTTP request latency (request read to response status line written, or HTTP/2 request HEADERS to END_STREAM), per cgroup of the server, method (GET, POST, PUT, DELETE, OTHER), status class (1xx-5xx, unknown) and protocol (http1, h2).',
+      // Sub-millisecond handlers to requests that time out after tens of seconds.
+      range: [64e-6, 34.4],
+    },
+    http2_frames: {
+      kind: 'counter',
+      unit: 'count',
+      labels: [...cg, 'type'],
+      help: 'HTTP/2 (h2c) frames read and written by servers, per cgroup and frame type (DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, other).',
+    },
+  },
+  defaultProbes: ['profile', 'offcpu'],
+  config: {
+    /** Server connections the http family follows at once (its kernel hash of sockets that carried HTTP); a connection beyond it is not measured and counts as a drop. @defaultValue 65536 */
+    http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
+  },
+  doc: {
+    hooks:
+      '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers)',
+    signals: '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), `http2_frames` (`type`)',
+  },
+} as const satisfies FamilySpec;

@@ -1,0 +1,260 @@
+/**
+ * Kernel test of the http family against real servers, each moved into a cgroup of its own: a Node HTTP/1.1 server
+ * (keep-alive, no keep-alive and pipelined clients, a 200 ms endpoint, a 503 one, a body streamed in several writes,
+ * connections closed mid-request), a Node h2c server (frames per type, requests per stream), and a redis-server with
+ * its client that must not be counted. With a two-connection table, the connections beyond it count as drops.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before } from 'node:test';
+import { kernelTest, objDir } from '../../support/kernel.ts';
+import { cleanupsAfterAll } from '../../support/cleanups.ts';
+import { startHttp } from '../../../src/probes/counters/http.ts';
+import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
+import type { Reading } from '../../../src/probes/counters/types.ts';
+import { counterValue, find, histCount, sleep, uniqueName } from './fixtures/workload.ts';
+import { STREAM_CHUNKS } from './fixtures/http-servers.ts';
+
+const cleanups = cleanupsAfterAll();
+let ports: { http1: number; h2: number };
+let serverCg: ManagedCgroup;
+
+before(async () => {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'http-servers.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  cleanups.push(() => child.kill('SIGKILL'));
+  serverCg = createCgroup({ name: uniqueName('http') });
+  cleanups.push(() => serverCg.destroy());
+  serverCg.addPid(child.pid!);
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  ports = JSON.parse(line);
+});
+
+/** One HTTP/1.1 request; resolves with the status and the body's length. */
+function get(
+  path: string,
+  opts: { method?: string; agent?: Agent | false } = {},
+): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: ports.http1, path, method: opts.method ?? 'GET', agent: opts.agent },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (d: Buffer) => (bytes += d.length));
+        res.on('end', () => resolve({ status: res.statusCode!, bytes }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A raw connection to the HTTP/1.1 server. */
+async function raw(): Promise<Socket> {
+  const s = connect(ports.http1, '127.0.0.1');
+  await once(s, 'connect');
+  return s;
+}
+
+/** Reads from `s` until `n` status lines arrived. */
+async function statusLines(s: Socket, n: number): Promise<void> {
+  let text = '';
+  for await (const d of s) {
+    text += String(d);
+    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= n) return;
+  }
+  throw new Error(`connection ended after ${text.length} bytes`);
+}
+
+const requests = (readings: readonly Reading[], labels: Record<string, string>): number =>
+  histCount(find(readings, 'http_request_duration_seconds', { cgroup_id: serverCg.id, ...labels }));
+
+kernelTest(
+  'http: HTTP/1.1 requests per method and status class in the server cgroup, 200 ms ones in slow buckets',
+  async () => {
+    const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
+    cleanups.push(() => fam.close());
+
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => keepAlive.destroy());
+    for (let i = 0; i < 10; i++) assert.equal((await get('/fast', { agent: keepAlive })).status, 200);
+    for (let i = 0; i < 2; i++) assert.equal((await get('/slow', { agent: keepAlive })).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await get('/unavailable', { agent: keepAlive })).status, 503);
+    for (const method of ['POST', 'POST', 'PUT', 'DELETE', 'PATCH'])
+      assert.equal((await get('/fast', { agent: keepAlive, method })).status, 200);
+    const streamed = await get('/stream', { agent: keepAlive });
+    assert.equal(streamed.bytes, STREAM_CHUNKS * 32 * 1024, 'the streamed body came in full');
+    // No keep-alive: a connection per request.
+    for (let i = 0; i < 5; i++) assert.equal((await get('/fast', { agent: false })).status, 200);
+    // Pipelined: three requests in one write, answered in order on one connection.
+    const p = await raw();
+    p.write('GET /fast HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(3));
+    await statusLines(p, 3);
+    p.destroy();
+    // Closed mid-request: a slow request whose client leaves before the answer, and a body cut short.
+    const gone = await raw();
+    gone.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    await sleep(20);
+    gone.destroy();
+    const cut = await raw();
+    cut.write('POST /fast HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc');
+    await sleep(20);
+    cut.destroy();
+    await sleep(400); // the abandoned slow handler's timer fires: its connection is gone, nothing is written
+
+    const readings = fam.read();
+    const h1 = { protocol: 'http1' };
+    // The cgroup holds only this server: exact counts.
+    assert.deepEqual(
+      {
+        get2xx: requests(readings, { ...h1, method: 'GET', status_class: '2xx' }),
+        get5xx: requests(readings, { ...h1, method: 'GET', status_class: '5xx' }),
+        post: requests(readings, { ...h1, method: 'POST', status_class: '2xx' }),
+        put: requests(readings, { ...h1, method: 'PUT', status_class: '2xx' }),
+        del: requests(readings, { ...h1, method: 'DELETE', status_class: '2xx' }),
+        other: requests(readings, { ...h1, method: 'OTHER', status_class: '2xx' }),
+      },
+      { get2xx: 10 + 2 + 1 + 5 + 3, get5xx: 3, post: 2, put: 1, del: 1, other: 1 },
+    );
+    // The body cut short: Node answers it with a 400 when the socket is still writable (a 4xx, or nothing).
+    const cutAnswer = requests(readings, { ...h1, method: 'POST', status_class: '4xx' });
+    assert.ok(cutAnswer <= 1, `POST 4xx: ${cutAnswer}`);
+    const mine = readings.filter((r) => r.labels.cgroup_id === serverCg.id);
+    assert.equal(mine.length, 6 + cutAnswer, `no other series: ${JSON.stringify(mine.map((r) => r.labels))}`);
+    const get2xx = find(readings, 'http_request_duration_seconds', {
+      cgroup_id: serverCg.id,
+      ...h1,
+      method: 'GET',
+      status_class: '2xx',
+    });
+    assert.ok(get2xx?.kind === 'histogram');
+    // Slot bounds are powers of two µs: 0.2 s lands in [0.131, 0.262) s.
+    const slow = get2xx.counts.reduce((a, c, i) => a + (get2xx.bounds[i] > 0.2 ? c : 0), 0);
+    assert.ok(slow >= 2, `the two 200 ms requests are in buckets above 0.2 s: ${slow}`);
+    assert.ok(get2xx.sum! >= 0.4 && get2xx.sum! < 10, `GET sum ${get2xx.sum} s`);
+    assert.ok(
+      readings.every((r) => r.signal !== 'http2_frames' || r.labels.cgroup_id !== serverCg.id),
+      'no HTTP/2 frames from an HTTP/1 server',
+    );
+  },
+);
+
+kernelTest('http: h2c requests per stream and frames per type in the server cgroup', async () => {
+  const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
+  cleanups.push(() => fam.close());
+  const client: ClientHttp2Session = h2connect(`http://127.0.0.1:${ports.h2}`);
+  cleanups.push(() => client.close());
+  const req = (path: string, method = 'GET'): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const r = client.request({ ':path': path, ':method': method });
+      let status = 0;
+      r.on('response', (h) => (status = Number(h[':status'])));
+      r.resume();
+      r.on('end', () => resolve(status));
+      r.on('error', reject);
+      r.end();
+    });
+  for (let i = 0; i < 5; i++) assert.equal(await req('/fast'), 200);
+  assert.equal(await req('/slow'), 200);
+  assert.equal(await req('/unavailable'), 503);
+  assert.equal(await req('/fast', 'POST'), 200);
+  assert.equal(await req('/fast', 'DELETE'), 200);
+  assert.deepEqual(await Promise.all([req('/fast'), req('/fast'), req('/fast')]), [200, 200, 200]);
+  await sleep(50); // the server's last writes
+
+  const readings = fam.read();
+  const h2 = { protocol: 'h2' };
+  assert.deepEqual(
+    {
+      get2xx: requests(readings, { ...h2, method: 'GET', status_class: '2xx' }),
+      get5xx: requests(readings, { ...h2, method: 'GET', status_class: '5xx' }),
+      post: requests(readings, { ...h2, method: 'POST', status_class: '2xx' }),
+      del: requests(readings, { ...h2, method: 'DELETE', status_class: '2xx' }),
+    },
+    { get2xx: 5 + 1 + 3, get5xx: 1, post: 1, del: 1 },
+  );
+  const get2xx = find(readings, 'http_request_duration_seconds', {
+    cgroup_id: serverCg.id,
+    ...h2,
+    method: 'GET',
+    status_class: '2xx',
+  });
+  assert.ok(get2xx?.kind === 'histogram' && get2xx.sum! >= 0.2, 'the 200 ms stream is timed');
+  const frames = (type: string) => counterValue(find(readings, 'http2_frames', { cgroup_id: serverCg.id, type }));
+  // Each request: the client's HEADERS and the server's (and trailers where a side sends them); the server's first
+  // SETTINGS goes out before the preface arrives (not yet known as HTTP/2), the client's SETTINGS and the ACKs are seen.
+  assert.ok(frames('HEADERS') >= 2 * 11, `HEADERS frames: ${frames('HEADERS')}`);
+  assert.ok(frames('DATA') >= 11, `DATA frames: ${frames('DATA')}`);
+  assert.ok(frames('SETTINGS') >= 2, `SETTINGS frames: ${frames('SETTINGS')}`);
+  assert.equal(fam.stats().dropped, 0);
+});
+
+kernelTest('http: a redis-server and its client are not counted', async () => {
+  const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
+  cleanups.push(() => fam.close());
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-test-http-redis-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const cg = createCgroup({ name: uniqueName('http-redis') });
+  cleanups.push(() => cg.destroy());
+  const port = ports.http1 + 1 < 65536 ? await freePort() : 0;
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], {
+    stdio: 'ignore',
+  });
+  cleanups.push(() => redis.kill('SIGKILL'));
+  cg.addPid(redis.pid!);
+  let s: Socket | undefined;
+  for (let i = 0; i < 100 && !s; i++) {
+    const c = connect(port, '127.0.0.1');
+    const ok = await Promise.race([once(c, 'connect').then(() => true), once(c, 'error').then(() => false)]);
+    if (ok) s = c;
+    else await sleep(50);
+  }
+  assert.ok(s, 'redis-server listens');
+  cleanups.push(() => s!.destroy());
+  // RESP commands whose keys and values look like HTTP, and inline commands: nothing of it is HTTP.
+  const resp = (...args: string[]) =>
+    `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  let replies = '';
+  s!.on('data', (d) => (replies += String(d)));
+  for (let i = 0; i < 20; i++) {
+    s!.write(resp('SET', `GET /k${i} HTTP/1.1`, 'HTTP/1.1 200 OK\r\n\r\n'));
+    s!.write(resp('GET', `GET /k${i} HTTP/1.1`));
+    s!.write(`GET /inline/key/${i}\r\n`);
+  }
+  for (let i = 0; i < 100 && (replies.match(/\r\n/g) ?? []).length < 20 * 4; i++) await sleep(20);
+  assert.ok(replies.includes('+OK'), 'redis answered');
+  const readings = fam.read().filter((r) => r.labels.cgroup_id === cg.id);
+  assert.deepEqual(readings, []);
+});
+
+kernelTest('http: with a two-connection table, further connections are counted as drops', async () => {
+  const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 2 });
+  cleanups.push(() => fam.close());
+  const socks = await Promise.all(Array.from({ length: 6 }, () => raw()));
+  cleanups.push(() => socks.forEach((s) => s.destroy()));
+  for (const s of socks) s.write('GET /fast HTTP/1.1\r\nHost: a\r\n\r\n');
+  await Promise.all(socks.map((s) => statusLines(s, 1)));
+  // Connections elsewhere on the host may hold the two entries too: at least four of these six found no room.
+  assert.ok(fam.stats().dropped >= 4, `drops: ${fam.stats().dropped}`);
+  const measured = requests(fam.read(), { protocol: 'http1', method: 'GET', status_class: '2xx' });
+  assert.ok(measured <= 2, `measured ${measured}`);
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
