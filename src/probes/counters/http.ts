@@ -9,7 +9,7 @@ import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { http as spec } from './spec/http.ts';
 import { entryFields } from './spec/types.ts';
 import { pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
-import { HTTP, decodeHttp2FramesEntry, decodeHttpLatencyEntry } from '../decode/http.ts';
+import { HTTP, decodeHttp2FramesEntry, decodeHttpLatencyEntry, httpRequestCounters } from '../decode/http.ts';
 import { CgroupLabels } from '../decode/labels.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
 
@@ -93,6 +93,7 @@ export function startHttp(
       }
       const out: Reading[] = [];
       latency.forEach((k, v) => pushAll(out, decodeHttpLatencyEntry(k, v, fam.cpus, labels.of)));
+      pushAll(out, httpRequestCounters(out));
       frames.forEach((k, v) => pushAll(out, decodeHttp2FramesEntry(k, v, fam.cpus, labels.of)));
       labels.sweep();
       return out;

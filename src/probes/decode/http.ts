@@ -93,3 +93,28 @@ export function decodeHttp2FramesEntry(
   });
   return out;
 }
+
+/**
+ * Per-cgroup request and 5xx counts from the http_request_duration_seconds readings of one read (same map, no other
+ * kernel state): `http_requests` and `http_server_errors` (0 when none failed), the two counters an error-ratio rule
+ * divides. The labels of each cgroup are those of its first histogram reading's `cgroup_id`.
+ */
+export function httpRequestCounters(readings: readonly Reading[]): Reading[] {
+  const per = new Map<string, { all: number; errors: number }>();
+  for (const r of readings) {
+    if (r.kind !== 'histogram' || r.signal !== 'http_request_duration_seconds') continue;
+    const id = r.labels.cgroup_id;
+    let c = per.get(id);
+    if (!c) per.set(id, (c = { all: 0, errors: 0 }));
+    let n = 0;
+    for (const x of r.counts) n += x;
+    c.all += n;
+    if (r.labels.status_class === '5xx') c.errors += n;
+  }
+  const out: Reading[] = [];
+  for (const [cgroup_id, c] of per) {
+    out.push({ kind: 'counter', signal: 'http_requests', labels: { cgroup_id }, value: c.all });
+    out.push({ kind: 'counter', signal: 'http_server_errors', labels: { cgroup_id }, value: c.errors });
+  }
+  return out;
+}

@@ -22,8 +22,18 @@ import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin
 import type { Reading } from '../../../src/probes/counters/types.ts';
 import { counterValue, find, histCount, sleep, uniqueName } from './fixtures/workload.ts';
 import { STREAM_CHUNKS } from './fixtures/http-servers.ts';
+import { COUNTERS } from '../../../src/probes/counters/index.ts';
+import { startFamilies } from '../../../src/probes/counters/start.ts';
+import { findCpuMount } from '../../../src/probes/cgroup-mount.ts';
+import { CgroupResolver } from '../../../src/probes/cgroups.ts';
+import { buildConfig } from '../../../src/config.ts';
+import { createSampler } from '../../../src/sampler/sampler.ts';
+import { loadRuleSet } from '../../../src/rules/load.ts';
+import { ACTIONS } from '../../../src/actions/registry.ts';
+import { Evaluator } from '../../../src/rules/evaluate/evaluate.ts';
 
 const cleanups = cleanupsAfterAll();
+const root = join(import.meta.dirname, '..', '..', '..');
 let ports: { http1: number; h2: number };
 let serverCg: ManagedCgroup;
 
@@ -65,14 +75,19 @@ async function raw(): Promise<Socket> {
   return s;
 }
 
-/** Reads from `s` until `n` status lines arrived. */
-async function statusLines(s: Socket, n: number): Promise<void> {
-  let text = '';
-  for await (const d of s) {
-    text += String(d);
-    if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= n) return;
-  }
-  throw new Error(`connection ended after ${text.length} bytes`);
+/** Reads from `s` until `n` status lines arrived; the connection stays open (the table test holds it). */
+function statusLines(s: Socket, n: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += String(d);
+      if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length < n) return;
+      s.off('data', onData);
+      resolve();
+    };
+    s.on('data', onData);
+    s.once('end', () => reject(new Error(`connection ended after ${text.length} bytes`)));
+  });
 }
 
 const requests = (readings: readonly Reading[], labels: Record<string, string>): number =>
@@ -128,8 +143,15 @@ kernelTest(
     // The body cut short: Node answers it with a 400 when the socket is still writable (a 4xx, or nothing).
     const cutAnswer = requests(readings, { ...h1, method: 'POST', status_class: '4xx' });
     assert.ok(cutAnswer <= 1, `POST 4xx: ${cutAnswer}`);
-    const mine = readings.filter((r) => r.labels.cgroup_id === serverCg.id);
+    const mine = readings.filter(
+      (r) => r.labels.cgroup_id === serverCg.id && r.signal === 'http_request_duration_seconds',
+    );
     assert.equal(mine.length, 6 + cutAnswer, `no other series: ${JSON.stringify(mine.map((r) => r.labels))}`);
+    const count = (signal: string) => counterValue(find(readings, signal, { cgroup_id: serverCg.id }));
+    assert.deepEqual(
+      { requests: count('http_requests'), errors: count('http_server_errors') },
+      { requests: 21 + 3 + 2 + 1 + 1 + 1 + cutAnswer, errors: 3 },
+    );
     const get2xx = find(readings, 'http_request_duration_seconds', {
       cgroup_id: serverCg.id,
       ...h1,
@@ -248,6 +270,45 @@ kernelTest('http: with a two-connection table, further connections are counted a
   const measured = requests(fam.read(), { protocol: 'http1', method: 'GET', status_class: '2xx' });
   assert.ok(measured <= 2, `measured ${measured}`);
 });
+
+kernelTest(
+  'http: through the sampler, the bundled rules trip on the slow endpoint and on the 503 one',
+  async () => {
+    const config = buildConfig({}, {});
+    const { families, unavailable } = startFamilies(COUNTERS, { config, objDir }, { enabled: ['http'] });
+    cleanups.push(() => families.forEach((f) => f.close()));
+    assert.deepEqual(unavailable, []);
+    let now = Date.parse('2026-12-03T12:00:00Z');
+    const sampler = createSampler({
+      families,
+      resolver: new CgroupResolver({ mount: findCpuMount(), minRefreshMs: 0 }),
+      config,
+      now: () => now,
+    });
+    const rules = ['http-latency.yaml', 'http-errors.yaml'].map((f) => join(root, 'rules', f));
+    const evaluator = new Evaluator(loadRuleSet(rules, { actions: ACTIONS }).ruleSet, { host: 'test' });
+    const fired = new Map<string, number>();
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    cleanups.push(() => agent.destroy());
+    // One clock second per step: 2 requests a second, one of them a 503 (50 %), and every 15 s a 600 ms one, so
+    // the 1 m window's p99 stays above 500 ms; both rules hold `for: 2m`. The first tick is the series' baseline.
+    evaluator.tick(sampler.tick());
+    now += 1000;
+    for (let s = 0; s < 200 && fired.size < 2; s++) {
+      await get('/unavailable', { agent });
+      await get('/fast', { agent });
+      if (s % 15 === 0) await get('/sleep/600', { agent });
+      for (const inc of evaluator.tick(sampler.tick()))
+        if (inc.status === 'firing' && inc.labels.cgroup === serverCg.path && !fired.has(inc.rule))
+          fired.set(inc.rule, s);
+      now += 1000;
+    }
+    assert.deepEqual([...fired.keys()].sort(), ['http-errors', 'http-latency']);
+    // Not before the 2 m `for` (the window's first seconds may not decide yet).
+    for (const [rule, s] of fired) assert.ok(s >= 120, `${rule} fired at ${s} s`);
+  },
+  { timeout: 60_000 },
+);
 
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');

@@ -8,6 +8,7 @@ import {
   HTTP_STATUS_CLASSES,
   decodeHttp2FramesEntry,
   decodeHttpLatencyEntry,
+  httpRequestCounters,
 } from '../../../src/probes/decode/http.ts';
 import { HIST_SLOTS } from '../../../src/probes/decode/hist.ts';
 import { sweepExited } from '../../../src/probes/counters/http.ts';
@@ -120,4 +121,20 @@ test('sweep: entries of exited processes are deleted, each process checked once'
   assert.equal(n, 3);
   assert.deepEqual(deleted, ['10/3', '10/5', '12/6']);
   assert.deepEqual(checked, [10, 11, 12]);
+});
+
+test('request and 5xx counters per cgroup from the latency readings', () => {
+  const h = (cgroup: bigint, status: number, n: number) =>
+    decodeHttpLatencyEntry(key(cgroup, 0, status, 0), perCpuBytes([words({ 3: n }, n)]), 1);
+  const rs = httpRequestCounters([...h(1n, 2, 7), ...h(1n, 5, 3), ...h(1n, 4, 1), ...h(2n, 2, 4)]);
+  assert.deepEqual(
+    rs.map((r) => [r.signal, r.labels.cgroup_id, r.kind === 'counter' ? r.value : -1]),
+    [
+      ['http_requests', '1', 11],
+      ['http_server_errors', '1', 3],
+      ['http_requests', '2', 4],
+      ['http_server_errors', '2', 0],
+    ],
+  );
+  assert.deepEqual(httpRequestCounters([]), []);
 });

@@ -15,6 +15,18 @@ export const http = {
       // Sub-millisecond handlers to requests that time out after tens of seconds.
       range: [64e-6, 34.4],
     },
+    http_requests: {
+      kind: 'counter',
+      unit: 'count',
+      labels: cg,
+      help: 'Server-side HTTP requests answered, per cgroup of the server (every method, status and protocol of http_request_duration_seconds): the denominator of error ratios.',
+    },
+    http_server_errors: {
+      kind: 'counter',
+      unit: 'count',
+      labels: cg,
+      help: 'Server-side HTTP requests answered with a 5xx status, per cgroup of the server: the numerator of error ratios.',
+    },
     http2_frames: {
       kind: 'counter',
       unit: 'count',
@@ -30,6 +42,7 @@ export const http = {
   doc: {
     hooks:
       '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers)',
-    signals: '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), `http2_frames` (`type`)',
+    signals:
+      '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`)',
   },
 } as const satisfies FamilySpec;
