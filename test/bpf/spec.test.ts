@@ -21,6 +21,7 @@ import { DEEP_TARGET_LAYOUT, DEEP_TARGET_SIZE } from '../../src/probes/deep/targ
 import { IO_LAYOUTS } from '../../src/probes/deep/io.ts';
 import { OFFCPU_KEY_SIZE, OFFCPU_LAYOUTS, OFFCPU_SPELL_SIZE, OFFCPU_VAL_SIZE } from '../../src/probes/deep/offcpu.ts';
 import { PG_LAYOUTS } from '../../src/probes/deep/pg.ts';
+import { HTTPD_LAYOUTS } from '../../src/probes/deep/http.ts';
 import { PROFILE_KEY_SIZE, PROFILE_LAYOUTS } from '../../src/probes/deep/profile.ts';
 import { RUNQSLOWER_LAYOUTS } from '../../src/probes/deep/runqslower.ts';
 import { SYSCALLS_LAYOUTS, SYSCALLS_TOTAL_SIZE } from '../../src/probes/deep/syscalls.ts';
@@ -245,6 +246,16 @@ const OBJECTS: Record<string, ObjectSpec> = {
     },
     layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },
     knobs: {},
+  },
+  'deep/http': {
+    maps: {
+      httpd_reqs: { type: HASH, keySize: 8, valueSize: HTTPD_LAYOUTS.httpd_req.size },
+      httpd_threads: { type: HASH, keySize: 4, valueSize: HTTPD_LAYOUTS.httpd_thread.size },
+      httpd_events: ringbuf,
+      ...DEEP_MAPS,
+    },
+    layouts: HTTPD_LAYOUTS,
+    knobs: { threshold_ns: 8 },
   },
   'deep/io': {
     maps: {

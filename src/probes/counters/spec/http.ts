@@ -34,7 +34,7 @@ export const http = {
       help: 'HTTP/2 (h2c) frames read and written by servers, per cgroup and frame type (DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, other).',
     },
   },
-  defaultProbes: ['profile', 'offcpu'],
+  defaultProbes: ['http', 'profile', 'offcpu'],
   config: {
     /** Server connections the http family follows at once (its kernel hash of sockets that carried HTTP); a connection beyond it is not measured and counts as a drop. @defaultValue 65536 */
     http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
