@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 pkgs=(clang llvm libbpf-dev bpftool ca-certificates)
-if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2); fi
+if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 python3 curl openssl); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -16,11 +16,19 @@
  *                    fds the frames are walked: response HEADERS give the status class, END_STREAM ends the request
  *   close            forgets the fd
  *   Other system calls return after one compare. readv, recvmsg, sendmsg and sendfile are not looked at.
+ * TLS hooks (uprobes, no twins; attached by userspace to each shared libssl of counters.http_libssl, every process):
+ *   SSL_read / SSL_read_ex        tlc_http_tls_r / tlc_http_tls_rx: remember the SSL object and buffer of the thread
+ *   their returns                 tlc_http_tls_rr: the plaintext read, parsed as a read above
+ *   SSL_write / SSL_write_ex      tlc_http_tls_w: the plaintext handed over, parsed as a write above
+ *   SSL_free                      tlc_http_tls_f: forgets the connection
+ *   (BPF_KPROBE/BPF_KRETPROBE: libbpf 1.1 has no BPF_UPROBE; the register layout is the same.) A server linking
+ *   OpenSSL statically (Node, Go's crypto/tls is not OpenSSL at all) is not seen: `tripline probes` names them.
  * Maps:
  *   http_latency     PERCPU_HASH key struct http_key -> struct hist (us), max = max_cgroups
  *   http2_frames     PERCPU_HASH key __u64 cgroup id -> struct http_frames, max = max_cgroups
  *   http_conns       HASH key __u64 tgid << 32 | fd -> struct http_conn, max = http_max_connections
  *   http_h2_streams  HASH key __u64 tgid << 32 | fd -> struct http_streams, max = http_max_connections
+ *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read entry to return), 10240
  *   http_drops       PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs: none.
  * Emits: nothing per event; userspace reads http_latency and http2_frames each tick (cumulative).
@@ -155,6 +163,14 @@ static __always_inline bool fd_is_socket(__u32 fd)
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
 		return false;
 	return (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) == S_IFSOCK;
+}
+
+/* fd of a TLS connection: its bytes come from SSL_read/SSL_write, a socket by construction. */
+#define TLS_FD 0xFFFFFFFFU
+
+static __always_inline bool is_conn(__u32 fd)
+{
+	return fd == TLS_FD || fd_is_socket(fd);
 }
 
 #define W5(a, b, c, d, e) \
@@ -506,7 +522,7 @@ static __always_inline void on_read(__u64 key, __u32 fd, __u64 buf, __u32 n)
 	if (m < 0) {
 		/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": the client preface of HTTP/2 with prior knowledge (h2c) */
 		if (c || *(__u64 *)b != W8('P', 'R', 'I', ' ', '*', ' ', 'H', 'T') ||
-		    *(__u64 *)(b + 8) != W8('T', 'P', '/', '2', '.', '0', '\r', '\n') || !fd_is_socket(fd))
+		    *(__u64 *)(b + 8) != W8('T', 'P', '/', '2', '.', '0', '\r', '\n') || !is_conn(fd))
 			return;
 		init.proto = HTTP_PROTO_H2;
 		if (bpf_map_update_elem(&http_conns, &key, &init, BPF_ANY) ||
@@ -523,7 +539,7 @@ static __always_inline void on_read(__u64 key, __u32 fd, __u64 buf, __u32 n)
 		return;
 	}
 	if (!c) {
-		if (!fd_is_socket(fd))
+		if (!is_conn(fd))
 			return;
 		if (bpf_map_update_elem(&http_conns, &key, &init, BPF_ANY)) {
 			count_drop(&http_drops); /* http_conns full */
@@ -681,6 +697,96 @@ int BPF_PROG(tlc_http_exit_raw, struct pt_regs *regs, long ret)
 	a.a1 = BPF_CORE_READ(regs, SC_A1);
 	a.a2 = BPF_CORE_READ(regs, SC_A2);
 	on_exit(&a, ret);
+	return 0;
+}
+
+/*
+ * ---- TLS: OpenSSL's SSL_read(_ex)/SSL_write(_ex)/SSL_free in a shared libssl (uprobes, attached by userspace to
+ * each libssl of counters.http_libssl that exists, for every process): the same parsing on the plaintext, the
+ * connection keyed by its SSL object instead of its fd. ----
+ */
+struct ssl_args {
+	__u64 ssl;
+	__u64 buf;
+	__u64 readbytes; /* SSL_read_ex's size_t *, 0 for SSL_read */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u64);
+	__type(value, struct ssl_args);
+} http_ssl_args SEC(".maps");
+
+/*
+ * Key of a TLS connection: bit 63 set (an fd key, tgid << 32 | fd, never has it), the low 16 bits of the tgid in bits
+ * 47-62 and the SSL object's address (user addresses stay below 2^47) in the rest.
+ */
+static __always_inline __u64 ssl_key(__u64 ssl)
+{
+	return (1ULL << 63) | (((bpf_get_current_pid_tgid() >> 32) & 0xffff) << 47) | (ssl & ((1ULL << 47) - 1));
+}
+
+static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 readbytes)
+{
+	struct ssl_args a = { .ssl = ssl, .buf = buf, .readbytes = readbytes };
+	__u64 id = bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(&http_ssl_args, &id, &a, BPF_ANY);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_r, void *ssl, void *buf, int num)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_rx, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes);
+	return 0;
+}
+
+/* Return of SSL_read (bytes read) and SSL_read_ex (1, bytes in *readbytes). */
+SEC("uretprobe")
+int BPF_KRETPROBE(tlc_http_tls_rr, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), n = 0;
+	struct ssl_args *a = bpf_map_lookup_elem(&http_ssl_args, &id);
+	struct ssl_args v;
+
+	if (!a)
+		return 0;
+	v = *a;
+	bpf_map_delete_elem(&http_ssl_args, &id);
+	if (ret <= 0)
+		return 0;
+	if (!v.readbytes)
+		n = ret;
+	else if (bpf_probe_read_user(&n, sizeof(n), (void *)v.readbytes))
+		return 0;
+	if (n && n < 0x80000000ULL)
+		on_read(ssl_key(v.ssl), TLS_FD, v.buf, (__u32)n);
+	return 0;
+}
+
+/* SSL_write(ssl, buf, num) and SSL_write_ex(ssl, buf, num, written): the plaintext as it is handed over. */
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_w, void *ssl, void *buf, __u64 num)
+{
+	__u32 n = num < 0x80000000ULL ? (__u32)num : 0x7FFFFFFF;
+
+	if (n)
+		on_write(ssl_key((__u64)ssl), (__u64)buf, n);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_f, void *ssl)
+{
+	on_close(ssl_key((__u64)ssl));
 	return 0;
 }
 

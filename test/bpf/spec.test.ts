@@ -242,6 +242,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       http2_frames: { type: PERCPU_HASH, keySize: HTTP.framesKeySize, valueSize: HTTP.framesValueSize },
       http_conns: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_conn.size },
       http_h2_streams: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_streams.size },
+      http_ssl_args: { type: HASH, keySize: 8, valueSize: 24 },
       ...drops('http_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },

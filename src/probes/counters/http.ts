@@ -3,6 +3,7 @@
  * class and protocol, and HTTP/2 frames per cgroup and type, read from the first bytes of socket reads and writes at
  * the exit of the system calls (bpf/counters/http.bpf.c). Connections live in a bounded kernel hash keyed by process
  * and fd, deleted at close(); the entries of processes that exited without closing are removed here, once a minute.
+ * HTTPS: uprobes on SSL_read/SSL_write of each shared libssl of `counters.http_libssl` (http-tls.ts).
  */
 import { existsSync } from 'node:fs';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
@@ -12,6 +13,8 @@ import { pushAll, startBpfFamily, type HookKind } from './bpf-family.ts';
 import { HTTP, decodeHttp2FramesEntry, decodeHttpLatencyEntry, httpRequestCounters } from '../decode/http.ts';
 import { CgroupLabels } from '../decode/labels.ts';
 import { HIST_LAYOUT } from '../decode/hist.ts';
+import { TLS_PROGRAMS, attachTls, staticTlsServers } from './http-tls.ts';
+import { existingBinaries } from './pg.ts';
 
 const PROGRAMS = ['tlc_http_exit'] as const;
 /** How often connections of exited processes are swept from the kernel hashes. */
@@ -45,8 +48,14 @@ export function sweepExited(
  */
 export function startHttp(
   objDir: string,
-  opts: { maxCgroups: number; maxConnections: number; hooks?: HookKind; now?: () => number },
-): CounterFamily & { sweep(): number } {
+  opts: {
+    maxCgroups: number;
+    maxConnections: number;
+    libssl?: readonly string[];
+    hooks?: HookKind;
+    now?: () => number;
+  },
+): CounterFamily & { sweep(): number; readonly tls: { libs: string[]; failed: string[] } } {
   const fam = startBpfFamily(
     objDir,
     {
@@ -68,10 +77,19 @@ export function startHttp(
           http_h2_streams: opts.maxConnections,
         },
         layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },
+        // Without a shared libssl here the uprobe programs are not even loaded.
+        disable: existingBinaries(opts.libssl ?? []).length ? [] : TLS_PROGRAMS,
       },
     },
     opts.hooks,
   );
+  let tls: { libs: string[]; failed: string[] };
+  try {
+    tls = attachTls(fam.obj, opts.libssl ?? []);
+  } catch (err) {
+    fam.close();
+    throw err;
+  }
   const latency = fam.obj.map('http_latency');
   const frames = fam.obj.map('http2_frames');
   const conns = fam.obj.map('http_conns');
@@ -99,6 +117,18 @@ export function startHttp(
       return out;
     },
     sweep,
+    tls,
+    notes() {
+      const lines = [
+        tls.libs.length
+          ? `HTTPS through uprobes on ${tls.libs.join(', ')}`
+          : 'HTTPS not seen: no shared libssl of counters.http_libssl here',
+        ...tls.failed.map((f) => `HTTPS not seen through ${f}`),
+      ];
+      for (const s of staticTlsServers())
+        lines.push(`HTTPS not seen for pid ${s.pid} (${s.comm}, ${s.exe}): it links OpenSSL statically`);
+      return lines;
+    },
     stats: () => fam.stats(),
     close: () => fam.close(),
   };
@@ -111,6 +141,7 @@ export const http: CounterFactory = {
     return startHttp(ctx.objDir, {
       maxCgroups: ctx.config.counters.max_cgroups,
       maxConnections: ctx.config.counters.http_max_connections,
+      libssl: ctx.config.counters.http_libssl,
     });
   },
 };

@@ -5,17 +5,17 @@
  * its client that must not be counted. With a two-connection table, the connections beyond it count as drops.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before } from 'node:test';
-import { kernelTest, objDir } from '../../support/kernel.ts';
+import { kernelTest, objDir, skipOrFail } from '../../support/kernel.ts';
 import { cleanupsAfterAll } from '../../support/cleanups.ts';
 import { startHttp } from '../../../src/probes/counters/http.ts';
 import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
@@ -90,8 +90,10 @@ function statusLines(s: Socket, n: number): Promise<void> {
   });
 }
 
+const requestsOf = (readings: readonly Reading[], cgroupId: string, labels: Record<string, string>): number =>
+  histCount(find(readings, 'http_request_duration_seconds', { cgroup_id: cgroupId, ...labels }));
 const requests = (readings: readonly Reading[], labels: Record<string, string>): number =>
-  histCount(find(readings, 'http_request_duration_seconds', { cgroup_id: serverCg.id, ...labels }));
+  requestsOf(readings, serverCg.id, labels);
 
 kernelTest(
   'http: HTTP/1.1 requests per method and status class in the server cgroup, 200 ms ones in slow buckets',
@@ -319,3 +321,86 @@ async function freePort(): Promise<number> {
   srv.close();
   return port;
 }
+
+/** An HTTPS file server of Python's standard library (its ssl module calls SSL_read_ex/SSL_write_ex of libssl). */
+const PY_HTTPS = `
+import http.server, ssl, sys
+s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain('c.pem', 'k.pem')
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`;
+
+kernelTest(
+  'http: HTTPS of a server using the shared libssl (Python) counts through the TLS uprobes, its curl client not',
+  async (t) => {
+    const libssl = buildConfig({}).counters.http_libssl.filter((p) => existsSync(p));
+    const missing = ['/usr/bin/openssl', '/usr/bin/curl', '/usr/bin/python3'].filter((p) => !existsSync(p));
+    if (libssl.length === 0 || missing.length) {
+      skipOrFail(t, `no shared libssl (${libssl.length}) or missing ${missing.join(', ')}`);
+      return;
+    }
+    const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536, libssl });
+    cleanups.push(() => fam.close());
+    assert.ok(fam.tls.libs.length >= 1, `attached to ${fam.tls.libs.join(', ')} (${fam.tls.failed.join('; ')})`);
+    const dir = mkdtempSync(join(tmpdir(), 'tripline-test-http-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+    const cg = createCgroup({ name: uniqueName('http-tls') });
+    cleanups.push(() => cg.destroy());
+    const server = spawn('/usr/bin/python3', ['-c', PY_HTTPS], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanups.push(() => server.kill('SIGKILL'));
+    cg.addPid(server.pid!);
+    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+    const curl = (path: string) =>
+      spawnSync(
+        'curl',
+        [
+          '-sk',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--max-time',
+          '10',
+          `https://127.0.0.1:${Number(line)}${path}`,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout;
+    for (let i = 0; i < 4; i++) assert.equal(curl('/hello.txt'), '200');
+    assert.equal(curl('/missing.txt'), '404');
+    const readings = fam
+      .read()
+      .filter((r) => r.labels.cgroup_id === cg.id && r.signal === 'http_request_duration_seconds');
+    assert.deepEqual(
+      readings.map((r) => [r.labels.method, r.labels.status_class, r.labels.protocol, histCount(r)]).sort(),
+      [
+        ['GET', '2xx', 'http1', 4],
+        ['GET', '4xx', 'http1', 1],
+      ],
+    );
+  },
+);

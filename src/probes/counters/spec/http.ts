@@ -38,10 +38,20 @@ export const http = {
   config: {
     /** Server connections the http family follows at once (its kernel hash of sockets that carried HTTP); a connection beyond it is not measured and counts as a drop. @defaultValue 65536 */
     http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
+    /** Shared OpenSSL libraries whose SSL_read/SSL_write the http family hooks (uprobes, every process using them) to see HTTPS requests; missing paths are skipped, [] turns TLS off. Servers linking OpenSSL statically are not seen (`tripline probes` lists them). @defaultValue the Debian/Ubuntu/Fedora paths of libssl 3 */
+    http_libssl: z
+      .array(z.string().startsWith('/'))
+      .max(32)
+      .default([
+        '/usr/lib/x86_64-linux-gnu/libssl.so.3',
+        '/usr/lib/aarch64-linux-gnu/libssl.so.3',
+        '/usr/lib64/libssl.so.3',
+        '/usr/lib/libssl.so.3',
+      ]),
   },
   doc: {
     hooks:
-      '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers)',
+      '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers); uprobes on `SSL_read`/`SSL_write` of each shared libssl of `counters.http_libssl` (HTTPS)',
     signals:
       '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`)',
   },
