@@ -30,7 +30,8 @@
  *   http_h2_streams  HASH key __u64 tgid << 32 | fd -> struct http_streams, max = http_max_connections
  *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read entry to return), 10240
  *   http_drops       PERCPU_ARRAY 1 x __u64 (maps.h)
- * Knobs: none.
+ * Knobs (rodata): http_client (counters.http_client): also time HTTP/1 requests of clients (request line written ->
+ *   status line read), as side = client; off, a write to a socket that carried no HTTP costs one lookup.
  * Emits: nothing per event; userspace reads http_latency and http2_frames each tick (cumulative).
  * Cost class: always-on (every system call exit on the host compares the syscall number; reads of 16 bytes or more
  *   look up the fd and read their first 16 bytes; writes look up the fd).
@@ -105,6 +106,9 @@ struct {
 
 DROPS_MAP(http_drops);
 
+/* Knob (rodata): 1 = also time the requests clients on this host make (counters.http_client). */
+const volatile __u8 http_client = 0;
+
 static const struct hist zero_hist;
 static const struct http_frames zero_frames;
 static const struct http_streams zero_streams;
@@ -133,9 +137,11 @@ struct walk {
 };
 
 /* Adds one request to (current cgroup, method, status class, protocol). */
-static __always_inline void record(__u64 cgid, __u8 method, __u8 status, __u8 proto, __u64 start, __u64 now)
+static __always_inline void record(__u64 cgid, __u8 method, __u8 status, __u8 proto, __u64 start, __u64 now, __u8 side)
 {
-	struct http_key key = { .cgroup_id = cgid, .method = method, .status_class = status, .protocol = proto };
+	struct http_key key = {
+		.cgroup_id = cgid, .method = method, .status_class = status, .protocol = proto, .side = side
+	};
 	struct hist *h = map_lookup_or_init(&http_latency, &key, &zero_hist);
 
 	if (!h) {
@@ -404,7 +410,7 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 	if (type == 1 && s->status_class == HTTP_STATUS_UNKNOWN)
 		s->status_class = h2_status(hb);
 	if (flags & H2_FLAG_END_STREAM) {
-		record(w->cgid, s->method, s->status_class, HTTP_PROTO_H2, s->start_ns, w->now);
+		record(w->cgid, s->method, s->status_class, HTTP_PROTO_H2, s->start_ns, w->now, HTTP_SIDE_SERVER);
 		s->id = 0;
 	}
 	return 0;
@@ -518,6 +524,14 @@ static __always_inline void on_read(__u64 key, __u32 fd, __u64 buf, __u32 n)
 	}
 	if (n < sizeof(b) || bpf_probe_read_user(b, sizeof(b), (void *)buf))
 		return;
+	if (c && c->side == HTTP_SIDE_CLIENT) {
+		/* A client's response: its final status line ends the request it wrote (pipelined ones: each in turn). */
+		m = status_class(b);
+		if (m > 0 && c->req_ns)
+			record(task_cpu_cgroup_id(bpf_get_current_task_btf(), CGROUP_BTF), c->method, m,
+			       HTTP_PROTO_HTTP1, c->req_ns, bpf_ktime_get_ns(), HTTP_SIDE_CLIENT);
+		return;
+	}
 	m = request_method(*(__u64 *)b);
 	if (m < 0) {
 		/* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n": the client preface of HTTP/2 with prior knowledge (h2c) */
@@ -566,8 +580,38 @@ static __always_inline void http1_write(struct http_conn *c, __u64 first, __u32 
 	if (st <= 0)
 		return;
 	record(task_cpu_cgroup_id(bpf_get_current_task_btf(), CGROUP_BTF), c->method, st, HTTP_PROTO_HTTP1, c->req_ns,
-	       bpf_ktime_get_ns());
+	       bpf_ktime_get_ns(), HTTP_SIDE_SERVER);
 	c->answered = 1;
+}
+
+/*
+ * With the http_client knob: a request line written by a client starts (or, on a kept-alive client connection,
+ * restarts) its request. `c` is the connection's state, NULL when it has none.
+ */
+static __always_inline void client_write(__u64 key, struct http_conn *c, __u64 first, __u32 first_len)
+{
+	struct http_conn init = { .proto = HTTP_PROTO_HTTP1, .side = HTTP_SIDE_CLIENT };
+	__u8 b[16];
+	int m;
+
+	if (!http_client || first_len < sizeof(b) || bpf_probe_read_user(b, sizeof(b), (void *)first))
+		return;
+	m = request_method(*(__u64 *)b);
+	if (m < 0)
+		return;
+	if (!c) {
+		if (!is_conn(key >> 63 ? TLS_FD : (__u32)key))
+			return;
+		if (bpf_map_update_elem(&http_conns, &key, &init, BPF_ANY)) {
+			count_drop(&http_drops);
+			return;
+		}
+		c = bpf_map_lookup_elem(&http_conns, &key);
+		if (!c)
+			return;
+	}
+	c->method = m;
+	c->req_ns = bpf_ktime_get_ns();
 }
 
 /* write, sendto: `n` bytes from `buf`. */
@@ -576,8 +620,10 @@ static __always_inline void on_write(__u64 key, __u64 buf, __u32 n)
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
 	struct walk w;
 
-	if (!c)
+	if (!c || c->side == HTTP_SIDE_CLIENT) {
+		client_write(key, c, buf, n);
 		return;
+	}
 	if (c->proto == HTTP_PROTO_HTTP1) {
 		http1_write(c, buf, n);
 		return;
@@ -596,10 +642,12 @@ static __always_inline void on_writev(__u64 key, __u64 iov, __u32 cnt, __u32 n)
 	struct walk w;
 	__u32 len;
 
-	if (!c)
-		return;
-	if (c->proto == HTTP_PROTO_HTTP1) {
-		if (cnt && !bpf_probe_read_user(&v, sizeof(v), (void *)iov))
+	if (!c || c->side == HTTP_SIDE_CLIENT || c->proto == HTTP_PROTO_HTTP1) {
+		if (!cnt || (!c && !http_client) || bpf_probe_read_user(&v, sizeof(v), (void *)iov))
+			return;
+		if (!c || c->side == HTTP_SIDE_CLIENT)
+			client_write(key, c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
+		else
 			http1_write(c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
 		return;
 	}

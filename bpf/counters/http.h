@@ -28,6 +28,11 @@
 #define HTTP_PROTO_H2 1
 #define HTTP_PROTOS 2
 
+/* Side (picks the signal): the server answering (http_request_duration_seconds) or, with the http_client knob, the
+ * client asking (http_client_request_duration_seconds; HTTP/1 only). */
+#define HTTP_SIDE_SERVER 0
+#define HTTP_SIDE_CLIENT 1
+
 /* HTTP/2 frame types counted (the `type` label), index into struct http_frames. */
 #define HTTP_FRAME_DATA 0
 #define HTTP_FRAME_HEADERS 1
@@ -49,11 +54,12 @@
  * (one entry per (cgroup, method, status class, protocol) seen; memory per key seen).
  */
 struct http_key {
-	__u64 cgroup_id;    /* cpu cgroup of the server thread that wrote the response */
+	__u64 cgroup_id;    /* cpu cgroup of the thread that wrote the response (server) or read it (client) */
 	__u8 method;        /* HTTP_METHOD_* */
 	__u8 status_class;  /* 1..5, HTTP_STATUS_UNKNOWN */
 	__u8 protocol;      /* HTTP_PROTO_* */
-	__u8 pad[5];        /* always 0 (part of the hash key) */
+	__u8 side;          /* HTTP_SIDE_* */
+	__u8 pad[4];        /* always 0 (part of the hash key) */
 };
 #define HTTP_KEY_SIZE 16
 _Static_assert(sizeof(struct http_key) == HTTP_KEY_SIZE, "struct http_key size");
@@ -81,7 +87,8 @@ struct http_conn {
 	__u8 method;    /* HTTP/1: method of the request being answered */
 	__u8 answered;  /* HTTP/1: a response was written since req_ns (further ones are pipelined requests) */
 	__u8 desync;    /* HTTP/2: frame boundaries lost (bit 0 read, bit 1 write): frames no longer walked */
-	__u32 pad;
+	__u8 side;      /* HTTP_SIDE_*: a client connection wrote the request line and reads the status line */
+	__u8 pad[3];
 };
 #define HTTP_CONN_SIZE 24
 _Static_assert(sizeof(struct http_conn) == HTTP_CONN_SIZE, "struct http_conn size");

@@ -246,7 +246,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       ...drops('http_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },
-    knobs: {},
+    knobs: { http_client: 1 },
   },
   'deep/http': {
     maps: {

@@ -52,6 +52,7 @@ export function startHttp(
     maxCgroups: number;
     maxConnections: number;
     libssl?: readonly string[];
+    client?: boolean;
     hooks?: HookKind;
     now?: () => number;
   },
@@ -70,6 +71,7 @@ export function startHttp(
       },
       dropsMap: 'http_drops',
       open: {
+        rodata: { http_client: opts.client ?? false },
         maxEntries: {
           http_latency: opts.maxCgroups,
           http2_frames: opts.maxCgroups,
@@ -142,6 +144,7 @@ export const http: CounterFactory = {
       maxCgroups: ctx.config.counters.max_cgroups,
       maxConnections: ctx.config.counters.http_max_connections,
       libssl: ctx.config.counters.http_libssl,
+      client: ctx.config.counters.http_client,
     });
   },
 };

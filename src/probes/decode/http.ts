@@ -14,11 +14,21 @@ export const HTTP = {
   framesValueSize: 64,
   connsMax: 65536,
   layouts: {
-    http_key: { size: 16, fields: { cgroup_id: 0, method: 8, status_class: 9, protocol: 10, pad: 11 } },
+    http_key: { size: 16, fields: { cgroup_id: 0, method: 8, status_class: 9, protocol: 10, side: 11, pad: 12 } },
     http_frames: { size: 64, fields: { n: 0 } },
     http_conn: {
       size: 24,
-      fields: { req_ns: 0, rd_skip: 8, wr_skip: 12, proto: 16, method: 17, answered: 18, desync: 19, pad: 20 },
+      fields: {
+        req_ns: 0,
+        rd_skip: 8,
+        wr_skip: 12,
+        proto: 16,
+        method: 17,
+        answered: 18,
+        desync: 19,
+        side: 20,
+        pad: 21,
+      },
     },
     http_stream: { size: 16, fields: { start_ns: 0, id: 8, method: 12, status_class: 13, pad: 14 } },
     http_streams: { size: 128, fields: { s: 0 } },
@@ -31,6 +41,8 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OTHER'] as const;
 export const HTTP_STATUS_CLASSES = ['unknown', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 /** HTTP_PROTO_* by value: the `protocol` label. */
 export const HTTP_PROTOCOLS = ['http1', 'h2'] as const;
+/** Signal of each HTTP_SIDE_* (server, client). */
+export const HTTP_SIDE_SIGNALS = ['http_request_duration_seconds', 'http_client_request_duration_seconds'] as const;
 /** HTTP_FRAME_* by index of struct http_frames: the `type` label. */
 export const HTTP2_FRAME_TYPES = [
   'DATA',
@@ -49,7 +61,7 @@ function layoutError(what: string, v: number): TriplineError {
   });
 }
 
-/** One http_latency entry (key: cgroup id, method, status class, protocol) → histogram in seconds; [] when empty. */
+/** One http_latency entry (key: cgroup id, method, status class, protocol, side) → histogram in seconds; [] when empty. */
 export function decodeHttpLatencyEntry(
   key: Buffer,
   value: Buffer,
@@ -63,12 +75,14 @@ export function decodeHttpLatencyEntry(
   if (method === undefined) throw layoutError('method', key[8]);
   if (status === undefined) throw layoutError('status class', key[9]);
   if (protocol === undefined) throw layoutError('protocol', key[10]);
+  const signal = HTTP_SIDE_SIGNALS[key[11]];
+  if (signal === undefined) throw layoutError('side', key[11]);
   const h = decodeHist(sumPerCpu(value, HTTP.latencyValueSize, cpus, 'http_latency value'));
   if (histEmpty(h)) return [];
   return [
     {
       kind: 'histogram',
-      signal: 'http_request_duration_seconds',
+      signal,
       labels: { ...labelsOf(key, 0), method, status_class: status, protocol },
       bounds: histBounds(HTTP.unitNs),
       counts: h.counts,

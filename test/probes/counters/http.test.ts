@@ -404,3 +404,39 @@ kernelTest(
     );
   },
 );
+
+kernelTest(
+  'http: with http_client, the requests curl makes show on the client side of its cgroup; without it, not',
+  async () => {
+    const cg = createCgroup({ name: uniqueName('http-client') });
+    cleanups.push(() => cg.destroy());
+    const curls = (fam: ReturnType<typeof startHttp>) => {
+      cleanups.push(() => fam.close());
+      // curl sends and receives with sendto/recvfrom; keep-alive across the URLs of one invocation.
+      const url = (p: string) => `http://127.0.0.1:${ports.http1}${p}`;
+      const sh = spawnSync(
+        'sh',
+        [
+          '-c',
+          `echo $$ > ${join(cg.dirs[0], 'cgroup.procs')} && curl -s -o /dev/null -o /dev/null -o /dev/null "$1" "$1" "$2"`,
+          'sh',
+          url('/fast'),
+          url('/unavailable'),
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(sh.status, 0, sh.stderr);
+      return fam.read().filter((r) => r.labels.cgroup_id === cg.id);
+    };
+    const off = curls(startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 }));
+    assert.deepEqual(off, []);
+    const on = curls(startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536, client: true }));
+    assert.deepEqual(
+      on.map((r) => [r.signal, r.labels.method, r.labels.status_class, r.labels.protocol, histCount(r)]).sort(),
+      [
+        ['http_client_request_duration_seconds', 'GET', '2xx', 'http1', 2],
+        ['http_client_request_duration_seconds', 'GET', '5xx', 'http1', 1],
+      ],
+    );
+  },
+);

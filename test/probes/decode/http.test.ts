@@ -138,3 +138,16 @@ test('request and 5xx counters per cgroup from the latency readings', () => {
   );
   assert.deepEqual(httpRequestCounters([]), []);
 });
+
+test('side 1 is the client signal; another side is refused', () => {
+  const k = key(9n, 0, 2, 0);
+  k[11] = 1;
+  const [r] = decodeHttpLatencyEntry(k, perCpuBytes([words({ 1: 1 }, 1)]), 1);
+  assert.equal(r.signal, 'http_client_request_duration_seconds');
+  assert.deepEqual(httpRequestCounters([r]), [], 'client requests are not the server counts');
+  k[11] = 2;
+  assert.throws(
+    () => decodeHttpLatencyEntry(k, perCpuBytes([words({ 1: 1 }, 1)]), 1),
+    (e) => hasCode(e, 'PROBE_ERR_LAYOUT'),
+  );
+});

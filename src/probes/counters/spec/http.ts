@@ -15,6 +15,13 @@ export const http = {
       // Sub-millisecond handlers to requests that time out after tens of seconds.
       range: [64e-6, 34.4],
     },
+    http_client_request_duration_seconds: {
+      kind: 'histogram',
+      unit: 'seconds',
+      labels: [...cg, 'method', 'status_class', 'protocol'],
+      help: 'Client-side HTTP/1 request latency (request line written to status line read), per cgroup of the client, method, status class and protocol; only with counters.http_client.',
+      range: [64e-6, 34.4],
+    },
     http_requests: {
       kind: 'counter',
       unit: 'count',
@@ -38,6 +45,8 @@ export const http = {
   config: {
     /** Server connections the http family follows at once (its kernel hash of sockets that carried HTTP); a connection beyond it is not measured and counts as a drop. @defaultValue 65536 */
     http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
+    /** Also time the HTTP/1 requests clients on this host make (http_client_request_duration_seconds); costs a 16-byte read on writes to sockets not yet seen carrying HTTP. @defaultValue false */
+    http_client: z.boolean().default(false),
     /** Shared OpenSSL libraries whose SSL_read/SSL_write the http family hooks (uprobes, every process using them) to see HTTPS requests; missing paths are skipped, [] turns TLS off. Servers linking OpenSSL statically are not seen (`tripline probes` lists them). @defaultValue the Debian/Ubuntu/Fedora paths of libssl 3 */
     http_libssl: z
       .array(z.string().startsWith('/'))
@@ -53,6 +62,6 @@ export const http = {
     hooks:
       '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers); uprobes on `SSL_read`/`SSL_write` of each shared libssl of `counters.http_libssl` (HTTPS)',
     signals:
-      '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`)',
+      '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`); with `counters.http_client`, `http_client_request_duration_seconds`',
   },
 } as const satisfies FamilySpec;
