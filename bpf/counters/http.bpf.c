@@ -15,7 +15,9 @@
  *                    request that came in the same read, timed from it, with its first request's method); on HTTP/2
  *                    fds the frames are walked: response HEADERS give the status class, END_STREAM ends the request
  *   close            forgets the fd
- *   Other system calls return after one compare. readv, recvmsg, sendmsg and sendfile are not looked at.
+ *   readv, recvmsg   as read, through their iovec array (HTTP/1: its first entry; HTTP/2: every entry)
+ *   sendmsg          as writev
+ *   Other system calls return after one compare; sendfile, splice and io_uring are not looked at.
  * TLS hooks (uprobes, no twins; attached by userspace to each shared libssl of counters.http_libssl, every process):
  *   SSL_read / SSL_read_ex        tlc_http_tls_r / tlc_http_tls_rx: remember the SSL object and buffer of the thread
  *   their returns                 tlc_http_tls_rr: the plaintext read, parsed as a read above
@@ -49,16 +51,22 @@
 #define NR_READ 0
 #define NR_WRITE 1
 #define NR_CLOSE 3
+#define NR_READV 19
 #define NR_WRITEV 20
 #define NR_SENDTO 44
 #define NR_RECVFROM 45
+#define NR_SENDMSG 46
+#define NR_RECVMSG 47
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_CLOSE 57
 #define NR_READ 63
 #define NR_WRITE 64
+#define NR_READV 65
 #define NR_WRITEV 66
 #define NR_SENDTO 206
 #define NR_RECVFROM 207
+#define NR_SENDMSG 211
+#define NR_RECVMSG 212
 #else
 #error "http.bpf.c: syscall numbers and argument registers for this architecture are missing"
 #endif
@@ -634,24 +642,14 @@ static __always_inline void on_write(__u64 key, __u64 buf, __u32 n)
 	}
 }
 
-/* writev: `n` bytes from the iovec array at `iov` of `cnt` entries. */
-static __always_inline void on_writev(__u64 key, __u64 iov, __u32 cnt, __u32 n)
+/* Walks the frames of `n` bytes spread over the iovec array at `iov` of `cnt` entries, in one direction. */
+static __always_inline void h2_walk_iov(struct http_conn *c, __u64 key, __u8 dir, __u64 iov, __u32 cnt, __u32 n)
 {
-	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
 	struct iovec v;
 	struct walk w;
 	__u32 len;
 
-	if (!c || c->side == HTTP_SIDE_CLIENT || c->proto == HTTP_PROTO_HTTP1) {
-		if (!cnt || (!c && !http_client) || bpf_probe_read_user(&v, sizeof(v), (void *)iov))
-			return;
-		if (!c || c->side == HTTP_SIDE_CLIENT)
-			client_write(key, c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
-		else
-			http1_write(c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
-		return;
-	}
-	if (!h2_begin(&w, c, key, DIR_WRITE))
+	if (!h2_begin(&w, c, key, dir))
 		return;
 	for (int i = 0; i < HTTP_IOV_MAX; i++) {
 		if (i >= cnt || !n || w.lost)
@@ -665,8 +663,55 @@ static __always_inline void on_writev(__u64 key, __u64 iov, __u32 cnt, __u32 n)
 		n -= len;
 	}
 	if (n)
-		w.lost = 1; /* more than HTTP_IOV_MAX entries written */
+		w.lost = 1; /* more than HTTP_IOV_MAX entries */
 	h2_end(&w, c);
+}
+
+/* writev, sendmsg: `n` bytes from the iovec array at `iov` of `cnt` entries. */
+static __always_inline void on_writev(__u64 key, __u64 iov, __u32 cnt, __u32 n)
+{
+	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
+	struct iovec v;
+
+	if (!c || c->side == HTTP_SIDE_CLIENT || c->proto == HTTP_PROTO_HTTP1) {
+		if (!cnt || (!c && !http_client) || bpf_probe_read_user(&v, sizeof(v), (void *)iov))
+			return;
+		if (!c || c->side == HTTP_SIDE_CLIENT)
+			client_write(key, c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
+		else
+			http1_write(c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
+		return;
+	}
+	h2_walk_iov(c, key, DIR_WRITE, iov, cnt, n);
+}
+
+/*
+ * readv, recvmsg: `n` bytes into the iovec array at `iov` of `cnt` entries. HTTP/2 connections walk every entry; else
+ * the first entry is read as a read (request line, status line, client preface).
+ */
+static __always_inline void on_readv(__u64 key, __u32 fd, __u64 iov, __u32 cnt, __u32 n)
+{
+	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
+	struct iovec v;
+
+	if (c && c->proto == HTTP_PROTO_H2) {
+		h2_walk_iov(c, key, DIR_READ, iov, cnt, n);
+		return;
+	}
+	if (cnt && !bpf_probe_read_user(&v, sizeof(v), (void *)iov) && v.iov_len)
+		on_read(key, fd, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
+}
+
+/* sendmsg, recvmsg: the iovec array of the user_msghdr at `msg`; false when it cannot be read. */
+static __always_inline bool msg_iov(__u64 msg, __u64 *iov, __u32 *cnt)
+{
+	struct user_msghdr m;
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg))
+		return false;
+	*iov = (__u64)m.msg_iov;
+	*cnt = m.msg_iovlen;
+	return true;
 }
 
 static __always_inline void on_close(__u64 key)
@@ -682,13 +727,13 @@ static __always_inline void on_close(__u64 key)
 static __always_inline bool wanted(long nr)
 {
 	return nr == NR_READ || nr == NR_RECVFROM || nr == NR_WRITE || nr == NR_SENDTO || nr == NR_WRITEV ||
-	       nr == NR_CLOSE;
+	       nr == NR_CLOSE || nr == NR_READV || nr == NR_SENDMSG || nr == NR_RECVMSG;
 }
 
 static __always_inline void on_exit(struct sc *a, long ret)
 {
-	__u64 key;
-	__u32 fd;
+	__u64 key, iov;
+	__u32 fd, cnt;
 
 	fd = (__u32)a->a0;
 	key = (bpf_get_current_pid_tgid() & 0xFFFFFFFF00000000ULL) | fd;
@@ -703,7 +748,16 @@ static __always_inline void on_exit(struct sc *a, long ret)
 		on_read(key, fd, a->a1, (__u32)ret);
 	else if (a->nr == NR_WRITEV)
 		on_writev(key, a->a1, (__u32)a->a2, (__u32)ret);
-	else
+	else if (a->nr == NR_READV)
+		on_readv(key, fd, a->a1, (__u32)a->a2, (__u32)ret);
+	else if (a->nr == NR_SENDMSG || a->nr == NR_RECVMSG) {
+		if (!msg_iov(a->a1, &iov, &cnt))
+			return;
+		if (a->nr == NR_SENDMSG)
+			on_writev(key, iov, cnt, (__u32)ret);
+		else
+			on_readv(key, fd, iov, cnt, (__u32)ret);
+	} else
 		on_write(key, a->a1, (__u32)ret);
 }
 

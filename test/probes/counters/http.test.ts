@@ -440,3 +440,53 @@ kernelTest(
     );
   },
 );
+
+/** An HTTP/1.1 server reading with recvmsg and readv in turn and answering with sendmsg (two iovec entries). */
+const PY_MSG_SERVER = `
+import os, socket
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+n = 0
+while True:
+    c, _ = s.accept()
+    while True:
+        buf = bytearray(4096)
+        got = c.recvmsg_into([buf])[0] if n % 2 == 0 else os.readv(c.fileno(), [buf])
+        n += 1
+        if not got:
+            break
+        status = b'200 OK' if b' /ok ' in buf[:got] else b'503 Service Unavailable'
+        c.sendmsg([b'HTTP/1.1 ' + status + b'\\r\\nContent-Length: 2\\r\\n\\r\\n', b'ok'])
+    c.close()
+`;
+
+kernelTest('http: a server reading with recvmsg/readv and answering with sendmsg is counted', async (t) => {
+  if (!existsSync('/usr/bin/python3')) {
+    skipOrFail(t, '/usr/bin/python3 missing');
+    return;
+  }
+  const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
+  cleanups.push(() => fam.close());
+  const cg = createCgroup({ name: uniqueName('http-msg') });
+  cleanups.push(() => cg.destroy());
+  const server = spawn('/usr/bin/python3', ['-c', PY_MSG_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => server.kill('SIGKILL'));
+  cg.addPid(server.pid!);
+  const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+  const s = connect(Number(line), '127.0.0.1');
+  await once(s, 'connect');
+  cleanups.push(() => s.destroy());
+  for (const path of ['/ok', '/bad', '/ok', '/ok', '/bad']) {
+    s.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    await statusLines(s, 1);
+  }
+  const readings = fam
+    .read()
+    .filter((r) => r.labels.cgroup_id === cg.id && r.signal === 'http_request_duration_seconds');
+  assert.deepEqual(readings.map((r) => [r.labels.method, r.labels.status_class, histCount(r)]).sort(), [
+    ['GET', '2xx', 3],
+    ['GET', '5xx', 2],
+  ]);
+});

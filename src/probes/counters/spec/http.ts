@@ -60,7 +60,7 @@ export const http = {
   },
   doc: {
     hooks:
-      '`raw_syscalls:sys_exit` of `read`, `recvfrom`, `write`, `sendto`, `writev` and `close` on sockets (request and status lines, HTTP/2 frame headers); uprobes on `SSL_read`/`SSL_write` of each shared libssl of `counters.http_libssl` (HTTPS)',
+      '`raw_syscalls:sys_exit` of `read`, `readv`, `recvfrom`, `recvmsg`, `write`, `writev`, `sendto`, `sendmsg` and `close` on sockets (request and status lines, HTTP/2 frame headers); uprobes on `SSL_read`/`SSL_write` of each shared libssl of `counters.http_libssl` (HTTPS)',
     signals:
       '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`); with `counters.http_client`, `http_client_request_duration_seconds`',
   },
