@@ -5,7 +5,7 @@
  * and fd, deleted at close(); the entries of processes that exited without closing are removed here, once a minute.
  * HTTPS: uprobes on SSL_read/SSL_write of each shared libssl of `counters.http_libssl` (http-tls.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { CounterFactory, CounterFamily, Reading } from './types.ts';
 import { http as spec } from './spec/http.ts';
 import { entryFields } from './spec/types.ts';
@@ -20,21 +20,35 @@ const PROGRAMS = ['tlc_http_exit'] as const;
 /** How often connections of exited processes are swept from the kernel hashes. */
 const SWEEP_MS = 60_000;
 
+/** Low 16 bits of every live process id (a TLS key keeps only those of its tgid). */
+function liveLow16(): Set<number> {
+  const out = new Set<number>();
+  for (const name of readdirSync('/proc')) if (/^\d+$/.test(name)) out.add(Number(name) & 0xffff);
+  return out;
+}
+
 /**
- * Deletes the entries of `keys` (tgid << 32 | fd, little-endian) whose process is gone; returns how many. The
- * kernel's tgids are the initial pid namespace's, as /proc's are in the engine's probe side.
+ * Deletes the entries of `keys` whose process is gone; returns how many. An fd key is tgid << 32 | fd; a TLS key
+ * (bit 63 set) holds the low 16 bits of its tgid in bits 47-62, so it goes only when no live process shares them.
+ * The kernel's tgids are the initial pid namespace's, as /proc's are in the engine's probe side.
  */
 export function sweepExited(
   keys: readonly Buffer[],
   del: (key: Buffer) => void,
   alive: (tgid: number) => boolean = (tgid) => existsSync(`/proc/${tgid}`),
+  low16: () => ReadonlySet<number> = liveLow16,
 ): number {
   const seen = new Map<number, boolean>();
+  let lows: ReadonlySet<number> | undefined;
   let n = 0;
   for (const k of keys) {
-    const tgid = k.readUInt32LE(4);
-    let live = seen.get(tgid);
-    if (live === undefined) seen.set(tgid, (live = alive(tgid)));
+    const hi = k.readUInt32LE(4);
+    let live: boolean | undefined;
+    if (hi >= 0x8000_0000) live = (lows ??= low16()).has((hi >>> 15) & 0xffff);
+    else {
+      live = seen.get(hi);
+      if (live === undefined) seen.set(hi, (live = alive(hi)));
+    }
     if (!live) {
       del(k);
       n++;

@@ -121,6 +121,21 @@ test('sweep: entries of exited processes are deleted, each process checked once'
   assert.equal(n, 3);
   assert.deepEqual(deleted, ['10/3', '10/5', '12/6']);
   assert.deepEqual(checked, [10, 11, 12]);
+  // TLS keys: bit 63, the tgid's low 16 bits in bits 47-62, the SSL object's address below.
+  const tls = (tgid: number, ssl: bigint): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE((1n << 63n) | (BigInt(tgid & 0xffff) << 47n) | ssl);
+    return b;
+  };
+  const gone: bigint[] = [];
+  const m = sweepExited(
+    [tls(70000, 0x5555_0000_1000n), tls(300, 0x5555_0000_2000n)],
+    (key) => gone.push(key.readBigUInt64LE(0) & ((1n << 47n) - 1n)),
+    () => assert.fail('a TLS key has no whole tgid to check'),
+    () => new Set([70000 & 0xffff]),
+  );
+  assert.equal(m, 1);
+  assert.deepEqual(gone, [0x5555_0000_2000n]);
 });
 
 test('request and 5xx counters per cgroup from the latency readings', () => {
