@@ -197,6 +197,8 @@ test('the example rules load into a frozen rule set with base units', () => {
   assert.deepEqual(names, [
     'blockio-latency',
     'cpu-throttling',
+    'http-errors',
+    'http-latency',
     'pg-query-latency',
     'runq-latency',
     'syscall-latency',
