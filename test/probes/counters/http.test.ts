@@ -18,6 +18,7 @@ import { before } from 'node:test';
 import { kernelTest, objDir, skipOrFail } from '../../support/kernel.ts';
 import { cleanupsAfterAll } from '../../support/cleanups.ts';
 import { startHttp } from '../../../src/probes/counters/http.ts';
+import { COMMON_LIBSSL } from '../../../src/probes/counters/spec/http.ts';
 import { createCgroup, type ManagedCgroup } from '../../../src/demo/cgroup-admin.ts';
 import type { Reading } from '../../../src/probes/counters/types.ts';
 import { counterValue, find, histCount, sleep, uniqueName } from './fixtures/workload.ts';
@@ -336,7 +337,7 @@ s.serve_forever()
 kernelTest(
   'http: HTTPS of a server using the shared libssl (Python) counts through the TLS uprobes, its curl client not',
   async (t) => {
-    const libssl = buildConfig({}).counters.http_libssl.filter((p) => existsSync(p));
+    const libssl = COMMON_LIBSSL.filter((p) => existsSync(p));
     const missing = ['/usr/bin/openssl', '/usr/bin/curl', '/usr/bin/python3'].filter((p) => !existsSync(p));
     if (libssl.length === 0 || missing.length) {
       skipOrFail(t, `no shared libssl (${libssl.length}) or missing ${missing.join(', ')}`);

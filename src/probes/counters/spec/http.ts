@@ -47,16 +47,8 @@ export const http = {
     http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
     /** Also time the HTTP/1 requests clients on this host make (http_client_request_duration_seconds); costs a 16-byte read on writes to sockets not yet seen carrying HTTP. @defaultValue false */
     http_client: z.boolean().default(false),
-    /** Shared OpenSSL libraries whose SSL_read/SSL_write the http family hooks (uprobes, every process using them) to see HTTPS requests; missing paths are skipped, [] turns TLS off. Servers linking OpenSSL statically are not seen (`tripline probes` lists them). @defaultValue the Debian/Ubuntu/Fedora paths of libssl 3 */
-    http_libssl: z
-      .array(z.string().startsWith('/'))
-      .max(32)
-      .default([
-        '/usr/lib/x86_64-linux-gnu/libssl.so.3',
-        '/usr/lib/aarch64-linux-gnu/libssl.so.3',
-        '/usr/lib64/libssl.so.3',
-        '/usr/lib/libssl.so.3',
-      ]),
+    /** Shared OpenSSL libraries whose SSL_read/SSL_write the http family hooks (uprobes, every process using them) to see HTTPS requests; missing paths are skipped. Off by default: each hooked call costs a uprobe on every process of the host using that library. Servers linking OpenSSL statically are not seen (`tripline probes` lists them). The usual paths are in COMMON_LIBSSL. @defaultValue [] */
+    http_libssl: z.array(z.string().startsWith('/')).max(32).default([]),
   },
   doc: {
     hooks:
@@ -65,3 +57,11 @@ export const http = {
       '`http_request_duration_seconds` (`method`, `status_class`, `protocol`), its counts `http_requests` and `http_server_errors` (5xx), `http2_frames` (`type`); with `counters.http_client`, `http_client_request_duration_seconds`',
   },
 } as const satisfies FamilySpec;
+
+/** Where Debian/Ubuntu, Fedora and others install the shared libssl 3: what `counters.http_libssl` usually lists. */
+export const COMMON_LIBSSL = [
+  '/usr/lib/x86_64-linux-gnu/libssl.so.3',
+  '/usr/lib/aarch64-linux-gnu/libssl.so.3',
+  '/usr/lib64/libssl.so.3',
+  '/usr/lib/libssl.so.3',
+] as const;
