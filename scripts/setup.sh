@@ -16,8 +16,9 @@ fi
 
 pkgs=(clang llvm libbpf-dev bpftool ca-certificates)
 # prometheus: promtool and a real Prometheus for deploy/prometheus and deploy/grafana; bsdutils: `script` (a terminal);
-# prometheus-alertmanager: the real Alertmanager and amtool (test/alertmanager).
-if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus bsdutils prometheus-alertmanager); fi
+# prometheus-alertmanager: the real Alertmanager and amtool (test/alertmanager); python3, curl, openssl: HTTP(S)
+# servers and clients of the http family's tests.
+if [ $want_test -eq 1 ]; then pkgs+=(redis-server bpftrace chromium linux-perf procps iproute2 prometheus bsdutils prometheus-alertmanager python3 curl openssl); fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

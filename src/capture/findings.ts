@@ -4,7 +4,8 @@
  * read with tolerant schemas: a summary a probe shaped differently is reported as an error, never a crash.
  * Summary shapes read here: runqslower `{ delays, totalDelaySeconds, neighbours: Neighbour[] }`,
  * offcpu `{ runnableSeconds }`, profile `{ samples, frequencyHz }`,
- * syscalls `{ slowest: [{ syscall, pid, comm, seconds, args }] }`, pg `{ slowest: [{ query, seconds, pid }] }`.
+ * syscalls `{ slowest: [{ syscall, pid, comm, seconds, args }] }`, pg `{ slowest: [{ query, seconds, pid }] }`,
+ * http `{ findings: string[] }`.
  */
 import { z } from 'zod';
 import type { Findings, LiveStats, Neighbour, StackWeight } from '../bundle/types.ts';
@@ -117,6 +118,8 @@ function topStacks(results: readonly ProbeResult[], unit: 'samples' | 'seconds',
 }
 
 /** Builds the findings; `errors` lists probe summaries that could not be read. */
+const HttpIn = z.object({ findings: z.array(z.string()) });
+
 export function buildFindings(input: FindingsInput): { findings: Findings; errors: string[] } {
   const n = input.top ?? 5;
   const errors: string[] = [];
@@ -229,6 +232,7 @@ export function buildFindings(input: FindingsInput): { findings: Findings; error
     );
   if (slowQueries[0])
     headlines.push(`slowest query: ${secs(slowQueries[0].seconds)} for ${slowQueries[0].query.slice(0, 80)}`);
+  for (const line of read('http', HttpIn)?.findings.slice(0, 3) ?? []) headlines.push(line);
   if (cmp.moved.length > 0)
     headlines.push(`moved against the window before the trip: ${cmp.moved.slice(0, 3).map(shiftText).join('; ')}`);
   for (const r of input.results)

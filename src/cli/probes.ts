@@ -31,12 +31,13 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const fam = factory.start({ config, objDir });
       const st = fam.stats();
+      const notes = fam.notes?.() ?? [];
       fam.close();
       rows.push({
         kind: 'counter',
         name,
         ok: true,
-        detail: `${factory.bpf ? `${st.programs} program(s)` : 'file reads'}; signals: ${factory.signals.join(', ')}`,
+        detail: `${factory.bpf ? `${st.programs} program(s)` : 'file reads'}; signals: ${factory.signals.join(', ')}${notes.map((n) => `; ${n}`).join('')}`,
       });
     } catch (err) {
       rows.push({ kind: 'counter', name, ok: false, detail: reason(err) });

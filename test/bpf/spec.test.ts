@@ -16,10 +16,12 @@ import { SYSCALLS } from '../../src/probes/decode/syscalls.ts';
 import { TCP } from '../../src/probes/decode/tcp.ts';
 import { BLOCKIO } from '../../src/probes/decode/blockio.ts';
 import { PG } from '../../src/probes/decode/pg.ts';
+import { HTTP } from '../../src/probes/decode/http.ts';
 import { DEEP_TARGET_LAYOUT, DEEP_TARGET_SIZE } from '../../src/probes/deep/target-map.ts';
 import { IO_LAYOUTS } from '../../src/probes/deep/io.ts';
 import { OFFCPU_KEY_SIZE, OFFCPU_LAYOUTS, OFFCPU_SPELL_SIZE, OFFCPU_VAL_SIZE } from '../../src/probes/deep/offcpu.ts';
 import { PG_LAYOUTS } from '../../src/probes/deep/pg.ts';
+import { HTTPD_LAYOUTS } from '../../src/probes/deep/http.ts';
 import { PROFILE_KEY_SIZE, PROFILE_LAYOUTS } from '../../src/probes/deep/profile.ts';
 import { RUNQSLOWER_LAYOUTS } from '../../src/probes/deep/runqslower.ts';
 import { SYSCALLS_LAYOUTS, SYSCALLS_TOTAL_SIZE } from '../../src/probes/deep/syscalls.ts';
@@ -233,6 +235,28 @@ const OBJECTS: Record<string, ObjectSpec> = {
     },
     layouts: { hist: HIST_LAYOUT, ...PG.layouts },
     knobs: {},
+  },
+  'counters/http': {
+    maps: {
+      http_latency: { type: PERCPU_HASH, keySize: HTTP.keySize, valueSize: HTTP.latencyValueSize },
+      http2_frames: { type: PERCPU_HASH, keySize: HTTP.framesKeySize, valueSize: HTTP.framesValueSize },
+      http_conns: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_conn.size },
+      http_h2_streams: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_streams.size },
+      http_ssl_args: { type: HASH, keySize: 8, valueSize: 24 },
+      ...drops('http_drops'),
+    },
+    layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },
+    knobs: { http_client: 1 },
+  },
+  'deep/http': {
+    maps: {
+      httpd_reqs: { type: HASH, keySize: 8, valueSize: HTTPD_LAYOUTS.httpd_req.size },
+      httpd_threads: { type: HASH, keySize: 4, valueSize: HTTPD_LAYOUTS.httpd_thread.size },
+      httpd_events: ringbuf,
+      ...DEEP_MAPS,
+    },
+    layouts: HTTPD_LAYOUTS,
+    knobs: { threshold_ns: 8 },
   },
   'deep/io': {
     maps: {

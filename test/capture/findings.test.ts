@@ -161,3 +161,22 @@ test('findings: a summary shaped differently is reported, not fatal; empty input
   assert.equal(f.diagnosis?.cause, 'unknown');
   assert.deepEqual(f.headlines, []);
 });
+
+test("findings: the http probe's route lines become headlines, a summary without them an error", () => {
+  const line = 'p99 812 ms on POST /api/orders/{id} (31 requests): 64 % of their time blocked';
+  const { findings: f, errors } = buildFindings({
+    results: [result('http', { summary: { findings: [line, 'second', 'third', 'fourth'] } })],
+    before: [],
+    during: [],
+    captureSeconds: 10,
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(f.headlines, [line, 'second', 'third']);
+  const bad = buildFindings({
+    results: [result('http', { summary: { findings: 'nope' } })],
+    before: [],
+    during: [],
+    captureSeconds: 10,
+  });
+  assert.match(bad.errors[0], /^http: summary not understood/);
+});

@@ -30,6 +30,8 @@ test('tripline test rules/ runs every example rule test and passes', () => {
     'tcp-retransmits',
     'blockio-latency',
     'pg-query-latency',
+    'http-latency',
+    'http-errors',
   ])
     assert.match(r.out, new RegExp(`ok +${name} `));
 });

@@ -46,15 +46,16 @@ kernelTest('SIGKILL of a process with every counter family attached leaves none 
     assert.ok(Date.now() < deadline, 'child did not get ready within 60 s');
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.match(out, /^ready \d+ runq,syscalls,tcp,blockio(,pg)?\n/);
+  assert.match(out, /^ready \d+ runq,syscalls,tcp,blockio(,pg)?,http\n/);
 
   // Attribute programs by the child's own file descriptors: other processes may run the same families meanwhile.
   const held = programsHeldBy(child.pid!);
   const during = programs().filter((p) => held.has(p.id) && ours(p));
-  // 3 runq + 2 syscalls + 2 tcp + 2 blockio programs: the tp_btf or the raw_tp set, never both; + 2 pg (USDT) when started.
+  // 3 runq + 2 syscalls + 2 tcp + 2 blockio + 1 http programs: the tp_btf or the raw_tp set, never both; + 2 pg (USDT)
+  // when started (the http family's TLS uprobes are off by default).
   assert.equal(
     during.length,
-    out.includes(',pg') ? 11 : 9,
+    out.includes(',pg') ? 12 : 10,
     `programs held by the child: ${during.map((p) => p.name).join(', ')}`,
   );
 

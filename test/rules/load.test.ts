@@ -197,6 +197,8 @@ test('the example rules load into a frozen rule set with base units', () => {
   assert.deepEqual(names, [
     'blockio-latency',
     'cpu-throttling',
+    'http-errors',
+    'http-latency',
     'pg-query-latency',
     'runq-latency',
     'syscall-latency',
@@ -249,6 +251,8 @@ test('the example rules load into a frozen rule set with base units', () => {
     verifyMs: 120000,
     restore: true,
     restoreAfterMs: 600000,
+    approval: 'none',
+    approvalTimeoutMs: 900000,
   });
   assert.deepEqual(cpu.capture, {
     probes: ['runqslower', 'offcpu', 'profile'],

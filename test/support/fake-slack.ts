@@ -2,7 +2,7 @@
  * A local HTTP server that speaks the parts of the Slack Web API tripline uses (auth.test, chat.postMessage,
  * chat.update, chat.postEphemeral, usergroups.users.list, apps.connections.open (Socket Mode, with the app token;
  * see fake-socket-mode.ts), files.getUploadURLExternal, the upload URL, files.completeUploadExternal). It records every
- * request, keeps the posted messages and files, and fails on demand (429 with Retry-After, 500, invalid_auth),
+ * request, keeps the posted messages and files, and fails on demand (429 with Retry-After, 500, invalid_auth, no answer),
  * so the real `@slack/web-api` client can be tested against it.
  */
 import { createServer } from 'node:http';
@@ -28,8 +28,8 @@ export interface FakeMessage {
   updates: number;
 }
 
-/** A failure to serve instead of the normal answer, `times` times. */
-export type Failure = { status: 429; retryAfter: number } | { status: 500 } | { error: string };
+/** A failure to serve instead of the normal answer, `times` times (`hang`: no answer at all, until stop). */
+export type Failure = { status: 429; retryAfter: number } | { status: 500 } | { error: string } | { hang: true };
 
 /** The fake server. */
 export class FakeSlack {
@@ -109,6 +109,7 @@ export class FakeSlack {
     const f = this.#failures.find((x) => x.method === method && x.times > 0);
     if (f) {
       f.times -= 1;
+      if ('hang' in f.failure) return;
       if ('status' in f.failure && f.failure.status === 429)
         return send(res, 429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(f.failure.retryAfter) });
       if ('status' in f.failure) return send(res, 500, { ok: false, error: 'internal_error' });

@@ -11,10 +11,11 @@ import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import { blockio } from './blockio.ts';
 import { pg } from './pg.ts';
+import { http } from './http.ts';
 import { cpustat } from './cpustat.ts';
 import { psi } from './psi.ts';
 
-const entries = { runq, syscalls, tcp, blockio, pg, cpustat, psi } satisfies Record<FamilyName, CounterFactory>;
+const entries = { runq, syscalls, tcp, blockio, pg, http, cpustat, psi } satisfies Record<FamilyName, CounterFactory>;
 
 /** Families by name (names match `counters.enabled` in the config). */
 export const COUNTERS: Readonly<Record<string, CounterFactory>> = entries;

@@ -40,6 +40,8 @@ export interface CounterFamily {
   watch?(target: { cgroupIds?: readonly bigint[]; pids?: readonly number[] }): void;
   /** What the kernel's watch lists hold now: configured and run-time entries. */
   watching?(): { cgroupIds: bigint[]; pids: number[] };
+  /** What `tripline probes` should say beyond the program count (e.g. what the family cannot see here). */
+  notes?(): string[];
   /** Detaches and frees everything (idempotent). */
   close(): void;
 }

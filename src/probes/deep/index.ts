@@ -4,6 +4,7 @@
  * test/probes/deep/index.test.ts checks that each key equals its probe's `name` and that docs/probes.md matches.
  */
 import { bpftrace } from './bpftrace.ts';
+import { http } from './http.ts';
 import { io } from './io.ts';
 import { offcpu } from './offcpu.ts';
 import { pg } from './pg.ts';
@@ -22,6 +23,7 @@ export const deepProbes = {
   io,
   tcp,
   pg,
+  http,
   bpftrace,
 } as const satisfies Readonly<Record<string, CatalogProbe>>;
 

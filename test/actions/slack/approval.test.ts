@@ -16,6 +16,7 @@ import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
 import { openRedis } from '../../../src/redis-client.ts';
 import { toJob } from '../../../src/actions/job-id.ts';
+import { decisionOf } from '../../../src/actions/scale/approval.ts';
 import { buildConfig, type Config } from '../../../src/config.ts';
 import type { ActionJob, ActionJobInput, ActionStore } from '../../../src/actions/types.ts';
 import type { ScaleActionSpec } from '../../../src/actions/scale/spec.ts';
@@ -232,6 +233,26 @@ test('approval timeout: "not approved, no scale", no PATCH, the buttons go; a la
   assert.match(slack.replies(s.m.ts).at(-1)!.text, /Not approved within 15 min: no scale/);
   assert.equal(buttons(s.m).filter((b) => b.action_id === 'tl_approve').length, 0, 'no approval buttons any more');
   assert.deepEqual(s.enqueued, [], 'nothing queued');
+});
+
+test("Approve on one message with another message's approval id is refused: nothing decided, nothing queued", async () => {
+  const store = new MemoryStore();
+  const first = await setup(store);
+  await createScaleAction().execute(first.scaleJob, first.ctx);
+  await first.relay();
+  const ref = buttons(first.m).find((b) => b.action_id === 'tl_approve')!.value;
+  // A second incident message (no approval of its own); a crafted click names the first message's approval.
+  const second = await setup(store);
+  sm.deliver(click(second.m, 'UALICE', 'tl_approve', ref));
+  await sm.until(() => second.results.length === 1, 15_000, 'the crafted click');
+  assert.deepEqual(second.results, ['not-allowed']);
+  assert.match(slack.ephemerals.at(-1)!.text, /does not wait for that scale approval/);
+  assert.deepEqual(second.enqueued, [], 'nothing queued');
+  assert.equal(await decisionOf(store, ref), undefined, 'the approval is still undecided');
+  assert.ok(
+    buttons(first.m).some((b) => b.action_id === 'tl_approve'),
+    'the first message still asks',
+  );
 });
 
 test('a scale that needs approval on an engine without an app token is reported at load', () => {

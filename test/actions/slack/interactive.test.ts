@@ -13,6 +13,7 @@ import type { ClickResult } from '../../../src/actions/slack/interactive/clicks.
 import type { CaptureRequestMsg } from '../../../src/capture/request-schema.ts';
 import { localSilences } from '../../../src/rules/silence-service.ts';
 import { SilenceSync } from '../../../src/actions/slack/interactive/silence-sync.ts';
+import { Mailbox } from '../../../src/actions/slack/interactive/mailbox.ts';
 import { Suppressor } from '../../../src/rules/evaluate/suppress.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
 import { RedisStore } from '../../../src/actions/store-redis.ts';
@@ -297,6 +298,39 @@ test("two engines on one Redis: a capture click the other engine gets is passed 
   assert.equal(a.asked.length, 1, "the capture was asked of the incident's host");
   assert.equal(b.asked.length, 0);
   assert.match(slack.replies(m.ts).at(-1)!.text, /Capturing .* \(capture cap-node-a\)/);
+});
+
+test('the mailbox is not trusted: a forged click of a user not on the allowlist, or a silence, does nothing', async () => {
+  const store = new MemoryStore();
+  const e = await engine(store, 'CFORGE1', true, 'node-a');
+  const m = await post(e, incident('web-7', Date.now(), { host: 'node-a' }));
+  const box = new Mailbox(store);
+  const forged = (user: string, actionId: string, value: string) => ({
+    user,
+    userName: user.slice(1).toLowerCase(),
+    channel: m.channel,
+    messageTs: m.ts,
+    actionId,
+    value,
+    actionTs: `${Date.now() / 1000}`,
+  });
+  // Written straight into node-a's mailbox (whoever can write Redis): no engine claimed these clicks.
+  await box.send('node-a', forged('UEVE', 'tl_capture', 'capture'));
+  await box.send('node-a', forged('UALICE', 'tl_silence_for', '24h'));
+  await box.send('node-a', { ...forged('UALICE', 'tl_capture', 'capture'), user: 'x' } as never);
+  await sm.until(() => e.results.length === 3, 15_000, 'the mailbox read');
+  assert.deepEqual([...e.results].sort(), ['ignored', 'ignored', 'not-allowed']);
+  assert.equal(e.asked.length, 0, 'no capture asked');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(e.suppressor.list(), [], 'no silence');
+  assert.equal(m.updates, 0);
+  // A real forwarded click is handled once, however often it is found in the mailbox.
+  const ok = forged('UALICE', 'tl_capture', 'capture');
+  await box.send('node-a', ok);
+  await box.send('node-a', ok);
+  await sm.until(() => e.results.length === 5, 15_000, 'the forwarded click');
+  assert.deepEqual(e.results.slice(3).sort(), ['captured', 'duplicate']);
+  assert.equal(e.asked.length, 1);
 });
 
 test('a restarted engine keeps its persisted Slack silences and adds no second copy', async () => {

@@ -14,6 +14,8 @@ import { startRunq } from '../../../src/probes/counters/runq.ts';
 import { startSyscalls } from '../../../src/probes/counters/syscalls.ts';
 import { startTcp } from '../../../src/probes/counters/tcp.ts';
 import { startBlockio } from '../../../src/probes/counters/blockio.ts';
+import { startHttp } from '../../../src/probes/counters/http.ts';
+import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import type { CounterFamily } from '../../../src/probes/counters/types.ts';
 import { find, histCount } from './fixtures/workload.ts';
 import { cleanupsAfterAll } from '../../support/cleanups.ts';
@@ -25,15 +27,16 @@ const total = (fam: CounterFamily, signal: string): number =>
     .filter((r) => r.signal === signal)
     .reduce((a, r) => a + histCount(r), 0);
 
-kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workloads', async () => {
+kernelTest('raw_tp twins: runq, syscalls, tcp, blockio and http record from real workloads', async () => {
   const runq = startRunq(objDir, { thresholdNs: 5e6, maxCgroups: 10240, hooks: 'raw_tp' });
   const sys = startSyscalls(objDir, undefined, 'raw_tp');
   const tcp = startTcp(objDir, { maxCgroups: 10240, hooks: 'raw_tp' });
   const bio = startBlockio(objDir, 'raw_tp');
-  for (const f of [runq, sys, tcp, bio]) cleanups.push(() => f.close());
+  const http = startHttp(objDir, { maxCgroups: 10240, maxConnections: 1024, hooks: 'raw_tp' });
+  for (const f of [runq, sys, tcp, bio, http]) cleanups.push(() => f.close());
   assert.deepEqual(
-    [runq, sys, tcp, bio].map((f) => f.stats().programs),
-    [3, 2, 2, 2],
+    [runq, sys, tcp, bio, http].map((f) => f.stats().programs),
+    [3, 2, 2, 2, 1],
   );
 
   // Processes that start, sleep and wake: wakeups, new tasks and switches.
@@ -49,6 +52,17 @@ kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workl
     const c = connect((server.address() as AddressInfo).port, '127.0.0.1');
     await once(c, 'connect');
     c.destroy();
+  }
+  const web = createHttpServer((_, res) => res.end('ok'));
+  cleanups.push(() => web.close());
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
+  for (let i = 0; i < 5; i++) {
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve) =>
+      httpGet({ host: '127.0.0.1', port: (web.address() as AddressInfo).port, agent: false }, resolve),
+    );
+    res.resume();
+    await once(res, 'end');
   }
   const dir = mkdtempSync(join('/var/tmp', 'tripline-test-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,5 +82,6 @@ kernelTest('raw_tp twins: runq, syscalls, tcp and blockio record from real workl
     const fs = execFileSync('stat', ['-f', '-c', '%T', '/var/tmp'], { encoding: 'utf8' }).trim();
     assert.ok(['tmpfs', 'overlayfs', 'nfs'].includes(fs), `no block I/O recorded though /var/tmp is on ${fs}`);
   }
-  for (const f of [runq, sys, tcp, bio]) assert.equal(f.stats().dropped, 0, `${f.name} dropped nothing`);
+  assert.ok(total(http, 'http_request_duration_seconds') >= 5, 'HTTP requests recorded');
+  for (const f of [runq, sys, tcp, bio, http]) assert.equal(f.stats().dropped, 0, `${f.name} dropped nothing`);
 });

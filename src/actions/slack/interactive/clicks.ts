@@ -15,7 +15,7 @@ import { THREAD_TTL_MS } from '../threads.ts';
 import { GroupLock } from '../group-lock.ts';
 import { messageKey, renderGroup } from '../render-group.ts';
 import { ACTION_IDS, SILENCE_CHOICES } from './controls.ts';
-import { parseClick, type Click } from './payload.ts';
+import { parseClick, parseForwarded, type Click } from './payload.ts';
 import type { Allowlist } from './authorize.ts';
 import { decide, readRequest } from '../../scale/approval.ts';
 import type { CaptureRequests } from './capture.ts';
@@ -41,8 +41,11 @@ export interface ClickDeps {
   readonly host: string;
   /** Capture requests to the probe side; absent: Capture again / Extend answer that this engine cannot. */
   readonly captures?: CaptureRequests;
-  /** Passes a click to the engine of another host (a capture of its incident); absent: refused here. */
-  readonly forward?: (host: string, body: unknown) => Promise<boolean>;
+  /**
+   * Passes a parsed click to the engine of another host (a capture of its incident); false when it cannot (the
+   * click is then refused, never captured here); absent: refused here.
+   */
+  readonly forward?: (host: string, click: Click) => Promise<boolean>;
   /** Store namespace of the Slack action's groups. @defaultValue slack */
   readonly ns?: string;
 }
@@ -69,22 +72,44 @@ const CLICK_TTL_MS = 86_400_000;
 /** Firing series one Silence click silences (one silence each). */
 const MAX_SILENCED_SERIES = 20;
 
-/**
- * Handles one interactive payload. Never throws: failures are logged and told to the person. `forwarded`: another
- * engine took the click (its name is claimed) and passed it here, the incident's host.
- */
-export async function handleClick(body: unknown, d: ClickDeps, forwarded = false): Promise<ClickResult> {
+/** What a forwarded click may do: only a capture runs on the incident's host, the rest acts from any engine. */
+const FORWARDABLE: ReadonlySet<string> = new Set([ACTION_IDS.capture, ACTION_IDS.extend]);
+
+/** Handles one interactive payload from the socket. Never throws: failures are logged and told to the person. */
+export async function handleClick(body: unknown, d: ClickDeps): Promise<ClickResult> {
   const parsed = parseClick(body);
   if ('ignored' in parsed) {
     d.log.debug({ reason: parsed.ignored }, 'slack: interactive payload ignored');
     return 'ignored';
   }
-  const c = parsed.click;
+  return handleParsed(parsed.click, d, false);
+}
+
+/**
+ * Handles a click another engine passed here through the store (this host runs the incident's capture). The store
+ * is trusted no more than Slack: the click is parsed again, may only be Capture again / Extend, acts once (its own
+ * claim, so a replayed entry does nothing) and its user is checked against the allowlist again.
+ */
+export async function handleForwarded(raw: unknown, d: ClickDeps): Promise<ClickResult> {
+  const parsed = parseForwarded(raw);
+  if ('ignored' in parsed) {
+    d.log.warn({ reason: parsed.ignored }, 'slack: a forwarded click was refused');
+    return 'ignored';
+  }
+  if (!FORWARDABLE.has(parsed.click.actionId)) {
+    d.log.warn({ action: parsed.click.actionId.slice(0, 64) }, 'slack: a forwarded click was refused (not a capture)');
+    return 'ignored';
+  }
+  return handleParsed(parsed.click, d, true);
+}
+
+async function handleParsed(c: Click, d: ClickDeps, forwarded: boolean): Promise<ClickResult> {
   const name = createHash('sha256')
     .update(JSON.stringify([c.channel, c.messageTs, c.actionId, c.actionTs, c.user]))
     .digest('hex')
     .slice(0, 32);
-  if (!forwarded && !(await d.store.setIfAbsent(`slack:click:${name}`, d.host, CLICK_TTL_MS))) return 'duplicate';
+  const claim = forwarded ? `slack:forwarded:${name}` : `slack:click:${name}`;
+  if (!(await d.store.setIfAbsent(claim, d.host, CLICK_TTL_MS))) return 'duplicate';
   try {
     const allowed = await d.allow.allows(c.user);
     if (!allowed.ok) {
@@ -97,7 +122,7 @@ export async function handleClick(body: unknown, d: ClickDeps, forwarded = false
       );
       return 'not-allowed';
     }
-    return await act(c, d, body);
+    return await act(c, d, forwarded);
   } catch (err) {
     d.log.error({ action: c.actionId, err: (err as Error)?.message }, 'slack: click failed');
     await d.slack
@@ -111,7 +136,7 @@ export async function handleClick(body: unknown, d: ClickDeps, forwarded = false
   }
 }
 
-async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> {
+async function act(c: Click, d: ClickDeps, forwarded: boolean): Promise<ClickResult> {
   const ns = d.ns ?? 'slack';
   const gid = await d.store.get(messageKey(ns, c.channel, c.messageTs));
   if (!gid) {
@@ -125,7 +150,11 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
   switch (c.actionId) {
     case ACTION_IDS.silence:
     case ACTION_IDS.silenceFor: {
-      const ms = SILENCE_CHOICES[c.value] ?? SILENCE_CHOICES['1h'];
+      const ms = SILENCE_CHOICES.get(c.value);
+      if (ms === undefined) {
+        await d.slack.postEphemeral(c.channel, c.user, 'Unknown silence duration: choose 1 h, 4 h or 24 h.');
+        return 'ignored';
+      }
       const label = `${ms / 3600_000} h`;
       const done = await withGroup(d, ns, gid, parent, async (g) => {
         if (g.controls?.silence) return false;
@@ -187,6 +216,19 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
     }
     case ACTION_IDS.approve:
     case ACTION_IDS.reject: {
+      // Only an approval this very message waits for: a button value naming another message's approval is refused.
+      const own = g0 ? (JSON.parse(g0) as GroupState).controls?.approvals : undefined;
+      const mine = own && Object.hasOwn(own, c.value) ? own[c.value] : undefined;
+      if (!mine) {
+        d.log.warn({ user: c.user, ref: c.value.slice(0, 200) }, 'slack: approval click for another message refused');
+        await d.slack.postEphemeral(c.channel, c.user, 'This message does not wait for that scale approval.');
+        return 'not-allowed';
+      }
+      if (mine.state !== 'pending') {
+        const by = mine.by ? ` by <@${mine.by}>` : '';
+        await d.slack.postEphemeral(c.channel, c.user, `This scale was already decided: ${mine.state}${by}.`);
+        return 'already-decided';
+      }
       const req = await readRequest(d.store, c.value);
       if (!req) {
         await d.slack.postEphemeral(c.channel, c.user, 'This scale approval is unknown or expired.');
@@ -232,14 +274,27 @@ async function act(c: Click, d: ClickDeps, body: unknown): Promise<ClickResult> 
         await d.slack.postEphemeral(c.channel, c.user, 'Nothing fires here any more: no capture.');
         return 'unavailable';
       }
-      // The capture runs where the incident is: a click another engine got goes to that host.
-      if (incident.host !== d.host && d.forward && (await d.forward(incident.host, body))) {
+      // The capture runs where the incident is: a click another engine got goes to that host, or nowhere (never
+      // a capture here of another host's target).
+      if (incident.host !== d.host) {
+        if (!forwarded && d.forward && (await d.forward(incident.host, c))) {
+          await d.slack.postEphemeral(
+            c.channel,
+            c.user,
+            `Passed to ${incident.host}, where this incident's capture runs.`,
+          );
+          return 'forwarded';
+        }
+        d.log.warn(
+          { host: incident.host, action: c.actionId },
+          'slack: a capture click for another host not passed on',
+        );
         await d.slack.postEphemeral(
           c.channel,
           c.user,
-          `Passed to ${incident.host}, where this incident's capture runs.`,
+          `No capture: this incident runs on ${incident.host}, and the click could not be passed to it (is its engine connected to the same Redis?).`,
         );
-        return 'forwarded';
+        return 'unavailable';
       }
       const extend = c.actionId === ACTION_IDS.extend;
       const text = extend

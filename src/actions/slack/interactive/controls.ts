@@ -17,12 +17,14 @@ export const ACTION_IDS = {
   reject: 'tl_reject',
 } as const;
 
-/** Durations of the silence menu (the button is 1 h). */
-export const SILENCE_CHOICES: Readonly<Record<string, number>> = {
-  '1h': 3600_000,
-  '4h': 4 * 3600_000,
-  '24h': 86_400_000,
-};
+/** Durations of the silence menu (the button is 1 h). A Map: a click's value never reaches a prototype key. */
+export const SILENCE_CHOICES: ReadonlyMap<string, number> = new Map([
+  ['1h', 3600_000],
+  ['4h', 4 * 3600_000],
+  ['24h', 86_400_000],
+]);
+/** The longest silence a click may ask for (what a Slack silence read back from the store may span at most). */
+export const LONGEST_SILENCE_MS = Math.max(...SILENCE_CHOICES.values());
 
 /** A scale waiting for (or past) its approval. */
 export interface ApprovalControl {

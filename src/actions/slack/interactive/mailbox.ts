@@ -1,17 +1,19 @@
 /**
  * Clicks passed to another engine: a capture must run on the incident's host, but Slack gives a click to any
- * engine's connection. The engine that took it (and claimed its name) puts it in the host's mailbox in the action
- * store (Redis); each engine empties its own mailbox every second and handles what it finds (parsed and authorized
- * again: the store is not trusted more than Slack). Bounded: 100 clicks per mailbox, kept 10 minutes.
+ * engine's connection. The engine that took it (and claimed its name) puts the parsed click (never Slack's raw
+ * payload) in the host's mailbox in the action store (Redis); each engine empties its own mailbox every second and
+ * handles what it finds (clicks.ts handleForwarded: parsed again, captures only, once, authorized again: the store
+ * is not trusted more than Slack). Bounded: 100 clicks per mailbox, kept 10 minutes.
  */
 import { randomUUID } from 'node:crypto';
 import type { ActionStore } from '../../types.ts';
 import { GroupLock } from '../group-lock.ts';
+import type { Click } from './payload.ts';
 
 const MAX_ITEMS = 100;
 const TTL_MS = 600_000;
-/** Largest click payload passed on (Slack's are a few kB). */
-const MAX_BYTES = 64 * 1024;
+/** Largest click passed on (a parsed click is a few hundred bytes). */
+const MAX_BYTES = 8 * 1024;
 
 export class Mailbox {
   readonly #store: ActionStore;
@@ -20,9 +22,9 @@ export class Mailbox {
     this.#store = store;
   }
 
-  /** Puts a click in `host`'s mailbox; false when it is too big. */
-  async send(host: string, body: unknown): Promise<boolean> {
-    const text = JSON.stringify(body);
+  /** Puts a parsed click in `host`'s mailbox; false when it is too big. */
+  async send(host: string, click: Click): Promise<boolean> {
+    const text = JSON.stringify(click);
     if (text.length > MAX_BYTES) return false;
     await this.#locked(host, async (items) => {
       items.push(text);

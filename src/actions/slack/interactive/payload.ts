@@ -63,3 +63,21 @@ export function parseClick(body: unknown): { click: Click } | { ignored: string 
     },
   };
 }
+
+/** A parsed click as another engine passed it through the store (mailbox.ts): the same bounds, nothing more. */
+const ForwardedSchema = z.strictObject({
+  user: userId,
+  userName: z.string().regex(/^[\w.-]{0,80}$/),
+  channel: channelId,
+  messageTs: ts,
+  actionId: z.string().max(255),
+  value: z.string().max(2000),
+  actionTs: z.string().max(32),
+});
+
+/** A click read back from the store, or a reason it is not one. */
+export function parseForwarded(raw: unknown): { click: Click } | { ignored: string } {
+  const p = ForwardedSchema.safeParse(raw);
+  if (!p.success) return { ignored: `not a forwarded click (${p.error.issues[0]?.path.join('.') || 'body'})` };
+  return { click: p.data };
+}

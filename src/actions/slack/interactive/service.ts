@@ -11,7 +11,7 @@ import { SlackClient } from '../client.ts';
 import { slackAppToken } from '../settings/interactive.ts';
 import { Allowlist } from './authorize.ts';
 import { SlackCaptures, type CaptureChannel, type RequestedReport } from './capture.ts';
-import { handleClick, withGroup, type ClickResult } from './clicks.ts';
+import { handleClick, handleForwarded, withGroup, type ClickResult } from './clicks.ts';
 import { bundlesDirOf } from '../../bundle-file.ts';
 import { uploadBundle } from '../upload.ts';
 import { messageKey } from '../render-group.ts';
@@ -20,6 +20,7 @@ import { offerCaptures } from './enabled.ts';
 import { SlackSocket } from './socket.ts';
 import { SilenceSync } from './silence-sync.ts';
 import { Mailbox } from './mailbox.ts';
+import type { Click } from './payload.ts';
 
 export interface InteractivityOptions {
   readonly config: Readonly<Config>;
@@ -141,14 +142,18 @@ export async function startInteractivity(o: InteractivityOptions): Promise<Inter
     now,
     host: c.host,
     captures,
-    forward: (host: string, body: unknown) => mailbox.send(host, body),
+    forward: (host: string, click: Click) =>
+      mailbox.send(host, click).catch((err) => {
+        log.warn({ host, err: (err as Error)?.message }, 'slack: a click could not be passed on');
+        return false;
+      }),
   };
   // Clicks other engines passed here (captures of this host's incidents).
   const poll = setInterval(() => {
     void mailbox
       .drain(c.host)
       .then(async (bodies) => {
-        for (const b of bodies) o.onClick?.(await handleClick(b, deps, true));
+        for (const b of bodies) o.onClick?.(await handleForwarded(b, deps));
       })
       .catch((err) => log.warn({ err: (err as Error)?.message }, 'slack: the click mailbox could not be read'));
   }, o.mailboxMs ?? 1000);

@@ -4,11 +4,17 @@
  * seen by every node that runs it; a node's by its host only). The silences are one bounded JSON document in the
  * store; each engine reads it every few seconds (and at once after a click) and adds or removes its local API
  * silences to match. A local silence carries its fleet id in its comment, so a restarted engine (whose API
- * silences were persisted) recognises its own and adds no second one.
+ * silences were persisted) recognises its own and adds no second one. The document is read as hostile (anyone who
+ * can write Redis can write it): each entry is checked before it is applied (a UUID fleet id; equality matchers
+ * naming the rule; an end at most the longest Silence choice ahead; at most MAX_ENTRIES entries) and its tag is
+ * rebuilt from its fleet id; an entry that fails is skipped and logged.
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { compileChecked, type SilenceService } from '../../../rules/silence-service.ts';
-import { SilenceSpecSchema } from '../../../rules/parse/schema.ts';
+import { LABEL_NAME_PATTERN, SilenceSpecSchema } from '../../../rules/parse/schema.ts';
+import { MAX_LABEL_VALUE_LENGTH } from '../../../rules/compile/regex-guard.ts';
+import { LONGEST_SILENCE_MS } from './controls.ts';
 import type { ActionLogger, ActionStore } from '../../types.ts';
 import { GroupLock } from '../group-lock.ts';
 
@@ -32,6 +38,42 @@ interface Entry {
 const MAX_ENTRIES = 500;
 const DOC = 'slack:silences';
 const TAG = /\[slack ([0-9a-f-]{36})\]$/;
+/** Largest document read (500 entries of a few kB). */
+const MAX_DOC_BYTES = 4 * 1024 * 1024;
+/** Labels of one silence (an incident's labels and `rule`). */
+const MAX_MATCHERS = 64;
+/** Clock skew between engines tolerated on an entry's end. */
+const SKEW_MS = 300_000;
+
+const isoTime = z.iso.datetime({ offset: true });
+const EntrySchema = z.object({
+  sid: z.uuid(),
+  spec: z.object({
+    // Equality only (a plain value per label), and always the rule: never a silence of everything.
+    matchers: z
+      .record(z.string().regex(new RegExp(LABEL_NAME_PATTERN)), z.string().max(MAX_LABEL_VALUE_LENGTH))
+      .refine((m) => Object.keys(m).length <= MAX_MATCHERS, `at most ${MAX_MATCHERS} matchers`)
+      .refine((m) => Object.hasOwn(m, 'rule') && m.rule !== '', 'no rule matcher'),
+    starts_at: isoTime,
+    ends_at: isoTime,
+    author: z.string().startsWith('slack:').max(256),
+    comment: z.string().max(1024),
+  }),
+  removed: z.boolean().optional(),
+});
+
+/** The entry as this engine applies it, or why it is not applied. */
+function checkEntry(raw: unknown, now: number): Entry | string {
+  const p = EntrySchema.safeParse(raw);
+  if (!p.success) return `${p.error.issues[0]?.path.join('.') || 'entry'}: ${p.error.issues[0]?.message}`;
+  const { sid, spec, removed } = p.data;
+  const until = Date.parse(spec.ends_at);
+  if (until > now + LONGEST_SILENCE_MS + SKEW_MS) return 'spec.ends_at: further ahead than the longest Silence choice';
+  if (Date.parse(spec.starts_at) > until) return 'spec.starts_at: after ends_at';
+  // The tag names the entry's own fleet id, whatever the comment said.
+  const comment = `${spec.comment.replace(/\s*\[slack [^\]]*\]$/, '').slice(0, 900)} [slack ${sid}]`;
+  return { sid, spec: { ...spec, matchers: { ...spec.matchers }, comment }, until, ...(removed ? { removed } : {}) };
+}
 
 export class SilenceSync {
   readonly #store: ActionStore;
@@ -103,14 +145,35 @@ export class SilenceSync {
   async #read(): Promise<Entry[]> {
     const raw = await this.#store.get(DOC);
     if (!raw) return [];
+    let entries: unknown[];
     try {
-      const doc = JSON.parse(raw) as { entries?: unknown };
-      return Array.isArray(doc.entries)
-        ? (doc.entries as Entry[]).filter((e) => typeof e?.sid === 'string' && e.spec && typeof e.until === 'number')
-        : [];
-    } catch {
+      if (raw.length > MAX_DOC_BYTES) throw new Error(`larger than ${MAX_DOC_BYTES} bytes`);
+      const doc = JSON.parse(raw) as { entries?: unknown } | null;
+      if (!Array.isArray(doc?.entries)) throw new Error('no entries list');
+      entries = doc.entries.slice(-MAX_ENTRIES);
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message, key: DOC }, 'slack: the silences document is invalid; ignored');
       return [];
     }
+    const now = this.#now();
+    const out: Entry[] = [];
+    const seen = new Set<string>();
+    let skipped = 0;
+    let first = '';
+    for (const e of entries) {
+      const r = checkEntry(e, now);
+      if (typeof r === 'string') {
+        skipped += 1;
+        first ||= r;
+        continue;
+      }
+      if (seen.has(r.sid)) continue;
+      seen.add(r.sid);
+      out.push(r);
+    }
+    if (skipped)
+      this.#log.warn({ skipped, err: first.slice(0, 300), key: DOC }, 'slack: invalid silences from Slack skipped');
+    return out;
   }
 
   async #edit(fn: (entries: Entry[]) => void): Promise<void> {

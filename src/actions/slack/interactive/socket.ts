@@ -3,8 +3,10 @@
  * WebSocket), reconnected by this module with a doubling delay after a drop, a `disconnect` or a failed attempt
  * (connecting runs in the background: the engine never waits for Slack). Each `interactive`
  * envelope is acked at once (Slack wants it within 3 s; a click's work may take longer), then handed to `onClick`;
- * envelopes not acked before a drop are sent again by Slack, and the click handler acts on each click once. The
- * token never reaches a log: the SDK's own messages go to debug, cut short.
+ * envelopes not acked before a drop are sent again by Slack, and the click handler acts on each click once. Each
+ * attempt has a deadline (apps.connections.open and the WebSocket handshake together): a Slack that never answers
+ * is a failed attempt, retried on a fresh client, never a link stuck connecting. The token never reaches a log:
+ * the SDK's own messages go to debug, cut short.
  */
 import type { SocketModeClient } from '@slack/socket-mode';
 import type { ActionLogger } from '../../types.ts';
@@ -19,6 +21,8 @@ export interface SocketOptions {
   readonly onClick: (body: unknown) => Promise<unknown>;
   /** The client's pong wait and reconnect step (ms). @defaultValue 5000 */
   readonly pingTimeoutMs?: number;
+  /** Deadline of one connection attempt (ms). @defaultValue 30000 */
+  readonly connectTimeoutMs?: number;
 }
 
 /** apps.connections.open errors no retry fixes: the token is wrong or not an app token. */
@@ -34,6 +38,7 @@ const MAX_BACKOFF_MS = 60_000;
 export class SlackSocket {
   readonly #o: SocketOptions;
   #client?: SocketModeClient;
+  #make?: () => SocketModeClient;
   readonly #inflight = new Set<Promise<unknown>>();
   #stopped = false;
   #connecting = false;
@@ -52,6 +57,7 @@ export class SlackSocket {
   async start(): Promise<void> {
     const { SocketModeClient, LogLevel } = await import('@slack/socket-mode');
     const log = this.#o.log;
+    const timeout = this.#o.connectTimeoutMs ?? 30_000;
     const quiet = {
       debug() {},
       info() {},
@@ -65,35 +71,66 @@ export class SlackSocket {
       getLevel: () => LogLevel.WARN,
       setName() {},
     };
-    const client = new SocketModeClient({
-      appToken: this.#o.appToken,
-      logger: quiet,
-      autoReconnectEnabled: false,
-      clientPingTimeout: this.#o.pingTimeoutMs ?? 5000,
-      clientOptions: { slackApiUrl: this.#o.apiUrl, retryConfig: { retries: 0 }, allowAbsoluteUrls: false },
-    });
-    this.#client = client;
-    client.on('connected', () => {
-      this.connects += 1;
-      log.info({ connects: this.connects }, 'slack socket mode connected');
-    });
-    client.on('disconnected', () => {
-      if (!this.#stopped && !this.#connecting) void this.#connect();
-    });
-    client.on('interactive', ({ ack, body }: { ack: () => Promise<void>; body: unknown }) =>
-      this.#onInteractive(ack, body),
-    );
+    // A fresh client per attempt: one abandoned at its deadline is disconnected and its events no longer count.
+    this.#make = () => {
+      const client = new SocketModeClient({
+        appToken: this.#o.appToken,
+        logger: quiet,
+        autoReconnectEnabled: false,
+        clientPingTimeout: this.#o.pingTimeoutMs ?? 5000,
+        clientOptions: { slackApiUrl: this.#o.apiUrl, retryConfig: { retries: 0 }, allowAbsoluteUrls: false, timeout },
+      });
+      client.on('connected', () => {
+        if (client !== this.#client || this.#stopped) {
+          void client.disconnect().catch(() => undefined);
+          return;
+        }
+        this.connects += 1;
+        log.info({ connects: this.connects }, 'slack socket mode connected');
+      });
+      client.on('disconnected', () => {
+        if (client === this.#client && !this.#stopped && !this.#connecting) void this.#connect();
+      });
+      client.on('interactive', ({ ack, body }: { ack: () => Promise<void>; body: unknown }) =>
+        this.#onInteractive(ack, body),
+      );
+      return client;
+    };
     void this.#connect();
   }
 
+  /** One attempt: a new client, connected within the deadline or abandoned (disconnected, its late start ignored). */
+  async #attempt(): Promise<void> {
+    const old = this.#client;
+    const client = this.#make!();
+    this.#client = client;
+    if (old) void old.disconnect().catch(() => undefined);
+    const ms = this.#o.connectTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const started = client.start();
+    started.catch(() => undefined);
+    try {
+      await Promise.race([
+        started,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no connection within ${ms} ms`)), ms);
+        }),
+      ]);
+    } catch (err) {
+      void client.disconnect().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #connect(): Promise<void> {
-    const client = this.#client;
-    if (!client || this.#connecting) return;
+    if (!this.#make || this.#connecting) return;
     this.#connecting = true;
     try {
       for (let attempt = 0; !this.#stopped; attempt++) {
         try {
-          await client.start();
+          await this.#attempt();
           return;
         } catch (err) {
           const code = String(

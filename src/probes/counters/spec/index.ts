@@ -9,11 +9,12 @@ import { syscalls } from './syscalls.ts';
 import { tcp } from './tcp.ts';
 import { blockio } from './blockio.ts';
 import { pg } from './pg.ts';
+import { http } from './http.ts';
 import { cpustat } from './cpustat.ts';
 import { psi } from './psi.ts';
 
 /** Descriptors by family name, in the order families start (BPF first, then file-based). */
-export const FAMILY_SPECS = { runq, syscalls, tcp, blockio, pg, cpustat, psi } as const;
+export const FAMILY_SPECS = { runq, syscalls, tcp, blockio, pg, http, cpustat, psi } as const;
 
 type Specs = typeof FAMILY_SPECS;
 /** Name of a counter family. */
