@@ -8,7 +8,7 @@ import { CaptureManager, probeTarget, type CaptureManagerOptions } from '../../s
 import { validateBundle } from '../../src/bundle/validate.ts';
 import { listBundles } from '../../src/bundle/store.ts';
 import { CgroupHistory } from '../../src/sampler/history.ts';
-import { hasCode, TriplineError } from '../../src/errors.ts';
+import { hasCode } from '../../src/errors.ts';
 import type { DeepProbe, ProbeTarget } from '../../src/probes/deep/types.ts';
 import type { Incident } from '../../src/incident.ts';
 import { planFor } from '../../src/rules/plan.ts';
