@@ -63,6 +63,7 @@ export type CgroupNamer = (cgroupPath: string) => string;
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const cores = (x: number): string => `${+x.toFixed(2)}`;
+const coresText = (x: number): string => `${cores(x)} core${cores(x) === '1' ? '' : 's'}`;
 
 /** Tasks of one other cgroup that held the CPU while the target waited, heaviest first. */
 export interface NeighbourGroup {
@@ -217,7 +218,7 @@ function cpuCause(cpu: Diagnosis, t: ReturnType<typeof timeSplit>): RankedCause 
       cause: 'self-contention',
       share: waitShare * n('own_share_of_wait'),
       culprit: `its own threads${threads ? ` (${+threads.toFixed(1)} runnable on average)` : ''}`,
-      lead: `self-contention: its own threads ran for ${pct(n('own_share_of_wait'))} of its wait (waiting for a CPU ${pct(n('wait_share'))} of the time${threads ? `, ${+threads.toFixed(1)} runnable threads for ${cores(n('usage_cores'))} cores` : ''})`,
+      lead: `self-contention: its own threads ran for ${pct(n('own_share_of_wait'))} of its wait (waiting for a CPU ${pct(n('wait_share'))} of the time${threads ? `, ${+threads.toFixed(1)} runnable threads for ${coresText(n('usage_cores'))}` : ''})`,
       summary: cpu.summary,
     };
   }
@@ -352,7 +353,7 @@ function cpuVerdict(input: DiagnosisInput): Diagnosis {
       summary:
         `runnable but waiting ${pct(wait)} of the time behind its own threads (${pct(ownShare)} of the wait; other cgroups ${pct(othersShare)}): more runnable threads than the CPUs it can use` +
         (threads !== undefined && usageCores !== undefined
-          ? ` (on average ${+threads.toFixed(1)} runnable threads for ${cores(usageCores)} cores used)`
+          ? ` (on average ${+threads.toFixed(1)} runnable threads for ${coresText(usageCores)} used)`
           : '') +
         `, little throttling (${pct(throttled)} of periods)`,
     };

@@ -222,7 +222,7 @@ test('eight threads on one CPU and no neighbour: self-contention', () => {
     d.summary,
     /^runnable but waiting 88% of the time behind its own threads \(53% of the wait; other cgroups 0%\)/,
   );
-  assert.match(d.summary, /\(on average 8 runnable threads for 1 cores used\)/);
+  assert.match(d.summary, /\(on average 8 runnable threads for 1 core used\)/);
 });
 
 test('findings: offcpu runnable time on 6.x throttling stacks is set apart; findings.live and its headline', () => {
