@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
@@ -125,15 +126,8 @@ export const http = {
       layouts: HTTPD_LAYOUTS,
       twins: { tpBtf: ['tld_http_exit', 'tld_http_switch', 'tld_http_wake'] },
     });
-    const reqs: HttpRequestView[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('httpd_events', (data) => {
-      try {
-        reqs.push(decodeHttpRequest(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'httpd_events', decodeHttpRequest);
+    const reqs: HttpRequestView[] = ring.items;
     return {
       close: () => obj.close(),
       start(target, budget) {
@@ -143,17 +137,13 @@ export const http = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachAll(),
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             for (const r of reqs) out.push({ ...r });
             const routes = httpRoutes(reqs);
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               redactions: reqs.length ? ['request path ids', 'query strings'] : [],
               summary: {
                 requests: reqs.length,

@@ -15,6 +15,7 @@ import { sumPerCpu } from '../decode/percpu.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import { latencySummary } from './latency-summary.ts';
 import type { CatalogProbe } from './types.ts';
@@ -134,15 +135,8 @@ export const io = {
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
       layouts: IO_LAYOUTS,
     });
-    const reqs: BlockRequest[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('io_events', (data) => {
-      try {
-        reqs.push(decodeBlockRequest(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'io_events', decodeBlockRequest);
+    const reqs: BlockRequest[] = ring.items;
     const view = (r: BlockRequest) => {
       const dev = `${r.major}:${r.minor}`;
       return {
@@ -166,10 +160,7 @@ export const io = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachAll(),
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             const value = obj.map('io_lat').lookup(Buffer.alloc(4))!;
             const h = decodeHist(sumPerCpu(value, HIST_SIZE, possibleCpus(), 'io_lat'));
@@ -180,8 +171,7 @@ export const io = {
             for (const v of views) out.push(v);
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               summary: {
                 requests: lat.count,
                 seconds: lat.seconds,

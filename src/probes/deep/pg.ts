@@ -19,6 +19,7 @@ import { sumPerCpu } from '../decode/percpu.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import { latencySummary, type LatencySummary } from './latency-summary.ts';
 import { fingerprintSql, type QueryKind } from './sql-fingerprint.ts';
@@ -116,15 +117,8 @@ export const pg = {
       rodata: { threshold_ns: BigInt(Math.round(opts.threshold_ms * 1e6)) },
       layouts: PG_LAYOUTS,
     });
-    const queries: PgQuery[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('pg_events', (data) => {
-      try {
-        queries.push(decodePgQuery(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'pg_events', decodePgQuery);
+    const queries: PgQuery[] = ring.items;
     return {
       close: () => obj.close(),
       start(target, budget) {
@@ -147,9 +141,7 @@ export const pg = {
               });
             }
           },
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             const perKind: Record<string, LatencySummary> = {};
             let total = 0;
@@ -181,8 +173,7 @@ export const pg = {
             }
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               redactions: ctx.redact ? ['sql literals'] : [],
               summary: {
                 perKind,

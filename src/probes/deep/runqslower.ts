@@ -13,6 +13,7 @@ import { CgroupResolver } from '../cgroups.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count, neighbourSchema } from './summary.ts';
@@ -143,15 +144,8 @@ export const runqslower = {
       return cgroups.resolve(id)?.path ?? '';
     };
     // The consumer is made here, not in start(), to keep the trip-to-attached path short.
-    const delays: RunqDelay[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('runq_events', (data) => {
-      try {
-        delays.push(decodeRunqDelay(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'runq_events', decodeRunqDelay);
+    const delays: RunqDelay[] = ring.items;
     return {
       close: () => obj.close(),
       start(target, budget) {
@@ -161,10 +155,7 @@ export const runqslower = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachAll(),
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             for (const d of delays) {
               out.push({
@@ -185,8 +176,7 @@ export const runqslower = {
             const max = delays.reduce((m, d) => Math.max(m, Number(d.delayNs)), 0) / 1e9;
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               summary: {
                 delays: delays.length,
                 totalDelaySeconds: total,

@@ -15,6 +15,7 @@ import {
   writeTarget,
   type DeepStats,
 } from './target-map.ts';
+import type { RingEvents } from './ring-events.ts';
 import type { ProbeBudget, ProbeResult, ProbeTarget, RunningProbe } from './types.ts';
 
 /** What a probe's read step hands back; the session adds the common fields. */
@@ -32,9 +33,14 @@ export interface SessionSpec {
   readonly budget: ProbeBudget;
   /** Match the children of target pids too (forking servers). */
   readonly matchChildren?: boolean;
-  /** Attaches the programs (after the target is written). */
-  attach(obj: BpfObject): void;
-  /** Drains ring buffers; called every `pollMs` while running and once after detach. */
+  /** Attaches the programs (after the target is written). @defaultValue every program of the object */
+  attach?(obj: BpfObject): void;
+  /**
+   * The probe's ring buffer of events (ring-events.ts): drained while running and once after detach; records
+   * that did not decode are added to the drops, with an error line.
+   */
+  readonly ring?: RingEvents<unknown>;
+  /** Drains other ring buffers; called every `pollMs` while running and once after detach. */
   poll?(): void;
   /**
    * Reads maps and builds the probe's part of the result. Runs after detach; `stats` are the kernel counters,
@@ -64,7 +70,8 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
   try {
     checkTarget(spec.probe, spec.target);
     writeTarget(obj, spec.target, budget, { matchChildren: spec.matchChildren });
-    spec.attach(obj);
+    if (spec.attach) spec.attach(obj);
+    else obj.attachAll();
   } catch (err) {
     obj.close();
     throw err;
@@ -72,12 +79,13 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
   const errors: string[] = [];
   const poll = (): void => {
     try {
+      spec.ring?.consume();
       spec.poll?.();
     } catch (err) {
       if (errors.length < 10) errors.push(String((err as Error).message ?? err));
     }
   };
-  const poller = spec.poll ? setInterval(poll, POLL_MS) : undefined;
+  const poller = spec.poll || spec.ring ? setInterval(poll, POLL_MS) : undefined;
   poller?.unref();
   const detach = (): void => {
     if (detachedAt) return;
@@ -100,7 +108,8 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
       poll();
       const stats = readStats(obj);
       const out = await spec.read(stats, detachedNs);
-      const dropped = stats.dropped + (out.userDropped ?? 0);
+      const undecoded = spec.ring?.decodeErrors ?? 0;
+      const dropped = stats.dropped + (out.userDropped ?? 0) + undecoded;
       return {
         probe: spec.probe,
         startedAt,
@@ -112,6 +121,7 @@ export function startSession(spec: SessionSpec): RunningProbe & { cpuNs(): numbe
         errors: [
           ...errors,
           ...(out.errors ?? []),
+          ...(undecoded ? [`${undecoded} ring buffer records could not be decoded`] : []),
           ...(stats.errors ? [`${stats.errors} in-kernel lookups failed (stack table full?)`] : []),
         ],
         stacks: out.stacks,

@@ -14,6 +14,7 @@ import { syscallName, syscallTable } from '../syscall-names.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import { formatSyscallArgs } from './syscall-args.ts';
 import { fileWaits, futexWaits } from './syscall-waits.ts';
@@ -150,15 +151,8 @@ export const syscalls = {
       },
       layouts: SYSCALLS_LAYOUTS,
     });
-    const calls: SlowCall[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('sys_events', (data) => {
-      try {
-        calls.push(decodeSlowCall(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'sys_events', decodeSlowCall);
+    const calls: SlowCall[] = ring.items;
     const view = (c: SlowCall) => {
       const name = syscallName(c.id);
       return {
@@ -180,10 +174,7 @@ export const syscalls = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachAll(),
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             const perSyscall: Record<string, { count: number; seconds: number }> = {};
             let total = 0;
@@ -221,8 +212,7 @@ export const syscalls = {
             const files = fileWaits(waits, ctx.redact);
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               redactions: ctx.redact && (sawPath || files.some((f) => f.path)) ? ['path arguments'] : [],
               summary: {
                 perSyscall,

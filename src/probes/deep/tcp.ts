@@ -13,6 +13,7 @@ import { sampleQuantile } from '../../quantile.ts';
 import { openProbeObject } from './open-probe.ts';
 import { parseOptions } from './options.ts';
 import { RecordBuffer } from './record-buffer.ts';
+import { ringEvents } from './ring-events.ts';
 import { startSession } from './session.ts';
 import type { CatalogProbe } from './types.ts';
 import { num, count } from './summary.ts';
@@ -103,15 +104,8 @@ export const tcp = {
     const obj = openProbeObject(ctx, 'tcp', {
       layouts: TCPD_LAYOUTS,
     });
-    const events: TcpEvent[] = [];
-    let decodeErrors = 0;
-    const rb = obj.ringBuffer('tcpd_events', (data) => {
-      try {
-        events.push(decodeTcpEvent(data));
-      } catch {
-        decodeErrors++;
-      }
-    });
+    const ring = ringEvents(obj, 'tcpd_events', decodeTcpEvent);
+    const events: TcpEvent[] = ring.items;
     return {
       close: () => obj.close(),
       start(target, budget) {
@@ -121,10 +115,7 @@ export const tcp = {
           obj,
           target,
           budget,
-          attach: (o) => o.attachAll(),
-          poll: () => {
-            rb.consume();
-          },
+          ring,
           read: () => {
             const count = (t: TcpEventType) => events.filter((e) => e.type === t).length;
             const lat = events
@@ -155,8 +146,7 @@ export const tcp = {
               a.failures * 1e6 + a.resets * 1e3 + a.retransmits + a.connects / 1e6;
             return {
               records: out.records,
-              userDropped: out.dropped + decodeErrors,
-              errors: decodeErrors ? [`${decodeErrors} ring buffer records could not be decoded`] : [],
+              userDropped: out.dropped,
               summary: {
                 connects: lat.length,
                 connectFailures: count('connect-failed'),
