@@ -45,6 +45,7 @@
 #include "maps.h"
 #include "hist.h"
 #include "cgroup.h"
+#include "sys_exit.h"
 #include "http.h"
 
 #if defined(__TARGET_ARCH_x86)
@@ -120,12 +121,6 @@ const volatile __u8 http_client = 0;
 static const struct hist zero_hist;
 static const struct http_frames zero_frames;
 static const struct http_streams zero_streams;
-
-/* The syscall's number and first three arguments, from the registers saved at entry. */
-struct sc {
-	long nr;
-	__u64 a0, a1, a2;
-};
 
 /*
  * State of one system call on an HTTP/2 connection: the frames it carried. Handed to the walk and frame functions,
@@ -761,46 +756,7 @@ static __always_inline void on_exit(struct sc *a, long ret)
 		on_write(key, a->a1, (__u32)ret);
 }
 
-#if defined(__TARGET_ARCH_x86)
-#define SC_NR orig_ax
-#define SC_A0 di
-#define SC_A1 si
-#define SC_A2 dx
-#else /* arm64: x0 holds the return value at exit, orig_x0 the first argument */
-#define SC_NR syscallno
-#define SC_A0 orig_x0
-#define SC_A1 regs[1]
-#define SC_A2 regs[2]
-#endif
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tlc_http_exit, struct pt_regs *regs, long ret)
-{
-	struct sc a = { .nr = regs->SC_NR };
-
-	if (!wanted(a.nr))
-		return 0;
-	a.a0 = regs->SC_A0;
-	a.a1 = regs->SC_A1;
-	a.a2 = regs->SC_A2;
-	on_exit(&a, ret);
-	return 0;
-}
-
-/* raw_tp twin: the registers through CO-RE reads (an untyped pointer here), the rest the same. */
-SEC("raw_tp/sys_exit")
-int BPF_PROG(tlc_http_exit_raw, struct pt_regs *regs, long ret)
-{
-	struct sc a = { .nr = BPF_CORE_READ(regs, SC_NR) };
-
-	if (!wanted(a.nr))
-		return 0;
-	a.a0 = BPF_CORE_READ(regs, SC_A0);
-	a.a1 = BPF_CORE_READ(regs, SC_A1);
-	a.a2 = BPF_CORE_READ(regs, SC_A2);
-	on_exit(&a, ret);
-	return 0;
-}
+SYS_EXIT_PROGRAMS(tlc_http_exit, wanted, on_exit)
 
 /*
  * ---- TLS: OpenSSL's SSL_read(_ex)/SSL_write(_ex)/SSL_free in a shared libssl (uprobes, attached by userspace to

@@ -26,6 +26,7 @@
 #include <bpf/bpf_tracing.h>
 #include "tripline.h"
 #include "deep_target.h"
+#include "sys_exit.h"
 #include "http.h"
 
 TRIPLINE_EXPORT_TYPE(httpd_event);
@@ -37,10 +38,6 @@ TRIPLINE_EXPORT_TYPE(httpd_event);
 #define NR_WRITEV 20
 #define NR_SENDTO 44
 #define NR_RECVFROM 45
-#define SC_NR orig_ax
-#define SC_A0 di
-#define SC_A1 si
-#define SC_A2 dx
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_CLOSE 57
 #define NR_READ 63
@@ -48,12 +45,8 @@ TRIPLINE_EXPORT_TYPE(httpd_event);
 #define NR_WRITEV 66
 #define NR_SENDTO 206
 #define NR_RECVFROM 207
-#define SC_NR syscallno
-#define SC_A0 orig_x0
-#define SC_A1 regs[1]
-#define SC_A2 regs[2]
 #else
-#error "deep/http.bpf.c: syscall numbers and argument registers for this architecture are missing"
+#error "deep/http.bpf.c: syscall numbers for this architecture are missing"
 #endif
 
 #define S_IFMT 00170000
@@ -81,11 +74,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 512 * 1024);
 } httpd_events SEC(".maps");
-
-struct sc {
-	long nr;
-	__u64 a0, a1, a2;
-};
 
 /* ---- thread time ---- */
 
@@ -304,19 +292,7 @@ static __always_inline bool wanted(long nr)
 	       nr == NR_CLOSE;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tld_http_exit, struct pt_regs *regs, long ret)
-{
-	struct sc a = { .nr = regs->SC_NR };
-
-	if (!wanted(a.nr))
-		return 0;
-	a.a0 = regs->SC_A0;
-	a.a1 = regs->SC_A1;
-	a.a2 = regs->SC_A2;
-	on_exit(&a, ret);
-	return 0;
-}
+SYS_EXIT_PROGRAMS(tld_http_exit, wanted, on_exit)
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tld_http_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
@@ -332,21 +308,7 @@ int BPF_PROG(tld_http_wake, struct task_struct *p)
 	return 0;
 }
 
-/* raw_tp twins: the same bodies, the registers through CO-RE reads. */
-SEC("raw_tp/sys_exit")
-int BPF_PROG(tld_http_exit_raw, struct pt_regs *regs, long ret)
-{
-	struct sc a = { .nr = BPF_CORE_READ(regs, SC_NR) };
-
-	if (!wanted(a.nr))
-		return 0;
-	a.a0 = BPF_CORE_READ(regs, SC_A0);
-	a.a1 = BPF_CORE_READ(regs, SC_A1);
-	a.a2 = BPF_CORE_READ(regs, SC_A2);
-	on_exit(&a, ret);
-	return 0;
-}
-
+/* raw_tp twins of the scheduler programs, the same bodies (sys_exit's twin comes with SYS_EXIT_PROGRAMS). */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(tld_http_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
