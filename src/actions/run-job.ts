@@ -6,17 +6,8 @@ import type { Config } from '../config.ts';
 import type { EnqueueResult } from './queue.ts';
 import type { QueueOptions } from './queue-options.ts';
 import type { PodLookup } from '../kube/pod-lookup.ts';
-import type {
-  ActionContext,
-  ActionJob,
-  ActionJobInput,
-  ActionLogger,
-  ActionOutcome,
-  ActionStore,
-  ActionEvent,
-  EventDetail,
-  ScheduledEvent,
-} from './types.ts';
+import type { ActionContext, ActionJob, ActionJobInput, ActionLogger, ActionOutcome, ActionStore } from './types.ts';
+import { selfInput, siblingInputs } from './job-input.ts';
 import type { SignalReader } from '../signal-read.ts';
 import { ACTIONS, type ActionRegistry } from './registry.ts';
 import { UnrecoverableError, classify } from './errors.ts';
@@ -56,56 +47,6 @@ export function runnerDeps(
     readSignal: opts.readSignal,
     pods: opts.pods,
     ...parts,
-  };
-}
-
-/** The inputs of `event` for every sibling action of `job` (the rule's other actions). */
-export function siblingInputs(
-  job: ActionJob,
-  event: ActionEvent,
-  detail?: EventDetail,
-  seq?: string,
-): ActionJobInput[] {
-  return job.actions.flatMap((spec, index) =>
-    index === job.index
-      ? []
-      : [
-          {
-            event,
-            incident: job.incident,
-            bundle: job.bundle,
-            spec,
-            index,
-            actions: job.actions,
-            ...(job.rule ? { rule: job.rule } : {}),
-            detail,
-            seq,
-            dryRun: job.dryRun,
-          },
-        ],
-  );
-}
-
-/** The input of a job `job`'s own action schedules for itself (same spec and index, no delivery detail of its own). */
-export function selfInput(
-  job: ActionJob,
-  event: ScheduledEvent,
-  notBefore: number,
-  detail?: EventDetail,
-  seq?: string,
-): ActionJobInput {
-  return {
-    event,
-    incident: job.incident,
-    bundle: job.bundle,
-    spec: job.spec,
-    index: job.index,
-    actions: job.actions,
-    ...(job.rule ? { rule: job.rule } : {}),
-    detail,
-    seq,
-    dryRun: job.dryRun,
-    notBefore,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ActionJob, ActionJobInput, ActionStore } from '../types.ts';
+import { inputFor } from '../job-input.ts';
 
 /** What a decision is. */
 export interface ApprovalDecision {
@@ -43,15 +44,7 @@ const decisionKey = (ref: string): string => `scale:approval:${ref}:decision`;
 /** Records the request of `job` (once; a retry keeps the first) and returns it. */
 export async function requestApproval(store: ActionStore, job: ActionJob, deadline: number): Promise<ApprovalRequest> {
   const ref = approvalRef(job.incident.key, job.incident.id);
-  const input: ActionJobInput = {
-    event: 'decide',
-    incident: job.incident,
-    bundle: job.bundle,
-    spec: job.spec,
-    index: job.index,
-    actions: job.actions,
-    ...(job.rule ? { rule: job.rule } : {}),
-  };
+  const input = inputFor(job, 'decide');
   const req: ApprovalRequest = { ref, incidentKey: job.incident.key, deadline, job: input };
   const ttl = Math.max(0, deadline - Date.now()) + KEEP_MS;
   if (await store.setIfAbsent(requestKey(ref), JSON.stringify(req), ttl)) return req;
