@@ -15,6 +15,7 @@ import { startRedis } from '../../support/redis.ts';
 import type { TestRedis } from '../../support/redis.ts';
 import { FakeKube } from '../../support/fake-kube.ts';
 import { Clock, bundle, context, incident, resolved } from '../slack/helpers.ts';
+import { scaleSpecWith } from '../fixtures/scale.ts';
 
 const kube = new FakeKube();
 let redis: TestRedis | undefined;
@@ -44,21 +45,7 @@ function deployment(replicas: number): { namespace: string; uid: string } {
 }
 
 function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
-  return {
-    type: 'scale',
-    target: 'auto',
-    step: '+1',
-    max: 5,
-    cooldownMs: 300_000,
-    dryRun: false,
-    whenCause: ['limit-bound'],
-    verifyMs: 0,
-    restore: true,
-    restoreAfterMs: 600_000,
-    approval: 'none',
-    approvalTimeoutMs: 900_000,
-    ...over,
-  };
+  return scaleSpecWith(over);
 }
 
 function job(

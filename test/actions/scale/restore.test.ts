@@ -19,6 +19,7 @@ import { FakeKube } from '../../support/fake-kube.ts';
 import { startRedis, type TestRedis } from '../../support/redis.ts';
 import { recordingLogger, uniqueName } from '../fixtures/incident.ts';
 import { bundle, incident, resolved } from '../slack/helpers.ts';
+import { scaleSpecWith } from '../fixtures/scale.ts';
 
 const kube = new FakeKube();
 let redis: TestRedis;
@@ -60,21 +61,7 @@ const thread: Action = {
 };
 
 function spec(over: Partial<ScaleActionSpec> = {}): ScaleActionSpec {
-  return {
-    type: 'scale',
-    target: 'auto',
-    step: '+1',
-    max: 10,
-    cooldownMs: 300_000,
-    dryRun: false,
-    whenCause: ['any'],
-    verifyMs: 0,
-    restore: true,
-    restoreAfterMs: 400,
-    approval: 'none',
-    approvalTimeoutMs: 900_000,
-    ...over,
-  };
+  return scaleSpecWith({ max: 10, whenCause: ['any'], restoreAfterMs: 400, ...over });
 }
 
 type Backend = { kind: 'redis'; prefix: string } | { kind: 'memory'; file: string };

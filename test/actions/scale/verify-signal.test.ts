@@ -27,6 +27,7 @@ import { startRedis, type TestRedis } from '../../support/redis.ts';
 import { cond, hist, rule, ruleSet, tick } from '../../support/rule-fixtures.ts';
 import { Clock, bundle, context, incident } from '../slack/helpers.ts';
 import { uniqueName } from '../fixtures/incident.ts';
+import { scaleSpecWith } from '../fixtures/scale.ts';
 
 const kube = new FakeKube();
 let redis: TestRedis;
@@ -80,20 +81,7 @@ function feed(ev: Evaluator, at: number, seconds: number, labels: Record<string,
 }
 
 function spec(): ScaleActionSpec {
-  return {
-    type: 'scale',
-    target: 'auto',
-    step: '+1',
-    max: 5,
-    cooldownMs: 300_000,
-    dryRun: false,
-    whenCause: ['any'],
-    verifyMs: 60_000,
-    restore: true,
-    restoreAfterMs: 600_000,
-    approval: 'none',
-    approvalTimeoutMs: 900_000,
-  };
+  return scaleSpecWith({ whenCause: ['any'], verifyMs: 60_000 });
 }
 
 let ns = 0;

@@ -12,6 +12,7 @@ import { PodCache } from '../../../src/kube/pod-cache.ts';
 import { resolveCredentials } from '../../../src/kube/kubeconfig.ts';
 import { FakeKube } from '../../support/fake-kube.ts';
 import { Clock, bundle, context, incident } from '../slack/helpers.ts';
+import { scaleSpecWith } from '../fixtures/scale.ts';
 
 const kube = new FakeKube();
 let cache: PodCache;
@@ -39,20 +40,7 @@ test("a pod known by uid only is found in this node's pod cache: its Deployment 
   for (let i = 0; i < 500 && cache.byUid(uid!)?.workload?.kind !== 'Deployment'; i++)
     await new Promise((r) => setTimeout(r, 10));
   const n = kube.calls.length;
-  const s: ScaleActionSpec = {
-    type: 'scale',
-    target: 'auto',
-    step: '+1',
-    max: 5,
-    cooldownMs: 300_000,
-    dryRun: false,
-    whenCause: ['limit-bound'],
-    verifyMs: 0,
-    restore: true,
-    restoreAfterMs: 600_000,
-    approval: 'none',
-    approvalTimeoutMs: 900_000,
-  };
+  const s = scaleSpecWith();
   const i = incident('web-1', Date.parse('2026-11-25T14:00:00Z'), { target: { pod: { uid: uid! } } });
   const b = bundle();
   const job: ActionJob<ScaleActionSpec> = {

@@ -26,6 +26,7 @@ import { FakeSocketMode } from '../../support/fake-socket-mode.ts';
 import { FakeKube } from '../../support/fake-kube.ts';
 import { startRedis, type TestRedis } from '../../support/redis.ts';
 import { BUNDLES_DIR, Clock, bundle, context, incident } from './helpers.ts';
+import { scaleSpecWith } from '../fixtures/scale.ts';
 
 const slack = new FakeSlack();
 const sm = new FakeSocketMode();
@@ -53,20 +54,7 @@ after(async () => {
 });
 
 let n = 0;
-const scaleSpec: ScaleActionSpec = {
-  type: 'scale',
-  target: 'auto',
-  step: '+1',
-  max: 5,
-  cooldownMs: 300_000,
-  dryRun: false,
-  whenCause: ['limit-bound'],
-  verifyMs: 0,
-  restore: false,
-  restoreAfterMs: 600_000,
-  approval: 'required',
-  approvalTimeoutMs: 900_000,
-};
+const scaleSpec = scaleSpecWith({ restore: false, approval: 'required' });
 
 /** A namespace with a Deployment, an incident on its pod, the message posted, and a click link on `store`. */
 async function setup(store: ActionStore) {
