@@ -3,32 +3,18 @@
  * digests (digest/). The network side starts it after its queue and feeds it each settled job.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { Config } from '../../config.ts';
 import type { IncidentRecord } from '../../incident-log.ts';
-import type { SilenceService } from '../../rules/silence-service.ts';
 import type { JobSettled } from '../queue.ts';
-import type { ActionJobInput, ActionLogger, ActionStore } from '../types.ts';
 import { buildDigest } from './digest/digest.ts';
 import { DigestLedger } from './digest/ledger.ts';
 import { scheduleDigests } from './digest/schedule.ts';
 import { defaultTransport } from './index.ts';
-import type { CaptureChannel, RequestedReport } from './interactive/capture.ts';
-import type { ClickResult } from './interactive/clicks.ts';
-import { startInteractivity, type Interactivity } from './interactive/service.ts';
+import type { RequestedReport } from './interactive/capture.ts';
+import { startInteractivity, type Interactivity, type InteractivityOptions } from './interactive/service.ts';
 
-export interface SlackLinkOptions {
-  readonly config: Readonly<Config>;
-  readonly env: NodeJS.ProcessEnv;
-  readonly log: ActionLogger;
-  readonly store: ActionStore;
-  readonly silences: SilenceService;
-  readonly enqueue: (input: ActionJobInput) => Promise<unknown>;
+/** The click link's options (minus its test-only timings), plus what the digests read. */
+export interface SlackLinkOptions extends Omit<InteractivityOptions, 'mailboxMs' | 'silenceSyncMs' | 'now'> {
   readonly incidents: () => readonly IncidentRecord[];
-  readonly captures?: CaptureChannel;
-  readonly onClick?: (r: ClickResult) => void;
-  readonly pingTimeoutMs?: number;
-  /** The current capture duration of a rule (ms), for Capture again. */
-  readonly captureMsOf?: (rule: string) => number | undefined;
   /** Where `<prefix>slack_clicks_total{result}` is registered. */
   readonly metricsRegistry?: Registry;
 }
