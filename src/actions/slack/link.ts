@@ -45,6 +45,7 @@ export class SlackLink {
       config: o.config,
       log: o.log,
       store: o.store,
+      gatherMs: o.config.redis.url ? 60_000 : 0,
       post: (channel, message) => defaultTransport(o.config, o.env, false).post(channel, message),
       build: async (from, to) =>
         buildDigest(o.config.host, o.incidents(), this.ledger.entries(), await o.silences.suppressed(), from, to),

@@ -9,7 +9,13 @@ import cron from 'node-cron';
 import { IncidentLog } from '../../../src/incident-log.ts';
 import { buildDigest, renderDigest } from '../../../src/actions/slack/digest/digest.ts';
 import { DigestLedger } from '../../../src/actions/slack/digest/ledger.ts';
-import { cronOf, postDigest } from '../../../src/actions/slack/digest/schedule.ts';
+import { cronOf, postDigest, type DigestDeps } from '../../../src/actions/slack/digest/schedule.ts';
+import { mergeDigests, readDigestDoc, MAX_ROWS } from '../../../src/actions/slack/digest/fleet.ts';
+import { RedisStore } from '../../../src/actions/store-redis.ts';
+import { openRedis } from '../../../src/redis-client.ts';
+import type { Config } from '../../../src/config.ts';
+import { skipOrFail } from '../../support/kernel.ts';
+import { startRedis, type TestRedis } from '../../support/redis.ts';
 import { DigestSchema } from '../../../src/actions/slack/settings/interactive.ts';
 import { SlackClient } from '../../../src/actions/slack/client.ts';
 import { MemoryStore } from '../../../src/actions/store-memory.ts';
@@ -21,11 +27,14 @@ import { FakeSlack } from '../../support/fake-slack.ts';
 import { bundle, config, incident } from './helpers.ts';
 
 const slack = new FakeSlack();
+let redis: TestRedis | undefined;
 before(async () => {
   await slack.start();
+  redis = await startRedis().catch(() => undefined);
 });
 after(async () => {
   await slack.stop();
+  await redis?.stop();
 });
 
 const DAY = Date.parse('2026-11-25T00:00:00Z');
@@ -143,7 +152,7 @@ test("the digest's numbers match the scripted day", () => {
     { reason: 'cooldown', count: 1, why: ['cooldown 10m (1)'] },
   ]);
   assert.deepEqual(d.partial, [
-    { incident: 'a', rule: 'cpu-throttling', why: 'engine stopping: capture cut short after 4 s' },
+    { incident: 'a', rule: 'cpu-throttling', host: 'node-a', why: 'engine stopping: capture cut short after 4 s' },
   ]);
   const m = renderDigest(d, 'day');
   assert.match(m.text, /daily digest for node-a: 4 incidents, 2 scaled, 3 suppressed, 1 partial captures/);
@@ -171,6 +180,7 @@ test('posted to its channel once per period, on a valid node-cron schedule', asy
     build: async (from: number, to: number) =>
       buildDigest('node-a', log.list(), ledger.entries(), suppressed, from, to),
     now: () => DAY + 86_400_000,
+    gatherMs: 0,
   };
   assert.equal(await postDigest(daily, deps), true);
   assert.equal(await postDigest(daily, deps), false, 'a second tick in the same minute posts nothing');
@@ -179,4 +189,83 @@ test('posted to its channel once per period, on a valid node-cron schedule', asy
   assert.match(posted[0].text, /4 incidents/);
   assert.throws(() => DigestSchema.parse({ channel: 'C1', at: '25:00' }), /a time like 09:00/);
   assert.throws(() => DigestSchema.parse({ channel: 'C1', timezone: 'Mars/Olympus' }), /IANA time zone/);
+});
+
+test('a fleet posts one digest per channel and period: every host part merged, counts added', async (t) => {
+  if (!redis) {
+    skipOrFail(t, 'redis-server is not available');
+    return;
+  }
+  const { log, ledger, suppressed } = scriptedDay();
+  const base = config({ api_url: slack.url });
+  const web = new SlackClient({ token: slack.token, apiUrl: slack.url });
+  const prefix = `tripline-test-${process.pid}-digest-${Math.random().toString(36).slice(2)}`;
+  const conns = ['node-a', 'node-b', 'node-c'].map(() => openRedis(redis!.url, 'commands'));
+  const warned: string[] = [];
+  try {
+    const channel = `CFLEET${Date.now() % 100_000}`;
+    const daily = DigestSchema.parse({ channel, at: '08:30' });
+    const engine = (host: string, k: number): DigestDeps => ({
+      config: { ...base, host } as Readonly<Config>,
+      log: { debug() {}, info() {}, warn: (_o: unknown, m: string) => warned.push(m), error() {} },
+      store: new RedisStore(conns[k], prefix),
+      post: (ch, msg) => web.post(ch, msg),
+      // Each host saw the scripted day (its incidents named as its own).
+      build: async (from, to) => buildDigest(host, log.list(), ledger.entries(), suppressed, from, to),
+      now: () => DAY + 86_400_000,
+      gatherMs: 300,
+    });
+    const posted = await Promise.all(['node-a', 'node-b', 'node-c'].map((h, k) => postDigest(daily, engine(h, k))));
+    assert.equal(posted.filter(Boolean).length, 1, 'one engine posts');
+    const msgs = slack.parents().filter((m) => m.channel === channel);
+    assert.equal(msgs.length, 1, 'one message in the channel');
+    assert.match(msgs[0].text, /daily digest for 3 hosts: 12 incidents, 6 scaled, 9 suppressed, 3 partial captures/);
+    const json = JSON.stringify(msgs[0].blocks);
+    assert.match(json, /node-a, node-b, node-c/);
+    assert.match(json, /3 recovered, 3 not recovered/);
+    assert.match(json, /webhook: 3 done, 0 skipped, 3 failed/);
+    // A restart within the minute gives nothing twice.
+    assert.equal(await postDigest(daily, engine('node-b', 1)), false);
+    assert.equal(slack.parents().filter((m) => m.channel === channel).length, 1);
+
+    // A damaged document in Redis: said, replaced by the part at hand, still one message.
+    const weekly = DigestSchema.parse({ channel, every: 'week', day: 'mon', at: '08:30' });
+    const key = `slack:digest:${channel}:week:${Math.floor((DAY + 86_400_000) / 60_000)}`;
+    await new RedisStore(conns[0], prefix).set(key, JSON.stringify({ hosts: ['x'], incidents: -1 }));
+    assert.ok((await readDigestDoc(new RedisStore(conns[0], prefix), key)) instanceof Error);
+    assert.equal(await postDigest(weekly, engine('node-a', 0)), true);
+    assert.ok(
+      warned.some((w) => /damaged/.test(w)),
+      warned.join('; '),
+    );
+    const weeklyMsg = slack.parents().filter((m) => m.channel === channel && /weekly/.test(m.text));
+    assert.equal(weeklyMsg.length, 1);
+    assert.match(weeklyMsg[0].text, /weekly digest for node-a: 5 incidents/);
+  } finally {
+    for (const c of conns) c.disconnect();
+  }
+});
+
+test('merging digests adds counts and keeps every list bounded', () => {
+  const { log, ledger, suppressed } = scriptedDay();
+  const one = buildDigest('node-a', log.list(), ledger.entries(), suppressed, DAY, DAY + 86_400_000);
+  let all = one;
+  for (let k = 0; k < 600; k++)
+    all = mergeDigests(all, {
+      ...one,
+      hosts: [`node-${k}`],
+      perWorkload: [[`Deployment ns${k}/web`, 1]],
+      offenders: [{ target: `ns${k}/web-1`, count: 1, worst: k, unit: 'ratio' }],
+      partial: [{ incident: `p${k}`, rule: 'r', why: 'cut short', host: `node-${k}` }],
+    });
+  assert.equal(all.hosts.length, 601);
+  assert.equal(all.incidents, 4 * 601);
+  assert.equal(all.perWorkload.length, MAX_ROWS.perWorkload);
+  assert.equal(all.perWorkload[0][0], 'Deployment shop/web', 'the biggest stays first');
+  assert.equal(all.offenders.length, MAX_ROWS.offenders);
+  assert.equal(all.partial.length, MAX_ROWS.partial);
+  assert.equal(all.suppressed.find((s) => s.reason === 'silenced')?.count, 2 * 601);
+  const m = renderDigest(all, 'week');
+  assert.match(m.text, /weekly digest for 601 hosts/);
+  assert.ok(JSON.stringify(m).length < 40_000);
 });

@@ -1,5 +1,5 @@
 /**
- * The digest (pure): what happened on this engine in a window — incidents per rule and per workload, the top
+ * The digest (pure): what happened on this engine in a window (its part of a fleet's digest: fleet.ts) — incidents per rule and per workload, the top
  * offenders, actions taken and their verification results, trips suppressed and why, captures that were partial
  * and why — and its Slack message. The inputs are the network side's incident log, its ledger of settled action
  * jobs (ledger.ts) and the probe side's suppressed trips.
@@ -16,7 +16,8 @@ import type { LedgerEntry } from './ledger.ts';
 const TOP = 5;
 
 export interface Digest {
-  readonly host: string;
+  /** The hosts whose parts it holds (one, or a fleet's: fleet.ts). */
+  readonly hosts: readonly string[];
   readonly from: number;
   readonly to: number;
   readonly incidents: number;
@@ -31,7 +32,7 @@ export interface Digest {
   readonly notScaled: number;
   readonly verification: { recovered: number; notRecovered: number; overdue: number };
   readonly suppressed: readonly { reason: string; count: number; why: readonly string[] }[];
-  readonly partial: readonly { incident: string; rule: string; why: string }[];
+  readonly partial: readonly { incident: string; rule: string; why: string; host?: string }[];
 }
 
 function inWindow(iso: string | undefined, from: number, to: number): boolean {
@@ -70,7 +71,8 @@ export function buildDigest(
     const i = r.incident;
     perRule.set(i.rule, (perRule.get(i.rule) ?? 0) + 1);
     perWorkload.set(workloadOf(i), (perWorkload.get(workloadOf(i)) ?? 0) + 1);
-    const t = targetName(i.target) || workloadOf(i);
+    // A pod is named the same from every host; anything else is named with its host (a fleet's digest merges them).
+    const t = i.target.pod?.name ? targetName(i.target) : `${i.host}: ${targetName(i.target) || 'node'}`;
     const o = offenders.get(t) ?? { count: 0, worst: i.value, unit: i.unit };
     o.count += 1;
     o.worst = Math.max(o.worst, i.value);
@@ -99,7 +101,7 @@ export function buildDigest(
     reasons.set(s.reason, r);
   }
   return {
-    host,
+    hosts: [host],
     from,
     to,
     incidents: fired.length,
@@ -107,8 +109,7 @@ export function buildDigest(
     perWorkload: counted(perWorkload),
     offenders: [...offenders]
       .map(([target, o]) => ({ target, ...o }))
-      .sort((a, b) => b.count - a.count || b.worst - a.worst || a.target.localeCompare(b.target))
-      .slice(0, TOP),
+      .sort((a, b) => b.count - a.count || b.worst - a.worst || a.target.localeCompare(b.target)),
     actions: [...actions.values()].sort((a, b) => a.type.localeCompare(b.type)),
     scaled: n('scaled'),
     notScaled: n('scale-skipped'),
@@ -121,6 +122,7 @@ export function buildDigest(
       .map((r) => ({
         incident: r.id,
         rule: r.rule,
+        host: r.incident.host,
         why: r.captureError ?? 'cut short (the bundle manifest says why: partial_reason)',
       })),
   };
@@ -138,8 +140,14 @@ function section(text: string): Block {
 
 /** The digest as a Slack message. */
 export function renderDigest(d: Digest, every: 'day' | 'week'): SlackMessage {
-  const title = `tripline ${every === 'day' ? 'daily' : 'weekly'} digest for ${d.host}`;
-  const span = `${new Date(d.from).toISOString().slice(0, 16)}Z – ${new Date(d.to).toISOString().slice(0, 16)}Z`;
+  const who = d.hosts.length === 1 ? d.hosts[0] : `${d.hosts.length} hosts`;
+  const title = `tripline ${every === 'day' ? 'daily' : 'weekly'} digest for ${who}`;
+  let span = `${new Date(d.from).toISOString().slice(0, 16)}Z – ${new Date(d.to).toISOString().slice(0, 16)}Z`;
+  if (d.hosts.length > 1)
+    span += ` · ${d.hosts
+      .slice(0, 10)
+      .map((h) => inertMrkdwn(h, 100))
+      .join(', ')}${d.hosts.length > 10 ? `, …and ${d.hosts.length - 10} more` : ''}`;
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: safeText(title, SLACK_LIMITS.header) } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: span }] },
@@ -148,7 +156,10 @@ export function renderDigest(d: Digest, every: 'day' | 'week'): SlackMessage {
   if (d.offenders.length)
     blocks.push(
       section(
-        `*Top offenders*\n${d.offenders.map((o) => `• ${inertMrkdwn(o.target, 300)}: ${o.count} incidents, worst ${formatValue(o.worst, o.unit)}`).join('\n')}`,
+        `*Top offenders*\n${d.offenders
+          .slice(0, TOP)
+          .map((o) => `• ${inertMrkdwn(o.target, 300)}: ${o.count} incidents, worst ${formatValue(o.worst, o.unit)}`)
+          .join('\n')}`,
       ),
     );
   const acts = d.actions.map((a) => `• ${a.type}: ${a.delivered} done, ${a.skipped} skipped, ${a.failed} failed`);
@@ -168,7 +179,10 @@ export function renderDigest(d: Digest, every: 'day' | 'week'): SlackMessage {
   blocks.push(section(`*Suppressed trips*\n${sup.join('\n') || '• none'}`));
   const part = d.partial
     .slice(0, TOP)
-    .map((p) => `• ${codeSpan(p.rule)} ${codeSpan(p.incident, 100)}: ${inertMrkdwn(p.why, 300)}`);
+    .map(
+      (p) =>
+        `• ${codeSpan(p.rule)} ${codeSpan(p.incident, 100)}${d.hosts.length > 1 && p.host ? ` on ${inertMrkdwn(p.host, 100)}` : ''}: ${inertMrkdwn(p.why, 300)}`,
+    );
   if (d.partial.length > TOP) part.push(`…and ${d.partial.length - TOP} more`);
   blocks.push(section(`*Partial captures*\n${part.join('\n') || '• none'}`));
   const text = `${title}: ${d.incidents} incidents, ${d.scaled} scaled, ${d.suppressed.reduce((a, s) => a + s.count, 0)} suppressed, ${d.partial.length} partial captures`;
