@@ -1,8 +1,8 @@
 /**
- * The digest (pure): what happened on this engine in a window (its part of a fleet's digest: fleet.ts) — incidents per rule and per workload, the top
- * offenders, actions taken and their verification results, trips suppressed and why, captures that were partial
- * and why — and its Slack message. The inputs are the network side's incident log, its ledger of settled action
- * jobs (ledger.ts) and the probe side's suppressed trips.
+ * The digest (pure): what happened on this engine in a window (its part of a fleet's digest: fleet.ts) — incidents
+ * per rule and per workload, the top offenders, actions taken and their verification results, trips suppressed and
+ * why, captures that were partial and why — and its Slack message. The inputs are the network side's incident log,
+ * its ledger of settled action jobs (ledger.ts) and the probe side's suppressed trips.
  */
 import { targetName, type Incident } from '../../../incident.ts';
 import type { IncidentRecord } from '../../../incident-log.ts';
