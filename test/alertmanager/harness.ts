@@ -16,7 +16,8 @@ import { createCgroup, type ManagedCgroup } from '../../src/demo/cgroup-admin.ts
 import { FakeKube } from '../support/fake-kube.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { testCgroupName } from '../support/cgroups.ts';
-import { freePort, startAlertmanager, type Started } from '../support/alertmanager.ts';
+import { startAlertmanager } from '../support/alertmanager.ts';
+import { freePort, type Started } from '../support/daemon.ts';
 
 export const NODE = 'node-1';
 export const CHANNEL = '#ops';

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { kernelTest } from '../support/kernel.ts';
-import { alertmanagerMissing, PROMETHEUS_BIN, Recorder, startPrometheus } from '../support/alertmanager.ts';
+import { alertmanagerMissing, Recorder } from '../support/alertmanager.ts';
+import { PROMETHEUS_BIN, startPrometheus } from '../support/prom-server.ts';
 import { AmWorld, NODE, RULE, until } from './harness.ts';
 
 kernelTest(

@@ -4,8 +4,6 @@
 // a hostile path and a flood of requests are refused.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +25,7 @@ import { CaptureRequests, REQUESTS_PER_MINUTE } from '../../src/pipeline/capture
 import type { CaptureReply } from '../../src/capture/request-schema.ts';
 import { CaptureRequestsPolicySchema } from '../../src/capture/schema/requests.ts';
 import type { IncidentReport } from '../../src/pipeline/events.ts';
+import { connectWhenUp } from '../support/daemon.ts';
 
 const cleanups = cleanupsAfterAll();
 const UID = '4f1c2b3a-5d6e-4f70-8a9b-0c1d2e3f4a5b';
@@ -104,17 +103,7 @@ kernelTest(
       },
       10_000,
     );
-    let s: Socket | undefined;
-    for (let i = 0; i < 100 && !s; i++) {
-      try {
-        const c = connect(sock);
-        await once(c, 'connect');
-        s = c;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    assert.ok(s, 'connected to the probe side');
+    const s = await connectWhenUp(sock);
     const peer: Channel<ProbeToNet, NetToProbe> = new Channel(s, {
       inbound: PROBE_TO_NET,
       outbound: NET_TO_PROBE,

@@ -3,8 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +15,7 @@ import { createLogger } from '../../src/log.ts';
 import { PodDirectory } from '../../src/probes/pod-directory.ts';
 import { parseCgroupPath } from '../../src/probes/cgroup-path.ts';
 import { skipOrFail } from '../support/kernel.ts';
+import { connectWhenUp } from '../support/daemon.ts';
 
 const UID = '9d2b6a4e-1c3f-4e5a-8b7c-0d1e2f3a4b5c';
 const CID = 'e'.repeat(64);
@@ -54,17 +53,7 @@ test('pods snapshots from the network side fill the pod directory; invalid ones 
       10_000,
     );
     // The network side's end, as `tripline network --channel` would connect it.
-    let s: Socket | undefined;
-    for (let i = 0; i < 100 && !s; i++) {
-      try {
-        const c = connect(sock);
-        await once(c, 'connect');
-        s = c;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    assert.ok(s, 'connected to the probe side');
+    const s = await connectWhenUp(sock);
     peer = new Channel(s, { inbound: PROBE_TO_NET, outbound: NET_TO_PROBE, replies: {} });
     linked = await opening;
     const hello = new Promise((resolve) => peer!.on('hello', resolve));

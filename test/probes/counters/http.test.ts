@@ -32,6 +32,7 @@ import { createSampler } from '../../../src/sampler/sampler.ts';
 import { loadRuleSet } from '../../../src/rules/load.ts';
 import { ACTIONS } from '../../../src/actions/registry.ts';
 import { Evaluator } from '../../../src/rules/evaluate/evaluate.ts';
+import { connectWhenUp, freePort } from '../../support/daemon.ts';
 
 const cleanups = cleanupsAfterAll();
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -236,24 +237,17 @@ kernelTest('http: a redis-server and its client are not counted', async () => {
   });
   cleanups.push(() => redis.kill('SIGKILL'));
   cg.addPid(redis.pid!);
-  let s: Socket | undefined;
-  for (let i = 0; i < 100 && !s; i++) {
-    const c = connect(port, '127.0.0.1');
-    const ok = await Promise.race([once(c, 'connect').then(() => true), once(c, 'error').then(() => false)]);
-    if (ok) s = c;
-    else await sleep(50);
-  }
-  assert.ok(s, 'redis-server listens');
-  cleanups.push(() => s!.destroy());
+  const s = await connectWhenUp(port);
+  cleanups.push(() => s.destroy());
   // RESP commands whose keys and values look like HTTP, and inline commands: nothing of it is HTTP.
   const resp = (...args: string[]) =>
     `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
   let replies = '';
-  s!.on('data', (d) => (replies += String(d)));
+  s.on('data', (d) => (replies += String(d)));
   for (let i = 0; i < 20; i++) {
-    s!.write(resp('SET', `GET /k${i} HTTP/1.1`, 'HTTP/1.1 200 OK\r\n\r\n'));
-    s!.write(resp('GET', `GET /k${i} HTTP/1.1`));
-    s!.write(`GET /inline/key/${i}\r\n`);
+    s.write(resp('SET', `GET /k${i} HTTP/1.1`, 'HTTP/1.1 200 OK\r\n\r\n'));
+    s.write(resp('GET', `GET /k${i} HTTP/1.1`));
+    s.write(`GET /inline/key/${i}\r\n`);
   }
   for (let i = 0; i < 100 && (replies.match(/\r\n/g) ?? []).length < 20 * 4; i++) await sleep(20);
   assert.ok(replies.includes('+OK'), 'redis answered');
@@ -312,16 +306,6 @@ kernelTest(
   },
   { timeout: 60_000 },
 );
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
 
 /** An HTTPS file server of Python's standard library (its ssl module calls SSL_read_ex/SSL_write_ex of libssl). */
 const PY_HTTPS = `
