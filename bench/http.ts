@@ -3,7 +3,7 @@
  * script doing the same HTTP/1 work (bench/http.bt: request line on read, status line on write/writev, per-cgroup
  * histogram), in one run.
  *
- *   scripts/node bench/http.ts [--rounds 5] [--seconds 5] [--connections 8] [--obj-dir build/bpf]
+ *   scripts/node bench/http.ts [--rounds 5] [--seconds 5] [--connections 8] [--obj-dir build/bpf] [--protocol grpc]
  *
  * A small Node HTTP/1.1 server (200 "ok", keep-alive) and `wrk -t1 -cN` run in one cpu cgroup of their own; each
  * round runs wrk with nothing attached, with the http family, and with the bpftrace script, rotating the order so
@@ -11,6 +11,11 @@
  * probes at their syscalls) per request, and wrk's request rate. Reported: medians, the median per-round difference
  * to "off" (µs per request), and the ratio of the two added costs. Then, with BPF run-time statistics on, the
  * in-kernel ns per program run and per request of each. Needs root, wrk and bpftrace.
+ *
+ * `--protocol grpc`: the same for gRPC over h2c instead, where the family also walks every response header block to
+ * mirror the server's HPACK dynamic table (grpc-status): a Node http2 server answering each call with a message and
+ * trailers (grpc-status cycling through 0, 14, 5 and a request id), and a Node http2 client making the calls on one
+ * connection, N in flight (`--connections`); no bpftrace leg (bench/http.bt reads HTTP/1 only).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,8 +37,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '8' },
     'obj-dir': { type: 'string' },
+    protocol: { type: 'string', default: 'http1' },
   },
 });
+const grpc = values.protocol === 'grpc';
+if (!grpc && values.protocol !== 'http1') throw new Error(`--protocol ${values.protocol}: expected http1 or grpc`);
 const OBJ_DIR = values['obj-dir'] ?? DEFAULT_OBJ_DIR;
 const rounds = Number(values.rounds),
   seconds = Number(values.seconds),
@@ -45,6 +53,41 @@ const s = http.createServer((req, res) => res.end('ok'));
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
+`;
+const GRPC_SERVER = `
+const http2 = require('node:http2');
+const codes = ['0', '14', '0', '5'];
+let n = 0;
+const s = http2.createServer();
+s.on('stream', (st) => {
+  st.resume();
+  st.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  st.on('wantTrailers', () => st.sendTrailers({ 'grpc-status': codes[n++ % 4], 'x-request-id': String(n) }));
+  st.end(Buffer.alloc(5));
+});
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+`;
+/** The gRPC load: argv port, seconds, calls in flight; prints the calls made. Starts on a line on stdin. */
+const GRPC_CLIENT = `
+const http2 = require('node:http2');
+const [port, secs, inflight] = process.argv.slice(1).map(Number);
+process.stdin.once('data', () => {
+  const c = http2.connect('http://127.0.0.1:' + port);
+  const until = Date.now() + secs * 1000;
+  let calls = 0;
+  const one = () => new Promise((res, rej) => {
+    const r = c.request({ ':path': '/bench.Svc/Call', ':method': 'POST', 'content-type': 'application/grpc' });
+    r.on('trailers', () => {});
+    r.resume();
+    r.on('end', () => { calls++; res(); });
+    r.on('error', rej);
+    r.end(Buffer.alloc(5));
+  });
+  const lane = async () => { while (Date.now() < until) await one(); };
+  Promise.all(Array.from({ length: inflight }, lane)).then(() => { console.log(calls); c.close(); });
+});
 `;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -65,13 +108,31 @@ const usage = (): number => {
 let server: ChildProcess | undefined;
 
 try {
-  server = spawn(process.execPath, ['-e', SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, ['-e', grpc ? GRPC_SERVER : SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
   cg.addPid(server.pid!);
   const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
   const url = `http://127.0.0.1:${Number(line)}/`;
 
+  /** One gRPC load run inside the cgroup: CPU ns of the cgroup per call, calls per second. */
+  const runGrpc = async (secs: number): Promise<{ cpuNs: number; rps: number; requests: number }> => {
+    const port = new URL(url).port;
+    const client = spawn(process.execPath, ['-e', GRPC_CLIENT, port, String(secs), String(connections)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    cg.addPid(client.pid!);
+    let out = '';
+    client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const before = usage();
+    client.stdin!.end('\n');
+    await once(client, 'exit');
+    const cpu = usage() - before;
+    const n = Number(out.trim());
+    if (!n) throw new Error(`the gRPC load made no calls: ${out}`);
+    return { cpuNs: cpu / n, rps: n / secs, requests: n };
+  };
   /** One wrk run inside the cgroup: CPU ns of the cgroup per request, requests per second. */
   const run = async (secs: number): Promise<{ cpuNs: number; rps: number; requests: number }> => {
+    if (grpc) return runGrpc(secs);
     const wrk = spawn('sh', ['-c', 'read _; exec "$@"', 'sh', 'wrk', '-t1', `-c${connections}`, `-d${secs}s`, url], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -123,7 +184,7 @@ try {
     const steps = [
       async () => void off.push(await run(seconds)),
       async () => void fam.push(await withFamily(() => run(seconds))),
-      async () => void bt.push(await withBpftrace(() => run(seconds))),
+      ...(grpc ? [] : [async () => void bt.push(await withBpftrace(() => run(seconds)))]),
     ];
     for (let i = 0; i < steps.length; i++) await steps[(i + r) % steps.length]();
   }
@@ -132,14 +193,20 @@ try {
   const signed = (ns: number) => `${ns >= 0 ? '+' : '−'}${us(Math.abs(ns))}`;
   const med = (xs: Run[]) => `${us(median(xs.map((x) => x.cpuNs)))} (${median(xs.map((x) => x.rps)).toFixed(0)} req/s)`;
   console.log(
-    `# scripts/node bench/http.ts --rounds ${rounds} --seconds ${seconds} --connections ${connections}  (${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${cpus().length} CPUs)`,
+    `# scripts/node bench/http.ts --rounds ${rounds} --seconds ${seconds} --connections ${connections}${grpc ? ' --protocol grpc' : ''}  (${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${cpus().length} CPUs)`,
   );
-  console.log(
-    `CPU per request (server + wrk): off ${med(off)}  http family ${med(fam)} (${signed(added(fam))})  bpftrace ${med(bt)} (${signed(added(bt))})`,
-  );
-  console.log(
-    `added per request: http family / bpftrace = ${(added(fam) / added(bt)).toFixed(2)}  (medians over rounds of per-round differences to off)`,
-  );
+  if (grpc)
+    console.log(
+      `CPU per gRPC call (server + client): off ${med(off)}  http family ${med(fam)} (${signed(added(fam))}; median of per-round differences to off)`,
+    );
+  else {
+    console.log(
+      `CPU per request (server + wrk): off ${med(off)}  http family ${med(fam)} (${signed(added(fam))})  bpftrace ${med(bt)} (${signed(added(bt))})`,
+    );
+    console.log(
+      `added per request: http family / bpftrace = ${(added(fam) / added(bt)).toFixed(2)}  (medians over rounds of per-round differences to off)`,
+    );
+  }
 
   // In-kernel time, BPF stats on: per program run and per request (the programs run for every process on the host).
   const stats = enableStats();
@@ -156,10 +223,11 @@ try {
       const r = await run(seconds);
       report('http family', programIdsOf(process.pid), r.requests);
     });
-    await withBpftrace(async (pid) => {
-      const r = await run(seconds);
-      report('bpftrace    ', programIdsOf(pid), r.requests);
-    });
+    if (!grpc)
+      await withBpftrace(async (pid) => {
+        const r = await run(seconds);
+        report('bpftrace    ', programIdsOf(pid), r.requests);
+      });
   } finally {
     stats.close();
   }

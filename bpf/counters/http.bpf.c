@@ -13,7 +13,10 @@
  *   write, sendto,   on an HTTP/1 fd with a request read: a status line ("HTTP/1.x NNN") ends it (1xx other than 101
  *   writev           are interim and end nothing; a second status line with no read in between is a pipelined
  *                    request that came in the same read, timed from it, with its first request's method); on HTTP/2
- *                    fds the frames are walked: response HEADERS give the status class, END_STREAM ends the request
+ *                    fds the frames are walked: response HEADERS give the status class, END_STREAM ends the request;
+ *                    every header block the server writes is walked field by field to mirror its HPACK encoder's
+ *                    dynamic table (which entries are grpc-status, with which code), so a grpc-status in trailers
+ *                    reads whether sent literally or indexed (h2_encoded, h2_field)
  *   close            forgets the fd
  *   readv, recvmsg   as read, through their iovec array (HTTP/1: its first entry; HTTP/2: every entry)
  *   sendmsg          as writev
@@ -31,6 +34,7 @@
  *   http_conns       HASH key __u64 tgid << 32 | fd -> struct http_conn, max = http_max_connections
  *   http_h2_streams  HASH key __u64 tgid << 32 | fd -> struct http_streams, max = http_max_connections
  *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read entry to return), 10240
+ *   http_hpack_scratch  PERCPU_ARRAY 1 x struct hpack_block: the response header block being walked
  *   http_drops       PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs (rodata): http_client (counters.http_client): also time HTTP/1 requests of clients (request line written ->
  *   status line read), as side = client; off, a write to a socket that carried no HTTP costs one lookup.
@@ -78,6 +82,7 @@
 #define H2_PREFACE_LEN 24
 #define H2_FLAG_END_STREAM 0x1
 #define H2_FLAG_PADDED 0x8
+#define H2_FLAG_END_HEADERS 0x4
 #define H2_FLAG_PRIORITY 0x20
 #define DIR_READ 1
 #define DIR_WRITE 2
@@ -113,6 +118,17 @@ struct {
 	__type(value, struct http_streams);
 } http_h2_streams SEC(".maps");
 
+/* A response header block being walked (too big for the stack beside the frame walk's). */
+struct hpack_block {
+	__u8 b[HTTP_HPACK_BLOCK];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hpack_block);
+} http_hpack_scratch SEC(".maps");
+
 DROPS_MAP(http_drops);
 
 /* Knob (rodata): 1 = also time the requests clients on this host make (counters.http_client). */
@@ -137,6 +153,11 @@ struct walk {
 	__u8 recorded;
 	__u8 pad;
 	__u64 n[HTTP_FRAME_TYPES];
+	/* the response header block being walked (h2_encoded): next field, end, grpc-status code found or -1 */
+	__u32 hp;
+	__u32 hend;
+	int code;
+	__u32 pad2;
 };
 
 /* Adds one request to (current cgroup, method, status class, protocol). */
@@ -343,6 +364,220 @@ static __always_inline __u8 h2_status(const __u8 *hb)
 	return HTTP_STATUS_UNKNOWN;
 }
 
+/* ---- HPACK: the server's dynamic table, for grpc-status ---- */
+
+#define HB(i) blk->b[(i) & (HTTP_HPACK_BLOCK - 1)]
+
+/* HPACK integer with a `bits`-bit prefix at b[*p] (RFC 7541 5.1, up to 3 continuation bytes); -1 past `n`. */
+static __always_inline int hpack_int(struct hpack_block *blk, __u32 *p, __u32 n, __u32 bits)
+{
+	__u32 mask = (1u << bits) - 1, q = *p, v, c = 0x80;
+
+	if (q >= n)
+		return -1;
+	v = HB(q) & mask;
+	q++;
+	if (v == mask) {
+#pragma unroll
+		for (int i = 0; i < 3; i++) {
+			if (q >= n)
+				return -1;
+			c = HB(q);
+			q++;
+			v += (c & 0x7f) << (7 * i);
+			if (!(c & 0x80))
+				break;
+		}
+		if (c & 0x80)
+			return -1;
+	}
+	*p = q;
+	return v;
+}
+
+/* Whether the string at b[p] of `len` bytes (Huffman-coded when `huff`) is "grpc-status". */
+static __always_inline bool is_grpc_status(struct hpack_block *blk, __u32 p, __u32 len, bool huff)
+{
+	if (huff) /* its Huffman code (RFC 7541 appendix B) */
+		return len == 8 && HB(p) == 0x9a && HB(p + 1) == 0xca && HB(p + 2) == 0xc8 && HB(p + 3) == 0xb2 &&
+		       HB(p + 4) == 0x12 && HB(p + 5) == 0x34 && HB(p + 6) == 0xda && HB(p + 7) == 0x8f;
+	return len == 11 && HB(p) == 'g' && HB(p + 1) == 'r' && HB(p + 2) == 'p' && HB(p + 3) == 'c' &&
+	       HB(p + 4) == '-' && HB(p + 5) == 's' && HB(p + 6) == 't' && HB(p + 7) == 'a' && HB(p + 8) == 't' &&
+	       HB(p + 9) == 'u' && HB(p + 10) == 's';
+}
+
+/* A grpc-status value at b[p]: "0".."16" raw, or one Huffman-coded digit; HTTP_DYN_NO_CODE otherwise. */
+static __always_inline __u8 grpc_code(struct hpack_block *blk, __u32 p, __u32 len, bool huff)
+{
+	__u8 c0 = HB(p), c1 = HB(p + 1), v;
+
+	if (huff) {
+		if (len != 1)
+			return HTTP_DYN_NO_CODE; /* two digits are no shorter in Huffman code: encoders send them raw */
+		if ((c0 & 0x07) == 0x07 && (c0 >> 3) <= 2)
+			return c0 >> 3; /* '0' 00000, '1' 00001, '2' 00010, then EOS padding */
+		return (c0 & 0x03) == 0x03 && (c0 >> 2) >= 0x19 && (c0 >> 2) <= 0x1f ? (c0 >> 2) - 0x19 + 3 : HTTP_DYN_NO_CODE;
+	}
+	if (len < 1 || len > 2 || c0 < '0' || c0 > '9')
+		return HTTP_DYN_NO_CODE;
+	v = c0 - '0';
+	if (len == 2) {
+		if (c1 < '0' || c1 > '9' || v == 0)
+			return HTTP_DYN_NO_CODE;
+		v = v * 10 + (c1 - '0');
+	}
+	return v <= 16 ? v : HTTP_DYN_NO_CODE;
+}
+
+/* The mirrored entry at dynamic index `idx` (62 + j, newest first), or 0 when not known. */
+static __always_inline __u8 dyn_entry(struct http_streams *ss, __u32 idx)
+{
+	__u32 j = idx - 62;
+
+	if (ss->dyn_lost || idx < 62 || j >= ss->dyn_n || j >= HTTP_DYN_TRACK)
+		return 0;
+	return ss->dyn[(ss->dyn_n - 1 - j) & (HTTP_DYN_TRACK - 1)];
+}
+
+/*
+ * One field of the response header block in http_hpack_scratch at w->hp (up to w->hend): keeps the mirror of the
+ * encoder's dynamic table and sets w->code at the first readable grpc-status. 1: go on; 0: the block is done; -1:
+ * a field past the bytes read (the table is lost). A call of its own: verified once, not once per field.
+ */
+__noinline int h2_field(struct walk *w)
+{
+	__u32 zero = 0, p, end, name_len, val_len;
+	struct hpack_block *blk;
+	struct http_streams *ss;
+	__u8 b, entry = 0;
+	bool huff;
+	__u64 key;
+	int v;
+
+	if (!w)
+		return -1;
+	key = w->key;
+	p = w->hp;
+	end = w->hend;
+	ss = bpf_map_lookup_elem(&http_h2_streams, &key);
+	blk = bpf_map_lookup_elem(&http_hpack_scratch, &zero);
+	if (!ss || !blk)
+		return -1;
+	if (p >= end)
+		return 0;
+	b = HB(p);
+	if (b & 0x80) { /* indexed */
+		v = hpack_int(blk, &p, end, 7);
+		if (v < 0)
+			return -1;
+		entry = dyn_entry(ss, v);
+		if (w->code < 0 && (entry & HTTP_DYN_GRPC) && (entry & 0x1f) != HTTP_DYN_NO_CODE)
+			w->code = entry & 0x1f;
+		w->hp = p;
+		return 1;
+	}
+	if ((b & 0xe0) == 0x20) { /* dynamic table size update */
+		if (hpack_int(blk, &p, end, 5) < 0)
+			return -1;
+		w->hp = p;
+		return 1;
+	}
+	/* a literal: with incremental indexing (01), without (0000) or never indexed (0001) */
+	v = hpack_int(blk, &p, end, (b & 0xc0) == 0x40 ? 6 : 4);
+	if (v < 0)
+		return -1;
+	if (v == 0) { /* the name as a string */
+		if (p >= end)
+			return -1;
+		huff = HB(p) & 0x80;
+		v = hpack_int(blk, &p, end, 7);
+		if (v < 0)
+			return -1;
+		name_len = v;
+		if (is_grpc_status(blk, p, name_len, huff))
+			entry = HTTP_DYN_GRPC;
+		p += name_len;
+	} else if (dyn_entry(ss, v) & HTTP_DYN_GRPC) {
+		entry = HTTP_DYN_GRPC;
+	}
+	if (p >= end)
+		return -1;
+	huff = HB(p) & 0x80;
+	v = hpack_int(blk, &p, end, 7);
+	if (v < 0)
+		return -1;
+	val_len = v;
+	if (entry) {
+		entry |= grpc_code(blk, p, val_len, huff);
+		if (w->code < 0 && (entry & 0x1f) != HTTP_DYN_NO_CODE)
+			w->code = entry & 0x1f;
+	}
+	p += val_len;
+	if (p > end)
+		return -1;
+	if ((b & 0xc0) == 0x40) {
+		ss->dyn[ss->dyn_n & (HTTP_DYN_TRACK - 1)] = entry;
+		ss->dyn_n++;
+	}
+	w->hp = p;
+	return 1;
+}
+
+/*
+ * A header block the server wrote on the connection (HEADERS; PUSH_PROMISE and CONTINUATION lose the table): its
+ * fields keep the mirror of the encoder's dynamic table; returns the code of its first readable grpc-status, else
+ * -1. `payload` is the frame's payload, `avail` of its `len` bytes in this write; `flags` the type << 8 | flags.
+ */
+__noinline int h2_encoded(struct walk *w, __u64 payload, __u32 avail, __u32 len, __u32 flags)
+{
+	__u32 zero = 0, n, start = 0, end = len;
+	struct hpack_block *blk;
+	struct http_streams *ss;
+	__u64 key;
+	int r = 0;
+
+	if (!w)
+		return -1;
+	key = w->key;
+	ss = bpf_map_lookup_elem(&http_h2_streams, &key);
+	blk = bpf_map_lookup_elem(&http_hpack_scratch, &zero);
+	if (!ss || !blk)
+		return -1;
+	if ((flags >> 8) != 1 || !(flags & H2_FLAG_END_HEADERS) || avail < len || len > HTTP_HPACK_BLOCK)
+		ss->dyn_lost = 1; /* a block this walk cannot see whole */
+	if ((flags >> 8) != 1 || avail < 1 || len < 1)
+		return -1;
+	n = avail < len ? avail : len;
+	if (n > HTTP_HPACK_BLOCK)
+		n = HTTP_HPACK_BLOCK;
+	/* n is 1..HTTP_HPACK_BLOCK; said so the verifier sees it */
+	if (bpf_probe_read_user(blk->b, ((n - 1) & (HTTP_HPACK_BLOCK - 1)) + 1, (void *)payload))
+		return -1;
+	if (flags & H2_FLAG_PADDED) {
+		end = blk->b[0] < len ? len - blk->b[0] : 0;
+		start = 1;
+	}
+	if (flags & H2_FLAG_PRIORITY)
+		start += 5;
+	w->hp = start;
+	w->hend = end < n ? end : n;
+	w->code = -1;
+	for (int i = 0; i < HTTP_HPACK_FIELDS; i++) {
+		r = h2_field(w);
+		if (r <= 0)
+			break;
+	}
+	if (r != 0 || w->hend < end)
+		ss->dyn_lost = 1; /* more fields than walked, a field past the bytes read, or bytes not read */
+	return w->code;
+}
+
+/* The status class of gRPC code `code` (1..16) as google.rpc.Code maps it to HTTP. */
+static __always_inline __u8 grpc_class(int code)
+{
+	return (0xf014 >> code) & 1 ? 5 : 4;
+}
+
 /* The slot of stream `id`, or NULL. */
 static __always_inline struct http_stream *stream_of(struct http_streams *ss, __u32 id)
 {
@@ -364,11 +599,14 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 	__u8 hb[HTTP_HPACK_PEEK] = {};
 	struct http_streams *ss;
 	struct http_stream *s;
+	int code = -1;
 	__u64 key;
 
 	if (!w)
 		return 0;
 	w->n[frame_index(type) & (HTTP_FRAME_TYPES - 1)]++;
+	if (w->dir == DIR_WRITE && (type == 1 || type == 5 || type == 9))
+		code = h2_encoded(w, payload, avail, len, (__u32)type << 8 | flags);
 	if (!id || (type != 0 && type != 1 && type != 3))
 		return 0;
 	key = w->key;
@@ -412,6 +650,8 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 		return 0;
 	if (type == 1 && s->status_class == HTTP_STATUS_UNKNOWN)
 		s->status_class = h2_status(hb);
+	if (code > 0) /* a gRPC error in the trailers (or a trailers-only response) */
+		s->status_class = grpc_class(code);
 	if (flags & H2_FLAG_END_STREAM) {
 		record(w->cgid, s->method, s->status_class, HTTP_PROTO_H2, s->start_ns, w->now, HTTP_SIDE_SERVER);
 		s->id = 0;

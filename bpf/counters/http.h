@@ -19,7 +19,11 @@
 #define HTTP_METHOD_OTHER 4
 #define HTTP_METHODS 5
 
-/* Status class (the `status_class` label): 1..5 = 1xx..5xx, 0 = not readable (an HTTP/2 :status in HPACK's dynamic table). */
+/*
+ * Status class (the `status_class` label): 1..5 = 1xx..5xx, 0 = not readable (an HTTP/2 :status in HPACK's dynamic
+ * table). A gRPC response's grpc-status trailer other than 0 overrides its :status 200: 4xx or 5xx as google.rpc.Code
+ * maps them to HTTP (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS are 5xx).
+ */
 #define HTTP_STATUS_UNKNOWN 0
 #define HTTP_STATUS_CLASSES 6
 
@@ -44,10 +48,15 @@
 #define HTTP_FRAME_OTHER 7
 #define HTTP_FRAME_TYPES 8
 
-/* Bounds per system call: frames walked, iovec entries of a writev, HPACK bytes looked at for :method. */
+/*
+ * Bounds per system call: frames walked, iovec entries of a writev, HPACK bytes looked at for :method; per response
+ * header block: bytes and fields walked for the dynamic table (a longer block loses the table: dyn_lost).
+ */
 #define HTTP_H2_FRAMES_MAX 32
 #define HTTP_IOV_MAX 64
 #define HTTP_HPACK_PEEK 64
+#define HTTP_HPACK_BLOCK 256
+#define HTTP_HPACK_FIELDS 24
 
 /*
  * http_latency: PERCPU_HASH, key struct http_key, value struct hist per CPU, max entries = counters.max_cgroups
@@ -107,10 +116,18 @@ struct http_stream {
 #define HTTP_STREAM_SIZE 16
 _Static_assert(sizeof(struct http_stream) == HTTP_STREAM_SIZE, "struct http_stream size");
 #define HTTP_H2_STREAMS 8
+/* Entries of the server's HPACK dynamic table mirrored per connection (the newest ones; for grpc-status). */
+#define HTTP_DYN_TRACK 64
+#define HTTP_DYN_GRPC 0x80     /* the entry's name is grpc-status; bits 0-4: its code, or HTTP_DYN_NO_CODE */
+#define HTTP_DYN_NO_CODE 0x1f
 struct http_streams {
 	struct http_stream s[HTTP_H2_STREAMS];
+	__u8 dyn[HTTP_DYN_TRACK]; /* dynamic index 62 + j is dyn[(dyn_n - 1 - j) % HTTP_DYN_TRACK], j < dyn_n */
+	__u32 dyn_n;              /* entries the server's encoder inserted */
+	__u8 dyn_lost;            /* a header block it wrote was not seen whole: dynamic indices unknown from then on */
+	__u8 pad[3];
 };
-#define HTTP_STREAMS_SIZE 128
+#define HTTP_STREAMS_SIZE 200
 _Static_assert(sizeof(struct http_streams) == HTTP_STREAMS_SIZE, "struct http_streams size");
 #define HTTP_CONNS_MAX 65536
 

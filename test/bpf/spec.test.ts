@@ -243,6 +243,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       http_conns: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_conn.size },
       http_h2_streams: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_streams.size },
       http_ssl_args: { type: HASH, keySize: 8, valueSize: 24 },
+      http_hpack_scratch: { type: PERCPU_ARRAY, keySize: 4, valueSize: 256 },
       ...drops('http_drops'),
     },
     layouts: { hist: HIST_LAYOUT, ...HTTP.layouts },

@@ -31,7 +31,7 @@ export const HTTP = {
       },
     },
     http_stream: { size: 16, fields: { start_ns: 0, id: 8, method: 12, status_class: 13, pad: 14 } },
-    http_streams: { size: 128, fields: { s: 0 } },
+    http_streams: { size: 200, fields: { s: 0, dyn: 128, dyn_n: 192, dyn_lost: 196, pad: 197 } },
   },
 } as const;
 

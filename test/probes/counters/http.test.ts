@@ -174,6 +174,47 @@ kernelTest(
   },
 );
 
+kernelTest(
+  'http: gRPC over h2c: a grpc-status trailer gives the status class, literal or from the dynamic table; a block not seen whole loses the table, never a class',
+  async () => {
+    const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
+    cleanups.push(() => fam.close());
+    const client: ClientHttp2Session = h2connect(`http://127.0.0.1:${ports.h2}`);
+    cleanups.push(() => client.close());
+    const call = (path: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const r = client.request({ ':path': path, ':method': 'POST', 'content-type': 'application/grpc' });
+        let code = '';
+        r.on('response', (h) => (code = String(h['grpc-status'] ?? code)));
+        r.on('trailers', (h) => (code = String(h['grpc-status'])));
+        r.resume();
+        r.on('end', () => resolve(code));
+        r.on('error', reject);
+        r.end(Buffer.alloc(5));
+      });
+    // The first of each code is a literal; repeats name an entry of the dynamic table (the name, or name and value),
+    // with a request id inserted before each: the mirror must follow every insertion.
+    const codes = ['0', '14', '14', '5', '0', '14', '3', '13', '13', '0', '4', '16'];
+    for (const c of codes) assert.equal(await call(`/grpc/${c}`), c);
+    for (const c of ['14', '14']) assert.equal(await call(`/grpc-only/${c}`), c);
+    await sleep(50);
+    const readings = fam.read();
+    const grpc = (status_class: string) => requests(readings, { protocol: 'h2', method: 'POST', status_class });
+    assert.deepEqual(
+      { ok: grpc('2xx'), client: grpc('4xx'), server: grpc('5xx'), unknown: grpc('unknown') },
+      { ok: 3, client: 3, server: 3 + 2 + 1 + 2, unknown: 0 },
+    );
+    // A 400-byte header block: the table is lost for this connection; a repeated code then reads as its :status.
+    assert.equal(await call('/big'), '');
+    assert.equal(await call('/grpc/14'), '14');
+    await sleep(50);
+    const after = fam.read();
+    assert.equal(requests(after, { protocol: 'h2', method: 'POST', status_class: '5xx' }), 8, 'not misread');
+    assert.equal(requests(after, { protocol: 'h2', method: 'POST', status_class: '2xx' }), 3 + 2);
+    assert.equal(fam.stats().dropped, 0);
+  },
+);
+
 kernelTest('http: h2c requests per stream and frames per type in the server cgroup', async () => {
   const fam = startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 });
   cleanups.push(() => fam.close());

@@ -11,7 +11,7 @@ export const http = {
       kind: 'histogram',
       unit: 'seconds',
       labels: [...cg, 'method', 'status_class', 'protocol'],
-      help: 'Server-side HTTP request latency (request read to response status line written, or HTTP/2 request HEADERS to END_STREAM), per cgroup of the server, method (GET, POST, PUT, DELETE, OTHER), status class (1xx-5xx, unknown) and protocol (http1, h2).',
+      help: 'Server-side HTTP request latency (request read to response status line written, or HTTP/2 request HEADERS to END_STREAM), per cgroup of the server, method (GET, POST, PUT, DELETE, OTHER), status class (1xx-5xx, unknown; a gRPC error in grpc-status is 4xx or 5xx as google.rpc.Code maps it to HTTP) and protocol (http1, h2).',
       // Sub-millisecond handlers to requests that time out after tens of seconds.
       range: [64e-6, 34.4],
     },
