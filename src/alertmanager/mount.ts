@@ -24,7 +24,7 @@ export interface AlertmanagerParts {
 
 export interface MountOptions extends Pick<
   ReceiverDeps,
-  'request' | 'onRequested' | 'record' | 'dispatch' | 'addRule' | 'podHere'
+  'request' | 'onRequested' | 'record' | 'dispatch' | 'addRule' | 'podHere' | 'store'
 > {
   readonly config: Readonly<Config>;
   readonly log: Logger;

@@ -1,7 +1,8 @@
 /**
  * Alertmanager → tripline (network side): `POST /api/alertmanager` takes a webhook notification (payload v4,
  * src/alertmanager/webhook.ts) and, per alert:
- * - firing, first seen (fingerprint + startsAt; Alertmanager's repeats are dropped): its labels name a target on
+ * - firing, first seen (fingerprint + startsAt, remembered in the action store across restarts; Alertmanager's
+ *   repeats are dropped): its labels name a target on
  *   this host (src/alertmanager/target.ts) → the probes and time box of the first `receive.captures` entry that
  *   matches (else `receive.default`) → a capture request to the probe side (capture.request). When tripline's own
  *   incident of that target fires, the request joins it and the bundle goes to that incident's thread (an `update`
@@ -22,6 +23,7 @@ import type { IncidentReport } from '../pipeline/events.ts';
 import type { DispatchOptions } from '../actions/dispatcher.ts';
 import type { ActionSpec } from '../rules/types.ts';
 import type { ApiResponse } from '../server/router.ts';
+import type { ActionStore } from '../actions/types.ts';
 import { alertTarget } from './target.ts';
 import { WebhookPayloadSchema, type WebhookAlert } from './webhook.ts';
 
@@ -31,6 +33,8 @@ const REMEMBERED = 10_000;
 export const REPORT_TTL_MS = 15 * 60_000;
 /** How often captures waited for too long are looked for. */
 const SWEEP_MS = 60_000;
+/** How long a captured alert is remembered in the action store (across restarts): a day of repeats. */
+const MARK_KEEP_MS = 86_400_000;
 
 /** One version of a set of actions, as the network side keeps rules' (name, hash, actions). */
 export interface ActionSet {
@@ -61,12 +65,19 @@ export interface ReceiverDeps {
   readonly podHere?: (namespace: string, name: string) => boolean | undefined;
   /** `alertmanager.receive.actions`, parsed by their action modules' schemas. */
   readonly actions: readonly ActionSpec[];
+  /**
+   * Where captured alerts are remembered across restarts (the action store: Redis, or the file store); without it
+   * only in memory, and a repeat after a restart captures once more.
+   */
+  readonly store?: ActionStore;
   readonly now?: () => number;
 }
 
 interface Seen {
   readonly startsAt: string;
   readonly fingerprint: string;
+  /** Its key in the action store, once marked there. */
+  mark?: string;
   captureId?: string;
   /** When the capture's end report is given up (REPORT_TTL_MS after the request). */
   expiresAt?: number;
@@ -171,6 +182,12 @@ export class AlertmanagerReceiver {
     const seen: Seen = { startsAt: a.startsAt, fingerprint: a.fingerprint };
     this.#remember(a.fingerprint, seen);
     if (plan.probes.length === 0) return { outcome: 'no_capture' };
+    // Captured before this engine restarted (its memory is gone, the store's is not): a repeat. A store that does
+    // not answer is not a reason to lose the capture.
+    const mark = `alertmanager:seen:${config.host}:${a.fingerprint}:${a.startsAt}`;
+    if (this.#d.store && !(await this.#d.store.setIfAbsent(mark, '1', MARK_KEEP_MS).catch(() => true)))
+      return { outcome: 'duplicate', detail: 'captured before a restart' };
+    if (this.#d.store) seen.mark = mark;
     const joined = this.#d.joinable(t.target);
     const labels = Object.fromEntries(
       Object.entries(a.labels)
@@ -200,7 +217,7 @@ export class AlertmanagerReceiver {
     if (!reply.accepted) {
       log.info({ fingerprint: a.fingerprint, code: reply.code, reason: reply.reason }, 'alert capture refused');
       // A refusal is not remembered as seen: the next repeat of the alert may capture (after a busy spell).
-      this.#seen.delete(a.fingerprint);
+      this.#forget(seen);
       if (reply.code === 'not_here') return { outcome: 'other_host', detail: reply.reason };
       return { outcome: 'refused', detail: reply.reason, retry: reply.code === 'busy' || reply.code === 'rate' };
     }
@@ -216,6 +233,12 @@ export class AlertmanagerReceiver {
     return { outcome: 'captured', detail: reply.captureId };
   }
 
+  /** Forgets `seen` here and in the store: the alert's next repeat may capture. */
+  #forget(seen: Seen): void {
+    if (this.#seen.get(seen.fingerprint) === seen) this.#seen.delete(seen.fingerprint);
+    if (seen.mark) void this.#d.store?.del(seen.mark).catch(() => undefined);
+  }
+
   /** Gives up the captures whose end report did not come within REPORT_TTL_MS (oldest first: the map's order). */
   #expire(): void {
     const now = (this.#d.now ?? Date.now)();
@@ -228,7 +251,7 @@ export class AlertmanagerReceiver {
       );
       if (!seen.incident) {
         // Nothing of it was reported: the alert's next repeat may ask again.
-        if (this.#seen.get(seen.fingerprint) === seen) this.#seen.delete(seen.fingerprint);
+        this.#forget(seen);
         seen.settle?.();
         continue;
       }
@@ -240,6 +263,8 @@ export class AlertmanagerReceiver {
     const seen = this.#seen.get(a.fingerprint);
     if (!seen || seen.resolved) return { outcome: seen ? 'duplicate' : 'unknown_resolve' };
     seen.resolved = true;
+    // A later firing of the same alert (same startsAt: Alertmanager saw it flap) may capture again.
+    if (seen.mark) void this.#d.store?.del(seen.mark).catch(() => undefined);
     // The resolve never overtakes the capture's own report (its firing actions go first).
     void (seen.settled ?? Promise.resolve()).then(() => this.#end(seen, a));
     return { outcome: 'resolved' };

@@ -257,6 +257,7 @@ export class NetworkSide {
       podHere: (ns, name) =>
         this.#pods?.synced ? this.#pods.snapshot().pods.some((p) => p.namespace === ns && p.name === name) : undefined,
       record: (r) => this.record(r),
+      store: queue.store,
       addRule: (r) => void this.#extra.set(`${r.name}\0${r.hash}`, r),
       dispatch: async (rule, inc, opts) => {
         const results = await dispatch(queue, rule, inc, opts);

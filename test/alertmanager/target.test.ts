@@ -11,6 +11,8 @@ import { createLogger } from '../../src/log.ts';
 import type { CaptureReply, CaptureRequestMsg } from '../../src/capture/request-schema.ts';
 import type { IncidentReport } from '../../src/pipeline/events.ts';
 import type { Incident } from '../../src/incident.ts';
+import { MemoryStore } from '../../src/actions/store-memory.ts';
+import type { ActionStore } from '../../src/actions/types.ts';
 
 const HOST = ['node-1', '10.0.0.5'];
 const CID = 'ab'.repeat(32);
@@ -74,7 +76,7 @@ test('alert labels name a target here, another host, or nothing', () => {
   assert.equal(ruleName(undefined), 'alertmanager-capture');
 });
 
-function receiver(reply: () => CaptureReply, now?: () => number) {
+function receiver(reply: () => CaptureReply, now?: () => number, store?: ActionStore) {
   const asked: CaptureRequestMsg[] = [];
   const recorded: IncidentReport[] = [];
   const dispatched: { rule: string; event: string; status: string }[] = [];
@@ -91,6 +93,7 @@ function receiver(reply: () => CaptureReply, now?: () => number) {
     addRule: () => undefined,
     actions: [],
     now,
+    store,
   });
   return { r, asked, recorded, dispatched, report: (rep: IncidentReport) => listener(rep) };
 }
@@ -189,4 +192,55 @@ test('receiver: a capture never reported done is given up after a while; its ale
   assert.equal((again.json as { alerts: { outcome: string }[] }).alerts[0].outcome, 'captured');
   assert.equal((await h.r.handle(payload([alert('firing')]))).status, 200);
   assert.equal(h.asked.length, 3, 'the alert reported running is not captured twice');
+});
+
+test('receiver: an alert captured before a restart is a repeat after it (the action store remembers); a refused one is not', async () => {
+  const store = new MemoryStore();
+  const accepted: CaptureReply = {
+    accepted: true,
+    captureId: 'cap-1',
+    incidentId: 'cap-1',
+    key: 'podslow{}',
+    durationMs: 10_000,
+    probes: ['profile'],
+    target: { cgroupId: '42' },
+  };
+  const before = receiver(() => accepted, undefined, store);
+  assert.equal((await before.r.handle(payload([alert('firing')]))).status, 200);
+  assert.equal(before.asked.length, 1);
+  before.r.close();
+  // The engine restarts: a new receiver, the same store. Alertmanager repeats the alert.
+  const after = receiver(() => accepted, undefined, store);
+  const res = await after.r.handle(payload([alert('firing')]));
+  assert.deepEqual((res.json as { alerts: unknown[] }).alerts, [
+    { fingerprint: 'a1b2c3d4e5f60718', outcome: 'duplicate', detail: 'captured before a restart' },
+  ]);
+  assert.equal(after.asked.length, 0, 'no second capture');
+  // A new firing of the alert (a new startsAt) captures.
+  await after.r.handle(payload([alert('firing', '2026-12-03T07:00:00Z')]));
+  assert.equal(after.asked.length, 1);
+  after.r.close();
+
+  // A refused capture leaves no mark: the repeat after a restart captures.
+  const refusedStore = new MemoryStore();
+  const busy = receiver(() => ({ accepted: false, code: 'busy', reason: 'cap reached' }), undefined, refusedStore);
+  assert.equal((await busy.r.handle(payload([alert('firing')]))).status, 503);
+  busy.r.close();
+  const next = receiver(() => accepted, undefined, refusedStore);
+  await next.r.handle(payload([alert('firing')]));
+  assert.equal(next.asked.length, 1);
+  next.r.close();
+  // A store that does not answer loses no capture.
+  const broken = {
+    get: async () => undefined,
+    set: async () => undefined,
+    del: async () => undefined,
+    setIfAbsent: async () => {
+      throw new Error('redis down');
+    },
+  } satisfies ActionStore;
+  const down = receiver(() => accepted, undefined, broken);
+  await down.r.handle(payload([alert('firing')]));
+  assert.equal(down.asked.length, 1);
+  down.r.close();
 });
