@@ -14,11 +14,11 @@
  * BPF run-time statistics on gives the in-kernel time per program run (without the uprobe trap itself, which the
  * CPU figure includes). Needs root, /usr/local/bin/postgres with USDT probes and pgbench.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OBJ_DIR as DEFAULT_OBJ_DIR } from '../src/paths.ts';
@@ -26,9 +26,8 @@ import { startPg } from '../src/probes/counters/pg.ts';
 import { createCgroup } from '../src/demo/cgroup-admin.ts';
 import { enableStats } from '../src/probes/libbpf.ts';
 import { programIdsOf, progs } from './counters-cost.ts';
+import { PG_BIN, POSTGRES, startPgCluster, type PgCluster } from '../test/support/pg-cluster.ts';
 
-const BIN = '/usr/lib/postgresql/15/bin';
-const POSTGRES = '/usr/local/bin/postgres';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
@@ -42,52 +41,29 @@ const OBJ_DIR = values['obj-dir'] ?? DEFAULT_OBJ_DIR;
 const rounds = Number(values.rounds),
   queries = Number(values.queries),
   withFloor = !values['no-floor'];
-for (const f of [POSTGRES, join(BIN, 'pgbench'), join(BIN, 'initdb'), join(BIN, 'pg_ctl')]) {
+for (const f of [POSTGRES, join(PG_BIN, 'pgbench'), join(PG_BIN, 'initdb'), join(PG_BIN, 'pg_ctl')]) {
   if (!existsSync(f)) throw new Error(`bench/pg.ts needs ${f}`);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tripline-bench-pg-'));
-const data = join(dir, 'data');
-const asNobody = (cmd: string, args: string[]) =>
-  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 300_000,
-  });
 const cg = createCgroup({ name: `tripline-bench-pg-${process.pid}` });
-let started = false;
+let pgc: PgCluster | undefined;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 try {
-  chmodSync(dir, 0o777);
-  asNobody(join(BIN, 'initdb'), ['-D', data, '--auth=trust', '-U', 'nobody', '--no-sync']);
-  asNobody(join(BIN, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-w',
-    '-t',
-    '60',
-    'start',
-    '-o',
-    `-k ${dir} -c listen_addresses=''`,
-  ]);
-  started = true;
-  cg.addPid(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]));
+  pgc = startPgCluster('bench-pg');
+  const { asNobody, dir } = pgc;
+  cg.addPid(pgc.postmaster);
   const cpuacct = cg.dirs.map((d) => join(d, 'cpuacct.usage')).find((f) => existsSync(f));
   if (!cpuacct) throw new Error('no cpuacct.usage for the bench cgroup');
-  writeFileSync(join(dir, 'select1.sql'), 'SELECT 1;\n');
-  chmodSync(join(dir, 'select1.sql'), 0o644);
+  const select1 = pgc.file('select1.sql', 'SELECT 1;\n');
 
   /** One pgbench run: server CPU ns per query and pgbench's latency average (ns). */
   const run = (n: number): { cpuNs: number; latencyNs: number } => {
     const before = Number(readFileSync(cpuacct, 'utf8'));
-    const out = asNobody(join(BIN, 'pgbench'), [
+    const out = asNobody(join(PG_BIN, 'pgbench'), [
       '-n',
       '-M',
       'simple',
@@ -98,7 +74,7 @@ try {
       '-t',
       String(n),
       '-f',
-      join(dir, 'select1.sql'),
+      select1,
       '-h',
       dir,
       'postgres',
@@ -203,11 +179,6 @@ try {
     stats.close();
   }
 } finally {
-  if (started)
-    spawnSync('runuser', ['-u', 'nobody', '--', join(BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-      timeout: 60_000,
-    });
+  pgc?.stop();
   cg.destroy();
-  rmSync(dir, { recursive: true, force: true });
 }

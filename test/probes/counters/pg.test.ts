@@ -7,11 +7,9 @@
  */
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelTest, objDir, skipOrFail } from '../../support/kernel.ts';
+import { PG_BIN, POSTGRES, pgMissing, startPgCluster, type PgCluster } from '../../support/pg-cluster.ts';
 import { startPg } from '../../../src/probes/counters/pg.ts';
 import { COUNTERS } from '../../../src/probes/counters/index.ts';
 import { startFamilies } from '../../../src/probes/counters/start.ts';
@@ -27,50 +25,19 @@ import type { Reading } from '../../../src/probes/counters/types.ts';
 import type { HistogramSample } from '../../../src/samples.ts';
 import { find, histCount, uniqueName } from './fixtures/workload.ts';
 
-const POSTGRES = '/usr/local/bin/postgres';
-const PSQL = '/usr/bin/psql';
 const root = join(import.meta.dirname, '..', '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'tripline-test-pg-'));
-const data = join(dir, 'data');
-const asNobody = (cmd: string, args: string[], input?: string) =>
-  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {
-    cwd: dir,
-    input,
-    encoding: 'utf8',
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    timeout: 90_000,
-  });
-/** Runs SQL through psql: one simple-protocol query (one query__start/done pair) per statement. */
-const psql = (sql: string) =>
-  asNobody(PSQL, ['-X', '-q', '-h', dir, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], sql);
-let started = false;
-let skipWhy = '';
+let pgc: PgCluster | undefined;
+const skipWhy = pgMissing() ?? '';
+const psql = (sql: string) => pgc!.psql(sql);
 let cg: ManagedCgroup | undefined;
 const cleanups: (() => void)[] = [];
 
 before(() => {
-  if (!existsSync(POSTGRES) || !existsSync(PSQL)) {
-    skipWhy = 'postgres or psql not installed';
-    return;
-  }
-  chmodSync(dir, 0o777);
-  asNobody('/usr/local/bin/initdb', ['-D', data, '--auth=trust', '-U', 'nobody', '--no-sync']);
-  asNobody('/usr/local/bin/pg_ctl', [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-w',
-    '-t',
-    '60',
-    'start',
-    '-o',
-    `-k ${dir} -c listen_addresses=''`,
-  ]);
-  started = true;
+  if (skipWhy) return;
+  pgc = startPgCluster('pg');
   // Backends fork from the postmaster, so they start in its cgroup: a fresh one gives them an id nothing else has.
   cg = createCgroup({ name: uniqueName('pg') });
-  cg.addPid(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]));
+  cg.addPid(pgc.postmaster);
 });
 after(() => {
   for (const c of cleanups.reverse()) {
@@ -80,13 +47,8 @@ after(() => {
       /* best effort */
     }
   }
-  if (started)
-    spawnSync('runuser', ['-u', 'nobody', '--', '/usr/local/bin/pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-      timeout: 30_000,
-    });
+  pgc?.stop();
   cg?.destroy();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Observations of a histogram reading in buckets whose upper bound is at most / above `seconds`. */
@@ -106,7 +68,7 @@ kernelTest(
     }
     // Both paths are one file here (/usr/local/bin/postgres is a symlink): attached once, or every query counts twice.
     const fam = startPg(objDir, {
-      binaries: [POSTGRES, '/usr/lib/postgresql/15/bin/postgres', '/nonexistent/postgres'],
+      binaries: [POSTGRES, join(PG_BIN, 'postgres'), '/nonexistent/postgres'],
       maxCgroups: 10240,
     });
     cleanups.push(() => fam.close());

@@ -1,10 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { kernelTest, skipOrFail } from '../../support/kernel.ts';
+import { pgMissing, startPgCluster, type PgCluster } from '../../support/pg-cluster.ts';
 import { decodePgQuery, pg, PG_EVENT_SIZE } from '../../../src/probes/deep/pg.ts';
 import { budget, probeContext, sleep } from './support.ts';
 
@@ -21,48 +18,12 @@ test('pg event decoder reads the C layout', () => {
 });
 
 // A throwaway cluster owned by nobody (postgres refuses to run as root), reached over a unix socket in its dir.
-const dir = mkdtempSync(join(tmpdir(), 'tripline-pg-'));
-const data = join(dir, 'data');
-const asNobody = (cmd: string, args: string[], input?: string) =>
-  execFileSync('runuser', ['-u', 'nobody', '--', cmd, ...args], {
-    cwd: dir,
-    input,
-    encoding: 'utf8',
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    timeout: 90_000,
-  });
-let started = false;
-let skipWhy = '';
-
+let pgc: PgCluster | undefined;
+const skipWhy = pgMissing() ?? '';
 before(() => {
-  if (!existsSync('/usr/local/bin/postgres') || !existsSync('/usr/bin/psql')) {
-    skipWhy = 'postgres or psql not installed';
-    return;
-  }
-  chmodSync(dir, 0o777);
-  asNobody('/usr/local/bin/initdb', ['-D', data, '--auth=trust', '-U', 'nobody', '--no-sync']);
-  asNobody('/usr/local/bin/pg_ctl', [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-w',
-    '-t',
-    '60',
-    'start',
-    '-o',
-    `-k ${dir} -c listen_addresses=''`,
-  ]);
-  started = true;
+  if (!skipWhy) pgc = startPgCluster('pg-deep');
 });
-after(() => {
-  if (started)
-    spawnSync('runuser', ['-u', 'nobody', '--', '/usr/local/bin/pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-      timeout: 30_000,
-    });
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => pgc?.stop());
 
 kernelTest(
   'pg: a pg_sleep(0.2) among fast queries is the slowest query, literals stripped',
@@ -71,7 +32,7 @@ kernelTest(
       skipOrFail(t, skipWhy);
       return;
     }
-    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const postmaster = pgc!.postmaster;
     const running = pg.prepare(probeContext({ threshold_ms: 0 })).start({ pids: [postmaster] }, budget());
     const sql = [
       'CREATE TABLE t (id int, name text);',
@@ -81,7 +42,7 @@ kernelTest(
       "UPDATE t SET name = 'x' WHERE id IN (1, 2, 3);",
       'DELETE FROM t WHERE id = 7;',
     ].join('\n');
-    asNobody('/usr/bin/psql', ['-X', '-q', '-h', dir, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-f', '-'], sql);
+    pgc!.psql(sql);
     await sleep(200);
     const r = await running.stop();
     const s = pg.summary.parse(r.summary);
