@@ -4,17 +4,17 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { buildConfig } from '../../src/config.ts';
 import { openQueue } from '../../src/actions/open-queue.ts';
-import type { ActionQueue, JobSettled } from '../../src/actions/queue.ts';
+import type { ActionQueue } from '../../src/actions/queue.ts';
 import type { ActionSpec } from '../../src/rules/types.ts';
 import { hasCode } from '../../src/errors.ts';
 import { startRedis, type TestRedis } from '../support/redis.ts';
 import { startReceiver, type Receiver } from './fixtures/receiver.ts';
 import { makeIncident, jobInput, recordingLogger, uniqueName } from './fixtures/incident.ts';
+import { settled, watchSettled } from './fixtures/settled.ts';
 
 let redis: TestRedis;
 const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
-const history = new Map<ActionQueue, JobSettled[]>();
 
 before(async () => {
   redis = await startRedis();
@@ -51,9 +51,7 @@ async function queue(
     keepCompleted,
   });
   open.push(q);
-  const seen: JobSettled[] = [];
-  history.set(q, seen);
-  q.onSettled((s) => seen.push(s));
+  watchSettled(q);
   return q;
 }
 
@@ -61,29 +59,6 @@ async function receiver(reply?: Parameters<typeof startReceiver>[0]): Promise<Re
   const r = await startReceiver(reply);
   receivers.push(r);
   return r;
-}
-
-/** Waits for job `id` to settle; remembers events seen since the queue was opened (a job may settle before enqueue returns). */
-function settled(q: ActionQueue, id: string, timeoutMs = 30_000): Promise<JobSettled> {
-  return new Promise((resolve, reject) => {
-    const seen = history.get(q)?.find((s) => s.id === id);
-    if (seen) {
-      history.get(q)!.splice(history.get(q)!.indexOf(seen), 1);
-      return resolve(seen);
-    }
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`job ${id} not settled after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = q.onSettled((s) => {
-      if (s.id === id) {
-        clearTimeout(t);
-        off();
-        history.get(q)!.splice(history.get(q)!.indexOf(s), 1);
-        resolve(s);
-      }
-    });
-  });
 }
 
 const hook = (url: string): ActionSpec[] => [{ type: 'webhook', url, timeoutMs: 2000 }];

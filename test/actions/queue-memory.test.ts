@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
 import { buildConfig } from '../../src/config.ts';
 import { openQueue } from '../../src/actions/open-queue.ts';
-import type { ActionQueue, JobSettled } from '../../src/actions/queue.ts';
+import type { ActionQueue } from '../../src/actions/queue.ts';
 import type { ActionSpec } from '../../src/rules/types.ts';
 import { hasCode } from '../../src/errors.ts';
 import { startReceiver, type Receiver } from './fixtures/receiver.ts';
@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { FileStore } from '../../src/actions/store-file.ts';
 import { logAction } from '../../src/actions/log.ts';
 import type { Action } from '../../src/actions/types.ts';
+import { settled, watchSettled } from './fixtures/settled.ts';
 
 const open: ActionQueue[] = [];
 const receivers: Receiver[] = [];
-const history = new Map<ActionQueue, JobSettled[]>();
 after(async () => {
   for (const q of open) await q.close();
   for (const r of receivers) await r.close();
@@ -34,34 +34,9 @@ async function setup(
   const config = buildConfig({ actions: { attempts: actions.attempts ?? 3, backoff: actions.backoff ?? '20ms' } }, {});
   const q = await openQueue({ config, log: recordingLogger(), metricsRegistry: reg });
   open.push(q);
-  const seen: JobSettled[] = [];
-  history.set(q, seen);
-  q.onSettled((s) => seen.push(s));
+  watchSettled(q);
   const specs: ActionSpec[] = [{ type: 'webhook', url: r.url, timeoutMs: 2000 }];
   return { r, q, specs };
-}
-
-/** Waits for job `id` to settle; remembers events seen since the queue was opened (a job may settle before enqueue returns). */
-function settled(q: ActionQueue, id: string, timeoutMs = 30_000): Promise<JobSettled> {
-  return new Promise((resolve, reject) => {
-    const seen = history.get(q)?.find((s) => s.id === id);
-    if (seen) {
-      history.get(q)!.splice(history.get(q)!.indexOf(seen), 1);
-      return resolve(seen);
-    }
-    const t = setTimeout(() => {
-      off();
-      reject(new Error(`job ${id} not settled after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = q.onSettled((s) => {
-      if (s.id === id) {
-        clearTimeout(t);
-        off();
-        history.get(q)!.splice(history.get(q)!.indexOf(s), 1);
-        resolve(s);
-      }
-    });
-  });
 }
 
 test('without redis.url the queue is in-process and says it is not durable', async () => {
