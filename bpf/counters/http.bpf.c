@@ -36,8 +36,10 @@
  *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read entry to return), 10240
  *   http_hpack_scratch  PERCPU_ARRAY 1 x struct hpack_block: the response header block being walked
  *   http_drops       PERCPU_ARRAY 1 x __u64 (maps.h)
- * Knobs (rodata): http_client (counters.http_client): also time HTTP/1 requests of clients (request line written ->
- *   status line read), as side = client; off, a write to a socket that carried no HTTP costs one lookup.
+ * Knobs (rodata): http_client (counters.http_client): also time requests of clients (HTTP/1: request line written ->
+ *   status line read; h2c with prior knowledge: the client preface written makes the connection an HTTP/2 client one,
+ *   request HEADERS written -> END_STREAM read, status from the response HEADERS and grpc-status read, no frame
+ *   counts), as side = client; off, a write to a socket that carried no HTTP costs one lookup.
  * Emits: nothing per event; userspace reads http_latency and http2_frames each tick (cumulative).
  * Cost class: always-on (every system call exit on the host compares the syscall number; reads of 16 bytes or more
  *   look up the fd and read their first 16 bytes; writes look up the fd).
@@ -151,7 +153,7 @@ struct walk {
 	__u8 dir;
 	__u8 lost;
 	__u8 recorded;
-	__u8 pad;
+	__u8 side; /* HTTP_SIDE_* of the connection: a client's requests go out and its responses come in */
 	__u64 n[HTTP_FRAME_TYPES];
 	/* the response header block being walked (h2_encoded): next field, end, grpc-status code found or -1 */
 	__u32 hp;
@@ -600,12 +602,15 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 	struct http_streams *ss;
 	struct http_stream *s;
 	int code = -1;
+	__u8 answer;
 	__u64 key;
 
 	if (!w)
 		return 0;
 	w->n[frame_index(type) & (HTTP_FRAME_TYPES - 1)]++;
-	if (w->dir == DIR_WRITE && (type == 1 || type == 5 || type == 9))
+	/* the answering side's header blocks: written by a server, read by a client */
+	answer = w->side == HTTP_SIDE_CLIENT ? DIR_READ : DIR_WRITE;
+	if (w->dir == answer && (type == 1 || type == 5 || type == 9))
 		code = h2_encoded(w, payload, avail, len, (__u32)type << 8 | flags);
 	if (!id || (type != 0 && type != 1 && type != 3))
 		return 0;
@@ -631,7 +636,7 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 		if (bpf_probe_read_user(hb, sizeof(hb), (void *)(payload + off)))
 			return 0;
 	}
-	if (w->dir == DIR_READ) {
+	if (w->dir != answer) {
 		if (type != 1 || !(id & 1) || stream_of(ss, id))
 			return 0; /* only a client's new request; trailers and CONTINUATION are not starts */
 		s = stream_of(ss, 0);
@@ -653,7 +658,7 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 	if (code > 0) /* a gRPC error in the trailers (or a trailers-only response) */
 		s->status_class = grpc_class(code);
 	if (flags & H2_FLAG_END_STREAM) {
-		record(w->cgid, s->method, s->status_class, HTTP_PROTO_H2, s->start_ns, w->now, HTTP_SIDE_SERVER);
+		record(w->cgid, s->method, s->status_class, HTTP_PROTO_H2, s->start_ns, w->now, w->side);
 		s->id = 0;
 	}
 	return 0;
@@ -708,6 +713,8 @@ static __always_inline void h2_flush(struct walk *w)
 {
 	struct http_frames *f;
 
+	if (w->side == HTTP_SIDE_CLIENT) /* http2_frames counts servers' frames */
+		return;
 	if (!(w->n[0] | w->n[1] | w->n[2] | w->n[3] | w->n[4] | w->n[5] | w->n[6] | w->n[7]))
 		return;
 	f = map_lookup_or_init(&http2_frames, &w->cgid, &zero_frames);
@@ -728,6 +735,7 @@ static __always_inline bool h2_begin(struct walk *w, struct http_conn *c, __u64 
 	__builtin_memset(w, 0, sizeof(*w));
 	w->key = key;
 	w->dir = dir;
+	w->side = c->side;
 	w->now = bpf_ktime_get_ns();
 	w->cgid = task_cpu_cgroup_id(bpf_get_current_task_btf(), CGROUP_BTF);
 	w->skip = dir == DIR_READ ? c->rd_skip : c->wr_skip;
@@ -829,32 +837,48 @@ static __always_inline void http1_write(struct http_conn *c, __u64 first, __u32 
 
 /*
  * With the http_client knob: a request line written by a client starts (or, on a kept-alive client connection,
- * restarts) its request. `c` is the connection's state, NULL when it has none.
+ * restarts) its request; the HTTP/2 client preface makes the connection an HTTP/2 client connection, returned (its
+ * frames are then walked, the preface skipped). `c` is the connection's state, NULL when it has none.
  */
-static __always_inline void client_write(__u64 key, struct http_conn *c, __u64 first, __u32 first_len)
+static __always_inline struct http_conn *client_write(__u64 key, struct http_conn *c, __u64 first, __u32 first_len)
 {
 	struct http_conn init = { .proto = HTTP_PROTO_HTTP1, .side = HTTP_SIDE_CLIENT };
 	__u8 b[16];
 	int m;
 
 	if (!http_client || first_len < sizeof(b) || bpf_probe_read_user(b, sizeof(b), (void *)first))
-		return;
+		return NULL;
 	m = request_method(*(__u64 *)b);
-	if (m < 0)
-		return;
+	if (m < 0) {
+		/* the client preface of HTTP/2 with prior knowledge (h2c): an HTTP/2 client connection */
+		if (c || *(__u64 *)b != W8('P', 'R', 'I', ' ', '*', ' ', 'H', 'T') ||
+		    *(__u64 *)(b + 8) != W8('T', 'P', '/', '2', '.', '0', '\r', '\n') ||
+		    !is_conn(key >> 63 ? TLS_FD : (__u32)key))
+			return NULL;
+		init.proto = HTTP_PROTO_H2;
+		init.wr_skip = H2_PREFACE_LEN; /* the walk of this write starts after the preface */
+		if (bpf_map_update_elem(&http_conns, &key, &init, BPF_ANY) ||
+		    bpf_map_update_elem(&http_h2_streams, &key, &zero_streams, BPF_ANY)) {
+			bpf_map_delete_elem(&http_conns, &key);
+			count_drop(&http_drops);
+			return NULL;
+		}
+		return bpf_map_lookup_elem(&http_conns, &key);
+	}
 	if (!c) {
 		if (!is_conn(key >> 63 ? TLS_FD : (__u32)key))
-			return;
+			return NULL;
 		if (bpf_map_update_elem(&http_conns, &key, &init, BPF_ANY)) {
 			count_drop(&http_drops);
-			return;
+			return NULL;
 		}
 		c = bpf_map_lookup_elem(&http_conns, &key);
 		if (!c)
-			return;
+			return NULL;
 	}
 	c->method = m;
 	c->req_ns = bpf_ktime_get_ns();
+	return NULL;
 }
 
 /* write, sendto: `n` bytes from `buf`. */
@@ -863,11 +887,11 @@ static __always_inline void on_write(__u64 key, __u64 buf, __u32 n)
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
 	struct walk w;
 
-	if (!c || c->side == HTTP_SIDE_CLIENT) {
-		client_write(key, c, buf, n);
-		return;
-	}
-	if (c->proto == HTTP_PROTO_HTTP1) {
+	if (!c || (c->side == HTTP_SIDE_CLIENT && c->proto == HTTP_PROTO_HTTP1)) {
+		c = client_write(key, c, buf, n);
+		if (!c)
+			return;
+	} else if (c->proto == HTTP_PROTO_HTTP1) {
 		http1_write(c, buf, n);
 		return;
 	}
@@ -908,14 +932,16 @@ static __always_inline void on_writev(__u64 key, __u64 iov, __u32 cnt, __u32 n)
 	struct http_conn *c = bpf_map_lookup_elem(&http_conns, &key);
 	struct iovec v;
 
-	if (!c || c->side == HTTP_SIDE_CLIENT || c->proto == HTTP_PROTO_HTTP1) {
+	if (!c || c->proto == HTTP_PROTO_HTTP1) {
 		if (!cnt || (!c && !http_client) || bpf_probe_read_user(&v, sizeof(v), (void *)iov))
 			return;
-		if (!c || c->side == HTTP_SIDE_CLIENT)
-			client_write(key, c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
-		else
+		if (c && c->side != HTTP_SIDE_CLIENT) {
 			http1_write(c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
-		return;
+			return;
+		}
+		c = client_write(key, c, (__u64)v.iov_base, v.iov_len < n ? v.iov_len : n);
+		if (!c)
+			return;
 	}
 	h2_walk_iov(c, key, DIR_WRITE, iov, cnt, n);
 }

@@ -33,7 +33,7 @@
 #define HTTP_PROTOS 2
 
 /* Side (picks the signal): the server answering (http_request_duration_seconds) or, with the http_client knob, the
- * client asking (http_client_request_duration_seconds; HTTP/1 only). */
+ * client asking (http_client_request_duration_seconds; HTTP/1 and h2c). */
 #define HTTP_SIDE_SERVER 0
 #define HTTP_SIDE_CLIENT 1
 

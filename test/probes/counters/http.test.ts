@@ -467,6 +467,67 @@ kernelTest(
   },
 );
 
+/** An h2c (gRPC-style) client in a child process: argv port, then paths; each a POST; prints the codes it got. */
+const H2_CLIENT = `
+const http2 = require('node:http2');
+const [port, ...paths] = process.argv.slice(1);
+const c = http2.connect('http://127.0.0.1:' + port);
+const codes = [];
+(async () => {
+  for (const p of paths)
+    await new Promise((res, rej) => {
+      const r = c.request({ ':path': p, ':method': 'POST', 'content-type': 'application/grpc' });
+      let code = '';
+      r.on('response', (h) => (code = String(h['grpc-status'] ?? h[':status'])));
+      r.on('trailers', (h) => (code = String(h['grpc-status'])));
+      r.resume();
+      r.on('end', () => (codes.push(code), res()));
+      r.on('error', rej);
+      r.end(Buffer.alloc(5));
+    });
+  console.log(codes.join(' '));
+  c.close();
+})();
+`;
+
+kernelTest(
+  'http: with http_client, an h2c client’s calls show on the client side of its cgroup (method, :status or grpc-status class); its frames are not the servers’',
+  async () => {
+    const cg = createCgroup({ name: uniqueName('http-h2-client') });
+    cleanups.push(() => cg.destroy());
+    const paths = ['/grpc/0', '/grpc/14', '/grpc/14', '/grpc/5', '/fast', '/unavailable', '/grpc-only/13'];
+    const calls = (fam: ReturnType<typeof startHttp>) => {
+      cleanups.push(() => fam.close());
+      const sh = spawnSync(
+        'sh',
+        [
+          '-c',
+          `echo $$ > ${join(cg.dirs[0], 'cgroup.procs')} && exec "$@"`,
+          'sh',
+          process.execPath,
+          '-e',
+          H2_CLIENT,
+        ].concat([String(ports.h2), ...paths]),
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.equal(sh.status, 0, sh.stderr);
+      assert.equal(sh.stdout.trim(), '0 14 14 5 200 503 13');
+      return fam.read().filter((r) => r.labels.cgroup_id === cg.id);
+    };
+    assert.deepEqual(calls(startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536 })), []);
+    const on = calls(startHttp(objDir, { maxCgroups: 10240, maxConnections: 65536, client: true }));
+    assert.deepEqual(
+      on.map((r) => [r.signal, r.labels.method, r.labels.status_class, r.labels.protocol, histCount(r)]).sort(),
+      [
+        ['http_client_request_duration_seconds', 'POST', '2xx', 'h2', 2],
+        ['http_client_request_duration_seconds', 'POST', '4xx', 'h2', 1],
+        ['http_client_request_duration_seconds', 'POST', '5xx', 'h2', 4],
+      ],
+      'no http2_frames for a client',
+    );
+  },
+);
+
 /** An HTTP/1.1 server reading with recvmsg and readv in turn and answering with sendmsg (two iovec entries). */
 const PY_MSG_SERVER = `
 import os, socket

@@ -19,7 +19,7 @@ export const http = {
       kind: 'histogram',
       unit: 'seconds',
       labels: [...cg, 'method', 'status_class', 'protocol'],
-      help: 'Client-side HTTP/1 request latency (request line written to status line read), per cgroup of the client, method, status class and protocol; only with counters.http_client.',
+      help: 'Client-side HTTP request latency (HTTP/1 request line written to status line read, or HTTP/2 request HEADERS written to END_STREAM read, h2c with prior knowledge), per cgroup of the client, method, status class and protocol; only with counters.http_client.',
       range: [64e-6, 34.4],
     },
     http_requests: {
@@ -45,7 +45,7 @@ export const http = {
   config: {
     /** Server connections the http family follows at once (its kernel hash of sockets that carried HTTP); a connection beyond it is not measured and counts as a drop. @defaultValue 65536 */
     http_max_connections: z.number().int().min(1).max(1_048_576).default(65536),
-    /** Also time the HTTP/1 requests clients on this host make (http_client_request_duration_seconds); costs a 16-byte read on writes to sockets not yet seen carrying HTTP. @defaultValue false */
+    /** Also time the HTTP/1 and h2c requests clients on this host make (http_client_request_duration_seconds); costs a 16-byte read on writes to sockets not yet seen carrying HTTP. @defaultValue false */
     http_client: z.boolean().default(false),
     /** Shared OpenSSL libraries whose SSL_read/SSL_write the http family hooks (uprobes, every process using them) to see HTTPS requests; missing paths are skipped. Off by default: each hooked call costs a uprobe on every process of the host using that library. Servers linking OpenSSL statically are not seen (`tripline probes` lists them). The usual paths are in COMMON_LIBSSL. @defaultValue [] */
     http_libssl: z.array(z.string().startsWith('/')).max(32).default([]),
