@@ -397,6 +397,23 @@ static __always_inline int hpack_int(struct hpack_block *blk, __u32 *p, __u32 n,
 	return v;
 }
 
+/*
+ * The header of an HPACK string at b[*p] (RFC 7541 5.2): its length, whether it is Huffman-coded (*huff), and *p
+ * moved to its first byte; -1 when the header or the string's bytes run past `n` (so they are never read stale).
+ */
+static __always_inline int hpack_str(struct hpack_block *blk, __u32 *p, __u32 n, bool *huff)
+{
+	int len;
+
+	if (*p >= n)
+		return -1;
+	*huff = HB(*p) & 0x80;
+	len = hpack_int(blk, p, n, 7);
+	if (len < 0 || *p + len > n)
+		return -1;
+	return len;
+}
+
 /* Whether the string at b[p] of `len` bytes (Huffman-coded when `huff`) is "grpc-status". */
 static __always_inline bool is_grpc_status(struct hpack_block *blk, __u32 p, __u32 len, bool huff)
 {
@@ -489,10 +506,7 @@ __noinline int h2_field(struct walk *w)
 	if (v < 0)
 		return -1;
 	if (v == 0) { /* the name as a string */
-		if (p >= end)
-			return -1;
-		huff = HB(p) & 0x80;
-		v = hpack_int(blk, &p, end, 7);
+		v = hpack_str(blk, &p, end, &huff);
 		if (v < 0)
 			return -1;
 		name_len = v;
@@ -502,10 +516,7 @@ __noinline int h2_field(struct walk *w)
 	} else if (dyn_entry(ss, v) & HTTP_DYN_GRPC) {
 		entry = HTTP_DYN_GRPC;
 	}
-	if (p >= end)
-		return -1;
-	huff = HB(p) & 0x80;
-	v = hpack_int(blk, &p, end, 7);
+	v = hpack_str(blk, &p, end, &huff);
 	if (v < 0)
 		return -1;
 	val_len = v;
