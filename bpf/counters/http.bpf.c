@@ -23,8 +23,9 @@
  *   Other system calls return after one compare; sendfile, splice and io_uring are not looked at.
  * TLS hooks (uprobes, no twins; attached by userspace to each shared libssl of counters.http_libssl, every process):
  *   SSL_read / SSL_read_ex        tlc_http_tls_r / tlc_http_tls_rx: remember the SSL object and buffer of the thread
- *   their returns                 tlc_http_tls_rr: the plaintext read, parsed as a read above
- *   SSL_write / SSL_write_ex      tlc_http_tls_w: the plaintext handed over, parsed as a write above
+ *   SSL_write / SSL_write_ex      tlc_http_tls_w / tlc_http_tls_wx: remember the SSL object and buffer
+ *   their returns                 tlc_http_tls_rr (reads) / tlc_http_tls_wr (writes): the plaintext read or written,
+ *                                 parsed as a read or write above
  *   SSL_free                      tlc_http_tls_f: forgets the connection
  *   (BPF_KPROBE/BPF_KRETPROBE: libbpf 1.1 has no BPF_UPROBE; the register layout is the same.) A server linking
  *   OpenSSL statically (Node, Go's crypto/tls is not OpenSSL at all) is not seen: `tripline probes` names them.
@@ -33,7 +34,7 @@
  *   http2_frames     PERCPU_HASH key __u64 cgroup id -> struct http_frames, max = max_cgroups
  *   http_conns       HASH key __u64 tgid << 32 | fd -> struct http_conn, max = http_max_connections
  *   http_h2_streams  HASH key __u64 tgid << 32 | fd -> struct http_streams, max = http_max_connections
- *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read entry to return), 10240
+ *   http_ssl_args    HASH key __u64 pid_tgid -> struct ssl_args (SSL_read/SSL_write entry to return), 10240
  *   http_hpack_scratch  PERCPU_ARRAY 1 x struct hpack_block: the response header block being walked
  *   http_drops       PERCPU_ARRAY 1 x __u64 (maps.h)
  * Knobs (rodata): http_client (counters.http_client): also time requests of clients (HTTP/1: request line written ->
@@ -159,7 +160,8 @@ struct walk {
 	__u32 hp;
 	__u32 hend;
 	int code;
-	__u32 pad2;
+	__u8 unresolved; /* a field named a dynamic entry the mirror does not know, or a grpc-status not read */
+	__u8 pad2[3];
 };
 
 /* Adds one request to (current cgroup, method, status class, protocol). */
@@ -368,6 +370,9 @@ static __always_inline __u8 h2_status(const __u8 *hb)
 
 /* ---- HPACK: the server's dynamic table, for grpc-status ---- */
 
+/* h2_encoded: a grpc-status may be in the block, unread. */
+#define H2_UNREAD -2
+
 #define HB(i) blk->b[(i) & (HTTP_HPACK_BLOCK - 1)]
 
 /* HPACK integer with a `bits`-bit prefix at b[*p] (RFC 7541 5.1, up to 3 continuation bytes); -1 past `n`. */
@@ -431,8 +436,19 @@ static __always_inline __u8 grpc_code(struct hpack_block *blk, __u32 p, __u32 le
 	__u8 c0 = HB(p), c1 = HB(p + 1), v;
 
 	if (huff) {
+		if (len == 2) { /* "10".."16" (encoders that always use Huffman code, e.g. Rust's h2): '1' 00001, a digit */
+			__u32 w2 = (__u32)c0 << 8 | c1, r = w2 & 0x7ff;
+
+			if ((w2 >> 11) != 1)
+				return HTTP_DYN_NO_CODE;
+			if ((r & 0x3f) == 0x3f && (r >> 6) <= 2)
+				return 10 + (r >> 6); /* '0'..'2': 5 bits, then 6 bits of padding */
+			if ((r & 0x1f) == 0x1f && (r >> 5) >= 0x19 && (r >> 5) <= 0x1c)
+				return 13 + (r >> 5) - 0x19; /* '3'..'6': 6 bits, then 5 bits of padding */
+			return HTTP_DYN_NO_CODE;
+		}
 		if (len != 1)
-			return HTTP_DYN_NO_CODE; /* two digits are no shorter in Huffman code: encoders send them raw */
+			return HTTP_DYN_NO_CODE;
 		if ((c0 & 0x07) == 0x07 && (c0 >> 3) <= 2)
 			return c0 >> 3; /* '0' 00000, '1' 00001, '2' 00010, then EOS padding */
 		return (c0 & 0x03) == 0x03 && (c0 >> 2) >= 0x19 && (c0 >> 2) <= 0x1f ? (c0 >> 2) - 0x19 + 3 : HTTP_DYN_NO_CODE;
@@ -490,6 +506,10 @@ __noinline int h2_field(struct walk *w)
 		if (v < 0)
 			return -1;
 		entry = dyn_entry(ss, v);
+		if (v >= 62 && !entry)
+			w->unresolved = 1;
+		if ((entry & HTTP_DYN_GRPC) && (entry & 0x1f) == HTTP_DYN_NO_CODE)
+			w->unresolved = 1;
 		if (w->code < 0 && (entry & HTTP_DYN_GRPC) && (entry & 0x1f) != HTTP_DYN_NO_CODE)
 			w->code = entry & 0x1f;
 		w->hp = p;
@@ -515,6 +535,8 @@ __noinline int h2_field(struct walk *w)
 		p += name_len;
 	} else if (dyn_entry(ss, v) & HTTP_DYN_GRPC) {
 		entry = HTTP_DYN_GRPC;
+	} else if (v >= 62 && !dyn_entry(ss, v)) {
+		w->unresolved = 1; /* a name the mirror does not know: it may be grpc-status */
 	}
 	v = hpack_str(blk, &p, end, &huff);
 	if (v < 0)
@@ -522,7 +544,9 @@ __noinline int h2_field(struct walk *w)
 	val_len = v;
 	if (entry) {
 		entry |= grpc_code(blk, p, val_len, huff);
-		if (w->code < 0 && (entry & 0x1f) != HTTP_DYN_NO_CODE)
+		if ((entry & 0x1f) == HTTP_DYN_NO_CODE)
+			w->unresolved = 1;
+		else if (w->code < 0)
 			w->code = entry & 0x1f;
 	}
 	p += val_len;
@@ -538,14 +562,17 @@ __noinline int h2_field(struct walk *w)
 
 /*
  * A header block the server wrote on the connection (HEADERS; PUSH_PROMISE and CONTINUATION lose the table): its
- * fields keep the mirror of the encoder's dynamic table; returns the code of its first readable grpc-status, else
- * -1. `payload` is the frame's payload, `avail` of its `len` bytes in this write; `flags` the type << 8 | flags.
+ * fields keep the mirror of the encoder's dynamic table. Returns the code of its first readable grpc-status; else
+ * H2_UNREAD when a grpc-status may be in it unread (a field named a dynamic entry the mirror does not know, a value
+ * that is not a code, bytes not seen), else -1. `payload` is the frame's payload, `avail` of its `len` bytes in this
+ * write; `flags` the type << 8 | flags.
  */
 __noinline int h2_encoded(struct walk *w, __u64 payload, __u32 avail, __u32 len, __u32 flags)
 {
 	__u32 zero = 0, n, start = 0, end = len;
 	struct hpack_block *blk;
 	struct http_streams *ss;
+	bool whole;
 	__u64 key;
 	int r = 0;
 
@@ -556,16 +583,21 @@ __noinline int h2_encoded(struct walk *w, __u64 payload, __u32 avail, __u32 len,
 	blk = bpf_map_lookup_elem(&http_hpack_scratch, &zero);
 	if (!ss || !blk)
 		return -1;
-	if ((flags >> 8) != 1 || !(flags & H2_FLAG_END_HEADERS) || avail < len || len > HTTP_HPACK_BLOCK)
-		ss->dyn_lost = 1; /* a block this walk cannot see whole */
-	if ((flags >> 8) != 1 || avail < 1 || len < 1)
-		return -1;
+	/* a block this walk cannot see whole: its insertions are not all counted (set after the walk below, so the
+	 * visible part of this block is still read against the mirror as it was) */
+	whole = (flags >> 8) == 1 && (flags & H2_FLAG_END_HEADERS) && avail >= len && len <= HTTP_HPACK_BLOCK;
+	if ((flags >> 8) != 1 || avail < 1 || len < 1) {
+		ss->dyn_lost = 1;
+		return (flags >> 8) == 1 ? H2_UNREAD : -1;
+	}
 	n = avail < len ? avail : len;
 	if (n > HTTP_HPACK_BLOCK)
 		n = HTTP_HPACK_BLOCK;
 	/* n is 1..HTTP_HPACK_BLOCK; said so the verifier sees it */
-	if (bpf_probe_read_user(blk->b, ((n - 1) & (HTTP_HPACK_BLOCK - 1)) + 1, (void *)payload))
-		return -1;
+	if (bpf_probe_read_user(blk->b, ((n - 1) & (HTTP_HPACK_BLOCK - 1)) + 1, (void *)payload)) {
+		ss->dyn_lost = 1;
+		return H2_UNREAD;
+	}
 	if (flags & H2_FLAG_PADDED) {
 		end = blk->b[0] < len ? len - blk->b[0] : 0;
 		start = 1;
@@ -575,14 +607,18 @@ __noinline int h2_encoded(struct walk *w, __u64 payload, __u32 avail, __u32 len,
 	w->hp = start;
 	w->hend = end < n ? end : n;
 	w->code = -1;
+	w->unresolved = 0;
 	for (int i = 0; i < HTTP_HPACK_FIELDS; i++) {
 		r = h2_field(w);
 		if (r <= 0)
 			break;
 	}
-	if (r != 0 || w->hend < end)
-		ss->dyn_lost = 1; /* more fields than walked, a field past the bytes read, or bytes not read */
-	return w->code;
+	/* more fields than walked, a field past the bytes read, or bytes not read */
+	if (r < 0 || w->hp < w->hend || w->hend < end || !whole) {
+		ss->dyn_lost = 1;
+		w->unresolved = 1;
+	}
+	return w->code >= 0 ? w->code : w->unresolved ? H2_UNREAD : -1;
 }
 
 /* The status class of gRPC code `code` (1..16) as google.rpc.Code maps it to HTTP. */
@@ -648,8 +684,8 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 			return 0;
 	}
 	if (w->dir != answer) {
-		if (type != 1 || !(id & 1) || stream_of(ss, id))
-			return 0; /* only a client's new request; trailers and CONTINUATION are not starts */
+		if (type != 1 || !(id & 1) || stream_of(ss, id) || id <= ss->unmatched_id)
+			return 0; /* only a client's new request (not one already answered); trailers are not starts */
 		s = stream_of(ss, 0);
 		if (!s) {
 			count_drop(&http_drops); /* more than HTTP_H2_STREAMS requests in flight */
@@ -658,14 +694,24 @@ __noinline int h2_frame(struct walk *w, __u64 payload, __u32 avail, __u64 meta, 
 		s->id = id;
 		s->method = h2_method(hb, n);
 		s->status_class = HTTP_STATUS_UNKNOWN;
+		s->flags = 0;
 		s->start_ns = w->now;
 		return 0;
 	}
 	s = stream_of(ss, id);
-	if (!s)
+	if (!s) {
+		/* an answer before its request's write returned (another thread read it): that start is not taken */
+		if ((flags & H2_FLAG_END_STREAM) && (id & 1) && id > ss->unmatched_id)
+			ss->unmatched_id = id;
 		return 0;
-	if (type == 1 && s->status_class == HTTP_STATUS_UNKNOWN)
+	}
+	if (type == 1 && !(s->flags & HTTP_STREAM_ANSWERED)) {
 		s->status_class = h2_status(hb);
+		if (s->status_class != 1) /* a 1xx is interim: the final response's HEADERS follow */
+			s->flags |= HTTP_STREAM_ANSWERED;
+	} else if (type == 1 && code == H2_UNREAD) {
+		s->status_class = HTTP_STATUS_UNKNOWN; /* trailers whose grpc-status may be unread: not counted a success */
+	}
 	if (code > 0) /* a gRPC error in the trailers (or a trailers-only response) */
 		s->status_class = grpc_class(code);
 	if (flags & H2_FLAG_END_STREAM) {
@@ -789,9 +835,13 @@ static __always_inline void on_read(__u64 key, __u32 fd, __u64 buf, __u32 n)
 	if (c && c->side == HTTP_SIDE_CLIENT) {
 		/* A client's response: its final status line ends the request it wrote (pipelined ones: each in turn). */
 		m = status_class(b);
-		if (m > 0 && c->req_ns)
+		if (m > 0 && c->req_ns && !c->answered) {
 			record(task_cpu_cgroup_id(bpf_get_current_task_btf(), CGROUP_BTF), c->method, m,
 			       HTTP_PROTO_HTTP1, c->req_ns, bpf_ktime_get_ns(), HTTP_SIDE_CLIENT);
+			/* once per request written: a response read before its request's write returned (another
+			 * thread) is not timed against the request before it */
+			c->answered = 1;
+		}
 		return;
 	}
 	m = request_method(*(__u64 *)b);
@@ -888,6 +938,7 @@ static __always_inline struct http_conn *client_write(__u64 key, struct http_con
 			return NULL;
 	}
 	c->method = m;
+	c->answered = 0;
 	c->req_ns = bpf_ktime_get_ns();
 	return NULL;
 }
@@ -1043,7 +1094,9 @@ SYS_EXIT_PROGRAMS(tlc_http_exit, wanted, on_exit)
 struct ssl_args {
 	__u64 ssl;
 	__u64 buf;
-	__u64 readbytes; /* SSL_read_ex's size_t *, 0 for SSL_read */
+	__u64 done; /* SSL_read_ex's size_t *readbytes, SSL_write_ex's size_t *written; 0 for SSL_read, SSL_write */
+	__u8 write; /* SSL_write(_ex): the plaintext is walked at the return, once, and only as far as it went */
+	__u8 pad[7];
 };
 
 struct {
@@ -1062,9 +1115,9 @@ static __always_inline __u64 ssl_key(__u64 ssl)
 	return (1ULL << 63) | (((bpf_get_current_pid_tgid() >> 32) & 0xffff) << 47) | (ssl & ((1ULL << 47) - 1));
 }
 
-static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 readbytes)
+static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 write)
 {
-	struct ssl_args a = { .ssl = ssl, .buf = buf, .readbytes = readbytes };
+	struct ssl_args a = { .ssl = ssl, .buf = buf, .done = done, .write = write };
 	__u64 id = bpf_get_current_pid_tgid();
 
 	bpf_map_update_elem(&http_ssl_args, &id, &a, BPF_ANY);
@@ -1073,48 +1126,79 @@ static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 readbytes)
 SEC("uprobe")
 int BPF_KPROBE(tlc_http_tls_r, void *ssl, void *buf, int num)
 {
-	ssl_enter((__u64)ssl, (__u64)buf, 0);
+	ssl_enter((__u64)ssl, (__u64)buf, 0, 0);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(tlc_http_tls_rx, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes);
+	ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, 0);
 	return 0;
 }
 
-/* Return of SSL_read (bytes read) and SSL_read_ex (1, bytes in *readbytes). */
-SEC("uretprobe")
-int BPF_KRETPROBE(tlc_http_tls_rr, int ret)
+/*
+ * What an SSL_read(_ex) or SSL_write(_ex) returning `ret` moved: the bytes (SSL_read / SSL_write return them; the _ex
+ * forms return 1 and put them in *readbytes / *written), 0 when it failed; `a` its arguments, taken off the map.
+ */
+static __always_inline __u32 ssl_done(int ret, struct ssl_args *a)
 {
 	__u64 id = bpf_get_current_pid_tgid(), n = 0;
-	struct ssl_args *a = bpf_map_lookup_elem(&http_ssl_args, &id);
-	struct ssl_args v;
+	struct ssl_args *e = bpf_map_lookup_elem(&http_ssl_args, &id);
 
-	if (!a)
+	if (!e)
 		return 0;
-	v = *a;
+	*a = *e;
 	bpf_map_delete_elem(&http_ssl_args, &id);
 	if (ret <= 0)
 		return 0;
-	if (!v.readbytes)
+	if (!a->done)
 		n = ret;
-	else if (bpf_probe_read_user(&n, sizeof(n), (void *)v.readbytes))
+	else if (bpf_probe_read_user(&n, sizeof(n), (void *)a->done))
 		return 0;
-	if (n && n < 0x80000000ULL)
-		on_read(ssl_key(v.ssl), TLS_FD, v.buf, (__u32)n);
+	return n < 0x80000000ULL ? (__u32)n : 0;
+}
+
+/* Return of SSL_read and SSL_read_ex: the plaintext read, parsed as a read. */
+SEC("uretprobe")
+int BPF_KRETPROBE(tlc_http_tls_rr, int ret)
+{
+	struct ssl_args a;
+	__u32 n = ssl_done(ret, &a);
+
+	if (n && !a.write)
+		on_read(ssl_key(a.ssl), TLS_FD, a.buf, n);
 	return 0;
 }
 
-/* SSL_write(ssl, buf, num) and SSL_write_ex(ssl, buf, num, written): the plaintext as it is handed over. */
-SEC("uprobe")
-int BPF_KPROBE(tlc_http_tls_w, void *ssl, void *buf, __u64 num)
+/*
+ * Return of SSL_write and SSL_write_ex: the plaintext written, parsed as a write. Walked here, not at the entry: a
+ * write retried after SSL_ERROR_WANT_WRITE hands the same bytes over again, and only what went counts.
+ */
+SEC("uretprobe")
+int BPF_KRETPROBE(tlc_http_tls_wr, int ret)
 {
-	__u32 n = num < 0x80000000ULL ? (__u32)num : 0x7FFFFFFF;
+	struct ssl_args a;
+	__u32 n = ssl_done(ret, &a);
 
-	if (n)
-		on_write(ssl_key((__u64)ssl), (__u64)buf, n);
+	if (n && a.write)
+		on_write(ssl_key(a.ssl), a.buf, n);
+	return 0;
+}
+
+/* SSL_write(ssl, buf, num): remembered for its return. */
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_w, void *ssl, void *buf, int num)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, 0, 1);
+	return 0;
+}
+
+/* SSL_write_ex(ssl, buf, num, written): remembered for its return. */
+SEC("uprobe")
+int BPF_KPROBE(tlc_http_tls_wx, void *ssl, void *buf, size_t num, size_t *written)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, (__u64)written, 1);
 	return 0;
 }
 

@@ -85,7 +85,8 @@ _Static_assert(sizeof(struct http_frames) == HTTP_FRAMES_SIZE, "struct http_fram
 
 /*
  * http_conns: HASH, key __u64 (tgid << 32 | fd), value struct http_conn, max entries = counters.http_max_connections:
- * server sockets that read an HTTP/1 request line or the HTTP/2 client preface. Deleted at close(); entries of
+ * server sockets that read an HTTP/1 request line or the HTTP/2 client preface (with http_client, also client
+ * sockets that wrote one). Deleted at close(); entries of
  * processes that exited without closing are removed by userspace.
  */
 struct http_conn {
@@ -107,12 +108,14 @@ _Static_assert(sizeof(struct http_conn) == HTTP_CONN_SIZE, "struct http_conn siz
  * counters.http_max_connections: the requests in flight on an HTTP/2 connection, HTTP_H2_STREAMS at most.
  */
 struct http_stream {
-	__u64 start_ns;      /* request HEADERS read */
+	__u64 start_ns;      /* request HEADERS read (a server) or written (a client) */
 	__u32 id;            /* stream id, 0 = free slot */
 	__u8 method;         /* HTTP_METHOD_* */
 	__u8 status_class;   /* from the response HEADERS, HTTP_STATUS_UNKNOWN before */
-	__u16 pad;
+	__u8 flags;          /* HTTP_STREAM_ANSWERED: the response HEADERS went by (a later HEADERS is the trailers) */
+	__u8 pad;
 };
+#define HTTP_STREAM_ANSWERED 0x1
 #define HTTP_STREAM_SIZE 16
 _Static_assert(sizeof(struct http_stream) == HTTP_STREAM_SIZE, "struct http_stream size");
 #define HTTP_H2_STREAMS 8
@@ -124,10 +127,11 @@ struct http_streams {
 	struct http_stream s[HTTP_H2_STREAMS];
 	__u8 dyn[HTTP_DYN_TRACK]; /* dynamic index 62 + j is dyn[(dyn_n - 1 - j) % HTTP_DYN_TRACK], j < dyn_n */
 	__u32 dyn_n;              /* entries the server's encoder inserted */
+	__u32 unmatched_id;       /* client: the highest stream answered before its request's write returned */
 	__u8 dyn_lost;            /* a header block it wrote was not seen whole: dynamic indices unknown from then on */
-	__u8 pad[3];
+	__u8 pad[7];
 };
-#define HTTP_STREAMS_SIZE 200
+#define HTTP_STREAMS_SIZE 208
 _Static_assert(sizeof(struct http_streams) == HTTP_STREAMS_SIZE, "struct http_streams size");
 #define HTTP_CONNS_MAX 65536
 

@@ -242,7 +242,7 @@ const OBJECTS: Record<string, ObjectSpec> = {
       http2_frames: { type: PERCPU_HASH, keySize: HTTP.framesKeySize, valueSize: HTTP.framesValueSize },
       http_conns: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_conn.size },
       http_h2_streams: { type: HASH, keySize: 8, valueSize: HTTP.layouts.http_streams.size },
-      http_ssl_args: { type: HASH, keySize: 8, valueSize: 24 },
+      http_ssl_args: { type: HASH, keySize: 8, valueSize: 32 },
       http_hpack_scratch: { type: PERCPU_ARRAY, keySize: 4, valueSize: 256 },
       ...drops('http_drops'),
     },

@@ -14,7 +14,9 @@ const HOOKS: readonly [string, string, boolean][] = [
   ['tlc_http_tls_rx', 'SSL_read_ex', false],
   ['tlc_http_tls_rr', 'SSL_read_ex', true],
   ['tlc_http_tls_w', 'SSL_write', false],
-  ['tlc_http_tls_w', 'SSL_write_ex', false],
+  ['tlc_http_tls_wr', 'SSL_write', true],
+  ['tlc_http_tls_wx', 'SSL_write_ex', false],
+  ['tlc_http_tls_wr', 'SSL_write_ex', true],
   ['tlc_http_tls_f', 'SSL_free', false],
 ];
 

@@ -30,8 +30,8 @@ export const HTTP = {
         pad: 21,
       },
     },
-    http_stream: { size: 16, fields: { start_ns: 0, id: 8, method: 12, status_class: 13, pad: 14 } },
-    http_streams: { size: 200, fields: { s: 0, dyn: 128, dyn_n: 192, dyn_lost: 196, pad: 197 } },
+    http_stream: { size: 16, fields: { start_ns: 0, id: 8, method: 12, status_class: 13, flags: 14, pad: 15 } },
+    http_streams: { size: 208, fields: { s: 0, dyn: 128, dyn_n: 192, unmatched_id: 196, dyn_lost: 200, pad: 201 } },
   },
 } as const;
 
