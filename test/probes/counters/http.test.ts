@@ -174,6 +174,20 @@ kernelTest(
   },
 );
 
+/** A gRPC-style call (POST, a 5-byte message) on `client`; resolves with the grpc-status it got ('' without one). */
+function grpcCall(client: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = client.request({ ':path': path, ':method': 'POST', 'content-type': 'application/grpc' });
+    let code = '';
+    r.on('response', (h) => (code = String(h['grpc-status'] ?? code)));
+    r.on('trailers', (h) => (code = String(h['grpc-status'])));
+    r.resume();
+    r.on('end', () => resolve(code));
+    r.on('error', reject);
+    r.end(Buffer.alloc(5));
+  });
+}
+
 kernelTest(
   'http: gRPC over h2c: a grpc-status trailer gives the status class, literal or from the dynamic table; a block not seen whole loses the table: unknown, never a wrong class',
   async () => {
@@ -181,17 +195,7 @@ kernelTest(
     cleanups.push(() => fam.close());
     const client: ClientHttp2Session = h2connect(`http://127.0.0.1:${ports.h2}`);
     cleanups.push(() => client.close());
-    const call = (path: string): Promise<string> =>
-      new Promise((resolve, reject) => {
-        const r = client.request({ ':path': path, ':method': 'POST', 'content-type': 'application/grpc' });
-        let code = '';
-        r.on('response', (h) => (code = String(h['grpc-status'] ?? code)));
-        r.on('trailers', (h) => (code = String(h['grpc-status'])));
-        r.resume();
-        r.on('end', () => resolve(code));
-        r.on('error', reject);
-        r.end(Buffer.alloc(5));
-      });
+    const call = (path: string) => grpcCall(client, path);
     // The first of each code is a literal; repeats name an entry of the dynamic table (the name, or name and value),
     // with a request id inserted before each: the mirror must follow every insertion.
     const codes = ['0', '14', '14', '5', '0', '14', '3', '13', '13', '0', '4', '16'];
@@ -225,18 +229,7 @@ kernelTest(
     const client: ClientHttp2Session = h2connect(`http://127.0.0.1:${ports.h2raw}`);
     cleanups.push(() => client.close());
     const codes: string[] = [];
-    for (let i = 0; i < RAW_TRAILERS.length; i++)
-      codes.push(
-        await new Promise<string>((resolve, reject) => {
-          const r = client.request({ ':path': '/raw.Svc/Call', ':method': 'POST' });
-          let code = '';
-          r.on('trailers', (h) => (code = String(h['grpc-status'])));
-          r.resume();
-          r.on('end', () => resolve(code));
-          r.on('error', reject);
-          r.end(Buffer.alloc(5));
-        }),
-      );
+    for (let i = 0; i < RAW_TRAILERS.length; i++) codes.push(await grpcCall(client, '/raw.Svc/Call'));
     assert.deepEqual(codes, ['14', '14', '16', '0'], 'the client decoded the hand-written trailers');
     await sleep(50);
     const readings = fam.read();
