@@ -1,6 +1,5 @@
 /** Builders for Slack action tests: incidents, bundles (with a real tarball file), configs and an action context. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../../src/config.ts';
 import type { Config } from '../../../src/config.ts';
@@ -17,6 +16,7 @@ import type {
   EventDetail,
   ScheduledEvent,
 } from '../../../src/actions/types.ts';
+import { tempDir } from '../../support/cleanups.ts';
 
 /** A firing incident of `cpu-throttling` for `pod`, fired at `at` (ms). */
 export function incident(pod: string, at: number, over: Partial<Incident> = {}): Incident {
@@ -53,7 +53,7 @@ export function resolved(i: Incident, at: number): Incident {
 }
 
 /** The bundles folder of the configs below: actions upload only tarballs inside it. */
-export const BUNDLES_DIR = mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-bundles-`));
+export const BUNDLES_DIR = tempDir('bundles');
 
 /** A bundle whose tarball is a real file of `bytes` bytes in the test bundles folder. */
 export function bundle(id = '20261125T140000-cpu-throttling-0badc0de', bytes = 2048): BundleRef {
@@ -88,7 +88,7 @@ export function config(slack: Record<string, unknown> = {}, dataDir?: string): R
     {
       // The host of the fixture incidents: their bundles are this engine's.
       host: 'node-a',
-      data_dir: dataDir ?? mkdtempSync(join(tmpdir(), `tripline-test-${process.pid}-data-`)),
+      data_dir: dataDir ?? tempDir('data'),
       slack: { channel: 'C0OPS', group_wait: '0s', ...slack },
       bundles: { dir: BUNDLES_DIR },
     },
