@@ -153,7 +153,7 @@ struct walk {
 	__u32 skip;
 	__u8 dir;
 	__u8 lost;
-	__u8 recorded;
+	__u8 pad;
 	__u8 side; /* HTTP_SIDE_* of the connection: a client's requests go out and its responses come in */
 	__u64 n[HTTP_FRAME_TYPES];
 	/* the response header block being walked (h2_encoded): next field, end, grpc-status code found or -1 */
@@ -1046,11 +1046,21 @@ static __always_inline void on_close(__u64 key)
 	bpf_map_delete_elem(&http_h2_streams, &key);
 }
 
-/* The system calls looked at; every other one returns here. */
+/* The system calls looked at below 64, as a bit mask (all of them on x86-64); the others compared one by one. */
+#define NR_BIT(n) ((n) < 64 ? 1ULL << ((n) & 63) : 0)
+#define NR_LOW                                                                                                     \
+	(NR_BIT(NR_READ) | NR_BIT(NR_RECVFROM) | NR_BIT(NR_WRITE) | NR_BIT(NR_SENDTO) | NR_BIT(NR_WRITEV) |          \
+	 NR_BIT(NR_CLOSE) | NR_BIT(NR_READV) | NR_BIT(NR_SENDMSG) | NR_BIT(NR_RECVMSG))
+#define NR_HIGH(n) ((n) >= 64 && nr == (n))
+
+/* The system calls looked at; every other one returns here (on x86-64 after one compare and one bit test). */
 static __always_inline bool wanted(long nr)
 {
-	return nr == NR_READ || nr == NR_RECVFROM || nr == NR_WRITE || nr == NR_SENDTO || nr == NR_WRITEV ||
-	       nr == NR_CLOSE || nr == NR_READV || nr == NR_SENDMSG || nr == NR_RECVMSG;
+	if ((unsigned long)nr < 64)
+		return (NR_LOW >> nr) & 1;
+	return NR_HIGH(NR_READ) || NR_HIGH(NR_RECVFROM) || NR_HIGH(NR_WRITE) || NR_HIGH(NR_SENDTO) ||
+	       NR_HIGH(NR_WRITEV) || NR_HIGH(NR_CLOSE) || NR_HIGH(NR_READV) || NR_HIGH(NR_SENDMSG) ||
+	       NR_HIGH(NR_RECVMSG);
 }
 
 static __always_inline void on_exit(struct sc *a, long ret)
@@ -1058,15 +1068,14 @@ static __always_inline void on_exit(struct sc *a, long ret)
 	__u64 key, iov;
 	__u32 fd, cnt;
 
+	if (a->nr == NR_CLOSE ? ret != 0 : ret <= 0)
+		return; /* a failed call, or a read at EOF: nothing moved */
 	fd = (__u32)a->a0;
 	key = (bpf_get_current_pid_tgid() & 0xFFFFFFFF00000000ULL) | fd;
 	if (a->nr == NR_CLOSE) {
-		if (!ret)
-			on_close(key);
+		on_close(key);
 		return;
 	}
-	if (ret <= 0)
-		return;
 	if (a->nr == NR_READ || a->nr == NR_RECVFROM)
 		on_read(key, fd, a->a1, (__u32)ret);
 	else if (a->nr == NR_WRITEV)
@@ -1074,6 +1083,9 @@ static __always_inline void on_exit(struct sc *a, long ret)
 	else if (a->nr == NR_READV)
 		on_readv(key, fd, a->a1, (__u32)a->a2, (__u32)ret);
 	else if (a->nr == NR_SENDMSG || a->nr == NR_RECVMSG) {
+		/* a sendmsg on a socket that carried no HTTP (DNS, netlink, ...) need not read its msghdr */
+		if (a->nr == NR_SENDMSG && !http_client && !bpf_map_lookup_elem(&http_conns, &key))
+			return;
 		if (!msg_iov(a->a1, &iov, &cnt))
 			return;
 		if (a->nr == NR_SENDMSG)

@@ -30,7 +30,6 @@
 /* Protocol (the `protocol` label). */
 #define HTTP_PROTO_HTTP1 0
 #define HTTP_PROTO_H2 1
-#define HTTP_PROTOS 2
 
 /* Side (picks the signal): the server answering (http_request_duration_seconds) or, with the http_client knob, the
  * client asking (http_client_request_duration_seconds; HTTP/1 and h2c). */

@@ -16,6 +16,8 @@ import { parseDuration, type Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { targetName } from '../incident.ts';
 import { INCIDENT_LOG_MAX, type IncidentRecord } from '../incident-log.ts';
+import { redactUrl } from '../actions/redact.ts';
+import { assertCredentialTransport } from '../actions/token-transport.ts';
 
 /** Posts in flight at most; past it a post waits in the queue. */
 const MAX_IN_FLIGHT = 64;
@@ -102,6 +104,8 @@ export class AlertmanagerOutput {
   constructor(o: OutputOptions) {
     this.#o = o;
     this.#urls = o.config.alertmanager.url.map((u) => u.replace(/\/+$/, ''));
+    if (o.config.alertmanager.bearer_token_file)
+      for (const u of this.#urls) assertCredentialTransport(u, 'alertmanager.url (with bearer_token_file)');
     this.#refreshMs = parseDuration(o.config.alertmanager.refresh);
   }
 
@@ -223,7 +227,9 @@ export class AlertmanagerOutput {
       }
     }
     this.counts.failed++;
-    const shown = url.replace(/\/\/[^@/]*@/, '//***@'); // credentials in the URL stay out of logs
-    this.#o.log.warn({ alertmanager: shown, alerts: alerts.length, err: last }, 'alerts not posted to Alertmanager');
+    this.#o.log.warn(
+      { alertmanager: redactUrl(url), alerts: alerts.length, err: last },
+      'alerts not posted to Alertmanager',
+    );
   }
 }

@@ -21,18 +21,18 @@ import {
 } from './classify.ts';
 
 /** A cause accounts for at least this share of the target's busy time to be named. */
-export const CAUSE_MIN_SHARE = 0.2;
+const CAUSE_MIN_SHARE = 0.2;
 /** Memory reclaim or PSI memory stall at this share is named: reclaim stalls everything behind it. */
-export const MEMORY_MIN_SHARE = 0.1;
+const MEMORY_MIN_SHARE = 0.1;
 /** Calls per second of one syscall that make a storm (with the time in it at CAUSE_MIN_SHARE). */
-export const STORM_RATE = 10_000;
+const STORM_RATE = 10_000;
 /**
  * Mean time in the kernel per call at most this: the calls are cheap, their cost is the calling (a read copying
  * megabytes a second at 30k calls/s is work done in the kernel, not a storm).
  */
-export const STORM_MAX_CALL_SECONDS = 5e-6;
+const STORM_MAX_CALL_SECONDS = 5e-6;
 /** On CPU at least this share of busy time, with no other cause, is CPU app-bound. */
-export const ON_CPU_HIGH = 0.5;
+const ON_CPU_HIGH = 0.5;
 
 /** What the deep probes said, read by src/capture/findings.ts from their summaries and stacks. */
 export interface ProbeEvidence {

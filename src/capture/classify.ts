@@ -25,7 +25,7 @@ const NOISE =
   /^(_*schedule\w*|preempt_schedule\w*|schedule_\w+|finish_task_switch\w*|context_switch|entry_SYSCALL_64\w*|do_syscall_64|x64_sys_call|el0_svc\w*|invoke_syscall|__cond_resched|\[unknown\])$/;
 
 export const isThrottleStack = (frames: readonly string[]): boolean => frames.some((f) => THROTTLE.test(f));
-export const isIoStack = (frames: readonly string[]): boolean => frames.some((f) => IO.test(f));
+const isIoStack = (frames: readonly string[]): boolean => frames.some((f) => IO.test(f));
 export const isReclaimStack = (frames: readonly string[]): boolean => frames.some((f) => RECLAIM.test(f));
 const isFutexStack = (frames: readonly string[]): boolean => frames.some((f) => FUTEX.test(f));
 

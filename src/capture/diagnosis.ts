@@ -113,7 +113,7 @@ export function neighbourText(g: NeighbourGroup): string {
 export const NEIGHBOUR_MIN_SHARE = 0.2;
 
 /** What to do about each cause, one line (the lead line's second half). */
-export const ADVICE: Readonly<Record<Cause, string>> = {
+const ADVICE: Readonly<Record<Cause, string>> = {
   'limit-bound': 'raise its CPU limit or add replicas: it uses all the CPU it is allowed',
   contention:
     'move it or the neighbour (anti-affinity, another node, CPU pinning) or lower the neighbour; more replicas here do not help',

@@ -21,6 +21,7 @@ import { parseDuration } from '../duration.ts';
 import { TriplineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { OtlpConfig } from './config/otlp.ts';
+import { assertCredentialTransport } from '../actions/token-transport.ts';
 
 type ExportCallback = Parameters<LogRecordExporter['export']>[1];
 /** ExportResultCode.SUCCESS of @opentelemetry/core. */
@@ -168,6 +169,7 @@ export class OtlpIncidentExporter {
     for (const reason of ['queue_full', 'export_failed', 'shutdown']) dropped.inc({ reason }, 0);
     this.#counts = { exported: (n) => exported.inc(n), dropped: (reason, n) => dropped.inc({ reason }, n) };
     const timeoutMs = parseDuration(c.timeout);
+    if (c.headers_file) assertCredentialTransport(c.endpoint, 'otlp.endpoint (with headers_file)');
     const headers = c.headers_file ? readHeadersFile(c.headers_file) : {};
     let bounded: BoundedProcessor | undefined;
     const exporter = new CountingExporter(new OTLPLogExporter({ url: c.endpoint, headers, timeoutMillis: timeoutMs }), {

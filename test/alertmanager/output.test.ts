@@ -168,3 +168,18 @@ test('output: posts past the 64 in flight wait their turn (none dropped); firing
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('output: no credentials in the URL; a bearer token only over https or to loopback', () => {
+  assert.throws(
+    () => buildConfig({ alertmanager: { url: 'http://user:secret@alertmanager:9093' } }, {}),
+    /without user:password@/,
+  );
+  const options = (url: string) => ({
+    config: buildConfig({ alertmanager: { url, bearer_token_file: '/run/secrets/am-token' } }, {}),
+    log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+    baseUrl: () => 'http://node-1:9464',
+  });
+  assert.throws(() => new AlertmanagerOutput(options('http://alertmanager:9093')), /refusing to send a credential/);
+  new AlertmanagerOutput(options('https://alertmanager:9093'));
+  new AlertmanagerOutput(options('http://127.0.0.1:9093'));
+});

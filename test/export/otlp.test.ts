@@ -311,3 +311,18 @@ test('otlp config: bad values are refused naming the key', () => {
   assert.throws(() => buildConfig({ otlp: { endpont: 'http://x' } }, {}), /otlp: .*endpont/);
   assert.equal(buildConfig({}, {}).otlp.endpoint, undefined, 'off by default');
 });
+
+test('headers (a credential) are never sent in clear text across a network: https, or http to loopback only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tripline-otlp-headers-'));
+  try {
+    const file = join(dir, 'headers');
+    writeFileSync(file, 'Authorization: Bearer x\n');
+    assert.throws(
+      () => exporter('http://collector.example:4318/v1/logs', { headers_file: file }),
+      /otlp\.endpoint \(with headers_file\): refusing to send a credential to http:\/\/collector\.example:4318 in clear text/,
+    );
+    await exporter('http://127.0.0.1:4318/v1/logs', { headers_file: file }).x.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

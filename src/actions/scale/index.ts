@@ -96,107 +96,105 @@ export function createScaleAction(opts: ScaleActionOptions = {}): Action<ScaleAc
     guards: ScaleGuards,
     approvedBy?: string,
   ): Promise<ActionOutcome> {
-    {
-      const { spec, incident } = job;
-      const dryRun = spec.dryRun || job.dryRun === true;
-      const approved = approvedBy ? ` Approved by ${approvedBy}.` : '';
+    const { spec, incident } = job;
+    const dryRun = spec.dryRun || job.dryRun === true;
+    const approved = approvedBy ? ` Approved by ${approvedBy}.` : '';
 
-      // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
-      const diagnosis = job.bundle?.findings.diagnosis;
-      const refused = causeVerdict(diagnosis?.cause, spec.whenCause, diagnosis?.lead);
-      if (refused) {
-        await tell({ kind: 'scale-skipped', text: refused }, 'skip');
-        return { status: 'skipped', summary: refused };
-      }
-      if (spec.approval === 'required' && !dryRun && approvedBy === undefined) return askApproval(job, ctx, tell);
-      let k: { client: KubeClient; owners: OwnerResolver };
-      try {
-        k = kube(ctx);
-      } catch (err) {
-        // A dry run on a host without a cluster (e.g. `tripline demo`) still says what it would send.
-        if (dryRun && err instanceof UnrecoverableError) return offlineDryRun(job, err, tell);
-        throw err;
-      }
-      const { client, owners } = k;
-      const workload = await owners.resolve(spec.target, incident.target, ctx.pods);
-      const w = workloadId(workload);
-
-      if (dryRun) return dryRunScale(client, workload, job, tell);
-
-      const claimTtl = Math.max(spec.cooldownMs, MIN_CLAIM_MS);
-      const { owner, claim } = await guards.claim(incident.key, incident.id, claimTtl);
-      if (owner === 'taken') {
-        const summary = `Did not scale: ${incident.key} was already handled${claim.summary ? ` (${claim.summary})` : ' by another engine'}; cooldown ${Math.round(spec.cooldownMs / 1000)}s.`;
-        return { status: 'skipped', summary };
-      }
-      if (claim.state === 'done' || claim.state === 'skipped') {
-        // A retry after the work was done (e.g. the worker died before acking): report again, idempotently.
-        await tell(
-          { kind: claim.state === 'done' ? 'scaled' : 'scale-skipped', text: claim.summary ?? '' },
-          claim.state === 'done' ? 'scaled' : 'skip',
-        );
-        return { status: claim.state === 'done' ? 'delivered' : 'skipped', summary: claim.summary ?? '' };
-      }
-      // While tripline holds the workload's HPA floor raised, this incident holds it too: restored after it resolves.
-      const raises = new Raises(ctx.store);
-      if (spec.restore) await raises.locked(w, () => raises.noteFiring(w, incident.key));
-
-      let planned: ScaleClaim = claim;
-      if (planned.to === undefined) {
-        const cd = await guards.startCooldown(w, incident.key, spec.cooldownMs);
-        if (!cd.started) {
-          const text = `Did not scale: ${w} is in its cooldown (${Math.round(spec.cooldownMs / 1000)}s), last scaled for ${cd.holder ?? 'another incident'}.`;
-          return skip(guards, incident, claimTtl, text, tell);
-        }
-        const { p, hpa } = await livePlan(client, workload, job);
-        if (!p.scale) {
-          await guards.releaseCooldown(w);
-          return skip(guards, incident, claimTtl, p.reason, tell);
-        }
-        planned = {
-          incident: incident.id,
-          state: 'planned',
-          workload: w,
-          from: p.from,
-          to: p.to,
-          via: p.via,
-          ...(hpa ? { hpaMin: hpa.minReplicas } : {}),
-        };
-        // Recorded before the PATCH: a retry re-applies this absolute count instead of stepping again.
-        await guards.record(incident.key, planned, claimTtl);
-      }
-
-      const to = planned.to!;
-      let text: string;
-      if (planned.via === 'hpa-min') {
-        const hpa = await findHpa(client, workload);
-        if (!hpa) throw new UnrecoverableError(`scale: the HPA of ${w} disappeared`, { reason: 'hpa_gone' });
-        // Under the workload's lock, so a restore never reads the floor between this PATCH and its record.
-        await raises.locked(w, async () => {
-          await client.patch(hpaPath(hpa), hpaPatch(to));
-          if (spec.restore)
-            await raises.noteRaise(w, incident.key, incident.id, hpa, planned.hpaMin ?? hpa.minReplicas, to);
-        });
-        text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).${approved}`;
-      } else {
-        await client.patch(scalePath(workload), { spec: { replicas: to } });
-        text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${approved}${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
-      }
-      // The decision cites the diagnosis it acted on.
-      if (diagnosis) text += ` Cause: ${diagnosis.lead ?? `${diagnosis.cause}: ${diagnosis.summary}`}.`;
-      await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
-      await tell(
-        { kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' },
-        'scaled',
-      );
-
-      if (spec.verifyMs > 0) await startVerify(job, ctx, workload, `${w} ${planned.from} → ${to}`);
-      return {
-        status: 'delivered',
-        summary: text,
-        data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' },
-      };
+    // The diagnosis decides before any Kubernetes call: a contention incident never touches the cluster.
+    const diagnosis = job.bundle?.findings.diagnosis;
+    const refused = causeVerdict(diagnosis?.cause, spec.whenCause, diagnosis?.lead);
+    if (refused) {
+      await tell({ kind: 'scale-skipped', text: refused }, 'skip');
+      return { status: 'skipped', summary: refused };
     }
+    if (spec.approval === 'required' && !dryRun && approvedBy === undefined) return askApproval(job, ctx, tell);
+    let k: { client: KubeClient; owners: OwnerResolver };
+    try {
+      k = kube(ctx);
+    } catch (err) {
+      // A dry run on a host without a cluster (e.g. `tripline demo`) still says what it would send.
+      if (dryRun && err instanceof UnrecoverableError) return offlineDryRun(job, err, tell);
+      throw err;
+    }
+    const { client, owners } = k;
+    const workload = await owners.resolve(spec.target, incident.target, ctx.pods);
+    const w = workloadId(workload);
+
+    if (dryRun) return dryRunScale(client, workload, job, tell);
+
+    const claimTtl = Math.max(spec.cooldownMs, MIN_CLAIM_MS);
+    const { owner, claim } = await guards.claim(incident.key, incident.id, claimTtl);
+    if (owner === 'taken') {
+      const summary = `Did not scale: ${incident.key} was already handled${claim.summary ? ` (${claim.summary})` : ' by another engine'}; cooldown ${Math.round(spec.cooldownMs / 1000)}s.`;
+      return { status: 'skipped', summary };
+    }
+    if (claim.state === 'done' || claim.state === 'skipped') {
+      // A retry after the work was done (e.g. the worker died before acking): report again, idempotently.
+      await tell(
+        { kind: claim.state === 'done' ? 'scaled' : 'scale-skipped', text: claim.summary ?? '' },
+        claim.state === 'done' ? 'scaled' : 'skip',
+      );
+      return { status: claim.state === 'done' ? 'delivered' : 'skipped', summary: claim.summary ?? '' };
+    }
+    // While tripline holds the workload's HPA floor raised, this incident holds it too: restored after it resolves.
+    const raises = new Raises(ctx.store);
+    if (spec.restore) await raises.locked(w, () => raises.noteFiring(w, incident.key));
+
+    let planned: ScaleClaim = claim;
+    if (planned.to === undefined) {
+      const cd = await guards.startCooldown(w, incident.key, spec.cooldownMs);
+      if (!cd.started) {
+        const text = `Did not scale: ${w} is in its cooldown (${Math.round(spec.cooldownMs / 1000)}s), last scaled for ${cd.holder ?? 'another incident'}.`;
+        return skip(guards, incident, claimTtl, text, tell);
+      }
+      const { p, hpa } = await livePlan(client, workload, job);
+      if (!p.scale) {
+        await guards.releaseCooldown(w);
+        return skip(guards, incident, claimTtl, p.reason, tell);
+      }
+      planned = {
+        incident: incident.id,
+        state: 'planned',
+        workload: w,
+        from: p.from,
+        to: p.to,
+        via: p.via,
+        ...(hpa ? { hpaMin: hpa.minReplicas } : {}),
+      };
+      // Recorded before the PATCH: a retry re-applies this absolute count instead of stepping again.
+      await guards.record(incident.key, planned, claimTtl);
+    }
+
+    const to = planned.to!;
+    let text: string;
+    if (planned.via === 'hpa-min') {
+      const hpa = await findHpa(client, workload);
+      if (!hpa) throw new UnrecoverableError(`scale: the HPA of ${w} disappeared`, { reason: 'hpa_gone' });
+      // Under the workload's lock, so a restore never reads the floor between this PATCH and its record.
+      await raises.locked(w, async () => {
+        await client.patch(hpaPath(hpa), hpaPatch(to));
+        if (spec.restore)
+          await raises.noteRaise(w, incident.key, incident.id, hpa, planned.hpaMin ?? hpa.minReplicas, to);
+      });
+      text = `Scaled ${w}: raised HorizontalPodAutoscaler ${hpa.name} minReplicas to ${to} (from ${planned.from} replicas; max ${Math.min(spec.max, hpa.maxReplicas)}).${approved}`;
+    } else {
+      await client.patch(scalePath(workload), { spec: { replicas: to } });
+      text = `Scaled ${w} from ${planned.from} to ${to} replicas (max ${spec.max}).${approved}${spec.restore ? ' They stay after the incident: without an HPA the count is yours to lower.' : ''}`;
+    }
+    // The decision cites the diagnosis it acted on.
+    if (diagnosis) text += ` Cause: ${diagnosis.lead ?? `${diagnosis.cause}: ${diagnosis.summary}`}.`;
+    await guards.record(incident.key, { ...planned, state: 'done', summary: text }, claimTtl);
+    await tell(
+      { kind: 'scaled', text, from: planned.from ?? null, to, workload: w, via: planned.via ?? 'replicas' },
+      'scaled',
+    );
+
+    if (spec.verifyMs > 0) await startVerify(job, ctx, workload, `${w} ${planned.from} → ${to}`);
+    return {
+      status: 'delivered',
+      summary: text,
+      data: { workload: w, from: planned.from ?? null, to, via: planned.via ?? 'replicas' },
+    };
   }
 }
 

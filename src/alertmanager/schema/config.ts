@@ -13,7 +13,10 @@ const probe = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a deep probe name (tri
 const url = z
   .string()
   .max(2048)
-  .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'an http(s) URL like http://alertmanager:9093');
+  .regex(
+    /^https?:\/\/[^\s/@]+(\/[^\s]*)?$/,
+    'an http(s) URL like http://alertmanager:9093, without user:password@ (give a token in bearer_token_file)',
+  );
 
 /** What to capture for an alert. */
 const CapturePlanSchema = z

@@ -12,7 +12,6 @@ export const HTTP = {
   latencyValueSize: HIST_SIZE,
   framesKeySize: 8,
   framesValueSize: 64,
-  connsMax: 65536,
   layouts: {
     http_key: { size: 16, fields: { cgroup_id: 0, method: 8, status_class: 9, protocol: 10, side: 11, pad: 12 } },
     http_frames: { size: 64, fields: { n: 0 } },

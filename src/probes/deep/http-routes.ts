@@ -2,6 +2,7 @@
  * The http deep probe's pure half: request paths with ids masked, and per-route figures with the finding lines of a
  * capture. Pure.
  */
+import { sampleQuantile } from '../../quantile.ts';
 
 /** A path segment that names one object rather than a route: a number, a UUID, a long hex or token. */
 const ID_SEGMENT = [
@@ -52,11 +53,6 @@ export interface HttpRoute {
   readonly blockedShare: number;
 }
 
-/** Nearest-rank quantile of sorted values. */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : 0;
-}
-
 /** Per-route figures, most total time first. */
 export function httpRoutes(reqs: readonly HttpRequestView[]): HttpRoute[] {
   const by = new Map<string, HttpRequestView[]>();
@@ -78,7 +74,7 @@ export function httpRoutes(reqs: readonly HttpRequestView[]): HttpRoute[] {
       count: list.length,
       errors: list.filter((r) => r.status >= 500).length,
       seconds: total,
-      p99Seconds: quantile(secs, 0.99),
+      p99Seconds: sampleQuantile(secs, 0.99),
       maxSeconds: secs[secs.length - 1],
       onCpuShare: share((r) => r.onCpuSeconds),
       runqShare: share((r) => r.runqSeconds),

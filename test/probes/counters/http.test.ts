@@ -425,10 +425,17 @@ kernelTest(
     cleanups.push(() => server.kill('SIGKILL'));
     cg.addPid(server.pid!);
     const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+    // curl in a cgroup of its own: its side of the TLS connections must show nowhere (http_client is off).
+    const clientCg = createCgroup({ name: uniqueName('http-tls-client') });
+    cleanups.push(() => clientCg.destroy());
     const curl = (path: string) =>
       spawnSync(
-        'curl',
+        'sh',
         [
+          '-c',
+          `echo $$ > ${join(clientCg.dirs[0], 'cgroup.procs')} && exec "$@"`,
+          'sh',
+          'curl',
           '-sk',
           '-o',
           '/dev/null',
@@ -444,9 +451,13 @@ kernelTest(
       ).stdout;
     for (let i = 0; i < 4; i++) assert.equal(curl('/hello.txt'), '200');
     assert.equal(curl('/missing.txt'), '404');
-    const readings = fam
-      .read()
-      .filter((r) => r.labels.cgroup_id === cg.id && r.signal === 'http_request_duration_seconds');
+    const all = fam.read();
+    assert.deepEqual(
+      all.filter((r) => r.labels.cgroup_id === clientCg.id),
+      [],
+      'nothing from the client',
+    );
+    const readings = all.filter((r) => r.labels.cgroup_id === cg.id && r.signal === 'http_request_duration_seconds');
     assert.deepEqual(
       readings.map((r) => [r.labels.method, r.labels.status_class, r.labels.protocol, histCount(r)]).sort(),
       [
