@@ -148,10 +148,19 @@ try {
     if (!n || !rps) throw new Error(`wrk output without a request count: ${out}`);
     return { cpuNs: cpu / Number(n[1]), rps: Number(rps[1]), requests: Number(n[1]) };
   };
-  const withFamily = async <T>(fn: () => Promise<T>): Promise<T> => {
+  /** Runs `fn` with the family attached; its cost only counts if it timed the requests `fn` made (it fails else). */
+  const withFamily = async <T extends { requests: number }>(fn: () => Promise<T>): Promise<T> => {
     const fam = startHttp(OBJ_DIR, { maxCgroups: 10240, maxConnections: 65536 });
     try {
-      return await fn();
+      const r = await fn();
+      await sleep(100); // the last responses' writes
+      const seen = fam
+        .read()
+        .filter((x) => x.signal === 'http_request_duration_seconds' && x.labels.cgroup_id === cg.id)
+        .reduce((a, x) => a + (x.kind === 'histogram' ? x.counts.reduce((b, c) => b + c, 0) : 0), 0);
+      if (seen < r.requests * 0.95)
+        throw new Error(`the http family timed ${seen} of ${r.requests} requests: its cost would be of the wrong path`);
+      return r;
     } finally {
       fam.close();
     }
@@ -222,6 +231,7 @@ try {
     await withFamily(async () => {
       const r = await run(seconds);
       report('http family', programIdsOf(process.pid), r.requests);
+      return r;
     });
     if (!grpc)
       await withBpftrace(async (pid) => {
